@@ -1,0 +1,199 @@
+//! The command line, as clap reads it. Values stay strings here: each command
+//! validates its own input so that every refusal is one line naming the field
+//! (see `error.rs`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::DEFAULT_DATA_DIR;
+
+/// mss: an MSSanté operator (secure health messaging) in one program.
+#[derive(Debug, Parser)]
+#[command(name = "mss", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the operator keeps its data.
+#[derive(Debug, Clone, Args)]
+pub struct DataDirArg {
+    /// Data directory (configuration, certificates, database, messages).
+    #[arg(long, env = "MSS_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Development PKI: a test trust-space CA ("IGC-Santé TEST").
+    #[command(subcommand)]
+    Pki(PkiCommand),
+    /// Create a data directory: mss.toml and an operator certificate for DOMAIN.
+    Init(InitArgs),
+    /// Run the operator.
+    Serve(ServeArgs),
+    /// Mailboxes (BAL): create, list, show.
+    #[command(subcommand)]
+    Mailbox(MailboxCommand),
+    /// The liste blanche of trust-space domains.
+    #[command(subcommand)]
+    Whitelist(WhitelistCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Create a development root CA (ca.pem, ca.key) in DIR.
+    Init {
+        /// Directory to write ca.pem and ca.key into (created; existing files are never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Common name of the root.
+        #[arg(long, default_value = "IGC-Santé TEST Racine")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
+    /// Mail domain served by this operator (e.g. pharmacie.example.fr).
+    #[arg(long)]
+    pub domain: String,
+    /// CA directory (from `mss pki init`) that issues our certificate; default: a new CA in DATA_DIR/ca.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// Host name in the certificate (CN); default: the domain.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Organisation (O) in the certificate subject.
+    #[arg(long, default_value = "MSS DEVELOPPEMENT")]
+    pub organisation: String,
+    /// Organisational unit (OU): the operator's SIRET or FINESS.
+    #[arg(long, default_value = "00000000000000")]
+    pub unit: String,
+    /// State (ST), as the ANS writes it.
+    #[arg(long, default_value = "Paris (75)")]
+    pub state: String,
+    /// SMTP listen address (trust-space MTA).
+    #[arg(long, default_value = "127.0.0.1:2525")]
+    pub smtp: String,
+    /// Submission listen address.
+    #[arg(long, default_value = "127.0.0.1:5870")]
+    pub submission: String,
+    /// IMAP listen address.
+    #[arg(long, default_value = "127.0.0.1:1143")]
+    pub imap: String,
+    /// HTTP listen address (API, portal).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Data directory; when it is the default and does not exist, it is initialised for a development domain.
+    #[arg(long, env = "MSS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailboxCommand {
+    /// Create a mailbox and print its address. Active at once (operator's administrator).
+    Create(Box<MailboxCreateArgs>),
+    /// List the mailboxes.
+    List {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one mailbox.
+    Show {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// The mailbox address.
+        address: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MailboxCreateArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
+    /// Mailbox type: per (personal), org (organisational), app (applicative), cab (cabinet).
+    #[arg(long = "type")]
+    pub kind: String,
+    /// PER: the holder's RPPS (11 digits).
+    #[arg(long, conflicts_with = "adeli")]
+    pub rpps: Option<String>,
+    /// PER: the holder's ADELI (9 characters).
+    #[arg(long)]
+    pub adeli: Option<String>,
+    /// PER: first name (prénom d'exercice).
+    #[arg(long)]
+    pub first: Option<String>,
+    /// PER: last name (nom d'exercice).
+    #[arg(long)]
+    pub last: Option<String>,
+    /// ORG, APP (and optionally PER): FINESS of the structure.
+    #[arg(long)]
+    pub finess: Option<String>,
+    /// ORG, APP, CAB: name of the structure, software or practice.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// ORG: the structure is a pharmacy (address pharmacie-nom-codepostal-ville@).
+    #[arg(long)]
+    pub pharmacy: bool,
+    /// ORG (pharmacy): postal code.
+    #[arg(long)]
+    pub postal_code: Option<String>,
+    /// ORG (pharmacy), CAB: city.
+    #[arg(long)]
+    pub city: Option<String>,
+    /// ORG (not a pharmacy): the service, which names the address.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Keep the mailbox out of the directory (liste rouge).
+    #[arg(long)]
+    pub liste_rouge: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WhitelistCommand {
+    /// Import the ANS file (listeblanchemssante.xml); a bad file changes nothing.
+    Import {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// The XML file.
+        file: PathBuf,
+        /// SHA-256 to verify: 64 hex characters, or a file holding them (the ANS `checksum` file).
+        #[arg(long)]
+        checksum: Option<String>,
+    },
+    /// List the entries (ANS, then added by hand).
+    List {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// Only this domain.
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Allow a domain served by an operator certificate DN (CN=...,OU=...,O=...,C=FR).
+    Add {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// The domain.
+        domain: String,
+        /// Subject DN of the operator's certificate, as in the ANS file.
+        #[arg(long)]
+        dn: String,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+}

@@ -1,0 +1,127 @@
+//! `mss init`: a new data directory with its configuration and an operator
+//! certificate, issued by a given CA or by a new development CA of its own.
+//!
+//! Everything is validated and generated in memory before the first write;
+//! `mss.toml` is written last, so a directory without it is not initialised.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use mss_core::Domain;
+use mss_trust::pki::OperatorIdentity;
+use mss_trust::{CertificateAuthority, DistinguishedName};
+
+use crate::cli::InitArgs;
+use crate::config::{CONFIG_FILE, Config, Listen, Tls};
+use crate::error::{CliError, failed, parse, usage};
+
+const CA_DIR: &str = "ca";
+const TLS_DIR: &str = "tls";
+
+/// What `mss init` (or a first `mss serve`) sets up.
+pub struct InitSettings {
+    pub dir: PathBuf,
+    pub domain: Domain,
+    pub ca: Option<PathBuf>,
+    pub identity: OperatorIdentity,
+    pub listen: Listen,
+}
+
+/// What was made, for the summary.
+pub struct InitReport {
+    pub subject: DistinguishedName,
+    pub new_ca: bool,
+}
+
+pub fn run(args: InitArgs) -> Result<(), CliError> {
+    let domain: Domain = parse("domain", &args.domain)?;
+    let host = match &args.hostname {
+        Some(h) => parse::<Domain>("hostname", h)?.to_string(),
+        None => domain.to_string(),
+    };
+    for (field, value) in [("organisation", &args.organisation), ("unit", &args.unit), ("state", &args.state)] {
+        if value.trim().is_empty() {
+            return Err(usage(field, "must not be empty"));
+        }
+    }
+    let listen = Listen {
+        smtp: parse::<SocketAddr>("smtp", &args.smtp)?,
+        submission: parse("submission", &args.submission)?,
+        imap: parse("imap", &args.imap)?,
+        http: parse("http", &args.http)?,
+    };
+    let settings = InitSettings {
+        dir: args.data_dir.data_dir,
+        domain,
+        ca: args.ca,
+        identity: OperatorIdentity { host, organisation: args.organisation, unit: args.unit, state: args.state },
+        listen,
+    };
+    let report = initialise(&settings)?;
+    print_report(&settings, &report);
+    Ok(())
+}
+
+/// Creates the data directory; refuses one that is already initialised or
+/// holds certificates.
+pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
+    let dir = &settings.dir;
+    for existing in [CONFIG_FILE, "tls/server.pem", "tls/server.key", "ca/ca.key"] {
+        if dir.join(existing).exists() {
+            return Err(usage("data-dir", format!("{} already holds {existing}; not overwriting it", dir.display())));
+        }
+    }
+    let (ca, new_ca) = match &settings.ca {
+        Some(ca_dir) => (CertificateAuthority::load(ca_dir).map_err(|e| usage("ca", e))?, false),
+        None => (
+            CertificateAuthority::generate("IGC-Santé TEST Racine", &settings.identity.organisation)
+                .map_err(|e| failed("pki", e))?,
+            true,
+        ),
+    };
+    let issued = ca.issue_operator(&settings.identity).map_err(|e| failed("pki", e))?;
+    let config = Config {
+        domain: settings.domain.to_string(),
+        listen: settings.listen.clone(),
+        tls: Tls {
+            certificate: PathBuf::from(TLS_DIR).join("server.pem"),
+            key: PathBuf::from(TLS_DIR).join("server.key"),
+            trust_anchors: PathBuf::from(TLS_DIR).join("ca.pem"),
+        },
+    };
+    let config_text = toml::to_string_pretty(&config).map_err(|e| failed("mss.toml", e))?;
+
+    // Writes start here.
+    if new_ca {
+        ca.write_to(&dir.join(CA_DIR)).map_err(|e| failed("pki", e))?;
+    }
+    issued.write_to(&dir.join(TLS_DIR), "server").map_err(|e| failed("pki", e))?;
+    write_file(&dir.join(&config.tls.trust_anchors), ca.cert_pem())?;
+    write_file(&dir.join(CONFIG_FILE), &config_text)?;
+    Ok(InitReport { subject: issued.subject, new_ca })
+}
+
+fn write_file(path: &Path, content: &str) -> Result<(), CliError> {
+    std::fs::write(path, content).map_err(|e| failed(path.display(), e))
+}
+
+pub fn print_report(settings: &InitSettings, report: &InitReport) {
+    let dir = settings.dir.display();
+    println!("Initialised {dir} for domain {}", settings.domain);
+    println!("  configuration: {dir}/{CONFIG_FILE}");
+    println!("  operator certificate: {dir}/tls/server.pem (key {dir}/tls/server.key, mode 0600)");
+    println!("  subject DN: {}", report.subject);
+    if report.new_ca {
+        println!("  issued by a new development CA: {dir}/{CA_DIR}/ca.pem");
+    } else if let Some(ca) = &settings.ca {
+        println!("  issued by the CA in {}", ca.display());
+    }
+    println!("  peers must chain to: {dir}/tls/ca.pem");
+    println!("Other operators allow this domain with:");
+    println!("  mss whitelist add {} --dn {}", settings.domain, shell_quote(&report.subject.to_string()));
+}
+
+/// Single-quotes a value for a POSIX shell (DNs hold spaces and apostrophes).
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}

@@ -1,0 +1,214 @@
+//! `mss mailbox create|list|show`.
+//!
+//! Addresses follow the naming rules of `mss-core` (`prenom.nom@`,
+//! `pharmacie-nom-codepostal-ville@`, ...) and collisions get the next free
+//! suffix. Until the life-cycle issue lands, a mailbox created here by the
+//! operator's administrator is active at once.
+
+use mss_core::{
+    Adeli, EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Rpps, allocate_address, application_local_part,
+    cabinet_local_part, personal_local_part, pharmacy_local_part, service_local_part,
+};
+use mss_store::{Mailbox, NewMailbox, StoreError};
+
+use crate::cli::{MailboxCommand, MailboxCreateArgs};
+use crate::config::DataDir;
+use crate::error::{CliError, failed, parse, usage};
+
+/// Attempts when another process takes the address between our check and
+/// our insert.
+const ALLOCATION_ATTEMPTS: usize = 5;
+
+pub async fn run(command: MailboxCommand) -> Result<(), CliError> {
+    match command {
+        MailboxCommand::Create(args) => create(*args).await,
+        MailboxCommand::List { data_dir, json } => {
+            let data = DataDir::load(&data_dir.data_dir)?;
+            let mailboxes = data.open_store().await?.meta.mailboxes().await?;
+            if json {
+                let list: Vec<_> = mailboxes.iter().map(to_json).collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for m in &mailboxes {
+                    println!("{}\t{}\t{}\t{}", m.address, m.kind, m.state, m.display_name);
+                }
+            }
+            Ok(())
+        }
+        MailboxCommand::Show { data_dir, address, json } => {
+            let address: EmailAddress = parse("address", &address)?;
+            let data = DataDir::load(&data_dir.data_dir)?;
+            let mailbox = data.open_store().await?.meta.mailbox(&address).await?;
+            let mailbox = mailbox.ok_or_else(|| failed("address", format!("no mailbox {address}")))?;
+            if json {
+                println!("{}", to_json(&mailbox));
+            } else {
+                print_mailbox(&mailbox);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The validated request: the record to store, minus its address, and the
+/// local part the address is built from.
+struct Request {
+    base_local: String,
+    record: NewMailbox,
+}
+
+fn required<'a>(field: &'static str, value: &'a Option<String>, kind: MailboxKind) -> Result<&'a str, CliError> {
+    match value.as_deref() {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(usage(field, format!("required for --type {}", kind.code().to_lowercase()))),
+    }
+}
+
+fn forbidden(field: &'static str, present: bool, kind: MailboxKind) -> Result<(), CliError> {
+    if present {
+        return Err(usage(field, format!("not used with --type {}", kind.code().to_lowercase())));
+    }
+    Ok(())
+}
+
+fn validate(args: &MailboxCreateArgs, domain: &mss_core::Domain) -> Result<Request, CliError> {
+    let kind: MailboxKind = parse("type", &args.kind)?;
+    let finess = args.finess.as_deref().map(|f| parse::<Finess>("finess", f)).transpose()?;
+    let mut record = NewMailbox {
+        // Replaced by the allocated address.
+        address: EmailAddress::new("placeholder", domain.clone()).map_err(|e| failed("address", e))?,
+        kind,
+        state: MailboxState::Active,
+        national_id: None,
+        finess: finess.clone(),
+        first_name: None,
+        last_name: None,
+        display_name: String::new(),
+        service: None,
+        liste_rouge: args.liste_rouge,
+    };
+    let base_local = match kind {
+        MailboxKind::Personal => {
+            for (field, present) in [
+                ("name", args.name.is_some()),
+                ("pharmacy", args.pharmacy),
+                ("postal-code", args.postal_code.is_some()),
+                ("city", args.city.is_some()),
+                ("service", args.service.is_some()),
+            ] {
+                forbidden(field, present, kind)?;
+            }
+            record.national_id = Some(match (&args.rpps, &args.adeli) {
+                (Some(rpps), None) => NationalId::Rpps(parse::<Rpps>("rpps", rpps)?),
+                (None, Some(adeli)) => NationalId::Adeli(parse::<Adeli>("adeli", adeli)?),
+                _ => return Err(usage("rpps", "--rpps or --adeli is required for --type per")),
+            });
+            let first = required("first", &args.first, kind)?.trim();
+            let last = required("last", &args.last, kind)?.trim();
+            record.first_name = Some(first.to_string());
+            record.last_name = Some(last.to_string());
+            record.display_name = format!("{first} {last}");
+            personal_local_part(first, last).map_err(|e| usage("last", e))?
+        }
+        MailboxKind::Organisational | MailboxKind::Applicative | MailboxKind::Cabinet => {
+            for (field, present) in [
+                ("rpps", args.rpps.is_some()),
+                ("adeli", args.adeli.is_some()),
+                ("first", args.first.is_some()),
+                ("last", args.last.is_some()),
+            ] {
+                forbidden(field, present, kind)?;
+            }
+            let name = required("name", &args.name, kind)?.trim();
+            record.display_name = name.to_string();
+            match kind {
+                MailboxKind::Organisational => {
+                    if finess.is_none() {
+                        return Err(usage("finess", "required for --type org"));
+                    }
+                    if args.pharmacy {
+                        forbidden("service", args.service.is_some(), kind)?;
+                        let postal = required("postal-code", &args.postal_code, kind)?;
+                        let city = required("city", &args.city, kind)?;
+                        pharmacy_local_part(name, postal, city).map_err(|e| usage("name", e))?
+                    } else {
+                        forbidden("postal-code", args.postal_code.is_some(), kind)?;
+                        let service = required("service", &args.service, kind)?.trim();
+                        record.service = Some(service.to_string());
+                        service_local_part(service).map_err(|e| usage("service", e))?
+                    }
+                }
+                MailboxKind::Applicative => {
+                    if finess.is_none() {
+                        return Err(usage("finess", "required for --type app"));
+                    }
+                    forbidden("pharmacy", args.pharmacy, kind)?;
+                    application_local_part(name).map_err(|e| usage("name", e))?
+                }
+                _ => {
+                    forbidden("pharmacy", args.pharmacy, kind)?;
+                    let city = required("city", &args.city, kind)?;
+                    cabinet_local_part(name, city).map_err(|e| usage("name", e))?
+                }
+            }
+        }
+    };
+    Ok(Request { base_local, record })
+}
+
+async fn create(args: MailboxCreateArgs) -> Result<(), CliError> {
+    let data = DataDir::load(&args.data_dir.data_dir)?;
+    let request = validate(&args, &data.domain)?;
+    let store = data.open_store().await?;
+    for _ in 0..ALLOCATION_ATTEMPTS {
+        let taken = store.meta.addresses_with_prefix(&request.base_local, data.domain.as_str()).await?;
+        let address = allocate_address(&request.base_local, &data.domain, |candidate| {
+            taken.iter().any(|t| *t == candidate.to_string())
+        })
+        .map_err(|e| usage("address", e))?;
+        let record = NewMailbox { address, ..request.record.clone() };
+        match store.meta.create_mailbox(&record).await {
+            Ok(mailbox) => {
+                println!("{}", mailbox.address);
+                return Ok(());
+            }
+            Err(StoreError::AddressTaken(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(failed("address", "could not allocate a free address; try again"))
+}
+
+fn to_json(m: &Mailbox) -> serde_json::Value {
+    serde_json::json!({
+        "address": m.address.to_string(),
+        "type": m.kind.code(),
+        "state": m.state.as_str(),
+        "national_id": m.national_id.as_ref().map(|n| n.to_string()),
+        "finess": m.finess.as_ref().map(|f| f.as_str().to_string()),
+        "first_name": m.first_name,
+        "last_name": m.last_name,
+        "display_name": m.display_name,
+        "service": m.service,
+        "liste_rouge": m.liste_rouge,
+        "created_at": m.created_at,
+    })
+}
+
+fn print_mailbox(m: &Mailbox) {
+    println!("address:      {}", m.address);
+    println!("type:         {}", m.kind);
+    println!("state:        {}", m.state);
+    println!("name:         {}", m.display_name);
+    if let Some(id) = &m.national_id {
+        println!("national id:  {id}");
+    }
+    if let Some(finess) = &m.finess {
+        println!("finess:       {}", finess.as_str());
+    }
+    if let Some(service) = &m.service {
+        println!("service:      {service}");
+    }
+    println!("liste rouge:  {}", if m.liste_rouge { "yes" } else { "no" });
+    println!("created at:   {} (unix)", m.created_at);
+}

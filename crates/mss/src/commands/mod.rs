@@ -1,0 +1,21 @@
+//! One module per command group; each validates its input first (usage
+//! errors, nothing written) and then does the work.
+
+mod init;
+mod mailbox;
+mod pki;
+mod serve;
+mod whitelist;
+
+use crate::cli::Command;
+use crate::error::CliError;
+
+pub async fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Pki(cmd) => pki::run(cmd),
+        Command::Init(args) => init::run(args),
+        Command::Serve(args) => serve::run(args).await,
+        Command::Mailbox(cmd) => mailbox::run(cmd).await,
+        Command::Whitelist(cmd) => whitelist::run(cmd).await,
+    }
+}

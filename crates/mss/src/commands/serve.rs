@@ -1,0 +1,138 @@
+//! `mss serve`: runs the operator on a data directory until SIGINT/SIGTERM.
+//!
+//! With no `--data-dir` and no `./mss-data`, it first initialises one for a
+//! development domain, so that a newcomer's first command just works. One
+//! server per data directory (a lock file says so). Once listening, the
+//! actual addresses are written to `ports.json` (port 0 picks one); the file
+//! is removed on a clean stop.
+//!
+//! Listeners today: HTTP (`/healthz` and a status page). The SMTP, submission
+//! and IMAP listeners come with their crates; their addresses are already in
+//! `mss.toml`.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{Html, Json};
+use axum::routing::get;
+use mss_trust::pki::subject_of_pem;
+use tokio::net::TcpListener;
+
+use super::init::{InitSettings, initialise, print_report};
+use crate::cli::ServeArgs;
+use crate::config::{CONFIG_FILE, DEFAULT_DATA_DIR, DataDir, Listen, PORTS_FILE};
+use crate::error::{CliError, failed};
+
+/// The development domain of a data directory made by a bare `mss serve`.
+const DEV_DOMAIN: &str = "mss.localhost";
+const LOCK_FILE: &str = "serve.lock";
+
+pub async fn run(args: ServeArgs) -> Result<(), CliError> {
+    let dir = match args.data_dir {
+        Some(dir) => dir,
+        None => {
+            let dir = PathBuf::from(DEFAULT_DATA_DIR);
+            if !dir.join(CONFIG_FILE).exists() {
+                initialise_development(&dir)?;
+            }
+            dir
+        }
+    };
+    let data = DataDir::load(&dir)?;
+    let _lock = lock(&data.path)?;
+    let certificate = data.resolve(&data.config.tls.certificate);
+    let pem = std::fs::read_to_string(&certificate).map_err(|e| failed(certificate.display(), e))?;
+    let subject = subject_of_pem(&pem).map_err(|e| failed(certificate.display(), e))?;
+    let store = data.open_store().await?;
+    let mailboxes = store.meta.mailboxes().await?.len();
+
+    let http = bind("http", data.config.listen.http).await?;
+    let http_addr = http.local_addr().map_err(|e| failed("http", e))?;
+    write_ports(&data.path, &BTreeMap::from([("http", http_addr)]))?;
+
+    println!("mss serving domain {} from {}", data.domain, data.path.display());
+    println!("  http       http://{http_addr}/ (health: /healthz)");
+    println!("  certificate subject DN: {subject}");
+    println!("  mailboxes: {mailboxes}");
+    let Listen { smtp, submission, imap, .. } = data.config.listen;
+    println!("  not served yet: smtp {smtp}, submission {submission}, imap {imap}");
+    tracing::info!(domain = %data.domain, %http_addr, "serving");
+
+    let app =
+        Router::new().route("/", get(status_page)).route("/healthz", get(health)).with_state(data.domain.to_string());
+    let served = axum::serve(http, app).with_graceful_shutdown(shutdown_signal()).await;
+    let _ = std::fs::remove_file(data.path.join(PORTS_FILE));
+    served.map_err(|e| failed("http", e))?;
+    tracing::info!("stopped");
+    println!("mss stopped");
+    Ok(())
+}
+
+fn initialise_development(dir: &Path) -> Result<(), CliError> {
+    let settings = InitSettings {
+        dir: dir.to_path_buf(),
+        domain: DEV_DOMAIN.parse().map_err(|e| failed("development domain", e))?,
+        ca: None,
+        identity: mss_trust::OperatorIdentity {
+            host: DEV_DOMAIN.into(),
+            organisation: "MSS DEVELOPPEMENT".into(),
+            unit: "00000000000000".into(),
+            state: "Paris (75)".into(),
+        },
+        listen: Listen::default(),
+    };
+    let report = initialise(&settings)?;
+    print_report(&settings, &report);
+    Ok(())
+}
+
+/// Holds an exclusive lock on `DIR/serve.lock` for the life of the server.
+fn lock(dir: &Path) -> Result<File, CliError> {
+    let path = dir.join(LOCK_FILE);
+    let file = File::create(&path).map_err(|e| failed(path.display(), e))?;
+    file.try_lock().map_err(|_| failed("data-dir", format!("another mss serve is running on {}", dir.display())))?;
+    Ok(file)
+}
+
+async fn bind(name: &str, addr: SocketAddr) -> Result<TcpListener, CliError> {
+    TcpListener::bind(addr).await.map_err(|e| failed(format!("{name}: cannot listen on {addr}"), e))
+}
+
+/// Writes `ports.json` atomically (temporary file, then rename).
+fn write_ports(dir: &Path, ports: &BTreeMap<&str, SocketAddr>) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(ports).map_err(|e| failed(PORTS_FILE, e))?;
+    let tmp = dir.join(format!("{PORTS_FILE}.tmp"));
+    std::fs::write(&tmp, text).map_err(|e| failed(tmp.display(), e))?;
+    std::fs::rename(&tmp, dir.join(PORTS_FILE)).map_err(|e| failed(PORTS_FILE, e))
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, stopping"),
+        () = terminate => tracing::info!("SIGTERM received, stopping"),
+    }
+}
+
+async fn health(State(domain): State<String>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "domain": domain, "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn status_page(State(domain): State<String>) -> Html<String> {
+    let domain = domain.replace('&', "&amp;").replace('<', "&lt;");
+    Html(format!(
+        "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>mss · {domain}</title>\
+         <h1>Opérateur MSSanté {domain}</h1><p>Le service est en marche.</p></html>"
+    ))
+}

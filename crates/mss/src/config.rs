@@ -1,0 +1,103 @@
+//! The data directory and its configuration file, `mss.toml`.
+//!
+//! Layout of a data directory:
+//! ```text
+//! mss.toml          this configuration
+//! ports.json        the addresses actually listened on (while `mss serve` runs)
+//! tls/server.pem    our operator certificate chain; tls/server.key (0600)
+//! tls/ca.pem        the trust anchors: CAs whose certificates we accept
+//! ca/               the development CA, when `mss init` made its own
+//! mss.sqlite3       metadata (SQLite, WAL)
+//! blobs/            message bodies by BLAKE3 hash
+//! ```
+//! Paths inside `mss.toml` are relative to the data directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CliError, failed, usage};
+
+pub const CONFIG_FILE: &str = "mss.toml";
+pub const PORTS_FILE: &str = "ports.json";
+pub const DEFAULT_DATA_DIR: &str = "mss-data";
+
+/// `mss.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The mail domain this operator serves.
+    pub domain: String,
+    pub listen: Listen,
+    pub tls: Tls,
+}
+
+/// Listen addresses; port 0 picks a free port (see `ports.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    pub smtp: SocketAddr,
+    pub submission: SocketAddr,
+    pub imap: SocketAddr,
+    pub http: SocketAddr,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        let at = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        Self { smtp: at(2525), submission: at(5870), imap: at(1143), http: at(8080) }
+    }
+}
+
+/// Certificates, relative to the data directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+    /// PEM file of the CAs that peer certificates must chain to.
+    pub trust_anchors: PathBuf,
+}
+
+/// A data directory: where it is and what its configuration says.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    pub path: PathBuf,
+    pub config: Config,
+    /// `config.domain`, validated.
+    pub domain: mss_core::Domain,
+}
+
+impl DataDir {
+    /// Loads `DIR/mss.toml`; a missing file is a usage error pointing at
+    /// `mss init`.
+    pub fn load(path: &Path) -> Result<Self, CliError> {
+        let file = path.join(CONFIG_FILE);
+        if !file.exists() {
+            return Err(usage(
+                "data-dir",
+                format!("{} is not an mss data directory (no {CONFIG_FILE}); run `mss init` first", path.display()),
+            ));
+        }
+        let text = std::fs::read_to_string(&file).map_err(|e| failed(file.display(), e))?;
+        let config: Config = toml::from_str(&text).map_err(|e| failed(file.display(), e.message()))?;
+        let domain = config.domain.parse().map_err(|e| failed(file.display(), e))?;
+        Ok(Self { path: path.to_path_buf(), config, domain })
+    }
+
+    /// A path from the configuration, resolved against the data directory.
+    pub fn resolve(&self, relative: &Path) -> PathBuf {
+        self.path.join(relative)
+    }
+
+    /// The embedded store of this data directory.
+    pub fn store_config(&self) -> mss_store::StoreConfig {
+        mss_store::StoreConfig::Embedded { dir: self.path.clone() }
+    }
+
+    /// Opens the store (applying migrations).
+    pub async fn open_store(&self) -> Result<mss_store::Store, CliError> {
+        Ok(mss_store::Store::open(&self.store_config()).await?)
+    }
+}

@@ -1,0 +1,63 @@
+//! Message bodies, addressed by their BLAKE3 hash: the same message delivered
+//! to fifty mailboxes is stored once.
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::StoreError;
+
+/// A BLAKE3 hash, the name of a blob: 64 lowercase hex characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobHash([u8; 32]);
+
+impl BlobHash {
+    /// The hash of some content.
+    pub fn of(data: &[u8]) -> Self {
+        Self(*blake3::hash(data).as_bytes())
+    }
+
+    /// Lowercase hex, the form used in file names and database rows.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Display for BlobHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl std::str::FromStr for BlobHash {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        let bad = || StoreError::Corrupt(format!("`{}` is not a blob hash", s.chars().take(80).collect::<String>()));
+        if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(bad());
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            let pair = s.get(2 * i..2 * i + 2).ok_or_else(bad)?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+        }
+        Ok(Self(out))
+    }
+}
+
+/// Where message bodies live.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores `data` durably and returns its hash; storing the same content
+    /// twice keeps one copy.
+    async fn put(&self, data: &[u8]) -> Result<BlobHash, StoreError>;
+    /// The content, checked against its hash; `None` if absent.
+    async fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Whether the blob exists.
+    async fn contains(&self, hash: &BlobHash) -> Result<bool, StoreError>;
+    /// Removes the blob; absent blobs are not an error.
+    async fn delete(&self, hash: &BlobHash) -> Result<(), StoreError>;
+    /// Every stored hash (maintenance and tests; not for hot paths).
+    async fn list(&self) -> Result<Vec<BlobHash>, StoreError>;
+}

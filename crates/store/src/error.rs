@@ -1,0 +1,48 @@
+//! The store's error type: what went wrong, in terms a caller can turn into a
+//! protocol reply (a conflict is not an I/O failure).
+
+use std::path::PathBuf;
+
+/// Errors of every backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A mailbox with this address exists already.
+    #[error("address {0} is already taken")]
+    AddressTaken(String),
+    /// The row to change does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The same entry is already present.
+    #[error("{0} is already present")]
+    AlreadyPresent(String),
+    /// The caller asked for something the store cannot represent.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// Stored data does not read back as what was written (hash mismatch,
+    /// unknown enum value): never silently repaired.
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    /// The database was written by a newer mss.
+    #[error("database schema version {found} is newer than this mss knows ({known}); upgrade mss")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("store task failed: {0}")]
+    Task(String),
+}
+
+impl StoreError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
+        let path = path.into();
+        move |source| StoreError::Io { path, source }
+    }
+}
+
+/// Runs blocking store work off the async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Task(e.to_string()))?
+}

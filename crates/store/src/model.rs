@@ -1,0 +1,162 @@
+//! What the metadata store holds, as plain records, and the trait every
+//! metadata backend implements.
+
+use async_trait::async_trait;
+use mss_core::{EmailAddress, Finess, MailboxKind, MailboxState, NationalId};
+
+use crate::{BlobHash, StoreError};
+
+/// Database id of a mailbox (BAL).
+pub type MailboxId = i64;
+
+/// A mailbox to create.
+#[derive(Debug, Clone)]
+pub struct NewMailbox {
+    pub address: EmailAddress,
+    pub kind: MailboxKind,
+    pub state: MailboxState,
+    /// The holder's national id (PER).
+    pub national_id: Option<NationalId>,
+    /// The structure's FINESS (ORG, APP, and PER attached to a structure).
+    pub finess: Option<Finess>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// What the directory shows: the person's name or the structure's.
+    pub display_name: String,
+    /// Service or description (ORG, APP, CAB).
+    pub service: Option<String>,
+    /// Liste rouge: never published in the directory.
+    pub liste_rouge: bool,
+}
+
+/// A stored mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    pub id: MailboxId,
+    pub address: EmailAddress,
+    pub kind: MailboxKind,
+    pub state: MailboxState,
+    pub national_id: Option<NationalId>,
+    pub finess: Option<Finess>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: String,
+    pub service: Option<String>,
+    pub liste_rouge: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Where a liste blanche row came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhitelistSource {
+    /// The ANS file; replaced as a whole by each import.
+    Ans,
+    /// Added by this operator's administrator; kept across imports.
+    Manual,
+}
+
+impl WhitelistSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ans => "ans",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+/// One liste blanche row: a domain and an operator certificate DN allowed
+/// to speak for it (as text; `mss-trust` parses it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhitelistRow {
+    pub domain: String,
+    pub operator_dn: String,
+    pub description: String,
+    pub responsible_contact: String,
+    pub support_contact: String,
+    pub updated_at: String,
+    pub source: WhitelistSource,
+}
+
+/// The ANS file an import came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhitelistImport {
+    /// `DateDeGeneration` of the file.
+    pub generated_at: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    pub entry_count: i64,
+    /// Unix seconds.
+    pub imported_at: i64,
+}
+
+/// A message body already in the blob store, about to be linked.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub blob: BlobHash,
+    pub size: u64,
+    /// Unix seconds (IMAP INTERNALDATE).
+    pub received_at: i64,
+}
+
+/// Where one copy of a delivered message went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveredCopy {
+    pub mailbox: MailboxId,
+    pub folder: String,
+    pub uid: u32,
+}
+
+/// The result of [`crate::Store::deliver`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub blob: BlobHash,
+    pub copies: Vec<DeliveredCopy>,
+}
+
+/// A message as listed in a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderMessage {
+    pub uid: u32,
+    pub blob: BlobHash,
+    pub size: u64,
+    pub received_at: i64,
+}
+
+/// Name of the folder every mailbox is created with and delivered into.
+pub const INBOX: &str = "INBOX";
+
+/// Metadata: mailboxes, folders, message index, liste blanche.
+#[async_trait]
+pub trait MetadataStore: Send + Sync {
+    /// Creates a mailbox and its INBOX. [`StoreError::AddressTaken`] if the
+    /// address exists (whatever its state: addresses are never reused).
+    async fn create_mailbox(&self, new: &NewMailbox) -> Result<Mailbox, StoreError>;
+    /// The mailbox with this address, in any state.
+    async fn mailbox(&self, address: &EmailAddress) -> Result<Option<Mailbox>, StoreError>;
+    /// Every mailbox, ordered by address.
+    async fn mailboxes(&self) -> Result<Vec<Mailbox>, StoreError>;
+    /// Addresses of `domain` whose local part starts with `prefix` (to pick a
+    /// free address without one query per candidate).
+    async fn addresses_with_prefix(&self, prefix: &str, domain: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Replaces every ANS row by `rows` and records the import, atomically.
+    async fn replace_ans_whitelist(&self, import: &WhitelistImport, rows: &[WhitelistRow]) -> Result<(), StoreError>;
+    /// Adds one manual row; [`StoreError::AlreadyPresent`] if that domain
+    /// already names that DN manually.
+    async fn add_manual_whitelist_row(&self, row: &WhitelistRow) -> Result<(), StoreError>;
+    /// Every row, ANS then manual, in insertion order.
+    async fn whitelist(&self) -> Result<Vec<WhitelistRow>, StoreError>;
+    /// The last ANS import, if any.
+    async fn last_whitelist_import(&self) -> Result<Option<WhitelistImport>, StoreError>;
+
+    /// Links a stored blob into the INBOX of each recipient, in one
+    /// transaction, allocating UIDs.
+    async fn link_message(&self, message: &NewMessage, recipients: &[MailboxId]) -> Result<Delivery, StoreError>;
+    /// Messages of a folder, by UID.
+    async fn folder_messages(&self, mailbox: MailboxId, folder: &str) -> Result<Vec<FolderMessage>, StoreError>;
+    /// Every blob a message row refers to (for consistency checks and blob
+    /// garbage collection).
+    async fn referenced_blobs(&self) -> Result<Vec<BlobHash>, StoreError>;
+}

@@ -1,0 +1,47 @@
+//! Versioned schema migrations for SQLite, applied in order at open.
+//!
+//! Each migration runs in its own transaction together with the row that
+//! records it in `schema_migrations`, so a crash leaves the schema at one
+//! version or the next. Never edit a released migration: add the next one.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// (version, name, SQL), in order. Versions are consecutive from 1.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"))];
+
+/// Brings the database to the latest version; returns the version reached.
+pub(crate) fn apply(conn: &mut Connection) -> Result<i64, StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            name       TEXT    NOT NULL,
+            applied_at INTEGER NOT NULL
+        )",
+    )?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    let current: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    if current > known {
+        return Err(StoreError::SchemaTooNew { found: current, known });
+    }
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let done: bool =
+            tx.query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| {
+                r.get(0)
+            })?;
+        if !done {
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                rusqlite::params![version, name, crate::now_unix()],
+            )?;
+            tracing::info!(version, name, "applied schema migration");
+        }
+        tx.commit()?;
+    }
+    Ok(known)
+}

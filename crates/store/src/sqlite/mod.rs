@@ -1,0 +1,444 @@
+//! The embedded metadata backend: one SQLite file in WAL mode.
+//!
+//! One writer connection (SQLite allows one writer at a time anyway) and a few
+//! reader connections; work runs on tokio's blocking pool. Writes use
+//! `BEGIN IMMEDIATE` so that two processes sharing the file (the server and an
+//! administrator's CLI command) queue on the lock instead of failing halfway;
+//! `busy_timeout` bounds the wait. `synchronous=FULL`: a commit is on disk
+//! when it returns.
+
+mod migrations;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use mss_core::EmailAddress;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::error::blocking;
+use crate::model::*;
+use crate::{BlobHash, StoreError, now_unix};
+
+const READERS: usize = 4;
+const BUSY_TIMEOUT_MS: u64 = 10_000;
+
+/// The SQLite metadata store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: Arc<Pool>,
+}
+
+struct Pool {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+    // A panic while holding a connection leaves no transaction open (rusqlite
+    // rolls back on drop), so the connection is still usable.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl SqliteStore {
+    /// Opens or creates the database and applies migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
+        blocking(move || {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(StoreError::io(parent))?;
+            }
+            let mut writer = connect(&path)?;
+            migrations::apply(&mut writer)?;
+            let readers = (0..READERS).map(|_| connect(&path).map(Mutex::new)).collect::<Result<_, _>>()?;
+            Ok(Self { pool: Arc::new(Pool { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }) })
+        })
+        .await
+    }
+
+    /// The schema version of this build (the last migration).
+    pub fn schema_version() -> i64 {
+        migrations::MIGRATIONS.last().map_or(0, |m| m.0)
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pool = self.pool.clone();
+        blocking(move || {
+            let mut conn = lock(&pool.writer);
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pool = self.pool.clone();
+        blocking(move || {
+            let i = pool.next_reader.fetch_add(1, Ordering::Relaxed) % pool.readers.len();
+            let conn = lock(&pool.readers[i]);
+            f(&conn)
+        })
+        .await
+    }
+}
+
+const MAILBOX_COLUMNS: &str = "id, address, kind, state, national_id, finess, first_name, last_name, \
+                               display_name, service, liste_rouge, created_at, updated_at";
+
+fn corrupt(what: &str, value: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what} `{value}`: {e}"))
+}
+
+fn parse_col<T: std::str::FromStr>(what: &str, value: String) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e| corrupt(what, &value, e))
+}
+
+/// A mailbox row as SQLite returns it, typed once the row is released.
+struct RawMailbox {
+    id: i64,
+    address: String,
+    kind: String,
+    state: String,
+    national_id: Option<String>,
+    finess: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    display_name: String,
+    service: Option<String>,
+    liste_rouge: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// Reads the columns of [`MAILBOX_COLUMNS`], in that order.
+fn mailbox_row(row: &Row<'_>) -> rusqlite::Result<RawMailbox> {
+    Ok(RawMailbox {
+        id: row.get(0)?,
+        address: row.get(1)?,
+        kind: row.get(2)?,
+        state: row.get(3)?,
+        national_id: row.get(4)?,
+        finess: row.get(5)?,
+        first_name: row.get(6)?,
+        last_name: row.get(7)?,
+        display_name: row.get(8)?,
+        service: row.get(9)?,
+        liste_rouge: row.get(10)?,
+        created_at: row.get(11)?,
+        updated_at: row.get(12)?,
+    })
+}
+
+impl RawMailbox {
+    fn into_mailbox(self) -> Result<Mailbox, StoreError> {
+        Ok(Mailbox {
+            id: self.id,
+            address: parse_col("address", self.address)?,
+            kind: parse_col("kind", self.kind)?,
+            state: parse_col("state", self.state)?,
+            national_id: self.national_id.map(|v| parse_col("national id", v)).transpose()?,
+            finess: self.finess.map(|v| parse_col("finess", v)).transpose()?,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            display_name: self.display_name,
+            service: self.service,
+            liste_rouge: self.liste_rouge,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn source_from(s: &str) -> Result<WhitelistSource, StoreError> {
+    match s {
+        "ans" => Ok(WhitelistSource::Ans),
+        "manual" => Ok(WhitelistSource::Manual),
+        other => Err(corrupt("whitelist source", other, "unknown")),
+    }
+}
+
+fn insert_whitelist_row(tx: &rusqlite::Transaction<'_>, row: &WhitelistRow) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO whitelist_entries
+            (domain, operator_dn, description, responsible_contact, support_contact, updated_at, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            row.domain,
+            row.operator_dn,
+            row.description,
+            row.responsible_contact,
+            row.support_contact,
+            row.updated_at,
+            row.source.as_str()
+        ],
+    )?;
+    Ok(())
+}
+
+#[async_trait]
+impl MetadataStore for SqliteStore {
+    async fn create_mailbox(&self, new: &NewMailbox) -> Result<Mailbox, StoreError> {
+        let new = new.clone();
+        let id = self
+            .write(move |tx| {
+                let address = new.address.to_string();
+                let now = now_unix();
+                let inserted = tx.execute(
+                    "INSERT INTO mailboxes (address, kind, state, national_id, finess, first_name, last_name,
+                                            display_name, service, liste_rouge, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+                     ON CONFLICT (address) DO NOTHING",
+                    params![
+                        address,
+                        new.kind.code(),
+                        new.state.as_str(),
+                        new.national_id.as_ref().map(|n| n.to_string()),
+                        new.finess.as_ref().map(|f| f.as_str().to_string()),
+                        new.first_name,
+                        new.last_name,
+                        new.display_name,
+                        new.service,
+                        new.liste_rouge,
+                        now
+                    ],
+                )?;
+                if inserted == 0 {
+                    return Err(StoreError::AddressTaken(address));
+                }
+                let id = tx.last_insert_rowid();
+                // UIDVALIDITY must change if a folder name is ever reused:
+                // the creation time in seconds, made unique by the row id.
+                let uidvalidity = (now as u64 as u32).wrapping_add(id as u32);
+                tx.execute(
+                    "INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (?1, ?2, ?3)",
+                    params![id, INBOX, uidvalidity],
+                )?;
+                Ok(id)
+            })
+            .await?;
+        self.read(move |conn| {
+            let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = ?1");
+            conn.query_row(&sql, [id], mailbox_row)?.into_mailbox()
+        })
+        .await
+    }
+
+    async fn mailbox(&self, address: &EmailAddress) -> Result<Option<Mailbox>, StoreError> {
+        let address = address.to_string();
+        self.read(move |conn| {
+            let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE address = ?1");
+            conn.query_row(&sql, [address], mailbox_row).optional()?.map(RawMailbox::into_mailbox).transpose()
+        })
+        .await
+    }
+
+    async fn mailboxes(&self) -> Result<Vec<Mailbox>, StoreError> {
+        self.read(|conn| {
+            let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes ORDER BY address");
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map([], mailbox_row)?.collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(RawMailbox::into_mailbox).collect()
+        })
+        .await
+    }
+
+    async fn addresses_with_prefix(&self, prefix: &str, domain: &str) -> Result<Vec<String>, StoreError> {
+        // substr() rather than LIKE: local parts contain `_`/`%`-free text, but
+        // an exact prefix test needs no escaping at all.
+        let (prefix, domain) = (prefix.to_string(), domain.to_string());
+        self.read(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT address FROM mailboxes
+                 WHERE substr(address, 1, length(?1)) = ?1
+                   AND substr(address, length(address) - length(?2)) = '@' || ?2
+                 ORDER BY address",
+            )?;
+            let rows = stmt.query_map(params![prefix, domain], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn replace_ans_whitelist(&self, import: &WhitelistImport, rows: &[WhitelistRow]) -> Result<(), StoreError> {
+        if rows.iter().any(|r| r.source != WhitelistSource::Ans) {
+            return Err(StoreError::Invalid("an ANS import holds ANS rows only".into()));
+        }
+        let (import, rows) = (import.clone(), rows.to_vec());
+        self.write(move |tx| {
+            tx.execute("DELETE FROM whitelist_entries WHERE source = 'ans'", [])?;
+            for row in &rows {
+                insert_whitelist_row(tx, row)?;
+            }
+            tx.execute(
+                "INSERT INTO whitelist_imports (generated_at, sha256, entry_count, imported_at) VALUES (?1, ?2, ?3, ?4)",
+                params![import.generated_at, import.sha256, import.entry_count, import.imported_at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_manual_whitelist_row(&self, row: &WhitelistRow) -> Result<(), StoreError> {
+        if row.source != WhitelistSource::Manual {
+            return Err(StoreError::Invalid("a manual addition must be a manual row".into()));
+        }
+        let row = row.clone();
+        self.write(move |tx| {
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM whitelist_entries
+                                WHERE source = 'manual' AND domain = ?1 AND operator_dn = ?2)",
+                params![row.domain, row.operator_dn],
+                |r| r.get(0),
+            )?;
+            if exists {
+                return Err(StoreError::AlreadyPresent(format!("{} with DN {}", row.domain, row.operator_dn)));
+            }
+            insert_whitelist_row(tx, &row)
+        })
+        .await
+    }
+
+    async fn whitelist(&self) -> Result<Vec<WhitelistRow>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT domain, operator_dn, description, responsible_contact, support_contact, updated_at, source
+                 FROM whitelist_entries ORDER BY source, id",
+            )?;
+            let raw = stmt
+                .query_map([], |r| {
+                    Ok((
+                        WhitelistRow {
+                            domain: r.get(0)?,
+                            operator_dn: r.get(1)?,
+                            description: r.get(2)?,
+                            responsible_contact: r.get(3)?,
+                            support_contact: r.get(4)?,
+                            updated_at: r.get(5)?,
+                            source: WhitelistSource::Ans,
+                        },
+                        r.get::<_, String>(6)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            raw.into_iter().map(|(row, source)| Ok(WhitelistRow { source: source_from(&source)?, ..row })).collect()
+        })
+        .await
+    }
+
+    async fn last_whitelist_import(&self) -> Result<Option<WhitelistImport>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT generated_at, sha256, entry_count, imported_at FROM whitelist_imports ORDER BY id DESC LIMIT 1",
+                    [],
+                    |r| {
+                        Ok(WhitelistImport {
+                            generated_at: r.get(0)?,
+                            sha256: r.get(1)?,
+                            entry_count: r.get(2)?,
+                            imported_at: r.get(3)?,
+                        })
+                    },
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn link_message(&self, message: &NewMessage, recipients: &[MailboxId]) -> Result<Delivery, StoreError> {
+        let (message, recipients) = (message.clone(), recipients.to_vec());
+        let size = i64::try_from(message.size).map_err(|_| StoreError::Invalid("message size".into()))?;
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO messages (blob_hash, size, received_at) VALUES (?1, ?2, ?3)",
+                params![message.blob.to_hex(), size, message.received_at],
+            )?;
+            let message_id = tx.last_insert_rowid();
+            let mut copies = Vec::with_capacity(recipients.len());
+            for mailbox in recipients {
+                let folder: Option<(i64, u32, i64)> = tx
+                    .query_row(
+                        "SELECT id, uidnext, highest_modseq FROM folders WHERE mailbox_id = ?1 AND name = ?2",
+                        params![mailbox, INBOX],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                let (folder_id, uid, modseq) =
+                    folder.ok_or_else(|| StoreError::NotFound(format!("INBOX of mailbox {mailbox}")))?;
+                let next_uid = uid.checked_add(1).ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
+                tx.execute(
+                    "INSERT INTO folder_messages (folder_id, uid, message_id, modseq) VALUES (?1, ?2, ?3, ?4)",
+                    params![folder_id, uid, message_id, modseq + 1],
+                )?;
+                tx.execute(
+                    "UPDATE folders SET uidnext = ?2, highest_modseq = ?3 WHERE id = ?1",
+                    params![folder_id, next_uid, modseq + 1],
+                )?;
+                copies.push(DeliveredCopy { mailbox, folder: INBOX.to_string(), uid });
+            }
+            Ok(Delivery { blob: message.blob, copies })
+        })
+        .await
+    }
+
+    async fn folder_messages(&self, mailbox: MailboxId, folder: &str) -> Result<Vec<FolderMessage>, StoreError> {
+        let folder = folder.to_string();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT fm.uid, m.blob_hash, m.size, m.received_at
+                 FROM folder_messages fm
+                 JOIN folders f ON f.id = fm.folder_id
+                 JOIN messages m ON m.id = fm.message_id
+                 WHERE f.mailbox_id = ?1 AND f.name = ?2
+                 ORDER BY fm.uid",
+            )?;
+            let raw = stmt
+                .query_map(params![mailbox, folder], |r| {
+                    Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            raw.into_iter()
+                .map(|(uid, blob, size, received_at)| {
+                    Ok(FolderMessage {
+                        uid,
+                        blob: blob.parse()?,
+                        size: u64::try_from(size).map_err(|e| corrupt("size", &size.to_string(), e))?,
+                        received_at,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn referenced_blobs(&self) -> Result<Vec<BlobHash>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT DISTINCT blob_hash FROM messages ORDER BY blob_hash")?;
+            let raw = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+            raw.iter().map(|h| h.parse()).collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,91 @@
+//! The store suite on the embedded backends (SQLite + filesystem blobs), plus
+//! what is specific to them: reopening, migrations, temporary files.
+
+mod suite;
+mod support;
+
+use mss_store::{SqliteStore, Store, StoreConfig, StoreError};
+
+async fn fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
+    (dir, store)
+}
+
+macro_rules! suite_tests {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let (_dir, store) = fresh().await;
+            suite::$name(&store).await;
+        }
+    )*};
+}
+
+suite_tests!(
+    mailbox_round_trips_with_every_field,
+    an_address_is_never_given_twice,
+    mailboxes_are_listed_by_address_and_found_by_prefix,
+    delivery_stores_one_blob_and_numbers_each_inbox,
+    a_delivery_to_an_unknown_mailbox_changes_nothing,
+    blobs_are_content_addressed_and_checked,
+    an_ans_import_replaces_ans_rows_and_keeps_manual_ones,
+    an_empty_store_has_no_import,
+);
+
+#[tokio::test]
+async fn data_survives_reopening_and_migrations_run_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig::Embedded { dir: dir.path().to_path_buf() };
+    let store = Store::open(&config).await.unwrap();
+    let created = store.meta.create_mailbox(&support::person("a.a@pharma.test", "10003621892")).await.unwrap();
+    store.deliver(b"hello", &[created.id]).await.unwrap();
+    drop(store);
+
+    let store = Store::open(&config).await.unwrap();
+    assert_eq!(store.meta.mailboxes().await.unwrap(), vec![created.clone()]);
+    assert_eq!(store.meta.folder_messages(created.id, "INBOX").await.unwrap().len(), 1);
+    let conn = rusqlite::Connection::open(dir.path().join("mss.sqlite3")).unwrap();
+    let applied: i64 = conn.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0)).unwrap();
+    assert_eq!(applied, SqliteStore::schema_version());
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_mss_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig::Embedded { dir: dir.path().to_path_buf() };
+    drop(Store::open(&config).await.unwrap());
+    let conn = rusqlite::Connection::open(dir.path().join("mss.sqlite3")).unwrap();
+    conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)", []).unwrap();
+    drop(conn);
+    let refused = Store::open(&config).await.err().expect("a newer schema must be refused");
+    assert!(matches!(refused, StoreError::SchemaTooNew { found: 999, .. }), "{refused}");
+}
+
+#[tokio::test]
+async fn a_damaged_blob_is_reported_not_served() {
+    let (dir, store) = fresh().await;
+    let hash = store.blobs.put(b"original").await.unwrap();
+    let hex = hash.to_hex();
+    std::fs::write(dir.path().join("blobs").join(&hex[..2]).join(&hex), b"tampered").unwrap();
+    assert!(matches!(store.blobs.get(&hash).await, Err(StoreError::Corrupt(_))));
+}
+
+#[tokio::test]
+async fn temporary_files_of_dead_writers_are_removed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig::Embedded { dir: dir.path().to_path_buf() };
+    drop(Store::open(&config).await.unwrap());
+    let tmp = dir.path().join("blobs/tmp");
+    // pid 0 never names a live writer; our parent (the test runner) is alive.
+    let dead = tmp.join(format!("{}.0.1", "a".repeat(64)));
+    std::fs::write(&dead, b"partial").unwrap();
+    let parent_pid = std::os::unix::process::parent_id();
+    let live = tmp.join(format!("{}.{parent_pid}.1", "b".repeat(64)));
+    std::fs::write(&live, b"in progress elsewhere").unwrap();
+    drop(Store::open(&config).await.unwrap());
+    assert!(!dead.exists(), "debris of a dead process is removed");
+    assert!(live.exists(), "a live process's write in progress is left alone");
+}

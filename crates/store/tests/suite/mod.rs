@@ -1,0 +1,137 @@
+//! The store test suite, written once and run against every backend (see
+//! `embedded.rs`; a PostgreSQL + S3 file will call the same functions).
+
+use mss_core::{MailboxKind, MailboxState};
+use mss_store::*;
+
+use crate::support::{address, person};
+
+fn ans_row(domain: &str, dn: &str) -> WhitelistRow {
+    WhitelistRow {
+        domain: domain.into(),
+        operator_dn: dn.into(),
+        description: "test".into(),
+        responsible_contact: String::new(),
+        support_contact: String::new(),
+        updated_at: "2025-03-13T14:54:10Z".into(),
+        source: WhitelistSource::Ans,
+    }
+}
+
+pub async fn mailbox_round_trips_with_every_field(store: &Store) {
+    let new = NewMailbox {
+        liste_rouge: true,
+        service: Some("Officine".into()),
+        ..person("elodie.dupont@pharma.test", "10003621892")
+    };
+    let created = store.meta.create_mailbox(&new).await.unwrap();
+    assert_eq!(created.address, new.address);
+    assert_eq!(created.kind, MailboxKind::Personal);
+    assert_eq!(created.state, MailboxState::Active);
+    assert_eq!(created.national_id, new.national_id);
+    assert_eq!(created.first_name.as_deref(), Some("Élodie"));
+    assert!(created.liste_rouge);
+    assert!(created.created_at > 1_700_000_000);
+    let read = store.meta.mailbox(&new.address).await.unwrap().unwrap();
+    assert_eq!(read, created);
+    assert!(store.meta.mailbox(&address("nobody@pharma.test")).await.unwrap().is_none());
+}
+
+pub async fn an_address_is_never_given_twice(store: &Store) {
+    let new = person("jean.martin@pharma.test", "10003621892");
+    store.meta.create_mailbox(&new).await.unwrap();
+    let again = store.meta.create_mailbox(&new).await;
+    assert!(matches!(again, Err(StoreError::AddressTaken(a)) if a == "jean.martin@pharma.test"));
+    assert_eq!(store.meta.mailboxes().await.unwrap().len(), 1);
+}
+
+pub async fn mailboxes_are_listed_by_address_and_found_by_prefix(store: &Store) {
+    for addr in ["b.b@pharma.test", "a.a@pharma.test", "a.a-2@pharma.test", "a.a@other.test"] {
+        store.meta.create_mailbox(&person(addr, "10003621892")).await.unwrap();
+    }
+    let all: Vec<String> = store.meta.mailboxes().await.unwrap().iter().map(|m| m.address.to_string()).collect();
+    assert_eq!(all, ["a.a-2@pharma.test", "a.a@other.test", "a.a@pharma.test", "b.b@pharma.test"]);
+    let taken = store.meta.addresses_with_prefix("a.a", "pharma.test").await.unwrap();
+    assert_eq!(taken, ["a.a-2@pharma.test", "a.a@pharma.test"]);
+    assert!(store.meta.addresses_with_prefix("a.a", "harma.test").await.unwrap().is_empty());
+}
+
+pub async fn delivery_stores_one_blob_and_numbers_each_inbox(store: &Store) {
+    let a = store.meta.create_mailbox(&person("a.a@pharma.test", "10003621892")).await.unwrap();
+    let b = store.meta.create_mailbox(&person("b.b@pharma.test", "10003621892")).await.unwrap();
+    let first = store.deliver(b"Subject: one\r\n\r\nhello\r\n", &[a.id, b.id]).await.unwrap();
+    let second = store.deliver(b"Subject: two\r\n\r\nhello\r\n", &[a.id]).await.unwrap();
+    assert_eq!(first.copies.iter().map(|c| c.uid).collect::<Vec<_>>(), [1, 1]);
+    assert_eq!(second.copies[0].uid, 2);
+
+    let inbox_a = store.meta.folder_messages(a.id, INBOX).await.unwrap();
+    assert_eq!(inbox_a.iter().map(|m| m.uid).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(inbox_a[0].blob, first.blob);
+    assert_eq!(inbox_a[0].size, 23);
+    let body = store.blobs.get(&inbox_a[1].blob).await.unwrap().unwrap();
+    assert_eq!(body, b"Subject: two\r\n\r\nhello\r\n");
+    // The same bytes delivered again are stored once.
+    let again = store.deliver(b"Subject: one\r\n\r\nhello\r\n", &[b.id]).await.unwrap();
+    assert_eq!(again.blob, first.blob);
+    assert_eq!(store.blobs.list().await.unwrap().len(), 2);
+    assert_eq!(store.meta.referenced_blobs().await.unwrap().len(), 2);
+}
+
+pub async fn a_delivery_to_an_unknown_mailbox_changes_nothing(store: &Store) {
+    let a = store.meta.create_mailbox(&person("a.a@pharma.test", "10003621892")).await.unwrap();
+    let failed = store.deliver(b"x", &[a.id, 9999]).await;
+    assert!(matches!(failed, Err(StoreError::NotFound(_))), "{failed:?}");
+    assert!(store.meta.folder_messages(a.id, INBOX).await.unwrap().is_empty(), "all or nothing");
+    assert!(store.meta.referenced_blobs().await.unwrap().is_empty());
+    assert!(matches!(store.deliver(b"x", &[]).await, Err(StoreError::Invalid(_))));
+}
+
+pub async fn blobs_are_content_addressed_and_checked(store: &Store) {
+    let hash = store.blobs.put(b"content").await.unwrap();
+    assert_eq!(hash, BlobHash::of(b"content"));
+    assert!(store.blobs.contains(&hash).await.unwrap());
+    assert_eq!(store.blobs.put(b"content").await.unwrap(), hash);
+    assert_eq!(store.blobs.get(&hash).await.unwrap().as_deref(), Some(&b"content"[..]));
+    let missing = BlobHash::of(b"missing");
+    assert_eq!(store.blobs.get(&missing).await.unwrap(), None);
+    store.blobs.delete(&hash).await.unwrap();
+    store.blobs.delete(&hash).await.unwrap();
+    assert!(!store.blobs.contains(&hash).await.unwrap());
+    assert_eq!(hash.to_hex().parse::<BlobHash>().unwrap(), hash);
+    assert!("zz".parse::<BlobHash>().is_err());
+}
+
+pub async fn an_ans_import_replaces_ans_rows_and_keeps_manual_ones(store: &Store) {
+    let manual = WhitelistRow { source: WhitelistSource::Manual, ..ans_row("peer.test", "CN=mss.peer.test,C=FR") };
+    store.meta.add_manual_whitelist_row(&manual).await.unwrap();
+    assert!(matches!(store.meta.add_manual_whitelist_row(&manual).await, Err(StoreError::AlreadyPresent(_))));
+
+    let import = |sha: &str, n| WhitelistImport {
+        generated_at: "2025-03-13T14:54:10Z".into(),
+        sha256: sha.into(),
+        entry_count: n,
+        imported_at: 1,
+    };
+    let first = [
+        ans_row("a.mssante.fr", "CN=a,C=FR"),
+        ans_row("a.mssante.fr", "CN=a2,C=FR"),
+        ans_row("b.mssante.fr", "CN=b,C=FR"),
+    ];
+    store.meta.replace_ans_whitelist(&import("one", 3), &first).await.unwrap();
+    let second = [ans_row("c.mssante.fr", "CN=c,C=FR")];
+    store.meta.replace_ans_whitelist(&import("two", 1), &second).await.unwrap();
+
+    let rows = store.meta.whitelist().await.unwrap();
+    let domains: Vec<(&str, WhitelistSource)> = rows.iter().map(|r| (r.domain.as_str(), r.source)).collect();
+    assert_eq!(domains, [("c.mssante.fr", WhitelistSource::Ans), ("peer.test", WhitelistSource::Manual)]);
+    assert_eq!(store.meta.last_whitelist_import().await.unwrap().unwrap().sha256, "two");
+    // Rows of the wrong source are refused and change nothing.
+    assert!(store.meta.replace_ans_whitelist(&import("three", 1), std::slice::from_ref(&manual)).await.is_err());
+    assert_eq!(store.meta.whitelist().await.unwrap().len(), 2);
+}
+
+pub async fn an_empty_store_has_no_import(store: &Store) {
+    assert!(store.meta.last_whitelist_import().await.unwrap().is_none());
+    assert!(store.meta.whitelist().await.unwrap().is_empty());
+    assert!(store.meta.mailboxes().await.unwrap().is_empty());
+}
