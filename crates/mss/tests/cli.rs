@@ -260,8 +260,30 @@ fn personal_mailboxes_are_named_prenom_nom_and_collisions_get_a_suffix() {
     ]);
     assert_eq!(second.trim(), "elodie.dupont-lefevre-2@pharmacie.test");
 
+    // Names too long for 64 octets are cut, and their collisions still resolve.
+    let long_last = "De La Tour D'Auvergne Lauraguais Montmorency Saint-Exupéry";
+    let long = [
+        "mailbox",
+        "create",
+        "--data-dir",
+        op.d(),
+        "--type",
+        "per",
+        "--rpps",
+        "10003621892",
+        "--first",
+        "Marie-Antoinette Joséphine",
+        "--last",
+        long_last,
+    ];
+    let long_first = ok(&long);
+    let long_second = ok(&long);
+    assert!(long_first.trim().split('@').next().unwrap().len() <= 64, "{long_first}");
+    assert_ne!(long_first, long_second);
+    assert!(long_second.contains("-2@"), "{long_second}");
+
     let listed = ok(&["mailbox", "list", "--data-dir", op.d()]);
-    let lines: Vec<&str> = listed.lines().collect();
+    let lines: Vec<&str> = listed.lines().filter(|l| l.starts_with("elodie")).collect();
     assert_eq!(lines.len(), 2, "{listed}");
     assert!(lines[0].starts_with("elodie.dupont-lefevre-2@pharmacie.test\tPER\tactive"), "{listed}");
 
@@ -371,7 +393,8 @@ fn mailbox_commands_refuse_bad_input_and_write_nothing() {
     refused(&op.dir, &with(&["--adeli", "12", "--first", "A", "--last", "B"]), "adeli");
     refused(&op.dir, &with(&["--first", "A", "--last", "B"]), "rpps");
     refused(&op.dir, &with(&["--rpps", "10003621892", "--last", "B"]), "first");
-    refused(&op.dir, &with(&["--rpps", "10003621892", "--first", "!!!", "--last", "B"]), "last");
+    refused(&op.dir, &with(&["--rpps", "10003621892", "--first", "!!!", "--last", "B"]), "first");
+    refused(&op.dir, &with(&["--rpps", "10003621892", "--first", "A", "--last", "张伟"]), "last");
     refused(&op.dir, &with(&["--rpps", "10003621892", "--first", "A", "--last", "B", "--pharmacy"]), "pharmacy");
     refused(&op.dir, &["mailbox", "create", "--data-dir", d, "--type", "xyz"], "type");
     refused(

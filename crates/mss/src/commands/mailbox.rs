@@ -6,8 +6,8 @@
 //! operator's administrator is active at once.
 
 use mss_core::{
-    Adeli, EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Rpps, allocate_address, application_local_part,
-    cabinet_local_part, personal_local_part, pharmacy_local_part, service_local_part,
+    AddressError, Adeli, EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Rpps, allocate_address,
+    application_local_part, cabinet_local_part, personal_local_part, pharmacy_local_part, service_local_part,
 };
 use mss_store::{Mailbox, NewMailbox, StoreError};
 
@@ -18,6 +18,9 @@ use crate::error::{CliError, failed, parse, usage};
 /// Attempts when another process takes the address between our check and
 /// our insert.
 const ALLOCATION_ATTEMPTS: usize = 5;
+
+/// Shorter than any cut [`allocate_address`] makes to a base local part.
+const TAKEN_PREFIX_CHARS: usize = 32;
 
 pub async fn run(command: MailboxCommand) -> Result<(), CliError> {
     match command {
@@ -50,11 +53,50 @@ pub async fn run(command: MailboxCommand) -> Result<(), CliError> {
     }
 }
 
-/// The validated request: the record to store, minus its address, and the
-/// local part the address is built from.
+/// A validated request: everything but the address, and the local part the
+/// address is built from.
 struct Request {
     base_local: String,
-    record: NewMailbox,
+    kind: MailboxKind,
+    national_id: Option<NationalId>,
+    finess: Option<Finess>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    display_name: String,
+    service: Option<String>,
+    liste_rouge: bool,
+}
+
+impl Request {
+    fn mailbox_at(&self, address: EmailAddress) -> NewMailbox {
+        NewMailbox {
+            address,
+            kind: self.kind,
+            state: MailboxState::Active,
+            national_id: self.national_id.clone(),
+            finess: self.finess.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            display_name: self.display_name.clone(),
+            service: self.service.clone(),
+            liste_rouge: self.liste_rouge,
+        }
+    }
+}
+
+/// A naming error from core, on the command-line option it comes from.
+fn naming_error(e: AddressError) -> CliError {
+    let field = match &e {
+        AddressError::EmptyName { field: "first name", .. } => "first",
+        AddressError::EmptyName { field: "last name", .. } => "last",
+        AddressError::EmptyName { field: "city", .. } => "city",
+        AddressError::EmptyName { field: "service name", .. } => "service",
+        AddressError::PostalCode { .. } => "postal-code",
+        _ => "name",
+    };
+    let message = e.to_string();
+    let message = message.split_once(": ").map_or(message.as_str(), |(_, rest)| rest).to_string();
+    CliError::Usage { field, message }
 }
 
 fn required<'a>(field: &'static str, value: &'a Option<String>, kind: MailboxKind) -> Result<&'a str, CliError> {
@@ -71,23 +113,20 @@ fn forbidden(field: &'static str, present: bool, kind: MailboxKind) -> Result<()
     Ok(())
 }
 
-fn validate(args: &MailboxCreateArgs, domain: &mss_core::Domain) -> Result<Request, CliError> {
+fn validate(args: &MailboxCreateArgs) -> Result<Request, CliError> {
     let kind: MailboxKind = parse("type", &args.kind)?;
-    let finess = args.finess.as_deref().map(|f| parse::<Finess>("finess", f)).transpose()?;
-    let mut record = NewMailbox {
-        // Replaced by the allocated address.
-        address: EmailAddress::new("placeholder", domain.clone()).map_err(|e| failed("address", e))?,
+    let mut request = Request {
+        base_local: String::new(),
         kind,
-        state: MailboxState::Active,
         national_id: None,
-        finess: finess.clone(),
+        finess: args.finess.as_deref().map(|f| parse::<Finess>("finess", f)).transpose()?,
         first_name: None,
         last_name: None,
         display_name: String::new(),
         service: None,
         liste_rouge: args.liste_rouge,
     };
-    let base_local = match kind {
+    request.base_local = match kind {
         MailboxKind::Personal => {
             for (field, present) in [
                 ("name", args.name.is_some()),
@@ -98,17 +137,17 @@ fn validate(args: &MailboxCreateArgs, domain: &mss_core::Domain) -> Result<Reque
             ] {
                 forbidden(field, present, kind)?;
             }
-            record.national_id = Some(match (&args.rpps, &args.adeli) {
+            request.national_id = Some(match (&args.rpps, &args.adeli) {
                 (Some(rpps), None) => NationalId::Rpps(parse::<Rpps>("rpps", rpps)?),
                 (None, Some(adeli)) => NationalId::Adeli(parse::<Adeli>("adeli", adeli)?),
                 _ => return Err(usage("rpps", "--rpps or --adeli is required for --type per")),
             });
             let first = required("first", &args.first, kind)?.trim();
             let last = required("last", &args.last, kind)?.trim();
-            record.first_name = Some(first.to_string());
-            record.last_name = Some(last.to_string());
-            record.display_name = format!("{first} {last}");
-            personal_local_part(first, last).map_err(|e| usage("last", e))?
+            request.first_name = Some(first.to_string());
+            request.last_name = Some(last.to_string());
+            request.display_name = format!("{first} {last}");
+            personal_local_part(first, last).map_err(naming_error)?
         }
         MailboxKind::Organisational | MailboxKind::Applicative | MailboxKind::Cabinet => {
             for (field, present) in [
@@ -120,54 +159,57 @@ fn validate(args: &MailboxCreateArgs, domain: &mss_core::Domain) -> Result<Reque
                 forbidden(field, present, kind)?;
             }
             let name = required("name", &args.name, kind)?.trim();
-            record.display_name = name.to_string();
+            request.display_name = name.to_string();
+            if kind != MailboxKind::Organisational {
+                forbidden("pharmacy", args.pharmacy, kind)?;
+                forbidden("service", args.service.is_some(), kind)?;
+                forbidden("postal-code", args.postal_code.is_some(), kind)?;
+            }
+            if kind != MailboxKind::Cabinet && request.finess.is_none() {
+                return Err(usage("finess", format!("required for --type {}", kind.code().to_lowercase())));
+            }
             match kind {
+                MailboxKind::Organisational if args.pharmacy => {
+                    forbidden("service", args.service.is_some(), kind)?;
+                    let postal = required("postal-code", &args.postal_code, kind)?;
+                    let city = required("city", &args.city, kind)?;
+                    pharmacy_local_part(name, postal, city).map_err(naming_error)?
+                }
                 MailboxKind::Organisational => {
-                    if finess.is_none() {
-                        return Err(usage("finess", "required for --type org"));
-                    }
-                    if args.pharmacy {
-                        forbidden("service", args.service.is_some(), kind)?;
-                        let postal = required("postal-code", &args.postal_code, kind)?;
-                        let city = required("city", &args.city, kind)?;
-                        pharmacy_local_part(name, postal, city).map_err(|e| usage("name", e))?
-                    } else {
-                        forbidden("postal-code", args.postal_code.is_some(), kind)?;
-                        let service = required("service", &args.service, kind)?.trim();
-                        record.service = Some(service.to_string());
-                        service_local_part(service).map_err(|e| usage("service", e))?
-                    }
+                    forbidden("postal-code", args.postal_code.is_some(), kind)?;
+                    forbidden("city", args.city.is_some(), kind)?;
+                    let service = required("service", &args.service, kind)?.trim();
+                    request.service = Some(service.to_string());
+                    service_local_part(service).map_err(naming_error)?
                 }
                 MailboxKind::Applicative => {
-                    if finess.is_none() {
-                        return Err(usage("finess", "required for --type app"));
-                    }
-                    forbidden("pharmacy", args.pharmacy, kind)?;
-                    application_local_part(name).map_err(|e| usage("name", e))?
+                    forbidden("city", args.city.is_some(), kind)?;
+                    application_local_part(name).map_err(naming_error)?
                 }
-                _ => {
-                    forbidden("pharmacy", args.pharmacy, kind)?;
+                _cabinet => {
                     let city = required("city", &args.city, kind)?;
-                    cabinet_local_part(name, city).map_err(|e| usage("name", e))?
+                    cabinet_local_part(name, city).map_err(naming_error)?
                 }
             }
         }
     };
-    Ok(Request { base_local, record })
+    Ok(request)
 }
 
 async fn create(args: MailboxCreateArgs) -> Result<(), CliError> {
     let data = DataDir::load(&args.data_dir.data_dir)?;
-    let request = validate(&args, &data.domain)?;
+    let request = validate(&args)?;
     let store = data.open_store().await?;
     for _ in 0..ALLOCATION_ATTEMPTS {
-        let taken = store.meta.addresses_with_prefix(&request.base_local, data.domain.as_str()).await?;
+        // Candidates of a long base are cut before their `-n` suffix, so ask
+        // for a short prefix every candidate shares; extra matches are harmless.
+        let prefix: String = request.base_local.chars().take(TAKEN_PREFIX_CHARS).collect();
+        let taken = store.meta.addresses_with_prefix(&prefix, data.domain.as_str()).await?;
         let address = allocate_address(&request.base_local, &data.domain, |candidate| {
             taken.iter().any(|t| *t == candidate.to_string())
         })
         .map_err(|e| usage("address", e))?;
-        let record = NewMailbox { address, ..request.record.clone() };
-        match store.meta.create_mailbox(&record).await {
+        match store.meta.create_mailbox(&request.mailbox_at(address)).await {
             Ok(mailbox) => {
                 println!("{}", mailbox.address);
                 return Ok(());
