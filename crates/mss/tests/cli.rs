@@ -11,9 +11,36 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn mss_in(cwd: &Path, args: &[&str]) -> Output {
+/// Splits a command line as a shell would for our needs: on spaces, with
+/// double quotes around values that hold spaces.
+fn words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let (mut quoted, mut started) = (false, false);
+    for c in line.chars() {
+        match c {
+            '"' => (quoted, started) = (!quoted, true),
+            ' ' if !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut current));
+                }
+                started = false;
+            }
+            c => {
+                current.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(current);
+    }
+    words
+}
+
+fn mss_in(cwd: &Path, line: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mss"))
-        .args(args)
+        .args(words(line))
         .current_dir(cwd)
         .env_remove("MSS_DATA_DIR")
         .env_remove("RUST_LOG")
@@ -21,8 +48,8 @@ fn mss_in(cwd: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn mss(args: &[&str]) -> Output {
-    mss_in(Path::new("."), args)
+fn mss(line: &str) -> Output {
+    mss_in(Path::new("."), line)
 }
 
 fn stdout(o: &Output) -> String {
@@ -34,9 +61,9 @@ fn stderr(o: &Output) -> String {
 }
 
 #[track_caller]
-fn ok(args: &[&str]) -> String {
-    let out = mss(args);
-    assert!(out.status.success(), "mss {args:?} failed: {}", stderr(&out));
+fn ok(line: &str) -> String {
+    let out = mss(line);
+    assert!(out.status.success(), "mss {line} failed: {}", stderr(&out));
     stdout(&out)
 }
 
@@ -60,19 +87,21 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     files
 }
 
-/// Runs `args`, expects a usage refusal naming `field`, and no change in `dir`.
+/// Runs `line`, expects a usage refusal naming `field`, and no change in `dir`.
 #[track_caller]
-fn refused(dir: &Path, args: &[&str], field: &str) {
+fn refused(dir: &Path, line: &str, field: &str) {
     let before = snapshot(dir);
-    let out = mss(args);
+    let out = mss(line);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "mss {args:?} should be refused; stdout {} stderr {err}", stdout(&out));
+    assert_eq!(out.status.code(), Some(2), "mss {line} should be refused; stdout {} stderr {err}", stdout(&out));
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     assert!(err.contains(field), "the error names `{field}`: {err}");
     assert!(stdout(&out).is_empty(), "nothing printed on stdout");
-    assert!(before == snapshot(dir), "mss {args:?} changed {}", dir.display());
+    assert!(before == snapshot(dir), "mss {line} changed {}", dir.display());
 }
 
+/// An initialised data directory (every listener on port 0) and the commands
+/// run on it.
 struct Operator {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
@@ -82,32 +111,31 @@ impl Operator {
     fn new(domain: &str) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data");
-        let port0 = "127.0.0.1:0";
-        ok(&[
-            "init",
-            "--data-dir",
-            s(&dir),
-            "--domain",
-            domain,
-            "--smtp",
-            port0,
-            "--submission",
-            port0,
-            "--imap",
-            port0,
-            "--http",
-            port0,
-        ]);
+        let any = "127.0.0.1:0";
+        ok(&format!(
+            "init --data-dir {} --domain {domain} --smtp {any} --submission {any} --imap {any} --http {any}",
+            dir.display()
+        ));
         Self { _tmp: tmp, dir }
     }
 
-    fn d(&self) -> &str {
-        s(&self.dir)
+    fn on_dir(&self, line: &str) -> String {
+        format!("{line} --data-dir {}", self.dir.display())
     }
-}
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    #[track_caller]
+    fn ok(&self, line: &str) -> String {
+        ok(&self.on_dir(line))
+    }
+
+    #[track_caller]
+    fn refused(&self, line: &str, field: &str) {
+        refused(&self.dir, &self.on_dir(line), field)
+    }
+
+    fn run(&self, line: &str) -> Output {
+        mss(&self.on_dir(line))
+    }
 }
 
 fn fixture(name: &str) -> String {
@@ -117,72 +145,57 @@ fn fixture(name: &str) -> String {
 
 #[test]
 fn every_subcommand_has_help() {
-    for path in [
-        &[][..],
-        &["pki"],
-        &["pki", "init"],
-        &["init"],
-        &["serve"],
-        &["mailbox"],
-        &["mailbox", "create"],
-        &["mailbox", "list"],
-        &["mailbox", "show"],
-        &["whitelist"],
-        &["whitelist", "import"],
-        &["whitelist", "list"],
-        &["whitelist", "add"],
+    for command in [
+        "",
+        "pki",
+        "pki init",
+        "init",
+        "serve",
+        "mailbox",
+        "mailbox create",
+        "mailbox list",
+        "mailbox show",
+        "whitelist",
+        "whitelist import",
+        "whitelist list",
+        "whitelist add",
     ] {
-        let mut args = path.to_vec();
-        args.push("--help");
-        let out = mss(&args);
-        assert!(out.status.success(), "{args:?}");
-        assert!(stdout(&out).contains("Usage: mss"), "{args:?}: {}", stdout(&out));
+        let out = mss(&format!("{command} --help"));
+        assert!(out.status.success(), "{command}");
+        assert!(stdout(&out).contains("Usage: mss"), "{command}: {}", stdout(&out));
     }
-    let bare = mss(&[]);
-    assert_eq!(bare.status.code(), Some(2));
+    assert_eq!(mss("").status.code(), Some(2), "no command is a usage error");
 }
 
 #[test]
 fn pki_init_makes_a_ca_and_never_overwrites_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let out_dir = tmp.path().join("ca");
-    let printed = ok(&["pki", "init", "--out", s(&out_dir)]);
+    let ca = tmp.path().join("ca");
+    let printed = ok(&format!("pki init --out {}", ca.display()));
     assert!(printed.contains("subject DN: CN=IGC-Santé TEST Racine,OU=IGC-SANTE TEST"), "{printed}");
-    let pem = std::fs::read_to_string(out_dir.join("ca.pem")).unwrap();
+    let pem = std::fs::read_to_string(ca.join("ca.pem")).unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
-    let mode = std::fs::metadata(out_dir.join("ca.key")).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(ca.join("ca.key")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    refused(tmp.path(), &["pki", "init", "--out", s(&out_dir)], "out");
+    refused(tmp.path(), &format!("pki init --out {}", ca.display()), "out");
 }
 
 #[test]
 fn init_issues_a_server_certificate_from_the_given_ca() {
     let tmp = tempfile::tempdir().unwrap();
-    let ca = tmp.path().join("ca");
-    ok(&["pki", "init", "--out", s(&ca)]);
-    let dir = tmp.path().join("data");
-    let printed = ok(&[
-        "init",
-        "--data-dir",
-        s(&dir),
-        "--domain",
-        "Pharmacie.Example.FR",
-        "--ca",
-        s(&ca),
-        "--hostname",
-        "mss.pharmacie.example.fr",
-        "--organisation",
-        "GCS NORMAND'E-SANTE",
-        "--unit",
-        "1140028093",
-        "--state",
-        "Calvados (14)",
-        "--http",
-        "127.0.0.1:0",
-    ]);
+    let (ca, dir) = (tmp.path().join("ca"), tmp.path().join("data"));
+    ok(&format!("pki init --out {}", ca.display()));
+    let printed = ok(&format!(
+        r#"init --data-dir {} --domain Pharmacie.Example.FR --ca {} --hostname mss.pharmacie.example.fr
+           --organisation "GCS NORMAND'E-SANTE" --unit 1140028093 --state "Calvados (14)" --http 127.0.0.1:0"#,
+        dir.display(),
+        ca.display()
+    )
+    .replace('\n', " "));
     let dn = "CN=mss.pharmacie.example.fr,OU=1140028093,O=GCS NORMAND'E-SANTE,ST=Calvados (14),C=FR";
     assert!(printed.contains(&format!("subject DN: {dn}")), "{printed}");
-    assert!(printed.contains("mss whitelist add pharmacie.example.fr --dn 'CN=mss.pharmacie.example.fr,OU=1140028093,O=GCS NORMAND'\\''E-SANTE"), "{printed}");
+    let quoted_dn = r"'CN=mss.pharmacie.example.fr,OU=1140028093,O=GCS NORMAND'\''E-SANTE,ST=Calvados (14),C=FR'";
+    assert!(printed.contains(&format!("mss whitelist add pharmacie.example.fr --dn {quoted_dn}")), "{printed}");
 
     let chain = std::fs::read_to_string(dir.join("tls/server.pem")).unwrap();
     assert_eq!(mss_trust::pki::subject_of_pem(&chain).unwrap().to_string(), dn);
@@ -198,14 +211,14 @@ fn init_issues_a_server_certificate_from_the_given_ca() {
     assert!(config.contains("http = \"127.0.0.1:0\""), "{config}");
     assert!(config.contains("smtp = \"127.0.0.1:2525\""), "defaults: {config}");
 
-    refused(tmp.path(), &["init", "--data-dir", s(&dir), "--domain", "other.example.fr"], "data-dir");
+    refused(tmp.path(), &format!("init --data-dir {} --domain other.example.fr", dir.display()), "data-dir");
 }
 
 #[test]
 fn init_without_a_ca_makes_its_own() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    ok(&["init", "--data-dir", s(&dir), "--domain", "pharmacie.test"]);
+    ok(&format!("init --data-dir {} --domain pharmacie.test", dir.display()));
     assert!(dir.join("ca/ca.key").exists());
     assert_eq!(std::fs::read(dir.join("ca/ca.pem")).unwrap(), std::fs::read(dir.join("tls/ca.pem")).unwrap());
 }
@@ -214,80 +227,45 @@ fn init_without_a_ca_makes_its_own() {
 fn init_refuses_bad_input_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    let d = s(&dir);
-    refused(tmp.path(), &["init", "--data-dir", d, "--domain", "not a domain"], "domain");
-    refused(tmp.path(), &["init", "--data-dir", d, "--domain", "localhost"], "domain");
-    refused(tmp.path(), &["init", "--data-dir", d, "--domain", "a.test", "--smtp", "nowhere:25"], "smtp");
-    refused(tmp.path(), &["init", "--data-dir", d, "--domain", "a.test", "--http", "127.0.0.1:99999"], "http");
-    refused(tmp.path(), &["init", "--data-dir", d, "--domain", "a.test", "--ca", s(tmp.path())], "ca");
-    refused(tmp.path(), &["init", "--data-dir", d, "--domain", "a.test", "--hostname=-bad-.test"], "hostname");
-    refused(tmp.path(), &["init", "--data-dir", d, "--domain", "a.test", "--organisation", " "], "organisation");
-    refused(tmp.path(), &["init", "--data-dir", d], "--domain");
+    let init = format!("init --data-dir {}", dir.display());
+    for (args, field) in [
+        (r#"--domain "not a domain""#, "domain"),
+        ("--domain localhost", "domain"),
+        ("--domain a.test --smtp nowhere:25", "smtp"),
+        ("--domain a.test --http 127.0.0.1:99999", "http"),
+        (&format!("--domain a.test --ca {}", tmp.path().display()), "ca"),
+        ("--domain a.test --hostname=-bad-.test", "hostname"),
+        (r#"--domain a.test --organisation " ""#, "organisation"),
+        ("", "--domain"),
+    ] {
+        refused(tmp.path(), &format!("{init} {args}"), field);
+    }
     assert!(!dir.exists());
 }
 
 #[test]
 fn personal_mailboxes_are_named_prenom_nom_and_collisions_get_a_suffix() {
     let op = Operator::new("pharmacie.test");
-    let first = ok(&[
-        "mailbox",
-        "create",
-        "--data-dir",
-        op.d(),
-        "--type",
-        "per",
-        "--rpps",
-        "10003621892",
-        "--first",
-        "Élodie",
-        "--last",
-        "Dupont-Lefèvre",
-    ]);
+    let first = op.ok("mailbox create --type per --rpps 10003621892 --first Élodie --last Dupont-Lefèvre");
     assert_eq!(first.trim(), "elodie.dupont-lefevre@pharmacie.test");
-    let second = ok(&[
-        "mailbox",
-        "create",
-        "--data-dir",
-        op.d(),
-        "--type",
-        "PER",
-        "--adeli",
-        "751234568",
-        "--first",
-        "elodie",
-        "--last",
-        "DUPONT LEFEVRE",
-    ]);
+    let second = op.ok(r#"mailbox create --type PER --adeli 751234568 --first elodie --last "DUPONT LEFEVRE""#);
     assert_eq!(second.trim(), "elodie.dupont-lefevre-2@pharmacie.test");
 
     // Names too long for 64 octets are cut, and their collisions still resolve.
-    let long_last = "De La Tour D'Auvergne Lauraguais Montmorency Saint-Exupéry";
-    let long = [
-        "mailbox",
-        "create",
-        "--data-dir",
-        op.d(),
-        "--type",
-        "per",
-        "--rpps",
-        "10003621892",
-        "--first",
-        "Marie-Antoinette Joséphine",
-        "--last",
-        long_last,
-    ];
-    let long_first = ok(&long);
-    let long_second = ok(&long);
+    let long = r#"mailbox create --type per --rpps 10003621892 --first "Marie-Antoinette Joséphine"
+                  --last "De La Tour D'Auvergne Lauraguais Montmorency Saint-Exupéry""#
+        .replace('\n', " ");
+    let (long_first, long_second) = (op.ok(&long), op.ok(&long));
     assert!(long_first.trim().split('@').next().unwrap().len() <= 64, "{long_first}");
     assert_ne!(long_first, long_second);
     assert!(long_second.contains("-2@"), "{long_second}");
 
-    let listed = ok(&["mailbox", "list", "--data-dir", op.d()]);
+    let listed = op.ok("mailbox list");
     let lines: Vec<&str> = listed.lines().filter(|l| l.starts_with("elodie")).collect();
     assert_eq!(lines.len(), 2, "{listed}");
     assert!(lines[0].starts_with("elodie.dupont-lefevre-2@pharmacie.test\tPER\tactive"), "{listed}");
 
-    let shown = ok(&["mailbox", "show", "--data-dir", op.d(), "--json", "Elodie.Dupont-Lefevre@pharmacie.test"]);
+    let shown = op.ok("mailbox show --json Elodie.Dupont-Lefevre@pharmacie.test");
     let json: serde_json::Value = serde_json::from_str(&shown).unwrap();
     assert_eq!(json["address"], "elodie.dupont-lefevre@pharmacie.test");
     assert_eq!(json["type"], "PER");
@@ -299,69 +277,23 @@ fn personal_mailboxes_are_named_prenom_nom_and_collisions_get_a_suffix() {
 #[test]
 fn organisational_applicative_and_cabinet_mailboxes() {
     let op = Operator::new("pharmacie.test");
-    let pharmacy = ok(&[
-        "mailbox",
-        "create",
-        "--data-dir",
-        op.d(),
-        "--type",
-        "org",
-        "--finess",
-        "750000002",
-        "--pharmacy",
-        "--name",
-        "Pharmacie de l'Hôtel de Ville",
-        "--postal-code",
-        "75004",
-        "--city",
-        "Paris",
-    ]);
+    let pharmacy =
+        op.ok(r#"mailbox create --type org --finess 750000002 --pharmacy --name "Pharmacie de l'Hôtel de Ville"
+           --postal-code 75004 --city Paris"#
+            .replace('\n', " ")
+            .as_str());
     assert_eq!(pharmacy.trim(), "pharmacie-de-l-hotel-de-ville-75004-paris@pharmacie.test");
-    let service = ok(&[
-        "mailbox",
-        "create",
-        "--data-dir",
-        op.d(),
-        "--type",
-        "org",
-        "--finess",
-        "750000002",
-        "--name",
-        "Hôpital Nord",
-        "--service",
-        "Cardiologie",
-        "--liste-rouge",
-    ]);
+    let service = op.ok(
+        r#"mailbox create --type org --finess 750000002 --name "Hôpital Nord" --service Cardiologie --liste-rouge"#,
+    );
     assert_eq!(service.trim(), "cardiologie@pharmacie.test");
-    let app = ok(&[
-        "mailbox",
-        "create",
-        "--data-dir",
-        op.d(),
-        "--type",
-        "app",
-        "--finess",
-        "750000002",
-        "--name",
-        "LGO Officine",
-    ]);
+    let app = op.ok(r#"mailbox create --type app --finess 750000002 --name "LGO Officine""#);
     assert_eq!(app.trim(), "app-lgo-officine@pharmacie.test");
-    let cab = ok(&[
-        "mailbox",
-        "create",
-        "--data-dir",
-        op.d(),
-        "--type",
-        "cab",
-        "--name",
-        "Cabinet des Lilas",
-        "--city",
-        "Lyon",
-    ]);
+    let cab = op.ok(r#"mailbox create --type cab --name "Cabinet des Lilas" --city Lyon"#);
     assert_eq!(cab.trim(), "cabinet-des-lilas-lyon@pharmacie.test");
 
     let shown: serde_json::Value =
-        serde_json::from_str(&ok(&["mailbox", "show", "--data-dir", op.d(), "--json", service.trim()])).unwrap();
+        serde_json::from_str(&op.ok(&format!("mailbox show --json {}", service.trim()))).unwrap();
     assert_eq!(shown["type"], "ORG");
     assert_eq!(shown["finess"], "750000002");
     assert_eq!(shown["service"], "Cardiologie");
@@ -371,97 +303,44 @@ fn organisational_applicative_and_cabinet_mailboxes() {
 #[test]
 fn mailbox_commands_refuse_bad_input_and_write_nothing() {
     let op = Operator::new("pharmacie.test");
-    ok(&[
-        "mailbox",
-        "create",
-        "--data-dir",
-        op.d(),
-        "--type",
-        "per",
-        "--rpps",
-        "10003621892",
-        "--first",
-        "A",
-        "--last",
-        "B",
-    ]);
-    let d = op.d();
-    let per = ["mailbox", "create", "--data-dir", d, "--type", "per"];
-    let with = |extra: &[&'static str]| -> Vec<&str> { per.iter().copied().chain(extra.iter().copied()).collect() };
-    refused(&op.dir, &with(&["--rpps", "10003621891", "--first", "A", "--last", "B"]), "rpps");
-    refused(&op.dir, &with(&["--rpps", "1000362189", "--first", "A", "--last", "B"]), "rpps");
-    refused(&op.dir, &with(&["--adeli", "12", "--first", "A", "--last", "B"]), "adeli");
-    refused(&op.dir, &with(&["--first", "A", "--last", "B"]), "rpps");
-    refused(&op.dir, &with(&["--rpps", "10003621892", "--last", "B"]), "first");
-    refused(&op.dir, &with(&["--rpps", "10003621892", "--first", "!!!", "--last", "B"]), "first");
-    refused(&op.dir, &with(&["--rpps", "10003621892", "--first", "A", "--last", "张伟"]), "last");
-    refused(&op.dir, &with(&["--rpps", "10003621892", "--first", "A", "--last", "B", "--pharmacy"]), "pharmacy");
-    refused(&op.dir, &["mailbox", "create", "--data-dir", d, "--type", "xyz"], "type");
-    refused(
-        &op.dir,
-        &[
-            "mailbox",
-            "create",
-            "--data-dir",
-            d,
-            "--type",
-            "org",
-            "--finess",
-            "750000001",
-            "--name",
-            "X",
-            "--service",
-            "S",
-        ],
-        "finess",
-    );
-    refused(
-        &op.dir,
-        &["mailbox", "create", "--data-dir", d, "--type", "org", "--name", "X", "--service", "S"],
-        "finess",
-    );
-    refused(
-        &op.dir,
-        &[
-            "mailbox",
-            "create",
-            "--data-dir",
-            d,
-            "--type",
-            "org",
-            "--finess",
-            "750000002",
-            "--pharmacy",
-            "--name",
-            "X",
-            "--postal-code",
-            "7500",
-            "--city",
-            "Paris",
-        ],
-        "postal",
-    );
-    refused(&op.dir, &["mailbox", "show", "--data-dir", d, "not-an-address"], "address");
+    op.ok("mailbox create --type per --rpps 10003621892 --first A --last B");
+    for (args, field) in [
+        ("--type per --rpps 10003621891 --first A --last B", "rpps"),
+        ("--type per --rpps 1000362189 --first A --last B", "rpps"),
+        ("--type per --adeli 12 --first A --last B", "adeli"),
+        ("--type per --first A --last B", "rpps"),
+        ("--type per --rpps 10003621892 --last B", "first"),
+        ("--type per --rpps 10003621892 --first !!! --last B", "first"),
+        ("--type per --rpps 10003621892 --first A --last 张伟", "last"),
+        ("--type per --rpps 10003621892 --first A --last B --pharmacy", "pharmacy"),
+        ("--type xyz", "type"),
+        ("--type org --finess 750000001 --name X --service S", "finess"),
+        ("--type org --name X --service S", "finess"),
+        ("--type org --finess 750000002 --pharmacy --name X --postal-code 7500 --city Paris", "postal-code"),
+        ("--type app --finess 750000002 --name X --city Lyon", "city"),
+        ("--type cab --name X", "city"),
+    ] {
+        op.refused(&format!("mailbox create {args}"), field);
+    }
+    op.refused("mailbox show not-an-address", "address");
     let missing = tempfile::tempdir().unwrap();
-    refused(missing.path(), &["mailbox", "list", "--data-dir", s(missing.path())], "data-dir");
+    refused(missing.path(), &format!("mailbox list --data-dir {}", missing.path().display()), "data-dir");
 
-    let unknown = mss(&["mailbox", "show", "--data-dir", d, "nobody@pharmacie.test"]);
+    let unknown = op.run("mailbox show nobody@pharmacie.test");
     assert_eq!(unknown.status.code(), Some(1));
     assert!(stderr(&unknown).contains("no mailbox nobody@pharmacie.test"));
-    assert_eq!(ok(&["mailbox", "list", "--data-dir", d]).lines().count(), 1);
+    assert_eq!(op.ok("mailbox list").lines().count(), 1);
 }
 
 #[test]
 fn the_real_liste_blanche_imports_and_a_bad_one_changes_nothing() {
     let op = Operator::new("pharmacie.test");
-    let d = op.d();
     let xml = fixture("listeblanchemssante.xml");
-    let printed = ok(&["whitelist", "import", "--data-dir", d, &xml, "--checksum", &fixture("checksum")]);
+    let printed = op.ok(&format!("whitelist import {xml} --checksum {}", fixture("checksum")));
     assert!(printed.starts_with("imported 619 entries for "), "{printed}");
     assert!(printed.contains("generated 2025-03-13T14:54:10Z"), "{printed}");
-    let listed = ok(&["whitelist", "list", "--data-dir", d]);
-    assert_eq!(listed.lines().count(), 619);
-    let one = ok(&["whitelist", "list", "--data-dir", d, "--domain", "adsea29.mssante.fr"]);
+    assert_eq!(op.ok("whitelist list").lines().count(), 619);
+    let one = op.ok("whitelist list --domain adsea29.mssante.fr");
     assert_eq!(
         one.trim(),
         "adsea29.mssante.fr\tans\tCN=medimail-asip.mipih.fr,OU=318310021300028,O=GIP MIPIH,ST=Haute-Garonne (31),C=FR"
@@ -471,30 +350,28 @@ fn the_real_liste_blanche_imports_and_a_bad_one_changes_nothing() {
     let truncated = tmp.path().join("truncated.xml");
     let bytes = std::fs::read(&xml).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
-    refused(&op.dir, &["whitelist", "import", "--data-dir", d, s(&truncated)], "file");
-    let wrong_sum = "0".repeat(64);
-    refused(&op.dir, &["whitelist", "import", "--data-dir", d, &xml, "--checksum", &wrong_sum], "checksum");
-    refused(&op.dir, &["whitelist", "import", "--data-dir", d, &xml, "--checksum", "/nonexistent"], "checksum");
-    refused(&op.dir, &["whitelist", "import", "--data-dir", d, "/nonexistent.xml"], "file");
-    assert_eq!(ok(&["whitelist", "list", "--data-dir", d]).lines().count(), 619, "the good copy stays");
+    op.refused(&format!("whitelist import {}", truncated.display()), "file");
+    op.refused(&format!("whitelist import {xml} --checksum {}", "0".repeat(64)), "checksum");
+    op.refused(&format!("whitelist import {xml} --checksum /nonexistent"), "checksum");
+    op.refused("whitelist import /nonexistent.xml", "file");
+    assert_eq!(op.ok("whitelist list").lines().count(), 619, "the good copy stays");
 }
 
 #[test]
 fn whitelist_add_accepts_a_peer_and_refuses_nonsense() {
     let op = Operator::new("pharmacie.test");
-    let d = op.d();
     let dn = "CN=mss.peer.test,OU=12345678900012,O=PEER,ST=Paris (75),C=FR";
-    let printed = ok(&["whitelist", "add", "--data-dir", d, "Peer.Test", "--dn", dn]);
+    let printed = op.ok(&format!(r#"whitelist add Peer.Test --dn "{dn}""#));
     assert!(printed.contains("added peer.test"), "{printed}");
-    assert_eq!(ok(&["whitelist", "list", "--data-dir", d]).trim(), format!("peer.test\tmanual\t{dn}"));
-    refused(&op.dir, &["whitelist", "add", "--data-dir", d, "peer.test", "--dn", dn], "dn");
-    refused(&op.dir, &["whitelist", "add", "--data-dir", d, "peer..test", "--dn", dn], "domain");
-    refused(&op.dir, &["whitelist", "add", "--data-dir", d, "other.test", "--dn", "mss.peer.test"], "dn");
-    refused(&op.dir, &["whitelist", "add", "--data-dir", d, "other.test", "--dn", "CN=a,XX=b"], "dn");
+    assert_eq!(op.ok("whitelist list").trim(), format!("peer.test\tmanual\t{dn}"));
+    op.refused(&format!(r#"whitelist add peer.test --dn "{dn}""#), "dn");
+    op.refused(&format!(r#"whitelist add peer..test --dn "{dn}""#), "domain");
+    op.refused("whitelist add other.test --dn mss.peer.test", "dn");
+    op.refused("whitelist add other.test --dn CN=a,XX=b", "dn");
 
     // Imports keep what was added by hand.
-    ok(&["whitelist", "import", "--data-dir", d, &fixture("listeblanchemssante.xml")]);
-    assert_eq!(ok(&["whitelist", "list", "--data-dir", d, "--domain", "peer.test"]).lines().count(), 1);
+    op.ok(&format!("whitelist import {}", fixture("listeblanchemssante.xml")));
+    assert_eq!(op.ok("whitelist list --domain peer.test").lines().count(), 1);
 }
 
 fn spawn_serve(cwd: &Path, args: &[&str]) -> Child {
@@ -552,7 +429,7 @@ fn terminate(child: &mut Child) -> (std::process::ExitStatus, String) {
 #[test]
 fn serve_writes_its_ports_answers_and_stops_on_sigterm() {
     let op = Operator::new("pharmacie.test");
-    let mut server = spawn_serve(Path::new("."), &["--data-dir", op.d()]);
+    let mut server = spawn_serve(Path::new("."), &["--data-dir", op.dir.to_str().unwrap()]);
     let ports = wait_for_ports(&op.dir, &mut server);
     let http = ports["http"].as_str().unwrap().to_string();
     assert!(http.starts_with("127.0.0.1:") && !http.ends_with(":0"), "{ports}");
@@ -564,23 +441,10 @@ fn serve_writes_its_ports_answers_and_stops_on_sigterm() {
     assert!(page.contains("Opérateur MSSanté pharmacie.test"), "{page}");
 
     // The administrator's CLI works on the data directory while the server runs.
-    let created = ok(&[
-        "mailbox",
-        "create",
-        "--data-dir",
-        op.d(),
-        "--type",
-        "per",
-        "--rpps",
-        "10003621892",
-        "--first",
-        "Jean",
-        "--last",
-        "Martin",
-    ]);
+    let created = op.ok("mailbox create --type per --rpps 10003621892 --first Jean --last Martin");
     assert_eq!(created.trim(), "jean.martin@pharmacie.test");
     // A second server on the same data directory is refused.
-    let second = mss(&["serve", "--data-dir", op.d()]);
+    let second = op.run("serve");
     assert_eq!(second.status.code(), Some(1));
     assert!(stderr(&second).contains("another mss serve is running"), "{}", stderr(&second));
 
