@@ -31,6 +31,22 @@ pub struct Config {
     pub domain: String,
     pub listen: Listen,
     pub tls: Tls,
+    #[serde(default)]
+    pub smtp: Smtp,
+}
+
+/// SMTP settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    /// Largest message accepted, in bytes (SIZE).
+    pub max_message_bytes: usize,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Self { max_message_bytes: 25 * 1024 * 1024 }
+    }
 }
 
 /// Listen addresses; port 0 picks a free port (see `ports.json`).

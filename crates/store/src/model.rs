@@ -148,6 +148,8 @@ pub trait MetadataStore: Send + Sync {
     async fn add_manual_whitelist_row(&self, row: &WhitelistRow) -> Result<(), StoreError>;
     /// Every row, ANS then manual, in insertion order.
     async fn whitelist(&self) -> Result<Vec<WhitelistRow>, StoreError>;
+    /// The rows of one domain (lower case), ANS then manual.
+    async fn whitelist_for_domain(&self, domain: &str) -> Result<Vec<WhitelistRow>, StoreError>;
     /// The last ANS import, if any.
     async fn last_whitelist_import(&self) -> Result<Option<WhitelistImport>, StoreError>;
 

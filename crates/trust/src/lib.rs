@@ -7,6 +7,8 @@
 //!   and read from certificates, compared the X.500 way.
 //! - [`pki`]: the development PKI (an "IGC-Santé TEST" root and operator
 //!   certificates), made with rcgen.
+//! - [`tls`]: rustls configurations for mutual TLS and the verdict on a
+//!   peer's certificate chain.
 //!
 //! Rules this crate keeps (breaking one lets a stranger into the trust space):
 //! - a liste blanche that does not parse, or whose checksum does not match, is an
@@ -17,12 +19,18 @@
 //!   space-insensitive on values (X.520 caseIgnoreMatch), never a substring test;
 //! - private keys are written with mode 0600 and never overwritten.
 //!
+//! - a client certificate is judged against the trust anchors before its DN is
+//!   compared with the liste blanche, and the handshake always proves the peer
+//!   holds the certificate's key.
+//!
 //! No network I/O here: downloading the list and TLS sessions live elsewhere.
 
 pub mod dn;
 pub mod liste_blanche;
 pub mod pki;
+pub mod tls;
 
 pub use dn::{DistinguishedName, DnError};
 pub use liste_blanche::{Entry, ListeBlanche, ListeBlancheError};
 pub use pki::{CertificateAuthority, IssuedCertificate, OperatorIdentity, PkiError};
+pub use tls::{PeerCertificate, ServerTrust, TlsError, TlsMaterial};

@@ -259,6 +259,15 @@ impl ListeBlanche {
     }
 }
 
+/// The same question on stored entries: whether `subject` matches one of the
+/// `listed` DNs (text as the liste blanche writes them). A stored DN that does
+/// not parse matches nothing.
+pub fn dn_listed<'a>(listed: impl IntoIterator<Item = &'a str>, subject: &DistinguishedName) -> bool {
+    listed.into_iter().filter_map(|text| text.parse::<DistinguishedName>().ok()).any(|dn| dn.matches(subject))
+}
+
+impl ListeBlanche {}
+
 fn push_text(buf: &mut String, text: &str) -> Result<(), ListeBlancheError> {
     if buf.len() + text.len() > MAX_TEXT_CHARS * 4 {
         return Err(ListeBlancheError::TextTooLong("text"));

@@ -12,7 +12,7 @@ use mss_trust::pki::OperatorIdentity;
 use mss_trust::{CertificateAuthority, DistinguishedName};
 
 use crate::cli::InitArgs;
-use crate::config::{CONFIG_FILE, Config, Listen, Tls};
+use crate::config::{CONFIG_FILE, Config, Listen, Smtp, Tls};
 use crate::error::{CliError, failed, parse, usage};
 
 const CA_DIR: &str = "ca";
@@ -88,6 +88,7 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
             key: PathBuf::from(TLS_DIR).join("server.key"),
             trust_anchors: PathBuf::from(TLS_DIR).join("ca.pem"),
         },
+        smtp: Smtp::default(),
     };
     let config_text = toml::to_string_pretty(&config).map_err(|e| failed("mss.toml", e))?;
 

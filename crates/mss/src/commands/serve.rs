@@ -6,19 +6,22 @@
 //! actual addresses are written to `ports.json` (port 0 picks one); the file
 //! is removed on a clean stop.
 //!
-//! Listeners today: HTTP (`/healthz` and a status page). The SMTP, submission
-//! and IMAP listeners come with their crates; their addresses are already in
-//! `mss.toml`.
+//! Listeners today: SMTP (the trust-space MTA, mutual TLS) and HTTP
+//! (`/healthz` and a status page). Submission and IMAP come with their crates;
+//! their addresses are already in `mss.toml`.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::{Html, Json};
 use axum::routing::get;
+use mss_smtp::{Inbound, Limits};
+use mss_trust::TlsMaterial;
 use mss_trust::pki::subject_of_pem;
 use tokio::net::TcpListener;
 
@@ -44,27 +47,45 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     };
     let data = DataDir::load(&dir)?;
     let _lock = lock(&data.path)?;
-    let certificate = data.resolve(&data.config.tls.certificate);
+    let tls_files = &data.config.tls;
+    let certificate = data.resolve(&tls_files.certificate);
     let pem = std::fs::read_to_string(&certificate).map_err(|e| failed(certificate.display(), e))?;
     let subject = subject_of_pem(&pem).map_err(|e| failed(certificate.display(), e))?;
+    let material =
+        TlsMaterial::load(&certificate, &data.resolve(&tls_files.key), &data.resolve(&tls_files.trust_anchors))
+            .map_err(|e| failed("tls", e))?;
+    let (server_tls, trust) = material.server().map_err(|e| failed("tls", e))?;
     let store = data.open_store().await?;
     let mailboxes = store.meta.mailboxes().await?.len();
 
+    let smtp = bind("smtp", data.config.listen.smtp).await?;
     let http = bind("http", data.config.listen.http).await?;
+    let smtp_addr = smtp.local_addr().map_err(|e| failed("smtp", e))?;
     let http_addr = http.local_addr().map_err(|e| failed("http", e))?;
-    write_ports(&data.path, &BTreeMap::from([("http", http_addr)]))?;
+    let inbound = Arc::new(Inbound {
+        store: store.clone(),
+        domain: data.domain.clone(),
+        hostname: subject.get("CN").unwrap_or(data.domain.as_str()).to_string(),
+        tls: server_tls,
+        trust,
+        limits: Limits { max_message_bytes: data.config.smtp.max_message_bytes, ..Limits::default() },
+    });
+    let smtp_task = tokio::spawn(inbound.serve(smtp));
+    write_ports(&data.path, &BTreeMap::from([("http", http_addr), ("smtp", smtp_addr)]))?;
 
     println!("mss serving domain {} from {}", data.domain, data.path.display());
+    println!("  smtp       {smtp_addr} (trust space: STARTTLS and an operator certificate required)");
     println!("  http       http://{http_addr}/ (health: /healthz)");
     println!("  certificate subject DN: {subject}");
     println!("  mailboxes: {mailboxes}");
-    let Listen { smtp, submission, imap, .. } = data.config.listen;
-    println!("  not served yet: smtp {smtp}, submission {submission}, imap {imap}");
-    tracing::info!(domain = %data.domain, %http_addr, "serving");
+    let Listen { submission, imap, .. } = data.config.listen;
+    println!("  not served yet: submission {submission}, imap {imap}");
+    tracing::info!(domain = %data.domain, %smtp_addr, %http_addr, "serving");
 
     let app =
         Router::new().route("/", get(status_page)).route("/healthz", get(health)).with_state(data.domain.to_string());
     let served = axum::serve(http, app).with_graceful_shutdown(shutdown_signal()).await;
+    smtp_task.abort();
     let _ = std::fs::remove_file(data.path.join(PORTS_FILE));
     served.map_err(|e| failed("http", e))?;
     tracing::info!("stopped");

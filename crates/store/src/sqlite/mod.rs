@@ -179,6 +179,31 @@ fn source_from(s: &str) -> Result<WhitelistSource, StoreError> {
     }
 }
 
+/// Whitelist rows, all or those of one domain, ANS first, in insertion order.
+fn whitelist_rows(conn: &Connection, domain: Option<&str>) -> Result<Vec<WhitelistRow>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT domain, operator_dn, description, responsible_contact, support_contact, updated_at, source
+         FROM whitelist_entries WHERE ?1 IS NULL OR domain = ?1 ORDER BY source, id",
+    )?;
+    let raw = stmt
+        .query_map([domain], |r| {
+            Ok((
+                WhitelistRow {
+                    domain: r.get(0)?,
+                    operator_dn: r.get(1)?,
+                    description: r.get(2)?,
+                    responsible_contact: r.get(3)?,
+                    support_contact: r.get(4)?,
+                    updated_at: r.get(5)?,
+                    source: WhitelistSource::Ans,
+                },
+                r.get::<_, String>(6)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    raw.into_iter().map(|(row, source)| Ok(WhitelistRow { source: source_from(&source)?, ..row })).collect()
+}
+
 fn insert_whitelist_row(tx: &rusqlite::Transaction<'_>, row: &WhitelistRow) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO whitelist_entries
@@ -321,30 +346,12 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn whitelist(&self) -> Result<Vec<WhitelistRow>, StoreError> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT domain, operator_dn, description, responsible_contact, support_contact, updated_at, source
-                 FROM whitelist_entries ORDER BY source, id",
-            )?;
-            let raw = stmt
-                .query_map([], |r| {
-                    Ok((
-                        WhitelistRow {
-                            domain: r.get(0)?,
-                            operator_dn: r.get(1)?,
-                            description: r.get(2)?,
-                            responsible_contact: r.get(3)?,
-                            support_contact: r.get(4)?,
-                            updated_at: r.get(5)?,
-                            source: WhitelistSource::Ans,
-                        },
-                        r.get::<_, String>(6)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            raw.into_iter().map(|(row, source)| Ok(WhitelistRow { source: source_from(&source)?, ..row })).collect()
-        })
-        .await
+        self.read(|conn| whitelist_rows(conn, None)).await
+    }
+
+    async fn whitelist_for_domain(&self, domain: &str) -> Result<Vec<WhitelistRow>, StoreError> {
+        let domain = domain.to_ascii_lowercase();
+        self.read(move |conn| whitelist_rows(conn, Some(&domain))).await
     }
 
     async fn last_whitelist_import(&self) -> Result<Option<WhitelistImport>, StoreError> {

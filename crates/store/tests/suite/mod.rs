@@ -125,6 +125,9 @@ pub async fn an_ans_import_replaces_ans_rows_and_keeps_manual_ones(store: &Store
     let domains: Vec<(&str, WhitelistSource)> = rows.iter().map(|r| (r.domain.as_str(), r.source)).collect();
     assert_eq!(domains, [("c.mssante.fr", WhitelistSource::Ans), ("peer.test", WhitelistSource::Manual)]);
     assert_eq!(store.meta.last_whitelist_import().await.unwrap().unwrap().sha256, "two");
+    let peer = store.meta.whitelist_for_domain("PEER.test").await.unwrap();
+    assert_eq!(peer, vec![manual.clone()]);
+    assert!(store.meta.whitelist_for_domain("a.mssante.fr").await.unwrap().is_empty(), "replaced");
     // Rows of the wrong source are refused and change nothing.
     assert!(store.meta.replace_ans_whitelist(&import("three", 1), std::slice::from_ref(&manual)).await.is_err());
     assert_eq!(store.meta.whitelist().await.unwrap().len(), 2);

@@ -1,0 +1,245 @@
+//! Helpers for the end-to-end tests of the `mss` binary: command lines,
+//! refusals that must change nothing, initialised operators, servers.
+#![allow(dead_code)] // each test file uses its own part of these helpers
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Splits a command line as a shell would for our needs: on spaces, with
+/// double quotes around values that hold spaces.
+pub fn words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let (mut quoted, mut started) = (false, false);
+    for c in line.chars() {
+        match c {
+            '"' => (quoted, started) = (!quoted, true),
+            ' ' if !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut current));
+                }
+                started = false;
+            }
+            c => {
+                current.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(current);
+    }
+    words
+}
+
+pub fn mss_in(cwd: &Path, line: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mss"))
+        .args(words(line))
+        .current_dir(cwd)
+        .env_remove("MSS_DATA_DIR")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+pub fn mss(line: &str) -> Output {
+    mss_in(Path::new("."), line)
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+pub fn ok(line: &str) -> String {
+    let out = mss(line);
+    assert!(out.status.success(), "mss {line} failed: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// Every file under `dir` with its content: "nothing written" means equal.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    if !dir.exists() {
+        return files;
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// Runs `line`, expects a usage refusal naming `field`, and no change in `dir`.
+#[track_caller]
+pub fn refused(dir: &Path, line: &str, field: &str) {
+    let before = snapshot(dir);
+    let out = mss(line);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "mss {line} should be refused; stdout {} stderr {err}", stdout(&out));
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(field), "the error names `{field}`: {err}");
+    assert!(stdout(&out).is_empty(), "nothing printed on stdout");
+    assert!(before == snapshot(dir), "mss {line} changed {}", dir.display());
+}
+
+/// An initialised data directory (every listener on port 0) and the commands
+/// run on it.
+pub struct Operator {
+    _tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+}
+
+impl Operator {
+    pub fn new(domain: &str) -> Self {
+        Self::init(domain, "")
+    }
+
+    /// An operator whose certificate is issued by the CA in `ca`.
+    pub fn with_ca(domain: &str, ca: &Path) -> Self {
+        Self::init(domain, &format!("--ca {}", ca.display()))
+    }
+
+    fn init(domain: &str, extra: &str) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let any = "127.0.0.1:0";
+        ok(&format!(
+            "init --data-dir {} --domain {domain} --smtp {any} --submission {any} --imap {any} --http {any} {extra}",
+            dir.display()
+        ));
+        Self { _tmp: tmp, dir }
+    }
+
+    /// The subject DN of this operator's certificate.
+    pub fn dn(&self) -> String {
+        let pem = std::fs::read_to_string(self.dir.join("tls/server.pem")).unwrap();
+        mss_trust::pki::subject_of_pem(&pem).unwrap().to_string()
+    }
+
+    /// Starts `mss serve` on this data directory; stopped (SIGTERM) on drop.
+    pub fn serve(&self) -> Server {
+        let mut child = spawn_serve(Path::new("."), &["--data-dir", self.dir.to_str().unwrap()]);
+        let ports = wait_for_ports(&self.dir, &mut child);
+        Server { child: Some(child), ports }
+    }
+
+    pub fn on_dir(&self, line: &str) -> String {
+        format!("{line} --data-dir {}", self.dir.display())
+    }
+
+    #[track_caller]
+    pub fn ok(&self, line: &str) -> String {
+        ok(&self.on_dir(line))
+    }
+
+    #[track_caller]
+    pub fn refused(&self, line: &str, field: &str) {
+        refused(&self.dir, &self.on_dir(line), field)
+    }
+
+    pub fn run(&self, line: &str) -> Output {
+        mss(&self.on_dir(line))
+    }
+}
+
+/// A running `mss serve`.
+pub struct Server {
+    child: Option<Child>,
+    pub ports: serde_json::Value,
+}
+
+impl Server {
+    /// The address a listener is on (`"smtp"`, `"http"`...).
+    pub fn addr(&self, listener: &str) -> String {
+        self.ports[listener].as_str().unwrap().to_string()
+    }
+
+    /// Stops the server with SIGTERM; its exit status and standard output.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+        terminate(self.child.as_mut().unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child
+            && child.try_wait().ok().flatten().is_none()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/liste-blanche").join(name);
+    path.to_str().unwrap().to_string()
+}
+
+pub fn spawn_serve(cwd: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_mss"))
+        .arg("serve")
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("MSS_DATA_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+pub fn wait_for_ports(dir: &Path, child: &mut Child) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(dir.join("ports.json")) {
+            return serde_json::from_str(&text).unwrap();
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            panic!("mss serve exited with {status}: {err}");
+        }
+        assert!(Instant::now() < deadline, "ports.json never appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+pub fn terminate(child: &mut Child) -> (std::process::ExitStatus, String) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+            return (status, out);
+        }
+        assert!(Instant::now() < deadline, "mss serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

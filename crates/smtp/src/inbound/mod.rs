@@ -1,0 +1,138 @@
+//! The inbound MTA: accepts connections from peer operators, upgrades them to
+//! TLS, judges the peer's certificate and runs the session.
+//!
+//! Shape shared by every listener: accept -> limit -> TLS -> authenticate
+//! (here: the certificate, judged at MAIL FROM) -> session loop with limits.
+
+mod conn;
+mod session;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mss_core::Domain;
+use mss_store::Store;
+use mss_trust::{PeerCertificate, ServerTrust};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+
+use self::conn::Conn;
+use self::session::{Outcome, Session, TlsPeer};
+use crate::Reply;
+
+/// Bounds on what one peer may make us do.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest message accepted (SIZE), in bytes.
+    pub max_message_bytes: usize,
+    /// Recipients per message (RFC 5321 §4.5.3.1.8 asks for at least 100).
+    pub max_recipients: usize,
+    /// Wait for the next command (RFC 5321 §4.5.3.2.7: 5 minutes).
+    pub command_timeout: Duration,
+    /// Wait for each piece of the message data (RFC 5321 §4.5.3.2.5: 3 minutes).
+    pub data_timeout: Duration,
+    /// Bad commands tolerated before the connection is closed.
+    pub max_errors: usize,
+    /// Simultaneous connections on the listener.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 25 * 1024 * 1024,
+            max_recipients: 100,
+            command_timeout: Duration::from_secs(300),
+            data_timeout: Duration::from_secs(180),
+            max_errors: 10,
+            max_connections: 256,
+        }
+    }
+}
+
+/// Everything an inbound session needs.
+pub struct Inbound {
+    pub store: Store,
+    /// The mail domain we serve.
+    pub domain: Domain,
+    /// Our host name, in the greeting and Received headers.
+    pub hostname: String,
+    pub tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    pub trust: ServerTrust,
+    pub limits: Limits,
+}
+
+impl Inbound {
+    /// Accepts connections until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        let slots = Arc::new(Semaphore::new(self.limits.max_connections));
+        loop {
+            let (tcp, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "smtp: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                tokio::spawn(refuse_busy(tcp));
+                continue;
+            };
+            let inbound = self.clone();
+            tokio::spawn(async move {
+                inbound.handle(tcp, peer).await;
+                drop(permit);
+            });
+        }
+    }
+
+    /// One connection, from greeting to close.
+    pub async fn handle(&self, tcp: TcpStream, peer: SocketAddr) {
+        let mut plain = Conn::new(tcp);
+        // RFC 2034 §3: no enhanced status code in the greeting.
+        if plain.write_raw(format!("220 {} ESMTP mss ready\r\n", self.hostname).as_bytes()).await.is_err() {
+            return;
+        }
+        let outcome = Session::new(self, peer, None).run(&mut plain).await;
+        if outcome != Outcome::StartTls {
+            return;
+        }
+        // RFC 3207 §4.2: nothing the client sent before the handshake counts.
+        let tcp = plain.stream;
+        let accepted =
+            tokio::time::timeout(self.limits.command_timeout, TlsAcceptor::from(self.tls.clone()).accept(tcp)).await;
+        let tls = match accepted {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::warn!(%peer, error = %e, "smtp: TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(%peer, "smtp: TLS handshake timed out");
+                return;
+            }
+        };
+        let (_, connection) = tls.get_ref();
+        let certificate = self.trust.judge(connection.peer_certificates());
+        let version = connection.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
+        let cipher = connection.negotiated_cipher_suite().map(|c| format!("{:?}", c.suite())).unwrap_or_default();
+        match &certificate {
+            PeerCertificate::Trusted { subject } => tracing::info!(%peer, %subject, %version, "smtp: TLS peer"),
+            other => {
+                tracing::info!(%peer, certificate = ?other, %version, "smtp: TLS peer without a trusted certificate")
+            }
+        }
+        let mut secure = Conn::new(tls);
+        let tls_peer = TlsPeer { certificate, version, cipher };
+        Session::new(self, peer, Some(tls_peer)).run(&mut secure).await;
+    }
+}
+
+async fn refuse_busy(mut tcp: TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let reply = Reply::new(421, "4.7.0", "Too many connections, try again later");
+    let _ = tcp.write_all(reply.to_string().as_bytes()).await;
+}

@@ -1,0 +1,412 @@
+//! The inbound session: one state machine from EHLO to QUIT, run once on the
+//! plain connection (until STARTTLS) and once more on the TLS connection.
+
+use std::net::SocketAddr;
+
+use mss_core::EmailAddress;
+use mss_store::MailboxId;
+use mss_trust::liste_blanche::dn_listed;
+use mss_trust::{DistinguishedName, PeerCertificate};
+use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
+use smtp_proto::{MAIL_BODY_BINARYMIME, Request};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::Inbound;
+use super::conn::{Conn, ReadEnd};
+use crate::Reply;
+
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The client asked for TLS and got `220`: the caller upgrades.
+    StartTls,
+    /// QUIT, a closed connection, a timeout or too many errors.
+    Closed,
+}
+
+/// The TLS side of a session, once upgraded.
+#[derive(Debug, Clone)]
+pub struct TlsPeer {
+    pub certificate: PeerCertificate,
+    pub version: String,
+    pub cipher: String,
+}
+
+/// The transaction being built (RFC 5321 §3.3).
+struct Envelope {
+    /// Empty for the null reverse-path (bounces).
+    from: String,
+    recipients: Vec<(EmailAddress, MailboxId)>,
+}
+
+pub struct Session<'a> {
+    inbound: &'a Inbound,
+    peer: SocketAddr,
+    tls: Option<TlsPeer>,
+    helo: Option<String>,
+    envelope: Option<Envelope>,
+    errors: usize,
+}
+
+/// What the command handler asks of the loop.
+enum Next {
+    Continue,
+    Data,
+    StartTls,
+    Quit,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(inbound: &'a Inbound, peer: SocketAddr, tls: Option<TlsPeer>) -> Self {
+        Self { inbound, peer, tls, helo: None, envelope: None, errors: 0 }
+    }
+
+    pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, conn: &mut Conn<S>) -> Outcome {
+        let mut receiver = RequestReceiver::default();
+        loop {
+            let mut bytes = conn.pending.iter();
+            let parsed = receiver.ingest(&mut bytes).map(owned);
+            let consumed = conn.pending.len() - bytes.as_slice().len();
+            conn.pending.drain(..consumed);
+            let request = match parsed {
+                Ok(request) => request,
+                Err(smtp_proto::Error::NeedsMoreData { .. }) => {
+                    match conn.fill(self.inbound.limits.command_timeout).await {
+                        Ok(()) => continue,
+                        Err(end) => return self.end(conn, end).await,
+                    }
+                }
+                Err(error) => {
+                    if self.refuse(conn, Reply::for_parse_error(&error)).await {
+                        return Outcome::Closed;
+                    }
+                    continue;
+                }
+            };
+            let (reply, next) = self.command(request).await;
+            if reply.is_permanent() && self.count_error() {
+                let _ = conn.reply(&reply).await;
+                let _ = conn.reply(&Reply::new(421, "4.7.0", "Too many errors, closing")).await;
+                return Outcome::Closed;
+            }
+            match next {
+                Next::Continue => {
+                    if conn.reply(&reply).await.is_err() {
+                        return Outcome::Closed;
+                    }
+                }
+                Next::Quit => {
+                    let _ = conn.reply(&reply).await;
+                    return Outcome::Closed;
+                }
+                Next::StartTls => {
+                    let _ = conn.reply(&reply).await;
+                    conn.pending.clear();
+                    return Outcome::StartTls;
+                }
+                Next::Data => {
+                    if conn.reply(&reply).await.is_err() {
+                        return Outcome::Closed;
+                    }
+                    let reply = match self.receive_data(conn).await {
+                        Ok(reply) => reply,
+                        Err(end) => return self.end(conn, end).await,
+                    };
+                    if conn.reply(&reply).await.is_err() {
+                        return Outcome::Closed;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts a failed command; true when the session has had enough.
+    fn count_error(&mut self) -> bool {
+        self.errors += 1;
+        self.errors >= self.inbound.limits.max_errors
+    }
+
+    /// Sends a refusal; true when the connection was closed for too many errors.
+    async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(&mut self, conn: &mut Conn<S>, reply: Reply) -> bool {
+        let enough = self.count_error();
+        let _ = conn.reply(&reply).await;
+        if enough {
+            let _ = conn.reply(&Reply::new(421, "4.7.0", "Too many errors, closing")).await;
+        }
+        enough
+    }
+
+    async fn end<S: AsyncRead + AsyncWrite + Unpin>(&self, conn: &mut Conn<S>, end: ReadEnd) -> Outcome {
+        match end {
+            ReadEnd::Timeout => {
+                tracing::info!(peer = %self.peer, "smtp: timeout");
+                let _ = conn.reply(&Reply::new(421, "4.4.2", "Timeout, closing")).await;
+            }
+            ReadEnd::Io(e) => tracing::info!(peer = %self.peer, error = %e, "smtp: connection error"),
+            ReadEnd::Closed => {}
+        }
+        Outcome::Closed
+    }
+
+    async fn command(&mut self, request: Request<String>) -> (Reply, Next) {
+        match request {
+            Request::Ehlo { host } => {
+                self.helo = Some(host.clone());
+                self.envelope = None;
+                (Reply::new(250, "", self.ehlo_lines(&host)), Next::Continue)
+            }
+            Request::Helo { host } => {
+                self.helo = Some(host.clone());
+                self.envelope = None;
+                (Reply::new(250, "", format!("{} greets {host}", self.inbound.hostname)), Next::Continue)
+            }
+            Request::Lhlo { .. } => (Reply::new(500, "5.5.1", "LHLO is for LMTP"), Next::Continue),
+            Request::StartTls if self.tls.is_some() => (Reply::bad_sequence("Already in TLS"), Next::Continue),
+            Request::StartTls => (Reply::new(220, "2.0.0", "Ready to start TLS"), Next::StartTls),
+            Request::Mail { from } => (self.mail(from).await, Next::Continue),
+            Request::Rcpt { to } => (self.rcpt(&to.address).await, Next::Continue),
+            Request::Data => match &self.envelope {
+                None => (Reply::bad_sequence("MAIL FROM first"), Next::Continue),
+                Some(e) if e.recipients.is_empty() => (Reply::bad_sequence("No valid recipients"), Next::Continue),
+                Some(_) => (Reply::new(354, "", "End data with <CR><LF>.<CR><LF>"), Next::Data),
+            },
+            Request::Rset => {
+                self.envelope = None;
+                (Reply::ok("Reset"), Next::Continue)
+            }
+            Request::Noop { .. } => (Reply::ok("OK"), Next::Continue),
+            Request::Quit => (Reply::new(221, "2.0.0", "Bye"), Next::Quit),
+            Request::Vrfy { .. } => (Reply::new(252, "2.5.2", "Cannot VRFY, send some mail"), Next::Continue),
+            Request::Help { .. } => (Reply::new(214, "2.0.0", "See RFC 5321"), Next::Continue),
+            Request::Bdat { .. } => (Reply::new(502, "5.5.1", "CHUNKING is not offered"), Next::Continue),
+            Request::Auth { .. } => (Reply::new(502, "5.5.1", "AUTH is for the submission port"), Next::Continue),
+            Request::Expn { .. } | Request::Etrn { .. } | Request::Atrn { .. } | Request::Burl { .. } => {
+                (Reply::new(502, "5.5.1", "Command not implemented"), Next::Continue)
+            }
+        }
+    }
+
+    /// RFC 5321 §4.1.1.1 and the extensions offered.
+    fn ehlo_lines(&self, host: &str) -> String {
+        let mut lines = vec![
+            format!("{} greets {host}", self.inbound.hostname),
+            "PIPELINING".to_string(),
+            format!("SIZE {}", self.inbound.limits.max_message_bytes),
+            "8BITMIME".to_string(),
+            "SMTPUTF8".to_string(),
+            "ENHANCEDSTATUSCODES".to_string(),
+        ];
+        if self.tls.is_none() {
+            lines.push("STARTTLS".to_string());
+        }
+        lines.join("\n")
+    }
+
+    async fn mail(&mut self, from: smtp_proto::MailFrom<String>) -> Reply {
+        if self.helo.is_none() {
+            return Reply::bad_sequence("Send EHLO first");
+        }
+        if self.envelope.is_some() {
+            return Reply::bad_sequence("Nested MAIL command");
+        }
+        let Some(tls) = &self.tls else {
+            // RFC 3207 §4: the trust space never carries mail in clear.
+            return Reply::new(530, "5.7.0", "Must issue a STARTTLS command first");
+        };
+        if from.size > self.inbound.limits.max_message_bytes {
+            return Reply::new(
+                552,
+                "5.3.4",
+                format!("Message too large, at most {} bytes", self.inbound.limits.max_message_bytes),
+            );
+        }
+        if from.flags & MAIL_BODY_BINARYMIME != 0 {
+            return Reply::new(555, "5.5.4", "BINARYMIME is not offered");
+        }
+        let subject = match &tls.certificate {
+            PeerCertificate::Trusted { subject } => subject.clone(),
+            PeerCertificate::Missing => {
+                tracing::warn!(peer = %self.peer, from = %from.address, "smtp: refused, no client certificate");
+                return Reply::new(
+                    550,
+                    "5.7.1",
+                    "No client certificate: trust-space operators must present their IGC-Santé server certificate",
+                );
+            }
+            PeerCertificate::Untrusted { reason } => {
+                tracing::warn!(peer = %self.peer, from = %from.address, %reason, "smtp: refused, untrusted certificate");
+                return Reply::new(550, "5.7.1", format!("Untrusted client certificate: {reason}"));
+            }
+        };
+        if let Err(reply) = self.check_sender(&from.address, &subject).await {
+            return reply;
+        }
+        self.envelope = Some(Envelope { from: from.address, recipients: Vec::new() });
+        Reply::ok("Sender OK")
+    }
+
+    /// The sender's domain must be in the liste blanche with this certificate's
+    /// DN. A bounce (null sender) must come from a listed operator.
+    async fn check_sender(&self, from: &str, subject: &DistinguishedName) -> Result<(), Reply> {
+        let meta = &self.inbound.store.meta;
+        let store_error = |e| {
+            tracing::error!(error = %e, "smtp: liste blanche lookup failed");
+            Reply::new(451, "4.3.0", "Temporary failure, try again later")
+        };
+        if from.is_empty() {
+            let rows = meta.whitelist().await.map_err(store_error)?;
+            if dn_listed(rows.iter().map(|r| r.operator_dn.as_str()), subject) {
+                return Ok(());
+            }
+            tracing::warn!(peer = %self.peer, %subject, "smtp: refused bounce, DN not in the liste blanche");
+            return Err(Reply::new(550, "5.7.1", format!("Certificate DN {subject} is not in the liste blanche")));
+        }
+        let domain = match from.parse::<EmailAddress>() {
+            Ok(address) => address.domain().clone(),
+            Err(e) => return Err(Reply::new(501, "5.1.7", format!("Bad sender address: {e}"))),
+        };
+        let rows = meta.whitelist_for_domain(domain.as_str()).await.map_err(store_error)?;
+        if rows.is_empty() {
+            tracing::warn!(peer = %self.peer, %domain, "smtp: refused, domain not in the liste blanche");
+            return Err(Reply::new(550, "5.7.1", format!("Domain {domain} is not in the liste blanche")));
+        }
+        if !dn_listed(rows.iter().map(|r| r.operator_dn.as_str()), subject) {
+            tracing::warn!(peer = %self.peer, %domain, %subject, "smtp: refused, DN mismatch");
+            return Err(Reply::new(
+                550,
+                "5.7.1",
+                format!("Certificate DN {subject} is not the one the liste blanche names for {domain}"),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn rcpt(&mut self, to: &str) -> Reply {
+        let Some(envelope) = &self.envelope else {
+            return Reply::bad_sequence("MAIL FROM first");
+        };
+        if envelope.recipients.len() >= self.inbound.limits.max_recipients {
+            return Reply::new(452, "4.5.3", "Too many recipients");
+        }
+        let address = match to.parse::<EmailAddress>() {
+            Ok(address) => address,
+            Err(e) => return Reply::new(501, "5.1.3", format!("Bad recipient address: {e}")),
+        };
+        if *address.domain() != self.inbound.domain {
+            return Reply::new(550, "5.7.1", format!("Relaying denied: {} is not served here", address.domain()));
+        }
+        let mailbox = match self.inbound.store.meta.mailbox(&address).await {
+            Ok(mailbox) => mailbox,
+            Err(e) => {
+                tracing::error!(error = %e, "smtp: mailbox lookup failed");
+                return Reply::new(451, "4.3.0", "Temporary failure, try again later");
+            }
+        };
+        let Some(mailbox) = mailbox.filter(|m| m.state.receives_mail()) else {
+            return Reply::new(550, "5.1.1", format!("<{address}>: no such active mailbox"));
+        };
+        if let Some(envelope) = &mut self.envelope
+            && !envelope.recipients.iter().any(|(_, id)| *id == mailbox.id)
+        {
+            envelope.recipients.push((address, mailbox.id));
+        }
+        Reply::ok("Recipient OK")
+    }
+
+    /// Reads the message up to the final dot and stores it; the reply is 250
+    /// only once it is durable.
+    async fn receive_data<S: AsyncRead + AsyncWrite + Unpin>(&mut self, conn: &mut Conn<S>) -> Result<Reply, ReadEnd> {
+        let limit = self.inbound.limits.max_message_bytes;
+        let mut receiver = DataReceiver::new();
+        let mut body = Vec::new();
+        let mut too_large = false;
+        loop {
+            let mut bytes = conn.pending.iter();
+            let done = receiver.ingest(&mut bytes, &mut body);
+            let consumed = conn.pending.len() - bytes.as_slice().len();
+            conn.pending.drain(..consumed);
+            if body.len() > limit {
+                // Keep reading to the final dot, keep nothing.
+                too_large = true;
+                body.clear();
+            }
+            if done {
+                break;
+            }
+            conn.fill(self.inbound.limits.data_timeout).await?;
+        }
+        let Some(envelope) = self.envelope.take() else {
+            return Ok(Reply::bad_sequence("No transaction"));
+        };
+        if too_large {
+            return Ok(Reply::new(552, "5.3.4", format!("Message too large, at most {limit} bytes")));
+        }
+        let message = self.with_received_header(&envelope, &body);
+        let ids: Vec<MailboxId> = envelope.recipients.iter().map(|(_, id)| *id).collect();
+        match self.inbound.store.deliver(&message, &ids).await {
+            Ok(delivery) => {
+                tracing::info!(
+                    peer = %self.peer,
+                    from = %envelope.from,
+                    recipients = ids.len(),
+                    size = message.len(),
+                    blob = %delivery.blob,
+                    "smtp: message delivered"
+                );
+                Ok(Reply::ok(format!("Delivered as {}", &delivery.blob.to_hex()[..16])))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "smtp: delivery failed");
+                Ok(Reply::new(451, "4.3.0", "Temporary failure storing the message, try again later"))
+            }
+        }
+    }
+
+    /// RFC 5321 §4.4: the trace header we add in front of the message.
+    fn with_received_header(&self, envelope: &Envelope, body: &[u8]) -> Vec<u8> {
+        let date =
+            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
+        let helo = self.helo.as_deref().unwrap_or("unknown");
+        let helo: String = helo.chars().filter(|c| c.is_ascii_graphic()).take(255).collect();
+        let tls = self.tls.as_ref().map(|t| format!(" ({} {})", t.version, t.cipher)).unwrap_or_default();
+        let for_clause = match envelope.recipients.as_slice() {
+            [(only, _)] => format!("\r\n\tfor <{only}>"),
+            _ => String::new(),
+        };
+        let header = format!(
+            "Received: from {helo} ({})\r\n\tby {} (mss) with ESMTPS{tls}{for_clause};\r\n\t{date}\r\n",
+            self.peer.ip(),
+            self.inbound.hostname
+        );
+        let mut message = Vec::with_capacity(header.len() + body.len());
+        message.extend_from_slice(header.as_bytes());
+        message.extend_from_slice(body);
+        message
+    }
+}
+
+/// smtp-proto's request, detached from the receive buffer.
+fn owned(request: Request<std::borrow::Cow<'_, str>>) -> Request<String> {
+    match request {
+        Request::Ehlo { host } => Request::Ehlo { host: host.into_owned() },
+        Request::Lhlo { host } => Request::Lhlo { host: host.into_owned() },
+        Request::Helo { host } => Request::Helo { host: host.into_owned() },
+        Request::Mail { from } => Request::Mail { from: from.into_owned() },
+        Request::Rcpt { to } => Request::Rcpt { to: to.into_owned() },
+        Request::Bdat { chunk_size, is_last } => Request::Bdat { chunk_size, is_last },
+        Request::Auth { mechanism, initial_response } => {
+            Request::Auth { mechanism, initial_response: initial_response.into_owned() }
+        }
+        Request::Noop { value } => Request::Noop { value: value.into_owned() },
+        Request::Vrfy { value } => Request::Vrfy { value: value.into_owned() },
+        Request::Expn { value } => Request::Expn { value: value.into_owned() },
+        Request::Help { value } => Request::Help { value: value.into_owned() },
+        Request::Etrn { name } => Request::Etrn { name: name.into_owned() },
+        Request::Atrn { domains } => Request::Atrn { domains: domains.into_iter().map(|d| d.into_owned()).collect() },
+        Request::Burl { uri, is_last } => Request::Burl { uri: uri.into_owned(), is_last },
+        Request::StartTls => Request::StartTls,
+        Request::Data => Request::Data,
+        Request::Rset => Request::Rset,
+        Request::Quit => Request::Quit,
+    }
+}

@@ -1,0 +1,28 @@
+//! SMTP for mss. Today: the inbound MTA of the trust space, where peer
+//! operators deliver mail to our mailboxes over mutual TLS. Submission, the
+//! queue and outbound delivery come next (issue 3).
+//!
+//! The grammar is smtp-proto's; this crate is the behaviour: the session state
+//! machine, the trust decisions it asks `mss-trust` and `mss-store` for, the
+//! limits, and the replies.
+//!
+//! Implementation notes, the rules that keep mail from being lost or leaked:
+//! - **No mail without trust.** MAIL FROM is refused before STARTTLS (RFC 3207
+//!   §4), without a client certificate chaining to a trust anchor, and when the
+//!   certificate DN is not the one the liste blanche names for the sender's
+//!   domain. The reply says which.
+//! - **250 means durable.** The reply to the final dot is sent only after the
+//!   store has fsynced the blob and committed the rows; a store failure is a
+//!   4xx, so the peer keeps the message.
+//! - **No relaying.** Inbound RCPT TO accepts only active mailboxes of our
+//!   domain.
+//! - **Bytes pipelined before STARTTLS are discarded** (RFC 3207 §4.2, the
+//!   command-injection attack), and the session starts over after it.
+//! - **Every wait is bounded**: command and data timeouts, line length,
+//!   message size, recipients per message, errors per session, connections.
+
+pub mod inbound;
+mod reply;
+
+pub use inbound::{Inbound, Limits};
+pub use reply::Reply;

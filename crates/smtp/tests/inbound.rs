@@ -1,0 +1,379 @@
+//! The inbound MTA against real TLS clients on loopback: who may deliver,
+//! what is refused and why, and what lands in the store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mss_core::{MailboxKind, MailboxState};
+use mss_smtp::{Inbound, Limits};
+use mss_store::{INBOX, MailboxId, NewMailbox, Store, StoreConfig, WhitelistRow, WhitelistSource};
+use mss_trust::TlsMaterial;
+use mss_trust::pki::{CertificateAuthority, IssuedCertificate, OperatorIdentity};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::ServerName;
+
+const OUR_HOST: &str = "mss.ours.test";
+const RECIPIENT: &str = "alice.martin@ours.test";
+const MAX_BYTES: usize = 64 * 1024;
+
+fn operator(ca: &CertificateAuthority, host: &str) -> IssuedCertificate {
+    ca.issue_operator(&OperatorIdentity {
+        host: host.into(),
+        organisation: format!("OPERATEUR {host}"),
+        unit: "12345678900012".into(),
+        state: "Paris (75)".into(),
+    })
+    .unwrap()
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    store: Store,
+    addr: SocketAddr,
+    ca: CertificateAuthority,
+    /// A peer operator whose DN the liste blanche names for `peer.test`.
+    peer: IssuedCertificate,
+    mailbox: MailboxId,
+}
+
+async fn harness(limits: Limits) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
+    let ca = CertificateAuthority::generate("IGC-Santé TEST Racine", "TEST").unwrap();
+    let ours = operator(&ca, OUR_HOST);
+    let peer = operator(&ca, "mss.peer.test");
+    let material = TlsMaterial::from_pem(&ours.chain_pem, &ours.key_pem, ca.cert_pem()).unwrap();
+    let (tls, trust) = material.server().unwrap();
+
+    let mailbox = store
+        .meta
+        .create_mailbox(&NewMailbox {
+            address: RECIPIENT.parse().unwrap(),
+            kind: MailboxKind::Personal,
+            state: MailboxState::Active,
+            national_id: Some("810003621892".parse().unwrap()),
+            finess: None,
+            first_name: Some("Alice".into()),
+            last_name: Some("Martin".into()),
+            display_name: "Alice Martin".into(),
+            service: None,
+            liste_rouge: false,
+        })
+        .await
+        .unwrap()
+        .id;
+    for (domain, dn) in [
+        ("peer.test", peer.subject.to_string()),
+        ("other.test", "CN=mss.other.test,OU=1,O=OTHER,ST=Paris (75),C=FR".to_string()),
+    ] {
+        let row = WhitelistRow {
+            domain: domain.into(),
+            operator_dn: dn,
+            description: String::new(),
+            responsible_contact: String::new(),
+            support_contact: String::new(),
+            updated_at: String::new(),
+            source: WhitelistSource::Manual,
+        };
+        store.meta.add_manual_whitelist_row(&row).await.unwrap();
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let inbound = Arc::new(Inbound {
+        store: store.clone(),
+        domain: "ours.test".parse().unwrap(),
+        hostname: OUR_HOST.into(),
+        tls,
+        trust,
+        limits,
+    });
+    tokio::spawn(inbound.serve(listener));
+    Harness { _dir: dir, store, addr, ca, peer, mailbox }
+}
+
+fn test_limits() -> Limits {
+    Limits { max_message_bytes: MAX_BYTES, command_timeout: Duration::from_secs(10), ..Limits::default() }
+}
+
+/// A line-oriented SMTP client over any stream.
+struct Client<S> {
+    io: BufReader<S>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
+    /// Reads one (possibly multi-line) reply: its code and its text.
+    async fn reply(&mut self) -> (u16, String) {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(Duration::from_secs(20), self.io.read_line(&mut line)).await.unwrap().unwrap();
+            assert!(n > 0, "connection closed while waiting for a reply; so far: {text}");
+            text.push_str(&line);
+            if line.as_bytes().get(3) == Some(&b' ') {
+                return (line[..3].parse().unwrap(), text);
+            }
+        }
+    }
+
+    async fn send(&mut self, line: &str) {
+        self.io.get_mut().write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
+    }
+
+    async fn cmd(&mut self, line: &str) -> (u16, String) {
+        self.send(line).await;
+        self.reply().await
+    }
+
+    /// Whether the server has closed the connection.
+    async fn closed(&mut self) -> bool {
+        let mut line = String::new();
+        matches!(tokio::time::timeout(Duration::from_secs(20), self.io.read_line(&mut line)).await, Ok(Ok(0)))
+    }
+}
+
+async fn connect(addr: SocketAddr) -> Client<TcpStream> {
+    let mut client = Client { io: BufReader::new(TcpStream::connect(addr).await.unwrap()) };
+    let (code, text) = client.reply().await;
+    assert_eq!(code, 220, "{text}");
+    assert!(text.contains(OUR_HOST));
+    client
+}
+
+/// EHLO, STARTTLS with `config`, EHLO again.
+async fn starttls(
+    addr: SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+) -> Client<tokio_rustls::client::TlsStream<TcpStream>> {
+    let mut client = connect(addr).await;
+    let (code, ehlo) = client.cmd("EHLO mss.peer.test").await;
+    assert_eq!(code, 250);
+    assert!(ehlo.contains("STARTTLS") && ehlo.contains("PIPELINING") && ehlo.contains("ENHANCEDSTATUSCODES"), "{ehlo}");
+    assert_eq!(client.cmd("STARTTLS").await.0, 220);
+    let tcp = client.io.into_inner();
+    let tls = TlsConnector::from(config).connect(ServerName::try_from(OUR_HOST).unwrap(), tcp).await.unwrap();
+    let mut client = Client { io: BufReader::new(tls) };
+    let (code, ehlo) = client.cmd("EHLO mss.peer.test").await;
+    assert_eq!(code, 250);
+    assert!(!ehlo.contains("STARTTLS"), "no STARTTLS inside TLS: {ehlo}");
+    client
+}
+
+fn client_config(cert: &IssuedCertificate, anchors: &str) -> Arc<rustls::ClientConfig> {
+    TlsMaterial::from_pem(&cert.chain_pem, &cert.key_pem, anchors).unwrap().client().unwrap()
+}
+
+fn anonymous_config(anchors: &str) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(anchors.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+const MESSAGE: &str = "From: <bob@peer.test>\r\nTo: <alice.martin@ours.test>\r\nSubject: Ordonnance\r\n\r\nBonjour,\r\n..ligne qui commence par un point\r\n";
+
+async fn inbox(h: &Harness) -> Vec<Vec<u8>> {
+    let mut bodies = Vec::new();
+    for m in h.store.meta.folder_messages(h.mailbox, INBOX).await.unwrap() {
+        bodies.push(h.store.blobs.get(&m.blob).await.unwrap().unwrap());
+    }
+    bodies
+}
+
+#[tokio::test]
+async fn a_whitelisted_peer_delivers_into_the_inbox() {
+    let h = harness(test_limits()).await;
+    let mut c = starttls(h.addr, client_config(&h.peer, h.ca.cert_pem())).await;
+    assert_eq!(c.cmd("MAIL FROM:<bob@peer.test> SIZE=200").await.0, 250);
+    assert_eq!(c.cmd(&format!("RCPT TO:<{RECIPIENT}>")).await.0, 250);
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    c.send(&format!("{MESSAGE}.")).await;
+    let (code, text) = c.reply().await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(c.cmd("QUIT").await.0, 221);
+
+    let stored = inbox(&h).await;
+    assert_eq!(stored.len(), 1);
+    let stored = String::from_utf8(stored[0].clone()).unwrap();
+    assert!(
+        stored.starts_with("Received: from mss.peer.test (127.0.0.1)\r\n\tby mss.ours.test (mss) with ESMTPS"),
+        "{stored}"
+    );
+    let body = stored.split_once("\r\nFrom: ").map(|(_, rest)| format!("From: {rest}")).unwrap();
+    assert_eq!(body, MESSAGE.replace("\r\n..", "\r\n."), "dot-unstuffed, byte for byte");
+}
+
+#[tokio::test]
+async fn pipelined_transactions_are_answered_in_order() {
+    let h = harness(test_limits()).await;
+    let mut c = starttls(h.addr, client_config(&h.peer, h.ca.cert_pem())).await;
+    // RFC 2920: the whole transaction in one write.
+    c.send(&format!("MAIL FROM:<bob@peer.test>\r\nRCPT TO:<{RECIPIENT}>\r\nRCPT TO:<nobody@ours.test>\r\nDATA")).await;
+    assert_eq!(c.reply().await.0, 250);
+    assert_eq!(c.reply().await.0, 250);
+    assert_eq!(c.reply().await.0, 550);
+    assert_eq!(c.reply().await.0, 354);
+    c.send(&format!("{MESSAGE}.\r\nMAIL FROM:<>\r\nRCPT TO:<{RECIPIENT}>\r\nDATA")).await;
+    assert_eq!(c.reply().await.0, 250);
+    assert_eq!(c.reply().await.0, 250, "a bounce from a listed operator is accepted");
+    assert_eq!(c.reply().await.0, 250);
+    assert_eq!(c.reply().await.0, 354);
+    c.send("Subject: bounce\r\n\r\nx\r\n.").await;
+    assert_eq!(c.reply().await.0, 250);
+    assert_eq!(inbox(&h).await.len(), 2);
+}
+
+#[tokio::test]
+async fn mail_before_starttls_is_refused() {
+    let h = harness(test_limits()).await;
+    let mut c = connect(h.addr).await;
+    assert_eq!(c.cmd("EHLO mss.peer.test").await.0, 250);
+    let (code, text) = c.cmd("MAIL FROM:<bob@peer.test>").await;
+    assert_eq!(code, 530, "{text}");
+    assert!(text.contains("5.7.0 Must issue a STARTTLS command first"), "{text}");
+    assert_eq!(c.cmd(&format!("RCPT TO:<{RECIPIENT}>")).await.0, 503);
+    assert!(inbox(&h).await.is_empty());
+}
+
+/// Runs a transaction with `config` and returns the reply to MAIL FROM.
+async fn mail_from(h: &Harness, config: Arc<rustls::ClientConfig>, from: &str) -> (u16, String) {
+    let mut c = starttls(h.addr, config).await;
+    let reply = c.cmd(&format!("MAIL FROM:<{from}>")).await;
+    // Nothing may be delivered after a refusal.
+    if reply.0 != 250 {
+        assert_eq!(c.cmd(&format!("RCPT TO:<{RECIPIENT}>")).await.0, 503);
+        assert_eq!(c.cmd("DATA").await.0, 503);
+    }
+    reply
+}
+
+#[tokio::test]
+async fn a_peer_without_a_client_certificate_is_refused() {
+    let h = harness(test_limits()).await;
+    let (code, text) = mail_from(&h, anonymous_config(h.ca.cert_pem()), "bob@peer.test").await;
+    assert_eq!(code, 550);
+    assert!(text.contains("5.7.1 No client certificate"), "{text}");
+    assert!(inbox(&h).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_certificate_from_another_ca_is_refused() {
+    let h = harness(test_limits()).await;
+    let rogue_ca = CertificateAuthority::generate("IGC-Santé TEST Racine", "TEST").unwrap();
+    // Same subject DN as the whitelisted peer, but not from a trusted CA.
+    let rogue = rogue_ca
+        .issue_operator(&OperatorIdentity {
+            host: "mss.peer.test".into(),
+            organisation: "OPERATEUR mss.peer.test".into(),
+            unit: "12345678900012".into(),
+            state: "Paris (75)".into(),
+        })
+        .unwrap();
+    assert_eq!(rogue.subject, h.peer.subject);
+    let (code, text) = mail_from(&h, client_config(&rogue, h.ca.cert_pem()), "bob@peer.test").await;
+    assert_eq!(code, 550);
+    assert!(text.contains("5.7.1 Untrusted client certificate"), "{text}");
+    assert!(inbox(&h).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_dn_that_is_not_the_listed_one_is_refused() {
+    let h = harness(test_limits()).await;
+    // The peer is trusted, but other.test names another operator.
+    let (code, text) = mail_from(&h, client_config(&h.peer, h.ca.cert_pem()), "carol@other.test").await;
+    assert_eq!(code, 550);
+    assert!(text.contains("is not the one the liste blanche names for other.test"), "{text}");
+
+    let (code, text) = mail_from(&h, client_config(&h.peer, h.ca.cert_pem()), "carol@unlisted.test").await;
+    assert_eq!(code, 550);
+    assert!(text.contains("Domain unlisted.test is not in the liste blanche"), "{text}");
+
+    let stranger = operator(&h.ca, "mss.stranger.test");
+    let (code, text) = mail_from(&h, client_config(&stranger, h.ca.cert_pem()), "").await;
+    assert_eq!(code, 550, "a bounce from an unlisted operator: {text}");
+    assert!(inbox(&h).await.is_empty());
+}
+
+#[tokio::test]
+async fn only_active_mailboxes_of_our_domain_are_recipients() {
+    let h = harness(test_limits()).await;
+    let mut c = starttls(h.addr, client_config(&h.peer, h.ca.cert_pem())).await;
+    assert_eq!(c.cmd("MAIL FROM:<bob@peer.test>").await.0, 250);
+    let (code, text) = c.cmd("RCPT TO:<nobody@ours.test>").await;
+    assert_eq!((code, text.contains("5.1.1")), (550, true), "{text}");
+    let (code, text) = c.cmd("RCPT TO:<someone@elsewhere.test>").await;
+    assert_eq!((code, text.contains("Relaying denied")), (550, true), "{text}");
+    let (code, text) = c.cmd("RCPT TO:<not an address>").await;
+    assert_eq!(code / 100, 5, "{text}");
+    assert_eq!(c.cmd("DATA").await.0, 503, "no valid recipient");
+    assert!(inbox(&h).await.is_empty());
+}
+
+#[tokio::test]
+async fn oversized_messages_are_refused_and_nothing_is_stored() {
+    let h = harness(test_limits()).await;
+    let mut c = starttls(h.addr, client_config(&h.peer, h.ca.cert_pem())).await;
+    let (code, text) = c.cmd(&format!("MAIL FROM:<bob@peer.test> SIZE={}", MAX_BYTES + 1)).await;
+    assert_eq!((code, text.contains("5.3.4")), (552, true), "{text}");
+
+    assert_eq!(c.cmd("MAIL FROM:<bob@peer.test>").await.0, 250);
+    assert_eq!(c.cmd(&format!("RCPT TO:<{RECIPIENT}>")).await.0, 250);
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    let line = "x".repeat(998);
+    for _ in 0..(MAX_BYTES / 1000 + 10) {
+        c.send(&line).await;
+    }
+    let (code, text) = c.cmd(".").await;
+    assert_eq!((code, text.contains("5.3.4")), (552, true), "{text}");
+    assert_eq!(c.cmd("NOOP").await.0, 250, "the session goes on");
+    assert!(inbox(&h).await.is_empty());
+    assert!(h.store.blobs.list().await.unwrap().is_empty(), "not even a blob");
+}
+
+#[tokio::test]
+async fn bad_commands_get_errors_and_too_many_close_the_session() {
+    let h = harness(test_limits()).await;
+    let mut c = connect(h.addr).await;
+    assert_eq!(c.cmd("MAIL FROM:<bob@peer.test>").await.0, 503, "EHLO first");
+    assert_eq!(c.cmd("FROB").await.0, 500);
+    let (code, text) = c.cmd(&"A".repeat(5000)).await;
+    assert_eq!(code, 500, "{text}");
+    // By the tenth error the server says goodbye and closes.
+    let mut goodbye = None;
+    for _ in 0..12 {
+        c.send("FROB").await;
+        match c.reply().await {
+            (421, text) => {
+                goodbye = Some(text);
+                break;
+            }
+            (code, text) => assert_eq!(code, 500, "{text}"),
+        }
+    }
+    assert!(goodbye.is_some_and(|t| t.contains("Too many errors")));
+    assert!(c.closed().await);
+}
+
+#[tokio::test]
+async fn a_stalled_client_is_disconnected() {
+    let h = harness(Limits { command_timeout: Duration::from_millis(500), ..test_limits() }).await;
+    let mut c = connect(h.addr).await;
+    c.send("EHLO half").await;
+    c.reply().await;
+    c.io.get_mut().write_all(b"MAIL FROM:<never-ending").await.unwrap();
+    let (code, text) = c.reply().await;
+    assert_eq!(code, 421, "{text}");
+    assert!(text.contains("4.4.2"));
+    assert!(c.closed().await);
+}

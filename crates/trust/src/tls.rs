@@ -1,0 +1,223 @@
+//! TLS for the trust space: rustls configurations and the judgement of a
+//! peer's certificate.
+//!
+//! Operators authenticate each other with mutual TLS (TLS 1.2 minimum). A
+//! peer whose certificate is missing or untrusted must get a clear SMTP reply
+//! saying so, not a TLS alert it cannot explain: the server therefore asks for
+//! a client certificate without making it mandatory in the handshake, and the
+//! chain is judged right after the handshake ([`ServerTrust::judge`]). The
+//! handshake still checks the peer's signature with the certificate's key, so
+//! a peer cannot present a certificate it does not own.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::CryptoProvider;
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+
+use crate::dn::DistinguishedName;
+
+/// TLS 1.2 is the floor of the MSSanté référentiel; TLS 1.3 is welcome.
+static VERSIONS: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// Errors while building TLS configurations.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("tls: {path}: {message}")]
+    File { path: String, message: String },
+    #[error("tls: {0}")]
+    Rustls(#[from] rustls::Error),
+    #[error("tls: trust anchors: {0}")]
+    Anchors(String),
+}
+
+/// What we know of the peer's certificate once the handshake is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerCertificate {
+    /// The peer sent no certificate.
+    Missing,
+    /// The certificate does not chain to a trust anchor (or is expired, or
+    /// not for client authentication).
+    Untrusted { reason: String },
+    /// The chain is good; the subject is what the liste blanche must name.
+    Trusted { subject: DistinguishedName },
+}
+
+/// Our certificate, our key and the anchors peers must chain to: everything a
+/// listener or a client of the trust space needs.
+#[derive(Clone)]
+pub struct TlsMaterial {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: Arc<PrivateKeyDer<'static>>,
+    pub anchors: Arc<RootCertStore>,
+}
+
+impl TlsMaterial {
+    /// Reads PEM files: our chain (leaf first), our key, the anchors.
+    pub fn load(chain: &Path, key: &Path, anchors: &Path) -> Result<Self, TlsError> {
+        let file_error = |path: &Path, e: &dyn std::fmt::Display| TlsError::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let chain_certs = CertificateDer::pem_file_iter(chain)
+            .map_err(|e| file_error(chain, &e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| file_error(chain, &e))?;
+        if chain_certs.is_empty() {
+            return Err(file_error(chain, &"no certificate"));
+        }
+        let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| file_error(key, &e))?;
+        let anchor_certs = CertificateDer::pem_file_iter(anchors)
+            .map_err(|e| file_error(anchors, &e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| file_error(anchors, &e))?;
+        Self::from_der(chain_certs, key_der, anchor_certs)
+    }
+
+    /// From PEM text (tests, and material made in memory).
+    pub fn from_pem(chain: &str, key: &str, anchors: &str) -> Result<Self, TlsError> {
+        let pem_error =
+            |what: &str, e: &dyn std::fmt::Display| TlsError::File { path: what.into(), message: e.to_string() };
+        let chain_certs = CertificateDer::pem_slice_iter(chain.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| pem_error("chain", &e))?;
+        let key_der = PrivateKeyDer::from_pem_slice(key.as_bytes()).map_err(|e| pem_error("key", &e))?;
+        let anchor_certs = CertificateDer::pem_slice_iter(anchors.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| pem_error("anchors", &e))?;
+        Self::from_der(chain_certs, key_der, anchor_certs)
+    }
+
+    fn from_der(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+        anchor_certs: Vec<CertificateDer<'static>>,
+    ) -> Result<Self, TlsError> {
+        let mut anchors = RootCertStore::empty();
+        for cert in anchor_certs {
+            anchors.add(cert).map_err(|e| TlsError::Anchors(e.to_string()))?;
+        }
+        if anchors.is_empty() {
+            return Err(TlsError::Anchors("no trust anchor".into()));
+        }
+        Ok(Self { chain, key: Arc::new(key), anchors: Arc::new(anchors) })
+    }
+
+    /// The server side: our certificate, client certificates asked for and
+    /// judged after the handshake by the returned [`ServerTrust`].
+    pub fn server(&self) -> Result<(Arc<rustls::ServerConfig>, ServerTrust), TlsError> {
+        let provider = provider();
+        let webpki = WebPkiClientVerifier::builder_with_provider(self.anchors.clone(), provider.clone())
+            .build()
+            .map_err(|e| TlsError::Anchors(e.to_string()))?;
+        let verifier = Arc::new(JudgeLater { webpki: webpki.clone() });
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(VERSIONS)?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(self.chain.clone(), self.key.clone_key())?;
+        Ok((Arc::new(config), ServerTrust { webpki }))
+    }
+
+    /// The client side: presents our certificate and accepts only servers
+    /// chaining to the anchors, for the name dialled.
+    pub fn client(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        let provider = provider();
+        let verifier = WebPkiServerVerifier::builder_with_provider(self.anchors.clone(), provider.clone())
+            .build()
+            .map_err(|e| TlsError::Anchors(e.to_string()))?;
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(VERSIONS)?
+            .with_webpki_verifier(verifier)
+            .with_client_auth_cert(self.chain.clone(), self.key.clone_key())?;
+        Ok(Arc::new(config))
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Judges client certificates after the handshake.
+#[derive(Clone, Debug)]
+pub struct ServerTrust {
+    webpki: Arc<dyn ClientCertVerifier>,
+}
+
+impl ServerTrust {
+    /// The verdict on the chain a peer presented (`peer_certificates()` of the
+    /// finished handshake).
+    pub fn judge(&self, presented: Option<&[CertificateDer<'_>]>) -> PeerCertificate {
+        let Some((end_entity, intermediates)) = presented.and_then(|c| c.split_first()) else {
+            return PeerCertificate::Missing;
+        };
+        if let Err(e) = self.webpki.verify_client_cert(end_entity, intermediates, UnixTime::now()) {
+            return PeerCertificate::Untrusted { reason: e.to_string() };
+        }
+        match x509_parser::parse_x509_certificate(end_entity.as_ref()) {
+            Ok((_, cert)) => match DistinguishedName::from_x509(cert.subject()) {
+                Ok(subject) => PeerCertificate::Trusted { subject },
+                Err(e) => PeerCertificate::Untrusted { reason: e.to_string() },
+            },
+            Err(e) => PeerCertificate::Untrusted { reason: format!("unreadable certificate: {e}") },
+        }
+    }
+}
+
+/// Offers client authentication, defers the chain verdict to
+/// [`ServerTrust::judge`], and verifies the handshake signatures at once.
+#[derive(Debug)]
+struct JudgeLater {
+    webpki: Arc<dyn ClientCertVerifier>,
+}
+
+impl ClientCertVerifier for JudgeLater {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.webpki.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        // Judged after the handshake, so that the SMTP reply can say why.
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
