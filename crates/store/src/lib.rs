@@ -75,6 +75,23 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Queues a message for remote recipients: blob durable first, then the
+    /// queue rows, in one transaction.
+    pub async fn enqueue(
+        &self,
+        raw: &[u8],
+        sender: &str,
+        recipients: &[mss_core::EmailAddress],
+        expires_at: i64,
+    ) -> Result<QueueId, StoreError> {
+        let blob = self.blobs.put(raw).await?;
+        let size = u64::try_from(raw.len()).map_err(|_| StoreError::Invalid("message too large".into()))?;
+        let message = NewQueued { blob, size, sender: sender.to_string(), recipients: recipients.to_vec(), expires_at };
+        self.meta.enqueue(&message).await
+    }
+}
+
 /// Seconds since the Unix epoch, the time unit of every stored timestamp.
 pub fn now_unix() -> i64 {
     std::time::SystemTime::now()

@@ -124,6 +124,73 @@ pub struct FolderMessage {
     pub received_at: i64,
 }
 
+/// Database id of a queued message.
+pub type QueueId = i64;
+
+/// A message to send to remote recipients; its blob is already stored.
+#[derive(Debug, Clone)]
+pub struct NewQueued {
+    pub blob: BlobHash,
+    pub size: u64,
+    /// Envelope sender; empty for the null reverse-path.
+    pub sender: String,
+    /// Recipient addresses (their domain is derived).
+    pub recipients: Vec<EmailAddress>,
+    /// Unix seconds after which the message is given up (and bounced).
+    pub expires_at: i64,
+}
+
+/// Where a queued recipient stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipientStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl RecipientStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// One recipient of a queued message, with what the worker needs to try it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedRecipient {
+    pub id: i64,
+    pub message: QueueId,
+    pub blob: BlobHash,
+    pub sender: String,
+    pub recipient: String,
+    pub domain: String,
+    pub status: RecipientStatus,
+    pub attempts: u32,
+    pub next_attempt_at: i64,
+    pub expires_at: i64,
+    pub last_reply: String,
+}
+
+/// The result of one delivery attempt to one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Delivered {
+        reply: String,
+    },
+    /// Try again at `retry_at` (unix seconds).
+    Deferred {
+        reply: String,
+        retry_at: i64,
+    },
+    /// Given up: a permanent refusal or the expiry.
+    Failed {
+        reply: String,
+    },
+}
+
 /// Name of the folder every mailbox is created with and delivered into.
 pub const INBOX: &str = "INBOX";
 
@@ -158,7 +225,21 @@ pub trait MetadataStore: Send + Sync {
     async fn link_message(&self, message: &NewMessage, recipients: &[MailboxId]) -> Result<Delivery, StoreError>;
     /// Messages of a folder, by UID.
     async fn folder_messages(&self, mailbox: MailboxId, folder: &str) -> Result<Vec<FolderMessage>, StoreError>;
-    /// Every blob a message row refers to (for consistency checks and blob
-    /// garbage collection).
+    /// Every blob a message or queue row refers to (for consistency checks
+    /// and blob garbage collection).
     async fn referenced_blobs(&self) -> Result<Vec<BlobHash>, StoreError>;
+
+    /// Queues a message for remote delivery, every recipient pending and due now.
+    async fn enqueue(&self, message: &NewQueued) -> Result<QueueId, StoreError>;
+    /// Pending recipients due at `now`, oldest first, at most `limit`.
+    async fn due_recipients(&self, now: i64, limit: usize) -> Result<Vec<QueuedRecipient>, StoreError>;
+    /// Records an attempt on a pending recipient; a recipient already final
+    /// is left as it is (false is returned).
+    async fn record_attempt(&self, recipient: i64, outcome: &AttemptOutcome) -> Result<bool, StoreError>;
+    /// Every queued recipient, by message.
+    async fn queue(&self) -> Result<Vec<QueuedRecipient>, StoreError>;
+    /// Makes the pending recipients of a message due now; false if none.
+    async fn retry_now(&self, message: QueueId) -> Result<bool, StoreError>;
+    /// Removes a message from the queue; false if it was not there.
+    async fn delete_queued(&self, message: QueueId) -> Result<bool, StoreError>;
 }

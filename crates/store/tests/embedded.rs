@@ -31,6 +31,7 @@ suite_tests!(
     blobs_are_content_addressed_and_checked,
     an_ans_import_replaces_ans_rows_and_keeps_manual_ones,
     an_empty_store_has_no_import,
+    the_queue_tracks_each_recipient_until_all_are_final,
 );
 
 #[tokio::test]

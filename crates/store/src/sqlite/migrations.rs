@@ -9,8 +9,10 @@ use rusqlite::Connection;
 use crate::StoreError;
 
 /// (version, name, SQL), in order. Versions are consecutive from 1.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
+    (2, "queue", include_str!("../../migrations/sqlite/0002_queue.sql")),
+];
 
 /// Brings the database to the latest version; returns the version reached.
 pub(crate) fn apply(conn: &mut Connection) -> Result<i64, StoreError> {

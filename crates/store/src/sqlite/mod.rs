@@ -179,6 +179,74 @@ fn source_from(s: &str) -> Result<WhitelistSource, StoreError> {
     }
 }
 
+/// Queue rows joined with their message, filtered and ordered by `tail`.
+fn queued_rows(
+    conn: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<QueuedRecipient>, StoreError> {
+    let sql = format!(
+        "SELECT r.id, r.message_id, m.blob_hash, m.sender, r.recipient, r.domain, r.status, r.attempts,
+                r.next_attempt_at, m.expires_at, r.last_reply
+         FROM queue_recipients r JOIN queue_messages m ON m.id = r.message_id {tail}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let raw = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, u32>(7)?,
+                r.get::<_, i64>(8)?,
+                r.get::<_, i64>(9)?,
+                r.get::<_, String>(10)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    raw.into_iter()
+        .map(
+            |(
+                id,
+                message,
+                blob,
+                sender,
+                recipient,
+                domain,
+                status,
+                attempts,
+                next_attempt_at,
+                expires_at,
+                last_reply,
+            )| {
+                let status = match status.as_str() {
+                    "pending" => RecipientStatus::Pending,
+                    "delivered" => RecipientStatus::Delivered,
+                    "failed" => RecipientStatus::Failed,
+                    other => return Err(corrupt("queue status", other, "unknown")),
+                };
+                Ok(QueuedRecipient {
+                    id,
+                    message,
+                    blob: blob.parse()?,
+                    sender,
+                    recipient,
+                    domain,
+                    status,
+                    attempts,
+                    next_attempt_at,
+                    expires_at,
+                    last_reply,
+                })
+            },
+        )
+        .collect()
+}
+
 /// Whitelist rows, all or those of one domain, ANS first, in insertion order.
 fn whitelist_rows(conn: &Connection, domain: Option<&str>) -> Result<Vec<WhitelistRow>, StoreError> {
     let mut stmt = conn.prepare(
@@ -442,10 +510,100 @@ impl MetadataStore for SqliteStore {
 
     async fn referenced_blobs(&self) -> Result<Vec<BlobHash>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare("SELECT DISTINCT blob_hash FROM messages ORDER BY blob_hash")?;
+            let mut stmt = conn.prepare(
+                "SELECT blob_hash FROM messages UNION SELECT blob_hash FROM queue_messages ORDER BY blob_hash",
+            )?;
             let raw = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
             raw.iter().map(|h| h.parse()).collect()
         })
         .await
+    }
+
+    async fn enqueue(&self, message: &NewQueued) -> Result<QueueId, StoreError> {
+        if message.recipients.is_empty() {
+            return Err(StoreError::Invalid("a queued message needs at least one recipient".into()));
+        }
+        let message = message.clone();
+        let size = i64::try_from(message.size).map_err(|_| StoreError::Invalid("message size".into()))?;
+        self.write(move |tx| {
+            let now = now_unix();
+            tx.execute(
+                "INSERT INTO queue_messages (blob_hash, size, sender, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![message.blob.to_hex(), size, message.sender, now, message.expires_at],
+            )?;
+            let id = tx.last_insert_rowid();
+            for recipient in &message.recipients {
+                tx.execute(
+                    "INSERT INTO queue_recipients (message_id, recipient, domain, status, next_attempt_at, updated_at)
+                     VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
+                    params![id, recipient.to_string(), recipient.domain().as_str(), now],
+                )?;
+            }
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn due_recipients(&self, now: i64, limit: usize) -> Result<Vec<QueuedRecipient>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            queued_rows(
+                conn,
+                "WHERE r.status = 'pending' AND r.next_attempt_at <= ?1 ORDER BY r.next_attempt_at, r.id LIMIT ?2",
+                params![now, limit],
+            )
+        })
+        .await
+    }
+
+    async fn record_attempt(&self, recipient: i64, outcome: &AttemptOutcome) -> Result<bool, StoreError> {
+        let outcome = outcome.clone();
+        self.write(move |tx| {
+            let now = now_unix();
+            let (status, reply, next) = match &outcome {
+                AttemptOutcome::Delivered { reply } => ("delivered", reply, now),
+                AttemptOutcome::Deferred { reply, retry_at } => ("pending", reply, *retry_at),
+                AttemptOutcome::Failed { reply } => ("failed", reply, now),
+            };
+            let message: Option<i64> = tx
+                .query_row("SELECT message_id FROM queue_recipients WHERE id = ?1", [recipient], |r| r.get(0))
+                .optional()?;
+            let Some(message) = message else {
+                return Ok(false);
+            };
+            let changed = tx.execute(
+                "UPDATE queue_recipients
+                 SET status = ?2, last_reply = ?3, next_attempt_at = ?4, attempts = attempts + 1, updated_at = ?5
+                 WHERE id = ?1 AND status = 'pending'",
+                params![recipient, status, reply, next, now],
+            )?;
+            // A message whose every recipient is final leaves the queue.
+            tx.execute(
+                "DELETE FROM queue_messages WHERE id = ?1
+                   AND NOT EXISTS (SELECT 1 FROM queue_recipients WHERE message_id = ?1 AND status = 'pending')",
+                [message],
+            )?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn queue(&self) -> Result<Vec<QueuedRecipient>, StoreError> {
+        self.read(|conn| queued_rows(conn, "ORDER BY m.id, r.id", params![])).await
+    }
+
+    async fn retry_now(&self, message: QueueId) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "UPDATE queue_recipients SET next_attempt_at = ?2, updated_at = ?2 WHERE message_id = ?1 AND status = 'pending'",
+                params![message, now_unix()],
+            )?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn delete_queued(&self, message: QueueId) -> Result<bool, StoreError> {
+        self.write(move |tx| Ok(tx.execute("DELETE FROM queue_messages WHERE id = ?1", [message])? == 1)).await
     }
 }

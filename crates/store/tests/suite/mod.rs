@@ -138,3 +138,46 @@ pub async fn an_empty_store_has_no_import(store: &Store) {
     assert!(store.meta.whitelist().await.unwrap().is_empty());
     assert!(store.meta.mailboxes().await.unwrap().is_empty());
 }
+
+pub async fn the_queue_tracks_each_recipient_until_all_are_final(store: &Store) {
+    let to = |a: &str| -> mss_core::EmailAddress { address(a) };
+    let far = now_unix() + 5 * 86_400;
+    let id = store
+        .enqueue(b"Subject: x\r\n\r\nx\r\n", "a.a@pharma.test", &[to("x@peer.test"), to("y@other.test")], far)
+        .await
+        .unwrap();
+    let due = store.meta.due_recipients(now_unix(), 10).await.unwrap();
+    assert_eq!(due.len(), 2);
+    assert_eq!((due[0].message, due[0].domain.as_str(), due[0].status), (id, "peer.test", RecipientStatus::Pending));
+    assert_eq!(store.blobs.get(&due[0].blob).await.unwrap().unwrap(), b"Subject: x\r\n\r\nx\r\n");
+    assert!(store.meta.referenced_blobs().await.unwrap().contains(&due[0].blob), "a queued blob is referenced");
+
+    let later = now_unix() + 600;
+    let deferred = AttemptOutcome::Deferred { reply: "421 busy".into(), retry_at: later };
+    assert!(store.meta.record_attempt(due[0].id, &deferred).await.unwrap());
+    let due_now = store.meta.due_recipients(now_unix(), 10).await.unwrap();
+    assert_eq!(due_now.iter().map(|r| r.recipient.as_str()).collect::<Vec<_>>(), ["y@other.test"]);
+    assert_eq!(store.meta.due_recipients(later, 10).await.unwrap().len(), 2);
+    assert!(store.meta.retry_now(id).await.unwrap());
+    assert_eq!(store.meta.due_recipients(now_unix(), 10).await.unwrap().len(), 2);
+
+    let delivered = AttemptOutcome::Delivered { reply: "250 ok".into() };
+    assert!(store.meta.record_attempt(due[0].id, &delivered).await.unwrap());
+    assert!(!store.meta.record_attempt(due[0].id, &deferred).await.unwrap(), "a final recipient stays final");
+    let queue = store.meta.queue().await.unwrap();
+    assert_eq!(queue.len(), 2);
+    assert_eq!(queue[0].status, RecipientStatus::Delivered);
+    assert_eq!(queue[0].attempts, 2);
+    assert_eq!(queue[0].last_reply, "250 ok");
+
+    let failed = AttemptOutcome::Failed { reply: "550 no".into() };
+    assert!(store.meta.record_attempt(due[1].id, &failed).await.unwrap());
+    assert!(store.meta.queue().await.unwrap().is_empty(), "all final: the message left the queue");
+
+    let other = store.enqueue(b"y", "", &[to("z@peer.test")], far).await.unwrap();
+    assert!(store.meta.delete_queued(other).await.unwrap());
+    assert!(!store.meta.delete_queued(other).await.unwrap());
+    assert!(!store.meta.retry_now(other).await.unwrap());
+    assert!(store.meta.queue().await.unwrap().is_empty());
+    assert!(store.enqueue(b"z", "", &[], far).await.is_err(), "no recipient, nothing queued");
+}
