@@ -1,6 +1,6 @@
-//! SMTP for mss. Today: the inbound MTA of the trust space, where peer
-//! operators deliver mail to our mailboxes over mutual TLS. Submission, the
-//! queue and outbound delivery come next (issue 3).
+//! SMTP for mss: the inbound MTA of the trust space, where peer operators
+//! deliver mail to our mailboxes over mutual TLS, and the outbound queue
+//! worker that delivers to them. Submission comes next (issue 3).
 //!
 //! The grammar is smtp-proto's; this crate is the behaviour: the session state
 //! machine, the trust decisions it asks `mss-trust` and `mss-store` for, the
@@ -18,11 +18,16 @@
 //!   domain.
 //! - **Bytes pipelined before STARTTLS are discarded** (RFC 3207 §4.2, the
 //!   command-injection attack), and the session starts over after it.
+//! - **A queued message leaves the queue only when every recipient is
+//!   final** (delivered, or failed and reported to the sender); outbound
+//!   peers are held to the same trust rules as inbound ones.
 //! - **Every wait is bounded**: command and data timeouts, line length,
 //!   message size, recipients per message, errors per session, connections.
 
 pub mod inbound;
+pub mod outbound;
 mod reply;
 
 pub use inbound::{Inbound, Limits};
+pub use outbound::{Outbound, RetryPolicy};
 pub use reply::Reply;

@@ -1,37 +1,29 @@
 //! The inbound MTA against real TLS clients on loopback: who may deliver,
 //! what is refused and why, and what lands in the store.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mss_core::{MailboxKind, MailboxState};
-use mss_smtp::{Inbound, Limits};
-use mss_store::{INBOX, MailboxId, NewMailbox, Store, StoreConfig, WhitelistRow, WhitelistSource};
+use mss_smtp::Limits;
+use mss_store::{MailboxId, Store};
 use mss_trust::TlsMaterial;
 use mss_trust::pki::{CertificateAuthority, IssuedCertificate, OperatorIdentity};
+use support::{Site, operator_certificate};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::ServerName;
 
-const OUR_HOST: &str = "mss.ours.test";
+const OUR_HOST: &str = "mss.ours.test"; // Site's host for ours.test
 const RECIPIENT: &str = "alice.martin@ours.test";
 const MAX_BYTES: usize = 64 * 1024;
 
-fn operator(ca: &CertificateAuthority, host: &str) -> IssuedCertificate {
-    ca.issue_operator(&OperatorIdentity {
-        host: host.into(),
-        organisation: format!("OPERATEUR {host}"),
-        unit: "12345678900012".into(),
-        state: "Paris (75)".into(),
-    })
-    .unwrap()
-}
-
 struct Harness {
-    _dir: tempfile::TempDir,
+    site: Site,
     store: Store,
     addr: SocketAddr,
     ca: CertificateAuthority,
@@ -41,59 +33,14 @@ struct Harness {
 }
 
 async fn harness(limits: Limits) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
     let ca = CertificateAuthority::generate("IGC-Santé TEST Racine", "TEST").unwrap();
-    let ours = operator(&ca, OUR_HOST);
-    let peer = operator(&ca, "mss.peer.test");
-    let material = TlsMaterial::from_pem(&ours.chain_pem, &ours.key_pem, ca.cert_pem()).unwrap();
-    let (tls, trust) = material.server().unwrap();
-
-    let mailbox = store
-        .meta
-        .create_mailbox(&NewMailbox {
-            address: RECIPIENT.parse().unwrap(),
-            kind: MailboxKind::Personal,
-            state: MailboxState::Active,
-            national_id: Some("810003621892".parse().unwrap()),
-            finess: None,
-            first_name: Some("Alice".into()),
-            last_name: Some("Martin".into()),
-            display_name: "Alice Martin".into(),
-            service: None,
-            liste_rouge: false,
-        })
-        .await
-        .unwrap()
-        .id;
-    for (domain, dn) in [
-        ("peer.test", peer.subject.to_string()),
-        ("other.test", "CN=mss.other.test,OU=1,O=OTHER,ST=Paris (75),C=FR".to_string()),
-    ] {
-        let row = WhitelistRow {
-            domain: domain.into(),
-            operator_dn: dn,
-            description: String::new(),
-            responsible_contact: String::new(),
-            support_contact: String::new(),
-            updated_at: String::new(),
-            source: WhitelistSource::Manual,
-        };
-        store.meta.add_manual_whitelist_row(&row).await.unwrap();
-    }
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let inbound = Arc::new(Inbound {
-        store: store.clone(),
-        domain: "ours.test".parse().unwrap(),
-        hostname: OUR_HOST.into(),
-        tls,
-        trust,
-        limits,
-    });
-    tokio::spawn(inbound.serve(listener));
-    Harness { _dir: dir, store, addr, ca, peer, mailbox }
+    let site = Site::new(&ca, "ours.test").await;
+    let peer = operator_certificate(&ca, "mss.peer.test");
+    let mailbox = site.mailbox(RECIPIENT).await;
+    site.trust("peer.test", &peer.subject.to_string()).await;
+    site.trust("other.test", "CN=mss.other.test,OU=1,O=OTHER,ST=Paris (75),C=FR").await;
+    let addr = site.start_inbound(limits).await;
+    Harness { store: site.store.clone(), site, addr, ca, peer, mailbox }
 }
 
 fn test_limits() -> Limits {
@@ -184,11 +131,7 @@ fn anonymous_config(anchors: &str) -> Arc<rustls::ClientConfig> {
 const MESSAGE: &str = "From: <bob@peer.test>\r\nTo: <alice.martin@ours.test>\r\nSubject: Ordonnance\r\n\r\nBonjour,\r\n..ligne qui commence par un point\r\n";
 
 async fn inbox(h: &Harness) -> Vec<Vec<u8>> {
-    let mut bodies = Vec::new();
-    for m in h.store.meta.folder_messages(h.mailbox, INBOX).await.unwrap() {
-        bodies.push(h.store.blobs.get(&m.blob).await.unwrap().unwrap());
-    }
-    bodies
+    h.site.inbox(h.mailbox).await
 }
 
 #[tokio::test]
@@ -299,7 +242,7 @@ async fn a_dn_that_is_not_the_listed_one_is_refused() {
     assert_eq!(code, 550);
     assert!(text.contains("Domain unlisted.test is not in the liste blanche"), "{text}");
 
-    let stranger = operator(&h.ca, "mss.stranger.test");
+    let stranger = operator_certificate(&h.ca, "mss.stranger.test");
     let (code, text) = mail_from(&h, client_config(&stranger, h.ca.cert_pem()), "").await;
     assert_eq!(code, 550, "a bounce from an unlisted operator: {text}");
     assert!(inbox(&h).await.is_empty());

@@ -13,13 +13,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::HandshakeSignatureValid;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::dn::DistinguishedName;
 
@@ -124,8 +124,8 @@ impl TlsMaterial {
         Ok((Arc::new(config), ServerTrust { webpki }))
     }
 
-    /// The client side: presents our certificate and accepts only servers
-    /// chaining to the anchors, for the name dialled.
+    /// The client side for a named host: presents our certificate and
+    /// accepts only servers chaining to the anchors, for the name dialled.
     pub fn client(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
         let provider = provider();
         let verifier = WebPkiServerVerifier::builder_with_provider(self.anchors.clone(), provider.clone())
@@ -137,10 +137,88 @@ impl TlsMaterial {
             .with_client_auth_cert(self.chain.clone(), self.key.clone_key())?;
         Ok(Arc::new(config))
     }
+
+    /// The client side between operators: presents our certificate and
+    /// accepts a server whose chain reaches the anchors, whatever host name it
+    /// carries: in the trust space an operator is named by its certificate DN,
+    /// which the caller compares with the liste blanche after the handshake
+    /// ([`subject_of`]).
+    pub fn trust_space_client(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        let provider = provider();
+        let verifier = Arc::new(ChainOnly { anchors: self.anchors.clone(), provider: provider.clone() });
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(VERSIONS)?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_client_auth_cert(self.chain.clone(), self.key.clone_key())?;
+        Ok(Arc::new(config))
+    }
 }
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The subject DN of the first certificate of a presented chain.
+pub fn subject_of(presented: Option<&[CertificateDer<'_>]>) -> Option<DistinguishedName> {
+    let end_entity = presented?.first()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(end_entity.as_ref()).ok()?;
+    DistinguishedName::from_x509(cert.subject()).ok()
+}
+
+/// Verifies a server's chain against the anchors (serverAuth usage, validity
+/// dates, signatures) and its handshake signatures; no host name check.
+#[derive(Debug)]
+struct ChainOnly {
+    anchors: Arc<RootCertStore>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = webpki::EndEntityCert::try_from(end_entity)
+            .map_err(|e| rustls::Error::General(format!("unreadable server certificate: {e}")))?;
+        cert.verify_for_usage(
+            self.provider.signature_verification_algorithms.all,
+            &self.anchors.roots,
+            intermediates,
+            now,
+            webpki::KeyUsage::server_auth(),
+            None,
+            None,
+        )
+        .map_err(|e| rustls::Error::General(format!("untrusted server certificate: {e}")))?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// Judges client certificates after the handshake.

@@ -1,0 +1,194 @@
+//! One SMTP client transaction to a peer operator: EHLO, STARTTLS with our
+//! certificate, the peer's DN checked against the liste blanche, then MAIL,
+//! RCPT for each recipient, DATA.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mss_store::Store;
+use mss_trust::liste_blanche::dn_listed;
+use mss_trust::tls::subject_of;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::rustls::pki_types::ServerName;
+
+/// A peer's answer: the code and the text as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerReply {
+    pub code: u16,
+    pub text: String,
+}
+
+impl PeerReply {
+    fn local(code: u16, text: impl Into<String>) -> Self {
+        Self { code, text: text.into() }
+    }
+
+    pub fn is_positive(&self) -> bool {
+        (200..400).contains(&self.code)
+    }
+
+    pub fn is_permanent(&self) -> bool {
+        self.code >= 500
+    }
+}
+
+/// What became of each recipient of one transaction, in order.
+pub type Outcomes = Vec<PeerReply>;
+
+/// Bound on every network wait (RFC 5321 §4.5.3.2 gives minutes; peers of
+/// the trust space answer in seconds).
+const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Peer<S> {
+    io: BufReader<S>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Peer<S> {
+    async fn reply(&mut self) -> Result<PeerReply, String> {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            let read = tokio::time::timeout(STEP_TIMEOUT, self.io.read_line(&mut line)).await;
+            match read {
+                Err(_) => return Err("timeout waiting for the peer".into()),
+                Ok(Err(e)) => return Err(format!("connection error: {e}")),
+                Ok(Ok(0)) => return Err("connection closed by the peer".into()),
+                Ok(Ok(_)) => {}
+            }
+            if text.len() > 64 * 1024 {
+                return Err("reply too long".into());
+            }
+            let code = line.get(..3).and_then(|c| c.parse::<u16>().ok()).ok_or("malformed reply")?;
+            text.push_str(line.get(4..).unwrap_or("").trim_end());
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return Ok(PeerReply { code, text });
+            }
+            text.push('\n');
+        }
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let write = async {
+            self.io.get_mut().write_all(bytes).await?;
+            self.io.get_mut().flush().await
+        };
+        match tokio::time::timeout(STEP_TIMEOUT, write).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("connection error: {e}")),
+            Err(_) => Err("timeout writing to the peer".into()),
+        }
+    }
+
+    async fn command(&mut self, line: &str) -> Result<PeerReply, String> {
+        self.send(format!("{line}\r\n").as_bytes()).await?;
+        self.reply().await
+    }
+}
+
+/// Everything one delivery attempt needs.
+pub struct Attempt<'a> {
+    pub store: &'a Store,
+    pub tls: Arc<ClientConfig>,
+    pub hostname: &'a str,
+    pub addr: SocketAddr,
+    pub domain: &'a str,
+    pub sender: &'a str,
+    pub recipients: &'a [String],
+    pub message: &'a [u8],
+}
+
+impl Attempt<'_> {
+    /// Runs the transaction. `Err` is a failure before any recipient could be
+    /// tried (connection, TLS, trust): it applies to all of them.
+    pub async fn run(&self) -> Result<Outcomes, PeerReply> {
+        let temporary = |text: String| PeerReply::local(451, text);
+        let tcp = tokio::time::timeout(STEP_TIMEOUT, TcpStream::connect(self.addr))
+            .await
+            .map_err(|_| temporary(format!("timeout connecting to {}", self.addr)))?
+            .map_err(|e| temporary(format!("cannot connect to {}: {e}", self.addr)))?;
+        let mut plain = Peer { io: BufReader::new(tcp) };
+        expect(plain.reply().await, 220, "greeting")?;
+        let ehlo = expect(plain.command(&format!("EHLO {}", self.hostname)).await, 250, "EHLO")?;
+        if !ehlo.text.lines().any(|l| l.trim().eq_ignore_ascii_case("STARTTLS")) {
+            return Err(temporary(format!("{} does not offer STARTTLS", self.addr)));
+        }
+        expect(plain.command("STARTTLS").await, 220, "STARTTLS")?;
+        let name = ServerName::try_from(self.domain.to_string())
+            .map_err(|e| PeerReply::local(554, format!("bad domain {}: {e}", self.domain)))?;
+        let tls = tokio::time::timeout(
+            STEP_TIMEOUT,
+            TlsConnector::from(self.tls.clone()).connect(name, plain.io.into_inner()),
+        )
+        .await
+        .map_err(|_| temporary("timeout in the TLS handshake".into()))?
+        .map_err(|e| temporary(format!("TLS handshake failed: {e}")))?;
+        let subject = subject_of(tls.get_ref().1.peer_certificates())
+            .ok_or_else(|| temporary("the peer presented no readable certificate".into()))?;
+        let listed =
+            self.store.meta.whitelist_for_domain(self.domain).await.map_err(|e| temporary(format!("store: {e}")))?;
+        if !dn_listed(listed.iter().map(|r| r.operator_dn.as_str()), &subject) {
+            return Err(temporary(format!(
+                "the peer's certificate DN {subject} is not listed for {} in the liste blanche",
+                self.domain
+            )));
+        }
+        let mut peer = Peer { io: BufReader::new(tls) };
+        expect(peer.command(&format!("EHLO {}", self.hostname)).await, 250, "EHLO")?;
+        expect(peer.command(&format!("MAIL FROM:<{}>", self.sender)).await, 250, "MAIL FROM")?;
+        let mut outcomes = Vec::with_capacity(self.recipients.len());
+        for recipient in self.recipients {
+            outcomes.push(peer.command(&format!("RCPT TO:<{recipient}>")).await.map_err(temporary)?);
+        }
+        if !outcomes.iter().any(PeerReply::is_positive) {
+            let _ = peer.command("QUIT").await;
+            return Ok(outcomes);
+        }
+        expect(peer.command("DATA").await, 354, "DATA")?;
+        peer.send(&dot_stuffed(self.message)).await.map_err(temporary)?;
+        let end = peer.reply().await.map_err(temporary)?;
+        let _ = peer.command("QUIT").await;
+        Ok(outcomes.into_iter().map(|rcpt| if rcpt.is_positive() { end.clone() } else { rcpt }).collect())
+    }
+}
+
+/// A reply with the expected code, or the reason to give up this attempt.
+fn expect(reply: Result<PeerReply, String>, code: u16, step: &str) -> Result<PeerReply, PeerReply> {
+    match reply {
+        Ok(r) if r.code == code => Ok(r),
+        Ok(r) => Err(PeerReply { code: r.code, text: format!("{step}: {}", r.text) }),
+        Err(e) => Err(PeerReply::local(451, format!("{step}: {e}"))),
+    }
+}
+
+/// RFC 5321 §4.5.2: a leading dot is doubled; the message ends with CRLF.CRLF.
+pub fn dot_stuffed(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + 64);
+    let mut at_line_start = true;
+    for &b in message {
+        if at_line_start && b == b'.' {
+            out.push(b'.');
+        }
+        out.push(b);
+        at_line_start = b == b'\n';
+    }
+    if !out.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dot_stuffed;
+
+    #[test]
+    fn dots_at_line_starts_are_doubled() {
+        assert_eq!(dot_stuffed(b".a\r\nb\r\n.\r\n"), b"..a\r\nb\r\n..\r\n.\r\n");
+        assert_eq!(dot_stuffed(b"no final newline"), b"no final newline\r\n.\r\n");
+    }
+}

@@ -1,0 +1,144 @@
+//! The outbound queue worker against a real inbound peer on loopback:
+//! delivery over mutual TLS, retries while the peer is down, reports to the
+//! sender on refusal and on expiry, and no delivery to an unlisted peer.
+
+mod support;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mss_core::EmailAddress;
+use mss_smtp::{Limits, Outbound, RetryPolicy};
+use mss_store::{RecipientStatus, now_unix};
+use mss_trust::pki::CertificateAuthority;
+use support::Site;
+
+const MESSAGE: &[u8] = b"From: <alice@ours.test>\r\nTo: <bob@peer.test>\r\nSubject: Compte rendu\r\n\r\n.Bonjour\r\n";
+
+struct Pair {
+    ours: Site,
+    peer: Site,
+}
+
+/// Two operators that trust each other.
+async fn pair() -> Pair {
+    let ca = CertificateAuthority::generate("IGC-Santé TEST Racine", "TEST").unwrap();
+    let ours = Site::new(&ca, "ours.test").await;
+    let peer = Site::new(&ca, "peer.test").await;
+    ours.trust("peer.test", &peer.cert.subject.to_string()).await;
+    peer.trust("ours.test", &ours.cert.subject.to_string()).await;
+    Pair { ours, peer }
+}
+
+fn worker(site: &Site, routes: &[(&str, SocketAddr)]) -> Outbound {
+    Outbound {
+        store: site.store.clone(),
+        domain: site.domain.parse().unwrap(),
+        hostname: site.host.clone(),
+        tls: site.tls.trust_space_client().unwrap(),
+        routes: routes.iter().map(|(d, a)| (d.to_string(), *a)).collect::<HashMap<_, _>>(),
+        retry: RetryPolicy { first_delay: Duration::from_secs(30), ..RetryPolicy::default() },
+        wake: Arc::default(),
+    }
+}
+
+fn addresses(list: &[&str]) -> Vec<EmailAddress> {
+    list.iter().map(|a| a.parse().unwrap()).collect()
+}
+
+async fn enqueue(site: &Site, to: &[&str], expires_in: i64) {
+    site.store.enqueue(MESSAGE, "alice@ours.test", &addresses(to), now_unix() + expires_in).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_queued_message_reaches_the_peer_over_mutual_tls() {
+    let p = pair().await;
+    let bob = p.peer.mailbox("bob@peer.test").await;
+    let carol = p.peer.mailbox("carol@peer.test").await;
+    let addr = p.peer.start_inbound(Limits::default()).await;
+    enqueue(&p.ours, &["bob@peer.test", "carol@peer.test"], 3600).await;
+
+    assert_eq!(worker(&p.ours, &[("peer.test", addr)]).run_once().await.unwrap(), 2);
+    for mailbox in [bob, carol] {
+        let inbox = p.peer.inbox(mailbox).await;
+        assert_eq!(inbox.len(), 1);
+        assert!(inbox[0].ends_with(MESSAGE), "the message arrives whole, dots and all");
+    }
+    assert!(p.ours.store.meta.queue().await.unwrap().is_empty(), "delivered messages leave the queue");
+}
+
+#[tokio::test]
+async fn a_peer_that_is_down_is_retried_and_delivered_when_it_comes_back() {
+    let p = pair().await;
+    let bob = p.peer.mailbox("bob@peer.test").await;
+    // A port nobody listens on, for now.
+    let addr = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    enqueue(&p.ours, &["bob@peer.test"], 3600).await;
+    let outbound = worker(&p.ours, &[("peer.test", addr)]);
+
+    assert_eq!(outbound.run_once().await.unwrap(), 1);
+    let queued = p.ours.store.meta.queue().await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!((queued[0].status, queued[0].attempts), (RecipientStatus::Pending, 1));
+    assert!(queued[0].last_reply.starts_with("451 cannot connect"), "{}", queued[0].last_reply);
+    let delay = queued[0].next_attempt_at - now_unix();
+    assert!((20..=40).contains(&delay), "backoff with jitter around 30 s: {delay}");
+    assert_eq!(outbound.run_once().await.unwrap(), 0, "not due yet");
+
+    // The peer comes back on its address; an administrator asks for a retry.
+    p.peer.serve_inbound(tokio::net::TcpListener::bind(addr).await.unwrap(), Limits::default());
+    assert!(p.ours.store.meta.retry_now(queued[0].message).await.unwrap());
+    assert_eq!(outbound.run_once().await.unwrap(), 1);
+    assert_eq!(p.peer.inbox(bob).await.len(), 1);
+    assert!(p.ours.store.meta.queue().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_is_reported_to_the_sender_in_french_and_english() {
+    let p = pair().await;
+    let alice = p.ours.mailbox("alice@ours.test").await;
+    let bob = p.peer.mailbox("bob@peer.test").await;
+    let addr = p.peer.start_inbound(Limits::default()).await;
+    enqueue(&p.ours, &["bob@peer.test", "nobody@peer.test"], 3600).await;
+
+    worker(&p.ours, &[("peer.test", addr)]).run_once().await.unwrap();
+    assert_eq!(p.peer.inbox(bob).await.len(), 1, "the valid recipient still gets it");
+    let reports = p.ours.inbox(alice).await;
+    assert_eq!(reports.len(), 1, "one report");
+    let report = String::from_utf8(reports[0].clone()).unwrap();
+    assert!(report.contains("report-type=delivery-status"), "{report}");
+    assert!(report.contains("Final-Recipient: rfc822; nobody@peer.test"), "{report}");
+    assert!(report.contains("Status: 5.1.1"), "{report}");
+    assert!(!report.contains("rfc822; bob@peer.test"), "only the failed recipient: {report}");
+    assert!(report.contains("n'a pas pu être remis") && report.contains("could not be delivered"));
+    assert!(p.ours.store.meta.queue().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_expired_message_is_given_up_and_reported() {
+    let p = pair().await;
+    let alice = p.ours.mailbox("alice@ours.test").await;
+    enqueue(&p.ours, &["bob@peer.test"], -1).await;
+    worker(&p.ours, &[]).run_once().await.unwrap();
+    let report = String::from_utf8(p.ours.inbox(alice).await.remove(0)).unwrap();
+    assert!(report.contains("Status: 5.4.7"), "{report}");
+    assert!(p.ours.store.meta.queue().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_peer_whose_certificate_is_not_listed_for_the_domain_gets_nothing() {
+    let p = pair().await;
+    let bob = p.peer.mailbox("bob@peer.test").await;
+    let addr = p.peer.start_inbound(Limits::default()).await;
+    // Another operator of the same trust space claims other.test, whose
+    // listed operator is someone else.
+    p.ours.trust("other.test", "CN=mss.other.test,OU=1,O=OTHER,ST=Paris (75),C=FR").await;
+    enqueue(&p.ours, &["dan@other.test"], 3600).await;
+    worker(&p.ours, &[("other.test", addr)]).run_once().await.unwrap();
+    let queued = p.ours.store.meta.queue().await.unwrap();
+    assert_eq!(queued[0].status, RecipientStatus::Pending);
+    assert!(queued[0].last_reply.contains("is not listed for other.test"), "{}", queued[0].last_reply);
+    assert!(p.peer.inbox(bob).await.is_empty());
+}
