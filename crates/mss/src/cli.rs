@@ -39,6 +39,32 @@ pub enum Command {
     /// The liste blanche of trust-space domains.
     #[command(subcommand)]
     Whitelist(WhitelistCommand),
+    /// The outbound queue: list, retry now, delete.
+    #[command(subcommand)]
+    Queue(QueueCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// List queued messages, one line per recipient.
+    List {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+    /// Make the pending recipients of a queued message due now.
+    Retry {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// Queue id (first column of `mss queue list`).
+        id: String,
+    },
+    /// Remove a message from the queue, without a report to the sender.
+    Delete {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// Queue id (first column of `mss queue list`).
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

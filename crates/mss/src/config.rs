@@ -12,6 +12,7 @@
 //! ```
 //! Paths inside `mss.toml` are relative to the data directory.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -41,11 +42,26 @@ pub struct Config {
 pub struct Smtp {
     /// Largest message accepted, in bytes (SIZE).
     pub max_message_bytes: usize,
+    /// Days a message may wait in the queue before it is bounced.
+    #[serde(default = "default_queue_expiry_days")]
+    pub queue_expiry_days: u64,
+    /// Static routes: recipient domain -> SMTP address of its operator
+    /// (tests and private deployments; MX lookup otherwise).
+    #[serde(default)]
+    pub routes: BTreeMap<String, SocketAddr>,
+}
+
+fn default_queue_expiry_days() -> u64 {
+    5
 }
 
 impl Default for Smtp {
     fn default() -> Self {
-        Self { max_message_bytes: 25 * 1024 * 1024 }
+        Self {
+            max_message_bytes: 25 * 1024 * 1024,
+            queue_expiry_days: default_queue_expiry_days(),
+            routes: BTreeMap::new(),
+        }
     }
 }
 

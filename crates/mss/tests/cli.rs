@@ -26,6 +26,10 @@ fn every_subcommand_has_help() {
         "whitelist import",
         "whitelist list",
         "whitelist add",
+        "queue",
+        "queue list",
+        "queue retry",
+        "queue delete",
     ] {
         let out = mss(&format!("{command} --help"));
         assert!(out.status.success(), "{command}");
@@ -290,4 +294,25 @@ fn a_bare_serve_initialises_a_development_data_directory() {
     let (status, out) = terminate(&mut again);
     assert!(status.success());
     assert!(!out.contains("Initialised"), "{out}");
+}
+
+#[tokio::test]
+async fn the_queue_is_listed_retried_and_deleted_from_the_command_line() {
+    let op = Operator::new("pharmacie.test");
+    let store = mss_store::Store::open(&mss_store::StoreConfig::Embedded { dir: op.dir.clone() }).await.unwrap();
+    let to: Vec<mss_core::EmailAddress> = vec!["bob@peer.test".parse().unwrap()];
+    let id = store
+        .enqueue(b"Subject: x\r\n\r\nx\r\n", "alice@pharmacie.test", &to, mss_store::now_unix() + 3600)
+        .await
+        .unwrap();
+
+    let listed = op.ok("queue list");
+    assert!(listed.starts_with(&format!("{id}\talice@pharmacie.test\tbob@peer.test\tpending\t0\t")), "{listed}");
+    assert!(op.ok(&format!("queue retry {id}")).contains("will be tried now"));
+    op.refused("queue retry abc", "id");
+    assert!(op.ok(&format!("queue delete {id}")).contains("deleted"));
+    assert!(op.ok("queue list").is_empty());
+    let gone = op.run(&format!("queue delete {id}"));
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(stderr(&gone).contains(&format!("no queued message {id}")));
 }

@@ -4,6 +4,7 @@
 mod init;
 mod mailbox;
 mod pki;
+mod queue;
 mod serve;
 mod whitelist;
 
@@ -17,5 +18,6 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Serve(args) => serve::run(args).await,
         Command::Mailbox(cmd) => mailbox::run(cmd).await,
         Command::Whitelist(cmd) => whitelist::run(cmd).await,
+        Command::Queue(cmd) => queue::run(cmd).await,
     }
 }

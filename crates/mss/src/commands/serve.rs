@@ -15,12 +15,13 @@ use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::{Html, Json};
 use axum::routing::get;
-use mss_smtp::{Inbound, Limits};
+use mss_smtp::{Inbound, Limits, Outbound, RetryPolicy};
 use mss_trust::TlsMaterial;
 use mss_trust::pki::subject_of_pem;
 use tokio::net::TcpListener;
@@ -62,15 +63,29 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let http = bind("http", data.config.listen.http).await?;
     let smtp_addr = smtp.local_addr().map_err(|e| failed("smtp", e))?;
     let http_addr = http.local_addr().map_err(|e| failed("http", e))?;
+    let hostname = subject.get("CN").unwrap_or(data.domain.as_str()).to_string();
     let inbound = Arc::new(Inbound {
         store: store.clone(),
         domain: data.domain.clone(),
-        hostname: subject.get("CN").unwrap_or(data.domain.as_str()).to_string(),
+        hostname: hostname.clone(),
         tls: server_tls,
         trust,
         limits: Limits { max_message_bytes: data.config.smtp.max_message_bytes, ..Limits::default() },
     });
     let smtp_task = tokio::spawn(inbound.serve(smtp));
+    let outbound = Arc::new(Outbound {
+        store: store.clone(),
+        domain: data.domain.clone(),
+        hostname,
+        tls: material.trust_space_client().map_err(|e| failed("tls", e))?,
+        routes: data.config.smtp.routes.clone().into_iter().collect(),
+        retry: RetryPolicy {
+            expiry: Duration::from_secs(data.config.smtp.queue_expiry_days.saturating_mul(86_400)),
+            ..RetryPolicy::default()
+        },
+        wake: Arc::default(),
+    });
+    let queue_task = tokio::spawn(outbound.run());
     write_ports(&data.path, &BTreeMap::from([("http", http_addr), ("smtp", smtp_addr)]))?;
 
     println!("mss serving domain {} from {}", data.domain, data.path.display());
@@ -86,6 +101,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         Router::new().route("/", get(status_page)).route("/healthz", get(health)).with_state(data.domain.to_string());
     let served = axum::serve(http, app).with_graceful_shutdown(shutdown_signal()).await;
     smtp_task.abort();
+    queue_task.abort();
     let _ = std::fs::remove_file(data.path.join(PORTS_FILE));
     served.map_err(|e| failed("http", e))?;
     tracing::info!("stopped");
