@@ -42,6 +42,16 @@ pub enum Command {
     /// The outbound queue: list, retry now, delete.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Issue a development bearer token for a mailbox (SASL XOAUTH2 on submission).
+    Token {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// The active mailbox the token acts as.
+        address: String,
+        /// Lifetime in minutes.
+        #[arg(long, default_value = "60")]
+        ttl_minutes: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

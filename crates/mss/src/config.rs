@@ -47,7 +47,7 @@ pub struct Smtp {
     pub queue_expiry_days: u64,
     /// Static routes: recipient domain -> SMTP address of its operator
     /// (tests and private deployments; MX lookup otherwise).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub routes: BTreeMap<String, SocketAddr>,
 }
 

@@ -30,6 +30,7 @@ fn every_subcommand_has_help() {
         "queue list",
         "queue retry",
         "queue delete",
+        "token",
     ] {
         let out = mss(&format!("{command} --help"));
         assert!(out.status.success(), "{command}");
@@ -315,4 +316,17 @@ async fn the_queue_is_listed_retried_and_deleted_from_the_command_line() {
     let gone = op.run(&format!("queue delete {id}"));
     assert_eq!(gone.status.code(), Some(1));
     assert!(stderr(&gone).contains(&format!("no queued message {id}")));
+}
+
+#[test]
+fn tokens_are_issued_only_for_active_mailboxes_of_the_operator() {
+    let op = Operator::new("pharmacie.test");
+    let alice = op.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin");
+    let token = op.ok(&format!("token {}", alice.trim()));
+    assert_eq!(token.trim().split('.').count(), 3, "a JWT: {token}");
+    op.refused("token nobody@pharmacie.test", "address");
+    op.refused("token alice.martin@elsewhere.test", "address");
+    op.refused("token not-an-address", "address");
+    op.refused(&format!("token {} --ttl-minutes 0", alice.trim()), "ttl-minutes");
+    op.refused(&format!("token {} --ttl-minutes soon", alice.trim()), "ttl-minutes");
 }

@@ -1,6 +1,7 @@
-//! Two operators of the trust space, as real processes: `mss serve` receives
-//! mail from a peer that presents its operator certificate, sent by Python's
-//! smtplib (a real SMTP client with TLS), and refuses everyone else.
+//! Operators of the trust space as real processes: `mss serve` receives mail
+//! from a peer that presents its operator certificate and refuses everyone
+//! else; two `mss serve` exchange mail both ways, submitted by Python's
+//! smtplib (a real SMTP client) with a bearer token.
 
 mod common;
 
@@ -99,4 +100,69 @@ async fn a_peer_operator_delivers_with_its_certificate_and_strangers_are_refused
 
     let (status, _) = server.stop();
     assert!(status.success());
+}
+
+/// Submits one message with smtplib: STARTTLS, AUTH XOAUTH2, then sendmail.
+const SMTPLIB_SUBMIT: &str = r#"
+import smtplib, ssl, sys
+addr, ca, user, token, rcpt = sys.argv[1:6]
+host, port = addr.rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+msg = f"From: <{user}>\r\nTo: <{rcpt}>\r\nSubject: Ordonnance\r\n\r\nBonjour, voici l'ordonnance.\r\n"
+with smtplib.SMTP(host, int(port), timeout=20) as s:
+    s.starttls(context=ctx)
+    s.auth("XOAUTH2", lambda challenge=None: f"user={user}\x01auth=Bearer {token}\x01\x01", initial_response_ok=True)
+    s.sendmail(user, [rcpt], msg.encode())
+print("sent")
+"#;
+
+fn free_port() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
+}
+
+async fn wait_for_inbox(op: &Operator, address: &str, count: usize) {
+    for _ in 0..200 {
+        if inbox_len(op, address).await >= count {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{address} never received {count} message(s)");
+}
+
+fn submit(op: &Operator, server: &Server, user: &str, rcpt: &str) {
+    let token = op.ok(&format!("token {user}"));
+    let anchors = op.dir.join("tls/ca.pem");
+    let out = Command::new(python())
+        .args(["-c", SMTPLIB_SUBMIT, &server.addr("submission"), anchors.to_str().unwrap(), user, token.trim(), rcpt])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "smtplib submission failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn two_operators_exchange_mail_both_ways() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("igc-test");
+    ok(&format!("pki init --out {}", ca.display()));
+    let (smtp_a, smtp_b) = (free_port(), free_port());
+    let a = Operator::with_ca_and_smtp("pharmacie.test", &ca, &smtp_a);
+    let b = Operator::with_ca_and_smtp("hopital.test", &ca, &smtp_b);
+    let alice = a.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
+    let bob = b.ok("mailbox create --type per --rpps 10003621892 --first Bob --last Durand").trim().to_string();
+    a.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, b.dn()));
+    b.ok(&format!(r#"whitelist add pharmacie.test --dn "{}""#, a.dn()));
+    a.route("hopital.test", &smtp_b);
+    b.route("pharmacie.test", &smtp_a);
+    let (server_a, server_b) = (a.serve(), b.serve());
+
+    submit(&a, &server_a, &alice, &bob);
+    wait_for_inbox(&b, &bob, 1).await;
+    submit(&b, &server_b, &bob, &alice);
+    wait_for_inbox(&a, &alice, 1).await;
+    assert!(a.ok("queue list").is_empty() && b.ok("queue list").is_empty(), "both queues drained");
+
+    assert!(server_a.stop().0.success());
+    assert!(server_b.stop().0.success());
 }

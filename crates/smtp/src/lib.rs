@@ -14,7 +14,7 @@
 //! - **250 means durable.** The reply to the final dot is sent only after the
 //!   store has fsynced the blob and committed the rows; a store failure is a
 //!   4xx, so the peer keeps the message.
-//! - **No relaying.** Inbound RCPT TO accepts only active mailboxes of our
+//! - **No relaying.** On the MTA port RCPT TO accepts only active mailboxes of our
 //!   domain.
 //! - **Bytes pipelined before STARTTLS are discarded** (RFC 3207 §4.2, the
 //!   command-injection attack), and the session starts over after it.
@@ -24,10 +24,10 @@
 //! - **Every wait is bounded**: command and data timeouts, line length,
 //!   message size, recipients per message, errors per session, connections.
 
-pub mod inbound;
 pub mod outbound;
 mod reply;
+pub mod server;
 
-pub use inbound::{Inbound, Limits};
 pub use outbound::{Outbound, RetryPolicy};
 pub use reply::Reply;
+pub use server::{Limits, Mode, SmtpServer, Submission};

@@ -9,16 +9,11 @@ use std::time::Duration;
 
 use mss_smtp::Limits;
 use mss_store::{MailboxId, Store};
-use mss_trust::TlsMaterial;
 use mss_trust::pki::{CertificateAuthority, IssuedCertificate, OperatorIdentity};
-use support::{Site, operator_certificate};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
+use support::{Site, anonymous_config, client_config, connect, operator_certificate, starttls};
+use tokio::io::AsyncWriteExt;
 use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::ServerName;
 
-const OUR_HOST: &str = "mss.ours.test"; // Site's host for ours.test
 const RECIPIENT: &str = "alice.martin@ours.test";
 const MAX_BYTES: usize = 64 * 1024;
 
@@ -45,87 +40,6 @@ async fn harness(limits: Limits) -> Harness {
 
 fn test_limits() -> Limits {
     Limits { max_message_bytes: MAX_BYTES, command_timeout: Duration::from_secs(10), ..Limits::default() }
-}
-
-/// A line-oriented SMTP client over any stream.
-struct Client<S> {
-    io: BufReader<S>,
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
-    /// Reads one (possibly multi-line) reply: its code and its text.
-    async fn reply(&mut self) -> (u16, String) {
-        let mut text = String::new();
-        loop {
-            let mut line = String::new();
-            let n = tokio::time::timeout(Duration::from_secs(20), self.io.read_line(&mut line)).await.unwrap().unwrap();
-            assert!(n > 0, "connection closed while waiting for a reply; so far: {text}");
-            text.push_str(&line);
-            if line.as_bytes().get(3) == Some(&b' ') {
-                return (line[..3].parse().unwrap(), text);
-            }
-        }
-    }
-
-    async fn send(&mut self, line: &str) {
-        self.io.get_mut().write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
-    }
-
-    async fn cmd(&mut self, line: &str) -> (u16, String) {
-        self.send(line).await;
-        self.reply().await
-    }
-
-    /// Whether the server has closed the connection.
-    async fn closed(&mut self) -> bool {
-        let mut line = String::new();
-        matches!(tokio::time::timeout(Duration::from_secs(20), self.io.read_line(&mut line)).await, Ok(Ok(0)))
-    }
-}
-
-async fn connect(addr: SocketAddr) -> Client<TcpStream> {
-    let mut client = Client { io: BufReader::new(TcpStream::connect(addr).await.unwrap()) };
-    let (code, text) = client.reply().await;
-    assert_eq!(code, 220, "{text}");
-    assert!(text.contains(OUR_HOST));
-    client
-}
-
-/// EHLO, STARTTLS with `config`, EHLO again.
-async fn starttls(
-    addr: SocketAddr,
-    config: Arc<rustls::ClientConfig>,
-) -> Client<tokio_rustls::client::TlsStream<TcpStream>> {
-    let mut client = connect(addr).await;
-    let (code, ehlo) = client.cmd("EHLO mss.peer.test").await;
-    assert_eq!(code, 250);
-    assert!(ehlo.contains("STARTTLS") && ehlo.contains("PIPELINING") && ehlo.contains("ENHANCEDSTATUSCODES"), "{ehlo}");
-    assert_eq!(client.cmd("STARTTLS").await.0, 220);
-    let tcp = client.io.into_inner();
-    let tls = TlsConnector::from(config).connect(ServerName::try_from(OUR_HOST).unwrap(), tcp).await.unwrap();
-    let mut client = Client { io: BufReader::new(tls) };
-    let (code, ehlo) = client.cmd("EHLO mss.peer.test").await;
-    assert_eq!(code, 250);
-    assert!(!ehlo.contains("STARTTLS"), "no STARTTLS inside TLS: {ehlo}");
-    client
-}
-
-fn client_config(cert: &IssuedCertificate, anchors: &str) -> Arc<rustls::ClientConfig> {
-    TlsMaterial::from_pem(&cert.chain_pem, &cert.key_pem, anchors).unwrap().client().unwrap()
-}
-
-fn anonymous_config(anchors: &str) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(anchors.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(config)
 }
 
 const MESSAGE: &str = "From: <bob@peer.test>\r\nTo: <alice.martin@ours.test>\r\nSubject: Ordonnance\r\n\r\nBonjour,\r\n..ligne qui commence par un point\r\n";

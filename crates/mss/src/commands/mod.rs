@@ -6,6 +6,7 @@ mod mailbox;
 mod pki;
 mod queue;
 mod serve;
+mod token;
 mod whitelist;
 
 use crate::cli::Command;
@@ -19,5 +20,6 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Mailbox(cmd) => mailbox::run(cmd).await,
         Command::Whitelist(cmd) => whitelist::run(cmd).await,
         Command::Queue(cmd) => queue::run(cmd).await,
+        Command::Token { data_dir, address, ttl_minutes } => token::run(&data_dir, &address, &ttl_minutes).await,
     }
 }

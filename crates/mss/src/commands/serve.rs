@@ -6,9 +6,10 @@
 //! actual addresses are written to `ports.json` (port 0 picks one); the file
 //! is removed on a clean stop.
 //!
-//! Listeners today: SMTP (the trust-space MTA, mutual TLS) and HTTP
-//! (`/healthz` and a status page). Submission and IMAP come with their crates;
-//! their addresses are already in `mss.toml`.
+//! Listeners today: SMTP (the trust-space MTA, mutual TLS), submission
+//! (bearer tokens), the outbound queue worker, and HTTP (`/healthz` and a
+//! status page). IMAP comes with its crate; its address is already in
+//! `mss.toml`.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -21,10 +22,12 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{Html, Json};
 use axum::routing::get;
-use mss_smtp::{Inbound, Limits, Outbound, RetryPolicy};
+use mss_identity::TokenKey;
+use mss_smtp::{Limits, Mode, Outbound, RetryPolicy, SmtpServer, Submission};
 use mss_trust::TlsMaterial;
 use mss_trust::pki::subject_of_pem;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use super::init::{InitSettings, initialise, print_report};
 use crate::cli::ServeArgs;
@@ -60,48 +63,66 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let mailboxes = store.meta.mailboxes().await?.len();
 
     let smtp = bind("smtp", data.config.listen.smtp).await?;
+    let submission = bind("submission", data.config.listen.submission).await?;
     let http = bind("http", data.config.listen.http).await?;
-    let smtp_addr = smtp.local_addr().map_err(|e| failed("smtp", e))?;
-    let http_addr = http.local_addr().map_err(|e| failed("http", e))?;
+    let local = |name: &str, l: &TcpListener| l.local_addr().map_err(|e| failed(name.to_string(), e));
+    let (smtp_addr, submission_addr, http_addr) =
+        (local("smtp", &smtp)?, local("submission", &submission)?, local("http", &http)?);
+
     let hostname = subject.get("CN").unwrap_or(data.domain.as_str()).to_string();
-    let inbound = Arc::new(Inbound {
-        store: store.clone(),
-        domain: data.domain.clone(),
-        hostname: hostname.clone(),
-        tls: server_tls,
-        trust,
-        limits: Limits { max_message_bytes: data.config.smtp.max_message_bytes, ..Limits::default() },
-    });
-    let smtp_task = tokio::spawn(inbound.serve(smtp));
-    let outbound = Arc::new(Outbound {
-        store: store.clone(),
-        domain: data.domain.clone(),
-        hostname,
-        tls: material.trust_space_client().map_err(|e| failed("tls", e))?,
-        routes: data.config.smtp.routes.clone().into_iter().collect(),
-        retry: RetryPolicy {
-            expiry: Duration::from_secs(data.config.smtp.queue_expiry_days.saturating_mul(86_400)),
-            ..RetryPolicy::default()
-        },
-        wake: Arc::default(),
-    });
-    let queue_task = tokio::spawn(outbound.run());
-    write_ports(&data.path, &BTreeMap::from([("http", http_addr), ("smtp", smtp_addr)]))?;
+    let queue_expiry = Duration::from_secs(data.config.smtp.queue_expiry_days.saturating_mul(86_400));
+    let limits = Limits { max_message_bytes: data.config.smtp.max_message_bytes, ..Limits::default() };
+    let wake = Arc::new(Notify::new());
+    let key_pem = std::fs::read_to_string(data.resolve(&tls_files.key)).map_err(|e| failed("tls", e))?;
+    let tokens = Arc::new(TokenKey::from_pem(&key_pem, data.domain.as_str()).map_err(|e| failed("tls", e))?);
+    let server = |mode| {
+        Arc::new(SmtpServer {
+            mode,
+            store: store.clone(),
+            domain: data.domain.clone(),
+            hostname: hostname.clone(),
+            tls: server_tls.clone(),
+            trust: trust.clone(),
+            limits: limits.clone(),
+        })
+    };
+    let submission_mode = Submission { tokens, wake: wake.clone(), queue_expiry };
+    let tasks = [
+        tokio::spawn(server(Mode::Mta).serve(smtp)),
+        tokio::spawn(server(Mode::Submission(submission_mode)).serve(submission)),
+        tokio::spawn(
+            Arc::new(Outbound {
+                store: store.clone(),
+                domain: data.domain.clone(),
+                hostname: hostname.clone(),
+                tls: material.trust_space_client().map_err(|e| failed("tls", e))?,
+                routes: data.config.smtp.routes.clone().into_iter().collect(),
+                retry: RetryPolicy { expiry: queue_expiry, ..RetryPolicy::default() },
+                wake,
+            })
+            .run(),
+        ),
+    ];
+    write_ports(
+        &data.path,
+        &BTreeMap::from([("http", http_addr), ("smtp", smtp_addr), ("submission", submission_addr)]),
+    )?;
 
     println!("mss serving domain {} from {}", data.domain, data.path.display());
     println!("  smtp       {smtp_addr} (trust space: STARTTLS and an operator certificate required)");
+    println!("  submission {submission_addr} (STARTTLS, then AUTH XOAUTH2 with a token from `mss token`)");
     println!("  http       http://{http_addr}/ (health: /healthz)");
     println!("  certificate subject DN: {subject}");
     println!("  mailboxes: {mailboxes}");
-    let Listen { submission, imap, .. } = data.config.listen;
-    println!("  not served yet: submission {submission}, imap {imap}");
-    tracing::info!(domain = %data.domain, %smtp_addr, %http_addr, "serving");
+    println!("  not served yet: imap {}", data.config.listen.imap);
+    tracing::info!(domain = %data.domain, %smtp_addr, %submission_addr, %http_addr, "serving");
 
     let app =
         Router::new().route("/", get(status_page)).route("/healthz", get(health)).with_state(data.domain.to_string());
     let served = axum::serve(http, app).with_graceful_shutdown(shutdown_signal()).await;
-    smtp_task.abort();
-    queue_task.abort();
+    for task in tasks {
+        task.abort();
+    }
     let _ = std::fs::remove_file(data.path.join(PORTS_FILE));
     served.map_err(|e| failed("http", e))?;
     tracing::info!("stopped");

@@ -107,23 +107,37 @@ pub struct Operator {
 
 impl Operator {
     pub fn new(domain: &str) -> Self {
-        Self::init(domain, "")
+        Self::init(domain, None, "127.0.0.1:0")
     }
 
     /// An operator whose certificate is issued by the CA in `ca`.
     pub fn with_ca(domain: &str, ca: &Path) -> Self {
-        Self::init(domain, &format!("--ca {}", ca.display()))
+        Self::init(domain, Some(ca), "127.0.0.1:0")
     }
 
-    fn init(domain: &str, extra: &str) -> Self {
+    /// The same, with its MTA on a given address (for other operators' routes).
+    pub fn with_ca_and_smtp(domain: &str, ca: &Path, smtp: &str) -> Self {
+        Self::init(domain, Some(ca), smtp)
+    }
+
+    fn init(domain: &str, ca: Option<&Path>, smtp: &str) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data");
         let any = "127.0.0.1:0";
+        let ca = ca.map(|ca| format!("--ca {}", ca.display())).unwrap_or_default();
         ok(&format!(
-            "init --data-dir {} --domain {domain} --smtp {any} --submission {any} --imap {any} --http {any} {extra}",
+            "init --data-dir {} --domain {domain} --smtp {smtp} --submission {any} --imap {any} --http {any} {ca}",
             dir.display()
         ));
         Self { _tmp: tmp, dir }
+    }
+
+    /// Routes mail for `domain` to `addr` (a `[smtp.routes]` entry).
+    pub fn route(&self, domain: &str, addr: &str) {
+        let config = self.dir.join("mss.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&format!("\n[smtp.routes]\n\"{domain}\" = \"{addr}\"\n"));
+        std::fs::write(config, text).unwrap();
     }
 
     /// The subject DN of this operator's certificate.

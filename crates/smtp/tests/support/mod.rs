@@ -4,13 +4,23 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mss_core::{MailboxKind, MailboxState};
-use mss_smtp::{Inbound, Limits};
+use mss_identity::TokenKey;
+use mss_smtp::{Limits, Mode, SmtpServer, Submission};
 use mss_store::{INBOX, MailboxId, NewMailbox, Store, StoreConfig, WhitelistRow, WhitelistSource};
 use mss_trust::TlsMaterial;
 use mss_trust::pki::{CertificateAuthority, IssuedCertificate, OperatorIdentity};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::ServerName;
+
+/// The host name of the `ours.test` site, the server in every test.
+pub const OURS_HOST: &str = "mss.ours.test";
 
 pub fn operator_certificate(ca: &CertificateAuthority, host: &str) -> IssuedCertificate {
     ca.issue_operator(&OperatorIdentity {
@@ -73,10 +83,30 @@ impl Site {
         self.store.meta.add_manual_whitelist_row(&row).await.unwrap();
     }
 
-    /// Serves inbound SMTP on `listener`.
+    /// Serves inbound SMTP (the MTA) on `listener`.
     pub fn serve_inbound(&self, listener: TcpListener, limits: Limits) {
+        self.serve(listener, Mode::Mta, limits);
+    }
+
+    /// The bearer-token key of this operator.
+    pub fn token_key(&self) -> TokenKey {
+        TokenKey::from_pem(&self.cert.key_pem, &self.domain).unwrap()
+    }
+
+    /// Serves submission on a new loopback port; `wake` is notified when mail is queued.
+    pub async fn start_submission(&self, wake: Arc<Notify>) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let submission =
+            Submission { tokens: Arc::new(self.token_key()), wake, queue_expiry: Duration::from_secs(3600) };
+        self.serve(listener, Mode::Submission(submission), Limits::default());
+        addr
+    }
+
+    fn serve(&self, listener: TcpListener, mode: Mode, limits: Limits) {
         let (tls, trust) = self.tls.server().unwrap();
-        let inbound = Arc::new(Inbound {
+        let inbound = Arc::new(SmtpServer {
+            mode,
             store: self.store.clone(),
             domain: self.domain.parse().unwrap(),
             hostname: self.host.clone(),
@@ -103,4 +133,85 @@ impl Site {
         }
         bodies
     }
+}
+
+/// A line-oriented SMTP client over any stream.
+pub struct Client<S> {
+    pub io: BufReader<S>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
+    /// Reads one (possibly multi-line) reply: its code and its text.
+    pub async fn reply(&mut self) -> (u16, String) {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(Duration::from_secs(20), self.io.read_line(&mut line)).await.unwrap().unwrap();
+            assert!(n > 0, "connection closed while waiting for a reply; so far: {text}");
+            text.push_str(&line);
+            if line.as_bytes().get(3) == Some(&b' ') {
+                return (line[..3].parse().unwrap(), text);
+            }
+        }
+    }
+
+    pub async fn send(&mut self, line: &str) {
+        self.io.get_mut().write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
+    }
+
+    pub async fn cmd(&mut self, line: &str) -> (u16, String) {
+        self.send(line).await;
+        self.reply().await
+    }
+
+    /// Whether the server has closed the connection.
+    pub async fn closed(&mut self) -> bool {
+        let mut line = String::new();
+        matches!(tokio::time::timeout(Duration::from_secs(20), self.io.read_line(&mut line)).await, Ok(Ok(0)))
+    }
+}
+
+pub async fn connect(addr: SocketAddr) -> Client<TcpStream> {
+    let mut client = Client { io: BufReader::new(TcpStream::connect(addr).await.unwrap()) };
+    let (code, text) = client.reply().await;
+    assert_eq!(code, 220, "{text}");
+    assert!(text.contains(OURS_HOST));
+    client
+}
+
+/// EHLO, STARTTLS with `config`, EHLO again.
+pub async fn starttls(
+    addr: SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+) -> Client<tokio_rustls::client::TlsStream<TcpStream>> {
+    let mut client = connect(addr).await;
+    let (code, ehlo) = client.cmd("EHLO mss.peer.test").await;
+    assert_eq!(code, 250);
+    assert!(ehlo.contains("STARTTLS") && ehlo.contains("PIPELINING") && ehlo.contains("ENHANCEDSTATUSCODES"), "{ehlo}");
+    assert_eq!(client.cmd("STARTTLS").await.0, 220);
+    let tcp = client.io.into_inner();
+    let tls = TlsConnector::from(config).connect(ServerName::try_from(OURS_HOST).unwrap(), tcp).await.unwrap();
+    let mut client = Client { io: BufReader::new(tls) };
+    let (code, ehlo) = client.cmd("EHLO mss.peer.test").await;
+    assert_eq!(code, 250);
+    assert!(!ehlo.contains("STARTTLS"), "no STARTTLS inside TLS: {ehlo}");
+    client
+}
+
+pub fn client_config(cert: &IssuedCertificate, anchors: &str) -> Arc<rustls::ClientConfig> {
+    TlsMaterial::from_pem(&cert.chain_pem, &cert.key_pem, anchors).unwrap().client().unwrap()
+}
+
+pub fn anonymous_config(anchors: &str) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(anchors.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
 }

@@ -1,10 +1,13 @@
-//! The inbound MTA: accepts connections from peer operators, upgrades them to
-//! TLS, judges the peer's certificate and runs the session.
+//! The SMTP listeners: the trust-space MTA, where peer operators deliver to
+//! our mailboxes, and submission, where our users send. Both accept a
+//! connection, upgrade it to TLS, judge the client's certificate and run the
+//! session; [`Mode`] says which rules apply.
 //!
 //! Shape shared by every listener: accept -> limit -> TLS -> authenticate
 //! (here: the certificate, judged at MAIL FROM) -> session loop with limits.
 
 mod conn;
+mod sasl;
 mod session;
 
 use std::net::SocketAddr;
@@ -12,10 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_core::Domain;
+use mss_identity::TokenKey;
 use mss_store::Store;
 use mss_trust::{PeerCertificate, ServerTrust};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
 use self::conn::Conn;
@@ -52,8 +56,29 @@ impl Default for Limits {
     }
 }
 
-/// Everything an inbound session needs.
-pub struct Inbound {
+/// Which listener this is.
+pub enum Mode {
+    /// The MTA of the trust space: peers present their operator certificate
+    /// and deliver to our active mailboxes only.
+    Mta,
+    /// Submission: our users authenticate (SASL XOAUTH2 / OAUTHBEARER) and
+    /// send as themselves, to our mailboxes or into the trust space.
+    Submission(Submission),
+}
+
+/// What submission needs beyond the MTA.
+pub struct Submission {
+    /// Verifies bearer tokens.
+    pub tokens: Arc<TokenKey>,
+    /// Wakes the outbound worker when mail is queued.
+    pub wake: Arc<Notify>,
+    /// How long queued mail may wait before it is bounced.
+    pub queue_expiry: Duration,
+}
+
+/// Everything a session needs.
+pub struct SmtpServer {
+    pub mode: Mode,
     pub store: Store,
     /// The mail domain we serve.
     pub domain: Domain,
@@ -64,7 +89,7 @@ pub struct Inbound {
     pub limits: Limits,
 }
 
-impl Inbound {
+impl SmtpServer {
     /// Accepts connections until the task is dropped.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
         let slots = Arc::new(Semaphore::new(self.limits.max_connections));

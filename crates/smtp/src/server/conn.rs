@@ -45,6 +45,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         }
     }
 
+    /// The next CRLF-terminated line (without it), reading as needed; `None`
+    /// when the line grows past `max` bytes.
+    pub async fn line(&mut self, max: usize, timeout: Duration) -> Result<Option<Vec<u8>>, ReadEnd> {
+        loop {
+            if let Some(end) = self.pending.windows(2).position(|w| w == b"\r\n") {
+                let line = self.pending.drain(..end + 2).take(end).collect();
+                return Ok(Some(line));
+            }
+            if self.pending.len() > max {
+                self.pending.clear();
+                return Ok(None);
+            }
+            self.fill(timeout).await?;
+        }
+    }
+
     /// Writes and flushes one reply.
     pub async fn reply(&mut self, reply: &Reply) -> std::io::Result<()> {
         self.write_raw(reply.to_string().as_bytes()).await

@@ -1,18 +1,19 @@
-//! The inbound session: one state machine from EHLO to QUIT, run once on the
+//! The server session: one state machine from EHLO to QUIT, run once on the
 //! plain connection (until STARTTLS) and once more on the TLS connection.
 
 use std::net::SocketAddr;
 
 use mss_core::EmailAddress;
-use mss_store::MailboxId;
+use mss_store::{MailboxId, now_unix};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::{DistinguishedName, PeerCertificate};
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
 use smtp_proto::{MAIL_BODY_BINARYMIME, Request};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::Inbound;
 use super::conn::{Conn, ReadEnd};
+use super::sasl;
+use super::{Mode, SmtpServer};
 use crate::Reply;
 
 /// How a session ended.
@@ -32,19 +33,37 @@ pub struct TlsPeer {
     pub cipher: String,
 }
 
+/// A recipient accepted by RCPT TO.
+enum Recipient {
+    /// One of our active mailboxes.
+    Local(EmailAddress, MailboxId),
+    /// Another operator's (submission only): queued for delivery.
+    Remote(EmailAddress),
+}
+
 /// The transaction being built (RFC 5321 §3.3).
 struct Envelope {
     /// Empty for the null reverse-path (bounces).
     from: String,
-    recipients: Vec<(EmailAddress, MailboxId)>,
+    recipients: Vec<Recipient>,
+}
+
+impl Envelope {
+    fn is_recipient(&self, address: &EmailAddress) -> bool {
+        self.recipients.iter().any(|r| match r {
+            Recipient::Local(a, _) | Recipient::Remote(a) => a == address,
+        })
+    }
 }
 
 pub struct Session<'a> {
-    inbound: &'a Inbound,
+    server: &'a SmtpServer,
     peer: SocketAddr,
     tls: Option<TlsPeer>,
     helo: Option<String>,
     envelope: Option<Envelope>,
+    /// The authenticated user (submission).
+    principal: Option<EmailAddress>,
     errors: usize,
 }
 
@@ -52,13 +71,15 @@ pub struct Session<'a> {
 enum Next {
     Continue,
     Data,
+    /// SASL: the mechanism and the initial response, if the client sent one.
+    Auth(u64, String),
     StartTls,
     Quit,
 }
 
 impl<'a> Session<'a> {
-    pub fn new(inbound: &'a Inbound, peer: SocketAddr, tls: Option<TlsPeer>) -> Self {
-        Self { inbound, peer, tls, helo: None, envelope: None, errors: 0 }
+    pub fn new(server: &'a SmtpServer, peer: SocketAddr, tls: Option<TlsPeer>) -> Self {
+        Self { server, peer, tls, helo: None, envelope: None, principal: None, errors: 0 }
     }
 
     pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, conn: &mut Conn<S>) -> Outcome {
@@ -71,7 +92,7 @@ impl<'a> Session<'a> {
             let request = match parsed {
                 Ok(request) => request,
                 Err(smtp_proto::Error::NeedsMoreData { .. }) => {
-                    match conn.fill(self.inbound.limits.command_timeout).await {
+                    match conn.fill(self.server.limits.command_timeout).await {
                         Ok(()) => continue,
                         Err(end) => return self.end(conn, end).await,
                     }
@@ -104,6 +125,16 @@ impl<'a> Session<'a> {
                     conn.pending.clear();
                     return Outcome::StartTls;
                 }
+                Next::Auth(mechanism, initial) => {
+                    let reply = match self.authenticate(conn, mechanism, initial).await {
+                        Ok(reply) => reply,
+                        Err(end) => return self.end(conn, end).await,
+                    };
+                    let failed = reply.is_permanent();
+                    if conn.reply(&reply).await.is_err() || (failed && self.count_error()) {
+                        return Outcome::Closed;
+                    }
+                }
                 Next::Data => {
                     if conn.reply(&reply).await.is_err() {
                         return Outcome::Closed;
@@ -123,7 +154,7 @@ impl<'a> Session<'a> {
     /// Counts a failed command; true when the session has had enough.
     fn count_error(&mut self) -> bool {
         self.errors += 1;
-        self.errors >= self.inbound.limits.max_errors
+        self.errors >= self.server.limits.max_errors
     }
 
     /// Sends a refusal; true when the connection was closed for too many errors.
@@ -158,7 +189,7 @@ impl<'a> Session<'a> {
             Request::Helo { host } => {
                 self.helo = Some(host.clone());
                 self.envelope = None;
-                (Reply::new(250, "", format!("{} greets {host}", self.inbound.hostname)), Next::Continue)
+                (Reply::new(250, "", format!("{} greets {host}", self.server.hostname)), Next::Continue)
             }
             Request::Lhlo { .. } => (Reply::new(500, "5.5.1", "LHLO is for LMTP"), Next::Continue),
             Request::StartTls if self.tls.is_some() => (Reply::bad_sequence("Already in TLS"), Next::Continue),
@@ -179,25 +210,105 @@ impl<'a> Session<'a> {
             Request::Vrfy { .. } => (Reply::new(252, "2.5.2", "Cannot VRFY, send some mail"), Next::Continue),
             Request::Help { .. } => (Reply::new(214, "2.0.0", "See RFC 5321"), Next::Continue),
             Request::Bdat { .. } => (Reply::new(502, "5.5.1", "CHUNKING is not offered"), Next::Continue),
-            Request::Auth { .. } => (Reply::new(502, "5.5.1", "AUTH is for the submission port"), Next::Continue),
+            Request::Auth { mechanism, initial_response } => self.auth_request(mechanism, initial_response),
             Request::Expn { .. } | Request::Etrn { .. } | Request::Atrn { .. } | Request::Burl { .. } => {
                 (Reply::new(502, "5.5.1", "Command not implemented"), Next::Continue)
             }
         }
     }
 
+    /// RFC 4954 §4: AUTH is for submission, inside TLS, once per session and
+    /// outside a transaction.
+    fn auth_request(&self, mechanism: u64, initial: String) -> (Reply, Next) {
+        let refusal = match &self.server.mode {
+            Mode::Mta => Some(Reply::new(502, "5.5.1", "AUTH is for the submission port")),
+            Mode::Submission(_) if self.tls.is_none() => {
+                Some(Reply::new(530, "5.7.0", "Must issue a STARTTLS command first"))
+            }
+            Mode::Submission(_) if self.principal.is_some() => Some(Reply::bad_sequence("Already authenticated")),
+            Mode::Submission(_) if self.envelope.is_some() => {
+                Some(Reply::bad_sequence("AUTH is not allowed during a mail transaction"))
+            }
+            Mode::Submission(_)
+                if mechanism != smtp_proto::AUTH_XOAUTH2 && mechanism != smtp_proto::AUTH_OAUTHBEARER =>
+            {
+                Some(Reply::new(504, "5.5.4", "Unsupported mechanism; use XOAUTH2 or OAUTHBEARER"))
+            }
+            Mode::Submission(_) => None,
+        };
+        match refusal {
+            Some(reply) => (reply, Next::Continue),
+            None => (Reply::ok(""), Next::Auth(mechanism, initial)),
+        }
+    }
+
+    /// Runs the SASL exchange and verifies the bearer token.
+    async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        conn: &mut Conn<S>,
+        mechanism: u64,
+        initial: String,
+    ) -> Result<Reply, ReadEnd> {
+        let Mode::Submission(submission) = &self.server.mode else {
+            return Ok(Reply::new(502, "5.5.1", "AUTH is for the submission port"));
+        };
+        let response = if initial.is_empty() || initial == "=" {
+            let _ = conn.write_raw(b"334 \r\n").await;
+            match conn.line(sasl::MAX_RESPONSE_BYTES, self.server.limits.command_timeout).await? {
+                Some(line) => String::from_utf8_lossy(&line).into_owned(),
+                None => return Ok(Reply::new(500, "5.5.6", "Authentication exchange line is too long")),
+            }
+        } else {
+            initial
+        };
+        if response.trim() == "*" {
+            return Ok(Reply::new(501, "5.7.0", "Authentication cancelled"));
+        }
+        let invalid = |why: &str| {
+            tracing::warn!(peer = %self.peer, reason = why, "smtp: authentication failed");
+            Reply::new(535, "5.7.8", "Authentication credentials invalid")
+        };
+        let credentials = match sasl::decode(mechanism, &response) {
+            Ok(credentials) => credentials,
+            Err(why) => return Ok(Reply::new(501, "5.5.2", format!("Cannot decode the response: {why}"))),
+        };
+        let claims = match submission.tokens.verify(&credentials.token, now_unix()) {
+            Ok(claims) => claims,
+            Err(e) => return Ok(invalid(&e.to_string())),
+        };
+        let Ok(address) = claims.sub.parse::<EmailAddress>() else {
+            return Ok(invalid("token subject is not an address"));
+        };
+        if credentials.user.as_deref().is_some_and(|u| u.parse::<EmailAddress>().ok().as_ref() != Some(&address)) {
+            return Ok(invalid("user does not match the token"));
+        }
+        match self.server.store.meta.mailbox(&address).await {
+            Ok(Some(mailbox)) if mailbox.state.receives_mail() => {}
+            Ok(_) => return Ok(invalid("no active mailbox")),
+            Err(e) => {
+                tracing::error!(error = %e, "smtp: mailbox lookup failed");
+                return Ok(Reply::new(454, "4.7.0", "Temporary authentication failure"));
+            }
+        }
+        tracing::info!(peer = %self.peer, user = %address, "smtp: authenticated");
+        self.principal = Some(address);
+        Ok(Reply::new(235, "2.7.0", "Authentication successful"))
+    }
+
     /// RFC 5321 §4.1.1.1 and the extensions offered.
     fn ehlo_lines(&self, host: &str) -> String {
         let mut lines = vec![
-            format!("{} greets {host}", self.inbound.hostname),
+            format!("{} greets {host}", self.server.hostname),
             "PIPELINING".to_string(),
-            format!("SIZE {}", self.inbound.limits.max_message_bytes),
+            format!("SIZE {}", self.server.limits.max_message_bytes),
             "8BITMIME".to_string(),
             "SMTPUTF8".to_string(),
             "ENHANCEDSTATUSCODES".to_string(),
         ];
-        if self.tls.is_none() {
-            lines.push("STARTTLS".to_string());
+        match (&self.tls, &self.server.mode) {
+            (None, _) => lines.push("STARTTLS".to_string()),
+            (Some(_), Mode::Submission(_)) => lines.push("AUTH XOAUTH2 OAUTHBEARER".to_string()),
+            (Some(_), Mode::Mta) => {}
         }
         lines.join("\n")
     }
@@ -213,11 +324,14 @@ impl<'a> Session<'a> {
             // RFC 3207 §4: the trust space never carries mail in clear.
             return Reply::new(530, "5.7.0", "Must issue a STARTTLS command first");
         };
-        if from.size > self.inbound.limits.max_message_bytes {
+        if let Mode::Submission(_) = self.server.mode {
+            return self.submission_mail(from);
+        }
+        if from.size > self.server.limits.max_message_bytes {
             return Reply::new(
                 552,
                 "5.3.4",
-                format!("Message too large, at most {} bytes", self.inbound.limits.max_message_bytes),
+                format!("Message too large, at most {} bytes", self.server.limits.max_message_bytes),
             );
         }
         if from.flags & MAIL_BODY_BINARYMIME != 0 {
@@ -245,10 +359,33 @@ impl<'a> Session<'a> {
         Reply::ok("Sender OK")
     }
 
+    /// Submission: an authenticated user sends as themselves.
+    fn submission_mail(&mut self, from: smtp_proto::MailFrom<String>) -> Reply {
+        let Some(principal) = &self.principal else {
+            return Reply::new(530, "5.7.0", "Authentication required");
+        };
+        if from.size > self.server.limits.max_message_bytes {
+            return Reply::new(
+                552,
+                "5.3.4",
+                format!("Message too large, at most {} bytes", self.server.limits.max_message_bytes),
+            );
+        }
+        match from.address.parse::<EmailAddress>() {
+            Ok(sender) if sender == *principal => {
+                self.envelope = Some(Envelope { from: sender.to_string(), recipients: Vec::new() });
+                Reply::ok("Sender OK")
+            }
+            Ok(sender) => Reply::new(550, "5.7.1", format!("{principal} may not send as {sender}")),
+            Err(_) if from.address.is_empty() => Reply::new(550, "5.7.1", "Users may not send with a null sender"),
+            Err(e) => Reply::new(501, "5.1.7", format!("Bad sender address: {e}")),
+        }
+    }
+
     /// The sender's domain must be in the liste blanche with this certificate's
     /// DN. A bounce (null sender) must come from a listed operator.
     async fn check_sender(&self, from: &str, subject: &DistinguishedName) -> Result<(), Reply> {
-        let meta = &self.inbound.store.meta;
+        let meta = &self.server.store.meta;
         let store_error = |e| {
             tracing::error!(error = %e, "smtp: liste blanche lookup failed");
             Reply::new(451, "4.3.0", "Temporary failure, try again later")
@@ -285,17 +422,17 @@ impl<'a> Session<'a> {
         let Some(envelope) = &self.envelope else {
             return Reply::bad_sequence("MAIL FROM first");
         };
-        if envelope.recipients.len() >= self.inbound.limits.max_recipients {
+        if envelope.recipients.len() >= self.server.limits.max_recipients {
             return Reply::new(452, "4.5.3", "Too many recipients");
         }
         let address = match to.parse::<EmailAddress>() {
             Ok(address) => address,
             Err(e) => return Reply::new(501, "5.1.3", format!("Bad recipient address: {e}")),
         };
-        if *address.domain() != self.inbound.domain {
-            return Reply::new(550, "5.7.1", format!("Relaying denied: {} is not served here", address.domain()));
+        if *address.domain() != self.server.domain {
+            return self.remote_rcpt(address).await;
         }
-        let mailbox = match self.inbound.store.meta.mailbox(&address).await {
+        let mailbox = match self.server.store.meta.mailbox(&address).await {
             Ok(mailbox) => mailbox,
             Err(e) => {
                 tracing::error!(error = %e, "smtp: mailbox lookup failed");
@@ -306,9 +443,38 @@ impl<'a> Session<'a> {
             return Reply::new(550, "5.1.1", format!("<{address}>: no such active mailbox"));
         };
         if let Some(envelope) = &mut self.envelope
-            && !envelope.recipients.iter().any(|(_, id)| *id == mailbox.id)
+            && !envelope.is_recipient(&address)
         {
-            envelope.recipients.push((address, mailbox.id));
+            envelope.recipients.push(Recipient::Local(address, mailbox.id));
+        }
+        Reply::ok("Recipient OK")
+    }
+
+    /// Another operator's recipient: only from submission, and only inside the
+    /// trust space (the liste blanche, or patients at Mon espace santé).
+    async fn remote_rcpt(&mut self, address: EmailAddress) -> Reply {
+        if let Mode::Mta = self.server.mode {
+            return Reply::new(550, "5.7.1", format!("Relaying denied: {} is not served here", address.domain()));
+        }
+        let domain = address.domain().as_str();
+        let listed = match self.server.store.meta.whitelist_for_domain(domain).await {
+            Ok(rows) => !rows.is_empty(),
+            Err(e) => {
+                tracing::error!(error = %e, "smtp: liste blanche lookup failed");
+                return Reply::new(451, "4.3.0", "Temporary failure, try again later");
+            }
+        };
+        if !listed && !address.domain().is_patient() {
+            return Reply::new(
+                550,
+                "5.7.1",
+                format!("{domain} is outside the MSSanté trust space (not in the liste blanche)"),
+            );
+        }
+        if let Some(envelope) = &mut self.envelope
+            && !envelope.is_recipient(&address)
+        {
+            envelope.recipients.push(Recipient::Remote(address));
         }
         Reply::ok("Recipient OK")
     }
@@ -316,7 +482,7 @@ impl<'a> Session<'a> {
     /// Reads the message up to the final dot and stores it; the reply is 250
     /// only once it is durable.
     async fn receive_data<S: AsyncRead + AsyncWrite + Unpin>(&mut self, conn: &mut Conn<S>) -> Result<Reply, ReadEnd> {
-        let limit = self.inbound.limits.max_message_bytes;
+        let limit = self.server.limits.max_message_bytes;
         let mut receiver = DataReceiver::new();
         let mut body = Vec::new();
         let mut too_large = false;
@@ -333,7 +499,7 @@ impl<'a> Session<'a> {
             if done {
                 break;
             }
-            conn.fill(self.inbound.limits.data_timeout).await?;
+            conn.fill(self.server.limits.data_timeout).await?;
         }
         let Some(envelope) = self.envelope.take() else {
             return Ok(Reply::bad_sequence("No transaction"));
@@ -341,25 +507,52 @@ impl<'a> Session<'a> {
         if too_large {
             return Ok(Reply::new(552, "5.3.4", format!("Message too large, at most {limit} bytes")));
         }
+        if let (Some(principal), Err(reply)) = (&self.principal, check_from_header(&body, &self.principal)) {
+            tracing::warn!(peer = %self.peer, %principal, "smtp: refused, From: header is not the sender");
+            return Ok(reply);
+        }
         let message = self.with_received_header(&envelope, &body);
-        let ids: Vec<MailboxId> = envelope.recipients.iter().map(|(_, id)| *id).collect();
-        match self.inbound.store.deliver(&message, &ids).await {
-            Ok(delivery) => {
+        match self.store_message(&envelope, &message).await {
+            Ok(()) => {
                 tracing::info!(
                     peer = %self.peer,
                     from = %envelope.from,
-                    recipients = ids.len(),
+                    recipients = envelope.recipients.len(),
                     size = message.len(),
-                    blob = %delivery.blob,
-                    "smtp: message delivered"
+                    "smtp: message accepted"
                 );
-                Ok(Reply::ok(format!("Delivered as {}", &delivery.blob.to_hex()[..16])))
+                Ok(Reply::ok("Message accepted"))
             }
             Err(e) => {
-                tracing::error!(error = %e, "smtp: delivery failed");
+                tracing::error!(error = %e, "smtp: storing the message failed");
                 Ok(Reply::new(451, "4.3.0", "Temporary failure storing the message, try again later"))
             }
         }
+    }
+
+    /// Local recipients get it in their INBOX, remote ones through the queue;
+    /// both are durable when this returns.
+    async fn store_message(&self, envelope: &Envelope, message: &[u8]) -> Result<(), mss_store::StoreError> {
+        let store = &self.server.store;
+        let local: Vec<MailboxId> = envelope
+            .recipients
+            .iter()
+            .filter_map(|r| if let Recipient::Local(_, id) = r { Some(*id) } else { None })
+            .collect();
+        let remote: Vec<EmailAddress> = envelope
+            .recipients
+            .iter()
+            .filter_map(|r| if let Recipient::Remote(a) = r { Some(a.clone()) } else { None })
+            .collect();
+        if !local.is_empty() {
+            store.deliver(message, &local).await?;
+        }
+        if let (Mode::Submission(submission), false) = (&self.server.mode, remote.is_empty()) {
+            let expiry = i64::try_from(submission.queue_expiry.as_secs()).unwrap_or(i64::MAX / 2);
+            store.enqueue(message, &envelope.from, &remote, now_unix() + expiry).await?;
+            submission.wake.notify_one();
+        }
+        Ok(())
     }
 
     /// RFC 5321 §4.4: the trace header we add in front of the message.
@@ -370,19 +563,62 @@ impl<'a> Session<'a> {
         let helo: String = helo.chars().filter(|c| c.is_ascii_graphic()).take(255).collect();
         let tls = self.tls.as_ref().map(|t| format!(" ({} {})", t.version, t.cipher)).unwrap_or_default();
         let for_clause = match envelope.recipients.as_slice() {
-            [(only, _)] => format!("\r\n\tfor <{only}>"),
+            [Recipient::Local(only, _) | Recipient::Remote(only)] => format!("\r\n\tfor <{only}>"),
             _ => String::new(),
         };
+        // RFC 3848: ESMTPSA once the client has authenticated.
+        let with = if self.principal.is_some() { "ESMTPSA" } else { "ESMTPS" };
         let header = format!(
-            "Received: from {helo} ({})\r\n\tby {} (mss) with ESMTPS{tls}{for_clause};\r\n\t{date}\r\n",
+            "Received: from {helo} ({})\r\n\tby {} (mss) with {with}{tls}{for_clause};\r\n\t{date}\r\n",
             self.peer.ip(),
-            self.inbound.hostname
+            self.server.hostname
         );
         let mut message = Vec::with_capacity(header.len() + body.len());
         message.extend_from_slice(header.as_bytes());
         message.extend_from_slice(body);
         message
     }
+}
+
+/// Submission: every address of the From: header must be the sender's own.
+fn check_from_header(message: &[u8], principal: &Option<EmailAddress>) -> Result<(), Reply> {
+    let Some(principal) = principal else {
+        return Ok(());
+    };
+    let refuse = |why: String| Err(Reply::new(550, "5.7.1", why));
+    let Some(value) = header_value(message, "from") else {
+        return refuse("The message has no From: header".into());
+    };
+    let bracketed: Vec<&str> = value.split('<').skip(1).filter_map(|part| part.split('>').next()).collect();
+    let addresses = if bracketed.is_empty() { vec![value.trim()] } else { bracketed };
+    for address in addresses {
+        if address.parse::<EmailAddress>().ok().as_ref() != Some(principal) {
+            return refuse(format!("From: {address} is not {principal}"));
+        }
+    }
+    Ok(())
+}
+
+/// The unfolded value of the first header `name` (lower case) in the header
+/// section of `message`.
+fn header_value(message: &[u8], name: &str) -> Option<String> {
+    let end = message.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(message.len());
+    let headers = String::from_utf8_lossy(&message[..end]);
+    let mut value: Option<String> = None;
+    for line in headers.split("\r\n") {
+        match &mut value {
+            Some(v) if line.starts_with([' ', '\t']) => v.push_str(line),
+            Some(_) => break,
+            None => {
+                if let Some((field, rest)) = line.split_once(':')
+                    && field.trim().eq_ignore_ascii_case(name)
+                {
+                    value = Some(rest.to_string());
+                }
+            }
+        }
+    }
+    value
 }
 
 /// smtp-proto's request, detached from the receive buffer.

@@ -1,0 +1,163 @@
+//! Submission: our users authenticate with a bearer token and send as
+//! themselves, to our mailboxes and into the trust space; nobody else sends
+//! anything anywhere.
+
+mod support;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use mss_smtp::{Limits, Outbound, RetryPolicy};
+use mss_store::{MailboxId, now_unix};
+use mss_trust::pki::CertificateAuthority;
+use support::{Client, Site, anonymous_config, connect, starttls};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+type TlsClient = Client<tokio_rustls::client::TlsStream<TcpStream>>;
+
+struct World {
+    ca: CertificateAuthority,
+    ours: Site,
+    peer: Site,
+    submission: SocketAddr,
+    wake: Arc<Notify>,
+    bob: MailboxId,
+}
+
+async fn world() -> World {
+    let ca = CertificateAuthority::generate("IGC-Santé TEST Racine", "TEST").unwrap();
+    let ours = Site::new(&ca, "ours.test").await;
+    let peer = Site::new(&ca, "peer.test").await;
+    ours.trust("peer.test", &peer.cert.subject.to_string()).await;
+    peer.trust("ours.test", &ours.cert.subject.to_string()).await;
+    ours.mailbox("alice@ours.test").await;
+    let bob = ours.mailbox("bob@ours.test").await;
+    let wake = Arc::new(Notify::new());
+    let submission = ours.start_submission(wake.clone()).await;
+    World { ca, ours, peer, submission, wake, bob }
+}
+
+fn xoauth2(user: &str, token: &str) -> String {
+    STANDARD.encode(format!("user={user}\u{1}auth=Bearer {token}\u{1}\u{1}"))
+}
+
+async fn logged_in(w: &World, user: &str) -> TlsClient {
+    let mut c = starttls(w.submission, anonymous_config(w.ca.cert_pem())).await;
+    let token = w.ours.token_key().issue(user, now_unix(), 300).unwrap();
+    let (code, text) = c.cmd(&format!("AUTH XOAUTH2 {}", xoauth2(user, &token))).await;
+    assert_eq!(code, 235, "{text}");
+    c
+}
+
+fn message(from: &str, to: &str) -> String {
+    format!("From: Alice <{from}>\r\nTo: <{to}>\r\nSubject: Ordonnance\r\n\r\nBonjour\r\n.")
+}
+
+#[tokio::test]
+async fn an_unauthenticated_client_cannot_send_anywhere() {
+    let w = world().await;
+    // In clear: neither mail nor authentication.
+    let mut plain = connect(w.submission).await;
+    assert_eq!(plain.cmd("EHLO client").await.0, 250);
+    assert_eq!(plain.cmd("MAIL FROM:<alice@ours.test>").await.0, 530);
+    assert_eq!(plain.cmd(&format!("AUTH XOAUTH2 {}", xoauth2("alice@ours.test", "x"))).await.0, 530);
+
+    let mut c = starttls(w.submission, anonymous_config(w.ca.cert_pem())).await;
+    let (code, text) = c.cmd("MAIL FROM:<alice@ours.test>").await;
+    assert_eq!(code, 530, "{text}");
+    assert!(text.contains("Authentication required"));
+    for to in ["bob@ours.test", "carol@peer.test", "someone@gmail.com"] {
+        assert_eq!(c.cmd(&format!("RCPT TO:<{to}>")).await.0, 503);
+    }
+    assert_eq!(c.cmd("DATA").await.0, 503);
+
+    // Bad credentials: a forged token, a token of another operator, a user that is not the token's.
+    let foreign = Site::new(&w.ca, "ours.test").await.token_key().issue("alice@ours.test", now_unix(), 300).unwrap();
+    let good = w.ours.token_key().issue("alice@ours.test", now_unix(), 300).unwrap();
+    for response in [
+        xoauth2("alice@ours.test", "not.a.token"),
+        xoauth2("alice@ours.test", &foreign),
+        xoauth2("bob@ours.test", &good),
+    ] {
+        let (code, text) = c.cmd(&format!("AUTH XOAUTH2 {response}")).await;
+        assert_eq!(code, 535, "{text}");
+    }
+    assert_eq!(c.cmd("MAIL FROM:<alice@ours.test>").await.0, 530, "still not authenticated");
+    assert!(w.ours.inbox(w.bob).await.is_empty());
+    assert!(w.ours.store.meta.queue().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_user_sends_to_our_mailboxes_and_into_the_trust_space() {
+    let w = world().await;
+    let carol = w.peer.mailbox("carol@peer.test").await;
+    let mut c = logged_in(&w, "alice@ours.test").await;
+    assert_eq!(c.cmd("MAIL FROM:<alice@ours.test>").await.0, 250);
+    assert_eq!(c.cmd("RCPT TO:<bob@ours.test>").await.0, 250);
+    assert_eq!(c.cmd("RCPT TO:<carol@peer.test>").await.0, 250);
+    assert_eq!(c.cmd("RCPT TO:<279035121518989@patient.mssante.fr>").await.0, 250, "patients are reachable");
+    let (code, text) = c.cmd("RCPT TO:<someone@gmail.com>").await;
+    assert_eq!(code, 550, "{text}");
+    assert!(text.contains("outside the MSSanté trust space"), "{text}");
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    let (code, text) = c.cmd(&message("alice@ours.test", "bob@ours.test")).await;
+    assert_eq!(code, 250, "{text}");
+
+    let local = w.ours.inbox(w.bob).await;
+    assert_eq!(local.len(), 1);
+    assert!(String::from_utf8_lossy(&local[0]).contains("with ESMTPSA"), "authenticated submission is traced");
+    let queued: Vec<String> = w.ours.store.meta.queue().await.unwrap().into_iter().map(|r| r.recipient).collect();
+    assert_eq!(queued, ["carol@peer.test", "279035121518989@patient.mssante.fr"]);
+
+    // The queue worker, woken by the submission, takes it to the peer.
+    tokio::time::timeout(std::time::Duration::from_secs(5), w.wake.notified()).await.ok();
+    let peer_addr = w.peer.start_inbound(Limits::default()).await;
+    let outbound = Outbound {
+        store: w.ours.store.clone(),
+        domain: "ours.test".parse().unwrap(),
+        hostname: w.ours.host.clone(),
+        tls: w.ours.tls.trust_space_client().unwrap(),
+        routes: HashMap::from([("peer.test".to_string(), peer_addr)]),
+        retry: RetryPolicy::default(),
+        wake: w.wake.clone(),
+    };
+    outbound.run_once().await.unwrap();
+    assert_eq!(w.peer.inbox(carol).await.len(), 1, "submission -> queue -> mutual TLS -> peer inbox");
+}
+
+#[tokio::test]
+async fn a_user_may_only_send_as_themselves() {
+    let w = world().await;
+    let mut c = logged_in(&w, "alice@ours.test").await;
+    let (code, text) = c.cmd("MAIL FROM:<bob@ours.test>").await;
+    assert_eq!(code, 550, "{text}");
+    assert!(text.contains("may not send as bob@ours.test"), "{text}");
+    assert_eq!(c.cmd("MAIL FROM:<>").await.0, 550);
+    assert_eq!(c.cmd("MAIL FROM:<alice@ours.test>").await.0, 250);
+    assert_eq!(c.cmd("RCPT TO:<bob@ours.test>").await.0, 250);
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    let (code, text) = c.cmd(&message("bob@ours.test", "bob@ours.test")).await;
+    assert_eq!(code, 550, "a forged From: header: {text}");
+    assert!(w.ours.inbox(w.bob).await.is_empty());
+}
+
+#[tokio::test]
+async fn oauthbearer_with_a_continuation_line_works_too() {
+    let w = world().await;
+    let mut c = starttls(w.submission, anonymous_config(w.ca.cert_pem())).await;
+    let (code, ehlo) = c.cmd("EHLO client").await;
+    assert_eq!(code, 250);
+    assert!(ehlo.contains("AUTH XOAUTH2 OAUTHBEARER"), "{ehlo}");
+    assert_eq!(c.cmd("AUTH OAUTHBEARER").await.0, 334);
+    let token = w.ours.token_key().issue("alice@ours.test", now_unix(), 300).unwrap();
+    let response = STANDARD.encode(format!("n,a=alice@ours.test,\u{1}auth=Bearer {token}\u{1}\u{1}"));
+    assert_eq!(c.cmd(&response).await.0, 235);
+    assert_eq!(c.cmd("AUTH OAUTHBEARER").await.0, 503, "only once");
+    let expired = w.ours.token_key().issue("alice@ours.test", now_unix() - 600, 300).unwrap();
+    let mut again = starttls(w.submission, anonymous_config(w.ca.cert_pem())).await;
+    assert_eq!(again.cmd(&format!("AUTH XOAUTH2 {}", xoauth2("alice@ours.test", &expired))).await.0, 535);
+}
