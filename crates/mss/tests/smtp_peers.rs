@@ -166,3 +166,68 @@ async fn two_operators_exchange_mail_both_ways() {
     assert!(server_a.stop().0.success());
     assert!(server_b.stop().0.success());
 }
+
+/// Sends messages one after the other on one connection as a peer operator
+/// and prints `acked N` after each 250, until the server goes away.
+const SMTPLIB_FLOOD: &str = r#"
+import smtplib, ssl, sys
+addr, ca, cert, key, rcpt, count = sys.argv[1:7]
+host, port = addr.rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+ctx.load_cert_chain(cert, key)
+try:
+    with smtplib.SMTP(host, int(port), local_hostname="mss.hopital.test", timeout=20) as s:
+        s.starttls(context=ctx)
+        for i in range(int(count)):
+            msg = f"From: <dr.house@hopital.test>\r\nTo: <{rcpt}>\r\nSubject: {i}\r\n\r\n" + ("x" * 2000 + "\r\n") * 20
+            s.sendmail("dr.house@hopital.test", [rcpt], msg.encode())
+            print(f"acked {i}", flush=True)
+except Exception as e:
+    print(f"stopped: {e}", flush=True)
+"#;
+
+#[tokio::test]
+async fn every_acknowledged_message_survives_a_kill_9_of_the_receiver() {
+    use std::io::{BufRead, BufReader};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("igc-test");
+    ok(&format!("pki init --out {}", ca.display()));
+    let ours = Operator::with_ca("pharmacie.test", &ca);
+    let peer = Operator::with_ca("hopital.test", &ca);
+    let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
+    ours.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, peer.dn()));
+    let mut server = ours.serve();
+
+    let anchors = ours.dir.join("tls/ca.pem");
+    let (cert, key) = (peer.dir.join("tls/server.pem"), peer.dir.join("tls/server.key"));
+    let mut flood = Command::new(python())
+        .args(["-c", SMTPLIB_FLOOD, &server.addr("smtp"), anchors.to_str().unwrap()])
+        .args([cert.to_str().unwrap(), key.to_str().unwrap(), &alice, "100000"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(flood.stdout.take().unwrap()).lines();
+    // Let a good number through, then SIGKILL the server mid-stream.
+    let mut acked = 0;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.starts_with("acked") {
+            acked += 1;
+        }
+        if acked == 40 {
+            break;
+        }
+    }
+    server.kill();
+    acked += lines.map_while(Result::ok).filter(|l| l.starts_with("acked")).count();
+    flood.wait().unwrap();
+
+    // Restarted, the operator has every message it acknowledged.
+    let restarted = ours.serve();
+    let stored = inbox_len(&ours, &alice).await;
+    assert!(stored >= acked, "{stored} stored < {acked} acknowledged");
+    assert!(stored <= acked + 1, "at most the one in flight beyond: {stored} vs {acked}");
+    assert!(restarted.stop().0.success());
+}

@@ -148,6 +148,8 @@ impl Operator {
 
     /// Starts `mss serve` on this data directory; stopped (SIGTERM) on drop.
     pub fn serve(&self) -> Server {
+        // A server killed with SIGKILL leaves its ports.json behind.
+        let _ = std::fs::remove_file(self.dir.join("ports.json"));
         let mut child = spawn_serve(Path::new("."), &["--data-dir", self.dir.to_str().unwrap()]);
         let ports = wait_for_ports(&self.dir, &mut child);
         Server { child: Some(child), ports }
@@ -182,6 +184,14 @@ impl Server {
     /// The address a listener is on (`"smtp"`, `"http"`...).
     pub fn addr(&self, listener: &str) -> String {
         self.ports[listener].as_str().unwrap().to_string()
+    }
+
+    /// SIGKILL: the server dies at once, mid-work.
+    pub fn kill(&mut self) {
+        if let Some(child) = &mut self.child {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
     }
 
     /// Stops the server with SIGTERM; its exit status and standard output.
