@@ -18,6 +18,7 @@ use mss_core::Domain;
 use mss_identity::TokenKey;
 use mss_store::Store;
 use mss_trust::{PeerCertificate, ServerTrust};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore};
 use tokio_rustls::TlsAcceptor;
@@ -114,8 +115,9 @@ impl SmtpServer {
         }
     }
 
-    /// One connection, from greeting to close.
-    pub async fn handle(&self, tcp: TcpStream, peer: SocketAddr) {
+    /// One connection, from greeting to close. Any byte stream will do (the
+    /// fuzz target drives an in-memory one).
+    pub async fn handle<S: AsyncRead + AsyncWrite + Unpin>(&self, tcp: S, peer: SocketAddr) {
         let mut plain = Conn::new(tcp);
         // RFC 2034 §3: no enhanced status code in the greeting.
         if plain.write_raw(format!("220 {} ESMTP mss ready\r\n", self.hostname).as_bytes()).await.is_err() {

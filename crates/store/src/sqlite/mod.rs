@@ -171,14 +171,6 @@ impl RawMailbox {
     }
 }
 
-fn source_from(s: &str) -> Result<WhitelistSource, StoreError> {
-    match s {
-        "ans" => Ok(WhitelistSource::Ans),
-        "manual" => Ok(WhitelistSource::Manual),
-        other => Err(corrupt("whitelist source", other, "unknown")),
-    }
-}
-
 /// Queue rows joined with their message, filtered and ordered by `tail`.
 fn queued_rows(
     conn: &Connection,
@@ -191,60 +183,22 @@ fn queued_rows(
          FROM queue_recipients r JOIN queue_messages m ON m.id = r.message_id {tail}"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let raw = stmt
-        .query_map(params, |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, u32>(7)?,
-                r.get::<_, i64>(8)?,
-                r.get::<_, i64>(9)?,
-                r.get::<_, String>(10)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    raw.into_iter()
-        .map(
-            |(
-                id,
-                message,
-                blob,
-                sender,
-                recipient,
-                domain,
-                status,
-                attempts,
-                next_attempt_at,
-                expires_at,
-                last_reply,
-            )| {
-                let status = match status.as_str() {
-                    "pending" => RecipientStatus::Pending,
-                    "delivered" => RecipientStatus::Delivered,
-                    "failed" => RecipientStatus::Failed,
-                    other => return Err(corrupt("queue status", other, "unknown")),
-                };
-                Ok(QueuedRecipient {
-                    id,
-                    message,
-                    blob: blob.parse()?,
-                    sender,
-                    recipient,
-                    domain,
-                    status,
-                    attempts,
-                    next_attempt_at,
-                    expires_at,
-                    last_reply,
-                })
-            },
-        )
-        .collect()
+    let rows = stmt.query_map(params, |r| {
+        Ok(QueuedRecipient {
+            id: r.get(0)?,
+            message: r.get(1)?,
+            blob: r.get(2)?,
+            sender: r.get(3)?,
+            recipient: r.get(4)?,
+            domain: r.get(5)?,
+            status: r.get(6)?,
+            attempts: r.get(7)?,
+            next_attempt_at: r.get(8)?,
+            expires_at: r.get(9)?,
+            last_reply: r.get(10)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Whitelist rows, all or those of one domain, ANS first, in insertion order.
@@ -253,23 +207,18 @@ fn whitelist_rows(conn: &Connection, domain: Option<&str>) -> Result<Vec<Whiteli
         "SELECT domain, operator_dn, description, responsible_contact, support_contact, updated_at, source
          FROM whitelist_entries WHERE ?1 IS NULL OR domain = ?1 ORDER BY source, id",
     )?;
-    let raw = stmt
-        .query_map([domain], |r| {
-            Ok((
-                WhitelistRow {
-                    domain: r.get(0)?,
-                    operator_dn: r.get(1)?,
-                    description: r.get(2)?,
-                    responsible_contact: r.get(3)?,
-                    support_contact: r.get(4)?,
-                    updated_at: r.get(5)?,
-                    source: WhitelistSource::Ans,
-                },
-                r.get::<_, String>(6)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    raw.into_iter().map(|(row, source)| Ok(WhitelistRow { source: source_from(&source)?, ..row })).collect()
+    let rows = stmt.query_map([domain], |r| {
+        Ok(WhitelistRow {
+            domain: r.get(0)?,
+            operator_dn: r.get(1)?,
+            description: r.get(2)?,
+            responsible_contact: r.get(3)?,
+            support_contact: r.get(4)?,
+            updated_at: r.get(5)?,
+            source: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 fn insert_whitelist_row(tx: &rusqlite::Transaction<'_>, row: &WhitelistRow) -> Result<(), StoreError> {
@@ -284,7 +233,7 @@ fn insert_whitelist_row(tx: &rusqlite::Transaction<'_>, row: &WhitelistRow) -> R
             row.responsible_contact,
             row.support_contact,
             row.updated_at,
-            row.source.as_str()
+            row.source
         ],
     )?;
     Ok(())
@@ -489,21 +438,13 @@ impl MetadataStore for SqliteStore {
                  WHERE f.mailbox_id = ?1 AND f.name = ?2
                  ORDER BY fm.uid",
             )?;
-            let raw = stmt
-                .query_map(params![mailbox, folder], |r| {
-                    Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            raw.into_iter()
-                .map(|(uid, blob, size, received_at)| {
-                    Ok(FolderMessage {
-                        uid,
-                        blob: blob.parse()?,
-                        size: u64::try_from(size).map_err(|e| corrupt("size", &size.to_string(), e))?,
-                        received_at,
-                    })
-                })
-                .collect()
+            let rows = stmt.query_map(params![mailbox, folder], |r| {
+                let size = u64::try_from(r.get::<_, i64>(2)?).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Integer, Box::new(e))
+                })?;
+                Ok(FolderMessage { uid: r.get(0)?, blob: r.get(1)?, size, received_at: r.get(3)? })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
     }
@@ -513,8 +454,8 @@ impl MetadataStore for SqliteStore {
             let mut stmt = conn.prepare(
                 "SELECT blob_hash FROM messages UNION SELECT blob_hash FROM queue_messages ORDER BY blob_hash",
             )?;
-            let raw = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-            raw.iter().map(|h| h.parse()).collect()
+            let rows = stmt.query_map([], |r| r.get::<_, BlobHash>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
     }
@@ -605,5 +546,56 @@ impl MetadataStore for SqliteStore {
 
     async fn delete_queued(&self, message: QueueId) -> Result<bool, StoreError> {
         self.write(move |tx| Ok(tx.execute("DELETE FROM queue_messages WHERE id = ?1", [message])? == 1)).await
+    }
+}
+
+/// Stored text of the store's own enums and hashes; a value that does not
+/// read back is reported as corrupt, never defaulted.
+mod columns {
+    use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+
+    use crate::model::{RecipientStatus, WhitelistSource};
+    use crate::{BlobHash, StoreError};
+
+    fn text<'a>(value: ValueRef<'a>) -> FromSqlResult<&'a str> {
+        value.as_str()
+    }
+
+    fn corrupt(what: &str, value: &str) -> FromSqlError {
+        FromSqlError::Other(Box::new(StoreError::Corrupt(format!("{what} `{value}`"))))
+    }
+
+    impl FromSql for WhitelistSource {
+        fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+            match text(value)? {
+                "ans" => Ok(Self::Ans),
+                "manual" => Ok(Self::Manual),
+                other => Err(corrupt("whitelist source", other)),
+            }
+        }
+    }
+
+    impl ToSql for WhitelistSource {
+        fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+            Ok(self.as_str().into())
+        }
+    }
+
+    impl FromSql for RecipientStatus {
+        fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+            match text(value)? {
+                "pending" => Ok(Self::Pending),
+                "delivered" => Ok(Self::Delivered),
+                "failed" => Ok(Self::Failed),
+                other => Err(corrupt("queue status", other)),
+            }
+        }
+    }
+
+    impl FromSql for BlobHash {
+        fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+            let hex = text(value)?;
+            hex.parse().map_err(|_| corrupt("blob hash", hex))
+        }
     }
 }
