@@ -60,12 +60,6 @@ fn smtplib_send(addr: &str, ca: &std::path::Path, client: Option<&Operator>, fro
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-async fn inbox_len(op: &Operator, address: &str) -> usize {
-    let store = mss_store::Store::open(&mss_store::StoreConfig::Embedded { dir: op.dir.clone() }).await.unwrap();
-    let mailbox = store.meta.mailbox(&address.parse().unwrap()).await.unwrap().unwrap();
-    store.meta.folder_messages(mailbox.id, mss_store::INBOX).await.unwrap().len()
-}
-
 #[tokio::test]
 async fn a_peer_operator_delivers_with_its_certificate_and_strangers_are_refused() {
     let tmp = tempfile::tempdir().unwrap();

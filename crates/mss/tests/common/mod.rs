@@ -267,3 +267,10 @@ pub fn terminate(child: &mut Child) -> (std::process::ExitStatus, String) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// How many messages are in the INBOX of `address` on this operator.
+pub async fn inbox_len(op: &Operator, address: &str) -> usize {
+    let store = mss_store::Store::open(&mss_store::StoreConfig::Embedded { dir: op.dir.clone() }).await.unwrap();
+    let mailbox = store.meta.mailbox(&address.parse().unwrap()).await.unwrap().unwrap();
+    store.meta.folder_messages(mailbox.id, mss_store::INBOX).await.unwrap().len()
+}
