@@ -42,6 +42,9 @@ pub struct Config {
 pub struct Smtp {
     /// Largest message accepted, in bytes (SIZE).
     pub max_message_bytes: usize,
+    /// Whether messages submitted by our users are also kept in their Sent.
+    #[serde(default = "default_sent_copy")]
+    pub sent_copy: bool,
     /// Days a message may wait in the queue before it is bounced.
     #[serde(default = "default_queue_expiry_days")]
     pub queue_expiry_days: u64,
@@ -49,6 +52,10 @@ pub struct Smtp {
     /// (tests and private deployments; MX lookup otherwise).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub routes: BTreeMap<String, SocketAddr>,
+}
+
+fn default_sent_copy() -> bool {
+    true
 }
 
 fn default_queue_expiry_days() -> u64 {
@@ -59,6 +66,7 @@ impl Default for Smtp {
     fn default() -> Self {
         Self {
             max_message_bytes: 25 * 1024 * 1024,
+            sent_copy: default_sent_copy(),
             queue_expiry_days: default_queue_expiry_days(),
             routes: BTreeMap::new(),
         }

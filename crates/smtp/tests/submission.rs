@@ -109,6 +109,14 @@ async fn a_user_sends_to_our_mailboxes_and_into_the_trust_space() {
 
     let local = w.ours.inbox(w.bob).await;
     assert_eq!(local.len(), 1);
+    let alice = w.ours.store.meta.mailbox(&"alice@ours.test".parse().unwrap()).await.unwrap().unwrap();
+    let sent = w.ours.store.meta.folder_messages(alice.id, mss_store::SENT).await.unwrap();
+    assert_eq!(sent.len(), 1, "a copy in the sender's Sent");
+    assert_eq!(
+        sent[0].blob,
+        w.ours.store.meta.folder_messages(w.bob, mss_store::INBOX).await.unwrap()[0].blob,
+        "stored once"
+    );
     assert!(String::from_utf8_lossy(&local[0]).contains("with ESMTPSA"), "authenticated submission is traced");
     let queued: Vec<String> = w.ours.store.meta.queue().await.unwrap().into_iter().map(|r| r.recipient).collect();
     assert_eq!(queued, ["carol@peer.test", "279035121518989@patient.mssante.fr"]);
@@ -143,6 +151,11 @@ async fn a_user_may_only_send_as_themselves() {
     let (code, text) = c.cmd(&message("bob@ours.test", "bob@ours.test")).await;
     assert_eq!(code, 550, "a forged From: header: {text}");
     assert!(w.ours.inbox(w.bob).await.is_empty());
+    let alice = w.ours.store.meta.mailbox(&"alice@ours.test".parse().unwrap()).await.unwrap().unwrap();
+    assert!(
+        w.ours.store.meta.folder_messages(alice.id, mss_store::SENT).await.unwrap().is_empty(),
+        "no sent copy of a refused message"
+    );
 }
 
 #[tokio::test]

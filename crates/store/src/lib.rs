@@ -66,12 +66,18 @@ impl Store {
     /// durable first, then one transaction links it into each recipient's
     /// INBOX. Returns once both are on disk.
     pub async fn deliver(&self, raw: &[u8], recipients: &[MailboxId]) -> Result<Delivery, StoreError> {
-        if recipients.is_empty() {
+        let placements: Vec<Placement> = recipients.iter().map(|&m| Placement::inbox(m)).collect();
+        self.deliver_to(raw, &placements).await
+    }
+
+    /// The same, into any folders (a sent copy goes to the sender's Sent).
+    pub async fn deliver_to(&self, raw: &[u8], placements: &[Placement]) -> Result<Delivery, StoreError> {
+        if placements.is_empty() {
             return Err(StoreError::Invalid("a delivery needs at least one recipient".into()));
         }
         let hash = self.blobs.put(raw).await?;
         let size = u64::try_from(raw.len()).map_err(|_| StoreError::Invalid("message too large".into()))?;
-        self.meta.link_message(&NewMessage { blob: hash, size, received_at: now_unix() }, recipients).await
+        self.meta.link_message(&NewMessage { blob: hash, size, received_at: now_unix() }, placements).await
     }
 }
 

@@ -100,6 +100,22 @@ pub struct NewMessage {
     pub received_at: i64,
 }
 
+/// Where to put one copy of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub mailbox: MailboxId,
+    pub folder: String,
+}
+
+impl Placement {
+    pub fn inbox(mailbox: MailboxId) -> Self {
+        Self { mailbox, folder: INBOX.to_string() }
+    }
+}
+
+/// Name of the folder sent copies go to (RFC 6154 \\Sent).
+pub const SENT: &str = "Sent";
+
 /// Where one copy of a delivered message went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveredCopy {
@@ -220,9 +236,11 @@ pub trait MetadataStore: Send + Sync {
     /// The last ANS import, if any.
     async fn last_whitelist_import(&self) -> Result<Option<WhitelistImport>, StoreError>;
 
-    /// Links a stored blob into the INBOX of each recipient, in one
-    /// transaction, allocating UIDs.
-    async fn link_message(&self, message: &NewMessage, recipients: &[MailboxId]) -> Result<Delivery, StoreError>;
+    /// Links a stored blob into each placement (a mailbox's folder), in one
+    /// transaction, allocating UIDs. A folder other than INBOX is created
+    /// when missing (Sent for the first sent copy); a missing INBOX means
+    /// there is no such mailbox.
+    async fn link_message(&self, message: &NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError>;
     /// Messages of a folder, by UID.
     async fn folder_messages(&self, mailbox: MailboxId, folder: &str) -> Result<Vec<FolderMessage>, StoreError>;
     /// Every blob a message or queue row refers to (for consistency checks

@@ -86,7 +86,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             limits: limits.clone(),
         })
     };
-    let submission_mode = Submission { tokens, wake: wake.clone(), queue_expiry };
+    let submission_mode =
+        Submission { tokens, wake: wake.clone(), queue_expiry, sent_copy: data.config.smtp.sent_copy };
     let tasks = [
         tokio::spawn(server(Mode::Mta).serve(smtp)),
         tokio::spawn(server(Mode::Submission(submission_mode)).serve(submission)),

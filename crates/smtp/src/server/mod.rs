@@ -75,6 +75,8 @@ pub struct Submission {
     pub wake: Arc<Notify>,
     /// How long queued mail may wait before it is bounced.
     pub queue_expiry: Duration,
+    /// Whether a submitted message is also stored in the sender's Sent.
+    pub sent_copy: bool,
 }
 
 /// Everything a session needs.

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use mss_core::EmailAddress;
-use mss_store::{MailboxId, now_unix};
+use mss_store::{MailboxId, Placement, SENT, now_unix};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::{DistinguishedName, PeerCertificate};
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
@@ -63,8 +63,15 @@ pub struct Session<'a> {
     helo: Option<String>,
     envelope: Option<Envelope>,
     /// The authenticated user (submission).
-    principal: Option<EmailAddress>,
+    principal: Option<Principal>,
     errors: usize,
+}
+
+/// Who authenticated on submission.
+struct Principal {
+    address: EmailAddress,
+    /// Their mailbox (for the sent copy).
+    mailbox: MailboxId,
 }
 
 /// What the command handler asks of the loop.
@@ -282,16 +289,16 @@ impl<'a> Session<'a> {
         if credentials.user.as_deref().is_some_and(|u| u.parse::<EmailAddress>().ok().as_ref() != Some(&address)) {
             return Ok(invalid("user does not match the token"));
         }
-        match self.server.store.meta.mailbox(&address).await {
-            Ok(Some(mailbox)) if mailbox.state.receives_mail() => {}
+        let mailbox = match self.server.store.meta.mailbox(&address).await {
+            Ok(Some(mailbox)) if mailbox.state.receives_mail() => mailbox.id,
             Ok(_) => return Ok(invalid("no active mailbox")),
             Err(e) => {
                 tracing::error!(error = %e, "smtp: mailbox lookup failed");
                 return Ok(Reply::new(454, "4.7.0", "Temporary authentication failure"));
             }
-        }
+        };
         tracing::info!(peer = %self.peer, user = %address, "smtp: authenticated");
-        self.principal = Some(address);
+        self.principal = Some(Principal { address, mailbox });
         Ok(Reply::new(235, "2.7.0", "Authentication successful"))
     }
 
@@ -361,7 +368,7 @@ impl<'a> Session<'a> {
 
     /// Submission: an authenticated user sends as themselves.
     fn submission_mail(&mut self, from: smtp_proto::MailFrom<String>) -> Reply {
-        let Some(principal) = &self.principal else {
+        let Some(Principal { address: principal, .. }) = &self.principal else {
             return Reply::new(530, "5.7.0", "Authentication required");
         };
         if from.size > self.server.limits.max_message_bytes {
@@ -507,8 +514,10 @@ impl<'a> Session<'a> {
         if too_large {
             return Ok(Reply::new(552, "5.3.4", format!("Message too large, at most {limit} bytes")));
         }
-        if let (Some(principal), Err(reply)) = (&self.principal, check_from_header(&body, &self.principal)) {
-            tracing::warn!(peer = %self.peer, %principal, "smtp: refused, From: header is not the sender");
+        if let Some(Principal { address, .. }) = &self.principal
+            && let Err(reply) = check_from_header(&body, address)
+        {
+            tracing::warn!(peer = %self.peer, %address, "smtp: refused, From: header is not the sender");
             return Ok(reply);
         }
         let message = self.with_received_header(&envelope, &body);
@@ -530,22 +539,27 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Local recipients get it in their INBOX, remote ones through the queue;
-    /// both are durable when this returns.
+    /// Local recipients get it in their INBOX (and a submitting user a copy
+    /// in Sent), remote ones through the queue; all durable when this returns.
     async fn store_message(&self, envelope: &Envelope, message: &[u8]) -> Result<(), mss_store::StoreError> {
         let store = &self.server.store;
-        let local: Vec<MailboxId> = envelope
+        let mut local: Vec<Placement> = envelope
             .recipients
             .iter()
-            .filter_map(|r| if let Recipient::Local(_, id) = r { Some(*id) } else { None })
+            .filter_map(|r| if let Recipient::Local(_, id) = r { Some(Placement::inbox(*id)) } else { None })
             .collect();
+        if let (Mode::Submission(submission), Some(principal)) = (&self.server.mode, &self.principal)
+            && submission.sent_copy
+        {
+            local.push(Placement { mailbox: principal.mailbox, folder: SENT.to_string() });
+        }
         let remote: Vec<EmailAddress> = envelope
             .recipients
             .iter()
             .filter_map(|r| if let Recipient::Remote(a) = r { Some(a.clone()) } else { None })
             .collect();
         if !local.is_empty() {
-            store.deliver(message, &local).await?;
+            store.deliver_to(message, &local).await?;
         }
         if let (Mode::Submission(submission), false) = (&self.server.mode, remote.is_empty()) {
             let expiry = i64::try_from(submission.queue_expiry.as_secs()).unwrap_or(i64::MAX / 2);
@@ -581,10 +595,7 @@ impl<'a> Session<'a> {
 }
 
 /// Submission: every address of the From: header must be the sender's own.
-fn check_from_header(message: &[u8], principal: &Option<EmailAddress>) -> Result<(), Reply> {
-    let Some(principal) = principal else {
-        return Ok(());
-    };
+fn check_from_header(message: &[u8], principal: &EmailAddress) -> Result<(), Reply> {
     let refuse = |why: String| Err(Reply::new(550, "5.7.1", why));
     let Some(value) = header_value(message, "from") else {
         return refuse("The message has no From: header".into());

@@ -97,8 +97,12 @@ impl Site {
     pub async fn start_submission(&self, wake: Arc<Notify>) -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let submission =
-            Submission { tokens: Arc::new(self.token_key()), wake, queue_expiry: Duration::from_secs(3600) };
+        let submission = Submission {
+            tokens: Arc::new(self.token_key()),
+            wake,
+            queue_expiry: Duration::from_secs(3600),
+            sent_copy: true,
+        };
         self.serve(listener, Mode::Submission(submission), Limits::default());
         addr
     }

@@ -101,6 +101,13 @@ impl SqliteStore {
     }
 }
 
+/// UIDVALIDITY of a new folder (RFC 9051 §2.3.1.1): it must change if a
+/// folder name is ever reused, so the creation time in seconds, made
+/// distinct per mailbox.
+fn new_uidvalidity(mailbox: MailboxId) -> u32 {
+    (now_unix() as u64 as u32).wrapping_add(mailbox as u32)
+}
+
 const MAILBOX_COLUMNS: &str = "id, address, kind, state, national_id, finess, first_name, last_name, \
                                display_name, service, liste_rouge, created_at, updated_at";
 
@@ -270,12 +277,9 @@ impl MetadataStore for SqliteStore {
                     return Err(StoreError::AddressTaken(address));
                 }
                 let id = tx.last_insert_rowid();
-                // UIDVALIDITY must change if a folder name is ever reused:
-                // the creation time in seconds, made unique by the row id.
-                let uidvalidity = (now as u64 as u32).wrapping_add(id as u32);
                 tx.execute(
                     "INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (?1, ?2, ?3)",
-                    params![id, INBOX, uidvalidity],
+                    params![id, INBOX, new_uidvalidity(id)],
                 )?;
                 Ok(id)
             })
@@ -391,8 +395,8 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
-    async fn link_message(&self, message: &NewMessage, recipients: &[MailboxId]) -> Result<Delivery, StoreError> {
-        let (message, recipients) = (message.clone(), recipients.to_vec());
+    async fn link_message(&self, message: &NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError> {
+        let (message, placements) = (message.clone(), placements.to_vec());
         let size = i64::try_from(message.size).map_err(|_| StoreError::Invalid("message size".into()))?;
         self.write(move |tx| {
             tx.execute(
@@ -400,17 +404,25 @@ impl MetadataStore for SqliteStore {
                 params![message.blob.to_hex(), size, message.received_at],
             )?;
             let message_id = tx.last_insert_rowid();
-            let mut copies = Vec::with_capacity(recipients.len());
-            for mailbox in recipients {
-                let folder: Option<(i64, u32, i64)> = tx
+            let mut copies = Vec::with_capacity(placements.len());
+            for Placement { mailbox, folder } in placements {
+                if folder != INBOX {
+                    tx.execute(
+                        "INSERT INTO folders (mailbox_id, name, uidvalidity)
+                         SELECT id, ?2, ?3 FROM mailboxes WHERE id = ?1
+                         ON CONFLICT (mailbox_id, name) DO NOTHING",
+                        params![mailbox, folder, new_uidvalidity(mailbox)],
+                    )?;
+                }
+                let found: Option<(i64, u32, i64)> = tx
                     .query_row(
                         "SELECT id, uidnext, highest_modseq FROM folders WHERE mailbox_id = ?1 AND name = ?2",
-                        params![mailbox, INBOX],
+                        params![mailbox, folder],
                         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                     )
                     .optional()?;
                 let (folder_id, uid, modseq) =
-                    folder.ok_or_else(|| StoreError::NotFound(format!("INBOX of mailbox {mailbox}")))?;
+                    found.ok_or_else(|| StoreError::NotFound(format!("{folder} of mailbox {mailbox}")))?;
                 let next_uid = uid.checked_add(1).ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
                 tx.execute(
                     "INSERT INTO folder_messages (folder_id, uid, message_id, modseq) VALUES (?1, ?2, ?3, ?4)",
@@ -420,7 +432,7 @@ impl MetadataStore for SqliteStore {
                     "UPDATE folders SET uidnext = ?2, highest_modseq = ?3 WHERE id = ?1",
                     params![folder_id, next_uid, modseq + 1],
                 )?;
-                copies.push(DeliveredCopy { mailbox, folder: INBOX.to_string(), uid });
+                copies.push(DeliveredCopy { mailbox, folder, uid });
             }
             Ok(Delivery { blob: message.blob, copies })
         })

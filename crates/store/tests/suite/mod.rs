@@ -75,6 +75,16 @@ pub async fn delivery_stores_one_blob_and_numbers_each_inbox(store: &Store) {
     assert_eq!(again.blob, first.blob);
     assert_eq!(store.blobs.list().await.unwrap().len(), 2);
     assert_eq!(store.meta.referenced_blobs().await.unwrap().len(), 2);
+
+    // A copy into a folder that does not exist yet creates it.
+    let sent = Placement { mailbox: a.id, folder: SENT.to_string() };
+    let copy = store.deliver_to(b"Subject: sent\r\n\r\nx\r\n", &[sent.clone(), Placement::inbox(b.id)]).await.unwrap();
+    assert_eq!(copy.copies[0], DeliveredCopy { mailbox: a.id, folder: SENT.into(), uid: 1 });
+    assert_eq!(copy.copies[1].uid, 3);
+    let again = store.deliver_to(b"Subject: sent 2\r\n\r\nx\r\n", &[sent]).await.unwrap();
+    assert_eq!(again.copies[0].uid, 2);
+    assert_eq!(store.meta.folder_messages(a.id, SENT).await.unwrap().len(), 2);
+    assert_eq!(store.meta.folder_messages(a.id, INBOX).await.unwrap().len(), 2, "INBOX untouched");
 }
 
 pub async fn a_delivery_to_an_unknown_mailbox_changes_nothing(store: &Store) {
