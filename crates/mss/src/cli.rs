@@ -197,6 +197,10 @@ pub struct MailboxCreateArgs {
     /// Keep the mailbox out of the directory (liste rouge).
     #[arg(long)]
     pub liste_rouge: bool,
+    /// APP: subject DN of the organisation certificate the software presents
+    /// (SASL EXTERNAL on submission).
+    #[arg(long)]
+    pub certificate_dn: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

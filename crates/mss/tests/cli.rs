@@ -159,8 +159,13 @@ fn organisational_applicative_and_cabinet_mailboxes() {
         r#"mailbox create --type org --finess 750000002 --name "Hôpital Nord" --service Cardiologie --liste-rouge"#,
     );
     assert_eq!(service.trim(), "cardiologie@pharmacie.test");
-    let app = op.ok(r#"mailbox create --type app --finess 750000002 --name "LGO Officine""#);
+    let app = op.ok(
+        r#"mailbox create --type app --finess 750000002 --name "LGO Officine" --certificate-dn "cn=lgo.pharmacie.test, O=LGO, C=FR""#,
+    );
     assert_eq!(app.trim(), "app-lgo-officine@pharmacie.test");
+    let shown: serde_json::Value =
+        serde_json::from_str(&op.ok(&format!("mailbox show --json {}", app.trim()))).unwrap();
+    assert_eq!(shown["certificate_dn"], "CN=lgo.pharmacie.test,O=LGO,C=FR", "stored in the ANS form");
     let cab = op.ok(r#"mailbox create --type cab --name "Cabinet des Lilas" --city Lyon"#);
     assert_eq!(cab.trim(), "cabinet-des-lilas-lyon@pharmacie.test");
 
@@ -191,6 +196,8 @@ fn mailbox_commands_refuse_bad_input_and_write_nothing() {
         ("--type org --finess 750000002 --pharmacy --name X --postal-code 7500 --city Paris", "postal-code"),
         ("--type app --finess 750000002 --name X --city Lyon", "city"),
         ("--type cab --name X", "city"),
+        ("--type app --finess 750000002 --name X --certificate-dn CN", "certificate-dn"),
+        ("--type cab --name X --city Lyon --certificate-dn CN=x,C=FR", "certificate-dn"),
     ] {
         op.refused(&format!("mailbox create {args}"), field);
     }

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use mss_smtp::{Limits, Outbound, RetryPolicy};
 use mss_store::{MailboxId, now_unix};
 use mss_trust::pki::CertificateAuthority;
-use support::{Client, Site, anonymous_config, connect, starttls};
+use support::{Client, Site, anonymous_config, client_config, connect, operator_certificate, starttls};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
@@ -173,4 +173,47 @@ async fn oauthbearer_with_a_continuation_line_works_too() {
     let expired = w.ours.token_key().issue("alice@ours.test", now_unix() - 600, 300).unwrap();
     let mut again = starttls(w.submission, anonymous_config(w.ca.cert_pem())).await;
     assert_eq!(again.cmd(&format!("AUTH XOAUTH2 {}", xoauth2("alice@ours.test", &expired))).await.0, 535);
+}
+
+#[tokio::test]
+async fn software_authenticates_with_the_certificate_bound_to_its_applicative_mailbox() {
+    let w = world().await;
+    let lgo = operator_certificate(&w.ca, "lgo.ours.test");
+    let app = mss_store::NewMailbox {
+        address: "app-lgo@ours.test".parse().unwrap(),
+        kind: mss_core::MailboxKind::Applicative,
+        state: mss_core::MailboxState::Active,
+        national_id: None,
+        finess: Some("750000002".parse().unwrap()),
+        first_name: None,
+        last_name: None,
+        display_name: "LGO Officine".into(),
+        service: None,
+        liste_rouge: false,
+        certificate_dn: Some(lgo.subject.to_string()),
+    };
+    w.ours.store.meta.create_mailbox(&app).await.unwrap();
+
+    let mut c = starttls(w.submission, client_config(&lgo, w.ca.cert_pem())).await;
+    let (_, ehlo) = c.cmd("EHLO lgo").await;
+    assert!(ehlo.contains("AUTH XOAUTH2 OAUTHBEARER EXTERNAL"), "{ehlo}");
+    let (code, text) = c.cmd("AUTH EXTERNAL =").await;
+    assert_eq!(code, 235, "{text}");
+    assert_eq!(c.cmd("MAIL FROM:<app-lgo@ours.test>").await.0, 250);
+    assert_eq!(c.cmd("RCPT TO:<bob@ours.test>").await.0, 250);
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    assert_eq!(c.cmd(&message("app-lgo@ours.test", "bob@ours.test")).await.0, 250);
+    assert_eq!(w.ours.inbox(w.bob).await.len(), 1);
+
+    // A trusted certificate bound to nothing, a wrong authorization identity, no certificate.
+    let stranger = operator_certificate(&w.ca, "other.ours.test");
+    let mut c = starttls(w.submission, client_config(&stranger, w.ca.cert_pem())).await;
+    assert_eq!(c.cmd("AUTH EXTERNAL =").await.0, 535);
+    let mut c = starttls(w.submission, client_config(&lgo, w.ca.cert_pem())).await;
+    assert_eq!(c.cmd(&format!("AUTH EXTERNAL {}", STANDARD.encode("bob@ours.test"))).await.0, 535);
+    let mut c = starttls(w.submission, anonymous_config(w.ca.cert_pem())).await;
+    let (_, ehlo) = c.cmd("EHLO anonymous").await;
+    assert!(!ehlo.contains("EXTERNAL"), "{ehlo}");
+    assert_eq!(c.cmd("AUTH EXTERNAL =").await.0, 535);
+    assert_eq!(w.ours.inbox(w.bob).await.len(), 1, "nothing more");
 }

@@ -27,6 +27,9 @@ pub struct NewMailbox {
     pub service: Option<String>,
     /// Liste rouge: never published in the directory.
     pub liste_rouge: bool,
+    /// APP: subject DN of the organisation certificate the software
+    /// authenticates with (SASL EXTERNAL).
+    pub certificate_dn: Option<String>,
 }
 
 /// A stored mailbox.
@@ -43,6 +46,7 @@ pub struct Mailbox {
     pub display_name: String,
     pub service: Option<String>,
     pub liste_rouge: bool,
+    pub certificate_dn: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
     pub updated_at: i64,
@@ -220,6 +224,8 @@ pub trait MetadataStore: Send + Sync {
     async fn mailbox(&self, address: &EmailAddress) -> Result<Option<Mailbox>, StoreError>;
     /// Every mailbox, ordered by address.
     async fn mailboxes(&self) -> Result<Vec<Mailbox>, StoreError>;
+    /// Mailboxes bound to a certificate DN (for SASL EXTERNAL).
+    async fn certificate_bound_mailboxes(&self) -> Result<Vec<Mailbox>, StoreError>;
     /// Addresses of `domain` whose local part starts with `prefix` (to pick a
     /// free address without one query per candidate).
     async fn addresses_with_prefix(&self, prefix: &str, domain: &str) -> Result<Vec<String>, StoreError>;

@@ -10,6 +10,7 @@ use mss_core::{
     application_local_part, cabinet_local_part, personal_local_part, pharmacy_local_part, service_local_part,
 };
 use mss_store::{Mailbox, NewMailbox, StoreError};
+use mss_trust::DistinguishedName;
 
 use crate::cli::{MailboxCommand, MailboxCreateArgs};
 use crate::config::DataDir;
@@ -65,6 +66,7 @@ struct Request {
     display_name: String,
     service: Option<String>,
     liste_rouge: bool,
+    certificate_dn: Option<String>,
 }
 
 impl Request {
@@ -80,6 +82,7 @@ impl Request {
             display_name: self.display_name.clone(),
             service: self.service.clone(),
             liste_rouge: self.liste_rouge,
+            certificate_dn: self.certificate_dn.clone(),
         }
     }
 }
@@ -125,7 +128,14 @@ fn validate(args: &MailboxCreateArgs) -> Result<Request, CliError> {
         display_name: String::new(),
         service: None,
         liste_rouge: args.liste_rouge,
+        certificate_dn: None,
     };
+    if let Some(dn) = &args.certificate_dn {
+        if kind != MailboxKind::Applicative {
+            return Err(usage("certificate-dn", "only for --type app"));
+        }
+        request.certificate_dn = Some(parse::<DistinguishedName>("certificate-dn", dn)?.to_string());
+    }
     request.base_local = match kind {
         MailboxKind::Personal => {
             for (field, present) in [
@@ -233,6 +243,7 @@ fn to_json(m: &Mailbox) -> serde_json::Value {
         "display_name": m.display_name,
         "service": m.service,
         "liste_rouge": m.liste_rouge,
+        "certificate_dn": m.certificate_dn,
         "created_at": m.created_at,
     })
 }
@@ -252,5 +263,8 @@ fn print_mailbox(m: &Mailbox) {
         println!("service:      {service}");
     }
     println!("liste rouge:  {}", if m.liste_rouge { "yes" } else { "no" });
+    if let Some(dn) = &m.certificate_dn {
+        println!("certificate:  {dn}");
+    }
     println!("created at:   {} (unix)", m.created_at);
 }

@@ -45,6 +45,21 @@ pub fn decode(mechanism: u64, response: &str) -> Result<BearerCredentials, &'sta
     Ok(BearerCredentials { user: user.filter(|u| !u.is_empty()), token })
 }
 
+/// SASL EXTERNAL (RFC 4422 appendix A): the optional authorization
+/// identity; `=` or nothing means "whoever the certificate says".
+pub fn decode_external(response: &str) -> Result<Option<String>, &'static str> {
+    let response = response.trim();
+    if response.is_empty() || response == "=" {
+        return Ok(None);
+    }
+    if response.len() > MAX_RESPONSE_BYTES {
+        return Err("response too long");
+    }
+    let bytes = STANDARD.decode(response).map_err(|_| "not base64")?;
+    let authzid = String::from_utf8(bytes).map_err(|_| "not UTF-8")?;
+    Ok(Some(authzid).filter(|a| !a.is_empty()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +79,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(o, x);
+    }
+
+    #[test]
+    fn external_carries_an_optional_authorization_identity() {
+        assert_eq!(decode_external(""), Ok(None));
+        assert_eq!(decode_external("="), Ok(None));
+        assert_eq!(decode_external(&b64("app@ours.test")), Ok(Some("app@ours.test".into())));
+        assert!(decode_external("!!").is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use mss_core::EmailAddress;
+use mss_core::{EmailAddress, MailboxKind};
 use mss_store::{MailboxId, Placement, SENT, now_unix};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::{DistinguishedName, PeerCertificate};
@@ -237,9 +237,10 @@ impl<'a> Session<'a> {
                 Some(Reply::bad_sequence("AUTH is not allowed during a mail transaction"))
             }
             Mode::Submission(_)
-                if mechanism != smtp_proto::AUTH_XOAUTH2 && mechanism != smtp_proto::AUTH_OAUTHBEARER =>
+                if ![smtp_proto::AUTH_XOAUTH2, smtp_proto::AUTH_OAUTHBEARER, smtp_proto::AUTH_EXTERNAL]
+                    .contains(&mechanism) =>
             {
-                Some(Reply::new(504, "5.5.4", "Unsupported mechanism; use XOAUTH2 or OAUTHBEARER"))
+                Some(Reply::new(504, "5.5.4", "Unsupported mechanism; use XOAUTH2, OAUTHBEARER or EXTERNAL"))
             }
             Mode::Submission(_) => None,
         };
@@ -259,17 +260,24 @@ impl<'a> Session<'a> {
         let Mode::Submission(submission) = &self.server.mode else {
             return Ok(Reply::new(502, "5.5.1", "AUTH is for the submission port"));
         };
-        let response = if initial.is_empty() || initial == "=" {
+        // RFC 4954 §4: no initial response asks for a 334 challenge; "="
+        // is an initial response of zero length.
+        let response = if initial.is_empty() {
             let _ = conn.write_raw(b"334 \r\n").await;
             match conn.line(sasl::MAX_RESPONSE_BYTES, self.server.limits.command_timeout).await? {
                 Some(line) => String::from_utf8_lossy(&line).into_owned(),
                 None => return Ok(Reply::new(500, "5.5.6", "Authentication exchange line is too long")),
             }
+        } else if initial == "=" {
+            String::new()
         } else {
             initial
         };
         if response.trim() == "*" {
             return Ok(Reply::new(501, "5.7.0", "Authentication cancelled"));
+        }
+        if mechanism == smtp_proto::AUTH_EXTERNAL {
+            return Ok(self.authenticate_external(&response).await);
         }
         let invalid = |why: &str| {
             tracing::warn!(peer = %self.peer, reason = why, "smtp: authentication failed");
@@ -302,6 +310,44 @@ impl<'a> Session<'a> {
         Ok(Reply::new(235, "2.7.0", "Authentication successful"))
     }
 
+    /// SASL EXTERNAL: software presenting the organisation certificate its
+    /// applicative mailbox is bound to.
+    async fn authenticate_external(&mut self, response: &str) -> Reply {
+        let invalid = |why: &str| {
+            tracing::warn!(peer = %self.peer, reason = why, "smtp: EXTERNAL authentication failed");
+            Reply::new(535, "5.7.8", "Authentication credentials invalid")
+        };
+        let Some(TlsPeer { certificate: PeerCertificate::Trusted { subject }, .. }) = &self.tls else {
+            return invalid("no trusted client certificate");
+        };
+        let authzid = match sasl::decode_external(response) {
+            Ok(authzid) => authzid,
+            Err(why) => return Reply::new(501, "5.5.2", format!("Cannot decode the response: {why}")),
+        };
+        let bound = match self.server.store.meta.certificate_bound_mailboxes().await {
+            Ok(bound) => bound,
+            Err(e) => {
+                tracing::error!(error = %e, "smtp: mailbox lookup failed");
+                return Reply::new(454, "4.7.0", "Temporary authentication failure");
+            }
+        };
+        let bound_to_subject = |dn: &str| dn.parse::<DistinguishedName>().is_ok_and(|dn| dn.matches(subject));
+        let mailbox = bound.into_iter().find(|m| {
+            m.kind == MailboxKind::Applicative
+                && m.state.receives_mail()
+                && m.certificate_dn.as_deref().is_some_and(bound_to_subject)
+        });
+        let Some(mailbox) = mailbox else {
+            return invalid("no active applicative mailbox is bound to this certificate");
+        };
+        if authzid.is_some_and(|a| a.parse::<EmailAddress>().ok().as_ref() != Some(&mailbox.address)) {
+            return invalid("authorization identity is not the bound mailbox");
+        }
+        tracing::info!(peer = %self.peer, user = %mailbox.address, %subject, "smtp: authenticated by certificate");
+        self.principal = Some(Principal { address: mailbox.address, mailbox: mailbox.id });
+        Reply::new(235, "2.7.0", "Authentication successful")
+    }
+
     /// RFC 5321 §4.1.1.1 and the extensions offered.
     fn ehlo_lines(&self, host: &str) -> String {
         let mut lines = vec![
@@ -314,6 +360,9 @@ impl<'a> Session<'a> {
         ];
         match (&self.tls, &self.server.mode) {
             (None, _) => lines.push("STARTTLS".to_string()),
+            (Some(TlsPeer { certificate: PeerCertificate::Trusted { .. }, .. }), Mode::Submission(_)) => {
+                lines.push("AUTH XOAUTH2 OAUTHBEARER EXTERNAL".to_string())
+            }
             (Some(_), Mode::Submission(_)) => lines.push("AUTH XOAUTH2 OAUTHBEARER".to_string()),
             (Some(_), Mode::Mta) => {}
         }

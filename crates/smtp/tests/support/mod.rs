@@ -65,6 +65,7 @@ impl Site {
             display_name: "Alice Martin".into(),
             service: None,
             liste_rouge: false,
+            certificate_dn: None,
         };
         self.store.meta.create_mailbox(&new).await.unwrap().id
     }

@@ -109,7 +109,7 @@ fn new_uidvalidity(mailbox: MailboxId) -> u32 {
 }
 
 const MAILBOX_COLUMNS: &str = "id, address, kind, state, national_id, finess, first_name, last_name, \
-                               display_name, service, liste_rouge, created_at, updated_at";
+                               display_name, service, liste_rouge, created_at, updated_at, certificate_dn";
 
 fn corrupt(what: &str, value: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what} `{value}`: {e}"))
@@ -137,6 +137,7 @@ struct RawMailbox {
     liste_rouge: bool,
     created_at: i64,
     updated_at: i64,
+    certificate_dn: Option<String>,
 }
 
 /// Reads the columns of [`MAILBOX_COLUMNS`], in that order.
@@ -155,6 +156,7 @@ fn mailbox_row(row: &Row<'_>) -> rusqlite::Result<RawMailbox> {
         liste_rouge: row.get(10)?,
         created_at: row.get(11)?,
         updated_at: row.get(12)?,
+        certificate_dn: row.get(13)?,
     })
 }
 
@@ -172,6 +174,7 @@ impl RawMailbox {
             display_name: self.display_name,
             service: self.service,
             liste_rouge: self.liste_rouge,
+            certificate_dn: self.certificate_dn,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -256,8 +259,8 @@ impl MetadataStore for SqliteStore {
                 let now = now_unix();
                 let inserted = tx.execute(
                     "INSERT INTO mailboxes (address, kind, state, national_id, finess, first_name, last_name,
-                                            display_name, service, liste_rouge, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+                                            display_name, service, liste_rouge, created_at, updated_at, certificate_dn)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)
                      ON CONFLICT (address) DO NOTHING",
                     params![
                         address,
@@ -270,7 +273,8 @@ impl MetadataStore for SqliteStore {
                         new.display_name,
                         new.service,
                         new.liste_rouge,
-                        now
+                        now,
+                        new.certificate_dn
                     ],
                 )?;
                 if inserted == 0 {
@@ -303,6 +307,17 @@ impl MetadataStore for SqliteStore {
     async fn mailboxes(&self) -> Result<Vec<Mailbox>, StoreError> {
         self.read(|conn| {
             let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes ORDER BY address");
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map([], mailbox_row)?.collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(RawMailbox::into_mailbox).collect()
+        })
+        .await
+    }
+
+    async fn certificate_bound_mailboxes(&self) -> Result<Vec<Mailbox>, StoreError> {
+        self.read(|conn| {
+            let sql =
+                format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE certificate_dn IS NOT NULL ORDER BY address");
             let mut stmt = conn.prepare(&sql)?;
             let rows = stmt.query_map([], mailbox_row)?.collect::<Result<Vec<_>, _>>()?;
             rows.into_iter().map(RawMailbox::into_mailbox).collect()

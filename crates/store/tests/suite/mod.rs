@@ -21,6 +21,7 @@ fn ans_row(domain: &str, dn: &str) -> WhitelistRow {
 pub async fn mailbox_round_trips_with_every_field(store: &Store) {
     let new = NewMailbox {
         liste_rouge: true,
+        certificate_dn: Some("CN=lgo.pharma.test,O=LGO,C=FR".into()),
         service: Some("Officine".into()),
         ..person("elodie.dupont@pharma.test", "10003621892")
     };
@@ -31,6 +32,9 @@ pub async fn mailbox_round_trips_with_every_field(store: &Store) {
     assert_eq!(created.national_id, new.national_id);
     assert_eq!(created.first_name.as_deref(), Some("Élodie"));
     assert!(created.liste_rouge);
+    assert_eq!(created.certificate_dn.as_deref(), Some("CN=lgo.pharma.test,O=LGO,C=FR"));
+    let bound = store.meta.certificate_bound_mailboxes().await.unwrap();
+    assert_eq!(bound, vec![created.clone()]);
     assert!(created.created_at > 1_700_000_000);
     let read = store.meta.mailbox(&new.address).await.unwrap().unwrap();
     assert_eq!(read, created);

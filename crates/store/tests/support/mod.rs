@@ -19,5 +19,6 @@ pub fn person(addr: &str, rpps: &str) -> NewMailbox {
         display_name: "Élodie Dupont".into(),
         service: None,
         liste_rouge: false,
+        certificate_dn: None,
     }
 }
