@@ -225,3 +225,42 @@ async fn every_acknowledged_message_survives_a_kill_9_of_the_receiver() {
     assert!(stored <= acked + 1, "at most the one in flight beyond: {stored} vs {acked}");
     assert!(restarted.stop().0.success());
 }
+
+/// Runs swaks against `addr`; its exit status and everything it printed.
+fn swaks(addr: &str, args: &[&str]) -> (bool, String) {
+    assert!(Command::new("swaks").arg("--version").output().is_ok(), "swaks is needed (scripts/test installs it)");
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let out = Command::new("swaks")
+        .args(["--server", host, "--port", port, "--tls", "--helo", "mss.hopital.test", "--timeout", "20"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn swaks_delivers_as_a_peer_with_its_certificate_and_not_without() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("igc-test");
+    ok(&format!("pki init --out {}", ca.display()));
+    let ours = Operator::with_ca("pharmacie.test", &ca);
+    let peer = Operator::with_ca("hopital.test", &ca);
+    let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
+    ours.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, peer.dn()));
+    let server = ours.serve();
+    let smtp = server.addr("smtp");
+    let (cert, key) = (peer.dir.join("tls/server.pem"), peer.dir.join("tls/server.key"));
+    let envelope = ["--from", "dr.house@hopital.test", "--to", alice.as_str()];
+
+    let with_cert =
+        [&envelope[..], &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]].concat();
+    let (sent, output) = swaks(&smtp, &with_cert);
+    assert!(sent && output.contains("250 2.0.0 Message accepted"), "{output}");
+    assert_eq!(inbox_len(&ours, &alice).await, 1);
+
+    let (sent, output) = swaks(&smtp, &envelope);
+    assert!(!sent && output.contains("550 5.7.1 No client certificate"), "{output}");
+    assert_eq!(inbox_len(&ours, &alice).await, 1);
+    assert!(server.stop().0.success());
+}
