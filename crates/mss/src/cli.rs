@@ -118,6 +118,9 @@ pub struct InitArgs {
     /// Submission listen address.
     #[arg(long, default_value = "127.0.0.1:5870")]
     pub submission: String,
+    /// Submission listen address with implicit TLS (RFC 8314), optional.
+    #[arg(long)]
+    pub submissions: Option<String>,
     /// IMAP listen address.
     #[arg(long, default_value = "127.0.0.1:1143")]
     pub imap: String,

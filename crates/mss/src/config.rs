@@ -81,12 +81,15 @@ pub struct Listen {
     pub submission: SocketAddr,
     pub imap: SocketAddr,
     pub http: SocketAddr,
+    /// Submission with implicit TLS (RFC 8314, port 465), if wanted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submissions: Option<SocketAddr>,
 }
 
 impl Default for Listen {
     fn default() -> Self {
         let at = |port| SocketAddr::from(([127, 0, 0, 1], port));
-        Self { smtp: at(2525), submission: at(5870), imap: at(1143), http: at(8080) }
+        Self { smtp: at(2525), submission: at(5870), imap: at(1143), http: at(8080), submissions: None }
     }
 }
 

@@ -105,6 +105,7 @@ fn init_refuses_bad_input_and_writes_nothing() {
         ("--domain localhost", "domain"),
         ("--domain a.test --smtp nowhere:25", "smtp"),
         ("--domain a.test --http 127.0.0.1:99999", "http"),
+        ("--domain a.test --submissions nowhere", "submissions"),
         (&format!("--domain a.test --ca {}", tmp.path().display()), "ca"),
         ("--domain a.test --hostname=-bad-.test", "hostname"),
         (r#"--domain a.test --organisation " ""#, "organisation"),
@@ -336,4 +337,27 @@ fn tokens_are_issued_only_for_active_mailboxes_of_the_operator() {
     op.refused("token not-an-address", "address");
     op.refused(&format!("token {} --ttl-minutes 0", alice.trim()), "ttl-minutes");
     op.refused(&format!("token {} --ttl-minutes soon", alice.trim()), "ttl-minutes");
+}
+
+#[test]
+fn an_implicit_tls_submission_port_is_served_when_configured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let any = "127.0.0.1:0";
+    ok(&format!(
+        "init --data-dir {} --domain pharmacie.test --smtp {any} --submission {any} --submissions {any} --imap {any} --http {any}",
+        dir.display()
+    ));
+    let mut server = spawn_serve(Path::new("."), &["--data-dir", dir.to_str().unwrap()]);
+    let ports = wait_for_ports(&dir, &mut server);
+    let submissions = ports["submissions"].as_str().unwrap().to_string();
+    assert!(!submissions.ends_with(":0"), "{ports}");
+    // TLS from the first byte: a plain-text client gets no greeting.
+    let mut plain = std::net::TcpStream::connect(&submissions).unwrap();
+    plain.set_read_timeout(Some(std::time::Duration::from_millis(500))).unwrap();
+    let mut buf = [0u8; 3];
+    assert!(std::io::Read::read(&mut plain, &mut buf).map_or(true, |n| &buf[..n] != b"220"));
+    let (status, out) = terminate(&mut server);
+    assert!(status.success());
+    assert!(out.contains("submissions"), "{out}");
 }

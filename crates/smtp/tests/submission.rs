@@ -217,3 +217,23 @@ async fn software_authenticates_with_the_certificate_bound_to_its_applicative_ma
     assert_eq!(c.cmd("AUTH EXTERNAL =").await.0, 535);
     assert_eq!(w.ours.inbox(w.bob).await.len(), 1, "nothing more");
 }
+
+#[tokio::test]
+async fn implicit_tls_submission_greets_inside_tls() {
+    let w = world().await;
+    let addr = w.ours.start_implicit_tls_submission(w.wake.clone()).await;
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(support::OURS_HOST).unwrap();
+    let tls = tokio_rustls::TlsConnector::from(anonymous_config(w.ca.cert_pem())).connect(name, tcp).await.unwrap();
+    let mut c = Client { io: tokio::io::BufReader::new(tls) };
+    assert_eq!(c.reply().await.0, 220);
+    let (_, ehlo) = c.cmd("EHLO client").await;
+    assert!(ehlo.contains("AUTH XOAUTH2") && !ehlo.contains("STARTTLS"), "{ehlo}");
+    let token = w.ours.token_key().issue("alice@ours.test", now_unix(), 300).unwrap();
+    assert_eq!(c.cmd(&format!("AUTH XOAUTH2 {}", xoauth2("alice@ours.test", &token))).await.0, 235);
+    assert_eq!(c.cmd("MAIL FROM:<alice@ours.test>").await.0, 250);
+    assert_eq!(c.cmd("RCPT TO:<bob@ours.test>").await.0, 250);
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    assert_eq!(c.cmd(&message("alice@ours.test", "bob@ours.test")).await.0, 250);
+    assert_eq!(w.ours.inbox(w.bob).await.len(), 1);
+}

@@ -49,6 +49,7 @@ pub fn run(args: InitArgs) -> Result<(), CliError> {
         submission: parse("submission", &args.submission)?,
         imap: parse("imap", &args.imap)?,
         http: parse("http", &args.http)?,
+        submissions: args.submissions.as_deref().map(|a| parse("submissions", a)).transpose()?,
     };
     let settings = InitSettings {
         dir: args.data_dir.data_dir,

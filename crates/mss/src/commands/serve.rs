@@ -65,6 +65,10 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let smtp = bind("smtp", data.config.listen.smtp).await?;
     let submission = bind("submission", data.config.listen.submission).await?;
     let http = bind("http", data.config.listen.http).await?;
+    let submissions = match data.config.listen.submissions {
+        Some(addr) => Some(bind("submissions", addr).await?),
+        None => None,
+    };
     let local = |name: &str, l: &TcpListener| l.local_addr().map_err(|e| failed(name.to_string(), e));
     let (smtp_addr, submission_addr, http_addr) =
         (local("smtp", &smtp)?, local("submission", &submission)?, local("http", &http)?);
@@ -86,11 +90,21 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             limits: limits.clone(),
         })
     };
-    let submission_mode =
-        Submission { tokens, wake: wake.clone(), queue_expiry, sent_copy: data.config.smtp.sent_copy };
-    let tasks = [
+    let submission_mode = || Submission {
+        tokens: tokens.clone(),
+        wake: wake.clone(),
+        queue_expiry,
+        sent_copy: data.config.smtp.sent_copy,
+    };
+    let mut ports = BTreeMap::from([("http", http_addr), ("smtp", smtp_addr), ("submission", submission_addr)]);
+    let mut tasks = Vec::new();
+    if let Some(listener) = submissions {
+        ports.insert("submissions", local("submissions", &listener)?);
+        tasks.push(tokio::spawn(server(Mode::Submission(submission_mode())).serve_implicit_tls(listener)));
+    }
+    tasks.extend([
         tokio::spawn(server(Mode::Mta).serve(smtp)),
-        tokio::spawn(server(Mode::Submission(submission_mode)).serve(submission)),
+        tokio::spawn(server(Mode::Submission(submission_mode())).serve(submission)),
         tokio::spawn(
             Arc::new(Outbound {
                 store: store.clone(),
@@ -103,15 +117,15 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             })
             .run(),
         ),
-    ];
-    write_ports(
-        &data.path,
-        &BTreeMap::from([("http", http_addr), ("smtp", smtp_addr), ("submission", submission_addr)]),
-    )?;
+    ]);
+    write_ports(&data.path, &ports)?;
 
     println!("mss serving domain {} from {}", data.domain, data.path.display());
     println!("  smtp       {smtp_addr} (trust space: STARTTLS and an operator certificate required)");
     println!("  submission {submission_addr} (STARTTLS, then AUTH XOAUTH2 with a token from `mss token`)");
+    if let Some(addr) = ports.get("submissions") {
+        println!("  submissions {addr} (implicit TLS)");
+    }
     println!("  http       http://{http_addr}/ (health: /healthz)");
     println!("  certificate subject DN: {subject}");
     println!("  mailboxes: {mailboxes}");

@@ -93,8 +93,19 @@ pub struct SmtpServer {
 }
 
 impl SmtpServer {
-    /// Accepts connections until the task is dropped.
+    /// Accepts connections until the task is dropped; clients upgrade with
+    /// STARTTLS.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        self.accept_loop(listener, false).await;
+    }
+
+    /// The same on an implicit-TLS port (RFC 8314: TLS from the first byte,
+    /// as on submissions port 465).
+    pub async fn serve_implicit_tls(self: Arc<Self>, listener: TcpListener) {
+        self.accept_loop(listener, true).await;
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener, implicit_tls: bool) {
         let slots = Arc::new(Semaphore::new(self.limits.max_connections));
         loop {
             let (tcp, peer) = match listener.accept().await {
@@ -109,9 +120,13 @@ impl SmtpServer {
                 tokio::spawn(refuse_busy(tcp));
                 continue;
             };
-            let inbound = self.clone();
+            let server = self.clone();
             tokio::spawn(async move {
-                inbound.handle(tcp, peer).await;
+                if implicit_tls {
+                    server.handle_implicit_tls(tcp, peer).await;
+                } else {
+                    server.handle(tcp, peer).await;
+                }
                 drop(permit);
             });
         }
@@ -121,8 +136,7 @@ impl SmtpServer {
     /// fuzz target drives an in-memory one).
     pub async fn handle<S: AsyncRead + AsyncWrite + Unpin>(&self, tcp: S, peer: SocketAddr) {
         let mut plain = Conn::new(tcp);
-        // RFC 2034 §3: no enhanced status code in the greeting.
-        if plain.write_raw(format!("220 {} ESMTP mss ready\r\n", self.hostname).as_bytes()).await.is_err() {
+        if plain.write_raw(self.greeting().as_bytes()).await.is_err() {
             return;
         }
         let outcome = Session::new(self, peer, None).run(&mut plain).await;
@@ -130,7 +144,17 @@ impl SmtpServer {
             return;
         }
         // RFC 3207 §4.2: nothing the client sent before the handshake counts.
-        let tcp = plain.stream;
+        self.secure_session(plain.stream, peer, false).await;
+    }
+
+    /// One implicit-TLS connection: handshake, greeting, session.
+    pub async fn handle_implicit_tls<S: AsyncRead + AsyncWrite + Unpin>(&self, tcp: S, peer: SocketAddr) {
+        self.secure_session(tcp, peer, true).await;
+    }
+
+    /// The TLS handshake, the verdict on the client's certificate, then the
+    /// session inside TLS (greeted first when TLS was implicit).
+    async fn secure_session<S: AsyncRead + AsyncWrite + Unpin>(&self, tcp: S, peer: SocketAddr, greet: bool) {
         let accepted =
             tokio::time::timeout(self.limits.command_timeout, TlsAcceptor::from(self.tls.clone()).accept(tcp)).await;
         let tls = match accepted {
@@ -155,8 +179,16 @@ impl SmtpServer {
             }
         }
         let mut secure = Conn::new(tls);
+        if greet && secure.write_raw(self.greeting().as_bytes()).await.is_err() {
+            return;
+        }
         let tls_peer = TlsPeer { certificate, version, cipher };
         Session::new(self, peer, Some(tls_peer)).run(&mut secure).await;
+    }
+
+    /// RFC 2034 §3: no enhanced status code in the greeting.
+    fn greeting(&self) -> String {
+        format!("220 {} ESMTP mss ready\r\n", self.hostname)
     }
 }
 

@@ -86,7 +86,7 @@ impl Site {
 
     /// Serves inbound SMTP (the MTA) on `listener`.
     pub fn serve_inbound(&self, listener: TcpListener, limits: Limits) {
-        self.serve(listener, Mode::Mta, limits);
+        self.serve(listener, Mode::Mta, limits, false);
     }
 
     /// The bearer-token key of this operator.
@@ -96,6 +96,15 @@ impl Site {
 
     /// Serves submission on a new loopback port; `wake` is notified when mail is queued.
     pub async fn start_submission(&self, wake: Arc<Notify>) -> SocketAddr {
+        self.start_submission_with(wake, false).await
+    }
+
+    /// Submission with TLS from the first byte (RFC 8314).
+    pub async fn start_implicit_tls_submission(&self, wake: Arc<Notify>) -> SocketAddr {
+        self.start_submission_with(wake, true).await
+    }
+
+    async fn start_submission_with(&self, wake: Arc<Notify>, implicit_tls: bool) -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let submission = Submission {
@@ -104,11 +113,11 @@ impl Site {
             queue_expiry: Duration::from_secs(3600),
             sent_copy: true,
         };
-        self.serve(listener, Mode::Submission(submission), Limits::default());
+        self.serve(listener, Mode::Submission(submission), Limits::default(), implicit_tls);
         addr
     }
 
-    fn serve(&self, listener: TcpListener, mode: Mode, limits: Limits) {
+    fn serve(&self, listener: TcpListener, mode: Mode, limits: Limits, implicit_tls: bool) {
         let (tls, trust) = self.tls.server().unwrap();
         let inbound = Arc::new(SmtpServer {
             mode,
@@ -119,7 +128,11 @@ impl Site {
             trust,
             limits,
         });
-        tokio::spawn(inbound.serve(listener));
+        if implicit_tls {
+            tokio::spawn(inbound.serve_implicit_tls(listener));
+        } else {
+            tokio::spawn(inbound.serve(listener));
+        }
     }
 
     /// Serves inbound SMTP on a new loopback port.
