@@ -150,12 +150,27 @@ async fn a_user_may_only_send_as_themselves() {
     assert_eq!(c.cmd("DATA").await.0, 354);
     let (code, text) = c.cmd(&message("bob@ours.test", "bob@ours.test")).await;
     assert_eq!(code, 550, "a forged From: header: {text}");
-    assert!(w.ours.inbox(w.bob).await.is_empty());
+    for from in [
+        "From: Alice <alice@ours.test>, Bob <bob@ours.test>",
+        "From: \"alice@ours.test\" <bob@ours.test>",
+        "Subject: no From at all",
+    ] {
+        assert_eq!(c.cmd("MAIL FROM:<alice@ours.test>").await.0, 250);
+        assert_eq!(c.cmd("RCPT TO:<bob@ours.test>").await.0, 250);
+        assert_eq!(c.cmd("DATA").await.0, 354);
+        let (code, text) = c.cmd(&format!("{from}\r\nTo: <bob@ours.test>\r\n\r\nx\r\n.")).await;
+        assert_eq!(code, 550, "{from}: {text}");
+    }
+    // An encoded display name is fine.
+    assert_eq!(c.cmd("MAIL FROM:<alice@ours.test>").await.0, 250);
+    assert_eq!(c.cmd("RCPT TO:<bob@ours.test>").await.0, 250);
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    let (code, text) = c.cmd("From: =?utf-8?q?=C3=89lodie?= <alice@ours.test>\r\n\r\nx\r\n.").await;
+    assert_eq!(code, 250, "{text}");
+    assert_eq!(w.ours.inbox(w.bob).await.len(), 1, "only the honest one");
     let alice = w.ours.store.meta.mailbox(&"alice@ours.test".parse().unwrap()).await.unwrap().unwrap();
-    assert!(
-        w.ours.store.meta.folder_messages(alice.id, mss_store::SENT).await.unwrap().is_empty(),
-        "no sent copy of a refused message"
-    );
+    let sent = w.ours.store.meta.folder_messages(alice.id, mss_store::SENT).await.unwrap();
+    assert_eq!(sent.len(), 1, "no sent copy of a refused message");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use mail_parser::{Message, MessageParser};
 use mss_core::{EmailAddress, MailboxKind};
 use mss_store::{MailboxId, Placement, SENT, now_unix};
 use mss_trust::liste_blanche::dn_listed;
@@ -563,8 +564,10 @@ impl<'a> Session<'a> {
         if too_large {
             return Ok(Reply::new(552, "5.3.4", format!("Message too large, at most {limit} bytes")));
         }
+        // The header section, parsed once (mail-parser), for the checks and the log.
+        let headers = MessageParser::default().parse_headers(&body);
         if let Some(Principal { address, .. }) = &self.principal
-            && let Err(reply) = check_from_header(&body, address)
+            && let Err(reply) = check_from_header(headers.as_ref(), address)
         {
             tracing::warn!(peer = %self.peer, %address, "smtp: refused, From: header is not the sender");
             return Ok(reply);
@@ -577,6 +580,7 @@ impl<'a> Session<'a> {
                     from = %envelope.from,
                     recipients = envelope.recipients.len(),
                     size = message.len(),
+                    message_id = headers.as_ref().and_then(Message::message_id).unwrap_or("-"),
                     "smtp: message accepted"
                 );
                 Ok(Reply::ok("Message accepted"))
@@ -643,42 +647,22 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Submission: every address of the From: header must be the sender's own.
-fn check_from_header(message: &[u8], principal: &EmailAddress) -> Result<(), Reply> {
+/// Submission: the From: header must name the sender, and only them.
+fn check_from_header(headers: Option<&Message<'_>>, principal: &EmailAddress) -> Result<(), Reply> {
     let refuse = |why: String| Err(Reply::new(550, "5.7.1", why));
-    let Some(value) = header_value(message, "from") else {
+    let from: Vec<&str> = headers
+        .and_then(Message::from)
+        .map(|address| address.iter().filter_map(|a| a.address()).collect())
+        .unwrap_or_default();
+    if from.is_empty() {
         return refuse("The message has no From: header".into());
-    };
-    let bracketed: Vec<&str> = value.split('<').skip(1).filter_map(|part| part.split('>').next()).collect();
-    let addresses = if bracketed.is_empty() { vec![value.trim()] } else { bracketed };
-    for address in addresses {
+    }
+    for address in from {
         if address.parse::<EmailAddress>().ok().as_ref() != Some(principal) {
             return refuse(format!("From: {address} is not {principal}"));
         }
     }
     Ok(())
-}
-
-/// The unfolded value of the first header `name` (lower case) in the header
-/// section of `message`.
-fn header_value(message: &[u8], name: &str) -> Option<String> {
-    let end = message.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(message.len());
-    let headers = String::from_utf8_lossy(&message[..end]);
-    let mut value: Option<String> = None;
-    for line in headers.split("\r\n") {
-        match &mut value {
-            Some(v) if line.starts_with([' ', '\t']) => v.push_str(line),
-            Some(_) => break,
-            None => {
-                if let Some((field, rest)) = line.split_once(':')
-                    && field.trim().eq_ignore_ascii_case(name)
-                {
-                    value = Some(rest.to_string());
-                }
-            }
-        }
-    }
-    value
 }
 
 /// smtp-proto's request, detached from the receive buffer.
