@@ -37,7 +37,7 @@ impl Postfix {
         for dir in ["data", "mail"] {
             std::os::unix::fs::chown(root.join(dir), Some(uid), Some(gid)).unwrap();
         }
-        let port = free_port();
+        let port = free_port().to_string();
         let (cert, key) = (peer.dir.join("tls/server.pem"), peer.dir.join("tls/server.key"));
         let r = root.display();
         let main_cf = format!(
@@ -142,10 +142,6 @@ fn id(flag: &str) -> u32 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
-fn free_port() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string()
-}
-
 const SEND_PLAIN: &str = r#"
 import smtplib, sys
 port, sender, rcpt = sys.argv[1:4]
@@ -182,23 +178,17 @@ async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool, log: impl F
 
 #[tokio::test]
 async fn postfix_as_a_peer_operator_both_ways() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ca = tmp.path().join("igc-test");
-    ok(&format!("pki init --out {}", ca.display()));
     let mss_smtp = format!("127.0.0.1:{}", free_port());
-    let ours = Operator::with_ca_and_smtp("pharmacie.test", &ca, &mss_smtp);
-    // The peer's operator certificate, worn by Postfix.
-    let hopital = Operator::with_ca("hopital.test", &ca);
-    let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
-    ours.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, hopital.dn()));
+    // Postfix wears the peer operator's certificate.
+    let TrustedPair { ours, peer: hopital, alice, .. } = &trusted_pair(Some(&mss_smtp));
 
-    let postfix = Postfix::start(&hopital, &ours.dir.join("tls/ca.pem"), &mss_smtp);
+    let postfix = Postfix::start(hopital, &ours.dir.join("tls/ca.pem"), &mss_smtp);
     ours.route("hopital.test", &format!("127.0.0.1:{}", postfix.port));
     let server = ours.serve();
 
     // Postfix -> mss: injected into Postfix in clear, relayed over mutual TLS.
-    python(&["-c", SEND_PLAIN, &postfix.port, "dr.house@hopital.test", &alice]);
-    wait_until("delivery from Postfix into mss", async || inbox_len(&ours, &alice).await == 1, || postfix.log()).await;
+    python(&["-c", SEND_PLAIN, &postfix.port, "dr.house@hopital.test", alice]);
+    wait_until("delivery from Postfix into mss", async || inbox_len(ours, alice).await == 1, || postfix.log()).await;
     assert!(postfix.log().contains("Trusted TLS connection established to 127.0.0.1"), "{}", postfix.log());
 
     // mss -> Postfix: submitted to mss, queued, delivered to Postfix's Maildir.
@@ -209,7 +199,7 @@ async fn postfix_as_a_peer_operator_both_ways() {
         SUBMIT,
         &server.addr("submission"),
         anchors.to_str().unwrap(),
-        &alice,
+        alice,
         token.trim(),
         "bob@hopital.test",
     ]);

@@ -62,35 +62,29 @@ fn smtplib_send(addr: &str, ca: &std::path::Path, client: Option<&Operator>, fro
 
 #[tokio::test]
 async fn a_peer_operator_delivers_with_its_certificate_and_strangers_are_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ca = tmp.path().join("igc-test");
-    ok(&format!("pki init --out {}", ca.display()));
-    let ours = Operator::with_ca("pharmacie.test", &ca);
-    let peer = Operator::with_ca("hopital.test", &ca);
+    let TrustedPair { ours, peer, alice, .. } = &trusted_pair(None);
+    let alice = alice.as_str();
     let stranger = Operator::new("stranger.test"); // its own CA
-    let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin");
-    let alice = alice.trim();
-    ours.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, peer.dn()));
 
     let server = ours.serve();
     let smtp = server.addr("smtp");
     let anchors = ours.dir.join("tls/ca.pem");
 
-    assert_eq!(smtplib_send(&smtp, &anchors, Some(&peer), "dr.house@hopital.test", alice), "sent");
-    assert_eq!(inbox_len(&ours, alice).await, 1);
+    assert_eq!(smtplib_send(&smtp, &anchors, Some(peer), "dr.house@hopital.test", alice), "sent");
+    assert_eq!(inbox_len(ours, alice).await, 1);
 
     let refusals = [
         (None, "dr.house@hopital.test", "No client certificate"),
         (Some(&stranger), "dr.house@hopital.test", "Untrusted client certificate"),
-        (Some(&peer), "someone@stranger.test", "is not in the liste blanche"),
+        (Some(peer), "someone@stranger.test", "is not in the liste blanche"),
     ];
     for (client, from, reason) in refusals {
         let answer = smtplib_send(&smtp, &anchors, client, from, alice);
         assert!(answer.starts_with("550 5.7.1") && answer.contains(reason), "{from}: {answer}");
     }
-    let answer = smtplib_send(&smtp, &anchors, Some(&peer), "dr.house@hopital.test", "nobody@pharmacie.test");
+    let answer = smtplib_send(&smtp, &anchors, Some(peer), "dr.house@hopital.test", "nobody@pharmacie.test");
     assert!(answer.starts_with("550 5.1.1"), "{answer}");
-    assert_eq!(inbox_len(&ours, alice).await, 1, "nothing more was delivered");
+    assert_eq!(inbox_len(ours, alice).await, 1, "nothing more was delivered");
 
     let (status, _) = server.stop();
     assert!(status.success());
@@ -110,10 +104,6 @@ with smtplib.SMTP(host, int(port), timeout=20) as s:
     s.sendmail(user, [rcpt], msg.encode())
 print("sent")
 "#;
-
-fn free_port() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
-}
 
 async fn wait_for_inbox(op: &Operator, address: &str, count: usize) {
     for _ in 0..200 {
@@ -140,7 +130,7 @@ async fn two_operators_exchange_mail_both_ways() {
     let tmp = tempfile::tempdir().unwrap();
     let ca = tmp.path().join("igc-test");
     ok(&format!("pki init --out {}", ca.display()));
-    let (smtp_a, smtp_b) = (free_port(), free_port());
+    let (smtp_a, smtp_b) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
     let a = Operator::with_ca_and_smtp("pharmacie.test", &ca, &smtp_a);
     let b = Operator::with_ca_and_smtp("hopital.test", &ca, &smtp_b);
     let alice = a.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
@@ -185,20 +175,14 @@ except Exception as e:
 async fn every_acknowledged_message_survives_a_kill_9_of_the_receiver() {
     use std::io::{BufRead, BufReader};
 
-    let tmp = tempfile::tempdir().unwrap();
-    let ca = tmp.path().join("igc-test");
-    ok(&format!("pki init --out {}", ca.display()));
-    let ours = Operator::with_ca("pharmacie.test", &ca);
-    let peer = Operator::with_ca("hopital.test", &ca);
-    let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
-    ours.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, peer.dn()));
+    let TrustedPair { ours, peer, alice, .. } = &trusted_pair(None);
     let mut server = ours.serve();
 
     let anchors = ours.dir.join("tls/ca.pem");
     let (cert, key) = (peer.dir.join("tls/server.pem"), peer.dir.join("tls/server.key"));
     let mut flood = Command::new(python())
         .args(["-c", SMTPLIB_FLOOD, &server.addr("smtp"), anchors.to_str().unwrap()])
-        .args([cert.to_str().unwrap(), key.to_str().unwrap(), &alice, "100000"])
+        .args([cert.to_str().unwrap(), key.to_str().unwrap(), alice, "100000"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -220,7 +204,7 @@ async fn every_acknowledged_message_survives_a_kill_9_of_the_receiver() {
 
     // Restarted, the operator has every message it acknowledged.
     let restarted = ours.serve();
-    let stored = inbox_len(&ours, &alice).await;
+    let stored = inbox_len(ours, alice).await;
     assert!(stored >= acked, "{stored} stored < {acked} acknowledged");
     assert!(stored <= acked + 1, "at most the one in flight beyond: {stored} vs {acked}");
     assert!(restarted.stop().0.success());
@@ -241,13 +225,7 @@ fn swaks(addr: &str, args: &[&str]) -> (bool, String) {
 
 #[tokio::test]
 async fn swaks_delivers_as_a_peer_with_its_certificate_and_not_without() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ca = tmp.path().join("igc-test");
-    ok(&format!("pki init --out {}", ca.display()));
-    let ours = Operator::with_ca("pharmacie.test", &ca);
-    let peer = Operator::with_ca("hopital.test", &ca);
-    let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
-    ours.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, peer.dn()));
+    let TrustedPair { ours, peer, alice, .. } = &trusted_pair(None);
     let server = ours.serve();
     let smtp = server.addr("smtp");
     let (cert, key) = (peer.dir.join("tls/server.pem"), peer.dir.join("tls/server.key"));
@@ -257,10 +235,10 @@ async fn swaks_delivers_as_a_peer_with_its_certificate_and_not_without() {
         [&envelope[..], &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]].concat();
     let (sent, output) = swaks(&smtp, &with_cert);
     assert!(sent && output.contains("250 2.0.0 Message accepted"), "{output}");
-    assert_eq!(inbox_len(&ours, &alice).await, 1);
+    assert_eq!(inbox_len(ours, alice).await, 1);
 
     let (sent, output) = swaks(&smtp, &envelope);
     assert!(!sent && output.contains("550 5.7.1 No client certificate"), "{output}");
-    assert_eq!(inbox_len(&ours, &alice).await, 1);
+    assert_eq!(inbox_len(ours, alice).await, 1);
     assert!(server.stop().0.success());
 }

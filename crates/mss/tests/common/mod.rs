@@ -274,3 +274,31 @@ pub async fn inbox_len(op: &Operator, address: &str) -> usize {
     let mailbox = store.meta.mailbox(&address.parse().unwrap()).await.unwrap().unwrap();
     store.meta.folder_messages(mailbox.id, mss_store::INBOX).await.unwrap().len()
 }
+
+/// A free loopback port, for a listener whose address another process must
+/// know before it starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Two operators of one development trust space: `ours` (pharmacie.test,
+/// with the mailbox `alice`) lists `peer` (hopital.test) in its liste blanche.
+pub struct TrustedPair {
+    _tmp: tempfile::TempDir,
+    pub ca: PathBuf,
+    pub ours: Operator,
+    pub peer: Operator,
+    pub alice: String,
+}
+
+/// [`TrustedPair`], with our MTA on `smtp` when given (port 0 otherwise).
+pub fn trusted_pair(smtp: Option<&str>) -> TrustedPair {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("igc-test");
+    ok(&format!("pki init --out {}", ca.display()));
+    let ours = Operator::with_ca_and_smtp("pharmacie.test", &ca, smtp.unwrap_or("127.0.0.1:0"));
+    let peer = Operator::with_ca("hopital.test", &ca);
+    let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
+    ours.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, peer.dn()));
+    TrustedPair { _tmp: tmp, ca, ours, peer, alice }
+}
