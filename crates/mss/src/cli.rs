@@ -148,6 +148,19 @@ pub enum MailboxCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Give a person a role on a mailbox (Administrateur, Gestionnaire, Utilisateur).
+    Grant {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// The mailbox (usually an organisational one).
+        address: String,
+        /// The person's national id: 8 + RPPS or 0 + ADELI.
+        #[arg(long)]
+        national_id: String,
+        /// administrateur, gestionnaire or utilisateur.
+        #[arg(long)]
+        role: String,
+    },
     /// Show one mailbox.
     Show {
         #[command(flatten)]

@@ -22,6 +22,7 @@ fn every_subcommand_has_help() {
         "mailbox create",
         "mailbox list",
         "mailbox show",
+        "mailbox grant",
         "whitelist",
         "whitelist import",
         "whitelist list",
@@ -360,4 +361,22 @@ fn an_implicit_tls_submission_port_is_served_when_configured() {
     let (status, out) = terminate(&mut server);
     assert!(status.success());
     assert!(out.contains("submissions"), "{out}");
+}
+
+#[test]
+fn the_titulaire_grants_roles_on_the_pharmacy_mailbox() {
+    let op = Operator::new("pharmacie.test");
+    let pharmacy = op.ok(
+        r#"mailbox create --type org --finess 750000002 --pharmacy --name "Pharmacie du Centre" --postal-code 75001 --city Paris"#,
+    );
+    let granted = op.ok(&format!("mailbox grant {} --national-id 810003621892 --role Utilisateur", pharmacy.trim()));
+    assert_eq!(granted.trim(), format!("810003621892 is utilisateur of {}", pharmacy.trim()));
+    op.refused(
+        &format!("mailbox grant {} --national-id 810003621891 --role utilisateur", pharmacy.trim()),
+        "national-id",
+    );
+    op.refused(&format!("mailbox grant {} --national-id 810003621892 --role patron", pharmacy.trim()), "role");
+    op.refused("mailbox grant nowhere --national-id 810003621892 --role utilisateur", "address");
+    let unknown = op.run("mailbox grant nobody@pharmacie.test --national-id 810003621892 --role utilisateur");
+    assert_eq!(unknown.status.code(), Some(1));
 }

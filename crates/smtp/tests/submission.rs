@@ -252,3 +252,41 @@ async fn implicit_tls_submission_greets_inside_tls() {
     assert_eq!(c.cmd(&message("alice@ours.test", "bob@ours.test")).await.0, 250);
     assert_eq!(w.ours.inbox(w.bob).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_user_sends_as_an_organisational_mailbox_only_when_their_role_allows() {
+    let w = world().await;
+    let new = |address: &str, kind, national_id: Option<&str>| mss_store::NewMailbox {
+        address: address.parse().unwrap(),
+        kind,
+        state: mss_core::MailboxState::Active,
+        national_id: national_id.map(|n| n.parse().unwrap()),
+        finess: Some("750000002".parse().unwrap()),
+        first_name: None,
+        last_name: None,
+        display_name: address.into(),
+        service: None,
+        liste_rouge: false,
+        certificate_dn: None,
+    };
+    let meta = &w.ours.store.meta;
+    let org =
+        meta.create_mailbox(&new("pharmacie@ours.test", mss_core::MailboxKind::Organisational, None)).await.unwrap();
+    meta.create_mailbox(&new("carl@ours.test", mss_core::MailboxKind::Personal, Some("810000013994"))).await.unwrap();
+
+    let mut c = logged_in(&w, "carl@ours.test").await;
+    let (code, text) = c.cmd("MAIL FROM:<pharmacie@ours.test>").await;
+    assert_eq!(code, 550, "no role yet: {text}");
+    assert!(text.contains("may not send as pharmacie@ours.test"), "{text}");
+
+    meta.grant_role(org.id, &"810000013994".parse().unwrap(), mss_core::Role::Utilisateur).await.unwrap();
+    assert_eq!(c.cmd("MAIL FROM:<pharmacie@ours.test>").await.0, 250, "an Utilisateur may send");
+    assert_eq!(c.cmd("RCPT TO:<bob@ours.test>").await.0, 250);
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    assert_eq!(c.cmd(&message("pharmacie@ours.test", "bob@ours.test")).await.0, 250);
+    assert_eq!(w.ours.inbox(w.bob).await.len(), 1);
+    let org_sent = meta.folder_messages(org.id, mss_store::SENT).await.unwrap();
+    assert_eq!(org_sent.len(), 1, "the sent copy is the organisation's");
+    // Another person's mailbox is never a role's to send as.
+    assert_eq!(c.cmd("MAIL FROM:<bob@ours.test>").await.0, 550);
+}

@@ -2,7 +2,7 @@
 //! metadata backend implements.
 
 use async_trait::async_trait;
-use mss_core::{EmailAddress, Finess, MailboxKind, MailboxState, NationalId};
+use mss_core::{EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Role};
 
 use crate::{BlobHash, StoreError};
 
@@ -226,6 +226,10 @@ pub trait MetadataStore: Send + Sync {
     async fn mailboxes(&self) -> Result<Vec<Mailbox>, StoreError>;
     /// Mailboxes bound to a certificate DN (for SASL EXTERNAL).
     async fn certificate_bound_mailboxes(&self) -> Result<Vec<Mailbox>, StoreError>;
+    /// Gives `national_id` a role on a mailbox, replacing any previous one.
+    async fn grant_role(&self, mailbox: MailboxId, national_id: &NationalId, role: Role) -> Result<(), StoreError>;
+    /// The role of `national_id` on a mailbox, if any.
+    async fn role_of(&self, mailbox: MailboxId, national_id: &NationalId) -> Result<Option<Role>, StoreError>;
     /// Addresses of `domain` whose local part starts with `prefix` (to pick a
     /// free address without one query per candidate).
     async fn addresses_with_prefix(&self, prefix: &str, domain: &str) -> Result<Vec<String>, StoreError>;

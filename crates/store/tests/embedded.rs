@@ -32,6 +32,7 @@ suite_tests!(
     an_ans_import_replaces_ans_rows_and_keeps_manual_ones,
     an_empty_store_has_no_import,
     the_queue_tracks_each_recipient_until_all_are_final,
+    roles_are_granted_replaced_and_read_back,
 );
 
 #[tokio::test]

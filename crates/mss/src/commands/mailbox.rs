@@ -6,7 +6,7 @@
 //! operator's administrator is active at once.
 
 use mss_core::{
-    AddressError, Adeli, EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Rpps, allocate_address,
+    AddressError, Adeli, EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Role, Rpps, allocate_address,
     application_local_part, cabinet_local_part, personal_local_part, pharmacy_local_part, service_local_part,
 };
 use mss_store::{Mailbox, NewMailbox, StoreError};
@@ -37,6 +37,18 @@ pub async fn run(command: MailboxCommand) -> Result<(), CliError> {
                     println!("{}\t{}\t{}\t{}", m.address, m.kind, m.state, m.display_name);
                 }
             }
+            Ok(())
+        }
+        MailboxCommand::Grant { data_dir, address, national_id, role } => {
+            let address: EmailAddress = parse("address", &address)?;
+            let national_id: NationalId = parse("national-id", &national_id)?;
+            let role: Role = parse("role", &role)?;
+            let data = DataDir::load(&data_dir.data_dir)?;
+            let store = data.open_store().await?;
+            let mailbox = store.meta.mailbox(&address).await?;
+            let mailbox = mailbox.ok_or_else(|| failed("address", format!("no mailbox {address}")))?;
+            store.meta.grant_role(mailbox.id, &national_id, role).await?;
+            println!("{national_id} is {role} of {address}");
             Ok(())
         }
         MailboxCommand::Show { data_dir, address, json } => {

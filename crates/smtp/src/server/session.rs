@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use mail_parser::{Message, MessageParser};
-use mss_core::{EmailAddress, MailboxKind};
+use mss_core::{Action, EmailAddress, MailboxKind, NationalId, may};
 use mss_store::{MailboxId, Placement, SENT, now_unix};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::{DistinguishedName, PeerCertificate};
@@ -46,6 +46,9 @@ enum Recipient {
 struct Envelope {
     /// Empty for the null reverse-path (bounces).
     from: String,
+    /// Submission: the mailbox the user sends as (their own or an
+    /// organisational one), which keeps the sent copy.
+    sending_mailbox: Option<MailboxId>,
     recipients: Vec<Recipient>,
 }
 
@@ -71,8 +74,10 @@ pub struct Session<'a> {
 /// Who authenticated on submission.
 struct Principal {
     address: EmailAddress,
-    /// Their mailbox (for the sent copy).
+    /// Their own mailbox.
     mailbox: MailboxId,
+    /// A person's national id: what roles on organisational mailboxes name.
+    national_id: Option<NationalId>,
 }
 
 /// What the command handler asks of the loop.
@@ -299,7 +304,7 @@ impl<'a> Session<'a> {
             return Ok(invalid("user does not match the token"));
         }
         let mailbox = match self.server.store.meta.mailbox(&address).await {
-            Ok(Some(mailbox)) if mailbox.state.receives_mail() => mailbox.id,
+            Ok(Some(mailbox)) if mailbox.state.receives_mail() => mailbox,
             Ok(_) => return Ok(invalid("no active mailbox")),
             Err(e) => {
                 tracing::error!(error = %e, "smtp: mailbox lookup failed");
@@ -307,7 +312,7 @@ impl<'a> Session<'a> {
             }
         };
         tracing::info!(peer = %self.peer, user = %address, "smtp: authenticated");
-        self.principal = Some(Principal { address, mailbox });
+        self.principal = Some(Principal { address, mailbox: mailbox.id, national_id: mailbox.national_id });
         Ok(Reply::new(235, "2.7.0", "Authentication successful"))
     }
 
@@ -345,7 +350,7 @@ impl<'a> Session<'a> {
             return invalid("authorization identity is not the bound mailbox");
         }
         tracing::info!(peer = %self.peer, user = %mailbox.address, %subject, "smtp: authenticated by certificate");
-        self.principal = Some(Principal { address: mailbox.address, mailbox: mailbox.id });
+        self.principal = Some(Principal { address: mailbox.address, mailbox: mailbox.id, national_id: None });
         Reply::new(235, "2.7.0", "Authentication successful")
     }
 
@@ -382,7 +387,7 @@ impl<'a> Session<'a> {
             return Reply::new(530, "5.7.0", "Must issue a STARTTLS command first");
         };
         if let Mode::Submission(_) = self.server.mode {
-            return self.submission_mail(from);
+            return self.submission_mail(from).await;
         }
         if from.size > self.server.limits.max_message_bytes {
             return Reply::new(
@@ -412,13 +417,13 @@ impl<'a> Session<'a> {
         if let Err(reply) = self.check_sender(&from.address, &subject).await {
             return reply;
         }
-        self.envelope = Some(Envelope { from: from.address, recipients: Vec::new() });
+        self.envelope = Some(Envelope { from: from.address, sending_mailbox: None, recipients: Vec::new() });
         Reply::ok("Sender OK")
     }
 
     /// Submission: an authenticated user sends as themselves.
-    fn submission_mail(&mut self, from: smtp_proto::MailFrom<String>) -> Reply {
-        let Some(Principal { address: principal, .. }) = &self.principal else {
+    async fn submission_mail(&mut self, from: smtp_proto::MailFrom<String>) -> Reply {
+        let Some(principal) = &self.principal else {
             return Reply::new(530, "5.7.0", "Authentication required");
         };
         if from.size > self.server.limits.max_message_bytes {
@@ -428,15 +433,52 @@ impl<'a> Session<'a> {
                 format!("Message too large, at most {} bytes", self.server.limits.max_message_bytes),
             );
         }
-        match from.address.parse::<EmailAddress>() {
-            Ok(sender) if sender == *principal => {
-                self.envelope = Some(Envelope { from: sender.to_string(), recipients: Vec::new() });
-                Reply::ok("Sender OK")
+        let sender = match from.address.parse::<EmailAddress>() {
+            Ok(sender) => sender,
+            Err(_) if from.address.is_empty() => {
+                return Reply::new(550, "5.7.1", "Users may not send with a null sender");
             }
-            Ok(sender) => Reply::new(550, "5.7.1", format!("{principal} may not send as {sender}")),
-            Err(_) if from.address.is_empty() => Reply::new(550, "5.7.1", "Users may not send with a null sender"),
-            Err(e) => Reply::new(501, "5.1.7", format!("Bad sender address: {e}")),
+            Err(e) => return Reply::new(501, "5.1.7", format!("Bad sender address: {e}")),
+        };
+        let sending_mailbox = if sender == principal.address {
+            principal.mailbox
+        } else {
+            match self.organisational_sender(principal, &sender).await {
+                Ok(Some(mailbox)) => mailbox,
+                Ok(None) => {
+                    return Reply::new(550, "5.7.1", format!("{} may not send as {sender}", principal.address));
+                }
+                Err(reply) => return reply,
+            }
+        };
+        self.envelope =
+            Some(Envelope { from: sender.to_string(), sending_mailbox: Some(sending_mailbox), recipients: Vec::new() });
+        Reply::ok("Sender OK")
+    }
+
+    /// An organisational mailbox the principal's role allows sending as
+    /// (`mss_core::may(role, SendMail)`), if `sender` is one.
+    async fn organisational_sender(
+        &self,
+        principal: &Principal,
+        sender: &EmailAddress,
+    ) -> Result<Option<MailboxId>, Reply> {
+        let meta = &self.server.store.meta;
+        let store_error = |e: mss_store::StoreError| {
+            tracing::error!(error = %e, "smtp: role lookup failed");
+            Reply::new(451, "4.3.0", "Temporary failure, try again later")
+        };
+        let Some(national_id) = &principal.national_id else {
+            return Ok(None);
+        };
+        let Some(mailbox) = meta.mailbox(sender).await.map_err(store_error)? else {
+            return Ok(None);
+        };
+        if mailbox.kind != MailboxKind::Organisational || !mailbox.state.receives_mail() {
+            return Ok(None);
         }
+        let role = meta.role_of(mailbox.id, national_id).await.map_err(store_error)?;
+        Ok(may(role, Action::SendMail).then_some(mailbox.id))
     }
 
     /// The sender's domain must be in the liste blanche with this certificate's
@@ -566,10 +608,11 @@ impl<'a> Session<'a> {
         }
         // The header section, parsed once (mail-parser), for the checks and the log.
         let headers = MessageParser::default().parse_headers(&body);
-        if let Some(Principal { address, .. }) = &self.principal
-            && let Err(reply) = check_from_header(headers.as_ref(), address)
+        if self.principal.is_some()
+            && let Ok(sender) = envelope.from.parse::<EmailAddress>()
+            && let Err(reply) = check_from_header(headers.as_ref(), &sender)
         {
-            tracing::warn!(peer = %self.peer, %address, "smtp: refused, From: header is not the sender");
+            tracing::warn!(peer = %self.peer, %sender, "smtp: refused, From: header is not the sender");
             return Ok(reply);
         }
         let message = self.with_received_header(&envelope, &body);
@@ -601,10 +644,10 @@ impl<'a> Session<'a> {
             .iter()
             .filter_map(|r| if let Recipient::Local(_, id) = r { Some(Placement::inbox(*id)) } else { None })
             .collect();
-        if let (Mode::Submission(submission), Some(principal)) = (&self.server.mode, &self.principal)
+        if let (Mode::Submission(submission), Some(mailbox)) = (&self.server.mode, envelope.sending_mailbox)
             && submission.sent_copy
         {
-            local.push(Placement { mailbox: principal.mailbox, folder: SENT.to_string() });
+            local.push(Placement { mailbox, folder: SENT.to_string() });
         }
         let remote: Vec<EmailAddress> = envelope
             .recipients
@@ -647,7 +690,8 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Submission: the From: header must name the sender, and only them.
+/// Submission: the From: header must name the envelope sender (checked at
+/// MAIL FROM), and only them.
 fn check_from_header(headers: Option<&Message<'_>>, principal: &EmailAddress) -> Result<(), Reply> {
     let refuse = |why: String| Err(Reply::new(550, "5.7.1", why));
     let from: Vec<&str> = headers

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use mss_core::EmailAddress;
+use mss_core::{EmailAddress, NationalId, Role};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::error::blocking;
@@ -321,6 +321,39 @@ impl MetadataStore for SqliteStore {
             let mut stmt = conn.prepare(&sql)?;
             let rows = stmt.query_map([], mailbox_row)?.collect::<Result<Vec<_>, _>>()?;
             rows.into_iter().map(RawMailbox::into_mailbox).collect()
+        })
+        .await
+    }
+
+    async fn grant_role(&self, mailbox: MailboxId, national_id: &NationalId, role: Role) -> Result<(), StoreError> {
+        let national_id = national_id.to_string();
+        self.write(move |tx| {
+            let exists: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM mailboxes WHERE id = ?1)", [mailbox], |r| r.get(0))?;
+            if !exists {
+                return Err(StoreError::NotFound(format!("mailbox {mailbox}")));
+            }
+            tx.execute(
+                "INSERT INTO mailbox_roles (mailbox_id, national_id, role, granted_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (mailbox_id, national_id) DO UPDATE SET role = excluded.role, granted_at = excluded.granted_at",
+                params![mailbox, national_id, role.as_str(), now_unix()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn role_of(&self, mailbox: MailboxId, national_id: &NationalId) -> Result<Option<Role>, StoreError> {
+        let national_id = national_id.to_string();
+        self.read(move |conn| {
+            let role: Option<String> = conn
+                .query_row(
+                    "SELECT role FROM mailbox_roles WHERE mailbox_id = ?1 AND national_id = ?2",
+                    params![mailbox, national_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            role.map(|r| parse_col("role", r)).transpose()
         })
         .await
     }

@@ -195,3 +195,20 @@ pub async fn the_queue_tracks_each_recipient_until_all_are_final(store: &Store) 
     assert!(store.meta.queue().await.unwrap().is_empty());
     assert!(store.enqueue(b"z", "", &[], far).await.is_err(), "no recipient, nothing queued");
 }
+
+pub async fn roles_are_granted_replaced_and_read_back(store: &Store) {
+    let org =
+        store.meta.create_mailbox(&person("pharmacie-du-centre-75001-paris@pharma.test", "10003621892")).await.unwrap();
+    let titulaire: mss_core::NationalId = "810003621892".parse().unwrap();
+    let preparateur: mss_core::NationalId = "810000013994".parse().unwrap();
+    assert_eq!(store.meta.role_of(org.id, &titulaire).await.unwrap(), None);
+    store.meta.grant_role(org.id, &titulaire, mss_core::Role::Administrateur).await.unwrap();
+    store.meta.grant_role(org.id, &preparateur, mss_core::Role::Gestionnaire).await.unwrap();
+    store.meta.grant_role(org.id, &preparateur, mss_core::Role::Utilisateur).await.unwrap();
+    assert_eq!(store.meta.role_of(org.id, &titulaire).await.unwrap(), Some(mss_core::Role::Administrateur));
+    assert_eq!(store.meta.role_of(org.id, &preparateur).await.unwrap(), Some(mss_core::Role::Utilisateur), "replaced");
+    assert!(matches!(
+        store.meta.grant_role(9999, &titulaire, mss_core::Role::Utilisateur).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
