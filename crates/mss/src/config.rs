@@ -52,6 +52,23 @@ pub struct Smtp {
     /// (tests and private deployments; MX lookup otherwise).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub routes: BTreeMap<String, SocketAddr>,
+    /// Look up MX records for domains without a static route.
+    #[serde(default = "default_mx_lookup")]
+    pub mx_lookup: bool,
+    /// Name servers for MX lookups; empty: the system's (/etc/resolv.conf).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_servers: Vec<SocketAddr>,
+    /// Port of the peers' MTAs found by MX lookup.
+    #[serde(default = "default_mx_port")]
+    pub mx_port: u16,
+}
+
+fn default_mx_lookup() -> bool {
+    true
+}
+
+fn default_mx_port() -> u16 {
+    25
 }
 
 fn default_sent_copy() -> bool {
@@ -69,6 +86,9 @@ impl Default for Smtp {
             sent_copy: default_sent_copy(),
             queue_expiry_days: default_queue_expiry_days(),
             routes: BTreeMap::new(),
+            mx_lookup: default_mx_lookup(),
+            dns_servers: Vec::new(),
+            mx_port: default_mx_port(),
         }
     }
 }

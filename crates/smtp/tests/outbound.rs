@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_core::EmailAddress;
+use mss_smtp::outbound::Routes;
 use mss_smtp::{Limits, Outbound, RetryPolicy};
 use mss_store::{RecipientStatus, now_unix};
 use mss_trust::pki::CertificateAuthority;
@@ -38,7 +39,7 @@ fn worker(site: &Site, routes: &[(&str, SocketAddr)]) -> Outbound {
         domain: site.domain.parse().unwrap(),
         hostname: site.host.clone(),
         tls: site.tls.trust_space_client().unwrap(),
-        routes: routes.iter().map(|(d, a)| (d.to_string(), *a)).collect::<HashMap<_, _>>(),
+        routes: Routes { fixed: routes.iter().map(|(d, a)| (d.to_string(), *a)).collect::<HashMap<_, _>>(), dns: None },
         retry: RetryPolicy { first_delay: Duration::from_secs(30), ..RetryPolicy::default() },
         wake: Arc::default(),
     }
@@ -141,4 +142,73 @@ async fn a_peer_whose_certificate_is_not_listed_for_the_domain_gets_nothing() {
     assert_eq!(queued[0].status, RecipientStatus::Pending);
     assert!(queued[0].last_reply.contains("is not listed for other.test"), "{}", queued[0].last_reply);
     assert!(p.peer.inbox(bob).await.is_empty());
+}
+
+/// A DNS server on loopback (UDP) that knows two zones: `peer.test`, whose
+/// MX is `mx.peer.test` at 127.0.0.1 (preceded by an unreachable
+/// `down.peer.test` of better preference), and `nomail.test`, a null MX.
+async fn dns_server() -> SocketAddr {
+    use hickory_resolver::proto::op::{Message, MessageType};
+    use hickory_resolver::proto::rr::rdata::{A, MX};
+    use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        loop {
+            let Ok((n, from)) = socket.recv_from(&mut buf).await else { return };
+            let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
+            let mut response = Message::response(query.metadata.id, query.metadata.op_code);
+            response.metadata.recursion_desired = query.metadata.recursion_desired;
+            response.metadata.recursion_available = true;
+            debug_assert_eq!(response.metadata.message_type, MessageType::Response);
+            for q in &query.queries {
+                response.add_query(q.clone());
+                let name = q.name().clone();
+                let host = name.to_ascii();
+                let answer = |rdata: RData| Record::from_rdata(name.clone(), 60, rdata);
+                match (q.query_type(), host.as_str()) {
+                    (RecordType::MX, "peer.test.") => {
+                        response
+                            .add_answer(answer(RData::MX(MX::new(5, Name::from_ascii("down.peer.test.").unwrap()))));
+                        response.add_answer(answer(RData::MX(MX::new(10, Name::from_ascii("mx.peer.test.").unwrap()))));
+                    }
+                    (RecordType::MX, "nomail.test.") => {
+                        response.add_answer(answer(RData::MX(MX::new(0, Name::root()))));
+                    }
+                    (RecordType::A, "mx.peer.test.") => {
+                        response.add_answer(answer(RData::A(A::new(127, 0, 0, 1))));
+                    }
+                    (RecordType::A, "down.peer.test.") => {
+                        response.add_answer(answer(RData::A(A::new(127, 0, 0, 2))));
+                    }
+                    _ => {}
+                }
+            }
+            let _ = socket.send_to(&response.to_vec().unwrap(), from).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn without_a_static_route_the_mx_records_are_followed() {
+    let p = pair().await;
+    let alice = p.ours.mailbox("alice@ours.test").await;
+    let bob = p.peer.mailbox("bob@peer.test").await;
+    let peer_addr = p.peer.start_inbound(Limits::default()).await;
+    let dns = mss_smtp::outbound::Dns::with_servers(&[dns_server().await], peer_addr.port()).unwrap();
+    let outbound = Outbound { routes: Routes { fixed: HashMap::new(), dns: Some(dns) }, ..worker(&p.ours, &[]) };
+
+    enqueue(&p.ours, &["bob@peer.test"], 3600).await;
+    outbound.run_once().await.unwrap();
+    assert_eq!(p.peer.inbox(bob).await.len(), 1, "delivered to mx.peer.test after down.peer.test failed");
+
+    // A null MX (RFC 7505): the domain takes no mail, the sender is told at once.
+    enqueue(&p.ours, &["x@nomail.test"], 3600).await;
+    outbound.run_once().await.unwrap();
+    let report = String::from_utf8(p.ours.inbox(alice).await.remove(0)).unwrap();
+    assert!(report.contains("Status: 5.1.10"), "{report}");
+    assert!(p.ours.store.meta.queue().await.unwrap().is_empty());
 }

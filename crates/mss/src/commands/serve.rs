@@ -23,6 +23,7 @@ use axum::extract::State;
 use axum::response::{Html, Json};
 use axum::routing::get;
 use mss_identity::TokenKey;
+use mss_smtp::outbound::{Dns, Routes};
 use mss_smtp::{Limits, Mode, Outbound, RetryPolicy, SmtpServer, Submission};
 use mss_trust::TlsMaterial;
 use mss_trust::pki::subject_of_pem;
@@ -90,6 +91,19 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             limits: limits.clone(),
         })
     };
+    let smtp_config = &data.config.smtp;
+    let dns = if !smtp_config.mx_lookup {
+        None
+    } else {
+        let resolver = if smtp_config.dns_servers.is_empty() {
+            Dns::system(smtp_config.mx_port)
+        } else {
+            Dns::with_servers(&smtp_config.dns_servers, smtp_config.mx_port)
+        };
+        // Without a resolver only static routes work; say so and go on.
+        resolver.map_err(|e| tracing::warn!(error = %e, "smtp: no MX lookups, only static routes")).ok()
+    };
+    let routes = Routes { fixed: smtp_config.routes.clone().into_iter().collect(), dns };
     let submission_mode = || Submission {
         tokens: tokens.clone(),
         wake: wake.clone(),
@@ -111,7 +125,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
                 domain: data.domain.clone(),
                 hostname: hostname.clone(),
                 tls: material.trust_space_client().map_err(|e| failed("tls", e))?,
-                routes: data.config.smtp.routes.clone().into_iter().collect(),
+                routes,
                 retry: RetryPolicy { expiry: queue_expiry, ..RetryPolicy::default() },
                 wake,
             })

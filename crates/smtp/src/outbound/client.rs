@@ -39,6 +39,21 @@ impl PeerReply {
 /// What became of each recipient of one transaction, in order.
 pub type Outcomes = Vec<PeerReply>;
 
+/// A transaction that failed before any recipient could be tried.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub reply: PeerReply,
+    /// The peer could not be reached: the next address of the domain may be
+    /// tried.
+    pub unreachable: bool,
+}
+
+impl From<PeerReply> for Failure {
+    fn from(reply: PeerReply) -> Self {
+        Self { reply, unreachable: false }
+    }
+}
+
 /// Bound on every network wait (RFC 5321 §4.5.3.2 gives minutes; peers of
 /// the trust space answer in seconds).
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -104,17 +119,18 @@ pub struct Attempt<'a> {
 impl Attempt<'_> {
     /// Runs the transaction. `Err` is a failure before any recipient could be
     /// tried (connection, TLS, trust): it applies to all of them.
-    pub async fn run(&self) -> Result<Outcomes, PeerReply> {
+    pub async fn run(&self) -> Result<Outcomes, Failure> {
         let temporary = |text: String| PeerReply::local(451, text);
+        let unreachable = |text: String| Failure { reply: PeerReply::local(451, text), unreachable: true };
         let tcp = tokio::time::timeout(STEP_TIMEOUT, TcpStream::connect(self.addr))
             .await
-            .map_err(|_| temporary(format!("timeout connecting to {}", self.addr)))?
-            .map_err(|e| temporary(format!("cannot connect to {}: {e}", self.addr)))?;
+            .map_err(|_| unreachable(format!("timeout connecting to {}", self.addr)))?
+            .map_err(|e| unreachable(format!("cannot connect to {}: {e}", self.addr)))?;
         let mut plain = Peer { io: BufReader::new(tcp) };
         expect(plain.reply().await, 220, "greeting")?;
         let ehlo = expect(plain.command(&format!("EHLO {}", self.hostname)).await, 250, "EHLO")?;
         if !ehlo.text.lines().any(|l| l.trim().eq_ignore_ascii_case("STARTTLS")) {
-            return Err(temporary(format!("{} does not offer STARTTLS", self.addr)));
+            return Err(temporary(format!("{} does not offer STARTTLS", self.addr)).into());
         }
         expect(plain.command("STARTTLS").await, 220, "STARTTLS")?;
         let name = ServerName::try_from(self.domain.to_string())
@@ -134,7 +150,8 @@ impl Attempt<'_> {
             return Err(temporary(format!(
                 "the peer's certificate DN {subject} is not listed for {} in the liste blanche",
                 self.domain
-            )));
+            ))
+            .into());
         }
         let mut peer = Peer { io: BufReader::new(tls) };
         expect(peer.command(&format!("EHLO {}", self.hostname)).await, 250, "EHLO")?;

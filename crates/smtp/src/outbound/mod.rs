@@ -2,16 +2,16 @@
 //! operators over mutual TLS, retries with exponential backoff and jitter,
 //! and reports failures to the sender (DSN).
 //!
-//! Routing today is a static table (domain -> address), as used by tests and
-//! private deployments; MX lookup for production comes with the resolver.
-//! A domain without a route is retried until the message expires.
+//! Routing ([`Routes`]): a static table first (tests, private deployments),
+//! then MX records. A domain without a route is retried until the message
+//! expires.
 
 mod client;
 pub mod dsn;
+mod route;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +23,7 @@ use tokio_rustls::rustls::ClientConfig;
 use self::client::Attempt;
 pub use self::client::{PeerReply, dot_stuffed};
 use self::dsn::{FailedRecipient, failure_report};
+pub use self::route::{Dns, Routes};
 
 /// When to try again, and when to give up.
 #[derive(Debug, Clone)]
@@ -73,8 +74,8 @@ pub struct Outbound {
     pub hostname: String,
     /// From `TlsMaterial::trust_space_client`.
     pub tls: Arc<ClientConfig>,
-    /// Static routes: recipient domain -> SMTP address of its operator.
-    pub routes: HashMap<String, SocketAddr>,
+    /// Where each domain's mail goes.
+    pub routes: Routes,
     pub retry: RetryPolicy,
     /// Notified when something is queued, to send it without waiting.
     pub wake: Arc<Notify>,
@@ -122,26 +123,44 @@ impl Outbound {
         let all = |reply: PeerReply| vec![reply; group.len()];
         let replies = if now >= first.expires_at {
             all(PeerReply { code: 554, text: format!("5.4.7 Delivery time expired; last error: {}", first.last_reply) })
-        } else if let Some(&addr) = self.routes.get(domain) {
-            match self.store.blobs.get(&first.blob).await? {
-                None => all(PeerReply { code: 554, text: "5.3.0 Message body missing from the store".into() }),
-                Some(message) => {
-                    let recipients: Vec<String> = group.iter().map(|r| r.recipient.clone()).collect();
-                    let attempt = Attempt {
-                        store: &self.store,
-                        tls: self.tls.clone(),
-                        hostname: &self.hostname,
-                        addr,
-                        domain,
-                        sender: &first.sender,
-                        recipients: &recipients,
-                        message: &message,
-                    };
-                    attempt.run().await.unwrap_or_else(all)
-                }
-            }
         } else {
-            all(PeerReply { code: 451, text: format!("4.4.4 No route to {domain}") })
+            match self.routes.hops(domain).await {
+                Err(reply) => all(reply),
+                Ok(hops) => match self.store.blobs.get(&first.blob).await? {
+                    None => all(PeerReply { code: 554, text: "5.3.0 Message body missing from the store".into() }),
+                    Some(message) => {
+                        let recipients: Vec<String> = group.iter().map(|r| r.recipient.clone()).collect();
+                        let mut result = Err(PeerReply { code: 451, text: format!("4.4.4 No route to {domain}") });
+                        for addr in hops {
+                            let attempt = Attempt {
+                                store: &self.store,
+                                tls: self.tls.clone(),
+                                hostname: &self.hostname,
+                                addr,
+                                domain,
+                                sender: &first.sender,
+                                recipients: &recipients,
+                                message: &message,
+                            };
+                            match attempt.run().await {
+                                Ok(outcomes) => {
+                                    result = Ok(outcomes);
+                                    break;
+                                }
+                                // RFC 5321 §5.1: the next address only when this one was unreachable.
+                                Err(failure) => {
+                                    let next = failure.unreachable;
+                                    result = Err(failure.reply);
+                                    if !next {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        result.unwrap_or_else(all)
+                    }
+                },
+            }
         };
 
         let mut failed = Vec::new();
