@@ -52,6 +52,10 @@ pub struct Smtp {
     /// (tests and private deployments; MX lookup otherwise).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub routes: BTreeMap<String, SocketAddr>,
+    /// Development only: accept SASL PLAIN on submission with a bearer token
+    /// (from `mss token`) as password, for clients without OAuth (swaks).
+    #[serde(default)]
+    pub plain_with_token: bool,
     /// Look up MX records for domains without a static route.
     #[serde(default = "default_mx_lookup")]
     pub mx_lookup: bool,
@@ -86,6 +90,7 @@ impl Default for Smtp {
             sent_copy: default_sent_copy(),
             queue_expiry_days: default_queue_expiry_days(),
             routes: BTreeMap::new(),
+            plain_with_token: false,
             mx_lookup: default_mx_lookup(),
             dns_servers: Vec::new(),
             mx_port: default_mx_port(),

@@ -242,3 +242,27 @@ async fn swaks_delivers_as_a_peer_with_its_certificate_and_not_without() {
     assert_eq!(inbox_len(ours, alice).await, 1);
     assert!(server.stop().0.success());
 }
+
+#[tokio::test]
+async fn swaks_submits_with_plain_and_a_token_where_development_allows_it() {
+    let TrustedPair { ours, alice, .. } = &trusted_pair(None);
+    let bob = ours.ok("mailbox create --type per --rpps 10000013994 --first Bob --last Durand").trim().to_string();
+    let config = ours.dir.join("mss.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace("plain_with_token = false", "plain_with_token = true");
+    std::fs::write(&config, text).unwrap();
+    let server = ours.serve();
+    let token = ours.ok(&format!("token {alice}"));
+    let from_header = format!("From: <{alice}>");
+    let auth = ["--auth", "PLAIN", "--auth-user", alice.as_str(), "--auth-password", token.trim()];
+    let envelope = ["--from", alice.as_str(), "--to", bob.as_str(), "--header", from_header.as_str()];
+
+    let (sent, output) = swaks(&server.addr("submission"), &[&auth[..], &envelope[..]].concat());
+    assert!(sent && output.contains("250 2.0.0 Message accepted"), "{output}");
+    assert_eq!(inbox_len(ours, &bob).await, 1);
+
+    let forged = ["--auth", "PLAIN", "--auth-user", alice.as_str(), "--auth-password", "not-a-token"];
+    let (sent, output) = swaks(&server.addr("submission"), &[&forged[..], &envelope[..]].concat());
+    assert!(!sent && output.contains("535 5.7.8"), "{output}");
+    assert_eq!(inbox_len(ours, &bob).await, 1);
+    assert!(server.stop().0.success());
+}

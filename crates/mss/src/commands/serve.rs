@@ -108,7 +108,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         tokens: tokens.clone(),
         wake: wake.clone(),
         queue_expiry,
-        sent_copy: data.config.smtp.sent_copy,
+        sent_copy: smtp_config.sent_copy,
+        plain_with_token: smtp_config.plain_with_token,
     };
     let mut ports = BTreeMap::from([("http", http_addr), ("smtp", smtp_addr), ("submission", submission_addr)]);
     let mut tasks = Vec::new();

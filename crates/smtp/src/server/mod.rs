@@ -77,6 +77,9 @@ pub struct Submission {
     pub queue_expiry: Duration,
     /// Whether a submitted message is also stored in the sender's Sent.
     pub sent_copy: bool,
+    /// Development only: accept SASL PLAIN with a bearer token as password,
+    /// for clients that know no OAuth (swaks, old mail programs).
+    pub plain_with_token: bool,
 }
 
 /// Everything a session needs.

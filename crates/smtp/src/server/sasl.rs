@@ -1,5 +1,7 @@
 //! SASL for submission (RFC 4954): the two mechanisms that carry a bearer
-//! token, XOAUTH2 (Google's format) and OAUTHBEARER (RFC 7628).
+//! token, XOAUTH2 (Google's format) and OAUTHBEARER (RFC 7628); PLAIN with
+//! the token as password where the configuration allows it (development
+//! clients that know no OAuth, such as swaks); and EXTERNAL.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -21,6 +23,18 @@ pub fn decode(mechanism: u64, response: &str) -> Result<BearerCredentials, &'sta
     }
     let bytes = STANDARD.decode(response.trim()).map_err(|_| "not base64")?;
     let text = String::from_utf8(bytes).map_err(|_| "not UTF-8")?;
+    if mechanism == smtp_proto::AUTH_PLAIN {
+        // RFC 4616: authzid NUL authcid NUL passwd; the password is the token.
+        let mut parts = text.split('\0');
+        let (Some(_authzid), Some(user), Some(token), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err("not authzid NUL authcid NUL password");
+        };
+        if token.is_empty() {
+            return Err("no token");
+        }
+        return Ok(BearerCredentials { user: Some(user.to_string()).filter(|u| !u.is_empty()), token: token.into() });
+    }
     let mut fields = text.split('\u{1}');
     let mut user = match mechanism {
         // RFC 7628 §3.1: a GS2 header "n,a=user," before the first ^A.
@@ -90,11 +104,19 @@ mod tests {
     }
 
     #[test]
+    fn plain_carries_the_token_as_password() {
+        let p = decode(smtp_proto::AUTH_PLAIN, &b64("\0alice@ours.test\0abc.def.ghi")).unwrap();
+        assert_eq!(p, BearerCredentials { user: Some("alice@ours.test".into()), token: "abc.def.ghi".into() });
+    }
+
+    #[test]
     fn malformed_responses_are_errors() {
         assert!(decode(smtp_proto::AUTH_XOAUTH2, "!!!").is_err());
         assert!(decode(smtp_proto::AUTH_XOAUTH2, &b64("user=a\u{1}\u{1}")).is_err());
         assert!(decode(smtp_proto::AUTH_XOAUTH2, &b64("user=a\u{1}auth=Basic x\u{1}\u{1}")).is_err());
-        assert!(decode(smtp_proto::AUTH_PLAIN, &b64("\0a\0b")).is_err());
+        assert!(decode(smtp_proto::AUTH_PLAIN, &b64("\0a\0")).is_err());
+        assert!(decode(smtp_proto::AUTH_PLAIN, &b64("a\0b")).is_err());
+        assert!(decode(smtp_proto::AUTH_LOGIN, &b64("x")).is_err());
         assert!(decode(smtp_proto::AUTH_XOAUTH2, &"A".repeat(MAX_RESPONSE_BYTES + 4)).is_err());
     }
 }

@@ -242,10 +242,7 @@ impl<'a> Session<'a> {
             Mode::Submission(_) if self.envelope.is_some() => {
                 Some(Reply::bad_sequence("AUTH is not allowed during a mail transaction"))
             }
-            Mode::Submission(_)
-                if ![smtp_proto::AUTH_XOAUTH2, smtp_proto::AUTH_OAUTHBEARER, smtp_proto::AUTH_EXTERNAL]
-                    .contains(&mechanism) =>
-            {
+            Mode::Submission(submission) if !offered_mechanisms(submission).contains(&mechanism) => {
                 Some(Reply::new(504, "5.5.4", "Unsupported mechanism; use XOAUTH2, OAUTHBEARER or EXTERNAL"))
             }
             Mode::Submission(_) => None,
@@ -366,10 +363,16 @@ impl<'a> Session<'a> {
         ];
         match (&self.tls, &self.server.mode) {
             (None, _) => lines.push("STARTTLS".to_string()),
-            (Some(TlsPeer { certificate: PeerCertificate::Trusted { .. }, .. }), Mode::Submission(_)) => {
-                lines.push("AUTH XOAUTH2 OAUTHBEARER EXTERNAL".to_string())
+            (Some(tls), Mode::Submission(submission)) => {
+                let mut auth = String::from("AUTH XOAUTH2 OAUTHBEARER");
+                if let PeerCertificate::Trusted { .. } = tls.certificate {
+                    auth.push_str(" EXTERNAL");
+                }
+                if submission.plain_with_token {
+                    auth.push_str(" PLAIN");
+                }
+                lines.push(auth);
             }
-            (Some(_), Mode::Submission(_)) => lines.push("AUTH XOAUTH2 OAUTHBEARER".to_string()),
             (Some(_), Mode::Mta) => {}
         }
         lines.join("\n")
@@ -707,6 +710,15 @@ fn check_from_header(headers: Option<&Message<'_>>, principal: &EmailAddress) ->
         }
     }
     Ok(())
+}
+
+/// The SASL mechanisms a submission listener accepts.
+fn offered_mechanisms(submission: &super::Submission) -> Vec<u64> {
+    let mut offered = vec![smtp_proto::AUTH_XOAUTH2, smtp_proto::AUTH_OAUTHBEARER, smtp_proto::AUTH_EXTERNAL];
+    if submission.plain_with_token {
+        offered.push(smtp_proto::AUTH_PLAIN);
+    }
+    offered
 }
 
 /// smtp-proto's request, detached from the receive buffer.

@@ -112,6 +112,7 @@ impl Site {
             wake,
             queue_expiry: Duration::from_secs(3600),
             sent_copy: true,
+            plain_with_token: false,
         };
         self.serve(listener, Mode::Submission(submission), Limits::default(), implicit_tls);
         addr
