@@ -30,7 +30,7 @@ pub enum Command {
     #[command(subcommand)]
     Pki(PkiCommand),
     /// Create a data directory: mss.toml and an operator certificate for DOMAIN.
-    Init(InitArgs),
+    Init(Box<InitArgs>),
     /// Run the operator.
     Serve(ServeArgs),
     /// Mailboxes (BAL): create, list, show.
@@ -121,6 +121,9 @@ pub struct InitArgs {
     /// Submission listen address with implicit TLS (RFC 8314), optional.
     #[arg(long)]
     pub submissions: Option<String>,
+    /// Trust-space MTA listen address with implicit TLS, optional.
+    #[arg(long)]
+    pub smtps: Option<String>,
     /// IMAP listen address.
     #[arg(long, default_value = "127.0.0.1:1143")]
     pub imap: String,

@@ -109,12 +109,16 @@ pub struct Listen {
     /// Submission with implicit TLS (RFC 8314, port 465), if wanted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submissions: Option<SocketAddr>,
+    /// The trust-space MTA with implicit TLS, if wanted (peers that do not
+    /// use STARTTLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtps: Option<SocketAddr>,
 }
 
 impl Default for Listen {
     fn default() -> Self {
         let at = |port| SocketAddr::from(([127, 0, 0, 1], port));
-        Self { smtp: at(2525), submission: at(5870), imap: at(1143), http: at(8080), submissions: None }
+        Self { smtp: at(2525), submission: at(5870), imap: at(1143), http: at(8080), submissions: None, smtps: None }
     }
 }
 

@@ -107,6 +107,7 @@ fn init_refuses_bad_input_and_writes_nothing() {
         ("--domain a.test --smtp nowhere:25", "smtp"),
         ("--domain a.test --http 127.0.0.1:99999", "http"),
         ("--domain a.test --submissions nowhere", "submissions"),
+        ("--domain a.test --smtps nowhere", "smtps"),
         (&format!("--domain a.test --ca {}", tmp.path().display()), "ca"),
         ("--domain a.test --hostname=-bad-.test", "hostname"),
         (r#"--domain a.test --organisation " ""#, "organisation"),
@@ -341,18 +342,19 @@ fn tokens_are_issued_only_for_active_mailboxes_of_the_operator() {
 }
 
 #[test]
-fn an_implicit_tls_submission_port_is_served_when_configured() {
+fn implicit_tls_ports_are_served_when_configured() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let any = "127.0.0.1:0";
     ok(&format!(
-        "init --data-dir {} --domain pharmacie.test --smtp {any} --submission {any} --submissions {any} --imap {any} --http {any}",
+        "init --data-dir {} --domain pharmacie.test --smtp {any} --submission {any} --submissions {any} --smtps {any} --imap {any} --http {any}",
         dir.display()
     ));
     let mut server = spawn_serve(Path::new("."), &["--data-dir", dir.to_str().unwrap()]);
     let ports = wait_for_ports(&dir, &mut server);
     let submissions = ports["submissions"].as_str().unwrap().to_string();
     assert!(!submissions.ends_with(":0"), "{ports}");
+    assert!(ports["smtps"].as_str().is_some_and(|a| !a.ends_with(":0")), "{ports}");
     // TLS from the first byte: a plain-text client gets no greeting.
     let mut plain = std::net::TcpStream::connect(&submissions).unwrap();
     plain.set_read_timeout(Some(std::time::Duration::from_millis(500))).unwrap();

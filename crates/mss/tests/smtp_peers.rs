@@ -266,3 +266,40 @@ async fn swaks_submits_with_plain_and_a_token_where_development_allows_it() {
     assert_eq!(inbox_len(ours, &bob).await, 1);
     assert!(server.stop().0.success());
 }
+
+#[tokio::test]
+async fn queued_mail_survives_a_restart_and_leaves_when_the_peer_comes_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("igc-test");
+    ok(&format!("pki init --out {}", ca.display()));
+    let (smtp_a, smtp_b) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let a = Operator::with_ca_and_smtp("pharmacie.test", &ca, &smtp_a);
+    let b = Operator::with_ca_and_smtp("hopital.test", &ca, &smtp_b);
+    let alice = a.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
+    let bob = b.ok("mailbox create --type per --rpps 10003621892 --first Bob --last Durand").trim().to_string();
+    a.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, b.dn()));
+    b.ok(&format!(r#"whitelist add pharmacie.test --dn "{}""#, a.dn()));
+    a.route("hopital.test", &smtp_b);
+
+    // B is down: the message waits in A's queue, tried and deferred.
+    let server_a = a.serve();
+    submit(&a, &server_a, &alice, &bob);
+    let mut queued = String::new();
+    for _ in 0..100 {
+        queued = a.ok("queue list");
+        if queued.contains("\tpending\t1\t") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(queued.contains(&format!("\t{bob}\tpending\t1\t")) && queued.contains("cannot connect"), "{queued}");
+    assert!(server_a.stop().0.success());
+
+    // A restarts with the message still queued; B comes back; a retry is asked for.
+    let _server_b = b.serve();
+    let _server_a = a.serve();
+    let id = queued.split('\t').next().unwrap().to_string();
+    a.ok(&format!("queue retry {id}"));
+    wait_for_inbox(&b, &bob, 1).await;
+    assert!(a.ok("queue list").is_empty());
+}

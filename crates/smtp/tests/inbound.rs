@@ -234,3 +234,20 @@ async fn a_stalled_client_is_disconnected() {
     assert!(text.contains("4.4.2"));
     assert!(c.closed().await);
 }
+
+#[tokio::test]
+async fn a_peer_may_use_implicit_tls_and_the_same_rules_apply() {
+    let h = harness(test_limits()).await;
+    let addr = h.site.start_implicit_tls_inbound().await;
+    for (config, expected) in [(client_config(&h.peer, h.ca.cert_pem()), 250), (anonymous_config(h.ca.cert_pem()), 550)]
+    {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(support::OURS_HOST).unwrap();
+        let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.unwrap();
+        let mut c = support::Client { io: tokio::io::BufReader::new(tls) };
+        assert_eq!(c.reply().await.0, 220);
+        let (_, ehlo) = c.cmd("EHLO mss.peer.test").await;
+        assert!(!ehlo.contains("STARTTLS"), "{ehlo}");
+        assert_eq!(c.cmd("MAIL FROM:<bob@peer.test>").await.0, expected);
+    }
+}

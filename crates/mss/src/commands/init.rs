@@ -50,6 +50,7 @@ pub fn run(args: InitArgs) -> Result<(), CliError> {
         imap: parse("imap", &args.imap)?,
         http: parse("http", &args.http)?,
         submissions: args.submissions.as_deref().map(|a| parse("submissions", a)).transpose()?,
+        smtps: args.smtps.as_deref().map(|a| parse("smtps", a)).transpose()?,
     };
     let settings = InitSettings {
         dir: args.data_dir.data_dir,

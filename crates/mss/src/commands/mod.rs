@@ -15,7 +15,7 @@ use crate::error::CliError;
 pub async fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Pki(cmd) => pki::run(cmd),
-        Command::Init(args) => init::run(args),
+        Command::Init(args) => init::run(*args),
         Command::Serve(args) => serve::run(args).await,
         Command::Mailbox(cmd) => mailbox::run(cmd).await,
         Command::Whitelist(cmd) => whitelist::run(cmd).await,

@@ -70,6 +70,10 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         Some(addr) => Some(bind("submissions", addr).await?),
         None => None,
     };
+    let smtps = match data.config.listen.smtps {
+        Some(addr) => Some(bind("smtps", addr).await?),
+        None => None,
+    };
     let local = |name: &str, l: &TcpListener| l.local_addr().map_err(|e| failed(name.to_string(), e));
     let (smtp_addr, submission_addr, http_addr) =
         (local("smtp", &smtp)?, local("submission", &submission)?, local("http", &http)?);
@@ -117,6 +121,10 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         ports.insert("submissions", local("submissions", &listener)?);
         tasks.push(tokio::spawn(server(Mode::Submission(submission_mode())).serve_implicit_tls(listener)));
     }
+    if let Some(listener) = smtps {
+        ports.insert("smtps", local("smtps", &listener)?);
+        tasks.push(tokio::spawn(server(Mode::Mta).serve_implicit_tls(listener)));
+    }
     tasks.extend([
         tokio::spawn(server(Mode::Mta).serve(smtp)),
         tokio::spawn(server(Mode::Submission(submission_mode())).serve(submission)),
@@ -138,8 +146,10 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     println!("mss serving domain {} from {}", data.domain, data.path.display());
     println!("  smtp       {smtp_addr} (trust space: STARTTLS and an operator certificate required)");
     println!("  submission {submission_addr} (STARTTLS, then AUTH XOAUTH2 with a token from `mss token`)");
-    if let Some(addr) = ports.get("submissions") {
-        println!("  submissions {addr} (implicit TLS)");
+    for (name, what) in [("smtps", "trust space, implicit TLS"), ("submissions", "implicit TLS")] {
+        if let Some(addr) = ports.get(name) {
+            println!("  {name:<10} {addr} ({what})");
+        }
     }
     println!("  http       http://{http_addr}/ (health: /healthz)");
     println!("  certificate subject DN: {subject}");

@@ -144,6 +144,14 @@ impl Site {
         addr
     }
 
+    /// Serves inbound SMTP with implicit TLS on a new loopback port.
+    pub async fn start_implicit_tls_inbound(&self) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        self.serve(listener, Mode::Mta, Limits::default(), true);
+        addr
+    }
+
     /// The messages in a mailbox's INBOX.
     pub async fn inbox(&self, mailbox: MailboxId) -> Vec<Vec<u8>> {
         let mut bodies = Vec::new();
