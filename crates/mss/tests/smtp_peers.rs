@@ -125,8 +125,18 @@ fn submit(op: &Operator, server: &Server, user: &str, rcpt: &str) {
     assert!(out.status.success(), "smtplib submission failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-#[tokio::test]
-async fn two_operators_exchange_mail_both_ways() {
+/// Two operators of one trust space, each in the other's liste blanche and
+/// routing the other's domain to its MTA: A (pharmacie.test, user `alice`)
+/// and B (hopital.test, user `bob`).
+struct Mutual {
+    _tmp: tempfile::TempDir,
+    a: Operator,
+    b: Operator,
+    alice: String,
+    bob: String,
+}
+
+fn mutual_operators() -> Mutual {
     let tmp = tempfile::tempdir().unwrap();
     let ca = tmp.path().join("igc-test");
     ok(&format!("pki init --out {}", ca.display()));
@@ -139,12 +149,18 @@ async fn two_operators_exchange_mail_both_ways() {
     b.ok(&format!(r#"whitelist add pharmacie.test --dn "{}""#, a.dn()));
     a.route("hopital.test", &smtp_b);
     b.route("pharmacie.test", &smtp_a);
+    Mutual { _tmp: tmp, a, b, alice, bob }
+}
+
+#[tokio::test]
+async fn two_operators_exchange_mail_both_ways() {
+    let Mutual { a, b, alice, bob, .. } = &mutual_operators();
     let (server_a, server_b) = (a.serve(), b.serve());
 
-    submit(&a, &server_a, &alice, &bob);
-    wait_for_inbox(&b, &bob, 1).await;
-    submit(&b, &server_b, &bob, &alice);
-    wait_for_inbox(&a, &alice, 1).await;
+    submit(a, &server_a, alice, bob);
+    wait_for_inbox(b, bob, 1).await;
+    submit(b, &server_b, bob, alice);
+    wait_for_inbox(a, alice, 1).await;
     assert!(a.ok("queue list").is_empty() && b.ok("queue list").is_empty(), "both queues drained");
 
     assert!(server_a.stop().0.success());
@@ -269,21 +285,11 @@ async fn swaks_submits_with_plain_and_a_token_where_development_allows_it() {
 
 #[tokio::test]
 async fn queued_mail_survives_a_restart_and_leaves_when_the_peer_comes_back() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ca = tmp.path().join("igc-test");
-    ok(&format!("pki init --out {}", ca.display()));
-    let (smtp_a, smtp_b) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
-    let a = Operator::with_ca_and_smtp("pharmacie.test", &ca, &smtp_a);
-    let b = Operator::with_ca_and_smtp("hopital.test", &ca, &smtp_b);
-    let alice = a.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
-    let bob = b.ok("mailbox create --type per --rpps 10003621892 --first Bob --last Durand").trim().to_string();
-    a.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, b.dn()));
-    b.ok(&format!(r#"whitelist add pharmacie.test --dn "{}""#, a.dn()));
-    a.route("hopital.test", &smtp_b);
+    let Mutual { a, b, alice, bob, .. } = &mutual_operators();
 
     // B is down: the message waits in A's queue, tried and deferred.
     let server_a = a.serve();
-    submit(&a, &server_a, &alice, &bob);
+    submit(a, &server_a, alice, bob);
     let mut queued = String::new();
     for _ in 0..100 {
         queued = a.ok("queue list");
@@ -300,6 +306,6 @@ async fn queued_mail_survives_a_restart_and_leaves_when_the_peer_comes_back() {
     let _server_a = a.serve();
     let id = queued.split('\t').next().unwrap().to_string();
     a.ok(&format!("queue retry {id}"));
-    wait_for_inbox(&b, &bob, 1).await;
+    wait_for_inbox(b, bob, 1).await;
     assert!(a.ok("queue list").is_empty());
 }
