@@ -22,6 +22,7 @@
 
 mod blob;
 mod error;
+mod folders;
 mod fs_blobs;
 mod model;
 mod sqlite;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 
 pub use blob::{BlobHash, BlobStore};
 pub use error::StoreError;
+pub use folders::*;
 pub use fs_blobs::FsBlobStore;
 pub use model::*;
 pub use sqlite::SqliteStore;

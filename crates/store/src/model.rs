@@ -120,6 +120,11 @@ impl Placement {
 /// Name of the folder sent copies go to (RFC 6154 \\Sent).
 pub const SENT: &str = "Sent";
 
+/// The folders every mailbox is created with besides INBOX, and their RFC
+/// 6154 special-use attribute.
+pub const SPECIAL_FOLDERS: &[(&str, &str)] =
+    &[(SENT, "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"), ("Junk", "\\Junk"), ("Archive", "\\Archive")];
+
 /// Where one copy of a delivered message went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveredCopy {
@@ -216,7 +221,7 @@ pub const INBOX: &str = "INBOX";
 
 /// Metadata: mailboxes, folders, message index, liste blanche.
 #[async_trait]
-pub trait MetadataStore: Send + Sync {
+pub trait MetadataStore: crate::FolderStore + Send + Sync {
     /// Creates a mailbox and its INBOX. [`StoreError::AddressTaken`] if the
     /// address exists (whatever its state: addresses are never reused).
     async fn create_mailbox(&self, new: &NewMailbox) -> Result<Mailbox, StoreError>;
@@ -230,6 +235,8 @@ pub trait MetadataStore: Send + Sync {
     async fn grant_role(&self, mailbox: MailboxId, national_id: &NationalId, role: Role) -> Result<(), StoreError>;
     /// The role of `national_id` on a mailbox, if any.
     async fn role_of(&self, mailbox: MailboxId, national_id: &NationalId) -> Result<Option<Role>, StoreError>;
+    /// Every mailbox where this person holds a role, with the role.
+    async fn roles_of(&self, national_id: &NationalId) -> Result<Vec<(Mailbox, Role)>, StoreError>;
     /// Addresses of `domain` whose local part starts with `prefix` (to pick a
     /// free address without one query per candidate).
     async fn addresses_with_prefix(&self, prefix: &str, domain: &str) -> Result<Vec<String>, StoreError>;

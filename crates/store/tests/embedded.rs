@@ -33,6 +33,13 @@ suite_tests!(
     an_empty_store_has_no_import,
     the_queue_tracks_each_recipient_until_all_are_final,
     roles_are_granted_replaced_and_read_back,
+    a_new_mailbox_has_inbox_and_the_special_use_folders,
+    folders_are_created_renamed_and_deleted_with_their_hierarchy,
+    renaming_inbox_moves_its_messages_and_keeps_an_empty_inbox,
+    flags_modseq_and_expunge_history_tell_what_changed,
+    copy_and_move_give_new_uids_and_keep_flags,
+    watchers_hear_of_deliveries_and_changes,
+    a_person_sees_every_mailbox_they_hold_a_role_on,
 );
 
 #[tokio::test]

@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "queue", include_str!("../../migrations/sqlite/0002_queue.sql")),
     (3, "certificate_binding", include_str!("../../migrations/sqlite/0003_certificate_binding.sql")),
     (4, "roles", include_str!("../../migrations/sqlite/0004_roles.sql")),
+    (5, "imap", include_str!("../../migrations/sqlite/0005_imap.sql")),
 ];
 
 /// Brings the database to the latest version; returns the version reached.

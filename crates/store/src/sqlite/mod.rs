@@ -7,6 +7,7 @@
 //! `busy_timeout` bounds the wait. `synchronous=FULL`: a commit is on disk
 //! when it returns.
 
+mod folders;
 mod migrations;
 
 use std::path::Path;
@@ -34,7 +35,12 @@ struct Pool {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Mailboxes whose folders changed (see [`crate::FolderStore::watch`]).
+    changes: tokio::sync::broadcast::Sender<MailboxId>,
 }
+
+/// Change notifications buffered per receiver before it counts as lagging.
+const CHANGE_BUFFER: usize = 1024;
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
@@ -62,7 +68,9 @@ impl SqliteStore {
             let mut writer = connect(&path)?;
             migrations::apply(&mut writer)?;
             let readers = (0..READERS).map(|_| connect(&path).map(Mutex::new)).collect::<Result<_, _>>()?;
-            Ok(Self { pool: Arc::new(Pool { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }) })
+            let (changes, _) = tokio::sync::broadcast::channel(CHANGE_BUFFER);
+            let pool = Pool { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0), changes };
+            Ok(Self { pool: Arc::new(pool) })
         })
         .await
     }
@@ -87,6 +95,12 @@ impl SqliteStore {
         .await
     }
 
+    /// Tells watchers (IMAP sessions) that a mailbox's folders changed.
+    fn notify(&self, mailbox: MailboxId) {
+        // No receiver is not an error: nobody is watching.
+        let _ = self.pool.changes.send(mailbox);
+    }
+
     async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -102,10 +116,19 @@ impl SqliteStore {
 }
 
 /// UIDVALIDITY of a new folder (RFC 9051 §2.3.1.1): it must change if a
-/// folder name is ever reused, so the creation time in seconds, made
-/// distinct per mailbox.
-fn new_uidvalidity(mailbox: MailboxId) -> u32 {
-    (now_unix() as u64 as u32).wrapping_add(mailbox as u32)
+/// folder name is ever reused, so the creation time in seconds, kept strictly
+/// increasing by a counter (two folders made in the same second differ).
+pub(crate) fn next_uidvalidity(tx: &rusqlite::Transaction<'_>) -> Result<u32, StoreError> {
+    let last: i64 =
+        tx.query_row("SELECT COALESCE((SELECT value FROM counters WHERE name = 'uidvalidity'), 0)", [], |r| r.get(0))?;
+    let next = (now_unix() & 0xffff_ffff).max(last + 1);
+    let next = u32::try_from(next).map_err(|_| StoreError::Invalid("UIDVALIDITY space exhausted".into()))?;
+    tx.execute(
+        "INSERT INTO counters (name, value) VALUES ('uidvalidity', ?1)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        [next],
+    )?;
+    Ok(next)
 }
 
 const MAILBOX_COLUMNS: &str = "id, address, kind, state, national_id, finess, first_name, last_name, \
@@ -283,8 +306,14 @@ impl MetadataStore for SqliteStore {
                 let id = tx.last_insert_rowid();
                 tx.execute(
                     "INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (?1, ?2, ?3)",
-                    params![id, INBOX, new_uidvalidity(id)],
+                    params![id, INBOX, next_uidvalidity(tx)?],
                 )?;
+                for (name, special_use) in SPECIAL_FOLDERS {
+                    tx.execute(
+                        "INSERT INTO folders (mailbox_id, name, uidvalidity, special_use) VALUES (?1, ?2, ?3, ?4)",
+                        params![id, name, next_uidvalidity(tx)?, special_use],
+                    )?;
+                }
                 Ok(id)
             })
             .await?;
@@ -354,6 +383,23 @@ impl MetadataStore for SqliteStore {
                 )
                 .optional()?;
             role.map(|r| parse_col("role", r)).transpose()
+        })
+        .await
+    }
+
+    async fn roles_of(&self, national_id: &NationalId) -> Result<Vec<(Mailbox, Role)>, StoreError> {
+        let national_id = national_id.to_string();
+        self.read(move |conn| {
+            let columns = MAILBOX_COLUMNS.split(", ").map(|c| format!("m.{c}")).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "SELECT {columns}, r.role FROM mailbox_roles r JOIN mailboxes m ON m.id = r.mailbox_id
+                 WHERE r.national_id = ?1 ORDER BY m.address"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt
+                .query_map([national_id], |r| Ok((mailbox_row(r)?, r.get::<_, String>(14)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(|(m, role)| Ok((m.into_mailbox()?, parse_col("role", role)?))).collect()
         })
         .await
     }
@@ -459,7 +505,7 @@ impl MetadataStore for SqliteStore {
                         "INSERT INTO folders (mailbox_id, name, uidvalidity)
                          SELECT id, ?2, ?3 FROM mailboxes WHERE id = ?1
                          ON CONFLICT (mailbox_id, name) DO NOTHING",
-                        params![mailbox, folder, new_uidvalidity(mailbox)],
+                        params![mailbox, folder, next_uidvalidity(tx)?],
                     )?;
                 }
                 let found: Option<(i64, u32, i64)> = tx
@@ -485,6 +531,11 @@ impl MetadataStore for SqliteStore {
             Ok(Delivery { blob: message.blob, copies })
         })
         .await
+        .inspect(|delivery| {
+            for copy in &delivery.copies {
+                self.notify(copy.mailbox);
+            }
+        })
     }
 
     async fn folder_messages(&self, mailbox: MailboxId, folder: &str) -> Result<Vec<FolderMessage>, StoreError> {

@@ -1,6 +1,9 @@
 //! The store test suite, written once and run against every backend (see
 //! `embedded.rs`; a PostgreSQL + S3 file will call the same functions).
 
+mod folders;
+
+pub use folders::*;
 use mss_core::{MailboxKind, MailboxState};
 use mss_store::*;
 

@@ -1,0 +1,473 @@
+//! [`FolderStore`] on SQLite.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+
+use super::{SqliteStore, next_uidvalidity};
+use crate::folders::*;
+use crate::{BlobHash, INBOX, MailboxId, StoreError};
+
+const FOLDER_COLUMNS: &str = "id, mailbox_id, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed";
+
+fn folder_row(row: &Row<'_>) -> rusqlite::Result<Folder> {
+    Ok(Folder {
+        id: row.get(0)?,
+        mailbox: row.get(1)?,
+        name: row.get(2)?,
+        uidvalidity: row.get(3)?,
+        uidnext: row.get(4)?,
+        highest_modseq: row.get::<_, i64>(5)? as u64,
+        special_use: row.get(6)?,
+        subscribed: row.get(7)?,
+    })
+}
+
+fn folder_by_name(conn: &Connection, mailbox: MailboxId, name: &str) -> Result<Option<Folder>, StoreError> {
+    let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE mailbox_id = ?1 AND name = ?2");
+    Ok(conn.query_row(&sql, params![mailbox, name], folder_row).optional()?)
+}
+
+fn folder_by_id(conn: &Connection, id: FolderId) -> Result<Folder, StoreError> {
+    let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE id = ?1");
+    conn.query_row(&sql, [id], folder_row).optional()?.ok_or_else(|| StoreError::NotFound(format!("folder {id}")))
+}
+
+fn insert_folder(tx: &Transaction<'_>, mailbox: MailboxId, name: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (?1, ?2, ?3)",
+        params![mailbox, name, next_uidvalidity(tx)?],
+    )?;
+    Ok(())
+}
+
+/// Creates the missing parents of `name` ("a/b/c" needs "a" and "a/b").
+fn create_parents(tx: &Transaction<'_>, mailbox: MailboxId, name: &str) -> Result<(), StoreError> {
+    for (i, _) in name.match_indices(FOLDER_SEPARATOR) {
+        let parent = &name[..i];
+        if folder_by_name(tx, mailbox, parent)?.is_none() {
+            insert_folder(tx, mailbox, parent)?;
+        }
+    }
+    Ok(())
+}
+
+/// Messages read in one range query when the UIDs asked for are this close.
+const RUN_GAP: u32 = 256;
+
+fn message_rows(conn: &Connection, folder: FolderId, uids: &[u32]) -> Result<Vec<MessageMeta>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT fm.uid, fm.flags, fm.modseq, m.blob_hash, m.size, m.received_at
+         FROM folder_messages fm JOIN messages m ON m.id = fm.message_id
+         WHERE fm.folder_id = ?1 AND fm.uid BETWEEN ?2 AND ?3 ORDER BY fm.uid",
+    )?;
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for (start, end) in uid_runs(uids) {
+        match runs.last_mut() {
+            Some((_, last)) if start - *last <= RUN_GAP => *last = end,
+            _ => runs.push((start, end)),
+        }
+    }
+    let mut out = Vec::with_capacity(uids.len());
+    for (start, end) in runs {
+        let rows = stmt.query_map(params![folder, start, end], meta_row)?;
+        for row in rows {
+            let meta = row?;
+            if uids.binary_search(&meta.uid).is_ok() {
+                out.push(meta);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn meta_row(r: &Row<'_>) -> rusqlite::Result<MessageMeta> {
+    let flags: String = r.get(1)?;
+    Ok(MessageMeta {
+        uid: r.get(0)?,
+        flags: split_flags(&flags),
+        modseq: r.get::<_, i64>(2)? as u64,
+        blob: r.get::<_, BlobHash>(3)?,
+        size: r.get::<_, i64>(4)?.max(0) as u64,
+        received_at: r.get(5)?,
+    })
+}
+
+/// Bumps the folder's HIGHESTMODSEQ (and UIDNEXT by `new_uids`); returns
+/// the new MODSEQ and the first new UID.
+fn bump(tx: &Transaction<'_>, folder: FolderId, new_uids: u32) -> Result<(u64, u32), StoreError> {
+    let (uidnext, modseq): (u32, i64) =
+        tx.query_row("SELECT uidnext, highest_modseq FROM folders WHERE id = ?1", [folder], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let next = uidnext.checked_add(new_uids).ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
+    tx.execute(
+        "UPDATE folders SET uidnext = ?2, highest_modseq = ?3 WHERE id = ?1",
+        params![folder, next, modseq + 1],
+    )?;
+    Ok((modseq as u64 + 1, uidnext))
+}
+
+/// Removes folder rows, records them as expunged at `modseq`, and drops
+/// message rows no folder refers to any more (their blobs go at the next
+/// garbage collection).
+fn remove_rows(tx: &Transaction<'_>, folder: FolderId, uids: &[u32], modseq: u64) -> Result<(), StoreError> {
+    let mut find = tx.prepare_cached("SELECT message_id FROM folder_messages WHERE folder_id = ?1 AND uid = ?2")?;
+    let mut delete = tx.prepare_cached("DELETE FROM folder_messages WHERE folder_id = ?1 AND uid = ?2")?;
+    let mut record = tx.prepare_cached(
+        "INSERT INTO expunged (folder_id, uid, modseq) VALUES (?1, ?2, ?3)
+         ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq",
+    )?;
+    let mut orphan = tx.prepare_cached(
+        "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM folder_messages WHERE message_id = ?1)",
+    )?;
+    for &uid in uids {
+        let Some(message_id) = find.query_row(params![folder, uid], |r| r.get::<_, i64>(0)).optional()? else {
+            continue;
+        };
+        delete.execute(params![folder, uid])?;
+        record.execute(params![folder, uid, modseq as i64])?;
+        orphan.execute([message_id])?;
+    }
+    Ok(())
+}
+
+/// Copies rows into `to` with new UIDs, keeping flags.
+fn copy_rows(tx: &Transaction<'_>, from: FolderId, uids: &[u32], to: FolderId) -> Result<Copied, StoreError> {
+    let mut source = Vec::with_capacity(uids.len());
+    {
+        let mut stmt =
+            tx.prepare_cached("SELECT message_id, flags FROM folder_messages WHERE folder_id = ?1 AND uid = ?2")?;
+        for &uid in uids {
+            if let Some((id, flags)) =
+                stmt.query_row(params![from, uid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).optional()?
+            {
+                source.push((uid, id, flags));
+            }
+        }
+    }
+    let target = folder_by_id(tx, to)?;
+    let count = u32::try_from(source.len()).map_err(|_| StoreError::Invalid("too many messages".into()))?;
+    let (modseq, first_uid) = bump(tx, to, count)?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO folder_messages (folder_id, uid, message_id, flags, modseq) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut pairs = Vec::with_capacity(source.len());
+    for (i, (uid, message_id, flags)) in source.into_iter().enumerate() {
+        let new_uid = first_uid + i as u32;
+        insert.execute(params![to, new_uid, message_id, flags, modseq as i64])?;
+        pairs.push((uid, new_uid));
+    }
+    Ok(Copied { uidvalidity: target.uidvalidity, pairs })
+}
+
+fn mailbox_of(conn: &Connection, folder: FolderId) -> Result<MailboxId, StoreError> {
+    Ok(folder_by_id(conn, folder)?.mailbox)
+}
+
+/// Is `name` `parent` or below it?
+fn in_subtree(name: &str, parent: &str) -> bool {
+    name == parent || name.strip_prefix(parent).is_some_and(|rest| rest.starts_with(FOLDER_SEPARATOR))
+}
+
+#[async_trait]
+impl FolderStore for SqliteStore {
+    async fn folders(&self, mailbox: MailboxId) -> Result<Vec<Folder>, StoreError> {
+        self.read(move |conn| {
+            let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE mailbox_id = ?1 ORDER BY name");
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map([mailbox], folder_row)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn folder(&self, mailbox: MailboxId, name: &str) -> Result<Option<Folder>, StoreError> {
+        let name = name.to_string();
+        self.read(move |conn| folder_by_name(conn, mailbox, &name)).await
+    }
+
+    async fn create_folder(&self, mailbox: MailboxId, name: &str) -> Result<Folder, StoreError> {
+        let name = name.to_string();
+        let folder = self
+            .write(move |tx| {
+                if folder_by_name(tx, mailbox, &name)?.is_some() {
+                    return Err(StoreError::AlreadyPresent(format!("folder {name}")));
+                }
+                create_parents(tx, mailbox, &name)?;
+                insert_folder(tx, mailbox, &name)?;
+                folder_by_name(tx, mailbox, &name)?.ok_or_else(|| StoreError::NotFound(name))
+            })
+            .await?;
+        self.notify(mailbox);
+        Ok(folder)
+    }
+
+    async fn delete_folder(&self, mailbox: MailboxId, name: &str) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.write(move |tx| {
+            if name.eq_ignore_ascii_case(INBOX) {
+                return Err(StoreError::Invalid("INBOX cannot be deleted".into()));
+            }
+            let folder = folder_by_name(tx, mailbox, &name)?.ok_or_else(|| StoreError::NotFound(name.clone()))?;
+            let names: Vec<String> = {
+                let mut stmt = tx.prepare("SELECT name FROM folders WHERE mailbox_id = ?1")?;
+                stmt.query_map([mailbox], |r| r.get(0))?.collect::<Result<_, _>>()?
+            };
+            if names.iter().any(|n| n != &name && in_subtree(n, &name)) {
+                return Err(StoreError::Invalid(format!("folder {name} has subfolders")));
+            }
+            let uids: Vec<u32> = {
+                let mut stmt = tx.prepare("SELECT uid FROM folder_messages WHERE folder_id = ?1")?;
+                stmt.query_map([folder.id], |r| r.get(0))?.collect::<Result<_, _>>()?
+            };
+            remove_rows(tx, folder.id, &uids, folder.highest_modseq + 1)?;
+            tx.execute("DELETE FROM expunged WHERE folder_id = ?1", [folder.id])?;
+            tx.execute("DELETE FROM folders WHERE id = ?1", [folder.id])?;
+            Ok(())
+        })
+        .await?;
+        self.notify(mailbox);
+        Ok(())
+    }
+
+    async fn rename_folder(&self, mailbox: MailboxId, from: &str, to: &str) -> Result<(), StoreError> {
+        let (from, to) = (from.to_string(), to.to_string());
+        self.write(move |tx| {
+            let source = folder_by_name(tx, mailbox, &from)?.ok_or_else(|| StoreError::NotFound(from.clone()))?;
+            if folder_by_name(tx, mailbox, &to)?.is_some() {
+                return Err(StoreError::AlreadyPresent(format!("folder {to}")));
+            }
+            if to.eq_ignore_ascii_case(INBOX) || in_subtree(&to, &from) {
+                return Err(StoreError::Invalid(format!("cannot rename {from} to {to}")));
+            }
+            create_parents(tx, mailbox, &to)?;
+            if from == INBOX {
+                insert_folder(tx, mailbox, &to)?;
+                let target = folder_by_name(tx, mailbox, &to)?.ok_or_else(|| StoreError::NotFound(to.clone()))?;
+                let uids: Vec<u32> = {
+                    let mut stmt = tx.prepare("SELECT uid FROM folder_messages WHERE folder_id = ?1 ORDER BY uid")?;
+                    stmt.query_map([source.id], |r| r.get(0))?.collect::<Result<_, _>>()?
+                };
+                copy_rows(tx, source.id, &uids, target.id)?;
+                let (modseq, _) = bump(tx, source.id, 0)?;
+                remove_rows(tx, source.id, &uids, modseq)?;
+                return Ok(());
+            }
+            let children: Vec<(i64, String)> = {
+                let mut stmt = tx.prepare("SELECT id, name FROM folders WHERE mailbox_id = ?1")?;
+                stmt.query_map([mailbox], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
+            };
+            for (id, name) in children.into_iter().filter(|(_, n)| in_subtree(n, &from)) {
+                let renamed = format!("{to}{}", &name[from.len()..]);
+                tx.execute("UPDATE folders SET name = ?2 WHERE id = ?1", params![id, renamed])?;
+            }
+            Ok(())
+        })
+        .await?;
+        self.notify(mailbox);
+        Ok(())
+    }
+
+    async fn set_subscribed(&self, mailbox: MailboxId, name: &str, subscribed: bool) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "UPDATE folders SET subscribed = ?3 WHERE mailbox_id = ?1 AND name = ?2",
+                params![mailbox, name, subscribed],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(name));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn folder_counts(&self, folder: FolderId) -> Result<FolderCounts, StoreError> {
+        self.read(move |conn| {
+            let (messages, unseen, deleted, size): (u32, u32, u32, i64) = conn.query_row(
+                "SELECT count(*),
+                        COALESCE(sum(instr(fm.flags, '\\Seen') = 0), 0),
+                        COALESCE(sum(instr(fm.flags, '\\Deleted') > 0), 0),
+                        COALESCE(sum(m.size), 0)
+                 FROM folder_messages fm JOIN messages m ON m.id = fm.message_id WHERE fm.folder_id = ?1",
+                [folder],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
+            Ok(FolderCounts { messages, unseen, deleted, size: size.max(0) as u64 })
+        })
+        .await
+    }
+
+    async fn folder_uids(&self, folder: FolderId) -> Result<Vec<u32>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT uid FROM folder_messages WHERE folder_id = ?1 ORDER BY uid")?;
+            let uids = stmt.query_map([folder], |r| r.get(0))?.collect::<Result<Vec<u32>, _>>()?;
+            Ok(uids)
+        })
+        .await
+    }
+
+    async fn messages(&self, folder: FolderId, uids: &[u32]) -> Result<Vec<MessageMeta>, StoreError> {
+        let uids = uids.to_vec();
+        self.read(move |conn| message_rows(conn, folder, &uids)).await
+    }
+
+    async fn set_flags(
+        &self,
+        folder: FolderId,
+        uids: &[u32],
+        change: FlagChange,
+        flags: &[String],
+        unchanged_since: Option<u64>,
+    ) -> Result<FlagsUpdated, StoreError> {
+        let (uids, flags) = (uids.to_vec(), flags.to_vec());
+        let (updated, mailbox) = self
+            .write(move |tx| {
+                let current = message_rows(tx, folder, &uids)?;
+                let mut updated = FlagsUpdated::default();
+                let mut new: Vec<(u32, Vec<String>)> = Vec::new();
+                for meta in current {
+                    if unchanged_since.is_some_and(|since| meta.modseq > since) {
+                        updated.modified.push(meta.uid);
+                        continue;
+                    }
+                    let next = apply_flags(&meta.flags, change, &flags);
+                    if next != meta.flags {
+                        new.push((meta.uid, next));
+                    }
+                }
+                if !new.is_empty() {
+                    let (modseq, _) = bump(tx, folder, 0)?;
+                    let mut stmt = tx.prepare_cached(
+                        "UPDATE folder_messages SET flags = ?3, modseq = ?4 WHERE folder_id = ?1 AND uid = ?2",
+                    )?;
+                    for (uid, next) in new {
+                        stmt.execute(params![folder, uid, join_flags(&next), modseq as i64])?;
+                        updated.changed.push((uid, next, modseq));
+                    }
+                }
+                Ok((updated, mailbox_of(tx, folder)?))
+            })
+            .await?;
+        if !updated.changed.is_empty() {
+            self.notify(mailbox);
+        }
+        Ok(updated)
+    }
+
+    async fn append(
+        &self,
+        folder: FolderId,
+        blob: &BlobHash,
+        size: u64,
+        received_at: i64,
+        flags: &[String],
+    ) -> Result<(u32, u32), StoreError> {
+        let (blob, flags) = (blob.clone(), join_flags(flags));
+        let size = i64::try_from(size).map_err(|_| StoreError::Invalid("message size".into()))?;
+        let (result, mailbox) = self
+            .write(move |tx| {
+                let target = folder_by_id(tx, folder)?;
+                tx.execute(
+                    "INSERT INTO messages (blob_hash, size, received_at) VALUES (?1, ?2, ?3)",
+                    params![blob.to_hex(), size, received_at],
+                )?;
+                let message_id = tx.last_insert_rowid();
+                let (modseq, uid) = bump(tx, folder, 1)?;
+                tx.execute(
+                    "INSERT INTO folder_messages (folder_id, uid, message_id, flags, modseq) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![folder, uid, message_id, flags, modseq as i64],
+                )?;
+                Ok(((target.uidvalidity, uid), target.mailbox))
+            })
+            .await?;
+        self.notify(mailbox);
+        Ok(result)
+    }
+
+    async fn copy_messages(&self, from: FolderId, uids: &[u32], to: FolderId) -> Result<Copied, StoreError> {
+        let uids = uids.to_vec();
+        let (copied, mailbox) = self
+            .write(move |tx| {
+                let copied = copy_rows(tx, from, &uids, to)?;
+                Ok((copied, mailbox_of(tx, to)?))
+            })
+            .await?;
+        self.notify(mailbox);
+        Ok(copied)
+    }
+
+    async fn move_messages(&self, from: FolderId, uids: &[u32], to: FolderId) -> Result<Copied, StoreError> {
+        if from == to {
+            return Err(StoreError::Invalid("cannot move messages to the folder they are in".into()));
+        }
+        let uids = uids.to_vec();
+        let (copied, mailboxes) = self
+            .write(move |tx| {
+                let copied = copy_rows(tx, from, &uids, to)?;
+                let moved: Vec<u32> = copied.pairs.iter().map(|&(uid, _)| uid).collect();
+                let (modseq, _) = bump(tx, from, 0)?;
+                remove_rows(tx, from, &moved, modseq)?;
+                Ok((copied, [mailbox_of(tx, from)?, mailbox_of(tx, to)?]))
+            })
+            .await?;
+        self.notify(mailboxes[0]);
+        if mailboxes[1] != mailboxes[0] {
+            self.notify(mailboxes[1]);
+        }
+        Ok(copied)
+    }
+
+    async fn expunge(&self, folder: FolderId, uids: Option<&[u32]>) -> Result<Vec<u32>, StoreError> {
+        let only = uids.map(<[u32]>::to_vec);
+        let (gone, mailbox) = self
+            .write(move |tx| {
+                let deleted: Vec<u32> = {
+                    let mut stmt = tx.prepare_cached(
+                        "SELECT uid FROM folder_messages WHERE folder_id = ?1 AND instr(flags, '\\Deleted') > 0
+                         ORDER BY uid",
+                    )?;
+                    stmt.query_map([folder], |r| r.get(0))?.collect::<Result<_, _>>()?
+                };
+                let gone: Vec<u32> = match &only {
+                    Some(only) => deleted.into_iter().filter(|uid| only.binary_search(uid).is_ok()).collect(),
+                    None => deleted,
+                };
+                if !gone.is_empty() {
+                    let (modseq, _) = bump(tx, folder, 0)?;
+                    remove_rows(tx, folder, &gone, modseq)?;
+                }
+                Ok((gone, mailbox_of(tx, folder)?))
+            })
+            .await?;
+        if !gone.is_empty() {
+            self.notify(mailbox);
+        }
+        Ok(gone)
+    }
+
+    async fn changes_since(&self, folder: FolderId, modseq: u64) -> Result<Changes, StoreError> {
+        self.read(move |conn| {
+            let current = folder_by_id(conn, folder)?;
+            let since = i64::try_from(modseq).unwrap_or(i64::MAX);
+            let expunged: Vec<u32> = {
+                let mut stmt =
+                    conn.prepare_cached("SELECT uid FROM expunged WHERE folder_id = ?1 AND modseq > ?2 ORDER BY uid")?;
+                stmt.query_map(params![folder, since], |r| r.get(0))?.collect::<Result<_, _>>()?
+            };
+            let mut stmt = conn.prepare_cached(
+                "SELECT fm.uid, fm.flags, fm.modseq, m.blob_hash, m.size, m.received_at
+                 FROM folder_messages fm JOIN messages m ON m.id = fm.message_id
+                 WHERE fm.folder_id = ?1 AND fm.modseq > ?2 ORDER BY fm.uid",
+            )?;
+            let changed = stmt.query_map(params![folder, since], meta_row)?.collect::<Result<_, _>>()?;
+            Ok(Changes { highest_modseq: current.highest_modseq, uidnext: current.uidnext, expunged, changed })
+        })
+        .await
+    }
+
+    fn watch(&self) -> tokio::sync::broadcast::Receiver<MailboxId> {
+        self.pool.changes.subscribe()
+    }
+}

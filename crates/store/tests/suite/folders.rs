@@ -1,0 +1,166 @@
+//! Folders as IMAP uses them: hierarchy, UIDs, flags, MODSEQ, expunge
+//! history and change notifications.
+
+use mss_store::*;
+
+use crate::support::person;
+
+async fn mailbox(store: &Store) -> Mailbox {
+    store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap()
+}
+
+async fn append(store: &Store, folder: &Folder, body: &[u8], flags: &[&str]) -> u32 {
+    let blob = store.blobs.put(body).await.unwrap();
+    let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+    let (uidvalidity, uid) =
+        store.meta.append(folder.id, &blob, body.len() as u64, 1_700_000_000, &flags).await.unwrap();
+    assert_eq!(uidvalidity, folder.uidvalidity);
+    uid
+}
+
+pub async fn a_new_mailbox_has_inbox_and_the_special_use_folders(store: &Store) {
+    let m = mailbox(store).await;
+    let folders = store.meta.folders(m.id).await.unwrap();
+    let names: Vec<(&str, Option<&str>)> =
+        folders.iter().map(|f| (f.name.as_str(), f.special_use.as_deref())).collect();
+    assert_eq!(
+        names,
+        [
+            ("Archive", Some("\\Archive")),
+            ("Drafts", Some("\\Drafts")),
+            ("INBOX", None),
+            ("Junk", Some("\\Junk")),
+            ("Sent", Some("\\Sent")),
+            ("Trash", Some("\\Trash"))
+        ]
+    );
+    let mut validities: Vec<u32> = folders.iter().map(|f| f.uidvalidity).collect();
+    validities.sort();
+    validities.dedup();
+    assert_eq!(validities.len(), folders.len(), "each folder its own UIDVALIDITY");
+}
+
+pub async fn folders_are_created_renamed_and_deleted_with_their_hierarchy(store: &Store) {
+    let m = mailbox(store).await;
+    let deep = store.meta.create_folder(m.id, "Projets/2026/Ordonnances").await.unwrap();
+    assert!(store.meta.folder(m.id, "Projets").await.unwrap().is_some(), "parents are created");
+    assert!(matches!(store.meta.create_folder(m.id, "Projets").await, Err(StoreError::AlreadyPresent(_))));
+    append(store, &deep, b"Subject: a\r\n\r\nx", &[]).await;
+    assert!(matches!(store.meta.delete_folder(m.id, "Projets").await, Err(StoreError::Invalid(_))));
+
+    store.meta.rename_folder(m.id, "Projets", "Dossiers").await.unwrap();
+    assert!(store.meta.folder(m.id, "Projets/2026/Ordonnances").await.unwrap().is_none());
+    let moved = store.meta.folder(m.id, "Dossiers/2026/Ordonnances").await.unwrap().unwrap();
+    assert_eq!(moved.id, deep.id);
+    assert_eq!(moved.uidvalidity, deep.uidvalidity, "a rename keeps UIDVALIDITY");
+    assert_eq!(store.meta.folder_uids(moved.id).await.unwrap(), [1]);
+    assert!(matches!(store.meta.rename_folder(m.id, "Dossiers", "Dossiers/x").await, Err(StoreError::Invalid(_))));
+    assert!(matches!(store.meta.delete_folder(m.id, "INBOX").await, Err(StoreError::Invalid(_))));
+
+    store.meta.delete_folder(m.id, "Dossiers/2026/Ordonnances").await.unwrap();
+    let again = store.meta.create_folder(m.id, "Dossiers/2026/Ordonnances").await.unwrap();
+    assert!(again.uidvalidity > deep.uidvalidity, "a re-created name gets a greater UIDVALIDITY");
+    assert!(store.meta.folder_uids(again.id).await.unwrap().is_empty());
+    store.meta.set_subscribed(m.id, "Dossiers", false).await.unwrap();
+    assert!(!store.meta.folder(m.id, "Dossiers").await.unwrap().unwrap().subscribed);
+}
+
+pub async fn renaming_inbox_moves_its_messages_and_keeps_an_empty_inbox(store: &Store) {
+    let m = mailbox(store).await;
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    append(store, &inbox, b"one", &["\\Seen"]).await;
+    append(store, &inbox, b"two", &[]).await;
+    store.meta.rename_folder(m.id, INBOX, "Ancien").await.unwrap();
+    let old = store.meta.folder(m.id, "Ancien").await.unwrap().unwrap();
+    let moved = store.meta.messages(old.id, &[1, 2]).await.unwrap();
+    assert_eq!(moved.len(), 2);
+    assert!(moved[0].has_flag("\\Seen"));
+    assert!(store.meta.folder_uids(inbox.id).await.unwrap().is_empty());
+    let inbox_now = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    assert_eq!(inbox_now.uidnext, 3, "INBOX UIDs are never reused");
+}
+
+pub async fn flags_modseq_and_expunge_history_tell_what_changed(store: &Store) {
+    let m = mailbox(store).await;
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    for i in 0..5 {
+        append(store, &inbox, format!("message {i}").as_bytes(), &[]).await;
+    }
+    let start = store.meta.folder(m.id, INBOX).await.unwrap().unwrap().highest_modseq;
+    let counts = store.meta.folder_counts(inbox.id).await.unwrap();
+    assert_eq!((counts.messages, counts.unseen, counts.deleted), (5, 5, 0));
+
+    let seen = store.meta.set_flags(inbox.id, &[1, 2], FlagChange::Add, &["\\Seen".into()], None).await.unwrap();
+    assert_eq!(seen.changed.len(), 2);
+    let again = store.meta.set_flags(inbox.id, &[1, 2], FlagChange::Add, &["\\Seen".into()], None).await.unwrap();
+    assert!(again.changed.is_empty(), "no change, no new MODSEQ");
+    let guarded =
+        store.meta.set_flags(inbox.id, &[1, 3], FlagChange::Add, &["\\Deleted".into()], Some(start)).await.unwrap();
+    assert_eq!(guarded.modified, [1], "UID 1 changed after UNCHANGEDSINCE");
+    assert_eq!(guarded.changed.iter().map(|c| c.0).collect::<Vec<_>>(), [3]);
+    store.meta.set_flags(inbox.id, &[4], FlagChange::Replace, &["\\Deleted".into()], None).await.unwrap();
+
+    let counts = store.meta.folder_counts(inbox.id).await.unwrap();
+    assert_eq!((counts.messages, counts.unseen, counts.deleted), (5, 3, 2));
+    assert_eq!(store.meta.expunge(inbox.id, Some(&[4, 5])).await.unwrap(), [4], "UID EXPUNGE limits the set");
+    assert_eq!(store.meta.expunge(inbox.id, None).await.unwrap(), [3]);
+    assert_eq!(store.meta.folder_uids(inbox.id).await.unwrap(), [1, 2, 5]);
+
+    let changes = store.meta.changes_since(inbox.id, start).await.unwrap();
+    assert_eq!(changes.expunged, [3, 4]);
+    assert_eq!(changes.changed.iter().map(|c| c.uid).collect::<Vec<_>>(), [1, 2]);
+    assert!(changes.highest_modseq > start);
+    let none = store.meta.changes_since(inbox.id, changes.highest_modseq).await.unwrap();
+    assert!(none.expunged.is_empty() && none.changed.is_empty());
+}
+
+pub async fn copy_and_move_give_new_uids_and_keep_flags(store: &Store) {
+    let m = mailbox(store).await;
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    let archive = store.meta.folder(m.id, "Archive").await.unwrap().unwrap();
+    for i in 0..4 {
+        append(store, &inbox, format!("message {i}").as_bytes(), &["$Ordonnance"]).await;
+    }
+    let copied = store.meta.copy_messages(inbox.id, &[2, 3, 9], archive.id).await.unwrap();
+    assert_eq!(copied.uidvalidity, archive.uidvalidity);
+    assert_eq!(copied.pairs, [(2, 1), (3, 2)], "missing UIDs are skipped");
+    let moved = store.meta.move_messages(inbox.id, &[1, 4], archive.id).await.unwrap();
+    assert_eq!(moved.pairs, [(1, 3), (4, 4)]);
+    assert_eq!(store.meta.folder_uids(inbox.id).await.unwrap(), [2, 3]);
+    let in_archive = store.meta.messages(archive.id, &[1, 2, 3, 4]).await.unwrap();
+    assert!(in_archive.iter().all(|m| m.has_flag("$Ordonnance")));
+    assert!(matches!(store.meta.move_messages(inbox.id, &[2], inbox.id).await, Err(StoreError::Invalid(_))));
+    // The body is shared, not copied: deleting the source keeps the copies whole.
+    store.meta.set_flags(inbox.id, &[2, 3], FlagChange::Add, &["\\Deleted".into()], None).await.unwrap();
+    store.meta.expunge(inbox.id, None).await.unwrap();
+    let blob = &in_archive[0].blob;
+    assert!(store.blobs.get(blob).await.unwrap().is_some());
+    assert!(store.meta.referenced_blobs().await.unwrap().contains(blob));
+}
+
+pub async fn watchers_hear_of_deliveries_and_changes(store: &Store) {
+    let m = mailbox(store).await;
+    let mut watch = store.meta.watch();
+    store.deliver(b"Subject: hello\r\n\r\nhi", &[m.id]).await.unwrap();
+    assert_eq!(watch.recv().await.unwrap(), m.id);
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    store.meta.set_flags(inbox.id, &[1], FlagChange::Add, &["\\Seen".into()], None).await.unwrap();
+    assert_eq!(watch.recv().await.unwrap(), m.id);
+}
+
+pub async fn a_person_sees_every_mailbox_they_hold_a_role_on(store: &Store) {
+    use mss_core::{NationalId, Role};
+    let owner: NationalId = "810003621892".parse().unwrap();
+    let org =
+        store.meta.create_mailbox(&person("pharmacie-centrale-75001-paris@pharma.test", "10000013994")).await.unwrap();
+    let other =
+        store.meta.create_mailbox(&person("pharmacie-gare-75010-paris@pharma.test", "10000013994")).await.unwrap();
+    store.meta.grant_role(org.id, &owner, Role::Administrateur).await.unwrap();
+    store.meta.grant_role(other.id, &owner, Role::Utilisateur).await.unwrap();
+    let roles = store.meta.roles_of(&owner).await.unwrap();
+    let seen: Vec<(&str, Role)> = roles.iter().map(|(m, r)| (m.address.local(), *r)).collect();
+    assert_eq!(
+        seen,
+        [("pharmacie-centrale-75001-paris", Role::Administrateur), ("pharmacie-gare-75010-paris", Role::Utilisateur)]
+    );
+}
