@@ -364,7 +364,7 @@ impl FolderStore for SqliteStore {
         received_at: i64,
         flags: &[String],
     ) -> Result<(u32, u32), StoreError> {
-        let (blob, flags) = (blob.clone(), join_flags(flags));
+        let (blob, flags) = (*blob, join_flags(flags));
         let size = i64::try_from(size).map_err(|_| StoreError::Invalid("message size".into()))?;
         let (result, mailbox) = self
             .write(move |tx| {
