@@ -1,62 +1,25 @@
-//! SASL for submission (RFC 4954): the two mechanisms that carry a bearer
-//! token, XOAUTH2 (Google's format) and OAUTHBEARER (RFC 7628); PLAIN with
-//! the token as password where the configuration allows it (development
-//! clients that know no OAuth, such as swaks); and EXTERNAL.
+//! SASL for submission (RFC 4954): base64 on the wire around the shared
+//! decoders of `mss_identity::sasl` (XOAUTH2, OAUTHBEARER, development PLAIN,
+//! EXTERNAL).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-/// What the client sent: the token, and the user it claims to be.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BearerCredentials {
-    pub user: Option<String>,
-    pub token: String,
-}
+pub use mss_identity::BearerCredentials;
+use mss_identity::sasl::{self, BearerMechanism};
 
 /// Longest SASL response accepted, base64 included.
-pub const MAX_RESPONSE_BYTES: usize = 8 * 1024;
+pub const MAX_RESPONSE_BYTES: usize = sasl::MAX_RESPONSE_BYTES;
 
 /// Decodes a base64 response for `mechanism` (smtp-proto's AUTH_* flag).
 pub fn decode(mechanism: u64, response: &str) -> Result<BearerCredentials, &'static str> {
-    if response.len() > MAX_RESPONSE_BYTES {
-        return Err("response too long");
-    }
-    let bytes = STANDARD.decode(response.trim()).map_err(|_| "not base64")?;
-    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8")?;
-    if mechanism == smtp_proto::AUTH_PLAIN {
-        // RFC 4616: authzid NUL authcid NUL passwd; the password is the token.
-        let mut parts = text.split('\0');
-        let (Some(_authzid), Some(user), Some(token), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err("not authzid NUL authcid NUL password");
-        };
-        if token.is_empty() {
-            return Err("no token");
-        }
-        return Ok(BearerCredentials { user: Some(user.to_string()).filter(|u| !u.is_empty()), token: token.into() });
-    }
-    let mut fields = text.split('\u{1}');
-    let mut user = match mechanism {
-        // RFC 7628 §3.1: a GS2 header "n,a=user," before the first ^A.
-        smtp_proto::AUTH_OAUTHBEARER => {
-            let gs2 = fields.next().ok_or("empty response")?;
-            gs2.split(',').find_map(|part| part.strip_prefix("a=")).map(str::to_string)
-        }
-        smtp_proto::AUTH_XOAUTH2 => None,
+    let mechanism = match mechanism {
+        smtp_proto::AUTH_PLAIN => BearerMechanism::Plain,
+        smtp_proto::AUTH_XOAUTH2 => BearerMechanism::XOAuth2,
+        smtp_proto::AUTH_OAUTHBEARER => BearerMechanism::OAuthBearer,
         _ => return Err("unsupported mechanism"),
     };
-    let mut token = None;
-    for field in fields {
-        if let Some(u) = field.strip_prefix("user=") {
-            user = Some(u.to_string());
-        } else if let Some(auth) = field.strip_prefix("auth=") {
-            let bearer =
-                auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")).ok_or("not a bearer token")?;
-            token = Some(bearer.trim().to_string());
-        }
-    }
-    let token = token.filter(|t| !t.is_empty()).ok_or("no token")?;
-    Ok(BearerCredentials { user: user.filter(|u| !u.is_empty()), token })
+    sasl::decode_bearer(mechanism, &decode_base64(response)?)
 }
 
 /// SASL EXTERNAL (RFC 4422 appendix A): the optional authorization
@@ -66,12 +29,14 @@ pub fn decode_external(response: &str) -> Result<Option<String>, &'static str> {
     if response.is_empty() || response == "=" {
         return Ok(None);
     }
+    sasl::decode_external(&decode_base64(response)?)
+}
+
+fn decode_base64(response: &str) -> Result<Vec<u8>, &'static str> {
     if response.len() > MAX_RESPONSE_BYTES {
         return Err("response too long");
     }
-    let bytes = STANDARD.decode(response).map_err(|_| "not base64")?;
-    let authzid = String::from_utf8(bytes).map_err(|_| "not UTF-8")?;
-    Ok(Some(authzid).filter(|a| !a.is_empty()))
+    STANDARD.decode(response.trim()).map_err(|_| "not base64")
 }
 
 #[cfg(test)]

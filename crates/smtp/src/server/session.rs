@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 
 use mail_parser::{Message, MessageParser};
-use mss_core::{Action, EmailAddress, MailboxKind, NationalId, may};
+use mss_core::{Action, EmailAddress, MailboxKind, may};
+use mss_identity::login::{self, LoginError, Principal};
 use mss_store::{MailboxId, Placement, SENT, now_unix};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::{DistinguishedName, PeerCertificate};
@@ -69,15 +70,6 @@ pub struct Session<'a> {
     /// The authenticated user (submission).
     principal: Option<Principal>,
     errors: usize,
-}
-
-/// Who authenticated on submission.
-struct Principal {
-    address: EmailAddress,
-    /// Their own mailbox.
-    mailbox: MailboxId,
-    /// A person's national id: what roles on organisational mailboxes name.
-    national_id: Option<NationalId>,
 }
 
 /// What the command handler asks of the loop.
@@ -282,73 +274,46 @@ impl<'a> Session<'a> {
         if mechanism == smtp_proto::AUTH_EXTERNAL {
             return Ok(self.authenticate_external(&response).await);
         }
-        let invalid = |why: &str| {
-            tracing::warn!(peer = %self.peer, reason = why, "smtp: authentication failed");
-            Reply::new(535, "5.7.8", "Authentication credentials invalid")
-        };
         let credentials = match sasl::decode(mechanism, &response) {
             Ok(credentials) => credentials,
             Err(why) => return Ok(Reply::new(501, "5.5.2", format!("Cannot decode the response: {why}"))),
         };
-        let claims = match submission.tokens.verify(&credentials.token, now_unix()) {
-            Ok(claims) => claims,
-            Err(e) => return Ok(invalid(&e.to_string())),
-        };
-        let Ok(address) = claims.sub.parse::<EmailAddress>() else {
-            return Ok(invalid("token subject is not an address"));
-        };
-        if credentials.user.as_deref().is_some_and(|u| u.parse::<EmailAddress>().ok().as_ref() != Some(&address)) {
-            return Ok(invalid("user does not match the token"));
-        }
-        let mailbox = match self.server.store.meta.mailbox(&address).await {
-            Ok(Some(mailbox)) if mailbox.state.receives_mail() => mailbox,
-            Ok(_) => return Ok(invalid("no active mailbox")),
-            Err(e) => {
-                tracing::error!(error = %e, "smtp: mailbox lookup failed");
-                return Ok(Reply::new(454, "4.7.0", "Temporary authentication failure"));
-            }
-        };
-        tracing::info!(peer = %self.peer, user = %address, "smtp: authenticated");
-        self.principal = Some(Principal { address, mailbox: mailbox.id, national_id: mailbox.national_id });
-        Ok(Reply::new(235, "2.7.0", "Authentication successful"))
+        let login =
+            login::by_token(self.server.store.meta.as_ref(), &submission.tokens, &credentials, now_unix()).await;
+        Ok(self.logged_in(login))
     }
 
     /// SASL EXTERNAL: software presenting the organisation certificate its
     /// applicative mailbox is bound to.
     async fn authenticate_external(&mut self, response: &str) -> Reply {
-        let invalid = |why: &str| {
-            tracing::warn!(peer = %self.peer, reason = why, "smtp: EXTERNAL authentication failed");
-            Reply::new(535, "5.7.8", "Authentication credentials invalid")
-        };
         let Some(TlsPeer { certificate: PeerCertificate::Trusted { subject }, .. }) = &self.tls else {
-            return invalid("no trusted client certificate");
+            return self.logged_in(Err(LoginError::Invalid("no trusted client certificate".into())));
         };
         let authzid = match sasl::decode_external(response) {
             Ok(authzid) => authzid,
             Err(why) => return Reply::new(501, "5.5.2", format!("Cannot decode the response: {why}")),
         };
-        let bound = match self.server.store.meta.certificate_bound_mailboxes().await {
-            Ok(bound) => bound,
-            Err(e) => {
-                tracing::error!(error = %e, "smtp: mailbox lookup failed");
-                return Reply::new(454, "4.7.0", "Temporary authentication failure");
+        let login = login::by_certificate(self.server.store.meta.as_ref(), subject, authzid.as_deref()).await;
+        self.logged_in(login)
+    }
+
+    /// The reply to a login attempt, and the principal when it succeeded.
+    fn logged_in(&mut self, login: Result<Principal, LoginError>) -> Reply {
+        match login {
+            Ok(principal) => {
+                tracing::info!(peer = %self.peer, user = %principal.address(), "smtp: authenticated");
+                self.principal = Some(principal);
+                Reply::new(235, "2.7.0", "Authentication successful")
             }
-        };
-        let bound_to_subject = |dn: &str| dn.parse::<DistinguishedName>().is_ok_and(|dn| dn.matches(subject));
-        let mailbox = bound.into_iter().find(|m| {
-            m.kind == MailboxKind::Applicative
-                && m.state.receives_mail()
-                && m.certificate_dn.as_deref().is_some_and(bound_to_subject)
-        });
-        let Some(mailbox) = mailbox else {
-            return invalid("no active applicative mailbox is bound to this certificate");
-        };
-        if authzid.is_some_and(|a| a.parse::<EmailAddress>().ok().as_ref() != Some(&mailbox.address)) {
-            return invalid("authorization identity is not the bound mailbox");
+            Err(LoginError::Invalid(why)) => {
+                tracing::warn!(peer = %self.peer, reason = why, "smtp: authentication failed");
+                Reply::new(535, "5.7.8", "Authentication credentials invalid")
+            }
+            Err(LoginError::Unavailable(e)) => {
+                tracing::error!(error = %e, "smtp: mailbox lookup failed");
+                Reply::new(454, "4.7.0", "Temporary authentication failure")
+            }
         }
-        tracing::info!(peer = %self.peer, user = %mailbox.address, %subject, "smtp: authenticated by certificate");
-        self.principal = Some(Principal { address: mailbox.address, mailbox: mailbox.id, national_id: None });
-        Reply::new(235, "2.7.0", "Authentication successful")
     }
 
     /// RFC 5321 §4.1.1.1 and the extensions offered.
@@ -443,13 +408,13 @@ impl<'a> Session<'a> {
             }
             Err(e) => return Reply::new(501, "5.1.7", format!("Bad sender address: {e}")),
         };
-        let sending_mailbox = if sender == principal.address {
-            principal.mailbox
+        let sending_mailbox = if &sender == principal.address() {
+            principal.mailbox.id
         } else {
             match self.organisational_sender(principal, &sender).await {
                 Ok(Some(mailbox)) => mailbox,
                 Ok(None) => {
-                    return Reply::new(550, "5.7.1", format!("{} may not send as {sender}", principal.address));
+                    return Reply::new(550, "5.7.1", format!("{} may not send as {sender}", principal.address()));
                 }
                 Err(reply) => return reply,
             }

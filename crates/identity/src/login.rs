@@ -1,0 +1,81 @@
+//! Turning verified credentials into a principal: the mailbox a client acts
+//! as. One path for every protocol (submission, IMAP, later the REST API):
+//! a bearer token names an active mailbox; an organisation certificate is
+//! bound to an active applicative mailbox.
+
+use mss_core::{EmailAddress, MailboxKind, NationalId};
+use mss_store::{Mailbox, MetadataStore, StoreError};
+use mss_trust::DistinguishedName;
+
+use crate::{BearerCredentials, TokenKey};
+
+/// Who is acting: their own mailbox, and the person behind it (none for
+/// software authenticated by certificate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub mailbox: Mailbox,
+    pub national_id: Option<NationalId>,
+}
+
+impl Principal {
+    pub fn address(&self) -> &EmailAddress {
+        &self.mailbox.address
+    }
+}
+
+/// Why a login failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// The credentials prove nothing; the reason is for logs, never for the
+    /// client (it would help guessing).
+    #[error("{0}")]
+    Invalid(String),
+    /// The store could not answer; the client may retry.
+    #[error("store: {0}")]
+    Unavailable(#[from] StoreError),
+}
+
+/// A bearer token (XOAUTH2, OAUTHBEARER, development PLAIN).
+pub async fn by_token(
+    meta: &dyn MetadataStore,
+    tokens: &TokenKey,
+    credentials: &BearerCredentials,
+    now: i64,
+) -> Result<Principal, LoginError> {
+    let invalid = |why: &str| LoginError::Invalid(why.to_string());
+    let claims = tokens.verify(&credentials.token, now).map_err(|e| invalid(&e.to_string()))?;
+    let address: EmailAddress = claims.sub.parse().map_err(|_| invalid("token subject is not an address"))?;
+    if credentials.user.as_deref().is_some_and(|u| u.parse::<EmailAddress>().ok().as_ref() != Some(&address)) {
+        return Err(invalid("user does not match the token"));
+    }
+    match meta.mailbox(&address).await? {
+        Some(mailbox) if mailbox.state.receives_mail() => {
+            let national_id = mailbox.national_id.clone();
+            Ok(Principal { mailbox, national_id })
+        }
+        _ => Err(invalid("no active mailbox")),
+    }
+}
+
+/// SASL EXTERNAL: software presenting the organisation certificate its
+/// applicative mailbox is bound to; `authzid`, when given, must be that
+/// mailbox.
+pub async fn by_certificate(
+    meta: &dyn MetadataStore,
+    subject: &DistinguishedName,
+    authzid: Option<&str>,
+) -> Result<Principal, LoginError> {
+    let bound_to_subject = |dn: &str| dn.parse::<DistinguishedName>().is_ok_and(|dn| dn.matches(subject));
+    let mailbox = meta.certificate_bound_mailboxes().await?.into_iter().find(|m| {
+        m.kind == MailboxKind::Applicative
+            && m.state.receives_mail()
+            && m.certificate_dn.as_deref().is_some_and(bound_to_subject)
+    });
+    let Some(mailbox) = mailbox else {
+        return Err(LoginError::Invalid("no active applicative mailbox is bound to this certificate".into()));
+    };
+    if authzid.is_some_and(|a| a.parse::<EmailAddress>().ok().as_ref() != Some(&mailbox.address)) {
+        return Err(LoginError::Invalid("authorization identity is not the bound mailbox".into()));
+    }
+    Ok(Principal { mailbox, national_id: None })
+}
