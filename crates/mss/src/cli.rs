@@ -127,6 +127,9 @@ pub struct InitArgs {
     /// IMAP listen address.
     #[arg(long, default_value = "127.0.0.1:1143")]
     pub imap: String,
+    /// IMAP listen address with implicit TLS (RFC 8314, port 993), optional.
+    #[arg(long)]
+    pub imaps: Option<String>,
     /// HTTP listen address (API, portal).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub http: String,

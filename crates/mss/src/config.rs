@@ -34,6 +34,27 @@ pub struct Config {
     pub tls: Tls,
     #[serde(default)]
     pub smtp: Smtp,
+    #[serde(default)]
+    pub imap: Imap,
+}
+
+/// IMAP settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Imap {
+    /// Largest message APPEND accepts, in bytes (APPENDLIMIT).
+    pub max_append_bytes: u64,
+    /// Development only: LOGIN and AUTHENTICATE PLAIN with a bearer token
+    /// (from `mss token`) as password, for clients without OAuth (mbsync,
+    /// neomutt).
+    #[serde(default)]
+    pub plain_with_token: bool,
+}
+
+impl Default for Imap {
+    fn default() -> Self {
+        Self { max_append_bytes: 25 * 1024 * 1024, plain_with_token: false }
+    }
 }
 
 /// SMTP settings.
@@ -113,12 +134,23 @@ pub struct Listen {
     /// use STARTTLS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtps: Option<SocketAddr>,
+    /// IMAP with implicit TLS (RFC 8314, port 993), if wanted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imaps: Option<SocketAddr>,
 }
 
 impl Default for Listen {
     fn default() -> Self {
         let at = |port| SocketAddr::from(([127, 0, 0, 1], port));
-        Self { smtp: at(2525), submission: at(5870), imap: at(1143), http: at(8080), submissions: None, smtps: None }
+        Self {
+            smtp: at(2525),
+            submission: at(5870),
+            imap: at(1143),
+            http: at(8080),
+            submissions: None,
+            smtps: None,
+            imaps: None,
+        }
     }
 }
 

@@ -235,6 +235,8 @@ pub trait MetadataStore: crate::FolderStore + Send + Sync {
     async fn grant_role(&self, mailbox: MailboxId, national_id: &NationalId, role: Role) -> Result<(), StoreError>;
     /// The role of `national_id` on a mailbox, if any.
     async fn role_of(&self, mailbox: MailboxId, national_id: &NationalId) -> Result<Option<Role>, StoreError>;
+    /// Who holds a role on a mailbox, by national id.
+    async fn roles_on(&self, mailbox: MailboxId) -> Result<Vec<(NationalId, Role)>, StoreError>;
     /// Every mailbox where this person holds a role, with the role.
     async fn roles_of(&self, national_id: &NationalId) -> Result<Vec<(Mailbox, Role)>, StoreError>;
     /// Addresses of `domain` whose local part starts with `prefix` (to pick a

@@ -12,7 +12,7 @@ use mss_trust::pki::OperatorIdentity;
 use mss_trust::{CertificateAuthority, DistinguishedName};
 
 use crate::cli::InitArgs;
-use crate::config::{CONFIG_FILE, Config, Listen, Smtp, Tls};
+use crate::config::{CONFIG_FILE, Config, Imap, Listen, Smtp, Tls};
 use crate::error::{CliError, failed, parse, usage};
 
 const CA_DIR: &str = "ca";
@@ -51,6 +51,7 @@ pub fn run(args: InitArgs) -> Result<(), CliError> {
         http: parse("http", &args.http)?,
         submissions: args.submissions.as_deref().map(|a| parse("submissions", a)).transpose()?,
         smtps: args.smtps.as_deref().map(|a| parse("smtps", a)).transpose()?,
+        imaps: args.imaps.as_deref().map(|a| parse("imaps", a)).transpose()?,
     };
     let settings = InitSettings {
         dir: args.data_dir.data_dir,
@@ -91,6 +92,7 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
             trust_anchors: PathBuf::from(TLS_DIR).join("ca.pem"),
         },
         smtp: Smtp::default(),
+        imap: Imap::default(),
     };
     let config_text = toml::to_string_pretty(&config).map_err(|e| failed("mss.toml", e))?;
 

@@ -7,9 +7,9 @@
 //! is removed on a clean stop.
 //!
 //! Listeners today: SMTP (the trust-space MTA, mutual TLS), submission
-//! (bearer tokens), the outbound queue worker, and HTTP (`/healthz` and a
-//! status page). IMAP comes with its crate; its address is already in
-//! `mss.toml`.
+//! (bearer tokens), IMAP (bearer tokens, or the certificate of an
+//! applicative mailbox), the outbound queue worker, and HTTP (`/healthz`
+//! and a status page).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -22,7 +22,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{Html, Json};
 use axum::routing::get;
-use mss_identity::TokenKey;
+use mss_identity::{Throttle, TokenKey};
+use mss_imap::{ImapServer, Limits as ImapLimits};
 use mss_smtp::outbound::{Dns, Routes};
 use mss_smtp::{Limits, Mode, Outbound, RetryPolicy, SmtpServer, Submission};
 use mss_trust::TlsMaterial;
@@ -74,6 +75,11 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         Some(addr) => Some(bind("smtps", addr).await?),
         None => None,
     };
+    let imap = bind("imap", data.config.listen.imap).await?;
+    let imaps = match data.config.listen.imaps {
+        Some(addr) => Some(bind("imaps", addr).await?),
+        None => None,
+    };
     let local = |name: &str, l: &TcpListener| l.local_addr().map_err(|e| failed(name.to_string(), e));
     let (smtp_addr, submission_addr, http_addr) =
         (local("smtp", &smtp)?, local("submission", &submission)?, local("http", &http)?);
@@ -108,6 +114,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         resolver.map_err(|e| tracing::warn!(error = %e, "smtp: no MX lookups, only static routes")).ok()
     };
     let routes = Routes { fixed: smtp_config.routes.clone().into_iter().collect(), dns };
+    let mut tasks_early = Vec::new();
     let submission_mode = || Submission {
         tokens: tokens.clone(),
         wake: wake.clone(),
@@ -115,8 +122,29 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         sent_copy: smtp_config.sent_copy,
         plain_with_token: smtp_config.plain_with_token,
     };
-    let mut ports = BTreeMap::from([("http", http_addr), ("smtp", smtp_addr), ("submission", submission_addr)]);
-    let mut tasks = Vec::new();
+    let imap_server = Arc::new(ImapServer {
+        store: store.clone(),
+        hostname: hostname.clone(),
+        tls: server_tls.clone(),
+        trust: trust.clone(),
+        tokens: tokens.clone(),
+        throttle: Throttle::new(),
+        limits: ImapLimits { max_append_bytes: data.config.imap.max_append_bytes, ..ImapLimits::default() },
+        plain_with_token: data.config.imap.plain_with_token,
+    });
+    let imap_addr = local("imap", &imap)?;
+    let mut ports = BTreeMap::from([
+        ("http", http_addr),
+        ("imap", imap_addr),
+        ("smtp", smtp_addr),
+        ("submission", submission_addr),
+    ]);
+    if let Some(listener) = imaps {
+        ports.insert("imaps", local("imaps", &listener)?);
+        tasks_early.push(tokio::spawn(imap_server.clone().serve_implicit_tls(listener)));
+    }
+    let mut tasks = tasks_early;
+    tasks.push(tokio::spawn(imap_server.serve(imap)));
     if let Some(listener) = submissions {
         ports.insert("submissions", local("submissions", &listener)?);
         tasks.push(tokio::spawn(server(Mode::Submission(submission_mode())).serve_implicit_tls(listener)));
@@ -146,7 +174,10 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     println!("mss serving domain {} from {}", data.domain, data.path.display());
     println!("  smtp       {smtp_addr} (trust space: STARTTLS and an operator certificate required)");
     println!("  submission {submission_addr} (STARTTLS, then AUTH XOAUTH2 with a token from `mss token`)");
-    for (name, what) in [("smtps", "trust space, implicit TLS"), ("submissions", "implicit TLS")] {
+    println!("  imap       {imap_addr} (STARTTLS, then AUTHENTICATE XOAUTH2 with a token, or EXTERNAL)");
+    for (name, what) in
+        [("smtps", "trust space, implicit TLS"), ("submissions", "implicit TLS"), ("imaps", "IMAP, implicit TLS")]
+    {
         if let Some(addr) = ports.get(name) {
             println!("  {name:<10} {addr} ({what})");
         }
@@ -154,7 +185,6 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     println!("  http       http://{http_addr}/ (health: /healthz)");
     println!("  certificate subject DN: {subject}");
     println!("  mailboxes: {mailboxes}");
-    println!("  not served yet: imap {}", data.config.listen.imap);
     tracing::info!(domain = %data.domain, %smtp_addr, %submission_addr, %http_addr, "serving");
 
     let app =

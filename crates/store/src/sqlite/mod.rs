@@ -387,6 +387,18 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
+    async fn roles_on(&self, mailbox: MailboxId) -> Result<Vec<(NationalId, Role)>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare("SELECT national_id, role FROM mailbox_roles WHERE mailbox_id = ?1 ORDER BY national_id")?;
+            let rows = stmt
+                .query_map([mailbox], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(|(id, role)| Ok((parse_col("national id", id)?, parse_col("role", role)?))).collect()
+        })
+        .await
+    }
+
     async fn roles_of(&self, national_id: &NationalId) -> Result<Vec<(Mailbox, Role)>, StoreError> {
         let national_id = national_id.to_string();
         self.read(move |conn| {

@@ -1,0 +1,24 @@
+//! IMAP4rev2 (RFC 9051, also serving IMAP4rev1 clients) for mss: where
+//! professionals' mail programs and pharmacy software read and file their
+//! mail.
+//!
+//! - `server`: listeners, connection limits, STARTTLS and implicit TLS;
+//! - `conn`: framing of commands and literals, with limits applied before
+//!   bytes are read;
+//! - `session`: the state machine and the commands; commands are parsed by
+//!   imap-codec, responses written by `wire`;
+//! - `message`: what FETCH and SEARCH read from a message (ENVELOPE,
+//!   BODYSTRUCTURE, sections, text search).
+//!
+//! This crate decides nothing about who may do what: logins go through
+//! `mss-identity`, rights come from the roles of `mss-core`, and every
+//! change goes through `mss-store`, which commits before we answer.
+
+mod conn;
+pub mod message;
+mod server;
+mod session;
+pub mod wire;
+
+pub use conn::{Conn, Stream};
+pub use server::{ImapServer, Limits, TlsPeer};

@@ -1,0 +1,168 @@
+//! The IMAP listeners: accept, bound the number of connections, upgrade to
+//! TLS (STARTTLS or implicit), judge the client certificate (for SASL
+//! EXTERNAL), run the session.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mss_identity::{Throttle, TokenKey};
+use mss_store::Store;
+use mss_trust::{PeerCertificate, ServerTrust};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+
+use crate::conn::{Conn, FrameLimits, Stream};
+use crate::session::{Outcome, Session};
+
+/// Bounds on what one client may make us do.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest message APPEND accepts (announced as APPENDLIMIT).
+    pub max_append_bytes: u64,
+    /// Longest command line.
+    pub max_line_bytes: usize,
+    /// Largest literal outside APPEND.
+    pub max_literal_bytes: u64,
+    /// Wait for a command when idle (RFC 9051 §5.4: at least 30 minutes
+    /// once authenticated); before login it is much shorter.
+    pub idle_timeout: Duration,
+    pub unauthenticated_timeout: Duration,
+    /// Wait for the rest of a command once it started.
+    pub progress_timeout: Duration,
+    /// Bad commands tolerated before the connection is closed.
+    pub max_errors: usize,
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_append_bytes: 25 * 1024 * 1024,
+            max_line_bytes: 64 * 1024,
+            max_literal_bytes: 64 * 1024,
+            idle_timeout: Duration::from_secs(30 * 60),
+            unauthenticated_timeout: Duration::from_secs(60),
+            progress_timeout: Duration::from_secs(60),
+            max_errors: 20,
+            max_connections: 1024,
+        }
+    }
+}
+
+impl Limits {
+    pub(crate) fn frame(&self, authenticated: bool) -> FrameLimits {
+        FrameLimits {
+            max_line: self.max_line_bytes,
+            max_append: if authenticated { self.max_append_bytes } else { 0 },
+            max_literal: self.max_literal_bytes,
+            idle: if authenticated { self.idle_timeout } else { self.unauthenticated_timeout },
+            progress: self.progress_timeout,
+        }
+    }
+}
+
+/// Everything a session needs.
+pub struct ImapServer {
+    pub store: Store,
+    /// Our host name, in the greeting.
+    pub hostname: String,
+    pub tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    pub trust: ServerTrust,
+    pub tokens: Arc<TokenKey>,
+    pub throttle: Throttle,
+    pub limits: Limits,
+    /// Development only: LOGIN and AUTHENTICATE PLAIN with a bearer token as
+    /// the password, for clients that know no OAuth (mbsync, neomutt).
+    pub plain_with_token: bool,
+}
+
+/// What is known of the TLS layer of a connection.
+#[derive(Debug, Clone)]
+pub struct TlsPeer {
+    pub certificate: PeerCertificate,
+}
+
+impl ImapServer {
+    /// Accepts connections; clients upgrade with STARTTLS.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        self.accept_loop(listener, false).await;
+    }
+
+    /// The same on an implicit-TLS port (RFC 8314, port 993).
+    pub async fn serve_implicit_tls(self: Arc<Self>, listener: TcpListener) {
+        self.accept_loop(listener, true).await;
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener, implicit_tls: bool) {
+        let slots = Arc::new(Semaphore::new(self.limits.max_connections));
+        loop {
+            let (tcp, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "imap: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                tokio::spawn(refuse_busy(tcp));
+                continue;
+            };
+            let server = self.clone();
+            tokio::spawn(async move {
+                if implicit_tls {
+                    if let Some((conn, tls)) = server.handshake(tcp, peer).await {
+                        server.run(conn, peer, Some(tls)).await;
+                    }
+                } else {
+                    server.run(Conn::new(Stream::Plain(tcp)), peer, None).await;
+                }
+                drop(permit);
+            });
+        }
+    }
+
+    /// One connection from greeting to close, upgrading on STARTTLS.
+    pub async fn run(&self, mut conn: Conn, peer: SocketAddr, tls: Option<TlsPeer>) {
+        let mut session = Session::new(self, peer, tls);
+        if conn.write(session.greeting().as_bytes()).await.is_err() {
+            return;
+        }
+        if session.run(&mut conn).await != Outcome::StartTls {
+            return;
+        }
+        let Stream::Plain(tcp) = conn.stream else {
+            return;
+        };
+        // RFC 9051 §6.2.1: nothing sent before the handshake counts.
+        if let Some((mut secure, tls)) = self.handshake(tcp, peer).await {
+            session.tls_started(tls);
+            session.run(&mut secure).await;
+        }
+    }
+
+    async fn handshake(&self, tcp: TcpStream, peer: SocketAddr) -> Option<(Conn, TlsPeer)> {
+        let accepted =
+            tokio::time::timeout(self.limits.progress_timeout, TlsAcceptor::from(self.tls.clone()).accept(tcp)).await;
+        let tls = match accepted {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::warn!(%peer, error = %e, "imap: TLS handshake failed");
+                return None;
+            }
+            Err(_) => {
+                tracing::warn!(%peer, "imap: TLS handshake timed out");
+                return None;
+            }
+        };
+        let certificate = self.trust.judge(tls.get_ref().1.peer_certificates());
+        Some((Conn::new(Stream::Tls(Box::new(tls))), TlsPeer { certificate }))
+    }
+}
+
+async fn refuse_busy(mut tcp: TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tcp.write_all(b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n").await;
+}

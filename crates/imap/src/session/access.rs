@@ -1,0 +1,135 @@
+//! Which mailbox and folder an IMAP name designates, and with which RFC 4314
+//! rights. The principal's own mailbox is the personal namespace (names as
+//! they are); each organisational mailbox where the person holds a role is
+//! `Partage/<address>/<folder>` in the shared namespace (RFC 2342), with
+//! the rights of the role as `mss_core::may` decides them.
+
+use mss_core::{Action, EmailAddress, Role, may};
+use mss_store::{INBOX, Mailbox, MailboxId};
+
+use super::{Reply, Session, unavailable};
+
+/// The shared namespace's prefix (without the separator).
+pub const SHARED_PREFIX: &str = "Partage";
+
+/// RFC 4314 rights, as the letters they are written with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rights(&'static str);
+
+impl Rights {
+    pub const ALL: Rights = Rights("lrswipkxtea");
+
+    /// The rights a role grants: reading (lrs), sending (p), filing and
+    /// folders (wikx), deleting (te), managing members (a).
+    pub fn of(role: Role) -> Rights {
+        let grants = |action| may(Some(role), action);
+        match (grants(Action::ManageMembers), grants(Action::ManageFolders) && grants(Action::DeleteMail)) {
+            (true, _) => Rights::ALL,
+            (false, true) => Rights("lrswipkxte"),
+            (false, false) if grants(Action::SendMail) => Rights("lrsp"),
+            _ => Rights("lr"),
+        }
+    }
+
+    pub fn has(self, right: char) -> bool {
+        self.0.contains(right)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// What a name designates.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub mailbox: MailboxId,
+    /// The folder's name inside its mailbox (INBOX normalised).
+    pub folder: String,
+    /// The name as the client sees it.
+    pub name: String,
+    pub rights: Rights,
+}
+
+/// Splits "INBOX"-insensitive names: INBOX in any case is INBOX.
+pub fn normalise(folder: &str) -> String {
+    match folder.split_once('/') {
+        Some((first, rest)) if first.eq_ignore_ascii_case(INBOX) => format!("{INBOX}/{rest}"),
+        None if folder.eq_ignore_ascii_case(INBOX) => INBOX.to_string(),
+        _ => folder.to_string(),
+    }
+}
+
+impl Session<'_> {
+    /// The organisational mailboxes this person may use, with their rights.
+    pub(super) async fn shared_mailboxes(&self) -> Result<Vec<(Mailbox, Rights)>, Reply> {
+        let Some(national_id) = self.principal.as_ref().and_then(|p| p.national_id.clone()) else {
+            return Ok(Vec::new());
+        };
+        let roles = self.server.store.meta.roles_of(&national_id).await.map_err(unavailable)?;
+        Ok(roles.into_iter().filter(|(m, _)| m.state.receives_mail()).map(|(m, role)| (m, Rights::of(role))).collect())
+    }
+
+    /// Resolves a client-side name. `NO [NONEXISTENT]` for names outside
+    /// every mailbox the principal may use.
+    pub(super) async fn resolve(&self, name: &str) -> Result<Target, Reply> {
+        let principal = self.principal.as_ref().ok_or_else(|| Reply::no("Authenticate first"))?;
+        let nonexistent = || Reply::no(format!("No such mailbox: {name}")).with_code("NONEXISTENT");
+        let shared = name
+            .split_once('/')
+            .filter(|(prefix, _)| *prefix == SHARED_PREFIX)
+            .map(|(_, rest)| rest.split_once('/').unwrap_or((rest, "")));
+        let Some((address, folder)) = shared else {
+            return Ok(Target {
+                mailbox: principal.mailbox.id,
+                folder: normalise(name),
+                name: normalise(name),
+                rights: Rights::ALL,
+            });
+        };
+        let address: EmailAddress = address.parse().map_err(|_| nonexistent())?;
+        if folder.is_empty() {
+            return Err(nonexistent());
+        }
+        let found = self.shared_mailboxes().await?.into_iter().find(|(m, _)| m.address == address);
+        let Some((mailbox, rights)) = found else {
+            return Err(nonexistent());
+        };
+        let folder = normalise(folder);
+        Ok(Target { mailbox: mailbox.id, name: format!("{SHARED_PREFIX}/{address}/{folder}"), folder, rights })
+    }
+
+    /// Resolves and refuses without `right`.
+    pub(super) async fn resolve_with(&self, name: &str, right: char) -> Result<Target, Reply> {
+        let target = self.resolve(name).await?;
+        if !target.rights.has(right) {
+            return Err(Reply::no(format!("Your role does not allow this on {name}")).with_code("NOPERM"));
+        }
+        Ok(target)
+    }
+}
+
+/// A mailbox name from the parser, as text.
+pub fn mailbox_name(mailbox: &imap_codec::imap_types::mailbox::Mailbox<'_>) -> String {
+    use imap_codec::imap_types::mailbox::Mailbox as M;
+    match mailbox {
+        M::Inbox => INBOX.to_string(),
+        M::Other(other) => String::from_utf8_lossy(other.as_ref()).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rights_follow_the_roles() {
+        assert_eq!(Rights::of(Role::Administrateur), Rights::ALL);
+        assert!(Rights::of(Role::Gestionnaire).has('x') && !Rights::of(Role::Gestionnaire).has('a'));
+        let user = Rights::of(Role::Utilisateur);
+        assert!(user.has('r') && user.has('p') && !user.has('t') && !user.has('k'));
+        assert_eq!(normalise("inbox"), "INBOX");
+        assert_eq!(normalise("Inbox/Sub"), "INBOX/Sub");
+        assert_eq!(normalise("Archive"), "Archive");
+    }
+}

@@ -1,0 +1,120 @@
+//! AUTHENTICATE (SASL XOAUTH2, OAUTHBEARER, EXTERNAL; PLAIN and LOGIN only
+//! with a token as password where the configuration allows it), through the
+//! shared login path of `mss-identity`, throttled per client and account.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use mss_identity::login::{self, LoginError};
+use mss_identity::sasl::{self, BearerMechanism};
+use mss_identity::{BearerCredentials, Principal};
+use mss_store::now_unix;
+use mss_trust::PeerCertificate;
+
+use super::{Reply, Session, State};
+use crate::conn::{Conn, ReadEnd};
+
+impl Session<'_> {
+    pub(super) async fn authenticate(
+        &mut self,
+        conn: &mut Conn,
+        mechanism: &str,
+        initial: Option<Vec<u8>>,
+    ) -> Result<Reply, ReadEnd> {
+        if self.tls.is_none() {
+            return Ok(Reply::no("Use STARTTLS first").with_code("PRIVACYREQUIRED"));
+        }
+        let bearer = match mechanism.to_ascii_uppercase().as_str() {
+            "XOAUTH2" => Some(BearerMechanism::XOAuth2),
+            "OAUTHBEARER" => Some(BearerMechanism::OAuthBearer),
+            "PLAIN" if self.server.plain_with_token => Some(BearerMechanism::Plain),
+            "EXTERNAL" => None,
+            _ => return Ok(Reply::no(format!("Unsupported mechanism {mechanism}")).with_code("CANNOT")),
+        };
+        let response = match initial {
+            Some(response) => response,
+            None => {
+                conn.write(b"+ \r\n").await.map_err(ReadEnd::Io)?;
+                let limits = self.server.limits.frame(false);
+                let Some(line) = conn.line(sasl::MAX_RESPONSE_BYTES, limits.progress, limits.progress).await? else {
+                    return Ok(Reply::bad("Authentication response too long"));
+                };
+                let line = String::from_utf8_lossy(&line).trim().to_string();
+                if line == "*" {
+                    return Ok(Reply::bad("Authentication cancelled"));
+                }
+                match STANDARD.decode(line) {
+                    Ok(bytes) => bytes,
+                    Err(_) => return Ok(Reply::bad("Authentication response is not base64")),
+                }
+            }
+        };
+        let meta = self.server.store.meta.as_ref();
+        let (claimed, result) = match bearer {
+            Some(mechanism) => match sasl::decode_bearer(mechanism, &response) {
+                Ok(credentials) => {
+                    let result = login::by_token(meta, &self.server.tokens, &credentials, now_unix()).await;
+                    (credentials.user.clone(), result)
+                }
+                Err(why) => return Ok(Reply::bad(format!("Cannot decode the response: {why}"))),
+            },
+            None => {
+                let authzid = match sasl::decode_external(&response) {
+                    Ok(authzid) => authzid,
+                    Err(why) => return Ok(Reply::bad(format!("Cannot decode the response: {why}"))),
+                };
+                let result = match &self.tls {
+                    Some(crate::server::TlsPeer { certificate: PeerCertificate::Trusted { subject } }) => {
+                        login::by_certificate(meta, subject, authzid.as_deref()).await
+                    }
+                    _ => Err(LoginError::Invalid("no trusted client certificate".into())),
+                };
+                (authzid, result)
+            }
+        };
+        Ok(self.logged_in(claimed.as_deref(), result).await)
+    }
+
+    /// LOGIN (RFC 9051 §6.2.3): only for development, the password being a
+    /// bearer token.
+    pub(super) async fn login(&mut self, user: &str, password: &str) -> Reply {
+        if self.tls.is_none() {
+            return Reply::no("Use STARTTLS first").with_code("PRIVACYREQUIRED");
+        }
+        if !self.server.plain_with_token {
+            return Reply::no("LOGIN is disabled; use AUTHENTICATE XOAUTH2 or EXTERNAL").with_code("CANNOT");
+        }
+        let credentials = BearerCredentials { user: Some(user.to_string()), token: password.to_string() };
+        let result =
+            login::by_token(self.server.store.meta.as_ref(), &self.server.tokens, &credentials, now_unix()).await;
+        self.logged_in(Some(user), result).await
+    }
+
+    async fn logged_in(&mut self, claimed: Option<&str>, result: Result<Principal, LoginError>) -> Reply {
+        let client_key = format!("ip:{}", self.peer.ip());
+        let account_key = claimed.map(|u| format!("user:{}", u.to_ascii_lowercase()));
+        let keys: Vec<&str> = std::iter::once(client_key.as_str()).chain(account_key.as_deref()).collect();
+        let wait = self.server.throttle.wait(&keys);
+        if !wait.is_zero() {
+            // Answer late rather than early: a guesser learns nothing faster.
+            tokio::time::sleep(wait).await;
+        }
+        match result {
+            Ok(principal) => {
+                self.server.throttle.succeeded(&keys);
+                tracing::info!(target: "audit", peer = %self.peer, user = %principal.address(), action = "login", result = "OK", "imap");
+                self.principal = Some(principal);
+                self.state = State::Authenticated;
+                Reply::ok("Logged in").with_code(format!("CAPABILITY {}", self.capabilities()))
+            }
+            Err(LoginError::Invalid(why)) => {
+                self.server.throttle.failed(&keys);
+                tracing::warn!(target: "audit", peer = %self.peer, user = claimed.unwrap_or(""), action = "login", result = "NO", reason = why, "imap");
+                Reply::no("Authentication failed").with_code("AUTHENTICATIONFAILED")
+            }
+            Err(LoginError::Unavailable(e)) => {
+                tracing::error!(error = %e, "imap: login lookup failed");
+                Reply::no("Temporary failure, try again").with_code("UNAVAILABLE")
+            }
+        }
+    }
+}

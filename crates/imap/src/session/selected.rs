@@ -1,0 +1,214 @@
+//! The selected state: SELECT/EXAMINE, the session's map of sequence
+//! numbers to UIDs, the untagged updates that keep it in step with other
+//! sessions and deliveries (EXISTS, EXPUNGE, FETCH FLAGS), CLOSE/UNSELECT and
+//! IDLE.
+
+use std::collections::HashSet;
+
+use imap_codec::imap_types::command::SelectParameter;
+use imap_codec::imap_types::mailbox::Mailbox as MailboxName;
+use mss_store::{Folder, MailboxId};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::access::{Rights, mailbox_name};
+use super::fetch::flag_list;
+use super::{Reply, Session, State, unavailable};
+use crate::conn::{Conn, ReadEnd};
+use crate::wire;
+
+/// What the session knows of its selected folder.
+pub struct Selected {
+    pub mailbox: MailboxId,
+    pub folder: Folder,
+    /// The name as the client selected it.
+    pub name: String,
+    pub read_only: bool,
+    pub rights: Rights,
+    /// Sequence number n is `uids[n - 1]`: the only per-message state kept.
+    pub uids: Vec<u32>,
+    /// Changes up to this MODSEQ have been reported.
+    pub modseq: u64,
+    /// Expunged elsewhere, not yet announced (announcing is not allowed
+    /// during FETCH, STORE and SEARCH by sequence number).
+    pub pending_expunges: Vec<u32>,
+    /// (UID, MODSEQ) of flag changes this session made and already
+    /// reported, so that the next refresh does not report them again.
+    pub own_changes: HashSet<(u32, u64)>,
+}
+
+impl Session<'_> {
+    pub(super) fn selected(&mut self) -> Option<&mut Selected> {
+        match &mut self.state {
+            State::Selected(selected) => Some(selected),
+            _ => None,
+        }
+    }
+
+    pub(super) async fn select(
+        &mut self,
+        mailbox: &MailboxName<'_>,
+        read_only: bool,
+        parameters: &[SelectParameter],
+    ) -> Reply {
+        // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
+        if matches!(self.state, State::Selected(_)) {
+            self.state = State::Authenticated;
+            self.out.extend_from_slice(b"* OK [CLOSED] Previous mailbox closed\r\n");
+        }
+        if parameters.iter().any(|p| matches!(p, SelectParameter::CondStore)) {
+            self.condstore = true;
+        }
+        let name = mailbox_name(mailbox);
+        let target = match self.resolve_with(&name, 'r').await {
+            Ok(target) => target,
+            Err(reply) => return reply,
+        };
+        let meta = &self.server.store.meta;
+        let folder = match meta.folder(target.mailbox, &target.folder).await {
+            Ok(Some(folder)) => folder,
+            Ok(None) => return Reply::no(format!("No such mailbox: {name}")).with_code("NONEXISTENT"),
+            Err(e) => return unavailable(e),
+        };
+        let uids = match meta.folder_uids(folder.id).await {
+            Ok(uids) => uids,
+            Err(e) => return unavailable(e),
+        };
+        let read_only = read_only || !(target.rights.has('s') || target.rights.has('w') || target.rights.has('t'));
+        let mut out = Vec::new();
+        out.extend_from_slice(b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $MDNSent)\r\n");
+        out.extend_from_slice(b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags\r\n");
+        out.extend(format!("* {} EXISTS\r\n", uids.len()).into_bytes());
+        if !self.rev2 {
+            out.extend_from_slice(b"* 0 RECENT\r\n");
+        }
+        out.extend(format!("* OK [UIDVALIDITY {}] UIDs valid\r\n", folder.uidvalidity).into_bytes());
+        out.extend(format!("* OK [UIDNEXT {}] Predicted next UID\r\n", folder.uidnext).into_bytes());
+        out.extend(format!("* OK [HIGHESTMODSEQ {}] Highest\r\n", folder.highest_modseq).into_bytes());
+        out.extend_from_slice(b"* LIST () \"/\" ");
+        wire::astring(&mut out, &target.name);
+        out.extend_from_slice(b"\r\n");
+        self.out.extend(out);
+        self.audit(if read_only { "examine" } else { "select" }, &target.name, &Reply::ok(""));
+        let modseq = folder.highest_modseq;
+        self.state = State::Selected(Box::new(Selected {
+            mailbox: target.mailbox,
+            folder,
+            name: target.name,
+            read_only,
+            rights: target.rights,
+            uids,
+            modseq,
+            pending_expunges: Vec::new(),
+            own_changes: HashSet::new(),
+        }));
+        let code = if read_only { "READ-ONLY" } else { "READ-WRITE" };
+        Reply::ok(if read_only { "EXAMINE completed" } else { "SELECT completed" }).with_code(code)
+    }
+
+    /// Reports what changed in the selected folder since the last report.
+    /// `allow_expunge` is false while answering FETCH, STORE or SEARCH by
+    /// sequence number (RFC 9051 §7.5.1).
+    pub(super) async fn refresh(&mut self, allow_expunge: bool) {
+        let condstore = self.condstore;
+        let Some(selected) = self.selected() else {
+            return;
+        };
+        let (folder, since) = (selected.folder.id, selected.modseq);
+        let changes = match self.server.store.meta.changes_since(folder, since).await {
+            Ok(changes) => changes,
+            Err(e) => {
+                tracing::error!(error = %e, "imap: cannot read changes");
+                return;
+            }
+        };
+        let Some(selected) = self.selected() else {
+            return;
+        };
+        let mut out = Vec::new();
+        selected.pending_expunges.extend(changes.expunged.iter().filter(|u| selected.uids.binary_search(u).is_ok()));
+        if allow_expunge && !selected.pending_expunges.is_empty() {
+            let gone: HashSet<u32> = selected.pending_expunges.drain(..).collect();
+            let mut positions: Vec<usize> =
+                selected.uids.iter().enumerate().filter(|(_, u)| gone.contains(u)).map(|(i, _)| i).collect();
+            positions.reverse();
+            for i in &positions {
+                out.extend(format!("* {} EXPUNGE\r\n", i + 1).into_bytes());
+            }
+            selected.uids.retain(|u| !gone.contains(u));
+        }
+        let last = selected.uids.last().copied().unwrap_or(0);
+        let mut added = false;
+        for meta in &changes.changed {
+            if meta.uid > last {
+                selected.uids.push(meta.uid);
+                added = true;
+            } else if !selected.own_changes.contains(&(meta.uid, meta.modseq))
+                && let Ok(i) = selected.uids.binary_search(&meta.uid)
+            {
+                out.extend(format!("* {} FETCH (UID {} FLAGS ", i + 1, meta.uid).into_bytes());
+                flag_list(&mut out, &meta.flags);
+                if condstore {
+                    out.extend(format!(" MODSEQ ({})", meta.modseq).into_bytes());
+                }
+                out.extend_from_slice(b")\r\n");
+            }
+        }
+        if added {
+            out.extend(format!("* {} EXISTS\r\n", selected.uids.len()).into_bytes());
+        }
+        selected.own_changes.clear();
+        selected.modseq = selected.modseq.max(changes.highest_modseq);
+        self.out.extend(out);
+    }
+
+    /// CLOSE (expunging silently when allowed) or UNSELECT.
+    pub(super) async fn close(&mut self, expunge: bool) -> Reply {
+        let State::Selected(selected) = std::mem::replace(&mut self.state, State::Authenticated) else {
+            return Reply::bad("No mailbox selected");
+        };
+        if expunge
+            && !selected.read_only
+            && selected.rights.has('e')
+            && let Err(e) = self.server.store.meta.expunge(selected.folder.id, None).await
+        {
+            return unavailable(e);
+        }
+        Reply::ok(if expunge { "CLOSE completed" } else { "UNSELECT completed" })
+    }
+
+    /// IDLE (RFC 2177): updates as they happen until the client says DONE.
+    pub(super) async fn idle(&mut self, conn: &mut Conn) -> Result<Reply, ReadEnd> {
+        let mut watch = self.server.store.meta.watch();
+        conn.write(b"+ idling\r\n").await.map_err(ReadEnd::Io)?;
+        let watched = self.selected().map(|s| s.mailbox);
+        self.refresh(true).await;
+        conn.write(&std::mem::take(&mut self.out)).await.map_err(ReadEnd::Io)?;
+        let limits = self.server.limits.frame(true);
+        let mut open = true;
+        loop {
+            tokio::select! {
+                line = conn.line(limits.max_line, limits.idle, limits.progress) => {
+                    let line = line?;
+                    return Ok(match line {
+                        Some(line) if line.trim_ascii().eq_ignore_ascii_case(b"DONE") => Reply::ok("IDLE terminated"),
+                        _ => Reply::bad("Expected DONE"),
+                    });
+                }
+                changed = watch.recv(), if open => {
+                    let relevant = match changed {
+                        Ok(mailbox) => Some(mailbox) == watched,
+                        Err(RecvError::Lagged(_)) => true,
+                        Err(RecvError::Closed) => {
+                            open = false;
+                            false
+                        }
+                    };
+                    if relevant {
+                        self.refresh(true).await;
+                        conn.write(&std::mem::take(&mut self.out)).await.map_err(ReadEnd::Io)?;
+                    }
+                }
+            }
+        }
+    }
+}

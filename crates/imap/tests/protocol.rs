@@ -1,0 +1,377 @@
+//! IMAP protocol tests: each command against a real store over real TLS.
+
+mod support;
+
+use mss_core::{MailboxKind, Role};
+use mss_imap::Limits;
+use support::*;
+
+const ALICE: &str = "alice.martin@ours.test";
+
+async fn alice_site() -> (Site, mss_store::MailboxId, std::net::SocketAddr) {
+    let site = Site::new().await;
+    let alice = site.mailbox(ALICE, MailboxKind::Personal, Some(ALICE_ID)).await;
+    let addr = site.start(Limits::default()).await;
+    (site, alice, addr)
+}
+
+#[tokio::test]
+async fn before_tls_only_starttls_is_offered_and_login_is_refused() {
+    let (_site, _, addr) = alice_site().await;
+    let mut client = Client::new(tokio::net::TcpStream::connect(addr).await.unwrap());
+    let greeting = client.line().await.unwrap();
+    assert!(greeting.contains("STARTTLS") && greeting.contains("LOGINDISABLED"), "{greeting}");
+    assert!(!greeting.contains("AUTH="), "no mechanism before TLS: {greeting}");
+    let login = client.cmd("LOGIN alice secret").await;
+    assert_eq!(login.status(), "NO", "{login:?}");
+    assert!(login.tagged.contains("PRIVACYREQUIRED"));
+    assert_eq!(client.cmd("SELECT INBOX").await.status(), "NO", "wrong state is NO");
+    assert_eq!(client.cmd("FROBNICATE").await.status(), "BAD", "unknown command is BAD");
+    let caps = client.cmd("CAPABILITY").await;
+    assert!(caps.untagged.contains("IMAP4rev2") && caps.ok());
+    let bye = client.cmd("LOGOUT").await;
+    assert!(bye.untagged.contains("* BYE") && bye.ok());
+}
+
+#[tokio::test]
+async fn tokens_authenticate_and_bad_ones_are_refused() {
+    let (site, _, addr) = alice_site().await;
+    let mut client = starttls(addr, site.anonymous()).await;
+    let caps = client.cmd("CAPABILITY").await;
+    assert!(caps.untagged.contains("AUTH=XOAUTH2") && caps.untagged.contains("AUTH=OAUTHBEARER"), "{caps:?}");
+    assert!(caps.untagged.contains("LOGINDISABLED"), "LOGIN stays disabled without the development option");
+    let forged = client.xoauth2(ALICE, "eyJhbGciOiJFUzI1NiJ9.e30.AAAA").await;
+    assert_eq!(forged.status(), "NO");
+    assert!(forged.tagged.contains("AUTHENTICATIONFAILED"));
+    let other = client.xoauth2("bob@ours.test", &site.token(ALICE)).await;
+    assert_eq!(other.status(), "NO", "the user must match the token");
+    assert_eq!(client.cmd("LOGIN alice.martin@ours.test x").await.status(), "NO");
+    let ok = client.xoauth2(ALICE, &site.token(ALICE)).await;
+    assert!(ok.ok() && ok.tagged.contains("CAPABILITY"), "{ok:?}");
+    assert_eq!(client.cmd("AUTHENTICATE XOAUTH2 AAAA").await.status(), "BAD", "once only");
+    let caps = client.cmd("CAPABILITY").await;
+    for cap in ["IDLE", "MOVE", "UIDPLUS", "CONDSTORE", "SPECIAL-USE", "ACL", "NAMESPACE", "APPENDLIMIT="] {
+        assert!(caps.untagged.contains(cap), "{cap} in {caps:?}");
+    }
+}
+
+#[tokio::test]
+async fn oauthbearer_works_with_a_continuation() {
+    use base64::Engine;
+    let (site, _, addr) = alice_site().await;
+    let mut client = starttls(addr, site.anonymous()).await;
+    client.send(b"a1 AUTHENTICATE OAUTHBEARER\r\n").await;
+    assert_eq!(client.line().await.unwrap().trim(), "+");
+    let response = base64::engine::general_purpose::STANDARD
+        .encode(format!("n,a={ALICE},\u{1}auth=Bearer {}\u{1}\u{1}", site.token(ALICE)));
+    client.send(format!("{response}\r\n").as_bytes()).await;
+    assert!(client.until("a1").await.ok());
+}
+
+#[tokio::test]
+async fn software_authenticates_with_its_certificate() {
+    let site = Site::new().await;
+    let lgo_cert = site
+        .ca
+        .issue_operator(&mss_trust::OperatorIdentity {
+            host: "lgo.pharmacie.test".into(),
+            organisation: "PHARMACIE CENTRALE".into(),
+            unit: "750000002".into(),
+            state: "Paris (75)".into(),
+        })
+        .unwrap();
+    let dn = lgo_cert.subject.to_string();
+    site.mailbox_with("app-lgo@ours.test", MailboxKind::Applicative, None, Some(dn)).await;
+    let addr = site.start(Limits::default()).await;
+    let mut client = starttls(addr, site.with_certificate(&lgo_cert)).await;
+    let reply = client.cmd("AUTHENTICATE EXTERNAL =").await;
+    assert!(reply.ok(), "{reply:?}");
+    assert!(client.cmd("SELECT INBOX").await.ok());
+    // Without a certificate, EXTERNAL proves nothing.
+    let mut anonymous = starttls(addr, site.anonymous()).await;
+    assert_eq!(anonymous.cmd("AUTHENTICATE EXTERNAL =").await.status(), "NO");
+}
+
+#[tokio::test]
+async fn folders_are_listed_created_renamed_and_deleted() {
+    let (site, _, addr) = alice_site().await;
+    let mut c = logged_in(&site, addr, ALICE).await;
+    let list = c.cmd("LIST \"\" \"*\"").await;
+    for (name, attr) in [("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"), ("Junk", "\\Junk")] {
+        assert!(list.lines("LIST").iter().any(|l| l.ends_with(name) && l.contains(attr)), "{name}: {list:?}");
+    }
+    assert!(list.lines("LIST").iter().any(|l| l.ends_with("INBOX")));
+    let root = c.cmd("LIST \"\" \"\"").await;
+    assert!(root.untagged.contains("(\\Noselect) \"/\" \"\""), "{root:?}");
+    assert!(c.cmd("CREATE Ordonnances/2026").await.ok());
+    assert_eq!(c.cmd("CREATE Ordonnances/2026").await.status(), "NO");
+    let top = c.cmd("LIST \"\" \"%\"").await;
+    assert!(top.lines("LIST").iter().any(|l| l.contains("\\HasChildren") && l.ends_with("Ordonnances")), "{top:?}");
+    assert!(!top.untagged.contains("Ordonnances/2026"), "% stops at the delimiter");
+    assert!(c.cmd("RENAME Ordonnances Prescriptions").await.ok());
+    let renamed = c.cmd("LIST \"\" \"Prescriptions/*\"").await;
+    assert!(renamed.untagged.contains("Prescriptions/2026"), "{renamed:?}");
+    assert_eq!(c.cmd("DELETE Prescriptions").await.status(), "NO", "children first");
+    assert!(c.cmd("DELETE Prescriptions/2026").await.ok());
+    assert!(c.cmd("UNSUBSCRIBE Prescriptions").await.ok());
+    let lsub = c.cmd("LSUB \"\" \"*\"").await;
+    assert!(!lsub.untagged.contains("Prescriptions") && lsub.untagged.contains("INBOX"), "{lsub:?}");
+    assert_eq!(c.cmd("DELETE INBOX").await.status(), "NO");
+    assert_eq!(c.cmd("SELECT Nowhere").await.status(), "NO");
+    let ns = c.cmd("NAMESPACE").await;
+    assert!(ns.untagged.contains("* NAMESPACE ((\"\" \"/\")) NIL ((\"Partage/\" \"/\"))"), "{ns:?}");
+}
+
+#[tokio::test]
+async fn select_fetch_and_status_show_the_messages() {
+    let (site, alice, addr) = alice_site().await;
+    site.deliver(alice, &message("Ordonnance", "Paracetamol 1g")).await;
+    site.deliver(alice, &message("Compte-rendu", "RAS")).await;
+    let mut c = logged_in(&site, addr, ALICE).await;
+    let status = c.cmd("STATUS INBOX (MESSAGES UNSEEN UIDNEXT UIDVALIDITY SIZE)").await;
+    assert!(status.untagged.contains("MESSAGES 2") && status.untagged.contains("UNSEEN 2"), "{status:?}");
+    assert!(status.untagged.contains("UIDNEXT 3"));
+    let select = c.cmd("SELECT INBOX").await;
+    assert!(select.ok() && select.tagged.contains("READ-WRITE"), "{select:?}");
+    assert!(select.untagged.contains("* 2 EXISTS") && select.untagged.contains("UIDVALIDITY"));
+    let fetch = c.cmd("FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)").await;
+    assert_eq!(fetch.lines("FETCH").len(), 2, "{fetch:?}");
+    assert!(fetch.untagged.contains("UID 1 FLAGS ()") && fetch.untagged.contains("INTERNALDATE \""));
+    let envelope = c.cmd("FETCH 1 (ENVELOPE BODYSTRUCTURE)").await;
+    assert!(envelope.untagged.contains("\"Ordonnance\""), "{envelope:?}");
+    assert!(envelope.untagged.contains("\"alice.martin\" \"ours.test\""), "{envelope:?}");
+    assert!(envelope.untagged.to_ascii_uppercase().contains("(\"TEXT\" \"PLAIN\""), "{envelope:?}");
+    let peek = c.cmd("FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])").await;
+    assert!(peek.untagged.contains("Subject: Ordonnance"), "{peek:?}");
+    assert!(!peek.untagged.contains("FLAGS (\\Seen)"));
+    let partial = c.cmd("FETCH 1 (BODY.PEEK[TEXT]<0.4>)").await;
+    assert!(partial.untagged.contains("BODY[TEXT]<0> {4}\r\nPara"), "{partial:?}");
+    let body = c.cmd("UID FETCH 1 (BODY[])").await;
+    assert!(body.untagged.contains("Paracetamol 1g") && body.untagged.contains("\\Seen"), "{body:?}");
+    let status = c.cmd("STATUS INBOX (UNSEEN)").await;
+    assert!(status.untagged.contains("UNSEEN 1"), "reading marks \\Seen: {status:?}");
+    let examine = c.cmd("EXAMINE INBOX").await;
+    assert!(examine.tagged.contains("READ-ONLY"));
+    c.cmd("FETCH 2 (BODY[])").await;
+    assert!(c.cmd("STATUS INBOX (UNSEEN)").await.untagged.contains("UNSEEN 1"), "EXAMINE changes nothing");
+    assert_eq!(c.cmd("FETCH 9 (FLAGS)").await.status(), "BAD", "sequence number past the end");
+    assert!(c.cmd("UID FETCH 9 (FLAGS)").await.ok(), "a missing UID is no error");
+}
+
+#[tokio::test]
+async fn store_search_expunge_copy_and_move() {
+    let (site, alice, addr) = alice_site().await;
+    for (subject, body) in [("Ordonnance A", "amoxicilline"), ("Facture", "total"), ("Ordonnance B", "ibuprofene")] {
+        site.deliver(alice, &message(subject, body)).await;
+    }
+    let mut c = logged_in(&site, addr, ALICE).await;
+    c.cmd("SELECT INBOX").await;
+    let store = c.cmd("STORE 1 +FLAGS (\\Flagged $Ordonnance)").await;
+    assert!(store.untagged.contains("* 1 FETCH (FLAGS (\\Flagged $Ordonnance))"), "{store:?}");
+    assert!(c.cmd("STORE 2 +FLAGS.SILENT (\\Seen)").await.untagged.is_empty(), ".SILENT");
+    assert_eq!(c.cmd("SEARCH FLAGGED").await.lines("SEARCH"), ["* SEARCH 1"]);
+    assert_eq!(c.cmd("SEARCH UNSEEN").await.lines("SEARCH"), ["* SEARCH 1 3"]);
+    assert_eq!(c.cmd("SEARCH SUBJECT ordonnance").await.lines("SEARCH"), ["* SEARCH 1 3"]);
+    assert_eq!(c.cmd("SEARCH BODY IBUPROFENE").await.lines("SEARCH"), ["* SEARCH 3"]);
+    assert_eq!(c.cmd("SEARCH OR FROM alice KEYWORD $Ordonnance NOT 1").await.lines("SEARCH"), ["* SEARCH 2 3"]);
+    assert_eq!(c.cmd("UID SEARCH TEXT total").await.lines("SEARCH"), ["* SEARCH 2"]);
+    assert_eq!(c.cmd("SEARCH SENTON 26-Nov-2026 LARGER 10").await.lines("SEARCH"), ["* SEARCH 1 2 3"]);
+    assert_eq!(c.cmd("SEARCH CHARSET KOI8-R ALL").await.status(), "NO");
+
+    let copy = c.cmd("COPY 1:2 Archive").await;
+    assert!(copy.ok() && copy.tagged.contains("[COPYUID "), "{copy:?}");
+    assert!(copy.tagged.ends_with("1:2 1:2] COPY completed") || copy.tagged.contains(" 1:2 1:2]"), "{copy:?}");
+    assert!(c.cmd("COPY 1 Nowhere").await.tagged.contains("TRYCREATE"));
+    let moved = c.cmd("UID MOVE 3 Trash").await;
+    assert!(moved.ok() && moved.untagged.contains("COPYUID") && moved.untagged.contains("* 3 EXPUNGE"), "{moved:?}");
+
+    c.cmd("STORE 1:2 +FLAGS (\\Deleted)").await;
+    let uid_expunge = c.cmd("UID EXPUNGE 2").await;
+    assert!(uid_expunge.untagged.contains("* 2 EXPUNGE") && !uid_expunge.untagged.contains("* 1 EXPUNGE"));
+    let expunge = c.cmd("EXPUNGE").await;
+    assert!(expunge.untagged.contains("* 1 EXPUNGE"), "{expunge:?}");
+    let status = c.cmd("STATUS Archive (MESSAGES)").await;
+    assert!(status.untagged.contains("MESSAGES 2"), "{status:?}");
+    assert!(c.cmd("STATUS Trash (MESSAGES)").await.untagged.contains("MESSAGES 1"));
+}
+
+#[tokio::test]
+async fn append_stores_durably_and_answers_appenduid() {
+    let (site, alice, addr) = alice_site().await;
+    let mut c = logged_in(&site, addr, ALICE).await;
+    let draft = message("Brouillon", "à compléter");
+    c.send(format!("a1 APPEND Drafts (\\Draft) \"26-Nov-2026 10:00:00 +0100\" {{{}}}\r\n", draft.len()).as_bytes())
+        .await;
+    assert!(c.line().await.unwrap().starts_with('+'));
+    c.send(format!("{draft}\r\n").as_bytes()).await;
+    let reply = c.until("a1").await;
+    assert!(reply.ok() && reply.tagged.contains("[APPENDUID "), "{reply:?}");
+    // LITERAL+: no continuation.
+    c.send(format!("a2 APPEND INBOX {{{}+}}\r\n{draft}\r\n", draft.len()).as_bytes()).await;
+    assert!(c.until("a2").await.ok());
+    let drafts = site.store.meta.folder(alice, "Drafts").await.unwrap().unwrap();
+    let metas = site.store.meta.messages(drafts.id, &[1]).await.unwrap();
+    assert!(metas[0].has_flag("\\Draft"));
+    assert_eq!(metas[0].received_at, 1_795_683_600, "the APPEND date is the INTERNALDATE");
+    assert_eq!(site.store.blobs.get(&metas[0].blob).await.unwrap().unwrap(), draft.as_bytes());
+    assert!(c.cmd("APPEND Nowhere {1+}\r\nx").await.tagged.contains("TRYCREATE"));
+}
+
+#[tokio::test]
+async fn concurrent_sessions_see_each_others_changes() {
+    let (site, alice, addr) = alice_site().await;
+    site.deliver(alice, &message("Un", "1")).await;
+    site.deliver(alice, &message("Deux", "2")).await;
+    let mut a = logged_in(&site, addr, ALICE).await;
+    let mut b = logged_in(&site, addr, ALICE).await;
+    a.cmd("SELECT INBOX").await;
+    b.cmd("SELECT INBOX").await;
+    a.cmd("STORE 1 +FLAGS (\\Seen \\Deleted)").await;
+    let noop = b.cmd("NOOP").await;
+    assert!(noop.untagged.contains("* 1 FETCH (UID 1 FLAGS (\\Seen \\Deleted))"), "{noop:?}");
+    a.cmd("EXPUNGE").await;
+    // FETCH by number must not announce the expunge; NOOP then does.
+    let fetch = b.cmd("FETCH 1:* (FLAGS)").await;
+    assert!(!fetch.untagged.contains("EXPUNGE"), "{fetch:?}");
+    assert!(b.cmd("NOOP").await.untagged.contains("* 1 EXPUNGE"));
+
+    // IDLE wakes up on a delivery.
+    b.send(b"i1 IDLE\r\n").await;
+    assert!(b.line().await.unwrap().starts_with('+'));
+    site.deliver(alice, &message("Trois", "3")).await;
+    let update = b.line().await.unwrap();
+    assert_eq!(update, "* 2 EXISTS");
+    // ... and on a flag change by the other session.
+    a.cmd("STORE 1 +FLAGS (\\Flagged)").await;
+    let flags = b.line().await.unwrap();
+    assert!(flags.starts_with("* 1 FETCH (UID 2 FLAGS (\\Flagged))"), "{flags}");
+    b.send(b"DONE\r\n").await;
+    assert!(b.until("i1").await.ok());
+}
+
+#[tokio::test]
+async fn an_organisational_mailbox_is_shared_with_the_rights_of_each_role() {
+    let site = Site::new().await;
+    site.mailbox(ALICE, MailboxKind::Personal, Some(ALICE_ID)).await;
+    site.mailbox("bob.durand@ours.test", MailboxKind::Personal, Some(BOB_ID)).await;
+    let pharmacy = "pharmacie-centrale-75001-paris@ours.test";
+    let org = site.mailbox(pharmacy, MailboxKind::Organisational, None).await;
+    site.grant(org, ALICE_ID, Role::Administrateur).await;
+    site.grant(org, BOB_ID, Role::Utilisateur).await;
+    site.deliver(org, &message("Ordonnance", "pour la pharmacie")).await;
+    let addr = site.start(Limits::default()).await;
+    let shared_inbox = format!("Partage/{pharmacy}/INBOX");
+
+    let mut alice = logged_in(&site, addr, ALICE).await;
+    let list = alice.cmd("LIST \"\" \"Partage/*\"").await;
+    assert!(list.untagged.contains(&shared_inbox), "{list:?}");
+    let rights = alice.cmd(&format!("MYRIGHTS {shared_inbox}")).await;
+    assert!(rights.untagged.contains("lrswipkxtea"), "{rights:?}");
+    let acl = alice.cmd(&format!("GETACL {shared_inbox}")).await;
+    assert!(
+        acl.untagged.contains(&format!("{ALICE_ID} lrswipkxtea")) && acl.untagged.contains(&format!("{BOB_ID} lrsp"))
+    );
+
+    let mut bob = logged_in(&site, addr, "bob.durand@ours.test").await;
+    assert!(bob.cmd(&format!("MYRIGHTS {shared_inbox}")).await.untagged.contains(" lrsp"));
+    assert_eq!(bob.cmd(&format!("GETACL {shared_inbox}")).await.status(), "NO", "only an Administrateur sees the ACL");
+    let select = bob.cmd(&format!("SELECT {shared_inbox}")).await;
+    assert!(select.ok() && select.untagged.contains("* 1 EXISTS"), "{select:?}");
+    assert!(bob.cmd("FETCH 1 (BODY[])").await.untagged.contains("pour la pharmacie"));
+    let delete = bob.cmd("STORE 1 +FLAGS (\\Deleted)").await;
+    assert!(delete.status() == "NO" && delete.tagged.contains("NOPERM"), "an Utilisateur does not delete: {delete:?}");
+    assert_eq!(bob.cmd("EXPUNGE").await.status(), "NO");
+    assert_eq!(bob.cmd(&format!("CREATE Partage/{pharmacy}/Dossiers")).await.status(), "NO");
+    assert_eq!(bob.cmd(&format!("SETACL {shared_inbox} {BOB_ID} lrswipkxtea")).await.status(), "NO");
+
+    // Alice sees Bob's reading at once, and a role change applies at once.
+    alice.cmd(&format!("SELECT {shared_inbox}")).await;
+    assert!(alice.cmd("FETCH 1 (FLAGS)").await.untagged.contains("\\Seen"));
+    site.grant(org, BOB_ID, Role::Gestionnaire).await;
+    assert!(bob.cmd("STORE 1 +FLAGS (\\Deleted)").await.ok(), "now a Gestionnaire");
+    site.store.meta.grant_role(org, &"810003621892".parse().unwrap(), Role::Utilisateur).await.unwrap();
+    let mut outsider_view = logged_in(&site, addr, "bob.durand@ours.test").await;
+    assert_eq!(outsider_view.cmd("SELECT Partage/other@ours.test/INBOX").await.status(), "NO");
+}
+
+#[tokio::test]
+async fn huge_literals_are_refused_before_they_are_sent() {
+    let site = Site::new().await;
+    site.mailbox(ALICE, MailboxKind::Personal, Some(ALICE_ID)).await;
+    let addr = site.start(Limits { max_append_bytes: 1000, ..Limits::default() }).await;
+    let mut c = logged_in(&site, addr, ALICE).await;
+    assert!(c.cmd("CAPABILITY").await.untagged.contains("APPENDLIMIT=1000"));
+    c.send(b"a1 APPEND INBOX {5000}\r\n").await;
+    let refusal = c.line().await.unwrap();
+    assert!(refusal.starts_with("a1 NO [TOOBIG]"), "no continuation, a refusal: {refusal}");
+    assert!(c.cmd("NOOP").await.ok(), "the session goes on");
+    c.send(b"a2 APPEND INBOX {5000+}\r\n").await;
+    let bad = c.until("a2").await;
+    assert!(bad.tagged.starts_with("a2 BAD [TOOBIG]"), "{bad:?}");
+    assert!(c.closed().await, "the literal is on its way: the connection ends");
+}
+
+#[tokio::test]
+async fn long_lines_bad_syntax_and_stalled_clients() {
+    let site = Site::new().await;
+    site.mailbox(ALICE, MailboxKind::Personal, Some(ALICE_ID)).await;
+    let limits = Limits {
+        max_line_bytes: 1024,
+        progress_timeout: std::time::Duration::from_millis(300),
+        unauthenticated_timeout: std::time::Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let addr = site.start(limits).await;
+    let mut c = logged_in(&site, addr, ALICE).await;
+    c.send(format!("a1 NOOP {}\r\n", "x".repeat(5000)).as_bytes()).await;
+    let refusal = c.line().await.unwrap();
+    assert!(refusal.starts_with("* BAD"), "a long line is refused: {refusal}");
+    assert_eq!(c.cmd("SELECT").await.status(), "BAD");
+    assert_eq!(c.cmd("FETCH 1:* (FLAGS)").await.status(), "BAD", "no mailbox selected");
+    assert_eq!(c.cmd("UID FETCH x").await.status(), "BAD");
+    // A command left unfinished: the client is disconnected.
+    c.send(b"a2 NOOP").await;
+    assert!(c.closed().await);
+    // An unauthenticated client that says nothing is disconnected too.
+    let mut silent = Client::new(tokio::net::TcpStream::connect(addr).await.unwrap());
+    assert!(silent.closed().await);
+}
+
+#[tokio::test]
+async fn uids_and_uidvalidity_survive_a_restart() {
+    let (site, alice, addr) = alice_site().await;
+    site.deliver(alice, &message("Un", "1")).await;
+    site.deliver(alice, &message("Deux", "2")).await;
+    let mut c = logged_in(&site, addr, ALICE).await;
+    let before = c.cmd("SELECT INBOX").await;
+    c.cmd("STORE 1 +FLAGS (\\Deleted)").await;
+    c.cmd("EXPUNGE").await;
+    let reopened = open_store(site.dir.path().to_path_buf()).await;
+    let inbox = reopened.meta.folder(alice, "INBOX").await.unwrap().unwrap();
+    assert!(before.untagged.contains(&format!("UIDVALIDITY {}", inbox.uidvalidity)));
+    assert_eq!(inbox.uidnext, 3, "UIDs are never reused");
+    assert_eq!(reopened.meta.folder_uids(inbox.id).await.unwrap(), [2]);
+}
+
+#[tokio::test]
+async fn condstore_reports_modseq_and_unchangedsince() {
+    let (site, alice, addr) = alice_site().await;
+    site.deliver(alice, &message("Un", "1")).await;
+    site.deliver(alice, &message("Deux", "2")).await;
+    let mut c = logged_in(&site, addr, ALICE).await;
+    assert!(c.cmd("ENABLE CONDSTORE").await.untagged.contains("* ENABLED CONDSTORE"));
+    let select = c.cmd("SELECT INBOX").await;
+    let highest: u64 = select
+        .untagged
+        .split("HIGHESTMODSEQ ")
+        .nth(1)
+        .and_then(|s| s.split(']').next())
+        .and_then(|s| s.parse().ok())
+        .expect("HIGHESTMODSEQ");
+    let store = c.cmd("STORE 1 +FLAGS (\\Seen)").await;
+    assert!(store.untagged.contains("MODSEQ ("), "{store:?}");
+    let guarded = c.cmd(&format!("STORE 1:2 (UNCHANGEDSINCE {highest}) +FLAGS (\\Flagged)")).await;
+    assert!(guarded.tagged.contains("[MODIFIED 1]"), "{guarded:?}");
+    let changed = c.cmd(&format!("FETCH 1:* (FLAGS) (CHANGEDSINCE {highest})")).await;
+    assert_eq!(changed.lines("FETCH").len(), 2, "{changed:?}");
+}
