@@ -163,4 +163,7 @@ pub async fn a_person_sees_every_mailbox_they_hold_a_role_on(store: &Store) {
         seen,
         [("pharmacie-centrale-75001-paris", Role::Administrateur), ("pharmacie-gare-75010-paris", Role::Utilisateur)]
     );
+    let bob: NationalId = "810000013994".parse().unwrap();
+    store.meta.grant_role(org.id, &bob, Role::Gestionnaire).await.unwrap();
+    assert_eq!(store.meta.roles_on(org.id).await.unwrap(), [(bob, Role::Gestionnaire), (owner, Role::Administrateur)]);
 }
