@@ -43,6 +43,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct Imap {
     /// Largest message APPEND accepts, in bytes (APPENDLIMIT).
+    #[serde(default = "default_max_append_bytes")]
     pub max_append_bytes: u64,
     /// Development only: LOGIN and AUTHENTICATE PLAIN with a bearer token
     /// (from `mss token`) as password, for clients without OAuth (mbsync,
@@ -51,9 +52,13 @@ pub struct Imap {
     pub plain_with_token: bool,
 }
 
+fn default_max_append_bytes() -> u64 {
+    25 * 1024 * 1024
+}
+
 impl Default for Imap {
     fn default() -> Self {
-        Self { max_append_bytes: 25 * 1024 * 1024, plain_with_token: false }
+        Self { max_append_bytes: default_max_append_bytes(), plain_with_token: false }
     }
 }
 
