@@ -3,7 +3,7 @@
 //! a bearer token names an active mailbox; an organisation certificate is
 //! bound to an active applicative mailbox.
 
-use mss_core::{EmailAddress, MailboxKind, NationalId};
+use mss_core::{EmailAddress, MailboxKind, MailboxState, NationalId};
 use mss_store::{Mailbox, MetadataStore, StoreError};
 use mss_trust::DistinguishedName;
 
@@ -23,6 +23,9 @@ impl Principal {
     }
 }
 
+/// What a person is told when their mailbox is still pending.
+pub const PENDING_MESSAGE: &str = "La boite est en cours de creation";
+
 /// Why a login failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -30,6 +33,10 @@ pub enum LoginError {
     /// client (it would help guessing).
     #[error("{0}")]
     Invalid(String),
+    /// The mailbox exists but waits for the ANS validation: the user is
+    /// told so (in French, in 7-bit text for the protocols).
+    #[error("mailbox pending validation")]
+    Pending,
     /// The store could not answer; the client may retry.
     #[error("store: {0}")]
     Unavailable(#[from] StoreError),
@@ -53,6 +60,7 @@ pub async fn by_token(
             let national_id = mailbox.national_id.clone();
             Ok(Principal { mailbox, national_id })
         }
+        Some(mailbox) if mailbox.state == MailboxState::Pending => Err(LoginError::Pending),
         _ => Err(invalid("no active mailbox")),
     }
 }

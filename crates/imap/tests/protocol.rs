@@ -375,3 +375,85 @@ async fn condstore_reports_modseq_and_unchangedsince() {
     let changed = c.cmd(&format!("FETCH 1:* (FLAGS) (CHANGEDSINCE {highest})")).await;
     assert_eq!(changed.lines("FETCH").len(), 2, "{changed:?}");
 }
+
+/// A mailbox of 100,000 messages: SELECT, FETCH 1:* (FLAGS), UID SEARCH and a
+/// MOVE of 10,000 all complete and stay correct. (How long they take, and
+/// the server's memory, are measured by the bench harness.)
+#[tokio::test]
+async fn a_mailbox_of_100000_messages_stays_usable() {
+    const COUNT: usize = 100_000;
+    let (site, alice, addr) = alice_site().await;
+    let inbox = site.store.meta.folder(alice, "INBOX").await.unwrap().unwrap();
+    let raw = message("Volume", "un parmi cent mille");
+    let blob = site.store.blobs.put(raw.as_bytes()).await.unwrap();
+    let batch: Vec<mss_store::Appended> = (0..COUNT)
+        .map(|i| mss_store::Appended {
+            blob,
+            size: raw.len() as u64,
+            received_at: 1_790_000_000 + i as i64,
+            flags: if i % 10 == 0 { vec!["\\Flagged".into()] } else { vec![] },
+        })
+        .collect();
+    for chunk in batch.chunks(25_000) {
+        site.store.meta.append(inbox.id, chunk).await.unwrap();
+    }
+    let mut c = logged_in(&site, addr, ALICE).await;
+    let select = c.cmd("SELECT INBOX").await;
+    assert!(select.untagged.contains(&format!("* {COUNT} EXISTS")), "{}", &select.untagged[..200]);
+    let fetch = c.cmd("FETCH 1:* (FLAGS)").await;
+    assert!(fetch.ok());
+    assert_eq!(fetch.untagged.matches(" FETCH (").count(), COUNT);
+    let search = c.cmd("UID SEARCH FLAGGED").await;
+    let found = search.lines("SEARCH")[0].split(' ').skip(2).count();
+    assert_eq!(found, COUNT / 10);
+    let moved = c.cmd("UID MOVE 1:10000 Archive").await;
+    assert!(moved.ok(), "{}", moved.tagged);
+    assert_eq!(moved.untagged.matches(" EXPUNGE").count(), 10_000);
+    let status = c.cmd("STATUS Archive (MESSAGES)").await;
+    assert!(status.untagged.contains("MESSAGES 10000"), "{status:?}");
+    let after = c.cmd("SEARCH ALL").await;
+    assert_eq!(after.lines("SEARCH")[0].split(' ').skip(2).count(), COUNT - 10_000);
+}
+
+#[tokio::test]
+async fn extended_list_selects_special_use_and_returns_status() {
+    let (site, alice, addr) = alice_site().await;
+    site.deliver(alice, &message("Un", "1")).await;
+    let mut c = logged_in(&site, addr, ALICE).await;
+    let special = c.cmd("LIST (SPECIAL-USE) \"\" \"*\"").await;
+    assert!(special.ok(), "{special:?}");
+    assert_eq!(special.lines("LIST").len(), 5, "only the special-use folders: {special:?}");
+    assert!(!special.untagged.contains("INBOX"));
+    let with_status = c.cmd("LIST \"\" (INBOX Sent) RETURN (SUBSCRIBED STATUS (MESSAGES UNSEEN))").await;
+    assert!(with_status.ok(), "{with_status:?}");
+    assert!(with_status.untagged.contains("* STATUS INBOX (MESSAGES 1 UNSEEN 1)"), "{with_status:?}");
+    assert!(with_status.untagged.contains("* STATUS Sent (MESSAGES 0 UNSEEN 0)"));
+    assert_eq!(with_status.lines("LIST").len(), 2);
+    assert_eq!(c.cmd("LIST (BOGUS) \"\" *").await.status(), "BAD");
+    let mut anonymous = starttls(addr, site.anonymous()).await;
+    assert_eq!(anonymous.cmd("LIST (SPECIAL-USE) \"\" *").await.status(), "NO");
+}
+
+#[tokio::test]
+async fn a_pending_mailbox_cannot_be_used_and_says_why() {
+    let site = Site::new().await;
+    let pending = mss_store::NewMailbox {
+        address: "claire.petit@ours.test".parse().unwrap(),
+        kind: MailboxKind::Personal,
+        state: mss_core::MailboxState::Pending,
+        national_id: Some(ALICE_ID.parse().unwrap()),
+        finess: None,
+        first_name: None,
+        last_name: None,
+        display_name: "Claire Petit".into(),
+        service: None,
+        liste_rouge: false,
+        certificate_dn: None,
+    };
+    site.store.meta.create_mailbox(&pending).await.unwrap();
+    let addr = site.start(Limits::default()).await;
+    let mut c = starttls(addr, site.anonymous()).await;
+    let reply = c.xoauth2("claire.petit@ours.test", &site.token("claire.petit@ours.test")).await;
+    assert_eq!(reply.status(), "NO");
+    assert!(reply.tagged.contains("La boite est en cours de creation"), "{reply:?}");
+}

@@ -59,6 +59,16 @@ impl MessageMeta {
     }
 }
 
+/// A message to append: its blob is already stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub blob: BlobHash,
+    pub size: u64,
+    /// Unix seconds (INTERNALDATE).
+    pub received_at: i64,
+    pub flags: Vec<String>,
+}
+
 /// How STORE changes flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlagChange {
@@ -123,15 +133,9 @@ pub trait FolderStore: Send + Sync {
         flags: &[String],
         unchanged_since: Option<u64>,
     ) -> Result<FlagsUpdated, StoreError>;
-    /// Appends a message whose blob is stored; returns (UIDVALIDITY, UID).
-    async fn append(
-        &self,
-        folder: FolderId,
-        blob: &BlobHash,
-        size: u64,
-        received_at: i64,
-        flags: &[String],
-    ) -> Result<(u32, u32), StoreError>;
+    /// Appends messages whose blobs are stored, all or none (APPEND,
+    /// MULTIAPPEND, imports); returns the UIDVALIDITY and the new UIDs.
+    async fn append(&self, folder: FolderId, messages: &[Appended]) -> Result<(u32, Vec<u32>), StoreError>;
     async fn copy_messages(&self, from: FolderId, uids: &[u32], to: FolderId) -> Result<Copied, StoreError>;
     /// Copies, then expunges from the source, in one transaction.
     async fn move_messages(&self, from: FolderId, uids: &[u32], to: FolderId) -> Result<Copied, StoreError>;

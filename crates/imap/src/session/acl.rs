@@ -7,6 +7,7 @@
 use mss_core::Role;
 
 use super::access::Rights;
+use super::args::Tokens;
 use super::{Reply, Session, unavailable};
 use crate::wire;
 
@@ -22,7 +23,7 @@ pub enum AclCommand {
 /// `None` when `message` is not an ACL command; otherwise the tag and the
 /// command, or the tag and why it is malformed.
 pub fn parse(message: &[u8]) -> Option<Result<(String, AclCommand), (String, String)>> {
-    let mut words = Tokens { rest: message };
+    let mut words = Tokens::new(message);
     let tag = String::from_utf8(words.atom()?.to_vec()).ok()?;
     let name = words.atom()?.to_ascii_uppercase();
     let expected = match name.as_slice() {
@@ -50,69 +51,6 @@ pub fn parse(message: &[u8]) -> Option<Result<(String, AclCommand), (String, Str
         _ => AclCommand::SetAcl(mailbox),
     };
     Some(Ok((tag, command)))
-}
-
-struct Tokens<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Tokens<'a> {
-    fn skip_spaces(&mut self) {
-        while let [b' ', rest @ ..] = self.rest {
-            self.rest = rest;
-        }
-    }
-
-    fn atom(&mut self) -> Option<&'a [u8]> {
-        self.skip_spaces();
-        let end =
-            self.rest.iter().position(|b| !b.is_ascii_graphic() || b"(){%*\"\\".contains(b)).unwrap_or(self.rest.len());
-        if end == 0 {
-            return None;
-        }
-        let (atom, rest) = self.rest.split_at(end);
-        self.rest = rest;
-        Some(atom)
-    }
-
-    /// An atom, a quoted string or a literal.
-    fn astring(&mut self) -> Option<Vec<u8>> {
-        self.skip_spaces();
-        match self.rest.first()? {
-            b'"' => {
-                let mut out = Vec::new();
-                let mut i = 1;
-                while i < self.rest.len() {
-                    match self.rest[i] {
-                        b'\\' if i + 1 < self.rest.len() => {
-                            out.push(self.rest[i + 1]);
-                            i += 2;
-                        }
-                        b'"' => {
-                            self.rest = &self.rest[i + 1..];
-                            return Some(out);
-                        }
-                        b'\r' | b'\n' => return None,
-                        b => {
-                            out.push(b);
-                            i += 1;
-                        }
-                    }
-                }
-                None
-            }
-            b'{' => {
-                let close = self.rest.iter().position(|&b| b == b'}')?;
-                let size: usize = std::str::from_utf8(&self.rest[1..close]).ok()?.trim_end_matches('+').parse().ok()?;
-                let after = self.rest.get(close + 1..)?;
-                let after = after.strip_prefix(b"\r\n").or_else(|| after.strip_prefix(b"\n"))?;
-                let data = after.get(..size)?.to_vec();
-                self.rest = &after[size..];
-                Some(data)
-            }
-            _ => self.atom().map(<[u8]>::to_vec),
-        }
-    }
 }
 
 impl Session<'_> {

@@ -111,6 +111,10 @@ impl Session<'_> {
                 tracing::warn!(target: "audit", peer = %self.peer, user = claimed.unwrap_or(""), action = "login", result = "NO", reason = why, "imap");
                 Reply::no("Authentication failed").with_code("AUTHENTICATIONFAILED")
             }
+            Err(LoginError::Pending) => {
+                tracing::info!(target: "audit", peer = %self.peer, user = claimed.unwrap_or(""), action = "login", result = "NO", reason = "pending", "imap");
+                Reply::no(login::PENDING_MESSAGE).with_code("UNAVAILABLE")
+            }
             Err(LoginError::Unavailable(e)) => {
                 tracing::error!(error = %e, "imap: login lookup failed");
                 Reply::no("Temporary failure, try again").with_code("UNAVAILABLE")

@@ -1,11 +1,12 @@
 //! Folder commands of the authenticated state: LIST/LSUB, CREATE, DELETE,
 //! RENAME, SUBSCRIBE/UNSUBSCRIBE, STATUS.
 
-use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox as MailboxName};
+use imap_codec::imap_types::mailbox::Mailbox as MailboxName;
 use imap_codec::imap_types::status::StatusDataItemName;
 use mss_store::{Folder, StoreError};
 
 use super::access::{SHARED_PREFIX, mailbox_name};
+use super::list::List;
 use super::{Reply, Session, State, unavailable};
 use crate::wire;
 
@@ -13,46 +14,63 @@ use crate::wire;
 struct Listed {
     name: String,
     attributes: Vec<&'static str>,
+    special_use: Option<&'static str>,
     subscribed: bool,
 }
 
+/// The STATUS items this server answers (RFC 9051, RFC 7162, RFC 8438).
+pub const STATUS_ITEMS: &[&str] =
+    &["MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "HIGHESTMODSEQ"];
+
+/// The name of a parsed STATUS item, if this server answers it.
+pub fn status_item_name(item: &StatusDataItemName) -> Option<&'static str> {
+    Some(match item {
+        StatusDataItemName::Messages => "MESSAGES",
+        StatusDataItemName::Recent => "RECENT",
+        StatusDataItemName::UidNext => "UIDNEXT",
+        StatusDataItemName::UidValidity => "UIDVALIDITY",
+        StatusDataItemName::Unseen => "UNSEEN",
+        StatusDataItemName::Deleted => "DELETED",
+        StatusDataItemName::Size => "SIZE",
+        StatusDataItemName::HighestModSeq => "HIGHESTMODSEQ",
+        _ => return None,
+    })
+}
+
 impl Session<'_> {
-    pub(super) async fn list(
-        &mut self,
-        reference: &MailboxName<'_>,
-        pattern: &ListMailbox<'_>,
-        subscribed_only: bool,
-    ) -> Reply {
-        let command = if subscribed_only { "LSUB" } else { "LIST" };
-        let reference = match reference {
-            MailboxName::Inbox => "INBOX".to_string(),
-            other => mailbox_name(other),
-        };
-        let pattern = match pattern {
-            ListMailbox::Token(t) => String::from_utf8_lossy(t.as_ref()).into_owned(),
-            ListMailbox::String(s) => String::from_utf8_lossy(s.as_ref()).into_owned(),
-        };
-        if pattern.is_empty() {
+    /// LIST and LSUB, plain or extended (RFC 5258, RFC 5819).
+    pub(super) async fn list_with(&mut self, list: &List) -> Reply {
+        let command = if list.lsub { "LSUB" } else { "LIST" };
+        if list.patterns.iter().all(String::is_empty) {
             // RFC 9051 §6.3.9: the hierarchy delimiter and root.
             self.out.extend_from_slice(format!("* {command} (\\Noselect) \"/\" \"\"\r\n").as_bytes());
             return Reply::ok(format!("{command} completed"));
         }
-        let full = format!("{reference}{pattern}");
+        let patterns: Vec<String> = list.patterns.iter().map(|p| format!("{}{p}", list.reference)).collect();
         let names = match self.listable().await {
             Ok(names) => names,
             Err(reply) => return reply,
         };
-        for entry in names.iter().filter(|l| !subscribed_only || l.subscribed) {
-            if !wildcard_match(&full, &entry.name) {
+        let subscribed_only = list.lsub || list.subscribed_only;
+        for entry in &names {
+            if subscribed_only && !entry.subscribed
+                || list.special_use_only && entry.special_use.is_none()
+                || !patterns.iter().any(|p| wildcard_match(p, &entry.name))
+            {
                 continue;
             }
             let mut attributes = entry.attributes.clone();
-            if !subscribed_only && entry.subscribed {
+            attributes.extend(entry.special_use);
+            if !list.lsub && entry.subscribed {
                 attributes.push("\\Subscribed");
             }
             self.out.extend(format!("* {command} ({}) \"/\" ", attributes.join(" ")).into_bytes());
             wire::astring(&mut self.out, &entry.name);
             self.out.extend_from_slice(b"\r\n");
+            if !list.status.is_empty() && !attributes.contains(&"\\Noselect") {
+                // RFC 5819: a failure for one name is not reported.
+                let _ = self.status(&entry.name, &list.status).await;
+            }
         }
         Reply::ok(format!("{command} completed"))
     }
@@ -69,6 +87,7 @@ impl Session<'_> {
             out.push(Listed {
                 name: SHARED_PREFIX.into(),
                 attributes: vec!["\\Noselect", "\\HasChildren"],
+                special_use: None,
                 subscribed: true,
             });
         }
@@ -80,6 +99,7 @@ impl Session<'_> {
             out.push(Listed {
                 name: prefix.clone(),
                 attributes: vec!["\\Noselect", "\\HasChildren"],
+                special_use: None,
                 subscribed: true,
             });
             let folders = meta.folders(mailbox.id).await.map_err(unavailable)?;
@@ -169,9 +189,9 @@ impl Session<'_> {
         }
     }
 
-    pub(super) async fn status(&mut self, mailbox: &MailboxName<'_>, items: &[StatusDataItemName]) -> Reply {
-        let name = mailbox_name(mailbox);
-        let target = match self.resolve_with(&name, 'r').await {
+    /// STATUS of a name (also each name of a LIST-STATUS).
+    pub(super) async fn status(&mut self, name: &str, items: &[&str]) -> Reply {
+        let target = match self.resolve_with(name, 'r').await {
             Ok(target) => target,
             Err(reply) => return reply,
         };
@@ -185,21 +205,22 @@ impl Session<'_> {
             Ok(counts) => counts,
             Err(e) => return unavailable(e),
         };
-        let mut values = Vec::new();
-        for item in items {
-            let value = match item {
-                StatusDataItemName::Messages => format!("MESSAGES {}", counts.messages),
-                StatusDataItemName::Recent => "RECENT 0".to_string(),
-                StatusDataItemName::UidNext => format!("UIDNEXT {}", folder.uidnext),
-                StatusDataItemName::UidValidity => format!("UIDVALIDITY {}", folder.uidvalidity),
-                StatusDataItemName::Unseen => format!("UNSEEN {}", counts.unseen),
-                StatusDataItemName::Deleted => format!("DELETED {}", counts.deleted),
-                StatusDataItemName::Size => format!("SIZE {}", counts.size),
-                StatusDataItemName::HighestModSeq => format!("HIGHESTMODSEQ {}", folder.highest_modseq),
-                _ => continue,
-            };
-            values.push(value);
-        }
+        let values: Vec<String> = items
+            .iter()
+            .map(|&item| {
+                let value = match item {
+                    "MESSAGES" => u64::from(counts.messages),
+                    "UIDNEXT" => u64::from(folder.uidnext),
+                    "UIDVALIDITY" => u64::from(folder.uidvalidity),
+                    "UNSEEN" => u64::from(counts.unseen),
+                    "DELETED" => u64::from(counts.deleted),
+                    "SIZE" => counts.size,
+                    "HIGHESTMODSEQ" => folder.highest_modseq,
+                    _ => 0,
+                };
+                format!("{item} {value}")
+            })
+            .collect();
         self.out.extend_from_slice(b"* STATUS ");
         wire::astring(&mut self.out, &target.name);
         self.out.extend(format!(" ({})\r\n", values.join(" ")).into_bytes());
@@ -214,11 +235,13 @@ fn listed(folders: &[Folder], prefix: &str) -> Vec<Listed> {
         .iter()
         .map(|f| {
             let children = folders.iter().any(|c| c.name.strip_prefix(&f.name).is_some_and(|r| r.starts_with('/')));
-            let mut attributes = vec![if children { "\\HasChildren" } else { "\\HasNoChildren" }];
-            if let Some(special) = special_use(f) {
-                attributes.push(special);
+            let attributes = vec![if children { "\\HasChildren" } else { "\\HasNoChildren" }];
+            Listed {
+                name: format!("{prefix}{}", f.name),
+                attributes,
+                special_use: special_use(f),
+                subscribed: f.subscribed,
             }
-            Listed { name: format!("{prefix}{}", f.name), attributes, subscribed: f.subscribed }
         })
         .collect()
 }

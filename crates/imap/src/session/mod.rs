@@ -10,9 +10,11 @@
 
 mod access;
 mod acl;
+mod args;
 mod auth;
 mod fetch;
 mod folders;
+mod list;
 mod mutate;
 mod search;
 mod selected;
@@ -156,6 +158,8 @@ impl<'a> Session<'a> {
             "CONDSTORE",
             "SPECIAL-USE",
             "CHILDREN",
+            "LIST-EXTENDED",
+            "LIST-STATUS",
             "ACL",
             "RIGHTS=texk",
             "BINARY",
@@ -234,6 +238,15 @@ impl<'a> Session<'a> {
         }
         let command = match CommandCodec::default().decode(bytes) {
             Ok((_, command)) => command,
+            Err(_) if let Some(parsed) = list::parse_extended(bytes) => {
+                let (tag, reply) = match parsed {
+                    Ok((tag, _)) if !self.authenticated() => (tag, Reply::no("Authenticate first")),
+                    Ok((tag, list)) => (tag, self.list_with(&list).await),
+                    Err((tag, why)) => (tag, Reply::bad(why)),
+                };
+                self.finish(&tag, reply, Some(true)).await;
+                return Ok(Next::Continue);
+            }
             Err(_) => {
                 self.errors += 1;
                 let tag = bytes.split(|&b| b == b' ').next().filter(|t| !t.is_empty() && t.len() < 64);
@@ -325,9 +338,16 @@ impl<'a> Session<'a> {
             C::Rename { from, to } => self.rename(&from, &to).await,
             C::Subscribe { mailbox } => self.subscribe(&mailbox, true).await,
             C::Unsubscribe { mailbox } => self.subscribe(&mailbox, false).await,
-            C::List { reference, mailbox_wildcard } => self.list(&reference, &mailbox_wildcard, false).await,
-            C::Lsub { reference, mailbox_wildcard } => self.list(&reference, &mailbox_wildcard, true).await,
-            C::Status { mailbox, item_names } => self.status(&mailbox, &item_names).await,
+            C::List { reference, mailbox_wildcard } => {
+                self.list_with(&list::List::basic(&reference, &mailbox_wildcard, false)).await
+            }
+            C::Lsub { reference, mailbox_wildcard } => {
+                self.list_with(&list::List::basic(&reference, &mailbox_wildcard, true)).await
+            }
+            C::Status { mailbox, item_names } => {
+                let items: Vec<&str> = item_names.iter().filter_map(folders::status_item_name).collect();
+                self.status(&access::mailbox_name(&mailbox), &items).await
+            }
             C::Append { mailbox, flags, date, message } => self.append(&mailbox, &flags, date.as_ref(), message).await,
             C::Idle => return self.idle(conn).await.map(|r| (r, Next::Continue)),
             other => self.selected_command(conn, other).await,

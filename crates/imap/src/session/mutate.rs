@@ -9,7 +9,7 @@ use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;
 use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::mailbox::Mailbox as MailboxName;
 use imap_codec::imap_types::sequence::SequenceSet;
-use mss_store::{FlagChange, now_unix};
+use mss_store::{Appended, FlagChange, now_unix};
 
 use super::access::mailbox_name;
 use super::fetch::flag_list;
@@ -241,8 +241,11 @@ impl Session<'_> {
             Ok(blob) => blob,
             Err(e) => return unavailable(e),
         };
-        let reply = match store.meta.append(folder.id, &blob, data.len() as u64, received_at, &flags).await {
-            Ok((uidvalidity, uid)) => Reply::ok("APPEND completed").with_code(format!("APPENDUID {uidvalidity} {uid}")),
+        let message = Appended { blob, size: data.len() as u64, received_at, flags };
+        let reply = match store.meta.append(folder.id, &[message]).await {
+            Ok((uidvalidity, uids)) => {
+                Reply::ok("APPEND completed").with_code(format!("APPENDUID {uidvalidity} {}", compact(uids)))
+            }
             Err(e) => unavailable(e),
         };
         self.audit("append", &target.name, &reply);

@@ -309,6 +309,10 @@ impl<'a> Session<'a> {
                 tracing::warn!(peer = %self.peer, reason = why, "smtp: authentication failed");
                 Reply::new(535, "5.7.8", "Authentication credentials invalid")
             }
+            Err(LoginError::Pending) => {
+                tracing::info!(peer = %self.peer, "smtp: login to a pending mailbox");
+                Reply::new(535, "5.7.8", login::PENDING_MESSAGE)
+            }
             Err(LoginError::Unavailable(e)) => {
                 tracing::error!(error = %e, "smtp: mailbox lookup failed");
                 Reply::new(454, "4.7.0", "Temporary authentication failure")

@@ -356,30 +356,28 @@ impl FolderStore for SqliteStore {
         Ok(updated)
     }
 
-    async fn append(
-        &self,
-        folder: FolderId,
-        blob: &BlobHash,
-        size: u64,
-        received_at: i64,
-        flags: &[String],
-    ) -> Result<(u32, u32), StoreError> {
-        let (blob, flags) = (*blob, join_flags(flags));
-        let size = i64::try_from(size).map_err(|_| StoreError::Invalid("message size".into()))?;
+    async fn append(&self, folder: FolderId, messages: &[Appended]) -> Result<(u32, Vec<u32>), StoreError> {
+        let messages = messages.to_vec();
+        let count = u32::try_from(messages.len()).map_err(|_| StoreError::Invalid("too many messages".into()))?;
         let (result, mailbox) = self
             .write(move |tx| {
                 let target = folder_by_id(tx, folder)?;
-                tx.execute(
+                let (modseq, first_uid) = bump(tx, folder, count)?;
+                let mut message = tx.prepare_cached(
                     "INSERT INTO messages (blob_hash, size, received_at) VALUES (?1, ?2, ?3)",
-                    params![blob.to_hex(), size, received_at],
                 )?;
-                let message_id = tx.last_insert_rowid();
-                let (modseq, uid) = bump(tx, folder, 1)?;
-                tx.execute(
+                let mut link = tx.prepare_cached(
                     "INSERT INTO folder_messages (folder_id, uid, message_id, flags, modseq) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![folder, uid, message_id, flags, modseq as i64],
                 )?;
-                Ok(((target.uidvalidity, uid), target.mailbox))
+                let mut uids = Vec::with_capacity(messages.len());
+                for (i, m) in messages.iter().enumerate() {
+                    let size = i64::try_from(m.size).map_err(|_| StoreError::Invalid("message size".into()))?;
+                    message.execute(params![m.blob.to_hex(), size, m.received_at])?;
+                    let uid = first_uid + i as u32;
+                    link.execute(params![folder, uid, tx.last_insert_rowid(), join_flags(&m.flags), modseq as i64])?;
+                    uids.push(uid);
+                }
+                Ok(((target.uidvalidity, uids), target.mailbox))
             })
             .await?;
         self.notify(mailbox);

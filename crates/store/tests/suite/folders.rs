@@ -12,10 +12,10 @@ async fn mailbox(store: &Store) -> Mailbox {
 async fn append(store: &Store, folder: &Folder, body: &[u8], flags: &[&str]) -> u32 {
     let blob = store.blobs.put(body).await.unwrap();
     let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
-    let (uidvalidity, uid) =
-        store.meta.append(folder.id, &blob, body.len() as u64, 1_700_000_000, &flags).await.unwrap();
+    let message = Appended { blob, size: body.len() as u64, received_at: 1_700_000_000, flags };
+    let (uidvalidity, uids) = store.meta.append(folder.id, &[message]).await.unwrap();
     assert_eq!(uidvalidity, folder.uidvalidity);
-    uid
+    uids[0]
 }
 
 pub async fn a_new_mailbox_has_inbox_and_the_special_use_folders(store: &Store) {
