@@ -120,6 +120,20 @@ async fn a_user_sends_to_our_mailboxes_and_into_the_trust_space() {
         "stored once"
     );
     assert!(String::from_utf8_lossy(&local[0]).contains("with ESMTPSA"), "authenticated submission is traced");
+    w.ours.store.audit.flush().await;
+    let filter = mss_store::AuditFilter { action_prefix: Some("smtp.".into()), limit: 10, ..Default::default() };
+    let trail: Vec<(String, String, String)> = w
+        .ours
+        .store
+        .meta
+        .audit_entries(&filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.entry.actor, e.entry.action, e.entry.result))
+        .collect();
+    let alice_did = |action: &str| ("alice@ours.test".to_string(), action.to_string(), "ok".to_string());
+    assert_eq!(trail, [alice_did("smtp.submit"), alice_did("smtp.login")], "in the audit trail, newest first");
     let queued: Vec<String> = w.ours.store.meta.queue().await.unwrap().into_iter().map(|r| r.recipient).collect();
     assert_eq!(queued, ["carol@peer.test", "279035121518989@patient.mssante.fr"]);
 

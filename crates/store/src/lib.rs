@@ -20,6 +20,7 @@
 //!   open, each in its own transaction; a database from a newer mss is refused.
 //! - Nothing here decides policy: who may see or write what is `mss-core`'s job.
 
+mod audit;
 mod blob;
 mod error;
 mod folders;
@@ -30,6 +31,7 @@ mod sqlite;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use audit::*;
 pub use blob::{BlobHash, BlobStore};
 pub use error::StoreError;
 pub use folders::*;
@@ -44,11 +46,13 @@ pub enum StoreConfig {
     Embedded { dir: PathBuf },
 }
 
-/// The metadata store and the blob store, opened together.
+/// The metadata store and the blob store, opened together, and the audit
+/// trail that records into the metadata store.
 #[derive(Clone)]
 pub struct Store {
     pub meta: Arc<dyn MetadataStore>,
     pub blobs: Arc<dyn BlobStore>,
+    pub audit: AuditTrail,
 }
 
 impl Store {
@@ -57,9 +61,10 @@ impl Store {
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
         match config {
             StoreConfig::Embedded { dir } => {
-                let meta = SqliteStore::open(&dir.join("mss.sqlite3")).await?;
+                let meta = Arc::new(SqliteStore::open(&dir.join("mss.sqlite3")).await?);
                 let blobs = FsBlobStore::open(&dir.join("blobs")).await?;
-                Ok(Self { meta: Arc::new(meta), blobs: Arc::new(blobs) })
+                let audit = AuditTrail::start(meta.clone());
+                Ok(Self { meta, blobs: Arc::new(blobs), audit })
             }
         }
     }

@@ -221,7 +221,7 @@ pub const INBOX: &str = "INBOX";
 
 /// Metadata: mailboxes, folders, message index, liste blanche.
 #[async_trait]
-pub trait MetadataStore: crate::FolderStore + Send + Sync {
+pub trait MetadataStore: crate::FolderStore + crate::AuditStore + Send + Sync {
     /// Creates a mailbox and its INBOX. [`StoreError::AddressTaken`] if the
     /// address exists (whatever its state: addresses are never reused).
     async fn create_mailbox(&self, new: &NewMailbox) -> Result<Mailbox, StoreError>;

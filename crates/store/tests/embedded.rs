@@ -40,6 +40,8 @@ suite_tests!(
     copy_and_move_give_new_uids_and_keep_flags,
     watchers_hear_of_deliveries_and_changes,
     a_person_sees_every_mailbox_they_hold_a_role_on,
+    the_audit_trail_is_chained_and_filtered,
+    purging_old_entries_keeps_the_chain_verifiable,
 );
 
 #[tokio::test]
@@ -97,4 +99,33 @@ async fn temporary_files_of_dead_writers_are_removed_at_open() {
     drop(Store::open(&config).await.unwrap());
     assert!(!dead.exists(), "debris of a dead process is removed");
     assert!(live.exists(), "a live process's write in progress is left alone");
+}
+
+/// Tampering with the database file directly is what verification is for.
+#[tokio::test]
+async fn an_altered_or_removed_audit_entry_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
+    let entries: Vec<mss_store::NewAuditEntry> = (0..5)
+        .map(|i| mss_store::NewAuditEntry {
+            at: 1_000 + i,
+            actor: "cli".into(),
+            action: "mailbox.create".into(),
+            target: format!("m{i}@pharma.test"),
+            result: "ok".into(),
+            detail: String::new(),
+        })
+        .collect();
+    store.meta.append_audit(&entries).await.unwrap();
+    let db = rusqlite::Connection::open(dir.path().join("mss.sqlite3")).unwrap();
+    db.execute("UPDATE audit_log SET result = 'refused' WHERE id = 3", []).unwrap();
+    let verdict = store.meta.verify_audit().await.unwrap();
+    assert!(matches!(verdict, mss_store::AuditVerdict::Broken { id: 3, .. }), "{verdict:?}");
+    db.execute("UPDATE audit_log SET result = 'ok' WHERE id = 3", []).unwrap();
+    assert_eq!(store.meta.verify_audit().await.unwrap(), mss_store::AuditVerdict::Intact { entries: 5 });
+    db.execute("DELETE FROM audit_log WHERE id = 2", []).unwrap();
+    assert!(matches!(store.meta.verify_audit().await.unwrap(), mss_store::AuditVerdict::Broken { id: 3, .. }));
+    db.execute("DELETE FROM audit_log WHERE id >= 3", []).unwrap();
+    let verdict = store.meta.verify_audit().await.unwrap();
+    assert!(matches!(verdict, mss_store::AuditVerdict::Broken { .. }), "a removed tail is noticed: {verdict:?}");
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use mail_parser::{Message, MessageParser};
 use mss_core::{Action, EmailAddress, MailboxKind, may};
 use mss_identity::login::{self, LoginError, Principal};
-use mss_store::{MailboxId, Placement, SENT, now_unix};
+use mss_store::{MailboxId, NewAuditEntry, Placement, SENT, now_unix};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::{DistinguishedName, PeerCertificate};
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
@@ -280,43 +280,57 @@ impl<'a> Session<'a> {
         };
         let login =
             login::by_token(self.server.store.meta.as_ref(), &submission.tokens, &credentials, now_unix()).await;
-        Ok(self.logged_in(login))
+        Ok(self.logged_in(login).await)
     }
 
     /// SASL EXTERNAL: software presenting the organisation certificate its
     /// applicative mailbox is bound to.
     async fn authenticate_external(&mut self, response: &str) -> Reply {
         let Some(TlsPeer { certificate: PeerCertificate::Trusted { subject }, .. }) = &self.tls else {
-            return self.logged_in(Err(LoginError::Invalid("no trusted client certificate".into())));
+            return self.logged_in(Err(LoginError::Invalid("no trusted client certificate".into()))).await;
         };
         let authzid = match sasl::decode_external(response) {
             Ok(authzid) => authzid,
             Err(why) => return Reply::new(501, "5.5.2", format!("Cannot decode the response: {why}")),
         };
         let login = login::by_certificate(self.server.store.meta.as_ref(), subject, authzid.as_deref()).await;
-        self.logged_in(login)
+        self.logged_in(login).await
     }
 
-    /// The reply to a login attempt, and the principal when it succeeded.
-    fn logged_in(&mut self, login: Result<Principal, LoginError>) -> Reply {
+    /// The reply to a login attempt, and the principal when it succeeded;
+    /// the attempt goes to the audit trail either way.
+    async fn logged_in(&mut self, login: Result<Principal, LoginError>) -> Reply {
+        let peer = self.peer.to_string();
+        let audit = |target: String, result: &str| NewAuditEntry::now(&target, "smtp.login", &target, result, &peer);
         match login {
             Ok(principal) => {
                 tracing::info!(peer = %self.peer, user = %principal.address(), "smtp: authenticated");
+                self.server.store.audit.record(audit(principal.address().to_string(), "ok")).await;
                 self.principal = Some(principal);
                 Reply::new(235, "2.7.0", "Authentication successful")
             }
             Err(LoginError::Invalid(why)) => {
                 tracing::warn!(peer = %self.peer, reason = why, "smtp: authentication failed");
+                self.server.store.audit.record(audit(String::new(), &format!("refused: {why}"))).await;
                 Reply::new(535, "5.7.8", "Authentication credentials invalid")
             }
             Err(LoginError::Pending) => {
                 tracing::info!(peer = %self.peer, "smtp: login to a pending mailbox");
+                self.server.store.audit.record(audit(String::new(), "refused: mailbox pending")).await;
                 Reply::new(535, "5.7.8", login::PENDING_MESSAGE)
             }
             Err(LoginError::Unavailable(e)) => {
                 tracing::error!(error = %e, "smtp: mailbox lookup failed");
                 Reply::new(454, "4.7.0", "Temporary authentication failure")
             }
+        }
+    }
+
+    /// Who a peer is for the audit trail: its certificate DN, or its address.
+    fn peer_subject(&self) -> String {
+        match &self.tls {
+            Some(TlsPeer { certificate: PeerCertificate::Trusted { subject }, .. }) => subject.to_string(),
+            _ => self.peer.to_string(),
         }
     }
 
@@ -598,6 +612,13 @@ impl<'a> Session<'a> {
                     message_id = headers.as_ref().and_then(Message::message_id).unwrap_or("-"),
                     "smtp: message accepted"
                 );
+                let (actor, action) = match &self.principal {
+                    Some(principal) => (principal.address().to_string(), "smtp.submit"),
+                    None => (self.peer_subject(), "smtp.receive"),
+                };
+                let detail = format!("recipients={} size={}", envelope.recipients.len(), message.len());
+                let entry = NewAuditEntry::now(actor, action, &envelope.from, "ok", detail);
+                self.server.store.audit.record(entry).await;
                 Ok(Reply::ok("Message accepted"))
             }
             Err(e) => {

@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "certificate_binding", include_str!("../../migrations/sqlite/0003_certificate_binding.sql")),
     (4, "roles", include_str!("../../migrations/sqlite/0004_roles.sql")),
     (5, "imap", include_str!("../../migrations/sqlite/0005_imap.sql")),
+    (6, "audit", include_str!("../../migrations/sqlite/0006_audit.sql")),
 ];
 
 /// Brings the database to the latest version; returns the version reached.

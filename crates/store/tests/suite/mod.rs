@@ -1,8 +1,10 @@
 //! The store test suite, written once and run against every backend (see
 //! `embedded.rs`; a PostgreSQL + S3 file will call the same functions).
 
+mod audit;
 mod folders;
 
+pub use audit::*;
 pub use folders::*;
 use mss_core::{MailboxKind, MailboxState};
 use mss_store::*;
