@@ -25,6 +25,7 @@ mod blob;
 mod error;
 mod folders;
 mod fs_blobs;
+mod lifecycle;
 mod model;
 mod sqlite;
 
@@ -36,6 +37,7 @@ pub use blob::{BlobHash, BlobStore};
 pub use error::StoreError;
 pub use folders::*;
 pub use fs_blobs::FsBlobStore;
+pub use lifecycle::*;
 pub use model::*;
 pub use sqlite::SqliteStore;
 

@@ -47,6 +47,8 @@ pub struct Mailbox {
     pub service: Option<String>,
     pub liste_rouge: bool,
     pub certificate_dn: Option<String>,
+    /// Why the mailbox is in its state: the ANS refusal, the suspension.
+    pub state_reason: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
     pub updated_at: i64,
@@ -221,7 +223,7 @@ pub const INBOX: &str = "INBOX";
 
 /// Metadata: mailboxes, folders, message index, liste blanche.
 #[async_trait]
-pub trait MetadataStore: crate::FolderStore + crate::AuditStore + Send + Sync {
+pub trait MetadataStore: crate::FolderStore + crate::AuditStore + crate::LifecycleStore + Send + Sync {
     /// Creates a mailbox and its INBOX. [`StoreError::AddressTaken`] if the
     /// address exists (whatever its state: addresses are never reused).
     async fn create_mailbox(&self, new: &NewMailbox) -> Result<Mailbox, StoreError>;

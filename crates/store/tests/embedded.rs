@@ -42,6 +42,9 @@ suite_tests!(
     a_person_sees_every_mailbox_they_hold_a_role_on,
     the_audit_trail_is_chained_and_filtered,
     purging_old_entries_keeps_the_chain_verifiable,
+    a_requested_mailbox_waits_for_validation_with_its_cgu_and_administrator,
+    the_last_administrateur_stays,
+    sessions_rotate_refresh_tokens_and_are_revoked,
 );
 
 #[tokio::test]

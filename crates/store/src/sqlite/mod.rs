@@ -9,6 +9,7 @@
 
 mod audit;
 mod folders;
+mod lifecycle;
 mod migrations;
 
 use std::path::Path;
@@ -132,14 +133,17 @@ pub(crate) fn next_uidvalidity(tx: &rusqlite::Transaction<'_>) -> Result<u32, St
     Ok(next)
 }
 
-const MAILBOX_COLUMNS: &str = "id, address, kind, state, national_id, finess, first_name, last_name, \
-                               display_name, service, liste_rouge, created_at, updated_at, certificate_dn";
+pub(super) const MAILBOX_COLUMNS: &str = "id, address, kind, state, national_id, finess, first_name, last_name, \
+                               display_name, service, liste_rouge, created_at, updated_at, certificate_dn, \
+                               state_reason";
+/// How many columns [`MAILBOX_COLUMNS`] names.
+const MAILBOX_COLUMN_COUNT: usize = 15;
 
 fn corrupt(what: &str, value: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what} `{value}`: {e}"))
 }
 
-fn parse_col<T: std::str::FromStr>(what: &str, value: String) -> Result<T, StoreError>
+pub(super) fn parse_col<T: std::str::FromStr>(what: &str, value: String) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
@@ -147,7 +151,7 @@ where
 }
 
 /// A mailbox row as SQLite returns it, typed once the row is released.
-struct RawMailbox {
+pub(super) struct RawMailbox {
     id: i64,
     address: String,
     kind: String,
@@ -162,10 +166,11 @@ struct RawMailbox {
     created_at: i64,
     updated_at: i64,
     certificate_dn: Option<String>,
+    state_reason: Option<String>,
 }
 
 /// Reads the columns of [`MAILBOX_COLUMNS`], in that order.
-fn mailbox_row(row: &Row<'_>) -> rusqlite::Result<RawMailbox> {
+pub(super) fn mailbox_row(row: &Row<'_>) -> rusqlite::Result<RawMailbox> {
     Ok(RawMailbox {
         id: row.get(0)?,
         address: row.get(1)?,
@@ -181,11 +186,12 @@ fn mailbox_row(row: &Row<'_>) -> rusqlite::Result<RawMailbox> {
         created_at: row.get(11)?,
         updated_at: row.get(12)?,
         certificate_dn: row.get(13)?,
+        state_reason: row.get(14)?,
     })
 }
 
 impl RawMailbox {
-    fn into_mailbox(self) -> Result<Mailbox, StoreError> {
+    pub(super) fn into_mailbox(self) -> Result<Mailbox, StoreError> {
         Ok(Mailbox {
             id: self.id,
             address: parse_col("address", self.address)?,
@@ -199,6 +205,7 @@ impl RawMailbox {
             service: self.service,
             liste_rouge: self.liste_rouge,
             certificate_dn: self.certificate_dn,
+            state_reason: self.state_reason,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -273,56 +280,59 @@ fn insert_whitelist_row(tx: &rusqlite::Transaction<'_>, row: &WhitelistRow) -> R
     Ok(())
 }
 
+/// Inserts a mailbox with its INBOX and special-use folders; returns its id.
+pub(super) fn insert_mailbox(tx: &rusqlite::Transaction<'_>, new: &NewMailbox) -> Result<MailboxId, StoreError> {
+    let address = new.address.to_string();
+    let now = now_unix();
+    let inserted = tx.execute(
+        "INSERT INTO mailboxes (address, kind, state, national_id, finess, first_name, last_name,
+                                    display_name, service, liste_rouge, created_at, updated_at, certificate_dn)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)
+             ON CONFLICT (address) DO NOTHING",
+        params![
+            address,
+            new.kind.code(),
+            new.state.as_str(),
+            new.national_id.as_ref().map(|n| n.to_string()),
+            new.finess.as_ref().map(|f| f.as_str().to_string()),
+            new.first_name,
+            new.last_name,
+            new.display_name,
+            new.service,
+            new.liste_rouge,
+            now,
+            new.certificate_dn
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::AddressTaken(address));
+    }
+    let id = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (?1, ?2, ?3)",
+        params![id, INBOX, next_uidvalidity(tx)?],
+    )?;
+    for (name, special_use) in SPECIAL_FOLDERS {
+        tx.execute(
+            "INSERT INTO folders (mailbox_id, name, uidvalidity, special_use) VALUES (?1, ?2, ?3, ?4)",
+            params![id, name, next_uidvalidity(tx)?, special_use],
+        )?;
+    }
+    Ok(id)
+}
+
+/// Reads one mailbox by id.
+pub(super) fn mailbox_by_id(conn: &Connection, id: MailboxId) -> Result<Mailbox, StoreError> {
+    let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = ?1");
+    conn.query_row(&sql, [id], mailbox_row)?.into_mailbox()
+}
+
 #[async_trait]
 impl MetadataStore for SqliteStore {
     async fn create_mailbox(&self, new: &NewMailbox) -> Result<Mailbox, StoreError> {
         let new = new.clone();
-        let id = self
-            .write(move |tx| {
-                let address = new.address.to_string();
-                let now = now_unix();
-                let inserted = tx.execute(
-                    "INSERT INTO mailboxes (address, kind, state, national_id, finess, first_name, last_name,
-                                            display_name, service, liste_rouge, created_at, updated_at, certificate_dn)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)
-                     ON CONFLICT (address) DO NOTHING",
-                    params![
-                        address,
-                        new.kind.code(),
-                        new.state.as_str(),
-                        new.national_id.as_ref().map(|n| n.to_string()),
-                        new.finess.as_ref().map(|f| f.as_str().to_string()),
-                        new.first_name,
-                        new.last_name,
-                        new.display_name,
-                        new.service,
-                        new.liste_rouge,
-                        now,
-                        new.certificate_dn
-                    ],
-                )?;
-                if inserted == 0 {
-                    return Err(StoreError::AddressTaken(address));
-                }
-                let id = tx.last_insert_rowid();
-                tx.execute(
-                    "INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (?1, ?2, ?3)",
-                    params![id, INBOX, next_uidvalidity(tx)?],
-                )?;
-                for (name, special_use) in SPECIAL_FOLDERS {
-                    tx.execute(
-                        "INSERT INTO folders (mailbox_id, name, uidvalidity, special_use) VALUES (?1, ?2, ?3, ?4)",
-                        params![id, name, next_uidvalidity(tx)?, special_use],
-                    )?;
-                }
-                Ok(id)
-            })
-            .await?;
-        self.read(move |conn| {
-            let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = ?1");
-            conn.query_row(&sql, [id], mailbox_row)?.into_mailbox()
-        })
-        .await
+        let id = self.write(move |tx| insert_mailbox(tx, &new)).await?;
+        self.read(move |conn| mailbox_by_id(conn, id)).await
     }
 
     async fn mailbox(&self, address: &EmailAddress) -> Result<Option<Mailbox>, StoreError> {
@@ -410,7 +420,7 @@ impl MetadataStore for SqliteStore {
             );
             let mut stmt = conn.prepare(&sql)?;
             let rows = stmt
-                .query_map([national_id], |r| Ok((mailbox_row(r)?, r.get::<_, String>(14)?)))?
+                .query_map([national_id], |r| Ok((mailbox_row(r)?, r.get::<_, String>(MAILBOX_COLUMN_COUNT)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             rows.into_iter().map(|(m, role)| Ok((m.into_mailbox()?, parse_col("role", role)?))).collect()
         })

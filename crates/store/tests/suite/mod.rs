@@ -3,9 +3,11 @@
 
 mod audit;
 mod folders;
+mod lifecycle;
 
 pub use audit::*;
 pub use folders::*;
+pub use lifecycle::*;
 use mss_core::{MailboxKind, MailboxState};
 use mss_store::*;
 
