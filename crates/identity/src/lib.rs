@@ -17,10 +17,12 @@
 
 pub mod login;
 pub mod sasl;
+pub mod session;
 pub mod throttle;
 pub mod token;
 
 pub use login::{LoginError, Principal};
 pub use sasl::{BearerCredentials, BearerMechanism};
+pub use session::{Authenticated, IssuedTokens, Method, Person, SessionAuthority, SessionError};
 pub use throttle::Throttle;
 pub use token::{Claims, TokenError, TokenKey};

@@ -51,11 +51,32 @@ pub async fn by_token(
 ) -> Result<Principal, LoginError> {
     let invalid = |why: &str| LoginError::Invalid(why.to_string());
     let claims = tokens.verify(&credentials.token, now).map_err(|e| invalid(&e.to_string()))?;
-    let address: EmailAddress = claims.sub.parse().map_err(|_| invalid("token subject is not an address"))?;
-    if credentials.user.as_deref().is_some_and(|u| u.parse::<EmailAddress>().ok().as_ref() != Some(&address)) {
-        return Err(invalid("user does not match the token"));
-    }
+    let claimed = || {
+        credentials.user.as_deref().map(|u| u.parse::<EmailAddress>().map_err(|_| invalid("user is not an address")))
+    };
+    // A session token names a person: the user names which of their
+    // personal mailboxes; other tokens name the mailbox itself.
+    let (address, person) = match &claims.sid {
+        Some(sid) => {
+            let session =
+                meta.session(sid).await?.filter(|s| s.is_live(now)).ok_or_else(|| invalid("session ended"))?;
+            let address = claimed().ok_or_else(|| invalid("a session token needs the mailbox as user"))??;
+            (address, Some(session.national_id))
+        }
+        None => {
+            let address: EmailAddress = claims.sub.parse().map_err(|_| invalid("token subject is not an address"))?;
+            if claimed().transpose()?.is_some_and(|user| user != address) {
+                return Err(invalid("user does not match the token"));
+            }
+            (address, None)
+        }
+    };
     match meta.mailbox(&address).await? {
+        Some(mailbox)
+            if person.is_some() && (mailbox.kind != MailboxKind::Personal || mailbox.national_id != person) =>
+        {
+            Err(invalid("the mailbox is not this person's own"))
+        }
         Some(mailbox) if mailbox.state.receives_mail() => {
             let national_id = mailbox.national_id.clone();
             Ok(Principal { mailbox, national_id })

@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 pub const MAX_TOKEN_BYTES: usize = 4096;
 
 /// The claims of a token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Claims {
-    /// The mailbox address the bearer acts as.
+    /// A person's national id (session tokens), or the mailbox address the
+    /// bearer acts as (development and software tokens).
     pub sub: String,
     /// Our mail domain.
     pub iss: String,
@@ -24,6 +25,19 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at, unix seconds.
     pub exp: i64,
+    /// The login session (session tokens only): revoked sessions end their
+    /// tokens at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// The holder's name, as Pro Santé Connect or the CPS gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// FINESS of the structures the holder works in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finess: Vec<String>,
+    /// How the holder logged in: `psc` or `cps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<String>,
 }
 
 /// Why a token is refused.
@@ -49,6 +63,8 @@ pub enum TokenError {
 struct Header {
     alg: String,
     typ: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
 }
 
 /// The operator's signing key, and the issuer name it signs for.
@@ -70,11 +86,51 @@ impl TokenKey {
         Ok(Self { pair, issuer: issuer.to_string() })
     }
 
+    /// A new random key (the PSC simulator's, tests').
+    pub fn generate(issuer: &str) -> Result<Self, TokenError> {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(|e| TokenError::Key(e.to_string()))?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .map_err(|e| TokenError::Key(e.to_string()))?;
+        Ok(Self { pair, issuer: issuer.to_string() })
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The public key as a JWK (RFC 7517, RFC 7518 §6.2), for a JWKS.
+    pub fn public_jwk(&self, kid: &str) -> serde_json::Value {
+        // Uncompressed point: 0x04, then X and Y on 32 bytes each.
+        let point = self.pair.public_key().as_ref();
+        serde_json::json!({
+            "kty": "EC",
+            "crv": "P-256",
+            "alg": "ES256",
+            "use": "sig",
+            "kid": kid,
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        })
+    }
+
     /// A token for `subject`, valid from `now` for `ttl_seconds`.
     pub fn issue(&self, subject: &str, now: i64, ttl_seconds: i64) -> Result<String, TokenError> {
-        let header = Header { alg: "ES256".into(), typ: "JWT".into() };
-        let claims = Claims { sub: subject.to_string(), iss: self.issuer.clone(), iat: now, exp: now + ttl_seconds };
-        let signing_input = format!("{}.{}", base64_json(&header)?, base64_json(&claims)?);
+        let claims = Claims {
+            sub: subject.to_string(),
+            iss: self.issuer.clone(),
+            iat: now,
+            exp: now + ttl_seconds,
+            ..Claims::default()
+        };
+        self.sign(&claims, None)
+    }
+
+    /// Signs any claims as an ES256 JWT (`kid` in the header when given).
+    pub fn sign<T: Serialize>(&self, claims: &T, kid: Option<&str>) -> Result<String, TokenError> {
+        let header = Header { alg: "ES256".into(), typ: "JWT".into(), kid: kid.map(str::to_string) };
+        let signing_input = format!("{}.{}", base64_json(&header)?, base64_json(claims)?);
         let signature = self
             .pair
             .sign(&SystemRandom::new(), signing_input.as_bytes())
