@@ -39,7 +39,8 @@ impl Method {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
     pub national_id: NationalId,
-    pub display_name: String,
+    pub first_name: String,
+    pub last_name: String,
     /// FINESS of the structures they work in.
     pub finess: Vec<String>,
 }
@@ -87,6 +88,12 @@ pub struct SessionAuthority {
     pub refresh_ttl: i64,
 }
 
+impl Person {
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+}
+
 impl SessionAuthority {
     pub fn new(key: Arc<TokenKey>, meta: Arc<dyn MetadataStore>) -> Self {
         Self { key, meta, access_ttl: 300, refresh_ttl: 8 * 3600 }
@@ -99,7 +106,8 @@ impl SessionAuthority {
         let session = Session {
             id: id.clone(),
             national_id: person.national_id.clone(),
-            display_name: person.display_name.clone(),
+            first_name: person.first_name.clone(),
+            last_name: person.last_name.clone(),
             method: method.as_str().into(),
             finess: person.finess.clone(),
             refresh_hash: hash(&refresh),
@@ -133,7 +141,8 @@ impl SessionAuthority {
         Ok(Authenticated {
             person: Person {
                 national_id: session.national_id,
-                display_name: session.display_name,
+                first_name: session.first_name,
+                last_name: session.last_name,
                 finess: session.finess,
             },
             session: sid,
@@ -154,7 +163,7 @@ impl SessionAuthority {
             iat: now,
             exp: expires,
             sid: Some(session.id.clone()),
-            name: Some(session.display_name.clone()),
+            name: Some(format!("{} {}", session.first_name, session.last_name)),
             finess: session.finess.clone(),
             amr: Some(session.method.clone()),
         };

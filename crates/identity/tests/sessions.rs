@@ -16,7 +16,8 @@ async fn world() -> (tempfile::TempDir, Store, SessionAuthority, Person) {
     let authority = SessionAuthority::new(Arc::new(TokenKey::generate("ours.test").unwrap()), store.meta.clone());
     let person = Person {
         national_id: "810003621892".parse().unwrap(),
-        display_name: "Alice Martin".into(),
+        first_name: "Alice".into(),
+        last_name: "Martin".into(),
         finess: vec!["750000002".into()],
     };
     for (address, kind, owner) in [

@@ -20,6 +20,7 @@
 //!   open, each in its own transaction; a database from a newer mss is refused.
 //! - Nothing here decides policy: who may see or write what is `mss-core`'s job.
 
+mod allocate;
 mod audit;
 mod blob;
 mod error;
@@ -32,6 +33,7 @@ mod sqlite;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use allocate::create_at_free_address;
 pub use audit::*;
 pub use blob::{BlobHash, BlobStore};
 pub use error::StoreError;

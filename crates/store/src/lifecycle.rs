@@ -33,7 +33,8 @@ pub struct MailboxRequest {
 pub struct Session {
     pub id: String,
     pub national_id: NationalId,
-    pub display_name: String,
+    pub first_name: String,
+    pub last_name: String,
     /// `psc` or `cps`.
     pub method: String,
     pub finess: Vec<String>,

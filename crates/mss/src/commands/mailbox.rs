@@ -6,22 +6,15 @@
 //! operator's administrator is active at once.
 
 use mss_core::{
-    AddressError, Adeli, EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Role, Rpps, allocate_address,
+    AddressError, Adeli, EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Role, Rpps,
     application_local_part, cabinet_local_part, personal_local_part, pharmacy_local_part, service_local_part,
 };
-use mss_store::{Mailbox, NewMailbox, StoreError};
+use mss_store::{Mailbox, NewMailbox, StoreError, create_at_free_address};
 use mss_trust::DistinguishedName;
 
 use crate::cli::{MailboxCommand, MailboxCreateArgs};
 use crate::config::DataDir;
 use crate::error::{CliError, failed, parse, usage};
-
-/// Attempts when another process takes the address between our check and
-/// our insert.
-const ALLOCATION_ATTEMPTS: usize = 5;
-
-/// Shorter than any cut [`allocate_address`] makes to a base local part.
-const TAKEN_PREFIX_CHARS: usize = 32;
 
 pub async fn run(command: MailboxCommand) -> Result<(), CliError> {
     match command {
@@ -222,25 +215,20 @@ async fn create(args: MailboxCreateArgs) -> Result<(), CliError> {
     let data = DataDir::load(&args.data_dir.data_dir)?;
     let request = validate(&args)?;
     let store = data.open_store().await?;
-    for _ in 0..ALLOCATION_ATTEMPTS {
-        // Candidates of a long base are cut before their `-n` suffix, so ask
-        // for a short prefix every candidate shares; extra matches are harmless.
-        let prefix: String = request.base_local.chars().take(TAKEN_PREFIX_CHARS).collect();
-        let taken = store.meta.addresses_with_prefix(&prefix, data.domain.as_str()).await?;
-        let address = allocate_address(&request.base_local, &data.domain, |candidate| {
-            taken.iter().any(|t| *t == candidate.to_string())
-        })
-        .map_err(|e| usage("address", e))?;
-        match store.meta.create_mailbox(&request.mailbox_at(address)).await {
-            Ok(mailbox) => {
-                println!("{}", mailbox.address);
-                return Ok(());
-            }
-            Err(StoreError::AddressTaken(_)) => continue,
-            Err(e) => return Err(e.into()),
+    let meta = store.meta.clone();
+    let created = create_at_free_address(store.meta.as_ref(), &request.base_local, &data.domain, |address| {
+        let (meta, new) = (meta.clone(), request.mailbox_at(address));
+        async move { meta.create_mailbox(&new).await }
+    })
+    .await;
+    match created {
+        Ok(mailbox) => {
+            println!("{}", mailbox.address);
+            Ok(())
         }
+        Err(StoreError::Invalid(why)) => Err(usage("address", why)),
+        Err(e) => Err(e.into()),
     }
-    Err(failed("address", "could not allocate a free address; try again"))
 }
 
 fn to_json(m: &Mailbox) -> serde_json::Value {

@@ -17,7 +17,8 @@ CREATE TABLE cgu_acceptances (
 CREATE TABLE sessions (
     id           TEXT    PRIMARY KEY,
     national_id  TEXT    NOT NULL,
-    display_name TEXT    NOT NULL,
+    first_name   TEXT    NOT NULL,
+    last_name    TEXT    NOT NULL,
     method       TEXT    NOT NULL CHECK (method IN ('psc', 'cps')),
     finess       TEXT    NOT NULL DEFAULT '',
     refresh_hash TEXT    NOT NULL,

@@ -9,13 +9,14 @@ use crate::lifecycle::*;
 use crate::{Mailbox, MailboxId, StoreError, now_unix};
 
 const SESSION_COLUMNS: &str =
-    "id, national_id, display_name, method, finess, refresh_hash, created_at, expires_at, revoked_at";
+    "id, national_id, first_name, last_name, method, finess, refresh_hash, created_at, expires_at, revoked_at";
 
 /// A session row as SQLite returns it, typed once the row is released.
 struct RawSession {
     id: String,
     national_id: String,
-    display_name: String,
+    first_name: String,
+    last_name: String,
     method: String,
     finess: String,
     refresh_hash: String,
@@ -28,13 +29,14 @@ fn session_row(r: &Row<'_>) -> rusqlite::Result<RawSession> {
     Ok(RawSession {
         id: r.get(0)?,
         national_id: r.get(1)?,
-        display_name: r.get(2)?,
-        method: r.get(3)?,
-        finess: r.get(4)?,
-        refresh_hash: r.get(5)?,
-        created_at: r.get(6)?,
-        expires_at: r.get(7)?,
-        revoked_at: r.get(8)?,
+        first_name: r.get(2)?,
+        last_name: r.get(3)?,
+        method: r.get(4)?,
+        finess: r.get(5)?,
+        refresh_hash: r.get(6)?,
+        created_at: r.get(7)?,
+        expires_at: r.get(8)?,
+        revoked_at: r.get(9)?,
     })
 }
 
@@ -43,7 +45,8 @@ impl RawSession {
         Ok(Session {
             id: self.id,
             national_id: parse_col("national id", self.national_id)?,
-            display_name: self.display_name,
+            first_name: self.first_name,
+            last_name: self.last_name,
             method: self.method,
             finess: self.finess.split(' ').filter(|f| !f.is_empty()).map(str::to_string).collect(),
             refresh_hash: self.refresh_hash,
@@ -194,11 +197,12 @@ impl LifecycleStore for SqliteStore {
         let s = session.clone();
         self.write(move |tx| {
             tx.execute(
-                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+                &format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
                 params![
                     s.id,
                     s.national_id.to_string(),
-                    s.display_name,
+                    s.first_name,
+                    s.last_name,
                     s.method,
                     s.finess.join(" "),
                     s.refresh_hash,

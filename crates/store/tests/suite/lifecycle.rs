@@ -73,7 +73,8 @@ pub async fn sessions_rotate_refresh_tokens_and_are_revoked(store: &Store) {
     let session = Session {
         id: "s1".into(),
         national_id: id("810003621892"),
-        display_name: "Alice Martin".into(),
+        first_name: "Alice".into(),
+        last_name: "Martin".into(),
         method: "psc".into(),
         finess: vec!["750000002".into()],
         refresh_hash: "h1".into(),
