@@ -24,7 +24,7 @@ pub use address::{
 };
 pub use ids::{Adeli, Finess, IdError, IdKind, Ins, NationalId, Rpps, luhn_check_digit, luhn_is_valid, nir_check_key};
 pub use mailbox::{MailboxError, MailboxKind, MailboxState};
-pub use role::{Action, Role, RoleError, may, permits};
+pub use role::{Action, Role, RoleError, may, may_delegate, permits};
 
 /// A short, printable excerpt of untrusted input for error messages.
 ///

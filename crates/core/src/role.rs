@@ -9,11 +9,14 @@
 //! | send mail | yes | yes | yes |
 //! | manage folders | no | yes | yes |
 //! | delete mail | no | yes | yes |
-//! | manage members | no | no | yes |
+//! | manage members | no | Utilisateurs only | yes |
 //! | manage the mailbox | no | no | yes |
 //!
 //! Rule: no role means no access ([`may`] with `None` is always false). The
 //! protocol crates ask [`may`]; they do not keep their own copy of this table.
+//! Changes of membership are decided by [`may_delegate`]: a Gestionnaire adds,
+//! removes and keeps Utilisateurs only; an Administrateur changes anyone
+//! (the store refuses to remove the last Administrateur).
 
 use std::fmt;
 use std::str::FromStr;
@@ -120,9 +123,34 @@ pub fn may(role: Option<Role>, action: Action) -> bool {
     role.is_some_and(|role| permits(role, action))
 }
 
+/// Whether someone with `actor`'s role may move a member from `current` to
+/// `next` (`None`: not a member).
+pub fn may_delegate(actor: Option<Role>, current: Option<Role>, next: Option<Role>) -> bool {
+    match actor {
+        Some(Role::Administrateur) => true,
+        Some(Role::Gestionnaire) => [current, next].iter().all(|r| matches!(r, None | Some(Role::Utilisateur))),
+        Some(Role::Utilisateur) | None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_delegation_matrix() {
+        use Role::{Administrateur as A, Gestionnaire as G, Utilisateur as U};
+        let everyone = [None, Some(A), Some(G), Some(U)];
+        for current in everyone {
+            for next in everyone {
+                assert!(may_delegate(Some(A), current, next), "an Administrateur changes anyone");
+                assert!(!may_delegate(Some(U), current, next), "an Utilisateur changes no one");
+                assert!(!may_delegate(None, current, next), "a stranger changes no one");
+                let only_users = [current, next].iter().all(|r| matches!(r, None | Some(U)));
+                assert_eq!(may_delegate(Some(G), current, next), only_users, "{current:?} -> {next:?}");
+            }
+        }
+    }
 
     #[test]
     fn roles_parse_in_any_case() {

@@ -7,8 +7,10 @@
 //!   bytes are read;
 //! - `session`: the state machine and the commands; commands are parsed by
 //!   imap-codec, responses written by `wire`;
-//! - `message`: what FETCH and SEARCH read from a message (ENVELOPE,
-//!   BODYSTRUCTURE, sections, text search).
+//! - `message`: what FETCH, SEARCH and SORT read from a message (ENVELOPE,
+//!   BODYSTRUCTURE, sections, text search, sort fields);
+//! - `threading`: the pure half of SORT and THREAD (RFC 5256): base
+//!   subjects, message identifiers, the threading algorithms.
 //!
 //! This crate decides nothing about who may do what: logins go through
 //! `mss-identity`, rights come from the roles of `mss-core`, and every
@@ -18,6 +20,7 @@ mod conn;
 pub mod message;
 mod server;
 mod session;
+mod threading;
 pub mod wire;
 
 pub use conn::{Conn, Stream};

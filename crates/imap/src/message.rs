@@ -1,6 +1,8 @@
-//! What IMAP FETCH and SEARCH need from a raw RFC 5322 message: the bytes
-//! of a BODY[section] (RFC 9051 §6.4.5), ENVELOPE and BODY/BODYSTRUCTURE
-//! (§7.5.2), BINARY[part] (RFC 3516) and the text matching of SEARCH (§6.4.4).
+//! What IMAP FETCH, SEARCH, SORT and THREAD need from a raw RFC 5322
+//! message: the bytes of a BODY[section] (RFC 9051 §6.4.5), ENVELOPE and
+//! BODY/BODYSTRUCTURE (§7.5.2), BINARY[part] (RFC 3516), the text matching
+//! of SEARCH (§6.4.4) and the header fields SORT and THREAD order by
+//! ([`Headers`], RFC 5256).
 //!
 //! mail-parser gives the MIME tree and decoded header values; exact bytes
 //! are cut from the raw message with its offsets. Every function is pure and
@@ -154,16 +156,94 @@ pub fn text_contains(raw: &[u8], needle: &str) -> bool {
 /// if missing/unparsable. This is the UTC instant: the calendar day in the
 /// header's own zone, which those keys compare, is not kept.
 pub fn sent_date(raw: &[u8]) -> Option<i64> {
-    let msg = parse(raw)?;
-    let date = Node::root(&msg)?.first_header(&HeaderName::Date)?.value.as_datetime()?;
-    date.is_valid().then(|| date.to_timestamp())
+    Headers::parse(raw).date()
 }
 
-/// Parses with mail-parser. Some malformed MIME trees trip its
-/// `debug_assert!`s: with debug assertions on, that input would panic
-/// (release builds parse it); such a message is taken as unparsable.
+/// An address field SORT orders by (RFC 5256 §3, RFC 5957).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressField {
+    From,
+    To,
+    Cc,
+}
+
+/// A mailbox of an address field: its display name (decoded from RFC 2047,
+/// None when absent or empty) and its addr-spec (`local@domain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NamedAddress<'a> {
+    pub name: Option<&'a str>,
+    pub address: &'a str,
+}
+
+/// The header of a message, parsed without its body, for the fields SORT
+/// and THREAD read (RFC 5256). A message without a parsable header has none
+/// of them.
+pub struct Headers<'x>(Option<Parsed<'x>>);
+
+impl<'x> Headers<'x> {
+    pub fn parse(raw: &'x [u8]) -> Self {
+        Self(parse_header(raw))
+    }
+
+    fn root(&self) -> Option<Node<'_>> {
+        Node::root(self.0.as_deref()?)
+    }
+
+    /// The Subject, RFC 2047 words decoded.
+    pub fn subject(&self) -> Option<&str> {
+        self.root()?.first_header(&HeaderName::Subject)?.value.as_text()
+    }
+
+    /// The Date, unix seconds; None when missing or unparsable.
+    pub fn date(&self) -> Option<i64> {
+        let date = self.root()?.first_header(&HeaderName::Date)?.value.as_datetime()?;
+        date.is_valid().then(|| date.to_timestamp())
+    }
+
+    /// The first mailbox of an address field, looking inside groups.
+    pub fn first_address(&self, field: AddressField) -> Option<NamedAddress<'_>> {
+        let name = match field {
+            AddressField::From => HeaderName::From,
+            AddressField::To => HeaderName::To,
+            AddressField::Cc => HeaderName::Cc,
+        };
+        address_items(self.root()?, &name).into_iter().find_map(|item| match item {
+            AddressItem::Mailbox { name, address } => Some(NamedAddress { name, address }),
+            AddressItem::GroupStart(_) | AddressItem::GroupEnd => None,
+        })
+    }
+
+    /// The Message-ID as written (unfolded).
+    pub fn message_id(&self) -> Option<Vec<u8>> {
+        self.root()?.raw_value(&HeaderName::MessageId)
+    }
+
+    /// The In-Reply-To as written (unfolded).
+    pub fn in_reply_to(&self) -> Option<Vec<u8>> {
+        self.root()?.raw_value(&HeaderName::InReplyTo)
+    }
+
+    /// The References as written (unfolded).
+    pub fn references(&self) -> Option<Vec<u8>> {
+        self.root()?.raw_value(&HeaderName::References)
+    }
+}
+
+/// Parses with mail-parser.
 fn parse(raw: &[u8]) -> Option<Parsed<'_>> {
-    std::panic::catch_unwind(|| MessageParser::default().parse(raw)).ok().flatten().map(Parsed)
+    guarded(|| MessageParser::default().parse(raw))
+}
+
+/// Parses the header only: the body is not read.
+fn parse_header(raw: &[u8]) -> Option<Parsed<'_>> {
+    guarded(|| MessageParser::default().parse_headers(raw))
+}
+
+/// Some malformed MIME trees trip mail-parser's `debug_assert!`s: with
+/// debug assertions on, that input would panic (release builds parse it);
+/// such a message is taken as unparsable.
+fn guarded<'x>(parse: impl FnOnce() -> Option<Message<'x>> + std::panic::UnwindSafe) -> Option<Parsed<'x>> {
+    std::panic::catch_unwind(parse).ok().flatten().map(Parsed)
 }
 
 /// A parsed message that is taken apart iteratively when dropped: embedded
@@ -1056,6 +1136,28 @@ mod tests {
     }
 
     #[test]
+    fn sort_and_thread_headers() {
+        let simple = Headers::parse(SIMPLE.as_bytes());
+        assert_eq!(simple.subject(), Some("Ordonnance de Mélanie"));
+        assert_eq!(simple.date(), Some(1_715_671_800));
+        let from = NamedAddress { name: Some("Dr. Alice Martin"), address: "alice.martin@hopital.mssante.fr" };
+        assert_eq!(simple.first_address(AddressField::From), Some(from));
+        let to = NamedAddress { name: Some("Bob"), address: "bob@cabinet.mssante.fr" };
+        assert_eq!(simple.first_address(AddressField::To), Some(to));
+        assert_eq!(simple.first_address(AddressField::Cc), None);
+        assert_eq!(simple.message_id().as_deref(), Some(&b"<20240514.1@hopital.mssante.fr>"[..]));
+        assert_eq!(simple.references(), None);
+        // The first mailbox of a group, and an address without a name.
+        let group = Headers::parse(ALTERNATIVE.as_bytes());
+        assert_eq!(group.first_address(AddressField::To), Some(NamedAddress { name: None, address: "a@x.fr" }));
+        let reply = Headers::parse(b"In-Reply-To: <a@x>\r\nReferences: <r@x>\r\n <a@x>\r\n\r\nbody");
+        assert_eq!(reply.in_reply_to().as_deref(), Some(&b"<a@x>"[..]));
+        assert_eq!(reply.references().as_deref(), Some(&b"<r@x> <a@x>"[..]));
+        let none = Headers::parse(b"");
+        assert_eq!((none.subject(), none.date(), none.first_address(AddressField::From)), (None, None, None));
+    }
+
+    #[test]
     fn defaults_for_bare_messages() {
         let bare = b"Subject: bare\r\n\r\nline one\nline two";
         assert_eq!(
@@ -1162,6 +1264,10 @@ mod tests {
         body_contains(raw, "é");
         text_contains(raw, "a");
         sent_date(raw);
+        let headers = Headers::parse(raw);
+        headers.subject();
+        headers.first_address(AddressField::To);
+        headers.references();
     }
 
     #[test]

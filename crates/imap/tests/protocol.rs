@@ -376,9 +376,10 @@ async fn condstore_reports_modseq_and_unchangedsince() {
     assert_eq!(changed.lines("FETCH").len(), 2, "{changed:?}");
 }
 
-/// A mailbox of 100,000 messages: SELECT, FETCH 1:* (FLAGS), UID SEARCH and a
-/// MOVE of 10,000 all complete and stay correct. (How long they take, and
-/// the server's memory, are measured by the bench harness.)
+/// A mailbox of 100,000 messages: SELECT, FETCH 1:* (FLAGS), UID SEARCH,
+/// SORT, THREAD and a MOVE of 10,000 all complete and stay correct. (How
+/// long they take, and the server's memory, are measured by the bench
+/// harness.)
 #[tokio::test]
 async fn a_mailbox_of_100000_messages_stays_usable() {
     const COUNT: usize = 100_000;
@@ -406,6 +407,13 @@ async fn a_mailbox_of_100000_messages_stays_usable() {
     let search = c.cmd("UID SEARCH FLAGGED").await;
     let found = search.lines("SEARCH")[0].split(' ').skip(2).count();
     assert_eq!(found, COUNT / 10);
+    let sorted = c.cmd("UID SORT (REVERSE ARRIVAL) UTF-8 ALL").await;
+    assert!(sorted.lines("SORT")[0].starts_with(&format!("* SORT {COUNT} {} ", COUNT - 1)), "{}", sorted.tagged);
+    // One subject and one Message-ID for all: each flagged message is read,
+    // and all are gathered under one dummy.
+    let threads = c.cmd("THREAD REFERENCES UTF-8 FLAGGED").await;
+    assert!(threads.lines("THREAD")[0].starts_with("* THREAD ((1)(11)(21)"), "{}", threads.tagged);
+    assert_eq!(threads.untagged.matches(')').count(), COUNT / 10 + 1);
     let moved = c.cmd("UID MOVE 1:10000 Archive").await;
     assert!(moved.ok(), "{}", moved.tagged);
     assert_eq!(moved.untagged.matches(" EXPUNGE").count(), 10_000);
@@ -456,4 +464,125 @@ async fn a_pending_mailbox_cannot_be_used_and_says_why() {
     let reply = c.xoauth2("claire.petit@ours.test", &site.token("claire.petit@ours.test")).await;
     assert_eq!(reply.status(), "NO");
     assert!(reply.tagged.contains("La boite est en cours de creation"), "{reply:?}");
+}
+
+/// A message with the header fields SORT and THREAD read, and a body of
+/// `body_size` bytes (which decides the SIZE order).
+fn headed(fields: &str, body_size: usize) -> String {
+    format!("{fields}\r\nTo: pharmacie@ours.test\r\nMIME-Version: 1.0\r\n\r\n{}\r\n", "x".repeat(body_size))
+}
+
+/// Five messages, delivered in this order (sequence numbers 1 to 5):
+/// an original, two replies to it (one naming a parent that never came),
+/// an invoice and an earlier forward of the same invoice.
+const CONSULTATION: [(&str, usize); 5] = [
+    (
+        "From: =?UTF-8?Q?Zo=C3=A9_Bernard?= <zoe@ours.test>\r\nSubject: Ordonnance\r\n\
+         Date: 10 Nov 2026 09:00:00 +0000\r\nMessage-ID: <o1@ours.test>",
+        1000,
+    ),
+    (
+        "From: Alice Martin <alice.martin@ours.test>\r\nSubject: Re: Ordonnance\r\n\
+         Date: 12 Nov 2026 09:00:00 +0000\r\nMessage-ID: <o2@ours.test>\r\nReferences: <o1@ours.test>",
+        5000,
+    ),
+    (
+        "From: bob@ours.test\r\nCc: carol@ours.test\r\nSubject: Facture\r\n\
+         Date: 11 Nov 2026 09:00:00 +0000\r\nMessage-ID: <f1@ours.test>",
+        3000,
+    ),
+    (
+        "From: \"Claire Dupont\" <claire@ours.test>\r\nSubject: RE: [cabinet] Ordonnance\r\n\
+         Date: 13 Nov 2026 09:00:00 +0000\r\nMessage-ID: <o3@ours.test>\r\n\
+         References: <o1@ours.test>\r\n <never-received@ours.test>",
+        2000,
+    ),
+    (
+        "From: Yves <aaron@ours.test>\r\nSubject: Fwd: Facture\r\n\
+         Date: 09 Nov 2026 09:00:00 +0000\r\nMessage-ID: <f2@ours.test>",
+        4000,
+    ),
+];
+
+#[tokio::test]
+async fn sort_orders_by_each_key_and_thread_gathers_replies() {
+    let (site, alice, addr) = alice_site().await;
+    for (fields, size) in CONSULTATION {
+        site.deliver(alice, &headed(fields, size)).await;
+    }
+    let mut c = logged_in(&site, addr, ALICE).await;
+    let caps = c.cmd("CAPABILITY").await;
+    for cap in ["SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES"] {
+        assert!(caps.untagged.split(' ').any(|word| word.trim() == cap), "{cap} in {caps:?}");
+    }
+    c.cmd("SELECT INBOX").await;
+    let sort = async |c: &mut TlsClient, command: &str| {
+        let reply = c.cmd(command).await;
+        assert!(reply.ok(), "{command}: {reply:?}");
+        reply.lines("SORT").concat()
+    };
+    assert_eq!(sort(&mut c, "SORT (DATE) UTF-8 ALL").await, "* SORT 5 1 3 2 4");
+    assert_eq!(sort(&mut c, "SORT (REVERSE DATE) UTF-8 ALL").await, "* SORT 4 2 3 1 5");
+    assert_eq!(sort(&mut c, "SORT (ARRIVAL) US-ASCII ALL").await, "* SORT 1 2 3 4 5");
+    assert_eq!(sort(&mut c, "SORT (SIZE) UTF-8 ALL").await, "* SORT 1 4 3 5 2");
+    // Base subjects: FACTURE (3, 5) before ORDONNANCE (1, 2, 4); equal
+    // keys in sequence order, or by the next key.
+    assert_eq!(sort(&mut c, "SORT (SUBJECT) UTF-8 ALL").await, "* SORT 3 5 1 2 4");
+    assert_eq!(sort(&mut c, "SORT (SUBJECT REVERSE DATE) UTF-8 ALL").await, "* SORT 3 5 4 2 1");
+    // Mailboxes: aaron, alice.martin, bob, claire, zoe.
+    assert_eq!(sort(&mut c, "SORT (FROM) UTF-8 ALL").await, "* SORT 5 2 3 4 1");
+    // Display names, or the address: Alice, bob@, Claire, Yves, Zoé.
+    assert_eq!(sort(&mut c, "SORT (DISPLAYFROM) UTF-8 ALL").await, "* SORT 2 3 4 5 1");
+    assert_eq!(sort(&mut c, "SORT (DISPLAYTO REVERSE SIZE) UTF-8 ALL").await, "* SORT 2 5 3 4 1");
+    // No Cc sorts as the empty string, first.
+    assert_eq!(sort(&mut c, "SORT (CC DATE) UTF-8 ALL").await, "* SORT 5 1 2 4 3");
+    assert_eq!(sort(&mut c, "SORT (DATE) UTF-8 SUBJECT ordonnance").await, "* SORT 1 2 4");
+    assert_eq!(sort(&mut c, "SORT (DATE) UTF-8 SUBJECT nothing").await, "* SORT");
+    let badcharset = c.cmd("SORT (DATE) KOI8-R ALL").await;
+    assert_eq!(badcharset.status(), "NO");
+    assert!(badcharset.tagged.contains("[BADCHARSET (UTF-8 US-ASCII)]"), "{badcharset:?}");
+
+    let thread = async |c: &mut TlsClient, command: &str| {
+        let reply = c.cmd(command).await;
+        assert!(reply.ok(), "{command}: {reply:?}");
+        reply.lines("THREAD").concat()
+    };
+    // 2 and 4 reply to 1 (4 through a parent that never came); the forward
+    // 5 joins the invoice 3 by its subject.
+    assert_eq!(thread(&mut c, "THREAD REFERENCES UTF-8 ALL").await, "* THREAD (1 (2)(4))(3 5)");
+    assert_eq!(thread(&mut c, "THREAD ORDEREDSUBJECT UTF-8 ALL").await, "* THREAD (5 3)(1 (2)(4))");
+    // Two replies to a message that is not in the mailbox: a dummy holds them.
+    for (day, id) in [(14, "g1"), (15, "g2")] {
+        let fields = format!(
+            "From: bob@ours.test\r\nSubject: Re: Garde\r\nDate: {day} Nov 2026 09:00:00 +0000\r\n\
+             Message-ID: <{id}@ours.test>\r\nIn-Reply-To: <garde@ours.test>"
+        );
+        site.deliver(alice, &headed(&fields, 10)).await;
+    }
+    c.cmd("NOOP").await;
+    assert_eq!(thread(&mut c, "THREAD REFERENCES UTF-8 ALL").await, "* THREAD (1 (2)(4))(3 5)((6)(7))");
+    assert_eq!(thread(&mut c, "THREAD ORDEREDSUBJECT UTF-8 ALL").await, "* THREAD (5 3)(1 (2)(4))(6 7)");
+    assert_eq!(thread(&mut c, "THREAD REFERENCES UTF-8 FROM bob").await, "* THREAD (3)((6)(7))");
+    assert_eq!(thread(&mut c, "THREAD REFERENCES UTF-8 SUBJECT nothing").await, "* THREAD");
+    assert_eq!(c.cmd("THREAD ZAWINSKI UTF-8 ALL").await.status(), "BAD");
+    assert_eq!(c.cmd("THREAD REFERENCES ISO-8859-15 ALL").await.status(), "NO");
+}
+
+#[tokio::test]
+async fn uid_sort_and_uid_thread_answer_with_uids() {
+    let (site, alice, addr) = alice_site().await;
+    for (fields, size) in CONSULTATION {
+        site.deliver(alice, &headed(fields, size)).await;
+    }
+    let mut c = logged_in(&site, addr, ALICE).await;
+    c.cmd("SELECT INBOX").await;
+    // Without message 1, sequence numbers 1 to 4 are UIDs 2 to 5.
+    assert!(c.cmd("UID MOVE 1 Trash").await.ok());
+    assert_eq!(c.cmd("UID SORT (DATE) UTF-8 ALL").await.lines("SORT"), ["* SORT 5 3 2 4"]);
+    assert_eq!(c.cmd("SORT (DATE) UTF-8 ALL").await.lines("SORT"), ["* SORT 4 2 1 3"]);
+    assert_eq!(c.cmd("UID SORT (REVERSE SUBJECT) UTF-8 UID 3:5").await.lines("SORT"), ["* SORT 4 3 5"]);
+    // The parent of 2 and 4 is gone: they are side by side under a dummy,
+    // which sorts by 2's date, after 3's.
+    assert_eq!(c.cmd("UID THREAD REFERENCES UTF-8 ALL").await.lines("THREAD"), ["* THREAD (3 5)((2)(4))"]);
+    assert_eq!(c.cmd("THREAD REFERENCES UTF-8 ALL").await.lines("THREAD"), ["* THREAD (2 4)((1)(3))"]);
 }

@@ -237,6 +237,8 @@ pub trait MetadataStore: crate::FolderStore + crate::AuditStore + crate::Lifecyc
     async fn grant_role(&self, mailbox: MailboxId, national_id: &NationalId, role: Role) -> Result<(), StoreError>;
     /// The role of `national_id` on a mailbox, if any.
     async fn role_of(&self, mailbox: MailboxId, national_id: &NationalId) -> Result<Option<Role>, StoreError>;
+    /// The mailboxes held by a person (personal ones), by address.
+    async fn mailboxes_of(&self, national_id: &NationalId) -> Result<Vec<Mailbox>, StoreError>;
     /// Who holds a role on a mailbox, by national id.
     async fn roles_on(&self, mailbox: MailboxId) -> Result<Vec<(NationalId, Role)>, StoreError>;
     /// Every mailbox where this person holds a role, with the role.

@@ -19,6 +19,7 @@ mod mutate;
 mod search;
 mod selected;
 mod sequence;
+mod sort;
 
 use std::net::SocketAddr;
 
@@ -164,6 +165,10 @@ impl<'a> Session<'a> {
             "RIGHTS=texk",
             "BINARY",
             "STATUS=SIZE",
+            "SORT",
+            "SORT=DISPLAY",
+            "THREAD=ORDEREDSUBJECT",
+            "THREAD=REFERENCES",
         ]);
         let mut text = caps.join(" ");
         text.push_str(&format!(" APPENDLIMIT={}", self.server.limits.max_append_bytes));
@@ -258,12 +263,15 @@ impl<'a> Session<'a> {
             }
         };
         let tag = command.tag.inner().to_string();
-        // RFC 9051 §7.5.1: no EXPUNGE while answering these by sequence number.
+        // RFC 9051 §7.5.1 (and RFC 5256 §3 for SORT and THREAD): no EXPUNGE
+        // while answering these by sequence number.
         let allow_expunge = !matches!(
             command.body,
             CommandBody::Fetch { uid: false, .. }
                 | CommandBody::Store { uid: false, .. }
                 | CommandBody::Search { uid: false, .. }
+                | CommandBody::Sort { uid: false, .. }
+                | CommandBody::Thread { uid: false, .. }
         );
         let (reply, next) = self.dispatch(conn, command).await?;
         if reply.status == "BAD" {
@@ -388,6 +396,12 @@ impl<'a> Session<'a> {
                 self.store(&sequence_set, kind, response, &flags, uid, &modifiers).await
             }
             C::Search { charset, criteria, uid } => self.search(charset.as_ref(), criteria.as_ref(), uid).await,
+            C::Sort { sort_criteria, charset, search_criteria, uid } => {
+                self.sort(sort_criteria.as_ref(), &charset, search_criteria.as_ref(), uid).await
+            }
+            C::Thread { algorithm, charset, search_criteria, uid } => {
+                self.thread(&algorithm, &charset, search_criteria.as_ref(), uid).await
+            }
             C::Copy { sequence_set, mailbox, uid } => self.copy(&sequence_set, &mailbox, uid, false).await,
             C::Move { sequence_set, mailbox, uid } => self.copy(&sequence_set, &mailbox, uid, true).await,
             _ => Reply::bad("Command not supported"),

@@ -1,10 +1,11 @@
 //! SEARCH (RFC 9051 §6.4.4): every search key, evaluated message by message
 //! over chunks of metadata; message bodies are read only when a key needs
-//! them (header and text keys, sent dates).
+//! them (header and text keys, sent dates). SORT and THREAD select their
+//! messages with the same [`Session::matching`].
 
 use imap_codec::imap_types::core::{AString, Charset};
 use imap_codec::imap_types::search::SearchKey;
-use mss_store::MessageMeta;
+use mss_store::{BlobStore, MessageMeta};
 
 use super::sequence::contains;
 use super::{Reply, Session, unavailable};
@@ -13,10 +14,17 @@ const CHUNK: usize = 1024;
 const DAY: i64 = 86_400;
 
 /// One message as the search sees it.
-struct Candidate<'m> {
-    seq: u32,
-    meta: &'m MessageMeta,
-    raw: Option<&'m [u8]>,
+pub(super) struct Candidate<'m> {
+    pub seq: u32,
+    pub meta: &'m MessageMeta,
+    pub raw: Option<&'m [u8]>,
+}
+
+impl Candidate<'_> {
+    /// How a response names the message: by UID or by sequence number.
+    pub fn number(&self, by_uid: bool) -> u32 {
+        if by_uid { self.meta.uid } else { self.seq }
+    }
 }
 
 impl Session<'_> {
@@ -26,41 +34,10 @@ impl Session<'_> {
         criteria: &[SearchKey<'_>],
         by_uid: bool,
     ) -> Reply {
-        if let Some(charset) = charset {
-            let name = charset.as_ref().to_ascii_uppercase();
-            if name != "UTF-8" && name != "US-ASCII" {
-                return Reply::no("Only UTF-8 searches are supported").with_code("BADCHARSET (UTF-8 US-ASCII)");
-            }
-        }
-        let Some(selected) = self.selected() else {
-            return Reply::bad("No mailbox selected");
+        let found = match self.matching(charset, criteria, false, |c| c.number(by_uid)).await {
+            Ok(found) => found,
+            Err(reply) => return reply,
         };
-        let folder = selected.folder.id;
-        let uids = selected.uids.clone();
-        let needs_body = criteria.iter().any(key_needs_body);
-        let (meta, blobs) = (self.server.store.meta.clone(), self.server.store.blobs.clone());
-        let mut found: Vec<u32> = Vec::new();
-        for (chunk_index, chunk) in uids.chunks(CHUNK).enumerate() {
-            let metas = match meta.messages(folder, chunk).await {
-                Ok(metas) => metas,
-                Err(e) => return unavailable(e),
-            };
-            for m in &metas {
-                let position = chunk_index * CHUNK + chunk.binary_search(&m.uid).unwrap_or(0);
-                let raw = if needs_body {
-                    match blobs.get(&m.blob).await {
-                        Ok(raw) => raw,
-                        Err(e) => return unavailable(e),
-                    }
-                } else {
-                    None
-                };
-                let candidate = Candidate { seq: position as u32 + 1, meta: m, raw: raw.as_deref() };
-                if criteria.iter().all(|key| matches(key, &candidate, &uids)) {
-                    found.push(if by_uid { m.uid } else { candidate.seq });
-                }
-            }
-        }
         self.out.extend_from_slice(b"* SEARCH");
         for n in found {
             self.out.extend(format!(" {n}").into_bytes());
@@ -68,6 +45,56 @@ impl Session<'_> {
         self.out.extend_from_slice(b"\r\n");
         Reply::ok("SEARCH completed")
     }
+
+    /// The messages of the selected folder that match all of `criteria`, in
+    /// sequence order, each kept as `record` makes it: the caller decides
+    /// how little to keep. Metadata is read in chunks; a message's raw bytes
+    /// are read, one message at a time, when the criteria need them, or
+    /// when `with_body` asks for them for the messages that match.
+    pub(super) async fn matching<T>(
+        &mut self,
+        charset: Option<&Charset<'_>>,
+        criteria: &[SearchKey<'_>],
+        with_body: bool,
+        mut record: impl FnMut(&Candidate<'_>) -> T,
+    ) -> Result<Vec<T>, Reply> {
+        if let Some(charset) = charset {
+            let name = charset.as_ref().to_ascii_uppercase();
+            if name != "UTF-8" && name != "US-ASCII" {
+                return Err(Reply::no("Only UTF-8 searches are supported").with_code("BADCHARSET (UTF-8 US-ASCII)"));
+            }
+        }
+        let Some(selected) = self.selected() else {
+            return Err(Reply::bad("No mailbox selected"));
+        };
+        let folder = selected.folder.id;
+        let uids = selected.uids.clone();
+        let needs_body = criteria.iter().any(key_needs_body);
+        let (meta, blobs) = (self.server.store.meta.clone(), self.server.store.blobs.clone());
+        let mut found = Vec::new();
+        for (chunk_index, chunk) in uids.chunks(CHUNK).enumerate() {
+            let metas = meta.messages(folder, chunk).await.map_err(unavailable)?;
+            for m in &metas {
+                let position = chunk_index * CHUNK + chunk.binary_search(&m.uid).unwrap_or(0);
+                let seq = position as u32 + 1;
+                let mut raw = if needs_body { read(&*blobs, m).await? } else { None };
+                let candidate = Candidate { seq, meta: m, raw: raw.as_deref() };
+                if !criteria.iter().all(|key| matches(key, &candidate, &uids)) {
+                    continue;
+                }
+                if with_body && !needs_body {
+                    raw = read(&*blobs, m).await?;
+                }
+                found.push(record(&Candidate { seq, meta: m, raw: raw.as_deref() }));
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The raw bytes of a message; None when the blob is missing.
+async fn read(blobs: &dyn BlobStore, m: &MessageMeta) -> Result<Option<Vec<u8>>, Reply> {
+    blobs.get(&m.blob).await.map_err(unavailable)
 }
 
 fn key_needs_body(key: &SearchKey<'_>) -> bool {

@@ -29,7 +29,7 @@ pub struct Selected {
     /// Changes up to this MODSEQ have been reported.
     pub modseq: u64,
     /// Expunged elsewhere, not yet announced (announcing is not allowed
-    /// during FETCH, STORE and SEARCH by sequence number).
+    /// during FETCH, STORE, SEARCH, SORT and THREAD by sequence number).
     pub pending_expunges: Vec<u32>,
     /// (UID, MODSEQ) of flag changes this session made and already
     /// reported, so that the next refresh does not report them again.
@@ -106,8 +106,8 @@ impl Session<'_> {
     }
 
     /// Reports what changed in the selected folder since the last report.
-    /// `allow_expunge` is false while answering FETCH, STORE or SEARCH by
-    /// sequence number (RFC 9051 §7.5.1).
+    /// `allow_expunge` is false while answering FETCH, STORE, SEARCH, SORT or
+    /// THREAD by sequence number (RFC 9051 §7.5.1).
     pub(super) async fn refresh(&mut self, allow_expunge: bool) {
         let condstore = self.condstore;
         let Some(selected) = self.selected() else {

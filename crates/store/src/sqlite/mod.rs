@@ -398,6 +398,17 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
+    async fn mailboxes_of(&self, national_id: &NationalId) -> Result<Vec<Mailbox>, StoreError> {
+        let national_id = national_id.to_string();
+        self.read(move |conn| {
+            let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE national_id = ?1 ORDER BY address");
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map([national_id], mailbox_row)?.collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(RawMailbox::into_mailbox).collect()
+        })
+        .await
+    }
+
     async fn roles_on(&self, mailbox: MailboxId) -> Result<Vec<(NationalId, Role)>, StoreError> {
         self.read(move |conn| {
             let mut stmt =

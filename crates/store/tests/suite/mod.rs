@@ -40,6 +40,9 @@ pub async fn mailbox_round_trips_with_every_field(store: &Store) {
     assert_eq!(created.first_name.as_deref(), Some("Élodie"));
     assert!(created.liste_rouge);
     assert_eq!(created.certificate_dn.as_deref(), Some("CN=lgo.pharma.test,O=LGO,C=FR"));
+    let held = store.meta.mailboxes_of(new.national_id.as_ref().unwrap()).await.unwrap();
+    assert_eq!(held, vec![created.clone()]);
+    assert!(store.meta.mailboxes_of(&"810000013994".parse().unwrap()).await.unwrap().is_empty());
     let bound = store.meta.certificate_bound_mailboxes().await.unwrap();
     assert_eq!(bound, vec![created.clone()]);
     assert!(created.created_at > 1_700_000_000);

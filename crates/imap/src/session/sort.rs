@@ -1,0 +1,144 @@
+//! SORT (RFC 5256 §3, with DISPLAYFROM and DISPLAYTO of RFC 5957) and
+//! THREAD (RFC 5256 §3: ORDEREDSUBJECT and REFERENCES), UID variants
+//! included. Both select with SEARCH's [`Session::matching`] and keep one
+//! small record per matching message: the values it sorts by, or what
+//! [`threading`] needs. A matching message is read once, and only its
+//! header is parsed; SORT by ARRIVAL and SIZE alone reads no message.
+
+use std::cmp::Ordering;
+use std::hash::RandomState;
+
+use imap_codec::imap_types::core::Charset;
+use imap_codec::imap_types::extensions::sort::{SortCriterion, SortKey};
+use imap_codec::imap_types::extensions::thread::ThreadingAlgorithm;
+use imap_codec::imap_types::search::SearchKey;
+
+use super::search::Candidate;
+use super::{Reply, Session};
+use crate::message::{AddressField, Headers, NamedAddress};
+use crate::threading::{self, Fields, Message, Threads};
+
+/// One value a message sorts by; the values of one criterion are all
+/// numbers or all text.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SortValue {
+    Number(i64),
+    Text(Box<str>),
+}
+
+/// A matching message for SORT: how the response names it and its values,
+/// one per criterion.
+struct Sorted {
+    number: u32,
+    values: Box<[SortValue]>,
+}
+
+impl Session<'_> {
+    pub(super) async fn sort(
+        &mut self,
+        criteria: &[SortCriterion],
+        charset: &Charset<'_>,
+        search: &[SearchKey<'_>],
+        by_uid: bool,
+    ) -> Reply {
+        let reads_header = criteria.iter().any(|c| !matches!(c.key, SortKey::Arrival | SortKey::Size));
+        let record = |c: &Candidate<'_>| sorted(c, criteria, by_uid);
+        let mut found = match self.matching(Some(charset), search, reads_header, record).await {
+            Ok(found) => found,
+            Err(reply) => return reply,
+        };
+        // A stable sort: messages equal by every criterion stay in sequence
+        // order (RFC 5256 §3).
+        found.sort_by(|a, b| compare(criteria, a, b));
+        self.out.extend_from_slice(b"* SORT");
+        for message in found {
+            self.out.extend(format!(" {}", message.number).into_bytes());
+        }
+        self.out.extend_from_slice(b"\r\n");
+        Reply::ok("SORT completed")
+    }
+
+    pub(super) async fn thread(
+        &mut self,
+        algorithm: &ThreadingAlgorithm<'_>,
+        charset: &Charset<'_>,
+        search: &[SearchKey<'_>],
+        by_uid: bool,
+    ) -> Reply {
+        let build: fn(&[Message]) -> Threads = match algorithm {
+            ThreadingAlgorithm::OrderedSubject => threading::ordered_subject,
+            ThreadingAlgorithm::References => threading::references,
+            ThreadingAlgorithm::Other(_) => return Reply::bad("Unknown threading algorithm"),
+        };
+        let keys = RandomState::new();
+        let record = |c: &Candidate<'_>| threaded(c, by_uid, &keys);
+        let messages = match self.matching(Some(charset), search, true, record).await {
+            Ok(messages) => messages,
+            Err(reply) => return reply,
+        };
+        self.out.extend_from_slice(b"* THREAD");
+        build(&messages).write(&mut self.out, &messages);
+        self.out.extend_from_slice(b"\r\n");
+        Reply::ok("THREAD completed")
+    }
+}
+
+/// The order of two messages by the first criterion that tells them apart.
+fn compare(criteria: &[SortCriterion], a: &Sorted, b: &Sorted) -> Ordering {
+    let pairs = criteria.iter().zip(a.values.iter().zip(b.values.iter()));
+    pairs
+        .map(|(criterion, (a, b))| if criterion.reverse { b.cmp(a) } else { a.cmp(b) })
+        .find(|order| order.is_ne())
+        .unwrap_or(Ordering::Equal)
+}
+
+fn sorted(c: &Candidate<'_>, criteria: &[SortCriterion], by_uid: bool) -> Sorted {
+    let headers = Headers::parse(c.raw.unwrap_or_default());
+    Sorted {
+        number: c.number(by_uid),
+        values: criteria.iter().map(|criterion| value(&criterion.key, c, &headers)).collect(),
+    }
+}
+
+/// RFC 5256 §3 and RFC 5957 §3: what a message sorts by for one key. A
+/// missing field sorts as the empty string.
+fn value(key: &SortKey, c: &Candidate<'_>, headers: &Headers<'_>) -> SortValue {
+    let text = |text: &str| SortValue::Text(threading::sort_key(text));
+    let first = |field| headers.first_address(field);
+    match key {
+        SortKey::Arrival => SortValue::Number(c.meta.received_at),
+        // RFC 5256 §2.2: without a valid Date, the INTERNALDATE.
+        SortKey::Date => SortValue::Number(headers.date().unwrap_or(c.meta.received_at)),
+        SortKey::Size => SortValue::Number(i64::try_from(c.meta.size).unwrap_or(i64::MAX)),
+        SortKey::Subject => text(&threading::base_subject(headers.subject().unwrap_or_default()).0),
+        SortKey::From => text(first(AddressField::From).map_or("", local_part)),
+        SortKey::To => text(first(AddressField::To).map_or("", local_part)),
+        SortKey::Cc => text(first(AddressField::Cc).map_or("", local_part)),
+        SortKey::DisplayFrom => text(first(AddressField::From).map_or("", display)),
+        SortKey::DisplayTo => text(first(AddressField::To).map_or("", display)),
+    }
+}
+
+/// The addr-mailbox: the address before its "@".
+fn local_part<'a>(address: NamedAddress<'a>) -> &'a str {
+    address.address.rsplit_once('@').map_or(address.address, |(local, _)| local)
+}
+
+/// RFC 5957 §3: the display name, or without one the address.
+fn display<'a>(address: NamedAddress<'a>) -> &'a str {
+    address.name.filter(|name| !name.trim().is_empty()).unwrap_or(address.address)
+}
+
+fn threaded(c: &Candidate<'_>, by_uid: bool, keys: &RandomState) -> Message {
+    let headers = Headers::parse(c.raw.unwrap_or_default());
+    let [message_id, in_reply_to, references] =
+        [headers.message_id(), headers.in_reply_to(), headers.references()].map(Option::unwrap_or_default);
+    let fields = Fields {
+        subject: headers.subject().unwrap_or_default(),
+        message_id: &message_id,
+        in_reply_to: &in_reply_to,
+        references: &references,
+    };
+    // RFC 5256 §2.2: the sent date, or the INTERNALDATE without a valid one.
+    Message::new(c.number(by_uid), headers.date().unwrap_or(c.meta.received_at), &fields, keys)
+}
