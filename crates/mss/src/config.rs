@@ -36,6 +36,51 @@ pub struct Config {
     pub smtp: Smtp,
     #[serde(default)]
     pub imap: Imap,
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+}
+
+/// Mailbox life cycle and identity settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    /// Time given to the ANS to validate a new mailbox, in seconds (24 h).
+    #[serde(default = "default_validation_delay")]
+    pub validation_delay_seconds: u64,
+    /// The terms of use every creation must accept.
+    #[serde(default = "default_cgu_version")]
+    pub cgu_version: String,
+    #[serde(default = "default_cgu_url")]
+    pub cgu_url: String,
+    /// Development ANS: national ids and FINESS it refuses as unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ans_unknown_national_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ans_unknown_finess: Vec<String>,
+}
+
+fn default_validation_delay() -> u64 {
+    24 * 3600
+}
+
+fn default_cgu_version() -> String {
+    "2026-01".into()
+}
+
+fn default_cgu_url() -> String {
+    "/cgu".into()
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self {
+            validation_delay_seconds: default_validation_delay(),
+            cgu_version: default_cgu_version(),
+            cgu_url: default_cgu_url(),
+            ans_unknown_national_ids: Vec::new(),
+            ans_unknown_finess: Vec::new(),
+        }
+    }
 }
 
 /// IMAP settings.

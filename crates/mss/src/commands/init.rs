@@ -12,7 +12,7 @@ use mss_trust::pki::OperatorIdentity;
 use mss_trust::{CertificateAuthority, DistinguishedName};
 
 use crate::cli::InitArgs;
-use crate::config::{CONFIG_FILE, Config, Imap, Listen, Smtp, Tls};
+use crate::config::{CONFIG_FILE, Config, Imap, Lifecycle, Listen, Smtp, Tls};
 use crate::error::{CliError, failed, parse, usage};
 
 const CA_DIR: &str = "ca";
@@ -93,6 +93,7 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
         },
         smtp: Smtp::default(),
         imap: Imap::default(),
+        lifecycle: Lifecycle::default(),
     };
     let config_text = toml::to_string_pretty(&config).map_err(|e| failed("mss.toml", e))?;
 

@@ -18,16 +18,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::response::{Html, Json};
-use axum::routing::get;
-use mss_identity::{Throttle, TokenKey};
+use mss_directory::{SimulatedAns, Validation};
+use mss_identity::{SessionAuthority, Throttle, TokenKey};
 use mss_imap::{ImapServer, Limits as ImapLimits};
 use mss_smtp::outbound::{Dns, Routes};
 use mss_smtp::{Limits, Mode, Outbound, RetryPolicy, SmtpServer, Submission};
 use mss_trust::TlsMaterial;
 use mss_trust::pki::subject_of_pem;
+use mss_web::{Cgu, Web};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -187,9 +185,28 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     println!("  mailboxes: {mailboxes}");
     tracing::info!(domain = %data.domain, %smtp_addr, %submission_addr, %http_addr, "serving");
 
-    let app =
-        Router::new().route("/", get(status_page)).route("/healthz", get(health)).with_state(data.domain.to_string());
-    let served = axum::serve(http, app).with_graceful_shutdown(shutdown_signal()).await;
+    let lifecycle = &data.config.lifecycle;
+    let ans = SimulatedAns {
+        unknown_national_ids: lifecycle.ans_unknown_national_ids.iter().cloned().collect(),
+        unknown_finess: lifecycle.ans_unknown_finess.iter().cloned().collect(),
+    };
+    tasks.push(tokio::spawn(
+        Validation {
+            store: store.clone(),
+            publisher: Arc::new(ans),
+            interval: Duration::from_secs(1),
+            retry: Duration::from_secs(300),
+        }
+        .run(),
+    ));
+    let web = Arc::new(Web {
+        store: store.clone(),
+        domain: data.domain.clone(),
+        sessions: Arc::new(SessionAuthority::new(tokens.clone(), store.meta.clone())),
+        cgu: Cgu { version: lifecycle.cgu_version.clone(), url: lifecycle.cgu_url.clone() },
+        validation_delay: Duration::from_secs(lifecycle.validation_delay_seconds),
+    });
+    let served = axum::serve(http, mss_web::router(web)).with_graceful_shutdown(shutdown_signal()).await;
     for task in tasks {
         task.abort();
     }
@@ -251,16 +268,4 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, stopping"),
         () = terminate => tracing::info!("SIGTERM received, stopping"),
     }
-}
-
-async fn health(State(domain): State<String>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok", "domain": domain, "version": env!("CARGO_PKG_VERSION") }))
-}
-
-async fn status_page(State(domain): State<String>) -> Html<String> {
-    let domain = domain.replace('&', "&amp;").replace('<', "&lt;");
-    Html(format!(
-        "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>mss · {domain}</title>\
-         <h1>Opérateur MSSanté {domain}</h1><p>Le service est en marche.</p></html>"
-    ))
 }

@@ -1,0 +1,41 @@
+//! The REST API: sessions, mailbox creation, delegation, audit trail. The
+//! OpenAPI document at `/api/openapi.json` describes it.
+
+mod audit;
+mod auth;
+mod body;
+mod mailboxes;
+mod members;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+
+pub use auth::Caller;
+
+use crate::Web;
+
+/// The OpenAPI 3.1 description of this API.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+pub fn router() -> Router<Arc<Web>> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/me", get(auth::me))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/mailboxes/preview", post(mailboxes::preview))
+        .route("/mailboxes", post(mailboxes::create))
+        .route("/mailboxes/{address}", get(mailboxes::show))
+        .route("/mailboxes/{address}/members", get(members::list))
+        .route("/mailboxes/{address}/members/{national_id}", put(members::set).delete(members::remove))
+        .route("/mailboxes/{address}/audit", get(audit::list))
+        .fallback(|| async { crate::Problem::not_found("Cette adresse de l'API n'existe pas.") })
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}

@@ -1,0 +1,46 @@
+//! HTTP for mss: the REST API under `/api` (described by `/api/openapi.json`),
+//! the health check and the status page. The portal (issue 8) joins here.
+//!
+//! Rules kept here:
+//! - every request that changes something is authenticated by a session
+//!   token and authorised by `mss-core` (roles, delegation), never by the
+//!   client's say-so;
+//! - every refusal is an RFC 9457 `application/problem+json` with a French
+//!   `detail` for the person, and changes nothing;
+//! - every action and refusal goes to the audit trail.
+
+pub mod api;
+mod pages;
+mod problem;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use mss_core::Domain;
+use mss_identity::SessionAuthority;
+use mss_store::Store;
+
+pub use problem::Problem;
+
+/// The current terms of use (CGU) every creation must accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cgu {
+    pub version: String,
+    pub url: String,
+}
+
+/// What the HTTP handlers share.
+pub struct Web {
+    pub store: Store,
+    pub domain: Domain,
+    pub sessions: Arc<SessionAuthority>,
+    pub cgu: Cgu,
+    /// Time the ANS is given to validate a new mailbox (24 h in production).
+    pub validation_delay: Duration,
+}
+
+/// Every route of the HTTP listener.
+pub fn router(web: Arc<Web>) -> Router {
+    Router::new().merge(pages::router()).nest("/api", api::router()).with_state(web)
+}

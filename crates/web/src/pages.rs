@@ -1,0 +1,26 @@
+//! The health check and the status page.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{Html, Json};
+use axum::routing::get;
+
+use crate::Web;
+
+pub fn router() -> Router<Arc<Web>> {
+    Router::new().route("/", get(status_page)).route("/healthz", get(health))
+}
+
+async fn health(State(web): State<Arc<Web>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "domain": web.domain.as_str(), "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn status_page(State(web): State<Arc<Web>>) -> Html<String> {
+    let domain = web.domain.as_str().replace('&', "&amp;").replace('<', "&lt;");
+    Html(format!(
+        "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>mss · {domain}</title>\
+         <h1>Opérateur MSSanté {domain}</h1><p>Le service est en marche.</p></html>"
+    ))
+}
