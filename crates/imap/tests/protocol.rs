@@ -586,3 +586,61 @@ async fn uid_sort_and_uid_thread_answer_with_uids() {
     assert_eq!(c.cmd("UID THREAD REFERENCES UTF-8 ALL").await.lines("THREAD"), ["* THREAD (3 5)((2)(4))"]);
     assert_eq!(c.cmd("THREAD REFERENCES UTF-8 ALL").await.lines("THREAD"), ["* THREAD (2 4)((1)(3))"]);
 }
+
+#[tokio::test]
+async fn every_access_goes_to_the_audit_trail_without_content() {
+    let (site, alice, addr) = alice_site().await;
+    site.deliver(alice, &message("Confidentiel", "diagnostic secret")).await;
+    let mut refused = starttls(addr, site.anonymous()).await;
+    refused.xoauth2(ALICE, "not-a-token").await;
+    let mut c = logged_in(&site, addr, ALICE).await;
+    c.cmd("SELECT INBOX").await;
+    c.cmd("FETCH 1 (BODY[])").await;
+    c.cmd("STORE 1 +FLAGS (\\Flagged)").await;
+    c.cmd("CREATE Dossiers").await;
+    c.cmd("SELECT Nowhere").await;
+    site.store.audit.flush().await;
+    let filter = mss_store::AuditFilter { action_prefix: Some("imap.".into()), limit: 100, ..Default::default() };
+    let mut trail = site.store.meta.audit_entries(&filter).await.unwrap();
+    trail.reverse();
+    let seen: Vec<(&str, &str, &str)> = trail
+        .iter()
+        .map(|e| (e.entry.action.as_str(), e.entry.target.as_str(), e.entry.result.split(' ').next().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("imap.login", ALICE, "refused:"),
+            ("imap.login", ALICE, "ok"),
+            ("imap.select", ALICE, "OK"),
+            ("imap.fetch", ALICE, "OK"),
+            ("imap.store", ALICE, "OK"),
+            ("imap.create", ALICE, "OK"),
+            ("imap.select", ALICE, "NO"),
+        ]
+    );
+    assert!(trail[3].entry.detail.contains("folder=INBOX"));
+    assert!(
+        trail
+            .iter()
+            .all(|e| !format!("{e:?}").contains("diagnostic secret") && !format!("{e:?}").contains("Confidentiel"))
+    );
+    assert_eq!(site.store.meta.verify_audit().await.unwrap(), mss_store::AuditVerdict::Intact { entries: 7 });
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_slowed_down() {
+    let (site, _, addr) = alice_site().await;
+    let mut c = starttls(addr, site.anonymous()).await;
+    for _ in 0..3 {
+        assert_eq!(c.xoauth2(ALICE, "wrong").await.status(), "NO");
+    }
+    let started = std::time::Instant::now();
+    assert_eq!(c.xoauth2(ALICE, "wrong").await.status(), "NO");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900), "the fourth failure waits");
+    // The same account from another connection waits too; the right token still works.
+    let mut other = starttls(addr, site.anonymous()).await;
+    let started = std::time::Instant::now();
+    assert!(other.xoauth2(ALICE, &site.token(ALICE)).await.ok());
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+}

@@ -44,6 +44,8 @@ impl Rights {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub mailbox: MailboxId,
+    /// The mailbox's address (the audit trail's target).
+    pub address: String,
     /// The folder's name inside its mailbox (INBOX normalised).
     pub folder: String,
     /// The name as the client sees it.
@@ -82,6 +84,7 @@ impl Session<'_> {
         let Some((address, folder)) = shared else {
             return Ok(Target {
                 mailbox: principal.mailbox.id,
+                address: principal.address().to_string(),
                 folder: normalise(name),
                 name: normalise(name),
                 rights: Rights::ALL,
@@ -96,7 +99,8 @@ impl Session<'_> {
             return Err(nonexistent());
         };
         let folder = normalise(folder);
-        Ok(Target { mailbox: mailbox.id, name: format!("{SHARED_PREFIX}/{address}/{folder}"), folder, rights })
+        let name = format!("{SHARED_PREFIX}/{address}/{folder}");
+        Ok(Target { mailbox: mailbox.id, address: address.to_string(), name, folder, rights })
     }
 
     /// Resolves and refuses without `right`.

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use mss_identity::login::{self, LoginError};
 use mss_identity::sasl::{self, BearerMechanism};
 use mss_identity::{BearerCredentials, Principal};
-use mss_store::now_unix;
+use mss_store::{NewAuditEntry, now_unix};
 use mss_trust::PeerCertificate;
 
 use super::{Reply, Session, State};
@@ -101,18 +101,23 @@ impl Session<'_> {
         match result {
             Ok(principal) => {
                 self.server.throttle.succeeded(&keys);
-                tracing::info!(target: "audit", peer = %self.peer, user = %principal.address(), action = "login", result = "OK", "imap");
+                tracing::info!(peer = %self.peer, user = %principal.address(), "imap: logged in");
+                let address = principal.address().to_string();
+                self.login_audit(&address, &address, "ok").await;
                 self.principal = Some(principal);
                 self.state = State::Authenticated;
                 Reply::ok("Logged in").with_code(format!("CAPABILITY {}", self.capabilities()))
             }
             Err(LoginError::Invalid(why)) => {
                 self.server.throttle.failed(&keys);
-                tracing::warn!(target: "audit", peer = %self.peer, user = claimed.unwrap_or(""), action = "login", result = "NO", reason = why, "imap");
+                tracing::warn!(peer = %self.peer, user = claimed.unwrap_or(""), reason = why, "imap: login refused");
+                self.login_audit(claimed.unwrap_or("anonymous"), claimed.unwrap_or(""), &format!("refused: {why}"))
+                    .await;
                 Reply::no("Authentication failed").with_code("AUTHENTICATIONFAILED")
             }
             Err(LoginError::Pending) => {
-                tracing::info!(target: "audit", peer = %self.peer, user = claimed.unwrap_or(""), action = "login", result = "NO", reason = "pending", "imap");
+                self.login_audit(claimed.unwrap_or("anonymous"), claimed.unwrap_or(""), "refused: mailbox pending")
+                    .await;
                 Reply::no(login::PENDING_MESSAGE).with_code("UNAVAILABLE")
             }
             Err(LoginError::Unavailable(e)) => {
@@ -120,5 +125,11 @@ impl Session<'_> {
                 Reply::no("Temporary failure, try again").with_code("UNAVAILABLE")
             }
         }
+    }
+
+    async fn login_audit(&mut self, actor: &str, mailbox: &str, result: &str) {
+        self.audited = true;
+        let entry = NewAuditEntry::now(actor, "imap.login", mailbox, result, format!("peer={}", self.peer));
+        self.server.store.audit.record(entry).await;
     }
 }

@@ -124,7 +124,7 @@ impl Session<'_> {
             Err(StoreError::AlreadyPresent(_)) => Reply::no("Mailbox already exists").with_code("ALREADYEXISTS"),
             Err(e) => unavailable(e),
         };
-        self.audit("create", &target.name, &reply);
+        self.audit("create", &target, &reply).await;
         reply
     }
 
@@ -147,7 +147,7 @@ impl Session<'_> {
             Err(StoreError::Invalid(why)) => Reply::no(format!("Cannot delete: {why}")).with_code("CANNOT"),
             Err(e) => unavailable(e),
         };
-        self.audit("delete", &target.name, &reply);
+        self.audit("delete", &target, &reply).await;
         reply
     }
 
@@ -172,7 +172,7 @@ impl Session<'_> {
             Err(StoreError::Invalid(why)) => Reply::no(format!("Cannot rename: {why}")).with_code("CANNOT"),
             Err(e) => unavailable(e),
         };
-        self.audit("rename", &source.name, &reply);
+        self.audit("rename", &source, &reply).await;
         reply
     }
 

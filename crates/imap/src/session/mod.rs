@@ -28,6 +28,7 @@ use imap_codec::decode::Decoder;
 use imap_codec::imap_types::command::{Command, CommandBody};
 use imap_codec::imap_types::extensions::enable::CapabilityEnable;
 use mss_identity::Principal;
+use mss_store::NewAuditEntry;
 
 use self::selected::Selected;
 use crate::conn::{Conn, Frame, ReadEnd};
@@ -98,6 +99,8 @@ pub struct Session<'a> {
     errors: usize,
     /// Untagged responses of the current command.
     out: Vec<u8>,
+    /// Whether the current command already wrote its audit entry.
+    audited: bool,
 }
 
 /// What the loop does after a command.
@@ -119,6 +122,7 @@ impl<'a> Session<'a> {
             rev2: false,
             errors: 0,
             out: Vec::new(),
+            audited: false,
         }
     }
 
@@ -273,7 +277,16 @@ impl<'a> Session<'a> {
                 | CommandBody::Sort { uid: false, .. }
                 | CommandBody::Thread { uid: false, .. }
         );
+        self.audited = false;
+        let name = crate::conn::command_name(bytes).to_ascii_lowercase();
         let (reply, next) = self.dispatch(conn, command).await?;
+        if !self.audited && self.principal.is_some() {
+            let (target, folder) = match self.selected() {
+                Some(selected) => (selected.address.clone(), selected.folder.name.clone()),
+                None => (self.principal.as_ref().map(|p| p.address().to_string()).unwrap_or_default(), String::new()),
+            };
+            self.record(&format!("imap.{name}"), &target, &folder, &reply).await;
+        }
         if reply.status == "BAD" {
             self.errors += 1;
         }
@@ -429,10 +442,20 @@ impl<'a> Session<'a> {
         Reply::ok("ENABLE completed")
     }
 
-    /// The audit trail of IMAP: who did what on which mailbox, and the
-    /// result; never message content.
-    fn audit(&self, action: &str, mailbox: &str, reply: &Reply) {
-        let user = self.principal.as_ref().map(|p| p.address().to_string()).unwrap_or_default();
-        tracing::info!(target: "audit", peer = %self.peer, %user, action, mailbox, result = reply.status, "imap");
+    /// The audit trail of IMAP: who did what on which mailbox and folder,
+    /// and the result; never message content.
+    async fn audit(&mut self, action: &str, target: &access::Target, reply: &Reply) {
+        self.audited = true;
+        self.record(&format!("imap.{action}"), &target.address, &target.folder, reply).await;
+    }
+
+    async fn record(&self, action: &str, mailbox: &str, folder: &str, reply: &Reply) {
+        let user = self.principal.as_ref().map(|p| p.address().to_string()).unwrap_or_else(|| "anonymous".into());
+        let result = match &reply.code {
+            Some(code) => format!("{} [{code}] {}", reply.status, reply.text),
+            None => format!("{} {}", reply.status, reply.text),
+        };
+        let detail = format!("folder={folder} peer={}", self.peer);
+        self.server.store.audit.record(NewAuditEntry::now(user, action, mailbox, result, detail)).await;
     }
 }

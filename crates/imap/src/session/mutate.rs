@@ -153,7 +153,7 @@ impl Session<'_> {
             compact(copied.pairs.iter().map(|p| p.0)),
             compact(copied.pairs.iter().map(|p| p.1))
         );
-        self.audit(if moving { "move" } else { "copy" }, &target.name, &Reply::ok(""));
+        self.audit(if moving { "move" } else { "copy" }, &target, &Reply::ok("")).await;
         if !moving {
             return Reply::ok("COPY completed").with_code(code);
         }
@@ -198,15 +198,13 @@ impl Session<'_> {
         if !selected.rights.has('e') {
             return Reply::no("Your role does not allow expunging").with_code("NOPERM");
         }
-        let (folder, name) = (selected.folder.id, selected.name.clone());
+        let folder = selected.folder.id;
         let gone = match self.server.store.meta.expunge(folder, only.as_deref()).await {
             Ok(gone) => gone,
             Err(e) => return unavailable(e),
         };
         self.announce_expunged(&gone);
-        let reply = Reply::ok("EXPUNGE completed");
-        self.audit("expunge", &name, &reply);
-        reply
+        Reply::ok(format!("EXPUNGE completed ({} messages)", gone.len()))
     }
 
     pub(super) async fn append(
@@ -248,7 +246,7 @@ impl Session<'_> {
             }
             Err(e) => unavailable(e),
         };
-        self.audit("append", &target.name, &reply);
+        self.audit("append", &target, &reply).await;
         reply
     }
 }

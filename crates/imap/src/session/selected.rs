@@ -19,6 +19,8 @@ use crate::wire;
 /// What the session knows of its selected folder.
 pub struct Selected {
     pub mailbox: MailboxId,
+    /// The mailbox's address (the audit trail's target).
+    pub address: String,
     pub folder: Folder,
     /// The name as the client selected it.
     pub name: String,
@@ -88,10 +90,11 @@ impl Session<'_> {
         wire::astring(&mut out, &target.name);
         out.extend_from_slice(b"\r\n");
         self.out.extend(out);
-        self.audit(if read_only { "examine" } else { "select" }, &target.name, &Reply::ok(""));
+        self.audit(if read_only { "examine" } else { "select" }, &target, &Reply::ok("")).await;
         let modseq = folder.highest_modseq;
         self.state = State::Selected(Box::new(Selected {
             mailbox: target.mailbox,
+            address: target.address.clone(),
             folder,
             name: target.name,
             read_only,
