@@ -15,7 +15,9 @@
 //! - parsing is bounded (token length, SASL response length) and never panics;
 //! - failed logins are throttled per client and per account ([`Throttle`]).
 
+pub mod http;
 pub mod login;
+pub mod psc;
 pub mod sasl;
 pub mod session;
 pub mod throttle;

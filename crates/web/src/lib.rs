@@ -19,6 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use mss_core::Domain;
 use mss_identity::SessionAuthority;
+use mss_identity::psc::client::PscLogin;
 use mss_store::Store;
 
 pub use problem::Problem;
@@ -38,6 +39,8 @@ pub struct Web {
     pub cgu: Cgu,
     /// Time the ANS is given to validate a new mailbox (24 h in production).
     pub validation_delay: Duration,
+    /// Pro Santé Connect (the real one, or the simulator).
+    pub psc: Option<Arc<PscLogin>>,
 }
 
 /// Every route of the HTTP listener.

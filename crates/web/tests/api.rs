@@ -36,6 +36,7 @@ async fn site() -> Site {
         sessions: sessions.clone(),
         cgu: Cgu { version: CGU.into(), url: "/cgu".into() },
         validation_delay: Duration::from_secs(0),
+        psc: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

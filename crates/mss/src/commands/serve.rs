@@ -205,6 +205,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         sessions: Arc::new(SessionAuthority::new(tokens.clone(), store.meta.clone())),
         cgu: Cgu { version: lifecycle.cgu_version.clone(), url: lifecycle.cgu_url.clone() },
         validation_delay: Duration::from_secs(lifecycle.validation_delay_seconds),
+        psc: None,
     });
     let served = axum::serve(http, mss_web::router(web)).with_graceful_shutdown(shutdown_signal()).await;
     for task in tasks {

@@ -6,6 +6,7 @@ mod auth;
 mod body;
 mod mailboxes;
 mod members;
+mod psc;
 
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/me", get(auth::me))
+        .route("/auth/psc/login", get(psc::login))
+        .route("/auth/psc/callback", get(psc::callback))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/mailboxes/preview", post(mailboxes::preview))
