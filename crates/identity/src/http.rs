@@ -29,6 +29,9 @@ pub enum HttpError {
     Timeout,
 }
 
+/// A request on its way.
+pub type Sending = std::pin::Pin<Box<dyn Future<Output = Result<http::Response<Vec<u8>>, HttpError>> + Send>>;
+
 /// Sends requests; cheap to clone.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -52,6 +55,15 @@ impl HttpClient {
             .with_root_certificates(roots)
             .with_no_client_auth();
         Ok(Self { tls: Arc::new(tls) })
+    }
+
+    /// This client as the function openidconnect calls for each request.
+    pub fn transport(&self) -> impl Fn(http::Request<Vec<u8>>) -> Sending + use<> {
+        let client = self.clone();
+        move |request| {
+            let client = client.clone();
+            Box::pin(async move { client.send(request).await })
+        }
     }
 
     pub async fn send(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError> {

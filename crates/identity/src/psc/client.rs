@@ -82,7 +82,7 @@ impl PscLogin {
         self.oidc
             .get_or_try_init(|| async {
                 let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(|e| PscError::Config(e.to_string()))?;
-                let metadata = CoreProviderMetadata::discover_async(issuer, &self.transport())
+                let metadata = CoreProviderMetadata::discover_async(issuer, &self.http.transport())
                     .await
                     .map_err(|e| PscError::Provider(format!("discovery: {e}")))?;
                 let redirect =
@@ -95,21 +95,6 @@ impl PscLogin {
                 .set_redirect_uri(redirect))
             })
             .await
-    }
-
-    /// The HTTP client as openidconnect wants it.
-    fn transport(
-        &self,
-    ) -> impl Fn(
-        http::Request<Vec<u8>>,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<http::Response<Vec<u8>>, crate::http::HttpError>> + Send>,
-    > + use<> {
-        let client = self.http.clone();
-        move |request| {
-            let client = client.clone();
-            Box::pin(async move { client.send(request).await })
-        }
     }
 
     /// Starts a login: the URL to send the person to, and its `state`.
@@ -147,7 +132,7 @@ impl PscLogin {
             return Err(PscError::UnknownFlow);
         }
         let oidc = self.oidc().await?;
-        let transport = self.transport();
+        let transport = self.http.transport();
         let tokens = oidc
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| PscError::Config(e.to_string()))?
