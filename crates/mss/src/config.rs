@@ -38,6 +38,46 @@ pub struct Config {
     pub imap: Imap,
     #[serde(default)]
     pub lifecycle: Lifecycle,
+    #[serde(default)]
+    pub psc: Psc,
+}
+
+/// Pro Santé Connect: the real provider when `issuer` is set, otherwise
+/// the embedded simulator (served under `/psc-sim` on the HTTP listener).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Psc {
+    /// The real PSC issuer URL; absent: the simulator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Simulator only: the test identities, relative to the data directory.
+    #[serde(default = "default_identities")]
+    pub identities: PathBuf,
+    /// How browsers reach this server (redirect URI base); default: the
+    /// HTTP listen address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+/// The simulator's identities file, written by `mss init`.
+pub const IDENTITIES_FILE: &str = "psc-identities.toml";
+
+fn default_identities() -> PathBuf {
+    PathBuf::from(IDENTITIES_FILE)
+}
+
+impl Default for Psc {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            client_id: "mss".into(),
+            client_secret: "development".into(),
+            identities: default_identities(),
+            public_url: None,
+        }
+    }
 }
 
 /// Mailbox life cycle and identity settings.

@@ -12,7 +12,7 @@ use mss_trust::pki::OperatorIdentity;
 use mss_trust::{CertificateAuthority, DistinguishedName};
 
 use crate::cli::InitArgs;
-use crate::config::{CONFIG_FILE, Config, Imap, Lifecycle, Listen, Smtp, Tls};
+use crate::config::{CONFIG_FILE, Config, IDENTITIES_FILE, Imap, Lifecycle, Listen, Psc, Smtp, Tls};
 use crate::error::{CliError, failed, parse, usage};
 
 const CA_DIR: &str = "ca";
@@ -94,6 +94,7 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
         smtp: Smtp::default(),
         imap: Imap::default(),
         lifecycle: Lifecycle::default(),
+        psc: Psc { client_secret: random_secret()?, ..Psc::default() },
     };
     let config_text = toml::to_string_pretty(&config).map_err(|e| failed("mss.toml", e))?;
 
@@ -104,7 +105,45 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
     issued.write_to(&dir.join(TLS_DIR), "server").map_err(|e| failed("pki", e))?;
     write_file(&dir.join(&config.tls.trust_anchors), ca.cert_pem())?;
     write_file(&dir.join(CONFIG_FILE), &config_text)?;
+    write_file(&dir.join(IDENTITIES_FILE), TEST_IDENTITIES)?;
     Ok(InitReport { subject: issued.subject, new_ca })
+}
+
+/// The Pro Santé Connect simulator's test identities (valid RPPS keys).
+const TEST_IDENTITIES: &str = r#"# Test identities of the Pro Santé Connect simulator (development only).
+# Log in as one with /api/auth/psc/login?login_hint=LOGIN, or choose on its page.
+
+[[identity]]
+login = "elodie"
+national_id = "810003621892"
+given_name = "Élodie"
+family_name = "Dupont"
+profession = "21"
+finess = ["750000002"]
+organisation = "Pharmacie du Centre"
+
+[[identity]]
+login = "bob"
+national_id = "810000013994"
+given_name = "Bob"
+family_name = "Durand"
+profession = "21"
+finess = ["750000002"]
+organisation = "Pharmacie du Centre"
+
+[[identity]]
+login = "marc"
+national_id = "810001234565"
+given_name = "Marc"
+family_name = "Lefèvre"
+profession = "10"
+finess = []
+organisation = "Cabinet du Dr Lefèvre"
+"#;
+
+/// A random client secret for the simulator.
+fn random_secret() -> Result<String, CliError> {
+    mss_identity::session::random_token(24).map_err(|e| failed("psc", e))
 }
 
 fn write_file(path: &Path, content: &str) -> Result<(), CliError> {

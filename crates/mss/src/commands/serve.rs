@@ -19,6 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_directory::{SimulatedAns, Validation};
+use mss_identity::http::HttpClient;
+use mss_identity::psc::client::{PscConfig, PscLogin};
+use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
 use mss_identity::{SessionAuthority, Throttle, TokenKey};
 use mss_imap::{ImapServer, Limits as ImapLimits};
 use mss_smtp::outbound::{Dns, Routes};
@@ -180,7 +183,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             println!("  {name:<10} {addr} ({what})");
         }
     }
-    println!("  http       http://{http_addr}/ (health: /healthz)");
+    println!("  http       http://{http_addr}/ (health: /healthz, API: /api/openapi.json)");
     println!("  certificate subject DN: {subject}");
     println!("  mailboxes: {mailboxes}");
     tracing::info!(domain = %data.domain, %smtp_addr, %submission_addr, %http_addr, "serving");
@@ -199,15 +202,21 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         }
         .run(),
     ));
+    let base_url = data.config.psc.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
+    let (psc, simulator) = pro_sante_connect(&data, &base_url)?;
     let web = Arc::new(Web {
         store: store.clone(),
         domain: data.domain.clone(),
         sessions: Arc::new(SessionAuthority::new(tokens.clone(), store.meta.clone())),
         cgu: Cgu { version: lifecycle.cgu_version.clone(), url: lifecycle.cgu_url.clone() },
         validation_delay: Duration::from_secs(lifecycle.validation_delay_seconds),
-        psc: None,
+        psc: Some(Arc::new(psc)),
     });
-    let served = axum::serve(http, mss_web::router(web)).with_graceful_shutdown(shutdown_signal()).await;
+    let mut app = mss_web::router(web);
+    if let Some(simulator) = simulator {
+        app = app.nest(PSC_SIMULATOR_PATH, simulator.router());
+    }
+    let served = axum::serve(http, app).with_graceful_shutdown(shutdown_signal()).await;
     for task in tasks {
         task.abort();
     }
@@ -216,6 +225,39 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     tracing::info!("stopped");
     println!("mss stopped");
     Ok(())
+}
+
+/// Where the embedded PSC simulator is served on the HTTP listener.
+const PSC_SIMULATOR_PATH: &str = "/psc-sim";
+
+/// The PSC client, and the simulator it talks to unless a real issuer is
+/// configured.
+fn pro_sante_connect(data: &DataDir, base_url: &str) -> Result<(PscLogin, Option<Arc<Simulator>>), CliError> {
+    let psc = &data.config.psc;
+    let http = HttpClient::new(None).map_err(|e| failed("psc", e))?;
+    let mut config = PscConfig {
+        issuer: String::new(),
+        client_id: psc.client_id.clone(),
+        client_secret: psc.client_secret.clone(),
+        redirect_uri: format!("{base_url}/api/auth/psc/callback"),
+        scopes: vec!["scope_all".into()],
+    };
+    if let Some(issuer) = &psc.issuer {
+        config.issuer = issuer.clone();
+        return Ok((PscLogin::new(config, http), None));
+    }
+    config.issuer = format!("{base_url}{PSC_SIMULATOR_PATH}");
+    let path = data.resolve(&psc.identities);
+    let identities = match std::fs::read_to_string(&path) {
+        Ok(text) => Identities::parse(&text).map_err(|e| failed(path.display(), e))?,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "psc simulator: no test identities");
+            Identities::default()
+        }
+    };
+    let client = RegisteredClient { id: psc.client_id.clone(), secret: psc.client_secret.clone() };
+    let simulator = Simulator::new(&config.issuer, identities, client).map_err(|e| failed("psc", e))?;
+    Ok((PscLogin::new(config, http), Some(Arc::new(simulator))))
 }
 
 fn initialise_development(dir: &Path) -> Result<(), CliError> {

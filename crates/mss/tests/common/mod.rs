@@ -302,3 +302,58 @@ pub fn trusted_pair(smtp: Option<&str>) -> TrustedPair {
     ours.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, peer.dn()));
     TrustedPair { _tmp: tmp, ca, ours, peer, alice }
 }
+
+/// An HTTP response: status, headers (lower-case names), body.
+pub struct HttpReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request on a new connection (JSON body when given).
+pub fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: Option<&serde_json::Value>) -> HttpReply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':').map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string())))
+        .collect();
+    HttpReply { status, headers, body: body.to_string() }
+}
+
+/// Logs in through Pro Santé Connect (the simulator of `mss serve`), as a
+/// browser would, following the redirects; returns the session tokens.
+pub fn psc_login(http_addr: &str, login: &str) -> serde_json::Value {
+    let local = |location: &str| location.strip_prefix(&format!("http://{http_addr}")).unwrap_or(location).to_string();
+    let start = http(http_addr, "GET", &format!("/api/auth/psc/login?login_hint={login}"), None, None);
+    assert_eq!(start.status, 303, "{}", start.body);
+    let authorize = http(http_addr, "GET", &local(start.header("location").unwrap()), None, None);
+    assert_eq!(authorize.status, 303, "{}", authorize.body);
+    let callback = http(http_addr, "GET", &local(authorize.header("location").unwrap()), None, None);
+    assert_eq!(callback.status, 200, "{}", callback.body);
+    callback.json()
+}
