@@ -42,6 +42,9 @@ pub enum Command {
     /// The outbound queue: list, retry now, delete.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// The audit trail: verify its chain, list entries, purge old ones.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Issue a development bearer token for a mailbox (SASL XOAUTH2 on submission).
     Token {
         #[command(flatten)]
@@ -51,6 +54,33 @@ pub enum Command {
         /// Lifetime in minutes.
         #[arg(long, default_value = "60")]
         ttl_minutes: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check that no entry was altered, inserted or removed (exit 1 if so).
+    Verify {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+    /// List entries, newest first.
+    List {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// Only this target (a mailbox address).
+        #[arg(long)]
+        target: Option<String>,
+        /// Only actions starting with this (imap., smtp., role., mailbox.).
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long, default_value = "50")]
+        limit: String,
+    },
+    /// Remove entries older than the retention ([lifecycle] audit_retention_days).
+    Purge {
+        #[command(flatten)]
+        data_dir: DataDirArg,
     },
 }
 
@@ -166,6 +196,35 @@ pub enum MailboxCommand {
         /// administrateur, gestionnaire or utilisateur.
         #[arg(long)]
         role: String,
+    },
+    /// Suspend an active mailbox (it keeps its address and mail; logins stop).
+    Suspend {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        address: String,
+        /// Why, shown to its users.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Make a suspended mailbox active again.
+    Resume {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        address: String,
+    },
+    /// Close a mailbox for good (its address is never given to anyone else).
+    Delete {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        address: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Development: ask the ANS (simulator) about a pending mailbox now rather than when due.
+    Validate {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        address: String,
     },
     /// Show one mailbox.
     Show {

@@ -97,6 +97,13 @@ pub struct Lifecycle {
     pub ans_unknown_national_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ans_unknown_finess: Vec<String>,
+    /// Days the audit trail is kept (MSSanté: 6 months).
+    #[serde(default = "default_audit_retention")]
+    pub audit_retention_days: u64,
+}
+
+fn default_audit_retention() -> u64 {
+    183
 }
 
 fn default_validation_delay() -> u64 {
@@ -119,6 +126,7 @@ impl Default for Lifecycle {
             cgu_url: default_cgu_url(),
             ans_unknown_national_ids: Vec::new(),
             ans_unknown_finess: Vec::new(),
+            audit_retention_days: default_audit_retention(),
         }
     }
 }

@@ -108,3 +108,45 @@ fn the_seed_flow_from_pro_sante_connect_to_imap() {
     assert!(after.starts_with("NO"), "{after}");
     assert!(server.stop().0.success());
 }
+
+#[test]
+fn suspension_stops_logins_and_the_audit_trail_detects_tampering() {
+    let op = Operator::new("pharmacie.test");
+    let alice = op.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
+    let server = op.serve();
+    let token = op.ok(&format!("token {alice}")).trim().to_string();
+    assert!(imap(&server, &op, &alice, &token, "INBOX").starts_with("OK"));
+    op.ok(&format!(r#"mailbox suspend {alice} --reason "Départ de l'officine""#));
+    assert!(imap(&server, &op, &alice, &token, "INBOX").starts_with("NO"), "a suspended mailbox cannot be used");
+    op.refused(&format!("mailbox suspend {alice} --reason again"), "address");
+    op.ok(&format!("mailbox resume {alice}"));
+    assert!(imap(&server, &op, &alice, &token, "INBOX").starts_with("OK"));
+    op.refused(&format!("mailbox validate {alice}"), "address");
+    assert!(server.stop().0.success());
+
+    let verified = op.ok("audit verify");
+    assert!(verified.starts_with("audit trail intact:"), "{verified}");
+    let listed = op.ok(&format!("audit list --target {alice} --action mailbox."));
+    assert!(listed.contains("mailbox.suspended") && listed.contains("mailbox.active"), "{listed}");
+    let db = tamper(&op, "UPDATE audit_log SET result = 'refused' WHERE id = 2");
+    assert_eq!(db, 1);
+    let out = op.run("audit verify");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("chain broken at entry 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Alters the database as an intruder with file access would (sqlite3
+/// through Python, no mss code involved); returns the rows changed.
+fn tamper(op: &Operator, sql: &str) -> usize {
+    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1]); n = c.execute(sys.argv[2]).rowcount; c.commit(); print(n)";
+    let out = Command::new("python3")
+        .args(["-c", script, op.dir.join("mss.sqlite3").to_str().unwrap(), sql])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}

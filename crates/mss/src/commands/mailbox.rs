@@ -44,6 +44,27 @@ pub async fn run(command: MailboxCommand) -> Result<(), CliError> {
             println!("{national_id} is {role} of {address}");
             Ok(())
         }
+        MailboxCommand::Suspend { data_dir, address, reason } => {
+            transition(&data_dir, &address, MailboxState::Active, MailboxState::Suspended, Some(&reason)).await
+        }
+        MailboxCommand::Resume { data_dir, address } => {
+            transition(&data_dir, &address, MailboxState::Suspended, MailboxState::Active, None).await
+        }
+        MailboxCommand::Delete { data_dir, address, reason } => {
+            let data = DataDir::load(&data_dir.data_dir)?;
+            let mailbox = find(&data, &address).await?;
+            transition(&data_dir, &address, mailbox.state, MailboxState::Deleted, Some(&reason)).await
+        }
+        MailboxCommand::Validate { data_dir, address } => {
+            let data = DataDir::load(&data_dir.data_dir)?;
+            let mailbox = find(&data, &address).await?;
+            if mailbox.state != MailboxState::Pending {
+                return Err(usage("address", format!("{address} is {}, not pending", mailbox.state)));
+            }
+            data.open_store().await?.meta.postpone_validation(mailbox.id, mss_store::now_unix()).await?;
+            println!("{address}: the ANS is asked now (by the running server)");
+            Ok(())
+        }
         MailboxCommand::Show { data_dir, address, json } => {
             let address: EmailAddress = parse("address", &address)?;
             let data = DataDir::load(&data_dir.data_dir)?;
@@ -57,6 +78,42 @@ pub async fn run(command: MailboxCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+async fn find(data: &DataDir, address: &str) -> Result<Mailbox, CliError> {
+    let address: EmailAddress = parse("address", address)?;
+    let mailbox = data.open_store().await?.meta.mailbox(&address).await?;
+    mailbox.ok_or_else(|| usage("address", format!("no mailbox {address}")))
+}
+
+/// A state change by the operator's administrator: audited, and the
+/// holder's sessions end when the mailbox stops being usable.
+async fn transition(
+    data_dir: &crate::cli::DataDirArg,
+    address: &str,
+    from: MailboxState,
+    to: MailboxState,
+    reason: Option<&str>,
+) -> Result<(), CliError> {
+    let data = DataDir::load(&data_dir.data_dir)?;
+    let mailbox = find(&data, address).await?;
+    if mailbox.state != from || !from.can_become(to) {
+        return Err(usage("address", format!("{address} is {}; it cannot become {to}", mailbox.state)));
+    }
+    let store = data.open_store().await?;
+    if !store.meta.change_state(mailbox.id, from, to, reason).await? {
+        return Err(failed("address", format!("{address} changed meanwhile; try again")));
+    }
+    if to != MailboxState::Active
+        && let Some(holder) = &mailbox.national_id
+    {
+        store.meta.revoke_sessions_of(holder, mss_store::now_unix()).await?;
+    }
+    let entry = mss_store::NewAuditEntry::now("cli", &format!("mailbox.{to}"), address, "ok", reason.unwrap_or(""));
+    store.audit.record(entry).await;
+    store.audit.flush().await;
+    println!("{address} is {to}");
+    Ok(())
 }
 
 /// A validated request: everything but the address, and the local part the

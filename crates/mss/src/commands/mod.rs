@@ -1,6 +1,7 @@
 //! One module per command group; each validates its input first (usage
 //! errors, nothing written) and then does the work.
 
+mod audit;
 mod init;
 mod mailbox;
 mod pki;
@@ -20,6 +21,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Mailbox(cmd) => mailbox::run(cmd).await,
         Command::Whitelist(cmd) => whitelist::run(cmd).await,
         Command::Queue(cmd) => queue::run(cmd).await,
+        Command::Audit(cmd) => audit::run(cmd).await,
         Command::Token { data_dir, address, ttl_minutes } => token::run(&data_dir, &address, &ttl_minutes).await,
     }
 }

@@ -202,6 +202,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         }
         .run(),
     ));
+    let retention = Duration::from_secs(lifecycle.audit_retention_days.saturating_mul(86_400));
+    tasks.push(tokio::spawn(purge_audit_daily(store.clone(), retention)));
     let base_url = data.config.psc.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
     let (psc, simulator) = pro_sante_connect(&data, &base_url)?;
     let web = Arc::new(Web {
@@ -225,6 +227,19 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     tracing::info!("stopped");
     println!("mss stopped");
     Ok(())
+}
+
+/// Removes audit entries past their retention, once a day.
+async fn purge_audit_daily(store: mss_store::Store, retention: Duration) {
+    loop {
+        let before = mss_store::now_unix() - i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+        match store.meta.purge_audit(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "audit: old entries purged"),
+            Err(e) => tracing::error!(error = %e, "audit: purge failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(86_400)).await;
+    }
 }
 
 /// Where the embedded PSC simulator is served on the HTTP listener.
