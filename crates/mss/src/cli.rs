@@ -42,6 +42,9 @@ pub enum Command {
     /// The outbound queue: list, retry now, delete.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// CPS card: log in to the API with the card.
+    #[command(subcommand)]
+    Cps(CpsCommand),
     /// The audit trail: verify its chain, list entries, purge old ones.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -117,6 +120,47 @@ pub enum PkiCommand {
         /// Common name of the root.
         #[arg(long, default_value = "IGC-Santé TEST Racine")]
         name: String,
+    },
+    /// Issue a test CPS card certificate (from DATA_DIR's CPS CA): DIR/cps.pem, cps.key, cps.der.
+    IssueCps {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// The holder's RPPS (or --adeli).
+        #[arg(long)]
+        rpps: Option<String>,
+        #[arg(long)]
+        adeli: Option<String>,
+        /// First name.
+        #[arg(long)]
+        first: String,
+        /// Last name.
+        #[arg(long)]
+        last: String,
+        /// FINESS of the structure the holder works in, if any.
+        #[arg(long)]
+        finess: Option<String>,
+        /// Directory to write into (created; existing files are never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CpsCommand {
+    /// Log in to a running operator with a CPS card (PKCS#11): prints the session tokens as JSON.
+    Login {
+        /// The PKCS#11 module of the card reader middleware (or SoftHSM2's).
+        #[arg(long)]
+        module: PathBuf,
+        /// Label of the card's token.
+        #[arg(long, default_value = "CPS")]
+        token: String,
+        /// The card's PIN.
+        #[arg(long, env = "MSS_CPS_PIN", hide_env_values = true)]
+        pin: String,
+        /// The operator's HTTP address (http://host:port).
+        #[arg(long)]
+        api: String,
     },
 }
 

@@ -40,7 +40,22 @@ pub struct Config {
     pub lifecycle: Lifecycle,
     #[serde(default)]
     pub psc: Psc,
+    #[serde(default)]
+    pub cps: Cps,
 }
+
+/// CPS card logins.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cps {
+    /// The CPS CA certificates cards must chain to (relative to the data
+    /// directory); absent: CPS login is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_anchors: Option<PathBuf>,
+}
+
+/// Where `mss init` puts the development CPS CA.
+pub const CPS_CA_DIR: &str = "ca-cps";
 
 /// Pro Santé Connect: the real provider when `issuer` is set, otherwise
 /// the embedded simulator (served under `/psc-sim` on the HTTP listener).

@@ -118,11 +118,12 @@ fn suspension_stops_logins_and_the_audit_trail_detects_tampering() {
     assert!(imap(&server, &op, &alice, &token, "INBOX").starts_with("OK"));
     op.ok(&format!(r#"mailbox suspend {alice} --reason "Départ de l'officine""#));
     assert!(imap(&server, &op, &alice, &token, "INBOX").starts_with("NO"), "a suspended mailbox cannot be used");
-    op.refused(&format!("mailbox suspend {alice} --reason again"), "address");
     op.ok(&format!("mailbox resume {alice}"));
     assert!(imap(&server, &op, &alice, &token, "INBOX").starts_with("OK"));
-    op.refused(&format!("mailbox validate {alice}"), "address");
     assert!(server.stop().0.success());
+    // Refusals change nothing (checked once the server no longer writes).
+    op.refused(&format!("mailbox resume {alice}"), "address");
+    op.refused(&format!("mailbox validate {alice}"), "address");
 
     let verified = op.ok("audit verify");
     assert!(verified.starts_with("audit trail intact:"), "{verified}");

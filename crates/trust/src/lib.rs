@@ -32,5 +32,5 @@ pub mod tls;
 
 pub use dn::{DistinguishedName, DnError};
 pub use liste_blanche::{Entry, ListeBlanche, ListeBlancheError};
-pub use pki::{CertificateAuthority, IssuedCertificate, OperatorIdentity, PkiError};
+pub use pki::{CertificateAuthority, CpsHolder, IssuedCertificate, OperatorIdentity, PkiError};
 pub use tls::{PeerCertificate, ServerTrust, TlsError, TlsMaterial};

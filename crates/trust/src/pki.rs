@@ -64,6 +64,16 @@ pub struct CertificateAuthority {
     issuer: Issuer<'static, KeyPair>,
 }
 
+/// Who a test CPS card belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpsHolder {
+    /// `8` + RPPS or `0` + ADELI.
+    pub national_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub finess: Option<String>,
+}
+
 /// A certificate and its private key, PEM-encoded.
 #[derive(Debug, Clone)]
 pub struct IssuedCertificate {
@@ -138,6 +148,38 @@ impl CertificateAuthority {
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        params.use_authority_key_identifier_extension = true;
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now - Duration::hours(1);
+        params.not_after = now + Duration::days(LEAF_VALIDITY_DAYS);
+        let cert = params.signed_by(&key, &self.issuer)?;
+        let leaf_pem = cert.pem();
+        let subject = subject_of_pem(&leaf_pem)?;
+        Ok(IssuedCertificate {
+            chain_pem: format!("{leaf_pem}{}", self.cert_pem),
+            key_pem: key.serialize_pem(),
+            subject,
+        })
+    }
+
+    /// Issues a test CPS authentication certificate for a health
+    /// professional: `CN` the national id, `GIVENNAME`/`SURNAME` the names,
+    /// `OU` the FINESS of the structure when given; clientAuth usage.
+    pub fn issue_cps(&self, holder: &CpsHolder) -> Result<IssuedCertificate, PkiError> {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = RcgenName::new();
+        params.distinguished_name.push(DnType::CountryName, "FR");
+        params.distinguished_name.push(DnType::OrganizationName, "CPS TEST");
+        if let Some(finess) = &holder.finess {
+            params.distinguished_name.push(DnType::OrganizationalUnitName, finess.as_str());
+        }
+        params.distinguished_name.push(DnType::CustomDnType(vec![2, 5, 4, 4]), holder.last_name.as_str());
+        params.distinguished_name.push(DnType::CustomDnType(vec![2, 5, 4, 42]), holder.first_name.as_str());
+        params.distinguished_name.push(DnType::CommonName, holder.national_id.as_str());
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         params.use_authority_key_identifier_extension = true;
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::hours(1);

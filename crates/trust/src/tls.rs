@@ -228,6 +228,24 @@ pub struct ServerTrust {
 }
 
 impl ServerTrust {
+    /// Judges client chains against these anchors (PEM), outside TLS: a CPS
+    /// certificate presented to the API.
+    pub fn from_anchors_pem(anchors: &str) -> Result<Self, TlsError> {
+        let mut store = RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(anchors.as_bytes()) {
+            store
+                .add(cert.map_err(|e| TlsError::Anchors(e.to_string()))?)
+                .map_err(|e| TlsError::Anchors(e.to_string()))?;
+        }
+        if store.is_empty() {
+            return Err(TlsError::Anchors("no trust anchor".into()));
+        }
+        let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(store), provider())
+            .build()
+            .map_err(|e| TlsError::Anchors(e.to_string()))?;
+        Ok(Self { webpki })
+    }
+
     /// The verdict on the chain a peer presented (`peer_certificates()` of the
     /// finished handshake).
     pub fn judge(&self, presented: Option<&[CertificateDer<'_>]>) -> PeerCertificate {

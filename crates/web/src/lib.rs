@@ -19,6 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use mss_core::Domain;
 use mss_identity::SessionAuthority;
+use mss_identity::cps::CpsAuthority;
 use mss_identity::psc::client::PscLogin;
 use mss_store::Store;
 
@@ -41,6 +42,8 @@ pub struct Web {
     pub validation_delay: Duration,
     /// Pro Santé Connect (the real one, or the simulator).
     pub psc: Option<Arc<PscLogin>>,
+    /// CPS card logins, checked against the CPS CA.
+    pub cps: Option<Arc<CpsAuthority>>,
 }
 
 /// Every route of the HTTP listener.

@@ -37,6 +37,7 @@ async fn site() -> Site {
         cgu: Cgu { version: CGU.into(), url: "/cgu".into() },
         validation_delay: Duration::from_secs(0),
         psc: None,
+        cps: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

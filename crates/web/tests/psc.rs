@@ -49,6 +49,7 @@ async fn site() -> (tempfile::TempDir, Store, SocketAddr) {
         cgu: Cgu { version: "2026-01".into(), url: "/cgu".into() },
         validation_delay: Duration::from_secs(0),
         psc: Some(Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap()))),
+        cps: None,
     });
     let app = mss_web::router(web).nest("/psc-sim", simulator.router());
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -8,11 +8,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use mss_core::Domain;
-use mss_trust::pki::OperatorIdentity;
+use mss_trust::pki::{CA_CERT_FILE, OperatorIdentity};
 use mss_trust::{CertificateAuthority, DistinguishedName};
 
 use crate::cli::InitArgs;
-use crate::config::{CONFIG_FILE, Config, IDENTITIES_FILE, Imap, Lifecycle, Listen, Psc, Smtp, Tls};
+use crate::config::{CONFIG_FILE, CPS_CA_DIR, Config, Cps, IDENTITIES_FILE, Imap, Lifecycle, Listen, Psc, Smtp, Tls};
 use crate::error::{CliError, failed, parse, usage};
 
 const CA_DIR: &str = "ca";
@@ -95,7 +95,10 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
         imap: Imap::default(),
         lifecycle: Lifecycle::default(),
         psc: Psc { client_secret: random_secret()?, ..Psc::default() },
+        cps: Cps { trust_anchors: Some(PathBuf::from(CPS_CA_DIR).join(CA_CERT_FILE)) },
     };
+    let cps_ca = CertificateAuthority::generate("IGC-Santé TEST CPS", &settings.identity.organisation)
+        .map_err(|e| failed("pki", e))?;
     let config_text = toml::to_string_pretty(&config).map_err(|e| failed("mss.toml", e))?;
 
     // Writes start here.
@@ -106,6 +109,7 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
     write_file(&dir.join(&config.tls.trust_anchors), ca.cert_pem())?;
     write_file(&dir.join(CONFIG_FILE), &config_text)?;
     write_file(&dir.join(IDENTITIES_FILE), TEST_IDENTITIES)?;
+    cps_ca.write_to(&dir.join(CPS_CA_DIR)).map_err(|e| failed("pki", e))?;
     Ok(InitReport { subject: issued.subject, new_ca })
 }
 

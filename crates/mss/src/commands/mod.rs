@@ -2,6 +2,7 @@
 //! errors, nothing written) and then does the work.
 
 mod audit;
+mod cps;
 mod init;
 mod mailbox;
 mod pki;
@@ -15,7 +16,8 @@ use crate::error::CliError;
 
 pub async fn run(command: Command) -> Result<(), CliError> {
     match command {
-        Command::Pki(cmd) => pki::run(cmd),
+        Command::Pki(cmd) => pki::run(cmd).await,
+        Command::Cps(cmd) => cps::run(cmd).await,
         Command::Init(args) => init::run(*args),
         Command::Serve(args) => serve::run(args).await,
         Command::Mailbox(cmd) => mailbox::run(cmd).await,

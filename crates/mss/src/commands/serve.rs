@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_directory::{SimulatedAns, Validation};
+use mss_identity::cps::CpsAuthority;
 use mss_identity::http::HttpClient;
 use mss_identity::psc::client::{PscConfig, PscLogin};
 use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
@@ -26,8 +27,8 @@ use mss_identity::{SessionAuthority, Throttle, TokenKey};
 use mss_imap::{ImapServer, Limits as ImapLimits};
 use mss_smtp::outbound::{Dns, Routes};
 use mss_smtp::{Limits, Mode, Outbound, RetryPolicy, SmtpServer, Submission};
-use mss_trust::TlsMaterial;
 use mss_trust::pki::subject_of_pem;
+use mss_trust::{ServerTrust, TlsMaterial};
 use mss_web::{Cgu, Web};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -213,6 +214,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         cgu: Cgu { version: lifecycle.cgu_version.clone(), url: lifecycle.cgu_url.clone() },
         validation_delay: Duration::from_secs(lifecycle.validation_delay_seconds),
         psc: Some(Arc::new(psc)),
+        cps: cps_authority(&data)?.map(Arc::new),
     });
     let mut app = mss_web::router(web);
     if let Some(simulator) = simulator {
@@ -240,6 +242,17 @@ async fn purge_audit_daily(store: mss_store::Store, retention: Duration) {
         }
         tokio::time::sleep(Duration::from_secs(86_400)).await;
     }
+}
+
+/// CPS card logins, when `[cps] trust_anchors` names the CPS CA.
+fn cps_authority(data: &DataDir) -> Result<Option<CpsAuthority>, CliError> {
+    let Some(anchors) = &data.config.cps.trust_anchors else {
+        return Ok(None);
+    };
+    let path = data.resolve(anchors);
+    let pem = std::fs::read_to_string(&path).map_err(|e| failed(path.display(), e))?;
+    let trust = ServerTrust::from_anchors_pem(&pem).map_err(|e| failed(path.display(), e))?;
+    Ok(Some(CpsAuthority::new(trust)))
 }
 
 /// Where the embedded PSC simulator is served on the HTTP listener.

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod body;
+mod cps;
 mod mailboxes;
 mod members;
 mod psc;
@@ -28,6 +29,8 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/me", get(auth::me))
         .route("/auth/psc/login", get(psc::login))
         .route("/auth/psc/callback", get(psc::callback))
+        .route("/auth/cps/challenge", post(cps::challenge))
+        .route("/auth/cps/login", post(cps::login))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/mailboxes/preview", post(mailboxes::preview))
