@@ -1,11 +1,12 @@
 //! Publishing a mailbox to the ANS: accepted (published) or refused with a
-//! reason. The real adapter sends the FHIR PATCH described in MSSANTE.md;
-//! the simulator answers the same questions from its configuration.
-
-use std::collections::HashSet;
+//! reason. [`FhirPublisher`] sends the FHIR PATCH of [`crate::fhir`] to the
+//! directory API, the real one or the simulator of [`crate::simulator`].
 
 use async_trait::async_trait;
+use mss_http::HttpClient;
 use mss_store::Mailbox;
+
+use crate::fhir;
 
 /// The ANS's answer about one mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,28 +27,54 @@ pub trait Publisher: Send + Sync {
     async fn publish(&self, mailbox: &Mailbox) -> Result<Verdict, PublishError>;
 }
 
-/// The development ANS: publishes every mailbox except those whose person
-/// or structure it is told it does not know, as the real directory refuses
-/// an RPPS or FINESS missing from its registries.
-#[derive(Debug, Clone, Default)]
-pub struct SimulatedAns {
-    pub unknown_national_ids: HashSet<String>,
-    pub unknown_finess: HashSet<String>,
+/// The directory API over HTTP.
+pub struct FhirPublisher {
+    /// The FHIR base URL (…/fhir/v2, or the simulator's).
+    pub base_url: String,
+    pub http: HttpClient,
 }
 
 #[async_trait]
-impl Publisher for SimulatedAns {
+impl Publisher for FhirPublisher {
     async fn publish(&self, mailbox: &Mailbox) -> Result<Verdict, PublishError> {
-        if let Some(id) = &mailbox.national_id
-            && self.unknown_national_ids.contains(&id.to_string())
-        {
-            return Ok(Verdict::Refused(format!("Identifiant national {id} inconnu du RPPS/ADELI")));
+        let Some((resource, identifier)) = fhir::target(mailbox) else {
+            return Ok(Verdict::Refused("Ni identifiant national ni FINESS à publier".into()));
+        };
+        let query: String = url_encode(&identifier);
+        let url = format!("{}/{resource}?identifier={query}", self.base_url.trim_end_matches('/'));
+        let body = fhir::add_telecom(resource, mailbox).to_string();
+        let request = http::Request::patch(&url)
+            .header(http::header::CONTENT_TYPE, "application/fhir+json")
+            .header(http::header::ACCEPT, "application/fhir+json")
+            .body(body.into_bytes())
+            .map_err(|e| PublishError(e.to_string()))?;
+        let response = self.http.send(request).await.map_err(|e| PublishError(e.to_string()))?;
+        match response.status().as_u16() {
+            200..=299 => Ok(Verdict::Published),
+            404 => Ok(Verdict::Refused(match resource {
+                "Practitioner" => {
+                    format!("Identifiant national {} inconnu du RPPS/ADELI", identifier_value(&identifier))
+                }
+                _ => format!("FINESS {} inconnu du répertoire FINESS", &identifier_value(&identifier)[1..]),
+            })),
+            412 => Ok(Verdict::Refused("Plusieurs fiches de l'annuaire correspondent : contactez l'ANS".into())),
+            400 | 422 => Ok(Verdict::Refused(format!("Publication refusée par l'annuaire ({})", response.status()))),
+            status => Err(PublishError(format!("HTTP {status}"))),
         }
-        if let Some(finess) = &mailbox.finess
-            && self.unknown_finess.contains(finess.as_str())
-        {
-            return Ok(Verdict::Refused(format!("FINESS {} inconnu du répertoire FINESS", finess.as_str())));
-        }
-        Ok(Verdict::Published)
     }
+}
+
+fn identifier_value(identifier: &str) -> &str {
+    identifier.split_once('|').map_or(identifier, |(_, v)| v)
+}
+
+/// Percent-encodes a query value (`|` and `:` included).
+fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mss_core::{MailboxKind, MailboxState, NationalId};
-use mss_directory::{PublishError, Publisher, SimulatedAns, Validation, Verdict, validate_due};
+use mss_directory::{AnsSimulator, FhirPublisher, PublishError, Publisher, Validation, Verdict, validate_due};
+use mss_http::HttpClient;
 use mss_store::{AuditFilter, CguAcceptance, Mailbox, MailboxRequest, NewMailbox, Store, StoreConfig};
 
 async fn store() -> (tempfile::TempDir, Store) {
@@ -41,10 +42,15 @@ async fn the_simulated_ans_activates_known_people_and_refuses_unknown_ones() {
     let known = request(&store, "alice.martin@ours.test", "810003621892", 100).await;
     let unknown = request(&store, "bob.durand@ours.test", "810000013994", 100).await;
     let later = request(&store, "carl.petit@ours.test", "810003621892", 500).await;
-    let ans = SimulatedAns { unknown_national_ids: ["810000013994".to_string()].into(), ..SimulatedAns::default() };
+    let ans = Arc::new(AnsSimulator::new(&["810000013994".to_string()], &[]));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, ans.router()).await });
+    let base_url = format!("http://{addr}");
+    let publisher = FhirPublisher { base_url: base_url.clone(), http: HttpClient::new(None).unwrap() };
     let v = Validation {
         store: store.clone(),
-        publisher: Arc::new(ans),
+        publisher: Arc::new(publisher),
         interval: Duration::from_secs(1),
         retry: Duration::from_secs(60),
     };
@@ -57,6 +63,15 @@ async fn the_simulated_ans_activates_known_people_and_refuses_unknown_ones() {
     assert!(unknown.state_reason.unwrap().contains("810000013994 inconnu"));
     let later = store.meta.mailbox_by_id(later.id).await.unwrap().unwrap();
     assert_eq!(later.state, MailboxState::Pending);
+    // What the directory now holds for Alice: the mailbox, with the MSSanté extensions.
+    let http = HttpClient::new(None).unwrap();
+    let url = format!("{base_url}/Practitioner?identifier=urn%3Aoid%3A1.2.250.1.71.4.2.1%7C810003621892");
+    let response = http.send(http::Request::get(url).body(Vec::new()).unwrap()).await.unwrap();
+    let bundle: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    let telecom = &bundle["entry"][0]["resource"]["telecom"][0];
+    assert_eq!(telecom["value"], "alice.martin@ours.test");
+    assert_eq!(telecom["extension"][0]["valueCoding"]["code"], "MSSANTE");
+    assert_eq!(telecom["extension"][1]["extension"][0]["valueCoding"]["code"], "PER");
     store.audit.flush().await;
     let trail = store.meta.audit_entries(&AuditFilter { limit: 10, ..AuditFilter::default() }).await.unwrap();
     let actions: Vec<&str> = trail.iter().map(|e| e.entry.action.as_str()).collect();

@@ -16,7 +16,6 @@
 //! - failed logins are throttled per client and per account ([`Throttle`]).
 
 pub mod cps;
-pub mod http;
 pub mod login;
 pub mod psc;
 pub mod sasl;

@@ -107,6 +107,10 @@ pub struct Lifecycle {
     pub cgu_version: String,
     #[serde(default = "default_cgu_url")]
     pub cgu_url: String,
+    /// The ANS directory API (FHIR base URL) mailboxes are published to;
+    /// absent: the embedded simulator under `/ans-sim`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ans_url: Option<String>,
     /// Development ANS: national ids and FINESS it refuses as unknown.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ans_unknown_national_ids: Vec<String>,
@@ -137,6 +141,7 @@ impl Default for Lifecycle {
     fn default() -> Self {
         Self {
             validation_delay_seconds: default_validation_delay(),
+            ans_url: None,
             cgu_version: default_cgu_version(),
             cgu_url: default_cgu_url(),
             ans_unknown_national_ids: Vec::new(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_core::{MailboxState, Role};
-use mss_directory::{SimulatedAns, Validation, validate_due};
+use mss_directory::{AnsSimulator, FhirPublisher, Validation, validate_due};
 use mss_identity::{Method, Person, SessionAuthority, TokenKey};
 use mss_store::{Store, StoreConfig, now_unix};
 use mss_web::{Cgu, Web};
@@ -58,13 +58,15 @@ impl Site {
 
     /// The ANS simulator decides everything due now.
     async fn ans(&self, unknown: &[&str]) {
-        let ans = SimulatedAns {
-            unknown_national_ids: unknown.iter().map(|s| s.to_string()).collect(),
-            ..SimulatedAns::default()
-        };
+        let unknown: Vec<String> = unknown.iter().map(|s| s.to_string()).collect();
+        let ans = Arc::new(AnsSimulator::new(&unknown, &[]));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, ans.router()).await });
+        let publisher = FhirPublisher { base_url, http: mss_http::HttpClient::new(None).unwrap() };
         let v = Validation {
             store: self.store.clone(),
-            publisher: Arc::new(ans),
+            publisher: Arc::new(publisher),
             interval: Duration::from_secs(1),
             retry: Duration::from_secs(60),
         };

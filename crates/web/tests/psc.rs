@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mss_identity::http::HttpClient;
+use mss_http::HttpClient;
 use mss_identity::psc::client::{PscConfig, PscLogin};
 use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
 use mss_identity::{SessionAuthority, TokenKey};

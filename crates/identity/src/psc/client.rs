@@ -20,7 +20,7 @@ use tokio::sync::OnceCell;
 
 use super::PscClaims;
 use crate::Person;
-use crate::http::HttpClient;
+use mss_http::HttpClient;
 
 /// Where PSC is and who we are to it.
 #[derive(Debug, Clone)]

@@ -2,9 +2,9 @@
 //! ask the operator for a challenge, have the card sign it through PKCS#11,
 //! send certificate and signature back, print the session tokens.
 
+use mss_http::HttpClient;
 use mss_identity::cps::card::sign_challenge;
 use mss_identity::cps::encode;
-use mss_identity::http::HttpClient;
 
 use crate::cli::CpsCommand;
 use crate::error::{CliError, failed, usage};

@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mss_directory::{SimulatedAns, Validation};
+use mss_directory::{AnsSimulator, FhirPublisher, Validation};
+use mss_http::HttpClient;
 use mss_identity::cps::CpsAuthority;
-use mss_identity::http::HttpClient;
 use mss_identity::psc::client::{PscConfig, PscLogin};
 use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
 use mss_identity::{SessionAuthority, Throttle, TokenKey};
@@ -190,14 +190,20 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     tracing::info!(domain = %data.domain, %smtp_addr, %submission_addr, %http_addr, "serving");
 
     let lifecycle = &data.config.lifecycle;
-    let ans = SimulatedAns {
-        unknown_national_ids: lifecycle.ans_unknown_national_ids.iter().cloned().collect(),
-        unknown_finess: lifecycle.ans_unknown_finess.iter().cloned().collect(),
+    let base_url = data.config.psc.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
+    let ans_simulator = match &lifecycle.ans_url {
+        Some(_) => None,
+        None => Some(Arc::new(AnsSimulator::new(&lifecycle.ans_unknown_national_ids, &lifecycle.ans_unknown_finess))),
+    };
+    let publisher = FhirPublisher {
+        // The simulator is ours: reached on the listener itself.
+        base_url: lifecycle.ans_url.clone().unwrap_or_else(|| format!("http://{http_addr}{ANS_SIMULATOR_PATH}")),
+        http: HttpClient::new(None).map_err(|e| failed("ans", e))?,
     };
     tasks.push(tokio::spawn(
         Validation {
             store: store.clone(),
-            publisher: Arc::new(ans),
+            publisher: Arc::new(publisher),
             interval: Duration::from_secs(1),
             retry: Duration::from_secs(300),
         }
@@ -205,7 +211,6 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     ));
     let retention = Duration::from_secs(lifecycle.audit_retention_days.saturating_mul(86_400));
     tasks.push(tokio::spawn(purge_audit_daily(store.clone(), retention)));
-    let base_url = data.config.psc.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
     let (psc, simulator) = pro_sante_connect(&data, &base_url)?;
     let web = Arc::new(Web {
         store: store.clone(),
@@ -219,6 +224,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let mut app = mss_web::router(web);
     if let Some(simulator) = simulator {
         app = app.nest(PSC_SIMULATOR_PATH, simulator.router());
+    }
+    if let Some(ans) = ans_simulator {
+        app = app.nest(ANS_SIMULATOR_PATH, ans.router());
     }
     let served = axum::serve(http, app).with_graceful_shutdown(shutdown_signal()).await;
     for task in tasks {
@@ -254,6 +262,9 @@ fn cps_authority(data: &DataDir) -> Result<Option<CpsAuthority>, CliError> {
     let trust = ServerTrust::from_anchors_pem(&pem).map_err(|e| failed(path.display(), e))?;
     Ok(Some(CpsAuthority::new(trust)))
 }
+
+/// Where the embedded ANS directory API simulator is served.
+const ANS_SIMULATOR_PATH: &str = "/ans-sim";
 
 /// Where the embedded PSC simulator is served on the HTTP listener.
 const PSC_SIMULATOR_PATH: &str = "/psc-sim";

@@ -1,7 +1,9 @@
-//! A small HTTP/1.1 client for the identity provider's endpoints
-//! (discovery, JWKS, token, userinfo): one connection per request, TLS with
-//! the public web roots (plus any configured anchors), bounded time and
-//! response size. It is the HTTP client openidconnect calls.
+//! A small HTTP/1.1 client for the national services mss calls: Pro Santé
+//! Connect (discovery, JWKS, token, userinfo; it is the HTTP client
+//! openidconnect calls) and the ANS directory API (FHIR). One connection per
+//! request, TLS with the public web roots (plus any configured anchors),
+//! bounded time and response size. Nothing here decides what to trust in a
+//! response: callers check what they receive.
 
 use std::sync::Arc;
 use std::time::Duration;
