@@ -281,6 +281,8 @@ async fn an_organisational_mailbox_is_shared_with_the_rights_of_each_role() {
     let delete = bob.cmd("STORE 1 +FLAGS (\\Deleted)").await;
     assert!(delete.status() == "NO" && delete.tagged.contains("NOPERM"), "an Utilisateur does not delete: {delete:?}");
     assert_eq!(bob.cmd("EXPUNGE").await.status(), "NO");
+    let filing = bob.cmd(&format!("COPY 1 {shared_inbox}")).await;
+    assert!(filing.tagged.contains("[NOPERM]"), "no right to insert, not TRYCREATE: {filing:?}");
     assert_eq!(bob.cmd(&format!("CREATE Partage/{pharmacy}/Dossiers")).await.status(), "NO");
     assert_eq!(bob.cmd(&format!("SETACL {shared_inbox} {BOB_ID} lrswipkxtea")).await.status(), "NO");
 

@@ -145,21 +145,9 @@ impl CertificateAuthority {
         params.distinguished_name.push(DnType::OrganizationalUnitName, who.unit.as_str());
         params.distinguished_name.push(DnType::CommonName, who.host.as_str());
         params.subject_alt_names = vec![SanType::DnsName(who.host.clone().try_into()?)];
-        params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
-        params.use_authority_key_identifier_extension = true;
-        let now = OffsetDateTime::now_utc();
-        params.not_before = now - Duration::hours(1);
-        params.not_after = now + Duration::days(LEAF_VALIDITY_DAYS);
-        let cert = params.signed_by(&key, &self.issuer)?;
-        let leaf_pem = cert.pem();
-        let subject = subject_of_pem(&leaf_pem)?;
-        Ok(IssuedCertificate {
-            chain_pem: format!("{leaf_pem}{}", self.cert_pem),
-            key_pem: key.serialize_pem(),
-            subject,
-        })
+        self.sign_leaf(params, key)
     }
 
     /// Issues a test CPS authentication certificate for a health
@@ -177,9 +165,14 @@ impl CertificateAuthority {
         params.distinguished_name.push(DnType::CustomDnType(vec![2, 5, 4, 4]), holder.last_name.as_str());
         params.distinguished_name.push(DnType::CustomDnType(vec![2, 5, 4, 42]), holder.first_name.as_str());
         params.distinguished_name.push(DnType::CommonName, holder.national_id.as_str());
-        params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        self.sign_leaf(params, key)
+    }
+
+    /// Signs a leaf certificate (not a CA, valid from an hour ago) for `key`.
+    fn sign_leaf(&self, mut params: CertificateParams, key: KeyPair) -> Result<IssuedCertificate, PkiError> {
+        params.is_ca = IsCa::ExplicitNoCa;
         params.use_authority_key_identifier_extension = true;
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::hours(1);

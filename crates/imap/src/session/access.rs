@@ -5,7 +5,7 @@
 //! the rights of the role as `mss_core::may` decides them.
 
 use mss_core::{Action, EmailAddress, Role, may};
-use mss_store::{INBOX, Mailbox, MailboxId};
+use mss_store::{Folder, INBOX, Mailbox, MailboxId};
 
 use super::{Reply, Session, unavailable};
 
@@ -101,6 +101,26 @@ impl Session<'_> {
         let folder = normalise(folder);
         let name = format!("{SHARED_PREFIX}/{address}/{folder}");
         Ok(Target { mailbox: mailbox.id, address: address.to_string(), name, folder, rights })
+    }
+
+    /// The existing folder a name designates, with the rights on it:
+    /// `NO [NONEXISTENT]` when there is none, `NO [NOPERM]` without `right`.
+    pub(super) async fn open_folder(&self, name: &str, right: char) -> Result<(Target, Folder), Reply> {
+        let target = self.resolve_with(name, right).await?;
+        match self.server.store.meta.folder(target.mailbox, &target.folder).await {
+            Ok(Some(folder)) => Ok((target, folder)),
+            Ok(None) => Err(Reply::no(format!("No such mailbox: {name}")).with_code("NONEXISTENT")),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// The destination of COPY, MOVE or APPEND: as [`Self::open_folder`],
+    /// a missing one answered with `TRYCREATE` (RFC 9051 §6.4.7).
+    pub(super) async fn destination(&self, name: &str) -> Result<(Target, Folder), Reply> {
+        self.open_folder(name, 'i').await.map_err(|reply| match reply.code.as_deref() {
+            Some("NONEXISTENT") => reply.with_code("TRYCREATE"),
+            _ => reply,
+        })
     }
 
     /// Resolves and refuses without `right`.

@@ -191,17 +191,11 @@ impl Session<'_> {
 
     /// STATUS of a name (also each name of a LIST-STATUS).
     pub(super) async fn status(&mut self, name: &str, items: &[&str]) -> Reply {
-        let target = match self.resolve_with(name, 'r').await {
-            Ok(target) => target,
+        let (target, folder) = match self.open_folder(name, 'r').await {
+            Ok(opened) => opened,
             Err(reply) => return reply,
         };
-        let meta = &self.server.store.meta;
-        let folder = match meta.folder(target.mailbox, &target.folder).await {
-            Ok(Some(folder)) => folder,
-            Ok(None) => return Reply::no(format!("No such mailbox: {name}")).with_code("NONEXISTENT"),
-            Err(e) => return unavailable(e),
-        };
-        let counts = match meta.folder_counts(folder.id).await {
+        let counts = match self.server.store.meta.folder_counts(folder.id).await {
             Ok(counts) => counts,
             Err(e) => return unavailable(e),
         };

@@ -117,17 +117,11 @@ impl Session<'_> {
             Ok(uids) => uids,
             Err(reply) => return reply,
         };
-        let name = mailbox_name(mailbox);
-        let target = match self.resolve_with(&name, 'i').await {
-            Ok(target) => target,
-            Err(reply) => return reply.with_code("TRYCREATE"),
+        let (target, to) = match self.destination(&mailbox_name(mailbox)).await {
+            Ok(opened) => opened,
+            Err(reply) => return reply,
         };
         let meta = self.server.store.meta.clone();
-        let to = match meta.folder(target.mailbox, &target.folder).await {
-            Ok(Some(folder)) => folder,
-            Ok(None) => return Reply::no(format!("No such mailbox: {name}")).with_code("TRYCREATE"),
-            Err(e) => return unavailable(e),
-        };
         let Some(selected) = self.selected() else {
             return Reply::bad("No mailbox selected");
         };
@@ -214,17 +208,11 @@ impl Session<'_> {
         date: Option<&DateTime>,
         message: LiteralOrLiteral8<'_>,
     ) -> Reply {
-        let name = mailbox_name(mailbox);
-        let target = match self.resolve_with(&name, 'i').await {
-            Ok(target) => target,
-            Err(reply) => return reply.with_code("TRYCREATE"),
+        let (target, folder) = match self.destination(&mailbox_name(mailbox)).await {
+            Ok(opened) => opened,
+            Err(reply) => return reply,
         };
         let store = &self.server.store;
-        let folder = match store.meta.folder(target.mailbox, &target.folder).await {
-            Ok(Some(folder)) => folder,
-            Ok(None) => return Reply::no(format!("No such mailbox: {name}")).with_code("TRYCREATE"),
-            Err(e) => return unavailable(e),
-        };
         let data: &[u8] = match &message {
             LiteralOrLiteral8::Literal(l) => l.data(),
             LiteralOrLiteral8::Literal8(l) => l.data.as_ref(),

@@ -60,18 +60,11 @@ impl Session<'_> {
         if parameters.iter().any(|p| matches!(p, SelectParameter::CondStore)) {
             self.condstore = true;
         }
-        let name = mailbox_name(mailbox);
-        let target = match self.resolve_with(&name, 'r').await {
-            Ok(target) => target,
+        let (target, folder) = match self.open_folder(&mailbox_name(mailbox), 'r').await {
+            Ok(opened) => opened,
             Err(reply) => return reply,
         };
-        let meta = &self.server.store.meta;
-        let folder = match meta.folder(target.mailbox, &target.folder).await {
-            Ok(Some(folder)) => folder,
-            Ok(None) => return Reply::no(format!("No such mailbox: {name}")).with_code("NONEXISTENT"),
-            Err(e) => return unavailable(e),
-        };
-        let uids = match meta.folder_uids(folder.id).await {
+        let uids = match self.server.store.meta.folder_uids(folder.id).await {
             Ok(uids) => uids,
             Err(e) => return unavailable(e),
         };
