@@ -119,6 +119,13 @@ pub struct Lifecycle {
     /// Days the audit trail is kept (MSSanté: 6 months).
     #[serde(default = "default_audit_retention")]
     pub audit_retention_days: u64,
+    /// Days a deleted mailbox keeps its mail before it is emptied.
+    #[serde(default = "default_deleted_retention")]
+    pub deleted_retention_days: u64,
+}
+
+fn default_deleted_retention() -> u64 {
+    30
 }
 
 fn default_audit_retention() -> u64 {
@@ -147,6 +154,7 @@ impl Default for Lifecycle {
             ans_unknown_national_ids: Vec::new(),
             ans_unknown_finess: Vec::new(),
             audit_retention_days: default_audit_retention(),
+            deleted_retention_days: default_deleted_retention(),
         }
     }
 }

@@ -80,6 +80,10 @@ pub trait LifecycleStore: Send + Sync {
         role: Option<Role>,
     ) -> Result<(), StoreError>;
     async fn cgu_acceptances(&self, mailbox: MailboxId) -> Result<Vec<CguAcceptance>, StoreError>;
+    /// Empties the mailboxes deleted before `before` (unix seconds): their
+    /// folders and messages go, the mailbox row stays so that the address
+    /// is never given again. Returns the addresses emptied now.
+    async fn purge_deleted(&self, before: i64) -> Result<Vec<String>, StoreError>;
 
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
     async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;

@@ -45,6 +45,7 @@ suite_tests!(
     a_requested_mailbox_waits_for_validation_with_its_cgu_and_administrator,
     the_last_administrateur_stays,
     sessions_rotate_refresh_tokens_and_are_revoked,
+    deleted_mailboxes_are_emptied_after_their_retention_and_keep_their_address,
 );
 
 #[tokio::test]

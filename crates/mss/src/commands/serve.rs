@@ -209,8 +209,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         }
         .run(),
     ));
-    let retention = Duration::from_secs(lifecycle.audit_retention_days.saturating_mul(86_400));
-    tasks.push(tokio::spawn(purge_audit_daily(store.clone(), retention)));
+    let days = |n: u64| Duration::from_secs(n.saturating_mul(86_400));
+    let retention = (days(lifecycle.audit_retention_days), days(lifecycle.deleted_retention_days));
+    tasks.push(tokio::spawn(housekeeping_daily(store.clone(), retention.0, retention.1)));
     let (psc, simulator) = pro_sante_connect(&data, &base_url)?;
     let web = Arc::new(Web {
         store: store.clone(),
@@ -239,14 +240,27 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Removes audit entries past their retention, once a day.
-async fn purge_audit_daily(store: mss_store::Store, retention: Duration) {
+/// Once a day: audit entries past their retention go, and deleted
+/// mailboxes past theirs are emptied.
+async fn housekeeping_daily(store: mss_store::Store, audit_retention: Duration, deleted_retention: Duration) {
+    let before = |retention: Duration| mss_store::now_unix() - i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
     loop {
-        let before = mss_store::now_unix() - i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
-        match store.meta.purge_audit(before).await {
+        match store.meta.purge_audit(before(audit_retention)).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(entries = n, "audit: old entries purged"),
             Err(e) => tracing::error!(error = %e, "audit: purge failed"),
+        }
+        match store.meta.purge_deleted(before(deleted_retention)).await {
+            Ok(emptied) => {
+                for address in emptied {
+                    tracing::info!(%address, "lifecycle: deleted mailbox emptied after its retention");
+                    store
+                        .audit
+                        .record(mss_store::NewAuditEntry::now("system", "mailbox.purge", address, "ok", ""))
+                        .await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "lifecycle: purge of deleted mailboxes failed"),
         }
         tokio::time::sleep(Duration::from_secs(86_400)).await;
     }

@@ -193,6 +193,38 @@ impl LifecycleStore for SqliteStore {
         .await
     }
 
+    async fn purge_deleted(&self, before: i64) -> Result<Vec<String>, StoreError> {
+        self.write(move |tx| {
+            let doomed: Vec<(i64, String)> = {
+                let mut stmt = tx.prepare(
+                    "SELECT DISTINCT m.id, m.address FROM mailboxes m JOIN folders f ON f.mailbox_id = m.id
+                     WHERE m.state = 'deleted' AND m.updated_at < ?1",
+                )?;
+                stmt.query_map([before], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?
+            };
+            for (id, _) in &doomed {
+                let folders = "SELECT id FROM folders WHERE mailbox_id = ?1";
+                let messages: Vec<i64> = {
+                    let sql = format!("SELECT message_id FROM folder_messages WHERE folder_id IN ({folders})");
+                    let mut stmt = tx.prepare(&sql)?;
+                    stmt.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?
+                };
+                tx.execute(&format!("DELETE FROM folder_messages WHERE folder_id IN ({folders})"), [id])?;
+                tx.execute(&format!("DELETE FROM expunged WHERE folder_id IN ({folders})"), [id])?;
+                tx.execute("DELETE FROM folders WHERE mailbox_id = ?1", [id])?;
+                tx.execute("DELETE FROM mailbox_roles WHERE mailbox_id = ?1", [id])?;
+                let mut orphan = tx.prepare_cached(
+                    "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM folder_messages WHERE message_id = ?1)",
+                )?;
+                for message in messages {
+                    orphan.execute([message])?;
+                }
+            }
+            Ok(doomed.into_iter().map(|(_, address)| address).collect())
+        })
+        .await
+    }
+
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
         let s = session.clone();
         self.write(move |tx| {

@@ -92,3 +92,18 @@ pub async fn sessions_rotate_refresh_tokens_and_are_revoked(store: &Store) {
     assert_eq!(store.meta.revoke_sessions_of(&id("810003621892"), 400).await.unwrap(), 1);
     assert!(store.meta.session("missing").await.unwrap().is_none());
 }
+
+pub async fn deleted_mailboxes_are_emptied_after_their_retention_and_keep_their_address(store: &Store) {
+    let mut new = request("gone@pharma.test", MailboxKind::Personal, 0).mailbox;
+    new.state = MailboxState::Active;
+    let gone = store.meta.create_mailbox(&new).await.unwrap();
+    store.deliver(b"Subject: x\r\n\r\nbody", &[gone.id]).await.unwrap();
+    store.meta.change_state(gone.id, MailboxState::Active, MailboxState::Deleted, Some("départ")).await.unwrap();
+    assert!(store.meta.purge_deleted(0).await.unwrap().is_empty(), "still within its retention");
+    let purged = store.meta.purge_deleted(now_unix() + 1).await.unwrap();
+    assert_eq!(purged, ["gone@pharma.test"]);
+    assert!(store.meta.folders(gone.id).await.unwrap().is_empty());
+    assert!(store.meta.referenced_blobs().await.unwrap().is_empty(), "its messages are no longer referenced");
+    assert!(store.meta.purge_deleted(now_unix() + 1).await.unwrap().is_empty(), "once");
+    assert!(matches!(store.meta.create_mailbox(&new).await, Err(StoreError::AddressTaken(_))), "never reused");
+}
