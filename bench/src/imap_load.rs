@@ -1,0 +1,140 @@
+//! The IMAP figures, same client on both sides (STARTTLS, LOGIN): a session
+//! that selects and fetches the headers of a mailbox, UID SEARCH on a large
+//! mailbox, and an APPEND rate.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::ServerName;
+
+pub struct ImapTarget {
+    pub addr: SocketAddr,
+    pub tls: Arc<rustls::ClientConfig>,
+    pub user: String,
+    pub password: String,
+}
+
+/// Repetitions of each timed operation.
+const RUNS: usize = 10;
+
+struct Client {
+    io: BufReader<tokio_rustls::client::TlsStream<TcpStream>>,
+    tag: usize,
+}
+
+/// Reads one line, and the literal it announces; returns the line.
+async fn line<S: tokio::io::AsyncRead + Unpin>(io: &mut BufReader<S>) -> String {
+    let mut text = String::new();
+    let n = io.read_line(&mut text).await.expect("read");
+    assert!(n > 0, "connection closed");
+    if let Some(size) =
+        text.trim_end().strip_suffix('}').and_then(|t| t.rsplit_once('{')).and_then(|(_, n)| n.parse::<usize>().ok())
+    {
+        let mut literal = vec![0u8; size];
+        io.read_exact(&mut literal).await.expect("literal");
+    }
+    text
+}
+
+impl Client {
+    async fn connect(target: &ImapTarget) -> Self {
+        let tcp = TcpStream::connect(target.addr).await.expect("connect");
+        let mut plain = BufReader::new(tcp);
+        line(&mut plain).await;
+        plain.get_mut().write_all(b"s STARTTLS\r\n").await.expect("write");
+        loop {
+            if line(&mut plain).await.starts_with("s ") {
+                break;
+            }
+        }
+        let name = ServerName::try_from("bench.test").expect("name");
+        let stream = TlsConnector::from(target.tls.clone()).connect(name, plain.into_inner()).await.expect("TLS");
+        let mut client = Self { io: BufReader::new(stream), tag: 0 };
+        client.cmd(&format!("LOGIN \"{}\" \"{}\"", target.user, target.password)).await;
+        client
+    }
+
+    /// Sends a command and reads through its tagged reply, which must be OK.
+    async fn cmd(&mut self, command: &str) -> usize {
+        self.tag += 1;
+        let tag = format!("a{}", self.tag);
+        self.io.get_mut().write_all(format!("{tag} {command}\r\n").as_bytes()).await.expect("write");
+        let mut untagged = 0;
+        loop {
+            let text = line(&mut self.io).await;
+            if let Some(status) = text.strip_prefix(&format!("{tag} ")) {
+                assert!(status.starts_with("OK"), "{command}: {status}");
+                return untagged;
+            }
+            untagged += 1;
+        }
+    }
+
+    async fn logout(mut self) {
+        let _ = self.io.get_mut().write_all(b"z LOGOUT\r\n").await;
+    }
+}
+
+/// Login, SELECT and FETCH of the header fields of every message.
+pub async fn fetch_headers(target: &ImapTarget, messages: usize) -> Vec<Duration> {
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let mut c = Client::connect(target).await;
+        c.cmd("SELECT INBOX").await;
+        let lines = c.cmd("FETCH 1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])").await;
+        assert!(lines >= messages, "every message fetched");
+        times.push(t.elapsed());
+        c.logout().await;
+    }
+    times
+}
+
+/// UID SEARCH UNSEEN on the selected large mailbox.
+pub async fn uid_search(target: &ImapTarget) -> Vec<Duration> {
+    let mut c = Client::connect(target).await;
+    c.cmd("SELECT INBOX").await;
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        c.cmd("UID SEARCH UNSEEN").await;
+        times.push(t.elapsed());
+    }
+    c.logout().await;
+    times
+}
+
+/// `count` APPENDs of 10 KB messages in one session: the whole duration and
+/// each one's.
+pub async fn append(target: &ImapTarget, count: usize) -> (Duration, Vec<Duration>) {
+    let mut c = Client::connect(target).await;
+    let started = Instant::now();
+    let mut times = Vec::with_capacity(count);
+    for n in 0..count {
+        let body = crate::smtp_load::message(n, 10 * 1024, "dr.house@peer.test", &target.user);
+        let t = Instant::now();
+        c.tag += 1;
+        let tag = format!("a{}", c.tag);
+        let stream = c.io.get_mut();
+        stream.write_all(format!("{tag} APPEND INBOX {{{}}}\r\n", body.len()).as_bytes()).await.expect("write");
+        assert!(line(&mut c.io).await.starts_with('+'), "continuation");
+        let stream = c.io.get_mut();
+        stream.write_all(&body).await.expect("write");
+        stream.write_all(b"\r\n").await.expect("write");
+        loop {
+            let text = line(&mut c.io).await;
+            if let Some(status) = text.strip_prefix(&format!("{tag} ")) {
+                assert!(status.starts_with("OK"), "APPEND: {status}");
+                break;
+            }
+        }
+        times.push(t.elapsed());
+    }
+    let elapsed = started.elapsed();
+    c.logout().await;
+    (elapsed, times)
+}

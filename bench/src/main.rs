@@ -1,0 +1,132 @@
+//! The benchmark harness: mss against Postfix + Dovecot (Postfix receiving,
+//! Dovecot LMTP storing into Maildir, Dovecot IMAP serving), both on
+//! loopback with TLS and durable delivery, driven by the same load
+//! generator with the same messages in the same run. Prints a table of
+//! figures and mss/peer ratios, and writes it as JSON and Markdown.
+//!
+//! Run (as root: private Postfix and Dovecot instances; installs
+//! postfix, dovecot-imapd and dovecot-lmtpd when missing):
+//!
+//! ```sh
+//! cargo build --release -p mss -p mss-bench && target/release/mss-bench [--quick]
+//! ```
+
+mod figures;
+mod imap_load;
+mod measure;
+mod mss_side;
+mod peer_side;
+mod smtp_load;
+mod tls;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figures::{Figure, Report};
+
+/// How much load each figure gets.
+#[derive(Debug, Clone, Copy)]
+pub struct Scale {
+    /// Messages per SMTP figure.
+    pub messages: usize,
+    /// Messages in the mailbox for the UID SEARCH figure.
+    pub search_mailbox: usize,
+    /// Messages fetched in the header figure.
+    pub fetch_messages: usize,
+    pub appends: usize,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let out = args
+        .iter()
+        .position(|a| a == "--out")
+        .and_then(|i| args.get(i + 1))
+        .map_or_else(|| PathBuf::from("bench/results"), PathBuf::from);
+    let scale = if quick {
+        Scale { messages: 300, search_mailbox: 20_000, fetch_messages: 1_000, appends: 200 }
+    } else {
+        Scale { messages: 3_000, search_mailbox: 100_000, fetch_messages: 1_000, appends: 1_000 }
+    };
+    peer_side::install_if_missing();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let report = runtime.block_on(run(scale));
+    println!("{}", report.markdown());
+    if let Err(e) = report.write(&out) {
+        eprintln!("cannot write the results to {}: {e}", out.display());
+        std::process::exit(1);
+    }
+    println!("results written to {}", out.display());
+}
+
+async fn run(scale: Scale) -> Report {
+    let pki = tls::Pki::new();
+    let mss = mss_side::Mss::start(&pki).await;
+    let peer = peer_side::Peer::start(&pki);
+    let mut figures: Vec<Figure> = Vec::new();
+
+    let mss_pid = mss.pid();
+    let peer_root = peer.root.clone();
+    let sampler = measure::Sampler::start(
+        move || measure::with_descendants(&[mss_pid]),
+        move || peer_side::pids_under(&peer_root),
+    );
+    let cpu_before = (measure::cpu_seconds(&[mss.pid()]), measure::cpu_seconds(&peer.pids()));
+    let mut sent = 0;
+    for (size, label) in [(10 * 1024, "10 KB"), (200 * 1024, "200 KB")] {
+        for connections in [1, 50] {
+            for reuse in [false, true] {
+                let mode = if reuse { "connection reused" } else { "TLS handshake per message" };
+                let name = format!("SMTP {label}, {connections} conn., {mode}");
+                let load = smtp_load::Load { messages: scale.messages, size, connections, reuse };
+                let ours = smtp_load::run(&mss.smtp_target(&pki), &load, || mss.delivered()).await;
+                let theirs = smtp_load::run(&peer.smtp_target(&pki), &load, || peer.delivered()).await;
+                figures.extend(figures::smtp(&name, &ours, &theirs));
+                sent += scale.messages;
+                // Each figure starts from empty mailboxes' worth of work.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    let (pss_ours, pss_theirs) = sampler.finish();
+    let cpu_after = (measure::cpu_seconds(&[mss.pid()]), measure::cpu_seconds(&peer.pids()));
+    let per_thousand = |before: f64, after: f64| (after - before) * 1000.0 / sent as f64;
+    figures.push(Figure::new(
+        "Peak memory under the SMTP load (PSS, all processes)",
+        "MiB",
+        pss_ours as f64 / 1024.0,
+        pss_theirs as f64 / 1024.0,
+        false,
+    ));
+    figures.push(Figure::new(
+        "CPU per 1,000 messages received and stored",
+        "s",
+        per_thousand(cpu_before.0, cpu_after.0),
+        per_thousand(cpu_before.1, cpu_after.1),
+        false,
+    ));
+    let stored = (mss.delivered().await.max(1), peer.delivered().await.max(1));
+    figures.push(Figure::new(
+        "Bytes on disk per stored message (mixed 10 KB / 200 KB)",
+        "B",
+        measure::disk_bytes(&mss.data) as f64 / stored.0 as f64,
+        (measure::disk_bytes(&peer.root.join("mail")) + measure::disk_bytes(&peer.root.join("queue"))) as f64
+            / stored.1 as f64,
+        false,
+    ));
+
+    let ours = imap_load::fetch_headers(&mss.imap_target(&pki, scale.fetch_messages).await, scale.fetch_messages).await;
+    let theirs = imap_load::fetch_headers(&peer.imap_target(&pki, scale.fetch_messages), scale.fetch_messages).await;
+    figures.push(Figure::latency("IMAP login+select+fetch headers of 1,000 messages", &ours, &theirs));
+    let ours = imap_load::uid_search(&mss.imap_target(&pki, scale.search_mailbox).await).await;
+    let theirs = imap_load::uid_search(&peer.imap_target(&pki, scale.search_mailbox)).await;
+    figures.push(Figure::latency(&format!("IMAP UID SEARCH on {} messages", scale.search_mailbox), &ours, &theirs));
+    let ours = imap_load::append(&mss.imap_target(&pki, 0).await, scale.appends).await;
+    let theirs = imap_load::append(&peer.imap_target(&pki, 0), scale.appends).await;
+    figures.extend(figures::rate("IMAP APPEND", &ours, &theirs));
+
+    peer.stop();
+    mss.stop();
+    Report::new(figures)
+}

@@ -1,0 +1,171 @@
+//! mss under load: `mss init` with the run's CA, the load generator listed
+//! in its liste blanche, 50 mailboxes, `mss serve` from the release build.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mss_store::{Appended, Store, StoreConfig};
+
+use crate::imap_load::ImapTarget;
+use crate::smtp_load::Target;
+use crate::tls::Pki;
+
+pub const MAILBOXES: usize = 50;
+
+/// Numbers the mailboxes made for the IMAP figures.
+static NEXT_IMAP_BOX: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+pub struct Mss {
+    _dir: tempfile::TempDir,
+    pub data: PathBuf,
+    child: Child,
+    ports: serde_json::Value,
+    store: Store,
+    pub recipients: Vec<String>,
+}
+
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current executable");
+    let mss = exe.with_file_name("mss");
+    assert!(mss.exists(), "build it first: cargo build --release -p mss -p mss-bench");
+    mss
+}
+
+fn mss(args: &[&str]) -> String {
+    let out = Command::new(binary()).args(args).output().expect("mss");
+    assert!(out.status.success(), "mss {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl Mss {
+    pub async fn start(pki: &Pki) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data = dir.path().join("data");
+        let d = data.to_str().expect("path");
+        let any = "127.0.0.1:0";
+        mss(&[
+            "init",
+            "--data-dir",
+            d,
+            "--domain",
+            "bench.test",
+            "--ca",
+            pki.ca_dir.to_str().expect("path"),
+            "--smtp",
+            any,
+            "--submission",
+            any,
+            "--imap",
+            any,
+            "--http",
+            any,
+        ]);
+        let config = data.join("mss.toml");
+        let text = std::fs::read_to_string(&config).expect("mss.toml");
+        // The IMAP client logs in with LOGIN on both sides (a token as password here).
+        let text = text.replace(
+            "[imap]\nmax_append_bytes = 26214400\nplain_with_token = false",
+            "[imap]\nplain_with_token = true",
+        );
+        std::fs::write(&config, text).expect("mss.toml");
+        mss(&["whitelist", "add", "--data-dir", d, "peer.test", "--dn", &pki.load_generator.subject.to_string()]);
+        let mut recipients = Vec::new();
+        for n in 1..=MAILBOXES {
+            let name = format!("Box {n}");
+            recipients.push(mss(&[
+                "mailbox",
+                "create",
+                "--data-dir",
+                d,
+                "--type",
+                "app",
+                "--finess",
+                "750000002",
+                "--name",
+                &name,
+            ]));
+        }
+        let _ = std::fs::remove_file(data.join("ports.json"));
+        let child = Command::new(binary())
+            .args(["serve", "--data-dir", d])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mss serve");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let ports = loop {
+            if let Ok(text) = std::fs::read_to_string(data.join("ports.json")) {
+                break serde_json::from_str(&text).expect("ports.json");
+            }
+            assert!(Instant::now() < deadline, "mss serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let store = Store::open(&StoreConfig::Embedded { dir: data.clone() }).await.expect("store");
+        Self { _dir: dir, data, child, ports, store, recipients }
+    }
+
+    fn addr(&self, listener: &str) -> SocketAddr {
+        self.ports[listener].as_str().expect("port").parse().expect("address")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn smtp_target(&self, pki: &Pki) -> Target {
+        Target {
+            addr: self.addr("smtp"),
+            tls: pki.client(),
+            sender: "loadgen@peer.test".into(),
+            recipients: self.recipients.clone(),
+        }
+    }
+
+    /// Messages in the INBOXes of the load mailboxes.
+    pub async fn delivered(&self) -> usize {
+        let mut total = 0;
+        for address in &self.recipients {
+            let mailbox =
+                self.store.meta.mailbox(&address.parse().expect("address")).await.expect("store").expect("mailbox");
+            let inbox = self.store.meta.folder(mailbox.id, "INBOX").await.expect("store").expect("INBOX");
+            total += self.store.meta.folder_counts(inbox.id).await.expect("store").messages as usize;
+        }
+        total
+    }
+
+    /// A mailbox holding `messages` messages (appended in bulk, as an
+    /// import would) and how to log in to it.
+    pub async fn imap_target(&self, pki: &Pki, messages: usize) -> ImapTarget {
+        let d = self.data.to_str().expect("path");
+        let name = format!("Imap {}", NEXT_IMAP_BOX.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let address =
+            mss(&["mailbox", "create", "--data-dir", d, "--type", "app", "--finess", "750000002", "--name", &name]);
+        let mailbox =
+            self.store.meta.mailbox(&address.parse().expect("address")).await.expect("store").expect("mailbox");
+        let inbox = self.store.meta.folder(mailbox.id, "INBOX").await.expect("store").expect("INBOX");
+        let mut batch = Vec::new();
+        for n in 0..messages {
+            let body = crate::smtp_load::message(n, 4 * 1024, "dr.house@peer.test", &address);
+            let blob = self.store.blobs.put(&body).await.expect("blob");
+            let flags = if n % 10 == 0 { vec![] } else { vec!["\\Seen".to_string()] };
+            batch.push(Appended { blob, size: body.len() as u64, received_at: 1_790_000_000 + n as i64, flags });
+            if batch.len() == 10_000 {
+                self.store.meta.append(inbox.id, &batch).await.expect("append");
+                batch.clear();
+            }
+        }
+        if !batch.is_empty() {
+            self.store.meta.append(inbox.id, &batch).await.expect("append");
+        }
+        let token = mss(&["token", "--data-dir", d, &address, "--ttl-minutes", "600"]);
+        ImapTarget { addr: self.addr("imap"), tls: pki.client(), user: address, password: token }
+    }
+
+    pub fn stop(mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,247 @@
+//! The peer: Postfix receiving over STARTTLS and handing each message to
+//! Dovecot over LMTP, which stores it in a Maildir; Dovecot serving IMAP
+//! over STARTTLS. Private instances (configuration, queue, mail, logs) under
+//! a temporary directory, on loopback ports, as root (Postfix and Dovecot
+//! drop to their own users).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::imap_load::ImapTarget;
+use crate::mss_side::MAILBOXES;
+use crate::smtp_load::Target;
+use crate::tls::Pki;
+
+pub struct Peer {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    smtp: u16,
+    imap: u16,
+    pub recipients: Vec<String>,
+}
+
+/// Installs postfix and Dovecot from Debian when they are missing.
+/// The processes of a peer whose files are under `root`: Postfix's master
+/// and Dovecot's, with all their children.
+pub fn pids_under(root: &Path) -> Vec<u32> {
+    let masters: Vec<u32> = [root.join("queue/pid/master.pid"), root.join("dovecot-run/master.pid")]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok()?.trim().parse().ok())
+        .collect();
+    crate::measure::with_descendants(&masters)
+}
+
+pub fn install_if_missing() {
+    let missing: Vec<&str> = [
+        ("/usr/sbin/postfix", "postfix"),
+        ("/usr/sbin/dovecot", "dovecot-imapd"),
+        ("/usr/lib/dovecot/lmtp", "dovecot-lmtpd"),
+    ]
+    .iter()
+    .filter(|(path, _)| !Path::new(path).exists())
+    .map(|(_, package)| *package)
+    .collect();
+    if missing.is_empty() {
+        return;
+    }
+    eprintln!("installing {}", missing.join(" "));
+    let install = |update: bool| {
+        if update {
+            let _ = Command::new("apt-get").args(["update", "-q"]).env("DEBIAN_FRONTEND", "noninteractive").status();
+        }
+        Command::new("apt-get")
+            .args(["install", "-y", "-q"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+    };
+    let ok = install(false).is_ok_and(|s| s.success()) || install(true).is_ok_and(|s| s.success());
+    assert!(ok, "cannot install {missing:?}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("port").port()
+}
+
+fn run(program: &str, args: &[&str]) {
+    let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+impl Peer {
+    pub fn start(pki: &Pki) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let root = dir.path().to_path_buf();
+        run("chmod", &["755", root.to_str().expect("path")]);
+        for sub in ["etc", "queue", "data", "mail", "dovecot-run", "dovecot-state"] {
+            std::fs::create_dir(root.join(sub)).expect("directory");
+        }
+        run("chown", &["postfix", root.join("data").to_str().expect("path")]);
+        run("chown", &["nobody:nogroup", root.join("mail").to_str().expect("path")]);
+        let (cert, key) = pki.server_files("peer.bench.test");
+        let (smtp, imap, lmtp) = (free_port(), free_port(), free_port());
+        let r = root.display();
+        std::fs::write(
+            root.join("dovecot.conf"),
+            format!(
+                "base_dir = {r}/dovecot-run
+state_dir = {r}/dovecot-state
+log_path = {r}/dovecot.log
+instance_name = bench-{imap}
+protocols = imap lmtp
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_min_protocol = TLSv1.2
+auth_mechanisms = plain login
+passdb {{
+  driver = static
+  args = password=bench
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={r}/mail/%n
+}}
+mail_location = maildir:~/Maildir
+default_login_user = dovenull
+default_internal_user = dovecot
+service imap-login {{
+  inet_listener imap {{
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp}
+  }}
+}}
+",
+                cert = cert.display(),
+                key = key.display(),
+            ),
+        )
+        .expect("dovecot.conf");
+        let main_cf = format!(
+            "compatibility_level = 3.6
+queue_directory = {r}/queue
+data_directory = {r}/data
+mail_owner = postfix
+maillog_file_prefixes = {r}
+maillog_file = {r}/postfix.log
+myhostname = peer.bench.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+alias_maps =
+alias_database =
+local_recipient_maps =
+virtual_mailbox_domains = bench.test
+virtual_transport = lmtp:inet:127.0.0.1:{lmtp}
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_mandatory_protocols = >=TLSv1.2
+default_process_limit = 100
+",
+            cert = cert.display(),
+            key = key.display(),
+        );
+        std::fs::write(root.join("etc/main.cf"), main_cf).expect("main.cf");
+        let services = [
+            "pickup unix n - n 60 1 pickup",
+            "cleanup unix n - n - 0 cleanup",
+            "qmgr unix n - n 300 1 qmgr",
+            "tlsmgr unix - - n 1000? 1 tlsmgr",
+            "rewrite unix - - n - - trivial-rewrite",
+            "bounce unix - - n - 0 bounce",
+            "defer unix - - n - 0 bounce",
+            "trace unix - - n - 0 bounce",
+            "verify unix - - n - 1 verify",
+            "flush unix n - n 1000? 0 flush",
+            "proxymap unix - - n - - proxymap",
+            "smtp unix - - n - - smtp",
+            "relay unix - - n - - smtp",
+            "showq unix n - n - - showq",
+            "error unix - - n - - error",
+            "retry unix - - n - - error",
+            "discard unix - - n - - discard",
+            "lmtp unix - - n - - lmtp",
+            "anvil unix - - n - 1 anvil",
+            "scache unix - - n - 1 scache",
+            "postlog unix-dgram n - n - 1 postlogd",
+        ];
+        std::fs::write(root.join("etc/master.cf"), format!("{smtp} inet n - n - - smtpd\n{}\n", services.join("\n")))
+            .expect("master.cf");
+        run("dovecot", &["-c", root.join("dovecot.conf").to_str().expect("path")]);
+        run("postfix", &["-c", root.join("etc").to_str().expect("path"), "start"]);
+        let recipients = (1..=MAILBOXES).map(|n| format!("box-{n}@bench.test")).collect();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        Self { _dir: dir, root, smtp, imap, recipients }
+    }
+
+    pub fn smtp_target(&self, pki: &Pki) -> Target {
+        Target {
+            addr: SocketAddr::from(([127, 0, 0, 1], self.smtp)),
+            tls: pki.client(),
+            sender: "loadgen@peer.test".into(),
+            recipients: self.recipients.clone(),
+        }
+    }
+
+    /// Messages in the load mailboxes' Maildirs.
+    pub async fn delivered(&self) -> usize {
+        (1..=MAILBOXES)
+            .map(|n| {
+                let maildir = self.root.join(format!("mail/box-{n}/Maildir"));
+                ["new", "cur"]
+                    .iter()
+                    .filter_map(|d| std::fs::read_dir(maildir.join(d)).ok())
+                    .map(|e| e.count())
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+
+    /// A mailbox of `messages` messages written straight into a Maildir (as
+    /// a migration would), indexed by Dovecot at the first SELECT.
+    pub fn imap_target(&self, pki: &Pki, messages: usize) -> ImapTarget {
+        let user = format!("imap-{}-{}", messages, self.root.join("mail").read_dir().map_or(0, |d| d.count()));
+        let maildir = self.root.join(format!("mail/{user}/Maildir"));
+        for sub in ["new", "cur", "tmp"] {
+            std::fs::create_dir_all(maildir.join(sub)).expect("maildir");
+        }
+        for n in 0..messages {
+            let body = crate::smtp_load::message(n, 4 * 1024, "dr.house@peer.test", &format!("{user}@bench.test"));
+            let flags = if n % 10 == 0 { "" } else { "S" };
+            std::fs::write(maildir.join(format!("cur/{}.{n}.bench:2,{flags}", 1_790_000_000 + n)), body)
+                .expect("message");
+        }
+        run("chown", &["-R", "nobody:nogroup", self.root.join(format!("mail/{user}")).to_str().expect("path")]);
+        ImapTarget {
+            addr: SocketAddr::from(([127, 0, 0, 1], self.imap)),
+            tls: pki.client(),
+            user,
+            password: "bench".into(),
+        }
+    }
+
+    /// The processes of the peer.
+    pub fn pids(&self) -> Vec<u32> {
+        pids_under(&self.root)
+    }
+
+    pub fn stop(self) {
+        let _ = Command::new("postfix").args(["-c", self.root.join("etc").to_str().expect("path"), "stop"]).output();
+        let _ = Command::new("doveadm")
+            .args(["-c", self.root.join("dovecot.conf").to_str().expect("path"), "stop"])
+            .output();
+    }
+}

@@ -1,0 +1,154 @@
+//! The SMTP load generator: `connections` workers send `messages` messages
+//! of `size` bytes over STARTTLS, one TLS handshake per message (as peer
+//! operators do) or one connection reused; the clock stops when every
+//! message is in its mailbox (queue time included), not at the last 250.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::ServerName;
+
+/// Where to send and to whom.
+pub struct Target {
+    pub addr: SocketAddr,
+    pub tls: Arc<rustls::ClientConfig>,
+    pub sender: String,
+    pub recipients: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub messages: usize,
+    pub size: usize,
+    pub connections: usize,
+    pub reuse: bool,
+}
+
+/// What a run measured.
+pub struct Outcome {
+    /// From the first connection to the last message stored.
+    pub elapsed: Duration,
+    /// Per message: from connection (or MAIL FROM when reused) to 250.
+    pub latencies: Vec<Duration>,
+    pub messages: usize,
+}
+
+/// The body of message `n`: headers and printable lines up to `size` bytes.
+pub fn message(n: usize, size: usize, sender: &str, recipient: &str) -> Vec<u8> {
+    let mut text = format!(
+        "From: <{sender}>\r\nTo: <{recipient}>\r\nSubject: Bench {n}\r\nMessage-ID: <bench-{n}@peer.test>\r\n\
+         Date: Thu, 26 Nov 2026 10:00:00 +0100\r\n\r\n"
+    );
+    let line = "Compte-rendu de biologie: valeurs dans les normes, aucune anomalie detectee.\r\n";
+    while text.len() + line.len() < size {
+        text.push_str(line);
+    }
+    text.into_bytes()
+}
+
+pub async fn run<F, Fut>(target: &Target, load: &Load, delivered: F) -> Outcome
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = usize>,
+{
+    let before = delivered().await;
+    let started = Instant::now();
+    let per_worker = load.messages.div_ceil(load.connections);
+    let mut workers = Vec::new();
+    for w in 0..load.connections {
+        let (addr, tls, sender) = (target.addr, target.tls.clone(), target.sender.clone());
+        let recipients = target.recipients.clone();
+        let load = *load;
+        let first = w * per_worker;
+        let count = per_worker.min(load.messages.saturating_sub(first));
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(count);
+            let mut session: Option<Session> = None;
+            for n in first..first + count {
+                let recipient = &recipients[n % recipients.len()];
+                let body = message(n, load.size, &sender, recipient);
+                let t = Instant::now();
+                if session.is_none() || !load.reuse {
+                    if let Some(old) = session.take() {
+                        old.quit().await;
+                    }
+                    session = Some(Session::open(addr, tls.clone()).await);
+                }
+                let s = session.as_mut().expect("session");
+                s.send(&sender, recipient, &body).await;
+                latencies.push(t.elapsed());
+            }
+            if let Some(s) = session {
+                s.quit().await;
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await.expect("worker"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while delivered().await < before + load.messages {
+        assert!(Instant::now() < deadline, "messages accepted but never delivered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Outcome { elapsed: started.elapsed(), latencies, messages: load.messages }
+}
+
+/// One SMTP session inside TLS.
+struct Session {
+    io: BufReader<tokio_rustls::client::TlsStream<TcpStream>>,
+}
+
+async fn reply<S: AsyncRead + AsyncWrite + Unpin>(io: &mut BufReader<S>) -> u16 {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = io.read_line(&mut line).await.expect("reply");
+        assert!(n > 0, "connection closed");
+        if line.as_bytes().get(3) == Some(&b' ') {
+            return line[..3].parse().expect("reply code");
+        }
+    }
+}
+
+async fn command<S: AsyncRead + AsyncWrite + Unpin>(io: &mut BufReader<S>, line: &str, expect: u16) {
+    io.get_mut().write_all(format!("{line}\r\n").as_bytes()).await.expect("write");
+    let code = reply(io).await;
+    assert_eq!(code, expect, "{line}");
+}
+
+impl Session {
+    async fn open(addr: SocketAddr, tls: Arc<rustls::ClientConfig>) -> Self {
+        let tcp = TcpStream::connect(addr).await.expect("connect");
+        let mut plain = BufReader::new(tcp);
+        assert_eq!(reply(&mut plain).await, 220);
+        command(&mut plain, "EHLO loadgen.peer.test", 250).await;
+        command(&mut plain, "STARTTLS", 220).await;
+        let name = ServerName::try_from("bench.test").expect("name");
+        let stream = TlsConnector::from(tls).connect(name, plain.into_inner()).await.expect("TLS");
+        let mut io = BufReader::new(stream);
+        command(&mut io, "EHLO loadgen.peer.test", 250).await;
+        Self { io }
+    }
+
+    async fn send(&mut self, sender: &str, recipient: &str, body: &[u8]) {
+        command(&mut self.io, &format!("MAIL FROM:<{sender}>"), 250).await;
+        command(&mut self.io, &format!("RCPT TO:<{recipient}>"), 250).await;
+        command(&mut self.io, "DATA", 354).await;
+        let stream = self.io.get_mut();
+        stream.write_all(body).await.expect("data");
+        stream.write_all(b".\r\n").await.expect("data");
+        assert_eq!(reply(&mut self.io).await, 250, "message accepted");
+    }
+
+    async fn quit(mut self) {
+        let _ = self.io.get_mut().write_all(b"QUIT\r\n").await;
+        let _ = reply(&mut self.io).await;
+    }
+}
