@@ -43,6 +43,7 @@ async fn line<S: tokio::io::AsyncRead + Unpin>(io: &mut BufReader<S>) -> String 
 impl Client {
     async fn connect(target: &ImapTarget) -> Self {
         let tcp = TcpStream::connect(target.addr).await.expect("connect");
+        tcp.set_nodelay(true).expect("TCP_NODELAY");
         let mut plain = BufReader::new(tcp);
         line(&mut plain).await;
         plain.get_mut().write_all(b"s STARTTLS\r\n").await.expect("write");

@@ -146,18 +146,30 @@ impl Mss {
         let mailbox =
             self.store.meta.mailbox(&address.parse().expect("address")).await.expect("store").expect("mailbox");
         let inbox = self.store.meta.folder(mailbox.id, "INBOX").await.expect("store").expect("INBOX");
-        let mut batch = Vec::new();
-        for n in 0..messages {
-            let body = crate::smtp_load::message(n, 4 * 1024, "dr.house@peer.test", &address);
-            let blob = self.store.blobs.put(&body).await.expect("blob");
-            let flags = if n % 10 == 0 { vec![] } else { vec!["\\Seen".to_string()] };
-            batch.push(Appended { blob, size: body.len() as u64, received_at: 1_790_000_000 + n as i64, flags });
-            if batch.len() == 10_000 {
-                self.store.meta.append(inbox.id, &batch).await.expect("append");
-                batch.clear();
+        // Bodies are stored 64 at a time (their fsyncs overlap), then linked
+        // in batches, in order.
+        for chunk in (0..messages).collect::<Vec<_>>().chunks(1024) {
+            let mut puts = tokio::task::JoinSet::new();
+            let mut stored = Vec::with_capacity(chunk.len());
+            for &n in chunk {
+                let (blobs, address) = (self.store.blobs.clone(), address.clone());
+                puts.spawn(async move {
+                    let body = crate::smtp_load::message(n, 4 * 1024, "dr.house@peer.test", &address);
+                    (n, blobs.put(&body).await.expect("blob"), body.len() as u64)
+                });
+                if puts.len() >= 64 {
+                    stored.push(puts.join_next().await.expect("a task").expect("stored"));
+                }
             }
-        }
-        if !batch.is_empty() {
+            stored.extend(puts.join_all().await);
+            stored.sort_by_key(|(n, _, _)| *n);
+            let batch: Vec<Appended> = stored
+                .into_iter()
+                .map(|(n, blob, size)| {
+                    let flags = if n % 10 == 0 { vec![] } else { vec!["\\Seen".to_string()] };
+                    Appended { blob, size, received_at: 1_790_000_000 + n as i64, flags }
+                })
+                .collect();
             self.store.meta.append(inbox.id, &batch).await.expect("append");
         }
         let token = mss(&["token", "--data-dir", d, &address, "--ttl-minutes", "600"]);

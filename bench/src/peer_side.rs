@@ -69,6 +69,19 @@ fn run(program: &str, args: &[&str]) {
     assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Starts a daemon: no pipes (it would keep them open, and reading them
+/// would never end); its errors are in its log file.
+fn start_daemon(program: &str, args: &[&str], log: &Path) {
+    let status = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(status.success(), "{program} {args:?} failed; see {}", log.display());
+}
+
 impl Peer {
     pub fn start(pki: &Pki) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -144,6 +157,7 @@ alias_maps =
 alias_database =
 local_recipient_maps =
 virtual_mailbox_domains = bench.test
+virtual_mailbox_maps = static:accepted
 virtual_transport = lmtp:inet:127.0.0.1:{lmtp}
 smtpd_tls_security_level = may
 smtpd_tls_cert_file = {cert}
@@ -180,8 +194,8 @@ default_process_limit = 100
         ];
         std::fs::write(root.join("etc/master.cf"), format!("{smtp} inet n - n - - smtpd\n{}\n", services.join("\n")))
             .expect("master.cf");
-        run("dovecot", &["-c", root.join("dovecot.conf").to_str().expect("path")]);
-        run("postfix", &["-c", root.join("etc").to_str().expect("path"), "start"]);
+        start_daemon("dovecot", &["-c", root.join("dovecot.conf").to_str().expect("path")], &root.join("dovecot.log"));
+        start_daemon("postfix", &["-c", root.join("etc").to_str().expect("path"), "start"], &root.join("postfix.log"));
         let recipients = (1..=MAILBOXES).map(|n| format!("box-{n}@bench.test")).collect();
         std::thread::sleep(std::time::Duration::from_millis(500));
         Self { _dir: dir, root, smtp, imap, recipients }

@@ -126,6 +126,7 @@ async fn command<S: AsyncRead + AsyncWrite + Unpin>(io: &mut BufReader<S>, line:
 impl Session {
     async fn open(addr: SocketAddr, tls: Arc<rustls::ClientConfig>) -> Self {
         let tcp = TcpStream::connect(addr).await.expect("connect");
+        tcp.set_nodelay(true).expect("TCP_NODELAY");
         let mut plain = BufReader::new(tcp);
         assert_eq!(reply(&mut plain).await, 220);
         command(&mut plain, "EHLO loadgen.peer.test", 250).await;

@@ -123,6 +123,15 @@ pub trait FolderStore: Send + Sync {
     async fn folder_counts(&self, folder: FolderId) -> Result<FolderCounts, StoreError>;
     /// Every UID of the folder, ascending: the session's sequence-number map.
     async fn folder_uids(&self, folder: FolderId) -> Result<Vec<u32>, StoreError>;
+    /// UIDs of the messages that have every flag of `with` and none of
+    /// `without` (case-insensitive), ascending: SEARCH by flags without
+    /// reading each message.
+    async fn uids_by_flags(
+        &self,
+        folder: FolderId,
+        with: &[String],
+        without: &[String],
+    ) -> Result<Vec<u32>, StoreError>;
     /// The messages with these UIDs (ascending; missing ones are skipped).
     async fn messages(&self, folder: FolderId, uids: &[u32]) -> Result<Vec<MessageMeta>, StoreError>;
     async fn set_flags(

@@ -34,9 +34,15 @@ impl Session<'_> {
         criteria: &[SearchKey<'_>],
         by_uid: bool,
     ) -> Reply {
-        let found = match self.matching(charset, criteria, false, |c| c.number(by_uid)).await {
-            Ok(found) => found,
-            Err(reply) => return reply,
+        let found = match flags_only(criteria) {
+            Some((with, without)) if charset.is_none() => match self.by_flags(&with, &without, by_uid).await {
+                Ok(found) => found,
+                Err(reply) => return reply,
+            },
+            _ => match self.matching(charset, criteria, false, |c| c.number(by_uid)).await {
+                Ok(found) => found,
+                Err(reply) => return reply,
+            },
         };
         self.out.extend_from_slice(b"* SEARCH");
         for n in found {
@@ -44,6 +50,24 @@ impl Session<'_> {
         }
         self.out.extend_from_slice(b"\r\n");
         Reply::ok("SEARCH completed")
+    }
+
+    /// The common searches by flags alone (UNSEEN, FLAGGED, DELETED...),
+    /// answered by the store's index without reading each message.
+    async fn by_flags(&mut self, with: &[String], without: &[String], by_uid: bool) -> Result<Vec<u32>, Reply> {
+        let Some(selected) = self.selected() else {
+            return Err(Reply::bad("No mailbox selected"));
+        };
+        let folder = selected.folder.id;
+        let uids = self.server.store.meta.uids_by_flags(folder, with, without).await.map_err(unavailable)?;
+        let Some(selected) = self.selected() else {
+            return Err(Reply::bad("No mailbox selected"));
+        };
+        // Only the messages this session knows (new ones are announced first).
+        Ok(uids
+            .into_iter()
+            .filter_map(|uid| selected.uids.binary_search(&uid).ok().map(|i| if by_uid { uid } else { i as u32 + 1 }))
+            .collect())
     }
 
     /// The messages of the selected folder that match all of `criteria`, in
@@ -95,6 +119,33 @@ impl Session<'_> {
 /// The raw bytes of a message; None when the blob is missing.
 async fn read(blobs: &dyn BlobStore, m: &MessageMeta) -> Result<Option<Vec<u8>>, Reply> {
     blobs.get(&m.blob).await.map_err(unavailable)
+}
+
+/// The flags a conjunction of flag keys requires and forbids, if the
+/// criteria are nothing else.
+fn flags_only(criteria: &[SearchKey<'_>]) -> Option<(Vec<String>, Vec<String>)> {
+    use SearchKey as K;
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for key in criteria {
+        let (list, flag) = match key {
+            K::All | K::Old => continue,
+            K::Seen => (&mut with, "\\Seen".to_string()),
+            K::Unseen | K::New => (&mut without, "\\Seen".to_string()),
+            K::Flagged => (&mut with, "\\Flagged".to_string()),
+            K::Unflagged => (&mut without, "\\Flagged".to_string()),
+            K::Deleted => (&mut with, "\\Deleted".to_string()),
+            K::Undeleted => (&mut without, "\\Deleted".to_string()),
+            K::Answered => (&mut with, "\\Answered".to_string()),
+            K::Unanswered => (&mut without, "\\Answered".to_string()),
+            K::Draft => (&mut with, "\\Draft".to_string()),
+            K::Undraft => (&mut without, "\\Draft".to_string()),
+            K::Keyword(k) => (&mut with, k.as_ref().to_string()),
+            K::Unkeyword(k) => (&mut without, k.as_ref().to_string()),
+            _ => return None,
+        };
+        list.push(flag);
+    }
+    Some((with, without))
 }
 
 fn key_needs_body(key: &SearchKey<'_>) -> bool {

@@ -126,6 +126,8 @@ impl Attempt<'_> {
             .await
             .map_err(|_| unreachable(format!("timeout connecting to {}", self.addr)))?
             .map_err(|e| unreachable(format!("cannot connect to {}: {e}", self.addr)))?;
+        // Commands and the message go out whole: no waiting on delayed ACKs.
+        let _ = tcp.set_nodelay(true);
         let mut plain = Peer { io: BufReader::new(tcp) };
         expect(plain.reply().await, 220, "greeting")?;
         let ehlo = expect(plain.command(&format!("EHLO {}", self.hostname)).await, 250, "EHLO")?;

@@ -119,6 +119,9 @@ impl SmtpServer {
                     continue;
                 }
             };
+            // Replies are written whole: send them at once rather than wait
+            // for the client's delayed ACK (Nagle).
+            let _ = tcp.set_nodelay(true);
             let Ok(permit) = slots.clone().try_acquire_owned() else {
                 tokio::spawn(refuse_busy(tcp));
                 continue;

@@ -308,6 +308,33 @@ impl FolderStore for SqliteStore {
         .await
     }
 
+    async fn uids_by_flags(
+        &self,
+        folder: FolderId,
+        with: &[String],
+        without: &[String],
+    ) -> Result<Vec<u32>, StoreError> {
+        // Whole-word matches on the space-separated flags.
+        let has = "instr(lower(' ' || flags || ' '), lower(' ' || ? || ' '))";
+        let mut sql = String::from("SELECT uid FROM folder_messages WHERE folder_id = ?");
+        for _ in with {
+            sql.push_str(&format!(" AND {has} > 0"));
+        }
+        for _ in without {
+            sql.push_str(&format!(" AND {has} = 0"));
+        }
+        sql.push_str(" ORDER BY uid");
+        let mut values: Vec<rusqlite::types::Value> = vec![folder.into()];
+        values.extend(with.iter().chain(without).map(|f| rusqlite::types::Value::from(f.clone())));
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let uids =
+                stmt.query_map(rusqlite::params_from_iter(values), |r| r.get(0))?.collect::<Result<Vec<u32>, _>>()?;
+            Ok(uids)
+        })
+        .await
+    }
+
     async fn messages(&self, folder: FolderId, uids: &[u32]) -> Result<Vec<MessageMeta>, StoreError> {
         let uids = uids.to_vec();
         self.read(move |conn| message_rows(conn, folder, &uids)).await

@@ -102,6 +102,10 @@ pub async fn flags_modseq_and_expunge_history_tell_what_changed(store: &Store) {
 
     let counts = store.meta.folder_counts(inbox.id).await.unwrap();
     assert_eq!((counts.messages, counts.unseen, counts.deleted), (5, 3, 2));
+    let flags = |list: &[&str]| list.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+    assert_eq!(store.meta.uids_by_flags(inbox.id, &flags(&["\\seen"]), &[]).await.unwrap(), [1, 2]);
+    assert_eq!(store.meta.uids_by_flags(inbox.id, &[], &flags(&["\\Seen", "\\Deleted"])).await.unwrap(), [5]);
+    assert_eq!(store.meta.uids_by_flags(inbox.id, &flags(&["\\Deleted"]), &flags(&["\\Seen"])).await.unwrap(), [3, 4]);
     assert_eq!(store.meta.expunge(inbox.id, Some(&[4, 5])).await.unwrap(), [4], "UID EXPUNGE limits the set");
     assert_eq!(store.meta.expunge(inbox.id, None).await.unwrap(), [3]);
     assert_eq!(store.meta.folder_uids(inbox.id).await.unwrap(), [1, 2, 5]);
