@@ -32,6 +32,58 @@ pub struct NewMailbox {
     pub certificate_dn: Option<String>,
 }
 
+/// A mailbox about to be created: everything but its address, and the
+/// local part the address is built from (the naming rules of `mss-core`);
+/// [`crate::create_at_free_address`] finds the address.
+#[derive(Debug, Clone)]
+pub struct MailboxDraft {
+    pub base_local: String,
+    pub kind: MailboxKind,
+    pub national_id: Option<NationalId>,
+    pub finess: Option<Finess>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: String,
+    pub service: Option<String>,
+    pub liste_rouge: bool,
+    pub certificate_dn: Option<String>,
+}
+
+impl MailboxDraft {
+    /// A draft of `kind` with nothing filled in yet.
+    pub fn new(kind: MailboxKind) -> Self {
+        Self {
+            base_local: String::new(),
+            kind,
+            national_id: None,
+            finess: None,
+            first_name: None,
+            last_name: None,
+            display_name: String::new(),
+            service: None,
+            liste_rouge: false,
+            certificate_dn: None,
+        }
+    }
+
+    /// The mailbox at `address`, in `state`.
+    pub fn at(&self, address: EmailAddress, state: MailboxState) -> NewMailbox {
+        NewMailbox {
+            address,
+            kind: self.kind,
+            state,
+            national_id: self.national_id.clone(),
+            finess: self.finess.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            display_name: self.display_name.clone(),
+            service: self.service.clone(),
+            liste_rouge: self.liste_rouge,
+            certificate_dn: self.certificate_dn.clone(),
+        }
+    }
+}
+
 /// A stored mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mailbox {

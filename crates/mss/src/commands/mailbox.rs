@@ -9,7 +9,7 @@ use mss_core::{
     AddressError, Adeli, EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Role, Rpps,
     application_local_part, cabinet_local_part, personal_local_part, pharmacy_local_part, service_local_part,
 };
-use mss_store::{Mailbox, NewMailbox, StoreError, create_at_free_address};
+use mss_store::{Mailbox, MailboxDraft, StoreError, create_at_free_address};
 use mss_trust::DistinguishedName;
 
 use crate::cli::{MailboxCommand, MailboxCreateArgs};
@@ -116,39 +116,6 @@ async fn transition(
     Ok(())
 }
 
-/// A validated request: everything but the address, and the local part the
-/// address is built from.
-struct Request {
-    base_local: String,
-    kind: MailboxKind,
-    national_id: Option<NationalId>,
-    finess: Option<Finess>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    display_name: String,
-    service: Option<String>,
-    liste_rouge: bool,
-    certificate_dn: Option<String>,
-}
-
-impl Request {
-    fn mailbox_at(&self, address: EmailAddress) -> NewMailbox {
-        NewMailbox {
-            address,
-            kind: self.kind,
-            state: MailboxState::Active,
-            national_id: self.national_id.clone(),
-            finess: self.finess.clone(),
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            display_name: self.display_name.clone(),
-            service: self.service.clone(),
-            liste_rouge: self.liste_rouge,
-            certificate_dn: self.certificate_dn.clone(),
-        }
-    }
-}
-
 /// A naming error from core, on the command-line option it comes from.
 fn naming_error(e: AddressError) -> CliError {
     let field = match &e {
@@ -178,19 +145,12 @@ fn forbidden(field: &'static str, present: bool, kind: MailboxKind) -> Result<()
     Ok(())
 }
 
-fn validate(args: &MailboxCreateArgs) -> Result<Request, CliError> {
+fn validate(args: &MailboxCreateArgs) -> Result<MailboxDraft, CliError> {
     let kind: MailboxKind = parse("type", &args.kind)?;
-    let mut request = Request {
-        base_local: String::new(),
-        kind,
-        national_id: None,
+    let mut request = MailboxDraft {
         finess: args.finess.as_deref().map(|f| parse::<Finess>("finess", f)).transpose()?,
-        first_name: None,
-        last_name: None,
-        display_name: String::new(),
-        service: None,
         liste_rouge: args.liste_rouge,
-        certificate_dn: None,
+        ..MailboxDraft::new(kind)
     };
     if let Some(dn) = &args.certificate_dn {
         if kind != MailboxKind::Applicative {
@@ -274,7 +234,7 @@ async fn create(args: MailboxCreateArgs) -> Result<(), CliError> {
     let store = data.open_store().await?;
     let meta = store.meta.clone();
     let created = create_at_free_address(store.meta.as_ref(), &request.base_local, &data.domain, |address| {
-        let (meta, new) = (meta.clone(), request.mailbox_at(address));
+        let (meta, new) = (meta.clone(), request.at(address, MailboxState::Active));
         async move { meta.create_mailbox(&new).await }
     })
     .await;

@@ -20,7 +20,7 @@ use mss_core::{
     AddressError, EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Role, application_local_part,
     personal_local_part, pharmacy_local_part, service_local_part,
 };
-use mss_store::{CguAcceptance, Mailbox, MailboxRequest, NewAuditEntry, NewMailbox, StoreError, now_unix};
+use mss_store::{CguAcceptance, Mailbox, MailboxDraft, MailboxRequest, NewAuditEntry, StoreError, now_unix};
 use mss_trust::DistinguishedName;
 use serde::Deserialize;
 
@@ -53,11 +53,10 @@ pub struct CreateRequest {
     cgu_accepted: bool,
 }
 
-/// A validated request: the mailbox minus its address, and the local part
-/// the address is built from.
+/// A validated request: the mailbox to create, and who becomes its
+/// Administrateur.
 struct Plan {
-    base_local: String,
-    mailbox: NewMailbox,
+    draft: MailboxDraft,
     administrator: Option<NationalId>,
 }
 
@@ -82,19 +81,8 @@ async fn plan(web: &Web, caller: &Caller, request: &CreateRequest) -> Result<Pla
         .as_deref()
         .map(|f| f.parse::<Finess>().map_err(|e| Problem::invalid(format!("FINESS invalide : {e}"))))
         .transpose()?;
-    let mut mailbox = NewMailbox {
-        address: "placeholder@invalid.test".parse().map_err(|_| Problem::invalid("adresse"))?,
-        kind,
-        state: MailboxState::Pending,
-        national_id: None,
-        finess: finess.clone(),
-        first_name: None,
-        last_name: None,
-        display_name: String::new(),
-        service: None,
-        liste_rouge: request.liste_rouge,
-        certificate_dn: None,
-    };
+    let mut mailbox =
+        MailboxDraft { finess: finess.clone(), liste_rouge: request.liste_rouge, ..MailboxDraft::new(kind) };
     let mut administrator = None;
     let base_local = match kind {
         MailboxKind::Personal => {
@@ -155,7 +143,8 @@ async fn plan(web: &Web, caller: &Caller, request: &CreateRequest) -> Result<Pla
         }
         MailboxKind::Cabinet => return Err(Problem::invalid("Les boîtes de cabinet se créent par l'opérateur.")),
     };
-    Ok(Plan { base_local, mailbox, administrator })
+    mailbox.base_local = base_local;
+    Ok(Plan { draft: mailbox, administrator })
 }
 
 /// What will be published, before anything is created.
@@ -165,10 +154,10 @@ pub async fn preview(
     Body(request): Body<CreateRequest>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let plan = plan(&web, &caller, &request).await?;
-    let taken = web.store.meta.addresses_with_prefix(&plan.base_local, web.domain.as_str()).await?;
-    let address = mss_core::allocate_address(&plan.base_local, &web.domain, |a| taken.contains(&a.to_string()))
+    let taken = web.store.meta.addresses_with_prefix(&plan.draft.base_local, web.domain.as_str()).await?;
+    let address = mss_core::allocate_address(&plan.draft.base_local, &web.domain, |a| taken.contains(&a.to_string()))
         .map_err(|e| Problem::invalid(e.to_string()))?;
-    let m = &plan.mailbox;
+    let m = &plan.draft;
     Ok(Json(serde_json::json!({
         "address": address.to_string(),
         "type": m.kind.code(),
@@ -219,9 +208,9 @@ pub async fn create(
     let due = now + web.validation_delay.as_secs() as i64;
     let meta = web.store.meta.clone();
     let created =
-        mss_store::create_at_free_address(web.store.meta.as_ref(), &plan.base_local, &web.domain, |address| {
+        mss_store::create_at_free_address(web.store.meta.as_ref(), &plan.draft.base_local, &web.domain, |address| {
             let request = MailboxRequest {
-                mailbox: NewMailbox { address, ..plan.mailbox.clone() },
+                mailbox: plan.draft.at(address, MailboxState::Pending),
                 cgu: cgu.clone(),
                 administrator: plan.administrator.clone(),
                 validation_due_at: due,
