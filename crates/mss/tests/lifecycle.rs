@@ -151,3 +151,14 @@ fn tamper(op: &Operator, sql: &str) -> usize {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
+
+#[test]
+fn the_last_audit_entries_are_written_before_the_server_stops() {
+    let op = Operator::new("pharmacie.test");
+    let server = op.serve();
+    let refused = http(&server.addr("http"), "GET", "/api/me", Some("not-a-token"), None);
+    assert_eq!(refused.status, 401);
+    assert!(server.stop().0.success());
+    let listed = op.ok("audit list --action api.");
+    assert!(listed.contains("api.authenticate") && listed.contains("refused"), "{listed}");
+}

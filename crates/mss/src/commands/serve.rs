@@ -233,6 +233,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     for task in tasks {
         task.abort();
     }
+    // The last audit entries are written before the runtime goes.
+    store.audit.flush().await;
     let _ = std::fs::remove_file(data.path.join(PORTS_FILE));
     served.map_err(|e| failed("http", e))?;
     tracing::info!("stopped");
