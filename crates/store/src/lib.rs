@@ -33,7 +33,7 @@ mod sqlite;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use allocate::create_at_free_address;
+pub use allocate::{create_at_free_address, free_address};
 pub use audit::*;
 pub use blob::{BlobHash, BlobStore};
 pub use error::StoreError;

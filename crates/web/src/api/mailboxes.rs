@@ -154,9 +154,11 @@ pub async fn preview(
     Body(request): Body<CreateRequest>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let plan = plan(&web, &caller, &request).await?;
-    let taken = web.store.meta.addresses_with_prefix(&plan.draft.base_local, web.domain.as_str()).await?;
-    let address = mss_core::allocate_address(&plan.draft.base_local, &web.domain, |a| taken.contains(&a.to_string()))
-        .map_err(|e| Problem::invalid(e.to_string()))?;
+    let address = match mss_store::free_address(web.store.meta.as_ref(), &plan.draft.base_local, &web.domain).await {
+        Ok(address) => address,
+        Err(mss_store::StoreError::Invalid(why)) => return Err(Problem::invalid(why)),
+        Err(e) => return Err(Problem::unavailable(e)),
+    };
     let m = &plan.draft;
     Ok(Json(serde_json::json!({
         "address": address.to_string(),
