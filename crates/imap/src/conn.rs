@@ -218,7 +218,8 @@ fn literal_announced(line: &[u8]) -> Option<(u64, bool)> {
     std::str::from_utf8(digits).ok()?.parse().ok().map(|n| (n, sync))
 }
 
-fn tag_of(message: &[u8]) -> &[u8] {
+/// The tag: the first word of a command.
+pub fn tag_of(message: &[u8]) -> &[u8] {
     let end = message.iter().position(|&b| b == b' ' || b == b'\r' || b == b'\n').unwrap_or(message.len());
     &message[..end]
 }

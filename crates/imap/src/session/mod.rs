@@ -258,9 +258,8 @@ impl<'a> Session<'a> {
             }
             Err(_) => {
                 self.errors += 1;
-                let tag = bytes.split(|&b| b == b' ').next().filter(|t| !t.is_empty() && t.len() < 64);
-                let tag = tag.map(|t| String::from_utf8_lossy(t).trim().to_string()).unwrap_or("*".into());
-                let tag = if tag.is_empty() { "*".to_string() } else { tag };
+                let tag = String::from_utf8_lossy(crate::conn::tag_of(bytes)).into_owned();
+                let tag = if tag.is_empty() || tag.len() >= 64 { "*".to_string() } else { tag };
                 let name = crate::conn::command_name(bytes);
                 self.out.extend(Reply::bad(format!("Unknown command or bad syntax: {name}")).line(&tag));
                 return Ok(Next::Continue);
