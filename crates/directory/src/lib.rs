@@ -1,6 +1,10 @@
 //! The Annuaire Santé side of mss.
 //!
-//! Today: the publication of our mailboxes, which is also their validation
+//! [`annuaire`]: the national directory (the ANS extraction of MSSanté
+//! mailboxes) imported into a snapshot of its own and searched together
+//! with our own active mailboxes.
+//!
+//! The publication of our mailboxes, which is also their validation
 //! by the ANS. A new mailbox stays pending until the ANS accepts it (it is
 //! then published in the directory and becomes active) or refuses it (the
 //! reason is kept and shown to its creator). The ANS is reached through a
@@ -11,6 +15,7 @@
 //! This crate decides nothing about who may create what: that is the API's
 //! and `mss-core`'s.
 
+pub mod annuaire;
 pub mod fhir;
 pub mod publication;
 pub mod simulator;

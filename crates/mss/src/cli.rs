@@ -48,6 +48,9 @@ pub enum Command {
     /// The audit trail: verify its chain, list entries, purge old ones.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The Annuaire Santé: import the national extraction, search it, publication outbox.
+    #[command(subcommand)]
+    Annuaire(AnnuaireCommand),
     /// Issue a development bearer token for a mailbox (SASL XOAUTH2 on submission).
     Token {
         #[command(flatten)]
@@ -58,6 +61,65 @@ pub enum Command {
         #[arg(long, default_value = "60")]
         ttl_minutes: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnnuaireCommand {
+    /// Import the ANS extraction of MSSanté mailboxes (31 columns, `|`, UTF-8; or a ZIP holding it).
+    Import {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// The extraction file (.txt/.csv, or .zip).
+        file: PathBuf,
+    },
+    /// Write a synthetic extraction (valid ids, plausible names) for tests and benchmarks.
+    Synth {
+        /// Number of mailbox lines.
+        #[arg(long, default_value = "1000")]
+        lines: String,
+        /// Seed of the generator (same seed, same file).
+        #[arg(long, default_value = "1")]
+        seed: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Search the directory and our own active mailboxes.
+    Search(Box<AnnuaireSearchArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct AnnuaireSearchArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
+    /// Words (names; the last one completes as a prefix), ids, postal codes, key:value criteria.
+    pub query: Vec<String>,
+    /// TRE_G15 profession code (10, 21...) or words of its label.
+    #[arg(long)]
+    pub profession: Option<String>,
+    #[arg(long)]
+    pub city: Option<String>,
+    #[arg(long)]
+    pub postal_code: Option<String>,
+    /// Department (75, 2A, 974).
+    #[arg(long)]
+    pub department: Option<String>,
+    /// RPPS, ADELI or FINESS.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Mailbox type: PER, ORG, APP or CAB.
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+    /// Words of the street address.
+    #[arg(long)]
+    pub address: Option<String>,
+    #[arg(long, default_value = "1")]
+    pub page: String,
+    #[arg(long, default_value = "20")]
+    pub per_page: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

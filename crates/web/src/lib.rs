@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use axum::Router;
 use mss_core::Domain;
+use mss_directory::annuaire::Annuaire;
 use mss_identity::SessionAuthority;
 use mss_identity::cps::CpsAuthority;
 use mss_identity::psc::client::PscLogin;
@@ -44,6 +45,8 @@ pub struct Web {
     pub psc: Option<Arc<PscLogin>>,
     /// CPS card logins, checked against the CPS CA.
     pub cps: Option<Arc<CpsAuthority>>,
+    /// The Annuaire Santé snapshot searched by `/api/annuaire`.
+    pub annuaire: Arc<Annuaire>,
 }
 
 /// Every route of the HTTP listener.

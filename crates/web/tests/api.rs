@@ -38,6 +38,7 @@ async fn site() -> Site {
         validation_delay: Duration::from_secs(0),
         psc: None,
         cps: None,
+        annuaire: Arc::new(mss_directory::annuaire::Annuaire::new(&dir.path().join("annuaire"), None)),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

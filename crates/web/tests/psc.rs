@@ -50,6 +50,7 @@ async fn site() -> (tempfile::TempDir, Store, SocketAddr) {
         validation_delay: Duration::from_secs(0),
         psc: Some(Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap()))),
         cps: None,
+        annuaire: Arc::new(mss_directory::annuaire::Annuaire::new(&dir.path().join("annuaire"), None)),
     });
     let app = mss_web::router(web).nest("/psc-sim", simulator.router());
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -1,6 +1,7 @@
 //! One module per command group; each validates its input first (usage
 //! errors, nothing written) and then does the work.
 
+mod annuaire;
 mod audit;
 mod cps;
 mod init;
@@ -24,6 +25,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Whitelist(cmd) => whitelist::run(cmd).await,
         Command::Queue(cmd) => queue::run(cmd).await,
         Command::Audit(cmd) => audit::run(cmd).await,
+        Command::Annuaire(cmd) => annuaire::run(cmd).await,
         Command::Token { data_dir, address, ttl_minutes } => token::run(&data_dir, &address, &ttl_minutes).await,
     }
 }

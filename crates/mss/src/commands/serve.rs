@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mss_directory::annuaire::Annuaire;
 use mss_directory::{AnsSimulator, FhirPublisher, Validation};
 use mss_http::HttpClient;
 use mss_identity::cps::CpsAuthority;
@@ -33,6 +34,7 @@ use mss_web::{Cgu, Web};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use super::annuaire::ANNUAIRE_DIR;
 use super::init::{InitSettings, initialise, print_report};
 use crate::cli::ServeArgs;
 use crate::config::{CONFIG_FILE, DEFAULT_DATA_DIR, DataDir, Listen, PORTS_FILE};
@@ -221,6 +223,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         validation_delay: Duration::from_secs(lifecycle.validation_delay_seconds),
         psc: Some(Arc::new(psc)),
         cps: cps_authority(&data)?.map(Arc::new),
+        annuaire: Arc::new(Annuaire::new(&data.path.join(ANNUAIRE_DIR), Some(data.domain.to_string()))),
     });
     let mut app = mss_web::router(web);
     if let Some(simulator) = simulator {

@@ -1,6 +1,8 @@
-//! The REST API: sessions, mailbox creation, delegation, audit trail. The
+//! The REST API: sessions, mailbox creation, delegation, audit trail,
+//! directory search. The
 //! OpenAPI document at `/api/openapi.json` describes it.
 
+mod annuaire;
 mod audit;
 mod auth;
 mod body;
@@ -27,6 +29,7 @@ pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/me", get(auth::me))
+        .route("/annuaire", get(annuaire::search))
         .route("/auth/psc/login", get(psc::login))
         .route("/auth/psc/callback", get(psc::callback))
         .route("/auth/cps/challenge", post(cps::challenge))
