@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_identity::{Throttle, TokenKey};
+use mss_net::{Admission, AdmissionLimits};
 use mss_store::Store;
 use mss_trust::{PeerCertificate, ServerTrust};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use crate::conn::{Conn, FrameLimits, Stream};
@@ -34,6 +34,9 @@ pub struct Limits {
     /// Bad commands tolerated before the connection is closed.
     pub max_errors: usize,
     pub max_connections: usize,
+    /// Connections from one client address: a pharmacy or a hospital behind
+    /// one NAT address has many users, each with a few connections.
+    pub max_per_address: usize,
 }
 
 impl Default for Limits {
@@ -46,7 +49,8 @@ impl Default for Limits {
             unauthenticated_timeout: Duration::from_secs(60),
             progress_timeout: Duration::from_secs(60),
             max_errors: 20,
-            max_connections: 1024,
+            max_connections: 4096,
+            max_per_address: 512,
         }
     }
 }
@@ -96,25 +100,14 @@ impl ImapServer {
     }
 
     async fn accept_loop(self: Arc<Self>, listener: TcpListener, implicit_tls: bool) {
-        let slots = Arc::new(Semaphore::new(self.limits.max_connections));
-        loop {
-            let (tcp, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::warn!(error = %e, "imap: accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            // Replies are written whole: send them at once rather than wait
-            // for the client's delayed ACK (Nagle).
-            let _ = tcp.set_nodelay(true);
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                tokio::spawn(refuse_busy(tcp));
-                continue;
-            };
+        let admission = Admission::new(AdmissionLimits {
+            max_connections: self.limits.max_connections,
+            max_per_address: self.limits.max_per_address,
+        });
+        let busy = b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
+        mss_net::accept_loop(listener, admission, "imap", busy, |tcp, peer| {
             let server = self.clone();
-            tokio::spawn(async move {
+            async move {
                 if implicit_tls {
                     if let Some((conn, tls)) = server.handshake(tcp, peer).await {
                         server.run(conn, peer, Some(tls)).await;
@@ -122,9 +115,9 @@ impl ImapServer {
                 } else {
                     server.run(Conn::new(Stream::Plain(tcp)), peer, None).await;
                 }
-                drop(permit);
-            });
-        }
+            }
+        })
+        .await;
     }
 
     /// One connection from greeting to close, upgrading on STARTTLS.
@@ -163,9 +156,4 @@ impl ImapServer {
         let certificate = self.trust.judge(tls.get_ref().1.peer_certificates());
         Some((Conn::new(Stream::Tls(Box::new(tls))), TlsPeer { certificate }))
     }
-}
-
-async fn refuse_busy(mut tcp: TcpStream) {
-    use tokio::io::AsyncWriteExt;
-    let _ = tcp.write_all(b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n").await;
 }

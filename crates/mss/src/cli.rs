@@ -48,6 +48,18 @@ pub enum Command {
     /// The audit trail: verify its chain, list entries, purge old ones.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Check the store: database integrity, every message's blob present and
+    /// intact, the audit chain (exit 1 if a problem is found).
+    Check {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// Only check that blobs exist, without reading them.
+        #[arg(long)]
+        quick: bool,
+        /// Also remove the blobs no message names (idle for an hour).
+        #[arg(long)]
+        collect: bool,
+    },
     /// The Annuaire Santé: import the national extraction, search it, publication outbox.
     #[command(subcommand)]
     Annuaire(AnnuaireCommand),

@@ -32,6 +32,7 @@ fn every_subcommand_has_help() {
         "queue retry",
         "queue delete",
         "token",
+        "check",
     ] {
         let out = mss(&format!("{command} --help"));
         assert!(out.status.success(), "{command}");

@@ -236,6 +236,53 @@ async fn a_stalled_client_is_disconnected() {
 }
 
 #[tokio::test]
+async fn a_client_trickling_a_command_is_cut_at_the_command_timeout() {
+    let h = harness(Limits { command_timeout: Duration::from_millis(800), ..test_limits() }).await;
+    let mut c = connect(h.addr).await;
+    c.send("EHLO slow").await;
+    c.reply().await;
+    let started = std::time::Instant::now();
+    // A byte every 200 ms: each read is well within the timeout, the
+    // command never is.
+    for byte in b"MAIL FROM:<slowloris@peer.test>" {
+        if c.io.get_mut().write_all(&[*byte]).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if started.elapsed() > Duration::from_secs(2) {
+            break;
+        }
+    }
+    let (code, text) = c.reply().await;
+    assert_eq!(code, 421, "{text}");
+    assert!(text.contains("4.4.2"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(2), "cut after {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_slot() {
+    let h = harness(Limits { max_per_address: 3, ..test_limits() }).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(connect(h.addr).await);
+    }
+    let mut fourth =
+        support::Client { io: tokio::io::BufReader::new(tokio::net::TcpStream::connect(h.addr).await.unwrap()) };
+    let (code, text) = fourth.reply().await;
+    assert_eq!((code, text.contains("4.7.0 Too many connections")), (421, true), "{text}");
+    // Another address is served (the whole 127/8 is loopback).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let other = socket.connect(h.addr).await.unwrap();
+    let mut other = support::Client { io: tokio::io::BufReader::new(other) };
+    assert_eq!(other.reply().await.0, 220);
+    // A slot given back is free again.
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    connect(h.addr).await;
+}
+
+#[tokio::test]
 async fn a_peer_may_use_implicit_tls_and_the_same_rules_apply() {
     let h = harness(test_limits()).await;
     let addr = h.site.start_implicit_tls_inbound().await;

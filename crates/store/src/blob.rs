@@ -60,4 +60,9 @@ pub trait BlobStore: Send + Sync {
     async fn delete(&self, hash: &BlobHash) -> Result<(), StoreError>;
     /// Every stored hash (maintenance and tests; not for hot paths).
     async fn list(&self) -> Result<Vec<BlobHash>, StoreError>;
+    /// Removes the blob if it was neither written nor stored again for
+    /// `idle`; safe against a concurrent [`put`](Self::put) of the same
+    /// content, which either keeps the blob or writes it anew. Whether it
+    /// was removed.
+    async fn remove_if_idle(&self, hash: &BlobHash, idle: std::time::Duration) -> Result<bool, StoreError>;
 }

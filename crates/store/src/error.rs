@@ -34,6 +34,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the failure is a full disk (a blob write or the database):
+    /// the data is intact and the operation may succeed once space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            StoreError::Io { source, .. } => {
+                matches!(source.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+            }
+            StoreError::Database(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
         let path = path.into();
         move |source| StoreError::Io { path, source }

@@ -5,12 +5,17 @@
 //! either absent or complete (RFC-free, POSIX rename atomicity). Left-over
 //! temporary files are removed at open. Reads verify the hash: a damaged file
 //! is reported, never served. Linux only (`/proc` tells which writers live).
+//!
+//! Storing content that is already present refreshes the file's time, which
+//! is what [`BlobStore::remove_if_idle`] reads: a blob being re-used by a
+//! delivery is never collected under it (see `remove_if_idle` for the race).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -19,6 +24,8 @@ use crate::blob::{BlobHash, BlobStore};
 use crate::error::blocking;
 
 const TMP_DIR: &str = "tmp";
+/// Where a blob waits while its collection is decided.
+const COLLECTING_DIR: &str = "collecting";
 
 /// The filesystem blob store.
 #[derive(Clone)]
@@ -44,6 +51,7 @@ impl FsBlobStore {
                     fs::remove_file(&path).map_err(StoreError::io(&path))?;
                 }
             }
+            restore_interrupted_collections(&root)?;
             sync_dir(&root)?;
             Ok(Self { inner: Arc::new(Inner { root, counter: AtomicU64::new(0) }) })
         })
@@ -67,6 +75,49 @@ fn writer_is_alive(tmp_file: &Path) -> bool {
     }
 }
 
+/// A collection cut short by a crash leaves its blob in `collecting/`: put it
+/// back (the next collection decides again), unless another process is
+/// collecting right now.
+fn restore_interrupted_collections(root: &Path) -> Result<(), StoreError> {
+    let parked = root.join(COLLECTING_DIR);
+    fs::create_dir_all(&parked).map_err(StoreError::io(&parked))?;
+    for entry in fs::read_dir(&parked).map_err(StoreError::io(&parked))? {
+        let path = entry.map_err(StoreError::io(&parked))?.path();
+        if writer_is_alive(&path) {
+            continue;
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let hash: BlobHash = match name.split('.').next().map(str::parse) {
+            Some(Ok(hash)) => hash,
+            _ => {
+                fs::remove_file(&path).map_err(StoreError::io(&path))?;
+                continue;
+            }
+        };
+        let dest = FsBlobStore::path_of(root, &hash);
+        if let Some(shard) = dest.parent() {
+            fs::create_dir_all(shard).map_err(StoreError::io(shard))?;
+        }
+        fs::rename(&path, &dest).map_err(StoreError::io(&dest))?;
+    }
+    Ok(())
+}
+
+/// How long ago the file was last written or refreshed.
+fn idle_for(path: &Path) -> std::io::Result<Duration> {
+    let modified = fs::metadata(path)?.modified()?;
+    Ok(SystemTime::now().duration_since(modified).unwrap_or(Duration::ZERO))
+}
+
+/// Refreshes the time of an existing blob file; false when there is none.
+fn refresh(path: &Path) -> std::io::Result<bool> {
+    match OpenOptions::new().write(true).open(path) {
+        Ok(file) => file.set_modified(SystemTime::now()).map(|()| true),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(StoreError::io(dir))
 }
@@ -75,7 +126,10 @@ impl Inner {
     fn put(&self, data: &[u8]) -> Result<BlobHash, StoreError> {
         let hash = BlobHash::of(data);
         let dest = FsBlobStore::path_of(&self.root, &hash);
-        if dest.exists() {
+        // Refresh, then look again: a collection that moved the file away
+        // after the refresh sees the fresh time and puts it back; one that
+        // moved it before makes the second look fail, and we write anew.
+        if refresh(&dest).map_err(StoreError::io(&dest))? && dest.exists() {
             return Ok(hash);
         }
         let shard = dest.parent().ok_or_else(|| StoreError::Invalid("blob path has no parent".into()))?;
@@ -116,11 +170,36 @@ impl Inner {
         }
     }
 
+    fn remove_if_idle(&self, hash: &BlobHash, idle: Duration) -> Result<bool, StoreError> {
+        let path = FsBlobStore::path_of(&self.root, hash);
+        match idle_for(&path) {
+            Ok(age) if age < idle => return Ok(false),
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(StoreError::Io { path, source: e }),
+        }
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let parked = self.root.join(COLLECTING_DIR).join(format!("{}.{}.{n}", hash.to_hex(), std::process::id()));
+        match fs::rename(&path, &parked) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(StoreError::Io { path, source: e }),
+        }
+        // A put that refreshed the file before it moved is seen now.
+        if idle_for(&parked).map_err(StoreError::io(&parked))? < idle {
+            fs::rename(&parked, &path).map_err(StoreError::io(&path))?;
+            return Ok(false);
+        }
+        fs::remove_file(&parked).map_err(StoreError::io(&parked))?;
+        path.parent().map_or(Ok(()), sync_dir)?;
+        Ok(true)
+    }
+
     fn list(&self) -> Result<Vec<BlobHash>, StoreError> {
         let mut hashes = Vec::new();
         for shard in fs::read_dir(&self.root).map_err(StoreError::io(&self.root))? {
             let shard = shard.map_err(StoreError::io(&self.root))?;
-            if shard.file_name() == TMP_DIR || !shard.path().is_dir() {
+            if shard.file_name() == TMP_DIR || shard.file_name() == COLLECTING_DIR || !shard.path().is_dir() {
                 continue;
             }
             for file in fs::read_dir(shard.path()).map_err(StoreError::io(shard.path()))? {
@@ -159,5 +238,10 @@ impl BlobStore for FsBlobStore {
     async fn list(&self) -> Result<Vec<BlobHash>, StoreError> {
         let inner = self.inner.clone();
         blocking(move || inner.list()).await
+    }
+
+    async fn remove_if_idle(&self, hash: &BlobHash, idle: Duration) -> Result<bool, StoreError> {
+        let (inner, hash) = (self.inner.clone(), *hash);
+        blocking(move || inner.remove_if_idle(&hash, idle)).await
     }
 }

@@ -27,6 +27,7 @@ mod error;
 mod folders;
 mod fs_blobs;
 mod lifecycle;
+mod maintenance;
 mod model;
 mod sqlite;
 
@@ -40,6 +41,7 @@ pub use error::StoreError;
 pub use folders::*;
 pub use fs_blobs::FsBlobStore;
 pub use lifecycle::*;
+pub use maintenance::*;
 pub use model::*;
 pub use sqlite::SqliteStore;
 

@@ -275,7 +275,9 @@ pub const INBOX: &str = "INBOX";
 
 /// Metadata: mailboxes, folders, message index, liste blanche.
 #[async_trait]
-pub trait MetadataStore: crate::FolderStore + crate::AuditStore + crate::LifecycleStore + Send + Sync {
+pub trait MetadataStore:
+    crate::FolderStore + crate::AuditStore + crate::LifecycleStore + crate::MaintenanceStore + Send + Sync
+{
     /// Creates a mailbox and its INBOX. [`StoreError::AddressTaken`] if the
     /// address exists (whatever its state: addresses are never reused).
     async fn create_mailbox(&self, new: &NewMailbox) -> Result<Mailbox, StoreError>;
@@ -318,8 +320,8 @@ pub trait MetadataStore: crate::FolderStore + crate::AuditStore + crate::Lifecyc
     async fn link_message(&self, message: &NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError>;
     /// Messages of a folder, by UID.
     async fn folder_messages(&self, mailbox: MailboxId, folder: &str) -> Result<Vec<FolderMessage>, StoreError>;
-    /// Every blob a message or queue row refers to (for consistency checks
-    /// and blob garbage collection).
+    /// Every blob a message or queue row refers to, sorted, without
+    /// duplicates (for consistency checks and blob collection).
     async fn referenced_blobs(&self) -> Result<Vec<BlobHash>, StoreError>;
 
     /// Queues a message for remote delivery, every recipient pending and due now.

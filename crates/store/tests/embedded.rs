@@ -4,6 +4,8 @@
 mod suite;
 mod support;
 
+use std::time::{Duration, SystemTime};
+
 use mss_store::{SqliteStore, Store, StoreConfig, StoreError};
 
 async fn fresh() -> (tempfile::TempDir, Store) {
@@ -46,6 +48,7 @@ suite_tests!(
     the_last_administrateur_stays,
     sessions_rotate_refresh_tokens_and_are_revoked,
     deleted_mailboxes_are_emptied_after_their_retention_and_keep_their_address,
+    a_healthy_store_checks_clean_and_collects_only_unreferenced_blobs,
 );
 
 #[tokio::test]
@@ -103,6 +106,63 @@ async fn temporary_files_of_dead_writers_are_removed_at_open() {
     drop(Store::open(&config).await.unwrap());
     assert!(!dead.exists(), "debris of a dead process is removed");
     assert!(live.exists(), "a live process's write in progress is left alone");
+}
+
+fn blob_path(dir: &std::path::Path, hash: &mss_store::BlobHash) -> std::path::PathBuf {
+    let hex = hash.to_hex();
+    dir.join("blobs").join(&hex[..2]).join(&hex)
+}
+
+fn age(path: &std::path::Path, by: Duration) {
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.set_modified(SystemTime::now() - by).unwrap();
+}
+
+#[tokio::test]
+async fn the_check_names_missing_and_damaged_blobs_and_broken_invariants() {
+    let (dir, store) = fresh().await;
+    let a = store.meta.create_mailbox(&support::person("a.a@pharma.test", "10003621892")).await.unwrap();
+    let missing = store.deliver(b"Subject: one\r\n\r\nx\r\n", &[a.id]).await.unwrap();
+    let damaged = store.deliver(b"Subject: two\r\n\r\nx\r\n", &[a.id]).await.unwrap();
+    assert!(store.check(true).await.unwrap().is_consistent());
+    std::fs::remove_file(blob_path(dir.path(), &missing.blob)).unwrap();
+    std::fs::write(blob_path(dir.path(), &damaged.blob), b"tampered").unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("mss.sqlite3")).unwrap();
+    conn.execute("UPDATE folders SET uidnext = 2 WHERE mailbox_id = ?1 AND name = 'INBOX'", [a.id]).unwrap();
+
+    let report = store.check(true).await.unwrap();
+    let text = report.problems.join("\n");
+    assert_eq!(report.problems.len(), 3, "{text}");
+    assert!(text.contains(&format!("blob {} is named by a row but missing", missing.blob)), "{text}");
+    assert!(text.contains(&format!("blob {} cannot be read", damaged.blob)), "{text}");
+    assert!(text.contains("(INBOX): UID 2 is not below UIDNEXT 2"), "{text}");
+    let quick = store.check(false).await.unwrap();
+    assert_eq!(quick.problems.len(), 2, "without reading contents the damage goes unseen: {quick:?}");
+}
+
+#[tokio::test]
+async fn a_blob_stored_again_is_not_collected_and_an_interrupted_collection_is_undone() {
+    let (dir, store) = fresh().await;
+    let hour = Duration::from_secs(3600);
+    let reused = store.blobs.put(b"same content").await.unwrap();
+    let idle = store.blobs.put(b"forgotten").await.unwrap();
+    age(&blob_path(dir.path(), &reused), 2 * hour);
+    age(&blob_path(dir.path(), &idle), 2 * hour);
+    // A delivery re-using the blob refreshes it.
+    assert_eq!(store.blobs.put(b"same content").await.unwrap(), reused);
+    assert!(!store.blobs.remove_if_idle(&reused, hour).await.unwrap());
+    assert!(store.blobs.remove_if_idle(&idle, hour).await.unwrap());
+    assert!(!store.blobs.contains(&idle).await.unwrap());
+    assert!(!store.blobs.remove_if_idle(&idle, hour).await.unwrap(), "already gone");
+
+    // A collection cut short after parking the blob: it comes back at open.
+    let parked = dir.path().join("blobs/collecting").join(format!("{reused}.0.7"));
+    std::fs::rename(blob_path(dir.path(), &reused), &parked).unwrap();
+    drop(store);
+    let store = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
+    assert_eq!(store.blobs.get(&reused).await.unwrap().as_deref(), Some(&b"same content"[..]));
+    assert!(!parked.exists());
+    assert_eq!(store.blobs.list().await.unwrap(), vec![reused], "the parking place is not a blob shard");
 }
 
 /// Tampering with the database file directly is what verification is for.

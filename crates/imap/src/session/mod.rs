@@ -73,9 +73,14 @@ impl Reply {
     }
 }
 
-/// The answer to a storage failure: the client may try again.
+/// The answer to a storage failure: the client may try again. A full disk
+/// is told as such (`OVERQUOTA`, as Dovecot does), so the user knows waiting
+/// is the remedy.
 fn unavailable(e: mss_store::StoreError) -> Reply {
     tracing::error!(error = %e, "imap: store failure");
+    if e.is_storage_full() {
+        return Reply::no("Not enough disk space on the server, try again later").with_code("OVERQUOTA");
+    }
     Reply::no("Temporary server failure, try again").with_code("UNAVAILABLE")
 }
 

@@ -3,6 +3,7 @@
 
 mod annuaire;
 mod audit;
+mod check;
 mod cps;
 mod init;
 mod mailbox;
@@ -26,6 +27,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Queue(cmd) => queue::run(cmd).await,
         Command::Audit(cmd) => audit::run(cmd).await,
         Command::Annuaire(cmd) => annuaire::run(cmd).await,
+        Command::Check { data_dir, quick, collect } => check::run(&data_dir, quick, collect).await,
         Command::Token { data_dir, address, ttl_minutes } => token::run(&data_dir, &address, &ttl_minutes).await,
     }
 }

@@ -57,6 +57,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     };
     let data = DataDir::load(&dir)?;
     let _lock = lock(&data.path)?;
+    raise_open_files_limit();
     let tls_files = &data.config.tls;
     let certificate = data.resolve(&tls_files.certificate);
     let pem = std::fs::read_to_string(&certificate).map_err(|e| failed(certificate.display(), e))?;
@@ -245,8 +246,22 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Once a day: audit entries past their retention go, and deleted
-/// mailboxes past theirs are emptied.
+/// Every connection is a file descriptor, and the usual soft limit (1,024)
+/// is below what the listeners admit: take all the hard limit allows.
+fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => tracing::info!(from = soft, to = hard, "open files limit raised"),
+            Err(e) => tracing::warn!(error = %e, soft, "open files limit could not be raised"),
+        },
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "open files limit unknown"),
+    }
+}
+
+/// Once a day: audit entries past their retention go, deleted mailboxes
+/// past theirs are emptied, and blobs no message names are collected.
 async fn housekeeping_daily(store: mss_store::Store, audit_retention: Duration, deleted_retention: Duration) {
     let before = |retention: Duration| mss_store::now_unix() - i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
     loop {
@@ -266,6 +281,11 @@ async fn housekeeping_daily(store: mss_store::Store, audit_retention: Duration, 
                 }
             }
             Err(e) => tracing::error!(error = %e, "lifecycle: purge of deleted mailboxes failed"),
+        }
+        match store.collect_blobs(mss_store::COLLECTION_GRACE).await {
+            Ok(c) if c.removed > 0 => tracing::info!(removed = c.removed, "store: unreferenced blobs collected"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "store: blob collection failed"),
         }
         tokio::time::sleep(Duration::from_secs(86_400)).await;
     }

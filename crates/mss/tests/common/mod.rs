@@ -121,12 +121,29 @@ impl Operator {
     }
 
     fn init(domain: &str, ca: Option<&Path>, smtp: &str) -> Self {
+        Self::make(None, domain, ca, [smtp, ANY, ANY])
+    }
+
+    /// An operator whose submission and IMAP listeners keep their ports
+    /// across restarts (clients that outlive a killed server reconnect).
+    pub fn with_fixed_ports(domain: &str) -> Self {
+        let fixed = || format!("127.0.0.1:{}", free_port());
+        Self::make(None, domain, None, [ANY, &fixed(), &fixed()])
+    }
+
+    /// An operator in `dir`, a directory the caller made (on a small
+    /// filesystem, say) and keeps.
+    pub fn in_dir(dir: &Path, domain: &str) -> Self {
+        Self::make(Some(dir), domain, None, [ANY, ANY, ANY])
+    }
+
+    /// `mss init` with the SMTP, submission and IMAP listeners given.
+    fn make(dir: Option<&Path>, domain: &str, ca: Option<&Path>, [smtp, submission, imap]: [&str; 3]) -> Self {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("data");
-        let any = "127.0.0.1:0";
+        let dir = dir.map_or_else(|| tmp.path().join("data"), Path::to_path_buf);
         let ca = ca.map(|ca| format!("--ca {}", ca.display())).unwrap_or_default();
         ok(&format!(
-            "init --data-dir {} --domain {domain} --smtp {smtp} --submission {any} --imap {any} --http {any} {ca}",
+            "init --data-dir {} --domain {domain} --smtp {smtp} --submission {submission} --imap {imap} --http {ANY} {ca}",
             dir.display()
         ));
         Self { _tmp: tmp, dir }
@@ -174,6 +191,9 @@ impl Operator {
     }
 }
 
+/// Any free loopback port.
+const ANY: &str = "127.0.0.1:0";
+
 /// A running `mss serve`.
 pub struct Server {
     child: Option<Child>,
@@ -184,6 +204,11 @@ impl Server {
     /// The address a listener is on (`"smtp"`, `"http"`...).
     pub fn addr(&self, listener: &str) -> String {
         self.ports[listener].as_str().unwrap().to_string()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     /// SIGKILL: the server dies at once, mid-work.
@@ -217,7 +242,7 @@ pub fn fixture(name: &str) -> String {
 }
 
 pub fn spawn_serve(cwd: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_mss"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mss"))
         .arg("serve")
         .args(args)
         .current_dir(cwd)
@@ -225,8 +250,22 @@ pub fn spawn_serve(cwd: &Path, args: &[&str]) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap()
+        .unwrap();
+    // The log is read as it comes: a server under load must never block on
+    // a full pipe. It is kept for the failure message of wait_for_ports.
+    let mut log = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = log.read_to_end(&mut text);
+        String::from_utf8_lossy(&text).into_owned()
+    });
+    SERVER_LOGS.lock().unwrap().insert(child.id(), reader);
+    child
 }
+
+/// The log readers of spawned servers, by process id.
+static SERVER_LOGS: std::sync::Mutex<BTreeMap<u32, std::thread::JoinHandle<String>>> =
+    std::sync::Mutex::new(BTreeMap::new());
 
 pub fn wait_for_ports(dir: &Path, child: &mut Child) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -235,8 +274,8 @@ pub fn wait_for_ports(dir: &Path, child: &mut Child) -> serde_json::Value {
             return serde_json::from_str(&text).unwrap();
         }
         if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            let reader = SERVER_LOGS.lock().unwrap().remove(&child.id());
+            let err = reader.map(|r| r.join().unwrap_or_default()).unwrap_or_default();
             panic!("mss serve exited with {status}: {err}");
         }
         assert!(Instant::now() < deadline, "ports.json never appeared");

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 
 use crate::Reply;
 
@@ -31,10 +32,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         Self { stream, pending: Vec::new() }
     }
 
-    /// Appends what the peer sends next to `pending`.
+    /// Appends what the peer sends next to `pending`, waiting `timeout` at most.
     pub async fn fill(&mut self, timeout: Duration) -> Result<(), ReadEnd> {
+        self.fill_by(Instant::now() + timeout).await
+    }
+
+    /// The same, waiting until `deadline` at most (a command must arrive
+    /// whole by then, however slowly its bytes trickle in).
+    pub async fn fill_by(&mut self, deadline: Instant) -> Result<(), ReadEnd> {
         let mut chunk = [0u8; READ_CHUNK];
-        match tokio::time::timeout(timeout, self.stream.read(&mut chunk)).await {
+        match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
             Err(_) => Err(ReadEnd::Timeout),
             Ok(Err(e)) => Err(ReadEnd::Io(e)),
             Ok(Ok(0)) => Err(ReadEnd::Closed),

@@ -16,16 +16,16 @@ use std::time::Duration;
 
 use mss_core::Domain;
 use mss_identity::TokenKey;
+use mss_net::{Admission, AdmissionLimits};
 use mss_store::Store;
 use mss_trust::{PeerCertificate, ServerTrust};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 
 use self::conn::Conn;
 use self::session::{Outcome, Session, TlsPeer};
-use crate::Reply;
 
 /// Bounds on what one peer may make us do.
 #[derive(Debug, Clone)]
@@ -42,6 +42,9 @@ pub struct Limits {
     pub max_errors: usize,
     /// Simultaneous connections on the listener.
     pub max_connections: usize,
+    /// Simultaneous connections from one client address: one host cannot
+    /// take every slot (trust-space peers open a few dozen at most).
+    pub max_per_address: usize,
 }
 
 impl Default for Limits {
@@ -52,7 +55,8 @@ impl Default for Limits {
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(180),
             max_errors: 10,
-            max_connections: 256,
+            max_connections: 2048,
+            max_per_address: 64,
         }
     }
 }
@@ -109,33 +113,22 @@ impl SmtpServer {
     }
 
     async fn accept_loop(self: Arc<Self>, listener: TcpListener, implicit_tls: bool) {
-        let slots = Arc::new(Semaphore::new(self.limits.max_connections));
-        loop {
-            let (tcp, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::warn!(error = %e, "smtp: accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            // Replies are written whole: send them at once rather than wait
-            // for the client's delayed ACK (Nagle).
-            let _ = tcp.set_nodelay(true);
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                tokio::spawn(refuse_busy(tcp));
-                continue;
-            };
+        let admission = Admission::new(AdmissionLimits {
+            max_connections: self.limits.max_connections,
+            max_per_address: self.limits.max_per_address,
+        });
+        let busy = b"421 4.7.0 Too many connections, try again later\r\n";
+        mss_net::accept_loop(listener, admission, "smtp", busy, |tcp, peer| {
             let server = self.clone();
-            tokio::spawn(async move {
+            async move {
                 if implicit_tls {
                     server.handle_implicit_tls(tcp, peer).await;
                 } else {
                     server.handle(tcp, peer).await;
                 }
-                drop(permit);
-            });
-        }
+            }
+        })
+        .await;
     }
 
     /// One connection, from greeting to close. Any byte stream will do (the
@@ -196,10 +189,4 @@ impl SmtpServer {
     fn greeting(&self) -> String {
         format!("220 {} ESMTP mss ready\r\n", self.hostname)
     }
-}
-
-async fn refuse_busy(mut tcp: TcpStream) {
-    use tokio::io::AsyncWriteExt;
-    let reply = Reply::new(421, "4.7.0", "Too many connections, try again later");
-    let _ = tcp.write_all(reply.to_string().as_bytes()).await;
 }

@@ -89,6 +89,9 @@ impl<'a> Session<'a> {
 
     pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, conn: &mut Conn<S>) -> Outcome {
         let mut receiver = RequestReceiver::default();
+        // A command must arrive whole within the command timeout: a client
+        // trickling a byte at a time (slowloris) does not hold its slot longer.
+        let mut command_deadline = None;
         loop {
             let mut bytes = conn.pending.iter();
             let parsed = receiver.ingest(&mut bytes).map(owned);
@@ -97,7 +100,9 @@ impl<'a> Session<'a> {
             let request = match parsed {
                 Ok(request) => request,
                 Err(smtp_proto::Error::NeedsMoreData { .. }) => {
-                    match conn.fill(self.server.limits.command_timeout).await {
+                    let deadline = *command_deadline
+                        .get_or_insert_with(|| tokio::time::Instant::now() + self.server.limits.command_timeout);
+                    match conn.fill_by(deadline).await {
                         Ok(()) => continue,
                         Err(end) => return self.end(conn, end).await,
                     }
@@ -109,6 +114,7 @@ impl<'a> Session<'a> {
                     continue;
                 }
             };
+            command_deadline = None;
             let (reply, next) = self.command(request).await;
             if reply.is_permanent() && self.count_error() {
                 let _ = conn.reply(&reply).await;
@@ -620,6 +626,12 @@ impl<'a> Session<'a> {
                 let entry = NewAuditEntry::now(actor, action, &envelope.from, "ok", detail);
                 self.server.store.audit.record(entry).await;
                 Ok(Reply::ok("Message accepted"))
+            }
+            Err(e) if e.is_storage_full() => {
+                // RFC 5321 §4.2.5 and RFC 3463 4.3.1: the sender keeps the
+                // message and tries again later; nothing of it was kept here.
+                tracing::error!(error = %e, "smtp: disk full, message refused");
+                Ok(Reply::new(452, "4.3.1", "Insufficient system storage, try again later"))
             }
             Err(e) => {
                 tracing::error!(error = %e, "smtp: storing the message failed");

@@ -10,6 +10,7 @@
 mod audit;
 mod folders;
 mod lifecycle;
+mod maintenance;
 mod migrations;
 
 use std::path::Path;

@@ -4,10 +4,12 @@
 mod audit;
 mod folders;
 mod lifecycle;
+mod maintenance;
 
 pub use audit::*;
 pub use folders::*;
 pub use lifecycle::*;
+pub use maintenance::*;
 use mss_core::{MailboxKind, MailboxState};
 use mss_store::*;
 

@@ -1,0 +1,104 @@
+//! Store maintenance: the consistency check behind `mss check`, and the
+//! collection of blobs that no row names any more.
+//!
+//! A crash between a blob write and the commit of the row naming it leaves an
+//! unreferenced blob (see the crate notes), and an expunged message leaves its
+//! blob behind once the last folder row naming it is gone; neither is an
+//! inconsistency, both are garbage. What the check does report: a row naming
+//! a missing or damaged blob, a UID at or above its folder's UIDNEXT, and the
+//! like; each is a sentence an administrator can act on.
+//!
+//! Collection must not race a delivery that re-uses an existing blob (the
+//! same content delivered again): the blob store refreshes the time of a blob
+//! each time it is stored again, and a blob is only collected when it has
+//! been idle for a grace period far longer than a delivery takes.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{Store, StoreError};
+
+/// What the metadata backend checks about itself (the blobs its rows name
+/// come from [`crate::MetadataStore::referenced_blobs`]).
+#[async_trait]
+pub trait MaintenanceStore: Send + Sync {
+    /// The backend's own integrity check and the invariants mss relies on;
+    /// one sentence per problem, empty when all is well.
+    async fn check_metadata(&self) -> Result<Vec<String>, StoreError>;
+}
+
+/// The outcome of [`Store::check`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Inconsistencies, one sentence each: the store needs attention.
+    pub problems: Vec<String>,
+    /// How many blobs rows name.
+    pub referenced_blobs: usize,
+    /// Blobs no row names (garbage, collected by [`Store::collect_blobs`]).
+    pub unreferenced_blobs: usize,
+}
+
+impl CheckReport {
+    /// Whether nothing is wrong.
+    pub fn is_consistent(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// How many blobs [`Store::collect_blobs`] looked at and removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Collection {
+    pub unreferenced: usize,
+    pub removed: usize,
+}
+
+/// Unreferenced blobs younger than this are left alone: a delivery may be
+/// between its blob write and its commit.
+pub const COLLECTION_GRACE: Duration = Duration::from_secs(3600);
+
+impl Store {
+    /// Checks the metadata, then that every blob a row names is present and
+    /// matches its hash (when `verify_content`; that reads every blob).
+    pub async fn check(&self, verify_content: bool) -> Result<CheckReport, StoreError> {
+        let mut problems = self.meta.check_metadata().await?;
+        // Rows first, then blobs: a blob is durable before a row names it, so
+        // a row read here always has its blob, whatever is delivered meanwhile.
+        let referenced = self.meta.referenced_blobs().await?; // sorted
+        for hash in &referenced {
+            let problem = if verify_content {
+                match self.blobs.get(hash).await {
+                    Ok(Some(_)) => None,
+                    Ok(None) => Some(format!("blob {hash} is named by a row but missing")),
+                    Err(e) => Some(format!("blob {hash} cannot be read: {e}")),
+                }
+            } else {
+                match self.blobs.contains(hash).await {
+                    Ok(true) => None,
+                    Ok(false) => Some(format!("blob {hash} is named by a row but missing")),
+                    Err(e) => Some(format!("blob {hash} cannot be read: {e}")),
+                }
+            };
+            problems.extend(problem);
+        }
+        let stored = self.blobs.list().await?;
+        let unreferenced = stored.iter().filter(|h| referenced.binary_search(h).is_err()).count();
+        Ok(CheckReport { problems, referenced_blobs: referenced.len(), unreferenced_blobs: unreferenced })
+    }
+
+    /// Removes the blobs no row names that have been idle for `grace`.
+    pub async fn collect_blobs(&self, grace: Duration) -> Result<Collection, StoreError> {
+        // Blobs first, then rows: a blob stored after the listing is not a
+        // candidate; one stored again before it is refreshed and stays.
+        let stored = self.blobs.list().await?;
+        let referenced = self.meta.referenced_blobs().await?; // sorted
+        let mut collection = Collection::default();
+        for hash in stored.iter().filter(|h| referenced.binary_search(h).is_err()) {
+            collection.unreferenced += 1;
+            if self.blobs.remove_if_idle(hash, grace).await? {
+                collection.removed += 1;
+            }
+        }
+        Ok(collection)
+    }
+}
