@@ -9,8 +9,10 @@
 //!
 //! ```sh
 //! cargo build --release -p mss -p mss-bench && target/release/mss-bench [--quick]
+//! target/release/mss-bench annuaire [--lines N]   # Annuaire Santé figures only (annuaire.rs)
 //! ```
 
+mod annuaire;
 mod figures;
 mod imap_load;
 mod measure;
@@ -38,6 +40,9 @@ pub struct Scale {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "annuaire") {
+        return annuaire::run(&args[1..]);
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let out = args
         .iter()

@@ -131,7 +131,7 @@ impl Filters {
             f.conditions.push(condition.replace('?', &format!("?{n}")));
         };
         if let Some(id) = &query.identifier {
-            add("(e.pp_id = ? OR e.finess = ? OR e.structure_id = ?)", id.clone());
+            add("(e.pp_id = ? OR e.finess = ?)", id.clone());
         }
         if let Some(code) = &query.postal_code {
             add("e.postal_code = ?", code.clone());

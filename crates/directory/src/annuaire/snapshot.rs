@@ -182,7 +182,7 @@ fn build_snapshot(
     let mut conn = Connection::open(build)?;
     conn.execute_batch(
         "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;
-         PRAGMA cache_size = -65536; PRAGMA temp_store = FILE;",
+         PRAGMA cache_size = -262144; PRAGMA temp_store = FILE;",
     )?;
     let mut report = ImportReport::default();
     let (sender, receiver) = mpsc::sync_channel::<Vec<Row>>(8);
@@ -309,6 +309,7 @@ fn finish(conn: &mut Connection, previous: Option<&Path>, report: &mut ImportRep
              name, other_names, profession, place, street,
              content = '', columnsize = 0, detail = column,
              tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+         INSERT INTO entries_fts (entries_fts, rank) VALUES ('automerge', 0);
          INSERT INTO entries_fts (rowid, name, other_names, profession, place, street)
              SELECT id, CASE WHEN last_name = '' THEN company ELSE last_name END,
                     first_name || ' ' || trade_name || ' ' || service
@@ -320,9 +321,8 @@ fn finish(conn: &mut Connection, previous: Option<&Path>, report: &mut ImportRep
              FROM entries;
          INSERT INTO entries_fts (entries_fts) VALUES ('optimize');
          CREATE INDEX entries_address ON entries (address);
-         CREATE INDEX entries_pp_id ON entries (pp_id) WHERE pp_id <> '';
-         CREATE INDEX entries_finess ON entries (finess) WHERE finess <> '';
-         CREATE INDEX entries_structure_id ON entries (structure_id) WHERE structure_id <> '';
+         CREATE INDEX entries_pp_id ON entries (pp_id);
+         CREATE INDEX entries_finess ON entries (finess);
          CREATE INDEX entries_postal_code ON entries (postal_code);
          CREATE INDEX entries_department ON entries (department);
          CREATE INDEX entries_kind ON entries (kind);

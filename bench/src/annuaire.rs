@@ -1,0 +1,155 @@
+//! `mss-bench annuaire [--lines N] [--out DIR]`: the Annuaire Santé figures.
+//! A synthetic extraction of N lines (1,000,000 by default) is generated,
+//! imported (timed), then 50 client threads run a fixed mix of searches
+//! (common and rare names, 2- and 3-letter prefixes, ids, postal codes,
+//! department + type, profession + city, street) against the snapshot, as
+//! the API does; latencies give p50/p99, and the peak RSS is measured
+//! while searching only (the import's peak is reset first). Results go to
+//! DIR/annuaire.md and DIR/annuaire.json. No SMTP/IMAP part runs.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mss_directory::annuaire::{Annuaire, Page, Query, import, synth};
+
+const CLIENTS: usize = 50;
+const QUERIES_PER_CLIENT: usize = 200;
+
+/// The query mix, in the query language of the API.
+const MIX: &[&str] = &[
+    "martin",
+    "dup",
+    "ma",
+    "lef",
+    "bernard jean",
+    "élodie dupont",
+    "grondin",
+    "hoarau",
+    "ménard",
+    "zoé",
+    "10000001234",
+    "10000500008",
+    "cp:75011",
+    "cp:13001 type:PER",
+    "dep:2B type:ORG",
+    "dep:974",
+    "profession:21 ville:lyon",
+    "profession:pharmacien ville:paris",
+    "pharmacie",
+    "pharmacie du centre",
+    "adresse:jaures",
+    "type:APP",
+    "cardiologie",
+    "kiné",
+    "saint-étienne",
+    "le gall",
+];
+
+pub fn run(args: &[String]) {
+    let lines: u64 = args
+        .iter()
+        .position(|a| a == "--lines")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let out = args
+        .iter()
+        .position(|a| a == "--out")
+        .and_then(|i| args.get(i + 1))
+        .map_or_else(|| std::path::PathBuf::from("bench/results"), std::path::PathBuf::from);
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let file = tmp.path().join("extraction.txt");
+    let start = Instant::now();
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&file).expect("create"));
+    synth::write(&mut writer, lines, 1).expect("synth");
+    drop(writer);
+    let synth_time = start.elapsed();
+    let start = Instant::now();
+    let report = import(&tmp.path().join("annuaire"), &file, &|_| {}).expect("import");
+    let import_time = start.elapsed();
+    println!("synth {lines} lines: {synth_time:.1?}; import: {import_time:.1?} ({} entries)", report.entries);
+
+    reset_peak_rss();
+    let annuaire = Arc::new(Annuaire::new(&tmp.path().join("annuaire"), None));
+    let queries: Vec<Query> = MIX.iter().map(|q| Query::parse(q).expect("query")).collect();
+    let queries = Arc::new(queries);
+    let page = Page::new(1, 20).expect("page");
+    let start = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (annuaire, queries) = (annuaire.clone(), queries.clone());
+            std::thread::spawn(move || {
+                let mut latencies = Vec::with_capacity(QUERIES_PER_CLIENT);
+                for i in 0..QUERIES_PER_CLIENT {
+                    let query = &queries[(c * 7 + i) % queries.len()];
+                    let t = Instant::now();
+                    annuaire.search(query, page, &[]).expect("search");
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = clients.into_iter().flat_map(|c| c.join().expect("client")).collect();
+    let wall = start.elapsed();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let (p50, p99, max) = (at(0.50), at(0.99), at(1.0));
+    let rss = peak_rss_mib();
+    let rate = latencies.len() as f64 / wall.as_secs_f64();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let markdown = format!(
+        "# Annuaire Santé benchmark\n\n\
+         Machine: {} cores. Synthetic extraction of {lines} lines (`mss annuaire synth`, seed 1).\n\n\
+         | figure | value |\n|---|---|\n\
+         | synth (generate the file) | {:.1} s |\n\
+         | import (parse, validate, snapshot, FTS5, indexes, swap) | {:.1} s |\n\
+         | searches | {} from {CLIENTS} concurrent clients, {:.0} searches/s |\n\
+         | search p50 | {:.2} ms |\n| search p99 | {:.2} ms |\n| search max | {:.2} ms |\n\
+         | peak RSS while searching | {rss:.0} MiB |\n\n\
+         Query mix: {}\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        synth_time.as_secs_f64(),
+        import_time.as_secs_f64(),
+        latencies.len(),
+        rate,
+        ms(p50),
+        ms(p99),
+        ms(max),
+        MIX.iter().map(|q| format!("`{q}`")).collect::<Vec<_>>().join(", ")
+    );
+    let json = serde_json::json!({
+        "lines": lines, "synth_seconds": synth_time.as_secs_f64(), "import_seconds": import_time.as_secs_f64(),
+        "clients": CLIENTS, "searches": latencies.len(), "searches_per_second": rate,
+        "p50_ms": ms(p50), "p99_ms": ms(p99), "max_ms": ms(max), "peak_rss_mib_searching": rss,
+    });
+    println!("{markdown}");
+    write(&out, &markdown, &json);
+}
+
+fn write(out: &Path, markdown: &str, json: &serde_json::Value) {
+    let written = std::fs::create_dir_all(out)
+        .and_then(|()| std::fs::write(out.join("annuaire.md"), markdown))
+        .and_then(|()| std::fs::write(out.join("annuaire.json"), format!("{json:#}\n")));
+    if let Err(e) = written {
+        eprintln!("cannot write the results to {}: {e}", out.display());
+        std::process::exit(1);
+    }
+}
+
+/// Resets VmHWM (Linux: writing 5 to clear_refs).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// VmHWM of this process, MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
