@@ -1,7 +1,8 @@
-//! The development ANS directory API: answers the publication PATCH as the
-//! real one does (FHIR `Parameters`, 404 for an unknown person or
-//! structure), and lists what was published. Every person and structure is
-//! known except those it is told to refuse.
+//! The development ANS directory API: answers the publication PATCH (add,
+//! replace, delete of an MSSanté `telecom`) as the real one does (FHIR
+//! `Parameters`, 404 for an unknown person or structure, 412 when several
+//! records match), and lists what was published. Every person and structure
+//! is known, once, except those it is told to refuse or to find twice.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::fhir::{self, PERSON_ID_SYSTEM, STRUCTURE_ID_SYSTEM};
+use crate::fhir::{self, PERSON_ID_SYSTEM, Patch, STRUCTURE_ID_SYSTEM};
 
 /// Largest PATCH body read.
 const MAX_BODY: usize = 64 * 1024;
@@ -25,6 +26,8 @@ const MAX_TELECOM: usize = 100;
 pub struct AnsSimulator {
     /// Identifier values (national ids, `1` + FINESS) the registries do not know.
     unknown: HashSet<String>,
+    /// Identifier values several records carry.
+    ambiguous: HashSet<String>,
     /// Published telecom entries by `Resource|system|value`.
     published: Mutex<HashMap<String, Vec<serde_json::Value>>>,
 }
@@ -34,7 +37,14 @@ impl AnsSimulator {
     pub fn new(unknown_national_ids: &[String], unknown_finess: &[String]) -> Self {
         let unknown =
             unknown_national_ids.iter().cloned().chain(unknown_finess.iter().map(|f| format!("1{f}"))).collect();
-        Self { unknown, published: Mutex::new(HashMap::new()) }
+        Self { unknown, ambiguous: HashSet::new(), published: Mutex::new(HashMap::new()) }
+    }
+
+    /// Also answers 412 (several records) for these identifier values
+    /// (national ids, `1` + FINESS).
+    pub fn with_ambiguous(mut self, identifier_values: &[String]) -> Self {
+        self.ambiguous.extend(identifier_values.iter().cloned());
+        self
     }
 
     pub fn router(self: Arc<Self>) -> Router {
@@ -93,22 +103,42 @@ async fn patch(
     if sim.unknown.contains(&value) {
         return outcome(StatusCode::NOT_FOUND, "not-found", "no record matches the identifier");
     }
+    if sim.ambiguous.contains(&value) {
+        return outcome(StatusCode::PRECONDITION_FAILED, "multiple-matches", "several records match the identifier");
+    }
     if body.len() > MAX_BODY {
         return outcome(StatusCode::PAYLOAD_TOO_LARGE, "too-long", "body too large");
     }
     let Ok(parameters) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return outcome(StatusCode::BAD_REQUEST, "structure", "not JSON");
     };
-    let Some(contact) = fhir::added_contact_point(&parameters) else {
-        return outcome(StatusCode::UNPROCESSABLE_ENTITY, "processing", "expected an add of an MSSanté telecom");
+    let Some(patch) = fhir::parse_patch(&resource, &parameters) else {
+        return outcome(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "processing",
+            "expected an add, replace or delete of an MSSanté telecom",
+        );
     };
     let mut published = sim.published.lock().unwrap_or_else(|p| p.into_inner());
     let telecom = published.entry(key).or_default();
-    telecom.retain(|t| t["value"] != contact["value"]);
-    if telecom.len() >= MAX_TELECOM {
-        return outcome(StatusCode::UNPROCESSABLE_ENTITY, "too-costly", "too many telecom entries");
+    match patch {
+        Patch::Add(contact) => {
+            telecom.retain(|t| t["value"] != contact["value"]);
+            if telecom.len() >= MAX_TELECOM {
+                return outcome(StatusCode::UNPROCESSABLE_ENTITY, "too-costly", "too many telecom entries");
+            }
+            telecom.push(contact);
+        }
+        Patch::Replace { address, contact } => {
+            // FHIRPath Patch: the path of a replace must name an element.
+            let Some(slot) = telecom.iter_mut().find(|t| t["value"] == address.as_str()) else {
+                return outcome(StatusCode::UNPROCESSABLE_ENTITY, "processing", "no such telecom to replace");
+            };
+            *slot = contact;
+        }
+        // A delete of what is not there changes nothing (FHIRPath Patch).
+        Patch::Delete { address } => telecom.retain(|t| t["value"] != address.as_str()),
     }
-    telecom.push(contact.clone());
     let resource_json = serde_json::json!({ "resourceType": resource, "telecom": telecom });
     fhir(StatusCode::OK, resource_json)
 }

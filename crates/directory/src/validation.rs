@@ -2,12 +2,18 @@
 //! is due are published; accepted ones become active, refused ones are
 //! closed with the reason, and an unreachable ANS is asked again later.
 //! Every decision goes to the audit trail.
+//!
+//! This publication is the mailbox's creation in the directory: it is
+//! sent here, not through the outbox of [`crate::outbox`], because its
+//! answer decides the state (a 404 refuses the mailbox); the activation
+//! records it in the outbox as acknowledged, in the same transaction. Every
+//! later change goes through the outbox.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use mss_core::MailboxState;
-use mss_store::{NewAuditEntry, Store, now_unix};
+use mss_store::{NewAuditEntry, NewPublication, PublicationKind, Store, now_unix};
 
 use crate::{Publisher, Verdict};
 
@@ -49,7 +55,10 @@ pub async fn validate_due(v: &Validation, now: i64) -> Result<usize, mss_store::
                 continue;
             }
         };
-        if meta.change_state(mailbox.id, MailboxState::Pending, to, reason.as_deref()).await? {
+        // The publication that validated it is the mailbox's first outbox
+        // operation, already acknowledged: the outbox tells the whole story.
+        let published = (to == MailboxState::Active).then(|| NewPublication::acknowledged(PublicationKind::Publish));
+        if meta.change_state_published(mailbox.id, MailboxState::Pending, to, reason.as_deref(), published).await? {
             tracing::info!(%address, state = %to, "validation: decided");
             let result = reason.as_deref().map_or("ok".to_string(), |r| format!("refused: {r}"));
             v.store.audit.record(NewAuditEntry::now("ans", action, &address, result, "")).await;

@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use mss_core::{MailboxKind, MailboxState, NationalId};
 use mss_directory::{AnsSimulator, FhirPublisher, PublishError, Publisher, Validation, Verdict, validate_due};
 use mss_http::HttpClient;
-use mss_store::{AuditFilter, CguAcceptance, Mailbox, MailboxRequest, NewMailbox, Store, StoreConfig};
+use mss_store::{
+    AuditFilter, CguAcceptance, Mailbox, MailboxRequest, NewMailbox, PublicationKind, PublicationStatus, Store,
+    StoreConfig,
+};
 
 async fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -76,6 +79,11 @@ async fn the_simulated_ans_activates_known_people_and_refuses_unknown_ones() {
     let trail = store.meta.audit_entries(&AuditFilter { limit: 10, ..AuditFilter::default() }).await.unwrap();
     let actions: Vec<&str> = trail.iter().map(|e| e.entry.action.as_str()).collect();
     assert_eq!(actions, ["mailbox.refuse", "mailbox.activate"]);
+    // The activation's publication is in the outbox, already acknowledged.
+    let outbox = store.meta.publications(true).await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!((outbox[0].address.as_str(), outbox[0].kind), ("alice.martin@ours.test", PublicationKind::Publish));
+    assert_eq!(outbox[0].status, PublicationStatus::Acknowledged);
 }
 
 struct Unreachable;
@@ -84,6 +92,12 @@ struct Unreachable;
 impl Publisher for Unreachable {
     async fn publish(&self, _: &Mailbox) -> Result<Verdict, PublishError> {
         Err(PublishError("connection refused".into()))
+    }
+    async fn update(&self, m: &Mailbox) -> Result<Verdict, PublishError> {
+        self.publish(m).await
+    }
+    async fn withdraw(&self, m: &Mailbox) -> Result<Verdict, PublishError> {
+        self.publish(m).await
     }
 }
 

@@ -29,6 +29,7 @@ mod fs_blobs;
 mod lifecycle;
 mod maintenance;
 mod model;
+mod publication;
 mod sqlite;
 
 use std::path::PathBuf;
@@ -43,6 +44,7 @@ pub use fs_blobs::FsBlobStore;
 pub use lifecycle::*;
 pub use maintenance::*;
 pub use model::*;
+pub use publication::*;
 pub use sqlite::SqliteStore;
 
 /// Which backends to open.

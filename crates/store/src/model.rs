@@ -276,7 +276,13 @@ pub const INBOX: &str = "INBOX";
 /// Metadata: mailboxes, folders, message index, liste blanche.
 #[async_trait]
 pub trait MetadataStore:
-    crate::FolderStore + crate::AuditStore + crate::LifecycleStore + crate::MaintenanceStore + Send + Sync
+    crate::FolderStore
+    + crate::AuditStore
+    + crate::LifecycleStore
+    + crate::MaintenanceStore
+    + crate::PublicationStore
+    + Send
+    + Sync
 {
     /// Creates a mailbox and its INBOX. [`StoreError::AddressTaken`] if the
     /// address exists (whatever its state: addresses are never reused).

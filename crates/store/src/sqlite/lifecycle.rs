@@ -57,6 +57,22 @@ impl RawSession {
     }
 }
 
+/// Moves a mailbox from `from` to `to` inside `tx`; false when it was no
+/// longer in `from`. The caller checks that the transition is allowed.
+pub(super) fn update_state(
+    tx: &rusqlite::Transaction<'_>,
+    id: MailboxId,
+    from: MailboxState,
+    to: MailboxState,
+    reason: Option<&str>,
+) -> Result<bool, StoreError> {
+    let changed = tx.execute(
+        "UPDATE mailboxes SET state = ?3, state_reason = ?4, updated_at = ?5 WHERE id = ?1 AND state = ?2",
+        params![id, from.as_str(), to.as_str(), reason, now_unix()],
+    )?;
+    Ok(changed == 1)
+}
+
 #[async_trait]
 impl LifecycleStore for SqliteStore {
     async fn request_mailbox(&self, request: &MailboxRequest) -> Result<Mailbox, StoreError> {
@@ -103,14 +119,7 @@ impl LifecycleStore for SqliteStore {
             return Err(StoreError::Invalid(format!("a {from} mailbox cannot become {to}")));
         }
         let reason = reason.map(str::to_string);
-        self.write(move |tx| {
-            let changed = tx.execute(
-                "UPDATE mailboxes SET state = ?3, state_reason = ?4, updated_at = ?5 WHERE id = ?1 AND state = ?2",
-                params![id, from.as_str(), to.as_str(), reason, now_unix()],
-            )?;
-            Ok(changed == 1)
-        })
-        .await
+        self.write(move |tx| update_state(tx, id, from, to, reason.as_deref())).await
     }
 
     async fn due_validations(&self, now: i64) -> Result<Vec<Mailbox>, StoreError> {

@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "imap", include_str!("../../migrations/sqlite/0005_imap.sql")),
     (6, "audit", include_str!("../../migrations/sqlite/0006_audit.sql")),
     (7, "lifecycle", include_str!("../../migrations/sqlite/0007_lifecycle.sql")),
+    (8, "directory_outbox", include_str!("../../migrations/sqlite/0008_directory_outbox.sql")),
 ];
 
 /// Brings the database to the latest version; returns the version reached.

@@ -12,6 +12,7 @@ mod folders;
 mod lifecycle;
 mod maintenance;
 mod migrations;
+mod publication;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -5,6 +5,7 @@ mod audit;
 mod folders;
 mod lifecycle;
 mod maintenance;
+mod publication;
 
 pub use audit::*;
 pub use folders::*;
@@ -12,6 +13,7 @@ pub use lifecycle::*;
 pub use maintenance::*;
 use mss_core::{MailboxKind, MailboxState};
 use mss_store::*;
+pub use publication::*;
 
 use crate::support::{address, person};
 
