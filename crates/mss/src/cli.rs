@@ -98,6 +98,17 @@ pub enum AnnuaireCommand {
     },
     /// Search the directory and our own active mailboxes.
     Search(Box<AnnuaireSearchArgs>),
+    /// What the directory must still learn about our mailboxes (publications, updates, withdrawals).
+    Outbox {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// Also list acknowledged and failed operations.
+        #[arg(long)]
+        all: bool,
+        /// Make every pending operation due now (sent by the running server).
+        #[arg(long)]
+        retry_now: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -337,6 +348,14 @@ pub enum MailboxCommand {
         address: String,
         #[arg(long)]
         reason: String,
+    },
+    /// Put a mailbox on the liste rouge (`on`) or take it off (`off`); the directory is told.
+    ListeRouge {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        address: String,
+        /// on or off.
+        value: String,
     },
     /// Development: ask the ANS (simulator) about a pending mailbox now rather than when due.
     Validate {

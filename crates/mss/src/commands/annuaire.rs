@@ -3,7 +3,9 @@
 //! The import streams the ANS extraction into a new snapshot under
 //! `DATA_DIR/annuaire` with a progress bar (on a terminal only) and swaps it
 //! in whole; a bad file changes nothing. Searches read the snapshot and our
-//! own active mailboxes, like the API does.
+//! own active mailboxes, like the API does. The outbox lists what the
+//! directory must still learn about our mailboxes (`--all`: with what it
+//! acknowledged or refused); the running server sends it.
 
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -39,6 +41,32 @@ pub async fn run(command: AnnuaireCommand) -> Result<(), CliError> {
             written.map_err(|e| failed("synth", e))
         }
         AnnuaireCommand::Search(args) => search(*args).await,
+        AnnuaireCommand::Outbox { data_dir, all, retry_now } => {
+            let data = DataDir::load(&data_dir.data_dir)?;
+            let store = data.open_store().await?;
+            if retry_now {
+                let n = store.meta.publications_due_now(mss_store::now_unix()).await?;
+                eprintln!("{n} waiting operations are due now (sent by the running server)");
+            }
+            outbox(&store.meta.publications(all).await?);
+            Ok(())
+        }
+    }
+}
+
+/// One operation per line: id, mailbox, operation, status, attempts, next
+/// attempt (unix seconds; `-` once final), last error.
+fn outbox(operations: &[mss_store::Publication]) {
+    for p in operations {
+        let next = match p.status {
+            mss_store::PublicationStatus::Pending => p.next_attempt_at.to_string(),
+            _ => "-".to_string(),
+        };
+        let error = p.last_error.as_deref().unwrap_or("");
+        println!("{}\t{}\t{}\t{}\t{}\t{next}\t{error}", p.id, p.address, p.kind, p.status, p.attempts);
+    }
+    if operations.is_empty() {
+        eprintln!("the outbox is empty");
     }
 }
 

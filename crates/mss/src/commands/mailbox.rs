@@ -1,15 +1,17 @@
-//! `mss mailbox create|list|show`.
+//! `mss mailbox create|list|show|grant|suspend|resume|delete|liste-rouge|validate`.
 //!
 //! Addresses follow the naming rules of `mss-core` (`prenom.nom@`,
 //! `pharmacie-nom-codepostal-ville@`, ...) and collisions get the next free
-//! suffix. Until the life-cycle issue lands, a mailbox created here by the
-//! operator's administrator is active at once.
+//! suffix. A mailbox created here by the operator's administrator is active
+//! at once. Every change the directory shows (creation, suspension,
+//! resumption, deletion, liste rouge) queues its publication in the
+//! outbox, in the same transaction (`mss annuaire outbox`).
 
 use mss_core::{
     AddressError, Adeli, EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Role, Rpps,
     application_local_part, cabinet_local_part, personal_local_part, pharmacy_local_part, service_local_part,
 };
-use mss_store::{Mailbox, MailboxDraft, StoreError, create_at_free_address};
+use mss_store::{Mailbox, MailboxDraft, NewPublication, PublicationKind, StoreError, create_at_free_address};
 use mss_trust::DistinguishedName;
 
 use crate::cli::{MailboxCommand, MailboxCreateArgs};
@@ -54,6 +56,23 @@ pub async fn run(command: MailboxCommand) -> Result<(), CliError> {
             let data = DataDir::load(&data_dir.data_dir)?;
             let mailbox = find(&data, &address).await?;
             transition(&data_dir, &address, mailbox.state, MailboxState::Deleted, Some(&reason)).await
+        }
+        MailboxCommand::ListeRouge { data_dir, address, value } => {
+            let on = match value.as_str() {
+                "on" => true,
+                "off" => false,
+                _ => return Err(usage("value", format!("{value:?}: expected on or off"))),
+            };
+            let data = DataDir::load(&data_dir.data_dir)?;
+            let mailbox = find(&data, &address).await?;
+            let store = data.open_store().await?;
+            if store.meta.set_liste_rouge(mailbox.id, on).await? {
+                let entry = mss_store::NewAuditEntry::now("cli", "mailbox.liste_rouge", &address, "ok", &value);
+                store.audit.record(entry).await;
+                store.audit.flush().await;
+            }
+            println!("{address}: liste rouge {value}");
+            Ok(())
         }
         MailboxCommand::Validate { data_dir, address } => {
             let data = DataDir::load(&data_dir.data_dir)?;
@@ -101,7 +120,9 @@ async fn transition(
         return Err(usage("address", format!("{address} is {}; it cannot become {to}", mailbox.state)));
     }
     let store = data.open_store().await?;
-    if !store.meta.change_state(mailbox.id, from, to, reason).await? {
+    // What the directory must learn is recorded with the change itself.
+    let publication = PublicationKind::for_transition(from, to).map(NewPublication::queued);
+    if !store.meta.change_state_published(mailbox.id, from, to, reason, publication).await? {
         return Err(failed("address", format!("{address} changed meanwhile; try again")));
     }
     if to != MailboxState::Active
@@ -235,7 +256,7 @@ async fn create(args: MailboxCreateArgs) -> Result<(), CliError> {
     let meta = store.meta.clone();
     let created = create_at_free_address(store.meta.as_ref(), &request.base_local, &data.domain, |address| {
         let (meta, new) = (meta.clone(), request.at(address, MailboxState::Active));
-        async move { meta.create_mailbox(&new).await }
+        async move { meta.create_published_mailbox(&new).await }
     })
     .await;
     match created {

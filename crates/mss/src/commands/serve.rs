@@ -8,8 +8,9 @@
 //!
 //! Listeners today: SMTP (the trust-space MTA, mutual TLS), submission
 //! (bearer tokens), IMAP (bearer tokens, or the certificate of an
-//! applicative mailbox), the outbound queue worker, and HTTP (`/healthz`
-//! and a status page).
+//! applicative mailbox), the outbound queue worker, the ANS validation and
+//! the directory publication outbox workers, and HTTP (`/healthz`, a status
+//! page, the API, and `/fhir`: our published mailboxes read as FHIR).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_directory::annuaire::Annuaire;
-use mss_directory::{AnsSimulator, FhirPublisher, Validation};
+use mss_directory::{AnsSimulator, Backoff, FhirPublisher, Outbox, Publisher, Validation};
 use mss_http::HttpClient;
 use mss_identity::cps::CpsAuthority;
 use mss_identity::psc::client::{PscConfig, PscLogin};
@@ -198,19 +199,22 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         Some(_) => None,
         None => Some(Arc::new(AnsSimulator::new(&lifecycle.ans_unknown_national_ids, &lifecycle.ans_unknown_finess))),
     };
-    let publisher = FhirPublisher {
+    let publisher: Arc<dyn Publisher> = Arc::new(FhirPublisher {
         // The simulator is ours: reached on the listener itself.
         base_url: lifecycle.ans_url.clone().unwrap_or_else(|| format!("http://{http_addr}{ANS_SIMULATOR_PATH}")),
         http: HttpClient::new(None).map_err(|e| failed("ans", e))?,
-    };
+    });
     tasks.push(tokio::spawn(
         Validation {
             store: store.clone(),
-            publisher: Arc::new(publisher),
+            publisher: publisher.clone(),
             interval: Duration::from_secs(1),
             retry: Duration::from_secs(300),
         }
         .run(),
+    ));
+    tasks.push(tokio::spawn(
+        Outbox { store: store.clone(), publisher, interval: Duration::from_secs(1), backoff: Backoff::default() }.run(),
     ));
     let days = |n: u64| Duration::from_secs(n.saturating_mul(86_400));
     let retention = (days(lifecycle.audit_retention_days), days(lifecycle.deleted_retention_days));
@@ -226,7 +230,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         cps: cps_authority(&data)?.map(Arc::new),
         annuaire: Arc::new(Annuaire::new(&data.path.join(ANNUAIRE_DIR), Some(data.domain.to_string()))),
     });
-    let mut app = mss_web::router(web);
+    let mut app = mss_web::router(web).nest(FHIR_PATH, mss_directory::fhir_read::router(store.meta.clone()));
     if let Some(simulator) = simulator {
         app = app.nest(PSC_SIMULATOR_PATH, simulator.router());
     }
@@ -301,6 +305,9 @@ fn cps_authority(data: &DataDir) -> Result<Option<CpsAuthority>, CliError> {
     let trust = ServerTrust::from_anchors_pem(&pem).map_err(|e| failed(path.display(), e))?;
     Ok(Some(CpsAuthority::new(trust)))
 }
+
+/// Where our own published mailboxes are read in the national API's shape.
+const FHIR_PATH: &str = "/fhir";
 
 /// Where the embedded ANS directory API simulator is served.
 const ANS_SIMULATOR_PATH: &str = "/ans-sim";
