@@ -7,6 +7,9 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+#[path = "../common/panics.rs"]
+mod panics;
+
 use libfuzzer_sys::fuzz_target;
 use mss_core::{MailboxKind, MailboxState};
 use mss_identity::{Throttle, TokenKey};
@@ -93,6 +96,7 @@ fn base64(text: &str) -> String {
 }
 
 fuzz_target!(|data: &[u8]| {
+    panics::let_mail_parser_assertions_unwind();
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };

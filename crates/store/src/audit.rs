@@ -158,11 +158,16 @@ enum Event {
 async fn write_batches(store: std::sync::Arc<dyn AuditStore>, mut receiver: mpsc::Receiver<Command>) {
     let mut batch = Vec::new();
     let mut waiting = Vec::new();
+    // The first entry of a batch is written at most FLUSH_EVERY later, however
+    // steadily others keep coming.
+    let mut deadline = tokio::time::Instant::now();
     loop {
         let event = if batch.is_empty() {
-            receiver.recv().await.map_or(Event::Closed, Event::Command)
+            let event = receiver.recv().await.map_or(Event::Closed, Event::Command);
+            deadline = tokio::time::Instant::now() + FLUSH_EVERY;
+            event
         } else {
-            match tokio::time::timeout(FLUSH_EVERY, receiver.recv()).await {
+            match tokio::time::timeout_at(deadline, receiver.recv()).await {
                 Ok(command) => command.map_or(Event::Closed, Event::Command),
                 Err(_) => Event::Timer,
             }
