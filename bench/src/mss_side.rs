@@ -146,16 +146,16 @@ impl Mss {
         let mailbox =
             self.store.meta.mailbox(&address.parse().expect("address")).await.expect("store").expect("mailbox");
         let inbox = self.store.meta.folder(mailbox.id, "INBOX").await.expect("store").expect("INBOX");
-        // Bodies are stored 64 at a time (their fsyncs overlap), then linked
-        // in batches, in order.
+        // Bodies are prepared 64 at a time (large ones written to files, their
+        // fsyncs overlapping), then linked in batches, in order.
         for chunk in (0..messages).collect::<Vec<_>>().chunks(1024) {
             let mut puts = tokio::task::JoinSet::new();
             let mut stored = Vec::with_capacity(chunk.len());
             for &n in chunk {
-                let (blobs, address) = (self.store.blobs.clone(), address.clone());
+                let (store, address) = (self.store.clone(), address.clone());
                 puts.spawn(async move {
-                    let body = crate::smtp_load::message(n, 4 * 1024, "dr.house@peer.test", &address);
-                    (n, blobs.put(&body).await.expect("blob"), body.len() as u64)
+                    let raw = crate::smtp_load::message(n, 4 * 1024, "dr.house@peer.test", &address);
+                    (n, store.body(&raw).await.expect("blob"), raw.len() as u64)
                 });
                 if puts.len() >= 64 {
                     stored.push(puts.join_next().await.expect("a task").expect("stored"));
@@ -165,9 +165,15 @@ impl Mss {
             stored.sort_by_key(|(n, _, _)| *n);
             let batch: Vec<Appended> = stored
                 .into_iter()
-                .map(|(n, blob, size)| {
+                .map(|(n, body, size)| {
                     let flags = if n % 10 == 0 { vec![] } else { vec!["\\Seen".to_string()] };
-                    Appended { blob, size, received_at: 1_790_000_000 + n as i64, flags }
+                    Appended {
+                        blob: body.hash,
+                        size,
+                        received_at: 1_790_000_000 + n as i64,
+                        flags,
+                        inline: body.inline,
+                    }
                 })
                 .collect();
             self.store.meta.append(inbox.id, &batch).await.expect("append");

@@ -395,6 +395,7 @@ async fn a_mailbox_of_100000_messages_stays_usable() {
             size: raw.len() as u64,
             received_at: 1_790_000_000 + i as i64,
             flags: if i % 10 == 0 { vec!["\\Flagged".into()] } else { vec![] },
+            inline: None,
         })
         .collect();
     for chunk in batch.chunks(25_000) {

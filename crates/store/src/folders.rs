@@ -59,7 +59,7 @@ impl MessageMeta {
     }
 }
 
-/// A message to append: its blob is already stored.
+/// A message to append, its body stored by [`crate::Store::body`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
     pub blob: BlobHash,
@@ -67,6 +67,8 @@ pub struct Appended {
     /// Unix seconds (INTERNALDATE).
     pub received_at: i64,
     pub flags: Vec<String>,
+    /// A small body, written with the rows that name it (see [`crate::Body`]).
+    pub inline: Option<Vec<u8>>,
 }
 
 /// How STORE changes flags.
@@ -158,6 +160,19 @@ pub trait FolderStore: Send + Sync {
 }
 
 /// Flags as stored: one space-separated string, each flag once.
+/// The system flags as the bits of the `system_flags` column, in this order.
+pub(crate) const SYSTEM_FLAGS: [&str; 5] = ["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"];
+
+/// The bit of a system flag; `None` for keywords.
+pub(crate) fn system_flag_bit(flag: &str) -> Option<i64> {
+    SYSTEM_FLAGS.iter().position(|f| f.eq_ignore_ascii_case(flag)).map(|i| 1 << i)
+}
+
+/// The bits of the system flags among `flags`.
+pub(crate) fn system_flag_bits(flags: &[String]) -> i64 {
+    flags.iter().filter_map(|f| system_flag_bit(f)).fold(0, |bits, bit| bits | bit)
+}
+
 pub(crate) fn join_flags(flags: &[String]) -> String {
     let mut out: Vec<&str> = Vec::with_capacity(flags.len());
     for flag in flags {

@@ -8,10 +8,12 @@
 //! same traits and runs the same test suite (`tests/suite`).
 //!
 //! Implementation notes, the rules that keep mail from being lost or torn:
-//! - **Blob first, row second.** A message's blob is durable (written to a
-//!   temporary file, fsynced, renamed, directory fsynced) before the row that
-//!   names it is committed. A crash in between leaves an unreferenced blob,
-//!   never a row pointing at nothing.
+//! - **Blob first, row second.** A large message's blob is durable (written
+//!   to a temporary file, fsynced, renamed, directory fsynced) before the row
+//!   that names it is committed. A crash in between leaves an unreferenced
+//!   blob, never a row pointing at nothing. A small body (up to
+//!   [`INLINE_MAX`]) is written in the linking transaction itself: one
+//!   commit, one fsync, for most messages.
 //! - **One transaction per user-visible change.** A delivery to several
 //!   recipients, a liste blanche replacement: all or nothing.
 //! - **Durable before acknowledged.** SQLite runs with `synchronous=FULL`;
@@ -26,6 +28,7 @@ mod blob;
 mod error;
 mod folders;
 mod fs_blobs;
+mod layered;
 mod lifecycle;
 mod maintenance;
 mod model;
@@ -41,6 +44,7 @@ pub use blob::{BlobHash, BlobStore};
 pub use error::StoreError;
 pub use folders::*;
 pub use fs_blobs::FsBlobStore;
+pub use layered::{Body, INLINE_MAX, LayeredBlobs};
 pub use lifecycle::*;
 pub use maintenance::*;
 pub use model::*;
@@ -70,8 +74,9 @@ impl Store {
         match config {
             StoreConfig::Embedded { dir } => {
                 let meta = Arc::new(SqliteStore::open(&dir.join("mss.sqlite3")).await?);
-                let blobs = FsBlobStore::open(&dir.join("blobs")).await?;
+                let files = FsBlobStore::open(&dir.join("blobs")).await?;
                 let audit = AuditTrail::start(meta.clone());
+                let blobs = LayeredBlobs { inline: meta.clone(), files };
                 Ok(Self { meta, blobs: Arc::new(blobs), audit })
             }
         }
@@ -90,9 +95,20 @@ impl Store {
         if placements.is_empty() {
             return Err(StoreError::Invalid("a delivery needs at least one recipient".into()));
         }
-        let hash = self.blobs.put(raw).await?;
+        let body = self.body(raw).await?;
         let size = u64::try_from(raw.len()).map_err(|_| StoreError::Invalid("message too large".into()))?;
-        self.meta.link_message(&NewMessage { blob: hash, size, received_at: now_unix() }, placements).await
+        let message = NewMessage { blob: body.hash, size, received_at: now_unix(), inline: body.inline };
+        self.meta.link_message(&message, placements).await
+    }
+
+    /// Prepares a body for linking: a large one is written to a blob file
+    /// now (durable before the row that names it), a small one is handed
+    /// back to be written by the linking transaction itself.
+    pub async fn body(&self, raw: &[u8]) -> Result<Body, StoreError> {
+        if raw.len() <= INLINE_MAX {
+            return Ok(Body { hash: BlobHash::of(raw), inline: Some(raw.to_vec()) });
+        }
+        Ok(Body { hash: self.blobs.put(raw).await?, inline: None })
     }
 }
 

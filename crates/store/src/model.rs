@@ -149,13 +149,15 @@ pub struct WhitelistImport {
     pub imported_at: i64,
 }
 
-/// A message body already in the blob store, about to be linked.
+/// A message body about to be linked, stored by [`crate::Store::body`].
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub blob: BlobHash,
     pub size: u64,
     /// Unix seconds (IMAP INTERNALDATE).
     pub received_at: i64,
+    /// A small body, written with the rows that name it (see [`crate::Body`]).
+    pub inline: Option<Vec<u8>>,
 }
 
 /// Where to put one copy of a message.

@@ -124,8 +124,8 @@ fn age(path: &std::path::Path, by: Duration) {
 async fn the_check_names_missing_and_damaged_blobs_and_broken_invariants() {
     let (dir, store) = fresh().await;
     let a = store.meta.create_mailbox(&support::person("a.a@pharma.test", "10003621892")).await.unwrap();
-    let missing = store.deliver(b"Subject: one\r\n\r\nx\r\n", &[a.id]).await.unwrap();
-    let damaged = store.deliver(b"Subject: two\r\n\r\nx\r\n", &[a.id]).await.unwrap();
+    let missing = store.deliver(&suite::large("one"), &[a.id]).await.unwrap();
+    let damaged = store.deliver(&suite::large("two"), &[a.id]).await.unwrap();
     assert!(store.check(true).await.unwrap().is_consistent());
     std::fs::remove_file(blob_path(dir.path(), &missing.blob)).unwrap();
     std::fs::write(blob_path(dir.path(), &damaged.blob), b"tampered").unwrap();
@@ -194,4 +194,23 @@ async fn an_altered_or_removed_audit_entry_is_detected() {
     db.execute("DELETE FROM audit_log WHERE id >= 3", []).unwrap();
     let verdict = store.meta.verify_audit().await.unwrap();
     assert!(matches!(verdict, mss_store::AuditVerdict::Broken { .. }), "a removed tail is noticed: {verdict:?}");
+}
+
+#[tokio::test]
+async fn small_bodies_live_in_the_database_and_are_checked_there_too() {
+    let (dir, store) = fresh().await;
+    let a = store.meta.create_mailbox(&support::person("a.a@pharma.test", "10003621892")).await.unwrap();
+    let small = store.deliver(b"Subject: small\r\n\r\nx\r\n", &[a.id]).await.unwrap();
+    let large = store.deliver(&suite::large("large"), &[a.id]).await.unwrap();
+    assert!(!blob_path(dir.path(), &small.blob).exists(), "a small body has no file");
+    assert!(blob_path(dir.path(), &large.blob).exists());
+    assert_eq!(store.blobs.list().await.unwrap().len(), 2);
+    assert!(store.blobs.contains(&small.blob).await.unwrap());
+
+    let conn = rusqlite::Connection::open(dir.path().join("mss.sqlite3")).unwrap();
+    conn.execute("UPDATE inline_blobs SET data = X'00'", []).unwrap();
+    assert!(matches!(store.blobs.get(&small.blob).await, Err(StoreError::Corrupt(_))), "never served damaged");
+    let report = store.check(true).await.unwrap();
+    assert_eq!(report.problems.len(), 1, "{report:?}");
+    assert!(report.problems[0].contains(&format!("blob {} cannot be read", small.blob)));
 }

@@ -222,12 +222,13 @@ impl Session<'_> {
         }
         let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
         let received_at = date.map_or_else(now_unix, |d| d.as_ref().timestamp());
-        // Blob durable first, then the row: OK only once both are on disk.
-        let blob = match store.blobs.put(data).await {
-            Ok(blob) => blob,
+        // A large body durable first, then the rows (with a small body): OK
+        // only once both are on disk.
+        let body = match store.body(data).await {
+            Ok(body) => body,
             Err(e) => return unavailable(e),
         };
-        let message = Appended { blob, size: data.len() as u64, received_at, flags };
+        let message = Appended { blob: body.hash, size: data.len() as u64, received_at, flags, inline: body.inline };
         let reply = match store.meta.append(folder.id, &[message]).await {
             Ok((uidvalidity, uids)) => {
                 Reply::ok("APPEND completed").with_code(format!("APPENDUID {uidvalidity} {}", compact(uids)))

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::{SqliteStore, next_uidvalidity};
+use super::{SqliteStore, insert_inline_blob, next_uidvalidity};
 use crate::folders::*;
 use crate::{BlobHash, INBOX, MailboxId, StoreError};
 
@@ -131,17 +131,48 @@ fn remove_rows(tx: &Transaction<'_>, folder: FolderId, uids: &[u32], modseq: u64
     Ok(())
 }
 
+/// The query of a search by flags: system flags through their bits (UNSEEN
+/// alone through the index of unseen messages), keywords as whole words of
+/// the space-separated flags text.
+fn flag_search(folder: FolderId, with: &[String], without: &[String]) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut sql = String::from("SELECT uid FROM folder_messages WHERE folder_id = ?");
+    let mut values: Vec<Value> = vec![folder.into()];
+    let (mut with_bits, mut without_bits) = (0i64, 0i64);
+    let has = "instr(lower(' ' || flags || ' '), lower(' ' || ? || ' '))";
+    for (flags, bits, test) in [(with, &mut with_bits, "> 0"), (without, &mut without_bits, "= 0")] {
+        for flag in flags {
+            match system_flag_bit(flag) {
+                Some(bit) => *bits |= bit,
+                None => {
+                    sql.push_str(&format!(" AND {has} {test}"));
+                    values.push(Value::from(flag.clone()));
+                }
+            }
+        }
+    }
+    if with_bits != 0 {
+        sql.push_str(&format!(" AND system_flags & {with_bits} = {with_bits}"));
+    }
+    if without_bits != 0 {
+        // Written as the index's own condition when it is \Seen alone.
+        sql.push_str(&format!(" AND system_flags & {without_bits} = 0"));
+    }
+    sql.push_str(" ORDER BY uid");
+    (sql, values)
+}
+
 /// Copies rows into `to` with new UIDs, keeping flags.
 fn copy_rows(tx: &Transaction<'_>, from: FolderId, uids: &[u32], to: FolderId) -> Result<Copied, StoreError> {
     let mut source = Vec::with_capacity(uids.len());
     {
-        let mut stmt =
-            tx.prepare_cached("SELECT message_id, flags FROM folder_messages WHERE folder_id = ?1 AND uid = ?2")?;
+        let mut stmt = tx.prepare_cached(
+            "SELECT message_id, flags, system_flags FROM folder_messages WHERE folder_id = ?1 AND uid = ?2",
+        )?;
         for &uid in uids {
-            if let Some((id, flags)) =
-                stmt.query_row(params![from, uid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).optional()?
-            {
-                source.push((uid, id, flags));
+            let row = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?));
+            if let Some((id, flags, bits)) = stmt.query_row(params![from, uid], row).optional()? {
+                source.push((uid, id, flags, bits));
             }
         }
     }
@@ -149,12 +180,13 @@ fn copy_rows(tx: &Transaction<'_>, from: FolderId, uids: &[u32], to: FolderId) -
     let count = u32::try_from(source.len()).map_err(|_| StoreError::Invalid("too many messages".into()))?;
     let (modseq, first_uid) = bump(tx, to, count)?;
     let mut insert = tx.prepare_cached(
-        "INSERT INTO folder_messages (folder_id, uid, message_id, flags, modseq) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO folder_messages (folder_id, uid, message_id, flags, system_flags, modseq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     let mut pairs = Vec::with_capacity(source.len());
-    for (i, (uid, message_id, flags)) in source.into_iter().enumerate() {
+    for (i, (uid, message_id, flags, bits)) in source.into_iter().enumerate() {
         let new_uid = first_uid + i as u32;
-        insert.execute(params![to, new_uid, message_id, flags, modseq as i64])?;
+        insert.execute(params![to, new_uid, message_id, flags, bits, modseq as i64])?;
         pairs.push((uid, new_uid));
     }
     Ok(Copied { uidvalidity: target.uidvalidity, pairs })
@@ -287,8 +319,8 @@ impl FolderStore for SqliteStore {
         self.read(move |conn| {
             let (messages, unseen, deleted, size): (u32, u32, u32, i64) = conn.query_row(
                 "SELECT count(*),
-                        COALESCE(sum(instr(fm.flags, '\\Seen') = 0), 0),
-                        COALESCE(sum(instr(fm.flags, '\\Deleted') > 0), 0),
+                        COALESCE(sum(fm.system_flags & 1 = 0), 0),
+                        COALESCE(sum(fm.system_flags & 8 <> 0), 0),
                         COALESCE(sum(m.size), 0)
                  FROM folder_messages fm JOIN messages m ON m.id = fm.message_id WHERE fm.folder_id = ?1",
                 [folder],
@@ -314,18 +346,7 @@ impl FolderStore for SqliteStore {
         with: &[String],
         without: &[String],
     ) -> Result<Vec<u32>, StoreError> {
-        // Whole-word matches on the space-separated flags.
-        let has = "instr(lower(' ' || flags || ' '), lower(' ' || ? || ' '))";
-        let mut sql = String::from("SELECT uid FROM folder_messages WHERE folder_id = ?");
-        for _ in with {
-            sql.push_str(&format!(" AND {has} > 0"));
-        }
-        for _ in without {
-            sql.push_str(&format!(" AND {has} = 0"));
-        }
-        sql.push_str(" ORDER BY uid");
-        let mut values: Vec<rusqlite::types::Value> = vec![folder.into()];
-        values.extend(with.iter().chain(without).map(|f| rusqlite::types::Value::from(f.clone())));
+        let (sql, values) = flag_search(folder, with, without);
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&sql)?;
             let uids =
@@ -367,10 +388,12 @@ impl FolderStore for SqliteStore {
                 if !new.is_empty() {
                     let (modseq, _) = bump(tx, folder, 0)?;
                     let mut stmt = tx.prepare_cached(
-                        "UPDATE folder_messages SET flags = ?3, modseq = ?4 WHERE folder_id = ?1 AND uid = ?2",
+                        "UPDATE folder_messages SET flags = ?3, system_flags = ?4, modseq = ?5
+                         WHERE folder_id = ?1 AND uid = ?2",
                     )?;
                     for (uid, next) in new {
-                        stmt.execute(params![folder, uid, join_flags(&next), modseq as i64])?;
+                        let bits = system_flag_bits(&next);
+                        stmt.execute(params![folder, uid, join_flags(&next), bits, modseq as i64])?;
                         updated.changed.push((uid, next, modseq));
                     }
                 }
@@ -390,18 +413,22 @@ impl FolderStore for SqliteStore {
             .write(move |tx| {
                 let target = folder_by_id(tx, folder)?;
                 let (modseq, first_uid) = bump(tx, folder, count)?;
-                let mut message = tx.prepare_cached(
-                    "INSERT INTO messages (blob_hash, size, received_at) VALUES (?1, ?2, ?3)",
-                )?;
+                let mut message =
+                    tx.prepare_cached("INSERT INTO messages (blob_hash, size, received_at) VALUES (?1, ?2, ?3)")?;
                 let mut link = tx.prepare_cached(
-                    "INSERT INTO folder_messages (folder_id, uid, message_id, flags, modseq) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO folder_messages (folder_id, uid, message_id, flags, system_flags, modseq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
                 let mut uids = Vec::with_capacity(messages.len());
                 for (i, m) in messages.iter().enumerate() {
                     let size = i64::try_from(m.size).map_err(|_| StoreError::Invalid("message size".into()))?;
+                    if let Some(body) = &m.inline {
+                        insert_inline_blob(tx, &m.blob, body)?;
+                    }
                     message.execute(params![m.blob.to_hex(), size, m.received_at])?;
                     let uid = first_uid + i as u32;
-                    link.execute(params![folder, uid, tx.last_insert_rowid(), join_flags(&m.flags), modseq as i64])?;
+                    let (flags, bits) = (join_flags(&m.flags), system_flag_bits(&m.flags));
+                    link.execute(params![folder, uid, tx.last_insert_rowid(), flags, bits, modseq as i64])?;
                     uids.push(uid);
                 }
                 Ok(((target.uidvalidity, uids), target.mailbox))

@@ -18,6 +18,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "audit", include_str!("../../migrations/sqlite/0006_audit.sql")),
     (7, "lifecycle", include_str!("../../migrations/sqlite/0007_lifecycle.sql")),
     (8, "directory_outbox", include_str!("../../migrations/sqlite/0008_directory_outbox.sql")),
+    (9, "inline_blobs_and_flag_bits", include_str!("../../migrations/sqlite/0009_inline_blobs_and_flag_bits.sql")),
 ];
 
 /// Brings the database to the latest version; returns the version reached.

@@ -9,6 +9,7 @@
 
 mod audit;
 mod folders;
+mod inline_blobs;
 mod lifecycle;
 mod maintenance;
 mod migrations;
@@ -117,6 +118,18 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// Stores a small body in the transaction that links it; the same content
+/// twice is kept once.
+pub(crate) fn insert_inline_blob(
+    tx: &rusqlite::Transaction<'_>,
+    hash: &BlobHash,
+    body: &[u8],
+) -> Result<(), StoreError> {
+    tx.prepare_cached("INSERT INTO inline_blobs (hash, data) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING")?
+        .execute(params![hash.to_hex(), body])?;
+    Ok(())
 }
 
 /// UIDVALIDITY of a new folder (RFC 9051 §2.3.1.1): it must change if a
@@ -529,6 +542,9 @@ impl MetadataStore for SqliteStore {
         let (message, placements) = (message.clone(), placements.to_vec());
         let size = i64::try_from(message.size).map_err(|_| StoreError::Invalid("message size".into()))?;
         self.write(move |tx| {
+            if let Some(body) = &message.inline {
+                insert_inline_blob(tx, &message.blob, body)?;
+            }
             tx.execute(
                 "INSERT INTO messages (blob_hash, size, received_at) VALUES (?1, ?2, ?3)",
                 params![message.blob.to_hex(), size, message.received_at],

@@ -10,9 +10,15 @@ async fn mailbox(store: &Store) -> Mailbox {
 }
 
 async fn append(store: &Store, folder: &Folder, body: &[u8], flags: &[&str]) -> u32 {
-    let blob = store.blobs.put(body).await.unwrap();
+    let stored = store.body(body).await.unwrap();
     let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
-    let message = Appended { blob, size: body.len() as u64, received_at: 1_700_000_000, flags };
+    let message = Appended {
+        blob: stored.hash,
+        size: body.len() as u64,
+        received_at: 1_700_000_000,
+        flags,
+        inline: stored.inline,
+    };
     let (uidvalidity, uids) = store.meta.append(folder.id, &[message]).await.unwrap();
     assert_eq!(uidvalidity, folder.uidvalidity);
     uids[0]
@@ -133,6 +139,12 @@ pub async fn copy_and_move_give_new_uids_and_keep_flags(store: &Store) {
     assert_eq!(store.meta.folder_uids(inbox.id).await.unwrap(), [2, 3]);
     let in_archive = store.meta.messages(archive.id, &[1, 2, 3, 4]).await.unwrap();
     assert!(in_archive.iter().all(|m| m.has_flag("$Ordonnance")));
+    let ordonnance = ["$ordonnance".to_string()];
+    assert_eq!(store.meta.uids_by_flags(archive.id, &ordonnance, &[]).await.unwrap(), [1, 2, 3, 4], "keywords too");
+    store.meta.set_flags(inbox.id, &[2], FlagChange::Add, &["\\Flagged".into()], None).await.unwrap();
+    let copied = store.meta.copy_messages(inbox.id, &[2], archive.id).await.unwrap();
+    let flagged = store.meta.uids_by_flags(archive.id, &["\\Flagged".into()], &ordonnance[..0]).await.unwrap();
+    assert_eq!(flagged, [copied.pairs[0].1], "a copy keeps its system flags");
     assert!(matches!(store.meta.move_messages(inbox.id, &[2], inbox.id).await, Err(StoreError::Invalid(_))));
     // The body is shared, not copied: deleting the source keeps the copies whole.
     store.meta.set_flags(inbox.id, &[2, 3], FlagChange::Add, &["\\Deleted".into()], None).await.unwrap();

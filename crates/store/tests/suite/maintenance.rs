@@ -6,31 +6,43 @@ use mss_store::*;
 
 use crate::support::person;
 
+/// A body stored in a blob file (larger than what the database keeps).
+pub fn large(subject: &str) -> Vec<u8> {
+    let mut raw = format!("Subject: {subject}\r\n\r\n").into_bytes();
+    raw.resize(INLINE_MAX + 1024, b'x');
+    raw
+}
+
 pub async fn a_healthy_store_checks_clean_and_collects_only_unreferenced_blobs(store: &Store) {
     let a = store.meta.create_mailbox(&person("a.a@pharma.test", "10003621892")).await.unwrap();
     let kept = store.deliver(b"Subject: kept\r\n\r\nx\r\n", &[a.id]).await.unwrap();
-    let gone = store.deliver(b"Subject: gone\r\n\r\nx\r\n", &[a.id]).await.unwrap();
+    let gone_small = store.deliver(b"Subject: gone\r\n\r\nx\r\n", &[a.id]).await.unwrap();
+    let gone_large = store.deliver(&large("gone too"), &[a.id]).await.unwrap();
     let queued = store
         .enqueue(b"Subject: out\r\n\r\nx\r\n", "a.a@pharma.test", &["b@other.test".parse().unwrap()], i64::MAX)
         .await;
     queued.unwrap();
     let report = store.check(true).await.unwrap();
     assert!(report.is_consistent(), "{report:?}");
-    assert_eq!((report.referenced_blobs, report.unreferenced_blobs), (3, 0));
+    assert_eq!((report.referenced_blobs, report.unreferenced_blobs), (4, 0));
 
     let inbox = store.meta.folder(a.id, INBOX).await.unwrap().unwrap();
-    let uid = gone.copies[0].uid;
-    store.meta.set_flags(inbox.id, &[uid], FlagChange::Add, &["\\Deleted".into()], None).await.unwrap();
-    assert_eq!(store.meta.expunge(inbox.id, None).await.unwrap(), [uid]);
+    let uids = [gone_small.copies[0].uid, gone_large.copies[0].uid];
+    store.meta.set_flags(inbox.id, &uids, FlagChange::Add, &["\\Deleted".into()], None).await.unwrap();
+    assert_eq!(store.meta.expunge(inbox.id, None).await.unwrap(), uids);
     let report = store.check(true).await.unwrap();
     assert!(report.is_consistent(), "an expunged message's blob is garbage, not a fault: {report:?}");
-    assert_eq!((report.referenced_blobs, report.unreferenced_blobs), (2, 1));
+    assert_eq!((report.referenced_blobs, report.unreferenced_blobs), (2, 2));
 
+    // A small body goes at once (its removal checks references in the same
+    // statement); a blob file written a moment ago waits for the grace period.
     let young = store.collect_blobs(COLLECTION_GRACE).await.unwrap();
-    assert_eq!(young, Collection { unreferenced: 1, removed: 0 }, "a blob written a moment ago is left alone");
+    assert_eq!(young, Collection { unreferenced: 2, removed: 1 });
+    assert!(store.blobs.get(&gone_small.blob).await.unwrap().is_none());
+    assert!(store.blobs.get(&gone_large.blob).await.unwrap().is_some());
     let collected = store.collect_blobs(Duration::ZERO).await.unwrap();
     assert_eq!(collected, Collection { unreferenced: 1, removed: 1 });
-    assert!(store.blobs.get(&gone.blob).await.unwrap().is_none());
+    assert!(store.blobs.get(&gone_large.blob).await.unwrap().is_none());
     assert!(store.blobs.get(&kept.blob).await.unwrap().is_some(), "a referenced blob is never collected");
     let report = store.check(true).await.unwrap();
     assert!(report.is_consistent(), "{report:?}");

@@ -1,0 +1,71 @@
+//! The blob store callers see: small bodies in the metadata database (written
+//! with the rows that name them, see [`Body`]), the others in blob files.
+//!
+//! A body goes to one place by its size, so a hash is normally in one of
+//! the two; reading looks in the database first, then the files. `put`
+//! always writes a file (the queue and tests use it; a small body stored
+//! that way is read the same).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{BlobHash, BlobStore, FsBlobStore, SqliteStore, StoreError};
+
+/// Bodies up to this size are kept in the database.
+pub const INLINE_MAX: usize = 64 * 1024;
+
+/// A message body ready to be linked: its hash, and the bytes themselves
+/// when they are to be written by the linking transaction.
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub hash: BlobHash,
+    pub inline: Option<Vec<u8>>,
+}
+
+/// Small bodies in SQLite, the others in files.
+#[derive(Clone)]
+pub struct LayeredBlobs {
+    pub(crate) inline: Arc<SqliteStore>,
+    pub(crate) files: FsBlobStore,
+}
+
+#[async_trait]
+impl BlobStore for LayeredBlobs {
+    async fn put(&self, data: &[u8]) -> Result<BlobHash, StoreError> {
+        self.files.put(data).await
+    }
+
+    async fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.inline.inline_blob(hash).await? {
+            Some(data) => Ok(Some(data)),
+            None => self.files.get(hash).await,
+        }
+    }
+
+    async fn contains(&self, hash: &BlobHash) -> Result<bool, StoreError> {
+        Ok(self.inline.has_inline_blob(hash).await? || self.files.contains(hash).await?)
+    }
+
+    async fn delete(&self, hash: &BlobHash) -> Result<(), StoreError> {
+        self.inline.delete_inline_blob(hash).await?;
+        self.files.delete(hash).await
+    }
+
+    async fn list(&self) -> Result<Vec<BlobHash>, StoreError> {
+        let mut all = self.inline.inline_blob_hashes().await?;
+        all.extend(self.files.list().await?);
+        all.sort();
+        all.dedup();
+        Ok(all)
+    }
+
+    async fn remove_if_idle(&self, hash: &BlobHash, idle: Duration) -> Result<bool, StoreError> {
+        // A database row goes in one statement that checks for references:
+        // no grace period is needed there.
+        let inline = self.inline.remove_inline_blob_if_unreferenced(hash).await?;
+        let file = self.files.remove_if_idle(hash, idle).await?;
+        Ok(inline || file)
+    }
+}

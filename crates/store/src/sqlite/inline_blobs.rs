@@ -1,0 +1,76 @@
+//! Small message bodies kept in the database (`inline_blobs`), written by
+//! the transactions that link them (see `insert_inline_blob`) and read,
+//! checked against their hash, by [`crate::LayeredBlobs`].
+
+use rusqlite::{OptionalExtension, params};
+
+use super::SqliteStore;
+use crate::{BlobHash, StoreError};
+
+impl SqliteStore {
+    /// The body with this hash, if it is kept here; a row that does not
+    /// match its hash is reported, never served.
+    pub async fn inline_blob(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, StoreError> {
+        let hash = *hash;
+        let data: Option<Vec<u8>> = self
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT data FROM inline_blobs WHERE hash = ?1")?
+                    .query_row([hash.to_hex()], |r| r.get(0))
+                    .optional()?)
+            })
+            .await?;
+        match data {
+            Some(data) if BlobHash::of(&data) != hash => {
+                Err(StoreError::Corrupt(format!("inline blob {hash} does not match its hash")))
+            }
+            data => Ok(data),
+        }
+    }
+
+    /// Whether the body with this hash is kept here.
+    pub async fn has_inline_blob(&self, hash: &BlobHash) -> Result<bool, StoreError> {
+        let hash = hash.to_hex();
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT 1 FROM inline_blobs WHERE hash = ?1")?
+                .query_row([hash], |_| Ok(()))
+                .optional()?
+                .is_some())
+        })
+        .await
+    }
+
+    /// Every hash kept here, sorted.
+    pub async fn inline_blob_hashes(&self) -> Result<Vec<BlobHash>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT hash FROM inline_blobs ORDER BY hash")?;
+            let rows = stmt.query_map([], |r| r.get::<_, BlobHash>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Removes the body unless a message or a queued message names it, in
+    /// one statement: a delivery linking it commits before or after, never
+    /// in between. Whether it was removed.
+    pub async fn remove_inline_blob_if_unreferenced(&self, hash: &BlobHash) -> Result<bool, StoreError> {
+        let hash = hash.to_hex();
+        self.write(move |tx| {
+            let removed = tx.execute(
+                "DELETE FROM inline_blobs WHERE hash = ?1
+                 AND NOT EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)
+                 AND NOT EXISTS (SELECT 1 FROM queue_messages WHERE blob_hash = ?1)",
+                params![hash],
+            )?;
+            Ok(removed == 1)
+        })
+        .await
+    }
+
+    /// Removes the body whatever names it (the blob store's `delete`).
+    pub async fn delete_inline_blob(&self, hash: &BlobHash) -> Result<(), StoreError> {
+        let hash = hash.to_hex();
+        self.write(move |tx| Ok(tx.execute("DELETE FROM inline_blobs WHERE hash = ?1", [hash]).map(|_| ())?)).await
+    }
+}
