@@ -8,6 +8,9 @@
 //!   session (it was stolen, or replayed).
 //! - Every verification checks the session is live, so logout and
 //!   revocation take effect at once.
+//! - The portal's session cookie is a third kind of token: it names the
+//!   session only (no `sub`), so it is never accepted as an access token,
+//!   and it lives as long as the session.
 
 use std::sync::Arc;
 
@@ -17,6 +20,7 @@ use mss_core::NationalId;
 use mss_store::{MetadataStore, Session, StoreError};
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::token::Expiring;
 use crate::{Claims, TokenError, TokenKey};
 
 /// How a person proved who they are.
@@ -101,6 +105,29 @@ impl SessionAuthority {
 
     /// Starts a session for `person`.
     pub async fn open(&self, person: &Person, method: Method, now: i64) -> Result<IssuedTokens, SessionError> {
+        let (session, refresh) = self.create(person, method, now).await?;
+        self.tokens(&session, refresh, now)
+    }
+
+    /// Starts a portal session for `person`: the token its cookie carries.
+    pub async fn open_portal(&self, person: &Person, method: Method, now: i64) -> Result<String, SessionError> {
+        let (session, _) = self.create(person, method, now).await?;
+        let claims =
+            PortalClaims { iss: self.key.issuer().to_string(), iat: now, exp: session.expires_at, psid: session.id };
+        Ok(self.key.sign(&claims, None)?)
+    }
+
+    /// Checks a portal cookie's token and that its session is live.
+    pub async fn verify_portal(&self, token: &str, now: i64) -> Result<Authenticated, SessionError> {
+        let claims: PortalClaims = self.key.verify_as(token, now)?;
+        let session = self.meta.session(&claims.psid).await?.ok_or(SessionError::Ended)?;
+        if !session.is_live(now) {
+            return Err(SessionError::Ended);
+        }
+        Ok(authenticated(session))
+    }
+
+    async fn create(&self, person: &Person, method: Method, now: i64) -> Result<(Session, String), SessionError> {
         let id = random_token(18)?;
         let refresh = format!("{id}.{}", random_token(32)?);
         let session = Session {
@@ -116,7 +143,7 @@ impl SessionAuthority {
             revoked_at: None,
         };
         self.meta.create_session(&session).await?;
-        self.tokens(&session, refresh, now)
+        Ok((session, refresh))
     }
 
     /// A new access token (and refresh token) for a live session.
@@ -138,16 +165,7 @@ impl SessionAuthority {
         if !session.is_live(now) || session.national_id.to_string() != claims.sub {
             return Err(SessionError::Ended);
         }
-        Ok(Authenticated {
-            person: Person {
-                national_id: session.national_id,
-                first_name: session.first_name,
-                last_name: session.last_name,
-                finess: session.finess,
-            },
-            session: sid,
-            method: session.method,
-        })
+        Ok(authenticated(session))
     }
 
     /// Logout.
@@ -174,6 +192,40 @@ impl SessionAuthority {
             refresh_token,
             refresh_expires_in: session.expires_at - now,
         })
+    }
+}
+
+/// The claims of a portal session cookie. `psid` (not `sid`) and no `sub`:
+/// neither an access token nor this can be taken for the other.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortalClaims {
+    iss: String,
+    iat: i64,
+    exp: i64,
+    psid: String,
+}
+
+impl Expiring for PortalClaims {
+    fn issuer(&self) -> &str {
+        &self.iss
+    }
+
+    fn expires_at(&self) -> i64 {
+        self.exp
+    }
+}
+
+fn authenticated(session: Session) -> Authenticated {
+    Authenticated {
+        person: Person {
+            national_id: session.national_id,
+            first_name: session.first_name,
+            last_name: session.last_name,
+            finess: session.finess,
+        },
+        session: session.id,
+        method: session.method,
     }
 }
 

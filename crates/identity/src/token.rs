@@ -8,6 +8,7 @@ use ring::signature::{
 };
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Longest token accepted, in bytes.
@@ -38,6 +39,22 @@ pub struct Claims {
     /// How the holder logged in: `psc` or `cps`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<String>,
+}
+
+/// What every claims set this key verifies says: who issued it and until when.
+pub trait Expiring {
+    fn issuer(&self) -> &str;
+    fn expires_at(&self) -> i64;
+}
+
+impl Expiring for Claims {
+    fn issuer(&self) -> &str {
+        &self.iss
+    }
+
+    fn expires_at(&self) -> i64 {
+        self.exp
+    }
 }
 
 /// Why a token is refused.
@@ -141,6 +158,13 @@ impl TokenKey {
     /// The claims of a token signed by this key for this issuer and not
     /// expired at `now`.
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        self.verify_as(token, now)
+    }
+
+    /// The same for claims of another shape: a token whose claims do not
+    /// deserialize as `T` is malformed (so each shape is only ever taken for
+    /// itself).
+    pub fn verify_as<T: DeserializeOwned + Expiring>(&self, token: &str, now: i64) -> Result<T, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLong);
         }
@@ -158,11 +182,11 @@ impl TokenKey {
         if header.alg != "ES256" {
             return Err(TokenError::Algorithm);
         }
-        let claims: Claims = serde_json::from_slice(&decode(claims)?).map_err(|_| TokenError::Malformed)?;
-        if claims.iss != self.issuer {
-            return Err(TokenError::Issuer(claims.iss));
+        let claims: T = serde_json::from_slice(&decode(claims)?).map_err(|_| TokenError::Malformed)?;
+        if claims.issuer() != self.issuer {
+            return Err(TokenError::Issuer(claims.issuer().to_string()));
         }
-        if claims.exp <= now {
+        if claims.expires_at() <= now {
             return Err(TokenError::Expired);
         }
         Ok(claims)

@@ -1,5 +1,6 @@
 //! HTTP for mss: the REST API under `/api` (described by `/api/openapi.json`),
-//! the health check and the status page. The portal (issue 8) joins here.
+//! the portal under `/portail` (server-rendered pages in French), the health
+//! check and the status page.
 //!
 //! Rules kept here:
 //! - every request that changes something is authenticated by a session
@@ -11,6 +12,7 @@
 
 pub mod api;
 mod pages;
+mod portal;
 mod problem;
 
 use std::sync::Arc;
@@ -47,9 +49,12 @@ pub struct Web {
     pub cps: Option<Arc<CpsAuthority>>,
     /// The Annuaire Santé snapshot searched by `/api/annuaire`.
     pub annuaire: Arc<Annuaire>,
+    /// People reach this site over HTTPS: the portal's cookies are `Secure`
+    /// with the `__Host-` prefix.
+    pub https: bool,
 }
 
 /// Every route of the HTTP listener.
 pub fn router(web: Arc<Web>) -> Router {
-    Router::new().merge(pages::router()).nest("/api", api::router()).with_state(web)
+    Router::new().merge(pages::router()).merge(portal::router()).nest("/api", api::router()).with_state(web)
 }

@@ -13,11 +13,19 @@ pub struct Problem {
     pub detail: String,
     /// For 401: the `WWW-Authenticate` challenge.
     pub challenge: Option<&'static str>,
+    /// The request field at fault, when one is (the portal shows the detail
+    /// next to it).
+    pub field: Option<&'static str>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, slug, detail: detail.into(), challenge: None }
+        Self { status, slug, detail: detail.into(), challenge: None, field: None }
+    }
+
+    /// The same problem, blamed on the request field `field`.
+    pub fn on(self, field: &'static str) -> Self {
+        Self { field: Some(field), ..self }
     }
 
     pub fn unauthenticated(detail: impl Into<String>) -> Self {

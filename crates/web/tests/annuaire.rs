@@ -76,6 +76,7 @@ async fn people_search_the_directory_and_our_active_mailboxes() {
         psc: None,
         cps: None,
         annuaire: Arc::new(Annuaire::new(&dir.path().join("annuaire"), Some("ours.test".into()))),
+        https: false,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

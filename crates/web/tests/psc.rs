@@ -51,6 +51,7 @@ async fn site() -> (tempfile::TempDir, Store, SocketAddr) {
         psc: Some(Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap()))),
         cps: None,
         annuaire: Arc::new(mss_directory::annuaire::Annuaire::new(&dir.path().join("annuaire"), None)),
+        https: false,
     });
     let app = mss_web::router(web).nest("/psc-sim", simulator.router());
     tokio::spawn(async move { axum::serve(listener, app).await });

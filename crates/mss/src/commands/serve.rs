@@ -229,6 +229,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         psc: Some(Arc::new(psc)),
         cps: cps_authority(&data)?.map(Arc::new),
         annuaire: Arc::new(Annuaire::new(&data.path.join(ANNUAIRE_DIR), Some(data.domain.to_string()))),
+        https: base_url.starts_with("https://"),
     });
     let mut app = mss_web::router(web).nest(FHIR_PATH, mss_directory::fhir_read::router(store.meta.clone()));
     if let Some(simulator) = simulator {

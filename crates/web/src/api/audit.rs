@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::response::Json;
 use mss_core::Role;
-use mss_store::AuditFilter;
+use mss_store::{AuditEntry, AuditFilter, Mailbox};
 use serde::Deserialize;
 
 use super::Caller;
@@ -31,19 +31,14 @@ pub async fn list(
     Path(address): Path<String>,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let (mailbox, role) = access(&web, &caller, &address).await?;
-    if !matches!(role, None | Some(Role::Administrateur)) {
-        return Err(Problem::forbidden("Seul un Administrateur consulte la traçabilité de la boîte."));
-    }
     let filter = AuditFilter {
-        targets: vec![mailbox.address.to_string()],
+        targets: Vec::new(),
         action_prefix: query.action,
         since: query.since,
         before_id: query.before,
         limit: query.limit.unwrap_or(100).clamp(1, 1000),
     };
-    web.store.audit.flush().await;
-    let entries = web.store.meta.audit_entries(&filter).await?;
+    let (mailbox, entries) = trail(&web, &caller, &address, filter).await?;
     let list: Vec<serde_json::Value> = entries
         .iter()
         .map(|e| {
@@ -58,4 +53,22 @@ pub async fn list(
         })
         .collect();
     Ok(Json(serde_json::json!({ "address": mailbox.address.to_string(), "entries": list })))
+}
+
+/// The entries of the mailbox at `address` that `filter` selects (its
+/// targets are set here), if the caller may read its trail.
+pub(crate) async fn trail(
+    web: &Web,
+    caller: &Caller,
+    address: &str,
+    filter: AuditFilter,
+) -> Result<(Mailbox, Vec<AuditEntry>), Problem> {
+    let (mailbox, role) = access(web, caller, address).await?;
+    if !matches!(role, None | Some(Role::Administrateur)) {
+        return Err(Problem::forbidden("Seul un Administrateur consulte la traçabilité de la boîte."));
+    }
+    let filter = AuditFilter { targets: vec![mailbox.address.to_string()], ..filter };
+    web.store.audit.flush().await;
+    let entries = web.store.meta.audit_entries(&filter).await?;
+    Ok((mailbox, entries))
 }

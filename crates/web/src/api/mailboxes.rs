@@ -32,25 +32,26 @@ use crate::{Problem, Web};
 pub const PENDING_MESSAGE: &str = "Félicitations ! La boîte est en cours de création. Elle sera disponible sous 24h, \
      le temps que l'ANS valide les informations transmises et finalise la mise à jour de l'annuaire.";
 
-/// A creation or preview request.
-#[derive(Debug, Deserialize)]
+/// A creation or preview request (the API's JSON body; the portal's
+/// wizard fills the same).
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
     #[serde(rename = "type")]
-    kind: String,
-    finess: Option<String>,
-    name: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) finess: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(default)]
-    pharmacy: bool,
-    postal_code: Option<String>,
-    city: Option<String>,
-    service: Option<String>,
-    certificate_dn: Option<String>,
+    pub(crate) pharmacy: bool,
+    pub(crate) postal_code: Option<String>,
+    pub(crate) city: Option<String>,
+    pub(crate) service: Option<String>,
+    pub(crate) certificate_dn: Option<String>,
     #[serde(default)]
-    liste_rouge: bool,
-    cgu_version: Option<String>,
+    pub(crate) liste_rouge: bool,
+    pub(crate) cgu_version: Option<String>,
     #[serde(default)]
-    cgu_accepted: bool,
+    pub(crate) cgu_accepted: bool,
 }
 
 /// A validated request: the mailbox to create, and who becomes its
@@ -64,22 +65,22 @@ fn naming(e: AddressError) -> Problem {
     Problem::invalid(format!("Nom impossible à utiliser pour l'adresse : {e}"))
 }
 
-fn required<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str, Problem> {
+fn required<'a>(field: &'static str, value: &'a Option<String>) -> Result<&'a str, Problem> {
     value
         .as_deref()
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| Problem::invalid(format!("Le champ « {field} » est requis.")))
+        .ok_or_else(|| Problem::invalid(format!("Le champ « {field} » est requis.")).on(field))
 }
 
 async fn plan(web: &Web, caller: &Caller, request: &CreateRequest) -> Result<Plan, Problem> {
     let person = &caller.0.person;
     let kind: MailboxKind =
-        request.kind.parse().map_err(|_| Problem::invalid("Type de boîte inconnu : PER, ORG ou APP."))?;
+        request.kind.parse().map_err(|_| Problem::invalid("Type de boîte inconnu : PER, ORG ou APP.").on("type"))?;
     let finess = request
         .finess
         .as_deref()
-        .map(|f| f.parse::<Finess>().map_err(|e| Problem::invalid(format!("FINESS invalide : {e}"))))
+        .map(|f| f.parse::<Finess>().map_err(|e| Problem::invalid(format!("FINESS invalide : {e}")).on("finess")))
         .transpose()?;
     let mut mailbox =
         MailboxDraft { finess: finess.clone(), liste_rouge: request.liste_rouge, ..MailboxDraft::new(kind) };
@@ -97,12 +98,13 @@ async fn plan(web: &Web, caller: &Caller, request: &CreateRequest) -> Result<Pla
             personal_local_part(&person.first_name, &person.last_name).map_err(naming)?
         }
         MailboxKind::Organisational => {
-            let finess = finess.ok_or_else(|| Problem::invalid("Le champ « finess » est requis."))?;
+            let finess = finess.ok_or_else(|| Problem::invalid("Le champ « finess » est requis.").on("finess"))?;
             if !person.finess.iter().any(|f| f == finess.as_str()) {
                 return Err(Problem::forbidden(format!(
                     "Vous n'êtes pas rattaché à la structure FINESS {} dans votre identité.",
                     finess.as_str()
-                )));
+                ))
+                .on("finess"));
             }
             let name = required("name", &request.name)?;
             mailbox.display_name = name.to_string();
@@ -113,15 +115,15 @@ async fn plan(web: &Web, caller: &Caller, request: &CreateRequest) -> Result<Pla
                     required("postal_code", &request.postal_code)?,
                     required("city", &request.city)?,
                 )
-                .map_err(naming)?
+                .map_err(|e| naming(e).on("name"))?
             } else {
                 let service = required("service", &request.service)?;
                 mailbox.service = Some(service.to_string());
-                service_local_part(service).map_err(naming)?
+                service_local_part(service).map_err(|e| naming(e).on("service"))?
             }
         }
         MailboxKind::Applicative => {
-            let finess = finess.ok_or_else(|| Problem::invalid("Le champ « finess » est requis."))?;
+            let finess = finess.ok_or_else(|| Problem::invalid("Le champ « finess » est requis.").on("finess"))?;
             let administers = web.store.meta.roles_of(&person.national_id).await?.into_iter().any(|(m, role)| {
                 role == Role::Administrateur
                     && m.kind == MailboxKind::Organisational
@@ -139,12 +141,27 @@ async fn plan(web: &Web, caller: &Caller, request: &CreateRequest) -> Result<Pla
             mailbox.certificate_dn = Some(dn.to_string());
             let name = required("name", &request.name)?;
             mailbox.display_name = name.to_string();
-            application_local_part(name).map_err(naming)?
+            application_local_part(name).map_err(|e| naming(e).on("name"))?
         }
         MailboxKind::Cabinet => return Err(Problem::invalid("Les boîtes de cabinet se créent par l'opérateur.")),
     };
     mailbox.base_local = base_local;
     Ok(Plan { draft: mailbox, administrator })
+}
+
+/// The address the request would get, and the mailbox it describes; nothing
+/// is created.
+pub(crate) async fn preview_address(
+    web: &Web,
+    caller: &Caller,
+    request: &CreateRequest,
+) -> Result<(EmailAddress, MailboxDraft), Problem> {
+    let plan = plan(web, caller, request).await?;
+    match mss_store::free_address(web.store.meta.as_ref(), &plan.draft.base_local, &web.domain).await {
+        Ok(address) => Ok((address, plan.draft)),
+        Err(StoreError::Invalid(why)) => Err(Problem::invalid(why)),
+        Err(e) => Err(Problem::unavailable(e)),
+    }
 }
 
 /// What will be published, before anything is created.
@@ -153,13 +170,7 @@ pub async fn preview(
     caller: Caller,
     Body(request): Body<CreateRequest>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let plan = plan(&web, &caller, &request).await?;
-    let address = match mss_store::free_address(web.store.meta.as_ref(), &plan.draft.base_local, &web.domain).await {
-        Ok(address) => address,
-        Err(mss_store::StoreError::Invalid(why)) => return Err(Problem::invalid(why)),
-        Err(e) => return Err(Problem::unavailable(e)),
-    };
-    let m = &plan.draft;
+    let (address, m) = preview_address(&web, &caller, &request).await?;
     Ok(Json(serde_json::json!({
         "address": address.to_string(),
         "type": m.kind.code(),
@@ -179,6 +190,21 @@ pub async fn create(
     caller: Caller,
     Body(request): Body<CreateRequest>,
 ) -> Result<Response, Problem> {
+    let (mailbox, role) = request_mailbox(&web, &caller, &request).await?;
+    let mut body = mailbox_json(&mailbox, role);
+    body["message"] = PENDING_MESSAGE.into();
+    let location = format!("/api/mailboxes/{}", mailbox.address);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+}
+
+/// Requests the mailbox (pending the ANS validation) once the CGU in force
+/// are accepted; records the acceptance and audits the outcome. The
+/// creator's role on it comes back with it (Administrateur of an ORG).
+pub(crate) async fn request_mailbox(
+    web: &Web,
+    caller: &Caller,
+    request: &CreateRequest,
+) -> Result<(Mailbox, Option<Role>), Problem> {
     let refuse = async |problem: Problem| {
         let entry = NewAuditEntry::now(
             caller.actor(),
@@ -194,10 +220,11 @@ pub async fn create(
         let problem = Problem::invalid(format!(
             "Acceptez les CGU en vigueur (version {}) pour créer la boîte : « J'ai lu et j'accepte les CGU ».",
             web.cgu.version
-        ));
+        ))
+        .on("cgu");
         return Err(refuse(problem).await);
     }
-    let plan = match plan(&web, &caller, &request).await {
+    let plan = match plan(web, caller, request).await {
         Ok(plan) => plan,
         Err(problem) => return Err(refuse(problem).await),
     };
@@ -232,10 +259,7 @@ pub async fn create(
         .record(NewAuditEntry::now(caller.actor(), "mailbox.request", mailbox.address.to_string(), "ok", detail))
         .await;
     let role = plan.administrator.map(|_| Role::Administrateur);
-    let mut body = mailbox_json(&mailbox, role);
-    body["message"] = PENDING_MESSAGE.into();
-    let location = format!("/api/mailboxes/{}", mailbox.address);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response())
+    Ok((mailbox, role))
 }
 
 /// One mailbox the caller may see.

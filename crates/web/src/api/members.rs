@@ -19,7 +19,7 @@ use crate::{Problem, Web};
 
 /// The mailbox at `address`, if organisational and the caller may manage
 /// members there (Administrateur or Gestionnaire); with the caller's role.
-async fn managed(web: &Web, caller: &Caller, address: &str) -> Result<(mss_store::Mailbox, Role), Problem> {
+pub(crate) async fn managed(web: &Web, caller: &Caller, address: &str) -> Result<(mss_store::Mailbox, Role), Problem> {
     let (mailbox, role) = access(web, caller, address).await?;
     if mailbox.kind != MailboxKind::Organisational {
         return Err(Problem::invalid("Seules les boîtes organisationnelles ont des membres."));
@@ -73,15 +73,24 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn change(web: &Web, caller: &Caller, address: &str, member: &str, next: Option<Role>) -> Result<(), Problem> {
+/// Gives `member` the role `next` on the mailbox (`None`: removes them), if
+/// the caller may; audited either way.
+pub(crate) async fn change(
+    web: &Web,
+    caller: &Caller,
+    address: &str,
+    member: &str,
+    next: Option<Role>,
+) -> Result<(), Problem> {
     let action = if next.is_some() { "role.set" } else { "role.remove" };
     let detail = format!("member={member} role={}", next.map_or("none", Role::as_str));
     let audit = async |result: String| {
         web.store.audit.record(NewAuditEntry::now(caller.actor(), action, address, result, &detail)).await;
     };
     let outcome = async {
-        let member: NationalId =
-            member.parse().map_err(|e| Problem::invalid(format!("Identifiant national invalide : {e}")))?;
+        let member: NationalId = member
+            .parse()
+            .map_err(|e| Problem::invalid(format!("Identifiant national invalide : {e}")).on("national_id"))?;
         let (mailbox, actor) = managed(web, caller, address).await?;
         let current = web.store.meta.role_of(mailbox.id, &member).await?;
         if current.is_none() && next.is_none() {

@@ -3,13 +3,13 @@
 //! OpenAPI document at `/api/openapi.json` describes it.
 
 mod annuaire;
-mod audit;
+pub(crate) mod audit;
 mod auth;
 mod body;
 mod cps;
-mod mailboxes;
-mod members;
-mod psc;
+pub(crate) mod mailboxes;
+pub(crate) mod members;
+pub(crate) mod psc;
 
 use std::sync::Arc;
 

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Redirect, Response};
-use mss_identity::Method;
 use mss_identity::psc::client::PscError;
+use mss_identity::{Method, Person};
 use mss_store::{NewAuditEntry, now_unix};
 use serde::Deserialize;
 
@@ -20,7 +20,7 @@ pub struct LoginQuery {
     login_hint: Option<String>,
 }
 
-fn psc_failed(e: PscError) -> Problem {
+pub(crate) fn psc_failed(e: PscError) -> Problem {
     match e {
         PscError::UnknownFlow => Problem::unauthenticated("Connexion expirée ou inconnue : recommencez."),
         PscError::Claims(_) | PscError::IdToken(_) => {
@@ -49,7 +49,23 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
-pub async fn callback(State(web): State<Arc<Web>>, Query(query): Query<CallbackQuery>) -> Result<Response, Problem> {
+/// PSC's redirect back: an API session (JSON tokens), or a portal session
+/// when the browser carries the portal's cookie for this very login.
+pub async fn callback(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Result<Response, Problem> {
+    if let Some(target) = query.state.as_deref().and_then(|state| crate::portal::portal_login(&web, &headers, state)) {
+        return Ok(crate::portal::finish_login(&web, proven_person(&web, query).await, &target).await);
+    }
+    let person = proven_person(&web, query).await?;
+    let tokens = web.sessions.open(&person, Method::Psc, now_unix()).await.map_err(Problem::unavailable)?;
+    Ok(Json(tokens).into_response())
+}
+
+/// The person PSC proves with the callback's code; audited either way.
+pub(crate) async fn proven_person(web: &Web, query: CallbackQuery) -> Result<Person, Problem> {
     let psc = web.psc.as_ref().ok_or_else(|| Problem::not_found("Pro Santé Connect n'est pas configuré."))?;
     let audit = async |actor: String, result: String| {
         web.store.audit.record(NewAuditEntry::now(actor.clone(), "session.login", actor, result, "method=psc")).await;
@@ -59,14 +75,14 @@ pub async fn callback(State(web): State<Arc<Web>>, Query(query): Query<CallbackQ
         audit("anonymous".into(), format!("refused: {why}")).await;
         return Err(Problem::unauthenticated(format!("Connexion refusée par Pro Santé Connect : {why}")));
     };
-    let person = match psc.finish(&code, &state).await {
-        Ok(person) => person,
+    match psc.finish(&code, &state).await {
+        Ok(person) => {
+            audit(person.national_id.to_string(), "ok".into()).await;
+            Ok(person)
+        }
         Err(e) => {
             audit("anonymous".into(), format!("refused: {e}")).await;
-            return Err(psc_failed(e));
+            Err(psc_failed(e))
         }
-    };
-    let tokens = web.sessions.open(&person, Method::Psc, now_unix()).await.map_err(Problem::unavailable)?;
-    audit(person.national_id.to_string(), "ok".into()).await;
-    Ok(Json(tokens).into_response())
+    }
 }

@@ -1,0 +1,102 @@
+//! "Mes boîtes aux lettres": the person's personal mailbox and the mailboxes
+//! they hold a role on, with the role and the state in French, and the
+//! actions their role allows.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use maud::{Markup, html};
+use mss_core::{MailboxKind, MailboxState, Role};
+use mss_store::Mailbox;
+
+use super::layout::{self, Section};
+use super::session::Visitor;
+use crate::Web;
+use crate::api::mailboxes::visible_mailboxes;
+
+pub fn router() -> Router<Arc<Web>> {
+    Router::new().route(super::HOME, get(list))
+}
+
+/// The type of a mailbox, in French.
+pub fn kind_label(kind: MailboxKind) -> &'static str {
+    match kind {
+        MailboxKind::Personal => "Personnelle",
+        MailboxKind::Organisational => "Organisationnelle",
+        MailboxKind::Applicative => "Applicative",
+        MailboxKind::Cabinet => "Cabinet",
+    }
+}
+
+/// A role, in French (`None`: the holder of a personal mailbox).
+pub fn role_label(role: Option<Role>) -> &'static str {
+    match role {
+        None => "Titulaire",
+        Some(Role::Administrateur) => "Administrateur",
+        Some(Role::Gestionnaire) => "Gestionnaire",
+        Some(Role::Utilisateur) => "Utilisateur",
+    }
+}
+
+/// The state of a mailbox as a badge: `en cours de création`, `active`,
+/// `suspendue`, `refusée : <motif>`.
+pub fn state_badge(m: &Mailbox) -> Markup {
+    let (class, text) = match (m.state, &m.state_reason) {
+        (MailboxState::Pending, _) => ("pending", "en cours de création".to_string()),
+        (MailboxState::Active, _) => ("active", "active".to_string()),
+        (MailboxState::Suspended, Some(reason)) => ("suspended", format!("suspendue : {reason}")),
+        (MailboxState::Suspended, None) => ("suspended", "suspendue".to_string()),
+        (MailboxState::Deleted, Some(reason)) => ("refused", format!("refusée : {reason}")),
+        (MailboxState::Deleted, None) => ("deleted", "supprimée".to_string()),
+    };
+    html! { span class={ "etat etat-" (class) } { (text) } }
+}
+
+/// The path of a page about the mailbox at `address`.
+pub fn mailbox_path(m: &Mailbox, page: &str) -> String {
+    format!("/portail/boites/{}/{page}", m.address)
+}
+
+async fn list(State(web): State<Arc<Web>>, visitor: Visitor) -> Response {
+    let mailboxes = match visible_mailboxes(&web, &visitor.caller).await {
+        Ok(mailboxes) => mailboxes,
+        Err(problem) => return layout::error_page(&web, problem.status, "Erreur", &problem.detail, Some(&visitor)),
+    };
+    let main = html! {
+        p class="actions" { a class="bouton" href="/portail/creer" { "Créer une boîte aux lettres" } }
+        @if mailboxes.is_empty() {
+            p { "Vous n'avez encore aucune boîte aux lettres. Créez votre boîte personnelle ou celle de votre structure." }
+        } @else {
+            div class="tableau" {
+                table {
+                    caption { "Vos boîtes aux lettres et votre rôle sur chacune" }
+                    thead { tr { th scope="col" { "Adresse" } th scope="col" { "Type" } th scope="col" { "Votre rôle" } th scope="col" { "État" } th scope="col" { "Actions" } } }
+                    tbody {
+                        @for (m, role) in &mailboxes {
+                            tr {
+                                th scope="row" { (m.address.to_string()) br; span class="aide" { (m.display_name) } }
+                                td { (kind_label(m.kind)) }
+                                td { (role_label(*role)) }
+                                td { (state_badge(m)) }
+                                td {
+                                    div class="actions" {
+                                        @if m.kind == MailboxKind::Organisational && matches!(role, Some(Role::Administrateur | Role::Gestionnaire)) {
+                                            a href=(mailbox_path(m, "membres")) { "Gérer les membres" span class="masque" { " de " (m.address.to_string()) } }
+                                        }
+                                        @if matches!(role, None | Some(Role::Administrateur)) {
+                                            a href=(mailbox_path(m, "tracabilite")) { "Traçabilité" span class="masque" { " de " (m.address.to_string()) } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout::page(&web, "Mes boîtes aux lettres", Some(&visitor), Section::Mailboxes, main).into_response()
+}

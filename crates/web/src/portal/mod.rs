@@ -1,0 +1,65 @@
+//! The portal: the pages pharmacists use in a browser, in French,
+//! server-rendered (maud), with no script and one stylesheet.
+//!
+//! Rules kept here:
+//! - every page but sign-in needs a live portal session; an ended one sends
+//!   the person to sign-in, which brings them back to the page they wanted;
+//! - every POST carries its session's CSRF token ([`session::Posted`]), and
+//!   is refused without it, changing nothing;
+//! - every response carries a strict Content-Security-Policy, `nosniff`, no
+//!   referrer, and pages are not cached;
+//! - the portal decides nothing itself: creation, delegation and the audit
+//!   trail go through the API's functions, with the same rules and audit.
+
+mod admin;
+mod layout;
+mod mailboxes;
+mod session;
+mod signin;
+mod wizard;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{Redirect, Response};
+use axum::routing::get;
+
+pub(crate) use signin::portal_login;
+
+use crate::{Problem, Web};
+
+/// The portal's home: the person's mailboxes.
+pub const HOME: &str = "/portail/boites";
+
+/// What every portal response may load: its own stylesheet, nothing else.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn router() -> Router<Arc<Web>> {
+    Router::new()
+        .route("/portail", get(|| async { Redirect::to(HOME) }))
+        .route("/portail/", get(|| async { Redirect::to(HOME) }))
+        .route("/portail/assets/{file}", get(layout::stylesheet))
+        .merge(signin::router())
+        .merge(mailboxes::router())
+        .merge(wizard::router())
+        .merge(admin::router())
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Finishes a portal login PSC returned to the API's callback with.
+pub(crate) async fn finish_login(web: &Web, person: Result<mss_identity::Person, Problem>, target: &str) -> Response {
+    security_headers(signin::finish_login(web, person, target).await).await
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

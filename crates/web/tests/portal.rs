@@ -1,0 +1,327 @@
+//! The portal's security properties over real HTTP, without a browser: the
+//! headers of every response, the cookies of a Pro Santé Connect login, the
+//! CSRF token every form needs, an ended session sending the person to
+//! sign-in, and the wizard's server-side checks.
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mss_http::HttpClient;
+use mss_identity::psc::client::{PscConfig, PscLogin};
+use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
+use mss_identity::{Method, Person, SessionAuthority, TokenKey};
+use mss_store::{Store, StoreConfig, now_unix};
+use mss_web::{Cgu, Web};
+
+const IDENTITIES: &str = r#"
+[[identity]]
+login = "elodie"
+national_id = "810003621892"
+given_name = "Élodie"
+family_name = "Dupont"
+finess = ["750000002"]
+organisation = "Pharmacie du Centre"
+"#;
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+struct Site {
+    _dir: tempfile::TempDir,
+    store: Store,
+    sessions: Arc<SessionAuthority>,
+    addr: SocketAddr,
+    cookie: &'static str,
+}
+
+async fn site(https: bool) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let issuer = format!("http://{addr}/psc-sim");
+    let client = RegisteredClient { id: "mss-test".into(), secret: "s3cret".into() };
+    let simulator = Arc::new(Simulator::new(&issuer, Identities::parse(IDENTITIES).unwrap(), client.clone()).unwrap());
+    let config = PscConfig {
+        issuer,
+        client_id: client.id,
+        client_secret: client.secret,
+        redirect_uri: format!("http://{addr}/api/auth/psc/callback"),
+        scopes: vec!["scope_all".into()],
+    };
+    let sessions =
+        Arc::new(SessionAuthority::new(Arc::new(TokenKey::generate("ours.test").unwrap()), store.meta.clone()));
+    let web = Arc::new(Web {
+        store: store.clone(),
+        domain: "ours.test".parse().unwrap(),
+        sessions: sessions.clone(),
+        cgu: Cgu { version: "2026-01".into(), url: "/cgu".into() },
+        validation_delay: Duration::from_secs(0),
+        psc: Some(Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap()))),
+        cps: None,
+        annuaire: Arc::new(mss_directory::annuaire::Annuaire::new(&dir.path().join("annuaire"), None)),
+        https,
+    });
+    let app = mss_web::router(web).nest("/psc-sim", simulator.router());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let cookie = if https { "__Host-mss-portail" } else { "mss-portail" };
+    Site { _dir: dir, store, sessions, addr, cookie }
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    fn cookies(&self) -> Vec<&str> {
+        self.headers.iter().filter(|(n, _)| n == "set-cookie").map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The CSRF token of the page's forms.
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+        self.body[at..at + 64].to_string()
+    }
+}
+
+impl Site {
+    /// One request; `cookies` as a `Cookie` header, `form` urlencoded.
+    async fn call(&self, method: &str, path: &str, cookies: &str, form: Option<&str>) -> Reply {
+        let (addr, method, path, cookies) = (self.addr, method.to_string(), path.to_string(), cookies.to_string());
+        let form = form.map(str::to_string);
+        tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            let cookie = if cookies.is_empty() { String::new() } else { format!("Cookie: {cookies}\r\n") };
+            let body = form.unwrap_or_default();
+            write!(
+                stream,
+                "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{cookie}\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).unwrap();
+            let (head, body) = response.split_once("\r\n\r\n").unwrap();
+            let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+            let headers = head
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_once(':'))
+                .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+                .collect();
+            Reply { status, headers, body: body.to_string() }
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn get(&self, path: &str, cookies: &str) -> Reply {
+        self.call("GET", path, cookies, None).await
+    }
+
+    /// A portal session for Élodie opened at `at`: the `Cookie` header.
+    async fn signed_in(&self, at: i64) -> String {
+        let person = Person {
+            national_id: "810003621892".parse().unwrap(),
+            first_name: "Élodie".into(),
+            last_name: "Dupont".into(),
+            finess: vec!["750000002".into()],
+        };
+        let token = self.sessions.open_portal(&person, Method::Psc, at).await.unwrap();
+        format!("{}={token}", self.cookie)
+    }
+
+    fn local(&self, location: &str) -> String {
+        location.strip_prefix(&format!("http://{}", self.addr)).unwrap_or(location).to_string()
+    }
+}
+
+#[track_caller]
+fn assert_secured(reply: &Reply) {
+    assert_eq!(reply.header("content-security-policy"), Some(CSP));
+    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(reply.header("referrer-policy"), Some("no-referrer"));
+}
+
+#[tokio::test]
+async fn every_portal_response_carries_the_security_headers() {
+    let s = site(false).await;
+    let page = s.get("/portail/connexion", "").await;
+    assert_eq!(page.status, 200);
+    assert_secured(&page);
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert!(page.body.starts_with("<!DOCTYPE html><html lang=\"fr\">"), "{}", page.body);
+    assert!(page.body.contains("<title>Connexion · Messagerie sécurisée de santé</title>"));
+    assert!(page.body.contains("href=\"#contenu\"") && page.body.contains("<h1>Connexion</h1>"));
+    assert!(page.body.contains("Se connecter avec Pro Santé Connect"));
+    assert!(!page.body.contains("<script") && !page.body.contains("style="), "no script, no inline style");
+    let at = page.body.find("/portail/assets/portail-").unwrap();
+    let css_path = &page.body[at..at + page.body[at..].find('"').unwrap()];
+    let css = s.get(css_path, "").await;
+    assert_eq!(css.status, 200);
+    assert_secured(&css);
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(css.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    assert_eq!(s.get("/portail/assets/portail-0000000000000000.css", "").await.status, 404);
+    let refused = s.call("POST", "/portail/deconnexion", "", Some("csrf=x")).await;
+    assert_eq!(refused.status, 303, "no session: to sign-in");
+    assert_secured(&refused);
+}
+
+/// Logs in through the simulator as a browser does; the `Set-Cookie` of
+/// the start and of the return, and where the return goes.
+async fn psc_login(s: &Site, target: &str) -> (String, String, String) {
+    let start = s.get(&format!("/portail/connexion/psc?login_hint=elodie&suite={target}"), "").await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    let login_cookie = start.cookies()[0].to_string();
+    let authorize = s.get(&s.local(start.header("location").unwrap()), "").await;
+    assert_eq!(authorize.status, 303, "{}", authorize.body);
+    let callback = s.local(authorize.header("location").unwrap());
+    let pair = login_cookie.split(';').next().unwrap();
+    let back = s.get(&callback, pair).await;
+    assert_eq!(back.status, 303, "{}", back.body);
+    let session = back.cookies().into_iter().find(|c| c.contains("mss-portail=")).unwrap().to_string();
+    (login_cookie, session, back.header("location").unwrap().to_string())
+}
+
+#[tokio::test]
+async fn a_pro_sante_connect_login_opens_a_portal_session_with_safe_cookies() {
+    let s = site(false).await;
+    let (login, session, to) = psc_login(&s, "%2Fportail%2Fcreer").await;
+    assert!(login.starts_with("mss-connexion=") && login.contains("; HttpOnly; SameSite=Lax"), "{login}");
+    assert!(login.contains("Path=/") && login.contains("Max-Age=600") && !login.contains("Secure"), "{login}");
+    assert!(session.starts_with("mss-portail=") && session.contains("; HttpOnly; SameSite=Lax"), "{session}");
+    assert_eq!(to, "/portail/creer", "back to the page asked for");
+    let pair = session.split(';').next().unwrap();
+    let page = s.get("/portail/boites", pair).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Élodie Dupont") && page.body.contains("Mes boîtes aux lettres"));
+    // The portal's cookie is not an access token, and the reverse.
+    let token = pair.split_once('=').unwrap().1;
+    assert!(s.sessions.verify(token, now_unix()).await.is_err());
+
+    // Without the login cookie, the callback is the API's (JSON tokens);
+    // an outside target is never followed.
+    let start = s.get("/api/auth/psc/login?login_hint=elodie", "").await;
+    let authorize = s.get(&s.local(start.header("location").unwrap()), "").await;
+    let api = s.get(&s.local(authorize.header("location").unwrap()), "").await;
+    assert_eq!(api.status, 200);
+    assert!(api.body.contains("access_token"));
+    let (_, _, to) = psc_login(&s, "https%3A%2F%2Fevil.test%2F").await;
+    assert_eq!(to, "/portail/boites");
+}
+
+#[tokio::test]
+async fn over_https_the_cookies_are_secure_and_host_only() {
+    let s = site(true).await;
+    let (login, session, _) = psc_login(&s, "%2Fportail%2Fboites").await;
+    for cookie in [&login, &session] {
+        assert!(cookie.starts_with("__Host-") && cookie.contains("; Secure") && cookie.contains("Path=/"), "{cookie}");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    }
+    let pair = session.split(';').next().unwrap();
+    assert_eq!(s.get("/portail/boites", pair).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_post_without_its_csrf_token_is_refused_and_changes_nothing() {
+    let s = site(false).await;
+    let cookie = s.signed_in(now_unix()).await;
+    let page = s.get("/portail/creer/personnelle", &cookie).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.csrf();
+    for form in ["", "csrf=", "csrf=0000", &format!("csrf={}", "a".repeat(64))] {
+        let refused = s.call("POST", "/portail/deconnexion", &cookie, Some(form)).await;
+        assert_eq!(refused.status, 403, "{form}");
+        assert!(refused.body.contains("jeton de sécurité"), "{}", refused.body);
+        assert_secured(&refused);
+        let create = format!("{form}&etape=creer&cgu=oui");
+        assert_eq!(s.call("POST", "/portail/creer/personnelle", &cookie, Some(&create)).await.status, 403);
+    }
+    assert!(s.store.meta.mailboxes().await.unwrap().is_empty(), "nothing created");
+    assert_eq!(s.get("/portail/boites", &cookie).await.status, 200, "still signed in");
+    // Another session's token does not do either.
+    let other = s.signed_in(now_unix()).await;
+    let other_csrf = s.get("/portail/boites", &other).await.csrf();
+    assert_ne!(other_csrf, csrf);
+    let refused = s.call("POST", "/portail/deconnexion", &cookie, Some(&format!("csrf={other_csrf}"))).await;
+    assert_eq!(refused.status, 403);
+
+    let out = s.call("POST", "/portail/deconnexion", &cookie, Some(&format!("csrf={csrf}"))).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(out.header("location"), Some("/portail/connexion?deconnecte=1"));
+    assert!(out.cookies().iter().any(|c| c.starts_with("mss-portail=;") && c.contains("Max-Age=0")));
+    let after = s.get("/portail/boites", &cookie).await;
+    assert_eq!(after.status, 303, "the session ended with the sign-out");
+    assert!(after.header("location").unwrap().contains("expiree=1"));
+}
+
+#[tokio::test]
+async fn an_ended_session_sends_the_person_to_sign_in_and_back() {
+    let s = site(false).await;
+    let none = s.get("/portail/boites/a@ours.test/membres", "").await;
+    assert_eq!(none.status, 303);
+    assert_eq!(none.header("location"), Some("/portail/connexion?suite=%2Fportail%2Fboites%2Fa%40ours.test%2Fmembres"));
+    let expired = s.signed_in(now_unix() - 9 * 3600).await;
+    for cookie in [expired.as_str(), "mss-portail=forged.token.value"] {
+        let sent = s.get("/portail/creer?x=1", cookie).await;
+        assert_eq!(sent.status, 303);
+        let to = sent.header("location").unwrap();
+        assert_eq!(to, "/portail/connexion?suite=%2Fportail%2Fcreer%3Fx%3D1&expiree=1");
+        assert!(sent.cookies().iter().any(|c| c.contains("Max-Age=0")), "the dead cookie is cleared");
+        let page = s.get(to, "").await;
+        assert!(page.body.contains("Votre session a expiré, veuillez vous reconnecter"), "{}", page.body);
+        assert!(page.body.contains("/portail/connexion/psc?suite=%2Fportail%2Fcreer%3Fx%3D1"), "the target is kept");
+    }
+}
+
+#[tokio::test]
+async fn the_wizard_checks_every_step_on_the_server_with_errors_next_to_the_field() {
+    let s = site(false).await;
+    let cookie = s.signed_in(now_unix()).await;
+    let form = s.get("/portail/creer/organisationnelle", &cookie).await;
+    assert!(form.body.contains("810003621892") || form.body.contains("10003621892"), "the RPPS is shown");
+    assert!(form.body.contains("N° FINESS") && form.body.contains("750000002"));
+    let csrf = form.csrf();
+    let org = |extra: &str| {
+        format!("csrf={csrf}&etape=confirmer&finess=750000002&structure=pharmacie&postal_code=75001&city=Paris{extra}")
+    };
+    let missing = s.call("POST", "/portail/creer/organisationnelle", &cookie, Some(&org("&name="))).await;
+    assert_eq!(missing.status, 422);
+    assert!(missing.body.contains("id=\"name-erreur\"") && missing.body.contains("Ce champ est obligatoire."));
+    assert!(missing.body.contains("aria-invalid=\"true\""));
+    let foreign = org("&name=Pharmacie+du+Centre").replace("finess=750000002", "finess=130000003");
+    let foreign = s.call("POST", "/portail/creer/organisationnelle", &cookie, Some(&foreign)).await;
+    assert_eq!(foreign.status, 422);
+    assert!(foreign.body.contains("id=\"finess-erreur\"") && foreign.body.contains("pas rattaché"), "{}", foreign.body);
+
+    let confirmed =
+        s.call("POST", "/portail/creer/organisationnelle", &cookie, Some(&org("&name=Pharmacie+du+Centre"))).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert!(confirmed.body.contains("pharmacie-du-centre-75001-paris@ours.test"), "the address preview");
+    assert!(confirmed.body.contains("J'ai lu et j'accepte les CGU") && confirmed.body.contains("Créer la boîte"));
+    let create = org("&name=Pharmacie+du+Centre").replace("etape=confirmer", "etape=creer");
+    let unticked = s.call("POST", "/portail/creer/organisationnelle", &cookie, Some(&create)).await;
+    assert_eq!(unticked.status, 422);
+    assert!(unticked.body.contains("id=\"cgu-erreur\"") && unticked.body.contains("Acceptez les CGU"));
+    assert!(s.store.meta.mailboxes().await.unwrap().is_empty(), "nothing created without the CGU");
+    let created = s.call("POST", "/portail/creer/organisationnelle", &cookie, Some(&format!("{create}&cgu=oui"))).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let to = created.header("location").unwrap();
+    let done = s.get(to, &cookie).await;
+    assert!(done.body.contains("Félicitations ! La boîte est en cours de création."), "{}", done.body);
+    let list = s.get("/portail/boites", &cookie).await;
+    assert!(
+        list.body.contains("pharmacie-du-centre-75001-paris@ours.test") && list.body.contains("en cours de création")
+    );
+    assert!(list.body.contains("Administrateur") && list.body.contains("Gérer les membres"));
+}
