@@ -21,6 +21,7 @@ async fn status_page(State(web): State<Arc<Web>>) -> Html<String> {
     let domain = web.domain.as_str().replace('&', "&amp;").replace('<', "&lt;");
     Html(format!(
         "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>mss · {domain}</title>\
-         <h1>Opérateur MSSanté {domain}</h1><p>Le service est en marche.</p></html>"
+         <h1>Opérateur MSSanté {domain}</h1><p>Le service est en marche.</p>\
+         <p><a href=\"/portail\">Accéder au portail (messagerie et gestion des boîtes)</a></p></html>"
     ))
 }

@@ -10,7 +10,8 @@
 //! (bearer tokens), IMAP (bearer tokens, or the certificate of an
 //! applicative mailbox), the outbound queue worker, the ANS validation and
 //! the directory publication outbox workers, and HTTP (`/healthz`, a status
-//! page, the API, and `/fhir`: our published mailboxes read as FHIR).
+//! page, the portal, the API, and `/fhir`: our published mailboxes read as
+//! FHIR).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -188,7 +189,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             println!("  {name:<10} {addr} ({what})");
         }
     }
-    println!("  http       http://{http_addr}/ (health: /healthz, API: /api/openapi.json)");
+    println!("  http       http://{http_addr}/ (portal: /portail, health: /healthz, API: /api/openapi.json)");
     println!("  certificate subject DN: {subject}");
     println!("  mailboxes: {mailboxes}");
     tracing::info!(domain = %data.domain, %smtp_addr, %submission_addr, %http_addr, "serving");

@@ -106,8 +106,8 @@ async fn members_page(
                         @let choices: Vec<Role> = Role::ALL.into_iter().filter(|r| *r == *role || may_delegate(Some(actor), Some(*role), Some(*r))).collect();
                         tr {
                             th scope="row" { (name) }
-                            td { (id.to_string()) }
-                            td { (role_label(Some(*role))) }
+                            td data-label="Identifiant national" { (id.to_string()) }
+                            td data-label="Rôle" { (role_label(Some(*role))) }
                             td {
                                 div class="actions" {
                                     @if choices.len() > 1 {
@@ -258,11 +258,11 @@ async fn audit(
                     tbody {
                         @for e in &entries {
                             tr {
-                                td { (utc(e.entry.at)) }
-                                td { (e.entry.actor) }
-                                td { (e.entry.action) }
-                                td { (e.entry.result) }
-                                td { (e.entry.detail) }
+                                td data-label="Date" { (utc(e.entry.at)) }
+                                td data-label="Acteur" { (e.entry.actor) }
+                                td data-label="Action" { (e.entry.action) }
+                                td data-label="Résultat" { (e.entry.result) }
+                                td data-label="Détail" { (e.entry.detail) }
                             }
                         }
                     }

@@ -78,9 +78,9 @@ async fn list(State(web): State<Arc<Web>>, visitor: Visitor) -> Response {
                         @for (m, role) in &mailboxes {
                             tr {
                                 th scope="row" { (m.address.to_string()) br; span class="aide" { (m.display_name) } }
-                                td { (kind_label(m.kind)) }
-                                td { (role_label(*role)) }
-                                td { (state_badge(m)) }
+                                td data-label="Type" { (kind_label(m.kind)) }
+                                td data-label="Votre rôle" { (role_label(*role)) }
+                                td data-label="État" { (state_badge(m)) }
                                 td {
                                     div class="actions" {
                                         @if m.kind == MailboxKind::Organisational && matches!(role, Some(Role::Administrateur | Role::Gestionnaire)) {

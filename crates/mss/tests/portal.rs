@@ -1,0 +1,378 @@
+//! The portal in a real browser: headless Chromium driven over WebDriver
+//! (chromedriver, fantoccini) against a running `mss serve`, at 1280x800.
+//! A pharmacist signs in through the Pro Santé Connect simulator, creates
+//! her personal and her pharmacy's mailbox in the wizard, sees them wait for
+//! the ANS then become active, and makes a colleague Gestionnaire; the
+//! colleague may manage Utilisateurs and nothing more, a form without its
+//! CSRF token is refused, the keyboard alone creates a mailbox, and pages
+//! fit a phone screen. A failing test leaves a screenshot in
+//! `target/portal-screenshots/`.
+//!
+//! Chromium and chromedriver are Debian's `chromium` and `chromium-driver`
+//! (scripts/test installs them); without them these tests fail.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const ELODIE_PER: &str = "elodie.dupont@pharmacie.test";
+const PHARMACY: &str = "pharmacie-du-centre-75001-paris@pharmacie.test";
+const BOB: &str = "810000013994";
+const MARC: &str = "810001234565";
+
+/// chromedriver on a free port, and one Chromium session through it.
+struct Browser {
+    driver: Child,
+    client: Client,
+}
+
+impl Browser {
+    async fn start() -> Self {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is needed: apt-get install chromium chromium-driver");
+        let url = format!("http://127.0.0.1:{port}");
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                         "--window-size=1280,800", "--lang=fr-FR"] }),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&url).await {
+                Ok(client) => break client,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "no Chromium session through chromedriver: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        Browser { driver, client }
+    }
+
+    /// Runs the test's steps; on failure saves a screenshot named `name`
+    /// before failing.
+    async fn run<F>(self, name: &str, steps: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let outcome = tokio::spawn(steps).await;
+        if outcome.is_err() {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/portal-screenshots");
+            let _ = std::fs::create_dir_all(&dir);
+            if let Ok(png) = self.client.screenshot().await {
+                let path = dir.join(format!("{name}.png"));
+                let _ = std::fs::write(&path, png);
+                eprintln!("screenshot: {}", path.display());
+            }
+        }
+        let _ = self.client.clone().close().await;
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// The pages as a person sees them: clicks on what is written.
+#[derive(Clone)]
+struct Person {
+    c: Client,
+    base: String,
+}
+
+impl Person {
+    async fn goto(&self, path: &str) {
+        self.c.goto(&format!("{}{path}", self.base)).await.unwrap();
+    }
+
+    /// The element `locator` finds, waiting for the page (5 s at most).
+    async fn find(&self, locator: Locator<'_>) -> fantoccini::elements::Element {
+        let found = self.c.wait().at_most(Duration::from_secs(5)).for_element(locator).await;
+        found.unwrap_or_else(|e| panic!("not found on the page: {e}"))
+    }
+
+    async fn link(&self, text: &str) {
+        self.find(Locator::XPath(&format!("//a[contains(normalize-space(), \"{text}\")]")))
+            .await
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn button(&self, text: &str) {
+        let xpath = format!("//button[contains(normalize-space(), \"{text}\")]");
+        self.find(Locator::XPath(&xpath)).await.click().await.unwrap();
+    }
+
+    async fn fill(&self, id: &str, value: &str) {
+        let field = self.find(Locator::Id(id)).await;
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    /// The page's visible text (while a page loads, its body may go stale:
+    /// asked again).
+    async fn text(&self) -> String {
+        for _ in 0..50 {
+            if let Ok(body) = self.c.find(Locator::Css("body")).await
+                && let Ok(text) = body.text().await
+            {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no page text on {}", self.path().await);
+    }
+
+    /// Waits (5 s at most) until the page shows `expected`.
+    async fn sees(&self, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let text = self.text().await;
+            if text.contains(expected) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{expected:?} not on the page {}:\n{text}", self.path().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn path(&self) -> String {
+        let url = self.c.current_url().await.unwrap();
+        format!("{}{}", url.path(), url.query().map(|q| format!("?{q}")).unwrap_or_default())
+    }
+
+    /// The text of the table row that mentions `what`.
+    async fn row(&self, what: &str) -> String {
+        self.sees(what).await;
+        let row = self.c.find(Locator::XPath(&format!("//tr[contains(., \"{what}\")]"))).await;
+        row.unwrap_or_else(|e| panic!("no row {what:?}: {e}")).text().await.unwrap()
+    }
+
+    async fn sign_in(&self, name: &str) {
+        self.goto("/portail/boites").await;
+        assert!(self.path().await.starts_with("/portail/connexion?suite="), "sign-in first");
+        self.link("Se connecter avec Pro Santé Connect").await;
+        self.sees("Choisissez une identité de test").await;
+        self.link(name).await;
+        assert_eq!(self.path().await, "/portail/boites");
+        self.sees(name).await;
+    }
+
+    async fn press(&self, key: Key) {
+        self.c.active_element().await.unwrap().send_keys(&key.to_string()).await.unwrap();
+    }
+
+    /// Tabs until the focused element's text contains `text`: what the
+    /// keyboard reaches, in order, without a mouse.
+    async fn tab_to(&self, text: &str) {
+        for _ in 0..30 {
+            self.press(Key::Tab).await;
+            let focused = self.c.active_element().await.unwrap();
+            let label = focused.text().await.unwrap_or_default();
+            let value = focused.attr("id").await.ok().flatten().unwrap_or_default();
+            if label.contains(text) || value == text {
+                return;
+            }
+        }
+        panic!("Tab never reached {text:?} on {}", self.path().await);
+    }
+
+    /// The page fits the window's width (no sideways scrolling).
+    async fn fits(&self) -> bool {
+        let script = "return document.documentElement.scrollWidth <= window.innerWidth;";
+        self.c.execute(script, vec![]).await.unwrap() == serde_json::json!(true)
+    }
+}
+
+/// An operator whose mailboxes the ANS validates only when told to.
+fn operator() -> (Operator, Server) {
+    let op = Operator::new("pharmacie.test");
+    let server = op.serve();
+    (op, server)
+}
+
+/// Fast-forwards the ANS: the running server asks it now; the page shows
+/// the mailbox active once it answered.
+async fn validate(p: &Person, dir: &std::path::Path, address: &str) {
+    ok(&format!("mailbox validate {address} --data-dir {}", dir.display()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        p.c.refresh().await.unwrap();
+        let row = p.row(address).await;
+        if row.contains("active") {
+            return;
+        }
+        assert!(row.contains("en cours de création"), "{row}");
+        assert!(Instant::now() < deadline, "the ANS simulator never validated {address}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pharmacist_creates_her_mailboxes_in_the_wizard_and_delegates_to_a_gestionnaire() {
+    let (op, server) = operator();
+    let browser = Browser::start().await;
+    let p = Person { c: browser.client.clone(), base: format!("http://{}", server.addr("http")) };
+    let dir = op.dir.clone();
+    browser
+        .run("wizard_and_delegation", async move {
+            p.sign_in("Élodie Dupont").await;
+            p.sees("Vous n'avez encore aucune boîte aux lettres").await;
+            assert!(p.c.title().await.unwrap().starts_with("Mes boîtes aux lettres"));
+
+            // The personal mailbox, in the seed's steps.
+            p.link("Créer une boîte aux lettres").await;
+            p.link("Créer votre boîte personnelle").await;
+            for shown in ["Nom", "Élodie Dupont", "N° RPPS", "10003621892", "N° FINESS", "750000002", ELODIE_PER] {
+                p.sees(shown).await;
+            }
+            p.button("Confirmer ces informations").await;
+            p.sees("J'ai lu et j'accepte les CGU").await;
+            p.button("Créer la boîte").await;
+            p.sees("Erreur : Acceptez les CGU en vigueur").await;
+            p.find(Locator::Id("cgu")).await.click().await.unwrap();
+            p.button("Créer la boîte").await;
+            p.sees("Félicitations ! La boîte est en cours de création. Elle sera disponible sous 24h, le temps que l'ANS valide les informations transmises et finalise la mise à jour de l'annuaire.").await;
+            p.link("Retour à mes boîtes aux lettres").await;
+            assert!(p.row(ELODIE_PER).await.contains("en cours de création"));
+            validate(&p, &dir, ELODIE_PER).await;
+            let row = p.row(ELODIE_PER).await;
+            assert!(row.contains("active") && row.contains("Titulaire"), "{row}");
+
+            // The pharmacy's mailbox: its FINESS from her identity, the
+            // address previewed, a missing field refused next to it.
+            p.link("Créer une boîte").await;
+            p.link("Créer une boîte organisationnelle").await;
+            p.fill("postal_code", "75001").await;
+            p.fill("city", "Paris").await;
+            p.button("Confirmer ces informations").await;
+            let error = p.find(Locator::Id("name-erreur")).await.text().await.unwrap();
+            assert_eq!(error, "Erreur : Ce champ est obligatoire.");
+            p.fill("name", "Pharmacie du Centre").await;
+            p.button("Confirmer ces informations").await;
+            p.sees(PHARMACY).await;
+            p.find(Locator::Id("cgu")).await.click().await.unwrap();
+            p.button("Créer la boîte").await;
+            p.sees("Félicitations ! La boîte est en cours de création.").await;
+            p.link("Retour à mes boîtes aux lettres").await;
+            let row = p.row(PHARMACY).await;
+            assert!(row.contains("Organisationnelle") && row.contains("Administrateur"), "{row}");
+            assert!(row.contains("en cours de création"), "{row}");
+            validate(&p, &dir, PHARMACY).await;
+
+            // Bob becomes Gestionnaire.
+            p.link("Gérer les membres").await;
+            p.fill("national_id", "12345").await;
+            p.button("Ajouter le membre").await;
+            p.sees("Erreur : Identifiant national invalide").await;
+            p.fill("national_id", BOB).await;
+            p.find(Locator::Id("role")).await.select_by_value("gestionnaire").await.unwrap();
+            p.button("Ajouter le membre").await;
+            p.sees("Le rôle est enregistré.").await;
+            assert!(p.row(BOB).await.contains("Gestionnaire"));
+            p.goto(&format!("/portail/boites/{PHARMACY}/tracabilite?action=role.")).await;
+            p.sees(&format!("member={BOB} role=gestionnaire")).await;
+            p.button("Se déconnecter").await;
+            p.sees("Vous êtes déconnecté").await;
+
+            // What a Gestionnaire can and cannot do.
+            p.sign_in("Bob Durand").await;
+            let row = p.row(PHARMACY).await;
+            assert!(row.contains("Gestionnaire") && row.contains("Gérer les membres"), "{row}");
+            assert!(!row.contains("Traçabilité"), "the audit trail is for Administrateurs: {row}");
+            p.link("Gérer les membres").await;
+            p.sees("vous ajoutez et retirez des Utilisateurs").await;
+            let options = p.c.find_all(Locator::Css("#role option")).await.unwrap();
+            assert_eq!(options.len(), 1, "only Utilisateur may be given");
+            assert_eq!(options[0].attr("value").await.unwrap().as_deref(), Some("utilisateur"));
+            let elodie = p.row("810003621892").await;
+            assert!(!elodie.contains("Retirer") && !elodie.contains("Modifier"), "{elodie}");
+            p.fill("national_id", MARC).await;
+            p.button("Ajouter le membre").await;
+            p.sees("Le rôle est enregistré.").await;
+            assert!(p.row(MARC).await.contains("Retirer"));
+            // Forged forms are refused by the server all the same.
+            let forge = "document.getElementById('role').innerHTML = '<option value=\"administrateur\">A</option>';";
+            p.c.execute(forge, vec![]).await.unwrap();
+            p.fill("national_id", MARC).await;
+            p.button("Ajouter le membre").await;
+            p.sees("Un Gestionnaire ne gère que les Utilisateurs.").await;
+            p.goto(&format!("/portail/boites/{PHARMACY}/membres")).await;
+            let aim = format!(
+                "document.querySelector('form[action$=\"/{MARC}/retirer\"]').action = '/portail/boites/{PHARMACY}/membres/810003621892/retirer';"
+            );
+            p.c.execute(&aim, vec![]).await.unwrap();
+            p.button("Retirer").await;
+            p.sees("Un Gestionnaire ne gère que les Utilisateurs.").await;
+            p.goto(&format!("/portail/boites/{PHARMACY}/tracabilite")).await;
+            p.sees("Seul un Administrateur consulte la traçabilité de la boîte.").await;
+            p.goto(&format!("/portail/boites/{PHARMACY}/membres")).await;
+            p.button("Retirer").await;
+            p.sees("Le membre est retiré de la boîte.").await;
+            assert!(!p.text().await.contains(MARC));
+
+            // A form without its CSRF token changes nothing.
+            p.c.execute("document.querySelector('input[name=csrf]').remove();", vec![]).await.unwrap();
+            p.button("Se déconnecter").await;
+            p.sees("Demande refusée").await;
+            p.sees("jeton de sécurité").await;
+            p.goto("/portail/boites").await;
+            p.sees("Bob Durand").await;
+        })
+        .await;
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keyboard_alone_creates_a_mailbox_and_pages_fit_a_phone() {
+    let (_op, server) = operator();
+    let browser = Browser::start().await;
+    let p = Person { c: browser.client.clone(), base: format!("http://{}", server.addr("http")) };
+    browser
+        .run("keyboard_and_phone", async move {
+            p.sign_in("Bob Durand").await;
+            p.tab_to("Aller au contenu").await;
+            p.tab_to("Créer une boîte aux lettres").await;
+            p.press(Key::Enter).await;
+            assert_eq!(p.path().await, "/portail/creer");
+            p.tab_to("Créer votre boîte personnelle").await;
+            p.press(Key::Enter).await;
+            p.tab_to("Confirmer ces informations").await;
+            p.press(Key::Enter).await;
+            p.tab_to("cgu").await;
+            p.press(Key::Space).await;
+            p.tab_to("Créer la boîte").await;
+            p.press(Key::Enter).await;
+            p.sees("Félicitations ! La boîte est en cours de création.").await;
+            assert!(p.fits().await, "1280x800");
+
+            p.c.set_window_size(375, 812).await.unwrap();
+            for page in ["/portail/boites", "/portail/creer", "/portail/creer/organisationnelle", "/portail/connexion"]
+            {
+                p.goto(page).await;
+                assert!(p.fits().await, "{page} fits a phone screen");
+            }
+        })
+        .await;
+    drop(server);
+}
