@@ -55,6 +55,8 @@ pub fn section(raw: &[u8], section: &Section) -> Option<Vec<u8>> {
     if section.part.is_empty() {
         return match &section.kind {
             SectionKind::Full => Some(raw.to_vec()),
+            // Header fields need no MIME parse of the body.
+            kind @ SectionKind::HeaderFields { .. } => message_section(&*parse_header(raw)?, kind),
             kind => message_section(&*parse(raw)?, kind),
         };
     }

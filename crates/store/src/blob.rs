@@ -19,7 +19,13 @@ impl BlobHash {
 
     /// Lowercase hex, the form used in file names and database rows.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(64);
+        for byte in self.0 {
+            out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+        }
+        out
     }
 }
 
@@ -54,6 +60,16 @@ pub trait BlobStore: Send + Sync {
     async fn put(&self, data: &[u8]) -> Result<BlobHash, StoreError>;
     /// The content, checked against its hash; `None` if absent.
     async fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The contents of several blobs, in order: one round trip where the
+    /// backend allows it (FETCH of many messages). Callers bound the total
+    /// size they ask for.
+    async fn get_many(&self, hashes: &[BlobHash]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut out = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            out.push(self.get(hash).await?);
+        }
+        Ok(out)
+    }
     /// Whether the blob exists.
     async fn contains(&self, hash: &BlobHash) -> Result<bool, StoreError>;
     /// Removes the blob; absent blobs are not an error.

@@ -225,6 +225,11 @@ impl BlobStore for FsBlobStore {
         blocking(move || inner.get(&hash)).await
     }
 
+    async fn get_many(&self, hashes: &[BlobHash]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let (inner, hashes) = (self.inner.clone(), hashes.to_vec());
+        blocking(move || hashes.iter().map(|hash| inner.get(hash)).collect()).await
+    }
+
     async fn contains(&self, hash: &BlobHash) -> Result<bool, StoreError> {
         let path = Self::path_of(&self.inner.root, hash);
         blocking(move || Ok(path.exists())).await

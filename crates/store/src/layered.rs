@@ -44,6 +44,18 @@ impl BlobStore for LayeredBlobs {
         }
     }
 
+    async fn get_many(&self, hashes: &[BlobHash]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut out = self.inline.inline_blobs(hashes).await?;
+        let missing: Vec<BlobHash> = hashes.iter().zip(&out).filter(|(_, d)| d.is_none()).map(|(h, _)| *h).collect();
+        if !missing.is_empty() {
+            let mut files = self.files.get_many(&missing).await?.into_iter();
+            for slot in out.iter_mut().filter(|d| d.is_none()) {
+                *slot = files.next().flatten();
+            }
+        }
+        Ok(out)
+    }
+
     async fn contains(&self, hash: &BlobHash) -> Result<bool, StoreError> {
         Ok(self.inline.has_inline_blob(hash).await? || self.files.contains(hash).await?)
     }

@@ -9,6 +9,7 @@ use imap_codec::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItem
 use imap_codec::imap_types::sequence::SequenceSet;
 use mss_store::{FlagChange, MessageMeta};
 
+use super::bodies::Bodies;
 use super::sequence::{indices, sequence_numbers_valid};
 use super::{Reply, Session, unavailable};
 use crate::conn::Conn;
@@ -92,12 +93,11 @@ impl Session<'_> {
                     }
                 }
             }
-            for m in metas {
-                if changed_since.is_some_and(|since| m.modseq <= since) {
-                    continue;
-                }
+            metas.retain(|m| changed_since.is_none_or(|since| m.modseq > since));
+            let mut bodies = Bodies::new(&*blobs);
+            for (i, m) in metas.iter().enumerate() {
                 let raw = if needs_body {
-                    match blobs.get(&m.blob).await {
+                    match bodies.next(&metas, i).await {
                         Ok(Some(raw)) => Some(raw),
                         Ok(None) => {
                             tracing::error!(uid = m.uid, "imap: message body missing from the blob store");
@@ -119,12 +119,12 @@ impl Session<'_> {
                     if i > 0 {
                         line.push(b' ');
                     }
-                    render(&mut line, item, &m, raw.as_deref().unwrap_or_default());
+                    render(&mut line, item, m, raw.as_deref().unwrap_or_default());
                 }
                 // RFC 9051 §6.4.5: a \Seen set by this FETCH is reported with it.
                 if now_seen.contains(&m.uid) && !items.contains(&MessageDataItemName::Flags) {
                     line.push(b' ');
-                    render(&mut line, &MessageDataItemName::Flags, &m, &[]);
+                    render(&mut line, &MessageDataItemName::Flags, m, &[]);
                 }
                 line.extend_from_slice(b")\r\n");
                 self.out.extend(line);

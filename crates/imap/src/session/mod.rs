@@ -12,6 +12,7 @@ mod access;
 mod acl;
 mod args;
 mod auth;
+mod bodies;
 mod fetch;
 mod folders;
 mod list;

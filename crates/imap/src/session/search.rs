@@ -7,6 +7,7 @@ use imap_codec::imap_types::core::{AString, Charset};
 use imap_codec::imap_types::search::SearchKey;
 use mss_store::{BlobStore, MessageMeta};
 
+use super::bodies::Bodies;
 use super::sequence::contains;
 use super::{Reply, Session, unavailable};
 
@@ -98,10 +99,11 @@ impl Session<'_> {
         let mut found = Vec::new();
         for (chunk_index, chunk) in uids.chunks(CHUNK).enumerate() {
             let metas = meta.messages(folder, chunk).await.map_err(unavailable)?;
-            for m in &metas {
+            let mut bodies = Bodies::new(&*blobs);
+            for (i, m) in metas.iter().enumerate() {
                 let position = chunk_index * CHUNK + chunk.binary_search(&m.uid).unwrap_or(0);
                 let seq = position as u32 + 1;
-                let mut raw = if needs_body { read(&*blobs, m).await? } else { None };
+                let mut raw = if needs_body { bodies.next(&metas, i).await.map_err(unavailable)? } else { None };
                 let candidate = Candidate { seq, meta: m, raw: raw.as_deref() };
                 if !criteria.iter().all(|key| matches(key, &candidate, &uids)) {
                     continue;

@@ -11,21 +11,29 @@ impl SqliteStore {
     /// The body with this hash, if it is kept here; a row that does not
     /// match its hash is reported, never served.
     pub async fn inline_blob(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, StoreError> {
-        let hash = *hash;
-        let data: Option<Vec<u8>> = self
-            .read(move |conn| {
-                Ok(conn
-                    .prepare_cached("SELECT data FROM inline_blobs WHERE hash = ?1")?
-                    .query_row([hash.to_hex()], |r| r.get(0))
-                    .optional()?)
-            })
-            .await?;
-        match data {
-            Some(data) if BlobHash::of(&data) != hash => {
-                Err(StoreError::Corrupt(format!("inline blob {hash} does not match its hash")))
-            }
-            data => Ok(data),
-        }
+        Ok(self.inline_blobs(std::slice::from_ref(hash)).await?.pop().flatten())
+    }
+
+    /// The bodies kept here among `hashes`, in order (`None` for the others),
+    /// in one read.
+    pub async fn inline_blobs(&self, hashes: &[BlobHash]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let hashes = hashes.to_vec();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT data FROM inline_blobs WHERE hash = ?1")?;
+            hashes
+                .iter()
+                .map(|hash| {
+                    let data: Option<Vec<u8>> = stmt.query_row([hash.to_hex()], |r| r.get(0)).optional()?;
+                    match data {
+                        Some(data) if BlobHash::of(&data) != *hash => {
+                            Err(StoreError::Corrupt(format!("inline blob {hash} does not match its hash")))
+                        }
+                        data => Ok(data),
+                    }
+                })
+                .collect()
+        })
+        .await
     }
 
     /// Whether the body with this hash is kept here.
