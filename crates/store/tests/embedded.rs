@@ -206,6 +206,12 @@ async fn small_bodies_live_in_the_database_and_are_checked_there_too() {
     assert!(blob_path(dir.path(), &large.blob).exists());
     assert_eq!(store.blobs.list().await.unwrap().len(), 2);
     assert!(store.blobs.contains(&small.blob).await.unwrap());
+    let absent = mss_store::BlobHash::of(b"never stored");
+    let many = store.blobs.get_many(&[large.blob, absent, small.blob]).await.unwrap();
+    assert_eq!(
+        many.iter().map(|b| b.as_ref().map(Vec::len)).collect::<Vec<_>>(),
+        [Some(suite::large("large").len()), None, Some(24)]
+    );
 
     let conn = rusqlite::Connection::open(dir.path().join("mss.sqlite3")).unwrap();
     conn.execute("UPDATE inline_blobs SET data = X'00'", []).unwrap();
