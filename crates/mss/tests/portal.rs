@@ -204,13 +204,6 @@ impl Person {
     }
 }
 
-/// An operator whose mailboxes the ANS validates only when told to.
-fn operator() -> (Operator, Server) {
-    let op = Operator::new("pharmacie.test");
-    let server = op.serve();
-    (op, server)
-}
-
 /// Fast-forwards the ANS: the running server asks it now; the page shows
 /// the mailbox active once it answered.
 async fn validate(p: &Person, dir: &std::path::Path, address: &str) {
@@ -230,7 +223,10 @@ async fn validate(p: &Person, dir: &std::path::Path, address: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pharmacist_creates_her_mailboxes_in_the_wizard_and_delegates_to_a_gestionnaire() {
-    let (op, server) = operator();
+    let op = Operator::new("pharmacie.test");
+    // Bob has his own mailbox: the directory search finds him.
+    op.ok("mailbox create --type per --rpps 10000013994 --first Bob --last Durand");
+    let server = op.serve();
     let browser = Browser::start().await;
     let p = Person { c: browser.client.clone(), base: format!("http://{}", server.addr("http")) };
     let dir = op.dir.clone();
@@ -285,11 +281,14 @@ async fn a_pharmacist_creates_her_mailboxes_in_the_wizard_and_delegates_to_a_ges
             p.fill("national_id", "12345").await;
             p.button("Ajouter le membre").await;
             p.sees("Erreur : Identifiant national invalide").await;
-            p.fill("national_id", BOB).await;
-            p.find(Locator::Id("role")).await.select_by_value("gestionnaire").await.unwrap();
-            p.button("Ajouter le membre").await;
+            p.fill("recherche", "Durand").await;
+            p.button("Rechercher").await;
+            p.sees("Résultats de la recherche").await;
+            p.find(Locator::Id(&format!("role-annuaire-{BOB}"))).await.select_by_value("gestionnaire").await.unwrap();
+            p.button("Ajouter Bob Durand").await;
             p.sees("Le rôle est enregistré.").await;
-            assert!(p.row(BOB).await.contains("Gestionnaire"));
+            let row = p.row(BOB).await;
+            assert!(row.contains("Bob Durand") && row.contains("Gestionnaire"), "{row}");
             p.goto(&format!("/portail/boites/{PHARMACY}/tracabilite?action=role.")).await;
             p.sees(&format!("member={BOB} role=gestionnaire")).await;
             p.button("Se déconnecter").await;
@@ -302,9 +301,15 @@ async fn a_pharmacist_creates_her_mailboxes_in_the_wizard_and_delegates_to_a_ges
             assert!(!row.contains("Traçabilité"), "the audit trail is for Administrateurs: {row}");
             p.link("Gérer les membres").await;
             p.sees("vous ajoutez et retirez des Utilisateurs").await;
-            let options = p.c.find_all(Locator::Css("#role option")).await.unwrap();
-            assert_eq!(options.len(), 1, "only Utilisateur may be given");
-            assert_eq!(options[0].attr("value").await.unwrap().as_deref(), Some("utilisateur"));
+            p.fill("recherche", "Dupont").await;
+            p.button("Rechercher").await;
+            p.sees("Résultats de la recherche").await;
+            let options = p.c.find_all(Locator::Css("form[method=post] select option")).await.unwrap();
+            assert!(!options.is_empty());
+            for option in options {
+                let value = option.attr("value").await.unwrap();
+                assert_eq!(value.as_deref(), Some("utilisateur"), "only Utilisateur may be given");
+            }
             let elodie = p.row("810003621892").await;
             assert!(!elodie.contains("Retirer") && !elodie.contains("Modifier"), "{elodie}");
             p.fill("national_id", MARC).await;
@@ -345,7 +350,8 @@ async fn a_pharmacist_creates_her_mailboxes_in_the_wizard_and_delegates_to_a_ges
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_keyboard_alone_creates_a_mailbox_and_pages_fit_a_phone() {
-    let (_op, server) = operator();
+    let op = Operator::new("pharmacie.test");
+    let server = op.serve();
     let browser = Browser::start().await;
     let p = Person { c: browser.client.clone(), base: format!("http://{}", server.addr("http")) };
     browser

@@ -53,11 +53,15 @@ pub async fn search(
         return Err(Problem::invalid("Recherche vide : indiquez un nom, un identifiant ou un critère."));
     }
     let page = Page::new(params.page.unwrap_or(1), params.per_page.unwrap_or(20)).map_err(|e| Problem::invalid(e.0))?;
+    Ok(Json(run(&web, query, page).await?))
+}
+
+/// Runs a search over the national extraction and our own mailboxes.
+pub(crate) async fn run(web: &Web, query: Query, page: Page) -> Result<Results, Problem> {
     let own = web.store.meta.mailboxes().await?;
     let annuaire = web.annuaire.clone();
-    let results = tokio::task::spawn_blocking(move || annuaire.search(&query, page, &own))
+    tokio::task::spawn_blocking(move || annuaire.search(&query, page, &own))
         .await
         .map_err(Problem::unavailable)?
-        .map_err(Problem::unavailable)?;
-    Ok(Json(results))
+        .map_err(Problem::unavailable)
 }

@@ -2,7 +2,7 @@
 //! directory search. The
 //! OpenAPI document at `/api/openapi.json` describes it.
 
-mod annuaire;
+pub(crate) mod annuaire;
 pub(crate) mod audit;
 mod auth;
 mod body;

@@ -1,5 +1,6 @@
 //! Administration of an organisational mailbox: its members and their roles
-//! (add by national id, change, remove) for its Administrateurs and
+//! (add by national id or from a directory search, change, remove) for its
+//! Administrateurs and
 //! Gestionnaires, and its audit trail for its Administrateurs, filtered by
 //! action and paged. The API's functions decide (`mss_core::may_delegate`,
 //! the last Administrateur stays); the pages offer only what the person's
@@ -14,18 +15,22 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use mss_core::{MailboxKind, NationalId, Role, may_delegate};
+use mss_directory::annuaire::{Hit, Page, Query as DirectoryQuery};
 use mss_store::{AuditFilter, Mailbox};
 use serde::Deserialize;
 
 use super::layout::{self, Section, field_error};
 use super::mailboxes::{mailbox_path, role_label, state_badge};
 use super::session::{Posted, Visitor, encode};
+use crate::api::annuaire::run;
 use crate::api::audit::trail;
 use crate::api::members::{change, managed};
 use crate::{Problem, Web};
 
 /// Audit entries per page.
 const PAGE: usize = 50;
+/// Directory search results shown.
+const SEARCH_PAGE: u32 = 10;
 
 pub fn router() -> Router<Arc<Web>> {
     Router::new()
@@ -52,6 +57,8 @@ fn role_select(id: &str, roles: &[Role], selected: Option<Role>, described: Opti
 #[derive(Deserialize)]
 struct Done {
     fait: Option<String>,
+    /// A directory search for people to add.
+    recherche: Option<String>,
 }
 
 async fn members(
@@ -65,7 +72,81 @@ async fn members(
         Some("retire") => Some("Le membre est retiré de la boîte."),
         _ => None,
     };
-    members_page(&web, &visitor, &address, &MemberForm::default(), None, flash).await
+    let search = match done.recherche.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        Some(q) => Some(Search { query: q.to_string(), hits: directory_search(&web, q).await }),
+        None => None,
+    };
+    members_page(&web, &visitor, &address, &MemberForm::default(), None, flash, search.as_ref()).await
+}
+
+/// A directory search and what it found (or why it failed).
+struct Search {
+    query: String,
+    hits: Result<Vec<Hit>, Problem>,
+}
+
+/// People (personal mailboxes) the directory knows by `q`: the national
+/// extraction and our own mailboxes, first page.
+async fn directory_search(web: &Web, q: &str) -> Result<Vec<Hit>, Problem> {
+    let invalid = |e: mss_directory::annuaire::QueryError| Problem::invalid(e.0).on("recherche");
+    let mut query = DirectoryQuery::parse(q).map_err(invalid)?;
+    query.set("type", "PER").map_err(invalid)?;
+    let page = Page::new(1, SEARCH_PAGE).map_err(invalid)?;
+    let results = run(web, query, page).await?;
+    Ok(results.hits.into_iter().filter(|h| !h.person_id.is_empty()).collect())
+}
+
+fn search_section(visitor: &Visitor, action: &str, grantable: &[Role], search: Option<&Search>) -> Markup {
+    let query = search.map(|s| s.query.as_str()).unwrap_or_default();
+    let error = search.and_then(|s| s.hits.as_ref().err()).map(|p| p.detail.as_str());
+    html! {
+        h2 id="annuaire" { "Rechercher dans l'annuaire santé" }
+        form class="carte" method="get" action=(action) {
+            div class={ "champ" @if error.is_some() { " en-erreur" } } {
+                label for="recherche" {
+                    "Nom, prénom ou identifiant"
+                    span class="aide" id="recherche-aide" { "Les professionnels de l'annuaire santé et les titulaires de nos boîtes. Par exemple : Durand." }
+                }
+                input type="text" id="recherche" name="recherche" value=(query)
+                    aria-describedby={ "recherche-aide" @if error.is_some() { " recherche-erreur" } }
+                    aria-invalid=[error.map(|_| "true")];
+                (field_error("recherche-erreur", error))
+            }
+            button class="secondaire" type="submit" { "Rechercher" }
+        }
+        @if let Some(Search { hits: Ok(hits), .. }) = search {
+            @if hits.is_empty() {
+                p role="status" { "Aucun professionnel trouvé." }
+            } @else {
+                div class="tableau" {
+                    table {
+                        caption { "Résultats de la recherche" }
+                        thead { tr { th scope="col" { "Nom" } th scope="col" { "Profession" } th scope="col" { "Structure" } th scope="col" { "Ajouter" } } }
+                        tbody {
+                            @for hit in hits {
+                                @let id = format!("{}{}", hit.person_id_type, hit.person_id);
+                                tr {
+                                    th scope="row" { (hit.name) br; span class="aide" { (id) } }
+                                    td data-label="Profession" { (hit.profession) }
+                                    td data-label="Structure" { (hit.structure) " " (hit.city) }
+                                    td {
+                                        form class="ligne" method="post" action=(action) {
+                                            input type="hidden" name="csrf" value=(visitor.csrf());
+                                            input type="hidden" name="national_id" value=(id);
+                                            label class="masque" for={ "role-annuaire-" (id) } { "Rôle de " (hit.name) }
+                                            (role_select(&format!("role-annuaire-{id}"), grantable, Some(Role::Utilisateur), None))
+                                            " "
+                                            button type="submit" { "Ajouter" span class="masque" { " " (hit.name) } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The members page; `problem` is the refusal of the form just posted.
@@ -76,6 +157,7 @@ async fn members_page(
     form: &MemberForm,
     problem: Option<&Problem>,
     flash: Option<&str>,
+    search: Option<&Search>,
 ) -> Response {
     let (mailbox, actor) = match managed(web, &visitor.caller, address).await {
         Ok(found) => found,
@@ -133,7 +215,7 @@ async fn members_page(
                 }
             }
         }
-        h2 id="ajouter" { "Ajouter un membre" }
+        h2 id="ajouter" { "Ajouter un membre par son identifiant" }
         @if actor == Role::Gestionnaire {
             p { "En tant que Gestionnaire, vous ajoutez et retirez des Utilisateurs ; les Administrateurs et les Gestionnaires sont gérés par un Administrateur." }
         }
@@ -156,6 +238,7 @@ async fn members_page(
             }
             button type="submit" { "Ajouter le membre" }
         }
+        (search_section(visitor, &action, &grantable, search))
     };
     let status = problem.map_or(StatusCode::OK, |p| p.status);
     (status, layout::page(web, "Membres de la boîte", Some(visitor), Section::Mailboxes, main)).into_response()
@@ -194,7 +277,7 @@ async fn set_role(State(web): State<Arc<Web>>, Path(address): Path<String>, post
     };
     match outcome {
         Ok(()) => Redirect::to(&format!("/portail/boites/{}/membres?fait=role", encode(&address))).into_response(),
-        Err(problem) => members_page(&web, &visitor, &address, &form, Some(&problem), None).await,
+        Err(problem) => members_page(&web, &visitor, &address, &form, Some(&problem), None, None).await,
     }
 }
 
@@ -206,7 +289,9 @@ async fn remove(
     let Posted { visitor, .. } = posted;
     match change(&web, &visitor.caller, &address, &national_id, None).await {
         Ok(()) => Redirect::to(&format!("/portail/boites/{}/membres?fait=retire", encode(&address))).into_response(),
-        Err(problem) => members_page(&web, &visitor, &address, &MemberForm::default(), Some(&problem), None).await,
+        Err(problem) => {
+            members_page(&web, &visitor, &address, &MemberForm::default(), Some(&problem), None, None).await
+        }
     }
 }
 
