@@ -79,13 +79,13 @@ impl Visitor {
 }
 
 /// Where the sign-in page sends the person back to, after a login: only a
-/// portal page (never another site).
+/// portal page (never another site), in characters a cookie value may hold.
 pub fn safe_target(target: Option<&str>) -> String {
     match target {
         Some(t)
             if t.starts_with("/portail/")
                 && !t.contains("//")
-                && t.chars().all(|c| c.is_ascii_graphic() && c != '\\' && c != '~') =>
+                && t.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '\\' | '~' | ';' | ',' | '"')) =>
         {
             t.to_string()
         }
@@ -196,7 +196,15 @@ mod tests {
     #[test]
     fn only_portal_pages_are_targets() {
         assert_eq!(safe_target(Some("/portail/boites/a@b.test/membres")), "/portail/boites/a@b.test/membres");
-        for bad in ["https://evil.test/", "//evil.test/", "/portail//evil", "/api/me", "/portail/\\x", "/portail/a b"] {
+        for bad in [
+            "https://evil.test/",
+            "//evil.test/",
+            "/portail//evil",
+            "/api/me",
+            "/portail/\\x",
+            "/portail/a b",
+            "/portail/a;b",
+        ] {
             assert_eq!(safe_target(Some(bad)), super::super::HOME, "{bad}");
         }
         assert_eq!(safe_target(None), super::super::HOME);
