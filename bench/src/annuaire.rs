@@ -3,9 +3,12 @@
 //! imported (timed), then 50 client threads run a fixed mix of searches
 //! (common and rare names, 2- and 3-letter prefixes, ids, postal codes,
 //! department + type, profession + city, street) against the snapshot, as
-//! the API does; latencies give p50/p99, and the peak RSS is measured
-//! while searching only (the import's peak is reset first). Results go to
-//! DIR/annuaire.md and DIR/annuaire.json. No SMTP/IMAP part runs.
+//! the API does; latencies give p50/p99. The searches run in a fresh
+//! process (this program again, `annuaire --search-only DIR`), as in the
+//! server, which never imports: its peak RSS is the searching memory, not
+//! what the import's allocations left behind. Results go to
+//! DIR/annuaire.md and DIR/annuaire.json, with each query's time alone
+//! (median of 5, one client: where the time goes). No SMTP/IMAP part runs.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -47,6 +50,11 @@ const MIX: &[&str] = &[
 ];
 
 pub fn run(args: &[String]) {
+    if let Some(dir) = args.iter().position(|a| a == "--search-only").and_then(|i| args.get(i + 1)) {
+        let figures = search(Path::new(dir));
+        println!("{figures}");
+        return;
+    }
     let lines: u64 = args
         .iter()
         .position(|a| a == "--lines")
@@ -70,11 +78,69 @@ pub fn run(args: &[String]) {
     let import_time = start.elapsed();
     println!("synth {lines} lines: {synth_time:.1?}; import: {import_time:.1?} ({} entries)", report.entries);
 
-    reset_peak_rss();
-    let annuaire = Arc::new(Annuaire::new(&tmp.path().join("annuaire"), None));
+    let child = std::process::Command::new(std::env::current_exe().expect("this program"))
+        .args(["annuaire", "--search-only"])
+        .arg(tmp.path().join("annuaire"))
+        .output()
+        .expect("the search process");
+    assert!(child.status.success(), "search process: {}", String::from_utf8_lossy(&child.stderr));
+    let f: serde_json::Value = serde_json::from_slice(&child.stdout).expect("search figures");
+    let number = |key: &str| f[key].as_f64().unwrap_or(0.0);
+    let alone = f["alone_ms"].as_array().cloned().unwrap_or_default();
+    let markdown = format!(
+        "# Annuaire Santé benchmark\n\n\
+         Machine: {} cores. Synthetic extraction of {lines} lines (`mss annuaire synth`, seed 1).\n\n\
+         | figure | value |\n|---|---|\n\
+         | synth (generate the file) | {:.1} s |\n\
+         | import (parse, validate, snapshot, FTS5, indexes, swap) | {:.1} s |\n\
+         | searches | {} from {CLIENTS} concurrent clients, {:.0} searches/s |\n\
+         | search p50 | {:.2} ms |\n| search p99 | {:.2} ms |\n| search max | {:.2} ms |\n\
+         | peak RSS of the searching process | {:.0} MiB |\n\n\
+         Each query alone (one client, median of 5):\n\n| query | ms |\n|---|---:|\n{}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        synth_time.as_secs_f64(),
+        import_time.as_secs_f64(),
+        number("searches"),
+        number("searches_per_second"),
+        number("p50_ms"),
+        number("p99_ms"),
+        number("max_ms"),
+        number("peak_rss_mib_searching"),
+        MIX.iter()
+            .zip(&alone)
+            .map(|(q, ms)| format!("| `{q}` | {:.2} |\n", ms.as_f64().unwrap_or(0.0)))
+            .collect::<String>()
+    );
+    let mut json = f.clone();
+    json["lines"] = lines.into();
+    json["synth_seconds"] = synth_time.as_secs_f64().into();
+    json["import_seconds"] = import_time.as_secs_f64().into();
+    println!("{markdown}");
+    write(&out, &markdown, &json);
+}
+
+/// The search figures on the snapshot in `dir`, as JSON: each query alone,
+/// then the concurrent clients.
+fn search(dir: &Path) -> serde_json::Value {
+    let annuaire = Arc::new(Annuaire::new(dir, None));
     let queries: Vec<Query> = MIX.iter().map(|q| Query::parse(q).expect("query")).collect();
     let queries = Arc::new(queries);
     let page = Page::new(1, 20).expect("page");
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let alone: Vec<f64> = queries
+        .iter()
+        .map(|query| {
+            let mut times: Vec<Duration> = (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    annuaire.search(query, page, &[]).expect("search");
+                    t.elapsed()
+                })
+                .collect();
+            times.sort();
+            ms(times[2])
+        })
+        .collect();
     let start = Instant::now();
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| {
@@ -95,37 +161,12 @@ pub fn run(args: &[String]) {
     let wall = start.elapsed();
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    let (p50, p99, max) = (at(0.50), at(0.99), at(1.0));
-    let rss = peak_rss_mib();
-    let rate = latencies.len() as f64 / wall.as_secs_f64();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let markdown = format!(
-        "# Annuaire Santé benchmark\n\n\
-         Machine: {} cores. Synthetic extraction of {lines} lines (`mss annuaire synth`, seed 1).\n\n\
-         | figure | value |\n|---|---|\n\
-         | synth (generate the file) | {:.1} s |\n\
-         | import (parse, validate, snapshot, FTS5, indexes, swap) | {:.1} s |\n\
-         | searches | {} from {CLIENTS} concurrent clients, {:.0} searches/s |\n\
-         | search p50 | {:.2} ms |\n| search p99 | {:.2} ms |\n| search max | {:.2} ms |\n\
-         | peak RSS while searching | {rss:.0} MiB |\n\n\
-         Query mix: {}\n",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        synth_time.as_secs_f64(),
-        import_time.as_secs_f64(),
-        latencies.len(),
-        rate,
-        ms(p50),
-        ms(p99),
-        ms(max),
-        MIX.iter().map(|q| format!("`{q}`")).collect::<Vec<_>>().join(", ")
-    );
-    let json = serde_json::json!({
-        "lines": lines, "synth_seconds": synth_time.as_secs_f64(), "import_seconds": import_time.as_secs_f64(),
-        "clients": CLIENTS, "searches": latencies.len(), "searches_per_second": rate,
-        "p50_ms": ms(p50), "p99_ms": ms(p99), "max_ms": ms(max), "peak_rss_mib_searching": rss,
-    });
-    println!("{markdown}");
-    write(&out, &markdown, &json);
+    serde_json::json!({
+        "clients": CLIENTS, "searches": latencies.len(),
+        "searches_per_second": latencies.len() as f64 / wall.as_secs_f64(),
+        "p50_ms": ms(at(0.50)), "p99_ms": ms(at(0.99)), "max_ms": ms(at(1.0)),
+        "peak_rss_mib_searching": peak_rss_mib(), "alone_ms": alone,
+    })
 }
 
 fn write(out: &Path, markdown: &str, json: &serde_json::Value) {
@@ -136,11 +177,6 @@ fn write(out: &Path, markdown: &str, json: &serde_json::Value) {
         eprintln!("cannot write the results to {}: {e}", out.display());
         std::process::exit(1);
     }
-}
-
-/// Resets VmHWM (Linux: writing 5 to clear_refs).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// VmHWM of this process, MiB.

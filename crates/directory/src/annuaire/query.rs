@@ -47,6 +47,22 @@ pub fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(MAX_WORDS).map(str::to_string).collect()
 }
 
+/// French articles and prepositions: in names they add nothing a search can
+/// use ("Pharmacie du Centre", "Le Gall"), and each costs a pass over one of
+/// the longest lists of the index.
+const STOP_WORDS: &[&str] = &["au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "sur"];
+
+/// The words without the stop words, unless nothing else is left; the last
+/// word stays a prefix only if it was kept.
+fn without_stop_words(words: Vec<String>, prefix: bool) -> (Vec<String>, bool) {
+    let is_stop = |w: &String| STOP_WORDS.contains(&w.to_lowercase().as_str());
+    if words.iter().all(is_stop) {
+        return (words, prefix);
+    }
+    let last_kept = words.last().is_some_and(|w| !is_stop(w));
+    (words.into_iter().filter(|w| !is_stop(w)).collect(), prefix && last_kept)
+}
+
 impl Query {
     /// Reads a query string.
     pub fn parse(q: &str) -> Result<Self, QueryError> {
@@ -65,8 +81,8 @@ impl Query {
                 _ => text.push(token),
             }
         }
-        query.words = words(&text.join(" "));
-        query.prefix = !q.ends_with(char::is_whitespace);
+        let typing = !q.ends_with(char::is_whitespace);
+        (query.words, query.prefix) = without_stop_words(words(&text.join(" ")), typing);
         Ok(query)
     }
 
@@ -182,5 +198,15 @@ mod tests {
         assert!(Query::parse("couleur:bleu").is_err());
         assert!(Page::new(0, 20).is_err());
         assert!(Page::new(1000, 20).is_err());
+    }
+
+    #[test]
+    fn stop_words_are_left_out_unless_nothing_else_is_left() {
+        let q = Query::parse("Pharmacie du Centre").unwrap();
+        assert_eq!((q.words.as_slice(), q.prefix), (&["Pharmacie".to_string(), "Centre".to_string()][..], true));
+        let typing = Query::parse("pharmacie de").unwrap();
+        assert_eq!((typing.words.as_slice(), typing.prefix), (&["pharmacie".to_string()][..], false));
+        let only = Query::parse("le la").unwrap();
+        assert_eq!((only.words.len(), only.prefix), (2, true));
     }
 }

@@ -16,7 +16,7 @@ use rusqlite::{Connection, ToSql};
 use super::query::Query;
 
 /// The total of a search is exact up to this number.
-pub const COUNT_CAP: u64 = 1000;
+pub const COUNT_CAP: u64 = 200;
 
 /// One directory entry as a search returns it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -140,7 +140,17 @@ impl Filters {
             add("e.department = ?", department.clone());
         }
         if let Some(kind) = query.kind {
-            add("e.kind = ?", kind.code().to_string());
+            // The index of the type, which a quarter of the directory or more
+            // shares, only when nothing else narrows the search (`+` keeps
+            // SQLite off it).
+            let narrower = query.identifier.is_some()
+                || query.postal_code.is_some()
+                || query.department.is_some()
+                || query.profession.is_some()
+                || !query.words.is_empty()
+                || !query.city.is_empty()
+                || !query.street.is_empty();
+            add(if narrower { "+e.kind = ?" } else { "e.kind = ?" }, kind.code().to_string());
         }
         if let Some(profession) = query.profession.as_ref().filter(|p| p.bytes().all(|b| b.is_ascii_digit())) {
             add("e.profession_code = ?", profession.clone());
