@@ -298,7 +298,9 @@ async fn queued_mail_survives_a_restart_and_leaves_when_the_peer_comes_back() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(queued.contains(&format!("\t{bob}\tpending\t1\t")) && queued.contains("cannot connect"), "{queued}");
+    // Usually "cannot connect"; a listener of another test that took B's port
+    // for a moment answers otherwise. Either way the message was tried and waits.
+    assert!(queued.contains(&format!("\t{bob}\tpending\t1\t")), "{queued}");
     assert!(server_a.stop().0.success());
 
     // A restarts with the message still queued; B comes back; a retry is asked for.
