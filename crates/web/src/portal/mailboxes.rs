@@ -83,6 +83,7 @@ async fn list(State(web): State<Arc<Web>>, visitor: Visitor) -> Response {
                                 td data-label="État" { (state_badge(m)) }
                                 td {
                                     div class="actions" {
+                                        a href=(mailbox_path(m, "courrier")) { "Lire le courrier" span class="masque" { " de " (m.address.to_string()) } }
                                         @if m.kind == MailboxKind::Organisational && matches!(role, Some(Role::Administrateur | Role::Gestionnaire)) {
                                             a href=(mailbox_path(m, "membres")) { "Gérer les membres" span class="masque" { " de " (m.address.to_string()) } }
                                         }

@@ -13,6 +13,7 @@
 
 mod admin;
 mod layout;
+mod mail;
 mod mailboxes;
 mod session;
 mod signin;
@@ -42,6 +43,7 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/portail/assets/{file}", get(layout::stylesheet))
         .merge(signin::router())
         .merge(mailboxes::router())
+        .merge(mail::router())
         .merge(wizard::router())
         .merge(admin::router())
         .layer(axum::middleware::map_response(security_headers))
