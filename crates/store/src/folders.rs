@@ -134,7 +134,8 @@ pub trait FolderStore: Send + Sync {
         with: &[String],
         without: &[String],
     ) -> Result<Vec<u32>, StoreError>;
-    /// The messages with these UIDs (ascending; missing ones are skipped).
+    /// The messages with these UIDs, ascending (in any order, duplicates
+    /// once; missing ones are skipped).
     async fn messages(&self, folder: FolderId, uids: &[u32]) -> Result<Vec<MessageMeta>, StoreError>;
     async fn set_flags(
         &self,

@@ -60,10 +60,23 @@ fn message_rows(conn: &Connection, folder: FolderId, uids: &[u32]) -> Result<Vec
          FROM folder_messages fm JOIN messages m ON m.id = fm.message_id
          WHERE fm.folder_id = ?1 AND fm.uid BETWEEN ?2 AND ?3 ORDER BY fm.uid",
     )?;
+    // Callers pass ascending UIDs; any other order is put right, not trusted.
+    let sorted;
+    let uids = if uids.windows(2).all(|w| w[0] < w[1]) {
+        uids
+    } else {
+        sorted = {
+            let mut uids = uids.to_vec();
+            uids.sort_unstable();
+            uids.dedup();
+            uids
+        };
+        &sorted
+    };
     let mut runs: Vec<(u32, u32)> = Vec::new();
     for (start, end) in uid_runs(uids) {
         match runs.last_mut() {
-            Some((_, last)) if start - *last <= RUN_GAP => *last = end,
+            Some((_, last)) if start.saturating_sub(*last) <= RUN_GAP => *last = end,
             _ => runs.push((start, end)),
         }
     }

@@ -137,6 +137,8 @@ pub async fn copy_and_move_give_new_uids_and_keep_flags(store: &Store) {
     let moved = store.meta.move_messages(inbox.id, &[1, 4], archive.id).await.unwrap();
     assert_eq!(moved.pairs, [(1, 3), (4, 4)]);
     assert_eq!(store.meta.folder_uids(inbox.id).await.unwrap(), [2, 3]);
+    let any_order = store.meta.messages(archive.id, &[4, 1, 3, 1]).await.unwrap();
+    assert_eq!(any_order.iter().map(|m| m.uid).collect::<Vec<_>>(), [1, 3, 4], "any order, each once");
     let in_archive = store.meta.messages(archive.id, &[1, 2, 3, 4]).await.unwrap();
     assert!(in_archive.iter().all(|m| m.has_flag("$Ordonnance")));
     let ordonnance = ["$ordonnance".to_string()];
