@@ -221,4 +221,10 @@ async fn a_person_without_a_role_gets_404_and_a_member_may_read() {
     let list = s.get("/portail/boites/pharmacie@ours.test/courrier", &paul).await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert!(list.body.contains("commande"));
+
+    // A suspended mailbox is not read, even by its members.
+    s.store.meta.change_state(org.id, MailboxState::Active, MailboxState::Suspended, Some("contrôle")).await.unwrap();
+    let closed = s.get("/portail/boites/pharmacie@ours.test/courrier/INBOX/1", &paul).await;
+    assert_eq!(closed.status, 409);
+    assert!(closed.body.contains("suspendue") && !closed.body.contains("commande"), "{}", closed.body);
 }

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use mail_parser::{Address, MessageParser, MimeHeaders};
 use maud::html;
+use mss_core::MailboxState;
 use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta};
 use serde::Deserialize;
 
@@ -163,11 +164,23 @@ fn not_found(web: &Web, visitor: &Visitor, message: &str) -> Response {
     layout::error_page(web, StatusCode::NOT_FOUND, "Introuvable", message, Some(visitor))
 }
 
-/// The mailbox and its folders, if the visitor may read it.
+/// The mailbox and its folders, if the visitor may read it and it is
+/// active (IMAP and submission refuse the others the same way).
 async fn open(web: &Web, visitor: &Visitor, address: &str) -> Result<(Mailbox, Vec<Folder>), Response> {
     let (mailbox, _) = access(web, &visitor.caller, address)
         .await
         .map_err(|p| layout::error_page(web, p.status, "Boîte introuvable", &p.detail, Some(visitor)))?;
+    let closed = match mailbox.state {
+        MailboxState::Active => None,
+        MailboxState::Pending => Some(
+            "La boîte est en cours de création : son courrier sera lisible dès que l'ANS aura validé les informations transmises.",
+        ),
+        MailboxState::Suspended => Some("Cette boîte est suspendue : son courrier n'est pas lisible."),
+        MailboxState::Deleted => Some("Cette boîte a été supprimée."),
+    };
+    if let Some(message) = closed {
+        return Err(layout::error_page(web, StatusCode::CONFLICT, "Courrier indisponible", message, Some(visitor)));
+    }
     let mut folders = web.store.meta.folders(mailbox.id).await.map_err(layout::unavailable)?;
     folders.sort_by_key(folder_rank);
     Ok((mailbox, folders))
