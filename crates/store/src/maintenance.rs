@@ -66,20 +66,16 @@ impl Store {
         // a row read here always has its blob, whatever is delivered meanwhile.
         let referenced = self.meta.referenced_blobs().await?; // sorted
         for hash in &referenced {
-            let problem = if verify_content {
-                match self.blobs.get(hash).await {
-                    Ok(Some(_)) => None,
-                    Ok(None) => Some(format!("blob {hash} is named by a row but missing")),
-                    Err(e) => Some(format!("blob {hash} cannot be read: {e}")),
-                }
+            let present = if verify_content {
+                self.blobs.get(hash).await.map(|data| data.is_some())
             } else {
-                match self.blobs.contains(hash).await {
-                    Ok(true) => None,
-                    Ok(false) => Some(format!("blob {hash} is named by a row but missing")),
-                    Err(e) => Some(format!("blob {hash} cannot be read: {e}")),
-                }
+                self.blobs.contains(hash).await
             };
-            problems.extend(problem);
+            match present {
+                Ok(true) => {}
+                Ok(false) => problems.push(format!("blob {hash} is named by a row but missing")),
+                Err(e) => problems.push(format!("blob {hash} cannot be read: {e}")),
+            }
         }
         let stored = self.blobs.list().await?;
         let unreferenced = stored.iter().filter(|h| referenced.binary_search(h).is_err()).count();
