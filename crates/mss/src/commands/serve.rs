@@ -176,6 +176,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             .run(),
         ),
     ]);
+    // Handlers are in place before `ports.json` tells the world we are up,
+    // so a SIGTERM right after it stops us cleanly.
+    let stop = stop_signals().map_err(|e| failed("signals", e))?;
     write_ports(&data.path, &ports)?;
 
     println!("mss serving domain {} from {}", data.domain, data.path.display());
@@ -239,7 +242,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     if let Some(ans) = ans_simulator {
         app = app.nest(ANS_SIMULATOR_PATH, ans.router());
     }
-    let served = axum::serve(http, app).with_graceful_shutdown(shutdown_signal()).await;
+    let served = axum::serve(http, app).with_graceful_shutdown(stop).await;
     for task in tasks {
         task.abort();
     }
@@ -385,17 +388,15 @@ fn write_ports(dir: &Path, ports: &BTreeMap<&str, SocketAddr>) -> Result<(), Cli
     std::fs::rename(&tmp, dir.join(PORTS_FILE)).map_err(|e| failed(PORTS_FILE, e))
 }
 
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGTERM or SIGINT, registered now (not when first awaited).
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT received, stopping"),
+            _ = terminate.recv() => tracing::info!("SIGTERM received, stopping"),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, stopping"),
-        () = terminate => tracing::info!("SIGTERM received, stopping"),
-    }
+    })
 }
