@@ -1,6 +1,7 @@
 //! SMTP for mss: the inbound MTA of the trust space, where peer operators
 //! deliver mail to our mailboxes over mutual TLS, and the outbound queue
-//! worker that delivers to them. Submission comes next (issue 3).
+//! worker that delivers to them, and submission: what our users send, over
+//! SMTP or from the webmail ([`submit`]).
 //!
 //! The grammar is smtp-proto's; this crate is the behaviour: the session state
 //! machine, the trust decisions it asks `mss-trust` and `mss-store` for, the
@@ -27,7 +28,9 @@
 pub mod outbound;
 mod reply;
 pub mod server;
+pub mod submit;
 
 pub use outbound::{Outbound, RetryPolicy};
 pub use reply::Reply;
 pub use server::{Limits, Mode, SmtpServer, Submission};
+pub use submit::Submitter;

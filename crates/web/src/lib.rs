@@ -24,6 +24,7 @@ use mss_directory::annuaire::Annuaire;
 use mss_identity::SessionAuthority;
 use mss_identity::cps::CpsAuthority;
 use mss_identity::psc::client::PscLogin;
+use mss_smtp::Submitter;
 use mss_store::Store;
 
 pub use problem::Problem;
@@ -52,6 +53,18 @@ pub struct Web {
     /// People reach this site over HTTPS: the portal's cookies are `Secure`
     /// with the `__Host-` prefix.
     pub https: bool,
+    /// Sending from the webmail; without it the webmail only reads.
+    pub sending: Option<Sending>,
+}
+
+/// What the webmail needs to send.
+pub struct Sending {
+    /// Routes and stores the message, as SMTP submission does.
+    pub submitter: Arc<Submitter>,
+    /// Our host name, in the `Received:` and `Message-ID:` headers.
+    pub hostname: String,
+    /// The largest message, attachments included, once encoded.
+    pub max_message_bytes: usize,
 }
 
 /// Every route of the HTTP listener.

@@ -2,8 +2,9 @@
 //! and our own mailboxes (active ones at once, liste rouge ones never),
 //! authentication, paging, refusals as problem+json in French.
 
+mod support;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::Request;
 use mss_core::{MailboxKind, MailboxState, NationalId};
@@ -11,7 +12,7 @@ use mss_directory::annuaire::extraction::HEADER;
 use mss_directory::annuaire::{Annuaire, import};
 use mss_identity::{Method, Person, SessionAuthority, TokenKey};
 use mss_store::{MailboxDraft, Store, StoreConfig, now_unix};
-use mss_web::{Cgu, Web};
+use mss_web::Web;
 
 /// A PER line of the extraction.
 fn line(address: &str, last: &str, first: &str, rpps: &str) -> String {
@@ -67,20 +68,9 @@ async fn people_search_the_directory_and_our_active_mailboxes() {
     own(&store, "attente.dupontel", "Dupontel", MailboxState::Pending, false).await;
     let sessions =
         Arc::new(SessionAuthority::new(Arc::new(TokenKey::generate("ours.test").unwrap()), store.meta.clone()));
-    let web = Arc::new(Web {
-        store: store.clone(),
-        domain: "ours.test".parse().unwrap(),
-        sessions: sessions.clone(),
-        cgu: Cgu { version: "2026-01".into(), url: "/cgu".into() },
-        validation_delay: Duration::from_secs(0),
-        psc: None,
-        cps: None,
-        annuaire: Arc::new(Annuaire::new(&dir.path().join("annuaire"), Some("ours.test".into()))),
-        https: false,
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, mss_web::router(web)).await });
+    let annuaire = Arc::new(Annuaire::new(&dir.path().join("annuaire"), Some("ours.test".into())));
+    let web = Web { annuaire, ..support::web(dir.path(), &store, &sessions) };
+    let addr = support::serve(mss_web::router(Arc::new(web))).await;
     let person = Person {
         national_id: "810003621892".parse().unwrap(),
         first_name: "Élodie".into(),

@@ -2,6 +2,8 @@
 //! the three mailbox types, the ANS validation, delegation, the audit trail,
 //! and every kind of refusal as problem+json.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,8 +12,7 @@ use std::time::Duration;
 use mss_core::{MailboxState, Role};
 use mss_directory::{AnsSimulator, FhirPublisher, Validation, validate_due};
 use mss_identity::{Method, Person, SessionAuthority, TokenKey};
-use mss_store::{Store, StoreConfig, now_unix};
-use mss_web::{Cgu, Web};
+use mss_store::{Store, now_unix};
 
 const CGU: &str = "2026-01";
 const ALICE: &str = "810003621892";
@@ -27,23 +28,8 @@ struct Site {
 
 async fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
-    let sessions =
-        Arc::new(SessionAuthority::new(Arc::new(TokenKey::generate("ours.test").unwrap()), store.meta.clone()));
-    let web = Arc::new(Web {
-        store: store.clone(),
-        domain: "ours.test".parse().unwrap(),
-        sessions: sessions.clone(),
-        cgu: Cgu { version: CGU.into(), url: "/cgu".into() },
-        validation_delay: Duration::from_secs(0),
-        psc: None,
-        cps: None,
-        annuaire: Arc::new(mss_directory::annuaire::Annuaire::new(&dir.path().join("annuaire"), None)),
-        https: false,
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, mss_web::router(web)).await });
+    let (store, sessions) = support::store(dir.path()).await;
+    let addr = support::serve(mss_web::router(Arc::new(support::web(dir.path(), &store, &sessions)))).await;
     Site { _dir: dir, store, sessions, addr }
 }
 

@@ -3,6 +3,8 @@
 //! CSRF token every form needs, an ended session sending the person to
 //! sign-in, and the wizard's server-side checks.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use mss_identity::psc::client::{PscConfig, PscLogin};
 use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
 use mss_identity::{Method, Person, SessionAuthority, TokenKey};
 use mss_store::{Store, StoreConfig, now_unix};
-use mss_web::{Cgu, Web};
+use mss_web::Web;
 
 const IDENTITIES: &str = r#"
 [[identity]]
@@ -24,7 +26,7 @@ family_name = "Dupont"
 finess = ["750000002"]
 organisation = "Pharmacie du Centre"
 "#;
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
 
 struct Site {
@@ -52,17 +54,8 @@ async fn site(https: bool) -> Site {
     };
     let sessions =
         Arc::new(SessionAuthority::new(Arc::new(TokenKey::generate("ours.test").unwrap()), store.meta.clone()));
-    let web = Arc::new(Web {
-        store: store.clone(),
-        domain: "ours.test".parse().unwrap(),
-        sessions: sessions.clone(),
-        cgu: Cgu { version: "2026-01".into(), url: "/cgu".into() },
-        validation_delay: Duration::from_secs(0),
-        psc: Some(Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap()))),
-        cps: None,
-        annuaire: Arc::new(mss_directory::annuaire::Annuaire::new(&dir.path().join("annuaire"), None)),
-        https,
-    });
+    let psc = Some(Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap())));
+    let web = Arc::new(Web { psc, https, ..support::web(dir.path(), &store, &sessions) });
     let app = mss_web::router(web).nest("/psc-sim", simulator.router());
     tokio::spawn(async move { axum::serve(listener, app).await });
     let cookie = if https { "__Host-mss-portail" } else { "mss-portail" };

@@ -2,6 +2,8 @@
 //! against the embedded PSC simulator, over HTTP, following the redirects a
 //! browser follows; then the session is used to create a mailbox.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use mss_identity::psc::client::{PscConfig, PscLogin};
 use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
 use mss_identity::{SessionAuthority, TokenKey};
 use mss_store::{Store, StoreConfig};
-use mss_web::{Cgu, Web};
+use mss_web::Web;
 
 const IDENTITIES: &str = r#"
 [[identity]]
@@ -39,20 +41,10 @@ async fn site() -> (tempfile::TempDir, Store, SocketAddr) {
         redirect_uri: format!("http://{addr}/api/auth/psc/callback"),
         scopes: vec!["scope_all".into()],
     };
-    let web = Arc::new(Web {
-        store: store.clone(),
-        domain: "ours.test".parse().unwrap(),
-        sessions: Arc::new(SessionAuthority::new(
-            Arc::new(TokenKey::generate("ours.test").unwrap()),
-            store.meta.clone(),
-        )),
-        cgu: Cgu { version: "2026-01".into(), url: "/cgu".into() },
-        validation_delay: Duration::from_secs(0),
-        psc: Some(Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap()))),
-        cps: None,
-        annuaire: Arc::new(mss_directory::annuaire::Annuaire::new(&dir.path().join("annuaire"), None)),
-        https: false,
-    });
+    let sessions =
+        Arc::new(SessionAuthority::new(Arc::new(TokenKey::generate("ours.test").unwrap()), store.meta.clone()));
+    let psc = Some(Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap())));
+    let web = Arc::new(Web { psc, ..support::web(dir.path(), &store, &sessions) });
     let app = mss_web::router(web).nest("/psc-sim", simulator.router());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (dir, store, addr)

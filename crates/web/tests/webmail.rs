@@ -1,21 +1,30 @@
-//! The portal's read-only webmail over real HTTP with a real store: the
-//! folders and their unread counts, the message list, reading a message
-//! (which marks it seen), HTML bodies shown as text only, and the 404 a
-//! person without a role on a mailbox gets.
+//! The portal's webmail over real HTTP with a real store: the folders and
+//! their unread counts, the message list, reading a message (which marks it
+//! seen), HTML bodies shown as text only, the 404 a person without a role on
+//! a mailbox gets; writing (new, reply, forward with attachments kept,
+//! drafts), refusals outside the trust space, over the size limit or without
+//! the CSRF token, which store nothing; downloads and message actions.
+
+mod support;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mail_parser::MimeHeaders;
 use mss_core::{MailboxKind, MailboxState, Role};
-use mss_identity::{Method, Person, SessionAuthority, TokenKey};
-use mss_store::{Mailbox, NewMailbox, Store, StoreConfig, now_unix};
-use mss_web::{Cgu, Web};
+use mss_identity::{Method, Person, SessionAuthority};
+use mss_smtp::Submitter;
+use mss_store::{Mailbox, NewMailbox, Store, now_unix};
+use mss_web::{Sending, Web};
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The message size limit of the test site.
+const MAX: usize = 256 * 1024;
 const ELODIE: &str = "810003621892";
+const BOB: &str = "810000013994";
 const PAUL: &str = "810009999995";
 
 struct Site {
@@ -27,24 +36,17 @@ struct Site {
 
 async fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let sessions =
-        Arc::new(SessionAuthority::new(Arc::new(TokenKey::generate("ours.test").unwrap()), store.meta.clone()));
-    let web = Arc::new(Web {
+    let (store, sessions) = support::store(dir.path()).await;
+    let submitter = Submitter {
         store: store.clone(),
         domain: "ours.test".parse().unwrap(),
-        sessions: sessions.clone(),
-        cgu: Cgu { version: "2026-01".into(), url: "/cgu".into() },
-        validation_delay: Duration::from_secs(0),
-        psc: None,
-        cps: None,
-        annuaire: Arc::new(mss_directory::annuaire::Annuaire::new(&dir.path().join("annuaire"), None)),
-        https: false,
-    });
-    let app = mss_web::router(web);
-    tokio::spawn(async move { axum::serve(listener, app).await });
+        wake: Arc::new(tokio::sync::Notify::new()),
+        queue_expiry: Duration::from_secs(3600),
+        sent_copy: true,
+    };
+    let sending = Sending { submitter: Arc::new(submitter), hostname: "mss.ours.test".into(), max_message_bytes: MAX };
+    let web = Web { sending: Some(sending), ..support::web(dir.path(), &store, &sessions) };
+    let addr = support::serve(mss_web::router(Arc::new(web))).await;
     Site { _dir: dir, store, sessions, addr }
 }
 
@@ -82,6 +84,99 @@ impl Site {
         })
         .await
         .unwrap()
+    }
+
+    /// Sends raw request bytes; the reply (body as lossy text, and raw).
+    async fn raw(&self, request: Vec<u8>) -> (Reply, Vec<u8>) {
+        let addr = self.addr;
+        tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            // The server may answer (413) before reading everything.
+            let _ = stream.write_all(&request);
+            let mut response = Vec::new();
+            let _ = stream.read_to_end(&mut response);
+            let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            let head = String::from_utf8_lossy(&response[..split]).to_string();
+            let body = response[split..].to_vec();
+            let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+            let headers = head
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_once(':'))
+                .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+                .collect();
+            (Reply { status, headers, body: String::from_utf8_lossy(&body).to_string() }, body)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Posts a multipart form: text `fields` in order, then `files`
+    /// (name, content type, bytes) in the `pieces` field.
+    async fn post_multipart(
+        &self,
+        path: &str,
+        cookie: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Reply {
+        let boundary = "----mss-test-boundary";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").unwrap();
+        }
+        for (name, kind, bytes) in files {
+            write!(
+                body,
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"pieces\"; filename=\"{name}\"\r\n\
+                 Content-Type: {kind}\r\n\r\n"
+            )
+            .unwrap();
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        write!(body, "--{boundary}--\r\n").unwrap();
+        let mut request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nCookie: {cookie}\r\n\
+             Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+            self.addr,
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(&body);
+        self.raw(request).await.0
+    }
+
+    /// Posts an urlencoded form.
+    async fn post_form(&self, path: &str, cookie: &str, form: &str) -> Reply {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nCookie: {cookie}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            self.addr,
+            form.len()
+        );
+        self.raw(request.into_bytes()).await.0
+    }
+
+    /// The CSRF token of the session behind `cookie`, read from a page.
+    async fn csrf(&self, cookie: &str) -> String {
+        let page = self.get("/portail/boites", cookie).await.body;
+        let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+        page[at..at + 64].to_string()
+    }
+
+    /// The raw messages of a folder of `mailbox`, in UID order.
+    async fn folder(&self, mailbox: &Mailbox, name: &str) -> Vec<(mss_store::MessageMeta, Vec<u8>)> {
+        let folders = self.store.meta.folders(mailbox.id).await.unwrap();
+        let folder = folders.iter().find(|f| f.name == name).unwrap();
+        let uids = self.store.meta.folder_uids(folder.id).await.unwrap();
+        let mut out = Vec::new();
+        for meta in self.store.meta.messages(folder.id, &uids).await.unwrap() {
+            let raw = self.store.blobs.get(&meta.blob).await.unwrap().unwrap();
+            out.push((meta, raw));
+        }
+        out
     }
 
     /// A portal session for the person with this national id: the cookie.
@@ -227,4 +322,182 @@ async fn a_person_without_a_role_gets_404_and_a_member_may_read() {
     let closed = s.get("/portail/boites/pharmacie@ours.test/courrier/INBOX/1", &paul).await;
     assert_eq!(closed.status, 409);
     assert!(closed.body.contains("suspendue") && !closed.body.contains("commande"), "{}", closed.body);
+}
+
+#[tokio::test]
+async fn the_webmail_sends_replies_forwards_and_keeps_drafts() {
+    let s = site().await;
+    let elodie = s.personal("elodie", ELODIE).await;
+    let bob = s.personal("bob", BOB).await;
+    let hospital = mss_store::WhitelistRow {
+        domain: "hopital.test".into(),
+        operator_dn: "CN=mss.hopital.test,O=Hopital".into(),
+        description: String::new(),
+        responsible_contact: String::new(),
+        support_contact: String::new(),
+        updated_at: String::new(),
+        source: mss_store::WhitelistSource::Manual,
+    };
+    s.store.meta.add_manual_whitelist_row(&hospital).await.unwrap();
+    let cookie = s.signed_in(ELODIE, "Élodie", "Dupont").await;
+    let csrf = s.csrf(&cookie).await;
+    let compose = "/portail/boites/elodie@ours.test/ecrire";
+
+    let form = s.get(compose, &cookie).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(
+        form.body.contains("enctype=\"multipart/form-data\"") && form.body.contains(&format!("data-max=\"{MAX}\""))
+    );
+    assert!(form.body.contains("<script src=\"/portail/assets/portail-"), "the size check script");
+
+    // Sent to a colleague here and a hospital elsewhere, with an attachment.
+    let pdf: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("a", "Bob <bob@ours.test>, dr.house@hopital.test"),
+        ("cc", ""),
+        ("objet", "Ordonnance de Mme Durand"),
+        ("corps", "Bonjour,\r\nvoici l'ordonnance.\r\n"),
+        ("action", "envoyer"),
+    ];
+    let sent = s.post_multipart(compose, &cookie, &fields, &[("ordonnance é.pdf", "application/pdf", &pdf)]).await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert_eq!(sent.header("location"), Some("/portail/boites/elodie@ours.test/courrier?fait=envoye"));
+    let inbox = s.folder(&bob, "INBOX").await;
+    assert_eq!(inbox.len(), 1);
+    let message = mail_parser::MessageParser::default().parse(&inbox[0].1).unwrap();
+    assert_eq!(message.subject(), Some("Ordonnance de Mme Durand"));
+    assert_eq!(message.from().unwrap().first().unwrap().address(), Some("elodie@ours.test"));
+    assert!(message.body_text(0).unwrap().contains("voici l'ordonnance."));
+    let part = message.attachments().next().unwrap();
+    assert_eq!((part.attachment_name(), part.contents()), (Some("ordonnance é.pdf"), pdf.as_slice()));
+    assert!(String::from_utf8_lossy(&inbox[0].1).starts_with("Received: from portail by mss.ours.test"));
+    assert_eq!(s.folder(&elodie, "Sent").await.len(), 1, "a copy in Sent");
+    let queued = s.store.meta.queue().await.unwrap();
+    assert_eq!(queued.iter().map(|q| q.recipient.as_str()).collect::<Vec<_>>(), ["dr.house@hopital.test"]);
+    let done = s.get("/portail/boites/elodie@ours.test/courrier?fait=envoye", &cookie).await;
+    assert!(done.body.contains("Votre message a été envoyé."));
+
+    // Refusals store nothing.
+    let outside = [("csrf", csrf.as_str()), ("a", "x@gmail.test"), ("objet", "Hors"), ("action", "envoyer")];
+    let refused = s.post_multipart(compose, &cookie, &outside, &[("a.txt", "text/plain", b"x")]).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("x@gmail.test est hors de l'espace de confiance MSSanté"), "{}", refused.body);
+    assert!(refused.body.contains("joignez de nouveau vos fichiers") && refused.body.contains("value=\"Hors\""));
+    let nobody = [("csrf", csrf.as_str()), ("a", "personne@ours.test"), ("action", "envoyer")];
+    let refused = s.post_multipart(compose, &cookie, &nobody, &[]).await;
+    assert!(refused.body.contains("Aucune boîte active à l'adresse personne@ours.test."), "{}", refused.body);
+    let empty = [("csrf", csrf.as_str()), ("a", ""), ("action", "envoyer")];
+    assert!(s.post_multipart(compose, &cookie, &empty, &[]).await.body.contains("Indiquez au moins un destinataire."));
+    let zeros = "0".repeat(64);
+    let forged = [("csrf", zeros.as_str()), ("a", "bob@ours.test"), ("action", "envoyer")];
+    assert_eq!(s.post_multipart(compose, &cookie, &forged, &[]).await.status, 403);
+    let files_first = [("a", "bob@ours.test"), ("csrf", csrf.as_str())];
+    assert_eq!(s.post_multipart(compose, &cookie, &files_first, &[]).await.status, 403, "the token comes first");
+    let big = vec![b'x'; MAX + 300 * 1024];
+    let too_big = [("csrf", csrf.as_str()), ("a", "bob@ours.test"), ("action", "envoyer")];
+    let refused = s.post_multipart(compose, &cookie, &too_big, &[("scan.tif", "image/tiff", &big)]).await;
+    assert_eq!(refused.status, 413);
+    assert!(refused.body.contains("dépassent la taille maximale"), "{}", refused.body);
+    let just_over = vec![b'x'; MAX];
+    let refused = s.post_multipart(compose, &cookie, &too_big, &[("scan.tif", "image/tiff", &just_over)]).await;
+    assert_eq!(refused.status, 413, "the message once encoded is over the limit");
+    assert_eq!(s.folder(&bob, "INBOX").await.len(), 1);
+    assert_eq!(s.folder(&elodie, "Sent").await.len(), 1);
+    assert_eq!(s.store.meta.queue().await.unwrap().len(), 1);
+
+    // Bob replies to all, forwards with the attachment kept.
+    let bob_cookie = s.signed_in(BOB, "Bob", "Durand").await;
+    let bob_csrf = s.csrf(&bob_cookie).await;
+    let reply = s.get("/portail/boites/bob@ours.test/ecrire?repondre=INBOX%2F1&tous=1", &bob_cookie).await;
+    assert!(reply.body.contains("value=\"Re: Ordonnance de Mme Durand\""), "{}", reply.body);
+    assert!(
+        reply.body.contains("value=\"elodie@ours.test\"") && reply.body.contains("value=\"dr.house@hopital.test\"")
+    );
+    assert!(reply.body.contains("&gt; voici l'ordonnance."), "quoted");
+    let forward = s.get("/portail/boites/bob@ours.test/ecrire?transferer=INBOX%2F1", &bob_cookie).await;
+    assert!(
+        forward.body.contains("value=\"Fwd: Ordonnance de Mme Durand\"") && forward.body.contains("ordonnance é.pdf")
+    );
+    let fields = [
+        ("csrf", bob_csrf.as_str()),
+        ("a", "elodie@ours.test"),
+        ("objet", "Fwd: Ordonnance de Mme Durand"),
+        ("corps", "Pour information."),
+        ("source", "INBOX/1"),
+        ("garder", "0"),
+        ("action", "envoyer"),
+    ];
+    assert_eq!(s.post_multipart("/portail/boites/bob@ours.test/ecrire", &bob_cookie, &fields, &[]).await.status, 303);
+    let inbox = s.folder(&elodie, "INBOX").await;
+    let forwarded = mail_parser::MessageParser::default().parse(&inbox[0].1).unwrap();
+    assert_eq!(forwarded.attachments().next().unwrap().contents(), pdf.as_slice(), "the attachment went along");
+
+    // Downloading it, then the message actions.
+    let (download, bytes) = s
+        .raw(
+            format!(
+                "GET /portail/boites/elodie@ours.test/courrier/INBOX/1/pieces/0 HTTP/1.1\r\nHost: x\r\n\
+             Connection: close\r\nCookie: {cookie}\r\n\r\n"
+            )
+            .into_bytes(),
+        )
+        .await;
+    assert_eq!(download.status, 200);
+    assert_eq!(download.header("content-type"), Some("application/octet-stream"));
+    assert!(download.header("content-disposition").unwrap().starts_with("attachment; filename=\"ordonnance__.pdf\""));
+    assert_eq!(bytes, pdf);
+    let message = "/portail/boites/elodie@ours.test/courrier/INBOX/1";
+    let unread = s.post_form(&format!("{message}/action"), &cookie, &format!("csrf={csrf}&action=non-lu")).await;
+    assert_eq!(unread.header("location"), Some(&*format!("{message}?fait=non-lu")));
+    assert!(!s.folder(&elodie, "INBOX").await[0].0.has_flag("\\Seen"));
+    s.post_form(&format!("{message}/action"), &cookie, &format!("csrf={csrf}&action=suivi")).await;
+    assert!(s.folder(&elodie, "INBOX").await[0].0.has_flag("\\Flagged"));
+    let deleted = s.post_form(&format!("{message}/action"), &cookie, &format!("csrf={csrf}&action=supprimer")).await;
+    assert_eq!(deleted.status, 303);
+    assert!(s.folder(&elodie, "INBOX").await.is_empty());
+    assert_eq!(s.folder(&elodie, "Trash").await.len(), 1, "deleting moves to the Trash");
+    let trash = "/portail/boites/elodie@ours.test/courrier/Trash/1";
+    s.post_form(&format!("{trash}/action"), &cookie, &format!("csrf={csrf}&action=supprimer")).await;
+    assert!(s.folder(&elodie, "Trash").await.is_empty(), "and from the Trash, for good");
+
+    // A draft, taken up again and sent: it leaves Drafts.
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("a", "bob@ours.test"),
+        ("objet", "Brouillon"),
+        ("corps", "À finir"),
+        ("action", "brouillon"),
+    ];
+    let saved = s.post_multipart(compose, &cookie, &fields, &[("note.txt", "text/plain", b"note")]).await;
+    assert_eq!(
+        saved.header("location"),
+        Some("/portail/boites/elodie@ours.test/courrier?dossier=Drafts&fait=brouillon")
+    );
+    let drafts = s.folder(&elodie, "Drafts").await;
+    assert!(drafts[0].0.has_flag("\\Draft"));
+    let uid = drafts[0].0.uid;
+    let listed = s.get("/portail/boites/elodie@ours.test/courrier?dossier=Drafts", &cookie).await;
+    assert!(listed.body.contains(&format!("ecrire?brouillon={uid}")), "{}", listed.body);
+    let taken = s.get(&format!("{compose}?brouillon={uid}"), &cookie).await;
+    assert!(
+        taken.body.contains("value=\"Brouillon\"") && taken.body.contains("À finir") && taken.body.contains("note.txt")
+    );
+    let source = format!("Drafts/{uid}");
+    let uid_text = uid.to_string();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("a", "bob@ours.test"),
+        ("objet", "Brouillon"),
+        ("corps", "Fini"),
+        ("source", source.as_str()),
+        ("garder", "0"),
+        ("brouillon", uid_text.as_str()),
+        ("action", "envoyer"),
+    ];
+    assert_eq!(s.post_multipart(compose, &cookie, &fields, &[]).await.status, 303);
+    assert!(s.folder(&elodie, "Drafts").await.is_empty());
+    let last = s.folder(&bob, "INBOX").await.pop().unwrap();
+    let last = mail_parser::MessageParser::default().parse(&last.1).unwrap();
+    assert_eq!(last.attachments().next().unwrap().contents(), b"note");
 }

@@ -29,10 +29,10 @@ use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
 use mss_identity::{SessionAuthority, Throttle, TokenKey};
 use mss_imap::{ImapServer, Limits as ImapLimits};
 use mss_smtp::outbound::{Dns, Routes};
-use mss_smtp::{Limits, Mode, Outbound, RetryPolicy, SmtpServer, Submission};
+use mss_smtp::{Limits, Mode, Outbound, RetryPolicy, SmtpServer, Submission, Submitter};
 use mss_trust::pki::subject_of_pem;
 use mss_trust::{ServerTrust, TlsMaterial};
-use mss_web::{Cgu, Web};
+use mss_web::{Cgu, Sending, Web};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -122,11 +122,16 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     };
     let routes = Routes { fixed: smtp_config.routes.clone().into_iter().collect(), dns };
     let mut tasks_early = Vec::new();
-    let submission_mode = || Submission {
-        tokens: tokens.clone(),
+    let submitter = Arc::new(Submitter {
+        store: store.clone(),
+        domain: data.domain.clone(),
         wake: wake.clone(),
         queue_expiry,
         sent_copy: smtp_config.sent_copy,
+    });
+    let submission_mode = || Submission {
+        tokens: tokens.clone(),
+        submitter: submitter.clone(),
         plain_with_token: smtp_config.plain_with_token,
     };
     let imap_server = Arc::new(ImapServer {
@@ -234,6 +239,11 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         cps: cps_authority(&data)?.map(Arc::new),
         annuaire: Arc::new(Annuaire::new(&data.path.join(ANNUAIRE_DIR), Some(data.domain.to_string()))),
         https: base_url.starts_with("https://"),
+        sending: Some(Sending {
+            submitter,
+            hostname: hostname.clone(),
+            max_message_bytes: data.config.smtp.max_message_bytes,
+        }),
     });
     let mut app = mss_web::router(web).nest(FHIR_PATH, mss_directory::fhir_read::router(store.meta.clone()));
     if let Some(simulator) = simulator {

@@ -21,11 +21,11 @@ use mss_store::Store;
 use mss_trust::{PeerCertificate, ServerTrust};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 
 use self::conn::Conn;
 use self::session::{Outcome, Session, TlsPeer};
+use crate::submit::Submitter;
 
 /// Bounds on what one peer may make us do.
 #[derive(Debug, Clone)]
@@ -75,12 +75,8 @@ pub enum Mode {
 pub struct Submission {
     /// Verifies bearer tokens.
     pub tokens: Arc<TokenKey>,
-    /// Wakes the outbound worker when mail is queued.
-    pub wake: Arc<Notify>,
-    /// How long queued mail may wait before it is bounced.
-    pub queue_expiry: Duration,
-    /// Whether a submitted message is also stored in the sender's Sent.
-    pub sent_copy: bool,
+    /// Routes and stores what users send (shared with the webmail).
+    pub submitter: Arc<Submitter>,
     /// Development only: accept SASL PLAIN with a bearer token as password,
     /// for clients that know no OAuth (swaks, old mail programs).
     pub plain_with_token: bool,

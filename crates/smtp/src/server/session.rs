@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 
 use mail_parser::{Message, MessageParser};
-use mss_core::{Action, EmailAddress, MailboxKind, may};
+use mss_core::EmailAddress;
 use mss_identity::login::{self, LoginError, Principal};
-use mss_store::{MailboxId, NewAuditEntry, Placement, SENT, now_unix};
+use mss_store::{MailboxId, NewAuditEntry, now_unix};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::{DistinguishedName, PeerCertificate};
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
@@ -17,6 +17,7 @@ use super::conn::{Conn, ReadEnd};
 use super::sasl;
 use super::{Mode, SmtpServer};
 use crate::Reply;
+use crate::submit::{Refused, Route, active_mailbox};
 
 /// How a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,14 +36,6 @@ pub struct TlsPeer {
     pub cipher: String,
 }
 
-/// A recipient accepted by RCPT TO.
-enum Recipient {
-    /// One of our active mailboxes.
-    Local(EmailAddress, MailboxId),
-    /// Another operator's (submission only): queued for delivery.
-    Remote(EmailAddress),
-}
-
 /// The transaction being built (RFC 5321 §3.3).
 struct Envelope {
     /// Empty for the null reverse-path (bounces).
@@ -50,14 +43,12 @@ struct Envelope {
     /// Submission: the mailbox the user sends as (their own or an
     /// organisational one), which keeps the sent copy.
     sending_mailbox: Option<MailboxId>,
-    recipients: Vec<Recipient>,
+    recipients: Vec<Route>,
 }
 
 impl Envelope {
     fn is_recipient(&self, address: &EmailAddress) -> bool {
-        self.recipients.iter().any(|r| match r {
-            Recipient::Local(a, _) | Recipient::Remote(a) => a == address,
-        })
+        self.recipients.iter().any(|r| r.address() == address)
     }
 }
 
@@ -432,45 +423,24 @@ impl<'a> Session<'a> {
             }
             Err(e) => return Reply::new(501, "5.1.7", format!("Bad sender address: {e}")),
         };
-        let sending_mailbox = if &sender == principal.address() {
-            principal.mailbox.id
-        } else {
-            match self.organisational_sender(principal, &sender).await {
+        let Mode::Submission(submission) = &self.server.mode else {
+            return Reply::new(530, "5.7.0", "Authentication required");
+        };
+        let own = (principal.address(), principal.mailbox.id);
+        let sending_mailbox =
+            match submission.submitter.sending_mailbox(own, principal.national_id.as_ref(), &sender).await {
                 Ok(Some(mailbox)) => mailbox,
                 Ok(None) => {
                     return Reply::new(550, "5.7.1", format!("{} may not send as {sender}", principal.address()));
                 }
-                Err(reply) => return reply,
-            }
-        };
+                Err(e) => {
+                    tracing::error!(error = %e, "smtp: role lookup failed");
+                    return Reply::new(451, "4.3.0", "Temporary failure, try again later");
+                }
+            };
         self.envelope =
             Some(Envelope { from: sender.to_string(), sending_mailbox: Some(sending_mailbox), recipients: Vec::new() });
         Reply::ok("Sender OK")
-    }
-
-    /// An organisational mailbox the principal's role allows sending as
-    /// (`mss_core::may(role, SendMail)`), if `sender` is one.
-    async fn organisational_sender(
-        &self,
-        principal: &Principal,
-        sender: &EmailAddress,
-    ) -> Result<Option<MailboxId>, Reply> {
-        let meta = &self.server.store.meta;
-        let store_error = |e: mss_store::StoreError| {
-            tracing::error!(error = %e, "smtp: role lookup failed");
-            Reply::new(451, "4.3.0", "Temporary failure, try again later")
-        };
-        let Some(national_id) = &principal.national_id else {
-            return Ok(None);
-        };
-        let Some(mailbox) = meta.mailbox(sender).await.map_err(store_error)? else {
-            return Ok(None);
-        };
-        if mailbox.kind != MailboxKind::Organisational || !mailbox.state.receives_mail() {
-            return Ok(None);
-        }
-        let role = meta.role_of(mailbox.id, national_id).await.map_err(store_error)?;
-        Ok(may(role, Action::SendMail).then_some(mailbox.id))
     }
 
     /// The sender's domain must be in the liste blanche with this certificate's
@@ -520,52 +490,32 @@ impl<'a> Session<'a> {
             Ok(address) => address,
             Err(e) => return Reply::new(501, "5.1.3", format!("Bad recipient address: {e}")),
         };
-        if *address.domain() != self.server.domain {
-            return self.remote_rcpt(address).await;
-        }
-        let mailbox = match self.server.store.meta.mailbox(&address).await {
-            Ok(mailbox) => mailbox,
-            Err(e) => {
-                tracing::error!(error = %e, "smtp: mailbox lookup failed");
+        let route = match &self.server.mode {
+            Mode::Submission(submission) => submission.submitter.route(&address).await,
+            Mode::Mta if *address.domain() != self.server.domain => {
+                return Reply::new(550, "5.7.1", format!("Relaying denied: {} is not served here", address.domain()));
+            }
+            Mode::Mta => match active_mailbox(self.server.store.meta.as_ref(), &address).await {
+                Ok(Some(id)) => Ok(Route::Local(address, id)),
+                Ok(None) => Err(Refused::NoSuchMailbox(address)),
+                Err(e) => Err(Refused::Store(e)),
+            },
+        };
+        let route = match route {
+            Ok(route) => route,
+            Err(Refused::NoSuchMailbox(address)) => {
+                return Reply::new(550, "5.1.1", format!("<{address}>: no such active mailbox"));
+            }
+            Err(refused @ Refused::OutsideTrustSpace(_)) => return Reply::new(550, "5.7.1", refused.to_string()),
+            Err(Refused::Store(e)) => {
+                tracing::error!(error = %e, "smtp: recipient lookup failed");
                 return Reply::new(451, "4.3.0", "Temporary failure, try again later");
             }
         };
-        let Some(mailbox) = mailbox.filter(|m| m.state.receives_mail()) else {
-            return Reply::new(550, "5.1.1", format!("<{address}>: no such active mailbox"));
-        };
         if let Some(envelope) = &mut self.envelope
-            && !envelope.is_recipient(&address)
+            && !envelope.is_recipient(route.address())
         {
-            envelope.recipients.push(Recipient::Local(address, mailbox.id));
-        }
-        Reply::ok("Recipient OK")
-    }
-
-    /// Another operator's recipient: only from submission, and only inside the
-    /// trust space (the liste blanche, or patients at Mon espace santé).
-    async fn remote_rcpt(&mut self, address: EmailAddress) -> Reply {
-        if let Mode::Mta = self.server.mode {
-            return Reply::new(550, "5.7.1", format!("Relaying denied: {} is not served here", address.domain()));
-        }
-        let domain = address.domain().as_str();
-        let listed = match self.server.store.meta.whitelist_for_domain(domain).await {
-            Ok(rows) => !rows.is_empty(),
-            Err(e) => {
-                tracing::error!(error = %e, "smtp: liste blanche lookup failed");
-                return Reply::new(451, "4.3.0", "Temporary failure, try again later");
-            }
-        };
-        if !listed && !address.domain().is_patient() {
-            return Reply::new(
-                550,
-                "5.7.1",
-                format!("{domain} is outside the MSSanté trust space (not in the liste blanche)"),
-            );
-        }
-        if let Some(envelope) = &mut self.envelope
-            && !envelope.is_recipient(&address)
-        {
-            envelope.recipients.push(Recipient::Remote(address));
+            envelope.recipients.push(route);
         }
         Reply::ok("Recipient OK")
     }
@@ -640,34 +590,18 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Local recipients get it in their INBOX (and a submitting user a copy
-    /// in Sent), remote ones through the queue; all durable when this returns.
+    /// Submission: through the [`Submitter`](crate::submit::Submitter).
+    /// The MTA: into our recipients' INBOX. Durable when this returns.
     async fn store_message(&self, envelope: &Envelope, message: &[u8]) -> Result<(), mss_store::StoreError> {
-        let store = &self.server.store;
-        let mut local: Vec<Placement> = envelope
+        if let (Mode::Submission(submission), Some(mailbox)) = (&self.server.mode, envelope.sending_mailbox) {
+            return submission.submitter.store(message, &envelope.from, mailbox, &envelope.recipients).await;
+        }
+        let local: Vec<MailboxId> = envelope
             .recipients
             .iter()
-            .filter_map(|r| if let Recipient::Local(_, id) = r { Some(Placement::inbox(*id)) } else { None })
+            .filter_map(|r| if let Route::Local(_, id) = r { Some(*id) } else { None })
             .collect();
-        if let (Mode::Submission(submission), Some(mailbox)) = (&self.server.mode, envelope.sending_mailbox)
-            && submission.sent_copy
-        {
-            local.push(Placement { mailbox, folder: SENT.to_string() });
-        }
-        let remote: Vec<EmailAddress> = envelope
-            .recipients
-            .iter()
-            .filter_map(|r| if let Recipient::Remote(a) = r { Some(a.clone()) } else { None })
-            .collect();
-        if !local.is_empty() {
-            store.deliver_to(message, &local).await?;
-        }
-        if let (Mode::Submission(submission), false) = (&self.server.mode, remote.is_empty()) {
-            let expiry = i64::try_from(submission.queue_expiry.as_secs()).unwrap_or(i64::MAX / 2);
-            store.enqueue(message, &envelope.from, &remote, now_unix() + expiry).await?;
-            submission.wake.notify_one();
-        }
-        Ok(())
+        self.server.store.deliver(message, &local).await.map(|_| ())
     }
 
     /// RFC 5321 §4.4: the trace header we add in front of the message.
@@ -678,7 +612,7 @@ impl<'a> Session<'a> {
         let helo: String = helo.chars().filter(|c| c.is_ascii_graphic()).take(255).collect();
         let tls = self.tls.as_ref().map(|t| format!(" ({} {})", t.version, t.cipher)).unwrap_or_default();
         let for_clause = match envelope.recipients.as_slice() {
-            [Recipient::Local(only, _) | Recipient::Remote(only)] => format!("\r\n\tfor <{only}>"),
+            [Route::Local(only, _) | Route::Remote(only)] => format!("\r\n\tfor <{only}>"),
             _ => String::new(),
         };
         // RFC 3848: ESMTPSA once the client has authenticated.

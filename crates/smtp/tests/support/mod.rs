@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use mss_core::{MailboxKind, MailboxState};
 use mss_identity::TokenKey;
-use mss_smtp::{Limits, Mode, SmtpServer, Submission};
+use mss_smtp::{Limits, Mode, SmtpServer, Submission, Submitter};
 use mss_store::{INBOX, MailboxId, NewMailbox, Store, StoreConfig, WhitelistRow, WhitelistSource};
 use mss_trust::TlsMaterial;
 use mss_trust::pki::{CertificateAuthority, IssuedCertificate, OperatorIdentity};
@@ -109,9 +109,13 @@ impl Site {
         let addr = listener.local_addr().unwrap();
         let submission = Submission {
             tokens: Arc::new(self.token_key()),
-            wake,
-            queue_expiry: Duration::from_secs(3600),
-            sent_copy: true,
+            submitter: Arc::new(Submitter {
+                store: self.store.clone(),
+                domain: self.domain.parse().unwrap(),
+                wake,
+                queue_expiry: Duration::from_secs(3600),
+                sent_copy: true,
+            }),
             plain_with_token: false,
         };
         self.serve(listener, Mode::Submission(submission), Limits::default(), implicit_tls);

@@ -14,21 +14,31 @@ use super::session::Visitor;
 use crate::Web;
 
 const CSS: &str = include_str!("../../assets/portail.css");
+const JS: &str = include_str!("../../assets/portail.js");
 
-/// `/portail/assets/portail-<hash>.css`.
-pub static CSS_PATH: LazyLock<String> =
-    LazyLock::new(|| format!("/portail/assets/portail-{}.css", &blake3::hash(CSS.as_bytes()).to_hex()[..16]));
+/// `/portail/assets/portail-<hash>.<extension>`.
+fn asset_path(content: &str, extension: &str) -> String {
+    format!("/portail/assets/portail-{}.{extension}", &blake3::hash(content.as_bytes()).to_hex()[..16])
+}
 
-/// The stylesheet, if `file` names its current version.
-pub async fn stylesheet(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
-    if CSS_PATH.strip_prefix("/portail/assets/") != Some(file.as_str()) {
+pub static CSS_PATH: LazyLock<String> = LazyLock::new(|| asset_path(CSS, "css"));
+pub static JS_PATH: LazyLock<String> = LazyLock::new(|| asset_path(JS, "js"));
+
+/// The stylesheet or the script, if `file` names its current version.
+pub async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    let file = Some(file.as_str());
+    let (content, kind) = if CSS_PATH.strip_prefix("/portail/assets/") == file {
+        (CSS, "text/css; charset=utf-8")
+    } else if JS_PATH.strip_prefix("/portail/assets/") == file {
+        (JS, "text/javascript; charset=utf-8")
+    } else {
         return (StatusCode::NOT_FOUND, "introuvable").into_response();
-    }
+    };
     let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+        (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
         (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
     ];
-    (headers, CSS).into_response()
+    (headers, content).into_response()
 }
 
 /// The envelope icon (decorative: the link beside it says where it goes).
@@ -50,6 +60,28 @@ pub enum Section {
 
 /// A whole page: `title` is both the `<title>` and the `<h1>`.
 pub fn page(web: &Web, title: &str, visitor: Option<&Visitor>, section: Section, main: Markup) -> Html<String> {
+    shell(web, title, visitor, section, main, false)
+}
+
+/// The same, with the portal's script (for forms it helps).
+pub fn page_with_script(
+    web: &Web,
+    title: &str,
+    visitor: Option<&Visitor>,
+    section: Section,
+    main: Markup,
+) -> Html<String> {
+    shell(web, title, visitor, section, main, true)
+}
+
+fn shell(
+    web: &Web,
+    title: &str,
+    visitor: Option<&Visitor>,
+    section: Section,
+    main: Markup,
+    script: bool,
+) -> Html<String> {
     let current = |s: Section| if s == section { Some("page") } else { None };
     let markup = html! {
         (DOCTYPE)
@@ -59,6 +91,7 @@ pub fn page(web: &Web, title: &str, visitor: Option<&Visitor>, section: Section,
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Messagerie sécurisée de santé" }
                 link rel="stylesheet" href=(CSS_PATH.as_str());
+                @if script { script src=(JS_PATH.as_str()) defer {} }
             }
             body {
                 a class="evitement" href="#contenu" { "Aller au contenu" }
@@ -94,6 +127,25 @@ pub fn page(web: &Web, title: &str, visitor: Option<&Visitor>, section: Section,
         }
     };
     Html(markup.into_string())
+}
+
+/// A text field with its label, help, and error.
+pub fn text_field(name: &str, label: &str, help: &str, value: Option<&str>, error: Option<&str>) -> Markup {
+    let error_id = format!("{name}-erreur");
+    let help_id = format!("{name}-aide");
+    let described: Vec<&str> = [(!help.is_empty()).then_some(help_id.as_str()), error.map(|_| error_id.as_str())]
+        .into_iter()
+        .flatten()
+        .collect();
+    let described = (!described.is_empty()).then(|| described.join(" "));
+    html! {
+        div class={ "champ" @if error.is_some() { " en-erreur" } } {
+            label for=(name) { (label) @if !help.is_empty() { span class="aide" id=(help_id) { (help) } } }
+            input type="text" id=(name) name=(name) value=(value.unwrap_or_default())
+                aria-describedby=[described] aria-invalid=[error.map(|_| "true")];
+            (field_error(&error_id, error))
+        }
+    }
 }
 
 /// An error message next to a field (referenced by `aria-describedby`).

@@ -1,7 +1,9 @@
-//! The read-only webmail: the folders of a mailbox with their unread counts,
-//! a folder's messages newest first (50 a page), and one message read as
-//! text. Who may read a mailbox is the API's rule ([`access`]: its holder or
-//! a person with a role on it, 404 for anyone else).
+//! The webmail's reading side: the folders of a mailbox with their unread
+//! counts, a folder's messages newest first (50 a page), one message read as
+//! text with its attachments to download, and what is done to a message
+//! (mark unread, flag, move, delete). Writing is [`super::compose`]. Who may
+//! read a mailbox is the API's rule ([`access`]: its holder or a person with
+//! a role on it, 404 for anyone else); moving and deleting need `DeleteMail`.
 //!
 //! A message is never rendered as HTML: the page shows its text/plain body,
 //! or the text of its HTML with every tag removed, escaped; nothing remote
@@ -12,17 +14,18 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use mail_parser::{Address, MessageParser, MimeHeaders};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use mail_parser::{Address, MessageParser, MessagePart, MimeHeaders};
 use maud::html;
-use mss_core::MailboxState;
-use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta};
+use mss_core::{Action, MailboxState, Role, may};
+use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta, NewAuditEntry};
 use serde::Deserialize;
 
+use super::compose::compose_path;
 use super::layout::{self, Section};
-use super::session::{Visitor, encode};
+use super::session::{Posted, Visitor, encode};
 use crate::Web;
 use crate::api::mailboxes::access;
 
@@ -35,6 +38,28 @@ pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/portail/boites/{address}/courrier", get(folder))
         .route("/portail/boites/{address}/courrier/{folder}/{uid}", get(message))
+        .route("/portail/boites/{address}/courrier/{folder}/{uid}/pieces/{index}", get(attachment))
+        .route("/portail/boites/{address}/courrier/{folder}/{uid}/action", post(act))
+}
+
+/// A message by folder and UID: `INBOX/12` in forms and links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub folder: String,
+    pub uid: u32,
+}
+
+impl Located {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (folder, uid) = text.rsplit_once('/')?;
+        Some(Located { folder: folder.to_string(), uid: uid.parse().ok()? })
+    }
+}
+
+impl std::fmt::Display for Located {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.folder, self.uid)
+    }
 }
 
 /// The path of the webmail of the mailbox at `address`.
@@ -77,7 +102,7 @@ fn folder_rank(folder: &Folder) -> (u8, String) {
 }
 
 /// `27/11/2026 à 14:05 UTC`.
-fn french_date(at: i64) -> String {
+pub fn french_date(at: i64) -> String {
     let (days, secs) = (at.div_euclid(86_400), at.rem_euclid(86_400));
     // Howard Hinnant's civil_from_days.
     let z = days + 719_468;
@@ -93,7 +118,7 @@ fn french_date(at: i64) -> String {
 }
 
 /// `532 o`, `12,3 Ko`, `4,0 Mo`.
-fn french_size(bytes: u64) -> String {
+pub fn french_size(bytes: u64) -> String {
     // Precision loss is irrelevant for a size shown to one decimal.
     #[allow(clippy::cast_precision_loss)]
     let b = bytes as f64;
@@ -166,8 +191,12 @@ fn not_found(web: &Web, visitor: &Visitor, message: &str) -> Response {
 
 /// The mailbox and its folders, if the visitor may read it and it is
 /// active (IMAP and submission refuse the others the same way).
-async fn open(web: &Web, visitor: &Visitor, address: &str) -> Result<(Mailbox, Vec<Folder>), Response> {
-    let (mailbox, _) = access(web, &visitor.caller, address)
+pub async fn open(
+    web: &Web,
+    visitor: &Visitor,
+    address: &str,
+) -> Result<(Mailbox, Option<Role>, Vec<Folder>), Response> {
+    let (mailbox, role) = access(web, &visitor.caller, address)
         .await
         .map_err(|p| layout::error_page(web, p.status, "Boîte introuvable", &p.detail, Some(visitor)))?;
     let closed = match mailbox.state {
@@ -183,13 +212,59 @@ async fn open(web: &Web, visitor: &Visitor, address: &str) -> Result<(Mailbox, V
     }
     let mut folders = web.store.meta.folders(mailbox.id).await.map_err(layout::unavailable)?;
     folders.sort_by_key(folder_rank);
-    Ok((mailbox, folders))
+    Ok((mailbox, role, folders))
+}
+
+/// The message at `at` and its raw bytes, or the page saying it is gone.
+pub async fn load(
+    web: &Web,
+    visitor: &Visitor,
+    folders: &[Folder],
+    at: &Located,
+) -> Result<(MessageMeta, Vec<u8>), Response> {
+    let Some(folder) = folders.iter().find(|f| f.name == at.folder) else {
+        return Err(not_found(web, visitor, "Ce dossier n'existe pas dans cette boîte."));
+    };
+    let meta = match web.store.meta.messages(folder.id, &[at.uid]).await {
+        Ok(mut m) if !m.is_empty() => m.remove(0),
+        Ok(_) => return Err(not_found(web, visitor, "Ce message n'existe pas, ou plus, dans ce dossier.")),
+        Err(e) => return Err(layout::unavailable(e)),
+    };
+    match web.store.blobs.get(&meta.blob).await {
+        Ok(Some(raw)) => Ok((meta, raw)),
+        Ok(None) => Err(layout::unavailable(format!("blob of {at} missing"))),
+        Err(e) => Err(layout::unavailable(e)),
+    }
+}
+
+/// `type/subtype` of a part (`application/octet-stream` when unsaid).
+pub fn content_type(part: &MessagePart<'_>) -> String {
+    part.content_type().map_or_else(
+        || "application/octet-stream".to_string(),
+        |ct| match ct.subtype() {
+            Some(sub) => format!("{}/{sub}", ct.ctype()),
+            None => ct.ctype().to_string(),
+        },
+    )
 }
 
 #[derive(Deserialize)]
 struct Chosen {
     dossier: Option<String>,
     page: Option<usize>,
+    /// What was just done, to confirm it.
+    fait: Option<String>,
+}
+
+/// The confirmation of what was just done.
+fn done_message(what: Option<&str>) -> Option<&'static str> {
+    Some(match what? {
+        "envoye" => "Votre message a été envoyé.",
+        "brouillon" => "Le brouillon est enregistré.",
+        "supprime" => "Le message est supprimé.",
+        "deplace" => "Le message est déplacé.",
+        _ => return None,
+    })
 }
 
 async fn folder(
@@ -198,7 +273,7 @@ async fn folder(
     Query(chosen): Query<Chosen>,
     visitor: Visitor,
 ) -> Response {
-    let (mailbox, folders) = match open(&web, &visitor, &address).await {
+    let (mailbox, _, folders) = match open(&web, &visitor, &address).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
@@ -239,8 +314,20 @@ async fn folder(
     let folder_link = |f: &Folder| format!("{base}?dossier={}", encode(&f.name));
     let page_link = |p: usize| format!("{base}?dossier={}&page={p}", encode(&current.name));
     let label = folder_label(current);
+    let is_drafts = current.special_use.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("\\Drafts"));
+    let open_link = |uid: u32| {
+        if is_drafts {
+            format!("{}?brouillon={uid}", compose_path(&mailbox.address.to_string()))
+        } else {
+            format!("{base}/{}/{uid}", encode(&current.name))
+        }
+    };
     let main = html! {
+        @if let Some(done) = done_message(chosen.fait.as_deref()) { (layout::alert("succes", done)) }
         p class="aide" { (mailbox.address.to_string()) " · " (mailbox.display_name) }
+        @if web.sending.is_some() {
+            p { a class="bouton" href=(compose_path(&mailbox.address.to_string())) { "Nouveau message" } }
+        }
         div class="courrier" {
             nav aria-label="Dossiers" class="dossiers" {
                 ul {
@@ -271,7 +358,7 @@ async fn folder(
                                     tr class=[unread.then_some("non-lu")] {
                                         td data-label="Expéditeur" { (s.from) }
                                         th scope="row" data-label="Objet" {
-                                            a href=(format!("{base}/{}/{}", encode(&current.name), s.meta.uid)) {
+                                            a href=(open_link(s.meta.uid)) {
                                                 @if s.subject.is_empty() { "(sans objet)" } @else { (s.subject) }
                                             }
                                             @if unread { span class="masque" { " (non lu)" } }
@@ -306,29 +393,30 @@ struct Attachment {
     size: u64,
 }
 
+#[derive(Deserialize)]
+struct Shown {
+    fait: Option<String>,
+}
+
 async fn message(
     State(web): State<Arc<Web>>,
     Path((address, name, uid)): Path<(String, String, u32)>,
+    Query(shown): Query<Shown>,
     visitor: Visitor,
 ) -> Response {
-    let (mailbox, folders) = match open(&web, &visitor, &address).await {
+    let (mailbox, role, folders) = match open(&web, &visitor, &address).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    let Some(current) = folders.iter().find(|f| f.name == name) else {
+    let at = Located { folder: name, uid };
+    let (meta, raw) = match load(&web, &visitor, &folders, &at).await {
+        Ok(loaded) => loaded,
+        Err(response) => return response,
+    };
+    let Some(current) = folders.iter().find(|f| f.name == at.folder) else {
         return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte.");
     };
-    let meta = match web.store.meta.messages(current.id, &[uid]).await {
-        Ok(mut m) if !m.is_empty() => m.remove(0),
-        Ok(_) => return not_found(&web, &visitor, "Ce message n'existe pas, ou plus, dans ce dossier."),
-        Err(e) => return layout::unavailable(e),
-    };
-    let raw = match web.store.blobs.get(&meta.blob).await {
-        Ok(Some(raw)) => raw,
-        Ok(None) => return layout::unavailable(format!("blob of {} uid {uid} missing", current.name)),
-        Err(e) => return layout::unavailable(e),
-    };
-    if !meta.has_flag("\\Seen") {
+    if !meta.has_flag("\\Seen") && shown.fait.as_deref() != Some("non-lu") {
         let seen = ["\\Seen".to_string()];
         if let Err(e) = web.store.meta.set_flags(current.id, &[uid], FlagChange::Add, &seen, None).await {
             return layout::unavailable(e);
@@ -341,13 +429,7 @@ async fn message(
                 .attachments()
                 .map(|part| Attachment {
                     name: part.attachment_name().unwrap_or("(sans nom)").to_string(),
-                    kind: part.content_type().map_or_else(
-                        || "application/octet-stream".to_string(),
-                        |ct| match ct.subtype() {
-                            Some(sub) => format!("{}/{sub}", ct.ctype()),
-                            None => ct.ctype().to_string(),
-                        },
-                    ),
+                    kind: content_type(part),
                     size: part.len() as u64,
                 })
                 .collect();
@@ -363,29 +445,181 @@ async fn message(
         }
         None => (String::new(), String::new(), String::new(), String::new(), meta.received_at, String::new(), vec![]),
     };
-    let back = format!("{}?dossier={}", mail_path(&mailbox.address.to_string()), encode(&current.name));
+    let own = mailbox.address.to_string();
+    let back = format!("{}?dossier={}", mail_path(&own), encode(&current.name));
+    let here = format!("{}/{}/{uid}", mail_path(&own), encode(&current.name));
+    let located = encode(&at.to_string());
+    let compose = compose_path(&own);
+    let may_delete = role.is_none() || may(role, Action::DeleteMail);
+    let flagged = meta.has_flag("\\Flagged");
     let title = if subject.is_empty() { "(sans objet)".to_string() } else { subject };
     let main = html! {
+        @if let Some(done) = shown.fait.as_deref().and_then(|f| match f {
+            "non-lu" => Some("Le message est marqué comme non lu."),
+            "suivi" => Some("Le message est marqué pour suivi."),
+            "sans-suivi" => Some("Le message n'est plus marqué pour suivi."),
+            _ => None,
+        }) { (layout::alert("succes", done)) }
         p { a href=(back) { "Retour au dossier " (folder_label(current)) } }
+        @if web.sending.is_some() {
+            ul class="outils" aria-label="Répondre" {
+                li { a class="bouton" href=(format!("{compose}?repondre={located}")) { "Répondre" } }
+                li { a class="bouton secondaire" href=(format!("{compose}?repondre={located}&tous=1")) { "Répondre à tous" } }
+                li { a class="bouton secondaire" href=(format!("{compose}?transferer={located}")) { "Transférer" } }
+            }
+        }
         dl class="entetes" {
             dt { "De" } dd { (from) }
             dt { "À" } dd { (to) }
             @if !cc.is_empty() { dt { "Cc" } dd { (cc) } }
             dt { "Date" } dd { (french_date(date)) }
             dt { "Objet" } dd { (title) }
+            @if flagged { dt { "Suivi" } dd { "Marqué pour suivi" } }
         }
         h2 class="masque" { "Contenu du message" }
         pre class="corps" { (body) }
         @if !attachments.is_empty() {
             h2 { "Pièces jointes" }
             ul class="pieces" {
-                @for a in &attachments {
-                    li { (a.name) " · " (a.kind) " · " (french_size(a.size)) }
+                @for (i, a) in attachments.iter().enumerate() {
+                    li {
+                        a href=(format!("{here}/pieces/{i}")) download=(a.name) { (a.name) }
+                        " · " (a.kind) " · " (french_size(a.size))
+                    }
                 }
+            }
+        }
+        h2 { "Actions" }
+        form method="post" action=(format!("{here}/action")) class="actions-message" {
+            input type="hidden" name="csrf" value=(visitor.csrf());
+            button type="submit" name="action" value="non-lu" class="secondaire" { "Marquer comme non lu" }
+            @if flagged {
+                button type="submit" name="action" value="sans-suivi" class="secondaire" { "Ne plus suivre" }
+            } @else {
+                button type="submit" name="action" value="suivi" class="secondaire" { "Marquer pour suivi" }
+            }
+            @if may_delete {
+                div class="champ ligne" {
+                    label for="vers" { "Déplacer vers" }
+                    select id="vers" name="vers" {
+                        @for f in folders.iter().filter(|f| f.id != current.id) {
+                            option value=(f.name) { (folder_label(f)) }
+                        }
+                    }
+                    button type="submit" name="action" value="deplacer" class="secondaire" { "Déplacer" }
+                }
+                button type="submit" name="action" value="supprimer" class="danger" { "Supprimer" }
             }
         }
     };
     layout::page(&web, &title, Some(&visitor), Section::Mailboxes, main).into_response()
+}
+
+/// One attachment, downloaded: never shown inline, whatever it claims to be.
+async fn attachment(
+    State(web): State<Arc<Web>>,
+    Path((address, name, uid, index)): Path<(String, String, u32, usize)>,
+    visitor: Visitor,
+) -> Response {
+    let (_, _, folders) = match open(&web, &visitor, &address).await {
+        Ok(opened) => opened,
+        Err(response) => return response,
+    };
+    let at = Located { folder: name, uid };
+    let (_, raw) = match load(&web, &visitor, &folders, &at).await {
+        Ok(loaded) => loaded,
+        Err(response) => return response,
+    };
+    let parsed = MessageParser::default().parse(&raw);
+    let Some(part) = parsed.as_ref().and_then(|m| m.attachments().nth(index)) else {
+        return not_found(&web, &visitor, "Cette pièce jointe n'existe pas dans ce message.");
+    };
+    let file_name = part.attachment_name().unwrap_or("piece-jointe");
+    let ascii: String =
+        file_name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", encode(file_name));
+    let entry = NewAuditEntry::now(visitor.actor(), "webmail.download", &address, "ok", format!("{at} part={index}"));
+    web.store.audit.record(entry).await;
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+        (
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+        ),
+    ];
+    (headers, part.contents().to_vec()).into_response()
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    action: String,
+    vers: Option<String>,
+}
+
+/// Marks, moves or deletes one message. Deleting moves it to the Trash, or
+/// removes it for good when it is there already.
+async fn act(
+    State(web): State<Arc<Web>>,
+    Path((address, name, uid)): Path<(String, String, u32)>,
+    Posted { visitor, form }: Posted<ActionForm>,
+) -> Response {
+    let (mailbox, role, folders) = match open(&web, &visitor, &address).await {
+        Ok(opened) => opened,
+        Err(response) => return response,
+    };
+    let Some(current) = folders.iter().find(|f| f.name == name) else {
+        return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte.");
+    };
+    let own = mailbox.address.to_string();
+    let here = format!("{}/{}/{uid}", mail_path(&own), encode(&current.name));
+    let flag = |change, flag: &str| {
+        let flags = [flag.to_string()];
+        let meta = web.store.meta.clone();
+        let folder = current.id;
+        async move { meta.set_flags(folder, &[uid], change, &flags, None).await.map(|_| ()) }
+    };
+    let to_folder = match form.action.as_str() {
+        "non-lu" | "suivi" | "sans-suivi" => {
+            let done = match form.action.as_str() {
+                "non-lu" => flag(FlagChange::Remove, "\\Seen").await,
+                "suivi" => flag(FlagChange::Add, "\\Flagged").await,
+                _ => flag(FlagChange::Remove, "\\Flagged").await,
+            };
+            return match done {
+                Ok(()) => Redirect::to(&format!("{here}?fait={}", form.action)).into_response(),
+                Err(e) => layout::unavailable(e),
+            };
+        }
+        "deplacer" => folders.iter().find(|f| Some(&f.name) == form.vers.as_ref()),
+        "supprimer" => {
+            folders.iter().find(|f| f.special_use.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("\\Trash")))
+        }
+        _ => return not_found(&web, &visitor, "Action inconnue."),
+    };
+    if !(role.is_none() || may(role, Action::DeleteMail)) {
+        let message = "Votre rôle sur cette boîte ne permet pas de déplacer ni de supprimer des messages.";
+        return layout::error_page(&web, StatusCode::FORBIDDEN, "Action refusée", message, Some(&visitor));
+    }
+    let result = match to_folder {
+        Some(target) if target.id != current.id => {
+            web.store.meta.move_messages(current.id, &[uid], target.id).await.map(|_| ())
+        }
+        Some(_) | None if form.action == "supprimer" => {
+            let deleted = ["\\Deleted".to_string()];
+            match web.store.meta.set_flags(current.id, &[uid], FlagChange::Add, &deleted, None).await {
+                Ok(_) => web.store.meta.expunge(current.id, Some(&[uid])).await.map(|_| ()),
+                Err(e) => Err(e),
+            }
+        }
+        _ => return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte."),
+    };
+    if let Err(e) = result {
+        return layout::unavailable(e);
+    }
+    let what = if form.action == "supprimer" { "supprime" } else { "deplace" };
+    let entry = NewAuditEntry::now(visitor.actor(), &format!("webmail.{what}"), &own, "ok", format!("{name}/{uid}"));
+    web.store.audit.record(entry).await;
+    Redirect::to(&format!("{}?dossier={}&fait={what}", mail_path(&own), encode(&current.name))).into_response()
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The portal: the pages pharmacists use in a browser, in French,
-//! server-rendered (maud), with no script and one stylesheet.
+//! server-rendered (maud), with one stylesheet and one small script (the
+//! compose page's size check; every page works without it).
 //!
 //! Rules kept here:
 //! - every page but sign-in needs a live portal session; an ended one sends
@@ -12,6 +13,7 @@
 //!   trail go through the API's functions, with the same rules and audit.
 
 mod admin;
+mod compose;
 mod layout;
 mod mail;
 mod mailboxes;
@@ -33,17 +35,19 @@ use crate::{Problem, Web};
 /// The portal's home: the person's mailboxes.
 pub const HOME: &str = "/portail/boites";
 
-/// What every portal response may load: its own stylesheet, nothing else.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// What every portal response may load: its own stylesheet and script,
+/// nothing else (no inline script, nothing remote).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/portail", get(|| async { Redirect::to(HOME) }))
         .route("/portail/", get(|| async { Redirect::to(HOME) }))
-        .route("/portail/assets/{file}", get(layout::stylesheet))
+        .route("/portail/assets/{file}", get(layout::asset))
         .merge(signin::router())
         .merge(mailboxes::router())
         .merge(mail::router())
+        .merge(compose::router())
         .merge(wizard::router())
         .merge(admin::router())
         .layer(axum::middleware::map_response(security_headers))

@@ -68,7 +68,7 @@ impl Visitor {
         self.csrf.to_hex().to_string()
     }
 
-    fn csrf_matches(&self, token: Option<&str>) -> bool {
+    pub fn csrf_matches(&self, token: Option<&str>) -> bool {
         // blake3::Hash compares in constant time.
         token.and_then(|t| blake3::Hash::from_hex(t).ok()).is_some_and(|t| t == self.csrf)
     }

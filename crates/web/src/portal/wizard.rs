@@ -18,7 +18,7 @@ use mss_core::{EmailAddress, MailboxKind, NationalId};
 use mss_store::MailboxDraft;
 use serde::Deserialize;
 
-use super::layout::{self, Section, field_error};
+use super::layout::{self, Section, field_error, text_field};
 use super::session::{Posted, Visitor, encode};
 use crate::api::mailboxes::{CreateRequest, PENDING_MESSAGE, access, preview_address, request_mailbox};
 use crate::{Problem, Web};
@@ -134,21 +134,6 @@ fn identity_card(visitor: &Visitor) -> Markup {
                     @else { (who.person.finess.join(", ")) }
                 }
             }
-        }
-    }
-}
-
-/// A text field with its label, help, and error.
-fn text_field(name: &str, label: &str, help: &str, value: Option<&str>, error: Option<&str>) -> Markup {
-    let error_id = format!("{name}-erreur");
-    let help_id = format!("{name}-aide");
-    let described = if error.is_some() { format!("{help_id} {error_id}") } else { help_id.clone() };
-    html! {
-        div class={ "champ" @if error.is_some() { " en-erreur" } } {
-            label for=(name) { (label) span class="aide" id=(help_id) { (help) } }
-            input type="text" id=(name) name=(name) value=(value.unwrap_or_default())
-                aria-describedby=(described) aria-invalid=[error.map(|_| "true")];
-            (field_error(&error_id, error))
         }
     }
 }

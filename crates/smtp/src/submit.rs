@@ -1,0 +1,138 @@
+//! Where a message our users send goes, for every way they send it: SMTP
+//! submission and the portal's webmail both route recipients and store the
+//! message through a [`Submitter`], so both follow the same rules.
+//!
+//! Rules kept here:
+//! - a recipient of our domain must be an active mailbox; another domain
+//!   must be in the trust space (the liste blanche, or patients at Mon espace
+//!   santé), else the message is refused before anything is stored;
+//! - a person sends as their own mailbox, or as an organisational mailbox
+//!   their role allows sending for (`mss_core::may(role, SendMail)`);
+//! - local recipients get the message in their INBOX, the sender a copy in
+//!   Sent, remote recipients through the queue: all durable when
+//!   [`Submitter::store`] returns.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mss_core::{Action, Domain, EmailAddress, MailboxKind, NationalId, may};
+use mss_store::{MailboxId, MetadataStore, Placement, SENT, Store, StoreError, now_unix};
+use tokio::sync::Notify;
+
+/// Where one recipient's copy goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// One of our active mailboxes.
+    Local(EmailAddress, MailboxId),
+    /// Another operator's, in the trust space: queued for delivery.
+    Remote(EmailAddress),
+}
+
+impl Route {
+    pub fn address(&self) -> &EmailAddress {
+        match self {
+            Route::Local(a, _) | Route::Remote(a) => a,
+        }
+    }
+}
+
+/// Why a recipient is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("{0}: no such active mailbox")]
+    NoSuchMailbox(EmailAddress),
+    #[error("{0} is outside the MSSanté trust space (not in the liste blanche)")]
+    OutsideTrustSpace(Domain),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Routes and stores what our users send.
+pub struct Submitter {
+    pub store: Store,
+    /// Our mail domain.
+    pub domain: Domain,
+    /// Wakes the outbound worker when mail is queued.
+    pub wake: Arc<Notify>,
+    /// How long queued mail may wait before it is bounced.
+    pub queue_expiry: Duration,
+    /// Whether the sender keeps a copy in Sent.
+    pub sent_copy: bool,
+}
+
+/// The active mailbox at `address`, if there is one.
+pub async fn active_mailbox(meta: &dyn MetadataStore, address: &EmailAddress) -> Result<Option<MailboxId>, StoreError> {
+    Ok(meta.mailbox(address).await?.filter(|m| m.state.receives_mail()).map(|m| m.id))
+}
+
+impl Submitter {
+    /// Where `address` is delivered, or why it may not be.
+    pub async fn route(&self, address: &EmailAddress) -> Result<Route, Refused> {
+        let meta = self.store.meta.as_ref();
+        if *address.domain() == self.domain {
+            return match active_mailbox(meta, address).await? {
+                Some(id) => Ok(Route::Local(address.clone(), id)),
+                None => Err(Refused::NoSuchMailbox(address.clone())),
+            };
+        }
+        let domain = address.domain();
+        if domain.is_patient() || !meta.whitelist_for_domain(domain.as_str()).await?.is_empty() {
+            return Ok(Route::Remote(address.clone()));
+        }
+        Err(Refused::OutsideTrustSpace(domain.clone()))
+    }
+
+    /// The mailbox a person may send as `sender` from: their own (`own`),
+    /// or an organisational one their role (by `national_id`) allows.
+    pub async fn sending_mailbox(
+        &self,
+        own: (&EmailAddress, MailboxId),
+        national_id: Option<&NationalId>,
+        sender: &EmailAddress,
+    ) -> Result<Option<MailboxId>, StoreError> {
+        if sender == own.0 {
+            return Ok(Some(own.1));
+        }
+        let meta = &self.store.meta;
+        let Some(national_id) = national_id else {
+            return Ok(None);
+        };
+        let Some(mailbox) = meta.mailbox(sender).await? else {
+            return Ok(None);
+        };
+        if mailbox.kind != MailboxKind::Organisational || !mailbox.state.receives_mail() {
+            return Ok(None);
+        }
+        let role = meta.role_of(mailbox.id, national_id).await?;
+        Ok(may(role, Action::SendMail).then_some(mailbox.id))
+    }
+
+    /// Stores `message` for `routes`, with a copy in Sent of
+    /// `sending_mailbox` when configured; durable when it returns.
+    pub async fn store(
+        &self,
+        message: &[u8],
+        from: &str,
+        sending_mailbox: MailboxId,
+        routes: &[Route],
+    ) -> Result<(), StoreError> {
+        let mut local: Vec<Placement> = routes
+            .iter()
+            .filter_map(|r| if let Route::Local(_, id) = r { Some(Placement::inbox(*id)) } else { None })
+            .collect();
+        if self.sent_copy {
+            local.push(Placement { mailbox: sending_mailbox, folder: SENT.to_string() });
+        }
+        let remote: Vec<EmailAddress> =
+            routes.iter().filter_map(|r| if let Route::Remote(a) = r { Some(a.clone()) } else { None }).collect();
+        if !local.is_empty() {
+            self.store.deliver_to(message, &local).await?;
+        }
+        if !remote.is_empty() {
+            let expiry = i64::try_from(self.queue_expiry.as_secs()).unwrap_or(i64::MAX / 2);
+            self.store.enqueue(message, from, &remote, now_unix() + expiry).await?;
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,672 @@
+//! Writing mail from the webmail: a new message, a reply (to the sender or
+//! to all), a forward, a draft taken up again; attachments uploaded with the
+//! form (the file field takes drag and drop), or kept from the message
+//! forwarded or the draft.
+//!
+//! Rules kept here:
+//! - the message goes through the same [`Submitter`](mss_smtp::Submitter) as
+//!   SMTP submission: recipients outside the trust space, or without an
+//!   active mailbox here, are refused next to the field before anything is
+//!   stored;
+//! - a person sends as a mailbox they hold, or an organisational one their
+//!   role allows (`SendMail`);
+//! - an upload over the message size limit is refused from its
+//!   `Content-Length`, before its body is read (the page's script refuses
+//!   it earlier still, before the upload starts); the message once built
+//!   must fit the limit too;
+//! - the form's CSRF token must come first in the upload, before any file.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use mail_builder::MessageBuilder;
+use mail_parser::{Message, MessageParser, MimeHeaders};
+use maud::html;
+use mss_core::{Action, EmailAddress, MailboxKind, may};
+use mss_identity::session::random_token;
+use mss_smtp::submit::{Refused, Route};
+use mss_store::{Appended, Folder, Mailbox, NewAuditEntry, now_unix};
+use serde::Deserialize;
+
+use super::layout::{self, Section, text_field};
+use super::mail::{self, Located, french_size};
+use super::session::{Visitor, encode};
+use crate::{Sending, Web};
+
+/// Room for the form's text fields beside the files.
+const FORM_SLACK: usize = 256 * 1024;
+
+pub fn router() -> Router<Arc<Web>> {
+    Router::new().route(
+        "/portail/boites/{address}/ecrire",
+        // The limit is the operator's message size, checked in `send`.
+        get(form).post(send).layer(DefaultBodyLimit::disable()),
+    )
+}
+
+/// The path of the compose page of `address`.
+pub fn compose_path(address: &str) -> String {
+    format!("/portail/boites/{address}/ecrire")
+}
+
+/// What the compose form holds.
+#[derive(Default)]
+struct Draft {
+    to: String,
+    cc: String,
+    subject: String,
+    body: String,
+    in_reply_to: String,
+    references: String,
+    /// The message whose attachments may be kept (forwarded, or the draft).
+    source: Option<Located>,
+    /// Those attachments: index in the source, name, size; and whether kept.
+    kept: Vec<(usize, String, u64, bool)>,
+    /// The draft this form replaces, in Drafts.
+    draft_uid: Option<u32>,
+}
+
+/// Errors next to the fields.
+#[derive(Default)]
+struct Errors {
+    to: Option<String>,
+    cc: Option<String>,
+    files: Option<String>,
+    general: Option<String>,
+}
+
+impl Errors {
+    fn any(&self) -> bool {
+        self.to.is_some() || self.cc.is_some() || self.files.is_some() || self.general.is_some()
+    }
+}
+
+#[derive(Deserialize)]
+struct Start {
+    repondre: Option<String>,
+    tous: Option<String>,
+    transferer: Option<String>,
+    brouillon: Option<u32>,
+}
+
+/// Whether the visitor may send as `mailbox` (`role` as `access` gave it:
+/// `None` for the holder of a personal mailbox).
+fn may_send(mailbox: &Mailbox, role: Option<mss_core::Role>) -> bool {
+    match mailbox.kind {
+        MailboxKind::Personal if role.is_none() => true,
+        _ => may(role, Action::SendMail),
+    }
+}
+
+/// The page saying this operator's webmail does not send.
+fn no_sending(web: &Web, visitor: &Visitor) -> Response {
+    let message = "L'envoi de messages depuis le portail n'est pas activé chez cet opérateur.";
+    layout::error_page(web, StatusCode::NOT_FOUND, "Envoi indisponible", message, Some(visitor))
+}
+
+/// `Re: ` or `Fwd: ` in front of `subject`, once.
+fn prefixed(prefix: &str, subject: &str) -> String {
+    if subject.len() >= prefix.len() && subject[..prefix.len()].eq_ignore_ascii_case(prefix) {
+        subject.to_string()
+    } else {
+        format!("{prefix}{subject}")
+    }
+}
+
+/// `> ` before every line of the quoted text.
+fn quoted(text: &str) -> String {
+    text.lines().map(|l| if l.is_empty() { ">".to_string() } else { format!("> {l}") }).collect::<Vec<_>>().join("\n")
+}
+
+fn addresses_of(list: Option<&mail_parser::Address<'_>>) -> Vec<String> {
+    list.map(|a| a.iter().filter_map(|a| a.address()).map(str::to_ascii_lowercase).collect()).unwrap_or_default()
+}
+
+fn attachments_of(message: &Message<'_>) -> Vec<(usize, String, u64, bool)> {
+    message
+        .attachments()
+        .enumerate()
+        .map(|(i, part)| (i, part.attachment_name().unwrap_or("(sans nom)").to_string(), part.len() as u64, true))
+        .collect()
+}
+
+/// The form prefilled from the message it answers, forwards or takes up.
+fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>) -> Draft {
+    let subject = message.subject().unwrap_or_default();
+    let body = message.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
+    let from = addresses_of(message.from());
+    let message_id = message.message_id().map(|id| format!("<{id}>")).unwrap_or_default();
+    let mut references: Vec<String> = match message.references() {
+        mail_parser::HeaderValue::Text(id) => vec![format!("<{id}>")],
+        mail_parser::HeaderValue::TextList(ids) => ids.iter().map(|id| format!("<{id}>")).collect(),
+        _ => vec![],
+    };
+    if !message_id.is_empty() {
+        references.push(message_id.clone());
+    }
+    if start.brouillon.is_some() {
+        return Draft {
+            to: addresses_of(message.to()).join(", "),
+            cc: addresses_of(message.cc()).join(", "),
+            subject: subject.to_string(),
+            body,
+            in_reply_to: message.in_reply_to().as_text().map(|id| format!("<{id}>")).unwrap_or_default(),
+            references: match message.references() {
+                mail_parser::HeaderValue::Text(id) => format!("<{id}>"),
+                mail_parser::HeaderValue::TextList(ids) => {
+                    ids.iter().map(|id| format!("<{id}>")).collect::<Vec<_>>().join(" ")
+                }
+                _ => String::new(),
+            },
+            kept: attachments_of(message),
+            draft_uid: Some(source.uid),
+            source: Some(source),
+        };
+    }
+    let date = message.date().map(|d| mail::french_date(d.to_timestamp())).unwrap_or_default();
+    let author = from.first().cloned().unwrap_or_default();
+    if start.transferer.is_some() {
+        let header = format!(
+            "\n\n-------- Message transféré --------\nDe : {author}\nDate : {date}\nObjet : {subject}\nÀ : {}\n\n",
+            addresses_of(message.to()).join(", ")
+        );
+        return Draft {
+            subject: prefixed("Fwd: ", subject),
+            body: header + &body,
+            kept: attachments_of(message),
+            source: Some(source),
+            ..Draft::default()
+        };
+    }
+    let mut cc = Vec::new();
+    if start.tous.is_some() {
+        cc = addresses_of(message.to()).into_iter().chain(addresses_of(message.cc())).collect();
+        cc.retain(|a| a != own && !from.contains(a));
+        cc.dedup();
+    }
+    Draft {
+        to: from.join(", "),
+        cc: cc.join(", "),
+        subject: prefixed("Re: ", subject),
+        body: format!("\n\nLe {date}, {author} a écrit :\n{}", quoted(&body)),
+        in_reply_to: message_id,
+        references: references.join(" "),
+        ..Draft::default()
+    }
+}
+
+async fn form(
+    State(web): State<Arc<Web>>,
+    Path(address): Path<String>,
+    Query(start): Query<Start>,
+    visitor: Visitor,
+) -> Response {
+    if web.sending.is_none() {
+        return no_sending(&web, &visitor);
+    }
+    let (mailbox, role, folders) = match mail::open(&web, &visitor, &address).await {
+        Ok(opened) => opened,
+        Err(response) => return response,
+    };
+    if !may_send(&mailbox, role) {
+        return may_not_send(&web, &visitor);
+    }
+    let own = mailbox.address.to_string();
+    let source = match (&start.repondre, &start.transferer, start.brouillon) {
+        (Some(at), _, _) | (None, Some(at), _) => Located::parse(at),
+        (None, None, Some(uid)) => drafts(&folders).map(|f| Located { folder: f.name.clone(), uid }),
+        (None, None, None) => None,
+    };
+    let draft = match source {
+        Some(source) => match mail::load(&web, &visitor, &folders, &source).await {
+            Ok((_, raw)) => match MessageParser::default().parse(&raw) {
+                Some(message) => prefill(&start, &own, source, &message),
+                None => Draft::default(),
+            },
+            Err(response) => return response,
+        },
+        None => Draft::default(),
+    };
+    page(&web, &visitor, &mailbox, &draft, &Errors::default(), StatusCode::OK)
+}
+
+fn may_not_send(web: &Web, visitor: &Visitor) -> Response {
+    let message = "Votre rôle sur cette boîte ne permet pas d'envoyer des messages en son nom.";
+    layout::error_page(web, StatusCode::FORBIDDEN, "Envoi refusé", message, Some(visitor))
+}
+
+fn drafts(folders: &[Folder]) -> Option<&Folder> {
+    folders
+        .iter()
+        .find(|f| f.special_use.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("\\Drafts")))
+        .or_else(|| folders.iter().find(|f| f.name == "Drafts"))
+}
+
+fn page(
+    web: &Web,
+    visitor: &Visitor,
+    mailbox: &Mailbox,
+    draft: &Draft,
+    errors: &Errors,
+    status: StatusCode,
+) -> Response {
+    let address = mailbox.address.to_string();
+    let max = web.sending.as_ref().map_or(0, |s| s.max_message_bytes);
+    let title = if draft.subject.is_empty() { "Nouveau message".to_string() } else { draft.subject.clone() };
+    let main = html! {
+        p { a href=(mail::mail_path(&address)) { "Retour au courrier" } }
+        @if let Some(general) = &errors.general { (layout::alert("erreur", general)) }
+        form method="post" action=(compose_path(&address)) enctype="multipart/form-data" class="redaction" {
+            // First: the server checks it before reading any file.
+            input type="hidden" name="csrf" value=(visitor.csrf());
+            p class="aide" { "De : " (mailbox.display_name) " <" (address) ">" }
+            (text_field("a", "À", "Adresses MSSanté, séparées par des virgules.", Some(&draft.to), errors.to.as_deref()))
+            (text_field("cc", "Cc", "Facultatif.", Some(&draft.cc), errors.cc.as_deref()))
+            (text_field("objet", "Objet", "", Some(&draft.subject), None))
+            div class="champ" {
+                label for="corps" { "Message" }
+                textarea id="corps" name="corps" rows="14" { (draft.body) }
+            }
+            @if !draft.kept.is_empty() {
+                fieldset {
+                    legend { "Pièces jointes reprises" }
+                    @for (i, name, size, kept) in &draft.kept {
+                        div class="case" {
+                            input type="checkbox" id=(format!("garder-{i}")) name="garder" value=(i) checked[*kept];
+                            label for=(format!("garder-{i}")) { (name) " · " (french_size(*size)) }
+                        }
+                    }
+                }
+            }
+            div class={ "champ" @if errors.files.is_some() { " en-erreur" } } {
+                label for="pieces" {
+                    "Joindre des fichiers"
+                    span class="aide" id="pieces-aide" {
+                        "Glissez-déposez vos fichiers ici ou choisissez-les. Taille maximale du message : " (french_size(max as u64)) "."
+                    }
+                }
+                input type="file" id="pieces" name="pieces" multiple data-max=(max)
+                    aria-describedby="pieces-aide pieces-erreur" aria-invalid=[errors.files.as_ref().map(|_| "true")];
+                p class="erreur" id="pieces-erreur" aria-live="polite" {
+                    @if let Some(e) = &errors.files { "Erreur : " (e) }
+                }
+            }
+            @if let Some(source) = &draft.source {
+                input type="hidden" name="source" value=(source.to_string());
+            }
+            @if let Some(uid) = draft.draft_uid { input type="hidden" name="brouillon" value=(uid); }
+            input type="hidden" name="en_reponse_a" value=(draft.in_reply_to);
+            input type="hidden" name="references" value=(draft.references);
+            div class="actions" {
+                button type="submit" name="action" value="envoyer" id="envoyer" { "Envoyer" }
+                button type="submit" name="action" value="brouillon" class="secondaire" { "Enregistrer le brouillon" }
+            }
+        }
+    };
+    (status, layout::page_with_script(web, &title, Some(visitor), Section::Mailboxes, main)).into_response()
+}
+
+/// An uploaded file.
+struct Upload {
+    name: String,
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
+/// What the form posted.
+#[derive(Default)]
+struct Posted {
+    draft: Draft,
+    keep: Vec<usize>,
+    uploads: Vec<Upload>,
+    save_only: bool,
+}
+
+/// Why reading the upload stopped.
+enum Unread {
+    Csrf,
+    TooLarge,
+    Malformed,
+}
+
+async fn read_form(visitor: &Visitor, mut multipart: Multipart, limit: usize) -> Result<Posted, Unread> {
+    let mut posted = Posted::default();
+    let mut total = 0usize;
+    let mut csrf_checked = false;
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| Unread::Malformed)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "csrf" {
+            let token = field.text().await.map_err(|_| Unread::Malformed)?;
+            csrf_checked = visitor.csrf_matches(Some(&token));
+            if !csrf_checked {
+                return Err(Unread::Csrf);
+            }
+            continue;
+        }
+        if !csrf_checked {
+            return Err(Unread::Csrf);
+        }
+        if name == "pieces" {
+            let file_name = field.file_name().unwrap_or_default().to_string();
+            let content_type = field.content_type().unwrap_or("application/octet-stream").to_string();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|_| Unread::Malformed)? {
+                total += chunk.len();
+                if total > limit {
+                    return Err(Unread::TooLarge);
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            // An empty file input posts one nameless, empty part.
+            if !file_name.is_empty() || !bytes.is_empty() {
+                posted.uploads.push(Upload { name: file_name, content_type, bytes });
+            }
+            continue;
+        }
+        let value = field.text().await.map_err(|_| Unread::Malformed)?;
+        total += value.len();
+        if total > limit {
+            return Err(Unread::TooLarge);
+        }
+        let d = &mut posted.draft;
+        match name.as_str() {
+            "a" => d.to = value,
+            "cc" => d.cc = value,
+            "objet" => d.subject = value,
+            "corps" => d.body = value.replace("\r\n", "\n"),
+            "en_reponse_a" => d.in_reply_to = value,
+            "references" => d.references = value,
+            "source" => d.source = Located::parse(&value),
+            "brouillon" => d.draft_uid = value.parse().ok(),
+            "garder" => posted.keep.extend(value.parse::<usize>().ok()),
+            "action" => posted.save_only = value == "brouillon",
+            _ => return Err(Unread::Malformed),
+        }
+    }
+    if !csrf_checked {
+        return Err(Unread::Csrf);
+    }
+    Ok(posted)
+}
+
+/// The addresses of a field, or the French error about them.
+fn parse_addresses(text: &str) -> Result<Vec<EmailAddress>, String> {
+    let mut out: Vec<EmailAddress> = Vec::new();
+    for part in text.split([',', ';', '\n']).map(str::trim).filter(|p| !p.is_empty()) {
+        // `Nom <adresse>` is accepted too.
+        let bare = match (part.rfind('<'), part.ends_with('>')) {
+            (Some(open), true) => &part[open + 1..part.len() - 1],
+            _ => part,
+        };
+        let address: EmailAddress = bare.parse().map_err(|_| format!("Adresse invalide : {part}"))?;
+        if !out.contains(&address) {
+            out.push(address);
+        }
+    }
+    Ok(out)
+}
+
+/// The recipients' routes, or the error to show next to the field.
+async fn route_all(sending: &Sending, addresses: &[EmailAddress]) -> Result<Vec<Route>, Result<String, Response>> {
+    let mut routes = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        match sending.submitter.route(address).await {
+            Ok(route) => routes.push(route),
+            Err(Refused::NoSuchMailbox(a)) => return Err(Ok(format!("Aucune boîte active à l'adresse {a}."))),
+            Err(Refused::OutsideTrustSpace(domain)) => {
+                return Err(Ok(format!(
+                    "{address} est hors de l'espace de confiance MSSanté ({domain} n'est pas dans la liste blanche) : \
+                     le message ne peut pas lui être envoyé."
+                )));
+            }
+            Err(Refused::Store(e)) => return Err(Err(layout::unavailable(e))),
+        }
+    }
+    Ok(routes)
+}
+
+/// The built message, or why it could not be.
+fn build(
+    sending: &Sending,
+    mailbox: &Mailbox,
+    draft: &Draft,
+    (to, cc): (&[EmailAddress], &[EmailAddress]),
+    attachments: Vec<Upload>,
+) -> std::io::Result<Vec<u8>> {
+    let list = |a: &[EmailAddress]| a.iter().map(ToString::to_string).collect::<Vec<String>>();
+    let unique = random_token(18).map_err(std::io::Error::other)?;
+    let id = format!("{unique}@{}", sending.hostname);
+    let mut builder = MessageBuilder::new()
+        .from((mailbox.display_name.clone(), mailbox.address.to_string()))
+        .subject(draft.subject.clone())
+        .message_id(id)
+        .date(now_unix())
+        .text_body(draft.body.replace('\n', "\r\n"));
+    if !to.is_empty() {
+        builder = builder.to(list(to));
+    }
+    if !cc.is_empty() {
+        builder = builder.cc(list(cc));
+    }
+    let ids = |text: &str| -> Vec<String> {
+        text.split_whitespace().map(|id| id.trim_matches(['<', '>']).to_string()).filter(|id| !id.is_empty()).collect()
+    };
+    if let Some(id) = ids(&draft.in_reply_to).pop() {
+        builder = builder.in_reply_to(id);
+    }
+    let references = ids(&draft.references);
+    if !references.is_empty() {
+        builder = builder.references(references);
+    }
+    for file in attachments {
+        let name = if file.name.is_empty() { "piece-jointe".to_string() } else { file.name };
+        builder = builder.attachment(file.content_type, name, file.bytes);
+    }
+    builder.write_to_vec()
+}
+
+async fn send(
+    State(web): State<Arc<Web>>,
+    Path(address): Path<String>,
+    headers: HeaderMap,
+    visitor: Visitor,
+    multipart: Multipart,
+) -> Response {
+    let Some(sending) = web.sending.as_ref() else {
+        return no_sending(&web, &visitor);
+    };
+    let too_large = || {
+        let message = format!(
+            "Le message et ses pièces jointes dépassent la taille maximale de {} : retirez ou réduisez des pièces jointes.",
+            french_size(sending.max_message_bytes as u64)
+        );
+        layout::error_page(&web, StatusCode::PAYLOAD_TOO_LARGE, "Message trop volumineux", &message, Some(&visitor))
+    };
+    let limit = sending.max_message_bytes + FORM_SLACK;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    if declared.is_some_and(|length: usize| length > limit) {
+        return too_large();
+    }
+    let posted = match read_form(&visitor, multipart, limit).await {
+        Ok(posted) => posted,
+        Err(Unread::TooLarge) => return too_large(),
+        Err(Unread::Csrf) => {
+            let entry = NewAuditEntry::now(visitor.actor(), "portal.post", compose_path(&address), "refused: csrf", "");
+            web.store.audit.record(entry).await;
+            let message = "Le jeton de sécurité du formulaire est absent ou ne correspond pas à votre session. \
+                 Revenez à la page précédente, rechargez-la et recommencez.";
+            return layout::error_page(&web, StatusCode::FORBIDDEN, "Demande refusée", message, Some(&visitor));
+        }
+        Err(Unread::Malformed) => {
+            let message = "Le formulaire envoyé est illisible : rechargez la page et recommencez.";
+            return layout::error_page(&web, StatusCode::BAD_REQUEST, "Formulaire refusé", message, Some(&visitor));
+        }
+    };
+    let (mailbox, role, folders) = match mail::open(&web, &visitor, &address).await {
+        Ok(opened) => opened,
+        Err(response) => return response,
+    };
+    if !may_send(&mailbox, role) {
+        return may_not_send(&web, &visitor);
+    }
+    let Posted { mut draft, keep, uploads, save_only } = posted;
+    let mut errors = Errors::default();
+    let to = parse_addresses(&draft.to).unwrap_or_else(|e| {
+        errors.to = Some(e);
+        vec![]
+    });
+    let cc = parse_addresses(&draft.cc).unwrap_or_else(|e| {
+        errors.cc = Some(e);
+        vec![]
+    });
+    if !save_only && errors.to.is_none() && to.is_empty() && cc.is_empty() {
+        errors.to = Some("Indiquez au moins un destinataire.".into());
+    }
+    let mut routes = Vec::new();
+    if !save_only && !errors.any() {
+        match route_all(sending, &to).await {
+            Ok(r) => routes.extend(r),
+            Err(Ok(e)) => errors.to = Some(e),
+            Err(Err(response)) => return response,
+        }
+        match route_all(sending, &cc).await {
+            Ok(r) => routes.extend(r),
+            Err(Ok(e)) => errors.cc = Some(e),
+            Err(Err(response)) => return response,
+        }
+    }
+    // Attachments kept from the source message come first, in its order.
+    let mut attachments = Vec::new();
+    if let Some(source) = &draft.source {
+        match mail::load(&web, &visitor, &folders, source).await {
+            Ok((_, raw)) => {
+                let parsed = MessageParser::default().parse(&raw);
+                for (i, part) in parsed.iter().flat_map(Message::attachments).enumerate() {
+                    if keep.contains(&i) {
+                        attachments.push(Upload {
+                            name: part.attachment_name().unwrap_or("piece-jointe").to_string(),
+                            content_type: mail::content_type(part),
+                            bytes: part.contents().to_vec(),
+                        });
+                    }
+                }
+            }
+            Err(response) => return response,
+        }
+    }
+    if errors.any() {
+        if !uploads.is_empty() {
+            errors.files = Some("Rien n'a été envoyé : joignez de nouveau vos fichiers.".into());
+        }
+        if let Some(source) = &draft.source {
+            // Show the kept attachments again, as they were chosen.
+            if let Ok((_, raw)) = mail::load(&web, &visitor, &folders, source).await
+                && let Some(message) = MessageParser::default().parse(&raw)
+            {
+                draft.kept =
+                    attachments_of(&message).into_iter().map(|(i, n, s, _)| (i, n, s, keep.contains(&i))).collect();
+            }
+        }
+        return page(&web, &visitor, &mailbox, &draft, &errors, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    attachments.extend(uploads);
+    let Ok(message) = build(sending, &mailbox, &draft, (&to, &cc), attachments) else {
+        return layout::unavailable("building a webmail message failed");
+    };
+    if message.len() > sending.max_message_bytes {
+        return too_large();
+    }
+    let base = mail::mail_path(&address);
+    let old_draft = draft.draft_uid.zip(drafts(&folders));
+    if save_only {
+        let Some(folder) = drafts(&folders) else {
+            return layout::unavailable(format!("{address} has no Drafts folder"));
+        };
+        if let Err(e) = save_draft(&web, folder, &message).await {
+            return layout::unavailable(e);
+        }
+        remove_draft(&web, old_draft).await;
+        return Redirect::to(&format!("{base}?dossier={}&fait=brouillon", encode(&folder.name))).into_response();
+    }
+    let message = with_received_header(sending, &message);
+    match sending.submitter.store(&message, &address, mailbox.id, &routes).await {
+        Ok(()) => {}
+        Err(e) if e.is_storage_full() => {
+            let message =
+                "Le serveur manque momentanément d'espace : votre message n'a pas été envoyé. Réessayez plus tard.";
+            return layout::error_page(
+                &web,
+                StatusCode::INSUFFICIENT_STORAGE,
+                "Envoi impossible",
+                message,
+                Some(&visitor),
+            );
+        }
+        Err(e) => return layout::unavailable(e),
+    }
+    let detail = format!("recipients={} size={}", routes.len(), message.len());
+    web.store.audit.record(NewAuditEntry::now(visitor.actor(), "webmail.send", &address, "ok", detail)).await;
+    remove_draft(&web, old_draft).await;
+    Redirect::to(&format!("{base}?fait=envoye")).into_response()
+}
+
+async fn save_draft(web: &Web, folder: &Folder, message: &[u8]) -> Result<(), mss_store::StoreError> {
+    let body = web.store.body(message).await?;
+    let appended = Appended {
+        blob: body.hash,
+        size: message.len() as u64,
+        received_at: now_unix(),
+        flags: vec!["\\Draft".into(), "\\Seen".into()],
+        inline: body.inline,
+    };
+    web.store.meta.append(folder.id, &[appended]).await.map(|_| ())
+}
+
+/// The draft a message replaced goes (a failure leaves it, harmless).
+async fn remove_draft(web: &Web, draft: Option<(u32, &Folder)>) {
+    if let Some((uid, folder)) = draft {
+        let deleted = ["\\Deleted".to_string()];
+        let flagged = web.store.meta.set_flags(folder.id, &[uid], mss_store::FlagChange::Add, &deleted, None).await;
+        if let Err(e) = flagged.and(Ok(())) {
+            tracing::warn!(error = %e, "portal: the old draft stays");
+            return;
+        }
+        if let Err(e) = web.store.meta.expunge(folder.id, Some(&[uid])).await {
+            tracing::warn!(error = %e, "portal: the old draft stays");
+        }
+    }
+}
+
+/// RFC 5321 §4.4, as submission writes it: received over HTTP(S).
+fn with_received_header(sending: &Sending, body: &[u8]) -> Vec<u8> {
+    let date = mail_builder::headers::date::Date::new(now_unix()).to_rfc822();
+    let header = format!("Received: from portail by {} (mss) with HTTP;\r\n\t{date}\r\n", sending.hostname);
+    let mut message = Vec::with_capacity(header.len() + body.len());
+    message.extend_from_slice(header.as_bytes());
+    message.extend_from_slice(body);
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_split_and_checked() {
+        let parsed = parse_addresses("a@b.test, Dr X <x@y.test>; a@b.test\n").unwrap();
+        assert_eq!(parsed.iter().map(ToString::to_string).collect::<Vec<_>>(), ["a@b.test", "x@y.test"]);
+        assert_eq!(parse_addresses("").unwrap(), vec![]);
+        assert_eq!(parse_addresses("a@b.test, pas une adresse").unwrap_err(), "Adresse invalide : pas une adresse");
+    }
+
+    #[test]
+    fn prefixes_and_quotes() {
+        assert_eq!(prefixed("Re: ", "Ordonnance"), "Re: Ordonnance");
+        assert_eq!(prefixed("Re: ", "RE: Ordonnance"), "RE: Ordonnance");
+        assert_eq!(quoted("a\n\nb"), "> a\n>\n> b");
+    }
+}
