@@ -5,7 +5,11 @@
 //! the ANS then become active, and makes a colleague Gestionnaire; the
 //! colleague may manage Utilisateurs and nothing more, a form without its
 //! CSRF token is refused, the keyboard alone creates a mailbox, and pages
-//! fit a phone screen. A failing test leaves a screenshot in
+//! fit a phone screen. The pharmacy's mailbox sends a prescription with an
+//! attachment to another operator (refused first outside the trust space,
+//! and for a file over the size limit before any upload), where the
+//! recipient reads it and downloads the attachment intact. A failing test
+//! leaves a screenshot in
 //! `target/portal-screenshots/`.
 //!
 //! Chromium and chromedriver are Debian's `chromium` and `chromium-driver`
@@ -381,4 +385,107 @@ async fn the_keyboard_alone_creates_a_mailbox_and_pages_fit_a_phone() {
         })
         .await;
     drop(server);
+}
+
+/// A GET with the browser's session cookie, outside the browser (for a
+/// download): the status and the body's bytes.
+fn get_with_cookie(base: &str, path: &str, cookie: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookie}\r\n\r\n").unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    (head.split(' ').nth(1).unwrap().parse().unwrap(), response[split..].to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pharmacy_sends_an_attachment_to_another_operator_where_it_is_read() {
+    let operators = mutual_operators();
+    let bob = operators.bob.clone();
+    let (server_a, server_b) = (operators.a.serve(), operators.b.serve());
+    let files = tempfile::tempdir().unwrap();
+    let pdf: Vec<u8> = (0..50_000u32).map(|i| (i % 253) as u8).collect();
+    let small = files.path().join("ordonnance.pdf");
+    std::fs::write(&small, &pdf).unwrap();
+    // Over the 25 MiB default limit (sparse: nothing is written).
+    let big = files.path().join("scanner.tif");
+    std::fs::File::create(&big).unwrap().set_len(30 * 1024 * 1024).unwrap();
+
+    let browser = Browser::start().await;
+    let p = Person { c: browser.client.clone(), base: format!("http://{}", server_a.addr("http")) };
+    let there = Person { c: browser.client.clone(), base: format!("http://{}", server_b.addr("http")) };
+    let dir_a = operators.a.dir.clone();
+    browser
+        .run("attachment_between_operators", async move {
+            // The pharmacy's mailbox, from the wizard, validated.
+            p.sign_in("Élodie Dupont").await;
+            p.goto("/portail/creer").await;
+            p.link("Créer une boîte organisationnelle").await;
+            p.fill("name", "Pharmacie du Centre").await;
+            p.fill("postal_code", "75001").await;
+            p.fill("city", "Paris").await;
+            p.button("Confirmer ces informations").await;
+            p.find(Locator::Id("cgu")).await.click().await.unwrap();
+            p.button("Créer la boîte").await;
+            p.sees("Félicitations ! La boîte est en cours de création.").await;
+            p.link("Retour à mes boîtes aux lettres").await;
+            validate(&p, &dir_a, PHARMACY).await;
+
+            // Writing from it: outside the trust space is refused.
+            p.goto(&format!("/portail/boites/{PHARMACY}/courrier")).await;
+            p.link("Nouveau message").await;
+            p.sees(&format!("De : Pharmacie du Centre <{PHARMACY}>")).await;
+            p.fill("a", "patient@gmail.test").await;
+            p.fill("objet", "Ordonnance de Mme Durand").await;
+            p.button("Envoyer").await;
+            p.sees("patient@gmail.test est hors de l'espace de confiance MSSanté").await;
+
+            // Too large a file is refused before any upload.
+            p.find(Locator::Id("pieces")).await.send_keys(big.to_str().unwrap()).await.unwrap();
+            p.sees("au-delà de la taille maximale du message (25,0 Mo)").await;
+            let compose = p.path().await;
+            p.fill("a", &bob).await;
+            p.button("Envoyer").await;
+            assert_eq!(p.path().await, compose, "the script kept the form from being sent");
+            let clear =
+                "const i = document.getElementById('pieces'); i.value = ''; i.dispatchEvent(new Event('change'));";
+            p.c.execute(clear, vec![]).await.unwrap();
+
+            // The prescription goes to the hospital's operator.
+            p.find(Locator::Id("pieces")).await.send_keys(small.to_str().unwrap()).await.unwrap();
+            p.fill("corps", "Bonjour Docteur,\nvoici l'ordonnance de Mme Durand.").await;
+            p.button("Envoyer").await;
+            p.sees("Votre message a été envoyé.").await;
+            p.goto(&format!("/portail/boites/{PHARMACY}/courrier?dossier=Sent")).await;
+            p.sees("Ordonnance de Mme Durand").await;
+            p.button("Se déconnecter").await;
+            p.sees("Vous êtes déconnecté").await;
+
+            // Bob reads it at his operator, and downloads the attachment.
+            there.sign_in("Bob Durand").await;
+            there.goto(&format!("/portail/boites/{bob}/courrier")).await;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !there.text().await.contains("Ordonnance de Mme Durand") {
+                assert!(Instant::now() < deadline, "the message never reached {bob}");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                there.c.refresh().await.unwrap();
+            }
+            there.sees("Pharmacie du Centre").await;
+            there.link("Ordonnance de Mme Durand").await;
+            there.sees("voici l'ordonnance de Mme Durand.").await;
+            there.sees("ordonnance.pdf · application/pdf · 48,8 Ko").await;
+            let link = there.find(Locator::LinkText("ordonnance.pdf")).await;
+            let href = link.attr("href").await.unwrap().unwrap();
+            let cookie = there.c.get_named_cookie("mss-portail").await.unwrap();
+            let (status, bytes) = get_with_cookie(&there.base, &href, &format!("mss-portail={}", cookie.value()));
+            assert_eq!(status, 200);
+            assert_eq!(bytes, pdf, "the attachment arrived intact");
+            there.link("Répondre").await;
+            there.sees("Re: Ordonnance de Mme Durand").await;
+        })
+        .await;
+    drop((server_a, server_b));
 }

@@ -105,16 +105,6 @@ with smtplib.SMTP(host, int(port), timeout=20) as s:
 print("sent")
 "#;
 
-async fn wait_for_inbox(op: &Operator, address: &str, count: usize) {
-    for _ in 0..200 {
-        if inbox_len(op, address).await >= count {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("{address} never received {count} message(s)");
-}
-
 fn submit(op: &Operator, server: &Server, user: &str, rcpt: &str) {
     let token = op.ok(&format!("token {user}"));
     let anchors = op.dir.join("tls/ca.pem");
@@ -123,33 +113,6 @@ fn submit(op: &Operator, server: &Server, user: &str, rcpt: &str) {
         .output()
         .unwrap();
     assert!(out.status.success(), "smtplib submission failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// Two operators of one trust space, each in the other's liste blanche and
-/// routing the other's domain to its MTA: A (pharmacie.test, user `alice`)
-/// and B (hopital.test, user `bob`).
-struct Mutual {
-    _tmp: tempfile::TempDir,
-    a: Operator,
-    b: Operator,
-    alice: String,
-    bob: String,
-}
-
-fn mutual_operators() -> Mutual {
-    let tmp = tempfile::tempdir().unwrap();
-    let ca = tmp.path().join("igc-test");
-    ok(&format!("pki init --out {}", ca.display()));
-    let (smtp_a, smtp_b) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
-    let a = Operator::with_ca_and_smtp("pharmacie.test", &ca, &smtp_a);
-    let b = Operator::with_ca_and_smtp("hopital.test", &ca, &smtp_b);
-    let alice = a.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
-    let bob = b.ok("mailbox create --type per --rpps 10003621892 --first Bob --last Durand").trim().to_string();
-    a.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, b.dn()));
-    b.ok(&format!(r#"whitelist add pharmacie.test --dn "{}""#, a.dn()));
-    a.route("hopital.test", &smtp_b);
-    b.route("pharmacie.test", &smtp_a);
-    Mutual { _tmp: tmp, a, b, alice, bob }
 }
 
 #[tokio::test]

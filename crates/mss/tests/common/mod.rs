@@ -314,6 +314,16 @@ pub async fn inbox_len(op: &Operator, address: &str) -> usize {
     store.meta.folder_messages(mailbox.id, mss_store::INBOX).await.unwrap().len()
 }
 
+pub async fn wait_for_inbox(op: &Operator, address: &str, count: usize) {
+    for _ in 0..200 {
+        if inbox_len(op, address).await >= count {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{address} never received {count} message(s)");
+}
+
 /// A free loopback port, for a listener whose address another process must
 /// know before it starts.
 pub fn free_port() -> u16 {
@@ -340,6 +350,33 @@ pub fn trusted_pair(smtp: Option<&str>) -> TrustedPair {
     let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
     ours.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, peer.dn()));
     TrustedPair { _tmp: tmp, ca, ours, peer, alice }
+}
+
+/// Two operators of one trust space, each in the other's liste blanche and
+/// routing the other's domain to its MTA: A (pharmacie.test, user `alice`)
+/// and B (hopital.test, user `bob`, RPPS of the simulator's Bob Durand).
+pub struct Mutual {
+    _tmp: tempfile::TempDir,
+    pub a: Operator,
+    pub b: Operator,
+    pub alice: String,
+    pub bob: String,
+}
+
+pub fn mutual_operators() -> Mutual {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("igc-test");
+    ok(&format!("pki init --out {}", ca.display()));
+    let (smtp_a, smtp_b) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let a = Operator::with_ca_and_smtp("pharmacie.test", &ca, &smtp_a);
+    let b = Operator::with_ca_and_smtp("hopital.test", &ca, &smtp_b);
+    let alice = a.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
+    let bob = b.ok("mailbox create --type per --rpps 10000013994 --first Bob --last Durand").trim().to_string();
+    a.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, b.dn()));
+    b.ok(&format!(r#"whitelist add pharmacie.test --dn "{}""#, a.dn()));
+    a.route("hopital.test", &smtp_b);
+    b.route("pharmacie.test", &smtp_a);
+    Mutual { _tmp: tmp, a, b, alice, bob }
 }
 
 /// An HTTP response: status, headers (lower-case names), body.
