@@ -8,7 +8,8 @@
 //! fit a phone screen. The pharmacy's mailbox sends a prescription with an
 //! attachment to another operator (refused first outside the trust space,
 //! and for a file over the size limit before any upload), where the
-//! recipient reads it and downloads the attachment intact. A failing test
+//! recipient reads it and downloads the attachment intact; new mail shows
+//! up in an open list without a reload. A failing test
 //! leaves a screenshot in
 //! `target/portal-screenshots/`.
 //!
@@ -417,7 +418,7 @@ async fn the_pharmacy_sends_an_attachment_to_another_operator_where_it_is_read()
     let browser = Browser::start().await;
     let p = Person { c: browser.client.clone(), base: format!("http://{}", server_a.addr("http")) };
     let there = Person { c: browser.client.clone(), base: format!("http://{}", server_b.addr("http")) };
-    let dir_a = operators.a.dir.clone();
+    let (dir_a, dir_b) = (operators.a.dir.clone(), operators.b.dir.clone());
     browser
         .run("attachment_between_operators", async move {
             // The pharmacy's mailbox, from the wizard, validated.
@@ -485,6 +486,21 @@ async fn the_pharmacy_sends_an_attachment_to_another_operator_where_it_is_read()
             assert_eq!(bytes, pdf, "the attachment arrived intact");
             there.link("Répondre").await;
             there.sees("Re: Ordonnance de Mme Durand").await;
+
+            // New mail shows up in the open list without a reload.
+            there.goto(&format!("/portail/boites/{bob}/courrier")).await;
+            let store = mss_store::Store::open(&mss_store::StoreConfig::Embedded { dir: dir_b }).await.unwrap();
+            let mailbox = store.meta.mailbox(&bob.parse().unwrap()).await.unwrap().unwrap();
+            let results = "From: labo@hopital.test\r\nTo: {bob}\r\nSubject: Resultats d'analyses\r\n\r\nNormaux.\r\n";
+            store.deliver(results.as_bytes(), &[mailbox.id]).await.unwrap();
+            let deadline = Instant::now() + Duration::from_secs(25);
+            while !there.text().await.contains("Resultats d'analyses") {
+                assert!(Instant::now() < deadline, "the new message never appeared");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            let announced = there.find(Locator::Id("annonce")).await.prop("textContent").await.unwrap();
+            assert_eq!(announced.as_deref(), Some("Nouveau message reçu."));
+            assert!(there.path().await.ends_with("/courrier"), "no reload");
         })
         .await;
     drop((server_a, server_b));

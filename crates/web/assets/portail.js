@@ -35,3 +35,44 @@ document.addEventListener("DOMContentLoaded", function () {
     }
   });
 });
+
+// On a folder page: new mail appears without reloading. The folder's state
+// is polled; when a message arrives the list and the folder counts are
+// fetched again and swapped in, and a screen reader hears it.
+document.addEventListener("DOMContentLoaded", function () {
+  var list = document.getElementById("liste-messages");
+  if (!list || !window.fetch) {
+    return;
+  }
+  var known = list.dataset.uidnext;
+  function refresh() {
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var fresh = page.getElementById("liste-messages");
+        var folders = page.querySelector(".dossiers");
+        if (fresh) {
+          list.replaceWith(fresh);
+          list = fresh;
+        }
+        var current = document.querySelector(".dossiers");
+        if (folders && current) {
+          current.replaceWith(folders);
+        }
+        document.getElementById("annonce").textContent = "Nouveau message reçu.";
+      })
+      .catch(function () {});
+  }
+  setInterval(function () {
+    fetch(list.dataset.etat, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (state) {
+        if (String(state.uidnext) !== String(known)) {
+          known = String(state.uidnext);
+          refresh();
+        }
+      })
+      .catch(function () {});
+  }, 10000);
+});

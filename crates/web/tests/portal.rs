@@ -26,7 +26,7 @@ family_name = "Dupont"
 finess = ["750000002"]
 organisation = "Pharmacie du Centre"
 "#;
-const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; \
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
 
 struct Site {

@@ -19,7 +19,7 @@ use mss_smtp::Submitter;
 use mss_store::{Mailbox, NewMailbox, Store, now_unix};
 use mss_web::{Sending, Web};
 
-const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// The message size limit of the test site.
 const MAX: usize = 256 * 1024;
@@ -276,6 +276,25 @@ async fn the_webmail_lists_folders_and_messages_and_reading_marks_seen() {
     assert_eq!(s.get("/portail/boites/elodie@ours.test/courrier?dossier=Nope", &cookie).await.status, 404);
     let sent = s.get("/portail/boites/elodie@ours.test/courrier?dossier=Sent", &cookie).await;
     assert!(sent.body.contains("Ce dossier est vide."));
+
+    // The state the page's script polls moves when mail arrives.
+    let state = |body: &str| serde_json::from_str::<serde_json::Value>(body).unwrap();
+    let before = state(&s.get("/portail/boites/elodie@ours.test/courrier/etat?dossier=INBOX", &cookie).await.body);
+    assert_eq!(before, serde_json::json!({ "uidnext": 4, "non_lus": 1 }));
+    s.store.deliver(&plain("troisième"), &[mailbox.id]).await.unwrap();
+    let after = state(&s.get("/portail/boites/elodie@ours.test/courrier/etat", &cookie).await.body);
+    assert_eq!(after, serde_json::json!({ "uidnext": 5, "non_lus": 2 }));
+
+    // Search and sort.
+    let found = s.get("/portail/boites/elodie@ours.test/courrier?q=JOSE+premier", &cookie).await;
+    assert!(found.body.contains("1 message correspond à « JOSE premier »."), "{}", found.body);
+    assert!(found.body.contains(">premier<") && !found.body.contains(">second<"));
+    let none = s.get("/portail/boites/elodie@ours.test/courrier?q=introuvable", &cookie).await;
+    assert!(none.body.contains("Aucun message ne correspond à « introuvable »."));
+    let by_subject = s.get("/portail/boites/elodie@ours.test/courrier?tri=objet", &cookie).await;
+    let at = |text: &str| by_subject.body.find(text).unwrap();
+    assert!(at(">premier<") < at(">Résultats<") && at(">Résultats<") < at(">second<"), "{}", by_subject.body);
+    assert!(by_subject.body.contains("<option value=\"objet\" selected>Objet</option>"));
 }
 
 #[tokio::test]

@@ -25,18 +25,15 @@ use serde::Deserialize;
 
 use super::compose::compose_path;
 use super::layout::{self, Section};
+use super::listing::{self, Listing, Order};
 use super::session::{Posted, Visitor, encode};
 use crate::Web;
 use crate::api::mailboxes::access;
 
-/// Messages per page of a folder.
-const PAGE: usize = 50;
-/// The part of a message the list reads (its header, in practice).
-const HEADER_MAX: usize = 64 * 1024;
-
 pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/portail/boites/{address}/courrier", get(folder))
+        .route("/portail/boites/{address}/courrier/etat", get(folder_state))
         .route("/portail/boites/{address}/courrier/{folder}/{uid}", get(message))
         .route("/portail/boites/{address}/courrier/{folder}/{uid}/pieces/{index}", get(attachment))
         .route("/portail/boites/{address}/courrier/{folder}/{uid}/action", post(act))
@@ -135,7 +132,7 @@ pub fn french_size(bytes: u64) -> String {
 }
 
 /// `Name <address>` for each address, comma-separated.
-fn addresses(address: Option<&Address<'_>>) -> String {
+pub fn addresses(address: Option<&Address<'_>>) -> String {
     address
         .map(|a| {
             a.iter()
@@ -150,39 +147,6 @@ fn addresses(address: Option<&Address<'_>>) -> String {
                 .join(", ")
         })
         .unwrap_or_default()
-}
-
-/// The header of a raw message (up to [`HEADER_MAX`]).
-fn header_of(raw: &[u8]) -> &[u8] {
-    let cut = &raw[..raw.len().min(HEADER_MAX)];
-    match cut.windows(4).position(|w| w == b"\r\n\r\n") {
-        Some(end) => &cut[..end + 4],
-        None => match cut.windows(2).position(|w| w == b"\n\n") {
-            Some(end) => &cut[..end + 2],
-            None => cut,
-        },
-    }
-}
-
-/// What the list shows of a message.
-struct Summary {
-    meta: MessageMeta,
-    from: String,
-    subject: String,
-    date: i64,
-}
-
-fn summary(meta: MessageMeta, raw: Option<&[u8]>) -> Summary {
-    let parsed = raw.and_then(|raw| MessageParser::default().parse_headers(header_of(raw)));
-    let (from, subject, date) = match &parsed {
-        Some(m) => (
-            addresses(m.from()),
-            m.subject().unwrap_or_default().to_string(),
-            m.date().map_or(meta.received_at, mail_parser::DateTime::to_timestamp),
-        ),
-        None => (String::new(), String::new(), meta.received_at),
-    };
-    Summary { meta, from, subject, date }
 }
 
 fn not_found(web: &Web, visitor: &Visitor, message: &str) -> Response {
@@ -252,8 +216,22 @@ pub fn content_type(part: &MessagePart<'_>) -> String {
 struct Chosen {
     dossier: Option<String>,
     page: Option<usize>,
+    /// Words to search for.
+    q: Option<String>,
+    /// The order (see [`Order::parse`]).
+    tri: Option<String>,
     /// What was just done, to confirm it.
     fait: Option<String>,
+}
+
+/// How the list's caption says it is ordered.
+fn order_caption(order: Order) -> &'static str {
+    match order {
+        Order::Newest => "du plus récent au plus ancien",
+        Order::Oldest => "du plus ancien au plus récent",
+        Order::Sender => "par expéditeur",
+        Order::Subject => "par objet",
+    }
 }
 
 /// The confirmation of what was just done.
@@ -288,31 +266,20 @@ async fn folder(
             Err(e) => return layout::unavailable(e),
         }
     }
-    let mut uids = match web.store.meta.folder_uids(current.id).await {
-        Ok(uids) => uids,
+    let query = chosen.q.as_deref().unwrap_or_default().trim().chars().take(200).collect::<String>();
+    let order = Order::parse(chosen.tri.as_deref());
+    let listing = match listing::list(&web, current, &query, order, chosen.page.unwrap_or(1)).await {
+        Ok(listing) => listing,
         Err(e) => return layout::unavailable(e),
     };
-    uids.reverse();
-    let pages = uids.len().div_ceil(PAGE).max(1);
-    let page = chosen.page.unwrap_or(1).clamp(1, pages);
-    let mut shown: Vec<u32> = uids.iter().skip((page - 1) * PAGE).take(PAGE).copied().collect();
-    shown.sort_unstable(); // the store wants them ascending
-    let mut metas = match web.store.meta.messages(current.id, &shown).await {
-        Ok(m) => m,
-        Err(e) => return layout::unavailable(e),
-    };
-    metas.sort_by_key(|m| std::cmp::Reverse(m.uid));
-    let hashes: Vec<_> = metas.iter().map(|m| m.blob).collect();
-    let bodies = match web.store.blobs.get_many(&hashes).await {
-        Ok(b) => b,
-        Err(e) => return layout::unavailable(e),
-    };
-    let summaries: Vec<Summary> =
-        metas.into_iter().zip(bodies).map(|(meta, raw)| summary(meta, raw.as_deref())).collect();
+    let Listing { summaries, page, pages, total, capped } = listing;
+    let searching = !query.is_empty();
 
     let base = mail_path(&mailbox.address.to_string());
     let folder_link = |f: &Folder| format!("{base}?dossier={}", encode(&f.name));
-    let page_link = |p: usize| format!("{base}?dossier={}&page={p}", encode(&current.name));
+    let page_link = |p: usize| {
+        format!("{base}?dossier={}&q={}&tri={}&page={p}", encode(&current.name), encode(&query), order.as_str())
+    };
     let label = folder_label(current);
     let is_drafts = current.special_use.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("\\Drafts"));
     let open_link = |uid: u32| {
@@ -343,14 +310,40 @@ async fn folder(
                     }
                 }
             }
-            section aria-labelledby="liste" {
+            section aria-labelledby="liste" id="messages" {
                 h2 id="liste" { (label) }
+                form method="get" action=(base) class="recherche" role="search" {
+                    input type="hidden" name="dossier" value=(current.name);
+                    div class="champ" {
+                        label for="q" { "Rechercher (expéditeur, destinataires, objet)" }
+                        input type="search" id="q" name="q" value=(query);
+                    }
+                    div class="champ" {
+                        label for="tri" { "Trier par" }
+                        select id="tri" name="tri" {
+                            @for (value, text) in [("recent", "Date, du plus récent"), ("ancien", "Date, du plus ancien"), ("expediteur", "Expéditeur"), ("objet", "Objet")] {
+                                option value=(value) selected[order.as_str() == value] { (text) }
+                            }
+                        }
+                    }
+                    button type="submit" class="secondaire" { "Afficher" }
+                }
+                @if searching {
+                    p role="status" {
+                        @if total == 0 { "Aucun message ne correspond à « " (query) " »." }
+                        @else if total == 1 { "1 message correspond à « " (query) " »." }
+                        @else { (total) " messages correspondent à « " (query) " »." }
+                        @if capped { " La recherche porte sur les " (listing::SCAN_MAX) " messages les plus récents." }
+                    }
+                }
+                p id="annonce" class="masque" aria-live="polite" {}
+                div id="liste-messages" data-etat=(format!("{base}/etat?dossier={}", encode(&current.name))) data-uidnext=(current.uidnext) {
                 @if summaries.is_empty() {
-                    p { "Ce dossier est vide." }
+                    @if !searching { p { "Ce dossier est vide." } }
                 } @else {
                     div class="tableau" {
                         table {
-                            caption { "Messages du dossier " (label) ", du plus récent au plus ancien" }
+                            caption { "Messages du dossier " (label) ", " (order_caption(order)) }
                             thead { tr { th scope="col" { "Expéditeur" } th scope="col" { "Objet" } th scope="col" { "Date" } th scope="col" { "Taille" } } }
                             tbody {
                                 @for s in &summaries {
@@ -380,10 +373,40 @@ async fn folder(
                         }
                     }
                 }
+                }
             }
         }
     };
-    layout::page(&web, "Courrier", Some(&visitor), Section::Mailboxes, main).into_response()
+    layout::page_with_script(&web, "Courrier", Some(&visitor), Section::Mailboxes, main).into_response()
+}
+
+#[derive(Deserialize)]
+struct StateOf {
+    dossier: Option<String>,
+}
+
+/// What the page's script polls to notice new mail: the folder's UIDNEXT
+/// (it grows with every message that arrives) and its unread count.
+async fn folder_state(
+    State(web): State<Arc<Web>>,
+    Path(address): Path<String>,
+    Query(of): Query<StateOf>,
+    visitor: Visitor,
+) -> Response {
+    let (_, _, folders) = match open(&web, &visitor, &address).await {
+        Ok(opened) => opened,
+        Err(response) => return response,
+    };
+    let name = of.dossier.as_deref().unwrap_or(INBOX);
+    let Some(current) = folders.iter().find(|f| f.name == name) else {
+        return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte.");
+    };
+    match web.store.meta.folder_counts(current.id).await {
+        Ok(counts) => {
+            axum::Json(serde_json::json!({ "uidnext": current.uidnext, "non_lus": counts.unseen })).into_response()
+        }
+        Err(e) => layout::unavailable(e),
+    }
 }
 
 /// An attachment as listed.
@@ -633,11 +656,5 @@ mod tests {
         assert_eq!(french_size(532), "532 o");
         assert_eq!(french_size(12_595), "12,3 Ko");
         assert_eq!(french_size(4 * 1024 * 1024), "4,0 Mo");
-    }
-
-    #[test]
-    fn the_header_stops_at_the_blank_line() {
-        assert_eq!(header_of(b"Subject: a\r\n\r\nbody"), b"Subject: a\r\n\r\n");
-        assert_eq!(header_of(b"Subject: a\n\nbody"), b"Subject: a\n\n");
     }
 }

@@ -15,6 +15,7 @@
 mod admin;
 mod compose;
 mod layout;
+mod listing;
 mod mail;
 mod mailboxes;
 mod session;
@@ -37,7 +38,7 @@ pub const HOME: &str = "/portail/boites";
 
 /// What every portal response may load: its own stylesheet and script,
 /// nothing else (no inline script, nothing remote).
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn router() -> Router<Arc<Web>> {
     Router::new()
