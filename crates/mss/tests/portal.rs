@@ -406,6 +406,19 @@ fn get_with_cookie(base: &str, path: &str, cookie: &str) -> (u16, Vec<u8>) {
 async fn the_pharmacy_sends_an_attachment_to_another_operator_where_it_is_read() {
     let operators = mutual_operators();
     let bob = operators.bob.clone();
+    // A's copy of the Annuaire Santé knows Bob, at B.
+    let extraction = operators.a.dir.join("extraction.txt");
+    ok(&format!("annuaire synth --lines 1 --out {}", extraction.display()));
+    let header = std::fs::read_to_string(&extraction).unwrap().lines().next().unwrap().to_string();
+    let mut fields = vec![String::new(); 31];
+    for (i, value) in [(0, "PER"), (1, bob.as_str()), (2, "8"), (3, "10000013994"), (4, "810000013994")]
+        .into_iter()
+        .chain([(9, "DURAND"), (10, "Bob"), (13, "10"), (14, "Médecin"), (27, "75013 PARIS"), (28, "75013")])
+    {
+        fields[i] = value.to_string();
+    }
+    std::fs::write(&extraction, format!("{header}\n{}\n", fields.join("|"))).unwrap();
+    operators.a.ok(&format!("annuaire import {}", extraction.display()));
     let (server_a, server_b) = (operators.a.serve(), operators.b.serve());
     let files = tempfile::tempdir().unwrap();
     let pdf: Vec<u8> = (0..50_000u32).map(|i| (i % 253) as u8).collect();
@@ -448,6 +461,13 @@ async fn the_pharmacy_sends_an_attachment_to_another_operator_where_it_is_read()
             p.find(Locator::Id("pieces")).await.send_keys(big.to_str().unwrap()).await.unwrap();
             p.sees("au-delà de la taille maximale du message (25,0 Mo)").await;
             let compose = p.path().await;
+
+            // Bob is found in the Annuaire Santé by his name.
+            p.fill("a", "Durand").await;
+            let offered = format!("#correspondants option[value=\"{bob}\"]");
+            let option = p.find(Locator::Css(&offered)).await;
+            let label = option.prop("textContent").await.unwrap().unwrap_or_default();
+            assert_eq!(label, "Bob DURAND (Médecin, 75013 PARIS)", "the directory's entry");
             p.fill("a", &bob).await;
             p.button("Envoyer").await;
             assert_eq!(p.path().await, compose, "the script kept the form from being sent");

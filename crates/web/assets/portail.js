@@ -76,3 +76,47 @@ document.addEventListener("DOMContentLoaded", function () {
       .catch(function () {});
   }, 10000);
 });
+
+// On the compose page: as the person types a name in a recipients field,
+// the Annuaire Santé is searched and its entries offered (after the
+// addresses already typed); the recent correspondents otherwise.
+document.addEventListener("DOMContentLoaded", function () {
+  var list = document.getElementById("correspondants");
+  if (!list || !window.fetch) {
+    return;
+  }
+  var recent = list.innerHTML;
+  var timer = null;
+  function offer(field) {
+    var text = field.value;
+    var cut = text.lastIndexOf(",") + 1;
+    var before = cut > 0 ? text.slice(0, cut).trim() + " " : "";
+    var typed = text.slice(cut).trim();
+    if (typed.length < 2 || typed.indexOf("@") >= 0) {
+      list.innerHTML = recent;
+      return;
+    }
+    var url = field.dataset.suggestions + "?q=" + encodeURIComponent(typed);
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (found) {
+        if (field.value !== text) {
+          return; // typed on since
+        }
+        list.textContent = "";
+        found.forEach(function (s) {
+          var option = document.createElement("option");
+          option.value = before + s.address;
+          option.textContent = s.label;
+          list.appendChild(option);
+        });
+      })
+      .catch(function () {});
+  }
+  document.querySelectorAll("input[data-suggestions]").forEach(function (field) {
+    field.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { offer(field); }, 250);
+    });
+  });
+});

@@ -397,6 +397,15 @@ async fn the_webmail_sends_replies_forwards_and_keeps_drafts() {
     let done = s.get("/portail/boites/elodie@ours.test/courrier?fait=envoye", &cookie).await;
     assert!(done.body.contains("Votre message a été envoyé."));
 
+    // Suggestions: her correspondents in the page, the directory as she types.
+    let form = s.get(compose, &cookie).await;
+    assert!(form.body.contains("<option value=\"bob@ours.test\">Bob</option>"), "{}", form.body);
+    assert!(form.body.contains("<option value=\"dr.house@hopital.test\"></option>"));
+    let suggested = s.get("/portail/annuaire/suggestions?q=bo", &cookie).await;
+    let suggested: serde_json::Value = serde_json::from_str(&suggested.body).unwrap();
+    assert_eq!(suggested[0]["address"], "bob@ours.test", "{suggested}");
+    assert_eq!(s.get("/portail/annuaire/suggestions?q=b", &cookie).await.body, "[]", "two letters at least");
+
     // Refusals store nothing.
     let outside = [("csrf", csrf.as_str()), ("a", "x@gmail.test"), ("objet", "Hors"), ("action", "envoyer")];
     let refused = s.post_multipart(compose, &cookie, &outside, &[("a.txt", "text/plain", b"x")]).await;

@@ -25,15 +25,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use mail_builder::MessageBuilder;
 use mail_parser::{Message, MessageParser, MimeHeaders};
-use maud::html;
+use maud::{Markup, html};
 use mss_core::{Action, EmailAddress, MailboxKind, may};
 use mss_identity::session::random_token;
 use mss_smtp::submit::{Refused, Route};
 use mss_store::{Appended, Folder, Mailbox, NewAuditEntry, now_unix};
 use serde::Deserialize;
 
-use super::layout::{self, Section, text_field};
+use super::layout::{self, Section, field_error, text_field};
 use super::mail::{self, Located, french_size};
+use super::recipients::{self, Suggestion};
 use super::session::{Visitor, encode};
 use crate::{Sending, Web};
 
@@ -231,7 +232,8 @@ async fn form(
         },
         None => Draft::default(),
     };
-    page(&web, &visitor, &mailbox, &draft, &Errors::default(), StatusCode::OK)
+    let known = recipients::recent(&web, &folders, &own).await;
+    page(&web, &visitor, &mailbox, &draft, &Errors::default(), &known, StatusCode::OK)
 }
 
 fn may_not_send(web: &Web, visitor: &Visitor) -> Response {
@@ -252,6 +254,7 @@ fn page(
     mailbox: &Mailbox,
     draft: &Draft,
     errors: &Errors,
+    known: &[Suggestion],
     status: StatusCode,
 ) -> Response {
     let address = mailbox.address.to_string();
@@ -264,8 +267,11 @@ fn page(
             // First: the server checks it before reading any file.
             input type="hidden" name="csrf" value=(visitor.csrf());
             p class="aide" { "De : " (mailbox.display_name) " <" (address) ">" }
-            (text_field("a", "À", "Adresses MSSanté, séparées par des virgules.", Some(&draft.to), errors.to.as_deref()))
-            (text_field("cc", "Cc", "Facultatif.", Some(&draft.cc), errors.cc.as_deref()))
+            (recipient_field("a", "À", "Adresses MSSanté, séparées par des virgules ; tapez un nom pour chercher dans l'Annuaire Santé.", &draft.to, errors.to.as_deref()))
+            (recipient_field("cc", "Cc", "Facultatif.", &draft.cc, errors.cc.as_deref()))
+            datalist id="correspondants" {
+                @for s in known { option value=(s.address) { (s.label) } }
+            }
             (text_field("objet", "Objet", "", Some(&draft.subject), None))
             div class="champ" {
                 label for="corps" { "Message" }
@@ -308,6 +314,22 @@ fn page(
         }
     };
     (status, layout::page_with_script(web, &title, Some(visitor), Section::Mailboxes, main)).into_response()
+}
+
+/// A recipients field: a text field offering the correspondents and, with
+/// the script, the Annuaire Santé.
+fn recipient_field(name: &str, label: &str, help: &str, value: &str, error: Option<&str>) -> Markup {
+    let (help_id, error_id) = (format!("{name}-aide"), format!("{name}-erreur"));
+    let described = if error.is_some() { format!("{help_id} {error_id}") } else { help_id.clone() };
+    html! {
+        div class={ "champ" @if error.is_some() { " en-erreur" } } {
+            label for=(name) { (label) span class="aide" id=(help_id) { (help) } }
+            input type="text" id=(name) name=(name) value=(value) list="correspondants" autocomplete="off"
+                data-suggestions="/portail/annuaire/suggestions" aria-describedby=(described)
+                aria-invalid=[error.map(|_| "true")];
+            (field_error(&error_id, error))
+        }
+    }
 }
 
 /// An uploaded file.
@@ -571,7 +593,8 @@ async fn send(
                     attachments_of(&message).into_iter().map(|(i, n, s, _)| (i, n, s, keep.contains(&i))).collect();
             }
         }
-        return page(&web, &visitor, &mailbox, &draft, &errors, StatusCode::UNPROCESSABLE_ENTITY);
+        let known = recipients::recent(&web, &folders, &address).await;
+        return page(&web, &visitor, &mailbox, &draft, &errors, &known, StatusCode::UNPROCESSABLE_ENTITY);
     }
     attachments.extend(uploads);
     let Ok(message) = build(sending, &mailbox, &draft, (&to, &cc), attachments) else {

@@ -18,6 +18,7 @@ mod layout;
 mod listing;
 mod mail;
 mod mailboxes;
+mod recipients;
 mod session;
 mod signin;
 mod wizard;
@@ -49,6 +50,7 @@ pub fn router() -> Router<Arc<Web>> {
         .merge(mailboxes::router())
         .merge(mail::router())
         .merge(compose::router())
+        .merge(recipients::router())
         .merge(wizard::router())
         .merge(admin::router())
         .layer(axum::middleware::map_response(security_headers))

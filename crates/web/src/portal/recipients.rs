@@ -1,0 +1,103 @@
+//! Who a person may want to write to, for the compose form's suggestions:
+//! the recent correspondents of the mailbox (offered in the page itself, so
+//! they work without the script), and the Annuaire Santé, searched as the
+//! person types (`/portail/annuaire/suggestions?q=`, JSON, for the script).
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use axum::{Router, http::StatusCode};
+use mail_parser::MessageParser;
+use mss_directory::annuaire::{Page, Query as DirectoryQuery};
+use mss_store::{Folder, SENT};
+use serde::{Deserialize, Serialize};
+
+use super::listing::header_of;
+use super::session::Visitor;
+use crate::Web;
+use crate::api::annuaire::run;
+
+/// Recent messages looked at for correspondents, per folder.
+const RECENT_MESSAGES: usize = 200;
+/// Correspondents offered at most.
+const RECENT_MAX: usize = 50;
+/// Directory suggestions at most.
+const SUGGESTIONS: u32 = 10;
+
+pub fn router() -> Router<Arc<Web>> {
+    Router::new().route("/portail/annuaire/suggestions", get(suggestions))
+}
+
+/// A suggested recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suggestion {
+    pub address: String,
+    /// What to show beside it: the name, and for the directory the
+    /// profession and the town.
+    pub label: String,
+}
+
+/// The people the mailbox wrote to (Sent: To and Cc) and heard from (INBOX:
+/// From), most recent first, each once, without the mailbox itself.
+pub async fn recent(web: &Web, folders: &[Folder], own: &str) -> Vec<Suggestion> {
+    let mut out: Vec<Suggestion> = Vec::new();
+    for name in [SENT, mss_store::INBOX] {
+        let Some(folder) = folders.iter().find(|f| f.name == name) else { continue };
+        let Ok(uids) = web.store.meta.folder_uids(folder.id).await else { continue };
+        let recent = &uids[uids.len().saturating_sub(RECENT_MESSAGES)..];
+        let Ok(metas) = web.store.meta.messages(folder.id, recent).await else { continue };
+        let hashes: Vec<_> = metas.iter().rev().map(|m| m.blob).collect();
+        let Ok(bodies) = web.store.blobs.get_many(&hashes).await else { continue };
+        for raw in bodies.iter().flatten() {
+            let Some(header) = MessageParser::default().parse_headers(header_of(raw)) else { continue };
+            let lists = if name == SENT { vec![header.to(), header.cc()] } else { vec![header.from()] };
+            for address in lists.into_iter().flatten().flat_map(|a| a.iter()) {
+                let Some(email) = address.address().map(str::to_ascii_lowercase) else { continue };
+                if email == own || out.iter().any(|s| s.address == email) {
+                    continue;
+                }
+                let label = address.name().map(str::to_string).unwrap_or_default();
+                out.push(Suggestion { address: email, label });
+                if out.len() >= RECENT_MAX {
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+struct Asked {
+    q: Option<String>,
+}
+
+/// Directory entries for what the person is typing (at least 2 characters).
+async fn suggestions(State(web): State<Arc<Web>>, Query(asked): Query<Asked>, _visitor: Visitor) -> Response {
+    let q = asked.q.unwrap_or_default();
+    if q.trim().chars().count() < 2 {
+        return Json(Vec::<Suggestion>::new()).into_response();
+    }
+    let (Ok(query), Ok(page)) = (DirectoryQuery::parse(&q), Page::new(1, SUGGESTIONS)) else {
+        return (StatusCode::BAD_REQUEST, Json(Vec::<Suggestion>::new())).into_response();
+    };
+    match run(&web, query, page).await {
+        Ok(results) => {
+            let found: Vec<Suggestion> = results
+                .hits
+                .into_iter()
+                .map(|h| {
+                    let details: Vec<&str> =
+                        [h.profession.as_str(), h.city.as_str()].into_iter().filter(|d| !d.is_empty()).collect();
+                    let label =
+                        if details.is_empty() { h.name } else { format!("{} ({})", h.name, details.join(", ")) };
+                    Suggestion { address: h.address, label }
+                })
+                .collect();
+            Json(found).into_response()
+        }
+        Err(problem) => (problem.status, Json(Vec::<Suggestion>::new())).into_response(),
+    }
+}
