@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address;
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use maud::{Markup, html};
 use mss_core::{Action, EmailAddress, MailboxKind, may};
@@ -415,27 +416,34 @@ async fn read_form(visitor: &Visitor, mut multipart: Multipart, limit: usize) ->
     Ok(posted)
 }
 
-/// The addresses of a field, or the French error about them.
-fn parse_addresses(text: &str) -> Result<Vec<EmailAddress>, String> {
-    let mut out: Vec<EmailAddress> = Vec::new();
+/// A recipient as typed: `adresse` or `Nom <adresse>`.
+#[derive(Debug, PartialEq, Eq)]
+struct Recipient {
+    name: Option<String>,
+    address: EmailAddress,
+}
+
+/// The recipients of a field, or the French error about them.
+fn parse_addresses(text: &str) -> Result<Vec<Recipient>, String> {
+    let mut out: Vec<Recipient> = Vec::new();
     for part in text.split([',', ';', '\n']).map(str::trim).filter(|p| !p.is_empty()) {
-        // `Nom <adresse>` is accepted too.
-        let bare = match (part.rfind('<'), part.ends_with('>')) {
-            (Some(open), true) => &part[open + 1..part.len() - 1],
-            _ => part,
+        let (name, bare) = match (part.rfind('<'), part.ends_with('>')) {
+            (Some(open), true) => (Some(part[..open].trim().trim_matches('"').trim()), &part[open + 1..part.len() - 1]),
+            _ => (None, part),
         };
-        let address: EmailAddress = bare.parse().map_err(|_| format!("Adresse invalide : {part}"))?;
-        if !out.contains(&address) {
-            out.push(address);
+        let address: EmailAddress = bare.trim().parse().map_err(|_| format!("Adresse invalide : {part}"))?;
+        if !out.iter().any(|r| r.address == address) {
+            let name = name.filter(|n| !n.is_empty()).map(str::to_string);
+            out.push(Recipient { name, address });
         }
     }
     Ok(out)
 }
 
 /// The recipients' routes, or the error to show next to the field.
-async fn route_all(sending: &Sending, addresses: &[EmailAddress]) -> Result<Vec<Route>, Result<String, Response>> {
-    let mut routes = Vec::with_capacity(addresses.len());
-    for address in addresses {
+async fn route_all(sending: &Sending, recipients: &[Recipient]) -> Result<Vec<Route>, Result<String, Response>> {
+    let mut routes = Vec::with_capacity(recipients.len());
+    for Recipient { address, .. } in recipients {
         match sending.submitter.route(address).await {
             Ok(route) => routes.push(route),
             Err(Refused::NoSuchMailbox(a)) => return Err(Ok(format!("Aucune boîte active à l'adresse {a}."))),
@@ -456,10 +464,13 @@ fn build(
     sending: &Sending,
     mailbox: &Mailbox,
     draft: &Draft,
-    (to, cc): (&[EmailAddress], &[EmailAddress]),
+    (to, cc): (&[Recipient], &[Recipient]),
     attachments: Vec<Upload>,
 ) -> std::io::Result<Vec<u8>> {
-    let list = |a: &[EmailAddress]| a.iter().map(ToString::to_string).collect::<Vec<String>>();
+    let list = |recipients: &[Recipient]| {
+        let each = recipients.iter().map(|r| Address::new_address(r.name.clone(), r.address.to_string()));
+        Address::new_list(each.collect())
+    };
     let unique = random_token(18).map_err(std::io::Error::other)?;
     let id = format!("{unique}@{}", sending.hostname);
     let mut builder = MessageBuilder::new()
@@ -680,8 +691,10 @@ mod tests {
 
     #[test]
     fn addresses_are_split_and_checked() {
-        let parsed = parse_addresses("a@b.test, Dr X <x@y.test>; a@b.test\n").unwrap();
-        assert_eq!(parsed.iter().map(ToString::to_string).collect::<Vec<_>>(), ["a@b.test", "x@y.test"]);
+        let parsed = parse_addresses("a@b.test, \"Dr X\" <x@y.test>; a@b.test\n").unwrap();
+        let shown: Vec<(Option<&str>, String)> =
+            parsed.iter().map(|r| (r.name.as_deref(), r.address.to_string())).collect();
+        assert_eq!(shown, [(None, "a@b.test".to_string()), (Some("Dr X"), "x@y.test".to_string())]);
         assert_eq!(parse_addresses("").unwrap(), vec![]);
         assert_eq!(parse_addresses("a@b.test, pas une adresse").unwrap_err(), "Adresse invalide : pas une adresse");
     }

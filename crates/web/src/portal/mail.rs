@@ -5,9 +5,8 @@
 //! read a mailbox is the API's rule ([`access`]: its holder or a person with
 //! a role on it, 404 for anyone else); moving and deleting need `DeleteMail`.
 //!
-//! A message is never rendered as HTML: the page shows its text/plain body,
-//! or the text of its HTML with every tag removed, escaped; nothing remote
-//! is ever loaded (the portal's CSP forbids it anyway). Opening a message
+//! A message's HTML is shown sanitised ([`html`]): harmless markup only,
+//! nothing remote ever loaded; a message without HTML shows its text. Opening a message
 //! marks it `\Seen`, as an IMAP client's `BODY[]` does.
 
 use std::sync::Arc;
@@ -18,12 +17,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use mail_parser::{Address, MessageParser, MessagePart, MimeHeaders};
-use maud::html;
+use maud::{PreEscaped, html};
 use mss_core::{Action, MailboxState, Role, may};
 use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta, NewAuditEntry};
 use serde::Deserialize;
 
 use super::compose::compose_path;
+use super::html;
 use super::layout::{self, Section};
 use super::listing::{self, Listing, Order};
 use super::session::{Posted, Visitor, encode};
@@ -446,6 +446,7 @@ async fn message(
         }
     }
     let parsed = MessageParser::default().parse(&raw);
+    let html = parsed.as_ref().and_then(html::safe_html);
     let (from, to, cc, subject, date, body, attachments) = match &parsed {
         Some(m) => {
             let attachments: Vec<Attachment> = m
@@ -500,7 +501,11 @@ async fn message(
             @if flagged { dt { "Suivi" } dd { "Marqué pour suivi" } }
         }
         h2 class="masque" { "Contenu du message" }
-        pre class="corps" { (body) }
+        @if let Some(html) = &html {
+            div class="corps-html" { (PreEscaped(html)) }
+        } @else {
+            pre class="corps" { (body) }
+        }
         @if !attachments.is_empty() {
             h2 { "Pièces jointes" }
             ul class="pieces" {

@@ -14,6 +14,7 @@
 
 mod admin;
 mod compose;
+mod html;
 mod layout;
 mod listing;
 mod mail;
