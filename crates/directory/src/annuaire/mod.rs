@@ -9,9 +9,16 @@
 //!   snapshot or the new one, never a mix, and a failed import changes
 //!   nothing;
 //! - [`Annuaire`] notices a new snapshot (its inode changed) at the next
-//!   search and opens it; searches running on the old one finish on it.
+//!   search and opens it, loading its [`index`] once; searches running on
+//!   the old one finish on it, and others keep using it while the new one
+//!   loads;
+//! - the index is immutable and shared by every search without locks; a
+//!   search first takes one of the snapshot's few read-only connections,
+//!   in order of arrival, which bounds how many run at once (see
+//!   [`readers`]), and holds it to its end.
 
 pub mod extraction;
+pub mod index;
 pub mod local;
 pub mod query;
 pub mod search;
@@ -19,10 +26,10 @@ pub mod snapshot;
 pub mod synth;
 pub mod zip;
 
+use std::collections::VecDeque;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, TryLockError};
 
 use mss_store::Mailbox;
 use rusqlite::{Connection, OptionalExtension};
@@ -30,9 +37,6 @@ use rusqlite::{Connection, OptionalExtension};
 pub use query::{Page, Query, QueryError};
 pub use search::Hit;
 pub use snapshot::{ImportError, ImportReport, Progress, import};
-
-/// Read-only connections per snapshot.
-const READERS: usize = 4;
 
 /// A page of search results.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -62,11 +66,107 @@ pub struct SnapshotInfo {
 #[error("directory snapshot: {0}")]
 pub struct SearchError(#[from] rusqlite::Error);
 
-/// One opened snapshot file.
+/// One opened snapshot file and its index.
 struct Opened {
     inode: u64,
-    readers: Vec<Mutex<Connection>>,
-    next: AtomicUsize,
+    index: index::Index,
+    readers: Readers,
+}
+
+impl Opened {
+    /// Opens the snapshot at `path`, `None` if an import replaced it
+    /// meanwhile (every connection must be on the file the index is of).
+    fn open(path: &Path, inode: u64) -> Result<Option<Self>, SearchError> {
+        let connections = (0..readers()).map(|_| snapshot::open_read_only(path)).collect::<Result<Vec<_>, _>>()?;
+        if std::fs::metadata(path).map(|m| m.ino()).ok() != Some(inode) {
+            return Ok(None);
+        }
+        let index = index::Index::load(&connections[0])?;
+        Ok(Some(Self { inode, index, readers: Readers::new(connections) }))
+    }
+}
+
+/// Searches running at once: as many as cores, and as many again to keep
+/// them busy while some wait for the disk. Searches are short and use the
+/// CPU only: more at once would only add the scheduler's preemptions in
+/// the middle of searches (tens of milliseconds with dozens of threads on
+/// two cores) to their times; waiting in line costs less.
+fn readers() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// The read-only connections of a snapshot, one per running search,
+/// handed out in the order searches ask for them.
+struct Readers {
+    state: Mutex<ReadersState>,
+}
+
+struct ReadersState {
+    free: Vec<Connection>,
+    waiting: VecDeque<Arc<Handoff>>,
+}
+
+/// Where a waiting search receives its connection.
+struct Handoff {
+    conn: Mutex<Option<Connection>>,
+    thread: std::thread::Thread,
+}
+
+impl Readers {
+    fn new(free: Vec<Connection>) -> Self {
+        Self { state: Mutex::new(ReadersState { free, waiting: VecDeque::new() }) }
+    }
+
+    /// A connection, at once if one is free, else after the searches that
+    /// asked before.
+    fn take(&self) -> Reader<'_> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(conn) = state.free.pop() {
+            return Reader { readers: self, conn: Some(conn) };
+        }
+        let handoff = Arc::new(Handoff { conn: Mutex::new(None), thread: std::thread::current() });
+        state.waiting.push_back(handoff.clone());
+        drop(state);
+        loop {
+            if let Some(conn) = handoff.conn.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                return Reader { readers: self, conn: Some(conn) };
+            }
+            std::thread::park();
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match state.waiting.pop_front() {
+            Some(next) => {
+                *next.conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
+                next.thread.unpark();
+            }
+            None => state.free.push(conn),
+        }
+    }
+}
+
+/// A connection taken from [`Readers`], given back when dropped.
+struct Reader<'a> {
+    readers: &'a Readers,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("a reader holds its connection until dropped")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.readers.give_back(conn);
+        }
+    }
 }
 
 /// The searchable directory of a data directory.
@@ -74,14 +174,21 @@ pub struct Annuaire {
     path: PathBuf,
     /// Our mail domain: its snapshot entries are replaced by our store's.
     own_domain: Option<String>,
-    current: Mutex<Option<Arc<Opened>>>,
+    current: RwLock<Option<Arc<Opened>>>,
+    /// Held while a snapshot is opened and indexed, one at a time.
+    opening: Mutex<()>,
 }
 
 impl Annuaire {
     /// The directory kept in `dir` (`<data>/annuaire`), for the operator
     /// of `own_domain`. Nothing is opened yet: there may be no snapshot.
     pub fn new(dir: &Path, own_domain: Option<String>) -> Self {
-        Self { path: dir.join(snapshot::SNAPSHOT_FILE), own_domain, current: Mutex::new(None) }
+        Self {
+            path: dir.join(snapshot::SNAPSHOT_FILE),
+            own_domain,
+            current: RwLock::new(None),
+            opening: Mutex::new(()),
+        }
     }
 
     /// The current snapshot, opened again if an import replaced it; `None`
@@ -90,15 +197,29 @@ impl Annuaire {
         let Ok(metadata) = std::fs::metadata(&self.path) else {
             return Ok(None);
         };
-        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(opened) = current.as_ref().filter(|o| o.inode == metadata.ino()) {
+        let current = || self.current.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let previous = current();
+        if let Some(opened) = previous.as_ref().filter(|o| o.inode == metadata.ino()) {
             return Ok(Some(opened.clone()));
         }
-        let readers = (0..READERS)
-            .map(|_| snapshot::open_read_only(&self.path).map(Mutex::new))
-            .collect::<Result<Vec<_>, _>>()?;
-        let opened = Arc::new(Opened { inode: metadata.ino(), readers, next: AtomicUsize::new(0) });
-        *current = Some(opened.clone());
+        let opening = match (self.opening.try_lock(), previous) {
+            (Ok(opening), _) => opening,
+            (Err(TryLockError::Poisoned(p)), _) => p.into_inner(),
+            // Another search is opening the new snapshot: this one keeps
+            // to the previous, as if it had started a moment earlier.
+            (Err(TryLockError::WouldBlock), Some(previous)) => return Ok(Some(previous)),
+            (Err(TryLockError::WouldBlock), None) => self.opening.lock().unwrap_or_else(|p| p.into_inner()),
+        };
+        if let Some(opened) = current().filter(|o| o.inode == metadata.ino()) {
+            return Ok(Some(opened));
+        }
+        let Some(opened) = Opened::open(&self.path, metadata.ino())? else {
+            // Replaced while opening: the next search opens the new one.
+            return Ok(current());
+        };
+        let opened = Arc::new(opened);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(opened.clone());
+        drop(opening);
         Ok(Some(opened))
     }
 
@@ -106,9 +227,7 @@ impl Annuaire {
         let Some(opened) = self.opened()? else {
             return Ok(None);
         };
-        let i = opened.next.fetch_add(1, Ordering::Relaxed) % opened.readers.len();
-        let conn = opened.readers[i].lock().unwrap_or_else(|p| p.into_inner());
-        Ok(Some(f(&conn)?))
+        Ok(Some(f(&opened.readers.take())?))
     }
 
     /// The current snapshot, if any.
@@ -139,15 +258,19 @@ impl Annuaire {
         let mut hits: Vec<Hit> = local.into_iter().skip(offset as usize).take(size as usize).collect();
         let want = size - hits.len() as u64;
         let snapshot_offset = offset.saturating_sub(local_count);
-        let exclude = self.own_domain.as_deref();
-        let found =
-            self.with_reader(|conn| search::run(conn, query, snapshot_offset, want, exclude))?.unwrap_or_default();
-        hits.extend(found.0);
+        let mut total = 0;
+        if let Some(opened) = self.opened()? {
+            // Taken first: it is also this search's turn to run.
+            let reader = opened.readers.take();
+            let (rows, found) = search::find(&opened.index, query, snapshot_offset, want, self.own_domain.as_deref());
+            hits.extend(search::hits(&reader, &rows)?);
+            total = found;
+        }
         Ok(Results {
             page: page.number,
             per_page: page.size,
-            total: local_count + found.1,
-            total_exact: found.1 < search::COUNT_CAP,
+            total: local_count + total,
+            total_exact: total < search::COUNT_CAP,
             hits,
         })
     }

@@ -1,18 +1,29 @@
-//! Running a [`Query`] on a snapshot: FTS5 for words, indexes for the exact
-//! fields, ranked and paged.
+//! Running a [`Query`] on a snapshot's [`Index`]: ranked, filtered and
+//! paged in memory; only the page's rows are read from SQLite.
 //!
 //! Ranking, in tiers: entries whose name (nom d'exercice or raison sociale)
 //! holds every word first, then those whose other names (prénom, enseigne,
 //! service, the structure a person works in) complete the match, then
 //! those matching anywhere (profession, city, street). Within a tier, the
 //! alphabetical order of the directory, which is the row id (the import
-//! sorts the rows). Every step reads rows in row-id order and stops at the
-//! page's end, so a query costs about the same on a few entries or a
-//! million, however common its words; the total is counted up to
-//! [`COUNT_CAP`] only.
+//! sorts the rows). A row's tier is the worst of its words' best
+//! [`Level`]s.
+//!
+//! Each tier walks, in row order, the shortest list of rows that holds
+//! every answer: one word's rows at the levels the tier allows, or a
+//! field value's rows; each candidate is then checked against every
+//! condition with its own tokens. The walk stops at the page's end, and
+//! the total is counted up to [`COUNT_CAP`] only, so a query costs about
+//! the same on a few entries or a million, however common its words.
 
-use rusqlite::{Connection, ToSql};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
+use std::ops::Range;
 
+use rusqlite::Connection;
+
+use super::index::{self, Field, Index, LEVELS, Level, PLACE, PROFESSION, STREET};
 use super::query::Query;
 
 /// The total of a search is exact up to this number.
@@ -90,212 +101,297 @@ fn hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hit> {
     })
 }
 
-/// An FTS5 expression for words: each quoted, all required, the last one
-/// a prefix when asked (from two characters: shorter prefixes match too
-/// much to be useful).
-fn all_words(words: &[String], prefix: bool) -> String {
-    let last = words.len().saturating_sub(1);
-    words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let quoted = format!("\"{}\"", w.replace('"', ""));
-            if prefix && i == last && w.chars().count() >= 2 { format!("{quoted}*") } else { quoted }
-        })
-        .collect::<Vec<_>>()
-        .join(" AND ")
+/// The hits of `rows` (index rows), in that order.
+pub fn hits(conn: &Connection, rows: &[u32]) -> rusqlite::Result<Vec<Hit>> {
+    let mut statement = conn.prepare_cached(&format!("SELECT {HIT_COLUMNS} FROM entries e WHERE e.id = ?1"))?;
+    rows.iter().map(|&row| statement.query_row([i64::from(row) + 1], hit)).collect()
 }
 
-/// The column sets of the ranking tiers (`None`: every column).
-const TIERS: [Option<&str>; 3] = [Some("{name}"), Some("{name other_names}"), None];
+/// A word of the query as the index knows it: one token, or the tokens of
+/// a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Term(Range<u32>);
 
-fn scoped(columns: Option<&str>, expression: &str) -> String {
-    match columns {
-        Some(columns) => format!("({columns} : ({expression}))"),
-        None => format!("({expression})"),
+impl Term {
+    fn matches(&self, entry: u32) -> bool {
+        self.0.contains(&index::token(entry))
     }
 }
 
-/// The SQL conditions on `entries e` and their parameters.
-struct Filters {
-    conditions: Vec<String>,
-    params: Vec<Box<dyn ToSql>>,
+/// A query resolved against an index.
+#[derive(Debug)]
+struct Plan {
+    /// The words, each in any column; they rank.
+    words: Vec<Term>,
+    /// Words required in one column group (city, street, profession
+    /// label), with its bit.
+    in_column: Vec<(Term, u32)>,
+    /// Field values required ([`Field::token`]).
+    fields: Vec<u32>,
+    /// Our domain's token: its entries are left out.
+    excluded: Option<u32>,
 }
 
-impl Filters {
-    fn of(query: &Query, exclude_domain: Option<&str>) -> Self {
-        let mut f = Filters { conditions: Vec::new(), params: Vec::new() };
-        let mut add = |condition: &str, value: String| {
-            f.params.push(Box::new(value));
-            let n = f.params.len();
-            f.conditions.push(condition.replace('?', &format!("?{n}")));
+impl Plan {
+    /// `None` when nothing can match (a word no entry holds).
+    fn of(index: &Index, query: &Query, exclude_domain: Option<&str>) -> Option<Self> {
+        let exact = |text: &str| -> Option<Vec<Term>> {
+            let mut terms = Vec::new();
+            let mut missing = false;
+            index::words(text, |word| match index.find(word) {
+                Some(id) => terms.push(Term(id..id + 1)),
+                None => missing = true,
+            });
+            (!missing).then_some(terms)
         };
-        if let Some(id) = &query.identifier {
-            add("(e.pp_id = ? OR e.finess = ?)", id.clone());
+        let mut plan = Plan { words: Vec::new(), in_column: Vec::new(), fields: Vec::new(), excluded: None };
+        let last = query.words.len().saturating_sub(1);
+        for (i, word) in query.words.iter().enumerate() {
+            // The last word is a prefix while the person types, from two
+            // characters: shorter prefixes match too much to be useful.
+            if query.prefix && i == last && word.chars().count() >= 2 {
+                let mut prefixes = Vec::new();
+                index::words(word, |w| prefixes.push(w.to_string()));
+                let (whole, part) = prefixes.split_at(prefixes.len().saturating_sub(1));
+                for w in whole {
+                    plan.words.extend(exact(w)?);
+                }
+                for p in part {
+                    let tokens = index.prefixed(p);
+                    if tokens.is_empty() {
+                        return None;
+                    }
+                    plan.words.push(Term(tokens));
+                }
+            } else {
+                plan.words.extend(exact(word)?);
+            }
         }
-        if let Some(code) = &query.postal_code {
-            add("e.postal_code = ?", code.clone());
-        }
-        if let Some(department) = &query.department {
-            add("e.department = ?", department.clone());
-        }
-        if let Some(kind) = query.kind {
-            // The index of the type, which a quarter of the directory or more
-            // shares, only when nothing else narrows the search (`+` keeps
-            // SQLite off it).
-            let narrower = query.identifier.is_some()
-                || query.postal_code.is_some()
-                || query.department.is_some()
-                || query.profession.is_some()
-                || !query.words.is_empty()
-                || !query.city.is_empty()
-                || !query.street.is_empty();
-            add(if narrower { "+e.kind = ?" } else { "e.kind = ?" }, kind.code().to_string());
-        }
-        if let Some(profession) = query.profession.as_ref().filter(|p| p.bytes().all(|b| b.is_ascii_digit())) {
-            add("e.profession_code = ?", profession.clone());
-        }
-        if let Some(domain) = exclude_domain {
-            add("e.domain <> ?", domain.to_string());
-        }
-        f
-    }
-
-    fn sql(&self) -> String {
-        self.conditions.iter().map(|c| format!(" AND {c}")).collect()
-    }
-}
-
-/// The FTS5 conditions other than the words: city, street, profession label.
-fn field_expressions(query: &Query) -> Vec<String> {
-    let mut out = Vec::new();
-    if !query.city.is_empty() {
-        out.push(scoped(Some("{place}"), &all_words(&query.city, false)));
-    }
-    if !query.street.is_empty() {
-        out.push(scoped(Some("{street}"), &all_words(&query.street, false)));
-    }
-    if let Some(profession) = query.profession.as_ref().filter(|p| !p.bytes().all(|b| b.is_ascii_digit())) {
-        let words = super::query::words(profession);
-        if !words.is_empty() {
-            out.push(scoped(Some("{profession}"), &all_words(&words, false)));
-        }
-    }
-    out
-}
-
-/// The match expressions of the tiers, in rank order (one when the query
-/// has no words, none when it needs no FTS at all).
-fn tier_expressions(query: &Query) -> Vec<String> {
-    let fields = field_expressions(query);
-    let with_fields = |e: String| std::iter::once(e).chain(fields.iter().cloned()).collect::<Vec<_>>().join(" AND ");
-    if query.words.is_empty() {
-        return if fields.is_empty() { Vec::new() } else { vec![fields.join(" AND ")] };
-    }
-    let words = all_words(&query.words, query.prefix);
-    let mut tiers = Vec::new();
-    let mut previous: Option<String> = None;
-    for columns in TIERS {
-        let this = scoped(columns, &words);
-        let expression = match &previous {
-            Some(before) => format!("({this} NOT {before})"),
-            None => this.clone(),
+        let mut in_column = |words: &[String], bit: u32| -> Option<()> {
+            for word in words {
+                plan.in_column.extend(exact(word)?.into_iter().map(|t| (t, bit)));
+            }
+            Some(())
         };
-        tiers.push(with_fields(expression));
-        previous = Some(this);
+        in_column(&query.city, PLACE)?;
+        in_column(&query.street, STREET)?;
+        let mut fields = vec![];
+        match &query.profession {
+            Some(code) if code.bytes().all(|b| b.is_ascii_digit()) => fields.push(Field::ProfessionCode.token(code)),
+            Some(label) => in_column(&super::query::words(label), PROFESSION)?,
+            None => {}
+        }
+        fields.extend(query.identifier.iter().map(|id| Field::Identifier.token(id)));
+        fields.extend(query.postal_code.iter().map(|code| Field::PostalCode.token(code)));
+        fields.extend(query.department.iter().map(|d| Field::Department.token(d)));
+        fields.extend(query.kind.iter().map(|k| Field::Kind.token(k.code())));
+        for field in fields {
+            plan.fields.push(index.find(&field)?);
+        }
+        plan.excluded = exclude_domain.and_then(|d| index.find(&Field::Domain.token(d)));
+        Some(plan)
     }
-    tiers
+
+    /// The tier of a row holding `entries`, `None` when it does not match.
+    fn tier(&self, entries: &[u32]) -> Option<Level> {
+        let holds = |id: u32| entries.binary_search_by_key(&id, |&e| index::token(e)).is_ok();
+        if !self.fields.iter().all(|&id| holds(id)) || self.excluded.is_some_and(holds) {
+            return None;
+        }
+        if !self.in_column.iter().all(|(term, bit)| entries.iter().any(|&e| e & bit != 0 && term.matches(e))) {
+            return None;
+        }
+        let mut tier = 0;
+        for term in &self.words {
+            let best = entries.iter().filter(|&&e| term.matches(e)).map(|&e| index::level(e)).min()?;
+            tier = tier.max(best);
+        }
+        Some(tier)
+    }
+
+    /// The rows that may be of `tier` (of any tier when `None`), in
+    /// order: those holding every word at the levels the tier allows, and
+    /// every field value.
+    fn candidates<'a>(&self, index: &'a Index, tier: Option<Level>) -> Candidates<'a> {
+        let any = 0..=LEVELS - 1;
+        // A row of tier k holds each word at level k or better, and its
+        // only word exactly at level k.
+        let levels = match tier {
+            Some(k) if self.words.len() == 1 => k..=k,
+            Some(k) => 0..=k,
+            None => any.clone(),
+        };
+        let mut unions: Vec<Union<'a>> = self
+            .words
+            .iter()
+            .map(|t| (t.0.clone(), levels.clone()))
+            .chain(self.in_column.iter().map(|(t, _)| (t.0.clone(), any.clone())))
+            .chain(self.fields.iter().map(|&id| (id..id + 1, any.clone())))
+            .map(|(tokens, levels)| {
+                Union::new(
+                    tokens
+                        .flat_map(|t| levels.clone().map(move |l| index.postings(t, l)))
+                        .filter(|l| !l.is_empty())
+                        .collect(),
+                )
+            })
+            .collect();
+        if unions.is_empty() {
+            return Candidates::All(0..index.rows());
+        }
+        // The shortest leads; unions of many lists (short prefixes) are
+        // slow to skip in, so the other conditions check them instead.
+        unions.sort_by_key(|u| u.len);
+        let mut unions = unions.into_iter();
+        let leader = unions.next().into_iter();
+        Candidates::Join(Join::new(leader.chain(unions.filter(|u| u.lists.len() <= JOINED_LISTS)).collect()))
+    }
 }
 
-/// One page of a search, and the total (exact when `total < COUNT_CAP`).
-pub fn run(
-    conn: &Connection,
-    query: &Query,
-    offset: u64,
-    limit: u64,
-    exclude_domain: Option<&str>,
-) -> rusqlite::Result<(Vec<Hit>, u64)> {
-    let filters = Filters::of(query, exclude_domain);
-    let tiers = tier_expressions(query);
-    if tiers.is_empty() {
-        let from = format!("FROM entries e WHERE 1{}", filters.sql());
-        let hits = fetch(conn, &format!("SELECT {HIT_COLUMNS} {from} ORDER BY e.id"), &filters, None, offset, limit)?;
-        let total = count(conn, &format!("SELECT 1 {from}"), &filters, None, COUNT_CAP)?;
-        return Ok((hits, total));
+/// Most lists in a union that a join skips in.
+const JOINED_LISTS: usize = 32;
+
+/// Candidate rows, in order, without repeats.
+enum Candidates<'a> {
+    All(Range<u32>),
+    Join(Join<'a>),
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        match self {
+            Candidates::All(rows) => rows.next(),
+            Candidates::Join(join) => join.next(),
+        }
     }
-    let from =
-        format!("FROM entries_fts f JOIN entries e ON e.id = f.rowid WHERE entries_fts MATCH ?{{m}}{}", filters.sql());
-    let mut hits = Vec::new();
+}
+
+/// The first position of `rows` at or after `target`, galloping: cheap
+/// when it is near, `O(log n)` when far.
+fn gallop(rows: &[u32], target: u32) -> usize {
+    let mut high = 1;
+    while high < rows.len() && rows[high] < target {
+        high *= 2;
+    }
+    let low = high / 2;
+    let high = high.min(rows.len());
+    low + rows[low..high].partition_point(|&r| r < target)
+}
+
+/// The union of sorted lists of rows, read in order, each row once, and
+/// able to skip ahead.
+struct Union<'a> {
+    lists: Vec<&'a [u32]>,
+    /// The first row of each list not yet passed, and the list.
+    heads: BinaryHeap<Reverse<(u32, usize)>>,
+    /// Rows in the lists, repeats counted: the cost of reading it all.
+    len: usize,
+}
+
+impl<'a> Union<'a> {
+    fn new(lists: Vec<&'a [u32]>) -> Self {
+        let heads = lists.iter().enumerate().filter_map(|(i, l)| l.first().map(|&row| Reverse((row, i)))).collect();
+        let len = lists.iter().map(|l| l.len()).sum();
+        Self { lists, heads, len }
+    }
+
+    fn current(&self) -> Option<u32> {
+        self.heads.peek().map(|Reverse((row, _))| *row)
+    }
+
+    /// Passes every row before `target`.
+    fn seek(&mut self, target: u32) {
+        while let Some(mut head) = self.heads.peek_mut() {
+            let Reverse((row, i)) = *head;
+            if row >= target {
+                return;
+            }
+            let rest = &self.lists[i][gallop(self.lists[i], target)..];
+            self.lists[i] = rest;
+            match rest.first() {
+                Some(&next) => *head = Reverse((next, i)),
+                None => {
+                    PeekMut::pop(head);
+                }
+            }
+        }
+    }
+}
+
+/// The rows in every union, in order (a leapfrog join: each union skips
+/// to the row the others are at, so runs of rows only some hold are
+/// passed in a few steps).
+struct Join<'a> {
+    unions: Vec<Union<'a>>,
+    /// Past the last row given.
+    from: u32,
+}
+
+impl<'a> Join<'a> {
+    fn new(unions: Vec<Union<'a>>) -> Self {
+        Self { unions, from: 0 }
+    }
+}
+
+impl Iterator for Join<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        let n = self.unions.len();
+        let mut target = self.from;
+        let (mut agreeing, mut i) = (0, 0);
+        while agreeing < n {
+            let union = &mut self.unions[i];
+            union.seek(target);
+            let row = union.current()?;
+            if row == target {
+                agreeing += 1;
+            } else {
+                (target, agreeing) = (row, 1);
+            }
+            i = (i + 1) % n;
+        }
+        self.from = target + 1;
+        Some(target)
+    }
+}
+
+/// The rows (of the index) of one page, `limit` rows from `offset` in rank
+/// order, and the total (exact when under [`COUNT_CAP`]).
+pub fn find(index: &Index, query: &Query, offset: u64, limit: u64, exclude_domain: Option<&str>) -> (Vec<u32>, u64) {
+    let Some(plan) = Plan::of(index, query, exclude_domain) else {
+        return (Vec::new(), 0);
+    };
+    let tiers: Vec<Option<Level>> = if plan.words.is_empty() { vec![None] } else { (0..LEVELS).map(Some).collect() };
+    let mut rows = Vec::new();
     let mut skip = offset;
-    for expression in &tiers {
-        let want = limit - hits.len() as u64;
-        if want == 0 {
+    'tiers: for tier in tiers {
+        if rows.len() as u64 == limit {
             break;
         }
-        let sql = format!("SELECT {HIT_COLUMNS} {from} ORDER BY f.rowid");
-        let found = fetch(conn, &sql, &filters, Some(expression), skip, want)?;
-        if found.is_empty() && skip > 0 {
-            // This whole tier is before the page: skip past it.
-            let tier_size = count(conn, &format!("SELECT 1 {from}"), &filters, Some(expression), skip)?;
-            skip -= tier_size.min(skip);
-            continue;
+        for row in plan.candidates(index, tier) {
+            let Some(found) = plan.tier(index.entries(row)) else {
+                continue;
+            };
+            if tier.is_some_and(|t| t != found) {
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            rows.push(row);
+            if rows.len() as u64 == limit {
+                break 'tiers;
+            }
         }
-        skip = 0;
-        hits.extend(found);
     }
-    // Every tier together is the last tier's words in any column.
-    let all = if query.words.is_empty() {
-        tiers[0].clone()
-    } else {
-        let fields = field_expressions(query);
-        std::iter::once(scoped(None, &all_words(&query.words, query.prefix)))
-            .chain(fields)
-            .collect::<Vec<_>>()
-            .join(" AND ")
-    };
-    let total = count(conn, &format!("SELECT 1 {from}"), &filters, Some(&all), COUNT_CAP)?;
-    Ok((hits, total))
-}
-
-/// Binds the filters then, for FTS queries, the match expression as the
-/// last parameter (`?{m}` in the SQL).
-fn bind<'a>(filters: &'a Filters, expression: Option<&'a String>, sql: &str) -> (String, Vec<&'a dyn ToSql>) {
-    let mut params: Vec<&dyn ToSql> = filters.params.iter().map(|p| p.as_ref() as &dyn ToSql).collect();
-    let sql = match expression {
-        Some(e) => {
-            params.push(e as &dyn ToSql);
-            sql.replace("?{m}", &format!("?{}", params.len()))
-        }
-        None => sql.to_string(),
-    };
-    (sql, params)
-}
-
-fn fetch(
-    conn: &Connection,
-    sql: &str,
-    filters: &Filters,
-    expression: Option<&String>,
-    offset: u64,
-    limit: u64,
-) -> rusqlite::Result<Vec<Hit>> {
-    let (sql, params) = bind(filters, expression, sql);
-    let sql = format!("{sql} LIMIT {limit} OFFSET {offset}");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params.as_slice(), hit)?;
-    rows.collect()
-}
-
-/// Rows of `select` (a `SELECT 1 FROM ...`), counted up to `cap`.
-fn count(
-    conn: &Connection,
-    select: &str,
-    filters: &Filters,
-    expression: Option<&String>,
-    cap: u64,
-) -> rusqlite::Result<u64> {
-    let (sql, params) = bind(filters, expression, select);
-    let sql = format!("SELECT count(*) FROM ({sql} LIMIT {cap})");
-    let n: i64 = conn.prepare_cached(&sql)?.query_row(params.as_slice(), |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    let total = plan
+        .candidates(index, None)
+        .filter(|&row| plan.tier(index.entries(row)).is_some())
+        .take(COUNT_CAP as usize)
+        .count();
+    (rows, total as u64)
 }

@@ -9,8 +9,9 @@
 //!    into `annuaire.sqlite.new` in one transaction (journal off,
 //!    `synchronous=OFF`: the file is thrown away on any failure);
 //! 3. copies the rows sorted by name (the row id is the alphabetical rank,
-//!    which [`crate::annuaire::search`] pages by), builds the FTS5 index and
-//!    the ordinary indexes, counts what changed against the current snapshot;
+//!    which [`crate::annuaire::search`] pages by), builds and saves the
+//!    search index ([`crate::annuaire::index`]) and the address index, counts
+//!    what changed against the current snapshot;
 //! 4. fsyncs the file, renames it over `annuaire.sqlite`, fsyncs the
 //!    directory.
 //!
@@ -28,6 +29,7 @@ use mss_core::fold_label;
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 
 use super::extraction::{COLUMNS, Entry, ExtractionError, Lines, col, parse_line};
+use super::index::Builder;
 use super::zip::{ZipError, is_zip, with_member};
 
 /// The current snapshot's file name in the annuaire directory.
@@ -297,7 +299,7 @@ fn column_type(column: &str) -> &'static str {
     if column == "hash" { "INTEGER NOT NULL" } else { "TEXT NOT NULL" }
 }
 
-/// Sorted copy, indexes, FTS, change counts, metadata.
+/// Sorted copy, indexes, change counts, metadata.
 fn finish(conn: &mut Connection, previous: Option<&Path>, report: &mut ImportReport) -> Result<(), ImportError> {
     let columns: Vec<&str> = FIELD_COLUMNS.iter().chain(DERIVED_COLUMNS.iter()).copied().collect();
     let list = columns.join(", ");
@@ -305,29 +307,9 @@ fn finish(conn: &mut Connection, previous: Option<&Path>, report: &mut ImportRep
     tx.execute_batch(&format!(
         "INSERT INTO entries ({list}) SELECT {list} FROM staging ORDER BY sort_key, address;
          DROP TABLE staging;
-         CREATE VIRTUAL TABLE entries_fts USING fts5(
-             name, other_names, profession, place, street,
-             content = '', columnsize = 0, detail = column,
-             tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
-         INSERT INTO entries_fts (entries_fts, rank) VALUES ('automerge', 0);
-         INSERT INTO entries_fts (rowid, name, other_names, profession, place, street)
-             SELECT id, CASE WHEN last_name = '' THEN company ELSE last_name END,
-                    first_name || ' ' || trade_name || ' ' || service
-                        || CASE WHEN last_name = '' THEN '' ELSE ' ' || company END,
-                    profession_label || ' ' || profession_category_label || ' ' || skill_label,
-                    l6_distribution || ' ' || postal_code,
-                    l2_location || ' ' || l3_distribution || ' ' || l4_number || ' ' || l4_number_complement
-                        || ' ' || l4_way_type || ' ' || l4_way_label || ' ' || l5_place
-             FROM entries;
-         INSERT INTO entries_fts (entries_fts) VALUES ('optimize');
-         CREATE INDEX entries_address ON entries (address);
-         CREATE INDEX entries_pp_id ON entries (pp_id);
-         CREATE INDEX entries_finess ON entries (finess);
-         CREATE INDEX entries_postal_code ON entries (postal_code);
-         CREATE INDEX entries_department ON entries (department);
-         CREATE INDEX entries_kind ON entries (kind);
-         CREATE INDEX entries_profession_code ON entries (profession_code);"
+         CREATE INDEX entries_address ON entries (address);"
     ))?;
+    Builder::from_entries(&tx)?.save(&tx)?;
     let mut sequence = 1;
     if let Some(previous) = previous {
         tx.execute("ATTACH DATABASE ?1 AS old", [previous.to_string_lossy()])?;

@@ -1,0 +1,476 @@
+//! The in-memory search index of a snapshot: what [`super::search`] ranks
+//! and filters with, so that a search never scans SQLite (it only reads
+//! the rows of the page, by row id).
+//!
+//! - A sorted dictionary of tokens: the folded words of the entries' text
+//!   (see [`words`]) and, behind a control character that no word holds,
+//!   the exact values of the filter fields (postal code, department, type,
+//!   profession code, RPPS/ADELI/FINESS, mail domain). A prefix is a range
+//!   of token ids.
+//! - For each row, its tokens (`token << 5 | columns`, the columns being
+//!   the bits of [`NAME`], [`OTHER_NAMES`]... where the word occurs): a
+//!   candidate row is checked against every condition of a query at once.
+//! - For each token, the rows holding it, in row order, in three lists by
+//!   the best place the word takes in that row ([`Level`]): the name, the
+//!   other names, anywhere else. The ranking tiers walk only the lists
+//!   they need.
+//!
+//! Row `r` of the index is the entry of SQLite row id `r + 1` (the import
+//! numbers the sorted rows from 1 without gaps). The import saves the
+//! dictionary and the rows' tokens in the snapshot ([`Builder::save`]);
+//! opening a snapshot reads them back and derives the lists
+//! ([`Index::load`]), in well under a second for a million entries, so a
+//! one-shot CLI search stays quick. A snapshot without a saved index
+//! (written by an older release) is indexed from its entries instead.
+//! Once built, an index is immutable: searches share it without locks.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use mss_core::fold_label;
+use rusqlite::{Connection, OptionalExtension};
+
+/// Column bits of a row's token: the word is in the name (nom d'exercice,
+/// or raison sociale of a structure)...
+pub const NAME: u32 = 1;
+/// ...in the other names (prénom, enseigne, service, the structure a
+/// person works in)...
+pub const OTHER_NAMES: u32 = 2;
+/// ...in the profession (label, category, skill)...
+pub const PROFESSION: u32 = 4;
+/// ...in the place (ligne d'acheminement, postal code)...
+pub const PLACE: u32 = 8;
+/// ...in the street address.
+pub const STREET: u32 = 16;
+const COLUMN_BITS: u32 = 5;
+const COLUMN_MASK: u32 = (1 << COLUMN_BITS) - 1;
+
+/// Where a token's best occurrence in a row is, which orders the ranking
+/// tiers: the name, the other names, or elsewhere (field values included).
+pub type Level = usize;
+pub const LEVELS: usize = 3;
+
+/// The level of one of a row's tokens.
+pub fn level(entry: u32) -> Level {
+    if entry & NAME != 0 {
+        0
+    } else if entry & OTHER_NAMES != 0 {
+        1
+    } else {
+        2
+    }
+}
+
+/// The token id of one of a row's tokens.
+pub fn token(entry: u32) -> u32 {
+    entry >> COLUMN_BITS
+}
+
+/// What a value of an entry is, for [`Builder::add`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// Text, split into words, in the column groups of these bits.
+    Text(u32),
+    /// An exact value a search filters on.
+    Field(Field),
+}
+
+/// The exactly matched fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    PostalCode,
+    Department,
+    Kind,
+    ProfessionCode,
+    /// RPPS, ADELI or FINESS: one token for the person's and the
+    /// structure's id, as a search asks for either.
+    Identifier,
+    Domain,
+}
+
+impl Field {
+    /// The token of `value` in this field: a control character no word
+    /// holds, then the value as it is.
+    pub fn token(self, value: &str) -> String {
+        let tag = match self {
+            Field::PostalCode => '\u{1}',
+            Field::Department => '\u{2}',
+            Field::Kind => '\u{3}',
+            Field::ProfessionCode => '\u{4}',
+            Field::Identifier => '\u{5}',
+            Field::Domain => '\u{6}',
+        };
+        format!("{tag}{value}")
+    }
+}
+
+/// Calls `f` with each folded word of `text`, as entries and queries are
+/// both read: split at anything but letters and digits (as
+/// [`super::query::words`] does), lower-cased, Latin letters without their
+/// diacritics (`Élodie` -> `elodie`, `Œuvre` -> `oeuvre`, see
+/// [`fold_label`]), other letters kept.
+pub fn words(text: &str, mut f: impl FnMut(&str)) {
+    let mut folded = String::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        folded.clear();
+        if word.is_ascii() {
+            folded.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            for c in word.chars() {
+                if c.is_ascii() {
+                    folded.push(c.to_ascii_lowercase());
+                    continue;
+                }
+                match fold_label(c.encode_utf8(&mut [0; 4])) {
+                    latin if latin.is_empty() => folded.extend(c.to_lowercase()),
+                    latin => folded.push_str(&latin),
+                }
+            }
+        }
+        f(&folded);
+    }
+}
+
+/// The sorted dictionary: token `i` is `bytes[ends[i - 1]..ends[i]]`.
+#[derive(Debug, Default)]
+struct Tokens {
+    bytes: Vec<u8>,
+    ends: Vec<u32>,
+}
+
+impl Tokens {
+    fn len(&self) -> u32 {
+        self.ends.len() as u32
+    }
+
+    fn get(&self, i: u32) -> &[u8] {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+
+    /// The first token id for which `after` is false (`after` must be
+    /// false then true along the dictionary).
+    fn first(&self, after: impl Fn(&[u8]) -> bool) -> u32 {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if after(self.get(middle)) {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        low
+    }
+
+    fn find(&self, token: &str) -> Option<u32> {
+        let i = self.first(|t| t < token.as_bytes());
+        (i < self.len() && self.get(i) == token.as_bytes()).then_some(i)
+    }
+
+    fn prefixed(&self, prefix: &str) -> Range<u32> {
+        let prefix = prefix.as_bytes();
+        let start = self.first(|t| t < prefix);
+        let end = self.first(|t| t < prefix || t.starts_with(prefix));
+        start..end
+    }
+}
+
+/// Each row's tokens: row `r` holds `entries[ends[r - 1]..ends[r]]`, sorted.
+#[derive(Debug, Default)]
+struct Rows {
+    ends: Vec<u32>,
+    entries: Vec<u32>,
+}
+
+/// The search index of one snapshot; see the module documentation.
+#[derive(Debug, Default)]
+pub struct Index {
+    tokens: Tokens,
+    rows: Rows,
+    /// List `token * LEVELS + level` is `postings[starts[i]..starts[i + 1]]`.
+    starts: Vec<u32>,
+    postings: Vec<u32>,
+}
+
+impl Index {
+    fn new(tokens: Tokens, rows: Rows) -> Self {
+        // Counting sort of the rows' tokens into lists: `starts[i + 1]`
+        // first counts list `i`, then becomes its write cursor, and ends as
+        // its end, which is where list `i + 1` starts.
+        let lists = tokens.len() as usize * LEVELS;
+        let mut starts = vec![0u32; lists + 1];
+        for &entry in &rows.entries {
+            starts[token(entry) as usize * LEVELS + level(entry) + 1] += 1;
+        }
+        let mut sum = 0;
+        for start in &mut starts[1..] {
+            let count = *start;
+            *start = sum;
+            sum += count;
+        }
+        let mut postings = vec![0u32; rows.entries.len()];
+        for row in 0..rows.ends.len() {
+            for &entry in rows_of(&rows, row as u32) {
+                let cursor = &mut starts[token(entry) as usize * LEVELS + level(entry) + 1];
+                postings[*cursor as usize] = row as u32;
+                *cursor += 1;
+            }
+        }
+        Self { tokens, rows, starts, postings }
+    }
+
+    /// Rows indexed.
+    pub fn rows(&self) -> u32 {
+        self.rows.ends.len() as u32
+    }
+
+    /// The tokens of `row`, sorted, each `token << 5 | columns`.
+    pub fn entries(&self, row: u32) -> &[u32] {
+        rows_of(&self.rows, row)
+    }
+
+    /// The id of a token (a folded word, or [`Field::token`]).
+    pub fn find(&self, token: &str) -> Option<u32> {
+        self.tokens.find(token)
+    }
+
+    /// The ids of the words starting with `prefix`.
+    pub fn prefixed(&self, prefix: &str) -> Range<u32> {
+        self.tokens.prefixed(prefix)
+    }
+
+    /// The rows whose best occurrence of `token` is at `level`, in order.
+    pub fn postings(&self, token: u32, level: Level) -> &[u32] {
+        let i = token as usize * LEVELS + level;
+        &self.postings[self.starts[i] as usize..self.starts[i + 1] as usize]
+    }
+
+    /// The index saved in a snapshot, or built from its entries when the
+    /// snapshot has none (or an older format).
+    pub fn load(conn: &Connection) -> rusqlite::Result<Self> {
+        let format: Option<String> =
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [FORMAT_KEY], |r| r.get(0)).optional()?;
+        if format.as_deref() != Some(FORMAT) {
+            tracing::info!("directory snapshot without a saved search index: indexing its entries");
+            return Ok(Builder::from_entries(conn)?.finish());
+        }
+        let tokens =
+            Tokens { bytes: load_part(conn, "token_bytes", 1, byte)?, ends: load_part(conn, "token_ends", 4, le_u32)? };
+        let rows = Rows { ends: load_part(conn, "row_ends", 4, le_u32)?, entries: load_part(conn, "rows", 4, le_u32)? };
+        Ok(Self::new(tokens, rows))
+    }
+}
+
+fn rows_of(rows: &Rows, row: u32) -> &[u32] {
+    let r = row as usize;
+    let start = if r == 0 { 0 } else { rows.ends[r - 1] as usize };
+    &rows.entries[start..rows.ends[r] as usize]
+}
+
+/// Collects the entries' tokens, row after row, into an [`Index`].
+#[derive(Debug, Default)]
+pub struct Builder {
+    ids: HashMap<Box<str>, u32>,
+    /// Token of each provisional id (order of first sight).
+    tokens: Vec<Box<str>>,
+    rows: Rows,
+    row: Vec<u32>,
+}
+
+impl Builder {
+    /// Adds the next row: its values, each in its [`Column`].
+    pub fn add(&mut self, values: &[(Column, &str)]) {
+        self.row.clear();
+        for &(column, value) in values {
+            match column {
+                Column::Text(bits) => words(value, |word| {
+                    let id = self.id(word);
+                    self.row.push(id << COLUMN_BITS | bits);
+                }),
+                Column::Field(field) if !value.is_empty() => {
+                    let id = self.id(&field.token(value));
+                    self.row.push(id << COLUMN_BITS);
+                }
+                Column::Field(_) => {}
+            }
+        }
+        // One entry per token, with every column it occurs in.
+        self.row.sort_unstable();
+        let mut merged: Option<u32> = None;
+        for &entry in &self.row {
+            match merged {
+                Some(m) if token(m) == token(entry) => merged = Some(m | entry),
+                _ => {
+                    self.rows.entries.extend(merged);
+                    merged = Some(entry);
+                }
+            }
+        }
+        self.rows.entries.extend(merged);
+        self.rows.ends.push(self.rows.entries.len() as u32);
+    }
+
+    fn id(&mut self, token: &str) -> u32 {
+        if let Some(&id) = self.ids.get(token) {
+            return id;
+        }
+        let id = self.tokens.len() as u32;
+        self.tokens.push(token.into());
+        self.ids.insert(token.into(), id);
+        id
+    }
+
+    /// The index of the rows added.
+    pub fn finish(self) -> Index {
+        let (tokens, rows) = self.sorted();
+        Index::new(tokens, rows)
+    }
+
+    /// The dictionary sorted, and the rows' tokens renumbered to match.
+    fn sorted(self) -> (Tokens, Rows) {
+        let Builder { ids, tokens: names, mut rows, .. } = self;
+        drop(ids);
+        let mut order: Vec<u32> = (0..names.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+        let mut renumber = vec![0u32; names.len()];
+        let mut tokens = Tokens { bytes: Vec::new(), ends: Vec::with_capacity(names.len()) };
+        for (sorted, &id) in order.iter().enumerate() {
+            renumber[id as usize] = sorted as u32;
+            tokens.bytes.extend_from_slice(names[id as usize].as_bytes());
+            tokens.ends.push(tokens.bytes.len() as u32);
+        }
+        drop(names);
+        let mut start = 0;
+        for &end in &rows.ends {
+            let row = &mut rows.entries[start..end as usize];
+            for entry in row.iter_mut() {
+                *entry = renumber[token(*entry) as usize] << COLUMN_BITS | (*entry & COLUMN_MASK);
+            }
+            row.sort_unstable();
+            start = end as usize;
+        }
+        (tokens, rows)
+    }
+
+    /// A builder holding every entry of a snapshot, in row id order.
+    pub fn from_entries(conn: &Connection) -> rusqlite::Result<Self> {
+        let mut builder = Builder::default();
+        let mut statement = conn.prepare(
+            "SELECT id, kind, pp_id, finess, last_name, first_name, company, trade_name, service,
+                    profession_label, profession_category_label, skill_label, l6_distribution, postal_code,
+                    l2_location, l3_distribution, l4_number, l4_number_complement, l4_way_type, l4_way_label,
+                    l5_place, department, profession_code, domain
+             FROM entries ORDER BY id",
+        )?;
+        let mut rows = statement.query([])?;
+        let mut expected = 1;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            if id != expected {
+                // Row `r` of the index must be row id `r + 1`.
+                return Err(rusqlite::Error::IntegralValueOutOfRange(0, id));
+            }
+            expected += 1;
+            let text = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_str()?));
+            let (last_name, company) = (text(4)?, text(6)?);
+            // A person's name is the nom d'exercice, and the structure is
+            // among the other names; a structure's name is its raison sociale.
+            let (name, company_column) = if last_name.is_empty() { (company, NAME) } else { (last_name, OTHER_NAMES) };
+            let profession = Column::Text(PROFESSION);
+            let street = Column::Text(STREET);
+            builder.add(&[
+                (Column::Text(NAME), name),
+                (Column::Text(company_column), company),
+                (Column::Text(OTHER_NAMES), text(5)?),
+                (Column::Text(OTHER_NAMES), text(7)?),
+                (Column::Text(OTHER_NAMES), text(8)?),
+                (profession, text(9)?),
+                (profession, text(10)?),
+                (profession, text(11)?),
+                (Column::Text(PLACE), text(12)?),
+                (Column::Text(PLACE), text(13)?),
+                (street, text(14)?),
+                (street, text(15)?),
+                (street, text(16)?),
+                (street, text(17)?),
+                (street, text(18)?),
+                (street, text(19)?),
+                (street, text(20)?),
+                (Column::Field(Field::Kind), text(1)?),
+                (Column::Field(Field::Identifier), text(2)?),
+                (Column::Field(Field::Identifier), text(3)?),
+                (Column::Field(Field::PostalCode), text(13)?),
+                (Column::Field(Field::Department), text(21)?),
+                (Column::Field(Field::ProfessionCode), text(22)?),
+                (Column::Field(Field::Domain), text(23)?),
+            ]);
+        }
+        Ok(builder)
+    }
+
+    /// Saves the index in the snapshot being built (its `meta` table
+    /// exists), for [`Index::load`].
+    pub fn save(self, conn: &Connection) -> rusqlite::Result<()> {
+        let (tokens, rows) = self.sorted();
+        conn.execute_batch(
+            "CREATE TABLE search_index (part TEXT NOT NULL, chunk INTEGER NOT NULL, data BLOB NOT NULL,
+                                        PRIMARY KEY (part, chunk)) WITHOUT ROWID",
+        )?;
+        save_part(conn, "token_bytes", &tokens.bytes)?;
+        save_part(conn, "token_ends", &le_bytes(&tokens.ends))?;
+        save_part(conn, "row_ends", &le_bytes(&rows.ends))?;
+        save_part(conn, "rows", &le_bytes(&rows.entries))?;
+        conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", [FORMAT_KEY, FORMAT])?;
+        Ok(())
+    }
+}
+
+/// The `meta` key saying which index format the snapshot holds.
+const FORMAT_KEY: &str = "search_index";
+const FORMAT: &str = "1";
+/// Bytes per saved chunk: loading never holds more than one chunk besides
+/// the index itself.
+const CHUNK: usize = 1 << 20;
+
+fn le_bytes(values: &[u32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn save_part(conn: &Connection, part: &str, bytes: &[u8]) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare("INSERT INTO search_index (part, chunk, data) VALUES (?1, ?2, ?3)")?;
+    for (i, chunk) in bytes.chunks(CHUNK).enumerate() {
+        insert.execute(rusqlite::params![part, i as i64, chunk])?;
+    }
+    Ok(())
+}
+
+/// A saved part, read chunk by chunk into a vector of its exact size
+/// (values of `unit` bytes, each made by `value`).
+fn load_part<T>(conn: &Connection, part: &str, unit: usize, value: impl Fn(&[u8]) -> T) -> rusqlite::Result<Vec<T>> {
+    let size: i64 =
+        conn.query_row("SELECT coalesce(sum(length(data)), 0) FROM search_index WHERE part = ?1", [part], |r| {
+            r.get(0)
+        })?;
+    let size = usize::try_from(size).unwrap_or(0);
+    if size % unit != 0 {
+        return Err(rusqlite::Error::InvalidColumnType(0, part.to_string(), rusqlite::types::Type::Blob));
+    }
+    let mut values = Vec::with_capacity(size / unit);
+    let mut statement = conn.prepare("SELECT data FROM search_index WHERE part = ?1 ORDER BY chunk")?;
+    let mut chunks = statement.query([part])?;
+    while let Some(chunk) = chunks.next()? {
+        // Chunks are whole values: CHUNK is a multiple of every unit.
+        values.extend(chunk.get_ref(0)?.as_blob()?.chunks_exact(unit).map(&value));
+    }
+    Ok(values)
+}
+
+fn byte(b: &[u8]) -> u8 {
+    b[0]
+}
+
+fn le_u32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
