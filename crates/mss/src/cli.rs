@@ -292,6 +292,10 @@ pub struct InitArgs {
     /// HTTP listen address (API, portal).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub http: String,
+    /// HTTPS listen address (API, portal) with the operator certificate,
+    /// optional; the HTTP listener then sends portal pages there.
+    #[arg(long)]
+    pub https: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -263,6 +263,10 @@ pub struct Listen {
     /// IMAP with implicit TLS (RFC 8314, port 993), if wanted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imaps: Option<SocketAddr>,
+    /// The portal and the API over HTTPS with the operator certificate, if
+    /// wanted; the `http` listener then sends portal pages there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https: Option<SocketAddr>,
 }
 
 impl Default for Listen {
@@ -276,6 +280,7 @@ impl Default for Listen {
             submissions: None,
             smtps: None,
             imaps: None,
+            https: None,
         }
     }
 }

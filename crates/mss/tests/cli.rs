@@ -389,3 +389,64 @@ fn the_titulaire_grants_roles_on_the_pharmacy_mailbox() {
     let unknown = op.run("mailbox grant nobody@pharmacie.test --national-id 810003621892 --role utilisateur");
     assert_eq!(unknown.status.code(), Some(1));
 }
+
+/// Python's urllib as a browser would be: signs in through Pro Santé Connect
+/// over HTTPS trusting only the operator's CA, then looks at the plain HTTP
+/// listener. Prints one fact per line.
+const HTTPS_CLIENT: &str = r#"
+import http.client, http.cookiejar, re, socket, ssl, sys, urllib.request
+https_addr, http_addr, ca, host = sys.argv[1:5]
+h, p = https_addr.rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=ca)
+with ctx.wrap_socket(socket.create_connection((h, int(p))), server_hostname=host) as tls:
+    print("certificate names", dict(x[0] for x in tls.getpeercert()["subject"])["commonName"])
+ctx.check_hostname = False  # we dial an address; the chain is still verified
+jar = http.cookiejar.CookieJar()
+web = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ctx), urllib.request.HTTPCookieProcessor(jar))
+chooser = web.open(f"https://{https_addr}/portail/connexion/psc?suite=/portail/boites").read().decode()
+link = re.search(r'href="([^"]+)">Élodie', chooser).group(1).replace("&amp;", "&")
+page = web.open(f"http://{http_addr}/psc-sim/{link}")
+print("landed on", page.geturl().split("/", 3)[3])
+print("hsts", page.headers["Strict-Transport-Security"])
+body = page.read().decode()
+print("signed in", "Élodie Dupont" in body and "Mes boîtes aux lettres" in body)
+for c in jar:
+    if c.name.endswith("mss-portail"):
+        print("cookie", c.name, "secure" if c.secure else "not secure")
+plain = http.client.HTTPConnection(*http_addr.rsplit(":", 1))
+plain.request("GET", "/portail/boites?x=1")
+r = plain.getresponse()
+print("plain portal", r.status, r.getheader("Location"))
+plain = http.client.HTTPConnection(*http_addr.rsplit(":", 1))
+plain.request("GET", "/healthz")
+print("plain health", plain.getresponse().status)
+"#;
+
+#[test]
+fn https_serves_the_portal_with_the_operator_certificate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let any = "127.0.0.1:0";
+    ok(&format!(
+        "init --data-dir {} --domain pharmacie.test --smtp {any} --submission {any} --imap {any} --http {any} --https {any}",
+        dir.display()
+    ));
+    let mut server = spawn_serve(Path::new("."), &["--data-dir", dir.to_str().unwrap()]);
+    let ports = wait_for_ports(&dir, &mut server);
+    let (https, http) = (ports["https"].as_str().unwrap(), ports["http"].as_str().unwrap());
+    let ca = dir.join("tls/ca.pem");
+    let out = std::process::Command::new("python3")
+        .args(["-c", HTTPS_CLIENT, https, http, ca.to_str().unwrap(), "pharmacie.test"])
+        .output()
+        .expect("python3 is needed");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
+    let expected = format!(
+        "certificate names pharmacie.test\nlanded on portail/boites\nhsts max-age=31536000\nsigned in True\n\
+         cookie __Host-mss-portail secure\nplain portal 308 https://{https}/portail/boites?x=1\nplain health 200\n"
+    );
+    assert_eq!(printed, expected);
+    let (status, out) = terminate(&mut server);
+    assert!(status.success());
+    assert!(out.contains(&format!("https      https://{https}/")), "{out}");
+}

@@ -124,6 +124,17 @@ impl TlsMaterial {
         Ok((Arc::new(config), ServerTrust { webpki }))
     }
 
+    /// The server side of HTTPS (the portal, the API): our certificate, no
+    /// client certificate asked for (a browser would prompt for one), HTTP/1.1.
+    pub fn web_server(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let mut config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(VERSIONS)?
+            .with_no_client_auth()
+            .with_single_cert(self.chain.clone(), self.key.clone_key())?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+
     /// The client side for a named host: presents our certificate and
     /// accepts only servers chaining to the anchors, for the name dialled.
     pub fn client(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {

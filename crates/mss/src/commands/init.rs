@@ -52,6 +52,7 @@ pub fn run(args: InitArgs) -> Result<(), CliError> {
         submissions: args.submissions.as_deref().map(|a| parse("submissions", a)).transpose()?,
         smtps: args.smtps.as_deref().map(|a| parse("smtps", a)).transpose()?,
         imaps: args.imaps.as_deref().map(|a| parse("imaps", a)).transpose()?,
+        https: args.https.as_deref().map(|a| parse("https", a)).transpose()?,
     };
     let settings = InitSettings {
         dir: args.data_dir.data_dir,

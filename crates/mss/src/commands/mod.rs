@@ -5,6 +5,7 @@ mod annuaire;
 mod audit;
 mod check;
 mod cps;
+mod https;
 mod init;
 mod mailbox;
 mod pki;

@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use super::annuaire::ANNUAIRE_DIR;
+use super::https::TlsListener;
 use super::init::{InitSettings, initialise, print_report};
 use crate::cli::ServeArgs;
 use crate::config::{CONFIG_FILE, DEFAULT_DATA_DIR, DataDir, Listen, PORTS_FILE};
@@ -74,6 +75,10 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let smtp = bind("smtp", data.config.listen.smtp).await?;
     let submission = bind("submission", data.config.listen.submission).await?;
     let http = bind("http", data.config.listen.http).await?;
+    let https = match data.config.listen.https {
+        Some(addr) => Some(bind("https", addr).await?),
+        None => None,
+    };
     let submissions = match data.config.listen.submissions {
         Some(addr) => Some(bind("submissions", addr).await?),
         None => None,
@@ -181,6 +186,14 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             .run(),
         ),
     ]);
+    let https = match https {
+        Some(listener) => {
+            ports.insert("https", local("https", &listener)?);
+            let config = material.web_server().map_err(|e| failed("tls", e))?;
+            Some(TlsListener::start(listener, config).map_err(|e| failed("https", e))?)
+        }
+        None => None,
+    };
     // Handlers are in place before `ports.json` tells the world we are up,
     // so a SIGTERM right after it stops us cleanly.
     let stop = stop_signals().map_err(|e| failed("signals", e))?;
@@ -198,12 +211,19 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         }
     }
     println!("  http       http://{http_addr}/ (portal: /portail, health: /healthz, API: /api/openapi.json)");
+    if let Some(addr) = ports.get("https") {
+        println!("  https      https://{addr}/ (the same, with the operator certificate)");
+    }
     println!("  certificate subject DN: {subject}");
     println!("  mailboxes: {mailboxes}");
     tracing::info!(domain = %data.domain, %smtp_addr, %submission_addr, %http_addr, "serving");
 
     let lifecycle = &data.config.lifecycle;
-    let base_url = data.config.psc.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
+    let https_addr = ports.get("https").copied();
+    let base_url = data.config.psc.public_url.clone().unwrap_or_else(|| match https_addr {
+        Some(addr) => format!("https://{addr}"),
+        None => format!("http://{http_addr}"),
+    });
     let ans_simulator = match &lifecycle.ans_url {
         Some(_) => None,
         None => Some(Arc::new(AnsSimulator::new(&lifecycle.ans_unknown_national_ids, &lifecycle.ans_unknown_finess))),
@@ -228,7 +248,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let days = |n: u64| Duration::from_secs(n.saturating_mul(86_400));
     let retention = (days(lifecycle.audit_retention_days), days(lifecycle.deleted_retention_days));
     tasks.push(tokio::spawn(housekeeping_daily(store.clone(), retention.0, retention.1)));
-    let (psc, simulator) = pro_sante_connect(&data, &base_url)?;
+    let (psc, simulator) = pro_sante_connect(&data, &base_url, &format!("http://{http_addr}"))?;
     let web = Arc::new(Web {
         store: store.clone(),
         domain: data.domain.clone(),
@@ -252,7 +272,34 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     if let Some(ans) = ans_simulator {
         app = app.nest(ANS_SIMULATOR_PATH, ans.router());
     }
-    let served = axum::serve(http, app).with_graceful_shutdown(stop).await;
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let mut served_https = None;
+    let plain = match https {
+        Some(listener) => {
+            let secure = app.clone().layer(axum::middleware::map_response(strict_transport));
+            let serving = axum::serve(listener, secure).with_graceful_shutdown(until_stopped()).into_future();
+            served_https = Some(tokio::spawn(serving));
+            app.layer(axum::middleware::from_fn_with_state(base_url.clone(), portal_to_https))
+        }
+        None => app,
+    };
+    tokio::spawn(async move {
+        stop.await;
+        let _ = stopping.send(true);
+    });
+    let served = axum::serve(http, plain).with_graceful_shutdown(until_stopped()).await;
+    if let Some(Ok(Err(e))) = match served_https {
+        Some(task) => Some(task.await),
+        None => None,
+    } {
+        tracing::error!(error = %e, "https: listener failed");
+    }
     for task in tasks {
         task.abort();
     }
@@ -331,8 +378,14 @@ const ANS_SIMULATOR_PATH: &str = "/ans-sim";
 const PSC_SIMULATOR_PATH: &str = "/psc-sim";
 
 /// The PSC client, and the simulator it talks to unless a real issuer is
-/// configured.
-fn pro_sante_connect(data: &DataDir, base_url: &str) -> Result<(PscLogin, Option<Arc<Simulator>>), CliError> {
+/// configured: people come back to `base_url`; the simulator is reached on
+/// the plain HTTP listener at `simulator_base` (development only: its
+/// back channel needs no certificate for a loopback address).
+fn pro_sante_connect(
+    data: &DataDir,
+    base_url: &str,
+    simulator_base: &str,
+) -> Result<(PscLogin, Option<Arc<Simulator>>), CliError> {
     let psc = &data.config.psc;
     let http = HttpClient::new(None).map_err(|e| failed("psc", e))?;
     let mut config = PscConfig {
@@ -346,7 +399,7 @@ fn pro_sante_connect(data: &DataDir, base_url: &str) -> Result<(PscLogin, Option
         config.issuer = issuer.clone();
         return Ok((PscLogin::new(config, http), None));
     }
-    config.issuer = format!("{base_url}{PSC_SIMULATOR_PATH}");
+    config.issuer = format!("{simulator_base}{PSC_SIMULATOR_PATH}");
     let path = data.resolve(&psc.identities);
     let identities = match std::fs::read_to_string(&path) {
         Ok(text) => Identities::parse(&text).map_err(|e| failed(path.display(), e))?,
@@ -396,6 +449,28 @@ fn write_ports(dir: &Path, ports: &BTreeMap<&str, SocketAddr>) -> Result<(), Cli
     let tmp = dir.join(format!("{PORTS_FILE}.tmp"));
     std::fs::write(&tmp, text).map_err(|e| failed(tmp.display(), e))?;
     std::fs::rename(&tmp, dir.join(PORTS_FILE)).map_err(|e| failed(PORTS_FILE, e))
+}
+
+/// HTTPS responses tell browsers to come back over HTTPS only (RFC 6797).
+async fn strict_transport(mut response: axum::response::Response) -> axum::response::Response {
+    let value = axum::http::HeaderValue::from_static("max-age=31536000");
+    response.headers_mut().insert(axum::http::header::STRICT_TRANSPORT_SECURITY, value);
+    response
+}
+
+/// With HTTPS on, the HTTP listener sends portal pages (where cookies live)
+/// to `base` and serves the rest (health, API, simulators) as it is.
+async fn portal_to_https(
+    axum::extract::State(base): axum::extract::State<String>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    if request.uri().path() == "/portail" || request.uri().path().starts_with("/portail/") {
+        use axum::response::IntoResponse;
+        return axum::response::Redirect::permanent(&format!("{base}{path}")).into_response();
+    }
+    next.run(request).await
 }
 
 /// SIGTERM or SIGINT, registered now (not when first awaited).
