@@ -474,3 +474,79 @@ fn byte(b: &[u8]) -> u8 {
 fn le_u32(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folded(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        words(text, |w| out.push(w.to_string()));
+        out
+    }
+
+    #[test]
+    fn words_are_folded_and_split_as_queries_are() {
+        assert_eq!(folded("Élodie DUPONT-Lefèvre"), ["elodie", "dupont", "lefevre"]);
+        assert_eq!(folded("D'Arc, 12 bis  Œuvre"), ["d", "arc", "12", "bis", "oeuvre"]);
+        assert_eq!(folded("Ωmega Straße"), ["ωmega", "strasse"], "other letters are kept, lower-cased");
+        assert!(folded(" - ' ").is_empty());
+    }
+
+    fn sample() -> Builder {
+        let mut builder = Builder::default();
+        builder.add(&[
+            (Column::Text(NAME), "Martin"),
+            (Column::Text(OTHER_NAMES), "Marie"),
+            (Column::Text(PLACE), "75011 Paris"),
+            (Column::Field(Field::PostalCode), "75011"),
+        ]);
+        // "martin" twice in one row: one entry, with both columns.
+        builder.add(&[
+            (Column::Text(NAME), "Aubert"),
+            (Column::Text(OTHER_NAMES), "Martin"),
+            (Column::Text(STREET), "rue Martin"),
+        ]);
+        builder.add(&[(Column::Text(STREET), "rue Martin"), (Column::Field(Field::Identifier), "")]);
+        builder
+    }
+
+    #[test]
+    fn each_row_is_listed_once_per_word_at_its_best_level() {
+        let index = sample().finish();
+        let martin = index.find("martin").unwrap();
+        assert_eq!(
+            (index.postings(martin, 0), index.postings(martin, 1), index.postings(martin, 2)),
+            (&[0][..], &[1][..], &[2][..])
+        );
+        let in_row_1: Vec<u32> = index.entries(1).iter().filter(|&&e| token(e) == martin).copied().collect();
+        assert_eq!(in_row_1, [martin << COLUMN_BITS | OTHER_NAMES | STREET]);
+        let code = index.find(&Field::PostalCode.token("75011")).unwrap();
+        assert_eq!(index.postings(code, 2), [0], "a field value is found by its own token only");
+        assert_eq!(index.postings(index.find("75011").unwrap(), 2), [0], "and its text is a word of the place");
+        assert_eq!(index.find(&Field::Identifier.token("")), None, "empty values are not indexed");
+        assert_eq!(index.rows(), 3);
+    }
+
+    #[test]
+    fn a_prefix_is_the_range_of_the_words_it_starts() {
+        let index = sample().finish();
+        let range = index.prefixed("mar");
+        let names: Vec<&[u8]> = range.clone().map(|t| index.tokens.get(t)).collect();
+        assert_eq!(names, [&b"marie"[..], b"martin"]);
+        assert!(index.prefixed("marz").is_empty());
+        assert_eq!(index.prefixed("rue").len(), 1);
+        assert_eq!(index.find("mar"), None, "a prefix is no word");
+    }
+
+    #[test]
+    fn a_saved_index_loads_back_the_same() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)").unwrap();
+        sample().save(&conn).unwrap();
+        let (built, loaded) = (sample().finish(), Index::load(&conn).unwrap());
+        assert_eq!((loaded.tokens.bytes, loaded.tokens.ends), (built.tokens.bytes, built.tokens.ends));
+        assert_eq!((loaded.rows.ends, loaded.rows.entries), (built.rows.ends, built.rows.entries));
+        assert_eq!((loaded.starts, loaded.postings), (built.starts, built.postings));
+    }
+}

@@ -112,10 +112,11 @@ pub fn hits(conn: &Connection, rows: &[u32]) -> rusqlite::Result<Vec<Hit>> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Term(Range<u32>);
 
-impl Term {
-    fn matches(&self, entry: u32) -> bool {
-        self.0.contains(&index::token(entry))
-    }
+/// The entries of a row (sorted) whose token is in `tokens`.
+fn term<'a>(entries: &'a [u32], tokens: &Range<u32>) -> &'a [u32] {
+    let start = entries.partition_point(|&e| index::token(e) < tokens.start);
+    let rest = &entries[start..];
+    &rest[..rest.partition_point(|&e| index::token(e) < tokens.end)]
 }
 
 /// A query resolved against an index.
@@ -194,16 +195,16 @@ impl Plan {
 
     /// The tier of a row holding `entries`, `None` when it does not match.
     fn tier(&self, entries: &[u32]) -> Option<Level> {
-        let holds = |id: u32| entries.binary_search_by_key(&id, |&e| index::token(e)).is_ok();
+        let holds = |id: u32| !term(entries, &(id..id + 1)).is_empty();
         if !self.fields.iter().all(|&id| holds(id)) || self.excluded.is_some_and(holds) {
             return None;
         }
-        if !self.in_column.iter().all(|(term, bit)| entries.iter().any(|&e| e & bit != 0 && term.matches(e))) {
+        if !self.in_column.iter().all(|(t, bit)| term(entries, &t.0).iter().any(|&e| e & bit != 0)) {
             return None;
         }
         let mut tier = 0;
-        for term in &self.words {
-            let best = entries.iter().filter(|&&e| term.matches(e)).map(|&e| index::level(e)).min()?;
+        for t in &self.words {
+            let best = term(entries, &t.0).iter().map(|&e| index::level(e)).min()?;
             tier = tier.max(best);
         }
         Some(tier)
@@ -394,4 +395,123 @@ pub fn find(index: &Index, query: &Query, offset: u64, limit: u64, exclude_domai
         .take(COUNT_CAP as usize)
         .count();
     (rows, total as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::annuaire::index::{Builder, Column, NAME, OTHER_NAMES};
+
+    /// A person: nom d'exercice, prénom, city; the row is its position.
+    fn people(rows: &[(&str, &str, &str)]) -> Index {
+        let mut builder = Builder::default();
+        for (last, first, city) in rows {
+            builder.add(&[
+                (Column::Text(NAME), last),
+                (Column::Text(OTHER_NAMES), first),
+                (Column::Text(PLACE), city),
+                (Column::Field(Field::Kind), "PER"),
+                (Column::Field(Field::Domain), if city == &"Lyon" { "lyon.test" } else { "paris.test" }),
+            ]);
+        }
+        builder.finish()
+    }
+
+    fn rows(index: &Index, q: &str, offset: u64, limit: u64) -> Vec<u32> {
+        find(index, &Query::parse(q).unwrap(), offset, limit, None).0
+    }
+
+    #[test]
+    fn words_rank_by_name_then_other_names_then_anywhere() {
+        let index = people(&[
+            ("Abadie", "Martine", "Martinvast"),
+            ("Bernard", "Martin", "Paris"),
+            ("Martin", "Jean", "Lyon"),
+            ("Martin", "Paul", "Paris"),
+            ("Roux", "Paul", "Martin"),
+        ]);
+        assert_eq!(rows(&index, "martin ", 0, 20), [2, 3, 1, 4], "name, other names, anywhere; row order within");
+        assert_eq!(rows(&index, "paul martin ", 0, 20), [3, 4], "the worst word places the row");
+        assert_eq!(rows(&index, "martin lyon ", 0, 20), [2]);
+        assert_eq!(rows(&index, "martin ville:paris", 0, 20), [3, 1], "a city must be in the place");
+        assert_eq!(rows(&index, "martin ville:martin", 0, 20), [4]);
+        assert!(rows(&index, "martin inconnu", 0, 20).is_empty(), "an unknown word matches nothing");
+    }
+
+    #[test]
+    fn the_last_word_is_a_prefix_while_typing() {
+        let index = people(&[("Abadie", "Martine", "Paris"), ("Martin", "Jean", "Lyon"), ("Marchand", "Léa", "Paris")]);
+        assert_eq!(rows(&index, "mar", 0, 20), [1, 2, 0], "martin and marchand are names, martine another name");
+        assert_eq!(rows(&index, "martin", 0, 20), [1, 0]);
+        assert_eq!(rows(&index, "martin ", 0, 20), [1], "a finished word is whole");
+        assert_eq!(rows(&index, "mar jean", 0, 20), Vec::<u32>::new(), "only the last word is a prefix");
+        assert_eq!(rows(&index, "jean mar", 0, 20), [1]);
+        assert_eq!(rows(&index, "m", 0, 20), Vec::<u32>::new(), "one letter is no prefix");
+    }
+
+    #[test]
+    fn pages_walk_the_tiers_in_order_and_the_total_stops_at_the_cap() {
+        let mut list = Vec::new();
+        for i in 0..300 {
+            list.push(if i % 3 == 0 { ("Durand", "Zoé", "Paris") } else { ("Blanc", "Durand", "Paris") });
+        }
+        let index = people(&list);
+        let all = rows(&index, "durand", 0, 1000);
+        assert_eq!(all.len(), 300);
+        assert!(all[..100].iter().all(|r| r % 3 == 0) && all[100..].iter().all(|r| r % 3 != 0), "names first");
+        let paged: Vec<u32> = (0..43).flat_map(|p| rows(&index, "durand", p * 7, 7)).collect();
+        assert_eq!(paged, all, "pages of 7 across both tiers");
+        let (_, total) = find(&index, &Query::parse("durand").unwrap(), 0, 20, None);
+        assert_eq!(total, COUNT_CAP);
+        let (page, total) = find(&index, &Query::parse("zoé durand").unwrap(), 95, 20, None);
+        assert_eq!((page.len(), total), (5, 100), "an exact total under the cap");
+        assert_eq!(find(&index, &Query::parse("durand").unwrap(), 0, 0, None), (vec![], COUNT_CAP), "nothing wanted");
+    }
+
+    #[test]
+    fn lists_are_joined_skipping_what_only_some_hold() {
+        // Word `a` in rows divisible by 2, `b` by 3, `c` by 5 (other names):
+        // the join must find exactly the multiples of 30, among long runs.
+        let mut builder = Builder::default();
+        for i in 0..3000 {
+            let words: Vec<&str> =
+                [(2, "a"), (3, "b"), (5, "c")].iter().filter(|(n, _)| i % n == 0).map(|(_, w)| *w).collect();
+            builder.add(&[(Column::Text(OTHER_NAMES), &words.join(" ")), (Column::Field(Field::Kind), "PER")]);
+        }
+        let index = builder.finish();
+        let expected: Vec<u32> = (0..3000).filter(|i| i % 30 == 0).collect();
+        assert_eq!(rows(&index, "a b c ", 0, 1000), expected);
+        assert_eq!(rows(&index, "c b a type:PER", 0, 1000), expected);
+        let a = index.postings(index.find("a").unwrap(), 1);
+        let b = index.postings(index.find("b").unwrap(), 1);
+        let mut union = Union::new(vec![a, b]);
+        union.seek(7);
+        assert_eq!(union.current(), Some(8));
+        union.seek(2999);
+        assert_eq!(union.current(), None);
+        let joined: Vec<u32> = Join::new(vec![Union::new(vec![a]), Union::new(vec![b])]).collect();
+        assert_eq!(joined, (0..3000).filter(|i| i % 6 == 0).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn gallop_finds_the_first_row_at_or_after_the_target() {
+        let rows: Vec<u32> = (0..100).map(|i| i * 2).collect();
+        assert_eq!(gallop(&rows, 0), 0);
+        assert_eq!(gallop(&rows, 3), 2);
+        assert_eq!(gallop(&rows, 4), 2);
+        assert_eq!(gallop(&rows, 197), 99);
+        assert_eq!(gallop(&rows, 199), 100);
+        assert_eq!(gallop(&[], 5), 0);
+    }
+
+    #[test]
+    fn fields_filter_and_our_domain_is_left_out() {
+        let index = people(&[("Martin", "Jean", "Lyon"), ("Martin", "Paul", "Paris"), ("Roux", "Léa", "Lyon")]);
+        assert_eq!(rows(&index, "type:PER", 0, 20), [0, 1, 2], "no words: row order");
+        assert!(rows(&index, "type:ORG", 0, 20).is_empty());
+        let ours = |q: &str| find(&index, &Query::parse(q).unwrap(), 0, 20, Some("lyon.test"));
+        assert_eq!(ours("martin"), (vec![1], 1));
+        assert_eq!(ours("type:PER"), (vec![1], 1));
+        assert_eq!(find(&index, &Query::parse("martin").unwrap(), 0, 20, Some("other.test")).1, 2);
+    }
 }

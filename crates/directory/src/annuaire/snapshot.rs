@@ -344,10 +344,23 @@ fn finish(conn: &mut Connection, previous: Option<&Path>, report: &mut ImportRep
     Ok(())
 }
 
-/// Opens a snapshot read-only.
+/// Opens a snapshot read-only, as immutable: no import ever writes into a
+/// snapshot file (it replaces it by a rename), so SQLite can skip its file
+/// locks and change checks on every read.
 pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    use std::os::unix::ffi::OsStrExt;
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags)?;
+    // RFC 3986 §2.1: a URI path percent-encodes all but unreserved characters.
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    let conn = Connection::open_with_flags(uri, flags)?;
     conn.pragma_update(None, "query_only", true)?;
     Ok(conn)
 }
