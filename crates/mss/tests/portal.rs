@@ -4,17 +4,18 @@
 //! her personal and her pharmacy's mailbox in the wizard, sees them wait for
 //! the ANS then become active, and makes a colleague Gestionnaire; the
 //! colleague may manage Utilisateurs and nothing more, a form without its
-//! CSRF token is refused, the keyboard alone creates a mailbox, and pages
-//! fit a phone screen. The pharmacy's mailbox sends a prescription with an
-//! attachment to another operator (refused first outside the trust space,
-//! and for a file over the size limit before any upload), where the
-//! recipient reads it and downloads the attachment intact; new mail shows
-//! up in an open list without a reload. A failing test
-//! leaves a screenshot in
+//! CSRF token is refused, the keyboard alone creates a mailbox, pages fit a
+//! phone screen, and axe-core finds no WCAG 2.1 A/AA violation in them. The
+//! pharmacy's mailbox sends a prescription with an attachment to another
+//! operator (refused first outside the trust space, and for a file over the
+//! size limit before any upload), where the recipient reads it and
+//! downloads the attachment intact; new mail shows up in an open list
+//! without a reload. A failing test leaves a screenshot in
 //! `target/portal-screenshots/`.
 //!
 //! Chromium and chromedriver are Debian's `chromium` and `chromium-driver`
-//! (scripts/test installs them); without them these tests fail.
+//! (scripts/test installs them, and fetches axe-core into `target/axe-core`);
+//! without them these tests fail.
 
 mod common;
 
@@ -164,6 +165,22 @@ impl Person {
     async fn path(&self) -> String {
         let url = self.c.current_url().await.unwrap();
         format!("{}{}", url.path(), url.query().map(|q| format!("?{q}")).unwrap_or_default())
+    }
+
+    /// Runs axe-core (WCAG 2.1 A and AA rules) on the page: no violation.
+    async fn accessible(&self) {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (scripts/test fetches axe-core)", path.display()));
+        self.c.execute(&format!("{axe}\nreturn true;"), vec![]).await.unwrap();
+        let run = "const done = arguments[0];
+            axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+              .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at '
+                  + v.nodes.map(n => n.target.join(' ')).join(', '))))
+              .catch(e => done(['axe failed: ' + e]));";
+        let found = self.c.execute_async(run, vec![]).await.unwrap();
+        let violations: Vec<String> = serde_json::from_value(found).unwrap();
+        assert!(violations.is_empty(), "accessibility of {}:\n{}", self.path().await, violations.join("\n"));
     }
 
     /// The text of the table row that mentions `what`.
@@ -376,6 +393,12 @@ async fn the_keyboard_alone_creates_a_mailbox_and_pages_fit_a_phone() {
             p.press(Key::Enter).await;
             p.sees("Félicitations ! La boîte est en cours de création.").await;
             assert!(p.fits().await, "1280x800");
+            p.accessible().await;
+            for page in ["/portail/boites", "/portail/creer", "/portail/creer/organisationnelle", "/portail/connexion"]
+            {
+                p.goto(page).await;
+                p.accessible().await;
+            }
 
             p.c.set_window_size(375, 812).await.unwrap();
             for page in ["/portail/boites", "/portail/creer", "/portail/creer/organisationnelle", "/portail/connexion"]
@@ -456,6 +479,7 @@ async fn the_pharmacy_sends_an_attachment_to_another_operator_where_it_is_read()
             p.fill("objet", "Ordonnance de Mme Durand").await;
             p.button("Envoyer").await;
             p.sees("patient@gmail.test est hors de l'espace de confiance MSSanté").await;
+            p.accessible().await;
 
             // Too large a file is refused before any upload.
             p.find(Locator::Id("pieces")).await.send_keys(big.to_str().unwrap()).await.unwrap();
@@ -495,8 +519,10 @@ async fn the_pharmacy_sends_an_attachment_to_another_operator_where_it_is_read()
                 there.c.refresh().await.unwrap();
             }
             there.sees("Pharmacie du Centre").await;
+            there.accessible().await;
             there.link("Ordonnance de Mme Durand").await;
             there.sees("voici l'ordonnance de Mme Durand.").await;
+            there.accessible().await;
             there.sees("ordonnance.pdf · application/pdf · 48,8 Ko").await;
             let link = there.find(Locator::LinkText("ordonnance.pdf")).await;
             let href = link.attr("href").await.unwrap().unwrap();
