@@ -276,6 +276,20 @@ async fn the_webmail_lists_folders_and_messages_and_reading_marks_seen() {
     let sent = s.get("/portail/boites/elodie@ours.test/courrier?dossier=Sent", &cookie).await;
     assert!(sent.body.contains("Ce dossier est vide."));
 
+    // The switcher lists the mailboxes she may read; unknown pages are French.
+    assert!(
+        list.body
+            .contains("<option value=\"elodie@ours.test\" selected>elodie · elodie@ours.test (Titulaire)</option>"),
+        "{}",
+        list.body
+    );
+    let switched = s.get("/portail/boites/ouvrir?adresse=elodie@ours.test", &cookie).await;
+    assert_eq!(switched.header("location"), Some("/portail/boites/elodie%40ours.test/courrier"));
+    assert_eq!(s.get(switched.header("location").unwrap(), &cookie).await.status, 200);
+    let unknown = s.get("/portail/nulle-part", &cookie).await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.body.contains("<h1>Page introuvable</h1>") && unknown.body.contains("lang=\"fr\""));
+
     // The state the page's script polls moves when mail arrives.
     let state = |body: &str| serde_json::from_str::<serde_json::Value>(body).unwrap();
     let before = state(&s.get("/portail/boites/elodie@ours.test/courrier/etat?dossier=INBOX", &cookie).await.body);

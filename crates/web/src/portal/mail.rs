@@ -26,9 +26,10 @@ use super::compose::compose_path;
 use super::html;
 use super::layout::{self, Section};
 use super::listing::{self, Listing, Order};
+use super::mailboxes::switcher;
 use super::session::{Posted, Visitor, encode};
 use crate::Web;
-use crate::api::mailboxes::access;
+use crate::api::mailboxes::{access, visible_mailboxes};
 
 pub fn router() -> Router<Arc<Web>> {
     Router::new()
@@ -266,6 +267,10 @@ async fn folder(
             Err(e) => return layout::unavailable(e),
         }
     }
+    let usable = match visible_mailboxes(&web, &visitor.caller).await {
+        Ok(mailboxes) => mailboxes,
+        Err(p) => return layout::error_page(&web, p.status, "Boîtes indisponibles", &p.detail, Some(&visitor)),
+    };
     let query = chosen.q.as_deref().unwrap_or_default().trim().chars().take(200).collect::<String>();
     let order = Order::parse(chosen.tri.as_deref());
     let listing = match listing::list(&web, current, &query, order, chosen.page.unwrap_or(1)).await {
@@ -291,7 +296,7 @@ async fn folder(
     };
     let main = html! {
         @if let Some(done) = done_message(chosen.fait.as_deref()) { (layout::alert("succes", done)) }
-        p class="aide" { (mailbox.address.to_string()) " · " (mailbox.display_name) }
+        (switcher(&usable, &mailbox))
         @if web.sending.is_some() {
             p { a class="bouton" href=(compose_path(&mailbox.address.to_string())) { "Nouveau message" } }
         }

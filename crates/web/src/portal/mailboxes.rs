@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 use mss_core::{MailboxKind, MailboxState, Role};
@@ -18,7 +18,37 @@ use crate::Web;
 use crate::api::mailboxes::visible_mailboxes;
 
 pub fn router() -> Router<Arc<Web>> {
-    Router::new().route(super::HOME, get(list))
+    Router::new().route(super::HOME, get(list)).route("/portail/boites/ouvrir", get(switch))
+}
+
+#[derive(serde::Deserialize)]
+struct Chosen {
+    adresse: String,
+}
+
+/// The webmail switcher's target: the mail of the mailbox chosen (the
+/// webmail checks the person may read it).
+async fn switch(axum::extract::Query(chosen): axum::extract::Query<Chosen>, _visitor: Visitor) -> Response {
+    Redirect::to(&super::mail::mail_path(&super::session::encode(&chosen.adresse))).into_response()
+}
+
+/// A form choosing another of the person's active mailboxes to read.
+pub fn switcher(mailboxes: &[(Mailbox, Option<Role>)], current: &Mailbox) -> Markup {
+    html! {
+        form method="get" action="/portail/boites/ouvrir" class="recherche" {
+            div class="champ" {
+                label for="adresse" { "Boîte aux lettres" }
+                select id="adresse" name="adresse" {
+                    @for (m, role) in mailboxes.iter().filter(|(m, _)| m.state == MailboxState::Active) {
+                        option value=(m.address.to_string()) selected[m.id == current.id] {
+                            (m.display_name) " · " (m.address.to_string()) " (" (role_label(*role)) ")"
+                        }
+                    }
+                }
+            }
+            button type="submit" class="secondaire" { "Ouvrir" }
+        }
+    }
 }
 
 /// The type of a mailbox, in French.

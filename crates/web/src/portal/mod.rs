@@ -47,6 +47,7 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/portail", get(|| async { Redirect::to(HOME) }))
         .route("/portail/", get(|| async { Redirect::to(HOME) }))
         .route("/portail/assets/{file}", get(layout::asset))
+        .route("/portail/{*rest}", get(page_not_found))
         .merge(signin::router())
         .merge(mailboxes::router())
         .merge(mail::router())
@@ -55,6 +56,12 @@ pub fn router() -> Router<Arc<Web>> {
         .merge(wizard::router())
         .merge(admin::router())
         .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Any other portal address: a French page, not a bare 404.
+async fn page_not_found(axum::extract::State(web): axum::extract::State<Arc<Web>>) -> Response {
+    let message = "Cette page n'existe pas. Vérifiez l'adresse, ou repartez de vos boîtes aux lettres.";
+    layout::error_page(&web, axum::http::StatusCode::NOT_FOUND, "Page introuvable", message, None)
 }
 
 /// Finishes a portal login PSC returned to the API's callback with.
