@@ -474,7 +474,9 @@ async fn the_webmail_sends_replies_forwards_and_keeps_drafts() {
     let forwarded = mail_parser::MessageParser::default().parse(&inbox[0].1).unwrap();
     assert_eq!(forwarded.attachments().next().unwrap().contents(), pdf.as_slice(), "the attachment went along");
 
-    // Downloading it, then the message actions.
+    // Reading it, downloading it, then the message actions.
+    let read = s.get("/portail/boites/elodie@ours.test/courrier/INBOX/1", &cookie).await;
+    assert!(read.body.contains("href=\"/portail/boites/elodie@ours.test/courrier/INBOX/1/pieces/0\""), "{}", read.body);
     let (download, bytes) = s
         .raw(
             format!(
@@ -488,6 +490,18 @@ async fn the_webmail_sends_replies_forwards_and_keeps_drafts() {
     assert_eq!(download.header("content-type"), Some("application/octet-stream"));
     assert!(download.header("content-disposition").unwrap().starts_with("attachment; filename=\"ordonnance__.pdf\""));
     assert_eq!(bytes, pdf);
+    s.store.audit.flush().await;
+    let filter = mss_store::AuditFilter { limit: 1000, ..Default::default() };
+    let trail = s.store.meta.audit_entries(&filter).await.unwrap();
+    let seen: Vec<String> = trail
+        .iter()
+        .map(|e| &e.entry)
+        .filter(|e| e.action.starts_with("webmail.") && e.target == "elodie@ours.test")
+        .map(|e| format!("{} {}", e.action, e.detail))
+        .collect();
+    for expected in ["webmail.download INBOX/1 part=0", "webmail.send recipients=2 size=", "webmail.read INBOX/1"] {
+        assert!(seen.iter().any(|s| s.starts_with(expected)), "{expected} in {seen:?}");
+    }
     let message = "/portail/boites/elodie@ours.test/courrier/INBOX/1";
     let unread = s.post_form(&format!("{message}/action"), &cookie, &format!("csrf={csrf}&action=non-lu")).await;
     assert_eq!(unread.header("location"), Some(&*format!("{message}?fait=non-lu")));

@@ -4,6 +4,7 @@
 //! (mark unread, flag, move, delete). Writing is [`super::compose`]. Who may
 //! read a mailbox is the API's rule ([`access`]: its holder or a person with
 //! a role on it, 404 for anyone else); moving and deleting need `DeleteMail`.
+//! Every message opened and attachment downloaded goes to the audit trail.
 //!
 //! A message's HTML is shown sanitised ([`html`]): harmless markup only,
 //! nothing remote ever loaded; a message without HTML shows its text. Opening a message
@@ -450,6 +451,9 @@ async fn message(
             return layout::unavailable(e);
         }
     }
+    // Who read which message, as for a download: health data.
+    let entry = NewAuditEntry::now(visitor.actor(), "webmail.read", &address, "ok", at.to_string());
+    web.store.audit.record(entry).await;
     let parsed = MessageParser::default().parse(&raw);
     let html = parsed.as_ref().and_then(html::safe_html);
     let (from, to, cc, subject, date, body, attachments) = match &parsed {
