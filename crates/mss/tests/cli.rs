@@ -391,11 +391,12 @@ fn the_titulaire_grants_roles_on_the_pharmacy_mailbox() {
 }
 
 /// Python's urllib as a browser would be: signs in through Pro Santé Connect
-/// over HTTPS trusting only the operator's CA, then looks at the plain HTTP
-/// listener. Prints one fact per line.
+/// over HTTPS trusting only the operator's CA, then with a CPS card's
+/// certificate presented in the handshake (and without, and with a card of
+/// another CA), then looks at the plain HTTP listener. Prints one fact per line.
 const HTTPS_CLIENT: &str = r#"
-import http.client, http.cookiejar, re, socket, ssl, sys, urllib.request
-https_addr, http_addr, ca, host = sys.argv[1:5]
+import http.client, http.cookiejar, re, socket, ssl, sys, urllib.error, urllib.request
+https_addr, http_addr, ca, host, card, stranger = sys.argv[1:7]
 h, p = https_addr.rsplit(":", 1)
 ctx = ssl.create_default_context(cafile=ca)
 with ctx.wrap_socket(socket.create_connection((h, int(p))), server_hostname=host) as tls:
@@ -413,6 +414,25 @@ print("signed in", "Élodie Dupont" in body and "Mes boîtes aux lettres" in bod
 for c in jar:
     if c.name.endswith("mss-portail"):
         print("cookie", c.name, "secure" if c.secure else "not secure")
+print("card offered", "Se connecter avec la carte CPS" in web.open(f"https://{https_addr}/portail/connexion").read().decode())
+def card_login(directory):
+    c = ssl.create_default_context(cafile=ca)
+    c.check_hostname = False
+    if directory:
+        c.load_cert_chain(f"{directory}/cps.pem", f"{directory}/cps.key")
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPSHandler(context=c), urllib.request.HTTPCookieProcessor(jar))
+    try:
+        page = browser.open(f"https://{https_addr}/portail/connexion/cps?suite=/portail/boites")
+        body = page.read().decode()
+        return page.geturl().split("/", 3)[3] + " " + str("Élodie Dupont" in body)
+    except urllib.error.HTTPError as e:
+        return f"{e.code} " + str("Aucune carte CPS n'a été présentée" in e.read().decode())
+    except (ssl.SSLError, urllib.error.URLError, ConnectionError) as e:
+        return "handshake refused"
+print("card", card_login(card))
+print("no card", card_login(""))
+print("stranger's card", card_login(stranger))
 plain = http.client.HTTPConnection(*http_addr.rsplit(":", 1))
 plain.request("GET", "/portail/boites?x=1")
 r = plain.getresponse()
@@ -423,7 +443,7 @@ print("plain health", plain.getresponse().status)
 "#;
 
 #[test]
-fn https_serves_the_portal_with_the_operator_certificate() {
+fn https_serves_the_portal_with_the_operator_certificate_and_takes_cps_cards() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let any = "127.0.0.1:0";
@@ -435,15 +455,23 @@ fn https_serves_the_portal_with_the_operator_certificate() {
     let ports = wait_for_ports(&dir, &mut server);
     let (https, http) = (ports["https"].as_str().unwrap(), ports["http"].as_str().unwrap());
     let ca = dir.join("tls/ca.pem");
+    let card = tmp.path().join("card");
+    let holder = "--rpps 10003621892 --first Élodie --last Dupont --finess 750000002";
+    ok(&format!("pki issue-cps {holder} --out {} --data-dir {}", card.display(), dir.display()));
+    let elsewhere = Operator::new("ailleurs.test");
+    let stranger = tmp.path().join("stranger");
+    elsewhere.ok(&format!("pki issue-cps {holder} --out {}", stranger.display()));
     let out = std::process::Command::new("python3")
         .args(["-c", HTTPS_CLIENT, https, http, ca.to_str().unwrap(), "pharmacie.test"])
+        .args([card.to_str().unwrap(), stranger.to_str().unwrap()])
         .output()
         .expect("python3 is needed");
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
     let expected = format!(
         "certificate names pharmacie.test\nlanded on portail/boites\nhsts max-age=31536000\nsigned in True\n\
-         cookie __Host-mss-portail secure\nplain portal 308 https://{https}/portail/boites?x=1\nplain health 200\n"
+         cookie __Host-mss-portail secure\ncard offered True\ncard portail/boites True\nno card 401 True\n\
+         stranger's card handshake refused\nplain portal 308 https://{https}/portail/boites?x=1\nplain health 200\n"
     );
     assert_eq!(printed, expected);
     let (status, out) = terminate(&mut server);

@@ -124,13 +124,25 @@ impl TlsMaterial {
         Ok((Arc::new(config), ServerTrust { webpki }))
     }
 
-    /// The server side of HTTPS (the portal, the API): our certificate, no
-    /// client certificate asked for (a browser would prompt for one), HTTP/1.1.
-    pub fn web_server(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-        let mut config = rustls::ServerConfig::builder_with_provider(provider())
-            .with_protocol_versions(VERSIONS)?
-            .with_no_client_auth()
-            .with_single_cert(self.chain.clone(), self.key.clone_key())?;
+    /// The server side of HTTPS (the portal, the API), HTTP/1.1, with our
+    /// certificate. With `card_anchors` (the CPS CA, PEM), a client may
+    /// present a certificate chaining to them (a CPS card, through the
+    /// workstation's card software): a browser offers only such
+    /// certificates, a client without one goes on unauthenticated, and a
+    /// certificate that does not chain ends the handshake.
+    pub fn web_server(&self, card_anchors: Option<&str>) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let builder = rustls::ServerConfig::builder_with_provider(provider()).with_protocol_versions(VERSIONS)?;
+        let builder = match card_anchors {
+            Some(pem) => {
+                let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots_from_pem(pem)?), provider())
+                    .allow_unauthenticated()
+                    .build()
+                    .map_err(|e| TlsError::Anchors(e.to_string()))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder.with_single_cert(self.chain.clone(), self.key.clone_key())?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }
@@ -164,6 +176,18 @@ impl TlsMaterial {
             .with_client_auth_cert(self.chain.clone(), self.key.clone_key())?;
         Ok(Arc::new(config))
     }
+}
+
+/// The CAs of a PEM file (at least one).
+fn roots_from_pem(pem: &str) -> Result<RootCertStore, TlsError> {
+    let mut store = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        store.add(cert.map_err(|e| TlsError::Anchors(e.to_string()))?).map_err(|e| TlsError::Anchors(e.to_string()))?;
+    }
+    if store.is_empty() {
+        return Err(TlsError::Anchors("no trust anchor".into()));
+    }
+    Ok(store)
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -242,16 +266,7 @@ impl ServerTrust {
     /// Judges client chains against these anchors (PEM), outside TLS: a CPS
     /// certificate presented to the API.
     pub fn from_anchors_pem(anchors: &str) -> Result<Self, TlsError> {
-        let mut store = RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(anchors.as_bytes()) {
-            store
-                .add(cert.map_err(|e| TlsError::Anchors(e.to_string()))?)
-                .map_err(|e| TlsError::Anchors(e.to_string()))?;
-        }
-        if store.is_empty() {
-            return Err(TlsError::Anchors("no trust anchor".into()));
-        }
-        let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(store), provider())
+        let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(roots_from_pem(anchors)?), provider())
             .build()
             .map_err(|e| TlsError::Anchors(e.to_string()))?;
         Ok(Self { webpki })

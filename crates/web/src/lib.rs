@@ -57,6 +57,12 @@ pub struct Web {
     pub sending: Option<Sending>,
 }
 
+/// The certificate chain a TLS client presented on its connection (leaf
+/// first, DER), checked by the handshake: the HTTPS listener puts it in the
+/// request's extensions. A CPS card, in practice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentedCertificate(pub Vec<Vec<u8>>);
+
 /// What the webmail needs to send.
 pub struct Sending {
     /// Routes and stores the message, as SMTP submission does.

@@ -3,7 +3,8 @@
 //! key through PKCS#11 ([`card`]); the server checks that the certificate
 //! chains to the configured CPS CA, that the signature over the challenge
 //! verifies with the certificate's key, and reads the holder from the
-//! certificate: `CN` the national id, `GIVENNAME`/`SURNAME` the names, `OU`
+//! certificate (or, in a browser, the card's certificate comes from a TLS
+//! handshake, whose signature is the proof: [`CpsAuthority::verify_presented`]): `CN` the national id, `GIVENNAME`/`SURNAME` the names, `OU`
 //! the FINESS of the structure when present.
 
 pub mod card;
@@ -74,34 +75,50 @@ impl CpsAuthority {
         if !fresh {
             return Err(CpsError::Challenge);
         }
-        let certificates: Vec<CertificateDer<'_>> = chain.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
-        let subject = match self.trust.judge(Some(&certificates)) {
-            PeerCertificate::Trusted { subject } => subject,
-            PeerCertificate::Untrusted { reason } => return Err(CpsError::Certificate(reason)),
-            PeerCertificate::Missing => return Err(CpsError::Certificate("no certificate".into())),
-        };
+        let subject = self.judge(chain)?;
         let leaf = chain.first().ok_or_else(|| CpsError::Certificate("no certificate".into()))?;
         verify_signature(leaf, challenge.as_bytes(), signature)?;
-        let national_id: NationalId = subject
-            .get("CN")
-            .ok_or_else(|| CpsError::Holder("no CN".into()))?
-            .parse()
-            .map_err(|e| CpsError::Holder(format!("CN is not a national id: {e}")))?;
-        let name = |kind: &str| {
-            subject
-                .get(kind)
-                .map(str::to_string)
-                .filter(|n| !n.trim().is_empty())
-                .ok_or_else(|| CpsError::Holder(format!("no {kind}")))
-        };
-        let finess = subject.get("OU").and_then(|ou| ou.parse::<Finess>().ok()).map(|f| f.as_str().to_string());
-        Ok(Person {
-            national_id,
-            first_name: name("GIVENNAME")?,
-            last_name: name("SURNAME")?,
-            finess: finess.into_iter().collect(),
-        })
+        holder(&subject)
     }
+
+    /// The person whose card presented `chain` in a TLS handshake (the
+    /// handshake's signature proved the card holds the key; rustls checked
+    /// it): the chain is judged again here, and the holder read.
+    pub fn verify_presented(&self, chain: &[Vec<u8>]) -> Result<Person, CpsError> {
+        holder(&self.judge(chain)?)
+    }
+
+    fn judge(&self, chain: &[Vec<u8>]) -> Result<mss_trust::DistinguishedName, CpsError> {
+        let certificates: Vec<CertificateDer<'_>> = chain.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
+        match self.trust.judge(Some(&certificates)) {
+            PeerCertificate::Trusted { subject } => Ok(subject),
+            PeerCertificate::Untrusted { reason } => Err(CpsError::Certificate(reason)),
+            PeerCertificate::Missing => Err(CpsError::Certificate("no certificate".into())),
+        }
+    }
+}
+
+/// The holder a card certificate's subject names.
+fn holder(subject: &mss_trust::DistinguishedName) -> Result<Person, CpsError> {
+    let national_id: NationalId = subject
+        .get("CN")
+        .ok_or_else(|| CpsError::Holder("no CN".into()))?
+        .parse()
+        .map_err(|e| CpsError::Holder(format!("CN is not a national id: {e}")))?;
+    let name = |kind: &str| {
+        subject
+            .get(kind)
+            .map(str::to_string)
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| CpsError::Holder(format!("no {kind}")))
+    };
+    let finess = subject.get("OU").and_then(|ou| ou.parse::<Finess>().ok()).map(|f| f.as_str().to_string());
+    Ok(Person {
+        national_id,
+        first_name: name("GIVENNAME")?,
+        last_name: name("SURNAME")?,
+        finess: finess.into_iter().collect(),
+    })
 }
 
 /// ECDSA P-256 (fixed-size r||s, as PKCS#11 returns it) or RSA PKCS#1 v1.5,

@@ -3,12 +3,20 @@
 //!
 //! Handshakes run in their own tasks, each bounded in time, so a client that
 //! stalls its handshake holds one task and nothing else; at most
-//! [`HANDSHAKES`] run at once, the accept loop waits beyond that.
+//! [`HANDSHAKES`] run at once, the accept loop waits beyond that. A client
+//! may present a CPS card's certificate ([`HttpsClient`]); the portal's card
+//! login reads it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::Request;
+use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::serve::IncomingStream;
+use mss_web::PresentedCertificate;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
@@ -79,4 +87,31 @@ impl axum::serve::Listener for TlsListener {
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         Ok(self.local)
     }
+}
+
+/// What the handshake of an HTTPS connection showed of its client: the
+/// certificate chain it presented, if any (checked by the handshake).
+#[derive(Debug, Clone)]
+pub struct HttpsClient {
+    chain: Option<Vec<Vec<u8>>>,
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for HttpsClient {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        let (_, connection) = stream.io().get_ref();
+        let chain = connection.peer_certificates().map(|certs| certs.iter().map(|c| c.to_vec()).collect());
+        Self { chain }
+    }
+}
+
+/// Hands the presented chain to the routes, as [`PresentedCertificate`].
+pub async fn presented_certificate(
+    ConnectInfo(client): ConnectInfo<HttpsClient>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(chain) = client.chain {
+        request.extensions_mut().insert(PresentedCertificate(chain));
+    }
+    next.run(request).await
 }

@@ -37,7 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use super::annuaire::ANNUAIRE_DIR;
-use super::https::TlsListener;
+use super::https::{HttpsClient, TlsListener, presented_certificate};
 use super::init::{InitSettings, initialise, print_report};
 use crate::cli::ServeArgs;
 use crate::config::{CONFIG_FILE, DEFAULT_DATA_DIR, DataDir, Listen, PORTS_FILE};
@@ -189,7 +189,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let https = match https {
         Some(listener) => {
             ports.insert("https", local("https", &listener)?);
-            let config = material.web_server().map_err(|e| failed("tls", e))?;
+            let cards = cps_anchors(&data)?;
+            let config = material.web_server(cards.as_deref()).map_err(|e| failed("tls", e))?;
             Some(TlsListener::start(listener, config).map_err(|e| failed("https", e))?)
         }
         None => None,
@@ -282,7 +283,11 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let mut served_https = None;
     let plain = match https {
         Some(listener) => {
-            let secure = app.clone().layer(axum::middleware::map_response(strict_transport));
+            let secure = app
+                .clone()
+                .layer(axum::middleware::map_response(strict_transport))
+                .layer(axum::middleware::from_fn(presented_certificate))
+                .into_make_service_with_connect_info::<HttpsClient>();
             let serving = axum::serve(listener, secure).with_graceful_shutdown(until_stopped()).into_future();
             served_https = Some(tokio::spawn(serving));
             app.layer(axum::middleware::from_fn_with_state(base_url.clone(), portal_to_https))
@@ -357,14 +362,21 @@ async fn housekeeping_daily(store: mss_store::Store, audit_retention: Duration, 
     }
 }
 
-/// CPS card logins, when `[cps] trust_anchors` names the CPS CA.
-fn cps_authority(data: &DataDir) -> Result<Option<CpsAuthority>, CliError> {
+/// The CPS CA (PEM), when `[cps] trust_anchors` names it.
+fn cps_anchors(data: &DataDir) -> Result<Option<String>, CliError> {
     let Some(anchors) = &data.config.cps.trust_anchors else {
         return Ok(None);
     };
     let path = data.resolve(anchors);
-    let pem = std::fs::read_to_string(&path).map_err(|e| failed(path.display(), e))?;
-    let trust = ServerTrust::from_anchors_pem(&pem).map_err(|e| failed(path.display(), e))?;
+    std::fs::read_to_string(&path).map(Some).map_err(|e| failed(path.display(), e))
+}
+
+/// CPS card logins, when the CPS CA is configured.
+fn cps_authority(data: &DataDir) -> Result<Option<CpsAuthority>, CliError> {
+    let Some(pem) = cps_anchors(data)? else {
+        return Ok(None);
+    };
+    let trust = ServerTrust::from_anchors_pem(&pem).map_err(|e| failed("cps", e))?;
     Ok(Some(CpsAuthority::new(trust)))
 }
 

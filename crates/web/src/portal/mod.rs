@@ -66,7 +66,7 @@ async fn page_not_found(axum::extract::State(web): axum::extract::State<Arc<Web>
 
 /// Finishes a portal login PSC returned to the API's callback with.
 pub(crate) async fn finish_login(web: &Web, person: Result<mss_identity::Person, Problem>, target: &str) -> Response {
-    security_headers(signin::finish_login(web, person, target).await).await
+    security_headers(signin::finish_login(web, person, mss_identity::Method::Psc, target).await).await
 }
 
 async fn security_headers(mut response: Response) -> Response {

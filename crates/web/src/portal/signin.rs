@@ -1,4 +1,5 @@
-//! Sign-in, the return from Pro Santé Connect, and sign-out.
+//! Sign-in (Pro Santé Connect, or the CPS card the browser presents over
+//! HTTPS), the return from Pro Santé Connect, and sign-out.
 //!
 //! A login starts at `/portail/connexion/psc`: the PSC flow's `state` (and
 //! the page to come back to) go into a short-lived cookie, so that only the
@@ -8,7 +9,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,7 +20,7 @@ use serde::Deserialize;
 
 use super::layout::{self, Section};
 use super::session::{self, LOGIN_COOKIE, Posted, SESSION_COOKIE, encode, safe_target};
-use crate::{Problem, Web};
+use crate::{PresentedCertificate, Problem, Web};
 
 /// How long a person has to come back from PSC (the client's own limit).
 const LOGIN_TTL: i64 = 600;
@@ -28,6 +29,7 @@ pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/portail/connexion", get(sign_in_page))
         .route("/portail/connexion/psc", get(start_psc))
+        .route("/portail/connexion/cps", get(card_login))
         .route("/portail/deconnexion", post(sign_out))
 }
 
@@ -60,7 +62,12 @@ async fn sign_in_page(State(web): State<Arc<Web>>, Query(query): Query<SignInQue
         }
         section class="carte" aria-labelledby="titre-cps" {
             h2 id="titre-cps" { "Carte CPS sur ce poste" }
-            p { "La connexion directe par carte CPS passe par le lecteur de carte et le logiciel de la carte installés sur votre poste : ils signent un défi de l'opérateur avec la clé de la carte. Un navigateur seul ne peut pas le faire. Votre logiciel de pharmacie (ou un client de messagerie) le fait pour vous ; dans un navigateur, utilisez Pro Santé Connect, qui accepte aussi la carte CPS." }
+            @if web.cps.is_some() && web.https {
+                p { "Sur un poste équipé d'un lecteur et du logiciel de la carte CPS, votre navigateur présente le certificat de la carte : choisissez-le s'il vous le demande, puis saisissez le code de la carte." }
+                p { a class="bouton" href=(format!("/portail/connexion/cps?suite={}", encode(&target))) { "Se connecter avec la carte CPS" } }
+            } @else {
+                p { "La connexion par carte CPS se fait ici sur le site sécurisé (HTTPS) de l'opérateur ; votre logiciel de pharmacie (ou un client de messagerie) peut aussi l'utiliser. Pro Santé Connect accepte aussi la carte CPS." }
+            }
         }
     };
     layout::page(&web, "Connexion", None, Section::None, main).into_response()
@@ -84,6 +91,33 @@ async fn start_psc(State(web): State<Arc<Web>>, Query(query): Query<SignInQuery>
     }
 }
 
+/// Login with the CPS card the browser presented in the TLS handshake.
+async fn card_login(
+    State(web): State<Arc<Web>>,
+    Query(query): Query<SignInQuery>,
+    presented: Option<Extension<PresentedCertificate>>,
+) -> Response {
+    let target = safe_target(query.suite.as_deref());
+    let Some(authority) = web.cps.as_ref() else {
+        let message = "La connexion par carte CPS n'est pas configurée sur cet opérateur.";
+        return layout::error_page(&web, StatusCode::NOT_FOUND, "Connexion impossible", message, None);
+    };
+    let Some(Extension(PresentedCertificate(chain))) = presented else {
+        let message = "Aucune carte CPS n'a été présentée : vérifiez que la carte est dans le lecteur et que le logiciel \
+             de la carte est installé, puis rechargez la page et choisissez le certificat de la carte.";
+        return layout::error_page(&web, StatusCode::UNAUTHORIZED, "Connexion refusée", message, None);
+    };
+    let person = authority.verify_presented(&chain).map_err(|e| {
+        tracing::warn!(error = %e, "portal: CPS card refused");
+        Problem::unauthenticated("Ce certificat n'est pas celui d'une carte CPS reconnue.")
+    });
+    if let Ok(person) = &person {
+        let actor = person.national_id.to_string();
+        web.store.audit.record(NewAuditEntry::now(&actor, "session.login", &actor, "ok", "method=cps-tls")).await;
+    }
+    finish_login(&web, person, Method::Cps, &target).await
+}
+
 /// The page to go to after the login whose PSC `state` this is, if this
 /// browser started it from the portal.
 pub(crate) fn portal_login(web: &Web, headers: &HeaderMap, state: &str) -> Option<String> {
@@ -92,8 +126,9 @@ pub(crate) fn portal_login(web: &Web, headers: &HeaderMap, state: &str) -> Optio
     (!state.is_empty() && started == state).then(|| safe_target(Some(target)))
 }
 
-/// Opens the portal session of the person PSC proved, and goes to `target`.
-pub(crate) async fn finish_login(web: &Web, person: Result<Person, Problem>, target: &str) -> Response {
+/// Opens the portal session of the person PSC or the card proved, and goes
+/// to `target`.
+pub(crate) async fn finish_login(web: &Web, person: Result<Person, Problem>, method: Method, target: &str) -> Response {
     let clear_login = (header::SET_COOKIE, session::set_cookie(web, LOGIN_COOKIE, "", 0));
     let person = match person {
         Ok(person) => person,
@@ -103,7 +138,7 @@ pub(crate) async fn finish_login(web: &Web, person: Result<Person, Problem>, tar
             return ([clear_login], page).into_response();
         }
     };
-    match web.sessions.open_portal(&person, Method::Psc, now_unix()).await {
+    match web.sessions.open_portal(&person, method, now_unix()).await {
         Ok(token) => {
             let cookie = session::set_cookie(web, SESSION_COOKIE, &token, web.sessions.refresh_ttl);
             let mut response = Redirect::to(target).into_response();
