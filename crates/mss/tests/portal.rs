@@ -476,6 +476,8 @@ async fn the_pharmacy_sends_an_attachment_to_another_operator_where_it_is_read()
             p.link("Nouveau message").await;
             p.sees(&format!("De : Pharmacie du Centre <{PHARMACY}>")).await;
             p.fill("a", "patient@gmail.test").await;
+            p.press(Key::Tab).await;
+            p.sees("Attention : patient@gmail.test est hors de l'espace de confiance MSSanté").await;
             p.fill("objet", "Ordonnance de Mme Durand").await;
             p.button("Envoyer").await;
             p.sees("patient@gmail.test est hors de l'espace de confiance MSSanté").await;

@@ -120,3 +120,30 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// On the compose page: when a recipients field is left, the server says
+// which addresses it would refuse (outside the trust space, no such
+// mailbox), before anything is sent.
+document.addEventListener("DOMContentLoaded", function () {
+  if (!window.fetch) {
+    return;
+  }
+  document.querySelectorAll("input[data-verifier]").forEach(function (field) {
+    var shown = document.getElementById(field.id + "-avertissement");
+    if (!shown) {
+      return;
+    }
+    field.addEventListener("change", function () {
+      var asked = field.value;
+      fetch(field.dataset.verifier + "?adresses=" + encodeURIComponent(asked), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { avertissements: [] }; })
+        .then(function (answer) {
+          if (field.value === asked) {
+            var warnings = answer.avertissements || [];
+            shown.textContent = warnings.length ? "Attention : " + warnings.join(" ") : "";
+          }
+        })
+        .catch(function () {});
+    });
+  });
+});

@@ -419,6 +419,18 @@ async fn the_webmail_sends_replies_forwards_and_keeps_drafts() {
     assert_eq!(suggested[0]["address"], "bob@ours.test", "{suggested}");
     assert_eq!(s.get("/portail/annuaire/suggestions?q=b", &cookie).await.body, "[]", "two letters at least");
 
+    // Before sending, the page may ask which addresses would be refused.
+    let check = |q: &str| format!("{compose}/verifier?adresses={q}");
+    let warned = s.get(&check("x%40gmail.test%2C%20bob%40ours.test%2C%20personne%40ours.test"), &cookie).await;
+    let warned: serde_json::Value = serde_json::from_str(&warned.body).unwrap();
+    let warnings: Vec<&str> =
+        warned["avertissements"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].starts_with("x@gmail.test est hors de l'espace de confiance MSSanté"), "{warnings:?}");
+    assert_eq!(warnings[1], "Aucune boîte active à l'adresse personne@ours.test.");
+    let malformed = s.get(&check("pas%20une%20adresse"), &cookie).await.body;
+    assert!(malformed.contains("Adresse invalide : pas une adresse"), "{malformed}");
+
     // Refusals store nothing.
     let outside = [("csrf", csrf.as_str()), ("a", "x@gmail.test"), ("objet", "Hors"), ("action", "envoyer")];
     let refused = s.post_multipart(compose, &cookie, &outside, &[("a.txt", "text/plain", b"x")]).await;

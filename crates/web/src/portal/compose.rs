@@ -43,11 +43,13 @@ use crate::{Sending, Web};
 const FORM_SLACK: usize = 256 * 1024;
 
 pub fn router() -> Router<Arc<Web>> {
-    Router::new().route(
-        "/portail/boites/{address}/ecrire",
-        // The limit is the operator's message size, checked in `send`.
-        get(form).post(send).layer(DefaultBodyLimit::disable()),
-    )
+    Router::new()
+        .route(
+            "/portail/boites/{address}/ecrire",
+            // The limit is the operator's message size, checked in `send`.
+            get(form).post(send).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/portail/boites/{address}/ecrire/verifier", get(check_recipients))
 }
 
 /// The path of the compose page of `address`.
@@ -268,8 +270,10 @@ fn page(
             // First: the server checks it before reading any file.
             input type="hidden" name="csrf" value=(visitor.csrf());
             p class="aide" { "De : " (mailbox.display_name) " <" (address) ">" }
-            (recipient_field("a", "À", "Adresses MSSanté, séparées par des virgules ; tapez un nom pour chercher dans l'Annuaire Santé.", &draft.to, errors.to.as_deref()))
-            (recipient_field("cc", "Cc", "Facultatif.", &draft.cc, errors.cc.as_deref()))
+            @let check = format!("{}/verifier", compose_path(&address));
+            @let help = "Adresses MSSanté, séparées par des virgules ; tapez un nom pour chercher dans l'Annuaire Santé.";
+            (recipient_field(&Field { name: "a", label: "À", help, value: &draft.to }, &check, errors.to.as_deref()))
+            (recipient_field(&Field { name: "cc", label: "Cc", help: "Facultatif.", value: &draft.cc }, &check, errors.cc.as_deref()))
             datalist id="correspondants" {
                 @for s in known { option value=(s.address) { (s.label) } }
             }
@@ -319,18 +323,29 @@ fn page(
 
 /// A recipients field: a text field offering the correspondents and, with
 /// the script, the Annuaire Santé.
-fn recipient_field(name: &str, label: &str, help: &str, value: &str, error: Option<&str>) -> Markup {
-    let (help_id, error_id) = (format!("{name}-aide"), format!("{name}-erreur"));
-    let described = if error.is_some() { format!("{help_id} {error_id}") } else { help_id.clone() };
+fn recipient_field(field: &Field<'_>, check: &str, error: Option<&str>) -> Markup {
+    let name = field.name;
+    let (help_id, error_id, warning_id) =
+        (format!("{name}-aide"), format!("{name}-erreur"), format!("{name}-avertissement"));
+    let described = if error.is_some() { format!("{help_id} {error_id}") } else { format!("{help_id} {warning_id}") };
     html! {
         div class={ "champ" @if error.is_some() { " en-erreur" } } {
-            label for=(name) { (label) span class="aide" id=(help_id) { (help) } }
-            input type="text" id=(name) name=(name) value=(value) list="correspondants" autocomplete="off"
-                data-suggestions="/portail/annuaire/suggestions" aria-describedby=(described)
+            label for=(name) { (field.label) span class="aide" id=(help_id) { (field.help) } }
+            input type="text" id=(name) name=(name) value=(field.value) list="correspondants" autocomplete="off"
+                data-suggestions="/portail/annuaire/suggestions" data-verifier=(check) aria-describedby=(described)
                 aria-invalid=[error.map(|_| "true")];
             (field_error(&error_id, error))
+            @if error.is_none() { p class="avertissement" id=(warning_id) aria-live="polite" {} }
         }
     }
+}
+
+/// A recipients field's name, label, help and value.
+struct Field<'a> {
+    name: &'a str,
+    label: &'a str,
+    help: &'a str,
+    value: &'a str,
 }
 
 /// An uploaded file.
@@ -440,23 +455,62 @@ fn parse_addresses(text: &str) -> Result<Vec<Recipient>, String> {
     Ok(out)
 }
 
+/// Where `address` goes, or the French reason it may not be sent to.
+async fn route_one(sending: &Sending, address: &EmailAddress) -> Result<Route, Result<String, Response>> {
+    match sending.submitter.route(address).await {
+        Ok(route) => Ok(route),
+        Err(Refused::NoSuchMailbox(a)) => Err(Ok(format!("Aucune boîte active à l'adresse {a}."))),
+        Err(Refused::OutsideTrustSpace(domain)) => Err(Ok(format!(
+            "{address} est hors de l'espace de confiance MSSanté ({domain} n'est pas dans la liste blanche) : \
+             le message ne peut pas lui être envoyé."
+        ))),
+        Err(Refused::Store(e)) => Err(Err(layout::unavailable(e))),
+    }
+}
+
 /// The recipients' routes, or the error to show next to the field.
 async fn route_all(sending: &Sending, recipients: &[Recipient]) -> Result<Vec<Route>, Result<String, Response>> {
     let mut routes = Vec::with_capacity(recipients.len());
     for Recipient { address, .. } in recipients {
-        match sending.submitter.route(address).await {
-            Ok(route) => routes.push(route),
-            Err(Refused::NoSuchMailbox(a)) => return Err(Ok(format!("Aucune boîte active à l'adresse {a}."))),
-            Err(Refused::OutsideTrustSpace(domain)) => {
-                return Err(Ok(format!(
-                    "{address} est hors de l'espace de confiance MSSanté ({domain} n'est pas dans la liste blanche) : \
-                     le message ne peut pas lui être envoyé."
-                )));
-            }
-            Err(Refused::Store(e)) => return Err(Err(layout::unavailable(e))),
-        }
+        routes.push(route_one(sending, address).await?);
     }
     Ok(routes)
+}
+
+#[derive(Deserialize)]
+struct ToCheck {
+    adresses: Option<String>,
+}
+
+/// What the page's script asks as a recipients field is left: the warnings
+/// the server would refuse the message with, before it is sent.
+async fn check_recipients(
+    State(web): State<Arc<Web>>,
+    Path(address): Path<String>,
+    Query(asked): Query<ToCheck>,
+    visitor: Visitor,
+) -> Response {
+    let Some(sending) = web.sending.as_ref() else {
+        return no_sending(&web, &visitor);
+    };
+    if let Err(response) = mail::open(&web, &visitor, &address).await {
+        return response;
+    }
+    let text: String = asked.adresses.unwrap_or_default().chars().take(4096).collect();
+    let mut warnings = Vec::new();
+    match parse_addresses(&text) {
+        Err(e) => warnings.push(e),
+        Ok(recipients) => {
+            for Recipient { address, .. } in recipients.iter().take(100) {
+                match route_one(sending, address).await {
+                    Ok(_) => {}
+                    Err(Ok(warning)) => warnings.push(warning),
+                    Err(Err(response)) => return response,
+                }
+            }
+        }
+    }
+    axum::Json(serde_json::json!({ "avertissements": warnings })).into_response()
 }
 
 /// The built message, or why it could not be.
