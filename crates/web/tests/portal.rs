@@ -5,10 +5,10 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use support::Reply;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use mss_http::HttpClient;
 use mss_identity::psc::client::{PscConfig, PscLogin};
@@ -62,59 +62,18 @@ async fn site(https: bool) -> Site {
     Site { _dir: dir, store, sessions, addr, cookie }
 }
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
-    fn cookies(&self) -> Vec<&str> {
-        self.headers.iter().filter(|(n, _)| n == "set-cookie").map(|(_, v)| v.as_str()).collect()
-    }
-
-    /// The CSRF token of the page's forms.
-    fn csrf(&self) -> String {
-        let at = self.body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
-        self.body[at..at + 64].to_string()
-    }
-}
-
 impl Site {
     /// One request; `cookies` as a `Cookie` header, `form` urlencoded.
     async fn call(&self, method: &str, path: &str, cookies: &str, form: Option<&str>) -> Reply {
-        let (addr, method, path, cookies) = (self.addr, method.to_string(), path.to_string(), cookies.to_string());
-        let form = form.map(str::to_string);
-        tokio::task::spawn_blocking(move || {
-            let mut stream = std::net::TcpStream::connect(addr).unwrap();
-            stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-            let cookie = if cookies.is_empty() { String::new() } else { format!("Cookie: {cookies}\r\n") };
-            let body = form.unwrap_or_default();
-            write!(
-                stream,
-                "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{cookie}\
-                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            )
-            .unwrap();
-            let mut response = String::new();
-            stream.read_to_string(&mut response).unwrap();
-            let (head, body) = response.split_once("\r\n\r\n").unwrap();
-            let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-            let headers = head
-                .lines()
-                .skip(1)
-                .filter_map(|l| l.split_once(':'))
-                .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-                .collect();
-            Reply { status, headers, body: body.to_string() }
-        })
-        .await
-        .unwrap()
+        let cookie = if cookies.is_empty() { String::new() } else { format!("Cookie: {cookies}\r\n") };
+        let body = form.unwrap_or_default();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{cookie}\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        support::exchange(self.addr, request.into_bytes()).await
     }
 
     async fn get(&self, path: &str, cookies: &str) -> Reply {

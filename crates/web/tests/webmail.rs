@@ -7,7 +7,9 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use support::Reply;
+
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,66 +52,11 @@ async fn site() -> Site {
     Site { _dir: dir, store, sessions, addr }
 }
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-}
-
 impl Site {
     async fn get(&self, path: &str, cookie: &str) -> Reply {
-        let (addr, path, cookie) = (self.addr, path.to_string(), cookie.to_string());
-        tokio::task::spawn_blocking(move || {
-            let mut stream = std::net::TcpStream::connect(addr).unwrap();
-            stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-            write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookie}\r\n\r\n")
-                .unwrap();
-            let mut response = String::new();
-            stream.read_to_string(&mut response).unwrap();
-            let (head, body) = response.split_once("\r\n\r\n").unwrap();
-            let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-            let headers = head
-                .lines()
-                .skip(1)
-                .filter_map(|l| l.split_once(':'))
-                .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-                .collect();
-            Reply { status, headers, body: body.to_string() }
-        })
-        .await
-        .unwrap()
-    }
-
-    /// Sends raw request bytes; the reply (body as lossy text, and raw).
-    async fn raw(&self, request: Vec<u8>) -> (Reply, Vec<u8>) {
-        let addr = self.addr;
-        tokio::task::spawn_blocking(move || {
-            let mut stream = std::net::TcpStream::connect(addr).unwrap();
-            stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-            // The server may answer (413) before reading everything.
-            let _ = stream.write_all(&request);
-            let mut response = Vec::new();
-            let _ = stream.read_to_end(&mut response);
-            let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-            let head = String::from_utf8_lossy(&response[..split]).to_string();
-            let body = response[split..].to_vec();
-            let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-            let headers = head
-                .lines()
-                .skip(1)
-                .filter_map(|l| l.split_once(':'))
-                .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-                .collect();
-            (Reply { status, headers, body: String::from_utf8_lossy(&body).to_string() }, body)
-        })
-        .await
-        .unwrap()
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nCookie: {cookie}\r\n\r\n", self.addr);
+        support::exchange(self.addr, request.into_bytes()).await
     }
 
     /// Posts a multipart form: text `fields` in order, then `files`
@@ -145,7 +92,7 @@ impl Site {
         )
         .into_bytes();
         request.extend_from_slice(&body);
-        self.raw(request).await.0
+        support::exchange(self.addr, request).await
     }
 
     /// Posts an urlencoded form.
@@ -156,7 +103,7 @@ impl Site {
             self.addr,
             form.len()
         );
-        self.raw(request.into_bytes()).await.0
+        support::exchange(self.addr, request.into_bytes()).await
     }
 
     /// The CSRF token of the session behind `cookie`, read from a page.
@@ -489,19 +436,11 @@ async fn the_webmail_sends_replies_forwards_and_keeps_drafts() {
     // Reading it, downloading it, then the message actions.
     let read = s.get("/portail/boites/elodie@ours.test/courrier/INBOX/1", &cookie).await;
     assert!(read.body.contains("href=\"/portail/boites/elodie@ours.test/courrier/INBOX/1/pieces/0\""), "{}", read.body);
-    let (download, bytes) = s
-        .raw(
-            format!(
-                "GET /portail/boites/elodie@ours.test/courrier/INBOX/1/pieces/0 HTTP/1.1\r\nHost: x\r\n\
-             Connection: close\r\nCookie: {cookie}\r\n\r\n"
-            )
-            .into_bytes(),
-        )
-        .await;
+    let download = s.get("/portail/boites/elodie@ours.test/courrier/INBOX/1/pieces/0", &cookie).await;
     assert_eq!(download.status, 200);
     assert_eq!(download.header("content-type"), Some("application/octet-stream"));
     assert!(download.header("content-disposition").unwrap().starts_with("attachment; filename=\"ordonnance__.pdf\""));
-    assert_eq!(bytes, pdf);
+    assert_eq!(download.bytes, pdf);
     s.store.audit.flush().await;
     let filter = mss_store::AuditFilter { limit: 1000, ..Default::default() };
     let trail = s.store.meta.audit_entries(&filter).await.unwrap();
