@@ -2,14 +2,15 @@
 //! Connect (discovery, JWKS, token, userinfo; it is the HTTP client
 //! openidconnect calls) and the ANS directory API (FHIR). One connection per
 //! request, TLS with the public web roots (plus any configured anchors),
-//! bounded time and response size. Nothing here decides what to trust in a
+//! bounded time and response size; and downloads (the Annuaire Santé
+//! extraction), streamed to a file, bounded in size and idle time. Nothing here decides what to trust in a
 //! response: callers check what they receive.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
+use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -18,6 +19,8 @@ use tokio_rustls::rustls::{self, pki_types::ServerName};
 /// Largest response read, in bytes.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(15);
+/// Redirects a download follows at most.
+const MAX_REDIRECTS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -73,6 +76,68 @@ impl HttpClient {
     }
 
     async fn exchange(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError> {
+        let (parts, body) = self.open(request).await?.into_parts();
+        let body = Limited::new(body, MAX_RESPONSE_BYTES)
+            .collect()
+            .await
+            .map_err(|e| HttpError::Protocol(format!("response body: {e}")))?
+            .to_bytes();
+        Ok(http::Response::from_parts(parts, body.to_vec()))
+    }
+
+    /// GETs `url` (following up to 5 redirects) into `to`, streamed, at most
+    /// `max_bytes`, each read within `idle`; `progress` hears the bytes so
+    /// far. Returns the bytes written. Anything but a 200 is an error.
+    pub async fn download(
+        &self,
+        url: &str,
+        to: &mut (impl tokio::io::AsyncWrite + Unpin),
+        max_bytes: u64,
+        idle: Duration,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<u64, HttpError> {
+        use tokio::io::AsyncWriteExt;
+        let mut url = url.to_string();
+        let mut response = None;
+        for _ in 0..=MAX_REDIRECTS {
+            let request =
+                http::Request::get(url.as_str()).body(Vec::new()).map_err(|e| HttpError::Url(e.to_string()))?;
+            let got = tokio::time::timeout(TIMEOUT, self.open(request)).await.map_err(|_| HttpError::Timeout)??;
+            let location = got.headers().get(http::header::LOCATION).and_then(|l| l.to_str().ok());
+            match (got.status().is_redirection(), location) {
+                (true, Some(next)) => url = resolve(&url, next)?,
+                _ => {
+                    response = Some(got);
+                    break;
+                }
+            }
+        }
+        let response = response.ok_or_else(|| HttpError::Protocol(format!("more than {MAX_REDIRECTS} redirects")))?;
+        if response.status() != http::StatusCode::OK {
+            return Err(HttpError::Protocol(format!("{url}: {}", response.status())));
+        }
+        let mut body = response.into_body();
+        let mut written = 0u64;
+        loop {
+            let frame = tokio::time::timeout(idle, body.frame()).await.map_err(|_| HttpError::Timeout)?;
+            let Some(frame) = frame else { break };
+            let frame = frame.map_err(|e| HttpError::Protocol(format!("response body: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                written += data.len() as u64;
+                if written > max_bytes {
+                    return Err(HttpError::Protocol(format!("{url}: larger than {max_bytes} bytes")));
+                }
+                to.write_all(&data).await.map_err(|e| HttpError::Connect(format!("writing: {e}")))?;
+                progress(written);
+            }
+        }
+        to.flush().await.map_err(|e| HttpError::Connect(format!("writing: {e}")))?;
+        Ok(written)
+    }
+
+    /// Connects, sends `request`, and returns the response with its body
+    /// still to read.
+    async fn open(&self, request: http::Request<Vec<u8>>) -> Result<http::Response<Incoming>, HttpError> {
         let uri = request.uri().clone();
         let host = uri.host().ok_or_else(|| HttpError::Url(uri.to_string()))?.to_string();
         let https = match uri.scheme_str() {
@@ -102,7 +167,7 @@ impl HttpClient {
     }
 }
 
-async fn round_trip<I>(io: I, request: http::Request<Full<Bytes>>) -> Result<http::Response<Vec<u8>>, HttpError>
+async fn round_trip<I>(io: I, request: http::Request<Full<Bytes>>) -> Result<http::Response<Incoming>, HttpError>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
@@ -111,12 +176,32 @@ where
     tokio::spawn(async move {
         let _ = connection.await;
     });
-    let response = sender.send_request(request).await.map_err(protocol)?;
-    let (parts, body) = response.into_parts();
-    let body = Limited::new(body, MAX_RESPONSE_BYTES)
-        .collect()
-        .await
-        .map_err(|e| HttpError::Protocol(format!("response body: {e}")))?
-        .to_bytes();
-    Ok(http::Response::from_parts(parts, body.to_vec()))
+    sender.send_request(request).await.map_err(protocol)
+}
+
+/// A redirect's `Location`, absolute (an absolute path keeps the scheme and
+/// authority of `base`).
+fn resolve(base: &str, location: &str) -> Result<String, HttpError> {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return Ok(location.to_string());
+    }
+    let uri: http::Uri = base.parse().map_err(|_| HttpError::Url(base.to_string()))?;
+    match (uri.scheme_str(), uri.authority(), location.starts_with('/')) {
+        (Some(scheme), Some(authority), true) => Ok(format!("{scheme}://{authority}{location}")),
+        _ => Err(HttpError::Url(format!("redirect to {location}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_resolve_against_the_request() {
+        let base = "https://annuaire.test:8443/extractions/latest?x=1";
+        assert_eq!(resolve(base, "/files/a.zip").unwrap(), "https://annuaire.test:8443/files/a.zip");
+        assert_eq!(resolve(base, "http://cdn.test/a.zip").unwrap(), "http://cdn.test/a.zip");
+        assert!(resolve(base, "a.zip").is_err(), "relative paths are not followed");
+        assert!(resolve(base, "ftp://x.test/a").is_err());
+    }
 }

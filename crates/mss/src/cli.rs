@@ -81,8 +81,8 @@ pub enum AnnuaireCommand {
     Import {
         #[command(flatten)]
         data_dir: DataDirArg,
-        /// The extraction file (.txt/.csv, or .zip).
-        file: PathBuf,
+        /// The extraction: a file (.txt/.csv, or .zip), or an http(s) URL to download it from.
+        source: String,
     },
     /// Write a synthetic extraction (valid ids, plausible names) for tests and benchmarks.
     Synth {

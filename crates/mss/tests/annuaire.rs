@@ -40,3 +40,53 @@ fn an_operator_imports_the_extraction_and_searches_it() {
     op.refused("annuaire search", "query");
     op.refused("annuaire search dupont --page 0", "page");
 }
+
+/// Python's http.server on a free port, serving `dir`; stopped on drop.
+struct FileServer(std::process::Child);
+
+impl FileServer {
+    fn start(dir: &std::path::Path) -> (Self, u16) {
+        let port = free_port();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 is needed");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "http.server did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        (Self(child), port)
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_extraction_is_downloaded_from_a_url() {
+    let op = Operator::new("ours.test");
+    let served = tempfile::tempdir().unwrap();
+    ok(&format!("annuaire synth --lines 500 --seed 5 --out {}", served.path().join("extraction.txt").display()));
+    let (_server, port) = FileServer::start(served.path());
+
+    let printed = op.ok(&format!("annuaire import http://127.0.0.1:{port}/extraction.txt"));
+    assert!(printed.contains("imported 500 entries from 500 lines"), "{printed}");
+    let before = op.ok("annuaire search --type PER --json");
+    assert!(before.contains("\"total\""), "{before}");
+    assert!(!op.dir.join("annuaire/telechargement.part").exists(), "the download is removed once imported");
+
+    // A missing file: a clear refusal, the snapshot stays.
+    let out = op.run(&format!("annuaire import http://127.0.0.1:{port}/absent.txt"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("404"), "{}", stderr(&out));
+    assert!(!op.dir.join("annuaire/telechargement.part").exists());
+    assert_eq!(op.ok("annuaire search --type PER --json"), before, "the snapshot is intact");
+}

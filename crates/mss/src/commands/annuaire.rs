@@ -1,6 +1,7 @@
 //! `mss annuaire import|synth|search|outbox`: the Annuaire Santé.
 //!
-//! The import streams the ANS extraction into a new snapshot under
+//! The import (of a file, or of a URL downloaded first, streamed to a file
+//! beside the snapshots) streams the ANS extraction into a new snapshot under
 //! `DATA_DIR/annuaire` with a progress bar (on a terminal only) and swaps it
 //! in whole; a bad file changes nothing. Searches read the snapshot and our
 //! own active mailboxes, like the API does. The outbox lists what the
@@ -8,10 +9,12 @@
 //! acknowledged or refused); the running server sends it.
 
 use std::io::IsTerminal;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mss_directory::annuaire::{self, Annuaire, ImportError, Page, Query};
+use mss_http::HttpClient;
 
 use crate::cli::{AnnuaireCommand, AnnuaireSearchArgs};
 use crate::config::DataDir;
@@ -22,12 +25,20 @@ pub const ANNUAIRE_DIR: &str = "annuaire";
 
 pub async fn run(command: AnnuaireCommand) -> Result<(), CliError> {
     match command {
-        AnnuaireCommand::Import { data_dir, file } => {
+        AnnuaireCommand::Import { data_dir, source } => {
             let data = DataDir::load(&data_dir.data_dir)?;
+            let dir = data.path.join(ANNUAIRE_DIR);
+            if source.starts_with("http://") || source.starts_with("https://") {
+                let file = download(&dir, &source).await?;
+                let imported = import(dir, file.clone()).await;
+                let _ = std::fs::remove_file(&file);
+                return imported;
+            }
+            let file = std::path::PathBuf::from(source);
             if !file.is_file() {
                 return Err(usage("file", format!("{}: no such file", file.display())));
             }
-            import(data.path.join(ANNUAIRE_DIR), file).await
+            import(dir, file).await
         }
         AnnuaireCommand::Synth { lines, seed, out } => {
             let lines: u64 = parse("lines", &lines)?;
@@ -70,7 +81,44 @@ fn outbox(operations: &[mss_store::Publication]) {
     }
 }
 
-async fn import(dir: std::path::PathBuf, file: std::path::PathBuf) -> Result<(), CliError> {
+/// The largest extraction downloaded (the national one is a few hundred MB).
+const DOWNLOAD_MAX_BYTES: u64 = 4 << 30;
+/// Time the server may stay silent during a download.
+const DOWNLOAD_IDLE: Duration = Duration::from_secs(60);
+
+/// Downloads the extraction at `url` into `dir` (streamed, with a progress
+/// bar); the file to import. A failed download leaves nothing behind.
+async fn download(dir: &Path, url: &str) -> Result<PathBuf, CliError> {
+    std::fs::create_dir_all(dir).map_err(|e| failed(dir.display(), e))?;
+    let path = dir.join("telechargement.part");
+    let mut file = tokio::fs::File::create(&path).await.map_err(|e| failed(path.display(), e))?;
+    let http = HttpClient::new(None).map_err(|e| failed("url", e))?;
+    let bar = progress_bar(None);
+    let shown = bar.clone();
+    let downloaded = http
+        .download(url, &mut file, DOWNLOAD_MAX_BYTES, DOWNLOAD_IDLE, &move |n| {
+            shown.set_message(format!("{:.1} MB downloaded", n as f64 / 1e6));
+        })
+        .await;
+    bar.finish_and_clear();
+    let synced = file.sync_all().await;
+    match (downloaded, synced) {
+        (Ok(bytes), Ok(())) => {
+            eprintln!("downloaded {bytes} bytes from {url}");
+            Ok(path)
+        }
+        (Err(e), _) => {
+            let _ = std::fs::remove_file(&path);
+            Err(usage("url", e))
+        }
+        (_, Err(e)) => {
+            let _ = std::fs::remove_file(&path);
+            Err(failed(path.display(), e))
+        }
+    }
+}
+
+async fn import(dir: PathBuf, file: PathBuf) -> Result<(), CliError> {
     let zipped = annuaire::zip::is_zip(&file).map_err(|e| usage("file", format!("{}: {e}", file.display())))?;
     let bar = progress_bar(if zipped { None } else { Some(annuaire::snapshot::file_size(&file)) });
     let start = Instant::now();
