@@ -66,6 +66,34 @@ pub fn token(entry: u32) -> u32 {
     entry >> COLUMN_BITS
 }
 
+/// The `entries` columns an entry is indexed from, as
+/// [`Builder::add_entry`] takes them.
+pub const ENTRY_COLUMNS: [&str; 23] = [
+    "kind",
+    "pp_id",
+    "finess",
+    "last_name",
+    "first_name",
+    "company",
+    "trade_name",
+    "service",
+    "profession_label",
+    "profession_category_label",
+    "skill_label",
+    "l6_distribution",
+    "postal_code",
+    "l2_location",
+    "l3_distribution",
+    "l4_number",
+    "l4_number_complement",
+    "l4_way_type",
+    "l4_way_label",
+    "l5_place",
+    "department",
+    "profession_code",
+    "domain",
+];
+
 /// What a value of an entry is, for [`Builder::add`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
@@ -92,6 +120,12 @@ impl Field {
     /// The token of `value` in this field: a control character no word
     /// holds, then the value as it is.
     pub fn token(self, value: &str) -> String {
+        let mut token = String::with_capacity(value.len() + 1);
+        self.write_token(value, &mut token);
+        token
+    }
+
+    fn write_token(self, value: &str, token: &mut String) {
         let tag = match self {
             Field::PostalCode => '\u{1}',
             Field::Department => '\u{2}',
@@ -100,7 +134,9 @@ impl Field {
             Field::Identifier => '\u{5}',
             Field::Domain => '\u{6}',
         };
-        format!("{tag}{value}")
+        token.clear();
+        token.push(tag);
+        token.push_str(value);
     }
 }
 
@@ -272,11 +308,11 @@ fn rows_of(rows: &Rows, row: u32) -> &[u32] {
 /// Collects the entries' tokens, row after row, into an [`Index`].
 #[derive(Debug, Default)]
 pub struct Builder {
+    /// Provisional id of each token (order of first sight).
     ids: HashMap<Box<str>, u32>,
-    /// Token of each provisional id (order of first sight).
-    tokens: Vec<Box<str>>,
     rows: Rows,
     row: Vec<u32>,
+    field: String,
 }
 
 impl Builder {
@@ -290,7 +326,10 @@ impl Builder {
                     self.row.push(id << COLUMN_BITS | bits);
                 }),
                 Column::Field(field) if !value.is_empty() => {
-                    let id = self.id(&field.token(value));
+                    let mut token = std::mem::take(&mut self.field);
+                    field.write_token(value, &mut token);
+                    let id = self.id(&token);
+                    self.field = token;
                     self.row.push(id << COLUMN_BITS);
                 }
                 Column::Field(_) => {}
@@ -316,8 +355,7 @@ impl Builder {
         if let Some(&id) = self.ids.get(token) {
             return id;
         }
-        let id = self.tokens.len() as u32;
-        self.tokens.push(token.into());
+        let id = self.ids.len() as u32;
         self.ids.insert(token.into(), id);
         id
     }
@@ -330,8 +368,11 @@ impl Builder {
 
     /// The dictionary sorted, and the rows' tokens renumbered to match.
     fn sorted(self) -> (Tokens, Rows) {
-        let Builder { ids, tokens: names, mut rows, .. } = self;
-        drop(ids);
+        let Builder { ids, mut rows, .. } = self;
+        let mut names: Vec<Box<str>> = vec![Box::from(""); ids.len()];
+        for (token, id) in ids {
+            names[id as usize] = token;
+        }
         let mut order: Vec<u32> = (0..names.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
         let mut renumber = vec![0u32; names.len()];
@@ -354,16 +395,71 @@ impl Builder {
         (tokens, rows)
     }
 
+    /// Adds the next entry: `values` are its [`ENTRY_COLUMNS`], in order.
+    pub fn add_entry(&mut self, values: &[&str; ENTRY_COLUMNS.len()]) {
+        let [
+            kind,
+            pp_id,
+            finess,
+            last_name,
+            first_name,
+            company,
+            trade_name,
+            service,
+            profession,
+            category,
+            skill,
+            l6,
+            postal_code,
+            l2,
+            l3,
+            l4_number,
+            l4_complement,
+            l4_way_type,
+            l4_way_label,
+            l5,
+            department,
+            profession_code,
+            domain,
+        ] = *values;
+        // A person's name is the nom d'exercice, and the structure is among
+        // the other names; a structure's name is its raison sociale.
+        let (name, company_column) = if last_name.is_empty() { (company, NAME) } else { (last_name, OTHER_NAMES) };
+        let (other, profession_text, place, street) =
+            (Column::Text(OTHER_NAMES), Column::Text(PROFESSION), Column::Text(PLACE), Column::Text(STREET));
+        self.add(&[
+            (Column::Text(NAME), name),
+            (Column::Text(company_column), company),
+            (other, first_name),
+            (other, trade_name),
+            (other, service),
+            (profession_text, profession),
+            (profession_text, category),
+            (profession_text, skill),
+            (place, l6),
+            (place, postal_code),
+            (street, l2),
+            (street, l3),
+            (street, l4_number),
+            (street, l4_complement),
+            (street, l4_way_type),
+            (street, l4_way_label),
+            (street, l5),
+            (Column::Field(Field::Kind), kind),
+            (Column::Field(Field::Identifier), pp_id),
+            (Column::Field(Field::Identifier), finess),
+            (Column::Field(Field::PostalCode), postal_code),
+            (Column::Field(Field::Department), department),
+            (Column::Field(Field::ProfessionCode), profession_code),
+            (Column::Field(Field::Domain), domain),
+        ]);
+    }
+
     /// A builder holding every entry of a snapshot, in row id order.
     pub fn from_entries(conn: &Connection) -> rusqlite::Result<Self> {
         let mut builder = Builder::default();
-        let mut statement = conn.prepare(
-            "SELECT id, kind, pp_id, finess, last_name, first_name, company, trade_name, service,
-                    profession_label, profession_category_label, skill_label, l6_distribution, postal_code,
-                    l2_location, l3_distribution, l4_number, l4_number_complement, l4_way_type, l4_way_label,
-                    l5_place, department, profession_code, domain
-             FROM entries ORDER BY id",
-        )?;
+        let mut statement =
+            conn.prepare(&format!("SELECT id, {} FROM entries ORDER BY id", ENTRY_COLUMNS.join(", ")))?;
         let mut rows = statement.query([])?;
         let mut expected = 1;
         while let Some(r) = rows.next()? {
@@ -373,39 +469,11 @@ impl Builder {
                 return Err(rusqlite::Error::IntegralValueOutOfRange(0, id));
             }
             expected += 1;
-            let text = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_str()?));
-            let (last_name, company) = (text(4)?, text(6)?);
-            // A person's name is the nom d'exercice, and the structure is
-            // among the other names; a structure's name is its raison sociale.
-            let (name, company_column) = if last_name.is_empty() { (company, NAME) } else { (last_name, OTHER_NAMES) };
-            let profession = Column::Text(PROFESSION);
-            let street = Column::Text(STREET);
-            builder.add(&[
-                (Column::Text(NAME), name),
-                (Column::Text(company_column), company),
-                (Column::Text(OTHER_NAMES), text(5)?),
-                (Column::Text(OTHER_NAMES), text(7)?),
-                (Column::Text(OTHER_NAMES), text(8)?),
-                (profession, text(9)?),
-                (profession, text(10)?),
-                (profession, text(11)?),
-                (Column::Text(PLACE), text(12)?),
-                (Column::Text(PLACE), text(13)?),
-                (street, text(14)?),
-                (street, text(15)?),
-                (street, text(16)?),
-                (street, text(17)?),
-                (street, text(18)?),
-                (street, text(19)?),
-                (street, text(20)?),
-                (Column::Field(Field::Kind), text(1)?),
-                (Column::Field(Field::Identifier), text(2)?),
-                (Column::Field(Field::Identifier), text(3)?),
-                (Column::Field(Field::PostalCode), text(13)?),
-                (Column::Field(Field::Department), text(21)?),
-                (Column::Field(Field::ProfessionCode), text(22)?),
-                (Column::Field(Field::Domain), text(23)?),
-            ]);
+            let mut values = [""; ENTRY_COLUMNS.len()];
+            for (i, value) in values.iter_mut().enumerate() {
+                *value = r.get_ref(i + 1)?.as_str()?;
+            }
+            builder.add_entry(&values);
         }
         Ok(builder)
     }

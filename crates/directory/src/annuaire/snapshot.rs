@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use mss_core::fold_label;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 
 use super::extraction::{COLUMNS, Entry, ExtractionError, Lines, col, parse_line};
@@ -287,8 +288,9 @@ fn write_staging(conn: &mut Connection, receiver: mpsc::Receiver<Vec<Row>>) -> r
                 let texts = std::iter::once(row.sort_key.as_str())
                     .chain(e.fields.iter().map(String::as_str))
                     .chain(derived)
-                    .map(|t| rusqlite::types::Value::Text(t.to_string()));
-                insert.execute(params_from_iter(texts.chain(std::iter::once(row.hash.into()))))?;
+                    .map(|t| ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())));
+                let hash = ToSqlOutput::Borrowed(ValueRef::Integer(row.hash));
+                insert.execute(params_from_iter(texts.chain(std::iter::once(hash))))?;
             }
         }
     }
