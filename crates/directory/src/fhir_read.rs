@@ -2,9 +2,10 @@
 //! the national directory API, so that software that reads the ANS can read
 //! us: `GET /Practitioner` and `GET /Organization`, optionally with
 //! `identifier=system|value` (national id `urn:oid:1.2.250.1.71.4.2.1`,
-//! structure id `urn:oid:1.2.250.1.71.4.2.2` = `1` + FINESS) and `_count`.
-//! The answer is a `searchset` Bundle (`application/fhir+json`); a
-//! malformed identifier is a 400 `OperationOutcome`.
+//! structure id `urn:oid:1.2.250.1.71.4.2.2` = `1` + FINESS), `_count` and
+//! `_offset`. The answer is a `searchset` Bundle (`application/fhir+json`)
+//! whose `self`, `previous` and `next` links page through the records in
+//! identifier order; a malformed parameter is a 400 `OperationOutcome`.
 //!
 //! Only active mailboxes off the liste rouge are shown, each as a `telecom`
 //! built by [`fhir::contact_point`], grouped on the record the publication
@@ -29,12 +30,21 @@ use crate::fhir::{self, PERSON_ID_SYSTEM, STRUCTURE_ID_SYSTEM};
 const DEFAULT_COUNT: usize = 100;
 const MAX_COUNT: usize = 1000;
 
-/// The router, to be nested (at `/fhir` by `mss serve`).
-pub fn router(store: Arc<dyn MetadataStore>) -> Router {
+/// What the handlers share.
+#[derive(Clone)]
+struct Reader {
+    store: Arc<dyn MetadataStore>,
+    /// The public URL this router is nested at (`https://…/fhir`), for links.
+    base: Arc<str>,
+}
+
+/// The router, to be nested at `base` (`/fhir` of the operator's public URL
+/// by `mss serve`).
+pub fn router(store: Arc<dyn MetadataStore>, base: &str) -> Router {
     Router::new()
         .route("/Practitioner", get(|s, q| search(s, q, Resource::Practitioner)))
         .route("/Organization", get(|s, q| search(s, q, Resource::Organization)))
-        .with_state(store)
+        .with_state(Reader { store, base: base.trim_end_matches('/').into() })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -75,6 +85,8 @@ struct Params {
     identifier: Option<String>,
     #[serde(rename = "_count")]
     count: Option<String>,
+    #[serde(rename = "_offset")]
+    offset: Option<String>,
 }
 
 fn fhir_json(status: StatusCode, body: serde_json::Value) -> Response {
@@ -93,7 +105,7 @@ fn invalid(text: &str) -> Response {
 }
 
 async fn search(
-    State(store): State<Arc<dyn MetadataStore>>,
+    State(Reader { store, base }): State<Reader>,
     params: Result<Query<Params>, QueryRejection>,
     resource: Resource,
 ) -> Response {
@@ -109,6 +121,11 @@ async fn search(
         None => DEFAULT_COUNT,
         Some(Ok(n)) => n.min(MAX_COUNT),
         Some(Err(_)) => return invalid("_count doit être un entier positif"),
+    };
+    let offset = match params.offset.as_deref().map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return invalid("_offset doit être un entier positif"),
     };
     let mailboxes = match store.mailboxes().await {
         Ok(m) => m,
@@ -135,14 +152,32 @@ async fn search(
     let total = records.len();
     let entries: Vec<serde_json::Value> = records
         .iter()
+        .skip(offset)
         .take(count)
         .map(|(identifier, held)| {
             serde_json::json!({ "resource": record(resource, identifier, held), "search": { "mode": "match" } })
         })
         .collect();
+    let page = |at: usize| {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(identifier) = &params.identifier {
+            query.append_pair("identifier", identifier);
+        }
+        let query = query.append_pair("_count", &count.to_string()).append_pair("_offset", &at.to_string()).finish();
+        format!("{base}/{}?{query}", resource.name())
+    };
+    let mut links = vec![serde_json::json!({ "relation": "self", "url": page(offset) })];
+    if offset > 0 && count > 0 {
+        links.push(serde_json::json!({ "relation": "previous", "url": page(offset.saturating_sub(count)) }));
+    }
+    if count > 0 && offset.saturating_add(count) < total {
+        links.push(serde_json::json!({ "relation": "next", "url": page(offset + count) }));
+    }
     fhir_json(
         StatusCode::OK,
-        serde_json::json!({ "resourceType": "Bundle", "type": "searchset", "total": total, "entry": entries }),
+        serde_json::json!({
+            "resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": entries,
+        }),
     )
 }
 

@@ -1,6 +1,7 @@
 //! The FHIR read endpoint over real HTTP: our active, published mailboxes
 //! as Practitioner and Organization records, with the telecom the
-//! publication sends; malformed identifiers are 400 OperationOutcomes.
+//! publication sends, paged by links; malformed parameters are 400
+//! OperationOutcomes.
 
 use mss_core::{MailboxKind, MailboxState};
 use mss_http::HttpClient;
@@ -48,7 +49,7 @@ async fn software_reads_our_structures_as_the_national_api_shows_them() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/fhir", listener.local_addr().unwrap());
-    let router = axum::Router::new().nest("/fhir", mss_directory::fhir_read::router(store.meta.clone()));
+    let router = axum::Router::new().nest("/fhir", mss_directory::fhir_read::router(store.meta.clone(), &base));
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let (status, kind, bundle) =
@@ -73,6 +74,20 @@ async fn software_reads_our_structures_as_the_national_api_shows_them() {
     assert_eq!(all["total"], 2);
     let (_, _, one) = get(&base, "/Organization?_count=1").await;
     assert_eq!((one["total"].as_u64(), one["entry"].as_array().unwrap().len()), (Some(2), 1));
+    let link = |bundle: &serde_json::Value, relation: &str| {
+        let links = bundle["link"].as_array().unwrap();
+        links.iter().find(|l| l["relation"] == relation).map(|l| l["url"].as_str().unwrap().to_string())
+    };
+    assert_eq!(link(&one, "self").unwrap(), format!("{base}/Organization?_count=1&_offset=0"));
+    assert_eq!(link(&one, "previous"), None);
+    let next = link(&one, "next").unwrap();
+    assert_eq!(next, format!("{base}/Organization?_count=1&_offset=1"));
+    let (_, _, two) = get(&next, "").await;
+    assert_eq!(two["entry"][0]["resource"]["id"], "1750000010", "the second record, in identifier order");
+    assert_eq!(link(&two, "next"), None);
+    assert_eq!(link(&two, "previous").unwrap(), format!("{base}/Organization?_count=1&_offset=0"));
+    let (_, _, kept) = get(&base, "/Organization?identifier=1750000002&_count=5").await;
+    assert_eq!(link(&kept, "self").unwrap(), format!("{base}/Organization?identifier=1750000002&_count=5&_offset=0"));
     let (_, _, none) = get(&base, "/Practitioner").await;
     assert_eq!(none["total"], 0);
     let (_, _, bare) = get(&base, "/Organization?identifier=1750000010").await;
@@ -85,6 +100,7 @@ async fn software_reads_our_structures_as_the_national_api_shows_them() {
         "/Practitioner?identifier=%7C810003621892",
         "/Practitioner?identifier=810003621893",
         "/Organization?_count=-1",
+        "/Organization?_offset=x",
     ] {
         let (status, _, outcome) = get(&base, bad).await;
         assert_eq!((status, outcome["resourceType"].as_str()), (400, Some("OperationOutcome")), "{bad}");

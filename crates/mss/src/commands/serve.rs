@@ -266,7 +266,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             max_message_bytes: data.config.smtp.max_message_bytes,
         }),
     });
-    let mut app = mss_web::router(web).nest(FHIR_PATH, mss_directory::fhir_read::router(store.meta.clone()));
+    let mut app = mss_web::router(web)
+        .nest(FHIR_PATH, mss_directory::fhir_read::router(store.meta.clone(), &format!("{base_url}{FHIR_PATH}")));
     if let Some(simulator) = simulator {
         app = app.nest(PSC_SIMULATOR_PATH, simulator.router());
     }
