@@ -275,3 +275,34 @@ impl Annuaire {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn no_more_searches_run_at_once_than_there_are_readers_and_all_get_their_turn() {
+        let connections = (0..2).map(|_| Connection::open_in_memory().unwrap()).collect();
+        let readers = Readers::new(connections);
+        let (running, most, done) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+        std::thread::scope(|scope| {
+            for _ in 0..12 {
+                scope.spawn(|| {
+                    for _ in 0..5 {
+                        let reader = readers.take();
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        reader.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).unwrap();
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        drop(reader);
+                        done.fetch_add(1, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        assert_eq!((most.load(Ordering::SeqCst), done.load(Ordering::SeqCst)), (2, 60));
+        assert_eq!(readers.state.lock().unwrap().free.len(), 2, "every connection given back");
+    }
+}

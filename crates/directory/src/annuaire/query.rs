@@ -1,6 +1,6 @@
 //! What a directory search asks for, read from a query string such as
 //! `dupont cp:75011 type:PER` or from separate fields (CLI options, API
-//! parameters), and validated before any SQL is built.
+//! parameters), and validated before anything is searched.
 //!
 //! In the query string: bare words are searched in names (the last one as a
 //! prefix for autocomplete, unless the string ends with a space), 11 digits
@@ -14,7 +14,8 @@ use mss_core::{Adeli, Finess, MailboxKind, Rpps};
 /// A validated search.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
-    /// Words searched in names (then elsewhere), folded by SQLite.
+    /// Words searched in names (then elsewhere), as typed: the search folds
+    /// them ([`super::index::words`]).
     pub words: Vec<String>,
     /// The last word is a prefix (the person is still typing).
     pub prefix: bool,
@@ -41,7 +42,7 @@ pub const MAX_QUERY_CHARS: usize = 200;
 /// Words used at most from a query (the rest are ignored).
 pub const MAX_WORDS: usize = 8;
 
-/// Splits text into words the way the FTS5 tokenizer does (letters and
+/// Splits text into words the way the search index does (letters and
 /// digits; anything else separates).
 pub fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(MAX_WORDS).map(str::to_string).collect()
