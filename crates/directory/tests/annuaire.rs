@@ -321,3 +321,18 @@ fn synthetic_extractions_pass_the_importer_and_are_searchable() {
     synth::write(&mut again, 50, 7).unwrap();
     assert_eq!(again, text.as_bytes()[..again.len()], "deterministic");
 }
+
+/// A snapshot imported by a release without the saved index is still
+/// searched: its entries are indexed when it is opened.
+#[test]
+fn a_snapshot_without_a_saved_index_is_indexed_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("annuaire");
+    import(&data, &file(dir.path(), "x.txt", &base_lines()), &no_progress).unwrap();
+    let conn = rusqlite::Connection::open(data.join("annuaire.sqlite")).unwrap();
+    conn.execute_batch("DROP TABLE search_index; DELETE FROM meta WHERE key = 'search_index';").unwrap();
+    drop(conn);
+    let a = Annuaire::new(&data, None);
+    assert_eq!(search(&a, "hélène"), ["helene.lefevre@medecin.mssante.fr"]);
+    assert_eq!(search(&a, FINESS), ["pharmacie-centre-75011@pharmacien.mssante.fr"]);
+}
