@@ -549,6 +549,13 @@ async fn the_pharmacy_sends_an_attachment_to_another_operator_where_it_is_read()
             let announced = there.find(Locator::Id("annonce")).await.prop("textContent").await.unwrap();
             assert_eq!(announced.as_deref(), Some("Nouveau message reçu."));
             assert!(there.path().await.ends_with("/courrier"), "no reload");
+
+            // The webmail fits a phone screen too.
+            there.c.set_window_size(375, 812).await.unwrap();
+            for page in ["courrier", "courrier/INBOX/1", "courrier?q=ordonnance", "ecrire?repondre=INBOX%2F1"] {
+                there.goto(&format!("/portail/boites/{bob}/{page}")).await;
+                assert!(there.fits().await, "{page} fits a phone screen");
+            }
         })
         .await;
     drop((server_a, server_b));
