@@ -138,20 +138,22 @@ fn attachments_of(message: &Message<'_>) -> Vec<(usize, String, u64, bool)> {
         .collect()
 }
 
+/// The message ids of a message's `References:`, each in angle brackets.
+fn references_of(message: &Message<'_>) -> Vec<String> {
+    match message.references() {
+        mail_parser::HeaderValue::Text(id) => vec![format!("<{id}>")],
+        mail_parser::HeaderValue::TextList(ids) => ids.iter().map(|id| format!("<{id}>")).collect(),
+        _ => vec![],
+    }
+}
+
 /// The form prefilled from the message it answers, forwards or takes up.
 fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>) -> Draft {
     let subject = message.subject().unwrap_or_default();
     let body = message.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
     let from = addresses_of(message.from());
     let message_id = message.message_id().map(|id| format!("<{id}>")).unwrap_or_default();
-    let mut references: Vec<String> = match message.references() {
-        mail_parser::HeaderValue::Text(id) => vec![format!("<{id}>")],
-        mail_parser::HeaderValue::TextList(ids) => ids.iter().map(|id| format!("<{id}>")).collect(),
-        _ => vec![],
-    };
-    if !message_id.is_empty() {
-        references.push(message_id.clone());
-    }
+    let mut references = references_of(message);
     if start.brouillon.is_some() {
         return Draft {
             to: addresses_of(message.to()).join(", "),
@@ -159,13 +161,7 @@ fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>) -> 
             subject: subject.to_string(),
             body,
             in_reply_to: message.in_reply_to().as_text().map(|id| format!("<{id}>")).unwrap_or_default(),
-            references: match message.references() {
-                mail_parser::HeaderValue::Text(id) => format!("<{id}>"),
-                mail_parser::HeaderValue::TextList(ids) => {
-                    ids.iter().map(|id| format!("<{id}>")).collect::<Vec<_>>().join(" ")
-                }
-                _ => String::new(),
-            },
+            references: references.join(" "),
             kept: attachments_of(message),
             draft_uid: Some(source.uid),
             source: Some(source),
@@ -186,14 +182,22 @@ fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>) -> 
             ..Draft::default()
         };
     }
-    let mut cc = Vec::new();
+    // RFC 5322 §3.6.2: answers go to Reply-To when the author set one.
+    let reply_to = addresses_of(message.reply_to());
+    let to = if reply_to.is_empty() { from } else { reply_to };
+    let mut cc: Vec<String> = Vec::new();
     if start.tous.is_some() {
-        cc = addresses_of(message.to()).into_iter().chain(addresses_of(message.cc())).collect();
-        cc.retain(|a| a != own && !from.contains(a));
-        cc.dedup();
+        for address in addresses_of(message.to()).into_iter().chain(addresses_of(message.cc())) {
+            if address != own && !to.contains(&address) && !cc.contains(&address) {
+                cc.push(address);
+            }
+        }
+    }
+    if !message_id.is_empty() {
+        references.push(message_id.clone());
     }
     Draft {
-        to: from.join(", "),
+        to: to.join(", "),
         cc: cc.join(", "),
         subject: prefixed("Re: ", subject),
         body: format!("\n\nLe {date}, {author} a écrit :\n{}", quoted(&body)),
@@ -751,6 +755,21 @@ mod tests {
         assert_eq!(shown, [(None, "a@b.test".to_string()), (Some("Dr X"), "x@y.test".to_string())]);
         assert_eq!(parse_addresses("").unwrap(), vec![]);
         assert_eq!(parse_addresses("a@b.test, pas une adresse").unwrap_err(), "Adresse invalide : pas une adresse");
+    }
+
+    #[test]
+    fn a_reply_to_all_goes_to_reply_to_and_copies_the_others_once() {
+        let raw = "From: Labo <labo@x.test>\r\nReply-To: secretariat@x.test\r\nTo: me@ours.test, a@x.test\r\n\
+                   Cc: a@x.test, b@x.test, secretariat@x.test\r\nSubject: Bilan\r\nMessage-ID: <m2@x.test>\r\n\
+                   References: <m1@x.test>\r\n\r\nTexte\r\n";
+        let message = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+        let start =
+            Start { repondre: Some("INBOX/3".into()), tous: Some("1".into()), transferer: None, brouillon: None };
+        let draft = prefill(&start, "me@ours.test", Located { folder: "INBOX".into(), uid: 3 }, &message);
+        assert_eq!((draft.to.as_str(), draft.cc.as_str()), ("secretariat@x.test", "a@x.test, b@x.test"));
+        assert_eq!((draft.subject.as_str(), draft.in_reply_to.as_str()), ("Re: Bilan", "<m2@x.test>"));
+        assert_eq!(draft.references, "<m1@x.test> <m2@x.test>");
+        assert!(draft.body.contains("labo@x.test a écrit :\n> Texte"), "{}", draft.body);
     }
 
     #[test]
