@@ -10,8 +10,8 @@ use axum::http::Request;
 use mss_core::{MailboxKind, MailboxState, NationalId};
 use mss_directory::annuaire::extraction::HEADER;
 use mss_directory::annuaire::{Annuaire, import};
-use mss_identity::{Method, Person, SessionAuthority, TokenKey};
-use mss_store::{MailboxDraft, Store, StoreConfig, now_unix};
+use mss_identity::{Method, Person};
+use mss_store::{MailboxDraft, Store, now_unix};
 use mss_web::Web;
 
 /// A PER line of the extraction.
@@ -50,27 +50,25 @@ async fn get(addr: std::net::SocketAddr, path: &str, token: Option<&str>) -> (u1
 
 #[tokio::test]
 async fn people_search_the_directory_and_our_active_mailboxes() {
-    let dir = tempfile::tempdir().unwrap();
-    let extraction = dir.path().join("extraction.txt");
-    let lines = [
-        HEADER.join("|"),
-        line("elodie.dupont@medecin.mssante.fr", "DUPONT", "Élodie", "10000000017"),
-        line("jean.dupond@medecin.mssante.fr", "DUPOND", "Jean", "10000000025"),
-        // Our domain in the extraction: our store is authoritative.
-        line("old.dupont@ours.test", "DUPONT", "Ancien", "10000000033"),
-    ];
-    std::fs::write(&extraction, lines.join("\n") + "\n").unwrap();
-    import(&dir.path().join("annuaire"), &extraction, &|_| {}).unwrap();
-
-    let store = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
-    own(&store, "elodie.dupontel", "Dupontel", MailboxState::Active, false).await;
-    own(&store, "cachee.dupontel", "Dupontel", MailboxState::Active, true).await;
-    own(&store, "attente.dupontel", "Dupontel", MailboxState::Pending, false).await;
-    let sessions =
-        Arc::new(SessionAuthority::new(Arc::new(TokenKey::generate("ours.test").unwrap()), store.meta.clone()));
-    let annuaire = Arc::new(Annuaire::new(&dir.path().join("annuaire"), Some("ours.test".into())));
-    let web = Web { annuaire, ..support::web(dir.path(), &store, &sessions) };
-    let addr = support::serve(mss_web::router(Arc::new(web))).await;
+    let s = support::site(|dir, _, web| {
+        let extraction = dir.join("extraction.txt");
+        let lines = [
+            HEADER.join("|"),
+            line("elodie.dupont@medecin.mssante.fr", "DUPONT", "Élodie", "10000000017"),
+            line("jean.dupond@medecin.mssante.fr", "DUPOND", "Jean", "10000000025"),
+            // Our domain in the extraction: our store is authoritative.
+            line("old.dupont@ours.test", "DUPONT", "Ancien", "10000000033"),
+        ];
+        std::fs::write(&extraction, lines.join("\n") + "\n").unwrap();
+        import(&dir.join("annuaire"), &extraction, &|_| {}).unwrap();
+        let annuaire = Arc::new(Annuaire::new(&dir.join("annuaire"), Some("ours.test".into())));
+        (Web { annuaire, ..web }, axum::Router::new())
+    })
+    .await;
+    let (store, sessions, addr) = (&s.store, &s.sessions, s.addr);
+    own(store, "elodie.dupontel", "Dupontel", MailboxState::Active, false).await;
+    own(store, "cachee.dupontel", "Dupontel", MailboxState::Active, true).await;
+    own(store, "attente.dupontel", "Dupontel", MailboxState::Pending, false).await;
     let person = Person {
         national_id: "810003621892".parse().unwrap(),
         first_name: "Élodie".into(),

@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::{CGU, Site};
+
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,27 +13,12 @@ use std::time::Duration;
 
 use mss_core::{MailboxState, Role};
 use mss_directory::{AnsSimulator, FhirPublisher, Validation, validate_due};
-use mss_identity::{Method, Person, SessionAuthority, TokenKey};
-use mss_store::{Store, now_unix};
+use mss_identity::{Method, Person, TokenKey};
+use mss_store::now_unix;
 
-const CGU: &str = "2026-01";
 const ALICE: &str = "810003621892";
 const BOB: &str = "810000013994";
 const FINESS: &str = "750000002";
-
-struct Site {
-    _dir: tempfile::TempDir,
-    store: Store,
-    sessions: Arc<SessionAuthority>,
-    addr: SocketAddr,
-}
-
-async fn site() -> Site {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, sessions) = support::store(dir.path()).await;
-    let addr = support::serve(mss_web::router(Arc::new(support::web(dir.path(), &store, &sessions)))).await;
-    Site { _dir: dir, store, sessions, addr }
-}
 
 impl Site {
     async fn login(&self, national_id: &str, first: &str, last: &str, finess: &[&str]) -> String {
@@ -115,7 +102,7 @@ fn pharmacy() -> serde_json::Value {
 
 #[tokio::test]
 async fn a_pharmacist_creates_a_personal_mailbox_that_waits_for_the_ans() {
-    let s = site().await;
+    let s = support::plain_site().await;
     let token = s.login(ALICE, "Élodie", "Dupont", &[FINESS]).await;
     let preview =
         call(s.addr, "POST", "/api/mailboxes/preview", Some(&token), Some(serde_json::json!({"type": "PER"}))).await;
@@ -158,7 +145,7 @@ async fn a_pharmacist_creates_a_personal_mailbox_that_waits_for_the_ans() {
 
 #[tokio::test]
 async fn a_refusal_by_the_ans_is_shown_with_its_reason() {
-    let s = site().await;
+    let s = support::plain_site().await;
     let token = s.login(BOB, "Bob", "Durand", &[]).await;
     let body = serde_json::json!({"type": "PER", "cgu_version": CGU, "cgu_accepted": true});
     assert_eq!(call(s.addr, "POST", "/api/mailboxes", Some(&token), Some(body)).await.status, 201);
@@ -172,7 +159,7 @@ async fn a_refusal_by_the_ans_is_shown_with_its_reason() {
 
 #[tokio::test]
 async fn organisational_and_applicative_mailboxes_follow_the_structure() {
-    let s = site().await;
+    let s = support::plain_site().await;
     let owner = s.login(ALICE, "Élodie", "Dupont", &[FINESS]).await;
     let stranger = s.login(BOB, "Bob", "Durand", &["310000002"]).await;
     let refused = call(s.addr, "POST", "/api/mailboxes", Some(&stranger), Some(pharmacy())).await;
@@ -197,7 +184,7 @@ async fn organisational_and_applicative_mailboxes_follow_the_structure() {
 
 #[tokio::test]
 async fn delegation_follows_the_role_matrix() {
-    let s = site().await;
+    let s = support::plain_site().await;
     let owner = s.login(ALICE, "Élodie", "Dupont", &[FINESS]).await;
     assert_eq!(call(s.addr, "POST", "/api/mailboxes", Some(&owner), Some(pharmacy())).await.status, 201);
     let org = "/api/mailboxes/pharmacie-du-centre-75001-paris@ours.test";
@@ -251,7 +238,7 @@ async fn delegation_follows_the_role_matrix() {
 
 #[tokio::test]
 async fn bad_tokens_and_other_peoples_mailboxes_are_refused_clearly() {
-    let s = site().await;
+    let s = support::plain_site().await;
     let owner = s.login(ALICE, "Élodie", "Dupont", &[FINESS]).await;
     assert_eq!(call(s.addr, "POST", "/api/mailboxes", Some(&owner), Some(pharmacy())).await.status, 201);
     let none = call(s.addr, "GET", "/api/me", None, None).await;
@@ -295,7 +282,7 @@ async fn bad_tokens_and_other_peoples_mailboxes_are_refused_clearly() {
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_the_openapi_document_describes_every_route() {
-    let s = site().await;
+    let s = support::plain_site().await;
     let person =
         Person { national_id: ALICE.parse().unwrap(), first_name: "A".into(), last_name: "B".into(), finess: vec![] };
     let tokens = s.sessions.open(&person, Method::Cps, now_unix()).await.unwrap();

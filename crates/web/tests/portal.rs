@@ -5,17 +5,10 @@
 
 mod support;
 
-use support::Reply;
+use support::{Reply, Site};
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use mss_http::HttpClient;
-use mss_identity::psc::client::{PscConfig, PscLogin};
-use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
-use mss_identity::{Method, Person, SessionAuthority, TokenKey};
-use mss_store::{Store, StoreConfig, now_unix};
-use mss_web::Web;
+use mss_identity::{Method, Person};
+use mss_store::now_unix;
 
 const IDENTITIES: &str = r#"
 [[identity]]
@@ -28,39 +21,6 @@ organisation = "Pharmacie du Centre"
 "#;
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
-
-struct Site {
-    _dir: tempfile::TempDir,
-    store: Store,
-    sessions: Arc<SessionAuthority>,
-    addr: SocketAddr,
-    cookie: &'static str,
-}
-
-async fn site(https: bool) -> Site {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let issuer = format!("http://{addr}/psc-sim");
-    let client = RegisteredClient { id: "mss-test".into(), secret: "s3cret".into() };
-    let simulator = Arc::new(Simulator::new(&issuer, Identities::parse(IDENTITIES).unwrap(), client.clone()).unwrap());
-    let config = PscConfig {
-        issuer,
-        client_id: client.id,
-        client_secret: client.secret,
-        redirect_uri: format!("http://{addr}/api/auth/psc/callback"),
-        scopes: vec!["scope_all".into()],
-    };
-    let sessions =
-        Arc::new(SessionAuthority::new(Arc::new(TokenKey::generate("ours.test").unwrap()), store.meta.clone()));
-    let psc = Some(Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap())));
-    let web = Arc::new(Web { psc, https, ..support::web(dir.path(), &store, &sessions) });
-    let app = mss_web::router(web).nest("/psc-sim", simulator.router());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let cookie = if https { "__Host-mss-portail" } else { "mss-portail" };
-    Site { _dir: dir, store, sessions, addr, cookie }
-}
 
 impl Site {
     /// One request; `cookies` as a `Cookie` header, `form` urlencoded.
@@ -106,7 +66,7 @@ fn assert_secured(reply: &Reply) {
 
 #[tokio::test]
 async fn every_portal_response_carries_the_security_headers() {
-    let s = site(false).await;
+    let s = support::site_with_psc(IDENTITIES, false).await;
     let page = s.get("/portail/connexion", "").await;
     assert_eq!(page.status, 200);
     assert_secured(&page);
@@ -147,7 +107,7 @@ async fn psc_login(s: &Site, target: &str) -> (String, String, String) {
 
 #[tokio::test]
 async fn a_pro_sante_connect_login_opens_a_portal_session_with_safe_cookies() {
-    let s = site(false).await;
+    let s = support::site_with_psc(IDENTITIES, false).await;
     let (login, session, to) = psc_login(&s, "%2Fportail%2Fcreer").await;
     assert!(login.starts_with("mss-connexion=") && login.contains("; HttpOnly; SameSite=Lax"), "{login}");
     assert!(login.contains("Path=/") && login.contains("Max-Age=600") && !login.contains("Secure"), "{login}");
@@ -174,7 +134,7 @@ async fn a_pro_sante_connect_login_opens_a_portal_session_with_safe_cookies() {
 
 #[tokio::test]
 async fn over_https_the_cookies_are_secure_and_host_only() {
-    let s = site(true).await;
+    let s = support::site_with_psc(IDENTITIES, true).await;
     let (login, session, _) = psc_login(&s, "%2Fportail%2Fboites").await;
     for cookie in [&login, &session] {
         assert!(cookie.starts_with("__Host-") && cookie.contains("; Secure") && cookie.contains("Path=/"), "{cookie}");
@@ -186,7 +146,7 @@ async fn over_https_the_cookies_are_secure_and_host_only() {
 
 #[tokio::test]
 async fn a_post_without_its_csrf_token_is_refused_and_changes_nothing() {
-    let s = site(false).await;
+    let s = support::site_with_psc(IDENTITIES, false).await;
     let cookie = s.signed_in(now_unix()).await;
     let page = s.get("/portail/creer/personnelle", &cookie).await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -219,7 +179,7 @@ async fn a_post_without_its_csrf_token_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn an_ended_session_sends_the_person_to_sign_in_and_back() {
-    let s = site(false).await;
+    let s = support::site_with_psc(IDENTITIES, false).await;
     let none = s.get("/portail/boites/a@ours.test/membres", "").await;
     assert_eq!(none.status, 303);
     assert_eq!(none.header("location"), Some("/portail/connexion?suite=%2Fportail%2Fboites%2Fa%40ours.test%2Fmembres"));
@@ -238,7 +198,7 @@ async fn an_ended_session_sends_the_person_to_sign_in_and_back() {
 
 #[tokio::test]
 async fn the_wizard_checks_every_step_on_the_server_with_errors_next_to_the_field() {
-    let s = site(false).await;
+    let s = support::site_with_psc(IDENTITIES, false).await;
     let cookie = s.signed_in(now_unix()).await;
     let form = s.get("/portail/creer/organisationnelle", &cookie).await;
     assert!(form.body.contains("810003621892") || form.body.contains("10003621892"), "the RPPS is shown");

@@ -6,15 +6,7 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
-
-use mss_http::HttpClient;
-use mss_identity::psc::client::{PscConfig, PscLogin};
-use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
-use mss_identity::{SessionAuthority, TokenKey};
-use mss_store::{Store, StoreConfig};
-use mss_web::Web;
 
 const IDENTITIES: &str = r#"
 [[identity]]
@@ -25,30 +17,6 @@ family_name = "Dupont"
 finess = ["750000002"]
 organisation = "Pharmacie du Centre"
 "#;
-
-async fn site() -> (tempfile::TempDir, Store, SocketAddr) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let issuer = format!("http://{addr}/psc-sim");
-    let client = RegisteredClient { id: "mss-test".into(), secret: "s3cret".into() };
-    let simulator = Arc::new(Simulator::new(&issuer, Identities::parse(IDENTITIES).unwrap(), client.clone()).unwrap());
-    let config = PscConfig {
-        issuer,
-        client_id: client.id,
-        client_secret: client.secret,
-        redirect_uri: format!("http://{addr}/api/auth/psc/callback"),
-        scopes: vec!["scope_all".into()],
-    };
-    let sessions =
-        Arc::new(SessionAuthority::new(Arc::new(TokenKey::generate("ours.test").unwrap()), store.meta.clone()));
-    let psc = Some(Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap())));
-    let web = Arc::new(Web { psc, ..support::web(dir.path(), &store, &sessions) });
-    let app = mss_web::router(web).nest("/psc-sim", simulator.router());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (dir, store, addr)
-}
 
 /// GET through `addr`; returns status, Location and body.
 async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, Option<String>, String) {
@@ -76,7 +44,7 @@ fn local_path(location: &str, addr: SocketAddr) -> String {
 
 #[tokio::test]
 async fn a_pharmacist_logs_in_with_pro_sante_connect_and_creates_the_pharmacy_mailbox() {
-    let (_dir, store, addr) = site().await;
+    let support::Site { dir: _dir, store, addr, .. } = support::site_with_psc(IDENTITIES, false).await;
     let (status, to_psc, _) = get(addr, "/api/auth/psc/login?login_hint=elodie", None).await;
     assert_eq!(status, 303, "a redirect to PSC");
     let to_psc = to_psc.unwrap();
@@ -120,7 +88,7 @@ async fn a_pharmacist_logs_in_with_pro_sante_connect_and_creates_the_pharmacy_ma
 
 #[tokio::test]
 async fn the_simulator_lists_its_identities_without_a_hint() {
-    let (_dir, _store, addr) = site().await;
+    let support::Site { dir: _dir, addr, .. } = support::site_with_psc(IDENTITIES, false).await;
     let (_, to_psc, _) = get(addr, "/api/auth/psc/login", None).await;
     let (status, _, page) = get(addr, &local_path(&to_psc.unwrap(), addr), None).await;
     assert_eq!(status, 200);

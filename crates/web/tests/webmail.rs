@@ -7,18 +7,17 @@
 
 mod support;
 
-use support::Reply;
+use support::{Reply, Site};
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mail_parser::MimeHeaders;
 use mss_core::{MailboxKind, MailboxState, Role};
-use mss_identity::{Method, Person, SessionAuthority};
+use mss_identity::{Method, Person};
 use mss_smtp::Submitter;
-use mss_store::{Mailbox, NewMailbox, Store, now_unix};
+use mss_store::{Mailbox, NewMailbox, now_unix};
 use mss_web::{Sending, Web};
 
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; \
@@ -29,27 +28,21 @@ const ELODIE: &str = "810003621892";
 const BOB: &str = "810000013994";
 const PAUL: &str = "810009999995";
 
-struct Site {
-    _dir: tempfile::TempDir,
-    store: Store,
-    sessions: Arc<SessionAuthority>,
-    addr: SocketAddr,
-}
-
+/// A site that sends, with a message limit of [`MAX`].
 async fn site() -> Site {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, sessions) = support::store(dir.path()).await;
-    let submitter = Submitter {
-        store: store.clone(),
-        domain: "ours.test".parse().unwrap(),
-        wake: Arc::new(tokio::sync::Notify::new()),
-        queue_expiry: Duration::from_secs(3600),
-        sent_copy: true,
-    };
-    let sending = Sending { submitter: Arc::new(submitter), hostname: "mss.ours.test".into(), max_message_bytes: MAX };
-    let web = Web { sending: Some(sending), ..support::web(dir.path(), &store, &sessions) };
-    let addr = support::serve(mss_web::router(Arc::new(web))).await;
-    Site { _dir: dir, store, sessions, addr }
+    support::site(|_, _, web| {
+        let submitter = Submitter {
+            store: web.store.clone(),
+            domain: "ours.test".parse().unwrap(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            queue_expiry: Duration::from_secs(3600),
+            sent_copy: true,
+        };
+        let sending =
+            Sending { submitter: Arc::new(submitter), hostname: "mss.ours.test".into(), max_message_bytes: MAX };
+        (Web { sending: Some(sending), ..web }, axum::Router::new())
+    })
+    .await
 }
 
 impl Site {

@@ -1,12 +1,19 @@
-//! What the tests of this crate share: a [`Web`] on a fresh store with the
-//! defaults every test starts from (domain `ours.test`, no PSC, no CPS, no
-//! sending), which a test changes with struct update syntax.
+//! What the tests of this crate share: a [`Site`] serving a [`Web`] on a
+//! fresh store with the defaults every test starts from (domain `ours.test`,
+//! no PSC, no CPS, no sending), which a test changes with struct update
+//! syntax; and one raw HTTP exchange.
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use mss_directory::annuaire::Annuaire;
+use mss_http::HttpClient;
+use mss_identity::psc::client::{PscConfig, PscLogin};
+use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
 use mss_identity::{SessionAuthority, TokenKey};
 use mss_store::{Store, StoreConfig};
 use mss_web::{Cgu, Web};
@@ -15,7 +22,7 @@ use mss_web::{Cgu, Web};
 pub const CGU: &str = "2026-01";
 
 /// A store in `dir` and the sessions that trust its tokens.
-pub async fn store(dir: &std::path::Path) -> (Store, Arc<SessionAuthority>) {
+async fn store(dir: &Path) -> (Store, Arc<SessionAuthority>) {
     let store = Store::open(&StoreConfig::Embedded { dir: dir.to_path_buf() }).await.unwrap();
     let sessions =
         Arc::new(SessionAuthority::new(Arc::new(TokenKey::generate("ours.test").unwrap()), store.meta.clone()));
@@ -23,7 +30,7 @@ pub async fn store(dir: &std::path::Path) -> (Store, Arc<SessionAuthority>) {
 }
 
 /// The defaults: the Annuaire of `dir`, validation without delay.
-pub fn web(dir: &std::path::Path, store: &Store, sessions: &Arc<SessionAuthority>) -> Web {
+fn web(dir: &Path, store: &Store, sessions: &Arc<SessionAuthority>) -> Web {
     Web {
         store: store.clone(),
         domain: "ours.test".parse().unwrap(),
@@ -38,12 +45,54 @@ pub fn web(dir: &std::path::Path, store: &Store, sessions: &Arc<SessionAuthority
     }
 }
 
-/// Serves `app` on a free loopback port until the test ends.
-pub async fn serve(app: axum::Router) -> std::net::SocketAddr {
+/// A served test site: its data directory, store and sessions, where it
+/// listens, and the name of its session cookie.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+    pub sessions: Arc<SessionAuthority>,
+    pub addr: SocketAddr,
+    pub cookie: &'static str,
+}
+
+/// A site on the defaults as `change` changes them (given the data
+/// directory and the site's address), until the test ends.
+pub async fn site(change: impl FnOnce(&Path, SocketAddr, Web) -> (Web, Router)) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, sessions) = store(dir.path()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let (web, extra) = change(dir.path(), addr, web(dir.path(), &store, &sessions));
+    let cookie = if web.https { "__Host-mss-portail" } else { "mss-portail" };
+    let app = mss_web::router(Arc::new(web)).merge(extra);
     tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
+    Site { dir, store, sessions, addr, cookie }
+}
+
+/// A site on the defaults, changed by nothing.
+pub async fn plain_site() -> Site {
+    site(|_, _, web| (web, Router::new())).await
+}
+
+/// A site signing people in with Pro Santé Connect: the simulator (with
+/// these `identities`) nested at `/psc-sim`.
+pub async fn site_with_psc(identities: &str, https: bool) -> Site {
+    site(|_, addr, web| {
+        let issuer = format!("http://{addr}/psc-sim");
+        let client = RegisteredClient { id: "mss-test".into(), secret: "s3cret".into() };
+        let identities = Identities::parse(identities).unwrap();
+        let simulator = Arc::new(Simulator::new(&issuer, identities, client.clone()).unwrap());
+        let config = PscConfig {
+            issuer,
+            client_id: client.id,
+            client_secret: client.secret,
+            redirect_uri: format!("http://{addr}/api/auth/psc/callback"),
+            scopes: vec!["scope_all".into()],
+        };
+        let psc = Some(Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap())));
+        (Web { psc, https, ..web }, Router::new().nest("/psc-sim", simulator.router()))
+    })
+    .await
 }
 
 /// An HTTP response: status, headers (lower-case names), body as text and
