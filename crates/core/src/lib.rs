@@ -14,6 +14,7 @@
 //!   and constructors that check it.
 
 pub mod address;
+pub mod civil;
 pub mod ids;
 pub mod mailbox;
 pub mod role;
@@ -22,6 +23,7 @@ pub use address::{
     AddressError, Domain, EmailAddress, PATIENT_DOMAIN, allocate_address, application_local_part, cabinet_local_part,
     fold_label, personal_local_part, pharmacy_local_part, service_local_part,
 };
+pub use civil::Civil;
 pub use ids::{Adeli, Finess, IdError, IdKind, Ins, NationalId, Rpps, luhn_check_digit, luhn_is_valid, nir_check_key};
 pub use mailbox::{MailboxError, MailboxKind, MailboxState};
 pub use role::{Action, Role, RoleError, may, may_delegate, permits};

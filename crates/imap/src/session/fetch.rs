@@ -7,6 +7,7 @@ use imap_codec::imap_types::command::FetchModifier;
 use imap_codec::imap_types::core::AString;
 use imap_codec::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Part, Section as WireSection};
 use imap_codec::imap_types::sequence::SequenceSet;
+use mss_core::Civil;
 use mss_store::{FlagChange, MessageMeta};
 
 use super::bodies::Bodies;
@@ -294,25 +295,9 @@ pub fn flag_list(out: &mut Vec<u8>, flags: &[String]) {
 /// INTERNALDATE in RFC 9051's `date-time` form, in UTC.
 pub fn internal_date(unix: i64) -> String {
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let days = unix.div_euclid(86_400);
-    let seconds = unix.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{day:02}-{}-{year:04} {:02}:{:02}:{:02} +0000",
-        MONTHS[(month - 1) as usize],
-        seconds / 3600,
-        seconds % 3600 / 60,
-        seconds % 60
-    )
+    let Civil { year, month, day, hour, minute, second } = Civil::from_unix(unix);
+    let month = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
+    format!("{day:02}-{month}-{year:04} {hour:02}:{minute:02}:{second:02} +0000")
 }
 
 #[cfg(test)]

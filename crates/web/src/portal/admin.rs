@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use mss_core::{MailboxKind, NationalId, Role, may_delegate};
+use mss_core::{Civil, MailboxKind, NationalId, Role, may_delegate};
 use mss_directory::annuaire::{Hit, Page, Query as DirectoryQuery};
 use mss_store::{AuditFilter, Mailbox};
 use serde::Deserialize;
@@ -364,18 +364,8 @@ async fn audit(
 
 /// `2026-11-27 01:47:09` from unix seconds (UTC; proleptic Gregorian).
 fn utc(at: i64) -> String {
-    let (days, secs) = (at.div_euclid(86_400), at.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+    let Civil { year, month, day, hour, minute, second } = Civil::from_unix(at);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}")
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use mail_parser::{Address, MessageParser, MessagePart, MimeHeaders};
 use maud::{PreEscaped, html};
-use mss_core::{Action, MailboxState, Role, may};
+use mss_core::{Action, Civil, MailboxState, Role, may};
 use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta, NewAuditEntry};
 use serde::Deserialize;
 
@@ -102,18 +102,8 @@ fn folder_rank(folder: &Folder) -> (u8, String) {
 
 /// `27/11/2026 à 14:05 UTC`.
 pub fn french_date(at: i64) -> String {
-    let (days, secs) = (at.div_euclid(86_400), at.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{day:02}/{month:02}/{year:04} à {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
+    let Civil { year, month, day, hour, minute, .. } = Civil::from_unix(at);
+    format!("{day:02}/{month:02}/{year:04} à {hour:02}:{minute:02} UTC")
 }
 
 /// `532 o`, `12,3 Ko`, `4,0 Mo`.
