@@ -159,12 +159,8 @@ async fn search(
         })
         .collect();
     let page = |at: usize| {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        if let Some(identifier) = &params.identifier {
-            query.append_pair("identifier", identifier);
-        }
-        let query = query.append_pair("_count", &count.to_string()).append_pair("_offset", &at.to_string()).finish();
-        format!("{base}/{}?{query}", resource.name())
+        let identifier = params.identifier.as_deref().map(|i| format!("identifier={}&", mss_http::percent_encode(i)));
+        format!("{base}/{}?{}_count={count}&_offset={at}", resource.name(), identifier.unwrap_or_default())
     };
     let mut links = vec![serde_json::json!({ "relation": "self", "url": page(offset) })];
     if offset > 0 && count > 0 {

@@ -68,7 +68,7 @@ impl FhirPublisher {
         let Some((resource, identifier)) = fhir::target(mailbox) else {
             return Ok(Verdict::Refused("Ni identifiant national ni FINESS à publier".into()));
         };
-        let query: String = url_encode(&identifier);
+        let query: String = mss_http::percent_encode(&identifier);
         let url = format!("{}/{resource}?identifier={query}", self.base_url.trim_end_matches('/'));
         let body = body(resource, mailbox).to_string();
         let request = http::Request::patch(&url)
@@ -97,15 +97,4 @@ impl FhirPublisher {
 
 fn identifier_value(identifier: &str) -> &str {
     identifier.split_once('|').map_or(identifier, |(_, v)| v)
-}
-
-/// Percent-encodes a query value (`|` and `:` included).
-fn url_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

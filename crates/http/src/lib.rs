@@ -192,9 +192,28 @@ fn resolve(base: &str, location: &str) -> Result<String, HttpError> {
     }
 }
 
+/// Percent-encodes a URL query or path value: RFC 3986's unreserved
+/// characters stay, every other byte is `%XX`.
+pub fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_percent_encoded() {
+        assert_eq!(percent_encode("/portail/boites?a=b&c"), "%2Fportail%2Fboites%3Fa%3Db%26c");
+        assert_eq!(percent_encode("é"), "%C3%A9");
+        assert_eq!(percent_encode("urn:oid:1.2|8-1_~"), "urn%3Aoid%3A1.2%7C8-1_~");
+    }
 
     #[test]
     fn redirects_resolve_against_the_request() {

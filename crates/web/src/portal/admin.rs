@@ -16,12 +16,13 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use mss_core::{Civil, MailboxKind, NationalId, Role, may_delegate};
 use mss_directory::annuaire::{Hit, Page, Query as DirectoryQuery};
+use mss_http::percent_encode;
 use mss_store::{AuditFilter, Mailbox};
 use serde::Deserialize;
 
 use super::layout::{self, Section, field_error};
 use super::mailboxes::{mailbox_path, role_label, state_badge};
-use super::session::{Posted, Visitor, encode};
+use super::session::{Posted, Visitor};
 use crate::api::annuaire::run;
 use crate::api::audit::trail;
 use crate::api::members::{change, managed};
@@ -276,7 +277,9 @@ async fn set_role(State(web): State<Arc<Web>>, Path(address): Path<String>, post
         _ => Err(Problem::invalid("Choisissez un rôle : Administrateur, Gestionnaire ou Utilisateur.").on("role")),
     };
     match outcome {
-        Ok(()) => Redirect::to(&format!("/portail/boites/{}/membres?fait=role", encode(&address))).into_response(),
+        Ok(()) => {
+            Redirect::to(&format!("/portail/boites/{}/membres?fait=role", percent_encode(&address))).into_response()
+        }
         Err(problem) => members_page(&web, &visitor, &address, &form, Some(&problem), None, None).await,
     }
 }
@@ -288,7 +291,9 @@ async fn remove(
 ) -> Response {
     let Posted { visitor, .. } = posted;
     match change(&web, &visitor.caller, &address, &national_id, None).await {
-        Ok(()) => Redirect::to(&format!("/portail/boites/{}/membres?fait=retire", encode(&address))).into_response(),
+        Ok(()) => {
+            Redirect::to(&format!("/portail/boites/{}/membres?fait=retire", percent_encode(&address))).into_response()
+        }
         Err(problem) => {
             members_page(&web, &visitor, &address, &MemberForm::default(), Some(&problem), None, None).await
         }
@@ -355,7 +360,7 @@ async fn audit(
             }
         }
         @if let Some(older) = older {
-            p { a href={ (path) "?avant=" (older) "&action=" (encode(prefix.as_deref().unwrap_or_default())) } { "Entrées plus anciennes" } }
+            p { a href={ (path) "?avant=" (older) "&action=" (percent_encode(prefix.as_deref().unwrap_or_default())) } { "Entrées plus anciennes" } }
         }
         p { a href=(super::HOME) { "Retour à mes boîtes aux lettres" } }
     };

@@ -28,6 +28,7 @@ use mail_builder::headers::address::Address;
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use maud::{Markup, html};
 use mss_core::{Action, EmailAddress, MailboxKind, may};
+use mss_http::percent_encode;
 use mss_identity::session::random_token;
 use mss_smtp::submit::{Refused, Route};
 use mss_store::{Appended, Folder, Mailbox, NewAuditEntry, now_unix};
@@ -36,7 +37,7 @@ use serde::Deserialize;
 use super::layout::{self, Section, field_error, text_field};
 use super::mail::{self, Located, french_size};
 use super::recipients::{self, Suggestion};
-use super::session::{Visitor, encode};
+use super::session::Visitor;
 use crate::{Sending, Web};
 
 /// Room for the form's text fields beside the files.
@@ -682,7 +683,8 @@ async fn send(
             return layout::unavailable(e);
         }
         remove_draft(&web, old_draft).await;
-        return Redirect::to(&format!("{base}?dossier={}&fait=brouillon", encode(&folder.name))).into_response();
+        return Redirect::to(&format!("{base}?dossier={}&fait=brouillon", percent_encode(&folder.name)))
+            .into_response();
     }
     let message = with_received_header(sending, &message);
     match sending.submitter.store(&message, &address, mailbox.id, &routes).await {

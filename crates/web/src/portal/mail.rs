@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use mail_parser::{Address, MessageParser, MessagePart, MimeHeaders};
 use maud::{PreEscaped, html};
 use mss_core::{Action, Civil, MailboxState, Role, may};
+use mss_http::percent_encode;
 use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta, NewAuditEntry};
 use serde::Deserialize;
 
@@ -28,7 +29,7 @@ use super::html;
 use super::layout::{self, Section};
 use super::listing::{self, Listing, Order};
 use super::mailboxes::switcher;
-use super::session::{Posted, Visitor, encode};
+use super::session::{Posted, Visitor};
 use crate::Web;
 use crate::api::mailboxes::{access, visible_mailboxes};
 
@@ -272,9 +273,14 @@ async fn folder(
     let searching = !query.is_empty();
 
     let base = mail_path(&mailbox.address.to_string());
-    let folder_link = |f: &Folder| format!("{base}?dossier={}", encode(&f.name));
+    let folder_link = |f: &Folder| format!("{base}?dossier={}", percent_encode(&f.name));
     let page_link = |p: usize| {
-        format!("{base}?dossier={}&q={}&tri={}&page={p}", encode(&current.name), encode(&query), order.as_str())
+        format!(
+            "{base}?dossier={}&q={}&tri={}&page={p}",
+            percent_encode(&current.name),
+            percent_encode(&query),
+            order.as_str()
+        )
     };
     let label = folder_label(current);
     let is_drafts = current.special_use.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("\\Drafts"));
@@ -282,7 +288,7 @@ async fn folder(
         if is_drafts {
             format!("{}?brouillon={uid}", compose_path(&mailbox.address.to_string()))
         } else {
-            format!("{base}/{}/{uid}", encode(&current.name))
+            format!("{base}/{}/{uid}", percent_encode(&current.name))
         }
     };
     let main = html! {
@@ -333,7 +339,7 @@ async fn folder(
                     }
                 }
                 p id="annonce" class="masque" aria-live="polite" {}
-                div id="liste-messages" data-etat=(format!("{base}/etat?dossier={}", encode(&current.name))) data-uidnext=(current.uidnext) {
+                div id="liste-messages" data-etat=(format!("{base}/etat?dossier={}", percent_encode(&current.name))) data-uidnext=(current.uidnext) {
                 @if summaries.is_empty() {
                     @if !searching { p { "Ce dossier est vide." } }
                 } @else {
@@ -469,9 +475,9 @@ async fn message(
         None => (String::new(), String::new(), String::new(), String::new(), meta.received_at, String::new(), vec![]),
     };
     let own = mailbox.address.to_string();
-    let back = format!("{}?dossier={}", mail_path(&own), encode(&current.name));
-    let here = format!("{}/{}/{uid}", mail_path(&own), encode(&current.name));
-    let located = encode(&at.to_string());
+    let back = format!("{}?dossier={}", mail_path(&own), percent_encode(&current.name));
+    let here = format!("{}/{}/{uid}", mail_path(&own), percent_encode(&current.name));
+    let located = percent_encode(&at.to_string());
     let compose = compose_path(&own);
     let may_delete = role.is_none() || may(role, Action::DeleteMail);
     let flagged = meta.has_flag("\\Flagged");
@@ -564,7 +570,7 @@ async fn attachment(
     let file_name = part.attachment_name().unwrap_or("piece-jointe");
     let ascii: String =
         file_name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
-    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", encode(file_name));
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", percent_encode(file_name));
     let entry = NewAuditEntry::now(visitor.actor(), "webmail.download", &address, "ok", format!("{at} part={index}"));
     web.store.audit.record(entry).await;
     let headers = [
@@ -598,7 +604,7 @@ async fn act(
         return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte.");
     };
     let own = mailbox.address.to_string();
-    let here = format!("{}/{}/{uid}", mail_path(&own), encode(&current.name));
+    let here = format!("{}/{}/{uid}", mail_path(&own), percent_encode(&current.name));
     let flag = |change, flag: &str| {
         let flags = [flag.to_string()];
         let meta = web.store.meta.clone();
@@ -646,7 +652,7 @@ async fn act(
     let what = if form.action == "supprimer" { "supprime" } else { "deplace" };
     let entry = NewAuditEntry::now(visitor.actor(), &format!("webmail.{what}"), &own, "ok", format!("{name}/{uid}"));
     web.store.audit.record(entry).await;
-    Redirect::to(&format!("{}?dossier={}&fait={what}", mail_path(&own), encode(&current.name))).into_response()
+    Redirect::to(&format!("{}?dossier={}&fait={what}", mail_path(&own), percent_encode(&current.name))).into_response()
 }
 
 #[cfg(test)]

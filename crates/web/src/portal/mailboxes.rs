@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 use mss_core::{MailboxKind, MailboxState, Role};
+use mss_http::percent_encode;
 use mss_store::Mailbox;
 
 use super::layout::{self, Section};
@@ -29,7 +30,7 @@ struct Chosen {
 /// The webmail switcher's target: the mail of the mailbox chosen (the
 /// webmail checks the person may read it).
 async fn switch(axum::extract::Query(chosen): axum::extract::Query<Chosen>, _visitor: Visitor) -> Response {
-    Redirect::to(&super::mail::mail_path(&super::session::encode(&chosen.adresse))).into_response()
+    Redirect::to(&super::mail::mail_path(&percent_encode(&chosen.adresse))).into_response()
 }
 
 /// A form choosing another of the person's active mailboxes to read.

@@ -14,6 +14,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use mss_http::percent_encode;
 use mss_identity::SessionError;
 use mss_store::{NewAuditEntry, now_unix};
 use serde::de::DeserializeOwned;
@@ -93,17 +94,6 @@ pub fn safe_target(target: Option<&str>) -> String {
     }
 }
 
-/// Percent-encodes a URL query value (RFC 3986 unreserved kept).
-pub fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn to_sign_in(web: &Web, parts: &Parts, expired: bool) -> Response {
     let target = if parts.method == axum::http::Method::GET {
         parts.uri.path_and_query().map(|p| p.as_str().to_string())
@@ -112,7 +102,8 @@ fn to_sign_in(web: &Web, parts: &Parts, expired: bool) -> Response {
     };
     let target = safe_target(target.as_deref());
     let flag = if expired { "&expiree=1" } else { "" };
-    let mut response = Redirect::to(&format!("/portail/connexion?suite={}{flag}", encode(&target))).into_response();
+    let mut response =
+        Redirect::to(&format!("/portail/connexion?suite={}{flag}", percent_encode(&target))).into_response();
     if expired {
         response.headers_mut().insert(header::SET_COOKIE, set_cookie(web, SESSION_COOKIE, "", 0));
     }
@@ -208,11 +199,5 @@ mod tests {
             assert_eq!(safe_target(Some(bad)), super::super::HOME, "{bad}");
         }
         assert_eq!(safe_target(None), super::super::HOME);
-    }
-
-    #[test]
-    fn query_values_are_percent_encoded() {
-        assert_eq!(encode("/portail/boites?a=b&c"), "%2Fportail%2Fboites%3Fa%3Db%26c");
-        assert_eq!(encode("é"), "%C3%A9");
     }
 }

@@ -14,12 +14,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::html;
+use mss_http::percent_encode;
 use mss_identity::{Method, Person};
 use mss_store::{NewAuditEntry, now_unix};
 use serde::Deserialize;
 
 use super::layout::{self, Section};
-use super::session::{self, LOGIN_COOKIE, Posted, SESSION_COOKIE, encode, safe_target};
+use super::session::{self, LOGIN_COOKIE, Posted, SESSION_COOKIE, safe_target};
 use crate::{PresentedCertificate, Problem, Web};
 
 /// How long a person has to come back from PSC (the client's own limit).
@@ -43,7 +44,7 @@ struct SignInQuery {
 
 async fn sign_in_page(State(web): State<Arc<Web>>, Query(query): Query<SignInQuery>) -> Response {
     let target = safe_target(query.suite.as_deref());
-    let psc_link = format!("/portail/connexion/psc?suite={}", encode(&target));
+    let psc_link = format!("/portail/connexion/psc?suite={}", percent_encode(&target));
     let main = html! {
         @if query.expiree.is_some() {
             (layout::alert("erreur", "Votre session a expiré, veuillez vous reconnecter."))
@@ -64,7 +65,7 @@ async fn sign_in_page(State(web): State<Arc<Web>>, Query(query): Query<SignInQue
             h2 id="titre-cps" { "Carte CPS sur ce poste" }
             @if web.cps.is_some() && web.https {
                 p { "Sur un poste équipé d'un lecteur et du logiciel de la carte CPS, votre navigateur présente le certificat de la carte : choisissez-le s'il vous le demande, puis saisissez le code de la carte." }
-                p { a class="bouton" href=(format!("/portail/connexion/cps?suite={}", encode(&target))) { "Se connecter avec la carte CPS" } }
+                p { a class="bouton" href=(format!("/portail/connexion/cps?suite={}", percent_encode(&target))) { "Se connecter avec la carte CPS" } }
             } @else {
                 p { "La connexion par carte CPS se fait ici sur le site sécurisé (HTTPS) de l'opérateur ; votre logiciel de pharmacie (ou un client de messagerie) peut aussi l'utiliser. Pro Santé Connect accepte aussi la carte CPS." }
             }

@@ -15,11 +15,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::{Markup, html};
 use mss_core::{EmailAddress, MailboxKind, NationalId};
+use mss_http::percent_encode;
 use mss_store::MailboxDraft;
 use serde::Deserialize;
 
 use super::layout::{self, Section, field_error, text_field};
-use super::session::{Posted, Visitor, encode};
+use super::session::{Posted, Visitor};
 use crate::api::mailboxes::{CreateRequest, PENDING_MESSAGE, access, preview_address, request_mailbox};
 use crate::{Problem, Web};
 
@@ -297,7 +298,8 @@ async fn step(State(web): State<Arc<Web>>, Path(kind): Path<String>, posted: Pos
     if form.etape.as_deref() == Some("creer") {
         return match request_mailbox(&web, &visitor.caller, &form.request(&web, kind)).await {
             Ok((mailbox, _)) => {
-                let to = format!("/portail/creer/felicitations?adresse={}", encode(&mailbox.address.to_string()));
+                let to =
+                    format!("/portail/creer/felicitations?adresse={}", percent_encode(&mailbox.address.to_string()));
                 Redirect::to(&to).into_response()
             }
             Err(problem) if problem.field == Some("cgu") => {
