@@ -232,7 +232,7 @@ async fn form(
     };
     let draft = match source {
         Some(source) => match mail::load(&web, &visitor, &folders, &source).await {
-            Ok((_, raw)) => match MessageParser::default().parse(&raw) {
+            Ok((_, _, raw)) => match MessageParser::default().parse(&raw) {
                 Some(message) => prefill(&start, &own, source, &message),
                 None => Draft::default(),
             },
@@ -631,41 +631,38 @@ async fn send(
             Err(Err(response)) => return response,
         }
     }
-    // Attachments kept from the source message come first, in its order.
-    let mut attachments = Vec::new();
-    if let Some(source) = &draft.source {
-        match mail::load(&web, &visitor, &folders, source).await {
-            Ok((_, raw)) => {
-                let parsed = MessageParser::default().parse(&raw);
-                for (i, part) in parsed.iter().flat_map(Message::attachments).enumerate() {
-                    if keep.contains(&i) {
-                        attachments.push(Upload {
-                            name: part.attachment_name().unwrap_or("piece-jointe").to_string(),
-                            content_type: mail::content_type(part),
-                            bytes: part.contents().to_vec(),
-                        });
-                    }
-                }
-            }
+    // The message whose attachments may be kept (forwarded, or the draft).
+    let source_raw = match &draft.source {
+        Some(source) => match mail::load(&web, &visitor, &folders, source).await {
+            Ok((_, _, raw)) => Some(raw),
             Err(response) => return response,
-        }
-    }
+        },
+        None => None,
+    };
+    let source = source_raw.as_deref().and_then(|raw| MessageParser::default().parse(raw));
     if errors.any() {
         if !uploads.is_empty() {
             errors.files = Some("Rien n'a été envoyé : joignez de nouveau vos fichiers.".into());
         }
-        if let Some(source) = &draft.source {
+        if let Some(message) = &source {
             // Show the kept attachments again, as they were chosen.
-            if let Ok((_, raw)) = mail::load(&web, &visitor, &folders, source).await
-                && let Some(message) = MessageParser::default().parse(&raw)
-            {
-                draft.kept =
-                    attachments_of(&message).into_iter().map(|(i, n, s, _)| (i, n, s, keep.contains(&i))).collect();
-            }
+            draft.kept = attachments_of(message).into_iter().map(|(i, n, s, _)| (i, n, s, keep.contains(&i))).collect();
         }
         let known = recipients::recent(&web, &folders, &address).await;
         return page(&web, &visitor, &mailbox, &draft, &errors, &known, StatusCode::UNPROCESSABLE_ENTITY);
     }
+    // Attachments kept from the source message come first, in its order.
+    let mut attachments: Vec<Upload> = source
+        .iter()
+        .flat_map(Message::attachments)
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
+        .map(|(_, part)| Upload {
+            name: part.attachment_name().unwrap_or("piece-jointe").to_string(),
+            content_type: mail::content_type(part),
+            bytes: part.contents().to_vec(),
+        })
+        .collect();
     attachments.extend(uploads);
     let Ok(message) = build(sending, &mailbox, &draft, (&to, &cc), attachments) else {
         return layout::unavailable("building a webmail message failed");

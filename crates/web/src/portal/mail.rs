@@ -172,13 +172,14 @@ pub async fn open(
     Ok((mailbox, role, folders))
 }
 
-/// The message at `at` and its raw bytes, or the page saying it is gone.
-pub async fn load(
+/// The message at `at`: its folder, its metadata and its raw bytes, or the
+/// page saying it is gone.
+pub async fn load<'a>(
     web: &Web,
     visitor: &Visitor,
-    folders: &[Folder],
+    folders: &'a [Folder],
     at: &Located,
-) -> Result<(MessageMeta, Vec<u8>), Response> {
+) -> Result<(&'a Folder, MessageMeta, Vec<u8>), Response> {
     let Some(folder) = folders.iter().find(|f| f.name == at.folder) else {
         return Err(not_found(web, visitor, "Ce dossier n'existe pas dans cette boîte."));
     };
@@ -188,7 +189,7 @@ pub async fn load(
         Err(e) => return Err(layout::unavailable(e)),
     };
     match web.store.blobs.get(&meta.blob).await {
-        Ok(Some(raw)) => Ok((meta, raw)),
+        Ok(Some(raw)) => Ok((folder, meta, raw)),
         Ok(None) => Err(layout::unavailable(format!("blob of {at} missing"))),
         Err(e) => Err(layout::unavailable(e)),
     }
@@ -434,12 +435,9 @@ async fn message(
         Err(response) => return response,
     };
     let at = Located { folder: name, uid };
-    let (meta, raw) = match load(&web, &visitor, &folders, &at).await {
+    let (current, meta, raw) = match load(&web, &visitor, &folders, &at).await {
         Ok(loaded) => loaded,
         Err(response) => return response,
-    };
-    let Some(current) = folders.iter().find(|f| f.name == at.folder) else {
-        return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte.");
     };
     if !meta.has_flag("\\Seen") && shown.fait.as_deref() != Some("non-lu") {
         let seen = ["\\Seen".to_string()];
@@ -559,7 +557,7 @@ async fn attachment(
         Err(response) => return response,
     };
     let at = Located { folder: name, uid };
-    let (_, raw) = match load(&web, &visitor, &folders, &at).await {
+    let (_, _, raw) = match load(&web, &visitor, &folders, &at).await {
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
