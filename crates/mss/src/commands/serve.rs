@@ -186,11 +186,11 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             .run(),
         ),
     ]);
+    let cps_ca = cps_anchors(&data)?;
     let https = match https {
         Some(listener) => {
             ports.insert("https", local("https", &listener)?);
-            let cards = cps_anchors(&data)?;
-            let config = material.web_server(cards.as_deref()).map_err(|e| failed("tls", e))?;
+            let config = material.web_server(cps_ca.as_deref()).map_err(|e| failed("tls", e))?;
             Some(TlsListener::start(listener, config).map_err(|e| failed("https", e))?)
         }
         None => None,
@@ -257,7 +257,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         cgu: Cgu { version: lifecycle.cgu_version.clone(), url: lifecycle.cgu_url.clone() },
         validation_delay: Duration::from_secs(lifecycle.validation_delay_seconds),
         psc: Some(Arc::new(psc)),
-        cps: cps_authority(&data)?.map(Arc::new),
+        cps: cps_authority(cps_ca.as_deref())?.map(Arc::new),
         annuaire: Arc::new(Annuaire::new(&data.path.join(ANNUAIRE_DIR), Some(data.domain.to_string()))),
         https: base_url.starts_with("https://"),
         sending: Some(Sending {
@@ -372,12 +372,12 @@ fn cps_anchors(data: &DataDir) -> Result<Option<String>, CliError> {
     std::fs::read_to_string(&path).map(Some).map_err(|e| failed(path.display(), e))
 }
 
-/// CPS card logins, when the CPS CA is configured.
-fn cps_authority(data: &DataDir) -> Result<Option<CpsAuthority>, CliError> {
-    let Some(pem) = cps_anchors(data)? else {
+/// CPS card logins, when the CPS CA (PEM) is configured.
+fn cps_authority(cps_ca: Option<&str>) -> Result<Option<CpsAuthority>, CliError> {
+    let Some(pem) = cps_ca else {
         return Ok(None);
     };
-    let trust = ServerTrust::from_anchors_pem(&pem).map_err(|e| failed("cps", e))?;
+    let trust = ServerTrust::from_anchors_pem(pem).map_err(|e| failed("cps", e))?;
     Ok(Some(CpsAuthority::new(trust)))
 }
 
