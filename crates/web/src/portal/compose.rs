@@ -250,10 +250,7 @@ fn may_not_send(web: &Web, visitor: &Visitor) -> Response {
 }
 
 fn drafts(folders: &[Folder]) -> Option<&Folder> {
-    folders
-        .iter()
-        .find(|f| f.special_use.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("\\Drafts")))
-        .or_else(|| folders.iter().find(|f| f.name == "Drafts"))
+    folders.iter().find(|f| mail::is_special(f, "\\Drafts")).or_else(|| folders.iter().find(|f| f.name == "Drafts"))
 }
 
 fn page(
@@ -719,16 +716,10 @@ async fn save_draft(web: &Web, folder: &Folder, message: &[u8]) -> Result<(), ms
 
 /// The draft a message replaced goes (a failure leaves it, harmless).
 async fn remove_draft(web: &Web, draft: Option<(u32, &Folder)>) {
-    if let Some((uid, folder)) = draft {
-        let deleted = ["\\Deleted".to_string()];
-        let flagged = web.store.meta.set_flags(folder.id, &[uid], mss_store::FlagChange::Add, &deleted, None).await;
-        if let Err(e) = flagged.and(Ok(())) {
-            tracing::warn!(error = %e, "portal: the old draft stays");
-            return;
-        }
-        if let Err(e) = web.store.meta.expunge(folder.id, Some(&[uid])).await {
-            tracing::warn!(error = %e, "portal: the old draft stays");
-        }
+    if let Some((uid, folder)) = draft
+        && let Err(e) = mail::remove_for_good(web, folder, uid).await
+    {
+        tracing::warn!(error = %e, "portal: the old draft stays");
     }
 }
 

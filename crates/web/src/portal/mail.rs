@@ -284,7 +284,7 @@ async fn folder(
         )
     };
     let label = folder_label(current);
-    let is_drafts = current.special_use.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("\\Drafts"));
+    let is_drafts = is_special(current, "\\Drafts");
     let open_link = |uid: u32| {
         if is_drafts {
             format!("{}?brouillon={uid}", compose_path(&mailbox.address.to_string()))
@@ -587,6 +587,25 @@ struct ActionForm {
     vers: Option<String>,
 }
 
+/// What a message's action form asks.
+enum Act {
+    Flag(FlagChange, &'static str),
+    Move,
+    Delete,
+}
+
+/// Whether `folder` has the RFC 6154 attribute `special_use` (`\\Trash`).
+pub fn is_special(folder: &Folder, special_use: &str) -> bool {
+    folder.special_use.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(special_use))
+}
+
+/// Removes one message from `folder` for good (flagged `\\Deleted`, expunged).
+pub async fn remove_for_good(web: &Web, folder: &Folder, uid: u32) -> Result<(), mss_store::StoreError> {
+    let deleted = ["\\Deleted".to_string()];
+    web.store.meta.set_flags(folder.id, &[uid], FlagChange::Add, &deleted, None).await?;
+    web.store.meta.expunge(folder.id, Some(&[uid])).await.map(|_| ())
+}
+
 /// Marks, moves or deletes one message. Deleting moves it to the Trash, or
 /// removes it for good when it is there already.
 async fn act(
@@ -603,46 +622,37 @@ async fn act(
     };
     let own = mailbox.address.to_string();
     let here = format!("{}/{}/{uid}", mail_path(&own), percent_encode(&current.name));
-    let flag = |change, flag: &str| {
-        let flags = [flag.to_string()];
-        let meta = web.store.meta.clone();
-        let folder = current.id;
-        async move { meta.set_flags(folder, &[uid], change, &flags, None).await.map(|_| ()) }
+    let act = match form.action.as_str() {
+        "non-lu" => Act::Flag(FlagChange::Remove, "\\Seen"),
+        "suivi" => Act::Flag(FlagChange::Add, "\\Flagged"),
+        "sans-suivi" => Act::Flag(FlagChange::Remove, "\\Flagged"),
+        "deplacer" => Act::Move,
+        "supprimer" => Act::Delete,
+        _ => return not_found(&web, &visitor, "Action inconnue."),
     };
-    let to_folder = match form.action.as_str() {
-        "non-lu" | "suivi" | "sans-suivi" => {
-            let done = match form.action.as_str() {
-                "non-lu" => flag(FlagChange::Remove, "\\Seen").await,
-                "suivi" => flag(FlagChange::Add, "\\Flagged").await,
-                _ => flag(FlagChange::Remove, "\\Flagged").await,
-            };
-            return match done {
-                Ok(()) => Redirect::to(&format!("{here}?fait={}", form.action)).into_response(),
+    let may_delete = role.is_none() || may(role, Action::DeleteMail);
+    let elsewhere = |target: Option<&Folder>| target.filter(|t| t.id != current.id).map(|t| t.id);
+    let result = match act {
+        Act::Flag(change, flag) => {
+            let flags = [flag.to_string()];
+            return match web.store.meta.set_flags(current.id, &[uid], change, &flags, None).await {
+                Ok(_) => Redirect::to(&format!("{here}?fait={}", form.action)).into_response(),
                 Err(e) => layout::unavailable(e),
             };
         }
-        "deplacer" => folders.iter().find(|f| Some(&f.name) == form.vers.as_ref()),
-        "supprimer" => {
-            folders.iter().find(|f| f.special_use.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("\\Trash")))
+        _ if !may_delete => {
+            let message = "Votre rôle sur cette boîte ne permet pas de déplacer ni de supprimer des messages.";
+            return layout::error_page(&web, StatusCode::FORBIDDEN, "Action refusée", message, Some(&visitor));
         }
-        _ => return not_found(&web, &visitor, "Action inconnue."),
-    };
-    if !(role.is_none() || may(role, Action::DeleteMail)) {
-        let message = "Votre rôle sur cette boîte ne permet pas de déplacer ni de supprimer des messages.";
-        return layout::error_page(&web, StatusCode::FORBIDDEN, "Action refusée", message, Some(&visitor));
-    }
-    let result = match to_folder {
-        Some(target) if target.id != current.id => {
-            web.store.meta.move_messages(current.id, &[uid], target.id).await.map(|_| ())
-        }
-        Some(_) | None if form.action == "supprimer" => {
-            let deleted = ["\\Deleted".to_string()];
-            match web.store.meta.set_flags(current.id, &[uid], FlagChange::Add, &deleted, None).await {
-                Ok(_) => web.store.meta.expunge(current.id, Some(&[uid])).await.map(|_| ()),
-                Err(e) => Err(e),
-            }
-        }
-        _ => return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte."),
+        Act::Move => match elsewhere(folders.iter().find(|f| Some(&f.name) == form.vers.as_ref())) {
+            Some(target) => web.store.meta.move_messages(current.id, &[uid], target).await.map(|_| ()),
+            None => return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte."),
+        },
+        // To the Trash; from the Trash (or without one), for good.
+        Act::Delete => match elsewhere(folders.iter().find(|f| is_special(f, "\\Trash"))) {
+            Some(trash) => web.store.meta.move_messages(current.id, &[uid], trash).await.map(|_| ()),
+            None => remove_for_good(&web, current, uid).await,
+        },
     };
     if let Err(e) = result {
         return layout::unavailable(e);
