@@ -13,12 +13,14 @@
 //! - A value of a validated type is valid: the only ways to build one are the parsers
 //!   and constructors that check it.
 
+pub mod access;
 pub mod address;
 pub mod civil;
 pub mod ids;
 pub mod mailbox;
 pub mod role;
 
+pub use access::{Relation, Right, Rights, rights};
 pub use address::{
     AddressError, Domain, EmailAddress, PATIENT_DOMAIN, allocate_address, application_local_part, cabinet_local_part,
     fold_label, personal_local_part, pharmacy_local_part, service_local_part,
@@ -27,6 +29,11 @@ pub use civil::Civil;
 pub use ids::{Adeli, Finess, IdError, IdKind, Ins, NationalId, Rpps, luhn_check_digit, luhn_is_valid, nir_check_key};
 pub use mailbox::{MailboxError, MailboxKind, MailboxState};
 pub use role::{Action, Role, RoleError, may, may_delegate, permits};
+
+/// The most recipients one message may have, however it is sent (SMTP
+/// submission and the webmail alike). RFC 5321 §4.5.3.1.8 asks a server to
+/// accept at least 100.
+pub const MAX_RECIPIENTS_PER_MESSAGE: usize = 100;
 
 /// A short, printable excerpt of untrusted input for error messages.
 ///

@@ -13,7 +13,8 @@
 //! | manage the mailbox | no | no | yes |
 //!
 //! Rule: no role means no access ([`may`] with `None` is always false). The
-//! protocol crates ask [`may`]; they do not keep their own copy of this table.
+//! protocol crates ask [`crate::access::rights`], which reads this table;
+//! they do not keep their own copy of it.
 //! Changes of membership are decided by [`may_delegate`]: a Gestionnaire adds,
 //! removes and keeps Utilisateurs only; an Administrateur changes anyone
 //! (the store refuses to remove the last Administrateur).
