@@ -1,16 +1,25 @@
 //! Admission of connections on the mail listeners (SMTP, submission, IMAP).
 //!
-//! Two bounds protect a listener: the connections in all, and those from one
-//! client address. The second is what keeps a single host (a slowloris
-//! attacker, a client leaking connections) from taking every slot while
-//! other hosts wait: past its share, that host's new connections are
-//! answered at once with the protocol's "busy" reply and closed.
+//! A connection starts **unproven**: nobody knows yet who is at the other
+//! end. It becomes **proven** when the protocol says so ([`proven`]): a
+//! trust-space peer whose certificate chains and is listed, a user who
+//! logged in. The two kinds live in separate pools so that strangers can
+//! never keep trusted peers and logged-in users out:
+//!
+//! - the unproven pool is small, bounded per client address (an IPv6
+//!   address counts with its /64, which one host usually owns whole), and
+//!   an unproven connection lives [`AdmissionLimits::unproven_lifetime`] at
+//!   most: proving takes a TLS handshake and one command, not minutes;
+//! - when the unproven pool is full, the **oldest** unproven connection is
+//!   closed to make room, so a flood of idle strangers cannot lock out a
+//!   real peer arriving after them (it gets its chance to prove itself);
+//! - the proven pool is the large one, bounded in all and per address.
 //!
 //! [`accept_loop`] is the loop both protocols run: accept, admit or refuse,
-//! then hand the connection to the protocol with its [`Ticket`] held for
-//! the life of the session. This crate knows nothing of SMTP or IMAP.
+//! then run the session with its slot held for the life of the connection.
+//! This crate knows nothing of SMTP or IMAP.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -18,14 +27,21 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
 /// The bounds of one listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdmissionLimits {
-    /// Simultaneous connections in all.
+    /// Simultaneous proven connections in all.
     pub max_connections: usize,
-    /// Simultaneous connections from one client address.
+    /// Simultaneous proven connections from one client address.
     pub max_per_address: usize,
+    /// Simultaneous unproven connections in all; past it the oldest goes.
+    pub max_unproven: usize,
+    /// Simultaneous unproven connections from one client address.
+    pub max_unproven_per_address: usize,
+    /// How long a connection may stay unproven.
+    pub unproven_lifetime: Duration,
 }
 
 /// Who is connected to one listener.
@@ -37,24 +53,62 @@ pub struct Admission {
 
 #[derive(Debug, Default)]
 struct Open {
-    total: usize,
-    per_address: HashMap<IpAddr, usize>,
+    proven: usize,
+    unproven: usize,
+    per_group: HashMap<Group, Counts>,
+    /// Unproven connections by age (admission number), with their signal.
+    unproven_by_age: BTreeMap<u64, Arc<Notify>>,
+    admitted: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    proven: usize,
+    unproven: usize,
+}
+
+/// The unit the per-address bounds count: an IPv4 address, or the /64 of an
+/// IPv6 one (IPv4-mapped IPv6 addresses count as IPv4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Group(IpAddr);
+
+impl Group {
+    pub fn of(address: IpAddr) -> Self {
+        match address {
+            IpAddr::V4(v4) => Group(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Group(IpAddr::V4(v4)),
+                None => {
+                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                    Group(IpAddr::V6(prefix.into()))
+                }
+            },
+        }
+    }
 }
 
 /// Why a connection was not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// Every slot is taken.
+    /// Every slot is taken, and none can be freed.
     Full,
-    /// This address holds its share already.
+    /// This address holds its share of unproven connections already.
     AddressFull,
 }
 
-/// A slot, held for the life of a connection and given back on drop.
+/// A connection's slot, held for its life and given back on drop; clones
+/// share the one slot.
+#[derive(Debug, Clone)]
+pub struct Ticket(Arc<Slot>);
+
 #[derive(Debug)]
-pub struct Ticket {
+struct Slot {
     admission: Arc<Admission>,
-    address: IpAddr,
+    group: Group,
+    number: u64,
+    /// Rung when the slot's connection must close (evicted).
+    evict: Arc<Notify>,
+    proven: Mutex<bool>,
 }
 
 impl Admission {
@@ -64,46 +118,142 @@ impl Admission {
 
     fn open(&self) -> std::sync::MutexGuard<'_, Open> {
         // The counts stay right even if a holder panicked: every change is
-        // one statement.
+        // made under the lock without a call that can panic in between.
         self.open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A slot for a connection from `address`, if there is one.
+    /// An unproven slot for a connection from `address`, if there is one;
+    /// the oldest unproven connection is evicted to make room if need be.
     pub fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Ticket, Refusal> {
+        let group = Group::of(address);
         let mut open = self.open();
-        if open.total >= self.limits.max_connections {
-            return Err(Refusal::Full);
-        }
-        let held = open.per_address.entry(address).or_insert(0);
-        if *held >= self.limits.max_per_address {
+        let held = open.per_group.get(&group).copied().unwrap_or_default();
+        if held.unproven >= self.limits.max_unproven_per_address {
             return Err(Refusal::AddressFull);
         }
-        *held += 1;
-        open.total += 1;
-        Ok(Ticket { admission: self.clone(), address })
+        if open.unproven >= self.limits.max_unproven {
+            // Evicted slots are counted until their session has ended; past
+            // twice the bound, new connections wait for those to go.
+            if open.unproven >= self.limits.max_unproven.saturating_mul(2) {
+                return Err(Refusal::Full);
+            }
+            let Some((_, oldest)) = open.unproven_by_age.pop_first() else {
+                return Err(Refusal::Full);
+            };
+            oldest.notify_one();
+        }
+        open.admitted += 1;
+        let number = open.admitted;
+        let evict = Arc::new(Notify::new());
+        open.unproven_by_age.insert(number, evict.clone());
+        open.unproven += 1;
+        open.per_group.entry(group).or_default().unproven += 1;
+        Ok(Ticket(Arc::new(Slot { admission: self.clone(), group, number, evict, proven: Mutex::new(false) })))
     }
 
-    /// Connections open now.
+    /// Connections open now, proven or not.
     pub fn open_connections(&self) -> usize {
-        self.open().total
+        let open = self.open();
+        open.proven + open.unproven
+    }
+
+    /// Proven connections open now.
+    pub fn proven_connections(&self) -> usize {
+        self.open().proven
     }
 }
 
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let mut open = self.admission.open();
-        open.total = open.total.saturating_sub(1);
-        if let Some(held) = open.per_address.get_mut(&self.address) {
-            *held -= 1;
-            if *held == 0 {
-                open.per_address.remove(&self.address);
+impl Ticket {
+    /// Moves the connection to the proven pool, if that pool has room for
+    /// it (in all and for its address); true when it is proven now.
+    pub fn prove(&self) -> bool {
+        let slot = &self.0;
+        let admission = &slot.admission;
+        let mut proven = slot.proven.lock().unwrap_or_else(|p| p.into_inner());
+        if *proven {
+            return true;
+        }
+        let mut open = admission.open();
+        let held = open.per_group.get(&slot.group).copied().unwrap_or_default();
+        if open.proven >= admission.limits.max_connections || held.proven >= admission.limits.max_per_address {
+            return false;
+        }
+        if open.unproven_by_age.remove(&slot.number).is_none() {
+            // Evicted already: its session is being closed.
+            return false;
+        }
+        open.unproven -= 1;
+        open.proven += 1;
+        let counts = open.per_group.entry(slot.group).or_default();
+        counts.unproven -= 1;
+        counts.proven += 1;
+        *proven = true;
+        true
+    }
+
+    fn is_proven(&self) -> bool {
+        *self.0.proven.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Resolves when the connection must close: evicted to make room, or
+    /// still unproven when its lifetime is over. Never for a proven one.
+    pub async fn closing(&self) {
+        let deadline = tokio::time::sleep(self.0.admission.limits.unproven_lifetime);
+        tokio::pin!(deadline);
+        tokio::select! {
+            () = self.0.evict.notified() => {}
+            () = &mut deadline => {
+                if self.is_proven() {
+                    std::future::pending::<()>().await;
+                }
             }
         }
     }
 }
 
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let proven = *self.proven.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = self.admission.open();
+        open.unproven_by_age.remove(&self.number);
+        let Some(counts) = open.per_group.get_mut(&self.group) else {
+            return;
+        };
+        if proven {
+            counts.proven -= 1;
+        } else {
+            counts.unproven -= 1;
+        }
+        if counts.proven == 0 && counts.unproven == 0 {
+            open.per_group.remove(&self.group);
+        }
+        if proven {
+            open.proven -= 1;
+        } else {
+            open.unproven -= 1;
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The slot of the connection the current task serves.
+    static CONNECTION: Ticket;
+}
+
+/// Tells admission that the connection the current task serves is proven
+/// (a trusted peer certificate, a successful login). Outside a session run
+/// by [`accept_loop`] (tests, fuzzing) it does nothing.
+pub fn proven() {
+    let _ = CONNECTION.try_with(|ticket| {
+        if !ticket.prove() {
+            tracing::debug!("proven connection left in the unproven pool: the proven pool is full");
+        }
+    });
+}
+
 /// Accepts connections until the task is dropped. Each admitted one runs
-/// `session` in its own task; a refused one gets `busy` and is closed.
+/// `session` in its own task, closed early if it stays unproven too long
+/// or is evicted; a refused one gets `busy` and is closed.
 pub async fn accept_loop<F, Fut>(
     listener: TcpListener,
     admission: Arc<Admission>,
@@ -129,10 +279,14 @@ pub async fn accept_loop<F, Fut>(
         let _ = tcp.set_nodelay(true);
         match admission.admit(peer.ip()) {
             Ok(ticket) => {
-                let running = session(tcp, peer);
+                let running = CONNECTION.scope(ticket.clone(), session(tcp, peer));
                 tokio::spawn(async move {
-                    running.await;
-                    drop(ticket);
+                    tokio::select! {
+                        () = running => {}
+                        () = ticket.closing() => {
+                            tracing::info!(protocol, %peer, "unproven connection closed (evicted or too slow)");
+                        }
+                    }
                 });
             }
             Err(refusal) => {
@@ -152,33 +306,94 @@ async fn refuse(mut tcp: TcpStream, busy: &'static [u8]) {
 mod tests {
     use super::*;
 
-    const LIMITS: AdmissionLimits = AdmissionLimits { max_connections: 3, max_per_address: 2 };
+    const LIMITS: AdmissionLimits = AdmissionLimits {
+        max_connections: 3,
+        max_per_address: 2,
+        max_unproven: 3,
+        max_unproven_per_address: 2,
+        unproven_lifetime: Duration::from_secs(60),
+    };
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
 
     #[test]
-    fn an_address_gets_its_share_and_the_listener_its_total() {
+    fn an_address_gets_its_share_of_unproven_slots() {
         let admission = Admission::new(LIMITS);
-        let (a, b, c): (IpAddr, IpAddr, IpAddr) =
-            ("127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap(), "127.0.0.3".parse().unwrap());
-        let first = admission.admit(a).unwrap();
-        let _second = admission.admit(a).unwrap();
-        assert_eq!(admission.admit(a).unwrap_err(), Refusal::AddressFull);
-        let _third = admission.admit(b).unwrap();
-        assert_eq!(admission.admit(c).unwrap_err(), Refusal::Full);
-        assert_eq!(admission.open_connections(), 3);
-        drop(first);
+        let first = admission.admit(ip("127.0.0.1")).unwrap();
+        let _second = admission.admit(ip("127.0.0.1")).unwrap();
+        assert_eq!(admission.admit(ip("127.0.0.1")).unwrap_err(), Refusal::AddressFull);
         assert_eq!(admission.open_connections(), 2);
-        let _again = admission.admit(a).expect("a slot given back is free again");
+        drop(first);
+        assert_eq!(admission.open_connections(), 1);
+        let _again = admission.admit(ip("127.0.0.1")).expect("a slot given back is free again");
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_prefix_and_mapped_ipv4_as_ipv4() {
+        let admission = Admission::new(LIMITS);
+        let _a = admission.admit(ip("2001:db8:1:2::1")).unwrap();
+        let _b = admission.admit(ip("2001:db8:1:2:ffff::9")).unwrap();
+        assert_eq!(admission.admit(ip("2001:db8:1:2::77")).unwrap_err(), Refusal::AddressFull);
+        let _other_prefix = admission.admit(ip("2001:db8:1:3::1")).expect("another /64 is another host");
+        assert_eq!(Group::of(ip("::ffff:192.0.2.1")), Group::of(ip("192.0.2.1")));
     }
 
     #[tokio::test]
-    async fn the_loop_runs_admitted_sessions_and_answers_the_others_busy() {
+    async fn a_full_unproven_pool_evicts_its_oldest_connection() {
+        let admission = Admission::new(LIMITS);
+        let oldest = admission.admit(ip("10.0.0.1")).unwrap();
+        let _b = admission.admit(ip("10.0.0.2")).unwrap();
+        let _c = admission.admit(ip("10.0.0.3")).unwrap();
+        let newcomer = admission.admit(ip("10.0.0.4")).expect("room is made for a newcomer");
+        tokio::time::timeout(Duration::from_secs(1), oldest.closing()).await.expect("the oldest is told to close");
+        assert!(!oldest.prove(), "an evicted connection cannot prove itself any more");
+        assert!(newcomer.prove());
+        drop(oldest);
+        assert_eq!(admission.open_connections(), 3);
+    }
+
+    #[test]
+    fn proven_connections_leave_the_unproven_pool_and_have_their_own_bounds() {
+        let admission = Admission::new(LIMITS);
+        let address = ip("192.0.2.7");
+        let tickets: Vec<Ticket> = (0..2).map(|_| admission.admit(address).unwrap()).collect();
+        assert!(tickets.iter().all(Ticket::prove));
+        assert_eq!(admission.proven_connections(), 2);
+        // Its unproven share is free again, but its proven share is used up.
+        let third = admission.admit(address).unwrap();
+        assert!(!third.prove(), "two proven connections per address at most");
+        drop(tickets);
+        assert!(third.prove());
+        assert_eq!(admission.proven_connections(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unproven_connection_closes_at_the_end_of_its_lifetime_a_proven_one_does_not() {
+        let admission = Admission::new(LIMITS);
+        let slow = admission.admit(ip("127.0.0.1")).unwrap();
+        let proven = admission.admit(ip("127.0.0.2")).unwrap();
+        assert!(proven.prove());
+        tokio::time::timeout(Duration::from_secs(61), slow.closing()).await.expect("closed after its lifetime");
+        assert!(tokio::time::timeout(Duration::from_secs(3600), proven.closing()).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn the_loop_runs_sessions_lets_them_prove_themselves_and_answers_the_others_busy() {
         use tokio::io::AsyncReadExt;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let admission = Admission::new(AdmissionLimits { max_connections: 10, max_per_address: 1 });
+        let limits = AdmissionLimits { max_unproven_per_address: 1, ..LIMITS };
+        let admission = Admission::new(limits);
         let server =
             tokio::spawn(accept_loop(listener, admission.clone(), "test", b"busy\r\n", |mut tcp, _| async move {
                 let _ = tcp.write_all(b"hello\r\n").await;
+                let mut byte = [0u8; 1];
+                // One byte proves the client (as a login would).
+                if tcp.read_exact(&mut byte).await.is_ok() {
+                    proven();
+                }
                 let mut rest = Vec::new();
                 let _ = tcp.read_to_end(&mut rest).await;
             }));
@@ -187,20 +402,20 @@ mod tests {
             tcp.read_exact(&mut buf[..6]).await.unwrap();
             (tcp, buf)
         };
-        let (held, greeting) = read_line(TcpStream::connect(addr).await.unwrap()).await;
+        let (mut held, greeting) = read_line(TcpStream::connect(addr).await.unwrap()).await;
         assert_eq!(&greeting[..6], b"hello\r");
         let (_, refusal) = read_line(TcpStream::connect(addr).await.unwrap()).await;
-        assert_eq!(&refusal[..6], b"busy\r\n");
-        drop(held);
-        // The session ends when its peer closes; its slot then frees.
+        assert_eq!(&refusal[..6], b"busy\r\n", "one unproven connection per address");
+        held.write_all(b"x").await.unwrap();
         for _ in 0..100 {
-            if admission.open_connections() == 0 {
+            if admission.proven_connections() == 1 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        assert_eq!(admission.proven_connections(), 1);
         let (_, greeting) = read_line(TcpStream::connect(addr).await.unwrap()).await;
-        assert_eq!(&greeting[..6], b"hello\r");
+        assert_eq!(&greeting[..6], b"hello\r", "a proven connection frees its unproven slot");
         server.abort();
     }
 }
