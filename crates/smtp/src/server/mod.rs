@@ -40,11 +40,18 @@ pub struct Limits {
     pub data_timeout: Duration,
     /// Bad commands tolerated before the connection is closed.
     pub max_errors: usize,
-    /// Simultaneous connections on the listener.
+    /// Simultaneous proven connections (trusted peers, logged-in users).
     pub max_connections: usize,
-    /// Simultaneous connections from one client address: one host cannot
-    /// take every slot (trust-space peers open a few dozen at most).
+    /// Simultaneous proven connections from one client address: one host
+    /// cannot take every slot (trust-space peers open a few dozen at most).
     pub max_per_address: usize,
+    /// Connections not proven yet (see `mss_net`): a smaller pool, whose
+    /// oldest member makes room for a newcomer.
+    pub max_unproven: usize,
+    pub max_unproven_per_address: usize,
+    /// How long a connection may stay unproven (TLS with a trusted
+    /// certificate, or a login, take a second).
+    pub unproven_lifetime: Duration,
 }
 
 impl Default for Limits {
@@ -57,6 +64,9 @@ impl Default for Limits {
             max_errors: 10,
             max_connections: 2048,
             max_per_address: 64,
+            max_unproven: 256,
+            max_unproven_per_address: 16,
+            unproven_lifetime: Duration::from_secs(30),
         }
     }
 }
@@ -112,6 +122,9 @@ impl SmtpServer {
         let admission = Admission::new(AdmissionLimits {
             max_connections: self.limits.max_connections,
             max_per_address: self.limits.max_per_address,
+            max_unproven: self.limits.max_unproven,
+            max_unproven_per_address: self.limits.max_unproven_per_address,
+            unproven_lifetime: self.limits.unproven_lifetime,
         });
         let busy = b"421 4.7.0 Too many connections, try again later\r\n";
         mss_net::accept_loop(listener, admission, "smtp", busy, |tcp, peer| {
@@ -168,7 +181,11 @@ impl SmtpServer {
         let version = connection.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
         let cipher = connection.negotiated_cipher_suite().map(|c| format!("{:?}", c.suite())).unwrap_or_default();
         match &certificate {
-            PeerCertificate::Trusted { subject } => tracing::info!(%peer, %subject, %version, "smtp: TLS peer"),
+            PeerCertificate::Trusted { subject } => {
+                tracing::info!(%peer, %subject, %version, "smtp: TLS peer");
+                // A certificate of the trust space: out of the strangers' pool.
+                mss_net::proven();
+            }
             other => {
                 tracing::info!(%peer, certificate = ?other, %version, "smtp: TLS peer without a trusted certificate")
             }
