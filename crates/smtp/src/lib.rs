@@ -22,10 +22,16 @@
 //! - **A queued message leaves the queue only when every recipient is
 //!   final** (delivered, or failed and reported to the sender); outbound
 //!   peers are held to the same trust rules as inbound ones.
+//! - **Only `<CR><LF>.<CR><LF>` ends a message** ([`data`]), and a bare CR
+//!   or LF in it refuses it: no command can be smuggled inside message data.
+//! - **A message says who it is from once**: one `From:`, judged by the
+//!   header policy against the user or the peer's liste blanche domains.
 //! - **Every wait is bounded**: command and data timeouts, line length,
 //!   message size, recipients per message, errors per session, connections.
 
+pub mod data;
 pub mod outbound;
+mod policy;
 mod reply;
 pub mod server;
 pub mod submit;

@@ -86,7 +86,7 @@ async fn pipelined_transactions_are_answered_in_order() {
     assert_eq!(c.reply().await.0, 250, "a bounce from a listed operator is accepted");
     assert_eq!(c.reply().await.0, 250);
     assert_eq!(c.reply().await.0, 354);
-    c.send("Subject: bounce\r\n\r\nx\r\n.").await;
+    c.send("From: <mailer-daemon@peer.test>\r\nSubject: bounce\r\n\r\nx\r\n.").await;
     assert_eq!(c.reply().await.0, 250);
     assert_eq!(inbox(&h).await.len(), 2);
 }

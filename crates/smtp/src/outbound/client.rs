@@ -15,6 +15,8 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 
+use crate::data::dot_stuffed;
+
 /// A peer's answer: the code and the text as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerReply {
@@ -180,34 +182,5 @@ fn expect(reply: Result<PeerReply, String>, code: u16, step: &str) -> Result<Pee
         Ok(r) if r.code == code => Ok(r),
         Ok(r) => Err(PeerReply { code: r.code, text: format!("{step}: {}", r.text) }),
         Err(e) => Err(PeerReply::local(451, format!("{step}: {e}"))),
-    }
-}
-
-/// RFC 5321 §4.5.2: a leading dot is doubled; the message ends with CRLF.CRLF.
-pub fn dot_stuffed(message: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.len() + 64);
-    let mut at_line_start = true;
-    for &b in message {
-        if at_line_start && b == b'.' {
-            out.push(b'.');
-        }
-        out.push(b);
-        at_line_start = b == b'\n';
-    }
-    if !out.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b".\r\n");
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::dot_stuffed;
-
-    #[test]
-    fn dots_at_line_starts_are_doubled() {
-        assert_eq!(dot_stuffed(b".a\r\nb\r\n.\r\n"), b"..a\r\nb\r\n..\r\n.\r\n");
-        assert_eq!(dot_stuffed(b"no final newline"), b"no final newline\r\n.\r\n");
     }
 }

@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use tokio_rustls::rustls::ClientConfig;
 
 use self::client::Attempt;
-pub use self::client::{PeerReply, dot_stuffed};
+pub use self::client::PeerReply;
 use self::dsn::{FailedRecipient, failure_report};
 pub use self::route::{Dns, Routes};
 

@@ -1,5 +1,10 @@
 //! A connection as the session sees it: bytes received but not yet parsed,
 //! reads bounded by a timeout, replies written whole.
+//!
+//! Memory is bounded whatever the client sends: a line is looked for in at
+//! most `max` bytes (plus one read), and the rest of a line that outgrew it
+//! is thrown away as it arrives, up to its LF, so it is never taken for the
+//! next command either.
 
 use std::time::Duration;
 
@@ -21,15 +26,28 @@ pub enum ReadEnd {
     Io(std::io::Error),
 }
 
+/// What [`Conn::next_line`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line {
+    /// A whole line, LF included, of this many bytes is at the start of
+    /// `pending`.
+    Ready(usize),
+    /// The line was longer than allowed: what was received of it is gone,
+    /// the rest will be skipped as it arrives.
+    TooLong,
+}
+
 pub struct Conn<S> {
     pub stream: S,
     /// Received, not yet consumed by the parser.
     pub pending: Vec<u8>,
+    /// Skipping the rest of a line that was too long, up to its LF.
+    skipping: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     pub fn new(stream: S) -> Self {
-        Self { stream, pending: Vec::new() }
+        Self { stream, pending: Vec::new(), skipping: false }
     }
 
     /// Appends what the peer sends next to `pending`, waiting `timeout` at most.
@@ -46,25 +64,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             Ok(Err(e)) => Err(ReadEnd::Io(e)),
             Ok(Ok(0)) => Err(ReadEnd::Closed),
             Ok(Ok(n)) => {
-                self.pending.extend_from_slice(&chunk[..n]);
+                let mut received = &chunk[..n];
+                if self.skipping {
+                    match received.iter().position(|&b| b == b'\n') {
+                        Some(lf) => {
+                            self.skipping = false;
+                            received = &received[lf + 1..];
+                        }
+                        None => received = &[],
+                    }
+                }
+                self.pending.extend_from_slice(received);
                 Ok(())
             }
+        }
+    }
+
+    /// Waits until `pending` starts with a whole line (up to LF) of at most
+    /// `max` bytes, reading until `deadline` at most.
+    pub async fn next_line(&mut self, max: usize, deadline: Instant) -> Result<Line, ReadEnd> {
+        loop {
+            if let Some(lf) = self.pending.iter().position(|&b| b == b'\n') {
+                if lf < max {
+                    return Ok(Line::Ready(lf + 1));
+                }
+                self.pending.drain(..=lf);
+                return Ok(Line::TooLong);
+            }
+            if self.pending.len() >= max {
+                self.pending.clear();
+                self.skipping = true;
+                return Ok(Line::TooLong);
+            }
+            self.fill_by(deadline).await?;
         }
     }
 
     /// The next CRLF-terminated line (without it), reading as needed; `None`
     /// when the line grows past `max` bytes.
     pub async fn line(&mut self, max: usize, timeout: Duration) -> Result<Option<Vec<u8>>, ReadEnd> {
-        loop {
-            if let Some(end) = self.pending.windows(2).position(|w| w == b"\r\n") {
-                let line = self.pending.drain(..end + 2).take(end).collect();
-                return Ok(Some(line));
+        match self.next_line(max, Instant::now() + timeout).await? {
+            Line::Ready(len) => {
+                let line: Vec<u8> = self.pending.drain(..len).collect();
+                Ok(Some(line.strip_suffix(b"\r\n").or(line.strip_suffix(b"\n")).unwrap_or(&line).to_vec()))
             }
-            if self.pending.len() > max {
-                self.pending.clear();
-                return Ok(None);
-            }
-            self.fill(timeout).await?;
+            Line::TooLong => Ok(None),
         }
     }
 
@@ -77,5 +121,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     pub async fn write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.stream.write_all(bytes).await?;
         self.stream.flush().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The attack of issue 13: megabytes without a line end. The buffer
+    /// stays within one line and one read, and the tail of the long line is
+    /// not taken for the next one.
+    #[tokio::test]
+    async fn a_line_without_end_keeps_memory_bounded() {
+        const MAX: usize = 4096;
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        let writer = tokio::spawn(async move {
+            let chunk = vec![b'A'; 64 * 1024];
+            for _ in 0..160 {
+                client.write_all(&chunk).await.unwrap();
+            }
+            client.write_all(b"\r\nNOOP\r\n").await.unwrap();
+            client
+        });
+        let mut conn = Conn::new(server);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        assert_eq!(conn.next_line(MAX, deadline).await.unwrap(), Line::TooLong);
+        let mut largest = 0;
+        let line = loop {
+            match conn.next_line(MAX, deadline).await.unwrap() {
+                Line::Ready(len) => break conn.pending.drain(..len).collect::<Vec<u8>>(),
+                Line::TooLong => {}
+            }
+            largest = largest.max(conn.pending.capacity());
+        };
+        largest = largest.max(conn.pending.capacity());
+        // A line and a read, doubled at most by the vector's growth: not 10 MB.
+        assert!(largest <= 2 * (MAX + READ_CHUNK), "the buffer grew to {largest} bytes");
+        assert_eq!(line, b"NOOP\r\n", "what follows the long line is the next line");
+        let _client = writer.await.unwrap();
     }
 }

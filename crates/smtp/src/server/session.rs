@@ -9,15 +9,23 @@ use mss_identity::login::{self, LoginError, Principal};
 use mss_store::{MailboxId, NewAuditEntry, now_unix};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::{DistinguishedName, PeerCertificate};
-use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
 use smtp_proto::{MAIL_BODY_BINARYMIME, Request};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
 
-use super::conn::{Conn, ReadEnd};
+use super::conn::{Conn, Line, ReadEnd};
 use super::sasl;
 use super::{Mode, SmtpServer};
 use crate::Reply;
+use crate::data::{DataError, DataReader};
+use crate::policy;
 use crate::submit::{Refused, Route, active_mailbox};
+
+/// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4 asks for 512
+/// octets at least; extensions make lines longer).
+const MAX_COMMAND_LINE: usize = 4096;
+/// Longest AUTH line: the command and a SASL initial response.
+const MAX_AUTH_LINE: usize = sasl::MAX_RESPONSE_BYTES + 64;
 
 /// How a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,34 +87,24 @@ impl<'a> Session<'a> {
     }
 
     pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, conn: &mut Conn<S>) -> Outcome {
-        let mut receiver = RequestReceiver::default();
-        // A command must arrive whole within the command timeout: a client
-        // trickling a byte at a time (slowloris) does not hold its slot longer.
-        let mut command_deadline = None;
         loop {
-            let mut bytes = conn.pending.iter();
-            let parsed = receiver.ingest(&mut bytes).map(owned);
-            let consumed = conn.pending.len() - bytes.as_slice().len();
-            conn.pending.drain(..consumed);
-            let request = match parsed {
-                Ok(request) => request,
-                Err(smtp_proto::Error::NeedsMoreData { .. }) => {
-                    let deadline = *command_deadline
-                        .get_or_insert_with(|| tokio::time::Instant::now() + self.server.limits.command_timeout);
-                    match conn.fill_by(deadline).await {
-                        Ok(()) => continue,
-                        Err(end) => return self.end(conn, end).await,
-                    }
-                }
-                Err(error) => {
-                    if self.refuse(conn, Reply::for_parse_error(&error)).await {
+            // A command must arrive whole within the command timeout: a client
+            // trickling a byte at a time (slowloris) does not hold its slot longer.
+            let deadline = Instant::now() + self.server.limits.command_timeout;
+            let request = match next_command(conn, deadline).await {
+                Ok(Ok(request)) => request,
+                Ok(Err(reply)) => {
+                    self.log_refusal("command", &reply);
+                    if self.refuse(conn, reply).await {
                         return Outcome::Closed;
                     }
                     continue;
                 }
+                Err(end) => return self.end(conn, end).await,
             };
-            command_deadline = None;
+            let verb = verb(&request);
             let (reply, next) = self.command(request).await;
+            self.log_refusal(verb, &reply);
             if reply.is_permanent() && self.count_error() {
                 let _ = conn.reply(&reply).await;
                 let _ = conn.reply(&Reply::new(421, "4.7.0", "Too many errors, closing")).await;
@@ -132,6 +130,7 @@ impl<'a> Session<'a> {
                         Ok(reply) => reply,
                         Err(end) => return self.end(conn, end).await,
                     };
+                    self.log_refusal("AUTH", &reply);
                     let failed = reply.is_permanent();
                     if conn.reply(&reply).await.is_err() || (failed && self.count_error()) {
                         return Outcome::Closed;
@@ -145,6 +144,7 @@ impl<'a> Session<'a> {
                         Ok(reply) => reply,
                         Err(end) => return self.end(conn, end).await,
                     };
+                    self.log_refusal("DATA", &reply);
                     if conn.reply(&reply).await.is_err() {
                         return Outcome::Closed;
                     }
@@ -167,6 +167,24 @@ impl<'a> Session<'a> {
             let _ = conn.reply(&Reply::new(421, "4.7.0", "Too many errors, closing")).await;
         }
         enough
+    }
+
+    /// Every refusal goes to the log with its reason and who was refused
+    /// (never message content: replies carry none).
+    fn log_refusal(&self, during: &str, reply: &Reply) {
+        if reply.code < 400 {
+            return;
+        }
+        let user = self.principal.as_ref().map_or_else(|| "-".to_string(), |p| p.address().to_string());
+        tracing::warn!(
+            peer = %self.peer,
+            subject = %self.peer_subject(),
+            %user,
+            command = during,
+            code = reply.code,
+            reason = %format!("{} {}", reply.enhanced, reply.text),
+            "smtp: refused"
+        );
     }
 
     async fn end<S: AsyncRead + AsyncWrite + Unpin>(&self, conn: &mut Conn<S>, end: ReadEnd) -> Outcome {
@@ -523,21 +541,13 @@ impl<'a> Session<'a> {
     /// Reads the message up to the final dot and stores it; the reply is 250
     /// only once it is durable.
     async fn receive_data<S: AsyncRead + AsyncWrite + Unpin>(&mut self, conn: &mut Conn<S>) -> Result<Reply, ReadEnd> {
-        let limit = self.server.limits.max_message_bytes;
-        let mut receiver = DataReceiver::new();
-        let mut body = Vec::new();
-        let mut too_large = false;
+        // Read to the real end of data whatever happens (refused messages
+        // included), so the session stays in step; see `crate::data`.
+        let mut reader = DataReader::new(self.server.limits.max_message_bytes);
         loop {
-            let mut bytes = conn.pending.iter();
-            let done = receiver.ingest(&mut bytes, &mut body);
-            let consumed = conn.pending.len() - bytes.as_slice().len();
-            conn.pending.drain(..consumed);
-            if body.len() > limit {
-                // Keep reading to the final dot, keep nothing.
-                too_large = true;
-                body.clear();
-            }
-            if done {
+            let used = reader.feed(&conn.pending);
+            conn.pending.drain(..used);
+            if reader.is_done() {
                 break;
             }
             conn.fill(self.server.limits.data_timeout).await?;
@@ -545,18 +555,20 @@ impl<'a> Session<'a> {
         let Some(envelope) = self.envelope.take() else {
             return Ok(Reply::bad_sequence("No transaction"));
         };
-        if too_large {
-            return Ok(Reply::new(552, "5.3.4", format!("Message too large, at most {limit} bytes")));
-        }
-        // The header section, parsed once (mail-parser), for the checks and the log.
-        let headers = MessageParser::default().parse_headers(&body);
-        if self.principal.is_some()
-            && let Ok(sender) = envelope.from.parse::<EmailAddress>()
-            && let Err(reply) = check_from_header(headers.as_ref(), &sender)
-        {
-            tracing::warn!(peer = %self.peer, %sender, "smtp: refused, From: header is not the sender");
+        let body = match reader.finish() {
+            Ok(body) => body,
+            Err(DataError::TooLarge(limit)) => {
+                return Ok(Reply::new(552, "5.3.4", format!("Message too large, at most {limit} bytes")));
+            }
+            // RFC 5321 §2.3.8: CR and LF only as CRLF. Refused rather than
+            // repaired: the client's idea of the message is not ours.
+            Err(bare) => return Ok(Reply::new(550, "5.6.0", format!("Message refused: {bare}"))),
+        };
+        if let Err(reply) = self.check_headers(&envelope, &body).await {
             return Ok(reply);
         }
+        // The header section, for the log.
+        let headers = MessageParser::default().parse_headers(&body);
         let message = self.with_received_header(&envelope, &body);
         match self.store_message(&envelope, &message).await {
             Ok(()) => {
@@ -587,6 +599,26 @@ impl<'a> Session<'a> {
                 tracing::error!(error = %e, "smtp: storing the message failed");
                 Ok(Reply::new(451, "4.3.0", "Temporary failure storing the message, try again later"))
             }
+        }
+    }
+
+    /// The header policy (see [`policy`]): the user's mailboxes on
+    /// submission, the peer's listed domains on the MTA port.
+    async fn check_headers(&self, envelope: &Envelope, body: &[u8]) -> Result<(), Reply> {
+        match (&self.server.mode, &self.principal, &self.tls) {
+            (Mode::Submission(submission), Some(principal), _) => {
+                let sender = envelope
+                    .from
+                    .parse::<EmailAddress>()
+                    .map_err(|e| Reply::new(501, "5.1.7", format!("Bad sender address: {e}")))?;
+                let own = (principal.address(), principal.mailbox.id);
+                let national_id = principal.national_id.as_ref();
+                policy::check_submission(&submission.submitter, body, &sender, own, national_id).await
+            }
+            (Mode::Mta, _, Some(TlsPeer { certificate: PeerCertificate::Trusted { subject }, .. })) => {
+                policy::check_peer(self.server.store.meta.as_ref(), body, subject).await
+            }
+            _ => Err(Reply::new(550, "5.7.1", "No authenticated sender")),
         }
     }
 
@@ -629,23 +661,47 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Submission: the From: header must name the envelope sender (checked at
-/// MAIL FROM), and only them.
-fn check_from_header(headers: Option<&Message<'_>>, principal: &EmailAddress) -> Result<(), Reply> {
-    let refuse = |why: String| Err(Reply::new(550, "5.7.1", why));
-    let from: Vec<&str> = headers
-        .and_then(Message::from)
-        .map(|address| address.iter().filter_map(|a| a.address()).collect())
-        .unwrap_or_default();
-    if from.is_empty() {
-        return refuse("The message has no From: header".into());
+/// The next command line, parsed (smtp-proto's grammar), or the reply
+/// refusing it. Lines are bounded: [`MAX_COMMAND_LINE`], or
+/// [`MAX_AUTH_LINE`] for AUTH and its initial response.
+async fn next_command<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut Conn<S>,
+    deadline: Instant,
+) -> Result<Result<Request<String>, Reply>, ReadEnd> {
+    let too_long = || Reply::new(500, "5.5.6", "Command line too long");
+    let len = match conn.next_line(MAX_AUTH_LINE, deadline).await? {
+        Line::Ready(len) => len,
+        Line::TooLong => return Ok(Err(too_long())),
+    };
+    let line: Vec<u8> = conn.pending.drain(..len).collect();
+    if len > MAX_COMMAND_LINE && !line[..5].eq_ignore_ascii_case(b"AUTH ") {
+        return Ok(Err(too_long()));
     }
-    for address in from {
-        if address.parse::<EmailAddress>().ok().as_ref() != Some(principal) {
-            return refuse(format!("From: {address} is not {principal}"));
-        }
+    Ok(Request::parse(&mut line.iter()).map(owned).map_err(|e| Reply::for_parse_error(&e)))
+}
+
+/// A command's name, for the log.
+fn verb(request: &Request<String>) -> &'static str {
+    match request {
+        Request::Ehlo { .. } => "EHLO",
+        Request::Lhlo { .. } => "LHLO",
+        Request::Helo { .. } => "HELO",
+        Request::Mail { .. } => "MAIL",
+        Request::Rcpt { .. } => "RCPT",
+        Request::Bdat { .. } => "BDAT",
+        Request::Auth { .. } => "AUTH",
+        Request::Noop { .. } => "NOOP",
+        Request::Vrfy { .. } => "VRFY",
+        Request::Expn { .. } => "EXPN",
+        Request::Help { .. } => "HELP",
+        Request::Etrn { .. } => "ETRN",
+        Request::Atrn { .. } => "ATRN",
+        Request::Burl { .. } => "BURL",
+        Request::StartTls => "STARTTLS",
+        Request::Data => "DATA",
+        Request::Rset => "RSET",
+        Request::Quit => "QUIT",
     }
-    Ok(())
 }
 
 /// The SASL mechanisms a submission listener accepts.

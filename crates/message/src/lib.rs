@@ -1,0 +1,15 @@
+//! Where a message is parsed once, for every part of mss that needs to know
+//! what it says: SMTP policy, IMAP ENVELOPE, the webmail. Two readers of the
+//! same header that disagree (policy checking the last `From:`, display
+//! showing the first) are how a sender gets spoofed, so there is one reader
+//! per fact, here.
+//!
+//! - [`header`]: the originator fields (`From:`, `Sender:`, `Reply-To:`),
+//!   read from the raw header fields, with the RFC 5322 §3.6 counts enforced.
+//!
+//! This crate does no I/O and decides no access: it says what a message
+//! claims; `smtp` (and `core`) decide whether that claim is allowed.
+
+pub mod header;
+
+pub use header::{HeaderError, Mailbox, Originators, originators};
