@@ -28,6 +28,10 @@ pub const DEFAULT_DATA_DIR: &str = "mss-data";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `development` or `production`: required, so that nobody runs the
+    /// simulators in production without having said so (see [`RunMode`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RunMode>,
     /// The mail domain this operator serves.
     pub domain: String,
     pub listen: Listen,
@@ -43,6 +47,27 @@ pub struct Config {
     #[serde(default)]
     pub cps: Cps,
 }
+
+/// How the operator runs.
+///
+/// Development allows what production must never have: the Pro Santé
+/// Connect and ANS simulators, development bearer tokens as passwords, a
+/// development CA's private key beside the data. It is said loudly at
+/// start-up and in the portal's footer. Production refuses to start with
+/// any of them ([`Config::production_refusals`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    Development,
+    Production,
+}
+
+/// The environment variable that gives the Pro Santé Connect client secret
+/// (it wins over `[psc] client_secret_file` and `client_secret`).
+pub const PSC_SECRET_ENV: &str = "MSS_PSC_CLIENT_SECRET";
+
+/// The simulator's client secret when none is configured (development).
+const DEVELOPMENT_PSC_SECRET: &str = "development";
 
 /// CPS card logins.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -66,7 +91,14 @@ pub struct Psc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
     pub client_id: String,
-    pub client_secret: String,
+    /// The client secret PSC gave us. Better kept out of this file: in
+    /// `client_secret_file` (mode 0600 or 0400), or in the environment
+    /// variable `MSS_PSC_CLIENT_SECRET`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// A file holding the client secret (relative to the data directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<PathBuf>,
     /// Simulator only: the test identities, relative to the data directory.
     #[serde(default = "default_identities")]
     pub identities: PathBuf,
@@ -88,7 +120,8 @@ impl Default for Psc {
         Self {
             issuer: None,
             client_id: "mss".into(),
-            client_secret: "development".into(),
+            client_secret: None,
+            client_secret_file: None,
             identities: default_identities(),
             public_url: None,
         }
@@ -302,6 +335,8 @@ pub struct DataDir {
     pub config: Config,
     /// `config.domain`, validated.
     pub domain: mss_core::Domain,
+    /// `config.mode`, which must be given.
+    pub mode: RunMode,
 }
 
 impl DataDir {
@@ -318,7 +353,64 @@ impl DataDir {
         let text = std::fs::read_to_string(&file).map_err(|e| failed(file.display(), e))?;
         let config: Config = toml::from_str(&text).map_err(|e| failed(file.display(), e.message()))?;
         let domain = config.domain.parse().map_err(|e| failed(file.display(), e))?;
-        Ok(Self { path: path.to_path_buf(), config, domain })
+        let Some(mode) = config.mode else {
+            return Err(failed(
+                file.display(),
+                "no mode: add `mode = \"development\"` (simulators allowed) or `mode = \"production\"` at the top",
+            ));
+        };
+        if let Err(why) = config.check_ranges() {
+            return Err(failed(file.display(), why));
+        }
+        Ok(Self { path: path.to_path_buf(), config, domain, mode })
+    }
+
+    /// What production forbids that this data directory has; empty in a
+    /// directory fit for production.
+    pub fn production_refusals(&self) -> Vec<String> {
+        let mut refusals = self.config.production_refusals();
+        for ca in ["ca", CPS_CA_DIR] {
+            let key = self.path.join(ca).join(mss_trust::pki::CA_KEY_FILE);
+            if key.exists() {
+                refusals.push(format!("{} is a development CA's private key", key.display()));
+            }
+        }
+        if self.psc_client_secret().is_ok_and(|secret| secret == DEVELOPMENT_PSC_SECRET) {
+            refusals.push("[psc] has no client secret of its own".into());
+        }
+        refusals
+    }
+
+    /// The Pro Santé Connect client secret: from `MSS_PSC_CLIENT_SECRET`,
+    /// else `[psc] client_secret_file`, else `[psc] client_secret`, else
+    /// the development one.
+    pub fn psc_client_secret(&self) -> Result<String, CliError> {
+        if let Ok(secret) = std::env::var(PSC_SECRET_ENV)
+            && !secret.is_empty()
+        {
+            return Ok(secret);
+        }
+        let psc = &self.config.psc;
+        if let Some(file) = &psc.client_secret_file {
+            let path = self.resolve(file);
+            let secret = read_secret_file(&path)?;
+            return Ok(secret);
+        }
+        Ok(psc.client_secret.clone().unwrap_or_else(|| DEVELOPMENT_PSC_SECRET.to_string()))
+    }
+
+    /// Makes the data directory readable by its owner only (0700). A
+    /// directory that was open to others (made by an earlier release, or
+    /// with a wide umask) has every file and directory in it closed too.
+    pub fn make_private(&self) -> Result<(), CliError> {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(&self.path).map_err(|e| failed(self.path.display(), e))?;
+        if meta.permissions().mode() & 0o077 == 0 {
+            return Ok(());
+        }
+        let closed = close_tree(&self.path).map_err(|e| failed(self.path.display(), e))?;
+        tracing::warn!(dir = %self.path.display(), closed, "data directory was readable by others; closed to its owner");
+        Ok(())
     }
 
     /// A path from the configuration, resolved against the data directory.
@@ -334,5 +426,144 @@ impl DataDir {
     /// Opens the store (applying migrations).
     pub async fn open_store(&self) -> Result<mss_store::Store, CliError> {
         Ok(mss_store::Store::open(&self.store_config()).await?)
+    }
+}
+
+impl Config {
+    /// Values that are out of range (a zero size limit, durations that
+    /// overflow); the first one found.
+    pub fn check_ranges(&self) -> Result<(), String> {
+        const DAY: u64 = 86_400;
+        let size = 1024..=(1u64 << 30);
+        let checks: [(&str, bool, String); 8] = [
+            ("[smtp] max_message_bytes", size.contains(&(self.smtp.max_message_bytes as u64)), "1 KiB to 1 GiB".into()),
+            ("[imap] max_append_bytes", size.contains(&self.imap.max_append_bytes), "1 KiB to 1 GiB".into()),
+            ("[smtp] queue_expiry_days", (1..=30).contains(&self.smtp.queue_expiry_days), "1 to 30".into()),
+            ("[smtp] mx_port", self.smtp.mx_port != 0, "1 to 65535".into()),
+            (
+                "[lifecycle] validation_delay_seconds",
+                self.lifecycle.validation_delay_seconds <= 30 * DAY,
+                format!("0 to {}", 30 * DAY),
+            ),
+            (
+                "[lifecycle] audit_retention_days",
+                (1..=3650).contains(&self.lifecycle.audit_retention_days),
+                "1 to 3650".into(),
+            ),
+            ("[lifecycle] deleted_retention_days", self.lifecycle.deleted_retention_days <= 3650, "0 to 3650".into()),
+            ("[psc] client_id", !self.psc.client_id.trim().is_empty(), "not empty".into()),
+        ];
+        match checks.into_iter().find(|(_, ok, _)| !ok) {
+            Some((name, _, range)) => Err(format!("{name} is out of range ({range})")),
+            None => Ok(()),
+        }
+    }
+
+    /// The development conveniences this configuration turns on.
+    pub fn production_refusals(&self) -> Vec<String> {
+        let mut refusals = Vec::new();
+        if self.psc.issuer.is_none() {
+            refusals.push("[psc] issuer is not set: the Pro Santé Connect simulator would sign anyone in".into());
+        }
+        if self.lifecycle.ans_url.is_none() {
+            refusals.push("[lifecycle] ans_url is not set: the ANS simulator would validate every mailbox".into());
+        }
+        if !self.lifecycle.ans_unknown_national_ids.is_empty() || !self.lifecycle.ans_unknown_finess.is_empty() {
+            refusals.push("[lifecycle] ans_unknown_* configure the ANS simulator".into());
+        }
+        if self.smtp.plain_with_token {
+            refusals.push("[smtp] plain_with_token accepts development bearer tokens as passwords".into());
+        }
+        if self.imap.plain_with_token {
+            refusals.push("[imap] plain_with_token accepts development bearer tokens as passwords".into());
+        }
+        refusals
+    }
+}
+
+/// A secret kept in a file of its own, which others must not be able to read.
+fn read_secret_file(path: &Path) -> Result<String, CliError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| failed(path.display(), e))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(failed(path.display(), "a secret file must be readable by its owner only (chmod 600)"));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| failed(path.display(), e))?;
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(failed(path.display(), "the secret file is empty"));
+    }
+    Ok(secret.to_string())
+}
+
+/// Removes group and other permissions from `dir` and everything under it
+/// (symbolic links are not followed); returns how many entries changed.
+fn close_tree(dir: &Path) -> std::io::Result<usize> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut closed = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        let meta = std::fs::symlink_metadata(&path)?;
+        if meta.file_type().is_symlink() {
+            continue;
+        }
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o700))?;
+            closed += 1;
+        }
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path)? {
+                pending.push(entry?.path());
+            }
+        }
+    }
+    Ok(closed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn development() -> Config {
+        Config {
+            mode: Some(RunMode::Development),
+            domain: "pharma.test".into(),
+            listen: Listen::default(),
+            tls: Tls { certificate: "c".into(), key: "k".into(), trust_anchors: "a".into() },
+            smtp: Smtp::default(),
+            imap: Imap::default(),
+            lifecycle: Lifecycle::default(),
+            psc: Psc::default(),
+            cps: Cps::default(),
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_in_range_and_out_of_range_values_are_named() {
+        assert_eq!(development().check_ranges(), Ok(()));
+        let mut zero = development();
+        zero.smtp.max_message_bytes = 0;
+        assert!(zero.check_ranges().unwrap_err().contains("max_message_bytes"));
+        let mut overflowing = development();
+        overflowing.smtp.queue_expiry_days = u64::MAX;
+        assert!(overflowing.check_ranges().unwrap_err().contains("queue_expiry_days"));
+        let mut forever = development();
+        forever.lifecycle.validation_delay_seconds = u64::MAX;
+        assert!(forever.check_ranges().unwrap_err().contains("validation_delay_seconds"));
+    }
+
+    #[test]
+    fn production_refuses_each_development_convenience() {
+        let mut config = development();
+        assert_eq!(config.production_refusals().len(), 2, "both simulators");
+        config.smtp.plain_with_token = true;
+        config.imap.plain_with_token = true;
+        config.lifecycle.ans_unknown_finess = vec!["750000002".into()];
+        assert_eq!(config.production_refusals().len(), 5);
+        let mut real = development();
+        real.psc.issuer = Some("https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet".into());
+        real.lifecycle.ans_url = Some("https://gateway.api.esante.gouv.fr/fhir".into());
+        assert!(real.production_refusals().is_empty());
     }
 }

@@ -46,6 +46,9 @@ where
 
 impl From<mss_store::StoreError> for CliError {
     fn from(e: mss_store::StoreError) -> Self {
-        CliError::Failed(format!("store: {e}"))
+        match e {
+            mss_store::StoreError::CertificateTaken(_) => usage("certificate-dn", e),
+            e => CliError::Failed(format!("store: {e}")),
+        }
     }
 }

@@ -14,6 +14,10 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    // Health data is private: whatever the caller's umask, everything this
+    // process creates (database, bodies, keys, configuration) is readable
+    // by its owner only (files 0600, directories 0700).
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {

@@ -9,6 +9,10 @@ pub enum StoreError {
     /// A mailbox with this address exists already.
     #[error("address {0} is already taken")]
     AddressTaken(String),
+    /// Another applicative mailbox that still exists is bound to this
+    /// certificate DN (SASL EXTERNAL could not tell them apart).
+    #[error("certificate DN is already bound to {0}")]
+    CertificateTaken(String),
     /// The row to change does not exist.
     #[error("{0} not found")]
     NotFound(String),

@@ -12,7 +12,9 @@ use mss_trust::pki::{CA_CERT_FILE, OperatorIdentity};
 use mss_trust::{CertificateAuthority, DistinguishedName};
 
 use crate::cli::InitArgs;
-use crate::config::{CONFIG_FILE, CPS_CA_DIR, Config, Cps, IDENTITIES_FILE, Imap, Lifecycle, Listen, Psc, Smtp, Tls};
+use crate::config::{
+    CONFIG_FILE, CPS_CA_DIR, Config, Cps, IDENTITIES_FILE, Imap, Lifecycle, Listen, Psc, RunMode, Smtp, Tls,
+};
 use crate::error::{CliError, failed, parse, usage};
 
 const CA_DIR: &str = "ca";
@@ -85,6 +87,9 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
     };
     let issued = ca.issue_operator(&settings.identity).map_err(|e| failed("pki", e))?;
     let config = Config {
+        // A development CA and the simulators: production is a decision
+        // the operator writes into mss.toml (docs/security.md).
+        mode: Some(RunMode::Development),
         domain: settings.domain.to_string(),
         listen: settings.listen.clone(),
         tls: Tls {
@@ -95,7 +100,7 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
         smtp: Smtp::default(),
         imap: Imap::default(),
         lifecycle: Lifecycle::default(),
-        psc: Psc { client_secret: random_secret()?, ..Psc::default() },
+        psc: Psc { client_secret: Some(random_secret()?), ..Psc::default() },
         cps: Cps { trust_anchors: Some(PathBuf::from(CPS_CA_DIR).join(CA_CERT_FILE)) },
     };
     let cps_ca = CertificateAuthority::generate("IGC-Santé TEST CPS", &settings.identity.organisation)

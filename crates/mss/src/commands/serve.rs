@@ -40,7 +40,7 @@ use super::annuaire::ANNUAIRE_DIR;
 use super::https::{HttpsClient, TlsListener, presented_certificate};
 use super::init::{InitSettings, initialise, print_report};
 use crate::cli::ServeArgs;
-use crate::config::{CONFIG_FILE, DEFAULT_DATA_DIR, DataDir, Listen, PORTS_FILE};
+use crate::config::{CONFIG_FILE, DEFAULT_DATA_DIR, DataDir, Listen, PORTS_FILE, RunMode};
 use crate::error::{CliError, failed};
 
 /// The development domain of a data directory made by a bare `mss serve`.
@@ -59,6 +59,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         }
     };
     let data = DataDir::load(&dir)?;
+    data.make_private()?;
+    let conveniences = check_mode(&data)?;
+    let psc_secret = data.psc_client_secret()?;
     let _lock = lock(&data.path)?;
     raise_open_files_limit();
     let tls_files = &data.config.tls;
@@ -201,6 +204,16 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     write_ports(&data.path, &ports)?;
 
     println!("mss serving domain {} from {}", data.domain, data.path.display());
+    match data.mode {
+        RunMode::Production => tracing::info!("production mode"),
+        RunMode::Development => {
+            println!("  DEVELOPMENT MODE: never serve real users or real health data with this configuration");
+            for convenience in &conveniences {
+                println!("    - {convenience}");
+                tracing::warn!("development mode: {convenience}");
+            }
+        }
+    }
     println!("  smtp       {smtp_addr} (trust space: STARTTLS and an operator certificate required)");
     println!("  submission {submission_addr} (STARTTLS, then AUTH XOAUTH2 with a token from `mss token`)");
     println!("  imap       {imap_addr} (STARTTLS, then AUTHENTICATE XOAUTH2 with a token, or EXTERNAL)");
@@ -249,7 +262,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let days = |n: u64| Duration::from_secs(n.saturating_mul(86_400));
     let retention = (days(lifecycle.audit_retention_days), days(lifecycle.deleted_retention_days));
     tasks.push(tokio::spawn(housekeeping_daily(store.clone(), retention.0, retention.1)));
-    let (psc, simulator) = pro_sante_connect(&data, &base_url, &format!("http://{http_addr}"))?;
+    let (psc, simulator) = pro_sante_connect(&data, psc_secret, &base_url, &format!("http://{http_addr}"))?;
     let web = Arc::new(Web {
         store: store.clone(),
         domain: data.domain.clone(),
@@ -316,6 +329,20 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     tracing::info!("stopped");
     println!("mss stopped");
     Ok(())
+}
+
+/// Production refuses to start with any development convenience (each one
+/// named); development starts with them, and returns them to be said.
+fn check_mode(data: &DataDir) -> Result<Vec<String>, CliError> {
+    let conveniences = data.production_refusals();
+    match data.mode {
+        RunMode::Production if conveniences.is_empty() => Ok(Vec::new()),
+        RunMode::Production => Err(failed(
+            "mode",
+            format!("production refuses to start with development conveniences: {}", conveniences.join("; ")),
+        )),
+        RunMode::Development => Ok(conveniences),
+    }
 }
 
 /// Every connection is a file descriptor, and the usual soft limit (1,024)
@@ -396,6 +423,7 @@ const PSC_SIMULATOR_PATH: &str = "/psc-sim";
 /// back channel needs no certificate for a loopback address).
 fn pro_sante_connect(
     data: &DataDir,
+    client_secret: String,
     base_url: &str,
     simulator_base: &str,
 ) -> Result<(PscLogin, Option<Arc<Simulator>>), CliError> {
@@ -404,7 +432,7 @@ fn pro_sante_connect(
     let mut config = PscConfig {
         issuer: String::new(),
         client_id: psc.client_id.clone(),
-        client_secret: psc.client_secret.clone(),
+        client_secret,
         redirect_uri: format!("{base_url}/api/auth/psc/callback"),
         scopes: vec!["scope_all".into()],
     };
@@ -421,7 +449,7 @@ fn pro_sante_connect(
             Identities::default()
         }
     };
-    let client = RegisteredClient { id: psc.client_id.clone(), secret: psc.client_secret.clone() };
+    let client = RegisteredClient { id: psc.client_id.clone(), secret: config.client_secret.clone() };
     let simulator = Simulator::new(&config.issuer, identities, client).map_err(|e| failed("psc", e))?;
     Ok((PscLogin::new(config, http), Some(Arc::new(simulator))))
 }

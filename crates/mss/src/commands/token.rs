@@ -7,7 +7,7 @@ use mss_identity::TokenKey;
 use mss_store::now_unix;
 
 use crate::cli::DataDirArg;
-use crate::config::DataDir;
+use crate::config::{DataDir, RunMode};
 use crate::error::{CliError, failed, parse, usage};
 
 /// A day: development tokens are short-lived.
@@ -20,6 +20,9 @@ pub async fn run(data_dir: &DataDirArg, address: &str, ttl_minutes: &str) -> Res
         return Err(usage("ttl-minutes", format!("between 1 and {MAX_TTL_MINUTES}")));
     }
     let data = DataDir::load(&data_dir.data_dir)?;
+    if data.mode == RunMode::Production {
+        return Err(usage("data-dir", "development tokens are not issued in production mode"));
+    }
     if *address.domain() != data.domain {
         return Err(usage("address", format!("{address} is not of this operator's domain {}", data.domain)));
     }

@@ -149,6 +149,11 @@ impl Operator {
         Self { _tmp: tmp, dir }
     }
 
+    /// An operator a test initialised itself in `dir`, inside `tmp`.
+    pub fn adopt(tmp: tempfile::TempDir, dir: PathBuf) -> Self {
+        Self { _tmp: tmp, dir }
+    }
+
     /// Routes mail for `domain` to `addr` (a `[smtp.routes]` entry).
     pub fn route(&self, domain: &str, addr: &str) {
         let config = self.dir.join("mss.toml");
@@ -201,6 +206,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server the test started itself, listening on `ports`.
+    pub fn from_child(child: Child, ports: serde_json::Value) -> Self {
+        Self { child: Some(child), ports }
+    }
+
     /// The address a listener is on (`"smtp"`, `"http"`...).
     pub fn addr(&self, listener: &str) -> String {
         self.ports[listener].as_str().unwrap().to_string()

@@ -298,6 +298,20 @@ fn insert_whitelist_row(tx: &rusqlite::Transaction<'_>, row: &WhitelistRow) -> R
 /// Inserts a mailbox with its INBOX and special-use folders; returns its id.
 pub(super) fn insert_mailbox(tx: &rusqlite::Transaction<'_>, new: &NewMailbox) -> Result<MailboxId, StoreError> {
     let address = new.address.to_string();
+    if let Some(dn) = &new.certificate_dn {
+        // One mailbox per certificate: SASL EXTERNAL names the mailbox by
+        // the certificate alone. A deleted mailbox frees its certificate.
+        let bound: Option<String> = tx
+            .query_row(
+                "SELECT address FROM mailboxes WHERE certificate_dn = ?1 AND state != 'deleted'",
+                params![dn],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(bound) = bound {
+            return Err(StoreError::CertificateTaken(bound));
+        }
+    }
     let now = now_unix();
     let inserted = tx.execute(
         "INSERT INTO mailboxes (address, kind, state, national_id, finess, first_name, last_name,

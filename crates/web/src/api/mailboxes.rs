@@ -251,6 +251,10 @@ pub(crate) async fn request_mailbox(
     let mailbox = match created {
         Ok(mailbox) => mailbox,
         Err(StoreError::Invalid(why)) => return Err(refuse(Problem::invalid(why)).await),
+        Err(StoreError::CertificateTaken(bound)) => {
+            let why = format!("Ce certificat est déjà associé à la boîte applicative {bound}.");
+            return Err(refuse(Problem::conflict(why).on("certificate_dn")).await);
+        }
         Err(e) => return Err(Problem::unavailable(e)),
     };
     let detail = format!("type={} cgu={}", mailbox.kind.code(), web.cgu.version);
