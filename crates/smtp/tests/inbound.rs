@@ -259,27 +259,76 @@ async fn a_client_trickling_a_command_is_cut_at_the_command_timeout() {
     assert!(started.elapsed() < Duration::from_secs(2), "cut after {:?}", started.elapsed());
 }
 
+/// A plain connection from `ip` (any of 127/8 is loopback), greeted or not.
+async fn connect_from(ip: [u8; 4], addr: std::net::SocketAddr) -> support::Client<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((std::net::Ipv4Addr::from(ip), 0).into()).unwrap();
+    support::Client { io: tokio::io::BufReader::new(socket.connect(addr).await.unwrap()) }
+}
+
 #[tokio::test]
 async fn one_address_cannot_take_every_slot() {
-    let h = harness(Limits { max_per_address: 3, ..test_limits() }).await;
+    let h = harness(Limits { max_unproven_per_address: 3, ..test_limits() }).await;
     let mut held = Vec::new();
     for _ in 0..3 {
         held.push(connect(h.addr).await);
     }
-    let mut fourth =
-        support::Client { io: tokio::io::BufReader::new(tokio::net::TcpStream::connect(h.addr).await.unwrap()) };
+    let mut fourth = connect_from([127, 0, 0, 1], h.addr).await;
     let (code, text) = fourth.reply().await;
     assert_eq!((code, text.contains("4.7.0 Too many connections")), (421, true), "{text}");
-    // Another address is served (the whole 127/8 is loopback).
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
-    let other = socket.connect(h.addr).await.unwrap();
-    let mut other = support::Client { io: tokio::io::BufReader::new(other) };
-    assert_eq!(other.reply().await.0, 220);
+    // Another address is served.
+    assert_eq!(connect_from([127, 0, 0, 2], h.addr).await.reply().await.0, 220);
     // A slot given back is free again.
     drop(held.pop());
     tokio::time::sleep(Duration::from_millis(200)).await;
     connect(h.addr).await;
+}
+
+/// The attack: many hosts open idle connections until every slot is taken.
+/// They only fill the pool of unproven connections; a trust-space peer
+/// arriving after them still gets in (the oldest stranger makes room) and
+/// delivers, and a stranger that never proves itself is closed after its
+/// lifetime.
+#[tokio::test]
+async fn idle_strangers_cannot_lock_out_a_trusted_peer() {
+    let limits = Limits {
+        max_unproven: 16,
+        max_unproven_per_address: 4,
+        unproven_lifetime: Duration::from_secs(3),
+        ..test_limits()
+    };
+    let h = harness(limits).await;
+    let mut strangers = Vec::new();
+    for host in 0..8u8 {
+        for _ in 0..4 {
+            strangers.push(connect_from([127, 0, 3, host + 1], h.addr).await);
+        }
+    }
+    // 32 strangers for 16 places: the first 16 were pushed out by the next.
+    let mut greeted = 0;
+    for stranger in &mut strangers {
+        let (code, _) = stranger.reply().await;
+        greeted += usize::from(code == 220);
+    }
+    assert_eq!(greeted, 32, "every stranger was admitted, the oldest then closed");
+    let mut c = starttls(h.addr, client_config(&h.peer, h.ca.cert_pem())).await;
+    assert_eq!(c.cmd("MAIL FROM:<bob@peer.test>").await.0, 250);
+    assert_eq!(c.cmd(&format!("RCPT TO:<{RECIPIENT}>")).await.0, 250);
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    c.send(&format!("{MESSAGE}.")).await;
+    assert_eq!(c.reply().await.0, 250);
+    // Past their lifetime the strangers are gone; the proven peer stays.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut closed = 0;
+    for stranger in &mut strangers {
+        use tokio::io::AsyncReadExt;
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_secs(1), stranger.io.read(&mut byte)).await;
+        closed += usize::from(matches!(read, Ok(Ok(0)) | Ok(Err(_))));
+    }
+    assert_eq!(closed, 32, "unproven connections do not outlive their lifetime");
+    assert_eq!(c.cmd("NOOP").await.0, 250, "the trusted peer is still connected");
+    assert_eq!(inbox(&h).await.len(), 1);
 }
 
 #[tokio::test]

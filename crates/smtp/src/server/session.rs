@@ -322,6 +322,7 @@ impl<'a> Session<'a> {
                 tracing::info!(peer = %self.peer, user = %principal.address(), "smtp: authenticated");
                 self.server.store.audit.record(audit(principal.address().to_string(), "ok")).await;
                 self.principal = Some(principal);
+                mss_net::proven();
                 Reply::new(235, "2.7.0", "Authentication successful")
             }
             Err(LoginError::Invalid(why)) => {
