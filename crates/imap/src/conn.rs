@@ -1,12 +1,15 @@
 //! A client connection as the session sees it: commands framed into
 //! whole messages (lines and the literals they announce), with every limit
-//! applied before the bytes are read, and responses written whole.
+//! applied before the bytes are read, and responses written with a bound on
+//! how long a client that stops reading can hold the session.
 //!
 //! Framing is done here, not by the parser: a line ending in `{n}` or
-//! `{n+}` (RFC 9051 §4.3, RFC 7888) announces n bytes. A synchronising
-//! literal over the limit is refused before the client sends it (tagged NO
-//! [TOOBIG], RFC 7889); a non-synchronising one over the limit ends the
-//! connection, since its bytes are already on the way.
+//! `{n+}` (RFC 9051 §4.3, RFC 7888) announces n bytes. Each literal and the
+//! whole command (its lines and literals together) have a limit. A
+//! synchronising literal over a limit is refused before the client sends it
+//! (tagged NO [TOOBIG], RFC 7889); a non-synchronising one, or a line that
+//! does not fit, ends the connection, since its bytes are already on the
+//! way. Memory held for one command is thus at most its limit plus one read.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -66,6 +69,9 @@ pub enum ReadEnd {
     Closed,
     /// Nothing arrived in time (idle, or a line or literal left unfinished).
     Timeout,
+    /// A line grew past its limit where it cannot be skipped: the framing
+    /// is lost, the connection must end.
+    Overflow,
     Io(std::io::Error),
 }
 
@@ -73,13 +79,15 @@ pub enum ReadEnd {
 pub enum Frame {
     /// A whole command: lines and literals, as received.
     Command(Vec<u8>),
-    /// A line longer than the limit; it was discarded up to its end.
+    /// A first line longer than the limit, once authenticated; it was
+    /// discarded up to its end and the session goes on.
     LineTooLong,
-    /// A synchronising literal over the limit, refused before it was sent;
+    /// A synchronising literal over a limit, refused before it was sent;
     /// the rest of the command was not read (the client drops it).
-    LiteralTooBig { tag: String, size: u64, limit: u64 },
-    /// A non-synchronising literal over the limit: the connection must end.
-    NonSyncTooBig { tag: String },
+    Refused { tag: String, text: String },
+    /// Bytes over a limit are already on the way (a non-synchronising
+    /// literal, a line too long): the connection must end.
+    Overflow { tag: Option<String>, text: String },
 }
 
 /// Bounds the framer applies.
@@ -90,6 +98,12 @@ pub struct FrameLimits {
     pub max_append: u64,
     /// Largest literal anywhere else (mailbox names, search strings).
     pub max_literal: u64,
+    /// Largest command other than APPEND, lines and literals together; an
+    /// APPEND may have `max_append` and one line more.
+    pub max_command: u64,
+    /// Whether a first line over `max_line` is skipped (the session goes
+    /// on) rather than ending the connection.
+    pub skip_long_lines: bool,
     /// Wait for a new command.
     pub idle: Duration,
     /// Wait for the rest of a started command (each read).
@@ -98,14 +112,26 @@ pub struct FrameLimits {
 
 const READ_CHUNK: usize = 16 * 1024;
 
+/// How long a write may make no progress before the client is given up:
+/// one that stops reading does not hold its session (and what it buffers)
+/// for ever.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
 pub struct Conn {
     pub stream: Stream,
     buffer: Vec<u8>,
+    write_timeout: Duration,
+    /// A write failed or timed out: later ones fail at once.
+    broken: bool,
 }
 
 impl Conn {
     pub fn new(stream: Stream) -> Self {
-        Self { stream, buffer: Vec::new() }
+        Self { stream, buffer: Vec::new(), write_timeout: WRITE_TIMEOUT, broken: false }
+    }
+
+    pub fn set_write_timeout(&mut self, timeout: Duration) {
+        self.write_timeout = timeout;
     }
 
     /// Reads more bytes into the buffer. Cancel-safe: bytes are appended
@@ -128,22 +154,30 @@ impl Conn {
         !self.buffer.is_empty()
     }
 
-    /// The next line, CRLF (or bare LF) included; `Ok(None)` when it grew
-    /// past `max` (then discarded through its end).
+    /// The next line, CRLF (or bare LF) included. A line that grows past
+    /// `max` is `Ok(None)` when `skip` (it was discarded through its end)
+    /// and `Err(Overflow)` otherwise, as soon as it is known to be too long.
     pub async fn line(
         &mut self,
         max: usize,
         first_wait: Duration,
         progress: Duration,
+        skip: bool,
     ) -> Result<Option<Vec<u8>>, ReadEnd> {
         let mut waited = false;
         let mut too_long = false;
         loop {
             if let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
+                if !skip && end >= max {
+                    return Err(ReadEnd::Overflow);
+                }
                 let line: Vec<u8> = self.buffer.drain(..=end).collect();
                 return Ok(if too_long || line.len() > max { None } else { Some(line) });
             }
             if self.buffer.len() > max {
+                if !skip {
+                    return Err(ReadEnd::Overflow);
+                }
                 too_long = true;
                 self.buffer.clear();
             }
@@ -161,29 +195,40 @@ impl Conn {
     }
 
     /// Reads one command, answering synchronising literals with a
-    /// continuation request. `is_append` tells the framer which literal
-    /// limit applies (decided from the command name on the first line).
+    /// continuation request. Which limits apply to literals and to the
+    /// whole command is decided from the command name on the first line.
     pub async fn command(&mut self, limits: &FrameLimits) -> Result<Frame, ReadEnd> {
-        let mut message = Vec::new();
-        let mut first = true;
+        let first = match self.line(limits.max_line, limits.idle, limits.progress, limits.skip_long_lines).await {
+            Ok(Some(line)) => line,
+            Ok(None) => return Ok(Frame::LineTooLong),
+            Err(ReadEnd::Overflow) => {
+                let text = format!("Line over the limit of {} bytes", limits.max_line);
+                return Ok(Frame::Overflow { tag: None, text });
+            }
+            Err(end) => return Err(end),
+        };
+        let append = command_name(&first).eq_ignore_ascii_case("APPEND");
+        let (max_literal, max_command) = if append {
+            (limits.max_append, limits.max_append.saturating_add(limits.max_line as u64))
+        } else {
+            (limits.max_literal, limits.max_command)
+        };
+        let tag = String::from_utf8_lossy(tag_of(&first)).into_owned();
+        let mut message = first.clone();
+        let mut line = first;
         loop {
-            let wait = if first { limits.idle } else { limits.progress };
-            let Some(line) = self.line(limits.max_line, wait, limits.progress).await? else {
-                return Ok(Frame::LineTooLong);
-            };
-            first = false;
-            message.extend_from_slice(&line);
             let Some((size, sync)) = literal_announced(&line) else {
                 return Ok(Frame::Command(message));
             };
-            let limit = if command_name(&message).eq_ignore_ascii_case("APPEND") {
-                limits.max_append
+            let text = if size > max_literal {
+                format!("Literal of {size} bytes is over the limit of {max_literal}")
+            } else if (message.len() as u64).saturating_add(size) > max_command {
+                format!("Command is over the limit of {max_command} bytes")
             } else {
-                limits.max_literal
+                String::new()
             };
-            if size > limit {
-                let tag = String::from_utf8_lossy(tag_of(&message)).into_owned();
-                return Ok(if sync { Frame::LiteralTooBig { tag, size, limit } } else { Frame::NonSyncTooBig { tag } });
+            if !text.is_empty() {
+                return Ok(if sync { Frame::Refused { tag, text } } else { Frame::Overflow { tag: Some(tag), text } });
             }
             if sync {
                 self.write(b"+ Ready for literal data\r\n").await.map_err(ReadEnd::Io)?;
@@ -191,13 +236,44 @@ impl Conn {
             let size = usize::try_from(size).map_err(|_| ReadEnd::Closed)?;
             let data = self.exact(size, limits.progress).await?;
             message.extend_from_slice(&data);
+            // The rest of the command must fit in what is left of its limit.
+            let room = usize::try_from(max_command).unwrap_or(usize::MAX).saturating_sub(message.len());
+            match self.line(limits.max_line.min(room), limits.progress, limits.progress, false).await {
+                Ok(Some(next)) => {
+                    message.extend_from_slice(&next);
+                    line = next;
+                }
+                Ok(None) | Err(ReadEnd::Overflow) => {
+                    let text = format!("Command is over the limit of {max_command} bytes");
+                    return Ok(Frame::Overflow { tag: Some(tag), text });
+                }
+                Err(end) => return Err(end),
+            }
         }
     }
 
-    /// Writes and flushes.
+    /// Writes and flushes; a client that accepts nothing for the write
+    /// timeout is given up (`TimedOut`), and so are all later writes.
     pub async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.stream.write_all(bytes).await?;
-        self.stream.flush().await
+        if self.broken {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        let written = self.write_within_timeout(bytes).await;
+        self.broken = written.is_err();
+        written
+    }
+
+    async fn write_within_timeout(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+        let stalled = || std::io::Error::new(std::io::ErrorKind::TimedOut, "client stopped reading");
+        while !bytes.is_empty() {
+            match tokio::time::timeout(self.write_timeout, self.stream.write(bytes)).await {
+                Err(_) => return Err(stalled()),
+                Ok(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(Ok(n)) => bytes = &bytes[n..],
+                Ok(Err(e)) => return Err(e),
+            }
+        }
+        tokio::time::timeout(self.write_timeout, self.stream.flush()).await.map_err(|_| stalled())?
     }
 }
 

@@ -25,6 +25,14 @@ pub struct Limits {
     pub max_line_bytes: usize,
     /// Largest literal outside APPEND.
     pub max_literal_bytes: u64,
+    /// Largest command outside APPEND once logged in, lines and literals
+    /// together (an APPEND may carry `max_append_bytes` and a line).
+    pub max_command_bytes: u64,
+    /// How long a client may accept no bytes of a response.
+    pub write_timeout: Duration,
+    /// How often an IDLE session checks that its login and its rights on
+    /// the selected mailbox still hold.
+    pub revalidate_every: Duration,
     /// Wait for a command when idle (RFC 9051 §5.4: at least 30 minutes
     /// once authenticated); before login it is much shorter.
     pub idle_timeout: Duration,
@@ -45,6 +53,9 @@ impl Default for Limits {
             max_append_bytes: 25 * 1024 * 1024,
             max_line_bytes: 64 * 1024,
             max_literal_bytes: 64 * 1024,
+            max_command_bytes: 1024 * 1024,
+            write_timeout: crate::conn::WRITE_TIMEOUT,
+            revalidate_every: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(30 * 60),
             unauthenticated_timeout: Duration::from_secs(60),
             progress_timeout: Duration::from_secs(60),
@@ -55,13 +66,33 @@ impl Default for Limits {
     }
 }
 
+/// Before login a command carries credentials at most: a SASL initial
+/// response (at most `sasl::MAX_RESPONSE_BYTES`, base64 on one line) or a
+/// user name and a bearer token. Nothing more is read from a stranger.
+const UNAUTHENTICATED_COMMAND_BYTES: usize = 16 * 1024;
+/// A literal before login: a user name or a token.
+const UNAUTHENTICATED_LITERAL_BYTES: u64 = mss_identity::token::MAX_TOKEN_BYTES as u64;
+
 impl Limits {
     pub(crate) fn frame(&self, authenticated: bool) -> FrameLimits {
+        if !authenticated {
+            return FrameLimits {
+                max_line: self.max_line_bytes.min(UNAUTHENTICATED_COMMAND_BYTES),
+                max_append: 0,
+                max_literal: self.max_literal_bytes.min(UNAUTHENTICATED_LITERAL_BYTES),
+                max_command: UNAUTHENTICATED_COMMAND_BYTES as u64,
+                skip_long_lines: false,
+                idle: self.unauthenticated_timeout,
+                progress: self.progress_timeout,
+            };
+        }
         FrameLimits {
             max_line: self.max_line_bytes,
-            max_append: if authenticated { self.max_append_bytes } else { 0 },
+            max_append: self.max_append_bytes,
             max_literal: self.max_literal_bytes,
-            idle: if authenticated { self.idle_timeout } else { self.unauthenticated_timeout },
+            max_command: self.max_command_bytes,
+            skip_long_lines: true,
+            idle: self.idle_timeout,
             progress: self.progress_timeout,
         }
     }

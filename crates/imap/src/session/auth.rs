@@ -34,8 +34,11 @@ impl Session<'_> {
             Some(response) => response,
             None => {
                 conn.write(b"+ \r\n").await.map_err(ReadEnd::Io)?;
-                let limits = self.server.limits.frame(false);
-                let Some(line) = conn.line(sasl::MAX_RESPONSE_BYTES, limits.progress, limits.progress).await? else {
+                // The response is base64 of at most MAX_RESPONSE_BYTES, on one
+                // line; a longer one ends the connection (ReadEnd::Overflow).
+                let max = sasl::MAX_RESPONSE_BYTES.div_ceil(3) * 4 + 2;
+                let progress = self.server.limits.progress_timeout;
+                let Some(line) = conn.line(max, progress, progress, false).await? else {
                     return Ok(Reply::bad("Authentication response too long"));
                 };
                 let line = String::from_utf8_lossy(&line).trim().to_string();

@@ -4,8 +4,10 @@
 
 use mss_store::{BlobHash, BlobStore, MessageMeta, StoreError};
 
-/// Bodies read at once, at most this many bytes (but at least one body).
-const BATCH_BYTES: u64 = 4 * 1024 * 1024;
+/// Bodies read at once, at most this many bytes (but at least one body):
+/// many small messages in one round trip, and a bound on what one session
+/// holds while its client reads slowly.
+const BATCH_BYTES: u64 = 1024 * 1024;
 
 /// The bodies of a run of messages, handed out in order.
 pub(super) struct Bodies<'a> {

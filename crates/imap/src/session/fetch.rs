@@ -17,10 +17,10 @@ use crate::conn::Conn;
 use crate::message::{self, Section, SectionKind};
 use crate::wire;
 
-/// Messages read from the store at a time.
+/// Message metadata read from the store at a time.
 const CHUNK: usize = 256;
 /// Untagged output buffered before it is written.
-const FLUSH_BYTES: usize = 256 * 1024;
+const FLUSH_BYTES: usize = 64 * 1024;
 
 impl Session<'_> {
     pub(super) async fn fetch(
@@ -115,23 +115,23 @@ impl Session<'_> {
                 let Ok(position) = selected.uids.binary_search(&m.uid) else {
                     continue;
                 };
-                let mut line = format!("* {} FETCH (", position + 1).into_bytes();
+                let out = &mut self.out;
+                out.extend(format!("* {} FETCH (", position + 1).into_bytes());
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
-                        line.push(b' ');
+                        out.push(b' ');
                     }
-                    render(&mut line, item, m, raw.as_deref().unwrap_or_default());
+                    render(out, item, m, raw.as_deref().unwrap_or_default());
                 }
                 // RFC 9051 §6.4.5: a \Seen set by this FETCH is reported with it.
                 if now_seen.contains(&m.uid) && !items.contains(&MessageDataItemName::Flags) {
-                    line.push(b' ');
-                    render(&mut line, &MessageDataItemName::Flags, m, &[]);
+                    out.push(b' ');
+                    render(out, &MessageDataItemName::Flags, m, &[]);
                 }
-                line.extend_from_slice(b")\r\n");
-                self.out.extend(line);
-            }
-            if self.out.len() > FLUSH_BYTES && conn.write(&std::mem::take(&mut self.out)).await.is_err() {
-                return Reply::no("Connection lost");
+                out.extend_from_slice(b")\r\n");
+                if out.len() > FLUSH_BYTES && conn.write(&std::mem::take(out)).await.is_err() {
+                    return Reply::no("Connection lost");
+                }
             }
         }
         Reply::ok("FETCH completed")

@@ -188,6 +188,7 @@ impl<'a> Session<'a> {
     /// Reads and answers commands until the client leaves, asks for TLS,
     /// or misbehaves too often.
     pub async fn run(&mut self, conn: &mut Conn) -> Outcome {
+        conn.set_write_timeout(self.server.limits.write_timeout);
         loop {
             let limits = self.server.limits.frame(self.authenticated());
             let frame = match conn.command(&limits).await {
@@ -204,14 +205,17 @@ impl<'a> Session<'a> {
                     self.out.extend_from_slice(b"* BAD Line too long\r\n");
                     Next::Continue
                 }
-                Frame::LiteralTooBig { tag, size, limit } => {
-                    let reply = Reply::no(format!("Literal of {size} bytes is over the limit of {limit}"));
-                    self.out.extend(reply.with_code("TOOBIG").line(&tag));
+                Frame::Refused { tag, text } => {
+                    // RFC 7889: TOOBIG; counted, so that refusals cannot be
+                    // asked for without end.
+                    self.errors += 1;
+                    self.out.extend(Reply::no(text).with_code("TOOBIG").line(&tag));
                     Next::Continue
                 }
-                Frame::NonSyncTooBig { tag } => {
-                    let reply = Reply::bad("Non-synchronising literal is over the limit").with_code("TOOBIG");
-                    self.out.extend(reply.line(&tag));
+                Frame::Overflow { tag, text } => {
+                    tracing::warn!(peer = %self.peer, reason = text, "imap: command too big, disconnected");
+                    let reply = Reply::bad(text).with_code("TOOBIG");
+                    self.out.extend(reply.line(tag.as_deref().unwrap_or("*")));
                     self.out.extend_from_slice(b"* BYE Too much data\r\n");
                     let _ = conn.write(&std::mem::take(&mut self.out)).await;
                     return Outcome::Closed;
@@ -234,9 +238,16 @@ impl<'a> Session<'a> {
     }
 
     async fn ended(&mut self, conn: &mut Conn, end: ReadEnd) -> Outcome {
-        if let ReadEnd::Timeout = end {
-            tracing::info!(peer = %self.peer, "imap: idle too long, disconnected");
-            let _ = conn.write(b"* BYE Autologout; idle for too long\r\n").await;
+        match end {
+            ReadEnd::Timeout => {
+                tracing::info!(peer = %self.peer, "imap: idle too long, disconnected");
+                let _ = conn.write(b"* BYE Autologout; idle for too long\r\n").await;
+            }
+            ReadEnd::Overflow => {
+                tracing::warn!(peer = %self.peer, "imap: line too long, disconnected");
+                let _ = conn.write(b"* BYE Too much data\r\n").await;
+            }
+            ReadEnd::Closed | ReadEnd::Io(_) => {}
         }
         Outcome::Closed
     }

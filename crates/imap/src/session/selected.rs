@@ -183,7 +183,7 @@ impl Session<'_> {
         let mut open = true;
         loop {
             tokio::select! {
-                line = conn.line(limits.max_line, limits.idle, limits.progress) => {
+                line = conn.line(limits.max_line, limits.idle, limits.progress, true) => {
                     let line = line?;
                     return Ok(match line {
                         Some(line) if line.trim_ascii().eq_ignore_ascii_case(b"DONE") => Reply::ok("IDLE terminated"),
