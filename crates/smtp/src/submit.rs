@@ -7,7 +7,8 @@
 //!   must be in the trust space (the liste blanche, or patients at Mon espace
 //!   santé), else the message is refused before anything is stored;
 //! - a person sends as their own mailbox, or as an organisational mailbox
-//!   their role allows sending for (`mss_core::may(role, SendMail)`);
+//!   their role allows sending for: the access rule's send-as right
+//!   (`mss_core::rights`), which a mailbox receiving no mail never grants;
 //! - local recipients get the message in their INBOX, the sender a copy in
 //!   Sent, remote recipients through the queue: all durable when
 //!   [`Submitter::store`] returns.
@@ -15,7 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mss_core::{Action, Domain, EmailAddress, MailboxKind, NationalId, may};
+use mss_core::{Domain, EmailAddress, NationalId, Relation, Right, rights};
 use mss_store::{MailboxId, MetadataStore, Placement, SENT, Store, StoreError, now_unix};
 use tokio::sync::Notify;
 
@@ -83,28 +84,31 @@ impl Submitter {
     }
 
     /// The mailbox a person may send as `sender` from: their own (`own`),
-    /// or an organisational one their role (by `national_id`) allows.
+    /// or one where their role (by `national_id`) has the access rule's
+    /// send-as right (`mss_core::rights`).
     pub async fn sending_mailbox(
         &self,
         own: (&EmailAddress, MailboxId),
         national_id: Option<&NationalId>,
         sender: &EmailAddress,
     ) -> Result<Option<MailboxId>, StoreError> {
-        if sender == own.0 {
-            return Ok(Some(own.1));
-        }
         let meta = &self.store.meta;
-        let Some(national_id) = national_id else {
-            return Ok(None);
-        };
         let Some(mailbox) = meta.mailbox(sender).await? else {
             return Ok(None);
         };
-        if mailbox.kind != MailboxKind::Organisational || !mailbox.state.receives_mail() {
-            return Ok(None);
-        }
-        let role = meta.role_of(mailbox.id, national_id).await?;
-        Ok(may(role, Action::SendMail).then_some(mailbox.id))
+        let relation = if mailbox.id == own.1 {
+            Relation::Holder
+        } else {
+            let role = match national_id {
+                Some(national_id) => meta.role_of(mailbox.id, national_id).await?,
+                None => None,
+            };
+            let Some(role) = role else {
+                return Ok(None);
+            };
+            Relation::Member(role)
+        };
+        Ok(rights(relation, mailbox.kind, mailbox.state).has(Right::SendAs).then_some(mailbox.id))
     }
 
     /// Stores `message` for `routes`, with a copy in Sent of

@@ -2,9 +2,9 @@
 //! rights. The principal's own mailbox is the personal namespace (names as
 //! they are); each organisational mailbox where the person holds a role is
 //! `Partage/<address>/<folder>` in the shared namespace (RFC 2342), with
-//! the rights of the role as `mss_core::may` decides them.
+//! the rights `mss_core::rights` gives the role, written as RFC 4314 letters.
 
-use mss_core::{Action, EmailAddress, Role, may};
+use mss_core::{EmailAddress, Relation, Right, Role};
 use mss_store::{Folder, INBOX, Mailbox, MailboxId};
 
 use super::{Reply, Session, unavailable};
@@ -12,31 +12,66 @@ use super::{Reply, Session, unavailable};
 /// The shared namespace's prefix (without the separator).
 pub const SHARED_PREFIX: &str = "Partage";
 
-/// RFC 4314 rights, as the letters they are written with.
+/// RFC 4314 §4: the letters each right of the access rule is written with,
+/// in the order of "lrswipkxtea".
+const LETTERS: [(Right, &str); 8] = [
+    (Right::Read, "lr"),
+    (Right::MarkSeen, "s"),
+    (Right::SetFlags, "w"),
+    (Right::Write, "i"),
+    (Right::SendAs, "p"),
+    (Right::CreateFolders, "kx"),
+    (Right::Delete, "te"),
+    (Right::Administer, "a"),
+];
+
+/// RFC 4314 rights, as the letters they are written with: the access rule's
+/// rights ([`mss_core::rights`]) in IMAP's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rights(&'static str);
+pub struct Rights {
+    letters: [u8; 11],
+    len: usize,
+}
 
 impl Rights {
-    pub const ALL: Rights = Rights("lrswipkxtea");
+    pub const ALL: Rights = Rights::from_core(mss_core::Rights::ALL);
 
-    /// The rights a role grants: reading (lrs), sending (p), filing and
-    /// folders (wikx), deleting (te), managing members (a).
-    pub fn of(role: Role) -> Rights {
-        let grants = |action| may(Some(role), action);
-        match (grants(Action::ManageMembers), grants(Action::ManageFolders) && grants(Action::DeleteMail)) {
-            (true, _) => Rights::ALL,
-            (false, true) => Rights("lrswipkxte"),
-            (false, false) if grants(Action::SendMail) => Rights("lrsp"),
-            _ => Rights("lr"),
+    /// The letters of the access rule's `rights`.
+    pub const fn from_core(rights: mss_core::Rights) -> Rights {
+        let mut out = Rights { letters: [0; 11], len: 0 };
+        let mut i = 0;
+        while i < LETTERS.len() {
+            let (right, letters) = LETTERS[i];
+            if rights.has(right) {
+                let mut j = 0;
+                while j < letters.len() {
+                    out.letters[out.len] = letters.as_bytes()[j];
+                    out.len += 1;
+                    j += 1;
+                }
+            }
+            i += 1;
         }
+        out
+    }
+
+    /// The rights a role grants on an active organisational mailbox.
+    pub fn of(role: Role) -> Rights {
+        Rights::on(Relation::Member(role), mss_core::MailboxKind::Organisational, mss_core::MailboxState::Active)
+    }
+
+    /// The rights `relation` grants on a mailbox of `kind` in `state`.
+    pub fn on(relation: Relation, kind: mss_core::MailboxKind, state: mss_core::MailboxState) -> Rights {
+        Rights::from_core(mss_core::rights(relation, kind, state))
     }
 
     pub fn has(self, right: char) -> bool {
-        self.0.contains(right)
+        self.as_str().contains(right)
     }
 
-    pub fn as_str(self) -> &'static str {
-        self.0
+    pub fn as_str(&self) -> &str {
+        // Only ASCII letters are ever written.
+        std::str::from_utf8(&self.letters[..self.len]).unwrap_or_default()
     }
 }
 
@@ -69,7 +104,14 @@ impl Session<'_> {
             return Ok(Vec::new());
         };
         let roles = self.server.store.meta.roles_of(&national_id).await.map_err(unavailable)?;
-        Ok(roles.into_iter().filter(|(m, _)| m.state.receives_mail()).map(|(m, role)| (m, Rights::of(role))).collect())
+        Ok(roles
+            .into_iter()
+            .map(|(m, role)| {
+                let rights = Rights::on(Relation::Member(role), m.kind, m.state);
+                (m, rights)
+            })
+            .filter(|(_, rights)| rights.len > 0)
+            .collect())
     }
 
     /// Resolves a client-side name. `NO [NONEXISTENT]` for names outside
@@ -87,7 +129,7 @@ impl Session<'_> {
                 address: principal.address().to_string(),
                 folder: normalise(name),
                 name: normalise(name),
-                rights: Rights::ALL,
+                rights: Rights::on(Relation::Holder, principal.mailbox.kind, principal.mailbox.state),
             });
         };
         let address: EmailAddress = address.parse().map_err(|_| nonexistent())?;
@@ -149,11 +191,33 @@ mod tests {
     #[test]
     fn rights_follow_the_roles() {
         assert_eq!(Rights::of(Role::Administrateur), Rights::ALL);
-        assert!(Rights::of(Role::Gestionnaire).has('x') && !Rights::of(Role::Gestionnaire).has('a'));
-        let user = Rights::of(Role::Utilisateur);
-        assert!(user.has('r') && user.has('p') && !user.has('t') && !user.has('k'));
+        assert_eq!(Rights::ALL.as_str(), "lrswipkxtea");
+        assert_eq!(Rights::of(Role::Gestionnaire).as_str(), "lrswipkxte");
+        assert_eq!(Rights::of(Role::Utilisateur).as_str(), "lrsp");
         assert_eq!(normalise("inbox"), "INBOX");
         assert_eq!(normalise("Inbox/Sub"), "INBOX/Sub");
         assert_eq!(normalise("Archive"), "Archive");
+    }
+
+    /// Every letter is granted exactly when the access rule grants its
+    /// right, for every kind, state and relation.
+    #[test]
+    fn the_letters_are_the_core_rule() {
+        use mss_core::{MailboxKind, MailboxState};
+        let relations = [Relation::Holder].into_iter().chain(Role::ALL.map(Relation::Member));
+        for relation in relations {
+            for kind in MailboxKind::ALL {
+                for state in MailboxState::ALL {
+                    let core = mss_core::rights(relation, kind, state);
+                    let imap = Rights::on(relation, kind, state);
+                    for (right, letters) in LETTERS {
+                        for letter in letters.chars() {
+                            assert_eq!(imap.has(letter), core.has(right), "{letter} {relation:?} {kind} {state}");
+                        }
+                    }
+                    assert!("lrswipkxtea".chars().all(|l| LETTERS.iter().any(|(_, ls)| ls.contains(l))));
+                }
+            }
+        }
     }
 }

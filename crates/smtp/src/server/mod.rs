@@ -58,7 +58,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_message_bytes: 25 * 1024 * 1024,
-            max_recipients: 100,
+            max_recipients: mss_core::MAX_RECIPIENTS_PER_MESSAGE,
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(180),
             max_errors: 10,
