@@ -7,146 +7,17 @@
 
 mod support;
 
-use support::{Reply, Site};
-
-use std::io::Write;
-use std::sync::Arc;
-use std::time::Duration;
+use support::webmail::{MAX, site};
 
 use mail_parser::MimeHeaders;
 use mss_core::{MailboxKind, MailboxState, Role};
-use mss_identity::{Method, Person};
-use mss_smtp::Submitter;
-use mss_store::{Mailbox, NewMailbox, now_unix};
-use mss_web::{Sending, Web};
+use mss_store::NewMailbox;
 
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-/// The message size limit of the test site.
-const MAX: usize = 256 * 1024;
 const ELODIE: &str = "810003621892";
 const BOB: &str = "810000013994";
 const PAUL: &str = "810009999995";
-
-/// A site that sends, with a message limit of [`MAX`].
-async fn site() -> Site {
-    support::site(|_, _, web| {
-        let submitter = Submitter {
-            store: web.store.clone(),
-            domain: "ours.test".parse().unwrap(),
-            wake: Arc::new(tokio::sync::Notify::new()),
-            queue_expiry: Duration::from_secs(3600),
-            sent_copy: true,
-        };
-        let sending =
-            Sending { submitter: Arc::new(submitter), hostname: "mss.ours.test".into(), max_message_bytes: MAX };
-        (Web { sending: Some(sending), ..web }, axum::Router::new())
-    })
-    .await
-}
-
-impl Site {
-    async fn get(&self, path: &str, cookie: &str) -> Reply {
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nCookie: {cookie}\r\n\r\n", self.addr);
-        support::exchange(self.addr, request.into_bytes()).await
-    }
-
-    /// Posts a multipart form: text `fields` in order, then `files`
-    /// (name, content type, bytes) in the `pieces` field.
-    async fn post_multipart(
-        &self,
-        path: &str,
-        cookie: &str,
-        fields: &[(&str, &str)],
-        files: &[(&str, &str, &[u8])],
-    ) -> Reply {
-        let boundary = "----mss-test-boundary";
-        let mut body = Vec::new();
-        for (name, value) in fields {
-            write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").unwrap();
-        }
-        for (name, kind, bytes) in files {
-            write!(
-                body,
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"pieces\"; filename=\"{name}\"\r\n\
-                 Content-Type: {kind}\r\n\r\n"
-            )
-            .unwrap();
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        write!(body, "--{boundary}--\r\n").unwrap();
-        let mut request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nCookie: {cookie}\r\n\
-             Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
-            self.addr,
-            body.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(&body);
-        support::exchange(self.addr, request).await
-    }
-
-    /// Posts an urlencoded form.
-    async fn post_form(&self, path: &str, cookie: &str, form: &str) -> Reply {
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nCookie: {cookie}\r\n\
-             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-            self.addr,
-            form.len()
-        );
-        support::exchange(self.addr, request.into_bytes()).await
-    }
-
-    /// The CSRF token of the session behind `cookie`, read from a page.
-    async fn csrf(&self, cookie: &str) -> String {
-        let page = self.get("/portail/boites", cookie).await.body;
-        let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-        page[at..at + 64].to_string()
-    }
-
-    /// The raw messages of a folder of `mailbox`, in UID order.
-    async fn folder(&self, mailbox: &Mailbox, name: &str) -> Vec<(mss_store::MessageMeta, Vec<u8>)> {
-        let folders = self.store.meta.folders(mailbox.id).await.unwrap();
-        let folder = folders.iter().find(|f| f.name == name).unwrap();
-        let uids = self.store.meta.folder_uids(folder.id).await.unwrap();
-        let mut out = Vec::new();
-        for meta in self.store.meta.messages(folder.id, &uids).await.unwrap() {
-            let raw = self.store.blobs.get(&meta.blob).await.unwrap().unwrap();
-            out.push((meta, raw));
-        }
-        out
-    }
-
-    /// A portal session for the person with this national id: the cookie.
-    async fn signed_in(&self, national_id: &str, first: &str, last: &str) -> String {
-        let person = Person {
-            national_id: national_id.parse().unwrap(),
-            first_name: first.into(),
-            last_name: last.into(),
-            finess: vec![],
-        };
-        format!("mss-portail={}", self.sessions.open_portal(&person, Method::Psc, now_unix()).await.unwrap())
-    }
-
-    async fn personal(&self, local: &str, national_id: &str) -> Mailbox {
-        let new = NewMailbox {
-            address: format!("{local}@ours.test").parse().unwrap(),
-            kind: MailboxKind::Personal,
-            state: MailboxState::Active,
-            national_id: Some(national_id.parse().unwrap()),
-            finess: None,
-            first_name: None,
-            last_name: None,
-            display_name: local.into(),
-            service: None,
-            liste_rouge: false,
-            certificate_dn: None,
-        };
-        self.store.meta.create_mailbox(&new).await.unwrap()
-    }
-}
 
 fn plain(subject: &str) -> Vec<u8> {
     format!(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Json;
-use mss_core::Role;
+use mss_core::{Relation, Role};
 use mss_store::{AuditEntry, AuditFilter, Mailbox};
 use serde::Deserialize;
 
@@ -63,8 +63,8 @@ pub(crate) async fn trail(
     address: &str,
     filter: AuditFilter,
 ) -> Result<(Mailbox, Vec<AuditEntry>), Problem> {
-    let (mailbox, role) = access(web, caller, address).await?;
-    if !matches!(role, None | Some(Role::Administrateur)) {
+    let (mailbox, relation) = access(web, caller, address).await?;
+    if !matches!(relation, Relation::Holder | Relation::Member(Role::Administrateur)) {
         return Err(Problem::forbidden("Seul un Administrateur consulte la traçabilité de la boîte."));
     }
     let filter = AuditFilter { targets: vec![mailbox.address.to_string()], ..filter };

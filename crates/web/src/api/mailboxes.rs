@@ -17,7 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use mss_core::{
-    AddressError, EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Role, application_local_part,
+    AddressError, EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Relation, Role, application_local_part,
     personal_local_part, pharmacy_local_part, service_local_part,
 };
 use mss_store::{CguAcceptance, Mailbox, MailboxDraft, MailboxRequest, NewAuditEntry, StoreError, now_unix};
@@ -272,22 +272,23 @@ pub async fn show(
     caller: Caller,
     Path(address): Path<String>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let (mailbox, role) = access(&web, &caller, &address).await?;
-    Ok(Json(mailbox_json(&mailbox, role)))
+    let (mailbox, relation) = access(&web, &caller, &address).await?;
+    Ok(Json(mailbox_json(&mailbox, relation.role())))
 }
 
-/// The mailbox at `address` if the caller holds it (role `None`) or holds
-/// a role on it; 404 otherwise, so that others' mailboxes are not revealed.
-pub async fn access(web: &Web, caller: &Caller, address: &str) -> Result<(Mailbox, Option<Role>), Problem> {
+/// The mailbox at `address` and the caller's relation to it, if they hold
+/// it or a role on it; 404 otherwise, so that others' mailboxes are not
+/// revealed. What the relation allows is `mss_core::rights`.
+pub async fn access(web: &Web, caller: &Caller, address: &str) -> Result<(Mailbox, Relation), Problem> {
     let not_found = || Problem::not_found("Aucune boîte de ce nom parmi les vôtres.");
     let address: EmailAddress = address.parse().map_err(|_| not_found())?;
     let mailbox = web.store.meta.mailbox(&address).await?.ok_or_else(not_found)?;
     let person = &caller.0.person.national_id;
     if mailbox.kind == MailboxKind::Personal && mailbox.national_id.as_ref() == Some(person) {
-        return Ok((mailbox, None));
+        return Ok((mailbox, Relation::Holder));
     }
     match web.store.meta.role_of(mailbox.id, person).await? {
-        Some(role) => Ok((mailbox, Some(role))),
+        Some(role) => Ok((mailbox, Relation::Member(role))),
         None => {
             let entry =
                 NewAuditEntry::now(caller.actor(), "mailbox.read", address.to_string(), "refused: no access", "");

@@ -20,11 +20,11 @@ use crate::{Problem, Web};
 /// The mailbox at `address`, if organisational and the caller may manage
 /// members there (Administrateur or Gestionnaire); with the caller's role.
 pub(crate) async fn managed(web: &Web, caller: &Caller, address: &str) -> Result<(mss_store::Mailbox, Role), Problem> {
-    let (mailbox, role) = access(web, caller, address).await?;
+    let (mailbox, relation) = access(web, caller, address).await?;
     if mailbox.kind != MailboxKind::Organisational {
         return Err(Problem::invalid("Seules les boîtes organisationnelles ont des membres."));
     }
-    match role {
+    match relation.role() {
         Some(role @ (Role::Administrateur | Role::Gestionnaire)) => Ok((mailbox, role)),
         _ => Err(Problem::forbidden("Votre rôle ne permet pas de gérer les membres de cette boîte.")),
     }

@@ -8,8 +8,14 @@
 //!   SMTP submission: recipients outside the trust space, or without an
 //!   active mailbox here, are refused next to the field before anything is
 //!   stored;
-//! - a person sends as a mailbox they hold, or an organisational one their
-//!   role allows (`SendMail`);
+//! - a person sends as a mailbox when the access rule (`mss_core::rights`)
+//!   gives them `SendAs` there; keeping a draft in its Drafts needs `Write`,
+//!   replacing one (which removes it for good) `Delete` as well, as IMAP
+//!   asks `i` and `t`, `e`; drafts kept and replaced are audited, and so
+//!   are refusals;
+//! - at most [`MAX_RECIPIENTS_PER_MESSAGE`] recipients, as submission;
+//! - the message is built by [`outgoing`](super::outgoing): nothing typed
+//!   reaches a header as it is;
 //! - an upload over the message size limit is refused from its
 //!   `Content-Length`, before its body is read (the page's script refuses
 //!   it earlier still, before the upload starts); the message once built
@@ -23,19 +29,17 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use mail_builder::MessageBuilder;
-use mail_builder::headers::address::Address;
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use maud::{Markup, html};
-use mss_core::{Action, EmailAddress, MailboxKind, may};
+use mss_core::{EmailAddress, MAX_RECIPIENTS_PER_MESSAGE, Right, Rights};
 use mss_http::percent_encode;
-use mss_identity::session::random_token;
 use mss_smtp::submit::{Refused, Route};
 use mss_store::{Appended, Folder, Mailbox, NewAuditEntry, now_unix};
 use serde::Deserialize;
 
 use super::layout::{self, Section, field_error, text_field};
 use super::mail::{self, Located, french_size};
+use super::outgoing::{self, Outgoing, Recipient, Upload};
 use super::recipients::{self, Suggestion};
 use super::session::Visitor;
 use crate::{Sending, Web};
@@ -98,15 +102,6 @@ struct Start {
     brouillon: Option<u32>,
 }
 
-/// Whether the visitor may send as `mailbox` (`role` as `access` gave it:
-/// `None` for the holder of a personal mailbox).
-fn may_send(mailbox: &Mailbox, role: Option<mss_core::Role>) -> bool {
-    match mailbox.kind {
-        MailboxKind::Personal if role.is_none() => true,
-        _ => may(role, Action::SendMail),
-    }
-}
-
 /// The page saying this operator's webmail does not send.
 fn no_sending(web: &Web, visitor: &Visitor) -> Response {
     let message = "L'envoi de messages depuis le portail n'est pas activé chez cet opérateur.";
@@ -148,8 +143,15 @@ fn references_of(message: &Message<'_>) -> Vec<String> {
     }
 }
 
-/// The form prefilled from the message it answers, forwards or takes up.
-fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>) -> Draft {
+/// Whether `rights` let a draft be replaced (kept anew, the old one
+/// removed for good).
+fn may_replace_drafts(rights: Rights) -> bool {
+    rights.has(Right::Write) && rights.has(Right::Delete)
+}
+
+/// The form prefilled from the message it answers, forwards or takes up; a
+/// draft taken up by someone who may not replace it becomes a new message.
+fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>, rights: Rights) -> Draft {
     let subject = message.subject().unwrap_or_default();
     let body = message.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
     let from = addresses_of(message.from());
@@ -164,7 +166,7 @@ fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>) -> 
             in_reply_to: message.in_reply_to().as_text().map(|id| format!("<{id}>")).unwrap_or_default(),
             references: references.join(" "),
             kept: attachments_of(message),
-            draft_uid: Some(source.uid),
+            draft_uid: may_replace_drafts(rights).then_some(source.uid),
             source: Some(source),
         };
     }
@@ -217,11 +219,11 @@ async fn form(
     if web.sending.is_none() {
         return no_sending(&web, &visitor);
     }
-    let (mailbox, role, folders) = match mail::open(&web, &visitor, &address).await {
+    let (mailbox, rights, folders) = match mail::open(&web, &visitor, &address).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    if !may_send(&mailbox, role) {
+    if !rights.has(Right::SendAs) {
         return may_not_send(&web, &visitor);
     }
     let own = mailbox.address.to_string();
@@ -233,7 +235,7 @@ async fn form(
     let draft = match source {
         Some(source) => match mail::load(&web, &visitor, &folders, &source).await {
             Ok((_, _, raw)) => match MessageParser::default().parse(&raw) {
-                Some(message) => prefill(&start, &own, source, &message),
+                Some(message) => prefill(&start, &own, source, &message, rights),
                 None => Draft::default(),
             },
             Err(response) => return response,
@@ -241,7 +243,7 @@ async fn form(
         None => Draft::default(),
     };
     let known = recipients::recent(&web, &folders, &own).await;
-    page(&web, &visitor, &mailbox, &draft, &Errors::default(), &known, StatusCode::OK)
+    page(&web, &visitor, (&mailbox, rights), &draft, &Errors::default(), &known, StatusCode::OK)
 }
 
 fn may_not_send(web: &Web, visitor: &Visitor) -> Response {
@@ -256,7 +258,7 @@ fn drafts(folders: &[Folder]) -> Option<&Folder> {
 fn page(
     web: &Web,
     visitor: &Visitor,
-    mailbox: &Mailbox,
+    (mailbox, rights): (&Mailbox, Rights),
     draft: &Draft,
     errors: &Errors,
     known: &[Suggestion],
@@ -316,7 +318,9 @@ fn page(
             input type="hidden" name="references" value=(draft.references);
             div class="actions" {
                 button type="submit" name="action" value="envoyer" id="envoyer" { "Envoyer" }
-                button type="submit" name="action" value="brouillon" class="secondaire" { "Enregistrer le brouillon" }
+                @if rights.has(Right::Write) {
+                    button type="submit" name="action" value="brouillon" class="secondaire" { "Enregistrer le brouillon" }
+                }
             }
         }
     };
@@ -348,13 +352,6 @@ struct Field<'a> {
     label: &'a str,
     help: &'a str,
     value: &'a str,
-}
-
-/// An uploaded file.
-struct Upload {
-    name: String,
-    content_type: String,
-    bytes: Vec<u8>,
 }
 
 /// What the form posted.
@@ -433,13 +430,6 @@ async fn read_form(visitor: &Visitor, mut multipart: Multipart, limit: usize) ->
     Ok(posted)
 }
 
-/// A recipient as typed: `adresse` or `Nom <adresse>`.
-#[derive(Debug, PartialEq, Eq)]
-struct Recipient {
-    name: Option<String>,
-    address: EmailAddress,
-}
-
 /// The recipients of a field, or the French error about them.
 fn parse_addresses(text: &str) -> Result<Vec<Recipient>, String> {
     let mut out: Vec<Recipient> = Vec::new();
@@ -503,7 +493,7 @@ async fn check_recipients(
     match parse_addresses(&text) {
         Err(e) => warnings.push(e),
         Ok(recipients) => {
-            for Recipient { address, .. } in recipients.iter().take(100) {
+            for Recipient { address, .. } in recipients.iter().take(MAX_RECIPIENTS_PER_MESSAGE) {
                 match route_one(sending, address).await {
                     Ok(_) => {}
                     Err(Ok(warning)) => warnings.push(warning),
@@ -513,49 +503,6 @@ async fn check_recipients(
         }
     }
     axum::Json(serde_json::json!({ "avertissements": warnings })).into_response()
-}
-
-/// The built message, or why it could not be.
-fn build(
-    sending: &Sending,
-    mailbox: &Mailbox,
-    draft: &Draft,
-    (to, cc): (&[Recipient], &[Recipient]),
-    attachments: Vec<Upload>,
-) -> std::io::Result<Vec<u8>> {
-    let list = |recipients: &[Recipient]| {
-        let each = recipients.iter().map(|r| Address::new_address(r.name.clone(), r.address.to_string()));
-        Address::new_list(each.collect())
-    };
-    let unique = random_token(18).map_err(std::io::Error::other)?;
-    let id = format!("{unique}@{}", sending.hostname);
-    let mut builder = MessageBuilder::new()
-        .from((mailbox.display_name.clone(), mailbox.address.to_string()))
-        .subject(draft.subject.clone())
-        .message_id(id)
-        .date(now_unix())
-        .text_body(draft.body.replace('\n', "\r\n"));
-    if !to.is_empty() {
-        builder = builder.to(list(to));
-    }
-    if !cc.is_empty() {
-        builder = builder.cc(list(cc));
-    }
-    let ids = |text: &str| -> Vec<String> {
-        text.split_whitespace().map(|id| id.trim_matches(['<', '>']).to_string()).filter(|id| !id.is_empty()).collect()
-    };
-    if let Some(id) = ids(&draft.in_reply_to).pop() {
-        builder = builder.in_reply_to(id);
-    }
-    let references = ids(&draft.references);
-    if !references.is_empty() {
-        builder = builder.references(references);
-    }
-    for file in attachments {
-        let name = if file.name.is_empty() { "piece-jointe".to_string() } else { file.name };
-        builder = builder.attachment(file.content_type, name, file.bytes);
-    }
-    builder.write_to_vec()
 }
 
 async fn send(
@@ -595,14 +542,17 @@ async fn send(
             return layout::error_page(&web, StatusCode::BAD_REQUEST, "Formulaire refusé", message, Some(&visitor));
         }
     };
-    let (mailbox, role, folders) = match mail::open(&web, &visitor, &address).await {
+    let (mailbox, rights, folders) = match mail::open(&web, &visitor, &address).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    if !may_send(&mailbox, role) {
+    if !rights.has(Right::SendAs) {
         return may_not_send(&web, &visitor);
     }
     let Posted { mut draft, keep, uploads, save_only } = posted;
+    if let Some(response) = refuse_drafts(&web, &visitor, &address, rights, &draft, save_only).await {
+        return response;
+    }
     let mut errors = Errors::default();
     let to = parse_addresses(&draft.to).unwrap_or_else(|e| {
         errors.to = Some(e);
@@ -614,6 +564,12 @@ async fn send(
     });
     if !save_only && errors.to.is_none() && to.is_empty() && cc.is_empty() {
         errors.to = Some("Indiquez au moins un destinataire.".into());
+    }
+    let count = to.len() + cc.iter().filter(|r| !to.iter().any(|t| t.address == r.address)).count();
+    if count > MAX_RECIPIENTS_PER_MESSAGE {
+        errors.to = Some(format!(
+            "Trop de destinataires : {count} adresses, {MAX_RECIPIENTS_PER_MESSAGE} au plus par message."
+        ));
     }
     let mut routes = Vec::new();
     if !save_only && !errors.any() {
@@ -646,7 +602,7 @@ async fn send(
             draft.kept = attachments_of(message).into_iter().map(|(i, n, s, _)| (i, n, s, keep.contains(&i))).collect();
         }
         let known = recipients::recent(&web, &folders, &address).await;
-        return page(&web, &visitor, &mailbox, &draft, &errors, &known, StatusCode::UNPROCESSABLE_ENTITY);
+        return page(&web, &visitor, (&mailbox, rights), &draft, &errors, &known, StatusCode::UNPROCESSABLE_ENTITY);
     }
     // Attachments kept from the source message come first, in its order.
     let mut attachments: Vec<Upload> = source
@@ -661,7 +617,18 @@ async fn send(
         })
         .collect();
     attachments.extend(uploads);
-    let Ok(message) = build(sending, &mailbox, &draft, (&to, &cc), attachments) else {
+    let outgoing = Outgoing {
+        from: (&mailbox.display_name, &mailbox.address),
+        to: &to,
+        cc: &cc,
+        subject: &draft.subject,
+        body: &draft.body,
+        in_reply_to: &draft.in_reply_to,
+        references: &draft.references,
+        attachments,
+        hostname: &sending.hostname,
+    };
+    let Ok(message) = outgoing::build(outgoing) else {
         return layout::unavailable("building a webmail message failed");
     };
     if message.len() > sending.max_message_bytes {
@@ -676,7 +643,9 @@ async fn send(
         if let Err(e) = save_draft(&web, folder, &message).await {
             return layout::unavailable(e);
         }
-        remove_draft(&web, old_draft).await;
+        let entry = NewAuditEntry::now(visitor.actor(), "webmail.draft.save", &address, "ok", &folder.name);
+        web.store.audit.record(entry).await;
+        remove_draft(&web, &visitor, &address, old_draft).await;
         return Redirect::to(&format!("{base}?dossier={}&fait=brouillon", percent_encode(&folder.name)))
             .into_response();
     }
@@ -698,7 +667,7 @@ async fn send(
     }
     let detail = format!("recipients={} size={}", routes.len(), message.len());
     web.store.audit.record(NewAuditEntry::now(visitor.actor(), "webmail.send", &address, "ok", detail)).await;
-    remove_draft(&web, old_draft).await;
+    remove_draft(&web, &visitor, &address, old_draft).await;
     Redirect::to(&format!("{base}?fait=envoye")).into_response()
 }
 
@@ -714,13 +683,41 @@ async fn save_draft(web: &Web, folder: &Folder, message: &[u8]) -> Result<(), ms
     web.store.meta.append(folder.id, &[appended]).await.map(|_| ())
 }
 
-/// The draft a message replaced goes (a failure leaves it, harmless).
-async fn remove_draft(web: &Web, draft: Option<(u32, &Folder)>) {
-    if let Some((uid, folder)) = draft
-        && let Err(e) = mail::remove_for_good(web, folder, uid).await
+/// The refusal of a draft kept without `Write`, or replaced without
+/// `Delete` too (the old one is removed for good), audited; `None` when
+/// the visitor may.
+async fn refuse_drafts(
+    web: &Web,
+    visitor: &Visitor,
+    address: &str,
+    rights: Rights,
+    draft: &Draft,
+    save_only: bool,
+) -> Option<Response> {
+    if let Some(uid) = draft.draft_uid
+        && !may_replace_drafts(rights)
     {
-        tracing::warn!(error = %e, "portal: the old draft stays");
+        let why = "Votre rôle sur cette boîte ne permet pas de remplacer ni de supprimer ses brouillons.";
+        return Some(mail::refuse(web, visitor, "webmail.draft.replace", address, format!("Drafts/{uid}"), why).await);
     }
+    if save_only && !rights.has(Right::Write) {
+        let why = "Votre rôle sur cette boîte ne permet pas d'y enregistrer des brouillons.";
+        return Some(mail::refuse(web, visitor, "webmail.draft.save", address, "Drafts".into(), why).await);
+    }
+    None
+}
+
+/// The draft a message replaced goes for good, audited (a failure leaves
+/// it, harmless).
+async fn remove_draft(web: &Web, visitor: &Visitor, address: &str, draft: Option<(u32, &Folder)>) {
+    let Some((uid, folder)) = draft else { return };
+    if let Err(e) = mail::remove_for_good(web, folder, uid).await {
+        tracing::warn!(error = %e, "portal: the old draft stays");
+        return;
+    }
+    let entry =
+        NewAuditEntry::now(visitor.actor(), "webmail.draft.replace", address, "ok", format!("{}/{uid}", folder.name));
+    web.store.audit.record(entry).await;
 }
 
 /// RFC 5321 §4.4, as submission writes it: received over HTTP(S).
@@ -755,7 +752,8 @@ mod tests {
         let message = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
         let start =
             Start { repondre: Some("INBOX/3".into()), tous: Some("1".into()), transferer: None, brouillon: None };
-        let draft = prefill(&start, "me@ours.test", Located { folder: "INBOX".into(), uid: 3 }, &message);
+        let at = Located { folder: "INBOX".into(), uid: 3 };
+        let draft = prefill(&start, "me@ours.test", at, &message, Rights::ALL);
         assert_eq!((draft.to.as_str(), draft.cc.as_str()), ("secretariat@x.test", "a@x.test, b@x.test"));
         assert_eq!((draft.subject.as_str(), draft.in_reply_to.as_str()), ("Re: Bilan", "<m2@x.test>"));
         assert_eq!(draft.references, "<m1@x.test> <m2@x.test>");

@@ -1,10 +1,13 @@
 //! The webmail's reading side: the folders of a mailbox with their unread
 //! counts, a folder's messages newest first (50 a page), one message read as
 //! text with its attachments to download, and what is done to a message
-//! (mark unread, flag, move, delete). Writing is [`super::compose`]. Who may
-//! read a mailbox is the API's rule ([`access`]: its holder or a person with
-//! a role on it, 404 for anyone else); moving and deleting need `DeleteMail`.
-//! Every message opened and attachment downloaded goes to the audit trail.
+//! (mark unread, flag, move, delete). Writing is [`super::compose`]. Who a
+//! person is to a mailbox is the API's ([`access`]: its holder or a member,
+//! 404 for anyone else); what that lets them do is `mss_core::rights`, the
+//! rule IMAP follows too: marking seen needs `MarkSeen`, flagging `SetFlags`,
+//! moving and deleting `Delete` (and `Write` into the folder moved to).
+//! Every message opened and attachment downloaded goes to the audit trail,
+//! and so does every change to a message, done or refused.
 //!
 //! A message's HTML is shown sanitised ([`html`]): harmless markup only,
 //! nothing remote ever loaded; a message without HTML shows its text. Opening a message
@@ -19,7 +22,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use mail_parser::{Address, MessageParser, MessagePart, MimeHeaders};
 use maud::{PreEscaped, html};
-use mss_core::{Action, Civil, MailboxState, Role, may};
+use mss_core::{Civil, MailboxState, Right, Rights, rights};
 use mss_http::percent_encode;
 use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta, NewAuditEntry};
 use serde::Deserialize;
@@ -146,14 +149,11 @@ fn not_found(web: &Web, visitor: &Visitor, message: &str) -> Response {
     layout::error_page(web, StatusCode::NOT_FOUND, "Introuvable", message, Some(visitor))
 }
 
-/// The mailbox and its folders, if the visitor may read it and it is
-/// active (IMAP and submission refuse the others the same way).
-pub async fn open(
-    web: &Web,
-    visitor: &Visitor,
-    address: &str,
-) -> Result<(Mailbox, Option<Role>, Vec<Folder>), Response> {
-    let (mailbox, role) = access(web, &visitor.caller, address)
+/// The mailbox, the visitor's rights on it and its folders, if the visitor
+/// may read it and it is active (IMAP and submission refuse the others the
+/// same way).
+pub async fn open(web: &Web, visitor: &Visitor, address: &str) -> Result<(Mailbox, Rights, Vec<Folder>), Response> {
+    let (mailbox, relation) = access(web, &visitor.caller, address)
         .await
         .map_err(|p| layout::error_page(web, p.status, "Boîte introuvable", &p.detail, Some(visitor)))?;
     let closed = match mailbox.state {
@@ -167,9 +167,13 @@ pub async fn open(
     if let Some(message) = closed {
         return Err(layout::error_page(web, StatusCode::CONFLICT, "Courrier indisponible", message, Some(visitor)));
     }
+    let rights = rights(relation, mailbox.kind, mailbox.state);
+    if !rights.has(Right::Read) {
+        return Err(not_found(web, visitor, "Aucune boîte de ce nom parmi les vôtres."));
+    }
     let mut folders = web.store.meta.folders(mailbox.id).await.map_err(layout::unavailable)?;
     folders.sort_by_key(folder_rank);
-    Ok((mailbox, role, folders))
+    Ok((mailbox, rights, folders))
 }
 
 /// The message at `at`: its folder, its metadata and its raw bytes, or the
@@ -233,8 +237,8 @@ fn done_message(what: Option<&str>) -> Option<&'static str> {
     Some(match what? {
         "envoye" => "Votre message a été envoyé.",
         "brouillon" => "Le brouillon est enregistré.",
-        "supprime" => "Le message est supprimé.",
-        "deplace" => "Le message est déplacé.",
+        "supprimer" => "Le message est supprimé.",
+        "deplacer" => "Le message est déplacé.",
         _ => return None,
     })
 }
@@ -430,7 +434,7 @@ async fn message(
     Query(shown): Query<Shown>,
     visitor: Visitor,
 ) -> Response {
-    let (mailbox, role, folders) = match open(&web, &visitor, &address).await {
+    let (mailbox, rights, folders) = match open(&web, &visitor, &address).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
@@ -439,7 +443,8 @@ async fn message(
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
-    if !meta.has_flag("\\Seen") && shown.fait.as_deref() != Some("non-lu") {
+    // RFC 3501 §6.4.5, as IMAP's BODY[]: seen, for those who may mark it (s).
+    if rights.has(Right::MarkSeen) && !meta.has_flag("\\Seen") && shown.fait.as_deref() != Some("non-lu") {
         let seen = ["\\Seen".to_string()];
         if let Err(e) = web.store.meta.set_flags(current.id, &[uid], FlagChange::Add, &seen, None).await {
             return layout::unavailable(e);
@@ -477,7 +482,7 @@ async fn message(
     let here = format!("{}/{}/{uid}", mail_path(&own), percent_encode(&current.name));
     let located = percent_encode(&at.to_string());
     let compose = compose_path(&own);
-    let may_delete = role.is_none() || may(role, Action::DeleteMail);
+    let may_move = rights.has(Right::Delete) && rights.has(Right::Write);
     let flagged = meta.has_flag("\\Flagged");
     let title = if subject.is_empty() { "(sans objet)".to_string() } else { subject };
     let main = html! {
@@ -523,13 +528,17 @@ async fn message(
         h2 { "Actions" }
         form method="post" action=(format!("{here}/action")) class="actions-message" {
             input type="hidden" name="csrf" value=(visitor.csrf());
-            button type="submit" name="action" value="non-lu" class="secondaire" { "Marquer comme non lu" }
-            @if flagged {
-                button type="submit" name="action" value="sans-suivi" class="secondaire" { "Ne plus suivre" }
-            } @else {
-                button type="submit" name="action" value="suivi" class="secondaire" { "Marquer pour suivi" }
+            @if rights.has(Right::MarkSeen) {
+                button type="submit" name="action" value="non-lu" class="secondaire" { "Marquer comme non lu" }
             }
-            @if may_delete {
+            @if rights.has(Right::SetFlags) {
+                @if flagged {
+                    button type="submit" name="action" value="sans-suivi" class="secondaire" { "Ne plus suivre" }
+                } @else {
+                    button type="submit" name="action" value="suivi" class="secondaire" { "Marquer pour suivi" }
+                }
+            }
+            @if may_move {
                 div class="champ ligne" {
                     label for="vers" { "Déplacer vers" }
                     select id="vers" name="vers" {
@@ -594,6 +603,51 @@ enum Act {
     Delete,
 }
 
+impl Act {
+    fn parse(action: &str) -> Option<Act> {
+        Some(match action {
+            "non-lu" => Act::Flag(FlagChange::Remove, "\\Seen"),
+            "suivi" => Act::Flag(FlagChange::Add, "\\Flagged"),
+            "sans-suivi" => Act::Flag(FlagChange::Remove, "\\Flagged"),
+            "deplacer" => Act::Move,
+            "supprimer" => Act::Delete,
+            _ => return None,
+        })
+    }
+
+    /// What it needs, as IMAP: RFC 4314 §4, STORE of \Seen needs `s`, of
+    /// other flags `w`; MOVE needs `t` and `e` here, `i` there.
+    fn needs(&self) -> &'static [Right] {
+        match self {
+            Act::Flag(_, "\\Seen") => &[Right::MarkSeen],
+            Act::Flag(..) => &[Right::SetFlags],
+            Act::Move | Act::Delete => &[Right::Delete, Right::Write],
+        }
+    }
+
+    /// Its name in the audit trail.
+    fn audited_as(&self) -> &'static str {
+        match self {
+            Act::Flag(..) => "webmail.flag",
+            Act::Move => "webmail.move",
+            Act::Delete => "webmail.delete",
+        }
+    }
+
+    /// What the refusal says it may not do.
+    fn refused(&self) -> &'static str {
+        match self {
+            Act::Flag(_, "\\Seen") => {
+                "Votre rôle sur cette boîte ne permet pas de marquer des messages comme lus ou non lus."
+            }
+            Act::Flag(..) => "Votre rôle sur cette boîte ne permet pas de marquer des messages pour suivi.",
+            Act::Move | Act::Delete => {
+                "Votre rôle sur cette boîte ne permet pas de déplacer ni de supprimer des messages."
+            }
+        }
+    }
+}
+
 /// Whether `folder` has the RFC 6154 attribute `special_use` (`\\Trash`).
 pub fn is_special(folder: &Folder, special_use: &str) -> bool {
     folder.special_use.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(special_use))
@@ -606,14 +660,23 @@ pub async fn remove_for_good(web: &Web, folder: &Folder, uid: u32) -> Result<(),
     web.store.meta.expunge(folder.id, Some(&[uid])).await.map(|_| ())
 }
 
-/// Marks, moves or deletes one message. Deleting moves it to the Trash, or
-/// removes it for good when it is there already.
+/// The page refusing what the visitor's role does not allow, the refusal
+/// audited as `action` on `address`.
+pub async fn refuse(web: &Web, visitor: &Visitor, action: &str, address: &str, detail: String, why: &str) -> Response {
+    let entry = NewAuditEntry::now(visitor.actor(), action, address, "refused: role", detail);
+    web.store.audit.record(entry).await;
+    layout::error_page(web, StatusCode::FORBIDDEN, "Action refusée", why, Some(visitor))
+}
+
+/// Marks, moves or deletes one message, if the visitor's rights allow it;
+/// audited either way. Deleting moves it to the Trash, or removes it for
+/// good (expunges it) when it is there already.
 async fn act(
     State(web): State<Arc<Web>>,
     Path((address, name, uid)): Path<(String, String, u32)>,
     Posted { visitor, form }: Posted<ActionForm>,
 ) -> Response {
-    let (mailbox, role, folders) = match open(&web, &visitor, &address).await {
+    let (mailbox, rights, folders) = match open(&web, &visitor, &address).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
@@ -622,45 +685,46 @@ async fn act(
     };
     let own = mailbox.address.to_string();
     let here = format!("{}/{}/{uid}", mail_path(&own), percent_encode(&current.name));
-    let act = match form.action.as_str() {
-        "non-lu" => Act::Flag(FlagChange::Remove, "\\Seen"),
-        "suivi" => Act::Flag(FlagChange::Add, "\\Flagged"),
-        "sans-suivi" => Act::Flag(FlagChange::Remove, "\\Flagged"),
-        "deplacer" => Act::Move,
-        "supprimer" => Act::Delete,
-        _ => return not_found(&web, &visitor, "Action inconnue."),
+    let Some(act) = Act::parse(&form.action) else {
+        return not_found(&web, &visitor, "Action inconnue.");
     };
-    let may_delete = role.is_none() || may(role, Action::DeleteMail);
-    let elsewhere = |target: Option<&Folder>| target.filter(|t| t.id != current.id).map(|t| t.id);
-    let result = match act {
+    let at = format!("{}/{uid}", current.name);
+    if !act.needs().iter().all(|right| rights.has(*right)) {
+        return refuse(&web, &visitor, act.audited_as(), &own, at, act.refused()).await;
+    }
+    let (action, detail, result) = match act {
         Act::Flag(change, flag) => {
-            let flags = [flag.to_string()];
-            return match web.store.meta.set_flags(current.id, &[uid], change, &flags, None).await {
-                Ok(_) => Redirect::to(&format!("{here}?fait={}", form.action)).into_response(),
-                Err(e) => layout::unavailable(e),
-            };
+            let sign = if matches!(change, FlagChange::Add) { '+' } else { '-' };
+            let result = web.store.meta.set_flags(current.id, &[uid], change, &[flag.to_string()], None).await;
+            ("webmail.flag", format!("{at} {sign}{flag}"), result.map(|_| ()))
         }
-        _ if !may_delete => {
-            let message = "Votre rôle sur cette boîte ne permet pas de déplacer ni de supprimer des messages.";
-            return layout::error_page(&web, StatusCode::FORBIDDEN, "Action refusée", message, Some(&visitor));
-        }
-        Act::Move => match elsewhere(folders.iter().find(|f| Some(&f.name) == form.vers.as_ref())) {
-            Some(target) => web.store.meta.move_messages(current.id, &[uid], target).await.map(|_| ()),
+        Act::Move => match folders.iter().find(|f| Some(&f.name) == form.vers.as_ref() && f.id != current.id) {
+            Some(target) => {
+                let result = web.store.meta.move_messages(current.id, &[uid], target.id).await.map(|_| ());
+                ("webmail.move", format!("{at} to {}", target.name), result)
+            }
             None => return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte."),
         },
         // To the Trash; from the Trash (or without one), for good.
-        Act::Delete => match elsewhere(folders.iter().find(|f| is_special(f, "\\Trash"))) {
-            Some(trash) => web.store.meta.move_messages(current.id, &[uid], trash).await.map(|_| ()),
-            None => remove_for_good(&web, current, uid).await,
+        Act::Delete => match folders.iter().find(|f| is_special(f, "\\Trash") && f.id != current.id) {
+            Some(trash) => {
+                let result = web.store.meta.move_messages(current.id, &[uid], trash.id).await.map(|_| ());
+                ("webmail.delete", format!("{at} to {}", trash.name), result)
+            }
+            None => ("webmail.expunge", at, remove_for_good(&web, current, uid).await),
         },
     };
     if let Err(e) = result {
         return layout::unavailable(e);
     }
-    let what = if form.action == "supprimer" { "supprime" } else { "deplace" };
-    let entry = NewAuditEntry::now(visitor.actor(), &format!("webmail.{what}"), &own, "ok", format!("{name}/{uid}"));
-    web.store.audit.record(entry).await;
-    Redirect::to(&format!("{}?dossier={}&fait={what}", mail_path(&own), percent_encode(&current.name))).into_response()
+    web.store.audit.record(NewAuditEntry::now(visitor.actor(), action, &own, "ok", detail)).await;
+    match act {
+        Act::Flag(..) => Redirect::to(&format!("{here}?fait={}", form.action)).into_response(),
+        Act::Move | Act::Delete => {
+            let folder = percent_encode(&current.name);
+            Redirect::to(&format!("{}?dossier={folder}&fait={}", mail_path(&own), form.action)).into_response()
+        }
+    }
 }
 
 #[cfg(test)]

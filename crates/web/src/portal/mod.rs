@@ -19,6 +19,7 @@ mod layout;
 mod listing;
 mod mail;
 mod mailboxes;
+mod outgoing;
 mod recipients;
 mod session;
 mod signin;

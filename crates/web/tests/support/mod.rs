@@ -4,6 +4,8 @@
 //! syntax; and one raw HTTP exchange.
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
+pub mod webmail;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;

@@ -1,0 +1,164 @@
+//! The message the webmail builds from what a person typed, uploaded or
+//! kept from another message.
+//!
+//! Rule kept here: no such value reaches a header as it is (pen test, issue
+//! 13: a subject with CR LF wrote its own `From:`). Every header value goes
+//! through [`header_value`], which removes CR, LF, NUL and the other control
+//! characters but tab (a line break becomes a space); message ids must look
+//! like message ids ([`message_ids`]); an uploaded part's declared type is
+//! kept only when it is a plain `type/subtype` ([`content_type`]).
+//! mail-builder then encodes (RFC 2047, RFC 2231) what is not plain ASCII.
+
+use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address;
+use mss_core::EmailAddress;
+use mss_identity::session::random_token;
+use mss_store::now_unix;
+
+/// The type of a part whose declared type is not trusted.
+const OCTET_STREAM: &str = "application/octet-stream";
+
+/// A recipient as typed: `adresse` or `Nom <adresse>`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub name: Option<String>,
+    pub address: EmailAddress,
+}
+
+/// An attached file: uploaded, or kept from another message.
+pub struct Upload {
+    pub name: String,
+    /// As declared: checked by [`content_type`] when built.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What the webmail sends or keeps as a draft.
+pub struct Outgoing<'a> {
+    /// The sending mailbox: its display name and address.
+    pub from: (&'a str, &'a EmailAddress),
+    pub to: &'a [Recipient],
+    pub cc: &'a [Recipient],
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// The message ids answered, as the form holds them.
+    pub in_reply_to: &'a str,
+    pub references: &'a str,
+    pub attachments: Vec<Upload>,
+    /// Our host name, right of the `@` of the new Message-ID.
+    pub hostname: &'a str,
+}
+
+/// `text` fit for a header field: without CR, LF, NUL or any other control
+/// character but tab; each line break becomes one space.
+pub fn header_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            // RFC 5322 §2.2: a header field is one line (folding is the builder's).
+            '\r' | '\n' if !out.ends_with(' ') => out.push(' '),
+            '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The declared type of an uploaded part if it is a plain `type/subtype`
+/// (RFC 6838 §4.2 names, parameters dropped), not a container
+/// (`multipart/*`, `message/*`) whose boundaries the sender would choose;
+/// else `application/octet-stream`.
+pub fn content_type(declared: &str) -> String {
+    let essence = header_value(declared.split(';').next().unwrap_or_default()).trim().to_ascii_lowercase();
+    let name = |s: &str| {
+        (1..=127).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    match essence.split_once('/') {
+        Some((kind, sub)) if name(kind) && name(sub) && !matches!(kind, "multipart" | "message") => essence,
+        _ => OCTET_STREAM.to_string(),
+    }
+}
+
+/// The message ids in `text` (`<id> <id>`), without their brackets; what
+/// does not look like one (RFC 5322 §3.6.4: printable ASCII around an `@`)
+/// is left out.
+pub fn message_ids(text: &str) -> Vec<String> {
+    let looks_like_one = |id: &str| {
+        id.len() <= 250 && id.contains('@') && id.bytes().all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>')
+    };
+    header_value(text)
+        .split_whitespace()
+        .map(|id| id.strip_prefix('<').unwrap_or(id))
+        .map(|id| id.strip_suffix('>').unwrap_or(id))
+        .filter(|id| looks_like_one(id))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The message, ready to send or to keep as a draft.
+pub fn build(message: Outgoing<'_>) -> std::io::Result<Vec<u8>> {
+    let list = |recipients: &[Recipient]| {
+        let each = recipients
+            .iter()
+            .map(|r| Address::new_address(r.name.as_deref().map(header_value), header_value(&r.address.to_string())));
+        Address::new_list(each.collect())
+    };
+    let unique = random_token(18).map_err(std::io::Error::other)?;
+    let (name, address) = message.from;
+    let mut builder = MessageBuilder::new()
+        .from((header_value(name), header_value(&address.to_string())))
+        .subject(header_value(message.subject))
+        .message_id(header_value(&format!("{unique}@{}", message.hostname)))
+        .date(now_unix())
+        .text_body(message.body.replace('\n', "\r\n"));
+    if !message.to.is_empty() {
+        builder = builder.to(list(message.to));
+    }
+    if !message.cc.is_empty() {
+        builder = builder.cc(list(message.cc));
+    }
+    if let Some(id) = message_ids(message.in_reply_to).pop() {
+        builder = builder.in_reply_to(id);
+    }
+    let references = message_ids(message.references);
+    if !references.is_empty() {
+        builder = builder.references(references);
+    }
+    for file in message.attachments {
+        let name = header_value(&file.name);
+        let name = if name.trim().is_empty() { "piece-jointe".to_string() } else { name };
+        builder = builder.attachment(content_type(&file.content_type), name, file.bytes);
+    }
+    builder.write_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_hold_no_line_break_nor_control() {
+        assert_eq!(header_value("Bonjour\r\nFrom: chef@x.test"), "Bonjour From: chef@x.test");
+        assert_eq!(header_value("a \r\n\r\nb\0c\u{7}d\te\u{85}"), "a bcd\te");
+        assert_eq!(header_value("Résultats d'analyse"), "Résultats d'analyse");
+    }
+
+    #[test]
+    fn only_plain_declared_types_are_kept() {
+        assert_eq!(content_type("image/PNG"), "image/png");
+        assert_eq!(content_type("text/plain; charset=utf-8"), "text/plain");
+        assert_eq!(content_type("application/vnd.ms-excel"), "application/vnd.ms-excel");
+        for bad in ["multipart/mixed; boundary=x", "message/rfc822", "text", "", "text/pl ain", "a/b\r\nBcc: x", "é/x"]
+        {
+            assert_eq!(content_type(bad), OCTET_STREAM, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn message_ids_are_checked() {
+        assert_eq!(message_ids("<a@b.test> <c@d.test>"), ["a@b.test", "c@d.test"]);
+        assert_eq!(message_ids("<a@b.test>\r\nBcc: x"), ["a@b.test"]);
+        assert_eq!(message_ids("<a@b.test>\0 <no-at> <x<y@z>"), ["a@b.test"]);
+    }
+}
