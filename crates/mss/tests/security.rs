@@ -154,6 +154,8 @@ fn production_refuses_every_development_convenience_by_name() {
 fn development_mode_says_so_at_start_with_each_convenience() {
     let op = Operator::new("pharmacie.test");
     let server = op.serve();
+    let page = common::http_get(&server.addr("http"), "/portail/connexion");
+    assert!(page.contains("Mode développement"), "the portal's footer says so: {page}");
     let (status, out) = server.stop();
     assert!(status.success());
     assert!(out.contains("DEVELOPMENT MODE"), "{out}");
@@ -219,4 +221,38 @@ fn two_applicative_mailboxes_cannot_share_a_certificate() {
     // A deleted mailbox frees its certificate.
     op.ok(&format!("mailbox delete {first} --reason \"remplacé\""));
     op.ok(&format!("mailbox create --type app --finess 750000002 --name \"LGO Comptoir\" --certificate-dn {dn}"));
+}
+
+/// A slowloris on the portal: one host opens connections and trickles
+/// header bytes. It gets its share of the HTTP listener and no more; other
+/// clients are served meanwhile.
+#[test]
+fn one_host_cannot_take_every_http_connection() {
+    use std::io::{Read, Write};
+    let op = Operator::new("pharmacie.test");
+    let server = op.serve();
+    let http: std::net::SocketAddr = server.addr("http").parse().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.bind(&std::net::SocketAddr::from(([127, 0, 4, 1], 0)).into()).unwrap();
+        socket.connect(&http.into()).unwrap();
+        let mut stream: std::net::TcpStream = socket.into();
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+        held.push(stream);
+    }
+    // The host's connections past its share are closed at once.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut closed = 0;
+    for stream in &mut held {
+        stream.set_nonblocking(true).unwrap();
+        let mut byte = [0u8; 1];
+        let open = matches!(stream.read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+        closed += usize::from(!open);
+    }
+    assert_eq!(closed, 200 - 128, "128 connections per address");
+    let page = common::http_get(&server.addr("http"), "/healthz");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    drop(held);
+    assert!(server.stop().0.success());
 }

@@ -15,17 +15,20 @@
 //!   real peer arriving after them (it gets its chance to prove itself);
 //! - the proven pool is the large one, bounded in all and per address.
 //!
-//! [`accept_loop`] is the loop both protocols run: accept, admit or refuse,
-//! then run the session with its slot held for the life of the connection.
-//! This crate knows nothing of SMTP or IMAP.
+//! [`accept_loop`] is the loop the mail protocols run: accept, admit or
+//! refuse, then run the session with its slot held for the life of the
+//! connection. HTTP, whose sessions hyper runs, gets the same bounds from a
+//! [`Guarded`] byte stream. This crate knows nothing of SMTP, IMAP or HTTP.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
@@ -297,6 +300,89 @@ pub async fn accept_loop<F, Fut>(
     }
 }
 
+/// A connection that holds its admission slot, closes itself when the
+/// slot is evicted or stays unproven past its lifetime, and when neither
+/// side moved a byte for `idle`. For protocols whose sessions are not ours
+/// to run (HTTP under hyper): the byte stream enforces what [`accept_loop`]
+/// enforces around a session.
+pub struct Guarded<S> {
+    inner: S,
+    closing: Pin<Box<dyn Future<Output = ()> + Send>>,
+    idle: Duration,
+    quiet: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<S> Guarded<S> {
+    pub fn new(inner: S, ticket: Ticket, idle: Duration) -> Self {
+        let closing = Box::pin(async move { ticket.closing().await });
+        Self { inner, closing, idle, quiet: Box::pin(tokio::time::sleep(idle)) }
+    }
+
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// An error once the connection must end; `None` while it may go on.
+    fn must_end(&mut self, cx: &mut Context<'_>) -> Option<std::io::Error> {
+        if self.closing.as_mut().poll(cx).is_ready() {
+            return Some(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "connection evicted"));
+        }
+        if self.quiet.as_mut().poll(cx).is_ready() {
+            return Some(std::io::Error::new(std::io::ErrorKind::TimedOut, "connection idle"));
+        }
+        None
+    }
+
+    fn moved(&mut self) {
+        let deadline = tokio::time::Instant::now() + self.idle;
+        self.quiet.as_mut().reset(deadline);
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    self.moved();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => match self.must_end(cx) {
+                Some(error) => Poll::Ready(Err(error)),
+                None => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write(cx, buf) {
+            Poll::Ready(Ok(n)) => {
+                if n > 0 {
+                    self.moved();
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => match self.must_end(cx) {
+                Some(error) => Poll::Ready(Err(error)),
+                None => Poll::Pending,
+            },
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 async fn refuse(mut tcp: TcpStream, busy: &'static [u8]) {
     // A peer that does not read gets no more than this of our time.
     let _ = tokio::time::timeout(Duration::from_secs(5), tcp.write_all(busy)).await;
@@ -377,6 +463,26 @@ mod tests {
         assert!(proven.prove());
         tokio::time::timeout(Duration::from_secs(61), slow.closing()).await.expect("closed after its lifetime");
         assert!(tokio::time::timeout(Duration::from_secs(3600), proven.closing()).await.is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_guarded_stream_ends_when_idle_or_evicted() {
+        use tokio::io::AsyncReadExt;
+        let admission = Admission::new(LIMITS);
+        let (client, server) = tokio::io::duplex(64);
+        let mut guarded = Guarded::new(server, admission.admit(ip("10.0.0.1")).unwrap(), Duration::from_secs(5));
+        let mut byte = [0u8; 1];
+        let read = guarded.read(&mut byte).await;
+        assert_eq!(read.unwrap_err().kind(), std::io::ErrorKind::TimedOut, "nothing moved for 5 s");
+        drop((guarded, client));
+        let (_client, server) = tokio::io::duplex(64);
+        let first = admission.admit(ip("10.0.0.1")).unwrap();
+        let mut guarded = Guarded::new(server, first, Duration::from_secs(3600));
+        let reading = tokio::spawn(async move { guarded.read(&mut [0u8; 1]).await });
+        tokio::task::yield_now().await;
+        let _others: Vec<Ticket> = (2..5).map(|n| admission.admit(ip(&format!("10.0.0.{n}"))).unwrap()).collect();
+        let read = reading.await.unwrap();
+        assert_eq!(read.unwrap_err().kind(), std::io::ErrorKind::ConnectionAborted, "evicted by a newcomer");
     }
 
     #[tokio::test]

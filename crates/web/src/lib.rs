@@ -55,6 +55,9 @@ pub struct Web {
     pub https: bool,
     /// Sending from the webmail; without it the webmail only reads.
     pub sending: Option<Sending>,
+    /// The operator runs in development mode (simulators allowed): every
+    /// page says so in its footer.
+    pub development: bool,
 }
 
 /// The certificate chain a TLS client presented on its connection (leaf

@@ -37,7 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use super::annuaire::ANNUAIRE_DIR;
-use super::https::{HttpsClient, TlsListener, presented_certificate};
+use super::https::{AdmittedTcp, HttpsClient, TlsListener, presented_certificate};
 use super::init::{InitSettings, initialise, print_report};
 use crate::cli::ServeArgs;
 use crate::config::{CONFIG_FILE, DEFAULT_DATA_DIR, DataDir, Listen, PORTS_FILE, RunMode};
@@ -194,7 +194,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         Some(listener) => {
             ports.insert("https", local("https", &listener)?);
             let config = material.web_server(cps_ca.as_deref()).map_err(|e| failed("tls", e))?;
-            Some(TlsListener::start(listener, config).map_err(|e| failed("https", e))?)
+            Some(TlsListener::start(AdmittedTcp::new(listener, "https"), config).map_err(|e| failed("https", e))?)
         }
         None => None,
     };
@@ -278,6 +278,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             hostname: hostname.clone(),
             max_message_bytes: data.config.smtp.max_message_bytes,
         }),
+        development: data.mode == RunMode::Development,
     });
     let mut app = mss_web::router(web)
         .nest(FHIR_PATH, mss_directory::fhir_read::router(store.meta.clone(), &format!("{base_url}{FHIR_PATH}")));
@@ -312,7 +313,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         stop.await;
         let _ = stopping.send(true);
     });
-    let served = axum::serve(http, plain).with_graceful_shutdown(until_stopped()).await;
+    let served = axum::serve(AdmittedTcp::new(http, "http"), plain).with_graceful_shutdown(until_stopped()).await;
     if let Some(Ok(Err(e))) = match served_https {
         Some(task) => Some(task.await),
         None => None,

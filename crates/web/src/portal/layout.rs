@@ -122,7 +122,15 @@ fn shell(
                     h1 { (title) }
                     (main)
                 }
-                footer { "Opérateur MSSanté " (web.domain.as_str()) " · espace de confiance MSSanté" }
+                footer {
+                    "Opérateur MSSanté " (web.domain.as_str()) " · espace de confiance MSSanté"
+                    @if web.development {
+                        p class="developpement" role="note" {
+                            strong { "Mode développement" }
+                            " : connexion simulée, aucune donnée de santé réelle."
+                        }
+                    }
+                }
             }
         }
     };

@@ -44,6 +44,7 @@ fn web(dir: &Path, store: &Store, sessions: &Arc<SessionAuthority>) -> Web {
         annuaire: Arc::new(Annuaire::new(&dir.join("annuaire"), None)),
         https: false,
         sending: None,
+        development: true,
     }
 }
 
