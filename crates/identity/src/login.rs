@@ -2,6 +2,11 @@
 //! as. One path for every protocol (submission, IMAP, later the REST API):
 //! a bearer token names an active mailbox; an organisation certificate is
 //! bound to an active applicative mailbox.
+//!
+//! A login is not for ever: [`revoked`] tells an open session (IMAP,
+//! submission) whether what proved it still holds: the login session not
+//! ended (logout, revocation, expiry), the mailbox still receiving mail
+//! (not suspended nor deleted), the certificate still bound to it.
 
 use mss_core::{EmailAddress, MailboxKind, MailboxState, NationalId};
 use mss_store::{Mailbox, MetadataStore, StoreError};
@@ -10,11 +15,16 @@ use mss_trust::DistinguishedName;
 use crate::{BearerCredentials, TokenKey};
 
 /// Who is acting: their own mailbox, and the person behind it (none for
-/// software authenticated by certificate).
+/// software authenticated by certificate), with what proved it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub mailbox: Mailbox,
     pub national_id: Option<NationalId>,
+    /// The login session of a session token (its `sid`); none for
+    /// development tokens and certificates.
+    pub session: Option<String>,
+    /// The certificate subject of a SASL EXTERNAL login.
+    pub certificate: Option<DistinguishedName>,
 }
 
 impl Principal {
@@ -40,6 +50,47 @@ pub enum LoginError {
     /// The store could not answer; the client may retry.
     #[error("store: {0}")]
     Unavailable(#[from] StoreError),
+}
+
+/// Why a principal may no longer act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Revoked {
+    /// Logout, revocation (suspension, lost card) or expiry of the login
+    /// session.
+    #[error("Session revoked")]
+    SessionEnded,
+    /// The mailbox is suspended, deleted or gone.
+    #[error("Mailbox closed")]
+    MailboxClosed,
+    /// The mailbox is no longer bound to the certificate that logged in.
+    #[error("Certificate no longer bound to the mailbox")]
+    CertificateUnbound,
+}
+
+/// Whether `principal` may no longer act at `now`, and why: two reads by
+/// key (the mailbox, the login session), cheap enough before each command.
+pub async fn revoked(meta: &dyn MetadataStore, principal: &Principal, now: i64) -> Result<Option<Revoked>, StoreError> {
+    let Some(mailbox) = meta.mailbox_by_id(principal.mailbox.id).await? else {
+        return Ok(Some(Revoked::MailboxClosed));
+    };
+    if !mailbox.state.receives_mail() {
+        return Ok(Some(Revoked::MailboxClosed));
+    }
+    if let Some(subject) = &principal.certificate
+        && !mailbox.certificate_dn.as_deref().is_some_and(|dn| bound_to(dn, subject))
+    {
+        return Ok(Some(Revoked::CertificateUnbound));
+    }
+    if let Some(sid) = &principal.session
+        && !meta.session(sid).await?.is_some_and(|s| s.is_live(now))
+    {
+        return Ok(Some(Revoked::SessionEnded));
+    }
+    Ok(None)
+}
+
+fn bound_to(dn: &str, subject: &DistinguishedName) -> bool {
+    dn.parse::<DistinguishedName>().is_ok_and(|dn| dn.matches(subject))
 }
 
 /// A bearer token (XOAUTH2, OAUTHBEARER, development PLAIN).
@@ -79,7 +130,7 @@ pub async fn by_token(
         }
         Some(mailbox) if mailbox.state.receives_mail() => {
             let national_id = mailbox.national_id.clone();
-            Ok(Principal { mailbox, national_id })
+            Ok(Principal { mailbox, national_id, session: claims.sid, certificate: None })
         }
         Some(mailbox) if mailbox.state == MailboxState::Pending => Err(LoginError::Pending),
         _ => Err(invalid("no active mailbox")),
@@ -94,11 +145,10 @@ pub async fn by_certificate(
     subject: &DistinguishedName,
     authzid: Option<&str>,
 ) -> Result<Principal, LoginError> {
-    let bound_to_subject = |dn: &str| dn.parse::<DistinguishedName>().is_ok_and(|dn| dn.matches(subject));
     let mailbox = meta.certificate_bound_mailboxes().await?.into_iter().find(|m| {
         m.kind == MailboxKind::Applicative
             && m.state.receives_mail()
-            && m.certificate_dn.as_deref().is_some_and(bound_to_subject)
+            && m.certificate_dn.as_deref().is_some_and(|dn| bound_to(dn, subject))
     });
     let Some(mailbox) = mailbox else {
         return Err(LoginError::Invalid("no active applicative mailbox is bound to this certificate".into()));
@@ -106,5 +156,5 @@ pub async fn by_certificate(
     if authzid.is_some_and(|a| a.parse::<EmailAddress>().ok().as_ref() != Some(&mailbox.address)) {
         return Err(LoginError::Invalid("authorization identity is not the bound mailbox".into()));
     }
-    Ok(Principal { mailbox, national_id: None })
+    Ok(Principal { mailbox, national_id: None, session: None, certificate: Some(subject.clone()) })
 }

@@ -97,3 +97,27 @@ async fn a_session_token_opens_the_persons_own_mailbox_only() {
             .await;
     assert!(matches!(revoked, Err(LoginError::Invalid(_))), "revocation ends the token at once");
 }
+
+#[tokio::test]
+async fn a_login_stops_holding_after_logout_or_suspension() {
+    let (_dir, store, authority, person) = world().await;
+    let meta = store.meta.as_ref();
+    let now = mss_store::now_unix();
+    let login = |token: String| BearerCredentials { user: Some("alice.martin@ours.test".into()), token };
+    let tokens = authority.open(&person, Method::Psc, now).await.unwrap();
+    let principal = login::by_token(meta, &authority.key, &login(tokens.access_token.clone()), now).await.unwrap();
+    let sid = authority.verify(&tokens.access_token, now).await.unwrap().session;
+    assert_eq!(principal.session.as_deref(), Some(sid.as_str()), "the principal remembers its login session");
+    assert_eq!(login::revoked(meta, &principal, now).await.unwrap(), None);
+    authority.close(&sid, now).await.unwrap();
+    assert_eq!(login::revoked(meta, &principal, now).await.unwrap(), Some(login::Revoked::SessionEnded), "logout");
+
+    // A development token has no session; the mailbox's state still counts.
+    let dev = authority.key.issue("alice.martin@ours.test", now, 60).unwrap();
+    let principal = login::by_token(meta, &authority.key, &login(dev), now).await.unwrap();
+    assert_eq!(principal.session, None);
+    assert_eq!(login::revoked(meta, &principal, now).await.unwrap(), None);
+    let id = principal.mailbox.id;
+    assert!(meta.change_state(id, MailboxState::Active, MailboxState::Suspended, Some("test")).await.unwrap());
+    assert_eq!(login::revoked(meta, &principal, now).await.unwrap(), Some(login::Revoked::MailboxClosed), "suspended");
+}

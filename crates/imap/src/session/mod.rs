@@ -6,7 +6,8 @@
 //! Each command handler returns the tagged [`Reply`]; untagged responses are
 //! collected in `out` and written before it. Access to a mailbox other than
 //! the principal's own goes through [`access`], which reads the person's role
-//! at each use, so a role change takes effect on open sessions at once.
+//! at each use, so a role change takes effect on open sessions at once; the
+//! login itself is checked again before each command ([`revalidate`]).
 
 mod access;
 mod acl;
@@ -17,6 +18,7 @@ mod fetch;
 mod folders;
 mod list;
 mod mutate;
+mod revalidate;
 mod search;
 mod selected;
 mod sequence;
@@ -113,6 +115,7 @@ pub struct Session<'a> {
 enum Next {
     Continue,
     StartTls,
+    /// End the session after the reply (LOGOUT, or a BYE already queued).
     Logout,
 }
 
@@ -195,6 +198,10 @@ impl<'a> Session<'a> {
                 Ok(frame) => frame,
                 Err(end) => return self.ended(conn, end).await,
             };
+            if let (Frame::Command(_), Some(bye)) = (&frame, self.login_revoked().await) {
+                let _ = conn.write(&bye).await;
+                return Outcome::Closed;
+            }
             let next = match frame {
                 Frame::Command(bytes) => match self.command(conn, &bytes).await {
                     Ok(next) => next,
@@ -386,7 +393,7 @@ impl<'a> Session<'a> {
                 self.status(&access::mailbox_name(&mailbox), &items).await
             }
             C::Append { mailbox, flags, date, message } => self.append(&mailbox, &flags, date.as_ref(), message).await,
-            C::Idle => return self.idle(conn).await.map(|r| (r, Next::Continue)),
+            C::Idle => return self.idle(conn).await,
             other => self.selected_command(conn, other).await,
         };
         Ok((reply, Next::Continue))
@@ -395,22 +402,13 @@ impl<'a> Session<'a> {
     /// Commands of the selected state.
     async fn selected_command(&mut self, conn: &mut Conn, body: CommandBody<'_>) -> Reply {
         use CommandBody as C;
-        let Some(name) = self.selected().map(|s| s.name.clone()) else {
+        if self.selected().is_none() {
             return Reply::bad("No mailbox selected");
-        };
+        }
         // Roles change while sessions are open: the rights are read again
         // for each command, and a withdrawn access closes the mailbox.
-        match self.resolve_with(&name, 'r').await {
-            Ok(target) => {
-                if let Some(selected) = self.selected() {
-                    selected.rights = target.rights;
-                }
-            }
-            Err(_) => {
-                self.state = State::Authenticated;
-                self.out.extend_from_slice(b"* OK [CLOSED] Access to the mailbox was withdrawn\r\n");
-                return Reply::no("Access to this mailbox was withdrawn").with_code("NOPERM");
-            }
+        if let Err(reply) = self.selected_still_allowed().await {
+            return reply;
         }
         match body {
             C::Check => Reply::ok("CHECK completed"),

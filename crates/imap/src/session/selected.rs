@@ -12,7 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::access::{Rights, mailbox_name};
 use super::fetch::flag_list;
-use super::{Reply, Session, State, unavailable};
+use super::{Next, Reply, Session, State, unavailable};
 use crate::conn::{Conn, ReadEnd};
 use crate::wire;
 
@@ -105,6 +105,10 @@ impl Session<'_> {
     /// `allow_expunge` is false while answering FETCH, STORE, SEARCH, SORT or
     /// THREAD by sequence number (RFC 9051 §7.5.1).
     pub(super) async fn refresh(&mut self, allow_expunge: bool) {
+        // Nothing more is reported of a mailbox whose access was withdrawn.
+        if self.selected_still_allowed().await.is_err() {
+            return;
+        }
         let condstore = self.condstore;
         let Some(selected) = self.selected() else {
             return;
@@ -173,22 +177,29 @@ impl Session<'_> {
     }
 
     /// IDLE (RFC 2177): updates as they happen until the client says DONE.
-    pub(super) async fn idle(&mut self, conn: &mut Conn) -> Result<Reply, ReadEnd> {
+    /// The login and the rights on the selected mailbox are checked again
+    /// at each wake-up and every `revalidate_every`; when they no longer
+    /// hold, IDLE ends with `* BYE` (a server cannot end IDLE otherwise
+    /// without a DONE) and the session with it.
+    pub(super) async fn idle(&mut self, conn: &mut Conn) -> Result<(Reply, Next), ReadEnd> {
         let mut watch = self.server.store.meta.watch();
         conn.write(b"+ idling\r\n").await.map_err(ReadEnd::Io)?;
         let watched = self.selected().map(|s| s.mailbox);
         self.refresh(true).await;
         conn.write(&std::mem::take(&mut self.out)).await.map_err(ReadEnd::Io)?;
         let limits = self.server.limits.frame(true);
+        let every = self.server.limits.revalidate_every;
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let mut open = true;
         loop {
             tokio::select! {
                 line = conn.line(limits.max_line, limits.idle, limits.progress, true) => {
                     let line = line?;
-                    return Ok(match line {
+                    let reply = match line {
                         Some(line) if line.trim_ascii().eq_ignore_ascii_case(b"DONE") => Reply::ok("IDLE terminated"),
                         _ => Reply::bad("Expected DONE"),
-                    });
+                    };
+                    return Ok((reply, Next::Continue));
                 }
                 changed = watch.recv(), if open => {
                     let relevant = match changed {
@@ -200,11 +211,33 @@ impl Session<'_> {
                         }
                     };
                     if relevant {
+                        if let Some(end) = self.idle_end().await {
+                            return Ok(end);
+                        }
                         self.refresh(true).await;
                         conn.write(&std::mem::take(&mut self.out)).await.map_err(ReadEnd::Io)?;
                     }
                 }
+                _ = tick.tick() => {
+                    if let Some(end) = self.idle_end().await {
+                        return Ok(end);
+                    }
+                }
             }
         }
+    }
+
+    /// The end of IDLE when the login or the access to the selected mailbox
+    /// no longer holds: a `* BYE` queued, and the tagged refusal.
+    async fn idle_end(&mut self) -> Option<(Reply, Next)> {
+        if let Some(bye) = self.login_revoked().await {
+            self.out.extend(bye);
+            return Some((Reply::no("IDLE ended: the login no longer holds").with_code("UNAVAILABLE"), Next::Logout));
+        }
+        if let Err(reply) = self.selected_still_allowed().await {
+            self.out.extend_from_slice(b"* BYE [NOPERM] Access to the shared mailbox was withdrawn\r\n");
+            return Some((reply, Next::Logout));
+        }
+        None
     }
 }

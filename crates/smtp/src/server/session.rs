@@ -145,7 +145,7 @@ impl<'a> Session<'a> {
                         Err(end) => return self.end(conn, end).await,
                     };
                     self.log_refusal("DATA", &reply);
-                    if conn.reply(&reply).await.is_err() {
+                    if conn.reply(&reply).await.is_err() || reply.code == 421 {
                         return Outcome::Closed;
                     }
                 }
@@ -214,7 +214,10 @@ impl<'a> Session<'a> {
             Request::Lhlo { .. } => (Reply::new(500, "5.5.1", "LHLO is for LMTP"), Next::Continue),
             Request::StartTls if self.tls.is_some() => (Reply::bad_sequence("Already in TLS"), Next::Continue),
             Request::StartTls => (Reply::new(220, "2.0.0", "Ready to start TLS"), Next::StartTls),
-            Request::Mail { from } => (self.mail(from).await, Next::Continue),
+            Request::Mail { from } => match self.login_revoked().await {
+                Some(reply) => (reply, Next::Quit),
+                None => (self.mail(from).await, Next::Continue),
+            },
             Request::Rcpt { to } => (self.rcpt(&to.address).await, Next::Continue),
             Request::Data => match &self.envelope {
                 None => (Reply::bad_sequence("MAIL FROM first"), Next::Continue),
@@ -296,6 +299,25 @@ impl<'a> Session<'a> {
         let login =
             login::by_token(self.server.store.meta.as_ref(), &submission.tokens, &credentials, now_unix()).await;
         Ok(self.logged_in(login).await)
+    }
+
+    /// Submission: `421` when the login no longer holds (logout, revoked
+    /// session, suspended mailbox, unbound certificate); the session ends.
+    async fn login_revoked(&self) -> Option<Reply> {
+        let principal = self.principal.as_ref()?;
+        let why = match login::revoked(self.server.store.meta.as_ref(), principal, now_unix()).await {
+            Ok(None) => return None,
+            Ok(Some(revoked)) => revoked.to_string(),
+            Err(e) => {
+                tracing::error!(error = %e, "smtp: cannot check the login");
+                return Some(Reply::new(421, "4.3.0", "Temporary failure, try again later"));
+            }
+        };
+        tracing::warn!(peer = %self.peer, user = %principal.address(), reason = why, "smtp: login no longer holds");
+        let entry =
+            NewAuditEntry::now(principal.address().to_string(), "smtp.revoked", "", &why, self.peer.to_string());
+        self.server.store.audit.record(entry).await;
+        Some(Reply::new(421, "4.7.0", why))
     }
 
     /// SASL EXTERNAL: software presenting the organisation certificate its
@@ -570,6 +592,10 @@ impl<'a> Session<'a> {
         }
         // The header section, for the log.
         let headers = MessageParser::default().parse_headers(&body);
+        // Checked again now: the login may have ended during the transaction.
+        if let Some(reply) = self.login_revoked().await {
+            return Ok(reply);
+        }
         let message = self.with_received_header(&envelope, &body);
         match self.store_message(&envelope, &message).await {
             Ok(()) => {
