@@ -3,9 +3,10 @@
 
 use imap_codec::imap_types::mailbox::Mailbox as MailboxName;
 use imap_codec::imap_types::status::StatusDataItemName;
-use mss_store::{Folder, StoreError};
+use mss_store::{Folder, INBOX, MailboxId, StoreError};
 
 use super::access::{SHARED_PREFIX, mailbox_name};
+use super::folder_limits;
 use super::list::List;
 use super::{Reply, Session, State, unavailable};
 use crate::wire;
@@ -118,6 +119,10 @@ impl Session<'_> {
         if target.folder.is_empty() || target.folder.split('/').any(str::is_empty) {
             return Reply::bad("Invalid mailbox name");
         }
+        if let Err(reply) = self.within_limits(target.mailbox, &target.folder, None).await {
+            self.audit("create", &target, &reply).await;
+            return reply;
+        }
         let result = self.server.store.meta.create_folder(target.mailbox, &target.folder).await;
         let reply = match result {
             Ok(_) => Reply::ok("CREATE completed"),
@@ -164,6 +169,10 @@ impl Session<'_> {
         if source.mailbox != target.mailbox {
             return Reply::no("Cannot rename across mailboxes").with_code("CANNOT");
         }
+        if let Err(reply) = self.within_limits(target.mailbox, &target.folder, Some(&source.folder)).await {
+            self.audit("rename", &source, &reply).await;
+            return reply;
+        }
         let result = self.server.store.meta.rename_folder(source.mailbox, &source.folder, &target.folder).await;
         let reply = match result {
             Ok(()) => Reply::ok("RENAME completed"),
@@ -174,6 +183,22 @@ impl Session<'_> {
         };
         self.audit("rename", &source, &reply).await;
         reply
+    }
+
+    /// Whether `name` may be made (by CREATE, or by RENAME of `from` with
+    /// its subfolders) within the [`folder_limits`].
+    async fn within_limits(&self, mailbox: MailboxId, name: &str, from: Option<&str>) -> Result<(), Reply> {
+        folder_limits::check_name(name)?;
+        let existing = self.server.store.meta.folders(mailbox).await.map_err(unavailable)?;
+        let Some(from) = from else {
+            return folder_limits::check_count(&existing, name, true);
+        };
+        // Subfolders move with their parent: their new names are bounded too.
+        for folder in existing.iter().filter(|f| f.name.strip_prefix(from).is_some_and(|r| r.starts_with('/'))) {
+            folder_limits::check_name(&format!("{name}{}", &folder.name[from.len()..]))?;
+        }
+        // RFC 9051 §6.3.6: renaming INBOX leaves an empty INBOX behind.
+        folder_limits::check_count(&existing, name, from == INBOX)
     }
 
     pub(super) async fn subscribe(&mut self, mailbox: &MailboxName<'_>, subscribed: bool) -> Reply {

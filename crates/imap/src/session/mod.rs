@@ -15,6 +15,7 @@ mod args;
 mod auth;
 mod bodies;
 mod fetch;
+mod folder_limits;
 mod folders;
 mod list;
 mod mutate;
