@@ -15,6 +15,16 @@
 //! This crate decides nothing about who may do what: logins go through
 //! `mss-identity`, rights come from the roles of `mss-core`, and every
 //! change goes through `mss-store`, which commits before we answer.
+//!
+//! Rules kept here:
+//! - nothing is read past a limit known before the bytes arrive: a command
+//!   is bounded as a whole (to credentials' size before login), a literal
+//!   over a limit is refused before it is sent;
+//! - nothing is buffered for a client that does not read: responses are
+//!   written as they are made, and a client that accepts nothing for the
+//!   write timeout is given up;
+//! - what proved a login is checked again before each command and during
+//!   IDLE, the rights on a shared mailbox before anything of it is shown.
 
 mod conn;
 pub mod message;
