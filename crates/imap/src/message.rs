@@ -5,7 +5,9 @@
 //! ([`Headers`], RFC 5256).
 //!
 //! mail-parser gives the MIME tree and decoded header values; exact bytes
-//! are cut from the raw message with its offsets. Every function is pure and
+//! are cut from the raw message with its offsets. The ENVELOPE's from,
+//! sender and reply-to are the exception: `mss_message`, the reader SMTP
+//! policy checks, reads them ([`envelope`]). Every function is pure and
 //! total: malformed input yields NIL, `None` or `false`, never a panic.
 
 use mail_parser::decoders::{base64::base64_decode, html::html_to_text, quoted_printable::quoted_printable_decode};
@@ -14,6 +16,8 @@ use mail_parser::{
     Addr, Address, ContentType, Encoding, Header, HeaderName, HeaderValue, Message, MessageParser, MessagePart,
     MimeHeaders, PartType,
 };
+
+use mss_message::originators;
 
 use crate::wire::{nstring, string};
 
@@ -77,6 +81,15 @@ pub fn section(raw: &[u8], section: &Section) -> Option<Vec<u8>> {
 /// values decoded from RFC 2047 and sent as strings—8-bit values go as
 /// literals via wire::string). Date, In-Reply-To and Message-ID are sent as
 /// written; an address without a domain gets the host "".
+///
+/// From, sender and reply-to are read by [`mss_message::originators`], the
+/// reader SMTP policy checks, never by mail-parser: what a client shows as
+/// the sender is what policy would have checked (issue 13). When that
+/// reader refuses the header (two `From:` fields, none, a malformed line:
+/// a message stored by APPEND, or before the policy), the three are NIL,
+/// so that no client shows a sender nobody checked. Their addresses are
+/// lower-case, and a Reply-To's groups are flattened into their mailboxes.
+/// The same holds for the envelope of an embedded message/rfc822 part.
 pub fn envelope(out: &mut Vec<u8>, raw: &[u8]) {
     match parse(raw) {
         Some(msg) => write_envelope(out, &msg),
@@ -303,6 +316,14 @@ impl<'a> Node<'a> {
         self.slice(self.part.offset_header, self.part.offset_body)
     }
 
+    /// The message this node heads, from its first header line on, as
+    /// [`mss_message::originators`] reads it (up to the blank line): the
+    /// raw message itself at the root, an embedded message's own bytes
+    /// (decoded, if it was transfer-encoded) below.
+    fn message_bytes(&self) -> &'a [u8] {
+        self.msg.raw_message.get(self.part.offset_header as usize..).unwrap_or_default()
+    }
+
     /// The body as stored (still transfer-encoded).
     fn body(&self) -> &'a [u8] {
         self.slice(self.part.offset_body, self.part.offset_end)
@@ -411,20 +432,46 @@ fn write_envelope(out: &mut Vec<u8>, msg: &Message<'_>) {
     out.push(b' ');
     let subject = root.first_header(&HeaderName::Subject).map(|h| h.value.as_text().unwrap_or_default());
     nstring(out, subject.map(str::as_bytes));
-    let [from, sender, reply_to, to, cc, bcc] =
-        [HeaderName::From, HeaderName::Sender, HeaderName::ReplyTo, HeaderName::To, HeaderName::Cc, HeaderName::Bcc]
-            .map(|name| address_items(root, &name));
-    // Sender and Reply-To default to From when absent or empty.
-    let sender = if sender.is_empty() { &from } else { &sender };
-    let reply_to = if reply_to.is_empty() { &from } else { &reply_to };
-    for items in [&from, sender, reply_to, &to, &cc, &bcc] {
+    write_originators(out, root.message_bytes());
+    for name in [HeaderName::To, HeaderName::Cc, HeaderName::Bcc] {
         out.push(b' ');
-        write_addresses(out, items);
+        write_addresses(out, &address_items(root, &name));
     }
     out.push(b' ');
     nstring(out, root.raw_value(&HeaderName::InReplyTo).as_deref());
     out.push(b' ');
     nstring(out, root.raw_value(&HeaderName::MessageId).as_deref());
+    out.push(b')');
+}
+
+/// Writes ` from sender reply-to` of an ENVELOPE from the message's raw
+/// bytes, as [`envelope`] says: read by [`mss_message::originators`], all
+/// three NIL when it refuses the header.
+fn write_originators(out: &mut Vec<u8>, message: &[u8]) {
+    let Ok(originators) = originators(message) else {
+        out.extend_from_slice(b" NIL NIL NIL");
+        return;
+    };
+    // RFC 9051 §7.5.2: sender and reply-to default to from when absent.
+    let sender = originators.sender.as_ref().map_or(originators.from.as_slice(), std::slice::from_ref);
+    for mailboxes in [originators.from.as_slice(), sender, originators.reply_targets()] {
+        out.push(b' ');
+        write_mailboxes(out, mailboxes);
+    }
+}
+
+/// Writes checked mailboxes as an address list: `((name NIL mailbox host)...)`
+/// or NIL.
+fn write_mailboxes(out: &mut Vec<u8>, mailboxes: &[mss_message::Mailbox]) {
+    if mailboxes.is_empty() {
+        out.extend_from_slice(b"NIL");
+        return;
+    }
+    out.push(b'(');
+    for mailbox in mailboxes {
+        let name = mailbox.name.as_deref().filter(|n| !n.is_empty());
+        write_address(out, name, mailbox.address.local(), mailbox.address.domain().as_str());
+    }
     out.push(b')');
 }
 
@@ -480,13 +527,7 @@ fn write_addresses(out: &mut Vec<u8>, items: &[AddressItem<'_>]) {
         match item {
             AddressItem::Mailbox { name, address } => {
                 let (mailbox, host) = address.rsplit_once('@').unwrap_or((address, ""));
-                out.push(b'(');
-                nstring(out, name.map(str::as_bytes));
-                out.extend_from_slice(b" NIL ");
-                string(out, mailbox.as_bytes());
-                out.push(b' ');
-                string(out, host.as_bytes());
-                out.push(b')');
+                write_address(out, *name, mailbox, host);
             }
             AddressItem::GroupStart(name) => {
                 out.extend_from_slice(b"(NIL NIL ");
@@ -496,6 +537,17 @@ fn write_addresses(out: &mut Vec<u8>, items: &[AddressItem<'_>]) {
             AddressItem::GroupEnd => out.extend_from_slice(b"(NIL NIL NIL NIL)"),
         }
     }
+    out.push(b')');
+}
+
+/// One mailbox of an address list: `(name NIL mailbox host)`.
+fn write_address(out: &mut Vec<u8>, name: Option<&str>, mailbox: &str, host: &str) {
+    out.push(b'(');
+    nstring(out, name.map(str::as_bytes));
+    out.extend_from_slice(b" NIL ");
+    string(out, mailbox.as_bytes());
+    out.push(b' ');
+    string(out, host.as_bytes());
     out.push(b')');
 }
 
@@ -1074,6 +1126,50 @@ mod tests {
         let structure = render(|o| body_structure(o, raw.as_bytes(), false));
         assert!(structure.starts_with("((\"MESSAGE\" \"RFC822\" NIL NIL NIL \"BASE64\" 28 (NIL \"hi\""));
         assert!(body_contains(raw.as_bytes(), "BODY"));
+    }
+
+    #[test]
+    fn envelope_senders_are_the_ones_policy_reads() {
+        // Two From fields (issue 13): no sender at all, whichever comes first; the rest as usual.
+        let twice = "From: <chef@ours.test>\r\nTo: bob@ours.test\r\nfrom: Alice <alice@ours.test>\r\n\
+                     Subject: x\r\n\r\nbody\r\n";
+        assert_eq!(
+            render(|o| envelope(o, twice.as_bytes())),
+            "(NIL \"x\" NIL NIL NIL ((NIL NIL \"bob\" \"ours.test\")) NIL NIL NIL NIL)"
+        );
+        // A line a lenient parser reads as From:, and no From at all.
+        for raw in ["Fr om: <chef@ours.test>\r\nFrom: <alice@ours.test>\r\n\r\n", "Subject: x\r\n\r\n"] {
+            assert!(render(|o| envelope(o, raw.as_bytes())).contains(" NIL NIL NIL NIL NIL NIL NIL NIL)"), "{raw}");
+        }
+        // Sender and Reply-To said: theirs, a group flattened, addresses lower-case.
+        let said = "From: Alice <Alice@Ours.test>\r\nSender: <sec@ours.test>\r\n\
+                    Reply-To: team: a@ours.test, b@ours.test;\r\n\r\n";
+        assert_eq!(
+            render(|o| envelope(o, said.as_bytes())),
+            "(NIL NIL ((\"Alice\" NIL \"alice\" \"ours.test\")) ((NIL NIL \"sec\" \"ours.test\")) \
+             ((NIL NIL \"a\" \"ours.test\")(NIL NIL \"b\" \"ours.test\")) NIL NIL NIL NIL NIL)"
+        );
+    }
+
+    #[test]
+    fn embedded_envelope_senders_are_the_ones_policy_reads() {
+        let twice =
+            FORWARD.replace("From: labo@labo.mssante.fr\r\n", "From: labo@labo.mssante.fr\r\nFrom: x@ours.test\r\n");
+        let structure = render(|o| body_structure(o, twice.as_bytes(), false));
+        assert!(
+            structure.contains(
+                "(\"Mon, 13 May 2024 18:00:00 +0000\" \"Resultats d'analyse\" NIL NIL NIL NIL NIL NIL NIL NIL)"
+            ),
+            "{structure}"
+        );
+        assert!(render(|o| envelope(o, twice.as_bytes())).contains("((NIL NIL \"bob\" \"cabinet.mssante.fr\"))"));
+        // A transfer-encoded embedded message is read decoded:
+        // "From: Labo <labo@autre.test>\r\nSubject: hi\r\n\r\nbody\r\n" in base64.
+        let encoded = "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: message/rfc822\r\n\
+                       Content-Transfer-Encoding: base64\r\n\r\n\
+                       RnJvbTogTGFibyA8bGFib0BhdXRyZS50ZXN0Pg0KU3ViamVjdDogaGkNCg0KYm9keQ0K\r\n--x--\r\n";
+        let structure = render(|o| body_structure(o, encoded.as_bytes(), false));
+        assert!(structure.contains("(NIL \"hi\" ((\"Labo\" NIL \"labo\" \"autre.test\")) "), "{structure}");
     }
 
     #[test]

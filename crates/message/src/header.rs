@@ -28,6 +28,18 @@ pub struct Mailbox {
     pub address: EmailAddress,
 }
 
+impl std::fmt::Display for Mailbox {
+    /// `Name <address>`, or the bare address when there is no name: for
+    /// people to read, not for a header (the name is neither quoted nor
+    /// encoded).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            Some(name) => write!(f, "{name} <{}>", self.address),
+            None => write!(f, "{}", self.address),
+        }
+    }
+}
+
 /// What a message says about who it is from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Originators {
@@ -44,6 +56,13 @@ impl Originators {
     /// "who this is from".
     pub fn senders(&self) -> impl Iterator<Item = &Mailbox> {
         self.from.iter().chain(self.sender.as_ref())
+    }
+
+    /// Where a reply goes: the `Reply-To:` mailboxes when it names any,
+    /// the authors otherwise (RFC 5322 §3.6.2; IMAP's ENVELOPE reply-to
+    /// defaults the same way, RFC 9051 §7.5.2).
+    pub fn reply_targets(&self) -> &[Mailbox] {
+        if self.reply_to.is_empty() { &self.from } else { &self.reply_to }
     }
 }
 
@@ -182,6 +201,24 @@ mod tests {
         assert_eq!(o.from[0].name.as_deref(), Some("Élodie"));
         assert_eq!(o.sender.map(|s| s.address.to_string()).as_deref(), Some("sec@ours.test"));
         assert_eq!(addresses(&o.reply_to), ["a@ours.test", "b@ours.test", "c@ours.test"]);
+    }
+
+    #[test]
+    fn mailboxes_read_as_name_and_address() {
+        let o = originators(b"From: \"Dr. Alice Martin\" <Alice@Ours.test>\r\nReply-To: \"\" <sec@ours.test>\r\n\r\n")
+            .unwrap();
+        assert_eq!(o.from[0].to_string(), "Dr. Alice Martin <alice@ours.test>");
+        assert_eq!(o.reply_to[0].to_string(), "sec@ours.test");
+    }
+
+    #[test]
+    fn replies_go_to_reply_to_else_to_the_authors() {
+        let o = originators(b"From: <a@ours.test>\r\nReply-To: <r@ours.test>\r\n\r\n").unwrap();
+        assert_eq!(addresses(o.reply_targets()), ["r@ours.test"]);
+        let o = originators(b"From: <a@ours.test>\r\nSender: <s@ours.test>\r\n\r\n").unwrap();
+        assert_eq!(addresses(o.reply_targets()), ["a@ours.test"]);
+        let o = originators(b"From: <a@ours.test>\r\nReply-To: nobody:;\r\n\r\n").unwrap();
+        assert_eq!(addresses(o.reply_targets()), ["a@ours.test"]);
     }
 
     #[test]

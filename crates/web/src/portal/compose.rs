@@ -39,6 +39,7 @@ use serde::Deserialize;
 
 use super::layout::{self, Section, field_error, text_field};
 use super::mail::{self, Located, french_size};
+use super::origin::{Origin, UNVERIFIABLE};
 use super::outgoing::{self, Outgoing, Recipient, Upload};
 use super::recipients::{self, Suggestion};
 use super::session::Visitor;
@@ -149,12 +150,12 @@ fn may_replace_drafts(rights: Rights) -> bool {
     rights.has(Right::Write) && rights.has(Right::Delete)
 }
 
-/// The form prefilled from the message it answers, forwards or takes up; a
-/// draft taken up by someone who may not replace it becomes a new message.
-fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>, rights: Rights) -> Draft {
+/// The form prefilled from the message it answers, forwards or takes up
+/// (who it is from as `origin` says); a draft taken up by someone who may
+/// not replace it becomes a new message.
+fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>, origin: &Origin, rights: Rights) -> Draft {
     let subject = message.subject().unwrap_or_default();
     let body = message.body_text(0).map(|b| b.into_owned()).unwrap_or_default();
-    let from = addresses_of(message.from());
     let message_id = message.message_id().map(|id| format!("<{id}>")).unwrap_or_default();
     let mut references = references_of(message);
     if start.brouillon.is_some() {
@@ -171,8 +172,9 @@ fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>, rig
         };
     }
     let date = message.date().map(|d| mail::french_date(d.to_timestamp())).unwrap_or_default();
-    let author = from.first().cloned().unwrap_or_default();
+    let author = origin.author();
     if start.transferer.is_some() {
+        let author = author.as_deref().unwrap_or(UNVERIFIABLE);
         let header = format!(
             "\n\n-------- Message transféré --------\nDe : {author}\nDate : {date}\nObjet : {subject}\nÀ : {}\n\n",
             addresses_of(message.to()).join(", ")
@@ -185,9 +187,12 @@ fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>, rig
             ..Draft::default()
         };
     }
-    // RFC 5322 §3.6.2: answers go to Reply-To when the author set one.
-    let reply_to = addresses_of(message.reply_to());
-    let to = if reply_to.is_empty() { from } else { reply_to };
+    // RFC 5322 §3.6.2: answers go to Reply-To when the author set one; nowhere when unverifiable.
+    let to = origin.reply_targets();
+    let attribution = match author {
+        Some(author) => format!("Le {date}, {author} a écrit :"),
+        None => format!("Le {date}, un expéditeur non vérifiable a écrit :"),
+    };
     let mut cc: Vec<String> = Vec::new();
     if start.tous.is_some() {
         for address in addresses_of(message.to()).into_iter().chain(addresses_of(message.cc())) {
@@ -203,7 +208,7 @@ fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>, rig
         to: to.join(", "),
         cc: cc.join(", "),
         subject: prefixed("Re: ", subject),
-        body: format!("\n\nLe {date}, {author} a écrit :\n{}", quoted(&body)),
+        body: format!("\n\n{attribution}\n{}", quoted(&body)),
         in_reply_to: message_id,
         references: references.join(" "),
         ..Draft::default()
@@ -235,7 +240,7 @@ async fn form(
     let draft = match source {
         Some(source) => match mail::load(&web, &visitor, &folders, &source).await {
             Ok((_, _, raw)) => match MessageParser::default().parse(&raw) {
-                Some(message) => prefill(&start, &own, source, &message, rights),
+                Some(message) => prefill(&start, &own, source, &message, &Origin::of(&raw), rights),
                 None => Draft::default(),
             },
             Err(response) => return response,
@@ -753,11 +758,28 @@ mod tests {
         let start =
             Start { repondre: Some("INBOX/3".into()), tous: Some("1".into()), transferer: None, brouillon: None };
         let at = Located { folder: "INBOX".into(), uid: 3 };
-        let draft = prefill(&start, "me@ours.test", at, &message, Rights::ALL);
+        let draft = prefill(&start, "me@ours.test", at, &message, &Origin::of(raw.as_bytes()), Rights::ALL);
         assert_eq!((draft.to.as_str(), draft.cc.as_str()), ("secretariat@x.test", "a@x.test, b@x.test"));
         assert_eq!((draft.subject.as_str(), draft.in_reply_to.as_str()), ("Re: Bilan", "<m2@x.test>"));
         assert_eq!(draft.references, "<m1@x.test> <m2@x.test>");
         assert!(draft.body.contains("labo@x.test a écrit :\n> Texte"), "{}", draft.body);
+    }
+
+    #[test]
+    fn a_reply_to_a_message_with_two_from_fields_starts_with_no_recipient() {
+        let raw = "From: <chef@x.test>\r\nTo: me@ours.test, a@x.test\r\nFrom: <me@ours.test>\r\n\
+                   Subject: Bilan\r\n\r\nTexte\r\n";
+        let message = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+        let origin = Origin::of(raw.as_bytes());
+        let at = || Located { folder: "INBOX".into(), uid: 3 };
+        let reply =
+            Start { repondre: Some("INBOX/3".into()), tous: Some("1".into()), transferer: None, brouillon: None };
+        let draft = prefill(&reply, "me@ours.test", at(), &message, &origin, Rights::ALL);
+        assert_eq!((draft.to.as_str(), draft.cc.as_str()), ("", "a@x.test"));
+        assert!(draft.body.contains("un expéditeur non vérifiable a écrit :") && !draft.body.contains("chef"));
+        let forward = Start { repondre: None, tous: None, transferer: Some("INBOX/3".into()), brouillon: None };
+        let draft = prefill(&forward, "me@ours.test", at(), &message, &origin, Rights::ALL);
+        assert!(draft.body.contains("De : Expéditeur non vérifiable\n") && !draft.body.contains("chef"));
     }
 
     #[test]

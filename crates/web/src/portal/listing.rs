@@ -3,13 +3,15 @@
 //! [`SCAN_MAX`] most recent messages, sorted, then paged.
 //!
 //! A search matches every word of the query, folded (case and accents
-//! ignored), in the sender, the recipients or the subject.
+//! ignored), in the sender (as [`Origin`] shows it), the recipients or the
+//! subject.
 
 use mail_parser::MessageParser;
 use mss_core::fold_label;
 use mss_store::{Folder, MessageMeta, StoreError};
 
 use super::mail::addresses;
+use super::origin::Origin;
 use crate::Web;
 
 /// Messages per page of a folder.
@@ -86,12 +88,13 @@ pub fn header_of(raw: &[u8]) -> &[u8] {
 }
 
 fn summary(meta: MessageMeta, raw: Option<&[u8]>) -> Summary {
+    // The whole message: a header longer than HEADER_MAX is read whole, as policy reads it.
+    let from = raw.map(|raw| Origin::of(raw).shown()).unwrap_or_default();
     let parsed = raw.and_then(|raw| MessageParser::default().parse_headers(header_of(raw)));
     let Some(m) = &parsed else {
         let date = meta.received_at;
-        return Summary { meta, from: String::new(), folded: String::new(), subject: String::new(), date };
+        return Summary { meta, folded: fold_label(&from), from, subject: String::new(), date };
     };
-    let from = addresses(m.from());
     let subject = m.subject().unwrap_or_default().to_string();
     let folded = fold_label(&format!("{from} {} {} {subject}", addresses(m.to()), addresses(m.cc())));
     let date = m.date().map_or(meta.received_at, mail_parser::DateTime::to_timestamp);
@@ -178,6 +181,12 @@ mod tests {
         assert!(matches(&s, &folded("jerome RESULTATS")));
         assert!(matches(&s, &folded("Jérôme labo")));
         assert!(!matches(&s, &folded("jerome analyses")));
+        // Two From fields: neither is searchable, the sender is unverifiable.
+        let raw = "From: <chef@autre.test>\r\nFrom: <elodie@ours.test>\r\nSubject: Bilan\r\n\r\n";
+        let s = summary(s.meta, Some(raw.as_bytes()));
+        assert_eq!(s.from, crate::portal::origin::UNVERIFIABLE);
+        assert!(!matches(&s, &folded("chef")) && !matches(&s, &folded("elodie")));
+        assert!(matches(&s, &folded("bilan")));
         assert_eq!(Order::parse(Some("objet")), Order::Subject);
         assert_eq!(Order::parse(Some("nimporte")), Order::Newest);
     }

@@ -9,6 +9,9 @@
 //! Every message opened and attachment downloaded goes to the audit trail,
 //! and so does every change to a message, done or refused.
 //!
+//! Who a message is from is [`Origin`]'s to say: a sender SMTP policy
+//! would not have checked is never shown.
+//!
 //! A message's HTML is shown sanitised ([`html`]): harmless markup only,
 //! nothing remote ever loaded; a message without HTML shows its text. Opening a message
 //! marks it `\Seen`, as an IMAP client's `BODY[]` does.
@@ -32,6 +35,7 @@ use super::html;
 use super::layout::{self, Section};
 use super::listing::{self, Listing, Order};
 use super::mailboxes::switcher;
+use super::origin::{Origin, UNVERIFIABLE_WHY};
 use super::session::{Posted, Visitor};
 use crate::Web;
 use crate::api::mailboxes::{access, visible_mailboxes};
@@ -455,7 +459,8 @@ async fn message(
     web.store.audit.record(entry).await;
     let parsed = MessageParser::default().parse(&raw);
     let html = parsed.as_ref().and_then(html::safe_html);
-    let (from, to, cc, subject, date, body, attachments) = match &parsed {
+    let origin = Origin::of(&raw);
+    let (to, cc, subject, date, body, attachments) = match &parsed {
         Some(m) => {
             let attachments: Vec<Attachment> = m
                 .attachments()
@@ -466,7 +471,6 @@ async fn message(
                 })
                 .collect();
             (
-                addresses(m.from()),
                 addresses(m.to()),
                 addresses(m.cc()),
                 m.subject().unwrap_or_default().to_string(),
@@ -475,7 +479,7 @@ async fn message(
                 attachments,
             )
         }
-        None => (String::new(), String::new(), String::new(), String::new(), meta.received_at, String::new(), vec![]),
+        None => (String::new(), String::new(), String::new(), meta.received_at, String::new(), vec![]),
     };
     let own = mailbox.address.to_string();
     let back = format!("{}?dossier={}", mail_path(&own), percent_encode(&current.name));
@@ -493,6 +497,7 @@ async fn message(
             _ => None,
         }) { (layout::alert("succes", done)) }
         p { a href=(back) { "Retour au dossier " (folder_label(current)) } }
+        @if !origin.is_verifiable() { (layout::alert("erreur", UNVERIFIABLE_WHY)) }
         @if web.sending.is_some() {
             ul class="outils" aria-label="Répondre" {
                 li { a class="bouton" href=(format!("{compose}?repondre={located}")) { "Répondre" } }
@@ -501,7 +506,7 @@ async fn message(
             }
         }
         dl class="entetes" {
-            dt { "De" } dd { (from) }
+            dt { "De" } dd { (origin.shown()) }
             dt { "À" } dd { (to) }
             @if !cc.is_empty() { dt { "Cc" } dd { (cc) } }
             dt { "Date" } dd { (french_date(date)) }

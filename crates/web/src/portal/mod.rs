@@ -19,6 +19,7 @@ mod layout;
 mod listing;
 mod mail;
 mod mailboxes;
+mod origin;
 mod outgoing;
 mod recipients;
 mod session;

@@ -15,6 +15,7 @@ use mss_store::{Folder, SENT};
 use serde::{Deserialize, Serialize};
 
 use super::listing::header_of;
+use super::origin::Origin;
 use super::session::Visitor;
 use crate::Web;
 use crate::api::annuaire::run;
@@ -40,7 +41,8 @@ pub struct Suggestion {
 }
 
 /// The people the mailbox wrote to (Sent: To and Cc) and heard from (INBOX:
-/// From), most recent first, each once, without the mailbox itself.
+/// the authors, as [`Origin`] reads them), most recent first, each once,
+/// without the mailbox itself.
 pub async fn recent(web: &Web, folders: &[Folder], own: &str) -> Vec<Suggestion> {
     let mut out: Vec<Suggestion> = Vec::new();
     for name in [SENT, mss_store::INBOX] {
@@ -51,15 +53,12 @@ pub async fn recent(web: &Web, folders: &[Folder], own: &str) -> Vec<Suggestion>
         let hashes: Vec<_> = metas.iter().rev().map(|m| m.blob).collect();
         let Ok(bodies) = web.store.blobs.get_many(&hashes).await else { continue };
         for raw in bodies.iter().flatten() {
-            let Some(header) = MessageParser::default().parse_headers(header_of(raw)) else { continue };
-            let lists = if name == SENT { vec![header.to(), header.cc()] } else { vec![header.from()] };
-            for address in lists.into_iter().flatten().flat_map(|a| a.iter()) {
-                let Some(email) = address.address().map(str::to_ascii_lowercase) else { continue };
-                if email == own || out.iter().any(|s| s.address == email) {
+            let found = if name == SENT { recipients_of(raw) } else { authors_of(raw) };
+            for suggestion in found {
+                if suggestion.address == own || out.iter().any(|s| s.address == suggestion.address) {
                     continue;
                 }
-                let label = address.name().map(str::to_string).unwrap_or_default();
-                out.push(Suggestion { address: email, label });
+                out.push(suggestion);
                 if out.len() >= RECENT_MAX {
                     return out;
                 }
@@ -67,6 +66,30 @@ pub async fn recent(web: &Web, folders: &[Folder], own: &str) -> Vec<Suggestion>
         }
     }
     out
+}
+
+/// The To and Cc of a message the mailbox sent.
+fn recipients_of(raw: &[u8]) -> Vec<Suggestion> {
+    let Some(header) = MessageParser::default().parse_headers(header_of(raw)) else { return Vec::new() };
+    [header.to(), header.cc()]
+        .into_iter()
+        .flatten()
+        .flat_map(|a| a.iter())
+        .filter_map(|a| {
+            let address = a.address()?.to_ascii_lowercase();
+            Some(Suggestion { address, label: a.name().map(str::to_string).unwrap_or_default() })
+        })
+        .collect()
+}
+
+/// The authors of a message the mailbox received, as [`Origin`] reads
+/// them: none when the sender is unverifiable.
+fn authors_of(raw: &[u8]) -> Vec<Suggestion> {
+    Origin::of(raw)
+        .authors()
+        .iter()
+        .map(|m| Suggestion { address: m.address.to_string(), label: m.name.clone().unwrap_or_default() })
+        .collect()
 }
 
 #[derive(Deserialize)]
