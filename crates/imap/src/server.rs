@@ -41,10 +41,17 @@ pub struct Limits {
     pub progress_timeout: Duration,
     /// Bad commands tolerated before the connection is closed.
     pub max_errors: usize,
+    /// Simultaneous logged-in connections (see `mss_net`).
     pub max_connections: usize,
-    /// Connections from one client address: a pharmacy or a hospital behind
-    /// one NAT address has many users, each with a few connections.
+    /// Logged-in connections from one client address: a pharmacy or a
+    /// hospital behind one NAT address has many users, each with a few
+    /// connections.
     pub max_per_address: usize,
+    /// Connections not logged in yet: a smaller pool, whose oldest member
+    /// makes room for a newcomer, and a lifetime to log in.
+    pub max_unproven: usize,
+    pub max_unproven_per_address: usize,
+    pub unproven_lifetime: Duration,
 }
 
 impl Default for Limits {
@@ -62,6 +69,9 @@ impl Default for Limits {
             max_errors: 20,
             max_connections: 4096,
             max_per_address: 512,
+            max_unproven: 512,
+            max_unproven_per_address: 32,
+            unproven_lifetime: Duration::from_secs(60),
         }
     }
 }
@@ -134,6 +144,9 @@ impl ImapServer {
         let admission = Admission::new(AdmissionLimits {
             max_connections: self.limits.max_connections,
             max_per_address: self.limits.max_per_address,
+            max_unproven: self.limits.max_unproven,
+            max_unproven_per_address: self.limits.max_unproven_per_address,
+            unproven_lifetime: self.limits.unproven_lifetime,
         });
         let busy = b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
         mss_net::accept_loop(listener, admission, "imap", busy, |tcp, peer| {

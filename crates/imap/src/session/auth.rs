@@ -109,6 +109,7 @@ impl Session<'_> {
                 self.login_audit(&address, &address, "ok").await;
                 self.principal = Some(principal);
                 self.state = State::Authenticated;
+                mss_net::proven();
                 Reply::ok("Logged in").with_code(format!("CAPABILITY {}", self.capabilities()))
             }
             Err(LoginError::Invalid(why)) => {
