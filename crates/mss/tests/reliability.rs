@@ -1,6 +1,7 @@
 //! The reliability suite: `mss serve` killed with SIGKILL at random moments
 //! under a mixed SMTP and IMAP load, a full disk during delivery, idle
-//! connections by the thousand and a slowloris client. Real clients
+//! strangers by the thousand and a slowloris client, and the memory attacks
+//! (endless literals and lines, clients that never read). Real clients
 //! (Python's smtplib and imaplib), the real binary, `mss check` after.
 
 mod common;
@@ -275,34 +276,40 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// The attack of issue 13: 32 hosts hold 64 idle connections each on every
+/// listener (2,048 a listener: every slot the old single pool had), and a
+/// slowloris host trickles bytes. Strangers only ever fill the small pool of
+/// unproven connections, the oldest making room for newcomers, so a
+/// pharmacist logging in after them still sends and reads mail.
 #[test]
-fn idle_connections_by_the_thousand_and_a_slowloris_do_not_stop_service() {
+fn idle_strangers_by_the_thousand_and_a_slowloris_do_not_lock_out_users() {
     raise_open_files_limit();
     let site = site(Operator::new("pharmacie.test"));
     let server = site.op.serve();
-    let submission: SocketAddr = server.addr("submission").parse().unwrap();
-    let imap: SocketAddr = server.addr("imap").parse().unwrap();
-
-    // 1,000 idle connections on each listener, 25 from each of 40 hosts:
-    // all admitted, all greeted, none doing anything.
+    let listeners: Vec<SocketAddr> =
+        ["smtp", "submission", "imap"].iter().map(|l| server.addr(l).parse().unwrap()).collect();
     let mut idle = Vec::new();
-    for host in 0..40u8 {
-        idle.extend(connect_many(submission, [127, 0, 1, host + 1], 25));
-        idle.extend(connect_many(imap, [127, 0, 1, host + 1], 25));
+    for host in 0..32u8 {
+        for listener in &listeners {
+            idle.extend(connect_many(*listener, [127, 0, 1, host + 1], 64));
+        }
     }
+    // Each stranger is greeted, told the server is busy, or closed to make
+    // room: none is left hanging.
+    let (mut greeted, mut busy) = (0, 0);
     for stream in &mut idle {
-        let greeting = first_line(stream);
-        assert!(greeting.starts_with("220 ") || greeting.starts_with("* OK"), "{greeting}");
+        let line = first_line(stream);
+        greeted += usize::from(line.starts_with("220 ") || line.starts_with("* OK"));
+        busy += usize::from(line.starts_with("421 4.7.0") || line.starts_with("* BYE"));
     }
-    eprintln!("2,000 idle connections held; server RSS {} KiB", rss_kib(server.pid()));
+    eprintln!(
+        "{} idle strangers: {greeted} greeted, {busy} busy; server RSS {} KiB",
+        idle.len(),
+        rss_kib(server.pid())
+    );
+    assert!(busy > 0, "past its share of the unproven pool, a host is refused");
 
-    // A slowloris host: as many connections as it can get, a byte each now
-    // and then, never a whole command. It gets its share, no more.
-    let mut slow = connect_many(submission, [127, 0, 2, 1], 100);
-    let greetings: Vec<String> = slow.iter_mut().map(first_line).collect();
-    let admitted = greetings.iter().filter(|g| g.starts_with("220 ")).count();
-    let refused = greetings.iter().filter(|g| g.starts_with("421 4.7.0")).count();
-    assert_eq!((admitted, refused), (64, 36), "{greetings:?}");
+    let mut slow = connect_many(listeners[1], [127, 0, 2, 1], 100);
     let trickle = std::thread::spawn(move || {
         for byte in b"EHLO slowloris" {
             for stream in &mut slow {
@@ -321,6 +328,102 @@ fn idle_connections_by_the_thousand_and_a_slowloris_do_not_stop_service() {
     eprintln!("a normal client was served in {:?} beside them", started.elapsed());
     drop(trickle.join().unwrap());
     drop(idle);
+    assert!(server.stop().0.success());
+}
+
+/// The memory attacks of issue 13, each while the server's resident memory
+/// is watched: an unauthenticated IMAP command of endless literals, an SMTP
+/// line that never ends, and four clients asking FETCH 1:* BODY[] of 40
+/// messages of 2 MB without ever reading. The server's memory stays within
+/// a small bound of where it started (before the fixes: +500 MB, +900 MB).
+#[test]
+fn memory_attacks_leave_the_server_memory_bounded() {
+    let site = site(Operator::new("pharmacie.test"));
+    let server = site.op.serve();
+    for n in 0..40 {
+        let answers = site.submit(&server, 2_000_000, &format!("big{n}@load.test"), false);
+        assert_eq!(answers[0], "250 accepted", "{answers:?}");
+    }
+    let baseline = rss_kib(server.pid());
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(baseline));
+    let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watcher = {
+        let (peak, watching, pid) = (peak.clone(), watching.clone(), server.pid());
+        std::thread::spawn(move || {
+            while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(pid), std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+
+    // Before STARTTLS and login: a command that announces literal after literal.
+    let imap: SocketAddr = server.addr("imap").parse().unwrap();
+    let literal_floods: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(imap).unwrap();
+                stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                first_line(&mut stream);
+                let chunk = vec![b'x'; 65_536];
+                let mut sent = 0usize;
+                let _ = stream.write_all(b"a1 LOGIN {65536+}\r\n");
+                while sent < 64 * 1024 * 1024 {
+                    if stream.write_all(&chunk).and_then(|()| stream.write_all(b" {65536+}\r\n")).is_err() {
+                        break;
+                    }
+                    sent += chunk.len();
+                }
+                sent
+            })
+        })
+        .collect();
+    // A submission command line that never ends: refused, then discarded
+    // as it arrives, never kept.
+    let submission: SocketAddr = server.addr("submission").parse().unwrap();
+    let endless_line = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(submission).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        first_line(&mut stream);
+        let chunk = vec![b'x'; 65_536];
+        let mut sent = 0usize;
+        while sent < 64 * 1024 * 1024 && stream.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+        first_line(&mut stream)
+    });
+    for flood in literal_floods {
+        let sent = flood.join().unwrap();
+        assert!(sent < 64 * 1024 * 1024, "the server closed the connection ({sent} bytes sent)");
+    }
+    let reply = endless_line.join().unwrap();
+    assert!(reply.starts_with("500 5.5.6"), "{reply}");
+
+    // Four clients that ask for every body and read nothing.
+    let imap_port = imap.port().to_string();
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(python())
+                .arg(client("fetch_no_read.py"))
+                .args(["127.0.0.1", &imap_port, &site.ca(), &site.alice, &site.token, "8"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for reader in readers {
+        let out = reader.wait_with_output().unwrap();
+        assert!(out.status.success(), "fetch_no_read.py: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    watcher.join().unwrap();
+    let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("server RSS: {baseline} KiB before the attacks, {peak} KiB at most during them");
+    assert!(peak < baseline + 96 * 1024, "memory grew by {} KiB", peak - baseline);
+    // And the server still serves.
+    let answers = site.submit(&server, 10_000, "after@load.test", true);
+    assert_eq!(answers[0], "250 accepted", "{answers:?}");
     assert!(server.stop().0.success());
 }
 
