@@ -236,6 +236,29 @@ async fn a_stalled_client_is_disconnected() {
 }
 
 #[tokio::test]
+async fn a_peer_trickling_message_data_is_cut_at_the_data_deadline() {
+    let h = harness(Limits { data_deadline: Duration::from_millis(800), ..test_limits() }).await;
+    let mut c = starttls(h.addr, client_config(&h.peer, h.ca.cert_pem())).await;
+    assert_eq!(c.cmd("MAIL FROM:<bob@peer.test>").await.0, 250);
+    assert_eq!(c.cmd(&format!("RCPT TO:<{RECIPIENT}>")).await.0, 250);
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    let started = std::time::Instant::now();
+    // A line every 100 ms: each piece well within the data timeout, the
+    // whole never ends.
+    while started.elapsed() < Duration::from_secs(3) {
+        if c.io.get_mut().write_all(b"Subject: x\r\n").await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (code, text) = tokio::time::timeout(Duration::from_secs(2), c.reply()).await.expect("cut at the deadline");
+    assert_eq!(code, 421, "{text}");
+    assert!(text.contains("4.4.2"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(4), "cut after {:?}", started.elapsed());
+    assert!(inbox(&h).await.is_empty());
+}
+
+#[tokio::test]
 async fn a_client_trickling_a_command_is_cut_at_the_command_timeout() {
     let h = harness(Limits { command_timeout: Duration::from_millis(800), ..test_limits() }).await;
     let mut c = connect(h.addr).await;

@@ -50,13 +50,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         Self { stream, pending: Vec::new(), skipping: false }
     }
 
-    /// Appends what the peer sends next to `pending`, waiting `timeout` at most.
-    pub async fn fill(&mut self, timeout: Duration) -> Result<(), ReadEnd> {
-        self.fill_by(Instant::now() + timeout).await
-    }
-
-    /// The same, waiting until `deadline` at most (a command must arrive
-    /// whole by then, however slowly its bytes trickle in).
+    /// Appends what the peer sends next to `pending`, waiting until
+    /// `deadline` at most (a command, or a message, must arrive whole by a
+    /// deadline, however slowly its bytes trickle in).
     pub async fn fill_by(&mut self, deadline: Instant) -> Result<(), ReadEnd> {
         let mut chunk = [0u8; READ_CHUNK];
         match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {

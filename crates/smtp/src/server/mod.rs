@@ -38,6 +38,9 @@ pub struct Limits {
     pub command_timeout: Duration,
     /// Wait for each piece of the message data (RFC 5321 §4.5.3.2.5: 3 minutes).
     pub data_timeout: Duration,
+    /// Time the whole message data may take, however it trickles in (25 MB
+    /// at 350 kbit/s).
+    pub data_deadline: Duration,
     /// Bad commands tolerated before the connection is closed.
     pub max_errors: usize,
     /// Simultaneous proven connections (trusted peers, logged-in users).
@@ -61,6 +64,7 @@ impl Default for Limits {
             max_recipients: mss_core::MAX_RECIPIENTS_PER_MESSAGE,
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(180),
+            data_deadline: Duration::from_secs(600),
             max_errors: 10,
             max_connections: 2048,
             max_per_address: 64,

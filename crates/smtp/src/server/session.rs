@@ -567,13 +567,17 @@ impl<'a> Session<'a> {
         // Read to the real end of data whatever happens (refused messages
         // included), so the session stays in step; see `crate::data`.
         let mut reader = DataReader::new(self.server.limits.max_message_bytes);
+        let limits = &self.server.limits;
+        let deadline = tokio::time::Instant::now() + limits.data_deadline;
         loop {
             let used = reader.feed(&conn.pending);
             conn.pending.drain(..used);
             if reader.is_done() {
                 break;
             }
-            conn.fill(self.server.limits.data_timeout).await?;
+            // RFC 5321 §4.5.3.2.5: each piece within the data timeout, and
+            // the whole within our deadline (a trickle holds no slot forever).
+            conn.fill_by((tokio::time::Instant::now() + limits.data_timeout).min(deadline)).await?;
         }
         let Some(envelope) = self.envelope.take() else {
             return Ok(Reply::bad_sequence("No transaction"));
