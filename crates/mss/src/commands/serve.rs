@@ -28,6 +28,7 @@ use mss_identity::psc::client::{PscConfig, PscLogin};
 use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
 use mss_identity::{SessionAuthority, Throttle, TokenKey};
 use mss_imap::{ImapServer, Limits as ImapLimits};
+use mss_ops::housekeeping::{self, Retention};
 use mss_smtp::outbound::{Dns, Routes};
 use mss_smtp::{Limits, Mode, Outbound, RetryPolicy, SmtpServer, Submission, Submitter};
 use mss_trust::pki::subject_of_pem;
@@ -260,8 +261,11 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         Outbox { store: store.clone(), publisher, interval: Duration::from_secs(1), backoff: Backoff::default() }.run(),
     ));
     let days = |n: u64| Duration::from_secs(n.saturating_mul(86_400));
-    let retention = (days(lifecycle.audit_retention_days), days(lifecycle.deleted_retention_days));
-    tasks.push(tokio::spawn(housekeeping_daily(store.clone(), retention.0, retention.1)));
+    let retention = Retention {
+        audit: days(lifecycle.audit_retention_days),
+        deleted_mailboxes: days(lifecycle.deleted_retention_days),
+    };
+    tasks.push(tokio::spawn(housekeeping::daily(store.clone(), retention)));
     let (psc, simulator) = pro_sante_connect(&data, psc_secret, &base_url, &format!("http://{http_addr}"))?;
     let web = Arc::new(Web {
         store: store.clone(),
@@ -357,37 +361,6 @@ fn raise_open_files_limit() {
         },
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "open files limit unknown"),
-    }
-}
-
-/// Once a day: audit entries past their retention go, deleted mailboxes
-/// past theirs are emptied, and blobs no message names are collected.
-async fn housekeeping_daily(store: mss_store::Store, audit_retention: Duration, deleted_retention: Duration) {
-    let before = |retention: Duration| mss_store::now_unix() - i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
-    loop {
-        match store.meta.purge_audit(before(audit_retention)).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(entries = n, "audit: old entries purged"),
-            Err(e) => tracing::error!(error = %e, "audit: purge failed"),
-        }
-        match store.meta.purge_deleted(before(deleted_retention)).await {
-            Ok(emptied) => {
-                for address in emptied {
-                    tracing::info!(%address, "lifecycle: deleted mailbox emptied after its retention");
-                    store
-                        .audit
-                        .record(mss_store::NewAuditEntry::now("system", "mailbox.purge", address, "ok", ""))
-                        .await;
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "lifecycle: purge of deleted mailboxes failed"),
-        }
-        match store.collect_blobs(mss_store::COLLECTION_GRACE).await {
-            Ok(c) if c.removed > 0 => tracing::info!(removed = c.removed, "store: unreferenced blobs collected"),
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "store: blob collection failed"),
-        }
-        tokio::time::sleep(Duration::from_secs(86_400)).await;
     }
 }
 

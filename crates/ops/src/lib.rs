@@ -1,0 +1,25 @@
+//! The use cases of mss, in one place: what the CLI, the REST API, the
+//! portal and the scheduler (`mss serve`) do to mailboxes, their members,
+//! the liste blanche and the stored data. mox's `admin` package plays this
+//! part for its CLI and web admin.
+//!
+//! Rules kept here:
+//! - no protocol, no HTML, no command-line parsing: a front end turns its
+//!   input into the typed requests of this crate, and its errors into its
+//!   own terms (exit code, `application/problem+json`, a French page);
+//! - each use case is written once: validation, the store change, what the
+//!   directory must learn (queued in the same transaction), session
+//!   revocation and the audit entry go together;
+//! - errors are typed ([`OpsError`], [`mailboxes::DraftError`]) and say
+//!   nothing in a person's language: wording belongs to the front end.
+
+mod error;
+pub mod housekeeping;
+pub mod mailboxes;
+pub mod members;
+pub mod whitelist;
+
+#[cfg(test)]
+mod testing;
+
+pub use error::OpsError;
