@@ -6,10 +6,17 @@
 //!
 //! - [`header`]: the originator fields (`From:`, `Sender:`, `Reply-To:`),
 //!   read from the raw header fields, with the RFC 5322 §3.6 counts enforced.
+//! - [`facts`]: what a message says, read once when it is stored (envelope,
+//!   MIME part tree with offsets, MSSanté facts), and [`stored`], the form
+//!   the store keeps it in.
 //!
 //! This crate does no I/O and decides no access: it says what a message
 //! claims; `smtp` (and `core`) decide whether that claim is allowed.
 
+pub mod facts;
 pub mod header;
+pub mod stored;
 
+pub use facts::Facts;
 pub use header::{HeaderError, Mailbox, Originators, originators};
+pub use stored::stored;

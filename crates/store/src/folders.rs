@@ -147,7 +147,17 @@ pub trait FolderStore: Send + Sync {
     ) -> Result<FlagsUpdated, StoreError>;
     /// Appends messages whose blobs are stored, all or none (APPEND,
     /// MULTIAPPEND, imports); returns the UIDVALIDITY and the new UIDs.
-    async fn append(&self, folder: FolderId, messages: &[Appended]) -> Result<(u32, Vec<u32>), StoreError>;
+    async fn append(&self, folder: FolderId, messages: &[Appended]) -> Result<(u32, Vec<u32>), StoreError> {
+        self.append_indexed(folder, messages, &[]).await
+    }
+    /// The same, with the facts of their blobs written in the same
+    /// transaction (see [`crate::FactsStore`]).
+    async fn append_indexed(
+        &self,
+        folder: FolderId,
+        messages: &[Appended],
+        facts: &[crate::MessageFacts],
+    ) -> Result<(u32, Vec<u32>), StoreError>;
     async fn copy_messages(&self, from: FolderId, uids: &[u32], to: FolderId) -> Result<Copied, StoreError>;
     /// Copies, then expunges from the source, in one transaction.
     async fn move_messages(&self, from: FolderId, uids: &[u32], to: FolderId) -> Result<Copied, StoreError>;

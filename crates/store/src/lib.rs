@@ -26,6 +26,7 @@ mod allocate;
 mod audit;
 mod blob;
 mod error;
+mod facts;
 mod folders;
 mod fs_blobs;
 mod layered;
@@ -42,6 +43,7 @@ pub use allocate::{create_at_free_address, free_address};
 pub use audit::*;
 pub use blob::{BlobHash, BlobStore};
 pub use error::StoreError;
+pub use facts::*;
 pub use folders::*;
 pub use fs_blobs::FsBlobStore;
 pub use layered::{Body, INLINE_MAX, LayeredBlobs};
@@ -92,12 +94,23 @@ impl Store {
 
     /// The same, into any folders (a sent copy goes to the sender's Sent).
     pub async fn deliver_to(&self, raw: &[u8], placements: &[Placement]) -> Result<Delivery, StoreError> {
+        self.deliver_indexed(raw, placements, None).await
+    }
+
+    /// The same, with the message's facts written in the linking
+    /// transaction (see [`FactsStore`]); they must be the facts of `raw`.
+    pub async fn deliver_indexed(
+        &self,
+        raw: &[u8],
+        placements: &[Placement],
+        facts: Option<MessageFacts>,
+    ) -> Result<Delivery, StoreError> {
         if placements.is_empty() {
             return Err(StoreError::Invalid("a delivery needs at least one recipient".into()));
         }
         let body = self.body(raw).await?;
         let size = u64::try_from(raw.len()).map_err(|_| StoreError::Invalid("message too large".into()))?;
-        let message = NewMessage { blob: body.hash, size, received_at: now_unix(), inline: body.inline };
+        let message = NewMessage { blob: body.hash, size, received_at: now_unix(), inline: body.inline, facts };
         self.meta.link_message(&message, placements).await
     }
 

@@ -37,6 +37,9 @@ pub struct CheckReport {
     pub referenced_blobs: usize,
     /// Blobs no row names (garbage, collected by [`Store::collect_blobs`]).
     pub unreferenced_blobs: usize,
+    /// Stored messages without facts (see [`crate::FactsStore`]): not a
+    /// fault, work for `mss messages index`.
+    pub messages_without_facts: u64,
 }
 
 impl CheckReport {
@@ -79,7 +82,13 @@ impl Store {
         }
         let stored = self.blobs.list().await?;
         let unreferenced = stored.iter().filter(|h| referenced.binary_search(h).is_err()).count();
-        Ok(CheckReport { problems, referenced_blobs: referenced.len(), unreferenced_blobs: unreferenced })
+        let messages_without_facts = self.meta.facts_backlog(0).await?.messages;
+        Ok(CheckReport {
+            problems,
+            referenced_blobs: referenced.len(),
+            unreferenced_blobs: unreferenced,
+            messages_without_facts,
+        })
     }
 
     /// Removes the blobs no row names that have been idle for `grace`.

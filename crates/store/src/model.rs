@@ -158,6 +158,8 @@ pub struct NewMessage {
     pub received_at: i64,
     /// A small body, written with the rows that name it (see [`crate::Body`]).
     pub inline: Option<Vec<u8>>,
+    /// The facts of the body, written with the rows (see [`crate::FactsStore`]).
+    pub facts: Option<crate::MessageFacts>,
 }
 
 /// Where to put one copy of a message.
@@ -279,6 +281,7 @@ pub const INBOX: &str = "INBOX";
 #[async_trait]
 pub trait MetadataStore:
     crate::FolderStore
+    + crate::FactsStore
     + crate::AuditStore
     + crate::LifecycleStore
     + crate::MaintenanceStore

@@ -51,6 +51,9 @@ suite_tests!(
     a_healthy_store_checks_clean_and_collects_only_unreferenced_blobs,
     state_changes_queue_their_publication_in_order_per_mailbox,
     a_liste_rouge_change_queues_an_update_of_an_active_mailbox,
+    facts_are_written_with_the_message_and_shared_by_its_copies,
+    messages_without_facts_are_found_in_batches_and_indexed,
+    facts_go_with_their_blob,
 );
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
+use super::facts::insert_facts;
 use super::{SqliteStore, insert_inline_blob, next_uidvalidity};
 use crate::folders::*;
 use crate::{BlobHash, INBOX, MailboxId, StoreError};
@@ -419,8 +420,13 @@ impl FolderStore for SqliteStore {
         Ok(updated)
     }
 
-    async fn append(&self, folder: FolderId, messages: &[Appended]) -> Result<(u32, Vec<u32>), StoreError> {
-        let messages = messages.to_vec();
+    async fn append_indexed(
+        &self,
+        folder: FolderId,
+        messages: &[Appended],
+        facts: &[crate::MessageFacts],
+    ) -> Result<(u32, Vec<u32>), StoreError> {
+        let (messages, facts) = (messages.to_vec(), facts.to_vec());
         let count = u32::try_from(messages.len()).map_err(|_| StoreError::Invalid("too many messages".into()))?;
         let (result, mailbox) = self
             .write(move |tx| {
@@ -443,6 +449,9 @@ impl FolderStore for SqliteStore {
                     let (flags, bits) = (join_flags(&m.flags), system_flag_bits(&m.flags));
                     link.execute(params![folder, uid, tx.last_insert_rowid(), flags, bits, modseq as i64])?;
                     uids.push(uid);
+                }
+                for facts in &facts {
+                    insert_facts(tx, facts)?;
                 }
                 Ok(((target.uidvalidity, uids), target.mailbox))
             })

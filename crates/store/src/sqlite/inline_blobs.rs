@@ -71,6 +71,12 @@ impl SqliteStore {
                  AND NOT EXISTS (SELECT 1 FROM queue_messages WHERE blob_hash = ?1)",
                 params![hash],
             )?;
+            // Facts go with their blob (see crate::FactsStore).
+            tx.execute(
+                "DELETE FROM message_facts WHERE blob_hash = ?1
+                 AND NOT EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)",
+                params![hash],
+            )?;
             Ok(removed == 1)
         })
         .await

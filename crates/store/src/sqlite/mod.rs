@@ -8,6 +8,7 @@
 //! when it returns.
 
 mod audit;
+mod facts;
 mod folders;
 mod inline_blobs;
 mod lifecycle;
@@ -564,6 +565,12 @@ impl MetadataStore for SqliteStore {
                 params![message.blob.to_hex(), size, message.received_at],
             )?;
             let message_id = tx.last_insert_rowid();
+            if let Some(facts) = &message.facts {
+                if facts.blob != message.blob {
+                    return Err(StoreError::Invalid("facts of another message".into()));
+                }
+                facts::insert_facts(tx, facts)?;
+            }
             let mut copies = Vec::with_capacity(placements.len());
             for Placement { mailbox, folder } in placements {
                 if folder != INBOX {

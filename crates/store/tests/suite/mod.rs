@@ -2,12 +2,14 @@
 //! `embedded.rs`; a PostgreSQL + S3 file will call the same functions).
 
 mod audit;
+mod facts;
 mod folders;
 mod lifecycle;
 mod maintenance;
 mod publication;
 
 pub use audit::*;
+pub use facts::*;
 pub use folders::*;
 pub use lifecycle::*;
 pub use maintenance::*;

@@ -1,0 +1,67 @@
+//! [`Facts`] as the store keeps them ([`mss_store::MessageFacts`]): encoded
+//! with a version, plus the columns clients sort and search by. The store
+//! never reads the encoding; this module is the one writer and reader.
+//!
+//! The encoding is JSON (an operator can read it with SQLite's JSON
+//! functions). A change to [`Facts`] that old readers would misread bumps
+//! [`VERSION`]: facts of an older version are then read as absent (callers
+//! parse the bytes instead) and `mss messages index` writes them again.
+
+use mss_store::{BlobHash, FactColumns, MessageFacts};
+
+use crate::facts::{AddressItem, Envelope, Facts};
+
+/// The version of the encoding written here.
+pub const VERSION: u32 = 1;
+
+/// The facts of `raw`, ready for the store.
+pub fn stored(raw: &[u8]) -> MessageFacts {
+    encode(BlobHash::of(raw), &Facts::of(raw))
+}
+
+/// Encodes facts read from the blob `blob`.
+pub fn encode(blob: BlobHash, facts: &Facts) -> MessageFacts {
+    // Serialising plain structs of strings and numbers cannot fail.
+    let encoded = serde_json::to_vec(facts).unwrap_or_default();
+    MessageFacts { blob, version: VERSION, encoded, columns: columns(facts) }
+}
+
+/// The facts stored by this version of mss; None for another version or an
+/// encoding that does not read back.
+pub fn decode(stored: &MessageFacts) -> Option<Facts> {
+    if stored.version != VERSION {
+        return None;
+    }
+    serde_json::from_slice(&stored.encoded).ok()
+}
+
+/// The columns of [`FactColumns`].
+fn columns(facts: &Facts) -> FactColumns {
+    let Envelope { sent_at, subject, originators, to, cc, message_id, in_reply_to, .. } = &facts.envelope;
+    let author = originators.as_ref().and_then(|o| o.from.first());
+    FactColumns {
+        sent_at: *sent_at,
+        subject: subject.clone(),
+        from_name: author.and_then(|a| a.name.clone()),
+        from_address: author.map(|a| a.address.clone()),
+        to_addresses: addresses(to),
+        cc_addresses: addresses(cc),
+        message_id: message_id.clone(),
+        in_reply_to: in_reply_to.clone(),
+        patient_ins: facts.patient.ins.clone(),
+        xdm: facts.xdm,
+        attachments: u32::try_from(facts.attachments().count()).unwrap_or(u32::MAX),
+    }
+}
+
+/// The addresses of a recipient field, comma-separated.
+fn addresses(items: &[AddressItem]) -> String {
+    let addresses: Vec<&str> = items
+        .iter()
+        .filter_map(|item| match item {
+            AddressItem::Mailbox(person) => Some(person.address.as_str()),
+            AddressItem::GroupStart(_) | AddressItem::GroupEnd => None,
+        })
+        .collect();
+    addresses.join(", ")
+}

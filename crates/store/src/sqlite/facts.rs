@@ -1,0 +1,137 @@
+//! [`FactsStore`] on SQLite: one `message_facts` row per blob.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, Row, Transaction, params};
+
+use super::SqliteStore;
+use crate::{BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, MessageFacts, StoreError};
+
+/// Writes facts if a message names their blob, replacing an older version.
+pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result<usize, StoreError> {
+    let c = &facts.columns;
+    let written = tx
+        .prepare_cached(
+            "INSERT INTO message_facts (blob_hash, version, encoded, sent_at, subject, from_name, from_address,
+                                        to_addresses, cc_addresses, message_id, in_reply_to, patient_ins, xdm,
+                                        attachments)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+             WHERE EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)
+             ON CONFLICT (blob_hash) DO UPDATE SET
+                version = excluded.version, encoded = excluded.encoded, sent_at = excluded.sent_at,
+                subject = excluded.subject, from_name = excluded.from_name, from_address = excluded.from_address,
+                to_addresses = excluded.to_addresses, cc_addresses = excluded.cc_addresses,
+                message_id = excluded.message_id, in_reply_to = excluded.in_reply_to,
+                patient_ins = excluded.patient_ins, xdm = excluded.xdm, attachments = excluded.attachments
+             WHERE excluded.version > message_facts.version",
+        )?
+        .execute(params![
+            facts.blob.to_hex(),
+            facts.version,
+            facts.encoded,
+            c.sent_at,
+            c.subject,
+            c.from_name,
+            c.from_address,
+            c.to_addresses,
+            c.cc_addresses,
+            c.message_id,
+            c.in_reply_to,
+            c.patient_ins,
+            c.xdm,
+            c.attachments
+        ])?;
+    Ok(written)
+}
+
+const FACTS_COLUMNS: &str = "mf.blob_hash, mf.version, mf.encoded, mf.sent_at, mf.subject, mf.from_name, \
+                             mf.from_address, mf.to_addresses, mf.cc_addresses, mf.message_id, mf.in_reply_to, \
+                             mf.patient_ins, mf.xdm, mf.attachments";
+
+/// Reads [`FACTS_COLUMNS`] from `first` on.
+fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
+    Ok(MessageFacts {
+        blob: r.get(first)?,
+        version: r.get(first + 1)?,
+        encoded: r.get(first + 2)?,
+        columns: FactColumns {
+            sent_at: r.get(first + 3)?,
+            subject: r.get(first + 4)?,
+            from_name: r.get(first + 5)?,
+            from_address: r.get(first + 6)?,
+            to_addresses: r.get(first + 7)?,
+            cc_addresses: r.get(first + 8)?,
+            message_id: r.get(first + 9)?,
+            in_reply_to: r.get(first + 10)?,
+            patient_ins: r.get(first + 11)?,
+            xdm: r.get(first + 12)?,
+            attachments: r.get(first + 13)?,
+        },
+    })
+}
+
+fn folder_facts(conn: &Connection, folder: FolderId, uids: &[u32]) -> Result<Vec<(u32, MessageFacts)>, StoreError> {
+    let sql = format!(
+        "SELECT fm.uid, {FACTS_COLUMNS}
+         FROM folder_messages fm
+         JOIN messages m ON m.id = fm.message_id
+         JOIN message_facts mf ON mf.blob_hash = m.blob_hash
+         WHERE fm.folder_id = ?1 AND fm.uid BETWEEN ?2 AND ?3 ORDER BY fm.uid"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut uids = uids.to_vec();
+    uids.sort_unstable();
+    uids.dedup();
+    let mut out = Vec::with_capacity(uids.len());
+    for (start, end) in crate::folders::uid_runs(&uids) {
+        let rows = stmt.query_map(params![folder, start, end], |r| Ok((r.get::<_, u32>(0)?, facts_row(r, 1)?)))?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    Ok(out)
+}
+
+/// Messages whose blob has no facts of `version` or later.
+const WITHOUT_FACTS: &str = "FROM messages m
+     WHERE NOT EXISTS (SELECT 1 FROM message_facts mf WHERE mf.blob_hash = m.blob_hash AND mf.version >= ?1)";
+
+#[async_trait]
+impl FactsStore for SqliteStore {
+    async fn put_facts(&self, facts: &[MessageFacts]) -> Result<usize, StoreError> {
+        let facts = facts.to_vec();
+        self.write(move |tx| facts.iter().map(|f| insert_facts(tx, f)).sum()).await
+    }
+
+    async fn facts(&self, folder: FolderId, uids: &[u32]) -> Result<Vec<(u32, MessageFacts)>, StoreError> {
+        let uids = uids.to_vec();
+        self.read(move |conn| folder_facts(conn, folder, &uids)).await
+    }
+
+    async fn blobs_without_facts(
+        &self,
+        version: u32,
+        after: Option<BlobHash>,
+        limit: usize,
+    ) -> Result<Vec<BlobHash>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let after = after.map(|h| h.to_hex()).unwrap_or_default();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT DISTINCT m.blob_hash {WITHOUT_FACTS} AND m.blob_hash > ?2 ORDER BY m.blob_hash LIMIT ?3"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(params![version, after, limit], |r| r.get::<_, BlobHash>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn facts_backlog(&self, version: u32) -> Result<FactsBacklog, StoreError> {
+        self.read(move |conn| {
+            let sql = format!("SELECT COUNT(*), COUNT(DISTINCT m.blob_hash) {WITHOUT_FACTS}");
+            let (messages, blobs): (i64, i64) = conn.query_row(&sql, [version], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(FactsBacklog { messages: messages.max(0) as u64, blobs: blobs.max(0) as u64 })
+        })
+        .await
+    }
+}

@@ -1,0 +1,127 @@
+//! Message facts: written with the message, shared by its copies, read by
+//! UID, found missing for the index, gone with their blob.
+
+use std::time::Duration;
+
+use mss_store::*;
+
+use crate::support::person;
+
+/// Facts as a caller would compute them; the store keeps them opaque.
+fn facts_of(raw: &[u8], version: u32, subject: &str) -> MessageFacts {
+    MessageFacts {
+        blob: BlobHash::of(raw),
+        version,
+        encoded: format!("{{\"subject\":\"{subject}\"}}").into_bytes(),
+        columns: FactColumns {
+            sent_at: Some(1_715_671_800),
+            subject: Some(subject.into()),
+            from_name: Some("Dr. Alice Martin".into()),
+            from_address: Some("alice@pharma.test".into()),
+            to_addresses: "279035121518989@patient.mssante.fr, bob@pharma.test".into(),
+            cc_addresses: String::new(),
+            message_id: Some("<1@pharma.test>".into()),
+            in_reply_to: None,
+            patient_ins: Some("279035121518989".into()),
+            xdm: true,
+            attachments: 2,
+        },
+    }
+}
+
+pub async fn facts_are_written_with_the_message_and_shared_by_its_copies(store: &Store) {
+    let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let delivered = b"Subject: livraison\r\n\r\nx\r\n";
+    let facts = facts_of(delivered, 1, "livraison");
+    let delivery = store.deliver_indexed(delivered, &[Placement::inbox(m.id)], Some(facts.clone())).await.unwrap();
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    let uid = delivery.copies[0].uid;
+    assert_eq!(store.meta.facts(inbox.id, &[uid, 99]).await.unwrap(), [(uid, facts.clone())]);
+
+    // APPEND with facts; a message appended without them has none.
+    let appended = b"Subject: brouillon\r\n\r\ny\r\n";
+    let bare = b"Subject: sans\r\n\r\nz\r\n";
+    let mut messages = Vec::new();
+    for raw in [&appended[..], &bare[..]] {
+        let body = store.body(raw).await.unwrap();
+        messages.push(Appended {
+            blob: body.hash,
+            size: raw.len() as u64,
+            received_at: 1,
+            flags: vec![],
+            inline: body.inline,
+        });
+    }
+    let draft_facts = facts_of(appended, 1, "brouillon");
+    let (_, uids) = store.meta.append_indexed(inbox.id, &messages, std::slice::from_ref(&draft_facts)).await.unwrap();
+    let read = store.meta.facts(inbox.id, &[uids[1], uids[0], uid]).await.unwrap();
+    assert_eq!(read, [(uid, facts.clone()), (uids[0], draft_facts.clone())], "by UID, without the bare one");
+
+    // COPY and MOVE share the message, hence the facts.
+    let archive = store.meta.folder(m.id, "Archive").await.unwrap().unwrap();
+    let copied = store.meta.copy_messages(inbox.id, &[uid], archive.id).await.unwrap();
+    let moved = store.meta.move_messages(inbox.id, &[uids[0]], archive.id).await.unwrap();
+    let in_archive = store.meta.facts(archive.id, &[copied.pairs[0].1, moved.pairs[0].1]).await.unwrap();
+    assert_eq!(in_archive, [(copied.pairs[0].1, facts.clone()), (moved.pairs[0].1, draft_facts)]);
+    // The same bytes delivered again keep the facts they have.
+    let other_facts = Some(facts_of(delivered, 1, "autre"));
+    let again = store.deliver_indexed(delivered, &[Placement::inbox(m.id)], other_facts).await.unwrap().copies[0].uid;
+    assert_eq!(store.meta.facts(inbox.id, &[again]).await.unwrap()[0].1.columns.subject.as_deref(), Some("livraison"));
+    // Facts of other bytes are refused, and the delivery with them.
+    let wrong = store.deliver_indexed(b"other", &[Placement::inbox(m.id)], Some(facts.clone())).await;
+    assert!(matches!(wrong, Err(StoreError::Invalid(_))), "{wrong:?}");
+}
+
+pub async fn messages_without_facts_are_found_in_batches_and_indexed(store: &Store) {
+    let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let raws: Vec<Vec<u8>> = (0..5).map(|i| format!("Subject: {i}\r\n\r\nbody {i}\r\n").into_bytes()).collect();
+    for raw in &raws {
+        store.deliver(raw, &[m.id]).await.unwrap();
+    }
+    store.deliver(&raws[0], &[m.id]).await.unwrap();
+    assert_eq!(store.meta.facts_backlog(1).await.unwrap(), FactsBacklog { messages: 6, blobs: 5 });
+    assert_eq!(store.check(true).await.unwrap().messages_without_facts, 6);
+
+    // Two at a time, in hash order, resuming after the last one seen.
+    let mut hashes: Vec<BlobHash> = raws.iter().map(|r| BlobHash::of(r)).collect();
+    hashes.sort();
+    let first = store.meta.blobs_without_facts(1, None, 2).await.unwrap();
+    assert_eq!(first, hashes[..2]);
+    let next = store.meta.blobs_without_facts(1, Some(first[1]), 2).await.unwrap();
+    assert_eq!(next, hashes[2..4]);
+    let by_hash = |hash: &BlobHash| raws.iter().find(|r| BlobHash::of(r) == *hash).unwrap().clone();
+    let written: Vec<MessageFacts> = first.iter().map(|h| facts_of(&by_hash(h), 1, "v1")).collect();
+    assert_eq!(store.meta.put_facts(&written).await.unwrap(), 2);
+    // An interrupted index starts again with what is still missing.
+    assert_eq!(store.meta.blobs_without_facts(1, None, 10).await.unwrap(), hashes[2..]);
+    let twice = u64::from(hashes[2..].contains(&BlobHash::of(&raws[0])));
+    assert_eq!(store.meta.facts_backlog(1).await.unwrap(), FactsBacklog { messages: 3 + twice, blobs: 3 });
+
+    // A newer version re-indexes the older facts; an older one changes nothing.
+    assert_eq!(store.meta.blobs_without_facts(2, None, 10).await.unwrap(), hashes);
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    let newer = facts_of(&by_hash(&hashes[0]), 2, "v2");
+    assert_eq!(store.meta.put_facts(&[newer.clone(), facts_of(&by_hash(&hashes[1]), 0, "v0")]).await.unwrap(), 1);
+    let all = store.meta.facts(inbox.id, &[1, 2, 3, 4, 5, 6]).await.unwrap();
+    assert!(all.iter().any(|(_, f)| *f == newer));
+    assert!(all.iter().all(|(_, f)| f.columns.subject.as_deref() != Some("v0")));
+    // Facts of bytes no message names are not kept.
+    assert_eq!(store.meta.put_facts(&[facts_of(b"nobody", 1, "x")]).await.unwrap(), 0);
+}
+
+pub async fn facts_go_with_their_blob(store: &Store) {
+    let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let raw = b"Subject: gone\r\n\r\nx\r\n";
+    let large = crate::suite::large("gone too");
+    store.deliver_indexed(raw, &[Placement::inbox(m.id)], Some(facts_of(raw, 1, "gone"))).await.unwrap();
+    store.deliver_indexed(&large, &[Placement::inbox(m.id)], Some(facts_of(&large, 1, "large"))).await.unwrap();
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    store.meta.set_flags(inbox.id, &[1, 2], FlagChange::Add, &["\\Deleted".into()], None).await.unwrap();
+    store.meta.expunge(inbox.id, None).await.unwrap();
+    store.collect_blobs(Duration::ZERO).await.unwrap();
+    // Delivered again: no facts left over from before.
+    store.deliver(raw, &[m.id]).await.unwrap();
+    store.deliver(&large, &[m.id]).await.unwrap();
+    assert!(store.meta.facts(inbox.id, &[3, 4]).await.unwrap().is_empty());
+    assert_eq!(store.meta.facts_backlog(1).await.unwrap().blobs, 2);
+}

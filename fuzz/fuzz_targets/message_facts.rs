@@ -1,0 +1,25 @@
+//! The facts of arbitrary messages (`mss_message::Facts::of`): never a
+//! panic, every part's offsets inside the message and in order, and the
+//! stored encoding reads back as the same facts.
+#![no_main]
+
+#[path = "../common/panics.rs"]
+mod panics;
+
+use libfuzzer_sys::fuzz_target;
+use mss_message::{Facts, stored};
+
+fuzz_target!(|raw: &[u8]| {
+    panics::let_mail_parser_assertions_unwind();
+    let facts = Facts::of(raw);
+    assert!(!facts.parts.is_empty(), "a message has at least one part");
+    for offsets in facts.parts.iter().filter_map(|p| p.offsets) {
+        assert!(offsets.header <= offsets.body && offsets.body <= offsets.end, "{offsets:?}");
+        assert!(offsets.end <= raw.len() as u64, "{offsets:?} beyond {} bytes", raw.len());
+    }
+    for (i, part) in facts.parts.iter().enumerate() {
+        assert!(part.parent.is_none_or(|p| (p as usize) < i), "a parent comes before its parts");
+    }
+    let kept = stored::encode(mss_store::BlobHash::of(raw), &facts);
+    assert_eq!(stored::decode(&kept).as_ref(), Some(&facts), "the stored facts read back");
+});
