@@ -38,6 +38,9 @@ pub enum OpsError {
     /// accepted.
     #[error("the CGU version {0} are not accepted")]
     Cgu(String),
+    /// The directory search failed.
+    #[error("directory: {0}")]
+    Directory(String),
     /// The store failed.
     #[error("store: {0}")]
     Store(StoreError),

@@ -10,9 +10,12 @@
 //! - each use case is written once: validation, the store change, what the
 //!   directory must learn (queued in the same transaction), session
 //!   revocation and the audit entry go together;
-//! - errors are typed ([`OpsError`], [`mailboxes::DraftError`]) and say
-//!   nothing in a person's language: wording belongs to the front end.
+//! - errors are typed ([`OpsError`], [`mailboxes::DraftError`]) and worded
+//!   for operators' logs: a person's wording belongs to the front end. (The
+//!   one JSON shape of a mailbox, [`mailboxes::MailboxView`], carries its
+//!   French status message: it is data shown to people.)
 
+pub mod directory;
 mod error;
 pub mod housekeeping;
 pub mod mailboxes;
@@ -22,4 +25,4 @@ pub mod whitelist;
 #[cfg(test)]
 mod testing;
 
-pub use error::OpsError;
+pub use error::{OpsError, Refusal};

@@ -8,12 +8,17 @@
 //!   client's say-so;
 //! - every refusal is an RFC 9457 `application/problem+json` with a French
 //!   `detail` for the person, and changes nothing;
-//! - every action and refusal goes to the audit trail.
+//! - every action and refusal goes to the audit trail;
+//! - the API (`api`) and the portal (`portal`) never import each other: the
+//!   use cases are `mss_ops`'s, and what both need of this site lives in
+//!   `shared`, `problem` and `psc_callback` (which routes between them).
 
 pub mod api;
 mod pages;
 mod portal;
 mod problem;
+mod psc_callback;
+mod shared;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +33,7 @@ use mss_smtp::Submitter;
 use mss_store::Store;
 
 pub use problem::Problem;
+pub use shared::Caller;
 
 /// The current terms of use (CGU) every creation must accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,5 +84,10 @@ pub struct Sending {
 
 /// Every route of the HTTP listener.
 pub fn router(web: Arc<Web>) -> Router {
-    Router::new().merge(pages::router()).merge(portal::router()).nest("/api", api::router()).with_state(web)
+    Router::new()
+        .merge(pages::router())
+        .merge(portal::router())
+        .route(psc_callback::PATH, axum::routing::get(psc_callback::callback))
+        .nest("/api", api::router())
+        .with_state(web)
 }

@@ -1,7 +1,12 @@
-//! RFC 9457 problem details: the one shape of every API error.
+//! RFC 9457 problem details: the one shape of every API error (the portal
+//! shows the same detail on its pages), and the French words for the
+//! refusals of the use cases and of Pro Santé Connect.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use mss_identity::psc::client::PscError;
+use mss_ops::mailboxes::{DraftError, Field};
+use mss_ops::{OpsError, Refusal};
 
 /// An API error: HTTP status, a stable type slug, and a French detail for
 /// the person.
@@ -60,6 +65,93 @@ impl Problem {
 impl From<mss_store::StoreError> for Problem {
     fn from(e: mss_store::StoreError) -> Self {
         Self::unavailable(e)
+    }
+}
+
+/// The refusals of the use cases, in French, on the API's field names.
+impl From<OpsError> for Problem {
+    fn from(e: OpsError) -> Self {
+        match e {
+            OpsError::Draft(e) => draft_problem(e),
+            OpsError::NoMailbox(_) => Self::not_found("Aucune boîte de ce nom parmi les vôtres."),
+            OpsError::State { .. } | OpsError::NotPending { .. } | OpsError::Raced(_) => {
+                Self::conflict("La boîte a changé d'état entre-temps : réessayez.")
+            }
+            OpsError::Refused(refusal) => refusal_problem(refusal),
+            OpsError::Invalid(why) => Self::invalid(why),
+            OpsError::CertificateTaken(bound) => {
+                Self::conflict(format!("Ce certificat est déjà associé à la boîte applicative {bound}."))
+                    .on("certificate_dn")
+            }
+            OpsError::Cgu(version) => Self::invalid(format!(
+                "Acceptez les CGU en vigueur (version {version}) pour créer la boîte : « J'ai lu et j'accepte les CGU »."
+            ))
+            .on("cgu"),
+            OpsError::Directory(e) => Self::unavailable(e),
+            OpsError::Store(e) => Self::unavailable(e),
+        }
+    }
+}
+
+fn draft_problem(e: DraftError) -> Problem {
+    match e {
+        DraftError::Missing { field, .. } => {
+            Problem::invalid(format!("Le champ « {} » est requis.", field.as_str())).on(field.as_str())
+        }
+        DraftError::Malformed { field: Field::Finess, message } => {
+            Problem::invalid(format!("FINESS invalide : {message}")).on("finess")
+        }
+        DraftError::Malformed { field: Field::CertificateDn, message } => {
+            Problem::invalid(format!("DN du certificat invalide : {message}"))
+        }
+        DraftError::Malformed { field, message } => {
+            Problem::invalid(format!("Champ « {} » invalide : {message}", field.as_str())).on(field.as_str())
+        }
+        DraftError::Naming { field, error } => {
+            let problem = Problem::invalid(format!("Nom impossible à utiliser pour l'adresse : {error}"));
+            match field {
+                Field::Name | Field::Service | Field::PostalCode | Field::City => problem.on(field.as_str()),
+                _ => problem,
+            }
+        }
+    }
+}
+
+fn refusal_problem(refusal: Refusal) -> Problem {
+    match refusal {
+        Refusal::CabinetByOperator => Problem::invalid("Les boîtes de cabinet se créent par l'opérateur."),
+        Refusal::PersonalHeld => Problem::conflict("Vous avez déjà une boîte personnelle."),
+        Refusal::NotAttached(finess) => {
+            Problem::forbidden(format!("Vous n'êtes pas rattaché à la structure FINESS {finess} dans votre identité."))
+                .on("finess")
+        }
+        Refusal::NotAdministrator => Problem::forbidden(
+            "Seul un Administrateur d'une boîte organisationnelle active de la structure crée une boîte applicative.",
+        ),
+        Refusal::NotOrganisational => Problem::invalid("Seules les boîtes organisationnelles ont des membres."),
+        Refusal::NotManager => Problem::forbidden("Votre rôle ne permet pas de gérer les membres de cette boîte."),
+        Refusal::GestionnaireLimit => Problem::forbidden("Un Gestionnaire ne gère que les Utilisateurs."),
+        Refusal::NotMember => Problem::not_found("Cette personne n'est pas membre de la boîte."),
+        Refusal::NotAuditor => Problem::forbidden("Seul un Administrateur consulte la traçabilité de la boîte."),
+    }
+}
+
+/// A Pro Santé Connect login that did not prove the person.
+impl From<PscError> for Problem {
+    fn from(e: PscError) -> Self {
+        match e {
+            PscError::UnknownFlow => Self::unauthenticated("Connexion expirée ou inconnue : recommencez."),
+            PscError::Claims(_) | PscError::IdToken(_) => {
+                Self::unauthenticated(format!("Pro Santé Connect n'a pas prouvé votre identité : {e}"))
+            }
+            PscError::Busy => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "Trop de connexions en cours, réessayez.")
+            }
+            PscError::Config(_) | PscError::Provider(_) => {
+                tracing::error!(error = %e, "psc: login failed");
+                Self::new(StatusCode::BAD_GATEWAY, "psc-unavailable", "Pro Santé Connect ne répond pas, réessayez.")
+            }
+        }
     }
 }
 

@@ -10,8 +10,8 @@ use axum::response::Json;
 use mss_directory::annuaire::{Page, Query, Results};
 use serde::Deserialize;
 
-use super::Caller;
-use crate::{Problem, Web};
+use crate::shared::search_directory;
+use crate::{Caller, Problem, Web};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,15 +53,5 @@ pub async fn search(
         return Err(Problem::invalid("Recherche vide : indiquez un nom, un identifiant ou un critère."));
     }
     let page = Page::new(params.page.unwrap_or(1), params.per_page.unwrap_or(20)).map_err(|e| Problem::invalid(e.0))?;
-    Ok(Json(run(&web, query, page).await?))
-}
-
-/// Runs a search over the national extraction and our own mailboxes.
-pub(crate) async fn run(web: &Web, query: Query, page: Page) -> Result<Results, Problem> {
-    let own = web.store.meta.mailboxes().await?;
-    let annuaire = web.annuaire.clone();
-    tokio::task::spawn_blocking(move || annuaire.search(&query, page, &own))
-        .await
-        .map_err(Problem::unavailable)?
-        .map_err(Problem::unavailable)
+    Ok(Json(search_directory(&web, query, page).await?))
 }

@@ -5,13 +5,11 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Json;
-use mss_core::{Relation, Role};
-use mss_store::{AuditEntry, AuditFilter, Mailbox};
+use mss_store::AuditFilter;
 use serde::Deserialize;
 
-use super::Caller;
-use super::mailboxes::access;
-use crate::{Problem, Web};
+use crate::shared::trail;
+use crate::{Caller, Problem, Web};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,22 +51,4 @@ pub async fn list(
         })
         .collect();
     Ok(Json(serde_json::json!({ "address": mailbox.address.to_string(), "entries": list })))
-}
-
-/// The entries of the mailbox at `address` that `filter` selects (its
-/// targets are set here), if the caller may read its trail.
-pub(crate) async fn trail(
-    web: &Web,
-    caller: &Caller,
-    address: &str,
-    filter: AuditFilter,
-) -> Result<(Mailbox, Vec<AuditEntry>), Problem> {
-    let (mailbox, relation) = access(web, caller, address).await?;
-    if !matches!(relation, Relation::Holder | Relation::Member(Role::Administrateur)) {
-        return Err(Problem::forbidden("Seul un Administrateur consulte la traçabilité de la boîte."));
-    }
-    let filter = AuditFilter { targets: vec![mailbox.address.to_string()], ..filter };
-    web.store.audit.flush().await;
-    let entries = web.store.meta.audit_entries(&filter).await?;
-    Ok((mailbox, entries))
 }

@@ -1,5 +1,6 @@
-//! Who is calling: the session token in `Authorization: Bearer`, checked on
-//! every request (expiry, revocation). Also `/me`, refresh and logout.
+//! Who is calling in the API: the session token in `Authorization: Bearer`,
+//! checked on every request (expiry, revocation), makes a [`Caller`]. Also
+//! `/me`, refresh and logout.
 
 use std::sync::Arc;
 
@@ -8,22 +9,14 @@ use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Json, Response};
-use mss_identity::{Authenticated, SessionError};
+use mss_identity::SessionError;
+use mss_ops::mailboxes::MailboxView;
 use mss_store::{NewAuditEntry, now_unix};
 use serde::Deserialize;
 
 use super::body::Body;
-use super::mailboxes::{mailbox_json, visible_mailboxes};
-use crate::{Problem, Web};
-
-/// An authenticated caller.
-pub struct Caller(pub Authenticated);
-
-impl Caller {
-    pub fn actor(&self) -> String {
-        self.0.person.national_id.to_string()
-    }
-}
+use crate::shared::visible_mailboxes;
+use crate::{Caller, Problem, Web};
 
 impl FromRequestParts<Arc<Web>> for Caller {
     type Rejection = Problem;
@@ -56,7 +49,7 @@ pub async fn me(State(web): State<Arc<Web>>, caller: Caller) -> Result<Json<serd
         "last_name": person.last_name,
         "finess": person.finess,
         "method": caller.0.method,
-        "mailboxes": mailboxes.iter().map(|(m, role)| mailbox_json(m, *role)).collect::<Vec<_>>(),
+        "mailboxes": mailboxes.iter().map(|(m, role)| MailboxView::new(m, *role)).collect::<Vec<_>>(),
     })))
 }
 

@@ -2,14 +2,14 @@
 //! directory search. The
 //! OpenAPI document at `/api/openapi.json` describes it.
 
-pub(crate) mod annuaire;
-pub(crate) mod audit;
+mod annuaire;
+mod audit;
 mod auth;
 mod body;
 mod cps;
-pub(crate) mod mailboxes;
-pub(crate) mod members;
-pub(crate) mod psc;
+mod mailboxes;
+mod members;
+mod psc;
 
 use std::sync::Arc;
 
@@ -17,8 +17,6 @@ use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
-
-pub use auth::Caller;
 
 use crate::Web;
 
@@ -31,7 +29,6 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/me", get(auth::me))
         .route("/annuaire", get(annuaire::search))
         .route("/auth/psc/login", get(psc::login))
-        .route("/auth/psc/callback", get(psc::callback))
         .route("/auth/cps/challenge", post(cps::challenge))
         .route("/auth/cps/login", post(cps::login))
         .route("/auth/refresh", post(auth::refresh))

@@ -1,10 +1,10 @@
 //! Administration of an organisational mailbox: its members and their roles
 //! (add by national id or from a directory search, change, remove) for its
-//! Administrateurs and
-//! Gestionnaires, and its audit trail for its Administrateurs, filtered by
-//! action and paged. The API's functions decide (`mss_core::may_delegate`,
-//! the last Administrateur stays); the pages offer only what the person's
-//! role allows.
+//! Administrateurs and Gestionnaires, and its audit trail for its
+//! Administrateurs, filtered by action and paged. The use cases of
+//! `mss_ops::members` decide (`mss_core::may_delegate`, the last
+//! Administrateur stays); the pages offer only what the person's role
+//! allows.
 
 use std::sync::Arc;
 
@@ -23,9 +23,7 @@ use serde::Deserialize;
 use super::layout::{self, Section, field_error};
 use super::mailboxes::{mailbox_path, role_label, state_badge};
 use super::session::{Posted, Visitor};
-use crate::api::annuaire::run;
-use crate::api::audit::trail;
-use crate::api::members::{change, managed};
+use crate::shared::{change_role, managed, search_directory, trail};
 use crate::{Problem, Web};
 
 /// Audit entries per page.
@@ -93,7 +91,7 @@ async fn directory_search(web: &Web, q: &str) -> Result<Vec<Hit>, Problem> {
     let mut query = DirectoryQuery::parse(q).map_err(invalid)?;
     query.set("type", "PER").map_err(invalid)?;
     let page = Page::new(1, SEARCH_PAGE).map_err(invalid)?;
-    let results = run(web, query, page).await?;
+    let results = search_directory(web, query, page).await?;
     Ok(results.hits.into_iter().filter(|h| !h.person_id.is_empty()).collect())
 }
 
@@ -273,7 +271,7 @@ async fn set_role(State(web): State<Arc<Web>>, Path(address): Path<String>, post
     let Posted { visitor, form } = posted;
     let member = form.national_id.as_deref().map(str::trim).unwrap_or_default();
     let outcome = match form.role.as_deref().map(str::parse::<Role>) {
-        Some(Ok(role)) => change(&web, &visitor.caller, &address, member, Some(role)).await,
+        Some(Ok(role)) => change_role(&web, &visitor.caller, &address, member, Some(role)).await,
         _ => Err(Problem::invalid("Choisissez un rôle : Administrateur, Gestionnaire ou Utilisateur.").on("role")),
     };
     match outcome {
@@ -290,7 +288,7 @@ async fn remove(
     posted: Posted<MemberForm>,
 ) -> Response {
     let Posted { visitor, .. } = posted;
-    match change(&web, &visitor.caller, &address, &national_id, None).await {
+    match change_role(&web, &visitor.caller, &address, &national_id, None).await {
         Ok(()) => {
             Redirect::to(&format!("/portail/boites/{}/membres?fait=retire", percent_encode(&address))).into_response()
         }

@@ -38,7 +38,7 @@ use super::mailboxes::switcher;
 use super::origin::{Origin, UNVERIFIABLE_WHY};
 use super::session::{Posted, Visitor};
 use crate::Web;
-use crate::api::mailboxes::{access, visible_mailboxes};
+use crate::shared::{access, visible_mailboxes};
 
 pub fn router() -> Router<Arc<Web>> {
     Router::new()

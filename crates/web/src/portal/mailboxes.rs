@@ -16,7 +16,7 @@ use mss_store::Mailbox;
 use super::layout::{self, Section};
 use super::session::Visitor;
 use crate::Web;
-use crate::api::mailboxes::visible_mailboxes;
+use crate::shared::visible_mailboxes;
 
 pub fn router() -> Router<Arc<Web>> {
     Router::new().route(super::HOME, get(list)).route("/portail/boites/ouvrir", get(switch))

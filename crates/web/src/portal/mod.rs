@@ -10,7 +10,9 @@
 //! - every response carries a strict Content-Security-Policy, `nosniff`, no
 //!   referrer, and pages are not cached;
 //! - the portal decides nothing itself: creation, delegation and the audit
-//!   trail go through the API's functions, with the same rules and audit.
+//!   trail are the use cases of `mss_ops` the API calls too, with the same
+//!   rules and audit (through `crate::shared`; the portal never imports
+//!   the API).
 
 mod admin;
 mod compose;
@@ -66,7 +68,7 @@ async fn page_not_found(axum::extract::State(web): axum::extract::State<Arc<Web>
     layout::error_page(&web, axum::http::StatusCode::NOT_FOUND, "Page introuvable", message, None)
 }
 
-/// Finishes a portal login PSC returned to the API's callback with.
+/// Finishes a portal login PSC returned to its callback with.
 pub(crate) async fn finish_login(web: &Web, person: Result<mss_identity::Person, Problem>, target: &str) -> Response {
     security_headers(signin::finish_login(web, person, mss_identity::Method::Psc, target).await).await
 }

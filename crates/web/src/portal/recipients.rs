@@ -18,7 +18,7 @@ use super::listing::header_of;
 use super::origin::Origin;
 use super::session::Visitor;
 use crate::Web;
-use crate::api::annuaire::run;
+use crate::shared::search_directory;
 
 /// Recent messages looked at for correspondents, per folder.
 const RECENT_MESSAGES: usize = 200;
@@ -106,7 +106,7 @@ async fn suggestions(State(web): State<Arc<Web>>, Query(asked): Query<Asked>, _v
     let (Ok(query), Ok(page)) = (DirectoryQuery::parse(&q), Page::new(1, SUGGESTIONS)) else {
         return (StatusCode::BAD_REQUEST, Json(Vec::<Suggestion>::new())).into_response();
     };
-    match run(&web, query, page).await {
+    match search_directory(&web, query, page).await {
         Ok(results) => {
             let found: Vec<Suggestion> = results
                 .hits

@@ -20,8 +20,8 @@ use mss_store::{NewAuditEntry, now_unix};
 use serde::de::DeserializeOwned;
 
 use super::layout;
+use crate::Caller;
 use crate::Web;
-use crate::api::Caller;
 
 /// The session cookie's name (over HTTPS: `__Host-` + this).
 pub const SESSION_COOKIE: &str = "mss-portail";

@@ -86,7 +86,7 @@ async fn start_psc(State(web): State<Arc<Web>>, Query(query): Query<SignInQuery>
             ([(header::SET_COOKIE, cookie)], Redirect::to(&url)).into_response()
         }
         Err(e) => {
-            let problem = crate::api::psc::psc_failed(e);
+            let problem = Problem::from(e);
             layout::error_page(&web, problem.status, "Connexion impossible", &problem.detail, None)
         }
     }

@@ -3,7 +3,7 @@
 //! CPS) is shown (Nom, N° RPPS, N° FINESS) with the address it gives; the
 //! person confirms; reads and accepts the CGU ("J'ai lu et j'accepte les
 //! CGU"); "Créer la boîte"; then "Félicitations !". Every step is checked
-//! on the server by the API's own functions (preview, then creation), and
+//! on the server by the use cases the API calls too (preview, then creation), and
 //! an error is shown next to its field.
 
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::layout::{self, Section, field_error, text_field};
 use super::session::{Posted, Visitor};
-use crate::api::mailboxes::{CreateRequest, PENDING_MESSAGE, access, preview_address, request_mailbox};
+use crate::shared::{CreateRequest, PENDING_MESSAGE, access, preview_address, request_mailbox};
 use crate::{Problem, Web};
 
 pub fn router() -> Router<Arc<Web>> {

@@ -1,0 +1,12 @@
+//! What the API and the portal both use, owned by neither (neither imports
+//! the other): who is calling, and the use cases of `mss_ops` with this
+//! site's state (store, domain, CGU, directory) and their refusals as
+//! [`Problem`](crate::Problem)s in French.
+
+mod caller;
+mod creation;
+mod mailboxes;
+
+pub use caller::Caller;
+pub use creation::{CreateRequest, PENDING_MESSAGE, preview_address, request_mailbox};
+pub use mailboxes::{access, change_role, managed, search_directory, trail, visible_mailboxes};
