@@ -1326,6 +1326,71 @@ mod tests {
         assert!(worker.unwrap().join().is_ok());
     }
 
+    /// A forwarded message that is itself multipart, inside a multipart.
+    const NESTED: &str = "From: bob@cabinet.mssante.fr\r\n\
+        Subject: Fwd: Resultats\r\n\
+        Content-Type: multipart/mixed; boundary=b1\r\n\
+        \r\n\
+        --b1\r\n\
+        Content-Type: text/plain\r\n\
+        \r\n\
+        Pour info.\r\n\
+        --b1\r\n\
+        Content-Type: message/rfc822\r\n\
+        \r\n\
+        From: labo@labo.mssante.fr\r\n\
+        Content-Type: multipart/alternative; boundary=b2\r\n\
+        \r\n\
+        --b2\r\n\
+        Content-Type: text/plain\r\n\
+        \r\n\
+        Glycemie normale.\r\n\
+        --b2\r\n\
+        Content-Type: text/html\r\n\
+        \r\n\
+        <p>Glycemie normale.</p>\r\n\
+        --b2--\r\n\
+        \r\n\
+        --b1\r\n\
+        Content-Type: message/rfc822\r\n\
+        \r\n\
+        Subject: simple\r\n\
+        \r\n\
+        corps\r\n\
+        --b1--\r\n";
+
+    #[test]
+    fn stored_part_offsets_slice_what_body_sections_return() {
+        for raw in [SIMPLE, MIXED, ALTERNATIVE, FORWARD, EIGHT_BIT, NESTED] {
+            let facts = mss_message::Facts::of(raw.as_bytes());
+            let mut checked = 0;
+            for part in &facts.parts {
+                let offsets = part.offsets.expect("no transfer-encoded message here");
+                let header = &raw.as_bytes()[offsets.header as usize..offsets.body as usize];
+                let body = &raw.as_bytes()[offsets.body as usize..offsets.end as usize];
+                let at = |kind| section(raw.as_bytes(), &Section { part: part.path.clone(), kind }).unwrap();
+                if part.message {
+                    // RFC 9051 §6.4.5: a message's HEADER and TEXT.
+                    assert_eq!(at(SectionKind::Header), header, "{:?} HEADER", part.path);
+                    assert_eq!(at(SectionKind::Text), body, "{:?} TEXT", part.path);
+                } else {
+                    assert_eq!(at(SectionKind::Full), body, "BODY[{:?}]", part.path);
+                    assert_eq!(at(SectionKind::Mime), header, "{:?} MIME", part.path);
+                }
+                checked += 1;
+            }
+            assert_eq!(checked, facts.parts.len());
+        }
+        let nested = mss_message::Facts::of(NESTED.as_bytes());
+        let paths: Vec<Vec<u32>> = nested.parts.iter().map(|p| p.path.clone()).collect();
+        assert_eq!(paths, [vec![], vec![1], vec![2], vec![2], vec![2, 1], vec![2, 2], vec![3], vec![3]]);
+        // A single-part message's body is BODY[1] too.
+        let simple = mss_message::Facts::of(SIMPLE.as_bytes());
+        let offsets = simple.parts[0].offsets.unwrap();
+        let one = section(SIMPLE.as_bytes(), &Section { part: vec![1], kind: SectionKind::Full }).unwrap();
+        assert_eq!(one, &SIMPLE.as_bytes()[offsets.body as usize..offsets.end as usize]);
+    }
+
     #[test]
     fn realistic_output_is_well_formed() {
         for raw in [SIMPLE, MIXED, ALTERNATIVE, FORWARD, EIGHT_BIT] {

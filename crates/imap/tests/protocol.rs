@@ -214,6 +214,10 @@ async fn append_stores_durably_and_answers_appenduid() {
     assert!(metas[0].has_flag("\\Draft"));
     assert_eq!(metas[0].received_at, 1_795_683_600, "the APPEND date is the INTERNALDATE");
     assert_eq!(site.store.blobs.get(&metas[0].blob).await.unwrap().unwrap(), draft.as_bytes());
+    // Read once at APPEND, kept with the message (issue 14).
+    let facts = site.store.meta.facts(drafts.id, &[1]).await.unwrap();
+    let facts = mss_message::stored::decode(&facts[0].1).unwrap();
+    assert_eq!(facts.envelope.subject.as_deref(), Some("Brouillon"));
     assert!(c.cmd("APPEND Nowhere {1+}\r\nx").await.tagged.contains("TRYCREATE"));
 }
 

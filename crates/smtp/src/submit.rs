@@ -130,7 +130,8 @@ impl Submitter {
         let remote: Vec<EmailAddress> =
             routes.iter().filter_map(|r| if let Route::Remote(a) = r { Some(a.clone()) } else { None }).collect();
         if !local.is_empty() {
-            self.store.deliver_to(message, &local).await?;
+            // Read once here, kept with the message (issue 14).
+            self.store.deliver_indexed(message, &local, Some(mss_message::stored(message))).await?;
         }
         if !remote.is_empty() {
             let expiry = i64::try_from(self.queue_expiry.as_secs()).unwrap_or(i64::MAX / 2);

@@ -69,6 +69,12 @@ async fn a_whitelisted_peer_delivers_into_the_inbox() {
     );
     let body = stored.split_once("\r\nFrom: ").map(|(_, rest)| format!("From: {rest}")).unwrap();
     assert_eq!(body, MESSAGE.replace("\r\n..", "\r\n."), "dot-unstuffed, byte for byte");
+    // Read once on arrival, kept with the message (issue 14).
+    let folder = h.store.meta.folder(h.mailbox, mss_store::INBOX).await.unwrap().unwrap();
+    let facts = h.store.meta.facts(folder.id, &[1]).await.unwrap();
+    let facts = mss_message::stored::decode(&facts[0].1).unwrap();
+    assert_eq!(facts.envelope.subject.as_deref(), Some("Ordonnance"));
+    assert_eq!(facts.envelope.originators.unwrap().from[0].address, "bob@peer.test");
 }
 
 #[tokio::test]

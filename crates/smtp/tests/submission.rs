@@ -120,6 +120,8 @@ async fn a_user_sends_to_our_mailboxes_and_into_the_trust_space() {
         "stored once"
     );
     assert!(String::from_utf8_lossy(&local[0]).contains("with ESMTPSA"), "authenticated submission is traced");
+    let backlog = w.ours.store.meta.facts_backlog(mss_message::stored::VERSION).await.unwrap();
+    assert_eq!(backlog, mss_store::FactsBacklog::default(), "facts kept with the INBOX and Sent copies");
     w.ours.store.audit.flush().await;
     let filter = mss_store::AuditFilter { action_prefix: Some("smtp.".into()), limit: 10, ..Default::default() };
     let trail: Vec<(String, String, String)> = w

@@ -229,7 +229,9 @@ impl Session<'_> {
             Err(e) => return unavailable(e),
         };
         let message = Appended { blob: body.hash, size: data.len() as u64, received_at, flags, inline: body.inline };
-        let reply = match store.meta.append(folder.id, &[message]).await {
+        // Read once here, kept with the message (issue 14).
+        let facts = mss_message::stored::encode(body.hash, &mss_message::Facts::of(data));
+        let reply = match store.meta.append_indexed(folder.id, &[message], &[facts]).await {
             Ok((uidvalidity, uids)) => {
                 Reply::ok("APPEND completed").with_code(format!("APPENDUID {uidvalidity} {}", compact(uids)))
             }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_core::{Domain, EmailAddress};
-use mss_store::{AttemptOutcome, QueueId, QueuedRecipient, Store, StoreError, now_unix};
+use mss_store::{AttemptOutcome, Placement, QueueId, QueuedRecipient, Store, StoreError, now_unix};
 use tokio::sync::Notify;
 use tokio_rustls::rustls::ClientConfig;
 
@@ -207,7 +207,8 @@ impl Outbound {
         if *sender.domain() == self.domain {
             match self.store.meta.mailbox(&sender).await? {
                 Some(mailbox) if mailbox.state.receives_mail() => {
-                    self.store.deliver(&report, &[mailbox.id]).await?;
+                    let facts = Some(mss_message::stored(&report));
+                    self.store.deliver_indexed(&report, &[Placement::inbox(mailbox.id)], facts).await?;
                 }
                 _ => tracing::warn!(%sender, "outbound: report dropped, the sender has no active mailbox"),
             }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use mail_parser::{Message, MessageParser};
 use mss_core::EmailAddress;
 use mss_identity::login::{self, LoginError, Principal};
-use mss_store::{MailboxId, NewAuditEntry, now_unix};
+use mss_store::{MailboxId, NewAuditEntry, Placement, now_unix};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::{DistinguishedName, PeerCertificate};
 use smtp_proto::{MAIL_BODY_BINARYMIME, Request};
@@ -659,12 +659,14 @@ impl<'a> Session<'a> {
         if let (Mode::Submission(submission), Some(mailbox)) = (&self.server.mode, envelope.sending_mailbox) {
             return submission.submitter.store(message, &envelope.from, mailbox, &envelope.recipients).await;
         }
-        let local: Vec<MailboxId> = envelope
+        let local: Vec<Placement> = envelope
             .recipients
             .iter()
-            .filter_map(|r| if let Route::Local(_, id) = r { Some(*id) } else { None })
+            .filter_map(|r| if let Route::Local(_, id) = r { Some(Placement::inbox(*id)) } else { None })
             .collect();
-        self.server.store.deliver(message, &local).await.map(|_| ())
+        // Read once here, kept with the message (issue 14).
+        let facts = Some(mss_message::stored(message));
+        self.server.store.deliver_indexed(message, &local, facts).await.map(|_| ())
     }
 
     /// RFC 5321 §4.4: the trace header we add in front of the message.
