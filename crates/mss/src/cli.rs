@@ -48,6 +48,9 @@ pub enum Command {
     /// The audit trail: verify its chain, list entries, purge old ones.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Stored messages: read the facts of those stored without them.
+    #[command(subcommand)]
+    Messages(crate::commands::messages::MessagesCommand),
     /// Check the store: database integrity, every message's blob present and
     /// intact, the audit chain (exit 1 if a problem is found).
     Check {

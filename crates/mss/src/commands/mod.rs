@@ -8,6 +8,7 @@ mod cps;
 mod https;
 mod init;
 mod mailbox;
+pub mod messages;
 mod pki;
 mod queue;
 mod serve;
@@ -28,6 +29,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Queue(cmd) => queue::run(cmd).await,
         Command::Audit(cmd) => audit::run(cmd).await,
         Command::Annuaire(cmd) => annuaire::run(cmd).await,
+        Command::Messages(cmd) => messages::run(cmd).await,
         Command::Check { data_dir, quick, collect } => check::run(&data_dir, quick, collect).await,
         Command::Token { data_dir, address, ttl_minutes } => token::run(&data_dir, &address, &ttl_minutes).await,
     }
