@@ -65,3 +65,40 @@ pub async fn daily(store: Store, retention: Retention) {
         tokio::time::sleep(Duration::from_secs(86_400)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mss_core::MailboxKind;
+    use mss_store::AuditFilter;
+
+    use super::*;
+    use crate::mailboxes::{Change, CreationForm, create, transition, validate};
+    use crate::testing::{domain, store};
+
+    #[tokio::test]
+    async fn a_sweep_empties_deleted_mailboxes_past_their_retention_and_purges_old_audit() {
+        let (store, _dir) = store().await;
+        let form = CreationForm {
+            national_id: Some("810003621892".parse().unwrap()),
+            first_name: Some("Jean".into()),
+            last_name: Some("Martin".into()),
+            ..CreationForm::new(MailboxKind::Personal)
+        };
+        let mailbox = create(&store, &domain(), &validate(&form).unwrap()).await.unwrap();
+        transition(&store, "cli", &mailbox.address, Change::Delete, Some("départ")).await.unwrap();
+
+        let keep_all = Retention { audit: Duration::from_secs(3600), deleted_mailboxes: Duration::from_secs(3600) };
+        assert_eq!(sweep(&store, keep_all).await, Swept::default());
+
+        // A retention in the future's past: everything is old enough.
+        let none = Retention { audit: Duration::ZERO, deleted_mailboxes: Duration::ZERO };
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let swept = sweep(&store, none).await;
+        assert_eq!(swept.emptied, vec![mailbox.address.to_string()]);
+        assert!(swept.audit_entries >= 1, "{swept:?}");
+        store.audit.flush().await;
+        let filter = AuditFilter { targets: Vec::new(), action_prefix: None, since: None, before_id: None, limit: 10 };
+        let left = store.meta.audit_entries(&filter).await.unwrap();
+        assert!(left.iter().any(|e| e.entry.action == "mailbox.purge"), "the purge itself is audited");
+    }
+}

@@ -73,3 +73,65 @@ pub async fn trail(
     let entries = store.meta.audit_entries(&filter).await?;
     Ok((mailbox, entries))
 }
+
+#[cfg(test)]
+mod tests {
+    use mss_core::MailboxKind;
+
+    use super::*;
+    use crate::mailboxes::{CreationForm, Requester, request};
+    use crate::testing::{domain, store};
+
+    /// A pharmacy requested by its titulaire (its Administrateur).
+    async fn pharmacy(store: &Store, titulaire: &NationalId) -> Mailbox {
+        let finess = vec!["750000002".to_string()];
+        let form = CreationForm {
+            finess: Some("750000002".into()),
+            name: Some("Pharmacie du Centre".into()),
+            service: Some("Officine".into()),
+            ..CreationForm::new(MailboxKind::Organisational)
+        };
+        let requester = Requester { national_id: titulaire, finess: &finess };
+        request(store, &domain(), requester, &form, ("v1", Some("v1")), 0).await.unwrap().0
+    }
+
+    fn filter() -> AuditFilter {
+        AuditFilter {
+            targets: Vec::new(),
+            action_prefix: Some("role.".into()),
+            since: None,
+            before_id: None,
+            limit: 10,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_gestionnaire_manages_utilisateurs_only_and_every_change_is_audited() {
+        let (store, _dir) = store().await;
+        let titulaire: NationalId = "810003621892".parse().unwrap();
+        let assistant: NationalId = "810000013994".parse().unwrap();
+        let intern: NationalId = "810009999995".parse().unwrap();
+        let mailbox = pharmacy(&store, &titulaire).await;
+        let address = &mailbox.address;
+        change(&store, &titulaire, address, &assistant, Some(Role::Gestionnaire)).await.unwrap();
+        change(&store, &assistant, address, &intern, Some(Role::Utilisateur)).await.unwrap();
+        let refused = change(&store, &assistant, address, &titulaire, None).await.unwrap_err();
+        assert!(matches!(refused, OpsError::Refused(Refusal::GestionnaireLimit)), "{refused}");
+        let last = change(&store, &titulaire, address, &titulaire, None).await.unwrap_err();
+        assert!(matches!(last, OpsError::Invalid(_)), "the last Administrateur stays: {last}");
+        let nobody = change(&store, &titulaire, address, &"810001234565".parse().unwrap(), None).await;
+        assert!(matches!(nobody, Err(OpsError::Refused(Refusal::NotMember))));
+
+        let (_, roles) = managed(&store, &assistant, address).await.unwrap();
+        assert_eq!(roles, Role::Gestionnaire);
+        let not_a_manager = managed(&store, &intern, address).await.unwrap_err();
+        assert!(matches!(not_a_manager, OpsError::Refused(Refusal::NotManager)));
+
+        let not_auditor = trail(&store, &assistant, address, filter()).await.unwrap_err();
+        assert!(matches!(not_auditor, OpsError::Refused(Refusal::NotAuditor)));
+        let (_, entries) = trail(&store, &titulaire, address, filter()).await.unwrap();
+        let results: Vec<&str> = entries.iter().map(|e| e.entry.result.as_str()).collect();
+        assert_eq!(results.len(), 5, "{results:?}");
+        assert_eq!(results.iter().filter(|r| **r == "ok").count(), 2, "{results:?}");
+    }
+}

@@ -126,3 +126,41 @@ fn read_checksum(value: &str) -> Result<String, WhitelistError> {
     }
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::testing::store;
+
+    fn fixture(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/liste-blanche").join(name)
+    }
+
+    #[tokio::test]
+    async fn the_ans_file_replaces_the_ans_entries_and_keeps_those_added_by_hand() {
+        let (store, dir) = store().await;
+        let peer: Domain = "peer.test".parse().unwrap();
+        let dn: DistinguishedName = "CN=mss.peer.test,O=PEER,C=FR".parse().unwrap();
+        add_manual(&store, &peer, &dn, String::new()).await.unwrap();
+        let twice = add_manual(&store, &peer, &dn, String::new()).await.unwrap_err();
+        assert!(matches!(twice, WhitelistError::AlreadyPresent(_)), "{twice}");
+
+        let checksum = fixture("checksum");
+        let imported = import_file(&store, &fixture("listeblanchemssante.xml"), checksum.to_str()).await.unwrap();
+        assert_eq!((imported.entries, imported.generated_at.as_str()), (619, "2025-03-13T14:54:10Z"));
+        assert_eq!(store.meta.whitelist().await.unwrap().len(), 620);
+
+        let wrong = "0".repeat(64);
+        let refused = import_file(&store, &fixture("listeblanchemssante.xml"), Some(&wrong)).await.unwrap_err();
+        assert!(matches!(refused, WhitelistError::List(_)), "{refused}");
+        let missing = import_file(&store, &fixture("listeblanchemssante.xml"), Some("/nonexistent")).await;
+        assert!(matches!(missing, Err(WhitelistError::Checksum(_))));
+        let truncated = dir.path().join("truncated.xml");
+        std::fs::write(&truncated, &std::fs::read(fixture("listeblanchemssante.xml")).unwrap()[..1000]).unwrap();
+        assert!(matches!(import_file(&store, &truncated, None).await, Err(WhitelistError::List(_))));
+        assert!(matches!(import_file(&store, &dir.path().join("none.xml"), None).await, Err(WhitelistError::File(_))));
+        assert_eq!(store.meta.whitelist().await.unwrap().len(), 620, "a bad file changes nothing");
+    }
+}

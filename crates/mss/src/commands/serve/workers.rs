@@ -1,0 +1,54 @@
+//! The background work of `mss serve`: the ANS validation of new mailboxes,
+//! the directory publication outbox, and the daily housekeeping
+//! (`mss_ops::housekeeping`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mss_directory::{AnsSimulator, Backoff, FhirPublisher, Outbox, Publisher, Validation};
+use mss_http::HttpClient;
+use mss_ops::housekeeping::{self, Retention};
+use mss_store::Store;
+use tokio::task::JoinHandle;
+
+use super::http::ANS_SIMULATOR_PATH;
+use crate::config::DataDir;
+use crate::error::{CliError, failed};
+
+/// Starts the workers; returns the embedded ANS simulator to serve on
+/// `http_addr` when no ANS URL is configured.
+pub fn start(
+    data: &DataDir,
+    store: &Store,
+    http_addr: SocketAddr,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<Option<Arc<AnsSimulator>>, CliError> {
+    let lifecycle = &data.config.lifecycle;
+    let simulator = match &lifecycle.ans_url {
+        Some(_) => None,
+        None => Some(Arc::new(AnsSimulator::new(&lifecycle.ans_unknown_national_ids, &lifecycle.ans_unknown_finess))),
+    };
+    let publisher: Arc<dyn Publisher> = Arc::new(FhirPublisher {
+        // The simulator is ours: reached on the listener itself.
+        base_url: lifecycle.ans_url.clone().unwrap_or_else(|| format!("http://{http_addr}{ANS_SIMULATOR_PATH}")),
+        http: HttpClient::new(None).map_err(|e| failed("ans", e))?,
+    });
+    let validation = Validation {
+        store: store.clone(),
+        publisher: publisher.clone(),
+        interval: Duration::from_secs(1),
+        retry: Duration::from_secs(300),
+    };
+    tasks.push(tokio::spawn(validation.run()));
+    let outbox =
+        Outbox { store: store.clone(), publisher, interval: Duration::from_secs(1), backoff: Backoff::default() };
+    tasks.push(tokio::spawn(outbox.run()));
+    let days = |n: u64| Duration::from_secs(n.saturating_mul(86_400));
+    let retention = Retention {
+        audit: days(lifecycle.audit_retention_days),
+        deleted_mailboxes: days(lifecycle.deleted_retention_days),
+    };
+    tasks.push(tokio::spawn(housekeeping::daily(store.clone(), retention)));
+    Ok(simulator)
+}
