@@ -25,6 +25,10 @@ pub async fn run(data_dir: &DataDirArg, quick: bool, collect: bool) -> Result<()
         if quick { " (present)" } else { " (present and intact)" },
         report.unreferenced_blobs
     );
+    if report.messages_without_facts > 0 {
+        // Not a problem: `mss messages index` computes what is missing.
+        println!("{} messages without their facts (run `mss messages index`)", report.messages_without_facts);
+    }
     if collect {
         let collection = store.collect_blobs(COLLECTION_GRACE).await?;
         println!(

@@ -685,7 +685,8 @@ async fn save_draft(web: &Web, folder: &Folder, message: &[u8]) -> Result<(), ms
         flags: vec!["\\Draft".into(), "\\Seen".into()],
         inline: body.inline,
     };
-    web.store.meta.append(folder.id, &[appended]).await.map(|_| ())
+    let facts = mss_message::stored(message);
+    web.store.meta.append_indexed(folder.id, &[appended], &[facts]).await.map(|_| ())
 }
 
 /// The refusal of a draft kept without `Write`, or replaced without
