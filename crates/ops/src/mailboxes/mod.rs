@@ -17,7 +17,7 @@ use mss_store::{Mailbox, MailboxDraft, NewAuditEntry, NewPublication, Publicatio
 pub use access::{access, visible};
 pub use draft::{CreationForm, DraftError, Field, validate};
 pub use request::{Plan, Requester, plan, preview, request};
-pub use view::MailboxView;
+pub use view::{MailboxView, Status};
 
 use crate::OpsError;
 

@@ -34,23 +34,56 @@ pub struct MailboxView {
     pub created_at: i64,
 }
 
+/// A mailbox's state as people see it: a deleted mailbox with a reason is
+/// one the ANS refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Active,
+    Suspended,
+    Deleted,
+    Refused,
+}
+
+impl Status {
+    pub fn of(m: &Mailbox) -> Self {
+        match m.state {
+            MailboxState::Pending => Status::Pending,
+            MailboxState::Active => Status::Active,
+            MailboxState::Suspended => Status::Suspended,
+            MailboxState::Deleted if m.state_reason.is_some() => Status::Refused,
+            MailboxState::Deleted => Status::Deleted,
+        }
+    }
+
+    /// `pending`, `active`, `suspended`, `deleted` or `refused`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Active => "active",
+            Status::Suspended => "suspended",
+            Status::Deleted => "deleted",
+            Status::Refused => "refused",
+        }
+    }
+}
+
 impl MailboxView {
     /// `m` as seen by someone with `role` on it (`None`: its holder, or the
     /// operator).
     pub fn new(m: &Mailbox, role: Option<Role>) -> Self {
-        let refused = m.state == MailboxState::Deleted && m.state_reason.is_some();
-        let status = if refused { "refused" } else { m.state.as_str() };
+        let status = Status::of(m);
         let status_message = match (status, &m.state_reason) {
-            ("pending", _) => Some("La boîte est en cours de création.".to_string()),
-            ("refused", Some(reason)) => Some(format!("La création a été refusée par l'ANS : {reason}")),
-            ("suspended", Some(reason)) => Some(format!("La boîte est suspendue : {reason}")),
+            (Status::Pending, _) => Some("La boîte est en cours de création.".to_string()),
+            (Status::Refused, Some(reason)) => Some(format!("La création a été refusée par l'ANS : {reason}")),
+            (Status::Suspended, Some(reason)) => Some(format!("La boîte est suspendue : {reason}")),
             _ => None,
         };
         Self {
             address: m.address.to_string(),
             kind: m.kind.code(),
             state: m.state.as_str(),
-            status,
+            status: status.as_str(),
             status_message,
             display_name: m.display_name.clone(),
             first_name: m.first_name.clone(),

@@ -11,6 +11,7 @@ use axum::routing::get;
 use maud::{Markup, html};
 use mss_core::{MailboxKind, MailboxState, Role};
 use mss_http::percent_encode;
+use mss_ops::mailboxes::Status;
 use mss_store::Mailbox;
 
 use super::layout::{self, Section};
@@ -75,15 +76,16 @@ pub fn role_label(role: Option<Role>) -> &'static str {
 /// The state of a mailbox as a badge: `en cours de création`, `active`,
 /// `suspendue`, `refusée : <motif>`.
 pub fn state_badge(m: &Mailbox) -> Markup {
-    let (class, text) = match (m.state, &m.state_reason) {
-        (MailboxState::Pending, _) => ("pending", "en cours de création".to_string()),
-        (MailboxState::Active, _) => ("active", "active".to_string()),
-        (MailboxState::Suspended, Some(reason)) => ("suspended", format!("suspendue : {reason}")),
-        (MailboxState::Suspended, None) => ("suspended", "suspendue".to_string()),
-        (MailboxState::Deleted, Some(reason)) => ("refused", format!("refusée : {reason}")),
-        (MailboxState::Deleted, None) => ("deleted", "supprimée".to_string()),
+    let status = Status::of(m);
+    let text = match (status, &m.state_reason) {
+        (Status::Pending, _) => "en cours de création".to_string(),
+        (Status::Active, _) => "active".to_string(),
+        (Status::Suspended, Some(reason)) => format!("suspendue : {reason}"),
+        (Status::Suspended, None) => "suspendue".to_string(),
+        (Status::Refused, reason) => format!("refusée : {}", reason.as_deref().unwrap_or_default()),
+        (Status::Deleted, _) => "supprimée".to_string(),
     };
-    html! { span class={ "etat etat-" (class) } { (text) } }
+    html! { span class={ "etat etat-" (status.as_str()) } { (text) } }
 }
 
 /// The path of a page about the mailbox at `address`.
