@@ -4,6 +4,8 @@
 //! part for its CLI and web admin.
 //!
 //! Rules kept here:
+//! - arrows point down: this crate uses `core`, `store`, `trust` and
+//!   `directory`, never a front end (`smtp`, `imap`, `web`, `mss`);
 //! - no protocol, no HTML, no command-line parsing: a front end turns its
 //!   input into the typed requests of this crate, and its errors into its
 //!   own terms (exit code, `application/problem+json`, a French page);
