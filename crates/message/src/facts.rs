@@ -181,20 +181,41 @@ pub struct PatientFacts {
 impl Facts {
     /// Reads the facts of a raw message. Never panics.
     pub fn of(raw: &[u8]) -> Facts {
-        let Some(message) = parse(raw) else {
-            return Facts::plain(raw);
-        };
+        match parse(raw) {
+            Some(message) => Facts::parsed(raw, &message),
+            None => Facts::plain(raw),
+        }
+    }
+
+    /// The facts of a raw message and its searchable text (see
+    /// [`crate::search`]), from one parse. Never panics.
+    pub fn with_text(raw: &[u8]) -> (Facts, String) {
+        match parse(raw) {
+            Some(message) => {
+                let facts = Facts::parsed(raw, &message);
+                let text = crate::search::text(&facts, Some(&message), raw);
+                (facts, text)
+            }
+            None => {
+                let facts = Facts::plain(raw);
+                let text = crate::search::text(&facts, None, raw);
+                (facts, text)
+            }
+        }
+    }
+
+    fn parsed(raw: &[u8], message: &Message<'_>) -> Facts {
         let mut facts = Facts::default();
-        Walk { raw, facts: &mut facts }.message(&message, None, Vec::new(), 0);
+        Walk { raw, facts: &mut facts }.message(message, None, Vec::new(), 0);
         if let Some(root) = message.parts.first() {
             let bytes = message.raw_message.get(offset_of(root.offset_header)..).unwrap_or_default();
-            facts.envelope = envelope(&message, root, bytes);
-            facts.references = raw_value(&message, root, &HeaderName::References);
+            facts.envelope = envelope(message, root, bytes);
+            facts.references = raw_value(message, root, &HeaderName::References);
             facts.mss_headers = root
                 .headers
                 .iter()
                 .filter(|h| h.name.as_str().get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-mss-")))
-                .map(|h| (h.name.as_str().to_string(), unfold(field_value(&message, h))))
+                .map(|h| (h.name.as_str().to_string(), unfold(field_value(message, h))))
                 .collect();
         }
         facts.patient = facts.patient_facts();

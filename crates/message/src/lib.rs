@@ -15,6 +15,7 @@
 
 pub mod facts;
 pub mod header;
+pub mod search;
 pub mod stored;
 
 pub use facts::Facts;

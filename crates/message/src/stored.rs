@@ -1,29 +1,34 @@
 //! [`Facts`] as the store keeps them ([`mss_store::MessageFacts`]): encoded
-//! with a version, plus the columns clients sort and search by. The store
-//! never reads the encoding; this module is the one writer and reader.
+//! with a version, plus the columns clients sort by and the searchable text
+//! ([`crate::search`]) for the store's full-text index. The store never
+//! reads the encoding; this module is the one writer and reader.
 //!
 //! The encoding is JSON (an operator can read it with SQLite's JSON
 //! functions). A change to [`Facts`] that old readers would misread bumps
 //! [`VERSION`]: facts of an older version are then read as absent (callers
-//! parse the bytes instead) and `mss messages index` writes them again.
+//! parse the bytes instead) and `mss messages index` writes them again. So
+//! does a change to the columns or the searchable text, which older rows
+//! lack (version 2 added the sort keys and the text).
 
+use mss_core::fold_label;
 use mss_store::{BlobHash, FactColumns, MessageFacts};
 
 use crate::facts::{AddressItem, Envelope, Facts};
 
 /// The version of the encoding written here.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The facts of `raw`, ready for the store.
 pub fn stored(raw: &[u8]) -> MessageFacts {
-    encode(BlobHash::of(raw), &Facts::of(raw))
+    encode(BlobHash::of(raw), raw)
 }
 
-/// Encodes facts read from the blob `blob`.
-pub fn encode(blob: BlobHash, facts: &Facts) -> MessageFacts {
+/// The facts of `raw`, whose hash the caller knows (`blob`).
+pub fn encode(blob: BlobHash, raw: &[u8]) -> MessageFacts {
+    let (facts, text) = Facts::with_text(raw);
     // Serialising plain structs of strings and numbers cannot fail.
-    let encoded = serde_json::to_vec(facts).unwrap_or_default();
-    MessageFacts { blob, version: VERSION, encoded, columns: columns(facts) }
+    let encoded = serde_json::to_vec(&facts).unwrap_or_default();
+    MessageFacts { blob, version: VERSION, encoded, columns: columns(&facts), text }
 }
 
 /// The facts stored by this version of mss; None for another version or an
@@ -39,6 +44,7 @@ pub fn decode(stored: &MessageFacts) -> Option<Facts> {
 fn columns(facts: &Facts) -> FactColumns {
     let Envelope { sent_at, subject, originators, to, cc, message_id, in_reply_to, .. } = &facts.envelope;
     let author = originators.as_ref().and_then(|o| o.from.first());
+    let shown = author.map(|a| a.name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or(&a.address));
     FactColumns {
         sent_at: *sent_at,
         subject: subject.clone(),
@@ -51,6 +57,8 @@ fn columns(facts: &Facts) -> FactColumns {
         patient_ins: facts.patient.ins.clone(),
         xdm: facts.xdm,
         attachments: u32::try_from(facts.attachments().count()).unwrap_or(u32::MAX),
+        sender_key: fold_label(shown.unwrap_or_default()),
+        subject_key: fold_label(subject.as_deref().unwrap_or_default()),
     }
 }
 

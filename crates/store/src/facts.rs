@@ -12,10 +12,18 @@
 //! APPEND), never after the acknowledgement; a message stored without them
 //! (by an older mss, or a path that does not compute them) is found by
 //! [`FactsStore::blobs_without_facts`] and indexed later.
+//!
+//! With the facts comes the searchable text of the message
+//! ([`MessageFacts::text`]), which the backend indexes with its own
+//! full-text search (SQLite: FTS5) and does not give back. A folder's list
+//! ([`FactsStore::folder_page`]) is sorted, searched and paged by the
+//! backend from these, at any folder size; messages without facts are
+//! still listed (they sort as if their keys were empty and match no search)
+//! so that nothing disappears before the backfill.
 
 use async_trait::async_trait;
 
-use crate::{BlobHash, FolderId, StoreError};
+use crate::{BlobHash, FolderId, MessageMeta, StoreError};
 
 /// The facts of one blob, as the store keeps them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +34,9 @@ pub struct MessageFacts {
     /// The encoded facts, opaque to the store.
     pub encoded: Vec<u8>,
     pub columns: FactColumns,
+    /// The searchable text (subject, people, decoded text parts): indexed,
+    /// not kept, so facts read back have it empty.
+    pub text: String,
 }
 
 /// What clients sort, search and show, as columns.
@@ -49,6 +60,57 @@ pub struct FactColumns {
     pub xdm: bool,
     /// How many attachments.
     pub attachments: u32,
+    /// The first author as shown (display name, else address) and the
+    /// subject, folded by the writer (case and accents ignored): what the
+    /// list sorts by.
+    pub sender_key: String,
+    pub subject_key: String,
+}
+
+/// What a folder's list is ordered by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// The order of arrival (UID).
+    #[default]
+    Arrival,
+    /// [`FactColumns::sender_key`], newest first among equals.
+    Sender,
+    /// [`FactColumns::subject_key`], newest first among equals.
+    Subject,
+}
+
+/// Which page of a folder's list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageQuery {
+    pub order: ListOrder,
+    pub descending: bool,
+    /// Messages skipped, then at most `limit` listed.
+    pub offset: u64,
+    pub limit: u32,
+    /// Words the messages must all contain ([`search_words`]), case and
+    /// accents ignored, the last one as a prefix (what a person is typing).
+    pub search: Option<String>,
+}
+
+/// One page of a folder's list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolderPage {
+    /// Messages listed in all (those matching, when searching).
+    pub total: u64,
+    pub messages: Vec<ListedMessage>,
+}
+
+/// A message of a list: its metadata and, when it has facts, their columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedMessage {
+    pub meta: MessageMeta,
+    pub columns: Option<FactColumns>,
+}
+
+/// The words of a search as every backend reads them: runs of letters and
+/// digits (any other character separates words), at most 16.
+pub fn search_words(search: &str) -> Vec<&str> {
+    search.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(16).collect()
 }
 
 /// How much is left to index.
@@ -81,4 +143,14 @@ pub trait FactsStore: Send + Sync {
     ) -> Result<Vec<BlobHash>, StoreError>;
     /// What has no facts of `version` or later.
     async fn facts_backlog(&self, version: u32) -> Result<FactsBacklog, StoreError>;
+    /// Blobs of messages of `folder` without facts of `version` or later,
+    /// at most `limit`: what a reader of the folder may index on the way.
+    async fn folder_blobs_without_facts(
+        &self,
+        folder: FolderId,
+        version: u32,
+        limit: usize,
+    ) -> Result<Vec<BlobHash>, StoreError>;
+    /// A page of the list of `folder`, sorted and searched.
+    async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError>;
 }

@@ -230,7 +230,7 @@ impl Session<'_> {
         };
         let message = Appended { blob: body.hash, size: data.len() as u64, received_at, flags, inline: body.inline };
         // Read once here, kept with the message (issue 14).
-        let facts = mss_message::stored::encode(body.hash, &mss_message::Facts::of(data));
+        let facts = mss_message::stored::encode(body.hash, data);
         let reply = match store.meta.append_indexed(folder.id, &[message], &[facts]).await {
             Ok((uidvalidity, uids)) => {
                 Reply::ok("APPEND completed").with_code(format!("APPENDUID {uidvalidity} {}", compact(uids)))

@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mss_message::{Facts, stored};
+use mss_message::stored;
 use mss_store::{MessageFacts, Store};
 
 use crate::cli::DataDirArg;
@@ -56,7 +56,7 @@ async fn index(store: &Store, batch: usize) -> Result<(), CliError> {
         for hash in hashes {
             match store.blobs.get(&hash).await? {
                 Some(raw) => {
-                    let read = tokio::task::spawn_blocking(move || stored::encode(hash, &Facts::of(&raw)));
+                    let read = tokio::task::spawn_blocking(move || stored::encode(hash, &raw));
                     facts.push(read.await.map_err(|e| failed("reading a message", e))?);
                 }
                 None => missing += 1,

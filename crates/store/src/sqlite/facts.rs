@@ -1,51 +1,69 @@
-//! [`FactsStore`] on SQLite: one `message_facts` row per blob.
+//! [`FactsStore`] on SQLite: one `message_facts` row per blob, its
+//! searchable text in the FTS5 table `message_text` under the row's id
+//! (migration 0011), written in the same transaction and deleted with it
+//! (a trigger).
 
 use async_trait::async_trait;
-use rusqlite::{Connection, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::SqliteStore;
-use crate::{BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, MessageFacts, StoreError};
+use crate::{
+    BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MessageFacts, PageQuery, StoreError,
+};
 
-/// Writes facts if a message names their blob, replacing an older version.
+/// Writes facts if a message names their blob, replacing an older version,
+/// and indexes their text.
 pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result<usize, StoreError> {
     let c = &facts.columns;
-    let written = tx
+    let written: Option<i64> = tx
         .prepare_cached(
             "INSERT INTO message_facts (blob_hash, version, encoded, sent_at, subject, from_name, from_address,
                                         to_addresses, cc_addresses, message_id, in_reply_to, patient_ins, xdm,
-                                        attachments)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+                                        attachments, sender_key, subject_key)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16
              WHERE EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)
              ON CONFLICT (blob_hash) DO UPDATE SET
                 version = excluded.version, encoded = excluded.encoded, sent_at = excluded.sent_at,
                 subject = excluded.subject, from_name = excluded.from_name, from_address = excluded.from_address,
                 to_addresses = excluded.to_addresses, cc_addresses = excluded.cc_addresses,
                 message_id = excluded.message_id, in_reply_to = excluded.in_reply_to,
-                patient_ins = excluded.patient_ins, xdm = excluded.xdm, attachments = excluded.attachments
-             WHERE excluded.version > message_facts.version",
+                patient_ins = excluded.patient_ins, xdm = excluded.xdm, attachments = excluded.attachments,
+                sender_key = excluded.sender_key, subject_key = excluded.subject_key
+             WHERE excluded.version > message_facts.version
+             RETURNING id",
         )?
-        .execute(params![
-            facts.blob.to_hex(),
-            facts.version,
-            facts.encoded,
-            c.sent_at,
-            c.subject,
-            c.from_name,
-            c.from_address,
-            c.to_addresses,
-            c.cc_addresses,
-            c.message_id,
-            c.in_reply_to,
-            c.patient_ins,
-            c.xdm,
-            c.attachments
-        ])?;
-    Ok(written)
+        .query_row(
+            params![
+                facts.blob.to_hex(),
+                facts.version,
+                facts.encoded,
+                c.sent_at,
+                c.subject,
+                c.from_name,
+                c.from_address,
+                c.to_addresses,
+                c.cc_addresses,
+                c.message_id,
+                c.in_reply_to,
+                c.patient_ins,
+                c.xdm,
+                c.attachments,
+                c.sender_key,
+                c.subject_key
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(id) = written else { return Ok(0) };
+    // The text of the version replaced goes first (a no-op for a new row).
+    tx.prepare_cached("DELETE FROM message_text WHERE rowid = ?1")?.execute([id])?;
+    tx.prepare_cached("INSERT INTO message_text (rowid, text) VALUES (?1, ?2)")?.execute(params![id, facts.text])?;
+    Ok(1)
 }
 
 const FACTS_COLUMNS: &str = "mf.blob_hash, mf.version, mf.encoded, mf.sent_at, mf.subject, mf.from_name, \
                              mf.from_address, mf.to_addresses, mf.cc_addresses, mf.message_id, mf.in_reply_to, \
-                             mf.patient_ins, mf.xdm, mf.attachments";
+                             mf.patient_ins, mf.xdm, mf.attachments, mf.sender_key, mf.subject_key";
 
 /// Reads [`FACTS_COLUMNS`] from `first` on.
 fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
@@ -53,19 +71,32 @@ fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
         blob: r.get(first)?,
         version: r.get(first + 1)?,
         encoded: r.get(first + 2)?,
-        columns: FactColumns {
-            sent_at: r.get(first + 3)?,
-            subject: r.get(first + 4)?,
-            from_name: r.get(first + 5)?,
-            from_address: r.get(first + 6)?,
-            to_addresses: r.get(first + 7)?,
-            cc_addresses: r.get(first + 8)?,
-            message_id: r.get(first + 9)?,
-            in_reply_to: r.get(first + 10)?,
-            patient_ins: r.get(first + 11)?,
-            xdm: r.get(first + 12)?,
-            attachments: r.get(first + 13)?,
-        },
+        columns: columns_row(r, first + 3)?,
+        text: String::new(),
+    })
+}
+
+/// The listed columns: [`FACTS_COLUMNS`] from `mf.sent_at` on, read from `first`.
+pub(super) const LISTED_COLUMNS: &str = "mf.sent_at, mf.subject, mf.from_name, mf.from_address, mf.to_addresses, \
+                                         mf.cc_addresses, mf.message_id, mf.in_reply_to, mf.patient_ins, mf.xdm, \
+                                         mf.attachments, mf.sender_key, mf.subject_key";
+
+/// Reads [`LISTED_COLUMNS`] from `first` on.
+pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactColumns> {
+    Ok(FactColumns {
+        sent_at: r.get(first)?,
+        subject: r.get(first + 1)?,
+        from_name: r.get(first + 2)?,
+        from_address: r.get(first + 3)?,
+        to_addresses: r.get(first + 4)?,
+        cc_addresses: r.get(first + 5)?,
+        message_id: r.get(first + 6)?,
+        in_reply_to: r.get(first + 7)?,
+        patient_ins: r.get(first + 8)?,
+        xdm: r.get(first + 9)?,
+        attachments: r.get(first + 10)?,
+        sender_key: r.get(first + 11)?,
+        subject_key: r.get(first + 12)?,
     })
 }
 
@@ -133,5 +164,31 @@ impl FactsStore for SqliteStore {
             Ok(FactsBacklog { messages: messages.max(0) as u64, blobs: blobs.max(0) as u64 })
         })
         .await
+    }
+
+    async fn folder_blobs_without_facts(
+        &self,
+        folder: FolderId,
+        version: u32,
+        limit: usize,
+    ) -> Result<Vec<BlobHash>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            // From the folder's rows: the rest of the store is not read.
+            let mut stmt = conn.prepare_cached(
+                "SELECT DISTINCT m.blob_hash FROM folder_messages fm JOIN messages m ON m.id = fm.message_id
+                 WHERE fm.folder_id = ?2 AND NOT EXISTS
+                    (SELECT 1 FROM message_facts mf WHERE mf.blob_hash = m.blob_hash AND mf.version >= ?1)
+                 LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![version, folder, limit], |r| r.get::<_, BlobHash>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| super::listing::folder_page(conn, folder, &query)).await
     }
 }

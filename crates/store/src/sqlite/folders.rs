@@ -94,7 +94,7 @@ fn message_rows(conn: &Connection, folder: FolderId, uids: &[u32]) -> Result<Vec
     Ok(out)
 }
 
-fn meta_row(r: &Row<'_>) -> rusqlite::Result<MessageMeta> {
+pub(super) fn meta_row(r: &Row<'_>) -> rusqlite::Result<MessageMeta> {
     let flags: String = r.get(1)?;
     Ok(MessageMeta {
         uid: r.get(0)?,

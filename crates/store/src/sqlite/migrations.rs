@@ -20,6 +20,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "directory_outbox", include_str!("../../migrations/sqlite/0008_directory_outbox.sql")),
     (9, "inline_blobs_and_flag_bits", include_str!("../../migrations/sqlite/0009_inline_blobs_and_flag_bits.sql")),
     (10, "message_facts", include_str!("../../migrations/sqlite/0010_message_facts.sql")),
+    (11, "message_search", include_str!("../../migrations/sqlite/0011_message_search.sql")),
 ];
 
 /// Brings the database to the latest version; returns the version reached.

@@ -12,6 +12,7 @@ mod facts;
 mod folders;
 mod inline_blobs;
 mod lifecycle;
+mod listing;
 mod maintenance;
 mod migrations;
 mod publication;

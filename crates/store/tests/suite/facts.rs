@@ -25,7 +25,10 @@ fn facts_of(raw: &[u8], version: u32, subject: &str) -> MessageFacts {
             patient_ins: Some("279035121518989".into()),
             xdm: true,
             attachments: 2,
+            sender_key: "dr-alice-martin".into(),
+            subject_key: subject.to_lowercase(),
         },
+        text: String::new(),
     }
 }
 

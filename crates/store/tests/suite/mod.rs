@@ -5,6 +5,7 @@ mod audit;
 mod facts;
 mod folders;
 mod lifecycle;
+mod listing;
 mod maintenance;
 mod publication;
 
@@ -12,6 +13,7 @@ pub use audit::*;
 pub use facts::*;
 pub use folders::*;
 pub use lifecycle::*;
+pub use listing::*;
 pub use maintenance::*;
 use mss_core::{MailboxKind, MailboxState};
 use mss_store::*;

@@ -1,0 +1,136 @@
+//! The searchable text of a message, computed with its facts and handed to
+//! the store's full-text index (the webmail's search, IMAP SEARCH BODY and
+//! TEXT): the subject, the display names and addresses of From, To and Cc,
+//! then the decoded text of the text parts (HTML without its tags), those of
+//! embedded messages included; at most [`TEXT_MAX`] bytes.
+//!
+//! - The text finds candidates; it never decides alone: IMAP confirms each
+//!   candidate on the message itself (RFC 9051 §6.4.4 substring semantics).
+//! - A sender the header reader refuses (two `From:`, none) is not in the
+//!   text: what a person cannot see as the sender, she cannot search as one.
+
+use mail_parser::decoders::html::html_to_text;
+use mail_parser::{Message, PartType};
+
+use crate::facts::{AddressItem, Facts, MAX_PARTS, Person};
+
+/// The most text kept of one message, in bytes.
+pub const TEXT_MAX: usize = 256 * 1024;
+
+/// The searchable text of a message: `message` as parsed, or `raw` taken as
+/// text when it does not parse.
+pub(crate) fn text(facts: &Facts, message: Option<&Message<'_>>, raw: &[u8]) -> String {
+    let mut text = Text::default();
+    let envelope = &facts.envelope;
+    text.push(envelope.subject.as_deref().unwrap_or_default());
+    for person in envelope.originators.iter().flat_map(|o| &o.from) {
+        text.person(person);
+    }
+    for item in envelope.to.iter().chain(&envelope.cc) {
+        if let AddressItem::Mailbox(person) = item {
+            text.person(person);
+        }
+    }
+    match message {
+        Some(message) => bodies(message, &mut text),
+        None => text.push(&String::from_utf8_lossy(raw)),
+    }
+    text.0
+}
+
+/// The text parts of `message` and of the messages it embeds, without
+/// recursion (nesting is as deep as the input).
+fn bodies(message: &Message<'_>, text: &mut Text) {
+    let mut pending = vec![message];
+    let mut visited = 0;
+    while let Some(message) = pending.pop() {
+        for part in &message.parts {
+            visited += 1;
+            if visited > MAX_PARTS || text.is_full() {
+                return;
+            }
+            match &part.body {
+                PartType::Text(body) => text.push(body),
+                PartType::Html(body) => text.push(&html_to_text(body)),
+                PartType::Message(inner) => pending.push(inner),
+                PartType::Binary(_) | PartType::InlineBinary(_) | PartType::Multipart(_) => {}
+            }
+        }
+    }
+}
+
+/// Text bounded by [`TEXT_MAX`], pieces on their own lines.
+#[derive(Default)]
+struct Text(String);
+
+impl Text {
+    fn push(&mut self, piece: &str) {
+        let piece = piece.trim();
+        if piece.is_empty() || self.is_full() {
+            return;
+        }
+        if !self.0.is_empty() {
+            self.0.push('\n');
+        }
+        let room = TEXT_MAX.saturating_sub(self.0.len());
+        let mut end = piece.len().min(room);
+        while !piece.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.0.push_str(&piece[..end]);
+    }
+
+    fn person(&mut self, person: &Person) {
+        self.push(person.name.as_deref().unwrap_or_default());
+        self.push(&person.address);
+    }
+
+    fn is_full(&self) -> bool {
+        self.0.len() >= TEXT_MAX
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Facts;
+
+    #[test]
+    fn the_text_has_the_header_people_and_the_decoded_bodies() {
+        let raw = "From: =?utf-8?q?Jos=C3=A9_Martin?= <jose@autre.test>\r\nTo: Officine <elodie@ours.test>\r\n\
+                   Cc: labo@autre.test\r\nSubject: =?utf-8?q?R=C3=A9sultats?=\r\nMIME-Version: 1.0\r\n\
+                   Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+                   Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+                   Votre ordonnance est pr=C3=AAte.\r\n--b\r\nContent-Type: text/html\r\n\r\n\
+                   <p>Voir la <b>pharmacie</b>&nbsp;du centre</p><script>cache()</script>\r\n--b\r\n\
+                   Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nglycemie normale\r\n--b\r\n\
+                   Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n";
+        let (facts, text) = Facts::with_text(raw.as_bytes());
+        assert_eq!(facts, Facts::of(raw.as_bytes()));
+        for expected in [
+            "Résultats",
+            "José Martin",
+            "jose@autre.test",
+            "Officine",
+            "elodie@ours.test",
+            "labo@autre.test",
+            "Votre ordonnance est prête.",
+            "pharmacie",
+            "du centre",
+            "glycemie normale",
+        ] {
+            assert!(text.contains(expected), "{expected}: {text}");
+        }
+        assert!(!text.contains("<b>") && !text.contains("cache()") && !text.contains("JVBERi"), "{text}");
+    }
+
+    #[test]
+    fn an_unverifiable_sender_is_not_searchable_and_the_text_is_bounded() {
+        let (_, text) = Facts::with_text(b"From: <chef@autre.test>\r\nFrom: <b@x.test>\r\nSubject: s\r\n\r\nbody");
+        assert!(!text.contains("chef") && text.contains("body"), "{text}");
+        let long = format!("Subject: long\r\n\r\n{}", "é".repeat(super::TEXT_MAX));
+        let (_, text) = Facts::with_text(long.as_bytes());
+        assert!(text.len() <= super::TEXT_MAX && text.len() > super::TEXT_MAX - 4);
+        let (_, text) = Facts::with_text(b"");
+        assert!(text.is_empty());
+    }
+}

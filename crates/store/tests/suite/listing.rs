@@ -1,0 +1,118 @@
+//! A folder's list from the index: sorted, paged and searched by the
+//! backend, messages without facts still listed.
+
+use std::time::Duration;
+
+use mss_store::*;
+
+use crate::support::person;
+
+/// A message from `sender` about `subject`, its facts (text: `body`) as a
+/// caller would compute them.
+fn message(n: u32, sender: &str, subject: &str, body: &str) -> (Vec<u8>, MessageFacts) {
+    let raw = format!("Subject: {subject}\r\nX-N: {n}\r\n\r\n{body}\r\n").into_bytes();
+    let fold = |s: &str| s.to_lowercase().replace('é', "e");
+    let facts = MessageFacts {
+        blob: BlobHash::of(&raw),
+        version: 1,
+        encoded: b"{}".to_vec(),
+        columns: FactColumns {
+            sent_at: Some(1_715_671_800 + i64::from(n)),
+            subject: Some(subject.into()),
+            from_name: Some(sender.into()),
+            from_address: Some("x@pharma.test".into()),
+            sender_key: fold(sender),
+            subject_key: fold(subject),
+            ..FactColumns::default()
+        },
+        text: format!("{subject}\n{sender}\n{body}"),
+    };
+    (raw, facts)
+}
+
+fn query(order: ListOrder, descending: bool, offset: u64, limit: u32, search: Option<&str>) -> PageQuery {
+    PageQuery { order, descending, offset, limit, search: search.map(str::to_string) }
+}
+
+fn uids(page: &FolderPage) -> Vec<u32> {
+    page.messages.iter().map(|m| m.meta.uid).collect()
+}
+
+pub async fn a_folder_is_listed_sorted_and_paged_from_the_index(store: &Store) {
+    let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let senders = ["Bruno", "Élodie", "alice", "Denis", "Céline"];
+    for (i, sender) in senders.iter().enumerate() {
+        let (raw, facts) = message(i as u32, sender, &format!("Objet {}", 5 - i), "corps");
+        store.deliver_indexed(&raw, &[Placement::inbox(m.id)], Some(facts)).await.unwrap();
+    }
+    // Stored before facts existed: listed all the same, last by sender.
+    store.deliver(b"Subject: ancien\r\n\r\nsans faits\r\n", &[m.id]).await.unwrap();
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    store.meta.set_flags(inbox.id, &[2], FlagChange::Add, &["\\Seen".into()], None).await.unwrap();
+
+    let newest = store.meta.folder_page(inbox.id, &query(ListOrder::Arrival, true, 0, 4, None)).await.unwrap();
+    assert_eq!((newest.total, uids(&newest)), (6, vec![6, 5, 4, 3]));
+    assert_eq!(newest.messages[0].columns, None, "no facts: listed without columns");
+    let next = store.meta.folder_page(inbox.id, &query(ListOrder::Arrival, true, 4, 4, None)).await.unwrap();
+    assert_eq!((next.total, uids(&next)), (6, vec![2, 1]));
+    assert!(next.messages[0].meta.has_flag("\\Seen") && !next.messages[1].meta.has_flag("\\Seen"));
+    assert_eq!(next.messages[1].columns.as_ref().unwrap().subject.as_deref(), Some("Objet 5"));
+    let beyond = store.meta.folder_page(inbox.id, &query(ListOrder::Arrival, false, 10, 4, None)).await.unwrap();
+    assert_eq!((beyond.total, beyond.messages.len()), (6, 0));
+
+    // By sender, case and accents folded by the writer: alice, Bruno, Céline, Denis, Élodie.
+    let by_sender = store.meta.folder_page(inbox.id, &query(ListOrder::Sender, false, 0, 10, None)).await.unwrap();
+    assert_eq!(uids(&by_sender), [6, 3, 1, 5, 4, 2]);
+    let by_subject = store.meta.folder_page(inbox.id, &query(ListOrder::Subject, true, 0, 2, None)).await.unwrap();
+    assert_eq!((by_subject.total, uids(&by_subject)), (6, vec![1, 2]));
+}
+
+pub async fn a_search_matches_every_word_whatever_the_accents_and_case(store: &Store) {
+    let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let messages = [
+        message(1, "Dr Martin", "Renouvellement", "Votre Ordonnance est prête à la Pharmacie du centre."),
+        message(2, "Labo", "Résultats", "Glycémie normale, ordonnance inchangée."),
+        message(3, "Dr Martin", "Rendez-vous", "Passez au cabinet."),
+    ];
+    for (raw, facts) in &messages {
+        store.deliver_indexed(raw, &[Placement::inbox(m.id)], Some(facts.clone())).await.unwrap();
+    }
+    store.deliver(b"Subject: ordonnance\r\n\r\nsans faits\r\n", &[m.id]).await.unwrap();
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    let found = async |search: &str| {
+        let page = store.meta.folder_page(inbox.id, &query(ListOrder::Arrival, false, 0, 10, Some(search))).await;
+        let page = page.unwrap();
+        assert_eq!(page.total as usize, page.messages.len(), "{search}");
+        uids(&page)
+    };
+    assert_eq!(found("ordonnance").await, [1, 2], "not the message without facts");
+    assert_eq!(found("ORDONNANCE pharmacie").await, [1], "every word");
+    assert_eq!(found("prete PHARMACIE").await, [1], "accents and case ignored");
+    assert_eq!(found("glycemie resultats").await, [2]);
+    assert_eq!(found("martin rend").await, [3], "the last word as a prefix");
+    assert_eq!(found("pharm ordonnance").await, Vec::<u32>::new(), "only the last word is a prefix");
+    assert_eq!(found("« ordo »").await, [1, 2], "punctuation separates words");
+    assert_eq!(found("introuvable").await, Vec::<u32>::new());
+    let all = store.meta.folder_page(inbox.id, &query(ListOrder::Arrival, false, 0, 10, Some(" ?! "))).await.unwrap();
+    assert_eq!(all.total, 4, "no word: no search");
+    let paged = query(ListOrder::Arrival, true, 1, 1, Some("ordonnance"));
+    let page = store.meta.folder_page(inbox.id, &paged).await.unwrap();
+    assert_eq!((page.total, uids(&page)), (2, vec![1]));
+
+    // Facts written again replace the text; expunged, the text goes too.
+    let (raw, mut facts) = messages[0].clone();
+    facts.version = 2;
+    facts.text = "Renouvellement refait".into();
+    assert_eq!(store.meta.put_facts(&[facts]).await.unwrap(), 1);
+    assert_eq!(found("pharmacie").await, Vec::<u32>::new());
+    assert_eq!(found("refait").await, [1]);
+    store.meta.set_flags(inbox.id, &[1, 2, 3, 4], FlagChange::Add, &["\\Deleted".into()], None).await.unwrap();
+    store.meta.expunge(inbox.id, None).await.unwrap();
+    store.collect_blobs(Duration::ZERO).await.unwrap();
+    store.deliver(&raw, &[m.id]).await.unwrap();
+    assert_eq!(found("refait").await, Vec::<u32>::new());
+    let facts = MessageFacts { text: "Nouveau texte".into(), ..messages[0].1.clone() };
+    assert_eq!(store.meta.put_facts(&[facts]).await.unwrap(), 1);
+    assert_eq!(found("nouveau").await, [5]);
+    assert_eq!(store.meta.facts(inbox.id, &[5]).await.unwrap()[0].1.text, "", "the text is not given back");
+}
