@@ -11,7 +11,6 @@ use mss_net::{Admission, AdmissionLimits};
 use mss_store::Store;
 use mss_trust::{PeerCertificate, ServerTrust};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
 
 use crate::conn::{Conn, FrameLimits, Stream};
 use crate::session::{Outcome, Session};
@@ -184,19 +183,7 @@ impl ImapServer {
     }
 
     async fn handshake(&self, tcp: TcpStream, peer: SocketAddr) -> Option<(Conn, TlsPeer)> {
-        let accepted =
-            tokio::time::timeout(self.limits.progress_timeout, TlsAcceptor::from(self.tls.clone()).accept(tcp)).await;
-        let tls = match accepted {
-            Ok(Ok(tls)) => tls,
-            Ok(Err(e)) => {
-                tracing::warn!(%peer, error = %e, "imap: TLS handshake failed");
-                return None;
-            }
-            Err(_) => {
-                tracing::warn!(%peer, "imap: TLS handshake timed out");
-                return None;
-            }
-        };
+        let tls = mss_net::tls_handshake(self.tls.clone(), tcp, "imap", peer).await?.stream;
         let certificate = self.trust.judge(tls.get_ref().1.peer_certificates());
         Some((Conn::new(Stream::Tls(Box::new(tls))), TlsPeer { certificate }))
     }

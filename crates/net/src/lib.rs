@@ -17,7 +17,8 @@
 //!
 //! [`accept_loop`] is the loop the mail protocols run: accept, admit or
 //! refuse, then run the session with its slot held for the life of the
-//! connection. HTTP, whose sessions hyper runs, gets the same bounds from a
+//! connection; [`tls_handshake`] is the one bounded handshake every
+//! listener does (the verdict on the client's certificate is `mss_trust`'s). HTTP, whose sessions hyper runs, gets the same bounds from a
 //! [`Guarded`] byte stream. This crate knows nothing of SMTP, IMAP or HTTP.
 
 use std::collections::{BTreeMap, HashMap};
@@ -383,6 +384,46 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
     }
 }
 
+/// Time a client has to finish its TLS handshake, on every listener.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a finished server-side handshake showed: the negotiated protocol
+/// version and cipher suite, for logs and `Received:` headers. The
+/// certificate the client presented is read from the stream
+/// (`get_ref().1.peer_certificates()`) and judged by `mss_trust`.
+pub struct Handshake<S> {
+    pub stream: tokio_rustls::server::TlsStream<S>,
+    pub version: String,
+    pub cipher: String,
+}
+
+/// The server side of a TLS handshake, bounded by [`HANDSHAKE_TIMEOUT`];
+/// `None` (logged) when it fails or the client is too slow. One shape for
+/// every listener: STARTTLS and implicit TLS, mail and HTTPS.
+pub async fn tls_handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    config: Arc<tokio_rustls::rustls::ServerConfig>,
+    stream: S,
+    protocol: &'static str,
+    peer: SocketAddr,
+) -> Option<Handshake<S>> {
+    let accepting = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, accepting).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            tracing::warn!(protocol, %peer, error = %e, "TLS handshake failed");
+            return None;
+        }
+        Err(_) => {
+            tracing::warn!(protocol, %peer, "TLS handshake timed out");
+            return None;
+        }
+    };
+    let connection = stream.get_ref().1;
+    let version = connection.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
+    let cipher = connection.negotiated_cipher_suite().map(|c| format!("{:?}", c.suite())).unwrap_or_default();
+    Some(Handshake { stream, version, cipher })
+}
+
 async fn refuse(mut tcp: TcpStream, busy: &'static [u8]) {
     // A peer that does not read gets no more than this of our time.
     let _ = tokio::time::timeout(Duration::from_secs(5), tcp.write_all(busy)).await;
@@ -483,6 +524,24 @@ mod tests {
         let _others: Vec<Ticket> = (2..5).map(|n| admission.admit(ip(&format!("10.0.0.{n}"))).unwrap()).collect();
         let read = reading.await.unwrap();
         assert_eq!(read.unwrap_err().kind(), std::io::ErrorKind::ConnectionAborted, "evicted by a newcomer");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stalls_its_tls_handshake_is_cut_after_the_timeout() {
+        use tokio_rustls::rustls::{self, pki_types};
+        let certified = rcgen::generate_simple_self_signed(vec!["mss.test".into()]).unwrap();
+        let key = pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![certified.cert.der().clone()], key)
+            .unwrap();
+        let (_client, server) = tokio::io::duplex(1024);
+        let started = tokio::time::Instant::now();
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        assert!(tls_handshake(Arc::new(config), server, "test", peer).await.is_none());
+        assert_eq!(started.elapsed(), HANDSHAKE_TIMEOUT);
     }
 
     #[tokio::test]

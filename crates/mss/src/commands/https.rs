@@ -26,13 +26,10 @@ use mss_net::{Admission, AdmissionLimits, Guarded};
 use mss_web::PresentedCertificate;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
-use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 /// Handshakes in progress at most.
 const HANDSHAKES: usize = 512;
-/// Time a client has to finish its handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Time a connection may go without a byte in either direction.
 const HTTP_IDLE: Duration = Duration::from_secs(60);
@@ -106,7 +103,6 @@ impl TlsListener {
     pub fn start(tcp: AdmittedTcp, config: Arc<tokio_rustls::rustls::ServerConfig>) -> std::io::Result<Self> {
         let local = tcp.tcp.local_addr()?;
         let (send, ready) = mpsc::channel(64);
-        let acceptor = TlsAcceptor::from(config);
         let permits = Arc::new(Semaphore::new(HANDSHAKES));
         tokio::spawn(async move {
             loop {
@@ -115,15 +111,11 @@ impl TlsListener {
                 if send.is_closed() {
                     return;
                 }
-                let (acceptor, ready) = (acceptor.clone(), send.clone());
+                let (config, ready) = (config.clone(), send.clone());
                 tokio::spawn(async move {
                     let _permit = permit;
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => {
-                            let _ = ready.send((tls, peer)).await;
-                        }
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "https: handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "https: handshake timed out"),
+                    if let Some(handshake) = mss_net::tls_handshake(config, stream, "https", peer).await {
+                        let _ = ready.send((handshake.stream, peer)).await;
                     }
                 });
             }

@@ -16,12 +16,11 @@ use std::time::Duration;
 
 use mss_core::Domain;
 use mss_identity::TokenKey;
-use mss_net::{Admission, AdmissionLimits};
+use mss_net::{Admission, AdmissionLimits, Handshake};
 use mss_store::Store;
 use mss_trust::{PeerCertificate, ServerTrust};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 
 use self::conn::Conn;
 use self::session::{Outcome, Session, TlsPeer};
@@ -167,32 +166,24 @@ impl SmtpServer {
     /// The TLS handshake, the verdict on the client's certificate, then the
     /// session inside TLS (greeted first when TLS was implicit).
     async fn secure_session<S: AsyncRead + AsyncWrite + Unpin>(&self, tcp: S, peer: SocketAddr, greet: bool) {
-        let accepted =
-            tokio::time::timeout(self.limits.command_timeout, TlsAcceptor::from(self.tls.clone()).accept(tcp)).await;
-        let tls = match accepted {
-            Ok(Ok(tls)) => tls,
-            Ok(Err(e)) => {
-                tracing::warn!(%peer, error = %e, "smtp: TLS handshake failed");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(%peer, "smtp: TLS handshake timed out");
-                return;
-            }
+        let Some(Handshake { stream: tls, version, cipher }) =
+            mss_net::tls_handshake(self.tls.clone(), tcp, "smtp", peer).await
+        else {
+            return;
         };
-        let (_, connection) = tls.get_ref();
-        let certificate = self.trust.judge(connection.peer_certificates());
-        let version = connection.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
-        let cipher = connection.negotiated_cipher_suite().map(|c| format!("{:?}", c.suite())).unwrap_or_default();
+        let certificate = self.trust.judge(tls.get_ref().1.peer_certificates());
         match &certificate {
             PeerCertificate::Trusted { subject } => {
                 tracing::info!(%peer, %subject, %version, "smtp: TLS peer");
                 // A certificate of the trust space: out of the strangers' pool.
                 mss_net::proven();
             }
-            other => {
+            // Submission clients prove themselves by logging in, not with a
+            // certificate: only the MTA port expects one.
+            other if matches!(self.mode, Mode::Mta) => {
                 tracing::info!(%peer, certificate = ?other, %version, "smtp: TLS peer without a trusted certificate")
             }
+            _ => tracing::debug!(%peer, %version, "smtp: TLS client"),
         }
         let mut secure = Conn::new(tls);
         if greet && secure.write_raw(self.greeting().as_bytes()).await.is_err() {
