@@ -1,27 +1,28 @@
-//! Which messages a folder page shows: newest first, 50 a page; or, when
-//! the person searches or sorts by sender or subject, the matches among the
-//! [`SCAN_MAX`] most recent messages, sorted, then paged.
+//! Which messages a folder page shows, [`PAGE`] at a time: the store sorts,
+//! searches, counts and pages the folder from its index
+//! ([`mss_store::FactsStore::folder_page`]), whatever the folder's size;
+//! the page reads no message, except one stored without facts.
 //!
-//! A search matches every word of the query, folded (case and accents
-//! ignored), in the sender (as [`Origin`] shows it), the recipients or the
-//! subject.
+//! A search finds the messages holding every word of the query (case and
+//! accents ignored, the last word as a prefix) in the subject, the sender,
+//! the recipients or the text. Messages stored before their facts existed
+//! (or with facts of an older version) are listed by arrival but match no
+//! search and sort first by sender or subject; each page shown indexes
+//! [`INDEX_AT_ONCE`] of them, and `mss messages index` does the rest.
 
 use mail_parser::MessageParser;
-use mss_core::fold_label;
-use mss_store::{Folder, MessageMeta, StoreError};
+use mss_message::stored;
+use mss_store::{FactColumns, Folder, ListOrder, ListedMessage, MessageFacts, MessageMeta, PageQuery, StoreError};
 
-use super::mail::addresses;
-use super::origin::Origin;
+use super::origin::{Origin, UNVERIFIABLE};
 use crate::Web;
 
 /// Messages per page of a folder.
 pub const PAGE: usize = 50;
-/// The most recent messages a search or a sort looks at.
-pub const SCAN_MAX: usize = 5_000;
+/// Messages without facts indexed while a page of their folder is shown.
+pub const INDEX_AT_ONCE: usize = 200;
 /// The part of a message the list reads (its header, in practice).
 const HEADER_MAX: usize = 64 * 1024;
-/// Messages read from the store at once.
-const BATCH: usize = 500;
 
 /// How the list is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,14 +53,22 @@ impl Order {
             Order::Subject => "objet",
         }
     }
+
+    /// The store's order, and whether descending.
+    fn in_store(self) -> (ListOrder, bool) {
+        match self {
+            Order::Newest => (ListOrder::Arrival, true),
+            Order::Oldest => (ListOrder::Arrival, false),
+            Order::Sender => (ListOrder::Sender, false),
+            Order::Subject => (ListOrder::Subject, false),
+        }
+    }
 }
 
 /// What the list shows of a message.
 pub struct Summary {
     pub meta: MessageMeta,
     pub from: String,
-    /// Sender and recipients, folded, for the search.
-    folded: String,
     pub subject: String,
     pub date: i64,
 }
@@ -71,8 +80,9 @@ pub struct Listing {
     pub pages: usize,
     /// Messages listed (matches, when searching).
     pub total: usize,
-    /// The search or sort looked at the [`SCAN_MAX`] most recent only.
-    pub capped: bool,
+    /// Some messages of the folder wait for their facts: a search or a
+    /// sort does not see them yet.
+    pub indexing: bool,
 }
 
 /// The header of a raw message (up to [`HEADER_MAX`]).
@@ -87,76 +97,83 @@ pub fn header_of(raw: &[u8]) -> &[u8] {
     }
 }
 
-fn summary(meta: MessageMeta, raw: Option<&[u8]>) -> Summary {
+/// A message with facts: what they say (the first author, as the header
+/// reader checked it: none when it refused the header).
+fn indexed(meta: MessageMeta, columns: FactColumns) -> Summary {
+    let from = match (columns.from_name.as_deref().map(str::trim).filter(|n| !n.is_empty()), columns.from_address) {
+        (Some(name), Some(address)) => format!("{name} <{address}>"),
+        (None, Some(address)) => address,
+        (_, None) => UNVERIFIABLE.to_string(),
+    };
+    let date = columns.sent_at.unwrap_or(meta.received_at);
+    Summary { meta, from, subject: columns.subject.unwrap_or_default(), date }
+}
+
+/// A message without facts: read from its bytes.
+fn read(meta: MessageMeta, raw: Option<&[u8]>) -> Summary {
     // The whole message: a header longer than HEADER_MAX is read whole, as policy reads it.
     let from = raw.map(|raw| Origin::of(raw).shown()).unwrap_or_default();
     let parsed = raw.and_then(|raw| MessageParser::default().parse_headers(header_of(raw)));
-    let Some(m) = &parsed else {
-        let date = meta.received_at;
-        return Summary { meta, folded: fold_label(&from), from, subject: String::new(), date };
-    };
-    let subject = m.subject().unwrap_or_default().to_string();
-    let folded = fold_label(&format!("{from} {} {} {subject}", addresses(m.to()), addresses(m.cc())));
-    let date = m.date().map_or(meta.received_at, mail_parser::DateTime::to_timestamp);
-    Summary { meta, from, folded, subject, date }
+    let subject = parsed.as_ref().and_then(|m| m.subject()).unwrap_or_default().to_string();
+    let date = parsed.as_ref().and_then(|m| m.date()).map_or(meta.received_at, mail_parser::DateTime::to_timestamp);
+    Summary { meta, from, subject, date }
 }
 
-/// The summaries of `uids` (ascending), in that order.
-async fn summaries(web: &Web, folder: &Folder, uids: &[u32]) -> Result<Vec<Summary>, StoreError> {
-    let mut out = Vec::with_capacity(uids.len());
-    for chunk in uids.chunks(BATCH) {
-        let metas = web.store.meta.messages(folder.id, chunk).await?;
-        let hashes: Vec<_> = metas.iter().map(|m| m.blob).collect();
-        let bodies = web.store.blobs.get_many(&hashes).await?;
-        out.extend(metas.into_iter().zip(bodies).map(|(meta, raw)| summary(meta, raw.as_deref())));
+/// The summaries of a page's messages, in order.
+async fn summaries(web: &Web, listed: Vec<ListedMessage>) -> Result<Vec<Summary>, StoreError> {
+    let mut out = Vec::with_capacity(listed.len());
+    for ListedMessage { meta, columns } in listed {
+        out.push(match columns {
+            Some(columns) => indexed(meta, columns),
+            None => {
+                let raw = web.store.blobs.get(&meta.blob).await?;
+                read(meta, raw.as_deref())
+            }
+        });
     }
     Ok(out)
 }
 
-/// Whether a summary holds every word of `words` (already folded).
-fn matches(summary: &Summary, words: &[String]) -> bool {
-    words.iter().all(|w| summary.folded.contains(w.as_str()))
+/// Indexes up to [`INDEX_AT_ONCE`] messages of `folder` without facts;
+/// whether some may remain.
+async fn index_some(web: &Web, folder: &Folder) -> Result<bool, StoreError> {
+    let hashes = web.store.meta.folder_blobs_without_facts(folder.id, stored::VERSION, INDEX_AT_ONCE).await?;
+    let mut facts: Vec<MessageFacts> = Vec::with_capacity(hashes.len());
+    for &hash in &hashes {
+        // A missing body is `mss check`'s to report; the list goes on.
+        if let Some(raw) = web.store.blobs.get(&hash).await? {
+            // Read off the async threads; were it to fail, the message stays unindexed.
+            facts.extend(tokio::task::spawn_blocking(move || stored::encode(hash, &raw)).await.ok());
+        }
+    }
+    web.store.meta.put_facts(&facts).await?;
+    Ok(hashes.len() == INDEX_AT_ONCE)
 }
 
 /// The page `page` (from 1) of `folder` searched for `query`, in `order`.
 pub async fn list(web: &Web, folder: &Folder, query: &str, order: Order, page: usize) -> Result<Listing, StoreError> {
-    let words: Vec<String> = query.split_whitespace().map(fold_label).filter(|w| !w.is_empty()).collect();
-    let mut uids = web.store.meta.folder_uids(folder.id).await?;
-    if words.is_empty() && matches!(order, Order::Newest | Order::Oldest) {
-        // Straight from the UIDs: only the page's messages are read.
-        let total = uids.len();
-        if order == Order::Newest {
-            uids.reverse();
-        }
-        let pages = total.div_ceil(PAGE).max(1);
-        let page = page.clamp(1, pages);
-        let mut shown: Vec<u32> = uids.iter().skip((page - 1) * PAGE).take(PAGE).copied().collect();
-        shown.sort_unstable();
-        let mut summaries = summaries(web, folder, &shown).await?;
-        if order == Order::Newest {
-            summaries.reverse();
-        }
-        return Ok(Listing { summaries, page, pages, total, capped: false });
-    }
-    let capped = uids.len() > SCAN_MAX;
-    let recent = &uids[uids.len().saturating_sub(SCAN_MAX)..];
-    let mut all: Vec<Summary> =
-        summaries(web, folder, recent).await?.into_iter().filter(|s| matches(s, &words)).collect();
-    match order {
-        Order::Newest => all.reverse(),
-        Order::Oldest => {}
-        Order::Sender => all.sort_by_cached_key(|s| (fold_label(&s.from), std::cmp::Reverse(s.meta.uid))),
-        Order::Subject => all.sort_by_cached_key(|s| (fold_label(&s.subject), std::cmp::Reverse(s.meta.uid))),
-    }
-    let total = all.len();
+    let indexing = index_some(web, folder).await?;
+    let (sort, descending) = order.in_store();
+    let search = Some(query.to_string()).filter(|q| !q.trim().is_empty());
+    let mut asked = PageQuery { order: sort, descending, offset: 0, limit: PAGE as u32, search };
+    let page = page.max(1);
+    asked.offset = ((page - 1) * PAGE) as u64;
+    let mut found = web.store.meta.folder_page(folder.id, &asked).await?;
+    let total = usize::try_from(found.total).unwrap_or(usize::MAX);
     let pages = total.div_ceil(PAGE).max(1);
-    let page = page.clamp(1, pages);
-    let summaries = all.into_iter().skip((page - 1) * PAGE).take(PAGE).collect();
-    Ok(Listing { summaries, page, pages, total, capped })
+    if page > pages {
+        // Past the end (the folder shrank): the last page.
+        asked.offset = ((pages - 1) * PAGE) as u64;
+        found = web.store.meta.folder_page(folder.id, &asked).await?;
+    }
+    let summaries = summaries(web, found.messages).await?;
+    Ok(Listing { summaries, page: page.min(pages), pages, total, indexing })
 }
 
 #[cfg(test)]
 mod tests {
+    use mss_store::BlobHash;
+
     use super::*;
 
     #[test]
@@ -166,27 +183,18 @@ mod tests {
     }
 
     #[test]
-    fn every_word_must_match_folded() {
-        let meta = MessageMeta {
-            uid: 1,
-            blob: mss_store::BlobHash::of(b""),
-            size: 0,
-            received_at: 0,
-            modseq: 1,
-            flags: vec![],
-        };
+    fn the_sender_is_what_the_header_reader_checked() {
+        let meta = MessageMeta { uid: 1, blob: BlobHash::of(b""), size: 0, received_at: 7, modseq: 1, flags: vec![] };
         let raw = "From: =?utf-8?q?J=C3=A9r=C3=B4me?= <j@labo.test>\r\nSubject: Résultats\r\n\r\n";
-        let s = summary(meta, Some(raw.as_bytes()));
-        let folded = |q: &str| q.split_whitespace().map(fold_label).collect::<Vec<_>>();
-        assert!(matches(&s, &folded("jerome RESULTATS")));
-        assert!(matches(&s, &folded("Jérôme labo")));
-        assert!(!matches(&s, &folded("jerome analyses")));
-        // Two From fields: neither is searchable, the sender is unverifiable.
+        let facts = stored::stored(raw.as_bytes());
+        let shown = indexed(meta.clone(), facts.columns);
+        assert_eq!((shown.from.as_str(), shown.subject.as_str(), shown.date), ("Jérôme <j@labo.test>", "Résultats", 7));
+        assert_eq!(read(meta.clone(), Some(raw.as_bytes())).from, shown.from, "with or without facts");
+        // Two From fields: no sender at all.
         let raw = "From: <chef@autre.test>\r\nFrom: <elodie@ours.test>\r\nSubject: Bilan\r\n\r\n";
-        let s = summary(s.meta, Some(raw.as_bytes()));
-        assert_eq!(s.from, crate::portal::origin::UNVERIFIABLE);
-        assert!(!matches(&s, &folded("chef")) && !matches(&s, &folded("elodie")));
-        assert!(matches(&s, &folded("bilan")));
+        let shown = indexed(meta.clone(), stored::stored(raw.as_bytes()).columns);
+        assert_eq!(shown.from, UNVERIFIABLE);
+        assert_eq!(read(meta, Some(raw.as_bytes())).from, UNVERIFIABLE);
         assert_eq!(Order::parse(Some("objet")), Order::Subject);
         assert_eq!(Order::parse(Some("nimporte")), Order::Newest);
     }

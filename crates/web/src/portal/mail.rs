@@ -132,7 +132,7 @@ pub fn french_size(bytes: u64) -> String {
 }
 
 /// `Name <address>` for each address, comma-separated.
-pub fn addresses(address: Option<&Address<'_>>) -> String {
+fn addresses(address: Option<&Address<'_>>) -> String {
     address
         .map(|a| {
             a.iter()
@@ -278,7 +278,7 @@ async fn folder(
         Ok(listing) => listing,
         Err(e) => return layout::unavailable(e),
     };
-    let Listing { summaries, page, pages, total, capped } = listing;
+    let Listing { summaries, page, pages, total, indexing } = listing;
     let searching = !query.is_empty();
 
     let base = mail_path(&mailbox.address.to_string());
@@ -326,7 +326,7 @@ async fn folder(
                 form method="get" action=(base) class="recherche" role="search" {
                     input type="hidden" name="dossier" value=(current.name);
                     div class="champ" {
-                        label for="q" { "Rechercher (expéditeur, destinataires, objet)" }
+                        label for="q" { "Rechercher (expéditeur, destinataires, objet, texte)" }
                         input type="search" id="q" name="q" value=(query);
                     }
                     div class="champ" {
@@ -344,7 +344,13 @@ async fn folder(
                         @if total == 0 { "Aucun message ne correspond à « " (query) " »." }
                         @else if total == 1 { "1 message correspond à « " (query) " »." }
                         @else { (total) " messages correspondent à « " (query) " »." }
-                        @if capped { " La recherche porte sur les " (listing::SCAN_MAX) " messages les plus récents." }
+                    }
+                } @else if total > 0 {
+                    p { @if total == 1 { "1 message" } @else { (total) " messages" } }
+                }
+                @if indexing {
+                    p role="status" {
+                        "Des messages de ce dossier sont encore en cours d'indexation : la recherche et le tri ne les voient pas encore."
                     }
                 }
                 p id="annonce" class="masque" aria-live="polite" {}
