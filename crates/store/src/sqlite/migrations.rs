@@ -56,3 +56,46 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<i64, StoreError> {
     }
     Ok(known)
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{Connection, params};
+
+    use super::{MIGRATIONS, apply};
+
+    #[test]
+    fn facts_of_a_version_10_database_are_kept_for_the_backfill() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)").unwrap();
+        for &(version, name, sql) in &MIGRATIONS[..10] {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_migrations VALUES (?1, ?2, 0)", params![version, name]).unwrap();
+        }
+        let hash = "ab".repeat(32);
+        conn.execute("INSERT INTO messages (blob_hash, size, received_at) VALUES (?1, 1, 1)", [&hash]).unwrap();
+        conn.execute(
+            "INSERT INTO message_facts (blob_hash, version, encoded, subject, to_addresses) VALUES (?1, 1, x'7b7d', 'Bilan', 'a@b.test')",
+            [&hash],
+        )
+        .unwrap();
+
+        assert_eq!(apply(&mut conn).unwrap(), 11);
+        let kept: (i64, u32, String, String, String) = conn
+            .query_row(
+                "SELECT id, version, subject, to_addresses, sender_key FROM message_facts WHERE blob_hash = ?1",
+                [&hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, (1, 1, "Bilan".into(), "a@b.test".into(), String::new()), "version 1: to be read again");
+        // Its text, once written, goes with the row.
+        conn.execute("INSERT INTO message_text (rowid, text) VALUES (1, 'Bilan sanguin')", []).unwrap();
+        let count = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT COUNT(*) FROM message_text WHERE message_text MATCH 'sanguin'", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(count(&conn), 1);
+        conn.execute("DELETE FROM message_facts", []).unwrap();
+        assert_eq!(count(&conn), 0);
+    }
+}
