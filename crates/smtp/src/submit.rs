@@ -96,17 +96,19 @@ impl Submitter {
         let Some(mailbox) = meta.mailbox(sender).await? else {
             return Ok(None);
         };
+        // The login's own mailbox (software's applicative one included);
+        // otherwise a role on it, asked as the one store question. Another
+        // personal mailbox is another login, not something to send as.
         let relation = if mailbox.id == own.1 {
-            Relation::Holder
+            Some(Relation::Holder)
         } else {
-            let role = match national_id {
-                Some(national_id) => meta.role_of(mailbox.id, national_id).await?,
+            match national_id {
+                Some(national_id) => meta.relation_to(&mailbox, national_id).await?.filter(|r| r.role().is_some()),
                 None => None,
-            };
-            let Some(role) = role else {
-                return Ok(None);
-            };
-            Relation::Member(role)
+            }
+        };
+        let Some(relation) = relation else {
+            return Ok(None);
         };
         Ok(rights(relation, mailbox.kind, mailbox.state).has(Right::SendAs).then_some(mailbox.id))
     }

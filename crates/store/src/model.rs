@@ -2,7 +2,7 @@
 //! metadata backend implements.
 
 use async_trait::async_trait;
-use mss_core::{EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Role};
+use mss_core::{EmailAddress, Finess, MailboxKind, MailboxState, NationalId, Relation, Role};
 
 use crate::{BlobHash, StoreError};
 
@@ -308,6 +308,23 @@ pub trait MetadataStore:
     async fn roles_on(&self, mailbox: MailboxId) -> Result<Vec<(NationalId, Role)>, StoreError>;
     /// Every mailbox where this person holds a role, with the role.
     async fn roles_of(&self, national_id: &NationalId) -> Result<Vec<(Mailbox, Role)>, StoreError>;
+    /// The mailboxes a person may use and how: the personal mailboxes they
+    /// hold, then those they hold a role on. The one question every front
+    /// end asks; what each relation allows is `mss_core::rights`.
+    async fn relations_of(&self, person: &NationalId) -> Result<Vec<(Mailbox, Relation)>, StoreError> {
+        let held = self.mailboxes_of(person).await?.into_iter().filter(|m| m.kind == MailboxKind::Personal);
+        let mut relations: Vec<(Mailbox, Relation)> = held.map(|m| (m, Relation::Holder)).collect();
+        let roles = self.roles_of(person).await?;
+        relations.extend(roles.into_iter().map(|(m, role)| (m, Relation::Member(role))));
+        Ok(relations)
+    }
+    /// A person's relation to one mailbox, if they have one.
+    async fn relation_to(&self, mailbox: &Mailbox, person: &NationalId) -> Result<Option<Relation>, StoreError> {
+        if mailbox.kind == MailboxKind::Personal && mailbox.national_id.as_ref() == Some(person) {
+            return Ok(Some(Relation::Holder));
+        }
+        Ok(self.role_of(mailbox.id, person).await?.map(Relation::Member))
+    }
     /// Addresses of `domain` whose local part starts with `prefix` (to pick a
     /// free address without one query per candidate).
     async fn addresses_with_prefix(&self, prefix: &str, domain: &str) -> Result<Vec<String>, StoreError>;

@@ -103,11 +103,14 @@ impl Session<'_> {
         let Some(national_id) = self.principal.as_ref().and_then(|p| p.national_id.clone()) else {
             return Ok(Vec::new());
         };
-        let roles = self.server.store.meta.roles_of(&national_id).await.map_err(unavailable)?;
-        Ok(roles
+        let relations = self.server.store.meta.relations_of(&national_id).await.map_err(unavailable)?;
+        Ok(relations
             .into_iter()
-            .map(|(m, role)| {
-                let rights = Rights::on(Relation::Member(role), m.kind, m.state);
+            // The person's own personal mailboxes are other logins, not
+            // shared folders of this one.
+            .filter(|(_, relation)| matches!(relation, Relation::Member(_)))
+            .map(|(m, relation)| {
+                let rights = Rights::on(relation, m.kind, m.state);
                 (m, rights)
             })
             .filter(|(_, rights)| rights.len > 0)

@@ -1,7 +1,7 @@
 //! Which mailboxes a person may see, and their relation to each (what the
 //! relation allows is `mss_core::rights`).
 
-use mss_core::{EmailAddress, MailboxKind, NationalId, Relation, Role};
+use mss_core::{EmailAddress, NationalId, Relation, Role};
 use mss_store::{Mailbox, NewAuditEntry, Store};
 
 use crate::OpsError;
@@ -15,11 +15,8 @@ pub async fn access(
     address: &EmailAddress,
 ) -> Result<(Mailbox, Relation), OpsError> {
     let mailbox = store.meta.mailbox(address).await?.ok_or_else(|| OpsError::NoMailbox(address.to_string()))?;
-    if mailbox.kind == MailboxKind::Personal && mailbox.national_id.as_ref() == Some(person) {
-        return Ok((mailbox, Relation::Holder));
-    }
-    match store.meta.role_of(mailbox.id, person).await? {
-        Some(role) => Ok((mailbox, Relation::Member(role))),
+    match store.meta.relation_to(&mailbox, person).await? {
+        Some(relation) => Ok((mailbox, relation)),
         None => {
             let entry =
                 NewAuditEntry::now(person.to_string(), "mailbox.read", address.to_string(), "refused: no access", "");
@@ -31,8 +28,6 @@ pub async fn access(
 
 /// `person`'s own personal mailboxes and those they hold a role on.
 pub async fn visible(store: &Store, person: &NationalId) -> Result<Vec<(Mailbox, Option<Role>)>, OpsError> {
-    let own = store.meta.mailboxes_of(person).await?.into_iter().filter(|m| m.kind == MailboxKind::Personal);
-    let mut out: Vec<(Mailbox, Option<Role>)> = own.map(|m| (m, None)).collect();
-    out.extend(store.meta.roles_of(person).await?.into_iter().map(|(m, role)| (m, Some(role))));
-    Ok(out)
+    let relations = store.meta.relations_of(person).await?;
+    Ok(relations.into_iter().map(|(m, relation)| (m, relation.role())).collect())
 }
