@@ -9,6 +9,8 @@
 //!   imap-codec, responses written by `wire`;
 //! - `message`: what FETCH, SEARCH and SORT read from a message (ENVELOPE,
 //!   BODYSTRUCTURE, sections, text search, sort fields);
+//! - `described`: ENVELOPE and BODYSTRUCTURE from the facts stored with a
+//!   message, byte for byte what `message` writes from its bytes;
 //! - `threading`: the pure half of SORT and THREAD (RFC 5256): base
 //!   subjects, message identifiers, the threading algorithms.
 //!
@@ -27,6 +29,7 @@
 //!   IDLE, the rights on a shared mailbox before anything of it is shown.
 
 mod conn;
+mod described;
 pub mod message;
 mod server;
 mod session;

@@ -23,7 +23,7 @@ use crate::wire::{nstring, string};
 
 /// Nesting (multiparts and embedded messages) beyond which parts are no
 /// longer opened: a hostile message cannot exhaust the stack.
-const MAX_DEPTH: usize = 100;
+pub(crate) const MAX_DEPTH: usize = 100;
 
 /// The ENVELOPE of a message without any header.
 const NIL_ENVELOPE: &[u8] = b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
@@ -541,7 +541,7 @@ fn write_addresses(out: &mut Vec<u8>, items: &[AddressItem<'_>]) {
 }
 
 /// One mailbox of an address list: `(name NIL mailbox host)`.
-fn write_address(out: &mut Vec<u8>, name: Option<&str>, mailbox: &str, host: &str) {
+pub(crate) fn write_address(out: &mut Vec<u8>, name: Option<&str>, mailbox: &str, host: &str) {
     out.push(b'(');
     nstring(out, name.map(str::as_bytes));
     out.extend_from_slice(b" NIL ");
@@ -697,7 +697,7 @@ fn params(content_type: &ContentType<'_>) -> Vec<(String, String)> {
 }
 
 /// `("NAME" "value" ...)` or NIL.
-fn write_params(out: &mut Vec<u8>, params: &[(String, String)]) {
+pub(crate) fn write_params(out: &mut Vec<u8>, params: &[(String, String)]) {
     if params.is_empty() {
         out.extend_from_slice(b"NIL");
         return;
@@ -799,10 +799,10 @@ fn part_matches(part: &MessagePart<'_>, needle: &str, depth: usize) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const SIMPLE: &str = "From: \"Dr. Alice Martin\" <alice.martin@hopital.mssante.fr>\r\n\
+    pub(crate) const SIMPLE: &str = "From: \"Dr. Alice Martin\" <alice.martin@hopital.mssante.fr>\r\n\
         To: Bob <bob@cabinet.mssante.fr>, carol@labo.mssante.fr\r\n\
         Subject: =?UTF-8?Q?Ordonnance_de_M=C3=A9lanie?=\r\n\
         Date: Tue, 14 May 2024 09:30:00 +0200\r\n\
@@ -813,7 +813,7 @@ mod tests {
         Hello world\r\n";
 
     /// multipart/mixed: a text part and a base64 PDF attachment.
-    const MIXED: &str = "From: alice@hopital.mssante.fr\r\n\
+    pub(crate) const MIXED: &str = "From: alice@hopital.mssante.fr\r\n\
         To: bob@cabinet.mssante.fr\r\n\
         Subject: Compte rendu\r\n\
         MIME-Version: 1.0\r\n\
@@ -837,7 +837,7 @@ mod tests {
     const PDF: &[u8] = b"%PDF-1.4\n%\xc7\xec\x8f\xa2\n1 0 obj\n<</Type/Catalog>>\nendobj\n";
 
     /// multipart/alternative (plain, quoted-printable HTML) inside multipart/mixed.
-    const ALTERNATIVE: &str = "From: Secr\u{e9}tariat <secretariat@clinique.mssante.fr>\r\n\
+    pub(crate) const ALTERNATIVE: &str = "From: Secr\u{e9}tariat <secretariat@clinique.mssante.fr>\r\n\
         To: Equipe: a@x.fr, b@x.fr;, solo@y.fr\r\n\
         Subject: Planning\r\n\
         Content-Type: multipart/mixed; boundary=outer\r\n\
@@ -867,7 +867,7 @@ mod tests {
         --outer--\r\n";
 
     /// A forwarded message as a message/rfc822 attachment.
-    const FORWARD: &str = "From: bob@cabinet.mssante.fr\r\n\
+    pub(crate) const FORWARD: &str = "From: bob@cabinet.mssante.fr\r\n\
         To: alice@hopital.mssante.fr\r\n\
         Subject: Fwd: Resultats\r\n\
         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\
@@ -889,7 +889,7 @@ mod tests {
         --b1--\r\n";
 
     /// Raw UTF-8 (RFC 6532) header values.
-    const EIGHT_BIT: &str = "From: M\u{e9}lanie Durand <melanie@patient.fr>\r\n\
+    pub(crate) const EIGHT_BIT: &str = "From: M\u{e9}lanie Durand <melanie@patient.fr>\r\n\
         Subject: R\u{e9}sultats d'analyse\r\n\
         X-Dossier: n\u{b0} 42\r\n\
         \r\n\
@@ -1327,7 +1327,7 @@ mod tests {
     }
 
     /// A forwarded message that is itself multipart, inside a multipart.
-    const NESTED: &str = "From: bob@cabinet.mssante.fr\r\n\
+    pub(crate) const NESTED: &str = "From: bob@cabinet.mssante.fr\r\n\
         Subject: Fwd: Resultats\r\n\
         Content-Type: multipart/mixed; boundary=b1\r\n\
         \r\n\
@@ -1422,6 +1422,7 @@ mod tests {
             assert_balanced(render(|o| body_structure(o, raw, extensible)).as_bytes());
         }
         assert_balanced(render(|o| envelope(o, raw)).as_bytes());
+        crate::described::tests::agree(raw);
         header_contains(raw, "subject", "x");
         header_contains(raw, "from", "");
         body_contains(raw, "é");

@@ -142,6 +142,11 @@ pub struct Part {
     pub subtype: String,
     /// Content-Type parameters, names lower case, values decoded.
     pub params: Vec<(String, String)>,
+    /// Whether the part has a Content-Type field: without one, the type
+    /// and parameters above are the RFC 2045 defaults (IMAP writes those
+    /// defaults in its own case, RFC 9051 §7.5.2).
+    #[serde(default)]
+    pub typed: bool,
     /// Content-Disposition type, lower case, and its parameters (RFC 2183).
     pub disposition: Option<String>,
     pub disposition_params: Vec<(String, String)>,
@@ -409,6 +414,7 @@ fn describe(message: &Message<'_>, part: &MessagePart<'_>, at: &Position) -> Par
         media_type,
         subtype,
         params,
+        typed: content_type.is_some(),
         disposition: part.content_disposition().map(|d| d.c_type.to_ascii_lowercase()),
         disposition_params: part.content_disposition().map(|d| parameters(d.attributes())).unwrap_or_default(),
         filename: part.attachment_name().map(str::to_string),

@@ -8,7 +8,8 @@
 //! [`VERSION`]: facts of an older version are then read as absent (callers
 //! parse the bytes instead) and `mss messages index` writes them again. So
 //! does a change to the columns or the searchable text, which older rows
-//! lack (version 2 added the sort keys and the text).
+//! lack (version 2 added the sort keys and the text; version 3, whether a
+//! part has a Content-Type, so that IMAP writes BODYSTRUCTURE from facts).
 
 use mss_core::fold_label;
 use mss_store::{BlobHash, FactColumns, MessageFacts};
@@ -16,7 +17,7 @@ use mss_store::{BlobHash, FactColumns, MessageFacts};
 use crate::facts::{AddressItem, Envelope, Facts};
 
 /// The version of the encoding written here.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The facts of `raw`, ready for the store.
 pub fn stored(raw: &[u8]) -> MessageFacts {

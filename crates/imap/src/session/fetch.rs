@@ -2,18 +2,25 @@
 //! and CHANGEDSINCE (RFC 7162). Messages are read in chunks and responses
 //! written as they are made, so memory stays bounded by the chunk, not the
 //! mailbox.
+//!
+//! ENVELOPE and BODY/BODYSTRUCTURE are written from the facts stored with
+//! each message (one read per chunk), so a FETCH of those and of metadata
+//! reads no message at all; a message without facts of this version, or
+//! whose facts cannot say it exactly ([`Described`]), is parsed as before.
 
 use imap_codec::imap_types::command::FetchModifier;
 use imap_codec::imap_types::core::AString;
 use imap_codec::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Part, Section as WireSection};
 use imap_codec::imap_types::sequence::SequenceSet;
 use mss_core::Civil;
-use mss_store::{FlagChange, MessageMeta};
+use mss_message::Facts;
+use mss_store::{FlagChange, FolderId, MessageMeta, MetadataStore, StoreError};
 
 use super::bodies::Bodies;
 use super::sequence::{indices, sequence_numbers_valid};
 use super::{Reply, Session, unavailable};
 use crate::conn::Conn;
+use crate::described::Described;
 use crate::message::{self, Section, SectionKind};
 use crate::wire;
 
@@ -62,6 +69,7 @@ impl Session<'_> {
         let folder = selected.folder.id;
         let marks_seen = !selected.read_only && selected.rights.has('s') && items.iter().any(sets_seen);
         let needs_body = items.iter().any(needs_body);
+        let needs_structure = items.iter().any(needs_structure);
         let meta = self.server.store.meta.clone();
         let blobs = self.server.store.blobs.clone();
         for chunk in wanted.chunks(CHUNK) {
@@ -95,10 +103,25 @@ impl Session<'_> {
                 }
             }
             metas.retain(|m| changed_since.is_none_or(|since| m.modseq > since));
+            let facts = match needs_structure {
+                true => match stored_facts(&*meta, folder, &metas).await {
+                    Ok(facts) => facts,
+                    Err(e) => return unavailable(e),
+                },
+                false => Vec::new(),
+            };
+            let described: Vec<Option<Described<'_>>> =
+                metas.iter().enumerate().map(|(i, _)| facts.get(i)?.as_ref().and_then(Described::new)).collect();
+            // Only the messages the facts do not answer for are read.
+            let reads_body = |i: usize| needs_body || (needs_structure && described[i].is_none());
+            let to_read: Vec<MessageMeta> =
+                metas.iter().enumerate().filter(|&(i, _)| reads_body(i)).map(|(_, m)| m.clone()).collect();
             let mut bodies = Bodies::new(&*blobs);
+            let mut read = 0;
             for (i, m) in metas.iter().enumerate() {
-                let raw = if needs_body {
-                    match bodies.next(&metas, i).await {
+                let raw = if reads_body(i) {
+                    read += 1;
+                    match bodies.next(&to_read, read - 1).await {
                         Ok(Some(raw)) => Some(raw),
                         Ok(None) => {
                             tracing::error!(uid = m.uid, "imap: message body missing from the blob store");
@@ -117,16 +140,16 @@ impl Session<'_> {
                 };
                 let out = &mut self.out;
                 out.extend(format!("* {} FETCH (", position + 1).into_bytes());
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
+                for (n, item) in items.iter().enumerate() {
+                    if n > 0 {
                         out.push(b' ');
                     }
-                    render(out, item, m, raw.as_deref().unwrap_or_default());
+                    render(out, item, m, raw.as_deref().unwrap_or_default(), described[i].as_ref());
                 }
                 // RFC 9051 §6.4.5: a \Seen set by this FETCH is reported with it.
                 if now_seen.contains(&m.uid) && !items.contains(&MessageDataItemName::Flags) {
                     out.push(b' ');
-                    render(out, &MessageDataItemName::Flags, m, &[]);
+                    render(out, &MessageDataItemName::Flags, m, &[], None);
                 }
                 out.extend_from_slice(b")\r\n");
                 if out.len() > FLUSH_BYTES && conn.write(&std::mem::take(out)).await.is_err() {
@@ -148,6 +171,7 @@ fn sets_seen(item: &MessageDataItemName<'_>) -> bool {
     )
 }
 
+/// Items that read the message whatever its facts.
 fn needs_body(item: &MessageDataItemName<'_>) -> bool {
     !matches!(
         item,
@@ -156,11 +180,41 @@ fn needs_body(item: &MessageDataItemName<'_>) -> bool {
             | MessageDataItemName::InternalDate
             | MessageDataItemName::Rfc822Size
             | MessageDataItemName::ModSeq
-    )
+    ) && !needs_structure(item)
 }
 
-/// Writes one data item of a FETCH response.
-fn render(out: &mut Vec<u8>, item: &MessageDataItemName<'_>, m: &MessageMeta, raw: &[u8]) {
+/// Items the stored facts answer.
+fn needs_structure(item: &MessageDataItemName<'_>) -> bool {
+    matches!(item, MessageDataItemName::Envelope | MessageDataItemName::Body | MessageDataItemName::BodyStructure)
+}
+
+/// The facts of `metas`, in their order: one store read, those without
+/// facts of this version `None`.
+async fn stored_facts(
+    meta: &dyn MetadataStore,
+    folder: FolderId,
+    metas: &[MessageMeta],
+) -> Result<Vec<Option<Facts>>, StoreError> {
+    let uids: Vec<u32> = metas.iter().map(|m| m.uid).collect();
+    let stored = meta.facts(folder, &uids).await?;
+    Ok(metas
+        .iter()
+        .map(|m| {
+            let at = stored.binary_search_by_key(&m.uid, |(uid, _)| *uid).ok()?;
+            mss_message::stored::decode(&stored[at].1)
+        })
+        .collect())
+}
+
+/// Writes one data item of a FETCH response; ENVELOPE and BODYSTRUCTURE
+/// from `described` when the facts answer for the message.
+fn render(
+    out: &mut Vec<u8>,
+    item: &MessageDataItemName<'_>,
+    m: &MessageMeta,
+    raw: &[u8],
+    described: Option<&Described<'_>>,
+) {
     use MessageDataItemName as I;
     match item {
         I::Uid => out.extend(format!("UID {}", m.uid).into_bytes()),
@@ -173,15 +227,18 @@ fn render(out: &mut Vec<u8>, item: &MessageDataItemName<'_>, m: &MessageMeta, ra
         I::ModSeq => out.extend(format!("MODSEQ ({})", m.modseq).into_bytes()),
         I::Envelope => {
             out.extend_from_slice(b"ENVELOPE ");
-            message::envelope(out, raw);
+            match described {
+                Some(described) => described.envelope(out),
+                None => message::envelope(out, raw),
+            }
         }
-        I::Body => {
-            out.extend_from_slice(b"BODY ");
-            message::body_structure(out, raw, false);
-        }
-        I::BodyStructure => {
-            out.extend_from_slice(b"BODYSTRUCTURE ");
-            message::body_structure(out, raw, true);
+        I::Body | I::BodyStructure => {
+            let extensible = matches!(item, I::BodyStructure);
+            out.extend_from_slice(if extensible { b"BODYSTRUCTURE " } else { b"BODY " });
+            match described {
+                Some(described) => described.body_structure(out, extensible),
+                None => message::body_structure(out, raw, extensible),
+            }
         }
         I::Rfc822 => {
             out.extend_from_slice(b"RFC822 ");
