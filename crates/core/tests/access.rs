@@ -84,3 +84,28 @@ fn sets_add_and_remove_rights() {
     assert_eq!(Relation::Member(Role::Utilisateur).role(), Some(Role::Utilisateur));
     assert_eq!(Relation::Holder.role(), None);
 }
+
+#[path = "support/access_matrix.rs"]
+mod access_matrix;
+
+/// The matrix the front ends' tests iterate has every cell once: the holder
+/// of each personal mailbox, each role and no relation on every kind, in
+/// every state; no relation grants nothing, the holder everything while
+/// the mailbox receives mail.
+#[test]
+fn the_front_ends_matrix_has_every_cell_once() {
+    let cases = access_matrix::cases();
+    let names: std::collections::HashSet<String> = cases.iter().map(|c| c.local_part()).collect();
+    assert_eq!((cases.len(), names.len()), (68, 68), "4 kinds × 4 states × (3 roles + none) + 4 holders");
+    assert!(cases.contains(&access_matrix::OWN));
+    assert_eq!(access_matrix::OWN.rights(), Rights::ALL);
+    for case in &cases {
+        let expected = match case.relation {
+            Some(relation) => rights(relation, case.kind, case.state),
+            None => Rights::NONE,
+        };
+        assert_eq!(case.rights(), expected, "{}", case.local_part());
+        assert_eq!(case.held(), case.relation == Some(Relation::Holder));
+        assert!(!case.held() || case.kind == MailboxKind::Personal, "a person holds personal mailboxes only");
+    }
+}
