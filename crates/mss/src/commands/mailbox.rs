@@ -38,7 +38,7 @@ pub async fn run(command: MailboxCommand) -> Result<(), CliError> {
             let national_id: NationalId = parse("national-id", &national_id)?;
             let role: Role = parse("role", &role)?;
             let store = DataDir::load(&data_dir.data_dir)?.open_store().await?;
-            mailboxes::grant(&store, &address, &national_id, role).await.map_err(failure)?;
+            mailboxes::grant(&store, ACTOR, &address, &national_id, role).await.map_err(failure)?;
             println!("{national_id} is {role} of {address}");
             Ok(())
         }

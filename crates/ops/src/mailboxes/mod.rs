@@ -125,15 +125,19 @@ pub async fn validate_now(store: &Store, address: &EmailAddress) -> Result<(), O
 }
 
 /// Gives `national_id` the role `role` on the mailbox at `address`, by the
-/// operator's administrator.
+/// operator's administrator (`actor`); audited as members' own changes are.
 pub async fn grant(
     store: &Store,
+    actor: &str,
     address: &EmailAddress,
     national_id: &NationalId,
     role: Role,
 ) -> Result<(), OpsError> {
     let mailbox = find(store, address).await?;
     store.meta.grant_role(mailbox.id, national_id, role).await?;
+    let detail = format!("member={national_id} role={}", role.as_str());
+    store.audit.record(NewAuditEntry::now(actor, "role.set", address.to_string(), "ok", detail)).await;
+    store.audit.flush().await;
     Ok(())
 }
 

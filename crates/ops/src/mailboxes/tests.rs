@@ -136,6 +136,7 @@ async fn the_liste_rouge_and_the_ans_question_change_what_they_say() {
     assert_eq!(audited.iter().filter(|a| a.starts_with("mailbox.liste_rouge")).count(), 1, "only a change");
     let active = validate_now(&store, &mailbox.address).await.unwrap_err();
     assert!(matches!(active, OpsError::NotPending { state: MailboxState::Active, .. }));
-    grant(&store, &mailbox.address, &holder(), Role::Utilisateur).await.unwrap();
+    grant(&store, "cli", &mailbox.address, &holder(), Role::Utilisateur).await.unwrap();
     assert_eq!(store.meta.role_of(mailbox.id, &holder()).await.unwrap(), Some(Role::Utilisateur));
+    assert!(actions(&store).await.iter().any(|a| a.starts_with("role.set")), "the operator's grant is audited");
 }
