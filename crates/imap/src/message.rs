@@ -11,7 +11,6 @@
 //! total: malformed input yields NIL, `None` or `false`, never a panic.
 
 use mail_parser::decoders::{base64::base64_decode, html::html_to_text, quoted_printable::quoted_printable_decode};
-use mail_parser::parsers::MessageStream;
 use mail_parser::{
     Addr, Address, ContentType, Encoding, Header, HeaderName, HeaderValue, Message, MessageParser, MessagePart,
     MimeHeaders, PartType,
@@ -141,16 +140,20 @@ pub fn binary(raw: &[u8], part: &[u32]) -> Option<Vec<u8>> {
 /// case-insensitive substring match on decoded text (compared after Unicode
 /// lowercase). Looks in the value of the header fields named `name` (all
 /// occurrences; for address fields, the display names and addresses as
-/// text); an empty `needle` matches if the field exists.
+/// text, [`mss_message::search::field_text`]); an empty `needle` matches if
+/// the field exists.
 pub fn header_contains(raw: &[u8], name: &str, needle: &str) -> bool {
-    let needle = needle.to_lowercase();
     let Some(msg) = parse(raw) else { return false };
     let Some(root) = Node::root(&msg) else { return false };
-    root.part
-        .headers
-        .iter()
-        .filter(|header| header.name.as_str().eq_ignore_ascii_case(name))
-        .any(|header| contains(&header_text(root, header), &needle))
+    let fields = root.part.headers.iter().filter(|header| header.name.as_str().eq_ignore_ascii_case(name));
+    texts_contain(fields.map(|header| header_text(root, header)), needle)
+}
+
+/// Whether one of the texts of header fields (as [`header_contains`] reads
+/// them, or as the stored facts keep them) contains `needle`, case ignored.
+pub fn texts_contain<T: AsRef<str>>(texts: impl IntoIterator<Item = T>, needle: &str) -> bool {
+    let needle = needle.to_lowercase();
+    texts.into_iter().any(|text| contains(text.as_ref(), &needle))
 }
 
 /// SEARCH BODY: the decoded text of the body parts (text/* parts decoded
@@ -757,22 +760,9 @@ fn contains(haystack: &str, needle: &str) -> bool {
     haystack.to_lowercase().contains(needle)
 }
 
-/// The searchable text of a header field: its value with RFC 2047 words
-/// decoded, and for address fields the parsed names and addresses.
+/// The searchable text of a header field, as the facts keep it.
 fn header_text(node: Node<'_>, header: &Header<'_>) -> String {
-    let raw = node.slice(header.offset_start, header.offset_end);
-    let mut text = match MessageStream::new(raw).parse_unstructured() {
-        HeaderValue::Text(text) => text.into_owned(),
-        _ => String::new(),
-    };
-    if let HeaderValue::Address(address) = &header.value {
-        for addr in address.iter() {
-            let name = addr.name.as_deref().unwrap_or_default();
-            let address = addr.address.as_deref().unwrap_or_default();
-            text.push_str(&format!("\n{name} <{address}>"));
-        }
-    }
-    text
+    mss_message::search::field_text(node.slice(header.offset_start, header.offset_end), &header.value)
 }
 
 /// Whether any header field of the message contains `needle` (lowercase).
@@ -1423,6 +1413,7 @@ pub(crate) mod tests {
         }
         assert_balanced(render(|o| envelope(o, raw)).as_bytes());
         crate::described::tests::agree(raw);
+        facts_agree(raw);
         header_contains(raw, "subject", "x");
         header_contains(raw, "from", "");
         body_contains(raw, "é");
@@ -1432,6 +1423,34 @@ pub(crate) mod tests {
         headers.subject();
         headers.first_address(AddressField::To);
         headers.references();
+    }
+
+    /// What SEARCH and SORT take from the facts is what they read in the
+    /// bytes: the searched fields' texts, the sent date, the first Subject,
+    /// To and Cc.
+    fn facts_agree(raw: &[u8]) {
+        let facts = mss_message::Facts::of(raw);
+        for name in mss_message::facts::SEARCHED_FIELDS.into_iter().chain(["subject", "X-Other"]) {
+            for needle in ["", "a", "<", "\"", "é", "Re: "] {
+                if let Some(texts) = facts.searched(name) {
+                    assert_eq!(texts_contain(texts, needle), header_contains(raw, name, needle), "{name} {needle}");
+                }
+            }
+        }
+        if !facts.has_header() {
+            return;
+        }
+        let headers = Headers::parse(raw);
+        let envelope = &facts.envelope;
+        assert_eq!(envelope.sent_at, sent_date(raw));
+        assert_eq!(envelope.subject.as_deref().unwrap_or_default(), headers.subject().unwrap_or_default());
+        for (field, items) in [(AddressField::To, &envelope.to), (AddressField::Cc, &envelope.cc)] {
+            let first = items.iter().find_map(|item| match item {
+                mss_message::facts::AddressItem::Mailbox(p) => Some((p.name.as_deref(), p.address.as_str())),
+                _ => None,
+            });
+            assert_eq!(first, headers.first_address(field).map(|a| (a.name, a.address)), "{field:?}");
+        }
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub const MAX_DEPTH: usize = 100;
 /// Parts described at most; a message with more has [`Facts::truncated`].
 pub const MAX_PARTS: usize = 4096;
 
+/// The header fields whose text the facts keep for IMAP SEARCH
+/// ([`Facts::searched`]): those of the SEARCH keys FROM, TO, CC, BCC and
+/// SUBJECT (RFC 9051 §6.4.4).
+pub const SEARCHED_FIELDS: [&str; 5] = ["From", "To", "Cc", "Bcc", "Subject"];
+
 /// The name of an IHE XDM package attached to a message (IHE ITI TF-1 §16,
 /// the ANS "DMP compatible" guide).
 const XDM_PACKAGE: &str = "IHE_XDM.ZIP";
@@ -54,6 +59,12 @@ pub struct Facts {
     /// Whether an IHE XDM package is attached (a part named `IHE_XDM.ZIP`,
     /// or whose media type says XDM).
     pub xdm: bool,
+    /// Every [`SEARCHED_FIELDS`] field of the message, in order: its name
+    /// as written and its text as SEARCH matches in it
+    /// ([`crate::search::field_text`]). None in facts written before this
+    /// was kept: a reader then reads the message.
+    #[serde(default)]
+    pub searched_fields: Option<Vec<(String, String)>>,
 }
 
 /// The header fields clients sort, search and show (RFC 9051 §7.5.2).
@@ -222,6 +233,10 @@ impl Facts {
                 .filter(|h| h.name.as_str().get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-mss-")))
                 .map(|h| (h.name.as_str().to_string(), unfold(field_value(message, h))))
                 .collect();
+            let searched = root.headers.iter().filter(|h| is_searched(h.name.as_str()));
+            let searched = searched
+                .map(|h| (h.name.as_str().to_string(), crate::search::field_text(field_value(message, h), &h.value)));
+            facts.searched_fields = Some(searched.collect());
         }
         facts.patient = facts.patient_facts();
         facts.xdm = facts.parts.iter().any(Part::is_xdm);
@@ -240,7 +255,8 @@ impl Facts {
             lines: Some(count_lines(raw)),
             ..Part::default()
         };
-        Facts { parts: vec![part], ..Facts::default() }
+        // Without a header there is no field to search.
+        Facts { parts: vec![part], searched_fields: Some(Vec::new()), ..Facts::default() }
     }
 
     /// Every address the message names as sender or recipient.
@@ -288,6 +304,21 @@ impl Facts {
         self.mss_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
+    /// Whether the facts were read from a parsed header. A message that does
+    /// not parse is described as one text part whose body starts at 0; a
+    /// header-only parse may still find fields there, which these facts
+    /// lack.
+    pub fn has_header(&self) -> bool {
+        self.parts.first().and_then(|p| p.offsets).is_some_and(|o| o.body > 0)
+    }
+
+    /// The texts of the fields named `name` (case ignored), in order, when
+    /// `name` is one of [`SEARCHED_FIELDS`] and the facts keep them.
+    pub fn searched(&self, name: &str) -> Option<impl Iterator<Item = &str>> {
+        let fields = self.searched_fields.as_ref().filter(|_| is_searched(name))?;
+        Some(fields.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, text)| text.as_str()))
+    }
+
     /// The parts a reader takes for attachments: those with a file name or
     /// an `attachment` disposition, messages and multiparts aside.
     pub fn attachments(&self) -> impl Iterator<Item = &Part> {
@@ -308,6 +339,10 @@ impl Part {
             base.eq_ignore_ascii_case(XDM_PACKAGE)
         }) || (self.media_type == "application" && self.subtype.contains("xdm"))
     }
+}
+
+fn is_searched(name: &str) -> bool {
+    SEARCHED_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
 }
 
 /// A patient address (lower case), if `address` is one.
@@ -717,6 +752,24 @@ mod tests {
         let typed = Facts::of(typed.as_bytes());
         assert!(typed.xdm);
         assert!(typed.parts.iter().filter(|p| p.is_xdm()).count() == 2);
+    }
+
+    #[test]
+    fn the_searched_fields_keep_every_occurrence_as_search_reads_it() {
+        let raw = "From: \"Dr\" <a@x.test> (comment)\r\nSubject: =?utf-8?q?Caf=C3=A9?=\r\nSubject: two\r\n\
+                   To: G: b@x.test;\r\nX-Other: y\r\n\r\nbody";
+        let facts = Facts::of(raw.as_bytes());
+        let subjects: Vec<&str> = facts.searched("SUBJECT").unwrap().collect();
+        assert_eq!(subjects, ["Café", "two"]);
+        let from: Vec<&str> = facts.searched("from").unwrap().collect();
+        assert_eq!(from, ["\"Dr\" <a@x.test> (comment)\nDr (comment) <a@x.test>"]);
+        assert_eq!(facts.searched("Cc").map(|t| t.count()), Some(0));
+        assert!(facts.searched("X-Other").is_none() && facts.has_header());
+        // Facts stored before the fields were kept answer nothing.
+        let mut older = serde_json::to_value(&facts).unwrap();
+        older.as_object_mut().unwrap().remove("searched_fields");
+        let older: Facts = serde_json::from_value(older).unwrap();
+        assert!(older.searched("Subject").is_none());
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!   text: what a person cannot see as the sender, she cannot search as one.
 
 use mail_parser::decoders::html::html_to_text;
-use mail_parser::{Message, PartType};
+use mail_parser::parsers::MessageStream;
+use mail_parser::{HeaderValue, Message, PartType};
 
 use crate::facts::{AddressItem, Facts, MAX_PARTS, Person};
 
@@ -36,6 +37,27 @@ pub(crate) fn text(facts: &Facts, message: Option<&Message<'_>>, raw: &[u8]) -> 
         None => text.push(&String::from_utf8_lossy(raw)),
     }
     text.0
+}
+
+/// The text IMAP SEARCH matches in a header field (RFC 9051 §6.4.4: FROM,
+/// SUBJECT, HEADER...): its raw value `raw` read as unstructured text,
+/// RFC 2047 words decoded, then for an address field each of its parsed
+/// addresses (`value`) on a line of its own, as `name <address>`. Kept in
+/// the facts ([`Facts::searched_fields`]) and computed the same way by
+/// IMAP when it reads the message.
+pub fn field_text(raw: &[u8], value: &HeaderValue<'_>) -> String {
+    let mut text = match MessageStream::new(raw).parse_unstructured() {
+        HeaderValue::Text(text) => text.into_owned(),
+        _ => String::new(),
+    };
+    if let HeaderValue::Address(address) = value {
+        for addr in address.iter() {
+            let name = addr.name.as_deref().unwrap_or_default();
+            let address = addr.address.as_deref().unwrap_or_default();
+            text.push_str(&format!("\n{name} <{address}>"));
+        }
+    }
+    text
 }
 
 /// The text parts of `message` and of the messages it embeds, without

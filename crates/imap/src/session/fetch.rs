@@ -190,7 +190,7 @@ fn needs_structure(item: &MessageDataItemName<'_>) -> bool {
 
 /// The facts of `metas`, in their order: one store read, those without
 /// facts of this version `None`.
-async fn stored_facts(
+pub(super) async fn stored_facts(
     meta: &dyn MetadataStore,
     folder: FolderId,
     metas: &[MessageMeta],

@@ -1,13 +1,26 @@
 //! SEARCH (RFC 9051 §6.4.4): every search key, evaluated message by message
 //! over chunks of metadata; message bodies are read only when a key needs
-//! them (header and text keys, sent dates). SORT and THREAD select their
-//! messages with the same [`Session::matching`].
+//! them. SORT and THREAD select their messages with the same
+//! [`Session::matching`].
+//!
+//! The header keys (FROM, TO, CC, BCC, SUBJECT, HEADER of those fields) and
+//! the sent dates are answered from the facts stored with the message
+//! ([`mss_message::Facts`], one store read per chunk) when it has facts of
+//! this version that keep them; the facts hold the very texts and date the
+//! message's bytes give ([`Facts::searched`], [`Facts::has_header`]), so the
+//! answer is the same. BODY and TEXT always read the message: the full-text
+//! index finds words from their start, while RFC 9051 §6.4.4 matches any
+//! substring (`onnance` in `Ordonnance`), and its text leaves out attachment
+//! names and the header fields TEXT searches, so it could not even narrow
+//! the candidates without losing some.
 
 use imap_codec::imap_types::core::{AString, Charset};
 use imap_codec::imap_types::search::SearchKey;
+use mss_message::Facts;
 use mss_store::{BlobStore, MessageMeta};
 
 use super::bodies::Bodies;
+use super::fetch::stored_facts;
 use super::sequence::contains;
 use super::{Reply, Session, unavailable};
 
@@ -19,6 +32,20 @@ pub(super) struct Candidate<'m> {
     pub seq: u32,
     pub meta: &'m MessageMeta,
     pub raw: Option<&'m [u8]>,
+    /// Its stored facts, when read, of this version and from a parsed
+    /// header ([`Facts::has_header`]).
+    pub facts: Option<&'m Facts>,
+}
+
+/// What a caller's record reads of a matching message, beyond its metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reads {
+    Metadata,
+    /// Its header: from [`Candidate::facts`], read for every message; the
+    /// message's bytes when it has none.
+    Header,
+    /// Its bytes.
+    Bytes,
 }
 
 impl Candidate<'_> {
@@ -40,7 +67,7 @@ impl Session<'_> {
                 Ok(found) => found,
                 Err(reply) => return reply,
             },
-            _ => match self.matching(charset, criteria, false, |c| c.number(by_uid)).await {
+            _ => match self.matching(charset, criteria, Reads::Metadata, |c| c.number(by_uid)).await {
                 Ok(found) => found,
                 Err(reply) => return reply,
             },
@@ -73,14 +100,16 @@ impl Session<'_> {
 
     /// The messages of the selected folder that match all of `criteria`, in
     /// sequence order, each kept as `record` makes it: the caller decides
-    /// how little to keep. Metadata is read in chunks; a message's raw bytes
-    /// are read, one message at a time, when the criteria need them, or
-    /// when `with_body` asks for them for the messages that match.
+    /// how little to keep, and says what it reads (`reads`). Metadata is
+    /// read in chunks, and with it the facts when a key or `reads` can use
+    /// them; a message's raw bytes are read when a key needs them and its
+    /// facts do not answer every key, or when `reads` asks for them for a
+    /// message that matches.
     pub(super) async fn matching<T>(
         &mut self,
         charset: Option<&Charset<'_>>,
         criteria: &[SearchKey<'_>],
-        with_body: bool,
+        reads: Reads,
         mut record: impl FnMut(&Candidate<'_>) -> T,
     ) -> Result<Vec<T>, Reply> {
         if let Some(charset) = charset {
@@ -94,24 +123,45 @@ impl Session<'_> {
         };
         let folder = selected.folder.id;
         let uids = selected.uids.clone();
-        let needs_body = criteria.iter().any(key_needs_body);
+        let keys_read = criteria.iter().any(key_needs_body);
         let (meta, blobs) = (self.server.store.meta.clone(), self.server.store.blobs.clone());
         let mut found = Vec::new();
         for (chunk_index, chunk) in uids.chunks(CHUNK).enumerate() {
             let metas = meta.messages(folder, chunk).await.map_err(unavailable)?;
+            let facts: Vec<Option<Facts>> = match keys_read || reads == Reads::Header {
+                true => stored_facts(&*meta, folder, &metas).await.map_err(unavailable)?,
+                false => Vec::new(),
+            };
+            let facts: Vec<Option<&Facts>> =
+                (0..metas.len()).map(|i| facts.get(i)?.as_ref().filter(|f| f.has_header())).collect();
+            // Only the messages whose facts do not answer every key are read.
+            let keys_read_body =
+                |i: usize| keys_read && !facts[i].is_some_and(|f| criteria.iter().all(|k| answered(k, f)));
+            let to_read: Vec<MessageMeta> =
+                metas.iter().enumerate().filter(|&(i, _)| keys_read_body(i)).map(|(_, m)| m.clone()).collect();
             let mut bodies = Bodies::new(&*blobs);
+            let mut read_count = 0;
             for (i, m) in metas.iter().enumerate() {
                 let position = chunk_index * CHUNK + chunk.binary_search(&m.uid).unwrap_or(0);
                 let seq = position as u32 + 1;
-                let mut raw = if needs_body { bodies.next(&metas, i).await.map_err(unavailable)? } else { None };
-                let candidate = Candidate { seq, meta: m, raw: raw.as_deref() };
+                let mut raw = None;
+                if keys_read_body(i) {
+                    raw = bodies.next(&to_read, read_count).await.map_err(unavailable)?;
+                    read_count += 1;
+                }
+                let candidate = Candidate { seq, meta: m, raw: raw.as_deref(), facts: facts[i] };
                 if !criteria.iter().all(|key| matches(key, &candidate, &uids)) {
                     continue;
                 }
-                if with_body && !needs_body {
+                let record_reads = match reads {
+                    Reads::Metadata => false,
+                    Reads::Header => facts[i].is_none(),
+                    Reads::Bytes => true,
+                };
+                if record_reads && !keys_read_body(i) {
                     raw = read(&*blobs, m).await?;
                 }
-                found.push(record(&Candidate { seq, meta: m, raw: raw.as_deref() }));
+                found.push(record(&Candidate { seq, meta: m, raw: raw.as_deref(), facts: facts[i] }));
             }
         }
         Ok(found)
@@ -171,6 +221,26 @@ fn key_needs_body(key: &SearchKey<'_>) -> bool {
     }
 }
 
+/// Whether `facts` answer `key` as the message's bytes would: its metadata
+/// keys, the sent dates ([`Facts::has_header`] holds), and the header fields
+/// the facts keep ([`Facts::searched`]); not BODY and TEXT.
+fn answered(key: &SearchKey<'_>, facts: &Facts) -> bool {
+    use SearchKey as K;
+    match key {
+        K::And(keys) => keys.as_ref().iter().all(|k| answered(k, facts)),
+        K::Not(key) => answered(key, facts),
+        K::Or(a, b) => answered(a, facts) && answered(b, facts),
+        K::Body(_) | K::Text(_) => false,
+        K::Bcc(_) => facts.searched("Bcc").is_some(),
+        K::Cc(_) => facts.searched("Cc").is_some(),
+        K::From(_) => facts.searched("From").is_some(),
+        K::To(_) => facts.searched("To").is_some(),
+        K::Subject(_) => facts.searched("Subject").is_some(),
+        K::Header(name, _) => facts.searched(&text(name)).is_some(),
+        _ => true,
+    }
+}
+
 fn text(value: &AString<'_>) -> String {
     String::from_utf8_lossy(value.as_ref()).into_owned()
 }
@@ -184,8 +254,13 @@ fn matches(key: &SearchKey<'_>, c: &Candidate<'_>, uids: &[u32]) -> bool {
     use SearchKey as K;
     let raw = c.raw.unwrap_or_default();
     let flag = |name: &str| c.meta.has_flag(name);
-    let header = |name: &str, value: &AString<'_>| crate::message::header_contains(raw, name, &text(value));
-    let sent = || crate::message::sent_date(raw).map(|t| t.div_euclid(DAY) * DAY);
+    // From the facts when they answer (see `answered`), else from the bytes.
+    let header = |name: &str, value: &AString<'_>| match c.facts.and_then(|f| f.searched(name)) {
+        Some(texts) => crate::message::texts_contain(texts, &text(value)),
+        None => crate::message::header_contains(raw, name, &text(value)),
+    };
+    let sent_at = || c.facts.map_or_else(|| crate::message::sent_date(raw), |f| f.envelope.sent_at);
+    let sent = || sent_at().map(|t| t.div_euclid(DAY) * DAY);
     let internal = c.meta.received_at.div_euclid(DAY) * DAY;
     match key {
         K::And(keys) => keys.as_ref().iter().all(|k| matches(k, c, uids)),

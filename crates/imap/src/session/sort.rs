@@ -4,6 +4,13 @@
 //! small record per matching message: the values it sorts by, or what
 //! [`threading`] needs. A matching message is read once, and only its
 //! header is parsed; SORT by ARRIVAL and SIZE alone reads no message.
+//!
+//! SORT by DATE, SUBJECT, TO, CC and DISPLAYTO takes its values from the
+//! facts stored with a message (the first Date, Subject, To and Cc as the
+//! header parser reads them, like [`Headers`]) and reads only the messages
+//! without facts. FROM and DISPLAYFROM read the message: the facts keep the
+//! From of the originators' reader, which may differ from the parser's
+//! first From that SORT has always used (two From fields, a malformed one).
 
 use std::cmp::Ordering;
 use std::hash::RandomState;
@@ -13,7 +20,9 @@ use imap_codec::imap_types::extensions::sort::{SortCriterion, SortKey};
 use imap_codec::imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_codec::imap_types::search::SearchKey;
 
-use super::search::Candidate;
+use mss_message::facts::{AddressItem, Envelope};
+
+use super::search::{Candidate, Reads};
 use super::{Reply, Session};
 use crate::message::{AddressField, Headers, NamedAddress};
 use crate::threading::{self, Fields, Message, Threads};
@@ -41,9 +50,17 @@ impl Session<'_> {
         search: &[SearchKey<'_>],
         by_uid: bool,
     ) -> Reply {
-        let reads_header = criteria.iter().any(|c| !matches!(c.key, SortKey::Arrival | SortKey::Size));
+        let keys = || criteria.iter().map(|c| &c.key);
+        let reads = if keys().all(|k| matches!(k, SortKey::Arrival | SortKey::Size)) {
+            Reads::Metadata
+        } else if keys().any(|k| matches!(k, SortKey::From | SortKey::DisplayFrom)) {
+            // Not in the facts (see `fact_value`).
+            Reads::Bytes
+        } else {
+            Reads::Header
+        };
         let record = |c: &Candidate<'_>| sorted(c, criteria, by_uid);
-        let mut found = match self.matching(Some(charset), search, reads_header, record).await {
+        let mut found = match self.matching(Some(charset), search, reads, record).await {
             Ok(found) => found,
             Err(reply) => return reply,
         };
@@ -72,7 +89,7 @@ impl Session<'_> {
         };
         let keys = RandomState::new();
         let record = |c: &Candidate<'_>| threaded(c, by_uid, &keys);
-        let messages = match self.matching(Some(charset), search, true, record).await {
+        let messages = match self.matching(Some(charset), search, Reads::Bytes, record).await {
             Ok(messages) => messages,
             Err(reply) => return reply,
         };
@@ -92,12 +109,33 @@ fn compare(criteria: &[SortCriterion], a: &Sorted, b: &Sorted) -> Ordering {
         .unwrap_or(Ordering::Equal)
 }
 
+/// The values of a message: from its facts when they hold every one, else
+/// from its header.
 fn sorted(c: &Candidate<'_>, criteria: &[SortCriterion], by_uid: bool) -> Sorted {
-    let headers = Headers::parse(c.raw.unwrap_or_default());
-    Sorted {
-        number: c.number(by_uid),
-        values: criteria.iter().map(|criterion| value(&criterion.key, c, &headers)).collect(),
-    }
+    let from_facts = c.facts.and_then(|f| criteria.iter().map(|k| fact_value(&k.key, c, &f.envelope)).collect());
+    let values = from_facts.unwrap_or_else(|| {
+        let headers = Headers::parse(c.raw.unwrap_or_default());
+        criteria.iter().map(|criterion| value(&criterion.key, c, &headers)).collect()
+    });
+    Sorted { number: c.number(by_uid), values }
+}
+
+/// [`value`] from the envelope of the stored facts, which holds the first
+/// Date, Subject, To and Cc exactly as [`Headers`] reads them; None for
+/// FROM and DISPLAYFROM (the facts' From is the originators reader's).
+fn fact_value(key: &SortKey, c: &Candidate<'_>, envelope: &Envelope) -> Option<SortValue> {
+    let text = |text: &str| SortValue::Text(threading::sort_key(text));
+    Some(match key {
+        SortKey::Arrival => SortValue::Number(c.meta.received_at),
+        SortKey::Size => SortValue::Number(i64::try_from(c.meta.size).unwrap_or(i64::MAX)),
+        // RFC 5256 §2.2: without a valid Date, the INTERNALDATE.
+        SortKey::Date => SortValue::Number(envelope.sent_at.unwrap_or(c.meta.received_at)),
+        SortKey::Subject => text(&threading::base_subject(envelope.subject.as_deref().unwrap_or_default()).0),
+        SortKey::To => text(first(&envelope.to).map_or("", local_part)),
+        SortKey::Cc => text(first(&envelope.cc).map_or("", local_part)),
+        SortKey::DisplayTo => text(first(&envelope.to).map_or("", display)),
+        SortKey::From | SortKey::DisplayFrom => return None,
+    })
 }
 
 /// RFC 5256 §3 and RFC 5957 §3: what a message sorts by for one key. A
@@ -117,6 +155,15 @@ fn value(key: &SortKey, c: &Candidate<'_>, headers: &Headers<'_>) -> SortValue {
         SortKey::DisplayFrom => text(first(AddressField::From).map_or("", display)),
         SortKey::DisplayTo => text(first(AddressField::To).map_or("", display)),
     }
+}
+
+/// The first mailbox of a recipient field in the facts, looking inside
+/// groups, as [`Headers::first_address`] finds it.
+fn first(items: &[AddressItem]) -> Option<NamedAddress<'_>> {
+    items.iter().find_map(|item| match item {
+        AddressItem::Mailbox(p) => Some(NamedAddress { name: p.name.as_deref(), address: &p.address }),
+        AddressItem::GroupStart(_) | AddressItem::GroupEnd => None,
+    })
 }
 
 /// The addr-mailbox: the address before its "@".

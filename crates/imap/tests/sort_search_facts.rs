@@ -1,0 +1,149 @@
+//! SORT and SEARCH answered from the facts stored with each message
+//! (issue 14): the same responses as from the messages themselves, whether
+//! no message, some or all have facts, and the header keys and sort values
+//! still answered with the messages' bytes gone.
+
+mod support;
+
+use mss_core::MailboxKind;
+use mss_imap::Limits;
+use support::*;
+
+const ALICE: &str = "alice.martin@ours.test";
+
+/// A mailbox's worth of varied mail: encoded and reply subjects, groups,
+/// comments, quoted names, missing and invalid dates, two From or two
+/// Subject fields, 8-bit headers, no header at all, and a MIME tree only a
+/// header parse reads.
+fn mails() -> Vec<Vec<u8>> {
+    let mails: [&[u8]; 14] = [
+        b"From: \"Dr. Alice Martin\" <Alice.Martin@pharma.mssante.fr>\r\n\
+          To: 279035121518989@patient.mssante.fr, Equipe: bob@cabinet.mssante.fr;\r\n\
+          Cc: carol@labo.mssante.fr (Carol, laboratoire)\r\n\
+          Subject: =?UTF-8?Q?R=C3=A9sultats?=\r\nDate: Tue, 14 May 2024 09:30:00 +0200\r\n\
+          Content-Type: text/plain\r\n\r\nPour info, glycemie normale.\r\n",
+        b"From: labo@labo.mssante.fr\r\nTo: Alice <alice.martin@ours.test>\r\n\
+          Subject: Re: [labo] Fwd: resultats (fwd)\r\nDate: Mon, 13 May 2024 23:30:00 -0200\r\n\r\nVoir.\r\n",
+        b"From: <a@ours.test>\r\nFrom: <b@ours.test>\r\nTo: zed@ours.test\r\nSubject: two\r\n\
+          Subject: second subject\r\nDate: Wed, 15 May 2024 08:00:00 +0000\r\n\r\nx\r\n",
+        b"From: Bob <bob@cabinet.mssante.fr>\r\nTo: undisclosed-recipients:;\r\n\
+          Bcc: secret@ours.test\r\nSubject: no date\r\n\r\nordonnance jointe\r\n",
+        b"From: Carol <carol@labo.mssante.fr>\r\nTo: \"Martin, Alice\" <alice.martin@ours.test>\r\n\
+          Subject: [fwd: Ordonnance]\r\nDate: 99 Foo 99999 99:99:99 +9999\r\n\r\nbody\r\n",
+        b"Subject: bare\r\n\r\nline one\nline two",
+        b"garbage without any structure",
+        b"",
+        b"From: \xc3\xa9lodie <elodie@ours.test>\r\nTo: m\xc3\xa9decin@ours.test\r\nSubject: caf\xc3\xa9 \xff\r\n\
+          Date: Tue, 14 May 2024 09:30:00 +0200\r\n\r\n\xc3\xa9t\xc3\xa9\r\n",
+        b"Subject: digest\r\nFrom: d@ours.test\r\nDate: Sun, 12 May 2024 10:00:00 +0000\r\n\
+          Content-Type:multipart/digest;boundary=b\r\n\r\n--b\r\n\r\nContent-Type:message/rfc822\r\n\r\n\r\n--b--",
+        b"From: x@ours.test\r\nTo: Equipe: ;, y@ours.test\r\nCc: =?utf-8?q?Z=C3=A9ro?= <zero@ours.test>\r\n\
+          Subject:\r\nX-Custom: ordonnance\r\n\r\n",
+        b"\r\n\r\nonly a body",
+        b"From: Dr Alice Martin <alice.martin@ours.test>\r\nTo: pharmacie@ours.test\r\nSubject: Ordonnance\r\n\
+          Date: Thu, 26 Nov 2026 10:00:00 +0100\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+          Content-Type: text/plain\r\n\r\nParacetamol 1g\r\n--b\r\nContent-Type: application/pdf\r\n\
+          Content-Disposition: attachment; filename=\"ordonnance.pdf\"\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n",
+        b"To: (nobody)\r\nCc: ,,\r\nSubject: =?utf-8?b?invalid?=\r\nDate: Tue, 14 May 2024 23:59:59 -1200\r\n\r\n",
+    ];
+    mails.iter().map(|m| m.to_vec()).collect()
+}
+
+/// SORT criteria and the search keys that select.
+const SORTS: &[&str] = &[
+    "SORT (ARRIVAL) UTF-8 ALL",
+    "SORT (SIZE) UTF-8 ALL",
+    "SORT (DATE) UTF-8 ALL",
+    "SORT (REVERSE DATE) UTF-8 ALL",
+    "SORT (SUBJECT) UTF-8 ALL",
+    "SORT (REVERSE SUBJECT ARRIVAL) UTF-8 ALL",
+    "SORT (TO) UTF-8 ALL",
+    "SORT (CC DATE) UTF-8 ALL",
+    "SORT (DISPLAYTO) UTF-8 ALL",
+    "SORT (FROM) UTF-8 ALL",
+    "SORT (DISPLAYFROM SUBJECT) UTF-8 ALL",
+    "SORT (SUBJECT) UTF-8 SUBJECT ordonnance",
+    "SORT (DATE) UTF-8 SENTSINCE 14-May-2024",
+    "UID SORT (REVERSE TO) UTF-8 OR FROM alice CC carol",
+    "SORT (SUBJECT) UTF-8 BODY ordonnance",
+];
+
+const SEARCHES: &[&str] = &[
+    "SEARCH SUBJECT sultats",
+    "SEARCH SUBJECT ordonnance",
+    "SEARCH SUBJECT \"second\"",
+    "SEARCH FROM alice",
+    "SEARCH FROM \"\\\"Dr\"",
+    "SEARCH FROM \"<b@\"",
+    "SEARCH TO equipe",
+    "SEARCH TO \"martin, alice\"",
+    "SEARCH CC laboratoire",
+    "SEARCH CC zero",
+    "SEARCH BCC secret",
+    "SEARCH HEADER Subject \"\"",
+    "SEARCH HEADER FROM \"\"",
+    "SEARCH HEADER cc \"\"",
+    "SEARCH HEADER X-Custom ordonnance",
+    "SEARCH HEADER Date 2024",
+    "SEARCH SENTBEFORE 14-May-2024",
+    "SEARCH SENTON 14-May-2024",
+    "SEARCH SENTON 15-May-2024",
+    "SEARCH SENTSINCE 14-May-2024",
+    "SEARCH NOT SENTSINCE 1-Jan-2000",
+    "SEARCH OR SUBJECT two TO pharmacie",
+    "SEARCH NOT FROM ours.test",
+    "SEARCH SUBJECT ordonnance BODY paracetamol",
+    "SEARCH BODY ordonnance",
+    "SEARCH TEXT ordonnance",
+    "UID SEARCH LARGER 40 FROM labo",
+];
+
+/// The untagged responses of every command, in order.
+async fn answers(c: &mut TlsClient, commands: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for command in commands {
+        let response = c.cmd(command).await;
+        assert!(response.ok(), "{command}: {response:?}");
+        out.push(format!("{command} -> {}", response.untagged.trim_end()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn sort_and_search_from_facts_are_what_the_messages_say() {
+    let site = Site::new().await;
+    let alice = site.mailbox(ALICE, MailboxKind::Personal, Some(ALICE_ID)).await;
+    let addr = site.start(Limits::default()).await;
+    let mails = mails();
+    for raw in &mails {
+        // As an older mss stored them: without facts.
+        site.store.deliver(raw, &[alice]).await.unwrap();
+    }
+    let commands: Vec<&str> = SORTS.iter().chain(SEARCHES).copied().collect();
+    let mut c = logged_in(&site, addr, ALICE).await;
+    c.cmd("SELECT INBOX").await;
+    let parsed = answers(&mut c, &commands).await;
+    // Facts for every other message, then for all: the same answers.
+    let facts: Vec<_> = mails.iter().map(|raw| mss_message::stored(raw)).collect();
+    let halves: Vec<_> = facts.iter().step_by(2).cloned().collect();
+    site.store.meta.put_facts(&halves).await.unwrap();
+    assert_eq!(answers(&mut c, &commands).await, parsed);
+    site.store.meta.put_facts(&facts).await.unwrap();
+    let stored = answers(&mut c, &commands).await;
+    assert_eq!(stored, parsed);
+    // The header keys and the sort values the facts hold need no message.
+    let from_facts: Vec<&str> = commands
+        .iter()
+        .copied()
+        .filter(|c| !["FROM)", "DISPLAYFROM", "BODY", "TEXT", "X-Custom", "Date"].iter().any(|k| c.contains(k)))
+        .collect();
+    let before = answers(&mut c, &from_facts).await;
+    // A message that does not parse (the digest) is read whatever its facts.
+    for f in facts.iter().filter(|f| mss_message::stored::decode(f).is_some_and(|f| f.has_header())) {
+        site.store.blobs.delete(&f.blob).await.unwrap();
+    }
+    assert_eq!(answers(&mut c, &from_facts).await, before);
+    // Without its bytes, a message the facts cannot answer for matches nothing.
+    let gone = c.cmd("SEARCH BODY ordonnance").await;
+    assert_eq!(gone.untagged.trim_end(), "* SEARCH");
+}
