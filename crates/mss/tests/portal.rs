@@ -201,7 +201,19 @@ impl Person {
     }
 
     async fn press(&self, key: Key) {
-        self.c.active_element().await.unwrap().send_keys(&key.to_string()).await.unwrap();
+        self.focused().await.send_keys(&key.to_string()).await.unwrap();
+    }
+
+    /// The focused element. Right after a navigation, on a loaded machine,
+    /// the browser may report none for a moment: ask again, for 2 s at most.
+    async fn focused(&self) -> fantoccini::elements::Element {
+        for _ in 0..20 {
+            if let Ok(element) = self.c.active_element().await {
+                return element;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        self.c.active_element().await.expect("a focused element")
     }
 
     /// Tabs until the focused element's text contains `text`: what the
@@ -209,7 +221,7 @@ impl Person {
     async fn tab_to(&self, text: &str) {
         for _ in 0..30 {
             self.press(Key::Tab).await;
-            let focused = self.c.active_element().await.unwrap();
+            let focused = self.focused().await;
             let label = focused.text().await.unwrap_or_default();
             let value = focused.attr("id").await.ok().flatten().unwrap_or_default();
             if label.contains(text) || value == text {
