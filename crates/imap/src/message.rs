@@ -12,11 +12,11 @@
 
 use mail_parser::decoders::{base64::base64_decode, html::html_to_text, quoted_printable::quoted_printable_decode};
 use mail_parser::{
-    Addr, Address, ContentType, Encoding, Header, HeaderName, HeaderValue, Message, MessageParser, MessagePart,
-    MimeHeaders, PartType,
+    Addr, Address, ContentType, Encoding, Header, HeaderName, HeaderValue, Message, MessagePart, MimeHeaders, PartType,
 };
 
 use mss_message::originators;
+use mss_message::parsed::{Parsed, parse, parse_header};
 
 use crate::wire::{nstring, string};
 
@@ -244,49 +244,6 @@ impl<'x> Headers<'x> {
     /// The References as written (unfolded).
     pub fn references(&self) -> Option<Vec<u8>> {
         self.root()?.raw_value(&HeaderName::References)
-    }
-}
-
-/// Parses with mail-parser.
-fn parse(raw: &[u8]) -> Option<Parsed<'_>> {
-    guarded(|| MessageParser::default().parse(raw))
-}
-
-/// Parses the header only: the body is not read.
-fn parse_header(raw: &[u8]) -> Option<Parsed<'_>> {
-    guarded(|| MessageParser::default().parse_headers(raw))
-}
-
-/// Some malformed MIME trees trip mail-parser's `debug_assert!`s: with
-/// debug assertions on, that input would panic (release builds parse it);
-/// such a message is taken as unparsable.
-fn guarded<'x>(parse: impl FnOnce() -> Option<Message<'x>> + std::panic::UnwindSafe) -> Option<Parsed<'x>> {
-    std::panic::catch_unwind(parse).ok().flatten().map(Parsed)
-}
-
-/// A parsed message that is taken apart iteratively when dropped: embedded
-/// messages nest as deep as the input, and the recursive drop of such a tree
-/// would overflow the stack.
-struct Parsed<'x>(Message<'x>);
-
-impl<'x> std::ops::Deref for Parsed<'x> {
-    type Target = Message<'x>;
-
-    fn deref(&self) -> &Message<'x> {
-        &self.0
-    }
-}
-
-impl Drop for Parsed<'_> {
-    fn drop(&mut self) {
-        let mut pending = vec![std::mem::take(&mut self.0.parts)];
-        while let Some(parts) = pending.pop() {
-            for mut part in parts {
-                if let PartType::Message(inner) = &mut part.body {
-                    pending.push(std::mem::take(&mut inner.parts));
-                }
-            }
-        }
     }
 }
 

@@ -17,13 +17,12 @@
 
 use std::borrow::Cow;
 
-use mail_parser::{
-    Addr, Address, Header, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
-};
+use mail_parser::{Addr, Address, Header, HeaderName, HeaderValue, Message, MessagePart, MimeHeaders, PartType};
 use mss_core::{EmailAddress, Ins, PATIENT_DOMAIN};
 use serde::{Deserialize, Serialize};
 
 use crate::header::originators;
+use crate::parsed::parse;
 
 /// Nesting (multiparts and embedded messages) beyond which parts are not
 /// described: a hostile message cannot exhaust the stack.
@@ -563,38 +562,6 @@ fn offset_of(offset: u32) -> usize {
 fn count_lines(body: &[u8]) -> u64 {
     let feeds = body.iter().filter(|&&b| b == b'\n').count();
     (feeds + usize::from(!body.is_empty() && !body.ends_with(b"\n"))) as u64
-}
-
-/// Parses with mail-parser. Some malformed MIME trees trip its
-/// `debug_assert!`s (release builds parse them): such input is taken as
-/// unparsable rather than a panic.
-fn parse(raw: &[u8]) -> Option<Parsed<'_>> {
-    std::panic::catch_unwind(|| MessageParser::default().parse(raw)).ok().flatten().map(Parsed)
-}
-
-/// A parsed message taken apart iteratively when dropped: embedded messages
-/// nest as deep as the input, and a recursive drop would overflow the stack.
-struct Parsed<'x>(Message<'x>);
-
-impl<'x> std::ops::Deref for Parsed<'x> {
-    type Target = Message<'x>;
-
-    fn deref(&self) -> &Message<'x> {
-        &self.0
-    }
-}
-
-impl Drop for Parsed<'_> {
-    fn drop(&mut self) {
-        let mut pending = vec![std::mem::take(&mut self.0.parts)];
-        while let Some(parts) = pending.pop() {
-            for mut part in parts {
-                if let PartType::Message(inner) = &mut part.body {
-                    pending.push(std::mem::take(&mut inner.parts));
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -9,12 +9,15 @@
 //! - [`facts`]: what a message says, read once when it is stored (envelope,
 //!   MIME part tree with offsets, MSSanté facts), and [`stored`], the form
 //!   the store keeps it in.
+//! - [`parsed`]: mail-parser called safely (no panic, no recursive drop),
+//!   the one way mss parses with it.
 //!
 //! This crate does no I/O and decides no access: it says what a message
 //! claims; `smtp` (and `core`) decide whether that claim is allowed.
 
 pub mod facts;
 pub mod header;
+pub mod parsed;
 pub mod search;
 pub mod stored;
 

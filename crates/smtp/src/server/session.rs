@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 
-use mail_parser::{Message, MessageParser};
 use mss_core::EmailAddress;
 use mss_identity::login::{self, LoginError, Principal};
 use mss_store::{MailboxId, NewAuditEntry, Placement, now_unix};
@@ -595,7 +594,7 @@ impl<'a> Session<'a> {
             return Ok(reply);
         }
         // The header section, for the log.
-        let headers = MessageParser::default().parse_headers(&body);
+        let headers = mss_message::parsed::parse_header(&body);
         // Checked again now: the login may have ended during the transaction.
         if let Some(reply) = self.login_revoked().await {
             return Ok(reply);
@@ -608,7 +607,7 @@ impl<'a> Session<'a> {
                     from = %envelope.from,
                     recipients = envelope.recipients.len(),
                     size = message.len(),
-                    message_id = headers.as_ref().and_then(Message::message_id).unwrap_or("-"),
+                    message_id = headers.as_ref().and_then(|h| h.message_id()).unwrap_or("-"),
                     "smtp: message accepted"
                 );
                 let (actor, action) = match &self.principal {

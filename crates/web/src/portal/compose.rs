@@ -29,10 +29,11 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use mail_parser::{Message, MessageParser, MimeHeaders};
+use mail_parser::{Message, MimeHeaders};
 use maud::{Markup, html};
 use mss_core::{EmailAddress, MAX_RECIPIENTS_PER_MESSAGE, Right, Rights};
 use mss_http::percent_encode;
+use mss_message::parsed;
 use mss_smtp::submit::{Refused, Route};
 use mss_store::{Appended, Folder, Mailbox, NewAuditEntry, now_unix};
 use serde::Deserialize;
@@ -239,7 +240,7 @@ async fn form(
     };
     let draft = match source {
         Some(source) => match mail::load(&web, &visitor, &folders, &source).await {
-            Ok((_, _, raw)) => match MessageParser::default().parse(&raw) {
+            Ok((_, _, raw)) => match parsed::parse(&raw) {
                 Some(message) => prefill(&start, &own, source, &message, &Origin::of(&raw), rights),
                 None => Draft::default(),
             },
@@ -597,7 +598,7 @@ async fn send(
         },
         None => None,
     };
-    let source = source_raw.as_deref().and_then(|raw| MessageParser::default().parse(raw));
+    let source = source_raw.as_deref().and_then(parsed::parse);
     if errors.any() {
         if !uploads.is_empty() {
             errors.files = Some("Rien n'a été envoyé : joignez de nouveau vos fichiers.".into());
@@ -612,7 +613,7 @@ async fn send(
     // Attachments kept from the source message come first, in its order.
     let mut attachments: Vec<Upload> = source
         .iter()
-        .flat_map(Message::attachments)
+        .flat_map(|message| message.attachments())
         .enumerate()
         .filter(|(i, _)| keep.contains(i))
         .map(|(_, part)| Upload {

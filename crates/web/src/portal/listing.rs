@@ -10,8 +10,7 @@
 //! search and sort first by sender or subject; each page shown indexes
 //! [`INDEX_AT_ONCE`] of them, and `mss messages index` does the rest.
 
-use mail_parser::MessageParser;
-use mss_message::stored;
+use mss_message::{parsed, stored};
 use mss_store::{FactColumns, Folder, ListOrder, ListedMessage, MessageFacts, MessageMeta, PageQuery, StoreError};
 
 use super::origin::{Origin, UNVERIFIABLE};
@@ -113,7 +112,7 @@ fn indexed(meta: MessageMeta, columns: FactColumns) -> Summary {
 fn read(meta: MessageMeta, raw: Option<&[u8]>) -> Summary {
     // The whole message: a header longer than HEADER_MAX is read whole, as policy reads it.
     let from = raw.map(|raw| Origin::of(raw).shown()).unwrap_or_default();
-    let parsed = raw.and_then(|raw| MessageParser::default().parse_headers(header_of(raw)));
+    let parsed = raw.and_then(|raw| parsed::parse_header(header_of(raw)));
     let subject = parsed.as_ref().and_then(|m| m.subject()).unwrap_or_default().to_string();
     let date = parsed.as_ref().and_then(|m| m.date()).map_or(meta.received_at, mail_parser::DateTime::to_timestamp);
     Summary { meta, from, subject, date }

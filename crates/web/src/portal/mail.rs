@@ -23,10 +23,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use mail_parser::{Address, MessageParser, MessagePart, MimeHeaders};
+use mail_parser::{Address, MessagePart, MimeHeaders};
 use maud::{PreEscaped, html};
 use mss_core::{Civil, MailboxState, Right, Rights, rights};
 use mss_http::percent_encode;
+use mss_message::parsed;
 use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta, NewAuditEntry};
 use serde::Deserialize;
 
@@ -463,8 +464,8 @@ async fn message(
     // Who read which message, as for a download: health data.
     let entry = NewAuditEntry::now(visitor.actor(), "webmail.read", &address, "ok", at.to_string());
     web.store.audit.record(entry).await;
-    let parsed = MessageParser::default().parse(&raw);
-    let html = parsed.as_ref().and_then(html::safe_html);
+    let parsed = parsed::parse(&raw);
+    let html = parsed.as_deref().and_then(html::safe_html);
     let origin = Origin::of(&raw);
     let (to, cc, subject, date, body, attachments) = match &parsed {
         Some(m) => {
@@ -581,7 +582,7 @@ async fn attachment(
         Ok(loaded) => loaded,
         Err(response) => return response,
     };
-    let parsed = MessageParser::default().parse(&raw);
+    let parsed = parsed::parse(&raw);
     let Some(part) = parsed.as_ref().and_then(|m| m.attachments().nth(index)) else {
         return not_found(&web, &visitor, "Cette pièce jointe n'existe pas dans ce message.");
     };

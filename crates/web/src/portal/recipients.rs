@@ -9,8 +9,8 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::{Router, http::StatusCode};
-use mail_parser::MessageParser;
 use mss_directory::annuaire::{Page, Query as DirectoryQuery};
+use mss_message::parsed;
 use mss_store::{Folder, SENT};
 use serde::{Deserialize, Serialize};
 
@@ -70,7 +70,7 @@ pub async fn recent(web: &Web, folders: &[Folder], own: &str) -> Vec<Suggestion>
 
 /// The To and Cc of a message the mailbox sent.
 fn recipients_of(raw: &[u8]) -> Vec<Suggestion> {
-    let Some(header) = MessageParser::default().parse_headers(header_of(raw)) else { return Vec::new() };
+    let Some(header) = parsed::parse_header(header_of(raw)) else { return Vec::new() };
     [header.to(), header.cc()]
         .into_iter()
         .flatten()
