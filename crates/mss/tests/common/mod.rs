@@ -336,8 +336,16 @@ pub async fn wait_for_inbox(op: &Operator, address: &str, count: usize) {
 
 /// A free loopback port, for a listener whose address another process must
 /// know before it starts.
+/// A port that binding port 0 would not give: below Linux's ephemeral range (32768 up),
+/// so that no client connection of a test running beside this one takes it
+/// between now and the server's bind. Free when chosen.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let start = std::process::id().wrapping_mul(7919).wrapping_add(seed);
+    (0..12_000u32)
+        .map(|i| 20_000 + ((start.wrapping_add(i * 7)) % 12_000) as u16)
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port below the ephemeral range")
 }
 
 /// Two operators of one development trust space: `ours` (pharmacie.test,
