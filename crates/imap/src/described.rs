@@ -14,7 +14,7 @@
 use mss_message::Facts;
 use mss_message::facts::{AddressItem, Envelope, Part, Person};
 
-use crate::message::{self, write_address, write_params};
+use crate::message::{self, write_params};
 use crate::wire::{nstring, string};
 
 // Facts that are not truncated lie within the depth at which `message`
@@ -222,42 +222,27 @@ fn write_envelope(out: &mut Vec<u8>, envelope: &Envelope) {
 
 /// Checked mailboxes as an address list, or NIL.
 fn write_people(out: &mut Vec<u8>, people: &[Person]) {
-    if people.is_empty() {
-        out.extend_from_slice(b"NIL");
-        return;
-    }
-    out.push(b'(');
-    for person in people {
-        write_person(out, person);
-    }
-    out.push(b')');
+    let items: Vec<message::AddressItem<'_>> = people.iter().map(mailbox).collect();
+    message::write_addresses(out, &items);
 }
 
-/// `(name NIL mailbox host)`; an address without a domain has the host "".
-fn write_person(out: &mut Vec<u8>, person: &Person) {
-    let (mailbox, host) = person.address.rsplit_once('@').unwrap_or((&person.address, ""));
-    write_address(out, person.name.as_deref(), mailbox, host);
+/// A mailbox as the parse path's address writer takes it.
+fn mailbox(person: &Person) -> message::AddressItem<'_> {
+    message::AddressItem::Mailbox { name: person.name.as_deref(), address: &person.address }
 }
 
-/// A recipient field: mailboxes and RFC 5322 group markers, or NIL.
+/// A recipient field: mailboxes and RFC 5322 group markers, or NIL,
+/// written by the parse path's writer.
 fn write_items(out: &mut Vec<u8>, items: &[AddressItem]) {
-    if items.is_empty() {
-        out.extend_from_slice(b"NIL");
-        return;
-    }
-    out.push(b'(');
-    for item in items {
-        match item {
-            AddressItem::Mailbox(person) => write_person(out, person),
-            AddressItem::GroupStart(name) => {
-                out.extend_from_slice(b"(NIL NIL ");
-                string(out, name.as_bytes());
-                out.extend_from_slice(b" NIL)");
-            }
-            AddressItem::GroupEnd => out.extend_from_slice(b"(NIL NIL NIL NIL)"),
-        }
-    }
-    out.push(b')');
+    let items: Vec<message::AddressItem<'_>> = items
+        .iter()
+        .map(|item| match item {
+            AddressItem::Mailbox(person) => mailbox(person),
+            AddressItem::GroupStart(name) => message::AddressItem::GroupStart(name),
+            AddressItem::GroupEnd => message::AddressItem::GroupEnd,
+        })
+        .collect();
+    message::write_addresses(out, &items);
 }
 
 /// The Content-Type parameters as IMAP writes them: names uppercase, and

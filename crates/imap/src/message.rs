@@ -437,7 +437,7 @@ fn write_mailboxes(out: &mut Vec<u8>, mailboxes: &[mss_message::Mailbox]) {
 
 /// One entry of an envelope address list: a mailbox, or the start or end
 /// marker of an RFC 5322 group.
-enum AddressItem<'a> {
+pub(crate) enum AddressItem<'a> {
     Mailbox { name: Option<&'a str>, address: &'a str },
     GroupStart(&'a str),
     GroupEnd,
@@ -477,7 +477,7 @@ fn push_mailboxes<'a>(items: &mut Vec<AddressItem<'a>>, list: &'a [Addr<'a>]) {
 
 /// Writes an address list: `((name adl mailbox host)...)` or NIL. A missing
 /// domain is sent as "" since a NIL host would mean a group marker.
-fn write_addresses(out: &mut Vec<u8>, items: &[AddressItem<'_>]) {
+pub(crate) fn write_addresses(out: &mut Vec<u8>, items: &[AddressItem<'_>]) {
     if items.is_empty() {
         out.extend_from_slice(b"NIL");
         return;
