@@ -156,7 +156,8 @@ pub async fn list(web: &Web, folder: &Folder, query: &str, order: Order, page: u
     let search = Some(query.to_string()).filter(|q| !q.trim().is_empty());
     let mut asked = PageQuery { order: sort, descending, offset: 0, limit: PAGE as u32, search };
     let page = page.max(1);
-    asked.offset = ((page - 1) * PAGE) as u64;
+    // The page number comes from the address bar: it may be past any end.
+    asked.offset = (page - 1).saturating_mul(PAGE) as u64;
     let mut found = web.store.meta.folder_page(folder.id, &asked).await?;
     let total = usize::try_from(found.total).unwrap_or(usize::MAX);
     let pages = total.div_ceil(PAGE).max(1);
