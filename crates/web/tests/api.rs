@@ -178,6 +178,13 @@ async fn organisational_and_applicative_mailboxes_follow_the_structure() {
     let created = call(s.addr, "POST", "/api/mailboxes", Some(&owner), Some(app.clone())).await;
     assert_eq!(created.status, 201, "{}", created.json);
     assert_eq!(created.json["certificate_dn"], "CN=lgo.pharmacie.test,O=EDITEUR LGO,C=FR");
+    // The same certificate, written another way, cannot name a second
+    // mailbox: SASL EXTERNAL could not tell them apart.
+    let twin = serde_json::json!({"type": "APP", "finess": FINESS, "name": "LGO Comptoir",
+        "certificate_dn": "CN=lgo.pharmacie.test, O=EDITEUR LGO, C=FR", "cgu_version": CGU, "cgu_accepted": true});
+    let refused = call(s.addr, "POST", "/api/mailboxes", Some(&owner), Some(twin)).await;
+    assert!(is_problem(&refused, 409), "{}", refused.json);
+    assert!(refused.json["detail"].as_str().unwrap().contains("certificat"), "in French: {}", refused.json);
     let by_stranger = call(s.addr, "POST", "/api/mailboxes", Some(&stranger), Some(app)).await;
     assert!(is_problem(&by_stranger, 403));
 }
