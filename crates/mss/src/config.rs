@@ -367,7 +367,9 @@ impl DataDir {
 
     /// What production forbids that this data directory has; empty in a
     /// directory fit for production.
-    pub fn production_refusals(&self) -> Vec<String> {
+    /// `psc_secret` is the client secret as [`Self::psc_client_secret`]
+    /// read it.
+    pub fn production_refusals(&self, psc_secret: &str) -> Vec<String> {
         let mut refusals = self.config.production_refusals();
         for ca in ["ca", CPS_CA_DIR] {
             let key = self.path.join(ca).join(mss_trust::pki::CA_KEY_FILE);
@@ -375,7 +377,7 @@ impl DataDir {
                 refusals.push(format!("{} is a development CA's private key", key.display()));
             }
         }
-        if self.psc_client_secret().is_ok_and(|secret| secret == DEVELOPMENT_PSC_SECRET) {
+        if psc_secret == DEVELOPMENT_PSC_SECRET {
             refusals.push("[psc] has no client secret of its own".into());
         }
         refusals

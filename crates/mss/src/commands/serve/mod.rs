@@ -46,8 +46,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     };
     let data = DataDir::load(&dir)?;
     data.make_private()?;
-    let conveniences = check_mode(&data)?;
     let psc_secret = data.psc_client_secret()?;
+    let conveniences = check_mode(&data, &psc_secret)?;
     let _lock = lock(&data.path)?;
     raise_open_files_limit();
     let tls = Tls::load(&data)?;
@@ -143,8 +143,8 @@ fn announce(
 
 /// Production refuses to start with any development convenience (each one
 /// named); development starts with them, and returns them to be said.
-fn check_mode(data: &DataDir) -> Result<Vec<String>, CliError> {
-    let conveniences = data.production_refusals();
+fn check_mode(data: &DataDir, psc_secret: &str) -> Result<Vec<String>, CliError> {
+    let conveniences = data.production_refusals(psc_secret);
     match data.mode {
         RunMode::Production if conveniences.is_empty() => Ok(Vec::new()),
         RunMode::Production => Err(failed(
