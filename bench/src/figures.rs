@@ -14,11 +14,23 @@ pub struct Figure {
     pub peer: f64,
     /// Whether more is better (throughput) or less (latency, memory).
     pub higher_is_better: bool,
+    /// When the figure is the median of several runs: the smallest and
+    /// largest run of mss, then of the peer.
+    pub spread: Option<[f64; 4]>,
 }
 
 impl Figure {
     pub fn new(name: &str, unit: &'static str, mss: f64, peer: f64, higher_is_better: bool) -> Self {
-        Self { name: name.to_string(), unit, mss, peer, higher_is_better }
+        Self { name: name.to_string(), unit, mss, peer, higher_is_better, spread: None }
+    }
+
+    /// The median of several runs on each side, with their spread. A side
+    /// without runs (no peer has this figure) is NaN.
+    pub fn median(name: &str, unit: &'static str, ours: &[f64], theirs: &[f64], higher_is_better: bool) -> Self {
+        let (mss, peer) = (median(ours), median(theirs));
+        let mut figure = Self::new(name, unit, mss.0, peer.0, higher_is_better);
+        figure.spread = Some([mss.1, mss.2, peer.1, peer.2]);
+        figure
     }
 
     /// mss/peer.
@@ -29,6 +41,17 @@ impl Figure {
     /// p50 of two latency samples, in milliseconds.
     pub fn latency(name: &str, ours: &[Duration], theirs: &[Duration]) -> Self {
         Self::new(&format!("{name}, p50"), "ms", percentile(ours, 50.0), percentile(theirs, 50.0), false)
+    }
+}
+
+/// The median, smallest and largest of `runs` (NaN when there are none).
+fn median(runs: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = runs.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => (f64::NAN, f64::NAN, f64::NAN),
+        n if n % 2 == 1 => (sorted[n / 2], sorted[0], sorted[n - 1]),
+        n => ((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0, sorted[0], sorted[n - 1]),
     }
 }
 
@@ -76,6 +99,10 @@ pub fn rate(name: &str, ours: &(Duration, Vec<Duration>), theirs: &(Duration, Ve
 }
 
 pub struct Report {
+    /// The files' name (`latest` for `latest.md` and `latest.json`) and the
+    /// table's title.
+    pub stem: &'static str,
+    pub title: &'static str,
     pub figures: Vec<Figure>,
     pub date: String,
     pub machine: String,
@@ -90,7 +117,12 @@ fn command_output(program: &str, args: &[&str]) -> String {
 }
 
 impl Report {
+    /// The main run's report: `latest.{md,json}`.
     pub fn new(figures: Vec<Figure>) -> Self {
+        Self::named("latest", "mss against Postfix + Dovecot", figures)
+    }
+
+    pub fn named(stem: &'static str, title: &'static str, figures: Vec<Figure>) -> Self {
         let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
         let memory = std::fs::read_to_string("/proc/meminfo")
             .ok()
@@ -98,24 +130,37 @@ impl Report {
             .and_then(|kib| kib.parse::<u64>().ok())
             .map_or_else(String::new, |kib| format!("{} GiB", kib / 1024 / 1024));
         let machine = format!("{}, {cpus} cores, {memory}", command_output("uname", &["-sr"]));
-        Self { figures, date: command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]), machine }
+        let load = std::fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        let machine = format!("{machine}, load average {load} at the end");
+        Self { stem, title, figures, date: command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]), machine }
     }
 
     pub fn markdown(&self) -> String {
         let mut out = format!(
-            "mss against Postfix + Dovecot, {} on {}\n\n| figure | unit | mss | Postfix + Dovecot | mss/peer |\n|---|---|---:|---:|---:|\n",
-            self.date, self.machine
+            "{}, {} on {}\n\n| figure | unit | mss | peer | mss/peer |\n|---|---|---:|---:|---:|\n",
+            self.title, self.date, self.machine
         );
+        let value = |v: f64, low: Option<f64>, high: Option<f64>| match (v.is_nan(), low.zip(high)) {
+            (true, _) => "-".to_string(),
+            (false, Some((low, high))) => format!("{v:.1} ({low:.1}-{high:.1})"),
+            (false, None) => format!("{v:.1}"),
+        };
         for f in &self.figures {
             let better = if f.higher_is_better { "higher is better" } else { "lower is better" };
+            let s = f.spread.map(|s| s.map(Some)).unwrap_or([None; 4]);
+            let ratio = if f.ratio().is_nan() { "-".to_string() } else { format!("{:.2}", f.ratio()) };
             out.push_str(&format!(
-                "| {} | {} ({better}) | {:.1} | {:.1} | {:.2} |\n",
+                "| {} | {} ({better}) | {} | {} | {ratio} |\n",
                 f.name,
                 f.unit,
-                f.mss,
-                f.peer,
-                f.ratio()
+                value(f.mss, s[0], s[1]),
+                value(f.peer, s[2], s[3]),
             ));
+        }
+        if self.figures.iter().any(|f| f.spread.is_some()) {
+            out.push_str("\nA value with a range is the median of several runs (smallest-largest).\n");
         }
         out
     }
@@ -126,14 +171,19 @@ impl Report {
             .figures
             .iter()
             .map(|f| {
+                let number = |v: f64| if v.is_nan() { serde_json::Value::Null } else { serde_json::json!(v) };
                 serde_json::json!({
-                    "figure": f.name, "unit": f.unit, "mss": f.mss, "peer": f.peer,
-                    "ratio": f.ratio(), "higher_is_better": f.higher_is_better,
+                    "figure": f.name, "unit": f.unit, "mss": number(f.mss), "peer": number(f.peer),
+                    "ratio": number(f.ratio()), "higher_is_better": f.higher_is_better,
+                    "spread": f.spread.map(|s| serde_json::json!({
+                        "mss_min": number(s[0]), "mss_max": number(s[1]),
+                        "peer_min": number(s[2]), "peer_max": number(s[3]),
+                    })),
                 })
             })
             .collect();
         let json = serde_json::json!({ "date": self.date, "machine": self.machine, "figures": figures });
-        std::fs::write(dir.join("latest.json"), serde_json::to_string_pretty(&json)?)?;
-        std::fs::write(dir.join("latest.md"), self.markdown())
+        std::fs::write(dir.join(format!("{}.json", self.stem)), serde_json::to_string_pretty(&json)?)?;
+        std::fs::write(dir.join(format!("{}.md", self.stem)), self.markdown())
     }
 }

@@ -21,7 +21,7 @@ pub struct ImapTarget {
 /// Repetitions of each timed operation.
 const RUNS: usize = 10;
 
-struct Client {
+pub struct Client {
     io: BufReader<tokio_rustls::client::TlsStream<TcpStream>>,
     tag: usize,
 }
@@ -41,7 +41,7 @@ async fn line<S: tokio::io::AsyncRead + Unpin>(io: &mut BufReader<S>) -> String 
 }
 
 impl Client {
-    async fn connect(target: &ImapTarget) -> Self {
+    pub async fn connect(target: &ImapTarget) -> Self {
         let tcp = TcpStream::connect(target.addr).await.expect("connect");
         tcp.set_nodelay(true).expect("TCP_NODELAY");
         let mut plain = BufReader::new(tcp);
@@ -60,7 +60,7 @@ impl Client {
     }
 
     /// Sends a command and reads through its tagged reply, which must be OK.
-    async fn cmd(&mut self, command: &str) -> usize {
+    pub async fn cmd(&mut self, command: &str) -> usize {
         self.tag += 1;
         let tag = format!("a{}", self.tag);
         self.io.get_mut().write_all(format!("{tag} {command}\r\n").as_bytes()).await.expect("write");
@@ -75,7 +75,7 @@ impl Client {
         }
     }
 
-    async fn logout(mut self) {
+    pub async fn logout(mut self) {
         let _ = self.io.get_mut().write_all(b"z LOGOUT\r\n").await;
     }
 }

@@ -10,11 +10,13 @@
 //! ```sh
 //! cargo build --release -p mss -p mss-bench && target/release/mss-bench [--quick]
 //! target/release/mss-bench annuaire [--lines N]   # Annuaire Santé figures only (annuaire.rs)
+//! target/release/mss-bench mailboxes [--quick]     # large mailboxes, IMAP and webmail (mailboxes.rs)
 //! ```
 
 mod annuaire;
 mod figures;
 mod imap_load;
+mod mailboxes;
 mod measure;
 mod mss_side;
 mod peer_side;
@@ -42,6 +44,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "annuaire") {
         return annuaire::run(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "mailboxes") {
+        return mailboxes::run(&args[1..]);
     }
     let quick = args.iter().any(|a| a == "--quick");
     let out = args

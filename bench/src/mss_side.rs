@@ -143,18 +143,32 @@ impl Mss {
         let name = format!("Imap {}", NEXT_IMAP_BOX.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let address =
             mss(&["mailbox", "create", "--data-dir", d, "--type", "app", "--finess", "750000002", "--name", &name]);
+        self.fill(&address, messages, |n, to| crate::smtp_load::message(n, 4 * 1024, "dr.house@peer.test", to)).await;
+        self.login(pki, address)
+    }
+
+    /// A token to log in to `address` over IMAP.
+    pub fn login(&self, pki: &Pki, address: String) -> ImapTarget {
+        let d = self.data.to_str().expect("path");
+        let token = mss(&["token", "--data-dir", d, &address, "--ttl-minutes", "600"]);
+        ImapTarget { addr: self.addr("imap"), tls: pki.client(), user: address, password: token }
+    }
+
+    /// Appends `messages` messages made by `make(n, address)` to the INBOX
+    /// of `address`, one in ten unseen. Bodies are prepared 64 at a time
+    /// (large ones written to files, their fsyncs overlapping), then linked
+    /// in batches, in order.
+    pub async fn fill(&self, address: &str, messages: usize, make: fn(usize, &str) -> Vec<u8>) {
         let mailbox =
             self.store.meta.mailbox(&address.parse().expect("address")).await.expect("store").expect("mailbox");
         let inbox = self.store.meta.folder(mailbox.id, "INBOX").await.expect("store").expect("INBOX");
-        // Bodies are prepared 64 at a time (large ones written to files, their
-        // fsyncs overlapping), then linked in batches, in order.
         for chunk in (0..messages).collect::<Vec<_>>().chunks(1024) {
             let mut puts = tokio::task::JoinSet::new();
             let mut stored = Vec::with_capacity(chunk.len());
             for &n in chunk {
-                let (store, address) = (self.store.clone(), address.clone());
+                let (store, address) = (self.store.clone(), address.to_string());
                 puts.spawn(async move {
-                    let raw = crate::smtp_load::message(n, 4 * 1024, "dr.house@peer.test", &address);
+                    let raw = make(n, &address);
                     (n, store.body(&raw).await.expect("blob"), raw.len() as u64)
                 });
                 if puts.len() >= 64 {
@@ -178,8 +192,50 @@ impl Mss {
                 .collect();
             self.store.meta.append(inbox.id, &batch).await.expect("append");
         }
-        let token = mss(&["token", "--data-dir", d, &address, "--ttl-minutes", "600"]);
-        ImapTarget { addr: self.addr("imap"), tls: pki.client(), user: address, password: token }
+    }
+
+    /// `mss messages index`: what migrating a store of messages without
+    /// their facts runs once.
+    pub fn index(&self) {
+        mss(&["messages", "index", "--data-dir", self.data.to_str().expect("path")]);
+    }
+
+    /// The address of the HTTP listener.
+    pub fn http(&self) -> SocketAddr {
+        self.addr("http")
+    }
+
+    /// A personal mailbox of the person `national_id`, and a portal session
+    /// cookie of that person (signed with the operator's key, as a login
+    /// through Pro Santé Connect would give).
+    pub async fn personal_with_session(&self, local: &str, national_id: &str) -> (String, String) {
+        use mss_core::{MailboxKind, MailboxState};
+        let new = mss_store::NewMailbox {
+            address: format!("{local}@bench.test").parse().expect("address"),
+            kind: MailboxKind::Personal,
+            state: MailboxState::Active,
+            national_id: Some(national_id.parse().expect("national id")),
+            finess: None,
+            first_name: Some("Claire".into()),
+            last_name: Some("Martin".into()),
+            display_name: "Claire Martin".into(),
+            service: None,
+            liste_rouge: false,
+            certificate_dn: None,
+        };
+        let mailbox = self.store.meta.create_mailbox(&new).await.expect("mailbox");
+        let key_pem = std::fs::read_to_string(self.data.join("tls/server.key")).expect("server key");
+        let key = mss_identity::token::TokenKey::from_pem(&key_pem, "bench.test").expect("token key");
+        let sessions = mss_identity::SessionAuthority::new(std::sync::Arc::new(key), self.store.meta.clone());
+        let person = mss_identity::Person {
+            national_id: national_id.parse().expect("national id"),
+            first_name: "Claire".into(),
+            last_name: "Martin".into(),
+            finess: vec![],
+        };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+        let token = sessions.open_portal(&person, mss_identity::Method::Psc, now).await.expect("portal session");
+        (mailbox.address.to_string(), format!("mss-portail={token}"))
     }
 
     pub fn stop(mut self) {

@@ -227,13 +227,19 @@ default_process_limit = 100
     /// A mailbox of `messages` messages written straight into a Maildir (as
     /// a migration would), indexed by Dovecot at the first SELECT.
     pub fn imap_target(&self, pki: &Pki, messages: usize) -> ImapTarget {
+        self.filled(pki, messages, |n, to| crate::smtp_load::message(n, 4 * 1024, "dr.house@peer.test", to))
+    }
+
+    /// A mailbox of `messages` messages made by `make(n, address)`, one in
+    /// ten unseen, as [`crate::mss_side::Mss::fill`] makes them.
+    pub fn filled(&self, pki: &Pki, messages: usize, make: fn(usize, &str) -> Vec<u8>) -> ImapTarget {
         let user = format!("imap-{}-{}", messages, self.root.join("mail").read_dir().map_or(0, |d| d.count()));
         let maildir = self.root.join(format!("mail/{user}/Maildir"));
         for sub in ["new", "cur", "tmp"] {
             std::fs::create_dir_all(maildir.join(sub)).expect("maildir");
         }
         for n in 0..messages {
-            let body = crate::smtp_load::message(n, 4 * 1024, "dr.house@peer.test", &format!("{user}@bench.test"));
+            let body = make(n, &format!("{user}@bench.test"));
             let flags = if n % 10 == 0 { "" } else { "S" };
             std::fs::write(maildir.join(format!("cur/{}.{n}.bench:2,{flags}", 1_790_000_000 + n)), body)
                 .expect("message");

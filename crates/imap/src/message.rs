@@ -1387,7 +1387,7 @@ pub(crate) mod tests {
     /// To and Cc.
     fn facts_agree(raw: &[u8]) {
         let facts = mss_message::Facts::of(raw);
-        for name in mss_message::facts::SEARCHED_FIELDS.into_iter().chain(["subject", "X-Other"]) {
+        for name in mss_store::SearchedHeader::ALL.map(|h| h.name()).into_iter().chain(["subject", "X-Other"]) {
             for needle in ["", "a", "<", "\"", "é", "Re: "] {
                 if let Some(texts) = facts.searched(name) {
                     assert_eq!(texts_contain(texts, needle), header_contains(raw, name, needle), "{name} {needle}");

@@ -19,6 +19,7 @@ use std::borrow::Cow;
 
 use mail_parser::{Addr, Address, Header, HeaderName, HeaderValue, Message, MessagePart, MimeHeaders, PartType};
 use mss_core::{EmailAddress, Ins, PATIENT_DOMAIN};
+use mss_store::SearchedHeader;
 use serde::{Deserialize, Serialize};
 
 use crate::header::originators;
@@ -30,11 +31,6 @@ pub const MAX_DEPTH: usize = 100;
 
 /// Parts described at most; a message with more has [`Facts::truncated`].
 pub const MAX_PARTS: usize = 4096;
-
-/// The header fields whose text the facts keep for IMAP SEARCH
-/// ([`Facts::searched`]): those of the SEARCH keys FROM, TO, CC, BCC and
-/// SUBJECT (RFC 9051 §6.4.4).
-pub const SEARCHED_FIELDS: [&str; 5] = ["From", "To", "Cc", "Bcc", "Subject"];
 
 /// The name of an IHE XDM package attached to a message (IHE ITI TF-1 §16,
 /// the ANS "DMP compatible" guide).
@@ -58,7 +54,7 @@ pub struct Facts {
     /// Whether an IHE XDM package is attached (a part named `IHE_XDM.ZIP`,
     /// or whose media type says XDM).
     pub xdm: bool,
-    /// Every [`SEARCHED_FIELDS`] field of the message, in order: its name
+    /// Every field of the message SEARCH has a key for ([`SearchedHeader`]), in order: its name
     /// as written and its text as SEARCH matches in it
     /// ([`crate::search::field_text`]). None in facts written before this
     /// was kept: a reader then reads the message.
@@ -312,7 +308,7 @@ impl Facts {
     }
 
     /// The texts of the fields named `name` (case ignored), in order, when
-    /// `name` is one of [`SEARCHED_FIELDS`] and the facts keep them.
+    /// `name` is a [`SearchedHeader`] and the facts keep them.
     pub fn searched(&self, name: &str) -> Option<impl Iterator<Item = &str>> {
         let fields = self.searched_fields.as_ref().filter(|_| is_searched(name))?;
         Some(fields.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, text)| text.as_str()))
@@ -341,7 +337,7 @@ impl Part {
 }
 
 fn is_searched(name: &str) -> bool {
-    SEARCHED_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
+    SearchedHeader::named(name).is_some()
 }
 
 /// A patient address (lower case), if `address` is one.

@@ -12,12 +12,13 @@
 //! part has a Content-Type, so that IMAP writes BODYSTRUCTURE from facts).
 
 use mss_core::fold_label;
-use mss_store::{BlobHash, FactColumns, MessageFacts};
+use mss_store::{BlobHash, FactColumns, MessageFacts, SearchedHeader};
 
 use crate::facts::{AddressItem, Envelope, Facts};
 
-/// The version of the encoding written here.
-pub const VERSION: u32 = 3;
+/// The version of the encoding written here (4: the store keeps whether
+/// the header parsed and the searched header texts as columns).
+pub const VERSION: u32 = 4;
 
 /// The facts of `raw`, ready for the store.
 pub fn stored(raw: &[u8]) -> MessageFacts {
@@ -29,7 +30,16 @@ pub fn encode(blob: BlobHash, raw: &[u8]) -> MessageFacts {
     let (facts, text) = Facts::with_text(raw);
     // Serialising plain structs of strings and numbers cannot fail.
     let encoded = serde_json::to_vec(&facts).unwrap_or_default();
-    MessageFacts { blob, version: VERSION, encoded, columns: columns(&facts), text }
+    let searched = SearchedHeader::ALL.map(|field| searched(&facts, field));
+    MessageFacts { blob, version: VERSION, encoded, columns: columns(&facts), text, searched }
+}
+
+/// The texts of `field` SEARCH looks in, joined by line feeds and
+/// lowercased as it compares them; None when the facts do not keep them (a
+/// header that did not parse).
+fn searched(facts: &Facts, field: SearchedHeader) -> Option<String> {
+    let texts = facts.searched(field.name()).filter(|_| facts.has_header())?;
+    Some(texts.collect::<Vec<_>>().join("\n").to_lowercase())
 }
 
 /// The facts stored by this version of mss; None for another version or an
@@ -60,6 +70,7 @@ fn columns(facts: &Facts) -> FactColumns {
         attachments: u32::try_from(facts.attachments().count()).unwrap_or(u32::MAX),
         sender_key: fold_label(shown.unwrap_or_default()),
         subject_key: fold_label(subject.as_deref().unwrap_or_default()),
+        header: facts.has_header(),
     }
 }
 

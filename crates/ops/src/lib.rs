@@ -4,8 +4,8 @@
 //! part for its CLI and web admin.
 //!
 //! Rules kept here:
-//! - arrows point down: this crate uses `core`, `store`, `trust` and
-//!   `directory`, never a front end (`smtp`, `imap`, `web`, `mss`);
+//! - arrows point down: this crate uses `core`, `store`, `message`, `trust`
+//!   and `directory`, never a front end (`smtp`, `imap`, `web`, `mss`);
 //! - no protocol, no HTML, no command-line parsing: a front end turns its
 //!   input into the typed requests of this crate, and its errors into its
 //!   own terms (exit code, `application/problem+json`, a French page);
@@ -19,6 +19,7 @@
 
 pub mod directory;
 mod error;
+pub mod facts;
 pub mod housekeeping;
 pub mod mailboxes;
 pub mod members;

@@ -37,6 +37,42 @@ pub struct MessageFacts {
     /// The searchable text (subject, people, decoded text parts): indexed,
     /// not kept, so facts read back have it empty.
     pub text: String,
+    /// The texts the header keys of IMAP SEARCH look in, indexed by
+    /// `SearchedHeader as usize` (see [`FactsStore::header_candidates`]): each
+    /// field's occurrences joined by a line feed, lowercased; None when not
+    /// known. Written, not read back.
+    pub searched: [Option<String>; 5],
+}
+
+/// A header field whose text the store keeps for IMAP SEARCH (RFC 9051
+/// §6.4.4: SUBJECT, FROM, TO, CC, BCC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchedHeader {
+    Subject,
+    From,
+    To,
+    Cc,
+    Bcc,
+}
+
+impl SearchedHeader {
+    pub const ALL: [Self; 5] = [Self::Subject, Self::From, Self::To, Self::Cc, Self::Bcc];
+
+    /// The field's name, as a message writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Subject => "Subject",
+            Self::From => "From",
+            Self::To => "To",
+            Self::Cc => "Cc",
+            Self::Bcc => "Bcc",
+        }
+    }
+
+    /// The field named `name`, case ignored.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|h| h.name().eq_ignore_ascii_case(name))
+    }
 }
 
 /// What clients sort, search and show, as columns.
@@ -65,6 +101,9 @@ pub struct FactColumns {
     /// list sorts by.
     pub sender_key: String,
     pub subject_key: String,
+    /// The message's header was parsed: the columns say what its bytes say
+    /// (without it they are empty, and readers go to the bytes).
+    pub header: bool,
 }
 
 /// What a folder's list is ordered by.
@@ -104,6 +143,17 @@ pub struct FolderPage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedMessage {
     pub meta: MessageMeta,
+    pub columns: Option<FactColumns>,
+}
+
+/// What SORT reads of one message of a folder: its arrival, its size and,
+/// when it has facts, their columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortedMessage {
+    pub uid: u32,
+    pub received_at: i64,
+    pub size: u64,
+    /// The columns of its facts, when they are of the version asked for.
     pub columns: Option<FactColumns>,
 }
 
@@ -151,6 +201,21 @@ pub trait FactsStore: Send + Sync {
         version: u32,
         limit: usize,
     ) -> Result<Vec<BlobHash>, StoreError>;
+    /// Every message of `folder`, by UID, ascending, with the columns of
+    /// its facts of `version` or later: one read for what SORT orders a
+    /// whole folder by.
+    async fn sort_rows(&self, folder: FolderId, version: u32) -> Result<Vec<SortedMessage>, StoreError>;
+    /// The UIDs of `folder` that may contain each needle (lowercase) in its
+    /// header field: those whose facts of `version` or later, from a parsed
+    /// header, keep that field's text and contain it, and every message
+    /// whose facts do not say. A superset of what SEARCH finds with these
+    /// keys, for it to check fewer messages; by UID, ascending.
+    async fn header_candidates(
+        &self,
+        folder: FolderId,
+        version: u32,
+        needles: &[(SearchedHeader, String)],
+    ) -> Result<Vec<u32>, StoreError>;
     /// A page of the list of `folder`, sorted and searched.
     async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError>;
 }

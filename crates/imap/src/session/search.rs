@@ -8,16 +8,22 @@
 //! ([`mss_message::Facts`], one store read per chunk) when it has facts of
 //! this version that keep them; the facts hold the very texts and date the
 //! message's bytes give ([`Facts::searched`], [`Facts::has_header`]), so the
-//! answer is the same. BODY and TEXT always read the message: the full-text
-//! index finds words from their start, while RFC 9051 §6.4.4 matches any
-//! substring (`onnance` in `Ordonnance`), and its text leaves out attachment
-//! names and the header fields TEXT searches, so it could not even narrow
-//! the candidates without losing some.
+//! answer is the same. Before that, the header keys every match must satisfy
+//! narrow the messages read to the store's candidates (the same texts kept
+//! as columns, [`mss_store::FactsStore::header_candidates`]): a search for
+//! a subject reads only the messages whose subject may hold it.
+//!
+//! BODY and TEXT always read the message: the full-text index finds words
+//! from their start, while RFC 9051 §6.4.4 matches any substring (`onnance`
+//! in `Ordonnance`), and its text leaves out attachment names and the
+//! header fields TEXT searches, so it could not even narrow the candidates
+//! without losing some.
 
 use imap_codec::imap_types::core::{AString, Charset};
 use imap_codec::imap_types::search::SearchKey;
 use mss_message::Facts;
-use mss_store::{BlobStore, MessageMeta};
+use mss_message::stored::VERSION;
+use mss_store::{BlobStore, MessageMeta, SearchedHeader};
 
 use super::bodies::Bodies;
 use super::fetch::stored_facts;
@@ -125,8 +131,18 @@ impl Session<'_> {
         let uids = selected.uids.clone();
         let keys_read = criteria.iter().any(key_needs_body);
         let (meta, blobs) = (self.server.store.meta.clone(), self.server.store.blobs.clone());
+        // The header keys every match must satisfy narrow the messages read
+        // to those the store finds may (a superset: each is checked below).
+        let needles = header_needles(criteria);
+        let wanted: Vec<u32> = match needles.is_empty() {
+            true => uids.clone(),
+            false => {
+                let candidates = meta.header_candidates(folder, VERSION, &needles).await.map_err(unavailable)?;
+                uids.iter().copied().filter(|uid| candidates.binary_search(uid).is_ok()).collect()
+            }
+        };
         let mut found = Vec::new();
-        for (chunk_index, chunk) in uids.chunks(CHUNK).enumerate() {
+        for chunk in wanted.chunks(CHUNK) {
             let metas = meta.messages(folder, chunk).await.map_err(unavailable)?;
             let facts: Vec<Option<Facts>> = match keys_read || reads == Reads::Header {
                 true => stored_facts(&*meta, folder, &metas).await.map_err(unavailable)?,
@@ -142,8 +158,7 @@ impl Session<'_> {
             let mut bodies = Bodies::new(&*blobs);
             let mut read_count = 0;
             for (i, m) in metas.iter().enumerate() {
-                let position = chunk_index * CHUNK + chunk.binary_search(&m.uid).unwrap_or(0);
-                let seq = position as u32 + 1;
+                let seq = uids.binary_search(&m.uid).map_or(0, |position| position as u32 + 1);
                 let mut raw = None;
                 if keys_read_body(i) {
                     raw = bodies.next(&to_read, read_count).await.map_err(unavailable)?;
@@ -198,6 +213,42 @@ fn flags_only(criteria: &[SearchKey<'_>]) -> Option<(Vec<String>, Vec<String>)> 
         list.push(flag);
     }
     Some((with, without))
+}
+
+/// The header keys every matching message satisfies (the top-level keys
+/// and those of a top-level AND), as the store's candidates query takes
+/// them: a field and its needle, lowercased as [`texts_contain`] compares.
+/// A needle with a line feed is left out (the store joins a field's
+/// occurrences with one).
+///
+/// [`texts_contain`]: crate::message::texts_contain
+fn header_needles(criteria: &[SearchKey<'_>]) -> Vec<(SearchedHeader, String)> {
+    use SearchKey as K;
+    let mut needles = Vec::new();
+    let mut keys: Vec<&SearchKey<'_>> = criteria.iter().collect();
+    while let Some(key) = keys.pop() {
+        let (field, value) = match key {
+            K::And(inner) => {
+                keys.extend(inner.as_ref().iter());
+                continue;
+            }
+            K::Subject(v) => (SearchedHeader::Subject, v),
+            K::From(v) => (SearchedHeader::From, v),
+            K::To(v) => (SearchedHeader::To, v),
+            K::Cc(v) => (SearchedHeader::Cc, v),
+            K::Bcc(v) => (SearchedHeader::Bcc, v),
+            K::Header(name, v) => match SearchedHeader::named(&text(name)) {
+                Some(field) => (field, v),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let needle = text(value).to_lowercase();
+        if !needle.contains('\n') {
+            needles.push((field, needle));
+        }
+    }
+    needles
 }
 
 fn key_needs_body(key: &SearchKey<'_>) -> bool {

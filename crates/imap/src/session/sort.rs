@@ -5,12 +5,16 @@
 //! [`threading`] needs. A matching message is read once, and only its
 //! header is parsed; SORT by ARRIVAL and SIZE alone reads no message.
 //!
-//! SORT by DATE, SUBJECT, TO, CC and DISPLAYTO takes its values from the
-//! facts stored with a message (the first Date, Subject, To and Cc as the
-//! header parser reads them, like [`Headers`]) and reads only the messages
-//! without facts. FROM and DISPLAYFROM read the message: the facts keep the
-//! From of the originators' reader, which may differ from the parser's
-//! first From that SORT has always used (two From fields, a malformed one).
+//! SORT of a whole folder by ARRIVAL, SIZE, DATE, SUBJECT, TO and CC reads
+//! the columns of the stored facts of every message in one store read
+//! ([`mss_store::FactsStore::sort_rows`]), no message and no decoding.
+//! Otherwise SORT by DATE, SUBJECT, TO, CC and DISPLAYTO takes its values
+//! from the facts stored with a message (the first Date, Subject, To and Cc
+//! as the header parser reads them, like [`Headers`]) and reads only the
+//! messages without facts. FROM and DISPLAYFROM read the message: the facts
+//! keep the From of the originators' reader, which may differ from the
+//! parser's first From that SORT has always used (two From fields, a
+//! malformed one).
 
 use std::cmp::Ordering;
 use std::hash::RandomState;
@@ -21,6 +25,8 @@ use imap_codec::imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_codec::imap_types::search::SearchKey;
 
 use mss_message::facts::{AddressItem, Envelope};
+use mss_message::stored::VERSION;
+use mss_store::SortedMessage;
 
 use super::search::{Candidate, Reads};
 use super::{Reply, Session};
@@ -50,6 +56,9 @@ impl Session<'_> {
         search: &[SearchKey<'_>],
         by_uid: bool,
     ) -> Reply {
+        if let Some(found) = self.sort_by_columns(criteria, charset, search, by_uid).await {
+            return self.sort_response(found);
+        }
         let keys = || criteria.iter().map(|c| &c.key);
         let reads = if keys().all(|k| matches!(k, SortKey::Arrival | SortKey::Size)) {
             Reads::Metadata
@@ -67,12 +76,47 @@ impl Session<'_> {
         // A stable sort: messages equal by every criterion stay in sequence
         // order (RFC 5256 §3).
         found.sort_by(|a, b| compare(criteria, a, b));
+        self.sort_response(found)
+    }
+
+    fn sort_response(&mut self, found: Vec<Sorted>) -> Reply {
         self.out.extend_from_slice(b"* SORT");
         for message in found {
             self.out.extend(format!(" {}", message.number).into_bytes());
         }
         self.out.extend_from_slice(b"\r\n");
         Reply::ok("SORT completed")
+    }
+
+    /// SORT of the whole folder (search key ALL) by keys the facts'
+    /// columns hold, from one store read; None when this cannot answer
+    /// (another search key, DISPLAYTO, FROM or DISPLAYFROM, a message
+    /// without facts from a parsed header, a quoted recipient address).
+    async fn sort_by_columns(
+        &mut self,
+        criteria: &[SortCriterion],
+        charset: &Charset<'_>,
+        search: &[SearchKey<'_>],
+        by_uid: bool,
+    ) -> Option<Vec<Sorted>> {
+        let charset = charset.as_ref().to_ascii_uppercase();
+        let whole = search.iter().all(|k| matches!(k, SearchKey::All));
+        if !whole || (charset != "UTF-8" && charset != "US-ASCII") {
+            return None;
+        }
+        let selected = self.selected()?;
+        let (folder, uids) = (selected.folder.id, selected.uids.clone());
+        let rows = self.server.store.meta.sort_rows(folder, VERSION).await.ok()?;
+        let mut found = Vec::with_capacity(uids.len());
+        for row in &rows {
+            let Ok(position) = uids.binary_search(&row.uid) else { continue };
+            let values = criteria.iter().map(|c| column_value(&c.key, row)).collect::<Option<_>>()?;
+            let number = if by_uid { row.uid } else { position as u32 + 1 };
+            found.push(Sorted { number, values });
+        }
+        // Rows come by UID, the sequence order: the sort stays stable.
+        found.sort_by(|a, b| compare(criteria, a, b));
+        Some(found)
     }
 
     pub(super) async fn thread(
@@ -155,6 +199,30 @@ fn value(key: &SortKey, c: &Candidate<'_>, headers: &Headers<'_>) -> SortValue {
         SortKey::DisplayFrom => text(first(AddressField::From).map_or("", display)),
         SortKey::DisplayTo => text(first(AddressField::To).map_or("", display)),
     }
+}
+
+/// [`fact_value`] from the columns of the facts: the same first Date,
+/// Subject, To and Cc (the first address of a column written as the
+/// envelope's, unless an address is quoted and may hold the separator).
+fn column_value(key: &SortKey, row: &SortedMessage) -> Option<SortValue> {
+    let text = |text: &str| SortValue::Text(threading::sort_key(text));
+    let arrival = || SortValue::Number(row.received_at);
+    let columns = match key {
+        SortKey::Arrival => return Some(arrival()),
+        SortKey::Size => return Some(SortValue::Number(i64::try_from(row.size).unwrap_or(i64::MAX))),
+        _ => row.columns.as_ref().filter(|c| c.header)?,
+    };
+    let local_part = |list: &str| {
+        let first = list.split(", ").next().unwrap_or_default();
+        first.rsplit_once('@').map_or(first, |(local, _)| local).to_string()
+    };
+    Some(match key {
+        SortKey::Date => SortValue::Number(columns.sent_at.unwrap_or(row.received_at)),
+        SortKey::Subject => text(&threading::base_subject(columns.subject.as_deref().unwrap_or_default()).0),
+        SortKey::To if !columns.to_addresses.contains('"') => text(&local_part(&columns.to_addresses)),
+        SortKey::Cc if !columns.cc_addresses.contains('"') => text(&local_part(&columns.cc_addresses)),
+        _ => return None,
+    })
 }
 
 /// The first mailbox of a recipient field in the facts, looking inside

@@ -1,17 +1,12 @@
-//! `mss messages index`: reads once the messages stored without facts (see
-//! `mss_message::facts`), or with facts of an older version: the messages of
-//! a store made before facts existed, or stored by a path that does not
-//! compute them. Each batch is written in one transaction, with a progress
-//! bar (on a terminal only). Resumable: an interrupted run keeps the batches
-//! it wrote, and the next run finds only what is still missing. Safe while
-//! `mss serve` runs (a message delivered meanwhile comes with its facts).
+//! `mss messages index`: the backfill of message facts
+//! (`mss_ops::facts`), now, with a progress bar (on a terminal only).
+//! `mss serve` runs the same backfill in the background at start.
 
 use std::io::IsTerminal;
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mss_message::stored;
-use mss_store::{MessageFacts, Store};
+use mss_store::Store;
 
 use crate::cli::DataDirArg;
 use crate::config::DataDir;
@@ -43,35 +38,16 @@ pub async fn run(command: MessagesCommand) -> Result<(), CliError> {
 }
 
 async fn index(store: &Store, batch: usize) -> Result<(), CliError> {
-    let backlog = store.meta.facts_backlog(stored::VERSION).await?;
+    let backlog = mss_ops::facts::backlog(store).await?;
     let bar = progress_bar(backlog.blobs);
-    let (mut indexed, mut missing) = (0u64, 0u64);
-    let mut after = None;
-    loop {
-        let hashes = store.meta.blobs_without_facts(stored::VERSION, after, batch).await?;
-        let Some(&last) = hashes.last() else { break };
-        after = Some(last);
-        let mut facts: Vec<MessageFacts> = Vec::with_capacity(hashes.len());
-        // One body at a time: memory stays bounded by the largest message.
-        for hash in hashes {
-            match store.blobs.get(&hash).await? {
-                Some(raw) => {
-                    let read = tokio::task::spawn_blocking(move || stored::encode(hash, &raw));
-                    facts.push(read.await.map_err(|e| failed("reading a message", e))?);
-                }
-                None => missing += 1,
-            }
-            bar.inc(1);
-        }
-        indexed += store.meta.put_facts(&facts).await? as u64;
-    }
+    let done = mss_ops::facts::index_missing(store, batch, || bar.inc(1)).await?;
     bar.finish_and_clear();
     println!(
-        "{indexed} messages read and their facts stored ({} stored messages were without facts)",
-        backlog.messages
+        "{} messages read and their facts stored ({} stored messages were without facts)",
+        done.indexed, backlog.messages
     );
-    if missing > 0 {
-        return Err(failed("index", format!("{missing} message bodies are missing: run `mss check`")));
+    if done.missing > 0 {
+        return Err(failed("index", format!("{} message bodies are missing: run `mss check`", done.missing)));
     }
     Ok(())
 }

@@ -8,7 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::SqliteStore;
 use crate::{
-    BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MessageFacts, PageQuery, StoreError,
+    BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MessageFacts, PageQuery, SearchedHeader,
+    SortedMessage, StoreError,
 };
 
 /// Writes facts if a message names their blob, replacing an older version,
@@ -19,8 +20,10 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
         .prepare_cached(
             "INSERT INTO message_facts (blob_hash, version, encoded, sent_at, subject, from_name, from_address,
                                         to_addresses, cc_addresses, message_id, in_reply_to, patient_ins, xdm,
-                                        attachments, sender_key, subject_key)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16
+                                        attachments, sender_key, subject_key, header, search_subject,
+                                        search_from, search_to, search_cc, search_bcc)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                    ?21, ?22
              WHERE EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)
              ON CONFLICT (blob_hash) DO UPDATE SET
                 version = excluded.version, encoded = excluded.encoded, sent_at = excluded.sent_at,
@@ -28,7 +31,10 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                 to_addresses = excluded.to_addresses, cc_addresses = excluded.cc_addresses,
                 message_id = excluded.message_id, in_reply_to = excluded.in_reply_to,
                 patient_ins = excluded.patient_ins, xdm = excluded.xdm, attachments = excluded.attachments,
-                sender_key = excluded.sender_key, subject_key = excluded.subject_key
+                sender_key = excluded.sender_key, subject_key = excluded.subject_key,
+                header = excluded.header, search_subject = excluded.search_subject,
+                search_from = excluded.search_from, search_to = excluded.search_to,
+                search_cc = excluded.search_cc, search_bcc = excluded.search_bcc
              WHERE excluded.version > message_facts.version
              RETURNING id",
         )?
@@ -49,7 +55,13 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                 c.xdm,
                 c.attachments,
                 c.sender_key,
-                c.subject_key
+                c.subject_key,
+                c.header,
+                facts.searched[SearchedHeader::Subject as usize],
+                facts.searched[SearchedHeader::From as usize],
+                facts.searched[SearchedHeader::To as usize],
+                facts.searched[SearchedHeader::Cc as usize],
+                facts.searched[SearchedHeader::Bcc as usize]
             ],
             |r| r.get(0),
         )
@@ -63,7 +75,7 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
 
 const FACTS_COLUMNS: &str = "mf.blob_hash, mf.version, mf.encoded, mf.sent_at, mf.subject, mf.from_name, \
                              mf.from_address, mf.to_addresses, mf.cc_addresses, mf.message_id, mf.in_reply_to, \
-                             mf.patient_ins, mf.xdm, mf.attachments, mf.sender_key, mf.subject_key";
+                             mf.patient_ins, mf.xdm, mf.attachments, mf.sender_key, mf.subject_key, mf.header";
 
 /// Reads [`FACTS_COLUMNS`] from `first` on.
 fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
@@ -73,13 +85,14 @@ fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
         encoded: r.get(first + 2)?,
         columns: columns_row(r, first + 3)?,
         text: String::new(),
+        searched: Default::default(),
     })
 }
 
 /// The listed columns: [`FACTS_COLUMNS`] from `mf.sent_at` on, read from `first`.
 pub(super) const LISTED_COLUMNS: &str = "mf.sent_at, mf.subject, mf.from_name, mf.from_address, mf.to_addresses, \
                                          mf.cc_addresses, mf.message_id, mf.in_reply_to, mf.patient_ins, mf.xdm, \
-                                         mf.attachments, mf.sender_key, mf.subject_key";
+                                         mf.attachments, mf.sender_key, mf.subject_key, mf.header";
 
 /// Reads [`LISTED_COLUMNS`] from `first` on.
 pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactColumns> {
@@ -97,6 +110,7 @@ pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactCol
         attachments: r.get(first + 10)?,
         sender_key: r.get(first + 11)?,
         subject_key: r.get(first + 12)?,
+        header: r.get(first + 13)?,
     })
 }
 
@@ -120,6 +134,17 @@ fn folder_facts(conn: &Connection, folder: FolderId, uids: &[u32]) -> Result<Vec
         }
     }
     Ok(out)
+}
+
+/// The column of `message_facts` that keeps a searched field's text.
+fn searched_column(field: SearchedHeader) -> &'static str {
+    match field {
+        SearchedHeader::Subject => "mf.search_subject",
+        SearchedHeader::From => "mf.search_from",
+        SearchedHeader::To => "mf.search_to",
+        SearchedHeader::Cc => "mf.search_cc",
+        SearchedHeader::Bcc => "mf.search_bcc",
+    }
 }
 
 /// Messages whose blob has no facts of `version` or later.
@@ -182,6 +207,61 @@ impl FactsStore for SqliteStore {
                  LIMIT ?3",
             )?;
             let rows = stmt.query_map(params![version, folder, limit], |r| r.get::<_, BlobHash>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn sort_rows(&self, folder: FolderId, version: u32) -> Result<Vec<SortedMessage>, StoreError> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT fm.uid, m.received_at, m.size, mf.id IS NOT NULL, {LISTED_COLUMNS}
+                 FROM folder_messages fm
+                 JOIN messages m ON m.id = fm.message_id
+                 LEFT JOIN message_facts mf ON mf.blob_hash = m.blob_hash AND mf.version >= ?2
+                 WHERE fm.folder_id = ?1 ORDER BY fm.uid"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![folder, version], |r| {
+                let indexed: bool = r.get(3)?;
+                Ok(SortedMessage {
+                    uid: r.get(0)?,
+                    received_at: r.get(1)?,
+                    size: r.get::<_, i64>(2)?.max(0) as u64,
+                    columns: if indexed { Some(columns_row(r, 4)?) } else { None },
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn header_candidates(
+        &self,
+        folder: FolderId,
+        version: u32,
+        needles: &[(SearchedHeader, String)],
+    ) -> Result<Vec<u32>, StoreError> {
+        let needles = needles.to_vec();
+        self.read(move |conn| {
+            // A NULL text (not known) keeps the message, like no facts.
+            let tests: Vec<String> = needles
+                .iter()
+                .enumerate()
+                .map(|(i, (field, _))| format!(" AND coalesce(instr({}, ?{}), 1) > 0", searched_column(*field), i + 3))
+                .collect();
+            let sql = format!(
+                "SELECT fm.uid FROM folder_messages fm
+                 JOIN messages m ON m.id = fm.message_id
+                 LEFT JOIN message_facts mf ON mf.blob_hash = m.blob_hash AND mf.version >= ?2 AND mf.header = 1
+                 WHERE fm.folder_id = ?1 AND (mf.id IS NULL OR (1 {}))
+                 ORDER BY fm.uid",
+                tests.concat()
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&folder, &version];
+            bound.extend(needles.iter().map(|(_, needle)| needle as &dyn rusqlite::ToSql));
+            let rows = stmt.query_map(&bound[..], |r| r.get::<_, u32>(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await

@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "inline_blobs_and_flag_bits", include_str!("../../migrations/sqlite/0009_inline_blobs_and_flag_bits.sql")),
     (10, "message_facts", include_str!("../../migrations/sqlite/0010_message_facts.sql")),
     (11, "message_search", include_str!("../../migrations/sqlite/0011_message_search.sql")),
+    (12, "facts_header_search", include_str!("../../migrations/sqlite/0012_facts_header_search.sql")),
 ];
 
 /// Brings the database to the latest version; returns the version reached.
@@ -79,15 +80,17 @@ mod tests {
         )
         .unwrap();
 
-        assert_eq!(apply(&mut conn).unwrap(), 11);
-        let kept: (i64, u32, String, String, String) = conn
+        assert_eq!(apply(&mut conn).unwrap(), MIGRATIONS.len() as i64);
+        let kept: (i64, u32, String, String, String, bool, Option<String>) = conn
             .query_row(
-                "SELECT id, version, subject, to_addresses, sender_key FROM message_facts WHERE blob_hash = ?1",
+                "SELECT id, version, subject, to_addresses, sender_key, header, search_subject
+                 FROM message_facts WHERE blob_hash = ?1",
                 [&hash],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
             )
             .unwrap();
-        assert_eq!(kept, (1, 1, "Bilan".into(), "a@b.test".into(), String::new()), "version 1: to be read again");
+        let expected = (1, 1, "Bilan".into(), "a@b.test".into(), String::new(), false, None);
+        assert_eq!(kept, expected, "version 1: to be read again");
         // Its text, once written, goes with the row.
         conn.execute("INSERT INTO message_text (rowid, text) VALUES (1, 'Bilan sanguin')", []).unwrap();
         let count = |conn: &Connection| -> i64 {

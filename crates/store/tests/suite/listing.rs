@@ -26,6 +26,7 @@ fn message(n: u32, sender: &str, subject: &str, body: &str) -> (Vec<u8>, Message
             ..FactColumns::default()
         },
         text: format!("{subject}\n{sender}\n{body}"),
+        searched: Default::default(),
     };
     (raw, facts)
 }

@@ -7,21 +7,18 @@
 //! accents ignored, the last word as a prefix) in the subject, the sender,
 //! the recipients or the text. Messages stored before their facts existed
 //! (or with facts of an older version) are listed by arrival but match no
-//! search and sort first by sender or subject; each page shown indexes
-//! [`INDEX_AT_ONCE`] of them, and `mss messages index` does the rest.
+//! search and sort first by sender or subject until `mss serve`'s backfill
+//! (`mss_ops::facts`) reaches them; a page that lists some indexes them on
+//! the way and says that the folder is still being indexed.
 
-use mss_message::{parsed, stored};
+use mss_message::stored;
 use mss_store::{FactColumns, Folder, ListOrder, ListedMessage, MessageFacts, MessageMeta, PageQuery, StoreError};
 
-use super::origin::{Origin, UNVERIFIABLE};
+use super::origin::UNVERIFIABLE;
 use crate::Web;
 
 /// Messages per page of a folder.
 pub const PAGE: usize = 50;
-/// Messages without facts indexed while a page of their folder is shown.
-pub const INDEX_AT_ONCE: usize = 200;
-/// The part of a message the list reads (its header, in practice).
-const HEADER_MAX: usize = 64 * 1024;
 
 /// How the list is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,21 +76,9 @@ pub struct Listing {
     pub pages: usize,
     /// Messages listed (matches, when searching).
     pub total: usize,
-    /// Some messages of the folder wait for their facts: a search or a
-    /// sort does not see them yet.
+    /// The page listed messages without facts: others of the folder may
+    /// still wait for theirs, and a search or a sort not see them yet.
     pub indexing: bool,
-}
-
-/// The header of a raw message (up to [`HEADER_MAX`]).
-pub fn header_of(raw: &[u8]) -> &[u8] {
-    let cut = &raw[..raw.len().min(HEADER_MAX)];
-    match cut.windows(4).position(|w| w == b"\r\n\r\n") {
-        Some(end) => &cut[..end + 4],
-        None => match cut.windows(2).position(|w| w == b"\n\n") {
-            Some(end) => &cut[..end + 2],
-            None => cut,
-        },
-    }
 }
 
 /// A message with facts: what they say (the first author, as the header
@@ -108,50 +93,40 @@ fn indexed(meta: MessageMeta, columns: FactColumns) -> Summary {
     Summary { meta, from, subject: columns.subject.unwrap_or_default(), date }
 }
 
-/// A message without facts: read from its bytes.
-fn read(meta: MessageMeta, raw: Option<&[u8]>) -> Summary {
-    // The whole message: a header longer than HEADER_MAX is read whole, as policy reads it.
-    let from = raw.map(|raw| Origin::of(raw).shown()).unwrap_or_default();
-    let parsed = raw.and_then(|raw| parsed::parse_header(header_of(raw)));
-    let subject = parsed.as_ref().and_then(|m| m.subject()).unwrap_or_default().to_string();
-    let date = parsed.as_ref().and_then(|m| m.date()).map_or(meta.received_at, mail_parser::DateTime::to_timestamp);
-    Summary { meta, from, subject, date }
-}
-
-/// The summaries of a page's messages, in order.
+/// The summaries of a page's messages, in order; those without facts are
+/// read and their facts stored on the way.
 async fn summaries(web: &Web, listed: Vec<ListedMessage>) -> Result<Vec<Summary>, StoreError> {
     let mut out = Vec::with_capacity(listed.len());
+    let mut written: Vec<MessageFacts> = Vec::new();
     for ListedMessage { meta, columns } in listed {
-        out.push(match columns {
-            Some(columns) => indexed(meta, columns),
+        let columns = match columns {
+            Some(columns) => columns,
             None => {
-                let raw = web.store.blobs.get(&meta.blob).await?;
-                read(meta, raw.as_deref())
+                let hash = meta.blob;
+                // A missing body is `mss check`'s to report; the list goes on.
+                let raw = web.store.blobs.get(&hash).await?;
+                // Read off the async threads.
+                let read = match raw {
+                    Some(raw) => tokio::task::spawn_blocking(move || stored::encode(hash, &raw)).await.ok(),
+                    None => None,
+                };
+                let Some(facts) = read else {
+                    let date = meta.received_at;
+                    out.push(Summary { meta, from: String::new(), subject: String::new(), date });
+                    continue;
+                };
+                written.push(facts.clone());
+                facts.columns
             }
-        });
+        };
+        out.push(indexed(meta, columns));
     }
+    web.store.meta.put_facts(&written).await?;
     Ok(out)
-}
-
-/// Indexes up to [`INDEX_AT_ONCE`] messages of `folder` without facts;
-/// whether some may remain.
-async fn index_some(web: &Web, folder: &Folder) -> Result<bool, StoreError> {
-    let hashes = web.store.meta.folder_blobs_without_facts(folder.id, stored::VERSION, INDEX_AT_ONCE).await?;
-    let mut facts: Vec<MessageFacts> = Vec::with_capacity(hashes.len());
-    for &hash in &hashes {
-        // A missing body is `mss check`'s to report; the list goes on.
-        if let Some(raw) = web.store.blobs.get(&hash).await? {
-            // Read off the async threads; were it to fail, the message stays unindexed.
-            facts.extend(tokio::task::spawn_blocking(move || stored::encode(hash, &raw)).await.ok());
-        }
-    }
-    web.store.meta.put_facts(&facts).await?;
-    Ok(hashes.len() == INDEX_AT_ONCE)
 }
 
 /// The page `page` (from 1) of `folder` searched for `query`, in `order`.
 pub async fn list(web: &Web, folder: &Folder, query: &str, order: Order, page: usize) -> Result<Listing, StoreError> {
-    let indexing = index_some(web, folder).await?;
     let (sort, descending) = order.in_store();
     let search = Some(query.to_string()).filter(|q| !q.trim().is_empty());
     let mut asked = PageQuery { order: sort, descending, offset: 0, limit: PAGE as u32, search };
@@ -166,6 +141,7 @@ pub async fn list(web: &Web, folder: &Folder, query: &str, order: Order, page: u
         asked.offset = ((pages - 1) * PAGE) as u64;
         found = web.store.meta.folder_page(folder.id, &asked).await?;
     }
+    let indexing = found.messages.iter().any(|m| m.columns.is_none());
     let summaries = summaries(web, found.messages).await?;
     Ok(Listing { summaries, page: page.min(pages), pages, total, indexing })
 }
@@ -177,24 +153,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_header_stops_at_the_blank_line() {
-        assert_eq!(header_of(b"Subject: a\r\n\r\nbody"), b"Subject: a\r\n\r\n");
-        assert_eq!(header_of(b"Subject: a\n\nbody"), b"Subject: a\n\n");
-    }
-
-    #[test]
     fn the_sender_is_what_the_header_reader_checked() {
         let meta = MessageMeta { uid: 1, blob: BlobHash::of(b""), size: 0, received_at: 7, modseq: 1, flags: vec![] };
         let raw = "From: =?utf-8?q?J=C3=A9r=C3=B4me?= <j@labo.test>\r\nSubject: Résultats\r\n\r\n";
         let facts = stored::stored(raw.as_bytes());
         let shown = indexed(meta.clone(), facts.columns);
         assert_eq!((shown.from.as_str(), shown.subject.as_str(), shown.date), ("Jérôme <j@labo.test>", "Résultats", 7));
-        assert_eq!(read(meta.clone(), Some(raw.as_bytes())).from, shown.from, "with or without facts");
         // Two From fields: no sender at all.
         let raw = "From: <chef@autre.test>\r\nFrom: <elodie@ours.test>\r\nSubject: Bilan\r\n\r\n";
         let shown = indexed(meta.clone(), stored::stored(raw.as_bytes()).columns);
         assert_eq!(shown.from, UNVERIFIABLE);
-        assert_eq!(read(meta, Some(raw.as_bytes())).from, UNVERIFIABLE);
         assert_eq!(Order::parse(Some("objet")), Order::Subject);
         assert_eq!(Order::parse(Some("nimporte")), Order::Newest);
     }

@@ -14,7 +14,6 @@ use mss_message::parsed;
 use mss_store::{Folder, SENT};
 use serde::{Deserialize, Serialize};
 
-use super::listing::header_of;
 use super::origin::Origin;
 use super::session::Visitor;
 use crate::Web;
@@ -122,5 +121,31 @@ async fn suggestions(State(web): State<Arc<Web>>, Query(asked): Query<Asked>, _v
             Json(found).into_response()
         }
         Err(problem) => (problem.status, Json(Vec::<Suggestion>::new())).into_response(),
+    }
+}
+
+/// The part of a message read for its recipients (its header, in practice).
+const HEADER_MAX: usize = 64 * 1024;
+
+/// The header of a raw message (up to [`HEADER_MAX`]).
+fn header_of(raw: &[u8]) -> &[u8] {
+    let cut = &raw[..raw.len().min(HEADER_MAX)];
+    match cut.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(end) => &cut[..end + 4],
+        None => match cut.windows(2).position(|w| w == b"\n\n") {
+            Some(end) => &cut[..end + 2],
+            None => cut,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_of;
+
+    #[test]
+    fn the_header_stops_at_the_blank_line() {
+        assert_eq!(header_of(b"Subject: a\r\n\r\nbody"), b"Subject: a\r\n\r\n");
+        assert_eq!(header_of(b"Subject: a\n\nbody"), b"Subject: a\n\n");
     }
 }

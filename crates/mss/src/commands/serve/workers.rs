@@ -1,6 +1,7 @@
 //! The background work of `mss serve`: the ANS validation of new mailboxes,
-//! the directory publication outbox, and the daily housekeeping
-//! (`mss_ops::housekeeping`).
+//! the directory publication outbox, the daily housekeeping
+//! (`mss_ops::housekeeping`) and, at start, the backfill of message facts
+//! (`mss_ops::facts`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,5 +51,6 @@ pub fn start(
         deleted_mailboxes: days(lifecycle.deleted_retention_days),
     };
     tasks.push(tokio::spawn(housekeeping::daily(store.clone(), retention)));
+    tasks.push(tokio::spawn(mss_ops::facts::backfill(store.clone())));
     Ok(simulator)
 }
