@@ -48,6 +48,7 @@ fn world() -> &'static World {
             hostname: "mss.ours.test".into(),
             tls,
             trust,
+            peers: mss_smtp::PeerTrust::default(),
             limits,
         });
         World { runtime, server, _dir: dir }

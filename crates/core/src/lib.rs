@@ -2,7 +2,7 @@
 //!
 //! Identifiers of professionals, structures and patients (RPPS, ADELI, FINESS, INS),
 //! mailbox addresses and the naming rules that build them, mailbox kinds and states,
-//! and who may do what on a mailbox. The protocol and storage crates ask this crate;
+//! who may do what on a mailbox, and the rules of messaging with patients. The protocol and storage crates ask this crate;
 //! they do not re-decide what it decides.
 //!
 //! Rules this crate keeps:
@@ -18,6 +18,7 @@ pub mod address;
 pub mod civil;
 pub mod ids;
 pub mod mailbox;
+pub mod patients;
 pub mod role;
 
 pub use access::{Relation, Right, Rights, rights};

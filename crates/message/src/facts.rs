@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 
 use mail_parser::{Addr, Address, Header, HeaderName, HeaderValue, Message, MessagePart, MimeHeaders, PartType};
-use mss_core::{EmailAddress, Ins, PATIENT_DOMAIN};
+use mss_core::{EmailAddress, PATIENT_DOMAIN, patients};
 use mss_store::SearchedHeader;
 use serde::{Deserialize, Serialize};
 
@@ -282,8 +282,8 @@ impl Facts {
         };
         let (senders, recipients) = (patients(senders), patients(recipients));
         let ins = senders.iter().chain(&recipients).find_map(|address| {
-            let local = address.split('@').next()?;
-            local.to_ascii_uppercase().parse::<Ins>().ok().map(|ins| ins.as_str().to_string())
+            let address = address.parse::<EmailAddress>().ok()?;
+            patients::patient_of(&address).map(|ins| ins.as_str().to_string())
         });
         // MSSANTE.md: X-MSS-INS is `O` or `N`.
         let ins_qualified = self.mss_header("X-MSS-INS").and_then(|v| match v.trim() {

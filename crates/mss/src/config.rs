@@ -46,6 +46,8 @@ pub struct Config {
     pub psc: Psc,
     #[serde(default)]
     pub cps: Cps,
+    #[serde(default)]
+    pub patients: Patients,
 }
 
 /// How the operator runs.
@@ -77,6 +79,32 @@ pub struct Cps {
     /// directory); absent: CPS login is off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_anchors: Option<PathBuf>,
+}
+
+/// Mon espace santé, the operator of the patients' domain
+/// (`patient.mssante.fr`). Mail to patients goes by that domain's MX, or by
+/// a `[smtp] routes` entry for it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patients {
+    /// The certificate DNs Mon espace santé's gateway presents, both ways:
+    /// the published liste blanche no longer lists `patient.mssante.fr`
+    /// (see `mss_smtp::peers`). Default: the last ones published, the
+    /// CNAM's, in the liste blanche's first version (2025-03-14).
+    #[serde(default = "default_gateway_dns")]
+    pub gateway_dns: Vec<String>,
+}
+
+impl Default for Patients {
+    fn default() -> Self {
+        Self { gateway_dns: default_gateway_dns() }
+    }
+}
+
+fn default_gateway_dns() -> Vec<String> {
+    ["smtps1", "smtps2"]
+        .map(|host| format!("CN={host}.ens.atos-infogerance.fr,OU=318003502400041,O=CNAM,ST=Paris (75),C=FR"))
+        .to_vec()
 }
 
 /// Where `mss init` puts the development CPS CA.
@@ -455,8 +483,11 @@ impl Config {
             ("[lifecycle] deleted_retention_days", self.lifecycle.deleted_retention_days <= 3650, "0 to 3650".into()),
             ("[psc] client_id", !self.psc.client_id.trim().is_empty(), "not empty".into()),
         ];
-        match checks.into_iter().find(|(_, ok, _)| !ok) {
-            Some((name, _, range)) => Err(format!("{name} is out of range ({range})")),
+        if let Some((name, _, range)) = checks.into_iter().find(|(_, ok, _)| !ok) {
+            return Err(format!("{name} is out of range ({range})"));
+        }
+        match self.patients.gateway_dns.iter().find(|dn| dn.parse::<mss_trust::DistinguishedName>().is_err()) {
+            Some(dn) => Err(format!("[patients] gateway_dns: {dn:?} is not a certificate DN")),
             None => Ok(()),
         }
     }
@@ -538,6 +569,7 @@ mod tests {
             lifecycle: Lifecycle::default(),
             psc: Psc::default(),
             cps: Cps::default(),
+            patients: Patients::default(),
         }
     }
 

@@ -31,12 +31,14 @@
 
 pub mod data;
 pub mod outbound;
+pub mod peers;
 mod policy;
 mod reply;
 pub mod server;
 pub mod submit;
 
 pub use outbound::{Outbound, RetryPolicy};
+pub use peers::PeerTrust;
 pub use reply::Reply;
 pub use server::{Limits, Mode, SmtpServer, Submission};
 pub use submit::Submitter;

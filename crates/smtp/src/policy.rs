@@ -13,8 +13,10 @@
 //!   carries patient data, and the user may only direct it to mailboxes they
 //!   could have sent from.
 //! - **MTA port**: the domain of every `From:` author and of `Sender:` must
-//!   be one the liste blanche lists for the peer's certificate DN, bounces
-//!   (null sender) included: a peer speaks for its own domains only.
+//!   be one the liste blanche lists for the peer's certificate DN (for the
+//!   patients' domain, the configured Mon espace santé gateway:
+//!   [`PeerTrust`]), bounces (null sender) included: a peer speaks for its
+//!   own domains only.
 //!   `Reply-To:` is the peer's users' business, judged by their operator.
 
 use mss_core::{EmailAddress, NationalId};
@@ -24,6 +26,7 @@ use mss_trust::DistinguishedName;
 use mss_trust::liste_blanche::dn_listed;
 
 use crate::Reply;
+use crate::peers::PeerTrust;
 use crate::submit::Submitter;
 
 /// Submission: the originator fields of `message`, sent by the user whose
@@ -63,17 +66,22 @@ pub async fn check_submission(
 }
 
 /// MTA port: the originator fields of `message` delivered by the peer whose
-/// certificate DN is `subject`.
-pub async fn check_peer(meta: &dyn MetadataStore, message: &[u8], subject: &DistinguishedName) -> Result<(), Reply> {
+/// certificate DN is `subject` (who speaks for which domain: [`PeerTrust`]).
+pub async fn check_peer(
+    meta: &dyn MetadataStore,
+    peers: &PeerTrust,
+    message: &[u8],
+    subject: &DistinguishedName,
+) -> Result<(), Reply> {
     let originators = read(message)?;
     let fields = originators.from.iter().map(|m| ("From", m)).chain(originators.sender.iter().map(|m| ("Sender", m)));
     for (field, mailbox) in fields {
         let domain = mailbox.address.domain();
-        let rows = meta.whitelist_for_domain(domain.as_str()).await.map_err(|e| {
+        let dns = peers.operator_dns(meta, domain.as_str()).await.map_err(|e| {
             tracing::error!(error = %e, "smtp: liste blanche lookup failed");
             Reply::new(451, "4.3.0", "Temporary failure, try again later")
         })?;
-        if !dn_listed(rows.iter().map(|r| r.operator_dn.as_str()), subject) {
+        if !dn_listed(dns.iter().map(String::as_str), subject) {
             return Err(Reply::new(
                 550,
                 "5.7.1",

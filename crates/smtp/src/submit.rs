@@ -16,6 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mss_core::patients::MAX_PATIENT_MESSAGE_BYTES;
 use mss_core::{Domain, EmailAddress, NationalId, Relation, Right, rights};
 use mss_store::{MailboxId, MetadataStore, Placement, SENT, Store, StoreError, now_unix};
 use tokio::sync::Notify;
@@ -59,6 +60,13 @@ pub struct Submitter {
     pub queue_expiry: Duration,
     /// Whether the sender keeps a copy in Sent.
     pub sent_copy: bool,
+}
+
+/// Whether a message of `size` bytes may go to `routes`: Mon espace santé
+/// takes at most [`MAX_PATIENT_MESSAGE_BYTES`] and bounces the rest, so a
+/// larger message to a patient is refused before it is stored.
+pub fn fits_patients(size: usize, routes: &[Route]) -> bool {
+    size <= MAX_PATIENT_MESSAGE_BYTES || !routes.iter().any(|r| r.address().domain().is_patient())
 }
 
 /// The active mailbox at `address`, if there is one.

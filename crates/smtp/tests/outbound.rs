@@ -40,6 +40,7 @@ fn worker(site: &Site, routes: &[(&str, SocketAddr)]) -> Outbound {
         hostname: site.host.clone(),
         tls: site.tls.trust_space_client().unwrap(),
         routes: Routes { fixed: routes.iter().map(|(d, a)| (d.to_string(), *a)).collect::<HashMap<_, _>>(), dns: None },
+        peers: site.peers.clone(),
         retry: RetryPolicy { first_delay: Duration::from_secs(30), ..RetryPolicy::default() },
         wake: Arc::default(),
     }

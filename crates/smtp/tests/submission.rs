@@ -148,6 +148,7 @@ async fn a_user_sends_to_our_mailboxes_and_into_the_trust_space() {
         hostname: w.ours.host.clone(),
         tls: w.ours.tls.trust_space_client().unwrap(),
         routes: mss_smtp::outbound::Routes { fixed: HashMap::from([("peer.test".to_string(), peer_addr)]), dns: None },
+        peers: w.ours.peers.clone(),
         retry: RetryPolicy::default(),
         wake: w.wake.clone(),
     };

@@ -23,7 +23,7 @@
 
 use async_trait::async_trait;
 
-use crate::{BlobHash, FolderId, MessageMeta, StoreError};
+use crate::{BlobHash, FolderId, MailboxId, MessageMeta, StoreError};
 
 /// The facts of one blob, as the store keeps them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,6 +216,10 @@ pub trait FactsStore: Send + Sync {
         version: u32,
         needles: &[(SearchedHeader, String)],
     ) -> Result<Vec<u32>, StoreError>;
+    /// Whether a message in a folder of `mailbox` was written by `author`
+    /// (its first From, as the facts read it) to the patient whose INS is
+    /// `ins`: a patient may answer whoever wrote to them.
+    async fn wrote_to_patient(&self, mailbox: MailboxId, author: &str, ins: &str) -> Result<bool, StoreError>;
     /// A page of the list of `folder`, sorted and searched.
     async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError>;
 }

@@ -57,6 +57,7 @@ suite_tests!(
     sort_and_header_search_read_the_columns_of_the_facts,
     a_folder_is_listed_sorted_and_paged_from_the_index,
     a_search_matches_every_word_whatever_the_accents_and_case,
+    the_sort_keys_of_a_folder_follow_the_facts_of_its_messages,
 );
 
 #[tokio::test]

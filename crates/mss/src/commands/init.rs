@@ -13,7 +13,7 @@ use mss_trust::{CertificateAuthority, DistinguishedName};
 
 use crate::cli::InitArgs;
 use crate::config::{
-    CONFIG_FILE, CPS_CA_DIR, Config, Cps, IDENTITIES_FILE, Imap, Lifecycle, Listen, Psc, RunMode, Smtp, Tls,
+    CONFIG_FILE, CPS_CA_DIR, Config, Cps, IDENTITIES_FILE, Imap, Lifecycle, Listen, Patients, Psc, RunMode, Smtp, Tls,
 };
 use crate::error::{CliError, failed, parse, usage};
 
@@ -102,6 +102,7 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
         lifecycle: Lifecycle::default(),
         psc: Psc { client_secret: Some(random_secret()?), ..Psc::default() },
         cps: Cps { trust_anchors: Some(PathBuf::from(CPS_CA_DIR).join(CA_CERT_FILE)) },
+        patients: Patients::default(),
     };
     let cps_ca = CertificateAuthority::generate("IGC-Santé TEST CPS", &settings.identity.organisation)
         .map_err(|e| failed("pki", e))?;

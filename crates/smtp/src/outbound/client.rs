@@ -16,6 +16,7 @@ use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::data::dot_stuffed;
+use crate::peers::PeerTrust;
 
 /// A peer's answer: the code and the text as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +110,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Peer<S> {
 /// Everything one delivery attempt needs.
 pub struct Attempt<'a> {
     pub store: &'a Store,
+    pub peers: &'a PeerTrust,
     pub tls: Arc<ClientConfig>,
     pub hostname: &'a str,
     pub addr: SocketAddr,
@@ -148,9 +150,9 @@ impl Attempt<'_> {
         .map_err(|e| temporary(format!("TLS handshake failed: {e}")))?;
         let subject = subject_of(tls.get_ref().1.peer_certificates())
             .ok_or_else(|| temporary("the peer presented no readable certificate".into()))?;
-        let listed =
-            self.store.meta.whitelist_for_domain(self.domain).await.map_err(|e| temporary(format!("store: {e}")))?;
-        if !dn_listed(listed.iter().map(|r| r.operator_dn.as_str()), &subject) {
+        let listed = (self.peers.operator_dns(self.store.meta.as_ref(), self.domain).await)
+            .map_err(|e| temporary(format!("store: {e}")))?;
+        if !dn_listed(listed.iter().map(String::as_str), &subject) {
             return Err(temporary(format!(
                 "the peer's certificate DN {subject} is not listed for {} in the liste blanche",
                 self.domain

@@ -24,6 +24,7 @@ use self::client::Attempt;
 pub use self::client::PeerReply;
 use self::dsn::{FailedRecipient, failure_report};
 pub use self::route::{Dns, Routes};
+use crate::peers::PeerTrust;
 
 /// When to try again, and when to give up.
 #[derive(Debug, Clone)]
@@ -76,6 +77,8 @@ pub struct Outbound {
     pub tls: Arc<ClientConfig>,
     /// Where each domain's mail goes.
     pub routes: Routes,
+    /// Who speaks for which domain, beyond the liste blanche.
+    pub peers: PeerTrust,
     pub retry: RetryPolicy,
     /// Notified when something is queued, to send it without waiting.
     pub wake: Arc<Notify>,
@@ -134,6 +137,7 @@ impl Outbound {
                         for addr in hops {
                             let attempt = Attempt {
                                 store: &self.store,
+                                peers: &self.peers,
                                 tls: self.tls.clone(),
                                 hostname: &self.hostname,
                                 addr,

@@ -19,6 +19,8 @@ use mss_identity::TokenKey;
 use mss_net::{Admission, AdmissionLimits, Handshake};
 use mss_store::Store;
 use mss_trust::{PeerCertificate, ServerTrust};
+
+use crate::peers::PeerTrust;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
@@ -105,6 +107,8 @@ pub struct SmtpServer {
     pub hostname: String,
     pub tls: Arc<tokio_rustls::rustls::ServerConfig>,
     pub trust: ServerTrust,
+    /// Who speaks for which domain, beyond the liste blanche.
+    pub peers: PeerTrust,
     pub limits: Limits,
 }
 

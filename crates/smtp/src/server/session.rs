@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use mss_core::EmailAddress;
+use mss_core::{EmailAddress, patients};
 use mss_identity::login::{self, LoginError, Principal};
 use mss_store::{MailboxId, NewAuditEntry, Placement, now_unix};
 use mss_trust::liste_blanche::dn_listed;
@@ -491,9 +491,10 @@ impl<'a> Session<'a> {
             tracing::error!(error = %e, "smtp: liste blanche lookup failed");
             Reply::new(451, "4.3.0", "Temporary failure, try again later")
         };
+        let peers = &self.server.peers;
         if from.is_empty() {
-            let rows = meta.whitelist().await.map_err(store_error)?;
-            if dn_listed(rows.iter().map(|r| r.operator_dn.as_str()), subject) {
+            let dns = peers.all_operator_dns(meta.as_ref()).await.map_err(store_error)?;
+            if dn_listed(dns.iter().map(String::as_str), subject) {
                 return Ok(());
             }
             tracing::warn!(peer = %self.peer, %subject, "smtp: refused bounce, DN not in the liste blanche");
@@ -503,12 +504,12 @@ impl<'a> Session<'a> {
             Ok(address) => address.domain().clone(),
             Err(e) => return Err(Reply::new(501, "5.1.7", format!("Bad sender address: {e}"))),
         };
-        let rows = meta.whitelist_for_domain(domain.as_str()).await.map_err(store_error)?;
-        if rows.is_empty() {
+        let dns = peers.operator_dns(meta.as_ref(), domain.as_str()).await.map_err(store_error)?;
+        if dns.is_empty() {
             tracing::warn!(peer = %self.peer, %domain, "smtp: refused, domain not in the liste blanche");
             return Err(Reply::new(550, "5.7.1", format!("Domain {domain} is not in the liste blanche")));
         }
-        if !dn_listed(rows.iter().map(|r| r.operator_dn.as_str()), subject) {
+        if !dn_listed(dns.iter().map(String::as_str), subject) {
             tracing::warn!(peer = %self.peer, %domain, %subject, "smtp: refused, DN mismatch");
             return Err(Reply::new(
                 550,
@@ -552,12 +553,44 @@ impl<'a> Session<'a> {
                 return Reply::new(451, "4.3.0", "Temporary failure, try again later");
             }
         };
+        if let (Mode::Mta, Route::Local(address, id)) = (&self.server.mode, &route)
+            && let Err(reply) = self.patient_may_write(&envelope.from, address, *id).await
+        {
+            return reply;
+        }
         if let Some(envelope) = &mut self.envelope
             && !envelope.is_recipient(route.address())
         {
             envelope.recipients.push(route);
         }
         Reply::ok("Recipient OK")
+    }
+
+    /// MTA port: a patient (the sender is at `patient.mssante.fr`, so the
+    /// peer is Mon espace santé's gateway) writes first only to an
+    /// organisational mailbox, else only to a mailbox that wrote to them
+    /// (`mss_core::patients`).
+    async fn patient_may_write(&self, from: &str, to: &EmailAddress, id: MailboxId) -> Result<(), Reply> {
+        let Some(sender) = from.parse::<EmailAddress>().ok().filter(|a| a.domain().is_patient()) else {
+            return Ok(());
+        };
+        let meta = self.server.store.meta.as_ref();
+        let store_error = |e| {
+            tracing::error!(error = %e, "smtp: patient rule lookup failed");
+            Reply::new(451, "4.3.0", "Temporary failure, try again later")
+        };
+        let Some(mailbox) = meta.mailbox(to).await.map_err(store_error)? else {
+            return Err(Reply::new(550, "5.1.1", format!("<{to}>: no such active mailbox")));
+        };
+        // A patient-domain address that is not an INS wrote to no one's patient.
+        let wrote = match patients::patient_of(&sender) {
+            Some(ins) => meta.wrote_to_patient(id, &to.to_string(), ins.as_str()).await.map_err(store_error)?,
+            None => false,
+        };
+        patients::may_receive_from_patient(mailbox.kind, mailbox.state, wrote).map_err(|refusal| {
+            tracing::info!(peer = %self.peer, %to, %refusal, "smtp: refused a patient's message");
+            Reply::new(550, "5.7.1", format!("<{to}> does not take this patient's message: {refusal}"))
+        })
     }
 
     /// Reads the message up to the final dot and stores it; the reply is 250
@@ -590,6 +623,10 @@ impl<'a> Session<'a> {
             // repaired: the client's idea of the message is not ours.
             Err(bare) => return Ok(Reply::new(550, "5.6.0", format!("Message refused: {bare}"))),
         };
+        if !crate::submit::fits_patients(body.len(), &envelope.recipients) {
+            let limit = mss_core::patients::MAX_PATIENT_MESSAGE_BYTES;
+            return Ok(Reply::new(552, "5.3.4", format!("Message too large for a patient, at most {limit} bytes")));
+        }
         if let Err(reply) = self.check_headers(&envelope, &body).await {
             return Ok(reply);
         }
@@ -646,7 +683,7 @@ impl<'a> Session<'a> {
                 policy::check_submission(&submission.submitter, body, &sender, own, national_id).await
             }
             (Mode::Mta, _, Some(TlsPeer { certificate: PeerCertificate::Trusted { subject }, .. })) => {
-                policy::check_peer(self.server.store.meta.as_ref(), body, subject).await
+                policy::check_peer(self.server.store.meta.as_ref(), &self.server.peers, body, subject).await
             }
             _ => Err(Reply::new(550, "5.7.1", "No authenticated sender")),
         }

@@ -40,6 +40,8 @@ pub struct Site {
     pub store: Store,
     pub cert: IssuedCertificate,
     pub tls: TlsMaterial,
+    /// Who speaks for the patients' domain (none by default).
+    pub peers: mss_smtp::PeerTrust,
 }
 
 impl Site {
@@ -49,7 +51,7 @@ impl Site {
         let host = format!("mss.{domain}");
         let cert = operator_certificate(ca, &host);
         let tls = TlsMaterial::from_pem(&cert.chain_pem, &cert.key_pem, ca.cert_pem()).unwrap();
-        Self { _dir: dir, domain: domain.into(), host, store, cert, tls }
+        Self { _dir: dir, domain: domain.into(), host, store, cert, tls, peers: mss_smtp::PeerTrust::default() }
     }
 
     /// An active personal mailbox.
@@ -96,15 +98,20 @@ impl Site {
 
     /// Serves submission on a new loopback port; `wake` is notified when mail is queued.
     pub async fn start_submission(&self, wake: Arc<Notify>) -> SocketAddr {
-        self.start_submission_with(wake, false).await
+        self.start_submission_with(wake, Limits::default(), false).await
+    }
+
+    /// Submission with these limits.
+    pub async fn start_submission_limited(&self, wake: Arc<Notify>, limits: Limits) -> SocketAddr {
+        self.start_submission_with(wake, limits, false).await
     }
 
     /// Submission with TLS from the first byte (RFC 8314).
     pub async fn start_implicit_tls_submission(&self, wake: Arc<Notify>) -> SocketAddr {
-        self.start_submission_with(wake, true).await
+        self.start_submission_with(wake, Limits::default(), true).await
     }
 
-    async fn start_submission_with(&self, wake: Arc<Notify>, implicit_tls: bool) -> SocketAddr {
+    async fn start_submission_with(&self, wake: Arc<Notify>, limits: Limits, implicit_tls: bool) -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let submission = Submission {
@@ -118,7 +125,7 @@ impl Site {
             }),
             plain_with_token: false,
         };
-        self.serve(listener, Mode::Submission(submission), Limits::default(), implicit_tls);
+        self.serve(listener, Mode::Submission(submission), limits, implicit_tls);
         addr
     }
 
@@ -131,6 +138,7 @@ impl Site {
             hostname: self.host.clone(),
             tls,
             trust,
+            peers: self.peers.clone(),
             limits,
         });
         if implicit_tls {

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::SqliteStore;
 use crate::{
-    BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MessageFacts, PageQuery, SearchedHeader,
-    SortedMessage, StoreError,
+    BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MailboxId, MessageFacts, PageQuery,
+    SearchedHeader, SortedMessage, StoreError,
 };
 
 /// Writes facts if a message names their blob, replacing an older version,
@@ -263,6 +263,21 @@ impl FactsStore for SqliteStore {
             bound.extend(needles.iter().map(|(_, needle)| needle as &dyn rusqlite::ToSql));
             let rows = stmt.query_map(&bound[..], |r| r.get::<_, u32>(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn wrote_to_patient(&self, mailbox: MailboxId, author: &str, ins: &str) -> Result<bool, StoreError> {
+        let (author, ins) = (author.to_lowercase(), ins.to_ascii_uppercase());
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM message_facts mf
+                                JOIN messages m ON m.blob_hash = mf.blob_hash
+                                JOIN folder_messages fm ON fm.message_id = m.id
+                                JOIN folders f ON f.id = fm.folder_id
+                                WHERE mf.patient_ins = ?2 AND lower(mf.from_address) = ?3 AND f.mailbox_id = ?1)",
+            )?;
+            Ok(stmt.query_row(params![mailbox, ins, author], |r| r.get(0))?)
         })
         .await
     }

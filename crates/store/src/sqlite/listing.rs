@@ -1,7 +1,12 @@
 //! A page of a folder's list on SQLite ([`crate::FactsStore::folder_page`]):
-//! the folder's rows, LEFT JOINed to their facts (a message without facts is
-//! listed all the same), narrowed by the FTS5 index when searching, then
-//! counted, sorted and paged by SQLite: no message is read.
+//! no message is read.
+//!
+//! Without a search, the page's rows are picked from the folder's own
+//! indexes (by UID, or by the sort keys copied on its rows), then LEFT
+//! JOINed to their facts (a message without facts is listed all the same):
+//! the rows before the page are never joined. With a search, the FTS5 index
+//! leads: its matches are joined to their messages and kept in the folder,
+//! then counted, sorted and paged.
 
 use rusqlite::{Connection, ToSql};
 
@@ -11,31 +16,49 @@ use crate::{FolderId, FolderPage, ListOrder, ListedMessage, PageQuery, StoreErro
 
 pub(super) fn folder_page(conn: &Connection, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError> {
     let fts = query.search.as_deref().map(fts_query).unwrap_or_default();
-    let mut bound: Vec<(&str, &dyn ToSql)> = vec![(":folder", &folder)];
-    let mut from = "FROM folder_messages fm JOIN messages m ON m.id = fm.message_id
-                    LEFT JOIN message_facts mf ON mf.blob_hash = m.blob_hash
-                    WHERE fm.folder_id = :folder"
-        .to_string();
-    let total: i64 = if fts.is_empty() {
-        conn.prepare_cached("SELECT COUNT(*) FROM folder_messages WHERE folder_id = :folder")?
-            .query_row(&bound[..], |r| r.get(0))?
-    } else {
-        from.push_str(" AND mf.id IN (SELECT rowid FROM message_text WHERE message_text MATCH :fts)");
-        bound.push((":fts", &fts));
-        conn.prepare_cached(&format!("SELECT COUNT(*) {from}"))?.query_row(&bound[..], |r| r.get(0))?
-    };
     let direction = if query.descending { "DESC" } else { "ASC" };
-    let order = match query.order {
-        ListOrder::Arrival => format!("fm.uid {direction}"),
-        ListOrder::Sender => format!("COALESCE(mf.sender_key, '') {direction}, fm.uid DESC"),
-        ListOrder::Subject => format!("COALESCE(mf.subject_key, '') {direction}, fm.uid DESC"),
+    // Of the columns of folder_messages named with `prefix`; the keys are
+    // those copied on the folder's rows, which an index per folder orders.
+    let order = |prefix: &str| match query.order {
+        ListOrder::Arrival => format!("{prefix}uid {direction}"),
+        ListOrder::Sender => format!("{prefix}sender_key {direction}, {prefix}uid DESC"),
+        ListOrder::Subject => format!("{prefix}subject_key {direction}, {prefix}uid DESC"),
     };
     let (limit, offset) = (i64::from(query.limit), i64::try_from(query.offset).unwrap_or(i64::MAX));
-    bound.push((":limit", &limit));
-    bound.push((":offset", &offset));
+    let mut bound: Vec<(&str, &dyn ToSql)> = vec![(":folder", &folder), (":limit", &limit), (":offset", &offset)];
+    // Each in this order (CROSS JOIN), whatever the folder's size.
+    let (total, from, paged) = if fts.is_empty() {
+        let total: i64 = conn
+            .prepare_cached("SELECT COUNT(*) FROM folder_messages WHERE folder_id = ?1")?
+            .query_row([folder], |r| r.get(0))?;
+        // The page's rows first, from the folder's own indexes: the rows
+        // before the page are never joined.
+        let from = format!(
+            "FROM (SELECT uid AS page_uid FROM folder_messages WHERE folder_id = :folder
+                   ORDER BY {} LIMIT :limit OFFSET :offset) page
+             CROSS JOIN folder_messages fm ON fm.folder_id = :folder AND fm.uid = page.page_uid
+             CROSS JOIN messages m ON m.id = fm.message_id
+             LEFT JOIN message_facts mf ON mf.blob_hash = m.blob_hash",
+            order("")
+        );
+        (total, from, "")
+    } else {
+        // The matches first, kept in the folder, then counted and paged.
+        let from = "FROM message_text t CROSS JOIN message_facts mf ON mf.id = t.rowid
+                    CROSS JOIN messages m ON m.blob_hash = mf.blob_hash
+                    CROSS JOIN folder_messages fm ON fm.message_id = m.id
+                    WHERE message_text MATCH :fts AND fm.folder_id = :folder"
+            .to_string();
+        bound.push((":fts", &fts));
+        let counted = [(":folder", &folder as &dyn ToSql), (":fts", &fts)];
+        let total: i64 =
+            conn.prepare_cached(&format!("SELECT COUNT(*) {from}"))?.query_row(&counted[..], |r| r.get(0))?;
+        (total, from, "LIMIT :limit OFFSET :offset")
+    };
     let sql = format!(
         "SELECT fm.uid, fm.flags, fm.modseq, m.blob_hash, m.size, m.received_at, mf.id IS NOT NULL, {LISTED_COLUMNS}
-         {from} ORDER BY {order} LIMIT :limit OFFSET :offset"
+         {from} ORDER BY {} {paged}",
+        order("fm.")
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(&bound[..], |r| {

@@ -117,3 +117,37 @@ pub async fn a_search_matches_every_word_whatever_the_accents_and_case(store: &S
     assert_eq!(found("nouveau").await, [5]);
     assert_eq!(store.meta.facts(inbox.id, &[5]).await.unwrap()[0].1.text, "", "the text is not given back");
 }
+
+pub async fn the_sort_keys_of_a_folder_follow_the_facts_of_its_messages(store: &Store) {
+    let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let (bruno, bruno_facts) = message(1, "Bruno", "Objet", "corps");
+    let (alice, alice_facts) = message(2, "alice", "Objet", "corps");
+    // Bruno's message arrives without facts; Alice's with.
+    store.deliver(&bruno, &[m.id]).await.unwrap();
+    store.deliver_indexed(&alice, &[Placement::inbox(m.id)], Some(alice_facts)).await.unwrap();
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    let by_sender = |folder: FolderId, descending: bool| async move {
+        uids(&store.meta.folder_page(folder, &query(ListOrder::Sender, descending, 0, 10, None)).await.unwrap())
+    };
+    assert_eq!(by_sender(inbox.id, false).await, [1, 2], "without facts, first");
+    // Its facts, written later, give it its key.
+    store.meta.put_facts(std::slice::from_ref(&bruno_facts)).await.unwrap();
+    assert_eq!(by_sender(inbox.id, false).await, [2, 1], "alice, Bruno");
+    assert_eq!(by_sender(inbox.id, true).await, [1, 2]);
+    // A copy keeps the keys; the same bytes delivered again take them.
+    store.meta.create_folder(m.id, "Archives").await.unwrap();
+    let archives = store.meta.folder(m.id, "Archives").await.unwrap().unwrap();
+    store.meta.copy_messages(inbox.id, &[1, 2], archives.id).await.unwrap();
+    assert_eq!(by_sender(archives.id, false).await, [2, 1]);
+    store.deliver(&bruno, &[m.id]).await.unwrap();
+    assert_eq!(by_sender(inbox.id, false).await, [2, 3, 1], "Bruno's two, newest first among equals");
+    // Facts of a newer version rewrite the keys of every copy.
+    let renamed = MessageFacts {
+        version: 2,
+        columns: FactColumns { sender_key: "a".into(), ..bruno_facts.columns.clone() },
+        ..bruno_facts
+    };
+    store.meta.put_facts(&[renamed]).await.unwrap();
+    assert_eq!(by_sender(inbox.id, false).await, [3, 1, 2], "now before alice");
+    assert_eq!(by_sender(archives.id, false).await, [1, 2]);
+}

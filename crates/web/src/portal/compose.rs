@@ -640,6 +640,20 @@ async fn send(
     if message.len() > sending.max_message_bytes {
         return too_large();
     }
+    if !mss_smtp::submit::fits_patients(message.len(), &routes) {
+        let message = format!(
+            "Mon espace santé n'accepte pas les messages de plus de {} : retirez ou réduisez des pièces jointes pour \
+             écrire à un patient.",
+            french_size(mss_core::patients::MAX_PATIENT_MESSAGE_BYTES as u64)
+        );
+        return layout::error_page(
+            &web,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Message trop volumineux",
+            &message,
+            Some(&visitor),
+        );
+    }
     let base = mail::mail_path(&address);
     let old_draft = draft.draft_uid.zip(drafts(&folders));
     if save_only {

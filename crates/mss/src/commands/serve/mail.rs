@@ -8,7 +8,7 @@ use std::time::Duration;
 use mss_identity::{Throttle, TokenKey};
 use mss_imap::{ImapServer, Limits as ImapLimits};
 use mss_smtp::outbound::{Dns, Routes};
-use mss_smtp::{Limits, Mode, Outbound, RetryPolicy, SmtpServer, Submission, Submitter};
+use mss_smtp::{Limits, Mode, Outbound, PeerTrust, RetryPolicy, SmtpServer, Submission, Submitter};
 use mss_store::Store;
 use mss_trust::pki::subject_of_pem;
 use mss_trust::{DistinguishedName, ServerTrust, TlsMaterial};
@@ -62,6 +62,7 @@ pub fn start(
     let queue_expiry = Duration::from_secs(smtp_config.queue_expiry_days.saturating_mul(86_400));
     let limits = Limits { max_message_bytes: smtp_config.max_message_bytes, ..Limits::default() };
     let wake = Arc::new(tokio::sync::Notify::new());
+    let peers = PeerTrust { patient_gateway: data.config.patients.gateway_dns.clone() };
     let server = |mode| {
         Arc::new(SmtpServer {
             mode,
@@ -70,6 +71,7 @@ pub fn start(
             hostname: tls.hostname.clone(),
             tls: tls.server.clone(),
             trust: tls.trust.clone(),
+            peers: peers.clone(),
             limits: limits.clone(),
         })
     };
@@ -113,6 +115,7 @@ pub fn start(
         hostname: tls.hostname.clone(),
         tls: tls.material.trust_space_client().map_err(|e| failed("tls", e))?,
         routes: routes(data),
+        peers,
         retry: RetryPolicy { expiry: queue_expiry, ..RetryPolicy::default() },
         wake,
     };
