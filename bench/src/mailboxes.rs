@@ -52,7 +52,9 @@ const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Au
 /// word « hyperkaliémie » in one body in a hundred.
 pub fn message(n: usize, recipient: &str) -> Vec<u8> {
     let name = NAMES[n % NAMES.len()];
-    let sender = format!("\"Dr {name}\" <{}.{}@hopital-{}.test>", name.to_lowercase(), n % 4, n % 7);
+    // Addresses are ASCII, as real ones are (« Lefèvre » writes lefevre@).
+    let local = name.to_lowercase().replace('è', "e");
+    let sender = format!("\"Dr {name}\" <{local}.{}@hopital-{}.test>", n % 4, n % 7);
     let subject = format!("{} - dossier {}", SUBJECTS[(n / 3) % SUBJECTS.len()], n % 997);
     let sent = 1_700_000_000 + (n.wrapping_mul(7_919) % 100_000) as i64 * 900;
     let at = Civil::from_unix(sent);

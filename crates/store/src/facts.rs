@@ -151,6 +151,8 @@ pub struct ListedMessage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SortedMessage {
     pub uid: u32,
+    /// Its bytes, for a reader the columns do not answer.
+    pub blob: BlobHash,
     pub received_at: i64,
     pub size: u64,
     /// The columns of its facts, when they are of the version asked for.

@@ -5,16 +5,16 @@
 //! [`threading`] needs. A matching message is read once, and only its
 //! header is parsed; SORT by ARRIVAL and SIZE alone reads no message.
 //!
-//! SORT of a whole folder by ARRIVAL, SIZE, DATE, SUBJECT, TO and CC reads
-//! the columns of the stored facts of every message in one store read
-//! ([`mss_store::FactsStore::sort_rows`]), no message and no decoding.
-//! Otherwise SORT by DATE, SUBJECT, TO, CC and DISPLAYTO takes its values
-//! from the facts stored with a message (the first Date, Subject, To and Cc
-//! as the header parser reads them, like [`Headers`]) and reads only the
-//! messages without facts. FROM and DISPLAYFROM read the message: the facts
-//! keep the From of the originators' reader, which may differ from the
-//! parser's first From that SORT has always used (two From fields, a
-//! malformed one).
+//! SORT of a whole folder (search key ALL) reads the columns of the stored
+//! facts of every message in one store read
+//! ([`mss_store::FactsStore::sort_rows`]), no message and no decoding: the
+//! first Date, Subject, To and Cc, and for FROM and DISPLAYFROM the first
+//! author as ENVELOPE shows it. Only a message whose columns do not say (no
+//! facts yet, a header that did not parse, a From its reader refused, a
+//! quoted address) has its header read. Otherwise (other search keys,
+//! DISPLAYTO) SORT by DATE, SUBJECT, TO, CC and DISPLAYTO takes its values
+//! from the decoded facts of each matching message, and FROM and
+//! DISPLAYFROM read the message.
 
 use std::cmp::Ordering;
 use std::hash::RandomState;
@@ -88,10 +88,12 @@ impl Session<'_> {
         Reply::ok("SORT completed")
     }
 
-    /// SORT of the whole folder (search key ALL) by keys the facts'
-    /// columns hold, from one store read; None when this cannot answer
-    /// (another search key, DISPLAYTO, FROM or DISPLAYFROM, a message
-    /// without facts from a parsed header, a quoted recipient address).
+    /// SORT of the whole folder (search key ALL) from one store read of the
+    /// facts' columns; the header of a message whose columns do not say
+    /// (no facts, a header that did not parse, a From its reader refused, a
+    /// quoted recipient address) is read. None when this does not apply:
+    /// another search key, or DISPLAYTO (the columns keep no recipient
+    /// names).
     async fn sort_by_columns(
         &mut self,
         criteria: &[SortCriterion],
@@ -101,7 +103,8 @@ impl Session<'_> {
     ) -> Option<Vec<Sorted>> {
         let charset = charset.as_ref().to_ascii_uppercase();
         let whole = search.iter().all(|k| matches!(k, SearchKey::All));
-        if !whole || (charset != "UTF-8" && charset != "US-ASCII") {
+        let display_to = criteria.iter().any(|c| matches!(c.key, SortKey::DisplayTo));
+        if !whole || display_to || (charset != "UTF-8" && charset != "US-ASCII") {
             return None;
         }
         let selected = self.selected()?;
@@ -110,7 +113,15 @@ impl Session<'_> {
         let mut found = Vec::with_capacity(uids.len());
         for row in &rows {
             let Ok(position) = uids.binary_search(&row.uid) else { continue };
-            let values = criteria.iter().map(|c| column_value(&c.key, row)).collect::<Option<_>>()?;
+            let values = match criteria.iter().map(|c| column_value(&c.key, row)).collect::<Option<_>>() {
+                Some(values) => values,
+                None => {
+                    // A missing body sorts as an empty header, as `matching` reads it.
+                    let raw = self.server.store.blobs.get(&row.blob).await.ok().flatten().unwrap_or_default();
+                    let headers = Headers::parse(&raw);
+                    criteria.iter().map(|c| value(&c.key, row.received_at, row.size, &headers)).collect()
+                }
+            };
             let number = if by_uid { row.uid } else { position as u32 + 1 };
             found.push(Sorted { number, values });
         }
@@ -159,7 +170,7 @@ fn sorted(c: &Candidate<'_>, criteria: &[SortCriterion], by_uid: bool) -> Sorted
     let from_facts = c.facts.and_then(|f| criteria.iter().map(|k| fact_value(&k.key, c, &f.envelope)).collect());
     let values = from_facts.unwrap_or_else(|| {
         let headers = Headers::parse(c.raw.unwrap_or_default());
-        criteria.iter().map(|criterion| value(&criterion.key, c, &headers)).collect()
+        criteria.iter().map(|criterion| value(&criterion.key, c.meta.received_at, c.meta.size, &headers)).collect()
     });
     Sorted { number: c.number(by_uid), values }
 }
@@ -184,14 +195,14 @@ fn fact_value(key: &SortKey, c: &Candidate<'_>, envelope: &Envelope) -> Option<S
 
 /// RFC 5256 §3 and RFC 5957 §3: what a message sorts by for one key. A
 /// missing field sorts as the empty string.
-fn value(key: &SortKey, c: &Candidate<'_>, headers: &Headers<'_>) -> SortValue {
+fn value(key: &SortKey, received_at: i64, size: u64, headers: &Headers<'_>) -> SortValue {
     let text = |text: &str| SortValue::Text(threading::sort_key(text));
     let first = |field| headers.first_address(field);
     match key {
-        SortKey::Arrival => SortValue::Number(c.meta.received_at),
+        SortKey::Arrival => SortValue::Number(received_at),
         // RFC 5256 §2.2: without a valid Date, the INTERNALDATE.
-        SortKey::Date => SortValue::Number(headers.date().unwrap_or(c.meta.received_at)),
-        SortKey::Size => SortValue::Number(i64::try_from(c.meta.size).unwrap_or(i64::MAX)),
+        SortKey::Date => SortValue::Number(headers.date().unwrap_or(received_at)),
+        SortKey::Size => SortValue::Number(i64::try_from(size).unwrap_or(i64::MAX)),
         SortKey::Subject => text(&threading::base_subject(headers.subject().unwrap_or_default()).0),
         SortKey::From => text(first(AddressField::From).map_or("", local_part)),
         SortKey::To => text(first(AddressField::To).map_or("", local_part)),
@@ -203,7 +214,9 @@ fn value(key: &SortKey, c: &Candidate<'_>, headers: &Headers<'_>) -> SortValue {
 
 /// [`fact_value`] from the columns of the facts: the same first Date,
 /// Subject, To and Cc (the first address of a column written as the
-/// envelope's, unless an address is quoted and may hold the separator).
+/// envelope's, unless an address is quoted and may hold the separator),
+/// and the first author for FROM and DISPLAYFROM; None when the columns do
+/// not say.
 fn column_value(key: &SortKey, row: &SortedMessage) -> Option<SortValue> {
     let text = |text: &str| SortValue::Text(threading::sort_key(text));
     let arrival = || SortValue::Number(row.received_at);
@@ -212,6 +225,7 @@ fn column_value(key: &SortKey, row: &SortedMessage) -> Option<SortValue> {
         SortKey::Size => return Some(SortValue::Number(i64::try_from(row.size).unwrap_or(i64::MAX))),
         _ => row.columns.as_ref().filter(|c| c.header)?,
     };
+    let author = columns.from_address.as_deref().filter(|a| !a.contains('"'));
     let local_part = |list: &str| {
         let first = list.split(", ").next().unwrap_or_default();
         first.rsplit_once('@').map_or(first, |(local, _)| local).to_string()
@@ -221,6 +235,13 @@ fn column_value(key: &SortKey, row: &SortedMessage) -> Option<SortValue> {
         SortKey::Subject => text(&threading::base_subject(columns.subject.as_deref().unwrap_or_default()).0),
         SortKey::To if !columns.to_addresses.contains('"') => text(&local_part(&columns.to_addresses)),
         SortKey::Cc if !columns.cc_addresses.contains('"') => text(&local_part(&columns.cc_addresses)),
+        // The first author as ENVELOPE shows it; none when its reader
+        // refused the From (two of them, a malformed one): read the header.
+        SortKey::From => text(&local_part(author?)),
+        SortKey::DisplayFrom => {
+            let address = author?;
+            text(columns.from_name.as_deref().filter(|name| !name.trim().is_empty()).unwrap_or(address))
+        }
         _ => return None,
     })
 }

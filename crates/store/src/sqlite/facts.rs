@@ -215,7 +215,7 @@ impl FactsStore for SqliteStore {
     async fn sort_rows(&self, folder: FolderId, version: u32) -> Result<Vec<SortedMessage>, StoreError> {
         self.read(move |conn| {
             let sql = format!(
-                "SELECT fm.uid, m.received_at, m.size, mf.id IS NOT NULL, {LISTED_COLUMNS}
+                "SELECT fm.uid, m.received_at, m.size, mf.id IS NOT NULL, m.blob_hash, {LISTED_COLUMNS}
                  FROM folder_messages fm
                  JOIN messages m ON m.id = fm.message_id
                  LEFT JOIN message_facts mf ON mf.blob_hash = m.blob_hash AND mf.version >= ?2
@@ -226,9 +226,10 @@ impl FactsStore for SqliteStore {
                 let indexed: bool = r.get(3)?;
                 Ok(SortedMessage {
                     uid: r.get(0)?,
+                    blob: r.get(4)?,
                     received_at: r.get(1)?,
                     size: r.get::<_, i64>(2)?.max(0) as u64,
-                    columns: if indexed { Some(columns_row(r, 4)?) } else { None },
+                    columns: if indexed { Some(columns_row(r, 5)?) } else { None },
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
