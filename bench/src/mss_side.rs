@@ -238,7 +238,15 @@ impl Mss {
         (mailbox.address.to_string(), format!("mss-portail={token}"))
     }
 
-    pub fn stop(mut self) {
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+/// A run that fails half-way (a panic, a peer that does not start) stops
+/// `mss serve` all the same: nothing of a run outlives it.
+impl Drop for Mss {
+    fn drop(&mut self) {
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
     }

@@ -259,6 +259,13 @@ default_process_limit = 100
     }
 
     pub fn stop(self) {
+        drop(self);
+    }
+}
+
+/// Postfix and Dovecot stop with the peer, whatever ended the run.
+impl Drop for Peer {
+    fn drop(&mut self) {
         let _ = Command::new("postfix").args(["-c", self.root.join("etc").to_str().expect("path"), "stop"]).output();
         let _ = Command::new("doveadm")
             .args(["-c", self.root.join("dovecot.conf").to_str().expect("path"), "stop"])
