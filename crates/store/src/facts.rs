@@ -211,13 +211,15 @@ pub trait FactsStore: Send + Sync {
     /// header field: those whose facts of `version` or later, from a parsed
     /// header, keep that field's text and contain it, and every message
     /// whose facts do not say. A superset of what SEARCH finds with these
-    /// keys, for it to check fewer messages; by UID, ascending.
+    /// keys, for it to check fewer messages; by UID, ascending, each with
+    /// whether its facts answered (it then holds every needle, in the very
+    /// texts SEARCH compares) or it is to be checked.
     async fn header_candidates(
         &self,
         folder: FolderId,
         version: u32,
         needles: &[(SearchedHeader, String)],
-    ) -> Result<Vec<u32>, StoreError>;
+    ) -> Result<Vec<(u32, bool)>, StoreError>;
     /// Whether a message in a folder of `mailbox` was written by `author`
     /// (its first From, as the facts read it) to the patient whose INS is
     /// `ins`: a patient may answer whoever wrote to them.

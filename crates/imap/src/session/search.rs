@@ -133,15 +133,31 @@ impl Session<'_> {
         let (meta, blobs) = (self.server.store.meta.clone(), self.server.store.blobs.clone());
         // The header keys every match must satisfy narrow the messages read
         // to those the store finds may (a superset: each is checked below).
-        let needles = header_needles(criteria);
-        let wanted: Vec<u32> = match needles.is_empty() {
-            true => uids.clone(),
-            false => {
-                let candidates = meta.header_candidates(folder, VERSION, &needles).await.map_err(unavailable)?;
-                uids.iter().copied().filter(|uid| candidates.binary_search(uid).is_ok()).collect()
+        // When they are the whole search and the record reads metadata
+        // only, the messages the store's facts answered match as they are.
+        let (needles, only_needles) = header_needles(criteria);
+        let exact = only_needles && reads == Reads::Metadata;
+        let (mut wanted, mut settled) = (Vec::new(), Vec::new());
+        if needles.is_empty() {
+            wanted.clone_from(&uids);
+        } else {
+            let candidates = meta.header_candidates(folder, VERSION, &needles).await.map_err(unavailable)?;
+            for &uid in &uids {
+                match candidates.binary_search_by_key(&uid, |(uid, _)| *uid) {
+                    Ok(i) if exact && candidates[i].1 => settled.push(uid),
+                    Ok(_) => wanted.push(uid),
+                    Err(_) => {}
+                }
             }
-        };
-        let mut found = Vec::new();
+        }
+        let sequence = |uid: u32| uids.binary_search(&uid).map_or(0, |position| position as u32 + 1);
+        let mut found: Vec<(u32, T)> = Vec::new();
+        for chunk in settled.chunks(CHUNK) {
+            for m in meta.messages(folder, chunk).await.map_err(unavailable)? {
+                let seq = sequence(m.uid);
+                found.push((seq, record(&Candidate { seq, meta: &m, raw: None, facts: None })));
+            }
+        }
         for chunk in wanted.chunks(CHUNK) {
             let metas = meta.messages(folder, chunk).await.map_err(unavailable)?;
             let facts: Vec<Option<Facts>> = match keys_read || reads == Reads::Header {
@@ -158,7 +174,7 @@ impl Session<'_> {
             let mut bodies = Bodies::new(&*blobs);
             let mut read_count = 0;
             for (i, m) in metas.iter().enumerate() {
-                let seq = uids.binary_search(&m.uid).map_or(0, |position| position as u32 + 1);
+                let seq = sequence(m.uid);
                 let mut raw = None;
                 if keys_read_body(i) {
                     raw = bodies.next(&to_read, read_count).await.map_err(unavailable)?;
@@ -176,10 +192,12 @@ impl Session<'_> {
                 if record_reads && !keys_read_body(i) {
                     raw = read(&*blobs, m).await?;
                 }
-                found.push(record(&Candidate { seq, meta: m, raw: raw.as_deref(), facts: facts[i] }));
+                found.push((seq, record(&Candidate { seq, meta: m, raw: raw.as_deref(), facts: facts[i] })));
             }
         }
-        Ok(found)
+        // In sequence order, the answered ones among the others.
+        found.sort_by_key(|(seq, _)| *seq);
+        Ok(found.into_iter().map(|(_, record)| record).collect())
     }
 }
 
@@ -217,14 +235,16 @@ fn flags_only(criteria: &[SearchKey<'_>]) -> Option<(Vec<String>, Vec<String>)> 
 
 /// The header keys every matching message satisfies (the top-level keys
 /// and those of a top-level AND), as the store's candidates query takes
-/// them: a field and its needle, lowercased as [`texts_contain`] compares.
-/// A needle with a line feed is left out (the store joins a field's
-/// occurrences with one).
+/// them: a field and its needle, lowercased as [`texts_contain`] compares;
+/// and whether the store's answer is the whole search (ALL aside, no empty
+/// needle). A needle with a line feed is left out (the store joins a
+/// field's occurrences with one).
 ///
 /// [`texts_contain`]: crate::message::texts_contain
-fn header_needles(criteria: &[SearchKey<'_>]) -> Vec<(SearchedHeader, String)> {
+fn header_needles(criteria: &[SearchKey<'_>]) -> (Vec<(SearchedHeader, String)>, bool) {
     use SearchKey as K;
     let mut needles = Vec::new();
+    let mut whole = true;
     let mut keys: Vec<&SearchKey<'_>> = criteria.iter().collect();
     while let Some(key) = keys.pop() {
         let (field, value) = match key {
@@ -239,16 +259,27 @@ fn header_needles(criteria: &[SearchKey<'_>]) -> Vec<(SearchedHeader, String)> {
             K::Bcc(v) => (SearchedHeader::Bcc, v),
             K::Header(name, v) => match SearchedHeader::named(&text(name)) {
                 Some(field) => (field, v),
-                None => continue,
+                None => {
+                    whole = false;
+                    continue;
+                }
             },
-            _ => continue,
+            K::All => continue,
+            _ => {
+                whole = false;
+                continue;
+            }
         };
         let needle = text(value).to_lowercase();
-        if !needle.contains('\n') {
-            needles.push((field, needle));
+        // An empty needle asks whether the field is there at all, which the
+        // joined texts do not tell: such a key is checked on the facts.
+        whole &= !needle.is_empty();
+        match needle.contains('\n') {
+            true => whole = false,
+            false => needles.push((field, needle)),
         }
     }
-    needles
+    (needles, whole)
 }
 
 fn key_needs_body(key: &SearchKey<'_>) -> bool {

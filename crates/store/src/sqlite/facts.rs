@@ -242,7 +242,7 @@ impl FactsStore for SqliteStore {
         folder: FolderId,
         version: u32,
         needles: &[(SearchedHeader, String)],
-    ) -> Result<Vec<u32>, StoreError> {
+    ) -> Result<Vec<(u32, bool)>, StoreError> {
         let needles = needles.to_vec();
         self.read(move |conn| {
             // A NULL text (not known) keeps the message, like no facts.
@@ -251,18 +251,21 @@ impl FactsStore for SqliteStore {
                 .enumerate()
                 .map(|(i, (field, _))| format!(" AND coalesce(instr({}, ?{}), 1) > 0", searched_column(*field), i + 3))
                 .collect();
+            let known: Vec<String> =
+                needles.iter().map(|(field, _)| format!(" AND {} IS NOT NULL", searched_column(*field))).collect();
             let sql = format!(
-                "SELECT fm.uid FROM folder_messages fm
+                "SELECT fm.uid, mf.id IS NOT NULL {} FROM folder_messages fm
                  JOIN messages m ON m.id = fm.message_id
                  LEFT JOIN message_facts mf ON mf.blob_hash = m.blob_hash AND mf.version >= ?2 AND mf.header = 1
                  WHERE fm.folder_id = ?1 AND (mf.id IS NULL OR (1 {}))
                  ORDER BY fm.uid",
+                known.concat(),
                 tests.concat()
             );
             let mut stmt = conn.prepare_cached(&sql)?;
             let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&folder, &version];
             bound.extend(needles.iter().map(|(_, needle)| needle as &dyn rusqlite::ToSql));
-            let rows = stmt.query_map(&bound[..], |r| r.get::<_, u32>(0))?;
+            let rows = stmt.query_map(&bound[..], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, bool>(1)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await

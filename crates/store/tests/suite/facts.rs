@@ -161,8 +161,22 @@ pub async fn sort_and_header_search_read_the_columns_of_the_facts(store: &Store)
 
     let candidates = |needles: Vec<(SearchedHeader, &str)>| {
         let needles: Vec<(SearchedHeader, String)> = needles.into_iter().map(|(h, n)| (h, n.to_string())).collect();
-        async move { store.meta.header_candidates(inbox.id, 4, &needles).await.unwrap() }
+        async move {
+            let found = store.meta.header_candidates(inbox.id, 4, &needles).await.unwrap();
+            found.into_iter().map(|(uid, _)| uid).collect::<Vec<u32>>()
+        }
     };
+    // Which ones the facts answered: only those with facts that keep every field asked.
+    let answered = |needles: Vec<(SearchedHeader, &str)>| {
+        let needles: Vec<(SearchedHeader, String)> = needles.into_iter().map(|(h, n)| (h, n.to_string())).collect();
+        async move {
+            let found = store.meta.header_candidates(inbox.id, 4, &needles).await.unwrap();
+            found.into_iter().filter(|(_, answered)| *answered).map(|(uid, _)| uid).collect::<Vec<u32>>()
+        }
+    };
+    assert_eq!(answered(vec![(SearchedHeader::Subject, "ordonn")]).await, [1]);
+    assert_eq!(answered(vec![(SearchedHeader::Subject, "n")]).await, [1, 2]);
+    assert_eq!(answered(vec![(SearchedHeader::Subject, "n"), (SearchedHeader::Bcc, "")]).await, Vec::<u32>::new());
     // What may match, and every message whose facts do not say.
     assert_eq!(candidates(vec![(SearchedHeader::Subject, "ordonn")]).await, [1, 3, 4, 5]);
     assert_eq!(candidates(vec![(SearchedHeader::Subject, "bilan")]).await, [2, 3, 4, 5]);
