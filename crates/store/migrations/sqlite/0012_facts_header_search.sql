@@ -17,6 +17,26 @@ ALTER TABLE message_facts ADD COLUMN search_bcc TEXT;
 -- to this patient?
 CREATE INDEX message_facts_patient_ins ON message_facts (patient_ins) WHERE patient_ins IS NOT NULL;
 
+-- Each message names the row of its facts (an integer: readers join by it
+-- instead of comparing blob hashes). Triggers keep the link: facts written
+-- name themselves on every message of their blob, and a message stored
+-- when its blob already has facts takes them.
+ALTER TABLE messages ADD COLUMN facts_id INTEGER;
+UPDATE messages SET facts_id = (SELECT mf.id FROM message_facts mf WHERE mf.blob_hash = messages.blob_hash);
+CREATE TRIGGER message_facts_link AFTER INSERT ON message_facts
+BEGIN
+    UPDATE messages SET facts_id = new.id WHERE blob_hash = new.blob_hash;
+END;
+CREATE TRIGGER messages_facts_link AFTER INSERT ON messages
+WHEN EXISTS (SELECT 1 FROM message_facts WHERE blob_hash = new.blob_hash)
+BEGIN
+    UPDATE messages SET facts_id = (SELECT id FROM message_facts WHERE blob_hash = new.blob_hash) WHERE id = new.id;
+END;
+CREATE TRIGGER message_facts_unlink AFTER DELETE ON message_facts
+BEGIN
+    UPDATE messages SET facts_id = NULL WHERE blob_hash = old.blob_hash;
+END;
+
 -- The webmail's sort keys (issue 14), copied from the facts onto each row of
 -- folder_messages so that an index per folder serves a page sorted by
 -- sender or subject at any folder size ('' without facts: such messages

@@ -119,7 +119,7 @@ fn folder_facts(conn: &Connection, folder: FolderId, uids: &[u32]) -> Result<Vec
         "SELECT fm.uid, {FACTS_COLUMNS}
          FROM folder_messages fm
          JOIN messages m ON m.id = fm.message_id
-         JOIN message_facts mf ON mf.blob_hash = m.blob_hash
+         JOIN message_facts mf ON mf.id = m.facts_id
          WHERE fm.folder_id = ?1 AND fm.uid BETWEEN ?2 AND ?3 ORDER BY fm.uid"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -218,7 +218,7 @@ impl FactsStore for SqliteStore {
                 "SELECT fm.uid, m.received_at, m.size, mf.id IS NOT NULL, m.blob_hash, {LISTED_COLUMNS}
                  FROM folder_messages fm
                  JOIN messages m ON m.id = fm.message_id
-                 LEFT JOIN message_facts mf ON mf.blob_hash = m.blob_hash AND mf.version >= ?2
+                 LEFT JOIN message_facts mf ON mf.id = m.facts_id AND mf.version >= ?2
                  WHERE fm.folder_id = ?1 ORDER BY fm.uid"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
@@ -256,7 +256,7 @@ impl FactsStore for SqliteStore {
             let sql = format!(
                 "SELECT fm.uid, mf.id IS NOT NULL {} FROM folder_messages fm
                  JOIN messages m ON m.id = fm.message_id
-                 LEFT JOIN message_facts mf ON mf.blob_hash = m.blob_hash AND mf.version >= ?2 AND mf.header = 1
+                 LEFT JOIN message_facts mf ON mf.id = m.facts_id AND mf.version >= ?2 AND mf.header = 1
                  WHERE fm.folder_id = ?1 AND (mf.id IS NULL OR (1 {}))
                  ORDER BY fm.uid",
                 known.concat(),

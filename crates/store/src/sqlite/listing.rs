@@ -38,7 +38,7 @@ pub(super) fn folder_page(conn: &Connection, folder: FolderId, query: &PageQuery
                    ORDER BY {} LIMIT :limit OFFSET :offset) page
              CROSS JOIN folder_messages fm ON fm.folder_id = :folder AND fm.uid = page.page_uid
              CROSS JOIN messages m ON m.id = fm.message_id
-             LEFT JOIN message_facts mf ON mf.blob_hash = m.blob_hash",
+             LEFT JOIN message_facts mf ON mf.id = m.facts_id",
             order("")
         );
         (total, from, "")

@@ -141,6 +141,9 @@ pub async fn the_sort_keys_of_a_folder_follow_the_facts_of_its_messages(store: &
     assert_eq!(by_sender(archives.id, false).await, [2, 1]);
     store.deliver(&bruno, &[m.id]).await.unwrap();
     assert_eq!(by_sender(inbox.id, false).await, [2, 3, 1], "Bruno's two, newest first among equals");
+    let newest = store.meta.folder_page(inbox.id, &query(ListOrder::Arrival, true, 0, 1, None)).await.unwrap();
+    assert_eq!(uids(&newest), [3]);
+    assert!(newest.messages[0].columns.is_some(), "the same bytes again: linked to their facts");
     // Facts of a newer version rewrite the keys of every copy.
     let renamed = MessageFacts {
         version: 2,
