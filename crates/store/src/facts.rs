@@ -147,16 +147,36 @@ pub struct ListedMessage {
 }
 
 /// What SORT reads of one message of a folder: its arrival, its size and,
-/// when it has facts, their columns.
+/// when it has facts of the version asked for, what they say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SortedMessage {
     pub uid: u32,
-    /// Its bytes, for a reader the columns do not answer.
-    pub blob: BlobHash,
     pub received_at: i64,
     pub size: u64,
-    /// The columns of its facts, when they are of the version asked for.
-    pub columns: Option<FactColumns>,
+    pub facts: Option<SortFacts>,
+}
+
+/// The columns of a message's facts SORT orders by; the texts only when
+/// asked for ([`SortTexts`]), each read costing an allocation per message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SortFacts {
+    /// See [`FactColumns::header`]: without it the rest says nothing.
+    pub header: bool,
+    pub sent_at: Option<i64>,
+    pub subject: Option<String>,
+    pub from_name: Option<String>,
+    pub from_address: Option<String>,
+    pub to_addresses: Option<String>,
+    pub cc_addresses: Option<String>,
+}
+
+/// Which texts of [`SortFacts`] to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SortTexts {
+    pub subject: bool,
+    pub from: bool,
+    pub to: bool,
+    pub cc: bool,
 }
 
 /// The words of a search as every backend reads them: runs of letters and
@@ -203,10 +223,15 @@ pub trait FactsStore: Send + Sync {
         version: u32,
         limit: usize,
     ) -> Result<Vec<BlobHash>, StoreError>;
-    /// Every message of `folder`, by UID, ascending, with the columns of
-    /// its facts of `version` or later: one read for what SORT orders a
-    /// whole folder by.
-    async fn sort_rows(&self, folder: FolderId, version: u32) -> Result<Vec<SortedMessage>, StoreError>;
+    /// Every message of `folder`, by UID, ascending, with what its facts of
+    /// `version` or later say (the texts in `texts`): one read for what
+    /// SORT orders a whole folder by.
+    async fn sort_rows(
+        &self,
+        folder: FolderId,
+        version: u32,
+        texts: SortTexts,
+    ) -> Result<Vec<SortedMessage>, StoreError>;
     /// The UIDs of `folder` that may contain each needle (lowercase) in its
     /// header field: those whose facts of `version` or later, from a parsed
     /// header, keep that field's text and contain it, and every message

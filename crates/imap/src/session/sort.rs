@@ -26,7 +26,7 @@ use imap_codec::imap_types::search::SearchKey;
 
 use mss_message::facts::{AddressItem, Envelope};
 use mss_message::stored::VERSION;
-use mss_store::SortedMessage;
+use mss_store::{SortTexts, SortedMessage};
 
 use super::search::{Candidate, Reads};
 use super::{Reply, Session};
@@ -109,7 +109,14 @@ impl Session<'_> {
         }
         let selected = self.selected()?;
         let (folder, uids) = (selected.folder.id, selected.uids.clone());
-        let rows = self.server.store.meta.sort_rows(folder, VERSION).await.ok()?;
+        let keys = || criteria.iter().map(|c| &c.key);
+        let texts = SortTexts {
+            subject: keys().any(|k| matches!(k, SortKey::Subject)),
+            from: keys().any(|k| matches!(k, SortKey::From | SortKey::DisplayFrom)),
+            to: keys().any(|k| matches!(k, SortKey::To)),
+            cc: keys().any(|k| matches!(k, SortKey::Cc)),
+        };
+        let rows = self.server.store.meta.sort_rows(folder, VERSION, texts).await.ok()?;
         let mut found = Vec::with_capacity(uids.len());
         for row in &rows {
             let Ok(position) = uids.binary_search(&row.uid) else { continue };
@@ -117,7 +124,12 @@ impl Session<'_> {
                 Some(values) => values,
                 None => {
                     // A missing body sorts as an empty header, as `matching` reads it.
-                    let raw = self.server.store.blobs.get(&row.blob).await.ok().flatten().unwrap_or_default();
+                    let store = &self.server.store;
+                    let message = store.meta.messages(folder, &[row.uid]).await.ok()?.pop();
+                    let raw = match message {
+                        Some(m) => store.blobs.get(&m.blob).await.ok().flatten().unwrap_or_default(),
+                        None => continue,
+                    };
                     let headers = Headers::parse(&raw);
                     criteria.iter().map(|c| value(&c.key, row.received_at, row.size, &headers)).collect()
                 }
@@ -223,9 +235,9 @@ fn column_value(key: &SortKey, row: &SortedMessage) -> Option<SortValue> {
     let columns = match key {
         SortKey::Arrival => return Some(arrival()),
         SortKey::Size => return Some(SortValue::Number(i64::try_from(row.size).unwrap_or(i64::MAX))),
-        _ => row.columns.as_ref().filter(|c| c.header)?,
+        _ => row.facts.as_ref().filter(|c| c.header)?,
     };
-    let author = columns.from_address.as_deref().filter(|a| !a.contains('"'));
+    let author = unquoted(columns.from_address.as_deref());
     let local_part = |list: &str| {
         let first = list.split(", ").next().unwrap_or_default();
         first.rsplit_once('@').map_or(first, |(local, _)| local).to_string()
@@ -233,8 +245,8 @@ fn column_value(key: &SortKey, row: &SortedMessage) -> Option<SortValue> {
     Some(match key {
         SortKey::Date => SortValue::Number(columns.sent_at.unwrap_or(row.received_at)),
         SortKey::Subject => text(&threading::base_subject(columns.subject.as_deref().unwrap_or_default()).0),
-        SortKey::To if !columns.to_addresses.contains('"') => text(&local_part(&columns.to_addresses)),
-        SortKey::Cc if !columns.cc_addresses.contains('"') => text(&local_part(&columns.cc_addresses)),
+        SortKey::To => text(&local_part(unquoted(columns.to_addresses.as_deref())?)),
+        SortKey::Cc => text(&local_part(unquoted(columns.cc_addresses.as_deref())?)),
         // The first author as ENVELOPE shows it; none when its reader
         // refused the From (two of them, a malformed one): read the header.
         SortKey::From => text(&local_part(author?)),
@@ -244,6 +256,12 @@ fn column_value(key: &SortKey, row: &SortedMessage) -> Option<SortValue> {
         }
         _ => return None,
     })
+}
+
+/// An address list whose addresses are not quoted: a quoted one may hold
+/// the columns' separator.
+fn unquoted(list: Option<&str>) -> Option<&str> {
+    list.filter(|l| !l.contains('"'))
 }
 
 /// The first mailbox of a recipient field in the facts, looking inside

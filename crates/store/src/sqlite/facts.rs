@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use super::SqliteStore;
 use crate::{
     BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MailboxId, MessageFacts, PageQuery,
-    SearchedHeader, SortedMessage, StoreError,
+    SearchedHeader, SortFacts, SortTexts, SortedMessage, StoreError,
 };
 
 /// Writes facts if a message names their blob, replacing an older version,
@@ -212,25 +212,38 @@ impl FactsStore for SqliteStore {
         .await
     }
 
-    async fn sort_rows(&self, folder: FolderId, version: u32) -> Result<Vec<SortedMessage>, StoreError> {
+    async fn sort_rows(
+        &self,
+        folder: FolderId,
+        version: u32,
+        texts: SortTexts,
+    ) -> Result<Vec<SortedMessage>, StoreError> {
         self.read(move |conn| {
-            let sql = format!(
-                "SELECT fm.uid, m.received_at, m.size, mf.id IS NOT NULL, m.blob_hash, {LISTED_COLUMNS}
+            let mut stmt = conn.prepare_cached(
+                "SELECT fm.uid, m.received_at, m.size, mf.id IS NOT NULL, mf.header, mf.sent_at, mf.subject,
+                        mf.from_name, mf.from_address, mf.to_addresses, mf.cc_addresses
                  FROM folder_messages fm
                  JOIN messages m ON m.id = fm.message_id
                  LEFT JOIN message_facts mf ON mf.id = m.facts_id AND mf.version >= ?2
-                 WHERE fm.folder_id = ?1 ORDER BY fm.uid"
-            );
-            let mut stmt = conn.prepare_cached(&sql)?;
+                 WHERE fm.folder_id = ?1 ORDER BY fm.uid",
+            )?;
+            // A text not asked for is not read (an allocation per message).
+            let text = |r: &Row<'_>, asked: bool, at: usize| if asked { r.get(at) } else { Ok(None) };
             let rows = stmt.query_map(params![folder, version], |r| {
-                let indexed: bool = r.get(3)?;
-                Ok(SortedMessage {
-                    uid: r.get(0)?,
-                    blob: r.get(4)?,
-                    received_at: r.get(1)?,
-                    size: r.get::<_, i64>(2)?.max(0) as u64,
-                    columns: if indexed { Some(columns_row(r, 5)?) } else { None },
-                })
+                let facts = match r.get::<_, bool>(3)? {
+                    false => None,
+                    true => Some(SortFacts {
+                        header: r.get(4)?,
+                        sent_at: r.get(5)?,
+                        subject: text(r, texts.subject, 6)?,
+                        from_name: text(r, texts.from, 7)?,
+                        from_address: text(r, texts.from, 8)?,
+                        to_addresses: text(r, texts.to, 9)?,
+                        cc_addresses: text(r, texts.cc, 10)?,
+                    }),
+                };
+                let size = r.get::<_, i64>(2)?.max(0) as u64;
+                Ok(SortedMessage { uid: r.get(0)?, received_at: r.get(1)?, size, facts })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })

@@ -188,13 +188,19 @@ pub async fn sort_and_header_search_read_the_columns_of_the_facts(store: &Store)
     assert_eq!(candidates(vec![(SearchedHeader::From, "\"dr. alice")]).await, [1, 2, 3, 4, 5]);
     assert_eq!(candidates(vec![]).await, [1, 2, 3, 4, 5]);
 
-    // One read of the whole folder for SORT: columns of the version asked for.
-    let rows = store.meta.sort_rows(inbox.id, 4).await.unwrap();
+    // One read of the whole folder for SORT: columns of the version asked
+    // for, the texts asked for only.
+    let subjects = SortTexts { subject: true, ..SortTexts::default() };
+    let rows = store.meta.sort_rows(inbox.id, 4, subjects).await.unwrap();
     assert_eq!(rows.iter().map(|r| r.uid).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
-    let subjects: Vec<Option<&str>> =
-        rows.iter().map(|r| r.columns.as_ref().and_then(|c| c.subject.as_deref())).collect();
-    assert_eq!(subjects, [Some("Ordonnance"), Some("Bilan"), None, None, Some("ordonnance")]);
-    assert!(!rows[4].columns.as_ref().unwrap().header && rows[0].columns.as_ref().unwrap().header);
+    let subject_of = |r: &SortedMessage| r.facts.as_ref().and_then(|f| f.subject.clone());
+    let read: Vec<Option<String>> = rows.iter().map(subject_of).collect();
+    let expected = [Some("Ordonnance"), Some("Bilan"), None, None, Some("ordonnance")];
+    assert_eq!(read, expected.map(|s| s.map(str::to_string)));
+    assert!(!rows[4].facts.as_ref().unwrap().header && rows[0].facts.as_ref().unwrap().header);
+    let first = rows[0].facts.as_ref().unwrap();
+    assert_eq!((first.sent_at, first.from_address.as_ref()), (Some(1_715_671_800), None), "the date, not the sender");
     assert_eq!((rows[2].size, rows[2].received_at > 0), (raws[2].len() as u64, true));
-    assert!(store.meta.sort_rows(inbox.id, 3).await.unwrap()[3].columns.is_some());
+    let older = store.meta.sort_rows(inbox.id, 3, SortTexts::default()).await.unwrap();
+    assert!(older[3].facts.is_some());
 }
