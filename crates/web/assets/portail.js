@@ -1,7 +1,7 @@
 // The portal's only script. On the compose page it refuses, before any
-// upload starts, files whose total size is over the message limit (the
-// server refuses them anyway, from the request's length). Every page works
-// without it.
+// upload starts, files whose total size is over the message limit, or over
+// Mon espace santé's when a recipient is a patient (the server refuses them
+// anyway). Every page works without it.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
@@ -12,22 +12,34 @@ document.addEventListener("DOMContentLoaded", function () {
     return;
   }
   var max = Number(input.dataset.max || 0);
+  var maxPatient = Number(input.dataset.maxPatient || 0);
+  var recipients = ["a", "cc", "cci"].map(function (id) { return document.getElementById(id); })
+    .filter(function (field) { return field; });
+  function megabytes(bytes) {
+    return (bytes / 1048576).toFixed(1).replace(".", ",") + " Mo";
+  }
+  function toPatient() {
+    return recipients.some(function (field) { return /@patient\.mssante\.fr/i.test(field.value); });
+  }
   function check() {
     var total = 0;
     for (var i = 0; i < input.files.length; i++) {
       total += input.files[i].size;
     }
-    var over = max > 0 && total > max;
-    error.textContent = over
-      ? "Erreur : les pièces jointes font " + (total / 1048576).toFixed(1).replace(".", ",") +
-        " Mo, au-delà de la taille maximale du message (" + (max / 1048576).toFixed(1).replace(".", ",") +
-        " Mo). Retirez ou réduisez des fichiers."
-      : "";
+    var patient = maxPatient > 0 && (max === 0 || maxPatient < max) && toPatient();
+    var limit = patient ? maxPatient : max;
+    var over = limit > 0 && total > limit;
+    error.textContent = !over ? "" : patient
+      ? "Erreur : les pièces jointes font " + megabytes(total) + ", au-delà de ce que Mon espace santé " +
+        "accepte pour un patient (" + megabytes(limit) + "). Retirez ou réduisez des fichiers."
+      : "Erreur : les pièces jointes font " + megabytes(total) + ", au-delà de la taille maximale du " +
+        "message (" + megabytes(limit) + "). Retirez ou réduisez des fichiers.";
     input.setAttribute("aria-invalid", over ? "true" : "false");
     input.setCustomValidity(over ? error.textContent : "");
     return !over;
   }
   input.addEventListener("change", check);
+  recipients.forEach(function (field) { field.addEventListener("change", check); });
   input.form.addEventListener("submit", function (event) {
     if (!check()) {
       event.preventDefault();

@@ -311,6 +311,7 @@ fn page(
                     }
                 }
                 input type="file" id="pieces" name="pieces" multiple data-max=(max)
+                    data-max-patient=(mss_core::patients::MAX_PATIENT_MESSAGE_BYTES)
                     aria-describedby="pieces-aide pieces-erreur" aria-invalid=[errors.files.as_ref().map(|_| "true")];
                 p class="erreur" id="pieces-erreur" aria-live="polite" {
                     @if let Some(e) = &errors.files { "Erreur : " (e) }

@@ -32,7 +32,12 @@ impl Deref for Webmail {
 
 /// A site that sends, with a message limit of [`MAX`].
 pub async fn site() -> Webmail {
-    let site = super::site(|_, _, web| {
+    site_sending(MAX).await
+}
+
+/// A site that sends messages of at most `max` bytes.
+pub async fn site_sending(max: usize) -> Webmail {
+    let site = super::site(move |_, _, web| {
         let submitter = Submitter {
             store: web.store.clone(),
             domain: "ours.test".parse().unwrap(),
@@ -41,7 +46,7 @@ pub async fn site() -> Webmail {
             sent_copy: true,
         };
         let sending =
-            Sending { submitter: Arc::new(submitter), hostname: "mss.ours.test".into(), max_message_bytes: MAX };
+            Sending { submitter: Arc::new(submitter), hostname: "mss.ours.test".into(), max_message_bytes: max };
         (Web { sending: Some(sending), ..web }, axum::Router::new())
     })
     .await;
