@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mss_core::patients::MAX_PATIENT_MESSAGE_BYTES;
+use mss_core::patients::{self, MAX_PATIENT_MESSAGE_BYTES};
 use mss_core::{Domain, EmailAddress, NationalId, Relation, Right, rights};
 use mss_store::{MailboxId, MetadataStore, Placement, SENT, Store, StoreError, now_unix};
 use tokio::sync::Notify;
@@ -45,6 +45,10 @@ pub enum Refused {
     NoSuchMailbox(EmailAddress),
     #[error("{0} is outside the MSSanté trust space (not in the liste blanche)")]
     OutsideTrustSpace(Domain),
+    /// At the patients' domain, but the part before `@` is not a valid INS
+    /// (`mss_core::patients`): no patient has this address.
+    #[error("{0} is not a patient's address: the part before @ must be a valid INS")]
+    NotAPatient(EmailAddress),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -85,6 +89,9 @@ impl Submitter {
             };
         }
         let domain = address.domain();
+        if domain.is_patient() && patients::patient_of(address).is_none() {
+            return Err(Refused::NotAPatient(address.clone()));
+        }
         if domain.is_patient() || !meta.whitelist_for_domain(domain.as_str()).await?.is_empty() {
             return Ok(Route::Remote(address.clone()));
         }

@@ -1,5 +1,6 @@
-//! Writing to a patient from the webmail (issue 15): Mon espace santé takes
-//! at most 25 MiB, so a larger message to a patient is refused with a
+//! Writing to a patient from the webmail (issue 15): an address whose INS
+//! is malformed is refused under the field; Mon espace santé takes at most
+//! 25 MiB, so a larger message to a patient is refused with a
 //! French explanation and nothing is sent, even where the operator's own
 //! limit is larger; the compose form tells its script that limit, which
 //! refuses the files before any upload.
@@ -13,7 +14,7 @@ const BOB: &str = "810000013994";
 const PATIENT: &str = "279035121518989@patient.mssante.fr";
 
 #[tokio::test]
-async fn a_message_over_25_mib_to_a_patient_is_refused_in_french_and_not_sent() {
+async fn a_malformed_ins_or_a_message_over_25_mib_to_a_patient_is_refused_in_french() {
     // An operator whose own message limit is larger than Mon espace santé's.
     let s = site_sending(40 * 1024 * 1024).await;
     let elodie = s.personal("elodie", ELODIE).await;
@@ -43,6 +44,18 @@ async fn a_message_over_25_mib_to_a_patient_is_refused_in_french_and_not_sent() 
     assert!(explained.iter().any(|text| refused.body.contains(text)), "{}", refused.body);
     assert!(s.store.meta.queue().await.unwrap().is_empty(), "nothing queued");
     assert!(s.folder(&elodie, "Sent").await.is_empty(), "nothing in Sent");
+
+    // A malformed INS: said under the field, in French, before anything is sent.
+    let malformed = fields("279035121518988@patient.mssante.fr");
+    let malformed: Vec<(&str, &str)> = malformed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = s.post_multipart(compose, &cookie, &malformed, &[]).await;
+    assert!(
+        refused.body.contains("n&#39;est pas l&#39;adresse d&#39;un patient")
+            || refused.body.contains("n'est pas l'adresse d'un patient"),
+        "{}",
+        refused.body
+    );
+    assert!(s.store.meta.queue().await.unwrap().is_empty(), "nothing queued");
 
     // The same to a colleague goes: the operator's own limit is larger.
     let to_bob = fields("bob@ours.test");

@@ -548,6 +548,7 @@ impl<'a> Session<'a> {
                 return Reply::new(550, "5.1.1", format!("<{address}>: no such active mailbox"));
             }
             Err(refused @ Refused::OutsideTrustSpace(_)) => return Reply::new(550, "5.7.1", refused.to_string()),
+            Err(refused @ Refused::NotAPatient(_)) => return Reply::new(550, "5.1.3", refused.to_string()),
             Err(Refused::Store(e)) => {
                 tracing::error!(error = %e, "smtp: recipient lookup failed");
                 return Reply::new(451, "4.3.0", "Temporary failure, try again later");

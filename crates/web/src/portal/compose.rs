@@ -463,6 +463,11 @@ async fn route_one(sending: &Sending, address: &EmailAddress) -> Result<Route, R
             "{address} est hors de l'espace de confiance MSSanté ({domain} n'est pas dans la liste blanche) : \
              le message ne peut pas lui être envoyé."
         ))),
+        Err(Refused::NotAPatient(a)) => Err(Ok(format!(
+            "{a} n'est pas l'adresse d'un patient : la partie avant « @patient.mssante.fr » doit être \
+             l'INS du patient (15 caractères, clé de contrôle comprise). Vérifiez-le sur sa carte Vitale \
+             ou dans son dossier."
+        ))),
         Err(Refused::Store(e)) => Err(Err(layout::unavailable(e))),
     }
 }
