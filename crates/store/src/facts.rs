@@ -20,6 +20,15 @@
 //! backend from these, at any folder size; messages without facts are
 //! still listed (they sort as if their keys were empty and match no search)
 //! so that nothing disappears before the backfill.
+//!
+//! IMAP reads the facts by columns where it can: the candidates of a SEARCH
+//! by header keys ([`FactsStore::header_candidates`], from the searched
+//! header texts kept lowercased, [`MessageFacts::searched`]) and a whole
+//! folder's SORT keys in one read ([`FactsStore::sort_rows`]). Whether a
+//! mailbox wrote to a patient ([`FactsStore::wrote_to_patient`]) is asked
+//! of the facts too. A backend keeps its own links from messages to their
+//! facts and from folder rows to the list's sort keys (SQLite: triggers,
+//! migration 0012).
 
 use async_trait::async_trait;
 
