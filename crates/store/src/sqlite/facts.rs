@@ -94,6 +94,9 @@ pub(super) const LISTED_COLUMNS: &str = "mf.sent_at, mf.subject, mf.from_name, m
                                          mf.cc_addresses, mf.message_id, mf.in_reply_to, mf.patient_ins, mf.xdm, \
                                          mf.attachments, mf.sender_key, mf.subject_key, mf.header";
 
+/// How many columns [`LISTED_COLUMNS`] names.
+pub(super) const LISTED_COUNT: usize = 14;
+
 /// Reads [`LISTED_COLUMNS`] from `first` on.
 pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactColumns> {
     Ok(FactColumns {
@@ -302,5 +305,13 @@ impl FactsStore for SqliteStore {
     async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError> {
         let query = query.clone();
         self.read(move |conn| super::listing::folder_page(conn, folder, &query)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_listed_count_is_the_listed_columns() {
+        assert_eq!(super::LISTED_COLUMNS.split(',').count(), super::LISTED_COUNT);
     }
 }

@@ -10,7 +10,7 @@
 
 use rusqlite::{Connection, ToSql};
 
-use super::facts::{LISTED_COLUMNS, columns_row};
+use super::facts::{LISTED_COLUMNS, LISTED_COUNT, columns_row};
 use super::folders::meta_row;
 use crate::{FolderId, FolderPage, ListOrder, ListedMessage, PageQuery, StoreError, search_words};
 
@@ -26,46 +26,69 @@ pub(super) fn folder_page(conn: &Connection, folder: FolderId, query: &PageQuery
     };
     let (limit, offset) = (i64::from(query.limit), i64::try_from(query.offset).unwrap_or(i64::MAX));
     let mut bound: Vec<(&str, &dyn ToSql)> = vec![(":folder", &folder), (":limit", &limit), (":offset", &offset)];
-    // Each in this order (CROSS JOIN), whatever the folder's size.
-    let (total, from, paged) = if fts.is_empty() {
-        let total: i64 = conn
-            .prepare_cached("SELECT COUNT(*) FROM folder_messages WHERE folder_id = ?1")?
-            .query_row([folder], |r| r.get(0))?;
-        // The page's rows first, from the folder's own indexes: the rows
-        // before the page are never joined.
-        let from = format!(
-            "FROM (SELECT uid AS page_uid FROM folder_messages WHERE folder_id = :folder
-                   ORDER BY {} LIMIT :limit OFFSET :offset) page
-             CROSS JOIN folder_messages fm ON fm.folder_id = :folder AND fm.uid = page.page_uid
-             CROSS JOIN messages m ON m.id = fm.message_id
-             LEFT JOIN message_facts mf ON mf.id = m.facts_id",
+    // The page's UIDs first, from narrow rows; then only they are joined to
+    // their messages and facts. Each join in this order (CROSS JOIN),
+    // whatever the folder's size.
+    let page = if fts.is_empty() {
+        // From the folder's own indexes: the rows before the page are never
+        // joined, and the count is the folder's.
+        format!(
+            "SELECT uid AS page_uid, NULL AS matches FROM folder_messages WHERE folder_id = :folder
+             ORDER BY {} LIMIT :limit OFFSET :offset",
             order("")
-        );
-        (total, from, "")
+        )
     } else {
-        // The matches first, kept in the folder, then counted and paged.
-        let from = "FROM message_text t CROSS JOIN message_facts mf ON mf.id = t.rowid
-                    CROSS JOIN messages m ON m.blob_hash = mf.blob_hash
-                    CROSS JOIN folder_messages fm ON fm.message_id = m.id
-                    WHERE message_text MATCH :fts AND fm.folder_id = :folder"
-            .to_string();
+        // The full-text matches kept in the folder, counted in the same pass.
         bound.push((":fts", &fts));
-        let counted = [(":folder", &folder as &dyn ToSql), (":fts", &fts)];
-        let total: i64 =
-            conn.prepare_cached(&format!("SELECT COUNT(*) {from}"))?.query_row(&counted[..], |r| r.get(0))?;
-        (total, from, "LIMIT :limit OFFSET :offset")
+        format!(
+            "SELECT fm.uid AS page_uid, COUNT(*) OVER () AS matches
+             FROM message_text t CROSS JOIN message_facts mf ON mf.id = t.rowid
+             CROSS JOIN messages m ON m.blob_hash = mf.blob_hash
+             CROSS JOIN folder_messages fm ON fm.message_id = m.id
+             WHERE message_text MATCH :fts AND fm.folder_id = :folder
+             ORDER BY {} LIMIT :limit OFFSET :offset",
+            order("fm.")
+        )
     };
     let sql = format!(
-        "SELECT fm.uid, fm.flags, fm.modseq, m.blob_hash, m.size, m.received_at, mf.id IS NOT NULL, {LISTED_COLUMNS}
-         {from} ORDER BY {} {paged}",
+        "SELECT fm.uid, fm.flags, fm.modseq, m.blob_hash, m.size, m.received_at, mf.id IS NOT NULL, {LISTED_COLUMNS},
+                page.matches
+         FROM ({page}) page
+         CROSS JOIN folder_messages fm ON fm.folder_id = :folder AND fm.uid = page.page_uid
+         CROSS JOIN messages m ON m.id = fm.message_id
+         LEFT JOIN message_facts mf ON mf.id = m.facts_id
+         ORDER BY {}",
         order("fm.")
     );
     let mut stmt = conn.prepare_cached(&sql)?;
+    let mut matches: Option<i64> = None;
     let rows = stmt.query_map(&bound[..], |r| {
         let indexed: bool = r.get(6)?;
-        Ok(ListedMessage { meta: meta_row(r)?, columns: if indexed { Some(columns_row(r, 7)?) } else { None } })
+        let listed =
+            ListedMessage { meta: meta_row(r)?, columns: if indexed { Some(columns_row(r, 7)?) } else { None } };
+        Ok((listed, r.get::<_, Option<i64>>(7 + LISTED_COUNT)?))
     })?;
-    let messages = rows.collect::<Result<_, _>>()?;
+    let mut messages = Vec::new();
+    for row in rows {
+        let (listed, counted) = row?;
+        matches = matches.or(counted);
+        messages.push(listed);
+    }
+    let total = match matches {
+        Some(total) => total,
+        // No search, or a page past the matches: counted apart.
+        None if fts.is_empty() => conn
+            .prepare_cached("SELECT COUNT(*) FROM folder_messages WHERE folder_id = ?1")?
+            .query_row([folder], |r| r.get(0))?,
+        None => conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM message_text t CROSS JOIN message_facts mf ON mf.id = t.rowid
+                 CROSS JOIN messages m ON m.blob_hash = mf.blob_hash
+                 CROSS JOIN folder_messages fm ON fm.message_id = m.id
+                 WHERE message_text MATCH :fts AND fm.folder_id = :folder",
+            )?
+            .query_row(&[(":folder", &folder as &dyn ToSql), (":fts", &fts)][..], |r| r.get(0))?,
+    };
     Ok(FolderPage { total: total.max(0) as u64, messages })
 }
 

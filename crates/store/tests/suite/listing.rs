@@ -99,6 +99,10 @@ pub async fn a_search_matches_every_word_whatever_the_accents_and_case(store: &S
     let paged = query(ListOrder::Arrival, true, 1, 1, Some("ordonnance"));
     let page = store.meta.folder_page(inbox.id, &paged).await.unwrap();
     assert_eq!((page.total, uids(&page)), (2, vec![1]));
+    // Past the matches: none listed, the count still said.
+    let past = query(ListOrder::Sender, false, 5, 1, Some("ordonnance"));
+    let page = store.meta.folder_page(inbox.id, &past).await.unwrap();
+    assert_eq!((page.total, page.messages.len()), (2, 0));
 
     // Facts written again replace the text; expunged, the text goes too.
     let (raw, mut facts) = messages[0].clone();
