@@ -181,3 +181,25 @@ async fn sort_of_a_whole_folder_from_the_columns_is_what_the_messages_say() {
     }
     assert_eq!(answers(&mut c, &by_columns).await, before);
 }
+
+/// A search naming many header keys: the store is given at most a few
+/// (a hostile client could name more than one SQL statement binds), and
+/// every key past them is still applied to each message.
+#[tokio::test]
+async fn a_search_with_many_header_keys_applies_every_one() {
+    let site = Site::new().await;
+    let alice = site.mailbox(ALICE, MailboxKind::Personal, Some(ALICE_ID)).await;
+    let addr = site.start(Limits::default()).await;
+    for raw in mails() {
+        let facts = mss_message::stored(&raw);
+        site.store.deliver_indexed(&raw, &[mss_store::Placement::inbox(alice)], Some(facts)).await.unwrap();
+    }
+    let mut c = logged_in(&site, addr, ALICE).await;
+    c.cmd("SELECT INBOX").await;
+    let many = |last: &str| format!("SEARCH {}SUBJECT {last}", "SUBJECT o ".repeat(40));
+    let none = c.cmd(&many("nowhere")).await;
+    assert!(none.ok(), "{none:?}");
+    assert_eq!(none.untagged.trim_end(), "* SEARCH", "the 41st key, past those the store is given, is applied");
+    let second = c.cmd(&many("second")).await;
+    assert_eq!(second.untagged.trim_end(), "* SEARCH 3");
+}

@@ -118,11 +118,8 @@ impl Session<'_> {
         reads: Reads,
         mut record: impl FnMut(&Candidate<'_>) -> T,
     ) -> Result<Vec<T>, Reply> {
-        if let Some(charset) = charset {
-            let name = charset.as_ref().to_ascii_uppercase();
-            if name != "UTF-8" && name != "US-ASCII" {
-                return Err(Reply::no("Only UTF-8 searches are supported").with_code("BADCHARSET (UTF-8 US-ASCII)"));
-            }
+        if charset.is_some_and(|charset| !supported(charset)) {
+            return Err(Reply::no("Only UTF-8 searches are supported").with_code("BADCHARSET (UTF-8 US-ASCII)"));
         }
         let Some(selected) = self.selected() else {
             return Err(Reply::bad("No mailbox selected"));
@@ -233,12 +230,23 @@ fn flags_only(criteria: &[SearchKey<'_>]) -> Option<(Vec<String>, Vec<String>)> 
     Some((with, without))
 }
 
+/// Whether a search may name this charset (what BADCHARSET lists).
+pub(super) fn supported(charset: &Charset<'_>) -> bool {
+    let name = charset.as_ref();
+    name.eq_ignore_ascii_case("UTF-8") || name.eq_ignore_ascii_case("US-ASCII")
+}
+
+/// Header keys given to the store at most: a search naming more is still
+/// answered, the others checked message by message (a hostile client could
+/// name thousands in one command, past what one SQL statement binds).
+const MAX_NEEDLES: usize = 16;
+
 /// The header keys every matching message satisfies (the top-level keys
 /// and those of a top-level AND), as the store's candidates query takes
 /// them: a field and its needle, lowercased as [`texts_contain`] compares;
 /// and whether the store's answer is the whole search (ALL aside, no empty
 /// needle). A needle with a line feed is left out (the store joins a
-/// field's occurrences with one).
+/// field's occurrences with one), and any past [`MAX_NEEDLES`].
 ///
 /// [`texts_contain`]: crate::message::texts_contain
 fn header_needles(criteria: &[SearchKey<'_>]) -> (Vec<(SearchedHeader, String)>, bool) {
@@ -274,7 +282,7 @@ fn header_needles(criteria: &[SearchKey<'_>]) -> (Vec<(SearchedHeader, String)>,
         // An empty needle asks whether the field is there at all, which the
         // joined texts do not tell: such a key is checked on the facts.
         whole &= !needle.is_empty();
-        match needle.contains('\n') {
+        match needle.contains('\n') || needles.len() == MAX_NEEDLES {
             true => whole = false,
             false => needles.push((field, needle)),
         }
