@@ -28,7 +28,7 @@ use mss_message::facts::{AddressItem, Envelope};
 use mss_message::stored::VERSION;
 use mss_store::{SortTexts, SortedMessage};
 
-use super::search::{Candidate, Reads};
+use super::search::{self, Candidate, Reads};
 use super::{Reply, Session};
 use crate::message::{AddressField, Headers, NamedAddress};
 use crate::threading::{self, Fields, Message, Threads};
@@ -40,6 +40,9 @@ enum SortValue {
     Number(i64),
     Text(Box<str>),
 }
+
+/// Messages whose metadata is read at once when their columns do not say.
+const CHUNK: usize = 1024;
 
 /// A matching message for SORT: how the response names it and its values,
 /// one per criterion.
@@ -101,10 +104,9 @@ impl Session<'_> {
         search: &[SearchKey<'_>],
         by_uid: bool,
     ) -> Option<Vec<Sorted>> {
-        let charset = charset.as_ref().to_ascii_uppercase();
         let whole = search.iter().all(|k| matches!(k, SearchKey::All));
         let display_to = criteria.iter().any(|c| matches!(c.key, SortKey::DisplayTo));
-        if !whole || display_to || (charset != "UTF-8" && charset != "US-ASCII") {
+        if !whole || display_to || !search::supported(charset) {
             return None;
         }
         let selected = self.selected()?;
@@ -116,28 +118,37 @@ impl Session<'_> {
             to: keys().any(|k| matches!(k, SortKey::To)),
             cc: keys().any(|k| matches!(k, SortKey::Cc)),
         };
-        let rows = self.server.store.meta.sort_rows(folder, VERSION, texts).await.ok()?;
+        let store = &self.server.store;
+        let rows = store.meta.sort_rows(folder, VERSION, texts).await.ok()?;
         let mut found = Vec::with_capacity(uids.len());
+        // Those the columns do not answer, by UID, for one read of their metadata.
+        let mut unanswered: Vec<(u32, u32, &SortedMessage)> = Vec::new();
         for row in &rows {
             let Ok(position) = uids.binary_search(&row.uid) else { continue };
-            let values = match criteria.iter().map(|c| column_value(&c.key, row)).collect::<Option<_>>() {
-                Some(values) => values,
-                None => {
-                    // A missing body sorts as an empty header, as `matching` reads it.
-                    let store = &self.server.store;
-                    let message = store.meta.messages(folder, &[row.uid]).await.ok()?.pop();
-                    let raw = match message {
-                        Some(m) => store.blobs.get(&m.blob).await.ok().flatten().unwrap_or_default(),
-                        None => continue,
-                    };
-                    let headers = Headers::parse(&raw);
-                    criteria.iter().map(|c| value(&c.key, row.received_at, row.size, &headers)).collect()
-                }
-            };
             let number = if by_uid { row.uid } else { position as u32 + 1 };
-            found.push(Sorted { number, values });
+            match criteria.iter().map(|c| column_value(&c.key, row)).collect::<Option<_>>() {
+                Some(values) => found.push((position, Sorted { number, values })),
+                None => unanswered.push((row.uid, number, row)),
+            }
         }
-        // Rows come by UID, the sequence order: the sort stays stable.
+        for chunk in unanswered.chunks(CHUNK) {
+            let chunk_uids: Vec<u32> = chunk.iter().map(|(uid, _, _)| *uid).collect();
+            let metas = store.meta.messages(folder, &chunk_uids).await.ok()?;
+            for meta in metas {
+                // The rows, hence the chunk, come by UID.
+                let Ok(at) = chunk.binary_search_by_key(&meta.uid, |(uid, _, _)| *uid) else { continue };
+                let (_, number, row) = chunk[at];
+                // A missing body sorts as an empty header, as `matching` reads it.
+                let raw = store.blobs.get(&meta.blob).await.ok().flatten().unwrap_or_default();
+                let headers = Headers::parse(&raw);
+                let values = criteria.iter().map(|c| value(&c.key, row.received_at, row.size, &headers)).collect();
+                let position = uids.binary_search(&meta.uid).unwrap_or(usize::MAX);
+                found.push((position, Sorted { number, values }));
+            }
+        }
+        // In sequence order first, so that the sort below stays stable.
+        found.sort_by_key(|(position, _)| *position);
+        let mut found: Vec<Sorted> = found.into_iter().map(|(_, sorted)| sorted).collect();
         found.sort_by(|a, b| compare(criteria, a, b));
         Some(found)
     }
@@ -238,18 +249,16 @@ fn column_value(key: &SortKey, row: &SortedMessage) -> Option<SortValue> {
         _ => row.facts.as_ref().filter(|c| c.header)?,
     };
     let author = unquoted(columns.from_address.as_deref());
-    let local_part = |list: &str| {
-        let first = list.split(", ").next().unwrap_or_default();
-        first.rsplit_once('@').map_or(first, |(local, _)| local).to_string()
-    };
+    // The first address of a list the columns write comma-separated.
+    let first = |list: &'_ str| -> String { addr_mailbox(list.split(", ").next().unwrap_or_default()).to_string() };
     Some(match key {
         SortKey::Date => SortValue::Number(columns.sent_at.unwrap_or(row.received_at)),
         SortKey::Subject => text(&threading::base_subject(columns.subject.as_deref().unwrap_or_default()).0),
-        SortKey::To => text(&local_part(unquoted(columns.to_addresses.as_deref())?)),
-        SortKey::Cc => text(&local_part(unquoted(columns.cc_addresses.as_deref())?)),
+        SortKey::To => text(&first(unquoted(columns.to_addresses.as_deref())?)),
+        SortKey::Cc => text(&first(unquoted(columns.cc_addresses.as_deref())?)),
         // The first author as ENVELOPE shows it; none when its reader
         // refused the From (two of them, a malformed one): read the header.
-        SortKey::From => text(&local_part(author?)),
+        SortKey::From => text(addr_mailbox(author?)),
         SortKey::DisplayFrom => {
             let address = author?;
             text(columns.from_name.as_deref().filter(|name| !name.trim().is_empty()).unwrap_or(address))
@@ -275,7 +284,12 @@ fn first(items: &[AddressItem]) -> Option<NamedAddress<'_>> {
 
 /// The addr-mailbox: the address before its "@".
 fn local_part<'a>(address: NamedAddress<'a>) -> &'a str {
-    address.address.rsplit_once('@').map_or(address.address, |(local, _)| local)
+    addr_mailbox(address.address)
+}
+
+/// The part of an address before its "@".
+fn addr_mailbox(address: &str) -> &str {
+    address.rsplit_once('@').map_or(address, |(local, _)| local)
 }
 
 /// RFC 5957 §3: the display name, or without one the address.
