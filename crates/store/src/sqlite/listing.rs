@@ -41,12 +41,7 @@ pub(super) fn folder_page(conn: &Connection, folder: FolderId, query: &PageQuery
         // The full-text matches kept in the folder, counted in the same pass.
         bound.push((":fts", &fts));
         format!(
-            "SELECT fm.uid AS page_uid, COUNT(*) OVER () AS matches
-             FROM message_text t CROSS JOIN message_facts mf ON mf.id = t.rowid
-             CROSS JOIN messages m ON m.blob_hash = mf.blob_hash
-             CROSS JOIN folder_messages fm ON fm.message_id = m.id
-             WHERE message_text MATCH :fts AND fm.folder_id = :folder
-             ORDER BY {} LIMIT :limit OFFSET :offset",
+            "SELECT fm.uid AS page_uid, COUNT(*) OVER () AS matches {MATCHES} ORDER BY {} LIMIT :limit OFFSET :offset",
             order("fm.")
         )
     };
@@ -81,16 +76,18 @@ pub(super) fn folder_page(conn: &Connection, folder: FolderId, query: &PageQuery
             .prepare_cached("SELECT COUNT(*) FROM folder_messages WHERE folder_id = ?1")?
             .query_row([folder], |r| r.get(0))?,
         None => conn
-            .prepare_cached(
-                "SELECT COUNT(*) FROM message_text t CROSS JOIN message_facts mf ON mf.id = t.rowid
-                 CROSS JOIN messages m ON m.blob_hash = mf.blob_hash
-                 CROSS JOIN folder_messages fm ON fm.message_id = m.id
-                 WHERE message_text MATCH :fts AND fm.folder_id = :folder",
-            )?
+            .prepare_cached(&format!("SELECT COUNT(*) {MATCHES}"))?
             .query_row(&[(":folder", &folder as &dyn ToSql), (":fts", &fts)][..], |r| r.get(0))?,
     };
     Ok(FolderPage { total: total.max(0) as u64, messages })
 }
+
+/// The folder's rows whose facts' text matches `:fts`: the full-text
+/// matches first, then their messages, kept in `:folder`.
+const MATCHES: &str = "FROM message_text t CROSS JOIN message_facts mf ON mf.id = t.rowid
+                       CROSS JOIN messages m ON m.blob_hash = mf.blob_hash
+                       CROSS JOIN folder_messages fm ON fm.message_id = m.id
+                       WHERE message_text MATCH :fts AND fm.folder_id = :folder";
 
 /// An FTS5 query: every word, quoted (they hold letters and digits only),
 /// the last as a prefix; empty when there is no word.
