@@ -585,6 +585,12 @@ mod tests {
         let mut forever = development();
         forever.lifecycle.validation_delay_seconds = u64::MAX;
         assert!(forever.check_ranges().unwrap_err().contains("validation_delay_seconds"));
+        // A gateway DN that is not one (a host name pasted, nothing) is refused by name.
+        for bad in ["smtps1.ens.atos-infogerance.fr", ""] {
+            let mut gateway = development();
+            gateway.patients.gateway_dns = vec![bad.into()];
+            assert!(gateway.check_ranges().err().is_some_and(|e| e.contains("[patients] gateway_dns")), "{bad:?}");
+        }
     }
 
     #[test]
