@@ -49,6 +49,8 @@ pub enum DnError {
     UnreadableValue(String),
     #[error("dn: value too long ({0} characters, at most {MAX_VALUE_CHARS})")]
     TooLong(usize),
+    #[error("dn: value of `{0}` holds a control character")]
+    ControlCharacter(String),
 }
 
 /// X.520 upper bounds are 64 for most types; be generous but finite.
@@ -165,6 +167,11 @@ fn check_value(kind: &str, value: &str) -> Result<(), DnError> {
     let chars = value.chars().count();
     if chars > MAX_VALUE_CHARS {
         return Err(DnError::TooLong(chars));
+    }
+    // A name is logged and shown: a line break or escape sequence in it
+    // could forge log lines or terminal output, and no real name has one.
+    if value.chars().any(char::is_control) {
+        return Err(DnError::ControlCharacter(kind.to_string()));
     }
     Ok(())
 }
@@ -355,7 +362,22 @@ mod tests {
 
     #[test]
     fn rejects_malformed_names() {
-        for bad in ["", "   ", "CN", "CN=", "XX=1,C=FR", r"CN=a\", r"CN=a\q", "CN=\"open", "CN=#0403", "CN=a,,C=FR"] {
+        for bad in [
+            "",
+            "   ",
+            "CN",
+            "CN=",
+            "XX=1,C=FR",
+            r"CN=a\",
+            r"CN=a\q",
+            "CN=\"open",
+            "CN=#0403",
+            "CN=a,,C=FR",
+            "CN=a\r\nCN=b,C=FR",
+            r"CN=a\0Ab,C=FR",
+            "CN=a\u{1b}[2J,C=FR",
+            "O=tab\there",
+        ] {
             assert!(bad.parse::<DistinguishedName>().is_err(), "accepted {bad:?}");
         }
     }
