@@ -203,3 +203,32 @@ async fn a_search_with_many_header_keys_applies_every_one() {
     let second = c.cmd(&many("second")).await;
     assert_eq!(second.untagged.trim_end(), "* SEARCH 3");
 }
+
+/// A search naming more keys than any client needs is refused with
+/// `[LIMIT]` before a message is read, whether it would be answered by
+/// flags alone, by headers or nested in OR and NOT; the session goes on.
+#[tokio::test]
+async fn a_search_naming_too_many_keys_is_refused_with_limit() {
+    let site = Site::new().await;
+    let alice = site.mailbox(ALICE, MailboxKind::Personal, Some(ALICE_ID)).await;
+    let addr = site.start(Limits::default()).await;
+    for raw in mails() {
+        let facts = mss_message::stored(&raw);
+        site.store.deliver_indexed(&raw, &[mss_store::Placement::inbox(alice)], Some(facts)).await.unwrap();
+    }
+    let mut c = logged_in(&site, addr, ALICE).await;
+    c.cmd("SELECT INBOX").await;
+    for too_many in [
+        format!("SEARCH {}ALL", "SUBJECT o ".repeat(300)),
+        format!("SEARCH {}SEEN", "UNSEEN ".repeat(300)),
+        format!("SEARCH {}ALL", "OR NOT SEEN SUBJECT o ".repeat(100)),
+        format!("UID SORT (SUBJECT) UTF-8 {}ALL", "FROM x ".repeat(300)),
+    ] {
+        let reply = c.cmd(&too_many).await;
+        let status = reply.tagged.split_once(' ').map_or("", |(_, status)| status);
+        assert!(status.starts_with("NO [LIMIT]"), "{too_many:.40}: {reply:?}");
+        assert!(reply.untagged.is_empty(), "{reply:?}");
+    }
+    let allowed = c.cmd(&format!("SEARCH {}SUBJECT second", "SUBJECT o ".repeat(200))).await;
+    assert_eq!(allowed.untagged.trim_end(), "* SEARCH 3", "{allowed:?}");
+}

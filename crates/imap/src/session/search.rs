@@ -68,6 +68,9 @@ impl Session<'_> {
         criteria: &[SearchKey<'_>],
         by_uid: bool,
     ) -> Reply {
+        if let Err(reply) = within_limit(criteria) {
+            return reply;
+        }
         let found = match flags_only(criteria) {
             Some((with, without)) if charset.is_none() => match self.by_flags(&with, &without, by_uid).await {
                 Ok(found) => found,
@@ -121,6 +124,7 @@ impl Session<'_> {
         if charset.is_some_and(|charset| !supported(charset)) {
             return Err(Reply::no("Only UTF-8 searches are supported").with_code("BADCHARSET (UTF-8 US-ASCII)"));
         }
+        within_limit(criteria)?;
         let Some(selected) = self.selected() else {
             return Err(Reply::bad("No mailbox selected"));
         };
@@ -240,6 +244,31 @@ pub(super) fn supported(charset: &Charset<'_>) -> bool {
 /// answered, the others checked message by message (a hostile client could
 /// name thousands in one command, past what one SQL statement binds).
 const MAX_NEEDLES: usize = 16;
+
+/// The most search keys one command may name, nested ones counted: real
+/// clients send a handful; a hostile one could name tens of thousands in
+/// a 400 KB command and make every message of the folder test each.
+pub(super) const MAX_KEYS: usize = 256;
+
+/// Refuses a search naming more than [`MAX_KEYS`] keys (RFC 5530 `LIMIT`).
+fn within_limit(criteria: &[SearchKey<'_>]) -> Result<(), Reply> {
+    use SearchKey as K;
+    let mut count = 0;
+    let mut keys: Vec<&SearchKey<'_>> = criteria.iter().collect();
+    while let Some(key) = keys.pop() {
+        count += 1;
+        if count > MAX_KEYS {
+            return Err(Reply::no(format!("Too many search keys (at most {MAX_KEYS})")).with_code("LIMIT"));
+        }
+        match key {
+            K::And(inner) => keys.extend(inner.as_ref().iter()),
+            K::Not(inner) => keys.push(inner),
+            K::Or(a, b) => keys.extend([a.as_ref(), b.as_ref()]),
+            _ => {}
+        }
+    }
+    Ok(())
+}
 
 /// The header keys every matching message satisfies (the top-level keys
 /// and those of a top-level AND), as the store's candidates query takes
