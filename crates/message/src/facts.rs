@@ -190,6 +190,12 @@ pub struct PatientFacts {
 }
 
 impl Facts {
+    /// Whether the message ends a patient conversation: `X-MSS-MES: FIN`
+    /// or the subject `[FIN]` ([`patients::closes_conversation`]).
+    pub fn closes_conversation(&self) -> bool {
+        patients::closes_conversation(self.envelope.subject.as_deref(), self.mss_header(patients::CLOSING_FIELD))
+    }
+
     /// Reads the facts of a raw message. Never panics.
     pub fn of(raw: &[u8]) -> Facts {
         match parse(raw) {
@@ -707,6 +713,12 @@ mod tests {
             (reply.patient.ins.as_deref(), reply.patient.ins_qualified, reply.xdm),
             (Some("279035121518989"), None, false)
         );
+        assert!(!facts.closes_conversation() && !reply.closes_conversation());
+        let closing =
+            Facts::of(b"From: <279035121518989@patient.mssante.fr>\r\nX-Mss-Mes:  fin \r\nSubject: Merci\r\n\r\n.");
+        let by_subject = Facts::of(b"From: <279035121518989@patient.mssante.fr>\r\nSubject: [FIN]\r\n\r\n.");
+        let not_exact = Facts::of(b"From: <279035121518989@patient.mssante.fr>\r\nSubject: Re: [FIN]\r\n\r\n.");
+        assert!(closing.closes_conversation() && by_subject.closes_conversation() && !not_exact.closes_conversation());
         let invalid = Facts::of(b"From: <a@pharma.mssante.fr>\r\nTo: <123@patient.mssante.fr>\r\n\r\nok");
         assert_eq!((invalid.patient.recipients.len(), invalid.patient.ins), (1, None));
         // An XDM package said by its media type, in a subfolder name.

@@ -9,16 +9,18 @@
 //! parse the bytes instead) and `mss messages index` writes them again. So
 //! does a change to the columns or the searchable text, which older rows
 //! lack (version 2 added the sort keys and the text; version 3, whether a
-//! part has a Content-Type, so that IMAP writes BODYSTRUCTURE from facts).
+//! part has a Content-Type, so that IMAP writes BODYSTRUCTURE from facts;
+//! version 4, the searched header texts; version 5, whether the message
+//! ends a patient conversation).
 
 use mss_core::fold_label;
 use mss_store::{BlobHash, FactColumns, MessageFacts, SearchedHeader};
 
 use crate::facts::{AddressItem, Envelope, Facts};
 
-/// The version of the encoding written here (4: the store keeps whether
-/// the header parsed and the searched header texts as columns).
-pub const VERSION: u32 = 4;
+/// The version of the encoding written here (5: the store keeps whether
+/// the message ends a patient conversation as a column).
+pub const VERSION: u32 = 5;
 
 /// The facts of `raw`, ready for the store.
 pub fn stored(raw: &[u8]) -> MessageFacts {
@@ -67,6 +69,7 @@ fn columns(facts: &Facts) -> FactColumns {
         in_reply_to: in_reply_to.clone(),
         patient_ins: facts.patient.ins.clone(),
         xdm: facts.xdm,
+        closes_conversation: facts.closes_conversation(),
         attachments: u32::try_from(facts.attachments().count()).unwrap_or(u32::MAX),
         sender_key: fold_label(shown.unwrap_or_default()),
         subject_key: fold_label(subject.as_deref().unwrap_or_default()),

@@ -11,7 +11,9 @@
 //!   (`mss_core::rights`), which a mailbox receiving no mail never grants;
 //! - local recipients get the message in their INBOX, the sender a copy in
 //!   Sent, remote recipients through the queue: all durable when
-//!   [`Submitter::store`] returns.
+//!   [`Submitter::store`] returns;
+//! - the patients written to are recorded for the sending mailbox before
+//!   the message is queued (their answers are let in by that record).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -146,6 +148,11 @@ impl Submitter {
         }
         let remote: Vec<EmailAddress> =
             routes.iter().filter_map(|r| if let Route::Remote(a) = r { Some(a.clone()) } else { None }).collect();
+        // Before the message may leave: the patient's answer is let in
+        // (`mss_core::patients`) whether or not a copy is kept in Sent.
+        for ins in remote.iter().filter_map(patients::patient_of) {
+            self.store.meta.record_patient_contact(sending_mailbox, ins.as_str(), now_unix()).await?;
+        }
         if !local.is_empty() {
             // Read once here, kept with the message (issue 14).
             self.store.deliver_indexed(message, &local, Some(mss_message::stored(message))).await?;

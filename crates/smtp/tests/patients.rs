@@ -172,3 +172,27 @@ async fn a_malformed_ins_and_a_message_over_25_mib_to_a_patient_are_refused_at_s
     // The session goes on (the webmail's test sends the same to a colleague).
     assert_eq!(c.cmd("NOOP").await.0, 250);
 }
+
+/// An operator that keeps no copy in Sent: whom a mailbox wrote to is
+/// recorded when the message is queued, and the patient's answer comes in.
+#[tokio::test]
+async fn a_patient_answers_a_mailbox_that_kept_no_copy_of_its_message() {
+    let w = world().await;
+    let (rcpt, _, text) = deliver(&w, &w.gateway, PATIENT, NEVER_WROTE).await;
+    assert_eq!(rcpt, 550, "not yet written to: {text}");
+    let submitter = mss_smtp::submit::Submitter {
+        store: w.site.store.clone(),
+        domain: "ours.test".parse().unwrap(),
+        wake: Arc::new(tokio::sync::Notify::new()),
+        queue_expiry: std::time::Duration::from_secs(3600),
+        sent_copy: false,
+    };
+    let message = format!("From: <{NEVER_WROTE}>\r\nTo: <{PATIENT}>\r\nSubject: Votre commande\r\n\r\nBonjour\r\n");
+    let route = submitter.route(&PATIENT.parse().unwrap()).await.unwrap();
+    submitter.store(message.as_bytes(), NEVER_WROTE, w.never_wrote, &[route]).await.unwrap();
+    let sent = w.site.store.meta.folder(w.never_wrote, "Sent").await.unwrap().unwrap();
+    assert!(w.site.store.meta.folder_uids(sent.id).await.unwrap().is_empty(), "no copy kept");
+    let (rcpt, end, text) = deliver(&w, &w.gateway, PATIENT, NEVER_WROTE).await;
+    assert_eq!((rcpt, end), (250, 250), "{text}");
+    assert_eq!(w.site.inbox(w.never_wrote).await.len(), 1);
+}

@@ -24,15 +24,13 @@
 //! IMAP reads the facts by columns where it can: the candidates of a SEARCH
 //! by header keys ([`FactsStore::header_candidates`], from the searched
 //! header texts kept lowercased, [`MessageFacts::searched`]) and a whole
-//! folder's SORT keys in one read ([`FactsStore::sort_rows`]). Whether a
-//! mailbox wrote to a patient ([`FactsStore::wrote_to_patient`]) is asked
-//! of the facts too. A backend keeps its own links from messages to their
-//! facts and from folder rows to the list's sort keys (SQLite: triggers,
-//! migration 0012).
+//! folder's SORT keys in one read ([`FactsStore::sort_rows`]). A backend
+//! keeps its own links from messages to their facts and from folder rows
+//! to the list's sort keys (SQLite: triggers, migration 0012).
 
 use async_trait::async_trait;
 
-use crate::{BlobHash, FolderId, MailboxId, MessageMeta, StoreError};
+use crate::{BlobHash, FolderId, MessageMeta, StoreError};
 
 /// The facts of one blob, as the store keeps them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +101,9 @@ pub struct FactColumns {
     pub patient_ins: Option<String>,
     /// An IHE XDM package is attached.
     pub xdm: bool,
+    /// The message ends a patient conversation (`X-MSS-MES: FIN` or the
+    /// subject `[FIN]`, `mss_core::patients::closes_conversation`).
+    pub closes_conversation: bool,
     /// How many attachments.
     pub attachments: u32,
     /// The first author as shown (display name, else address) and the
@@ -254,10 +255,6 @@ pub trait FactsStore: Send + Sync {
         version: u32,
         needles: &[(SearchedHeader, String)],
     ) -> Result<Vec<(u32, bool)>, StoreError>;
-    /// Whether a message in a folder of `mailbox` was written by `author`
-    /// (its first From, as the facts read it) to the patient whose INS is
-    /// `ins`: a patient may answer whoever wrote to them.
-    async fn wrote_to_patient(&self, mailbox: MailboxId, author: &str, ins: &str) -> Result<bool, StoreError>;
     /// A page of the list of `folder`, sorted and searched.
     async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError>;
 }

@@ -33,6 +33,7 @@ mod layered;
 mod lifecycle;
 mod maintenance;
 mod model;
+mod patients;
 mod publication;
 mod sqlite;
 
@@ -50,6 +51,7 @@ pub use layered::{Body, INLINE_MAX, LayeredBlobs};
 pub use lifecycle::*;
 pub use maintenance::*;
 pub use model::*;
+pub use patients::*;
 pub use publication::*;
 pub use sqlite::SqliteStore;
 

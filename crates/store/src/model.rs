@@ -177,11 +177,15 @@ impl Placement {
 
 /// Name of the folder sent copies go to (RFC 6154 \\Sent).
 pub const SENT: &str = "Sent";
+/// Names of the other special folders (RFC 6154 \\Drafts, \\Trash, \\Junk).
+pub const DRAFTS: &str = "Drafts";
+pub const TRASH: &str = "Trash";
+pub const JUNK: &str = "Junk";
 
 /// The folders every mailbox is created with besides INBOX, and their RFC
 /// 6154 special-use attribute.
 pub const SPECIAL_FOLDERS: &[(&str, &str)] =
-    &[(SENT, "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"), ("Junk", "\\Junk"), ("Archive", "\\Archive")];
+    &[(SENT, "\\Sent"), (DRAFTS, "\\Drafts"), (TRASH, "\\Trash"), (JUNK, "\\Junk"), ("Archive", "\\Archive")];
 
 /// Where one copy of a delivered message went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,6 +286,7 @@ pub const INBOX: &str = "INBOX";
 pub trait MetadataStore:
     crate::FolderStore
     + crate::FactsStore
+    + crate::PatientStore
     + crate::AuditStore
     + crate::LifecycleStore
     + crate::MaintenanceStore

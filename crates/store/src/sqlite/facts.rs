@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::SqliteStore;
 use crate::{
-    BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MailboxId, MessageFacts, PageQuery,
-    SearchedHeader, SortFacts, SortTexts, SortedMessage, StoreError,
+    BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MessageFacts, PageQuery, SearchedHeader,
+    SortFacts, SortTexts, SortedMessage, StoreError,
 };
 
 /// Writes facts if a message names their blob, replacing an older version,
@@ -21,9 +21,9 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
             "INSERT INTO message_facts (blob_hash, version, encoded, sent_at, subject, from_name, from_address,
                                         to_addresses, cc_addresses, message_id, in_reply_to, patient_ins, xdm,
                                         attachments, sender_key, subject_key, header, search_subject,
-                                        search_from, search_to, search_cc, search_bcc)
+                                        search_from, search_to, search_cc, search_bcc, closes_conversation)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                    ?21, ?22
+                    ?21, ?22, ?23
              WHERE EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)
              ON CONFLICT (blob_hash) DO UPDATE SET
                 version = excluded.version, encoded = excluded.encoded, sent_at = excluded.sent_at,
@@ -34,7 +34,8 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                 sender_key = excluded.sender_key, subject_key = excluded.subject_key,
                 header = excluded.header, search_subject = excluded.search_subject,
                 search_from = excluded.search_from, search_to = excluded.search_to,
-                search_cc = excluded.search_cc, search_bcc = excluded.search_bcc
+                search_cc = excluded.search_cc, search_bcc = excluded.search_bcc,
+                closes_conversation = excluded.closes_conversation
              WHERE excluded.version > message_facts.version
              RETURNING id",
         )?
@@ -61,7 +62,8 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                 facts.searched[SearchedHeader::From as usize],
                 facts.searched[SearchedHeader::To as usize],
                 facts.searched[SearchedHeader::Cc as usize],
-                facts.searched[SearchedHeader::Bcc as usize]
+                facts.searched[SearchedHeader::Bcc as usize],
+                c.closes_conversation
             ],
             |r| r.get(0),
         )
@@ -75,7 +77,8 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
 
 const FACTS_COLUMNS: &str = "mf.blob_hash, mf.version, mf.encoded, mf.sent_at, mf.subject, mf.from_name, \
                              mf.from_address, mf.to_addresses, mf.cc_addresses, mf.message_id, mf.in_reply_to, \
-                             mf.patient_ins, mf.xdm, mf.attachments, mf.sender_key, mf.subject_key, mf.header";
+                             mf.patient_ins, mf.xdm, mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
+                             mf.closes_conversation";
 
 /// Reads [`FACTS_COLUMNS`] from `first` on.
 fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
@@ -92,10 +95,11 @@ fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
 /// The listed columns: [`FACTS_COLUMNS`] from `mf.sent_at` on, read from `first`.
 pub(super) const LISTED_COLUMNS: &str = "mf.sent_at, mf.subject, mf.from_name, mf.from_address, mf.to_addresses, \
                                          mf.cc_addresses, mf.message_id, mf.in_reply_to, mf.patient_ins, mf.xdm, \
-                                         mf.attachments, mf.sender_key, mf.subject_key, mf.header";
+                                         mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
+                                         mf.closes_conversation";
 
 /// How many columns [`LISTED_COLUMNS`] names.
-pub(super) const LISTED_COUNT: usize = 14;
+pub(super) const LISTED_COUNT: usize = 15;
 
 /// Reads [`LISTED_COLUMNS`] from `first` on.
 pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactColumns> {
@@ -114,6 +118,7 @@ pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactCol
         sender_key: r.get(first + 11)?,
         subject_key: r.get(first + 12)?,
         header: r.get(first + 13)?,
+        closes_conversation: r.get(first + 14)?,
     })
 }
 
@@ -283,21 +288,6 @@ impl FactsStore for SqliteStore {
             bound.extend(needles.iter().map(|(_, needle)| needle as &dyn rusqlite::ToSql));
             let rows = stmt.query_map(&bound[..], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, bool>(1)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-
-    async fn wrote_to_patient(&self, mailbox: MailboxId, author: &str, ins: &str) -> Result<bool, StoreError> {
-        let (author, ins) = (author.to_lowercase(), ins.to_ascii_uppercase());
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM message_facts mf
-                                JOIN messages m ON m.blob_hash = mf.blob_hash
-                                JOIN folder_messages fm ON fm.message_id = m.id
-                                JOIN folders f ON f.id = fm.folder_id
-                                WHERE mf.patient_ins = ?2 AND lower(mf.from_address) = ?3 AND f.mailbox_id = ?1)",
-            )?;
-            Ok(stmt.query_row(params![mailbox, ins, author], |r| r.get(0))?)
         })
         .await
     }

@@ -15,6 +15,7 @@ mod lifecycle;
 mod listing;
 mod maintenance;
 mod migrations;
+mod patients;
 mod publication;
 
 use std::path::Path;

@@ -24,6 +24,7 @@ fn facts_of(raw: &[u8], version: u32, subject: &str) -> MessageFacts {
             in_reply_to: None,
             patient_ins: Some("279035121518989".into()),
             xdm: true,
+            closes_conversation: false,
             attachments: 2,
             sender_key: "dr-alice-martin".into(),
             subject_key: subject.to_lowercase(),

@@ -7,6 +7,7 @@ mod folders;
 mod lifecycle;
 mod listing;
 mod maintenance;
+mod patients;
 mod publication;
 
 pub use audit::*;
@@ -17,6 +18,7 @@ pub use listing::*;
 pub use maintenance::*;
 use mss_core::{MailboxKind, MailboxState};
 use mss_store::*;
+pub use patients::*;
 pub use publication::*;
 
 use crate::support::{address, person};

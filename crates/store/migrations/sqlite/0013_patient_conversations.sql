@@ -1,0 +1,50 @@
+-- Patient conversations (issue 15).
+--
+-- Whether a message ends a patient conversation (`X-MSS-MES: FIN` or the
+-- subject `[FIN]`), as its facts of version 5 say; older rows keep 0 until
+-- the backfill writes them again.
+ALTER TABLE message_facts ADD COLUMN closes_conversation INTEGER NOT NULL DEFAULT 0
+    CHECK (closes_conversation IN (0, 1));
+
+-- The patient of each folder row, copied from the facts like the sort keys
+-- (migration 0012), so that a mailbox's conversations are read from an
+-- index of its folders, not from every message of the mailbox nor every
+-- patient message of the operator.
+ALTER TABLE folder_messages ADD COLUMN patient_ins TEXT;
+UPDATE folder_messages SET patient_ins =
+    (SELECT mf.patient_ins FROM messages m JOIN message_facts mf ON mf.id = m.facts_id
+     WHERE m.id = folder_messages.message_id);
+CREATE INDEX folder_messages_patient ON folder_messages (folder_id, patient_ins) WHERE patient_ins IS NOT NULL;
+
+CREATE TRIGGER folder_messages_patient AFTER INSERT ON folder_messages
+WHEN EXISTS (SELECT 1 FROM messages m JOIN message_facts mf ON mf.blob_hash = m.blob_hash
+             WHERE m.id = new.message_id AND mf.patient_ins IS NOT NULL)
+BEGIN
+    UPDATE folder_messages SET
+        patient_ins = (SELECT mf.patient_ins FROM messages m JOIN message_facts mf ON mf.blob_hash = m.blob_hash
+                       WHERE m.id = new.message_id)
+    WHERE folder_id = new.folder_id AND uid = new.uid;
+END;
+CREATE TRIGGER message_facts_patient AFTER INSERT ON message_facts
+WHEN new.patient_ins IS NOT NULL
+BEGIN
+    UPDATE folder_messages SET patient_ins = new.patient_ins
+    WHERE message_id IN (SELECT id FROM messages WHERE blob_hash = new.blob_hash);
+END;
+CREATE TRIGGER message_facts_patient_changed AFTER UPDATE OF patient_ins ON message_facts
+BEGIN
+    UPDATE folder_messages SET patient_ins = new.patient_ins
+    WHERE message_id IN (SELECT id FROM messages WHERE blob_hash = new.blob_hash);
+END;
+
+-- The patients a mailbox wrote to, recorded when the message is stored for
+-- sending, whether or not a copy is kept in Sent: a patient may answer
+-- whoever wrote to them (Mon espace santé's rule), and the operator lets
+-- that answer in.
+CREATE TABLE patient_contacts (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes (id),
+    ins        TEXT    NOT NULL,
+    first_at   INTEGER NOT NULL,
+    last_at    INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, ins)
+) WITHOUT ROWID;
