@@ -1,7 +1,8 @@
-//! Unix seconds as a UTC calendar date and time (proleptic Gregorian), for
-//! the places that print a date themselves (IMAP INTERNALDATE, the portal).
-//! Howard Hinnant's `civil_from_days`, valid for every `i64` day count the
-//! store can hold.
+//! Unix seconds as a calendar date and time (proleptic Gregorian), for the
+//! places that print a date themselves: in UTC for protocols (IMAP
+//! INTERNALDATE), in Europe/Paris for people ([`Civil::paris`]). Howard
+//! Hinnant's `civil_from_days` and `days_from_civil`, valid for every `i64`
+//! day count the store can hold.
 
 /// A moment in UTC, by its calendar fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,40 @@ impl Civil {
         let year = yoe + era * 400 + i64::from(month <= 2);
         Self { year, month, day, hour: secs / 3600, minute: secs % 3600 / 60, second: secs % 60 }
     }
+
+    /// The calendar fields of `unix` seconds on a clock in France
+    /// (Europe/Paris): UTC+1, and UTC+2 in summer time, from the last
+    /// Sunday of March to the last Sunday of October, both at 01:00 UTC
+    /// (the EU rule since 1996, applied to every year).
+    pub fn paris(unix: i64) -> Self {
+        Self::from_unix(unix.saturating_add(paris_offset(unix)))
+    }
+}
+
+/// Seconds Paris is ahead of UTC at `unix`.
+pub fn paris_offset(unix: i64) -> i64 {
+    let year = Civil::from_unix(unix).year;
+    let summer_from = last_sunday(year, 3) * 86_400 + 3600;
+    let summer_until = last_sunday(year, 10) * 86_400 + 3600;
+    if (summer_from..summer_until).contains(&unix) { 7200 } else { 3600 }
+}
+
+/// The day number (days since 1970-01-01) of the last Sunday of a month
+/// of 31 days.
+fn last_sunday(year: i64, month: i64) -> i64 {
+    let last = days_from_civil(year, month, 31);
+    // 1970-01-01 was a Thursday: weekday 0 is Sunday.
+    last - (last + 4).rem_euclid(7)
+}
+
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -44,5 +79,34 @@ mod tests {
         assert_eq!(Civil::from_unix(951_782_400), at(2000, 2, 29, 0, 0, 0));
         assert_eq!(Civil::from_unix(1_795_744_029), at(2026, 11, 27, 1, 47, 9));
         assert_eq!(Civil::from_unix(-1), at(1969, 12, 31, 23, 59, 59));
+    }
+
+    #[test]
+    fn paris_is_one_hour_ahead_in_winter_two_in_summer() {
+        let at = |y, mo, d, h, mi| Civil { year: y, month: mo, day: d, hour: h, minute: mi, second: 0 };
+        let at_59 = |y, mo, d, h, mi| Civil { second: 59, ..at(y, mo, d, h, mi) };
+        // 27 Nov 2026 09:30 UTC is 10:30 in Paris.
+        assert_eq!(Civil::paris(1_795_771_800), at(2026, 11, 27, 10, 30));
+        // Summer time 2026: from Sunday 29 March 01:00 UTC (02:00 -> 03:00)
+        // to Sunday 25 October 01:00 UTC (03:00 -> 02:00).
+        let march_29 = days_from_civil(2026, 3, 29) * 86_400;
+        assert_eq!(Civil::paris(march_29 + 3599), at_59(2026, 3, 29, 1, 59));
+        assert_eq!(Civil::paris(march_29 + 3600), at(2026, 3, 29, 3, 0));
+        let october_25 = days_from_civil(2026, 10, 25) * 86_400;
+        assert_eq!(Civil::paris(october_25 + 3599), at_59(2026, 10, 25, 2, 59));
+        assert_eq!(Civil::paris(october_25 + 3600), at(2026, 10, 25, 2, 0));
+        // New Year's Eve in Paris is still the old year in UTC.
+        assert_eq!(Civil::paris(days_from_civil(2027, 1, 1) * 86_400 - 1800), at(2027, 1, 1, 0, 30));
+        assert_eq!(paris_offset(days_from_civil(2026, 7, 14) * 86_400), 7200);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn days_and_dates_round_trip(days in -1_000_000i64..1_000_000) {
+            let c = Civil::from_unix(days * 86_400);
+            proptest::prop_assert_eq!(days_from_civil(c.year, c.month, c.day), days);
+            let offset = paris_offset(days * 86_400);
+            proptest::prop_assert!(offset == 3600 || offset == 7200);
+        }
     }
 }

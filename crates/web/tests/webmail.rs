@@ -61,7 +61,7 @@ async fn the_webmail_lists_folders_and_messages_and_reading_marks_seen() {
         list.body
     );
     assert!(list.body.contains("José Martin &lt;jose.martin@autre.test&gt;") && list.body.contains("Résultats"));
-    assert!(list.body.contains("27/11/2026 à 09:30 UTC"));
+    assert!(list.body.contains("27/11/2026 à 10:30"));
     assert_eq!(list.body.matches("class=\"non-lu\"").count(), 3);
     let (newest, oldest) = (list.body.find("Résultats").unwrap(), list.body.find("premier").unwrap());
     assert!(list.body.find("second").unwrap() < oldest && newest < oldest, "newest (highest UID) first");
@@ -70,7 +70,7 @@ async fn the_webmail_lists_folders_and_messages_and_reading_marks_seen() {
     assert_eq!(read.status, 200, "{}", read.body);
     assert_eq!(read.header("content-security-policy"), Some(CSP));
     assert!(read.body.contains("<h1>premier</h1>") && read.body.contains("Corps de premier."), "{}", read.body);
-    assert!(read.body.contains("elodie@ours.test") && read.body.contains("27/11/2026 à 09:30 UTC"));
+    assert!(read.body.contains("elodie@ours.test") && read.body.contains("27/11/2026 à 10:30"));
     let list = s.get("/portail/boites/elodie@ours.test/courrier?dossier=INBOX", &cookie).await;
     assert!(list.body.contains("<span class=\"compte\">2<"), "one fewer unread");
     assert_eq!(list.body.matches("class=\"non-lu\"").count(), 2);

@@ -325,7 +325,7 @@ async fn audit(
     let older = (entries.len() == PAGE).then(|| entries.last().map(|e| e.id)).flatten();
     let path = mailbox_path(&mailbox, "tracabilite");
     let main = html! {
-        p { "Les accès et les changements de la boîte " strong { (mailbox.address.to_string()) } ", du plus récent au plus ancien (heures UTC)." }
+        p { "Les accès et les changements de la boîte " strong { (mailbox.address.to_string()) } ", du plus récent au plus ancien (heure de Paris)." }
         form class="carte" method="get" action=(path) {
             div class="champ" {
                 label for="action" {
@@ -346,7 +346,7 @@ async fn audit(
                     tbody {
                         @for e in &entries {
                             tr {
-                                td data-label="Date" { (utc(e.entry.at)) }
+                                td data-label="Date" { (paris(e.entry.at)) }
                                 td data-label="Acteur" { (e.entry.actor) }
                                 td data-label="Action" { (e.entry.action) }
                                 td data-label="Résultat" { (e.entry.result) }
@@ -365,18 +365,19 @@ async fn audit(
     layout::page(&web, "Traçabilité de la boîte", Some(&visitor), Section::Mailboxes, main).into_response()
 }
 
-/// `2026-11-27 01:47:09` from unix seconds (UTC; proleptic Gregorian).
-fn utc(at: i64) -> String {
-    let Civil { year, month, day, hour, minute, second } = Civil::from_unix(at);
+/// `2026-11-27 02:47:09` from unix seconds, in Paris time.
+fn paris(at: i64) -> String {
+    let Civil { year, month, day, hour, minute, second } = Civil::paris(at);
     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}")
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn utc_dates() {
-        assert_eq!(super::utc(0), "1970-01-01 00:00:00");
-        assert_eq!(super::utc(1_795_744_029), "2026-11-27 01:47:09");
-        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00");
+    fn paris_dates() {
+        assert_eq!(super::paris(0), "1970-01-01 01:00:00");
+        assert_eq!(super::paris(1_795_744_029), "2026-11-27 02:47:09");
+        assert_eq!(super::paris(951_782_400), "2000-02-29 01:00:00");
+        assert_eq!(super::paris(1_782_000_000), "2026-06-21 02:00:00");
     }
 }

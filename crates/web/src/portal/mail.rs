@@ -109,10 +109,10 @@ fn folder_rank(folder: &Folder) -> (u8, String) {
     (rank, folder.name.clone())
 }
 
-/// `27/11/2026 à 14:05 UTC`.
+/// `27/11/2026 à 14:05`, in Paris time (as people in France read a clock).
 pub fn french_date(at: i64) -> String {
-    let Civil { year, month, day, hour, minute, .. } = Civil::from_unix(at);
-    format!("{day:02}/{month:02}/{year:04} à {hour:02}:{minute:02} UTC")
+    let Civil { year, month, day, hour, minute, .. } = Civil::paris(at);
+    format!("{day:02}/{month:02}/{year:04} à {hour:02}:{minute:02}")
 }
 
 /// `532 o`, `12,3 Ko`, `4,0 Mo`.
@@ -745,8 +745,8 @@ mod tests {
 
     #[test]
     fn french_dates_and_sizes() {
-        assert_eq!(french_date(0), "01/01/1970 à 00:00 UTC");
-        assert_eq!(french_date(1_795_744_029), "27/11/2026 à 01:47 UTC");
+        assert_eq!(french_date(0), "01/01/1970 à 01:00");
+        assert_eq!(french_date(1_795_744_029), "27/11/2026 à 02:47");
         assert_eq!(french_size(532), "532 o");
         assert_eq!(french_size(12_595), "12,3 Ko");
         assert_eq!(french_size(4 * 1024 * 1024), "4,0 Mo");
