@@ -9,6 +9,8 @@
 //! the domain's rule (`mss_core::patients`), applied by the reader to the
 //! messages given here in order.
 //!
+//! A mailbox also keeps its own quick answers to patients.
+//!
 //! Who a mailbox wrote to is recorded when the message is stored for
 //! sending ([`PatientStore::record_patient_contact`]), not read from Sent,
 //! which an operator may turn off: a patient's answer is let in either way.
@@ -72,6 +74,11 @@ pub trait PatientStore: Send + Sync {
     /// The patients of `mailbox`'s messages, latest exchange first, skipping
     /// `offset`, at most `limit`.
     async fn patient_threads(&self, mailbox: MailboxId, offset: u64, limit: u32) -> Result<PatientPage, StoreError>;
+    /// The quick answers `mailbox` chose, in order; None if it never chose
+    /// (the caller's defaults apply).
+    async fn quick_answers(&self, mailbox: MailboxId) -> Result<Option<Vec<String>>, StoreError>;
+    /// Replaces the quick answers of `mailbox` (checked by the caller).
+    async fn set_quick_answers(&self, mailbox: MailboxId, answers: &[String], at: i64) -> Result<(), StoreError>;
     /// The latest `limit` messages of `mailbox` with the patient `ins`, in
     /// order of arrival.
     async fn patient_messages(

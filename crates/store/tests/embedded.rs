@@ -60,6 +60,7 @@ suite_tests!(
     the_sort_keys_of_a_folder_follow_the_facts_of_its_messages,
     a_mailboxs_patient_conversations_are_read_from_its_folders,
     whom_a_mailbox_wrote_to_is_recorded_or_read_from_its_messages,
+    quick_answers_are_the_mailboxs_own_once_chosen,
 );
 
 #[tokio::test]

@@ -48,3 +48,17 @@ CREATE TABLE patient_contacts (
     last_at    INTEGER NOT NULL,
     PRIMARY KEY (mailbox_id, ins)
 ) WITHOUT ROWID;
+
+-- A mailbox's quick answers to patients, in order; a mailbox without a row
+-- in quick_answer_sets never chose its own (the defaults apply), one with
+-- a row and no answers chose to have none.
+CREATE TABLE quick_answer_sets (
+    mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes (id),
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE quick_answers (
+    mailbox_id INTEGER NOT NULL REFERENCES quick_answer_sets (mailbox_id),
+    position   INTEGER NOT NULL,
+    text       TEXT    NOT NULL,
+    PRIMARY KEY (mailbox_id, position)
+) WITHOUT ROWID;

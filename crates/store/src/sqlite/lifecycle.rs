@@ -223,6 +223,8 @@ impl LifecycleStore for SqliteStore {
                 tx.execute("DELETE FROM folders WHERE mailbox_id = ?1", [id])?;
                 tx.execute("DELETE FROM mailbox_roles WHERE mailbox_id = ?1", [id])?;
                 tx.execute("DELETE FROM patient_contacts WHERE mailbox_id = ?1", [id])?;
+                tx.execute("DELETE FROM quick_answers WHERE mailbox_id = ?1", [id])?;
+                tx.execute("DELETE FROM quick_answer_sets WHERE mailbox_id = ?1", [id])?;
                 let mut orphan = tx.prepare_cached(
                     "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM folder_messages WHERE message_id = ?1)",
                 )?;

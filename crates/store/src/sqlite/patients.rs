@@ -158,6 +158,41 @@ impl PatientStore for SqliteStore {
         .await
     }
 
+    async fn quick_answers(&self, mailbox: MailboxId) -> Result<Option<Vec<String>>, StoreError> {
+        self.read(move |conn| {
+            let chosen: bool = conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM quick_answer_sets WHERE mailbox_id = ?1)")?
+                .query_row([mailbox], |r| r.get(0))?;
+            if !chosen {
+                return Ok(None);
+            }
+            let mut stmt =
+                conn.prepare_cached("SELECT text FROM quick_answers WHERE mailbox_id = ?1 ORDER BY position")?;
+            let answers = stmt.query_map([mailbox], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok(Some(answers))
+        })
+        .await
+    }
+
+    async fn set_quick_answers(&self, mailbox: MailboxId, answers: &[String], at: i64) -> Result<(), StoreError> {
+        let answers = answers.to_vec();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO quick_answer_sets (mailbox_id, updated_at) VALUES (?1, ?2)
+                 ON CONFLICT (mailbox_id) DO UPDATE SET updated_at = excluded.updated_at",
+                params![mailbox, at],
+            )?;
+            tx.execute("DELETE FROM quick_answers WHERE mailbox_id = ?1", [mailbox])?;
+            let mut insert =
+                tx.prepare_cached("INSERT INTO quick_answers (mailbox_id, position, text) VALUES (?1, ?2, ?3)")?;
+            for (position, text) in answers.iter().enumerate() {
+                insert.execute(params![mailbox, position as i64, text])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn patient_threads(&self, mailbox: MailboxId, offset: u64, limit: u32) -> Result<PatientPage, StoreError> {
         self.read(move |conn| threads(conn, mailbox, offset, limit)).await
     }

@@ -116,3 +116,18 @@ pub async fn whom_a_mailbox_wrote_to_is_recorded_or_read_from_its_messages(store
     store.deliver_indexed(&raw, &[sent], Some(facts)).await.unwrap();
     assert!(store.meta.wrote_to_patient(other.id, "autre@pharma.test", PAUL).await.unwrap());
 }
+
+pub async fn quick_answers_are_the_mailboxs_own_once_chosen(store: &Store) {
+    let pharmacy = store.meta.create_mailbox(&person("pharmacie@pharma.test", "10003621892")).await.unwrap();
+    let other = store.meta.create_mailbox(&person("autre@pharma.test", "10000013994")).await.unwrap();
+    assert_eq!(store.meta.quick_answers(pharmacy.id).await.unwrap(), None, "never chosen");
+    let chosen = vec!["Disponible.".to_string(), "À commander.".to_string()];
+    store.meta.set_quick_answers(pharmacy.id, &chosen, 1).await.unwrap();
+    assert_eq!(store.meta.quick_answers(pharmacy.id).await.unwrap(), Some(chosen));
+    let reordered = vec!["À commander.".to_string(), "Disponible.".to_string(), "Passez.".to_string()];
+    store.meta.set_quick_answers(pharmacy.id, &reordered, 2).await.unwrap();
+    assert_eq!(store.meta.quick_answers(pharmacy.id).await.unwrap(), Some(reordered));
+    store.meta.set_quick_answers(pharmacy.id, &[], 3).await.unwrap();
+    assert_eq!(store.meta.quick_answers(pharmacy.id).await.unwrap(), Some(vec![]), "none, chosen");
+    assert_eq!(store.meta.quick_answers(other.id).await.unwrap(), None);
+}
