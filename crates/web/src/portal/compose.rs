@@ -105,13 +105,13 @@ struct Start {
 }
 
 /// The page saying this operator's webmail does not send.
-fn no_sending(web: &Web, visitor: &Visitor) -> Response {
+pub fn no_sending(web: &Web, visitor: &Visitor) -> Response {
     let message = "L'envoi de messages depuis le portail n'est pas activé chez cet opérateur.";
     layout::error_page(web, StatusCode::NOT_FOUND, "Envoi indisponible", message, Some(visitor))
 }
 
 /// `Re: ` or `Fwd: ` in front of `subject`, once.
-fn prefixed(prefix: &str, subject: &str) -> String {
+pub fn prefixed(prefix: &str, subject: &str) -> String {
     if subject.len() >= prefix.len() && subject[..prefix.len()].eq_ignore_ascii_case(prefix) {
         subject.to_string()
     } else {
@@ -252,7 +252,7 @@ async fn form(
     page(&web, &visitor, (&mailbox, rights), &draft, &Errors::default(), &known, StatusCode::OK)
 }
 
-fn may_not_send(web: &Web, visitor: &Visitor) -> Response {
+pub fn may_not_send(web: &Web, visitor: &Visitor) -> Response {
     let message = "Votre rôle sur cette boîte ne permet pas d'envoyer des messages en son nom.";
     layout::error_page(web, StatusCode::FORBIDDEN, "Envoi refusé", message, Some(visitor))
 }
@@ -455,7 +455,7 @@ fn parse_addresses(text: &str) -> Result<Vec<Recipient>, String> {
 }
 
 /// Where `address` goes, or the French reason it may not be sent to.
-async fn route_one(sending: &Sending, address: &EmailAddress) -> Result<Route, Result<String, Response>> {
+pub async fn route_one(sending: &Sending, address: &EmailAddress) -> Result<Route, Result<String, Response>> {
     match sending.submitter.route(address).await {
         Ok(route) => Ok(route),
         Err(Refused::NoSuchMailbox(a)) => Err(Ok(format!("Aucune boîte active à l'adresse {a}."))),
@@ -639,6 +639,9 @@ async fn send(
         references: &draft.references,
         attachments,
         hostname: &sending.hostname,
+        // Typed or picked from the list: nothing says it was checked.
+        ins_qualified: false,
+        closes_conversation: false,
     };
     let Ok(message) = outgoing::build(outgoing) else {
         return layout::unavailable("building a webmail message failed");
@@ -748,7 +751,7 @@ async fn remove_draft(web: &Web, visitor: &Visitor, address: &str, draft: Option
 }
 
 /// RFC 5321 §4.4, as submission writes it: received over HTTP(S).
-fn with_received_header(sending: &Sending, body: &[u8]) -> Vec<u8> {
+pub fn with_received_header(sending: &Sending, body: &[u8]) -> Vec<u8> {
     let date = mail_builder::headers::date::Date::new(now_unix()).to_rfc822();
     let header = format!("Received: from portail by {} (mss) with HTTP;\r\n\t{date}\r\n", sending.hostname);
     let mut message = Vec::with_capacity(header.len() + body.len());

@@ -37,6 +37,7 @@ use super::layout::{self, Section};
 use super::listing::{self, Listing, Order};
 use super::mailboxes::switcher;
 use super::origin::{Origin, UNVERIFIABLE_WHY};
+use super::patients::patients_path;
 use super::session::{Posted, Visitor};
 use crate::Web;
 use crate::shared::{access, visible_mailboxes};
@@ -320,6 +321,7 @@ async fn folder(
                             }
                         }
                     }
+                    li class="patients" { a href=(patients_path(&mailbox.address.to_string())) { "Patients" } }
                 }
             }
             section aria-labelledby="liste" id="messages" {

@@ -23,6 +23,7 @@ mod mail;
 mod mailboxes;
 mod origin;
 mod outgoing;
+mod patients;
 mod recipients;
 mod session;
 mod signin;
@@ -56,6 +57,7 @@ pub fn router() -> Router<Arc<Web>> {
         .merge(mailboxes::router())
         .merge(mail::router())
         .merge(compose::router())
+        .merge(patients::router())
         .merge(recipients::router())
         .merge(wizard::router())
         .merge(admin::router())

@@ -8,10 +8,16 @@
 //! like message ids ([`message_ids`]); an uploaded part's declared type is
 //! kept only when it is a plain `type/subtype` ([`content_type`]).
 //! mail-builder then encodes (RFC 2047, RFC 2231) what is not plain ASCII.
+//!
+//! A message to a patient (`mss_core::patients`) asks for a read receipt
+//! (`Disposition-Notification-To`, the sending mailbox) and says whether the
+//! INS is qualified (`X-MSS-INS`); one that ends the conversation carries
+//! `X-MSS-MES: FIN`.
 
 use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address;
-use mss_core::EmailAddress;
+use mail_builder::headers::raw::Raw;
+use mss_core::{EmailAddress, patients};
 use mss_identity::session::random_token;
 use mss_store::now_unix;
 
@@ -47,6 +53,11 @@ pub struct Outgoing<'a> {
     pub attachments: Vec<Upload>,
     /// Our host name, right of the `@` of the new Message-ID.
     pub hostname: &'a str,
+    /// For a message to a patient: the INS was qualified (it came from
+    /// Mon espace santé, or from identity traits checked).
+    pub ins_qualified: bool,
+    /// The message ends a patient conversation.
+    pub closes_conversation: bool,
 }
 
 /// `text` fit for a header field: without CR, LF, NUL or any other control
@@ -125,6 +136,18 @@ pub fn build(message: Outgoing<'_>) -> std::io::Result<Vec<u8>> {
     if !references.is_empty() {
         builder = builder.references(references);
     }
+    let to_patient = message.to.iter().chain(message.cc).any(|r| r.address.domain().is_patient());
+    if to_patient {
+        builder = builder
+            .header(
+                "Disposition-Notification-To",
+                Address::new_address(None::<String>, header_value(&address.to_string())),
+            )
+            .header(patients::INS_FIELD, Raw::new(patients::ins_field_value(message.ins_qualified)));
+    }
+    if message.closes_conversation {
+        builder = builder.header(patients::CLOSING_FIELD, Raw::new(patients::CLOSING_VALUE));
+    }
     for file in message.attachments {
         let name = header_value(&file.name);
         let name = if name.trim().is_empty() { "piece-jointe".to_string() } else { name };
@@ -153,6 +176,38 @@ mod tests {
         {
             assert_eq!(content_type(bad), OCTET_STREAM, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_message_to_a_patient_asks_for_a_receipt_and_says_the_ins_is_qualified() {
+        let from: EmailAddress = "pharmacie@ours.test".parse().unwrap();
+        let patient = Recipient { name: None, address: "279035121518989@patient.mssante.fr".parse().unwrap() };
+        let colleague = Recipient { name: None, address: "bob@ours.test".parse().unwrap() };
+        let message = |to: &[Recipient], qualified, closes| {
+            let built = build(Outgoing {
+                from: ("Pharmacie de la Gare", &from),
+                to,
+                cc: &[],
+                subject: "Votre commande",
+                body: "Disponible.",
+                in_reply_to: "",
+                references: "",
+                attachments: vec![],
+                hostname: "mss.ours.test",
+                ins_qualified: qualified,
+                closes_conversation: closes,
+            });
+            String::from_utf8(built.unwrap()).unwrap()
+        };
+        let facts = mss_message::Facts::of(message(std::slice::from_ref(&patient), true, true).as_bytes());
+        assert_eq!(facts.mss_header("X-MSS-INS"), Some("O"));
+        assert!(facts.closes_conversation());
+        assert_eq!(facts.patient.ins.as_deref(), Some("279035121518989"));
+        let raw = message(&[patient], false, false);
+        assert!(raw.contains("Disposition-Notification-To: <pharmacie@ours.test>\r\n"), "{raw}");
+        assert!(raw.contains("X-MSS-INS: N\r\n") && !raw.contains("X-MSS-MES"), "{raw}");
+        let professional = message(&[colleague], true, false);
+        assert!(!professional.contains("X-MSS-INS") && !professional.contains("Disposition-Notification-To"));
     }
 
     #[test]
