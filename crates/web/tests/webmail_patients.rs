@@ -165,6 +165,13 @@ async fn a_pharmacy_answers_its_patient_with_a_quick_answer_and_closes_the_conve
     assert!(list.body.contains("Close") && !list.body.contains("En cours"), "{}", list.body);
     let page = s.get(path, &paul).await;
     assert!(page.body.contains("Cette conversation est close"), "{}", page.body);
+    // Written after [FIN]: a new conversation, answering nothing.
+    let again =
+        s.post_form(path, &paul, &format!("csrf={csrf}&texte=Votre+commande+est+arriv%C3%A9e.&action=envoyer")).await;
+    assert_eq!(again.status, 303, "{}", again.body);
+    let queued = queued_to_patient(&s).await;
+    let new = queued.iter().find(|q| q.contains("Subject: Message de Pharmacie de la Gare\r\n")).expect("a new one");
+    assert!(!new.contains("In-Reply-To") && !new.contains("References"), "{new}");
 
     // After [FIN], the patient's new message is a new conversation; the
     // closed one is folded away.

@@ -1,7 +1,11 @@
 //! Delivery status notifications (RFC 3464), in French and in English: the
-//! report sent to a sender whose message could not be delivered.
+//! report sent to a sender whose message could not be delivered. A patient
+//! Mon espace santé refused is explained in words, not only by its reply.
 
 use std::fmt::Write;
+
+use mss_core::EmailAddress;
+use mss_core::patients::GatewayRefusal;
 
 /// A recipient the report is about.
 pub struct FailedRecipient<'a> {
@@ -26,6 +30,9 @@ pub fn failure_report(
     let _ = writeln!(text, "Votre message n'a pas pu être remis aux destinataires suivants :\r");
     for f in failed {
         let _ = writeln!(text, "  {} : {}\r", f.address, one_line(f.reply));
+        if let Some(why) = patient_refusal(f) {
+            let _ = writeln!(text, "    {}\r", why.explained());
+        }
     }
     let _ = writeln!(text, "\r\nYour message could not be delivered to the following recipients:\r");
     for f in failed {
@@ -73,6 +80,16 @@ pub fn failure_report(
     bytes
 }
 
+/// Mon espace santé's refusal, when the recipient is a patient and the
+/// reply's status says one (`mss_core::patients::GatewayRefusal`).
+fn patient_refusal(failed: &FailedRecipient<'_>) -> Option<GatewayRefusal> {
+    let address: EmailAddress = failed.address.parse().ok()?;
+    if !address.domain().is_patient() {
+        return None;
+    }
+    GatewayRefusal::from_status(&status_code(failed.reply))
+}
+
 /// The header section of a message (up to the first empty line).
 fn original_headers(message: &[u8]) -> &[u8] {
     let end = message.windows(4).position(|w| w == b"\r\n\r\n").map_or(message.len(), |p| p + 2);
@@ -118,5 +135,21 @@ mod tests {
         assert!(report.contains("Subject: Ordonnance"), "original headers included");
         assert!(!report.contains("secret body"), "never the content");
         assert_eq!(status_code("451 timeout"), "5.0.0");
+        assert!(!report.contains("Mon espace santé"), "a professional's refusal is not explained as a patient's");
+    }
+
+    #[test]
+    fn a_patient_refused_by_mon_espace_sante_is_explained_in_french() {
+        let patient = "279035121518989@patient.mssante.fr";
+        let report = |reply| {
+            let failed = [FailedRecipient { address: patient, reply }];
+            String::from_utf8(failure_report("h", "ours.test", "a@ours.test", b"Subject: x\r\n\r\n", &failed)).unwrap()
+        };
+        let closed = report("550 5.7.1 this conversation was closed ([FIN])");
+        assert!(closed.contains("Cette conversation avec le patient est close"), "{closed}");
+        let unknown = report("550 5.1.1 unknown patient");
+        assert!(unknown.contains("ne connaît pas de patient avec cet INS"), "{unknown}");
+        let other = report("451 4.4.1 timeout");
+        assert!(!other.contains("Mon espace santé"), "{other}");
     }
 }

@@ -477,14 +477,19 @@ async fn answer(
     let Some(last) = messages.last() else {
         return not_found(&web, &visitor, "Aucun échange avec ce patient dans cette boîte.");
     };
-    // The patient's last message is the one answered.
+    // The patient's last message is the one answered; after a closing
+    // message, a new conversation starts (Mon espace santé refuses a
+    // reply within a closed one).
     let answered = messages.iter().rev().find(|m| m.from_patient()).unwrap_or(last);
+    let new_conversation = last.columns.closes_conversation;
     let subject = match action {
         Answer::Close => patients::CLOSING_SUBJECT.to_string(),
+        _ if new_conversation => format!("Message de {}", mailbox.display_name),
         _ => prefixed("Re: ", &subject_of(answered)),
     };
     let body = if text.is_empty() { CLOSING_TEXT } else { text };
-    let in_reply_to = answered.columns.message_id.clone().unwrap_or_default();
+    let in_reply_to =
+        if new_conversation { String::new() } else { answered.columns.message_id.clone().unwrap_or_default() };
     let recipient = Recipient { name: None, address: ins.patient_address() };
     let route = match route_one(sending, &recipient.address).await {
         Ok(route) => route,

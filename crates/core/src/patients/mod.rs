@@ -23,13 +23,20 @@
 //!   receipt (`Disposition-Notification-To`, which the patient cannot
 //!   refuse).
 //!
+//! - what Mon espace santé's gateway refuses, and how it is explained to
+//!   the sender ([`GatewayRefusal`]).
+//!
 //! Also the pharmacy's quick answers to patients: their defaults and limits
 //! ([`check_quick_answers`]).
 //!
 //! Pure: the facts (the mailbox's kind and state, whether it wrote to the
 //! patient) come from the caller.
 
+mod gateway;
+
 use std::ops::Range;
+
+pub use gateway::{GatewayRefusal, gateway_takes_message, gateway_takes_recipient, patient_may_write_to};
 
 use crate::address::EmailAddress;
 use crate::ids::{IdError, Ins};
