@@ -283,9 +283,10 @@ pub fn gateway_identity() -> mss_trust::pki::OperatorIdentity {
 }
 
 /// The patients a development gateway knows: the ANS test patient of the
-/// CDA fixtures and a Corsican one, who may both write to `pharmacy`.
-pub fn development_patients(pharmacy: Option<EmailAddress>) -> Vec<SimPatient> {
-    let pharmacies: Vec<EmailAddress> = pharmacy.into_iter().collect();
+/// CDA fixtures and a Corsican one, who may both write first to
+/// `pharmacies` (addresses, or `@domain`).
+pub fn development_patients(pharmacies: &[&str]) -> Vec<SimPatient> {
+    let pharmacies: Vec<String> = pharmacies.iter().map(|p| p.to_string()).collect();
     let patient = |ins: &str, first: &str, last: &str| SimPatient {
         ins: ins.parse::<Ins>().expect("a valid test INS"),
         first_name: first.into(),

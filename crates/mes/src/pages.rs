@@ -114,16 +114,16 @@ async fn mailbox(State(p): State<Pages>, Path(ins): Path<String>, Query(q): Quer
             }
         }
         h2 { "Écrire" }
-        @if may_write.is_empty() { p { "Vous ne pouvez écrire à personne pour le moment." } } @else {
-            form method="post" action=(format!("{here}/ecrire")) enctype="multipart/form-data" {
-                p { label for="a" { "À" } select id="a" name="a" {
-                    @for to in &may_write { option value=(to) selected[q.a.as_deref() == Some(to.as_str())] { (to) } }
-                } }
-                p { label for="objet" { "Objet" } input id="objet" name="objet" type="text"; }
-                p { label for="texte" { "Message" } textarea id="texte" name="texte" rows="5" {} }
-                p { label for="piece" { "Pièce jointe (photo de l'ordonnance, PDF…)" } input id="piece" name="piece" type="file"; }
-                button type="submit" { "Envoyer" }
+        form method="post" action=(format!("{here}/ecrire")) enctype="multipart/form-data" {
+            p {
+                label for="a" { "À (votre pharmacie, ou un professionnel qui vous a écrit)" }
+                input id="a" name="a" type="email" list="connus" value=[q.a.as_deref()];
+                datalist id="connus" { @for to in &may_write { option value=(to) {} } }
             }
+            p { label for="objet" { "Objet" } input id="objet" name="objet" type="text"; }
+            p { label for="texte" { "Message" } textarea id="texte" name="texte" rows="5" {} }
+            p { label for="piece" { "Pièce jointe (photo de l'ordonnance, PDF…)" } input id="piece" name="piece" type="file"; }
+            button type="submit" { "Envoyer" }
         }
         @if !open.is_empty() {
             h2 { "Conversations en cours" }

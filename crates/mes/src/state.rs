@@ -13,9 +13,10 @@ pub struct SimPatient {
     pub ins: Ins,
     pub first_name: String,
     pub last_name: String,
-    /// The pharmacies' addresses the patient may write to first (Mon espace
-    /// santé: those of a reimbursed dispensation in the past year).
-    pub pharmacies: Vec<EmailAddress>,
+    /// The pharmacies the patient may write to first (Mon espace santé:
+    /// those of a reimbursed dispensation in the past year): addresses, or
+    /// `@domain` for every address of an operator (development).
+    pub pharmacies: Vec<String>,
     /// Their messaging is open (a closed one refuses every message).
     pub open: bool,
 }
@@ -68,14 +69,19 @@ impl PatientBox {
 
     /// Whether the patient may write to `professional` (lower case).
     pub fn may_write_to(&self, professional: &str) -> bool {
-        let pharmacy = self.patient.pharmacies.iter().any(|p| p.to_string().eq_ignore_ascii_case(professional));
+        let domain = professional.rsplit_once('@').map(|(_, d)| d);
+        let pharmacy = self.patient.pharmacies.iter().any(|p| match p.strip_prefix('@') {
+            Some(every) => domain.is_some_and(|d| d.eq_ignore_ascii_case(every)),
+            None => p.eq_ignore_ascii_case(professional),
+        });
         patients::patient_may_write_to(self.contacts.contains(professional), pharmacy)
     }
 
-    /// Whom the patient may write to, in order.
+    /// The addresses the patient may write to, in order (an `@domain`
+    /// entry names none in particular).
     pub fn may_write(&self) -> Vec<String> {
         let mut all: BTreeSet<String> = self.contacts.clone();
-        all.extend(self.patient.pharmacies.iter().map(|p| p.to_string().to_lowercase()));
+        all.extend(self.patient.pharmacies.iter().filter(|p| !p.starts_with('@')).map(|p| p.to_lowercase()));
         all.into_iter().collect()
     }
 
@@ -135,11 +141,13 @@ mod tests {
             ins: "279035121518989".parse().unwrap(),
             first_name: "Jeanne".into(),
             last_name: "Martin".into(),
-            pharmacies: vec!["gare@ours.test".parse().unwrap()],
+            pharmacies: vec!["Gare@ours.test".into(), "@labo.test".into()],
             open: true,
         };
         let mut b = PatientBox::new(patient);
         assert!(b.may_write_to("gare@ours.test") && !b.may_write_to("pharmacie@ours.test"));
+        assert!(b.may_write_to("accueil@labo.test") && !b.may_write_to("accueil@labo.test.evil"));
+        assert_eq!(b.may_write(), ["gare@ours.test"]);
         b.keep(message("a@x", true, false), Some("Secretariat@ours.test".into()));
         assert!(b.may_write_to("pharmacie@ours.test") && b.may_write_to("secretariat@ours.test"));
         assert_eq!(b.open_conversations(), ["pharmacie@ours.test"]);

@@ -32,7 +32,7 @@ async fn gateway(ca: &CertificateAuthority) -> (Arc<MonEspaceSante>, std::net::S
     let tls = TlsMaterial::from_pem(&cert.chain_pem, &cert.key_pem, ca.cert_pem()).unwrap();
     // Nothing is delivered to professionals here.
     let nowhere = "127.0.0.1:9".parse().unwrap();
-    let mes = MonEspaceSante::new(&tls, nowhere, mss_mes::development_patients(None)).unwrap();
+    let mes = MonEspaceSante::new(&tls, nowhere, mss_mes::development_patients(&[])).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(mss_mes::serve(mes.clone(), listener));

@@ -93,11 +93,17 @@ pub struct Patients {
     /// CNAM's, in the liste blanche's first version (2025-03-14).
     #[serde(default = "default_gateway_dns")]
     pub gateway_dns: Vec<String>,
+    /// Development only: run a Mon espace santé simulator (`mss_mes`), its
+    /// gateway on a loopback port mail to patients is routed to, its
+    /// patient pages under `/mes-sim`. `mss init` turns it on for a
+    /// development directory; production refuses it.
+    #[serde(default)]
+    pub simulator: bool,
 }
 
 impl Default for Patients {
     fn default() -> Self {
-        Self { gateway_dns: default_gateway_dns() }
+        Self { gateway_dns: default_gateway_dns(), simulator: false }
     }
 }
 
@@ -510,6 +516,11 @@ impl Config {
         if self.imap.plain_with_token {
             refusals.push("[imap] plain_with_token accepts development bearer tokens as passwords".into());
         }
+        if self.patients.simulator {
+            refusals.push(
+                "[patients] simulator runs a Mon espace santé simulator: anyone reaching it writes as a patient".into(),
+            );
+        }
         refusals
     }
 }
@@ -600,7 +611,9 @@ mod tests {
         config.smtp.plain_with_token = true;
         config.imap.plain_with_token = true;
         config.lifecycle.ans_unknown_finess = vec!["750000002".into()];
-        assert_eq!(config.production_refusals().len(), 5);
+        config.patients.simulator = true;
+        assert_eq!(config.production_refusals().len(), 6);
+        assert!(config.production_refusals().iter().any(|r| r.contains("Mon espace santé simulator")));
         let mut real = development();
         real.psc.issuer = Some("https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet".into());
         real.lifecycle.ans_url = Some("https://gateway.api.esante.gouv.fr/fhir".into());

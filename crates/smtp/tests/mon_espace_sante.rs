@@ -57,7 +57,7 @@ async fn world() -> World {
     site.mailbox("alice.martin@ours.test").await;
     let inbound = site.start_inbound(Limits::default()).await;
     let tls = TlsMaterial::from_pem(&gateway.chain_pem, &gateway.key_pem, ca.cert_pem()).unwrap();
-    let patients = mss_mes::development_patients(Some(PHARMACY.parse().unwrap()));
+    let patients = mss_mes::development_patients(&[PHARMACY]);
     let mes = MonEspaceSante::new(&tls, inbound, patients).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gateway_addr = listener.local_addr().unwrap();

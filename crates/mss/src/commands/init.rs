@@ -102,7 +102,7 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
         lifecycle: Lifecycle::default(),
         psc: Psc { client_secret: Some(random_secret()?), ..Psc::default() },
         cps: Cps { trust_anchors: Some(PathBuf::from(CPS_CA_DIR).join(CA_CERT_FILE)) },
-        patients: Patients::default(),
+        patients: Patients { simulator: true, ..Patients::default() },
     };
     let cps_ca = CertificateAuthority::generate("IGC-Santé TEST CPS", &settings.identity.organisation)
         .map_err(|e| failed("pki", e))?;

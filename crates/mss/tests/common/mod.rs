@@ -2,6 +2,8 @@
 //! refusals that must change nothing, initialised operators, servers.
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
+pub mod browser;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,5 +1,6 @@
 //! The HTTP side of `mss serve`: the site (`mss_web`: portal, API, health),
-//! our published mailboxes read as FHIR, the embedded simulators (PSC, ANS)
+//! our published mailboxes read as FHIR, the embedded simulators (PSC, ANS,
+//! Mon espace santé's patient pages)
 //! in development, on plain HTTP and, when configured, HTTPS (where CPS
 //! cards are presented).
 
@@ -64,11 +65,12 @@ pub struct Site<'a> {
     pub base_url: &'a str,
     pub http_addr: SocketAddr,
     pub ans_simulator: Option<Arc<AnsSimulator>>,
+    pub mes: Option<Arc<mss_mes::MonEspaceSante>>,
 }
 
 /// Every route the listeners serve.
 pub fn router(site: Site<'_>) -> Result<Router, CliError> {
-    let Site { data, store, tls, submitter, cps_ca, psc_secret, base_url, http_addr, ans_simulator } = site;
+    let Site { data, store, tls, submitter, cps_ca, psc_secret, base_url, http_addr, ans_simulator, mes } = site;
     let lifecycle = &data.config.lifecycle;
     let (psc, simulator) = pro_sante_connect(data, psc_secret, base_url, &format!("http://{http_addr}"))?;
     let web = Arc::new(Web {
@@ -95,6 +97,9 @@ pub fn router(site: Site<'_>) -> Result<Router, CliError> {
     }
     if let Some(ans) = ans_simulator {
         app = app.nest(ANS_SIMULATOR_PATH, ans.router());
+    }
+    if let Some(mes) = mes {
+        app = app.merge(mss_mes::router(mes, super::patients::MES_SIMULATOR_PATH));
     }
     Ok(app)
 }

@@ -56,6 +56,7 @@ pub fn start(
     store: &Store,
     tls: &Tls,
     listeners: MailListeners,
+    patient_route: Option<std::net::SocketAddr>,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<Arc<Submitter>, CliError> {
     let smtp_config = &data.config.smtp;
@@ -114,7 +115,7 @@ pub fn start(
         domain: data.domain.clone(),
         hostname: tls.hostname.clone(),
         tls: tls.material.trust_space_client().map_err(|e| failed("tls", e))?,
-        routes: routes(data),
+        routes: routes(data, patient_route),
         peers,
         retry: RetryPolicy { expiry: queue_expiry, ..RetryPolicy::default() },
         wake,
@@ -123,8 +124,9 @@ pub fn start(
     Ok(submitter)
 }
 
-/// Where outbound mail goes: the static routes, then MX lookups when on.
-fn routes(data: &DataDir) -> Routes {
+/// Where outbound mail goes: the static routes (and the Mon espace santé
+/// simulator's gateway for patients, when it runs), then MX lookups when on.
+fn routes(data: &DataDir, patient_route: Option<std::net::SocketAddr>) -> Routes {
     let smtp_config = &data.config.smtp;
     let dns = if !smtp_config.mx_lookup {
         None
@@ -137,5 +139,9 @@ fn routes(data: &DataDir) -> Routes {
         // Without a resolver only static routes work; say so and go on.
         resolver.map_err(|e| tracing::warn!(error = %e, "smtp: no MX lookups, only static routes")).ok()
     };
-    Routes { fixed: smtp_config.routes.clone().into_iter().collect(), dns }
+    let mut fixed: std::collections::HashMap<_, _> = smtp_config.routes.clone().into_iter().collect();
+    if let Some(gateway) = patient_route {
+        fixed.insert(mss_core::PATIENT_DOMAIN.to_string(), gateway);
+    }
+    Routes { fixed, dns }
 }

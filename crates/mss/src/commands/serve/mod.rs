@@ -9,11 +9,13 @@
 //! What runs: the mail servers and the outbound queue ([`mail`]), the
 //! directory workers and the daily housekeeping ([`workers`]), and HTTP
 //! ([`http`]: `/healthz`, a status page, the portal, the API, and `/fhir`:
-//! our published mailboxes read as FHIR). This module only wires them.
+//! our published mailboxes read as FHIR), and in development the Mon espace
+//! santé simulator ([`patients`]). This module only wires them.
 
 mod http;
 mod listeners;
 mod mail;
+mod patients;
 mod workers;
 
 use std::collections::BTreeMap;
@@ -58,7 +60,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let ports = listeners.ports()?;
     let Listeners { mail: mail_listeners, web: web_listeners } = listeners;
     let mut tasks = Vec::new();
-    let submitter = mail::start(&data, &store, &tls, mail_listeners, &mut tasks)?;
+    let mes = patients::start(&data, ports["smtp"], &mut tasks).await?;
+    let patient_route = mes.as_ref().map(|sim| sim.gateway);
+    let submitter = mail::start(&data, &store, &tls, mail_listeners, patient_route, &mut tasks)?;
     let cps_ca = http::cps_anchors(&data)?;
     let https = match web_listeners.https {
         Some(listener) => Some(http::start_https(&tls, listener, cps_ca.as_deref())?),
@@ -69,6 +73,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let stop = stop_signals().map_err(|e| failed("signals", e))?;
     write_ports(&data.path, &ports)?;
     announce(&data, &conveniences, &ports, &tls, mailboxes);
+    if mes.is_some() {
+        println!("  patients   http://{}{} (Mon espace santé simulator)", ports["http"], patients::MES_SIMULATOR_PATH);
+    }
 
     let http_addr = ports["http"];
     let base_url = data.config.psc.public_url.clone().unwrap_or_else(|| match ports.get("https") {
@@ -86,6 +93,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         base_url: &base_url,
         http_addr,
         ans_simulator,
+        mes: mes.map(|sim| sim.mes),
     };
     let app = http::router(site)?;
     let served = http::serve(app, web_listeners.http, https, &base_url, stop).await;

@@ -1,0 +1,111 @@
+//! A patient and their pharmacy through Mon espace santé, end to end with
+//! real processes: `mss serve` in development runs the Mon espace santé
+//! simulator (`[patients] simulator`, which `mss init` turns on); headless
+//! Chromium is the patient on the simulator's pages and the pharmacist on
+//! the portal. The patient sends a prescription photo to "Pharmacie de la
+//! Gare"; it appears in the pharmacy's patients; a Utilisateur answers with
+//! a quick answer; the patient reads it (the read receipt comes back) and
+//! closes with [FIN]; the pharmacy sees the conversation closed; a reply to
+//! the closed conversation is refused by Mon espace santé and explained in
+//! French to the pharmacist. The pages pass axe-core.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::browser::{Browser, Person};
+use common::*;
+use fantoccini::Locator;
+
+const INS: &str = "279035121518989";
+const BOB: &str = "810000013994";
+const ELODIE: &str = "810003621892";
+
+/// Refreshes the page until it shows `expected` (30 s at most): what
+/// another process delivers arrives in its own time.
+async fn until(p: &Person, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !p.text().await.contains(expected) {
+        assert!(Instant::now() < deadline, "{expected:?} never came on {}:\n{}", p.path().await, p.text().await);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        p.c.refresh().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patient_writes_to_the_pharmacy_which_answers_and_the_patient_closes() {
+    let op = Operator::new("pharmacie.test");
+    let pharmacy = op.ok(
+        r#"mailbox create --type org --finess 750000002 --pharmacy --name "Pharmacie de la Gare" --postal-code 75010 --city Paris"#,
+    );
+    let pharmacy = pharmacy.trim().to_string();
+    op.ok(&format!("mailbox grant {pharmacy} --national-id {ELODIE} --role administrateur"));
+    op.ok(&format!("mailbox grant {pharmacy} --national-id {BOB} --role utilisateur"));
+    let server = op.serve();
+    let files = tempfile::tempdir().unwrap();
+    let photo = files.path().join("ordonnance.jpg");
+    std::fs::write(&photo, b"\xff\xd8\xff\xe0\x00\x10JFIF photo of a prescription").unwrap();
+
+    let browser = Browser::start().await;
+    let base = format!("http://{}", server.addr("http"));
+    let patient = Person { c: browser.client.clone(), base: base.clone() };
+    let bob = Person { c: browser.client.clone(), base };
+    browser
+        .run("patient_conversation", async move {
+            // The patient writes first to the pharmacy, with a photo.
+            patient.goto(&format!("/mes-sim/{INS}")).await;
+            patient.sees("Messagerie de Jeanne MARTIN").await;
+            patient.fill("a", &pharmacy).await;
+            patient.fill("objet", "Mon médicament est-il disponible ?").await;
+            patient.fill("texte", "Bonjour, voici mon ordonnance.").await;
+            patient.find(Locator::Id("piece")).await.send_keys(photo.to_str().unwrap()).await.unwrap();
+            patient.button("Envoyer").await;
+            patient.sees("Votre message a été envoyé.").await;
+
+            // A Utilisateur of the pharmacy answers with a quick answer.
+            bob.sign_in("Bob Durand").await;
+            bob.goto(&format!("/portail/boites/{pharmacy}/courrier")).await;
+            bob.link("Patients").await;
+            let row = bob.row("Jeanne MARTIN").await;
+            assert!(row.contains("En cours") && row.contains("Mon médicament est-il disponible ?"), "{row}");
+            bob.accessible().await;
+            bob.link("Jeanne MARTIN").await;
+            bob.sees("Bonjour, voici mon ordonnance.").await;
+            bob.sees("Télécharger ordonnance.jpg").await;
+            bob.accessible().await;
+            bob.link("Votre médicament est disponible.").await;
+            let typed = bob.find(Locator::Id("texte")).await.prop("value").await.unwrap();
+            assert_eq!(typed.as_deref(), Some("Votre médicament est disponible."));
+            bob.button("Envoyer").await;
+            bob.sees("Votre réponse a été envoyée au patient.").await;
+
+            // The patient reads it, then closes the conversation.
+            patient.goto(&format!("/mes-sim/{INS}")).await;
+            until(&patient, "Re: Mon médicament est-il disponible ?").await;
+            patient.link("Re: Mon médicament est-il disponible ?").await;
+            patient.sees("Votre médicament est disponible.").await;
+            patient.link("Retour aux messages").await;
+            patient.button("Clore la conversation").await;
+            patient.sees("La conversation est close.").await;
+
+            // The pharmacy sees it closed, and the read receipt.
+            bob.goto(&format!("/portail/boites/{pharmacy}/patients")).await;
+            until(&bob, "Close").await;
+            bob.link("Jeanne MARTIN").await;
+            bob.sees("Fin de la conversation.").await;
+            bob.sees("Cette conversation est close.").await;
+            bob.goto(&format!("/portail/boites/{pharmacy}/courrier")).await;
+            until(&bob, "Lu : Re: Mon médicament est-il disponible ?").await;
+
+            // A reply within the closed conversation: Mon espace santé
+            // refuses it, and the pharmacist is told why, in French.
+            bob.goto(&format!("/portail/boites/{pharmacy}/ecrire?repondre=INBOX%2F1")).await;
+            bob.button("Envoyer").await;
+            bob.sees("Votre message a été envoyé.").await;
+            until(&bob, "Échec de remise").await;
+            bob.link("Échec de remise").await;
+            bob.sees("Cette conversation avec le patient est close").await;
+        })
+        .await;
+    drop(server);
+}
