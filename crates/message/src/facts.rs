@@ -60,6 +60,11 @@ pub struct Facts {
     /// was kept: a reader then reads the message.
     #[serde(default)]
     pub searched_fields: Option<Vec<(String, String)>>,
+    /// For a read or processing receipt (RFC 8098: a multipart/report of
+    /// report-type disposition-notification), the id (without brackets) of
+    /// the message it is about, its `Original-Message-ID`.
+    #[serde(default)]
+    pub receipt_for: Option<String>,
 }
 
 /// The header fields clients sort, search and show (RFC 9051 §7.5.2).
@@ -241,7 +246,36 @@ impl Facts {
         }
         facts.patient = facts.patient_facts();
         facts.xdm = facts.parts.iter().any(Part::is_xdm);
+        facts.receipt_for = facts.original_of_receipt(raw);
         facts
+    }
+
+    /// The `Original-Message-ID` of the disposition notification part of a
+    /// `multipart/report; report-type=disposition-notification` message.
+    fn original_of_receipt(&self, raw: &[u8]) -> Option<String> {
+        let root = self.parts.first()?;
+        let report = root.media_type == "multipart"
+            && root.subtype == "report"
+            && root
+                .params
+                .iter()
+                .any(|(k, v)| k == "report-type" && v.eq_ignore_ascii_case("disposition-notification"));
+        if !report {
+            return None;
+        }
+        let part = self
+            .parts
+            .iter()
+            .find(|p| p.parent == Some(0) && p.media_type == "message" && p.subtype == "disposition-notification")?;
+        let offsets = part.offsets.as_ref()?;
+        let body = raw.get(usize::try_from(offsets.body).ok()?..usize::try_from(offsets.end).ok()?)?;
+        // Header-like fields (RFC 8098 §3.1); no folding is expected in an id.
+        String::from_utf8_lossy(body).lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            let id = value.trim().trim_start_matches('<').trim_end_matches('>');
+            (name.trim().eq_ignore_ascii_case("Original-Message-ID") && !id.is_empty() && id.len() <= 250)
+                .then(|| id.to_string())
+        })
     }
 
     /// A message without a header: one text/plain body.
@@ -714,6 +748,16 @@ mod tests {
             (Some("279035121518989"), None, false)
         );
         assert!(!facts.closes_conversation() && !reply.closes_conversation());
+        assert_eq!(facts.receipt_for, None);
+        let receipt = "From: <279035121518989@patient.mssante.fr>\r\nSubject: Lu\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/report; report-type=disposition-notification; boundary=b\r\n\r\n--b\r\n\
+            Content-Type: text/plain\r\n\r\nLu.\r\n--b\r\nContent-Type: message/disposition-notification\r\n\r\n\
+            Reporting-UA: x\r\nOriginal-Message-ID: <r1@ours.test>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n\
+            --b--\r\n";
+        assert_eq!(Facts::of(receipt.as_bytes()).receipt_for.as_deref(), Some("r1@ours.test"));
+        // The same fields in a delivery report are no read receipt.
+        let dsn = receipt.replace("report-type=disposition-notification", "report-type=delivery-status");
+        assert_eq!(Facts::of(dsn.as_bytes()).receipt_for, None);
         let closing =
             Facts::of(b"From: <279035121518989@patient.mssante.fr>\r\nX-Mss-Mes:  fin \r\nSubject: Merci\r\n\r\n.");
         let by_subject = Facts::of(b"From: <279035121518989@patient.mssante.fr>\r\nSubject: [FIN]\r\n\r\n.");

@@ -19,7 +19,8 @@ use mss_store::{BlobHash, FactColumns, MessageFacts, SearchedHeader};
 use crate::facts::{AddressItem, Envelope, Facts};
 
 /// The version of the encoding written here (5: the store keeps whether
-/// the message ends a patient conversation as a column).
+/// the message ends a patient conversation, and what a read receipt is
+/// about, as columns).
 pub const VERSION: u32 = 5;
 
 /// The facts of `raw`, ready for the store.
@@ -70,6 +71,7 @@ fn columns(facts: &Facts) -> FactColumns {
         patient_ins: facts.patient.ins.clone(),
         xdm: facts.xdm,
         closes_conversation: facts.closes_conversation(),
+        receipt_for: facts.receipt_for.clone(),
         attachments: u32::try_from(facts.attachments().count()).unwrap_or(u32::MAX),
         sender_key: fold_label(shown.unwrap_or_default()),
         subject_key: fold_label(subject.as_deref().unwrap_or_default()),

@@ -93,6 +93,8 @@ async fn a_patient_writes_to_the_pharmacy_which_answers_and_the_patient_closes()
             until(&bob, "Close").await;
             bob.link("Jeanne MARTIN").await;
             bob.sees("Fin de la conversation.").await;
+            bob.sees("Lu par le patient le ").await;
+            assert!(!bob.text().await.contains("Lu : Re:"), "the receipt is no message of the conversation");
             bob.sees("Cette conversation est close.").await;
             bob.goto(&format!("/portail/boites/{pharmacy}/courrier")).await;
             until(&bob, "Lu : Re: Mon médicament est-il disponible ?").await;

@@ -104,6 +104,9 @@ pub struct FactColumns {
     /// The message ends a patient conversation (`X-MSS-MES: FIN` or the
     /// subject `[FIN]`, `mss_core::patients::closes_conversation`).
     pub closes_conversation: bool,
+    /// For a read receipt, the id (without brackets) of the message it is
+    /// about.
+    pub receipt_for: Option<String>,
     /// How many attachments.
     pub attachments: u32,
     /// The first author as shown (display name, else address) and the

@@ -5,6 +5,10 @@
 -- the backfill writes them again.
 ALTER TABLE message_facts ADD COLUMN closes_conversation INTEGER NOT NULL DEFAULT 0
     CHECK (closes_conversation IN (0, 1));
+-- For a read receipt (RFC 8098), the id of the message it is about: a
+-- conversation shows it on that message, not as a message of its own.
+ALTER TABLE message_facts ADD COLUMN receipt_for TEXT;
+CREATE INDEX message_facts_receipt_for ON message_facts (receipt_for) WHERE receipt_for IS NOT NULL;
 
 -- The patient of each folder row, copied from the facts like the sort keys
 -- (migration 0012), so that a mailbox's conversations are read from an

@@ -21,9 +21,10 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
             "INSERT INTO message_facts (blob_hash, version, encoded, sent_at, subject, from_name, from_address,
                                         to_addresses, cc_addresses, message_id, in_reply_to, patient_ins, xdm,
                                         attachments, sender_key, subject_key, header, search_subject,
-                                        search_from, search_to, search_cc, search_bcc, closes_conversation)
+                                        search_from, search_to, search_cc, search_bcc, closes_conversation,
+                                        receipt_for)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                    ?21, ?22, ?23
+                    ?21, ?22, ?23, ?24
              WHERE EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)
              ON CONFLICT (blob_hash) DO UPDATE SET
                 version = excluded.version, encoded = excluded.encoded, sent_at = excluded.sent_at,
@@ -35,7 +36,7 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                 header = excluded.header, search_subject = excluded.search_subject,
                 search_from = excluded.search_from, search_to = excluded.search_to,
                 search_cc = excluded.search_cc, search_bcc = excluded.search_bcc,
-                closes_conversation = excluded.closes_conversation
+                closes_conversation = excluded.closes_conversation, receipt_for = excluded.receipt_for
              WHERE excluded.version > message_facts.version
              RETURNING id",
         )?
@@ -63,7 +64,8 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                 facts.searched[SearchedHeader::To as usize],
                 facts.searched[SearchedHeader::Cc as usize],
                 facts.searched[SearchedHeader::Bcc as usize],
-                c.closes_conversation
+                c.closes_conversation,
+                c.receipt_for
             ],
             |r| r.get(0),
         )
@@ -78,7 +80,7 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
 const FACTS_COLUMNS: &str = "mf.blob_hash, mf.version, mf.encoded, mf.sent_at, mf.subject, mf.from_name, \
                              mf.from_address, mf.to_addresses, mf.cc_addresses, mf.message_id, mf.in_reply_to, \
                              mf.patient_ins, mf.xdm, mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
-                             mf.closes_conversation";
+                             mf.closes_conversation, mf.receipt_for";
 
 /// Reads [`FACTS_COLUMNS`] from `first` on.
 fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
@@ -96,10 +98,10 @@ fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
 pub(super) const LISTED_COLUMNS: &str = "mf.sent_at, mf.subject, mf.from_name, mf.from_address, mf.to_addresses, \
                                          mf.cc_addresses, mf.message_id, mf.in_reply_to, mf.patient_ins, mf.xdm, \
                                          mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
-                                         mf.closes_conversation";
+                                         mf.closes_conversation, mf.receipt_for";
 
 /// How many columns [`LISTED_COLUMNS`] names.
-pub(super) const LISTED_COUNT: usize = 15;
+pub(super) const LISTED_COUNT: usize = 16;
 
 /// Reads [`LISTED_COLUMNS`] from `first` on.
 pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactColumns> {
@@ -119,6 +121,7 @@ pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactCol
         subject_key: r.get(first + 12)?,
         header: r.get(first + 13)?,
         closes_conversation: r.get(first + 14)?,
+        receipt_for: r.get(first + 15)?,
     })
 }
 

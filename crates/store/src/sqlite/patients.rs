@@ -12,7 +12,7 @@ use super::folders::meta_row;
 use crate::{MailboxId, OUTSIDE_CONVERSATIONS, PatientMessage, PatientPage, PatientStore, PatientThread, StoreError};
 
 /// The mailbox's rows with a patient (`:mailbox`, and `:ins` when
-/// `one_patient`), one per message (a message filed in two folders: the
+/// `one_patient`), read receipts left out, one per message (a message filed in two folders: the
 /// first), as `uid, flags, modseq, blob_hash, size, received_at`, the
 /// listed columns, then `folder, ins, message, unseen_from_patient,
 /// patient_name`.
@@ -31,7 +31,7 @@ fn patient_rows(one_patient: bool) -> String {
             CROSS JOIN folder_messages fm ON fm.folder_id = f.id AND fm.patient_ins IS NOT NULL {patient}
             CROSS JOIN messages m ON m.id = fm.message_id
             CROSS JOIN message_facts mf ON mf.id = m.facts_id
-            WHERE f.mailbox_id = :mailbox AND f.name NOT IN (:drafts, :trash, :junk)
+            WHERE f.mailbox_id = :mailbox AND f.name NOT IN (:drafts, :trash, :junk) AND mf.receipt_for IS NULL
         ) WHERE copy = 1"
     )
 }
@@ -189,6 +189,29 @@ impl PatientStore for SqliteStore {
                 insert.execute(params![mailbox, position as i64, text])?;
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn read_receipts(&self, mailbox: MailboxId, ids: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+        let ids = ids.to_vec();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT mf.receipt_for, MIN(m.received_at) FROM message_facts mf
+                 JOIN messages m ON m.facts_id = mf.id
+                 JOIN folder_messages fm ON fm.message_id = m.id
+                 JOIN folders f ON f.id = fm.folder_id
+                 WHERE mf.receipt_for = ?2 AND f.mailbox_id = ?1
+                 GROUP BY mf.receipt_for",
+            )?;
+            let mut out = Vec::new();
+            for id in &ids {
+                let rows = stmt.query_map(params![mailbox, id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            Ok(out)
         })
         .await
     }

@@ -25,6 +25,7 @@ fn facts_of(raw: &[u8], version: u32, subject: &str) -> MessageFacts {
             patient_ins: Some("279035121518989".into()),
             xdm: true,
             closes_conversation: false,
+            receipt_for: None,
             attachments: 2,
             sender_key: "dr-alice-martin".into(),
             subject_key: subject.to_lowercase(),

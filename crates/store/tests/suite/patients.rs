@@ -11,6 +11,18 @@ const PAUL: &str = "180012A12345698";
 
 /// A message and its facts: `from` wrote it, about the patient `ins`.
 fn patient_mail(n: u32, from: (&str, &str), ins: Option<&str>, subject: &str, closes: bool) -> (Vec<u8>, MessageFacts) {
+    receipt(n, from, ins, subject, closes, None)
+}
+
+/// The same, a read receipt of the message `receipt_for` when given.
+fn receipt(
+    n: u32,
+    from: (&str, &str),
+    ins: Option<&str>,
+    subject: &str,
+    closes: bool,
+    receipt_for: Option<&str>,
+) -> (Vec<u8>, MessageFacts) {
     let raw = format!("From: {}\r\nSubject: {subject}\r\nX-N: {n}\r\n\r\nbody {n}\r\n", from.1).into_bytes();
     let facts = MessageFacts {
         blob: BlobHash::of(&raw),
@@ -22,6 +34,7 @@ fn patient_mail(n: u32, from: (&str, &str), ins: Option<&str>, subject: &str, cl
             from_address: Some(from.1.into()),
             patient_ins: ins.map(str::to_string),
             closes_conversation: closes,
+            receipt_for: receipt_for.map(str::to_string),
             header: true,
             ..FactColumns::default()
         },
@@ -49,6 +62,10 @@ pub async fn a_mailboxs_patient_conversations_are_read_from_its_folders(store: &
         (patient_mail(5, ("Labo", "labo@pharma.test"), None, "Résultats", false), "INBOX"),
         (patient_mail(6, ("Jeanne M.", &jeanne), Some(JEANNE), "[FIN]", true), "INBOX"),
         (patient_mail(7, ("Jeanne Martin", &jeanne), Some(JEANNE), "jeté", false), TRASH),
+        (
+            receipt(8, ("Jeanne Martin", &jeanne), Some(JEANNE), "Lu : Re: Ordonnance", false, Some("r2@pharma.test")),
+            "INBOX",
+        ),
     ];
     let mut uids = Vec::new();
     for ((raw, facts), folder) in &mail {
@@ -93,6 +110,13 @@ pub async fn a_mailboxs_patient_conversations_are_read_from_its_folders(store: &
     let latest = store.meta.patient_messages(pharmacy.id, &JEANNE.to_lowercase(), 2).await.unwrap();
     assert_eq!(latest.iter().map(|m| m.meta.uid).collect::<Vec<_>>(), [messages[1].meta.uid, messages[2].meta.uid]);
     assert!(store.meta.patient_messages(other.id, JEANNE, 50).await.unwrap().is_empty());
+
+    // The read receipt is no message of the conversation, but is found by
+    // the message it is about, in this mailbox only.
+    let asked = ["r2@pharma.test".to_string(), "r9@pharma.test".to_string()];
+    let receipts = store.meta.read_receipts(pharmacy.id, &asked).await.unwrap();
+    assert_eq!(receipts.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["r2@pharma.test"]);
+    assert!(store.meta.read_receipts(other.id, &asked).await.unwrap().is_empty());
 }
 
 pub async fn whom_a_mailbox_wrote_to_is_recorded_or_read_from_its_messages(store: &Store) {

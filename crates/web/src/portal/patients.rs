@@ -4,7 +4,8 @@
 //! conversations (`mss_core::patients::conversations`: a message after
 //! `[FIN]` starts a new one); an answer, typed or taken from the mailbox's
 //! quick answers, sent with the patient headers ([`super::outgoing`]); and
-//! "Clore la conversation".
+//! "Clore la conversation". A message the patient read says so (their read
+//! receipt, which is not shown as a message of its own).
 //!
 //! Rules kept here: reading needs the Read right (the messages come from
 //! the store's index, [`mss_store::PatientStore`]); opening a conversation
@@ -182,10 +183,29 @@ struct Shown {
     text: String,
     /// Its attachments' names, by index.
     attachments: Vec<String>,
+    /// When the patient's read receipt for it arrived.
+    read_at: Option<i64>,
 }
 
-/// The text and attachments of each message (read from its body).
-async fn shown(web: &Web, folders: &[Folder], messages: Vec<PatientMessage>) -> Result<Vec<Shown>, Response> {
+/// The id of a message without its brackets.
+fn bare_id(id: &str) -> &str {
+    id.trim().trim_start_matches('<').trim_end_matches('>')
+}
+
+/// The text and attachments of each message (read from its body), and
+/// the read receipts of those the pharmacy sent.
+async fn shown(
+    web: &Web,
+    mailbox: &Mailbox,
+    folders: &[Folder],
+    messages: Vec<PatientMessage>,
+) -> Result<Vec<Shown>, Response> {
+    let sent: Vec<String> = messages
+        .iter()
+        .filter(|m| !m.from_patient())
+        .filter_map(|m| m.columns.message_id.as_deref().map(|id| bare_id(id).to_string()))
+        .collect();
+    let receipts = web.store.meta.read_receipts(mailbox.id, &sent).await.map_err(layout::unavailable)?;
     let mut out = Vec::with_capacity(messages.len());
     for message in messages {
         let raw = web.store.blobs.get(&message.meta.blob).await.map_err(layout::unavailable)?;
@@ -197,7 +217,9 @@ async fn shown(web: &Web, folders: &[Folder], messages: Vec<PatientMessage>) -> 
             None => (String::new(), Vec::new()),
         };
         let folder = folders.iter().find(|f| f.id == message.folder).cloned();
-        out.push(Shown { message, folder, text, attachments });
+        let id = message.columns.message_id.as_deref().map(bare_id);
+        let read_at = receipts.iter().find(|(r, _)| Some(r.as_str()) == id).map(|(_, at)| *at);
+        out.push(Shown { message, folder, text, attachments, read_at });
     }
     Ok(out)
 }
@@ -294,7 +316,7 @@ async fn render_conversation(
     let closing: Vec<bool> = messages.iter().map(|m| m.columns.closes_conversation).collect();
     let name = messages.iter().rev().filter(|m| m.from_patient()).find_map(|m| m.columns.from_name.clone());
     let conversations = patients::conversations(&closing);
-    let shown = match shown(web, folders, messages).await {
+    let shown = match shown(web, mailbox, folders, messages).await {
         Ok(shown) => shown,
         Err(response) => return response,
     };
@@ -354,6 +376,7 @@ fn conversation_block(address: &str, c: &Conversation, shown: &[Shown]) -> Marku
                             }
                             p { a href=(format!("{}/{}/{}", mail::mail_path(address), percent_encode(&folder.name), s.message.meta.uid)) { "Ouvrir le message" } }
                         }
+                        @if let Some(at) = s.read_at { p class="lu" { "Lu par le patient le " (french_date(at)) "." } }
                         @if s.message.columns.closes_conversation { p class="fin" { "Fin de la conversation." } }
                     }
                 }
