@@ -117,6 +117,14 @@ async fn a_pharmacy_answers_its_patient_with_a_quick_answer_and_closes_the_conve
     assert!(page.body.contains("Bonjour, voici mon ordonnance.") && page.body.contains("Télécharger ordonnance.jpg"));
     let inbox = s.folder(&pharmacy, "INBOX").await;
     assert!(inbox[0].0.flags.iter().any(|f| f == "\\Seen"), "opening the conversation reads it");
+    // Writing a new message, the patient is offered by name, not typed.
+    let compose = s.get("/portail/boites/pharmacie@ours.test/ecrire", &paul).await;
+    assert!(
+        compose.body.contains("value=\"279035121518989@patient.mssante.fr\"")
+            && compose.body.contains("Jeanne Martin (INS 2 79 03 51 215 189 89), patient"),
+        "{}",
+        compose.body
+    );
     let chosen = s.get(&format!("{path}?reponse=0"), &paul).await;
     assert!(chosen.body.contains(">Votre médicament est disponible.</textarea>"), "{}", chosen.body);
 

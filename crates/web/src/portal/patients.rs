@@ -81,7 +81,7 @@ fn ins_shown(ins: &str) -> String {
 }
 
 /// Who the patient is, as a heading says it.
-fn patient_label(name: Option<&str>, ins: &str) -> String {
+pub fn patient_label(name: Option<&str>, ins: &str) -> String {
     match name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => format!("{name} (INS {})", ins_shown(ins)),
         None => format!("Patient INS {}", ins_shown(ins)),

@@ -1,7 +1,9 @@
 //! Who a person may want to write to, for the compose form's suggestions:
-//! the recent correspondents of the mailbox (offered in the page itself, so
-//! they work without the script), and the Annuaire Santé, searched as the
-//! person types (`/portail/annuaire/suggestions?q=`, JSON, for the script).
+//! the mailbox's patients (by name and INS, so that a patient's address is
+//! picked, not typed) and its recent correspondents (offered in the page
+//! itself, so they work without the script), and the Annuaire Santé,
+//! searched as the person types (`/portail/annuaire/suggestions?q=`, JSON,
+//! for the script).
 
 use std::sync::Arc;
 
@@ -25,6 +27,8 @@ const RECENT_MESSAGES: usize = 200;
 const RECENT_MAX: usize = 50;
 /// Directory suggestions at most.
 const SUGGESTIONS: u32 = 10;
+/// Patients offered at most (the latest exchanges).
+const PATIENTS_MAX: u32 = 50;
 
 pub fn router() -> Router<Arc<Web>> {
     Router::new().route("/portail/annuaire/suggestions", get(suggestions))
@@ -43,7 +47,10 @@ pub struct Suggestion {
 /// the authors, as [`Origin`] reads them), most recent first, each once,
 /// without the mailbox itself.
 pub async fn recent(web: &Web, folders: &[Folder], own: &str) -> Vec<Suggestion> {
-    let mut out: Vec<Suggestion> = Vec::new();
+    let mut out: Vec<Suggestion> = match folders.first() {
+        Some(folder) => patients(web, folder.mailbox).await,
+        None => Vec::new(),
+    };
     for name in [SENT, mss_store::INBOX] {
         let Some(folder) = folders.iter().find(|f| f.name == name) else { continue };
         let Ok(uids) = web.store.meta.folder_uids(folder.id).await else { continue };
@@ -65,6 +72,20 @@ pub async fn recent(web: &Web, folders: &[Folder], own: &str) -> Vec<Suggestion>
         }
     }
     out
+}
+
+/// The patients the mailbox exchanged with, latest first: `Jeanne MARTIN
+/// (patient, INS 2 79 03 51 215 189 89)`.
+async fn patients(web: &Web, mailbox: mss_store::MailboxId) -> Vec<Suggestion> {
+    let Ok(page) = web.store.meta.patient_threads(mailbox, 0, PATIENTS_MAX).await else { return Vec::new() };
+    page.threads
+        .iter()
+        .filter_map(|t| {
+            let ins: mss_core::Ins = t.ins.parse().ok()?;
+            let label = super::patients::patient_label(t.name.as_deref(), &t.ins);
+            Some(Suggestion { address: ins.patient_address().to_string(), label: format!("{label}, patient") })
+        })
+        .collect()
 }
 
 /// The To and Cc of a message the mailbox sent.
