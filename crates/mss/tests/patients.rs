@@ -65,6 +65,8 @@ async fn a_patient_writes_to_the_pharmacy_which_answers_and_the_patient_closes()
             // A Utilisateur of the pharmacy answers with a quick answer.
             bob.sign_in("Bob Durand").await;
             bob.goto(&format!("/portail/boites/{pharmacy}/courrier")).await;
+            bob.sees("Conversation patient").await;
+            bob.accessible().await;
             bob.link("Patients").await;
             let row = bob.row("Jeanne MARTIN").await;
             assert!(row.contains("En cours") && row.contains("Mon médicament est-il disponible ?"), "{row}");

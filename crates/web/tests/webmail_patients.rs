@@ -105,6 +105,14 @@ async fn a_pharmacy_answers_its_patient_with_a_quick_answer_and_closes_the_conve
     from_patient(&s, &pharmacy, 1, "Mon médicament est-il disponible ?", "Bonjour, voici mon ordonnance.").await;
 
     let paul = s.signed_in(PAUL, "Paul", "Leroy").await;
+    let inbox_page = s.get("/portail/boites/pharmacie@ours.test/courrier", &paul).await;
+    assert!(
+        inbox_page
+            .body
+            .contains("href=\"/portail/boites/pharmacie@ours.test/patients/279035121518989\">Conversation patient"),
+        "the patient's message is marked in the list: {}",
+        inbox_page.body
+    );
     let list = s.get("/portail/boites/pharmacie@ours.test/patients", &paul).await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert!(list.body.contains("Jeanne Martin (INS 2 79 03 51 215 189 89)"), "{}", list.body);

@@ -67,6 +67,9 @@ pub struct Summary {
     pub from: String,
     pub subject: String,
     pub date: i64,
+    /// The INS of the patient the message is from or to (a patient
+    /// conversation, `mss_store::PatientStore`); not for a read receipt.
+    pub patient: Option<String>,
 }
 
 /// One page of a folder's list.
@@ -90,7 +93,8 @@ fn indexed(meta: MessageMeta, columns: FactColumns) -> Summary {
         (_, None) => UNVERIFIABLE.to_string(),
     };
     let date = columns.sent_at.unwrap_or(meta.received_at);
-    Summary { meta, from, subject: columns.subject.unwrap_or_default(), date }
+    let patient = columns.patient_ins.filter(|_| columns.receipt_for.is_none());
+    Summary { meta, from, subject: columns.subject.unwrap_or_default(), date, patient }
 }
 
 /// The summaries of a page's messages, in order; those without facts are
@@ -112,7 +116,7 @@ async fn summaries(web: &Web, listed: Vec<ListedMessage>) -> Result<Vec<Summary>
                 };
                 let Some(facts) = read else {
                     let date = meta.received_at;
-                    out.push(Summary { meta, from: String::new(), subject: String::new(), date });
+                    out.push(Summary { meta, from: String::new(), subject: String::new(), date, patient: None });
                     continue;
                 };
                 written.push(facts.clone());

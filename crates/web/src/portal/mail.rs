@@ -375,6 +375,9 @@ async fn folder(
                                                 @if s.subject.is_empty() { "(sans objet)" } @else { (s.subject) }
                                             }
                                             @if unread { span class="masque" { " (non lu)" } }
+                                            @if let Some(ins) = &s.patient {
+                                                " " a class="marque-patient" href=(format!("{}/{ins}", patients_path(&mailbox.address.to_string()))) { "Conversation patient" }
+                                            }
                                         }
                                         td data-label="Date" { (french_date(s.date)) }
                                         td data-label="Taille" { (french_size(s.meta.size)) }
