@@ -41,7 +41,8 @@ fn world() -> &'static World {
                 state: "Paris (75)".into(),
             })
             .unwrap();
-        let (tls, trust) = TlsMaterial::from_pem(&cert.chain_pem, &cert.key_pem, ca.cert_pem()).unwrap().server().unwrap();
+        let (tls, trust) =
+            TlsMaterial::from_pem(&cert.chain_pem, &cert.key_pem, ca.cert_pem()).unwrap().server().unwrap();
         let tokens = TokenKey::from_pem(&cert.key_pem, "ours.test").unwrap();
         let mailbox = NewMailbox {
             address: "alice@ours.test".parse().unwrap(),

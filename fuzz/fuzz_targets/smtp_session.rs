@@ -34,7 +34,8 @@ fn world() -> &'static World {
                 state: "Paris (75)".into(),
             })
             .unwrap();
-        let (tls, trust) = TlsMaterial::from_pem(&cert.chain_pem, &cert.key_pem, ca.cert_pem()).unwrap().server().unwrap();
+        let (tls, trust) =
+            TlsMaterial::from_pem(&cert.chain_pem, &cert.key_pem, ca.cert_pem()).unwrap().server().unwrap();
         let limits = Limits {
             command_timeout: Duration::from_millis(50),
             data_timeout: Duration::from_millis(50),
