@@ -65,6 +65,10 @@ pub struct Facts {
     /// the message it is about, its `Original-Message-ID`.
     #[serde(default)]
     pub receipt_for: Option<String>,
+    /// The health documents attached (IHE XDM packages, CDA documents),
+    /// each read and checked ([`crate::documents`]).
+    #[serde(default)]
+    pub documents: Vec<crate::documents::DocumentSummary>,
 }
 
 /// The header fields clients sort, search and show (RFC 9051 §7.5.2).
@@ -244,6 +248,7 @@ impl Facts {
                 .map(|h| (h.name.as_str().to_string(), crate::search::field_text(field_value(message, h), &h.value)));
             facts.searched_fields = Some(searched.collect());
         }
+        facts.documents = crate::documents::summaries(&crate::documents::attached(message));
         facts.patient = facts.patient_facts();
         facts.xdm = facts.parts.iter().any(Part::is_xdm);
         facts.receipt_for = facts.original_of_receipt(raw);
@@ -321,10 +326,15 @@ impl Facts {
             out
         };
         let (senders, recipients) = (patients(senders), patients(recipients));
-        let ins = senders.iter().chain(&recipients).find_map(|address| {
-            let address = address.parse::<EmailAddress>().ok()?;
-            patients::patient_of(&address).map(|ins| ins.as_str().to_string())
-        });
+        // A patient's address first, else the patient a document names.
+        let ins = senders
+            .iter()
+            .chain(&recipients)
+            .find_map(|address| {
+                let address = address.parse::<EmailAddress>().ok()?;
+                patients::patient_of(&address).map(|ins| ins.as_str().to_string())
+            })
+            .or_else(|| self.documents.iter().find_map(|d| d.patient_ins.clone()));
         // MSSANTE.md: X-MSS-INS is `O` or `N`.
         let ins_qualified = self.mss_header("X-MSS-INS").and_then(|v| match v.trim() {
             v if v.eq_ignore_ascii_case("O") => Some(true),

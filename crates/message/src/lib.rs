@@ -9,12 +9,15 @@
 //! - [`facts`]: what a message says, read once when it is stored (envelope,
 //!   MIME part tree with offsets, MSSanté facts), and [`stored`], the form
 //!   the store keeps it in.
+//! - [`documents`]: the health documents attached (IHE XDM packages, CDA),
+//!   read with `mss_documents`, and the document subject convention.
 //! - [`parsed`]: mail-parser called safely (no panic, no recursive drop),
 //!   the one way mss parses with it.
 //!
 //! This crate does no I/O and decides no access: it says what a message
 //! claims; `smtp` (and `core`) decide whether that claim is allowed.
 
+pub mod documents;
 pub mod facts;
 pub mod header;
 pub mod parsed;

@@ -11,7 +11,8 @@
 //! lack (version 2 added the sort keys and the text; version 3, whether a
 //! part has a Content-Type, so that IMAP writes BODYSTRUCTURE from facts;
 //! version 4, the searched header texts; version 5, whether the message
-//! ends a patient conversation).
+//! ends a patient conversation, what a read receipt is about, the health
+//! documents attached).
 
 use mss_core::fold_label;
 use mss_store::{BlobHash, FactColumns, MessageFacts, SearchedHeader};
@@ -20,7 +21,7 @@ use crate::facts::{AddressItem, Envelope, Facts};
 
 /// The version of the encoding written here (5: the store keeps whether
 /// the message ends a patient conversation, and what a read receipt is
-/// about, as columns).
+/// about, as columns; the facts hold the documents attached).
 pub const VERSION: u32 = 5;
 
 /// The facts of `raw`, ready for the store.

@@ -11,6 +11,7 @@
 //! (`mss_ops::facts`) reaches them; a page that lists some indexes them on
 //! the way and says that the folder is still being indexed.
 
+use mss_message::documents::shown_subject;
 use mss_message::stored;
 use mss_store::{FactColumns, Folder, ListOrder, ListedMessage, MessageFacts, MessageMeta, PageQuery, StoreError};
 
@@ -94,7 +95,8 @@ fn indexed(meta: MessageMeta, columns: FactColumns) -> Summary {
     };
     let date = columns.sent_at.unwrap_or(meta.received_at);
     let patient = columns.patient_ins.filter(|_| columns.receipt_for.is_none());
-    Summary { meta, from, subject: columns.subject.unwrap_or_default(), date, patient }
+    let subject = columns.subject.as_deref().map(shown_subject).unwrap_or_default().to_string();
+    Summary { meta, from, subject, date, patient }
 }
 
 /// The summaries of a page's messages, in order; those without facts are

@@ -27,11 +27,13 @@ use mail_parser::{Address, MessagePart, MimeHeaders};
 use maud::{PreEscaped, html};
 use mss_core::{Civil, MailboxState, Right, Rights, rights};
 use mss_http::percent_encode;
+use mss_message::documents::shown_subject;
 use mss_message::parsed;
 use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta, NewAuditEntry};
 use serde::Deserialize;
 
 use super::compose::compose_path;
+use super::documents;
 use super::html;
 use super::layout::{self, Section};
 use super::listing::{self, Listing, Order};
@@ -485,7 +487,7 @@ async fn message(
             (
                 addresses(m.to()),
                 addresses(m.cc()),
-                m.subject().unwrap_or_default().to_string(),
+                shown_subject(m.subject().unwrap_or_default()).to_string(),
                 m.date().map_or(meta.received_at, mail_parser::DateTime::to_timestamp),
                 m.body_text(0).map(|b| b.into_owned()).unwrap_or_default(),
                 attachments,
@@ -531,6 +533,7 @@ async fn message(
         } @else {
             pre class="corps" { (body) }
         }
+        @if let Some(message) = &parsed { (documents::section(message, &here)) }
         @if !attachments.is_empty() {
             h2 { "Pièces jointes" }
             ul class="pieces" {

@@ -16,6 +16,7 @@
 
 mod admin;
 mod compose;
+mod documents;
 mod html;
 mod layout;
 mod listing;
@@ -58,6 +59,7 @@ pub fn router() -> Router<Arc<Web>> {
         .merge(mail::router())
         .merge(compose::router())
         .merge(patients::router())
+        .merge(documents::router())
         .merge(recipients::router())
         .merge(wizard::router())
         .merge(admin::router())
