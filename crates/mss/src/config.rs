@@ -279,6 +279,14 @@ pub struct Smtp {
     /// Port of the peers' MTAs found by MX lookup.
     #[serde(default = "default_mx_port")]
     pub mx_port: u16,
+    /// The product reference the messages we build carry (`X-MSS-NIL`:
+    /// how the ANS follows which software sends what).
+    #[serde(default = "default_product_reference")]
+    pub product_reference: String,
+}
+
+fn default_product_reference() -> String {
+    format!("mss {}", env!("CARGO_PKG_VERSION"))
 }
 
 fn default_mx_lookup() -> bool {
@@ -308,6 +316,7 @@ impl Default for Smtp {
             mx_lookup: default_mx_lookup(),
             dns_servers: Vec::new(),
             mx_port: default_mx_port(),
+            product_reference: default_product_reference(),
         }
     }
 }
@@ -471,7 +480,9 @@ impl Config {
     pub fn check_ranges(&self) -> Result<(), String> {
         const DAY: u64 = 86_400;
         let size = 1024..=(1u64 << 30);
-        let checks: [(&str, bool, String); 8] = [
+        let product = &self.smtp.product_reference;
+        let printable = (1..=100).contains(&product.chars().count()) && !product.chars().any(char::is_control);
+        let checks: [(&str, bool, String); 9] = [
             ("[smtp] max_message_bytes", size.contains(&(self.smtp.max_message_bytes as u64)), "1 KiB to 1 GiB".into()),
             ("[imap] max_append_bytes", size.contains(&self.imap.max_append_bytes), "1 KiB to 1 GiB".into()),
             ("[smtp] queue_expiry_days", (1..=30).contains(&self.smtp.queue_expiry_days), "1 to 30".into()),
@@ -488,6 +499,11 @@ impl Config {
             ),
             ("[lifecycle] deleted_retention_days", self.lifecycle.deleted_retention_days <= 3650, "0 to 3650".into()),
             ("[psc] client_id", !self.psc.client_id.trim().is_empty(), "not empty".into()),
+            (
+                "[smtp] product_reference",
+                printable && !product.trim().is_empty(),
+                "1 to 100 printable characters".into(),
+            ),
         ];
         if let Some((name, _, range)) = checks.into_iter().find(|(_, ok, _)| !ok) {
             return Err(format!("{name} is out of range ({range})"));
@@ -596,6 +612,12 @@ mod tests {
         let mut forever = development();
         forever.lifecycle.validation_delay_seconds = u64::MAX;
         assert!(forever.check_ranges().unwrap_err().contains("validation_delay_seconds"));
+        // A product reference that would break its header line.
+        for bad in ["", "mss\r\nBcc: x", &"x".repeat(101)] {
+            let mut product = development();
+            product.smtp.product_reference = bad.to_string();
+            assert!(product.check_ranges().err().is_some_and(|e| e.contains("product_reference")), "{bad:?}");
+        }
         // A gateway DN that is not one (a host name pasted, nothing) is refused by name.
         for bad in ["smtps1.ens.atos-infogerance.fr", ""] {
             let mut gateway = development();

@@ -80,6 +80,8 @@ pub struct Sending {
     pub hostname: String,
     /// The largest message, attachments included, once encoded.
     pub max_message_bytes: usize,
+    /// The product's reference every message it builds carries (`X-MSS-NIL`).
+    pub product: String,
 }
 
 /// Every route of the HTTP listener.

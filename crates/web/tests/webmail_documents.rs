@@ -78,3 +78,85 @@ async fn a_document_message_shows_its_patient_type_and_pdf() {
     let flagged = s.get("/portail/boites/elodie@ours.test/courrier/INBOX/3", &cookie).await;
     assert!(flagged.body.contains("non conforme"), "{}", flagged.body);
 }
+
+const BOB: &str = "810000013994";
+
+/// The compose form's fields, with the document part.
+fn fields<'a>(csrf: &'a str, ins: &'a str, kind: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("a", "bob@ours.test"),
+        ("cc", ""),
+        ("objet", "ignored: the document's subject wins"),
+        ("corps", "Bonjour, voici l'ordonnance.\r\n"),
+        ("doc", "1"),
+        ("doc_ins", ins),
+        ("doc_ins_qualifiee", "1"),
+        ("doc_nom", "Martin"),
+        ("doc_prenom", "Jeanne"),
+        ("doc_naissance", "1979-03-28"),
+        ("doc_type", kind),
+        ("action", "envoyer"),
+    ]
+}
+
+#[tokio::test]
+async fn a_pdf_sent_as_a_health_document_travels_as_an_xdm_package_with_its_headers() {
+    let s = site().await;
+    s.personal("elodie", ELODIE).await;
+    let bob = s.personal("bob", BOB).await;
+    let cookie = s.signed_in(ELODIE, "Élodie", "Dupont").await;
+    let csrf = s.csrf(&cookie).await;
+    let compose = "/portail/boites/elodie@ours.test/ecrire";
+    let form = s.get(compose, &cookie).await;
+    assert!(form.body.contains("Envoyer le PDF joint comme document de santé"));
+    let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer\n%%EOF\n".to_vec();
+
+    // Each wrong field is said under it; nothing is sent.
+    let bad = fields(&csrf, "279035121518988", "57833-6");
+    let refused = s.post_multipart(compose, &cookie, &bad, &[("ordonnance.pdf", "application/pdf", &pdf)]).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("INS invalide"), "{}", refused.body);
+    let no_pdf = fields(&csrf, "279035121518989", "57833-6");
+    let refused = s.post_multipart(compose, &cookie, &no_pdf, &[("photo.jpg", "image/jpeg", b"\xff\xd8")]).await;
+    assert!(refused.body.contains("Joignez le document en PDF"), "{}", refused.body);
+    let bad_type = fields(&csrf, "279035121518989", "99999-9");
+    let refused = s.post_multipart(compose, &cookie, &bad_type, &[("o.pdf", "application/pdf", &pdf)]).await;
+    assert!(refused.body.contains("Choisissez le type de document"), "{}", refused.body);
+    assert!(s.folder(&bob, "INBOX").await.is_empty());
+
+    let good = fields(&csrf, "2 79 03 51 215 189 89", "57833-6");
+    let sent = s.post_multipart(compose, &cookie, &good, &[("ordonnance.pdf", "application/pdf", &pdf)]).await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let inbox = s.folder(&bob, "INBOX").await;
+    assert_eq!(inbox.len(), 1);
+    let raw = &inbox[0].1;
+    let text = String::from_utf8_lossy(raw);
+    for header in ["X-MSS-CODECDA: 57833-6\r\n", "X-MSS-INS: O\r\n", "X-MSS-NIL: mss tests\r\n"] {
+        assert!(text.contains(header), "{header:?} in {text}");
+    }
+    let facts = mss_message::Facts::of(raw);
+    assert_eq!(
+        facts.envelope.subject.as_deref(),
+        Some("XDM/1.0/DDM+Prescription de médicaments MARTIN Jeanne 19790328")
+    );
+    assert!(facts.xdm);
+    let doc = &facts.documents[0];
+    assert!(doc.problems.is_empty(), "{doc:?}");
+    assert_eq!((doc.type_code.as_deref(), doc.patient_ins.as_deref()), (Some("57833-6"), Some("279035121518989")));
+    assert_eq!(doc.patient_name.as_deref(), Some("Jeanne MARTIN"));
+    let parsed = mss_message::parsed::parse(raw).unwrap();
+    let names: Vec<String> = parsed
+        .attachments()
+        .map(|a| mail_parser::MimeHeaders::attachment_name(a).unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[0].ends_with("_Prescription-de-médicaments_MARTIN_Jeanne.pdf"), "{names:?}");
+    assert_eq!(names[1], "IHE_XDM.ZIP");
+    assert_eq!(parsed.attachments().next().unwrap().contents(), &pdf[..], "the PDF beside the package");
+
+    // Bob sees it as a document.
+    let bob_cookie = s.signed_in(BOB, "Bob", "Durand").await;
+    let page = s.get("/portail/boites/bob@ours.test/courrier/INBOX/1", &bob_cookie).await;
+    assert!(page.body.contains("vérifié : empreintes et tailles conformes") && page.body.contains("Jeanne MARTIN"));
+}

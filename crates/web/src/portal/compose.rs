@@ -38,6 +38,7 @@ use mss_smtp::submit::{Refused, Route};
 use mss_store::{Appended, Folder, Mailbox, NewAuditEntry, now_unix};
 use serde::Deserialize;
 
+use super::document_form::{self, DocumentErrors, DocumentFields};
 use super::layout::{self, Section, field_error, text_field};
 use super::mail::{self, Located, french_size};
 use super::origin::{Origin, UNVERIFIABLE};
@@ -79,6 +80,8 @@ struct Draft {
     kept: Vec<(usize, String, u64, bool)>,
     /// The draft this form replaces, in Drafts.
     draft_uid: Option<u32>,
+    /// The health document part (`document_form`).
+    document: DocumentFields,
 }
 
 /// Errors next to the fields.
@@ -88,11 +91,12 @@ struct Errors {
     cc: Option<String>,
     files: Option<String>,
     general: Option<String>,
+    document: DocumentErrors,
 }
 
 impl Errors {
     fn any(&self) -> bool {
-        self.to.is_some() || self.cc.is_some() || self.files.is_some() || self.general.is_some()
+        self.to.is_some() || self.cc.is_some() || self.files.is_some() || self.general.is_some() || self.document.any()
     }
 }
 
@@ -170,6 +174,7 @@ fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>, ori
             kept: attachments_of(message),
             draft_uid: may_replace_drafts(rights).then_some(source.uid),
             source: Some(source),
+            document: DocumentFields::default(),
         };
     }
     let date = message.date().map(|d| mail::french_date(d.to_timestamp())).unwrap_or_default();
@@ -317,6 +322,7 @@ fn page(
                     @if let Some(e) = &errors.files { "Erreur : " (e) }
                 }
             }
+            (document_form::fieldset(&draft.document, &errors.document))
             @if let Some(source) = &draft.source {
                 input type="hidden" name="source" value=(source.to_string());
             }
@@ -428,6 +434,7 @@ async fn read_form(visitor: &Visitor, mut multipart: Multipart, limit: usize) ->
             "brouillon" => d.draft_uid = value.parse().ok(),
             "garder" => posted.keep.extend(value.parse::<usize>().ok()),
             "action" => posted.save_only = value == "brouillon",
+            other if d.document.take(other, value) => {}
             _ => return Err(Unread::Malformed),
         }
     }
@@ -629,6 +636,33 @@ async fn send(
         })
         .collect();
     attachments.extend(uploads);
+    // A health document: built from its fields and the PDF joined.
+    let mut document = None;
+    if draft.document.enabled && !save_only {
+        let person = &visitor.caller.0.person;
+        let author = (Some(person.national_id.as_string()), Some(person.first_name.clone()), person.last_name.clone());
+        match document_form::build(&draft.document, attachments, &mailbox, author, &sending.product) {
+            Ok(built) => {
+                draft.subject = built.subject;
+                attachments = built.attachments;
+                document = Some((built.codecda, built.ins_qualified));
+            }
+            Err(document_errors) => {
+                errors.document = *document_errors;
+                errors.files = Some("Rien n'a été envoyé : joignez de nouveau vos fichiers.".into());
+                let known = recipients::recent(&web, &folders, &address).await;
+                return page(
+                    &web,
+                    &visitor,
+                    (&mailbox, rights),
+                    &draft,
+                    &errors,
+                    &known,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                );
+            }
+        }
+    }
     let outgoing = Outgoing {
         from: (&mailbox.display_name, &mailbox.address),
         to: &to,
@@ -639,9 +673,12 @@ async fn send(
         references: &draft.references,
         attachments,
         hostname: &sending.hostname,
-        // Typed or picked from the list: nothing says it was checked.
-        ins_qualified: false,
+        // For a patient's address, typed or picked: nothing says it was
+        // checked; for a document, the sender said.
+        ins_qualified: document.as_ref().is_some_and(|(_, qualified)| *qualified),
         closes_conversation: false,
+        codecda: document.as_ref().map(|(code, _)| code.as_str()),
+        product: &sending.product,
     };
     let Ok(message) = outgoing::build(outgoing) else {
         return layout::unavailable("building a webmail message failed");

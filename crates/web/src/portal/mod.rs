@@ -16,6 +16,7 @@
 
 mod admin;
 mod compose;
+mod document_form;
 mod documents;
 mod html;
 mod layout;

@@ -9,9 +9,11 @@
 //! kept only when it is a plain `type/subtype` ([`content_type`]).
 //! mail-builder then encodes (RFC 2047, RFC 2231) what is not plain ASCII.
 //!
-//! A message to a patient (`mss_core::patients`) asks for a read receipt
-//! (`Disposition-Notification-To`, the sending mailbox) and says whether the
-//! INS is qualified (`X-MSS-INS`); one that ends the conversation carries
+//! Every message says which product sent it (`X-MSS-NIL`). A message to a
+//! patient (`mss_core::patients`) asks for a read receipt
+//! (`Disposition-Notification-To`, the sending mailbox); one to a patient or
+//! carrying a document says whether the INS is qualified (`X-MSS-INS`); a
+//! document's type is `X-MSS-CODECDA`; one that ends a conversation carries
 //! `X-MSS-MES: FIN`.
 
 use mail_builder::MessageBuilder;
@@ -53,11 +55,16 @@ pub struct Outgoing<'a> {
     pub attachments: Vec<Upload>,
     /// Our host name, right of the `@` of the new Message-ID.
     pub hostname: &'a str,
-    /// For a message to a patient: the INS was qualified (it came from
-    /// Mon espace santé, or from identity traits checked).
+    /// For a message to a patient or with a document: the INS was
+    /// qualified (it came from Mon espace santé, or from identity traits
+    /// checked).
     pub ins_qualified: bool,
     /// The message ends a patient conversation.
     pub closes_conversation: bool,
+    /// The `code` of the CDA document it carries (`X-MSS-CODECDA`).
+    pub codecda: Option<&'a str>,
+    /// The sending product's reference (`X-MSS-NIL`).
+    pub product: &'a str,
 }
 
 /// `text` fit for a header field: without CR, LF, NUL or any other control
@@ -138,13 +145,16 @@ pub fn build(message: Outgoing<'_>) -> std::io::Result<Vec<u8>> {
     }
     let to_patient = message.to.iter().chain(message.cc).any(|r| r.address.domain().is_patient());
     if to_patient {
-        builder = builder
-            .header(
-                "Disposition-Notification-To",
-                Address::new_address(None::<String>, header_value(&address.to_string())),
-            )
-            .header(patients::INS_FIELD, Raw::new(patients::ins_field_value(message.ins_qualified)));
+        let receipt_to = Address::new_address(None::<String>, header_value(&address.to_string()));
+        builder = builder.header("Disposition-Notification-To", receipt_to);
     }
+    if to_patient || message.codecda.is_some() {
+        builder = builder.header(patients::INS_FIELD, Raw::new(patients::ins_field_value(message.ins_qualified)));
+    }
+    if let Some(code) = message.codecda {
+        builder = builder.header("X-MSS-CODECDA", Raw::new(header_value(code)));
+    }
+    builder = builder.header("X-MSS-NIL", Raw::new(header_value(message.product)));
     if message.closes_conversation {
         builder = builder.header(patients::CLOSING_FIELD, Raw::new(patients::CLOSING_VALUE));
     }
@@ -196,6 +206,8 @@ mod tests {
                 hostname: "mss.ours.test",
                 ins_qualified: qualified,
                 closes_conversation: closes,
+                codecda: None,
+                product: "mss test",
             });
             String::from_utf8(built.unwrap()).unwrap()
         };
@@ -208,6 +220,7 @@ mod tests {
         assert!(raw.contains("X-MSS-INS: N\r\n") && !raw.contains("X-MSS-MES"), "{raw}");
         let professional = message(&[colleague], true, false);
         assert!(!professional.contains("X-MSS-INS") && !professional.contains("Disposition-Notification-To"));
+        assert!(professional.contains("X-MSS-NIL: mss test\r\n"), "every message names the product");
     }
 
     #[test]

@@ -541,6 +541,8 @@ async fn answer(
         // Mon espace santé named the patient by this INS in their messages.
         ins_qualified: messages.iter().any(PatientMessage::from_patient),
         closes_conversation: action != Answer::Send,
+        codecda: None,
+        product: &sending.product,
     };
     let Ok(message) = outgoing::build(outgoing) else {
         return layout::unavailable("building an answer to a patient failed");

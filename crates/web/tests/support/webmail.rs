@@ -45,8 +45,12 @@ pub async fn site_sending(max: usize) -> Webmail {
             queue_expiry: Duration::from_secs(3600),
             sent_copy: true,
         };
-        let sending =
-            Sending { submitter: Arc::new(submitter), hostname: "mss.ours.test".into(), max_message_bytes: max };
+        let sending = Sending {
+            submitter: Arc::new(submitter),
+            hostname: "mss.ours.test".into(),
+            max_message_bytes: max,
+            product: "mss tests".into(),
+        };
         (Web { sending: Some(sending), ..web }, axum::Router::new())
     })
     .await;

@@ -87,6 +87,7 @@ pub fn router(site: Site<'_>) -> Result<Router, CliError> {
             submitter,
             hostname: tls.hostname.clone(),
             max_message_bytes: data.config.smtp.max_message_bytes,
+            product: data.config.smtp.product_reference.clone(),
         }),
         development: data.mode == RunMode::Development,
     });
