@@ -65,6 +65,10 @@ pub struct Facts {
     /// the message it is about, its `Original-Message-ID`.
     #[serde(default)]
     pub receipt_for: Option<String>,
+    /// Its `Disposition` (`manual-action/MDN-sent-manually; displayed`,
+    /// `automatic-action/MDN-sent-automatically; processed/Error: 902^…`).
+    #[serde(default)]
+    pub receipt_disposition: Option<String>,
     /// The health documents attached (IHE XDM packages, CDA documents),
     /// each read and checked ([`crate::documents`]).
     #[serde(default)]
@@ -251,13 +255,17 @@ impl Facts {
         facts.documents = crate::documents::summaries(&crate::documents::attached(message));
         facts.patient = facts.patient_facts();
         facts.xdm = facts.parts.iter().any(Part::is_xdm);
-        facts.receipt_for = facts.original_of_receipt(raw);
+        if let Some((original, disposition)) = facts.receipt_fields(raw) {
+            facts.receipt_for = Some(original);
+            facts.receipt_disposition = disposition;
+        }
         facts
     }
 
-    /// The `Original-Message-ID` of the disposition notification part of a
-    /// `multipart/report; report-type=disposition-notification` message.
-    fn original_of_receipt(&self, raw: &[u8]) -> Option<String> {
+    /// The `Original-Message-ID` and `Disposition` of the disposition
+    /// notification part of a `multipart/report;
+    /// report-type=disposition-notification` message.
+    fn receipt_fields(&self, raw: &[u8]) -> Option<(String, Option<String>)> {
         let root = self.parts.first()?;
         let report = root.media_type == "multipart"
             && root.subtype == "report"
@@ -274,13 +282,21 @@ impl Facts {
             .find(|p| p.parent == Some(0) && p.media_type == "message" && p.subtype == "disposition-notification")?;
         let offsets = part.offsets.as_ref()?;
         let body = raw.get(usize::try_from(offsets.body).ok()?..usize::try_from(offsets.end).ok()?)?;
-        // Header-like fields (RFC 8098 §3.1); no folding is expected in an id.
-        String::from_utf8_lossy(body).lines().find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            let id = value.trim().trim_start_matches('<').trim_end_matches('>');
-            (name.trim().eq_ignore_ascii_case("Original-Message-ID") && !id.is_empty() && id.len() <= 250)
-                .then(|| id.to_string())
-        })
+        // Header-like fields (RFC 8098 §3.1), folded lines joined.
+        let text = String::from_utf8_lossy(body).replace("\r\n ", " ").replace("\r\n\t", " ").replace("\n ", " ");
+        let field = |wanted: &str| {
+            text.lines().find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.trim().eq_ignore_ascii_case(wanted).then(|| value.trim().to_string())
+            })
+        };
+        let id = field("Original-Message-ID")?;
+        let id = id.trim_start_matches('<').trim_end_matches('>');
+        if id.is_empty() || id.len() > 250 {
+            return None;
+        }
+        let disposition = field("Disposition").filter(|d| !d.is_empty()).map(|d| d.chars().take(500).collect());
+        Some((id.to_string(), disposition))
     }
 
     /// A message without a header: one text/plain body.
@@ -764,7 +780,9 @@ mod tests {
             Content-Type: text/plain\r\n\r\nLu.\r\n--b\r\nContent-Type: message/disposition-notification\r\n\r\n\
             Reporting-UA: x\r\nOriginal-Message-ID: <r1@ours.test>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n\
             --b--\r\n";
-        assert_eq!(Facts::of(receipt.as_bytes()).receipt_for.as_deref(), Some("r1@ours.test"));
+        let read = Facts::of(receipt.as_bytes());
+        assert_eq!(read.receipt_for.as_deref(), Some("r1@ours.test"));
+        assert_eq!(read.receipt_disposition.as_deref(), Some("manual-action/MDN-sent-manually; displayed"));
         // The same fields in a delivery report are no read receipt.
         let dsn = receipt.replace("report-type=disposition-notification", "report-type=delivery-status");
         assert_eq!(Facts::of(dsn.as_bytes()).receipt_for, None);

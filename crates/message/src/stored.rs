@@ -73,6 +73,7 @@ fn columns(facts: &Facts) -> FactColumns {
         xdm: facts.xdm,
         closes_conversation: facts.closes_conversation(),
         receipt_for: facts.receipt_for.clone(),
+        receipt_disposition: facts.receipt_disposition.clone(),
         attachments: u32::try_from(facts.attachments().count()).unwrap_or(u32::MAX),
         sender_key: fold_label(shown.unwrap_or_default()),
         subject_key: fold_label(subject.as_deref().unwrap_or_default()),

@@ -13,7 +13,9 @@
 //!   Sent, remote recipients through the queue: all durable when
 //!   [`Submitter::store`] returns;
 //! - the patients written to are recorded for the sending mailbox before
-//!   the message is queued (their answers are let in by that record).
+//!   the message is queued (their answers are let in by that record);
+//! - each recipient's delivery state starts here: delivered (ours), or
+//!   queued (the outbound worker records the rest).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -155,7 +157,14 @@ impl Submitter {
         }
         if !local.is_empty() {
             // Read once here, kept with the message (issue 14).
-            self.store.deliver_indexed(message, &local, Some(mss_message::stored(message))).await?;
+            let delivery = self.store.deliver_indexed(message, &local, Some(mss_message::stored(message))).await?;
+            let delivered: Vec<String> = routes
+                .iter()
+                .filter_map(|r| if let Route::Local(a, _) = r { Some(a.to_string()) } else { None })
+                .collect();
+            if !delivered.is_empty() {
+                self.store.meta.record_local_delivery(&delivery.blob, &delivered).await?;
+            }
         }
         if !remote.is_empty() {
             let expiry = i64::try_from(self.queue_expiry.as_secs()).unwrap_or(i64::MAX / 2);

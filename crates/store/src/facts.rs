@@ -30,7 +30,7 @@
 
 use async_trait::async_trait;
 
-use crate::{BlobHash, FolderId, MessageMeta, StoreError};
+use crate::{BlobHash, FolderId, MailboxId, MessageMeta, StoreError};
 
 /// The facts of one blob, as the store keeps them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,8 +105,9 @@ pub struct FactColumns {
     /// subject `[FIN]`, `mss_core::patients::closes_conversation`).
     pub closes_conversation: bool,
     /// For a read receipt, the id (without brackets) of the message it is
-    /// about.
+    /// about, and its `Disposition`.
     pub receipt_for: Option<String>,
+    pub receipt_disposition: Option<String>,
     /// How many attachments.
     pub attachments: u32,
     /// The first author as shown (display name, else address) and the
@@ -198,6 +199,19 @@ pub fn search_words(search: &str) -> Vec<&str> {
     search.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(16).collect()
 }
 
+/// A read or processing receipt (RFC 8098) a mailbox received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The id (without brackets) of the message it is about.
+    pub original: String,
+    /// Who sent it (the recipient who read or processed the message).
+    pub from: Option<String>,
+    /// Its `Disposition`, as written.
+    pub disposition: Option<String>,
+    /// When it arrived.
+    pub at: i64,
+}
+
 /// How much is left to index.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FactsBacklog {
@@ -258,6 +272,9 @@ pub trait FactsStore: Send + Sync {
         version: u32,
         needles: &[(SearchedHeader, String)],
     ) -> Result<Vec<(u32, bool)>, StoreError>;
+    /// The receipts `mailbox` received for the messages `ids` (without
+    /// brackets), oldest first.
+    async fn receipts(&self, mailbox: MailboxId, ids: &[String]) -> Result<Vec<Receipt>, StoreError>;
     /// A page of the list of `folder`, sorted and searched.
     async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError>;
 }

@@ -227,6 +227,45 @@ pub struct NewQueued {
     pub expires_at: i64,
 }
 
+/// What became of one recipient of a message our users sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting in the queue (a temporary refusal's reply, if any).
+    Queued,
+    /// Accepted by the recipient's operator.
+    Accepted,
+    /// Put in one of our mailboxes.
+    Delivered,
+    /// Refused for good, or expired.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Accepted => "accepted",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [DeliveryState::Queued, DeliveryState::Accepted, DeliveryState::Delivered, DeliveryState::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// One recipient's [`DeliveryState`], with the last reply and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryStatus {
+    pub recipient: String,
+    pub state: DeliveryState,
+    pub reply: String,
+    pub updated_at: i64,
+}
+
 /// Where a queued recipient stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecipientStatus {
@@ -357,8 +396,14 @@ pub trait MetadataStore:
     /// duplicates (for consistency checks and blob collection).
     async fn referenced_blobs(&self) -> Result<Vec<BlobHash>, StoreError>;
 
-    /// Queues a message for remote delivery, every recipient pending and due now.
+    /// Queues a message for remote delivery, every recipient pending and due
+    /// now (and [`DeliveryState::Queued`]).
     async fn enqueue(&self, message: &NewQueued) -> Result<QueueId, StoreError>;
+    /// Records that the message of `blob` was put in our mailboxes of
+    /// `recipients` ([`DeliveryState::Delivered`]).
+    async fn record_local_delivery(&self, blob: &BlobHash, recipients: &[String]) -> Result<(), StoreError>;
+    /// What became of each recipient of the message of `blob`, by recipient.
+    async fn delivery_status(&self, blob: &BlobHash) -> Result<Vec<DeliveryStatus>, StoreError>;
     /// Pending recipients due at `now`, oldest first, at most `limit`.
     async fn due_recipients(&self, now: i64, limit: usize) -> Result<Vec<QueuedRecipient>, StoreError>;
     /// Records an attempt on a pending recipient; a recipient already final

@@ -6,7 +6,7 @@
 //! `<INS>@patient.mssante.fr`). The messages with a patient are read from
 //! every folder of the mailbox but drafts, trash and junk, a message filed
 //! in two folders once; a read receipt is not one of them, but is found
-//! by the message it is about ([`PatientStore::read_receipts`]). Where one conversation ends and the next begins is
+//! by the message it is about ([`crate::FactsStore::receipts`]). Where one conversation ends and the next begins is
 //! the domain's rule (`mss_core::patients`), applied by the reader to the
 //! messages given here in order.
 //!
@@ -72,9 +72,6 @@ pub trait PatientStore: Send + Sync {
     /// in one of its folders written by `author` (its first From) to them
     /// (messages sent before contacts were recorded).
     async fn wrote_to_patient(&self, mailbox: MailboxId, author: &str, ins: &str) -> Result<bool, StoreError>;
-    /// The read receipts `mailbox` received for the messages `ids` (without
-    /// brackets): each id with when its first receipt arrived.
-    async fn read_receipts(&self, mailbox: MailboxId, ids: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
     /// The patients of `mailbox`'s messages, latest exchange first, skipping
     /// `offset`, at most `limit`.
     async fn patient_threads(&self, mailbox: MailboxId, offset: u64, limit: u32) -> Result<PatientPage, StoreError>;

@@ -61,6 +61,7 @@ suite_tests!(
     a_mailboxs_patient_conversations_are_read_from_its_folders,
     whom_a_mailbox_wrote_to_is_recorded_or_read_from_its_messages,
     quick_answers_are_the_mailboxs_own_once_chosen,
+    each_recipient_of_a_sent_message_has_its_delivery_state,
 );
 
 #[tokio::test]

@@ -160,3 +160,65 @@ async fn a_pdf_sent_as_a_health_document_travels_as_an_xdm_package_with_its_head
     let page = s.get("/portail/boites/bob@ours.test/courrier/INBOX/1", &bob_cookie).await;
     assert!(page.body.contains("vérifié : empreintes et tailles conformes") && page.body.contains("Jeanne MARTIN"));
 }
+
+/// A receipt (RFC 8098) from `from` about `original`, saying `disposition`.
+fn receipt(from: &str, to: &str, original: &str, disposition: &str) -> Vec<u8> {
+    format!(
+        "From: <{from}>\r\nTo: <{to}>\r\nSubject: Accusé\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=disposition-notification; boundary=r\r\n\r\n\
+         --r\r\nContent-Type: text/plain\r\n\r\nAccusé.\r\n--r\r\nContent-Type: message/disposition-notification\r\n\r\n\
+         Final-Recipient: rfc822; {from}\r\nOriginal-Message-ID: {original}\r\nDisposition: {disposition}\r\n--r--\r\n"
+    )
+    .into_bytes()
+}
+
+/// The sender follows each recipient of a sent message: delivered here,
+/// queued then refused by Mon espace santé (explained in French), read,
+/// and an integration error with its ANS code.
+#[tokio::test]
+async fn the_sender_sees_what_became_of_each_recipient() {
+    let s = site().await;
+    let elodie = s.personal("elodie", ELODIE).await;
+    s.personal("bob", BOB).await;
+    let cookie = s.signed_in(ELODIE, "Élodie", "Dupont").await;
+    let csrf = s.csrf(&cookie).await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("a", "bob@ours.test, 279035121518989@patient.mssante.fr"),
+        ("cc", ""),
+        ("objet", "Votre traitement"),
+        ("corps", "Bonjour"),
+        ("action", "envoyer"),
+    ];
+    let sent = s.post_multipart("/portail/boites/elodie@ours.test/ecrire", &cookie, &fields, &[]).await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let path = "/portail/boites/elodie@ours.test/courrier/Sent/1";
+    let page = s.get(path, &cookie).await;
+    let shows = |body: &str, text: &str| body.contains(text) || body.contains(&text.replace('\'', "&#39;"));
+    assert!(shows(&page.body, "Suivi de l'envoi"), "{}", page.body);
+    let bob_row = page.body.split("bob@ours.test</th>").nth(1).unwrap_or_default();
+    assert!(bob_row.trim_start().contains("Distribué le "), "{}", page.body);
+    assert!(shows(&page.body, "En attente d'envoi"), "{}", page.body);
+
+    // The gateway refuses the patient's copy.
+    let queued = s.store.meta.queue().await.unwrap();
+    let refusal = mss_store::AttemptOutcome::Failed { reply: "550 5.7.1 this conversation was closed ([FIN])".into() };
+    s.store.meta.record_attempt(queued[0].id, &refusal).await.unwrap();
+    let page = s.get(path, &cookie).await;
+    assert!(page.body.contains("Cette conversation avec le patient est close"), "{}", page.body);
+
+    // Receipts come back: Bob read it, his software did not integrate it.
+    let (_, raw) = &s.folder(&elodie, "Sent").await[0];
+    let id = mss_message::Facts::of(raw).envelope.message_id.unwrap();
+    for disposition in [
+        "manual-action/MDN-sent-manually; displayed",
+        "automatic-action/MDN-sent-automatically; processed/Error: 902^Patient inconnu",
+    ] {
+        let mdn = receipt("bob@ours.test", "elodie@ours.test", &id, disposition);
+        let facts = mss_message::stored(&mdn);
+        s.store.deliver_indexed(&mdn, &[mss_store::Placement::inbox(elodie.id)], Some(facts)).await.unwrap();
+    }
+    let page = s.get(path, &cookie).await;
+    assert!(page.body.contains("Lu le "), "{}", page.body);
+    assert!(page.body.contains("Non intégré : erreur 902, patient inconnu (Patient inconnu)"), "{}", page.body);
+}

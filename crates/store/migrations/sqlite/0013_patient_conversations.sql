@@ -66,3 +66,33 @@ CREATE TABLE quick_answers (
     text       TEXT    NOT NULL,
     PRIMARY KEY (mailbox_id, position)
 ) WITHOUT ROWID;
+
+-- What a read or processing receipt says (RFC 8098 `Disposition`, e.g.
+-- `manual-action/MDN-sent-manually; displayed`, or the ANS integration
+-- acknowledgement `automatic-action/MDN-sent-automatically; processed/Error: 902^…`).
+ALTER TABLE message_facts ADD COLUMN receipt_disposition TEXT;
+
+-- What became of each recipient of a message our users sent (issue 16):
+-- queued, accepted by the recipient's operator, delivered here, failed; by
+-- the message's bytes, which its Sent copy shares. Rows go with the last
+-- message or queue entry of their blob (triggers).
+CREATE TABLE delivery_status (
+    blob_hash  TEXT    NOT NULL,
+    recipient  TEXT    NOT NULL,
+    status     TEXT    NOT NULL CHECK (status IN ('queued', 'accepted', 'delivered', 'failed')),
+    reply      TEXT    NOT NULL DEFAULT '',
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (blob_hash, recipient)
+) WITHOUT ROWID;
+CREATE TRIGGER delivery_status_gone_with_messages AFTER DELETE ON messages
+WHEN NOT EXISTS (SELECT 1 FROM messages WHERE blob_hash = old.blob_hash)
+ AND NOT EXISTS (SELECT 1 FROM queue_messages WHERE blob_hash = old.blob_hash)
+BEGIN
+    DELETE FROM delivery_status WHERE blob_hash = old.blob_hash;
+END;
+CREATE TRIGGER delivery_status_gone_with_queue AFTER DELETE ON queue_messages
+WHEN NOT EXISTS (SELECT 1 FROM messages WHERE blob_hash = old.blob_hash)
+ AND NOT EXISTS (SELECT 1 FROM queue_messages WHERE blob_hash = old.blob_hash)
+BEGIN
+    DELETE FROM delivery_status WHERE blob_hash = old.blob_hash;
+END;

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::SqliteStore;
 use crate::{
-    BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MessageFacts, PageQuery, SearchedHeader,
-    SortFacts, SortTexts, SortedMessage, StoreError,
+    BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MailboxId, MessageFacts, PageQuery, Receipt,
+    SearchedHeader, SortFacts, SortTexts, SortedMessage, StoreError,
 };
 
 /// Writes facts if a message names their blob, replacing an older version,
@@ -22,9 +22,9 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                                         to_addresses, cc_addresses, message_id, in_reply_to, patient_ins, xdm,
                                         attachments, sender_key, subject_key, header, search_subject,
                                         search_from, search_to, search_cc, search_bcc, closes_conversation,
-                                        receipt_for)
+                                        receipt_for, receipt_disposition)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                    ?21, ?22, ?23, ?24
+                    ?21, ?22, ?23, ?24, ?25
              WHERE EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)
              ON CONFLICT (blob_hash) DO UPDATE SET
                 version = excluded.version, encoded = excluded.encoded, sent_at = excluded.sent_at,
@@ -36,7 +36,8 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                 header = excluded.header, search_subject = excluded.search_subject,
                 search_from = excluded.search_from, search_to = excluded.search_to,
                 search_cc = excluded.search_cc, search_bcc = excluded.search_bcc,
-                closes_conversation = excluded.closes_conversation, receipt_for = excluded.receipt_for
+                closes_conversation = excluded.closes_conversation, receipt_for = excluded.receipt_for,
+                receipt_disposition = excluded.receipt_disposition
              WHERE excluded.version > message_facts.version
              RETURNING id",
         )?
@@ -65,7 +66,8 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                 facts.searched[SearchedHeader::Cc as usize],
                 facts.searched[SearchedHeader::Bcc as usize],
                 c.closes_conversation,
-                c.receipt_for
+                c.receipt_for,
+                c.receipt_disposition
             ],
             |r| r.get(0),
         )
@@ -80,7 +82,7 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
 const FACTS_COLUMNS: &str = "mf.blob_hash, mf.version, mf.encoded, mf.sent_at, mf.subject, mf.from_name, \
                              mf.from_address, mf.to_addresses, mf.cc_addresses, mf.message_id, mf.in_reply_to, \
                              mf.patient_ins, mf.xdm, mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
-                             mf.closes_conversation, mf.receipt_for";
+                             mf.closes_conversation, mf.receipt_for, mf.receipt_disposition";
 
 /// Reads [`FACTS_COLUMNS`] from `first` on.
 fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
@@ -98,10 +100,10 @@ fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
 pub(super) const LISTED_COLUMNS: &str = "mf.sent_at, mf.subject, mf.from_name, mf.from_address, mf.to_addresses, \
                                          mf.cc_addresses, mf.message_id, mf.in_reply_to, mf.patient_ins, mf.xdm, \
                                          mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
-                                         mf.closes_conversation, mf.receipt_for";
+                                         mf.closes_conversation, mf.receipt_for, mf.receipt_disposition";
 
 /// How many columns [`LISTED_COLUMNS`] names.
-pub(super) const LISTED_COUNT: usize = 16;
+pub(super) const LISTED_COUNT: usize = 17;
 
 /// Reads [`LISTED_COLUMNS`] from `first` on.
 pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactColumns> {
@@ -122,6 +124,7 @@ pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactCol
         header: r.get(first + 13)?,
         closes_conversation: r.get(first + 14)?,
         receipt_for: r.get(first + 15)?,
+        receipt_disposition: r.get(first + 16)?,
     })
 }
 
@@ -291,6 +294,34 @@ impl FactsStore for SqliteStore {
             bound.extend(needles.iter().map(|(_, needle)| needle as &dyn rusqlite::ToSql));
             let rows = stmt.query_map(&bound[..], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, bool>(1)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn receipts(&self, mailbox: MailboxId, ids: &[String]) -> Result<Vec<Receipt>, StoreError> {
+        let ids = ids.to_vec();
+        self.read(move |conn| {
+            // A receipt filed in two folders is one receipt.
+            let mut stmt = conn.prepare_cached(
+                "SELECT mf.receipt_for, mf.from_address, mf.receipt_disposition, MIN(m.received_at)
+                 FROM message_facts mf
+                 JOIN messages m ON m.facts_id = mf.id
+                 JOIN folder_messages fm ON fm.message_id = m.id
+                 JOIN folders f ON f.id = fm.folder_id
+                 WHERE mf.receipt_for = ?2 AND f.mailbox_id = ?1
+                 GROUP BY mf.id ORDER BY 4",
+            )?;
+            let mut out = Vec::new();
+            for id in &ids {
+                let rows = stmt.query_map(params![mailbox, id], |r| {
+                    Ok(Receipt { original: r.get(0)?, from: r.get(1)?, disposition: r.get(2)?, at: r.get(3)? })
+                })?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            out.sort_by_key(|r| r.at);
+            Ok(out)
         })
         .await
     }

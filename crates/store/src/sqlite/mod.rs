@@ -673,6 +673,7 @@ impl MetadataStore for SqliteStore {
                      VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
                     params![id, recipient.to_string(), recipient.domain().as_str(), now],
                 )?;
+                set_delivery(tx, &message.blob.to_hex(), &recipient.to_string(), DeliveryState::Queued, "", now)?;
             }
             Ok(id)
         })
@@ -700,10 +701,15 @@ impl MetadataStore for SqliteStore {
                 AttemptOutcome::Deferred { reply, retry_at } => ("pending", reply, *retry_at),
                 AttemptOutcome::Failed { reply } => ("failed", reply, now),
             };
-            let message: Option<i64> = tx
-                .query_row("SELECT message_id FROM queue_recipients WHERE id = ?1", [recipient], |r| r.get(0))
+            let found: Option<(i64, String, String)> = tx
+                .query_row(
+                    "SELECT r.message_id, r.recipient, m.blob_hash FROM queue_recipients r
+                     JOIN queue_messages m ON m.id = r.message_id WHERE r.id = ?1",
+                    [recipient],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
                 .optional()?;
-            let Some(message) = message else {
+            let Some((message, address, blob)) = found else {
                 return Ok(false);
             };
             let changed = tx.execute(
@@ -712,6 +718,14 @@ impl MetadataStore for SqliteStore {
                  WHERE id = ?1 AND status = 'pending'",
                 params![recipient, status, reply, next, now],
             )?;
+            if changed == 1 {
+                let state = match &outcome {
+                    AttemptOutcome::Delivered { .. } => DeliveryState::Accepted,
+                    AttemptOutcome::Deferred { .. } => DeliveryState::Queued,
+                    AttemptOutcome::Failed { .. } => DeliveryState::Failed,
+                };
+                set_delivery(tx, &blob, &address, state, reply, now)?;
+            }
             // A message whose every recipient is final leaves the queue.
             tx.execute(
                 "DELETE FROM queue_messages WHERE id = ?1
@@ -719,6 +733,38 @@ impl MetadataStore for SqliteStore {
                 [message],
             )?;
             Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn record_local_delivery(&self, blob: &BlobHash, recipients: &[String]) -> Result<(), StoreError> {
+        let (blob, recipients) = (blob.to_hex(), recipients.to_vec());
+        self.write(move |tx| {
+            let now = now_unix();
+            for recipient in &recipients {
+                set_delivery(tx, &blob, recipient, DeliveryState::Delivered, "", now)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delivery_status(&self, blob: &BlobHash) -> Result<Vec<DeliveryStatus>, StoreError> {
+        let blob = blob.to_hex();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT recipient, status, reply, updated_at FROM delivery_status WHERE blob_hash = ?1 ORDER BY recipient",
+            )?;
+            let rows = stmt.query_map([blob], |r| {
+                let status: String = r.get(1)?;
+                Ok(DeliveryStatus {
+                    recipient: r.get(0)?,
+                    state: DeliveryState::parse(&status).unwrap_or(DeliveryState::Queued),
+                    reply: r.get(2)?,
+                    updated_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
     }
@@ -745,6 +791,24 @@ impl MetadataStore for SqliteStore {
 
 /// Stored text of the store's own enums and hashes; a value that does not
 /// read back is reported as corrupt, never defaulted.
+/// Sets one recipient's delivery state (the latest wins).
+fn set_delivery(
+    tx: &rusqlite::Transaction<'_>,
+    blob: &str,
+    recipient: &str,
+    state: DeliveryState,
+    reply: &str,
+    at: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO delivery_status (blob_hash, recipient, status, reply, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (blob_hash, recipient) DO UPDATE
+         SET status = excluded.status, reply = excluded.reply, updated_at = excluded.updated_at",
+    )?
+    .execute(params![blob, recipient.to_lowercase(), state.as_str(), reply, at])?;
+    Ok(())
+}
+
 mod columns {
     use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 

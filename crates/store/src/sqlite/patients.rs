@@ -193,29 +193,6 @@ impl PatientStore for SqliteStore {
         .await
     }
 
-    async fn read_receipts(&self, mailbox: MailboxId, ids: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
-        let ids = ids.to_vec();
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT mf.receipt_for, MIN(m.received_at) FROM message_facts mf
-                 JOIN messages m ON m.facts_id = mf.id
-                 JOIN folder_messages fm ON fm.message_id = m.id
-                 JOIN folders f ON f.id = fm.folder_id
-                 WHERE mf.receipt_for = ?2 AND f.mailbox_id = ?1
-                 GROUP BY mf.receipt_for",
-            )?;
-            let mut out = Vec::new();
-            for id in &ids {
-                let rows = stmt.query_map(params![mailbox, id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                for row in rows {
-                    out.push(row?);
-                }
-            }
-            Ok(out)
-        })
-        .await
-    }
-
     async fn patient_threads(&self, mailbox: MailboxId, offset: u64, limit: u32) -> Result<PatientPage, StoreError> {
         self.read(move |conn| threads(conn, mailbox, offset, limit)).await
     }

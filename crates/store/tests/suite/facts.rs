@@ -26,6 +26,7 @@ fn facts_of(raw: &[u8], version: u32, subject: &str) -> MessageFacts {
             xdm: true,
             closes_conversation: false,
             receipt_for: None,
+            receipt_disposition: None,
             attachments: 2,
             sender_key: "dr-alice-martin".into(),
             subject_key: subject.to_lowercase(),

@@ -232,3 +232,50 @@ pub async fn roles_are_granted_replaced_and_read_back(store: &Store) {
         Err(StoreError::NotFound(_))
     ));
 }
+
+/// What became of each recipient of a sent message: queued (with a
+/// temporary refusal's reply), accepted by the peer, failed, delivered
+/// here; kept while its Sent copy is, gone with it.
+pub async fn each_recipient_of_a_sent_message_has_its_delivery_state(store: &Store) {
+    let to = |a: &str| -> mss_core::EmailAddress { address(a) };
+    let m = store.meta.create_mailbox(&person("elodie@pharma.test", "10003621892")).await.unwrap();
+    let raw = b"Subject: ordonnance\r\n\r\nx\r\n";
+    let sent = Placement { mailbox: m.id, folder: SENT.into() };
+    let delivery = store.deliver_indexed(raw, &[sent], None).await.unwrap();
+    let far = now_unix() + 86_400;
+    store.enqueue(raw, "elodie@pharma.test", &[to("x@peer.test"), to("Y@Other.test")], far).await.unwrap();
+    store.meta.record_local_delivery(&delivery.blob, &["bob@pharma.test".into()]).await.unwrap();
+    let states = |all: Vec<DeliveryStatus>| -> Vec<(String, DeliveryState, String)> {
+        all.into_iter().map(|s| (s.recipient, s.state, s.reply)).collect()
+    };
+    let status = states(store.meta.delivery_status(&delivery.blob).await.unwrap());
+    assert_eq!(
+        status,
+        [
+            ("bob@pharma.test".into(), DeliveryState::Delivered, String::new()),
+            ("x@peer.test".into(), DeliveryState::Queued, String::new()),
+            ("y@other.test".into(), DeliveryState::Queued, String::new()),
+        ]
+    );
+    let due = store.meta.due_recipients(now_unix(), 10).await.unwrap();
+    let deferred = AttemptOutcome::Deferred { reply: "421 4.3.2 busy".into(), retry_at: now_unix() + 600 };
+    store.meta.record_attempt(due[0].id, &deferred).await.unwrap();
+    store.meta.record_attempt(due[1].id, &AttemptOutcome::Failed { reply: "550 5.1.1 unknown".into() }).await.unwrap();
+    let status = states(store.meta.delivery_status(&delivery.blob).await.unwrap());
+    assert_eq!(status[1], ("x@peer.test".into(), DeliveryState::Queued, "421 4.3.2 busy".into()));
+    assert_eq!(status[2], ("y@other.test".into(), DeliveryState::Failed, "550 5.1.1 unknown".into()));
+    store.meta.record_attempt(due[0].id, &AttemptOutcome::Delivered { reply: "250 ok".into() }).await.unwrap();
+    assert!(store.meta.queue().await.unwrap().is_empty(), "all final");
+    let status = states(store.meta.delivery_status(&delivery.blob).await.unwrap());
+    assert_eq!(status[1], ("x@peer.test".into(), DeliveryState::Accepted, "250 ok".into()), "kept with the Sent copy");
+
+    // The Sent copy expunged: the states go with it.
+    let folder = store.meta.folder(m.id, SENT).await.unwrap().unwrap();
+    store
+        .meta
+        .set_flags(folder.id, &[delivery.copies[0].uid], FlagChange::Add, &["\\Deleted".into()], None)
+        .await
+        .unwrap();
+    store.meta.expunge(folder.id, None).await.unwrap();
+    assert!(store.meta.delivery_status(&delivery.blob).await.unwrap().is_empty());
+}

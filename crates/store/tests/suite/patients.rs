@@ -35,6 +35,7 @@ fn receipt(
             patient_ins: ins.map(str::to_string),
             closes_conversation: closes,
             receipt_for: receipt_for.map(str::to_string),
+            receipt_disposition: receipt_for.map(|_| "manual-action/MDN-sent-manually; displayed".to_string()),
             header: true,
             ..FactColumns::default()
         },
@@ -114,9 +115,11 @@ pub async fn a_mailboxs_patient_conversations_are_read_from_its_folders(store: &
     // The read receipt is no message of the conversation, but is found by
     // the message it is about, in this mailbox only.
     let asked = ["r2@pharma.test".to_string(), "r9@pharma.test".to_string()];
-    let receipts = store.meta.read_receipts(pharmacy.id, &asked).await.unwrap();
-    assert_eq!(receipts.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["r2@pharma.test"]);
-    assert!(store.meta.read_receipts(other.id, &asked).await.unwrap().is_empty());
+    let receipts = store.meta.receipts(pharmacy.id, &asked).await.unwrap();
+    assert_eq!(receipts.iter().map(|r| r.original.as_str()).collect::<Vec<_>>(), ["r2@pharma.test"]);
+    assert_eq!(receipts[0].from.as_deref(), Some(jeanne.as_str()));
+    assert_eq!(receipts[0].disposition.as_deref(), Some("manual-action/MDN-sent-manually; displayed"));
+    assert!(store.meta.receipts(other.id, &asked).await.unwrap().is_empty());
 }
 
 pub async fn whom_a_mailbox_wrote_to_is_recorded_or_read_from_its_messages(store: &Store) {

@@ -41,6 +41,7 @@ use super::mailboxes::switcher;
 use super::origin::{Origin, UNVERIFIABLE_WHY};
 use super::patients::patients_path;
 use super::session::{Posted, Visitor};
+use super::tracking;
 use crate::Web;
 use crate::shared::{access, visible_mailboxes};
 
@@ -495,6 +496,11 @@ async fn message(
         }
         None => (String::new(), String::new(), String::new(), meta.received_at, String::new(), vec![]),
     };
+    let message_id = parsed.as_ref().and_then(|m| m.message_id().map(str::to_string));
+    let tracking = match tracking::section(&web, &mailbox, &meta, message_id.as_deref()).await {
+        Ok(section) => section,
+        Err(e) => return layout::unavailable(e),
+    };
     let own = mailbox.address.to_string();
     let back = format!("{}?dossier={}", mail_path(&own), percent_encode(&current.name));
     let here = format!("{}/{}/{uid}", mail_path(&own), percent_encode(&current.name));
@@ -533,6 +539,7 @@ async fn message(
         } @else {
             pre class="corps" { (body) }
         }
+        (tracking)
         @if let Some(message) = &parsed { (documents::section(message, &here)) }
         @if !attachments.is_empty() {
             h2 { "Pièces jointes" }

@@ -29,6 +29,7 @@ mod patients;
 mod recipients;
 mod session;
 mod signin;
+mod tracking;
 mod wizard;
 
 use std::sync::Arc;

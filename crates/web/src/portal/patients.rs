@@ -205,7 +205,7 @@ async fn shown(
         .filter(|m| !m.from_patient())
         .filter_map(|m| m.columns.message_id.as_deref().map(|id| bare_id(id).to_string()))
         .collect();
-    let receipts = web.store.meta.read_receipts(mailbox.id, &sent).await.map_err(layout::unavailable)?;
+    let receipts = web.store.meta.receipts(mailbox.id, &sent).await.map_err(layout::unavailable)?;
     let mut out = Vec::with_capacity(messages.len());
     for message in messages {
         let raw = web.store.blobs.get(&message.meta.blob).await.map_err(layout::unavailable)?;
@@ -218,7 +218,7 @@ async fn shown(
         };
         let folder = folders.iter().find(|f| f.id == message.folder).cloned();
         let id = message.columns.message_id.as_deref().map(bare_id);
-        let read_at = receipts.iter().find(|(r, _)| Some(r.as_str()) == id).map(|(_, at)| *at);
+        let read_at = receipts.iter().find(|r| Some(r.original.as_str()) == id).map(|r| r.at);
         out.push(Shown { message, folder, text, attachments, read_at });
     }
     Ok(out)

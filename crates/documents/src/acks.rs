@@ -1,0 +1,95 @@
+//! Acknowledgements of a message (RFC 8098 message disposition
+//! notifications, and the ANS integration acknowledgements carried in
+//! them, REFERENTIELS.md §7): what a `Disposition` field says, and how a
+//! person is told. `…; displayed` is a read receipt; `…; processed` is the
+//! recipient's software integrating the document; `…; processed/Error:
+//! 902^Patient inconnu` (or `processed/error` with an `Error:` field, an
+//! older form) is an integration failure with its code, 900 to 906.
+
+/// What a disposition says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ack {
+    /// Read by a person.
+    Displayed,
+    /// Integrated by the recipient's software.
+    Processed,
+    /// Not integrated: the code (900–906) and the label the software gave.
+    Error { code: Option<u16>, label: String },
+    /// Deleted unread, or another disposition, as written.
+    Other(String),
+}
+
+/// The ANS integration error codes (IG LPS, HL7 ACK ERR-5), in French.
+pub fn error_label(code: u16) -> Option<&'static str> {
+    Some(match code {
+        900 => "version du document incorrecte (remplacement ou suppression)",
+        901 => "auteur non autorisé",
+        902 => "patient inconnu",
+        903 => "INS absent",
+        904 => "INS discordant",
+        905 => "INS incomplet",
+        906 => "autre erreur",
+        _ => return None,
+    })
+}
+
+/// Reads a `Disposition` field's value.
+pub fn parse(disposition: &str) -> Ack {
+    let kind = disposition.split_once(';').map_or(disposition, |(_, kind)| kind).trim();
+    let lower = kind.to_ascii_lowercase();
+    if let Some(at) = lower.find("error") {
+        // `processed/Error: 902^libellé` (the code may be absent).
+        let detail = kind[at + "error".len()..].trim_start_matches([':', ' ']).trim();
+        let (code, label) = detail.split_once('^').unwrap_or((detail, ""));
+        let code = code.trim().parse().ok();
+        let label = if label.trim().is_empty() { detail.to_string() } else { label.trim().to_string() };
+        return Ack::Error { code, label };
+    }
+    match lower.split('/').next().unwrap_or_default() {
+        "displayed" => Ack::Displayed,
+        "processed" => Ack::Processed,
+        _ => Ack::Other(kind.to_string()),
+    }
+}
+
+impl Ack {
+    /// What a sender reads, in French (`le …` is added by the caller).
+    pub fn explained(&self) -> String {
+        match self {
+            Ack::Displayed => "Lu".to_string(),
+            Ack::Processed => "Intégré par le logiciel du destinataire".to_string(),
+            Ack::Error { code: Some(code), label } => match error_label(*code) {
+                Some(meaning) => format!("Non intégré : erreur {code}, {meaning} ({label})"),
+                None => format!("Non intégré : erreur {code} ({label})"),
+            },
+            Ack::Error { code: None, label } => format!("Non intégré : {label}"),
+            Ack::Other(kind) if kind.to_ascii_lowercase().starts_with("deleted") => "Supprimé sans être lu".to_string(),
+            Ack::Other(kind) => format!("Accusé : {kind}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispositions_read_as_read_integrated_or_failed_with_their_code() {
+        assert_eq!(parse("manual-action/MDN-sent-manually; displayed"), Ack::Displayed);
+        assert_eq!(parse("automatic-action/MDN-sent-automatically; processed"), Ack::Processed);
+        assert_eq!(
+            parse("automatic-action/MDN-sent-automatically; processed/Error: 902^Patient inconnu"),
+            Ack::Error { code: Some(902), label: "Patient inconnu".into() }
+        );
+        // The older form, without a code.
+        assert_eq!(
+            parse("automatic-action/MDN-sent-automatically; processed/error"),
+            Ack::Error { code: None, label: String::new() }
+        );
+        assert_eq!(parse("manual-action/MDN-sent-manually; deleted").explained(), "Supprimé sans être lu");
+        let failed = parse("automatic-action/MDN-sent-automatically; processed/Error: 904^INS ne correspond pas");
+        assert_eq!(failed.explained(), "Non intégré : erreur 904, INS discordant (INS ne correspond pas)");
+        assert!((900..=906).all(|c| error_label(c).is_some()) && error_label(907).is_none());
+        assert_eq!(parse("").explained(), "Accusé : ");
+    }
+}
