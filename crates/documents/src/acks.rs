@@ -6,6 +6,54 @@
 //! 902^Patient inconnu` (or `processed/error` with an `Error:` field, an
 //! older form) is an integration failure with its code, 900 to 906.
 
+/// The disposition of a read receipt sent by a person.
+pub const DISPLAYED: &str = "manual-action/MDN-sent-manually; displayed";
+
+/// A message disposition notification (RFC 8098 §3): `from` (the reader)
+/// tells `to` what became of the message `original_id` (without brackets)
+/// it received: a text part in French, then the machine-readable part.
+/// `id` is the receipt's own Message-ID, `date` its RFC 5322 date.
+pub struct Mdn<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub original_id: &'a str,
+    pub original_subject: &'a str,
+    pub disposition: &'a str,
+    pub reporting_ua: &'a str,
+    pub id: &'a str,
+    pub date: &'a str,
+}
+
+/// One line, without control characters (a header field's value).
+fn line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+impl Mdn<'_> {
+    pub fn build(&self) -> Vec<u8> {
+        let boundary = format!("mdn-{}", line(self.id).replace(['<', '>', '@', ' '], ""));
+        let subject: String = line(self.original_subject).chars().filter(char::is_ascii).collect();
+        format!(
+            "From: <{from}>\r\nTo: <{to}>\r\nSubject: =?utf-8?q?Accus=C3=A9_de_lecture?= : {subject}\r\n\
+             Date: {date}\r\nMessage-ID: <{id}>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/report; report-type=disposition-notification; boundary=\"{boundary}\"\r\n\r\n\
+             --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+             Votre message a été affiché par son destinataire ({from}).\r\n\r\n\
+             --{boundary}\r\nContent-Type: message/disposition-notification\r\n\r\n\
+             Reporting-UA: {ua}\r\nFinal-Recipient: rfc822; {from}\r\nOriginal-Message-ID: <{original}>\r\n\
+             Disposition: {disposition}\r\n\r\n--{boundary}--\r\n",
+            from = line(self.from),
+            to = line(self.to),
+            date = line(self.date),
+            id = line(self.id),
+            ua = line(self.reporting_ua),
+            original = line(self.original_id),
+            disposition = line(self.disposition),
+        )
+        .into_bytes()
+    }
+}
+
 /// What a disposition says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ack {
@@ -72,6 +120,26 @@ impl Ack {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_mdn_names_the_original_and_its_disposition_on_single_lines() {
+        let mdn = Mdn {
+            from: "bob@ours.test",
+            to: "elodie@ours.test",
+            original_id: "m1@ours.test",
+            original_subject: "Ordonnance\r\nBcc: x",
+            disposition: DISPLAYED,
+            reporting_ua: "mss",
+            id: "r1@ours.test",
+            date: "Wed, 2 Dec 2026 10:00:00 +0000",
+        };
+        let text = String::from_utf8(mdn.build()).unwrap();
+        assert!(text.contains(
+            "Original-Message-ID: <m1@ours.test>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n"
+        ));
+        assert!(text.contains(": Ordonnance  Bcc: x\r\n") && !text.contains("\r\nBcc:"), "{text}");
+        assert!(text.contains("report-type=disposition-notification"));
+    }
 
     #[test]
     fn dispositions_read_as_read_integrated_or_failed_with_their_code() {

@@ -70,21 +70,19 @@ pub fn build(message: &PatientMessage<'_>) -> std::io::Result<Vec<u8>> {
 /// A read receipt (RFC 8098) for the message `original_id` the patient
 /// `from` read, to `to`.
 pub fn read_receipt(from: &EmailAddress, to: &EmailAddress, original_id: &str, subject: &str) -> Vec<u8> {
-    let boundary = format!("mes-mdn-{}", now());
-    format!(
-        "From: <{from}>\r\nTo: <{to}>\r\nSubject: =?utf-8?q?Lu_:?= {subject}\r\nMessage-ID: <{boundary}@{}>\r\n\
-         Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/report; report-type=disposition-notification; boundary=\"{boundary}\"\r\n\r\n\
-         --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
-         Votre message a été lu par le patient dans Mon espace santé.\r\n\r\n\
-         --{boundary}\r\nContent-Type: message/disposition-notification\r\n\r\n\
-         Reporting-UA: Mon espace santé (simulateur mss)\r\nFinal-Recipient: rfc822; {from}\r\n\
-         Original-Message-ID: <{original_id}>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n\r\n\
-         --{boundary}--\r\n",
-        mss_core::PATIENT_DOMAIN,
-        subject = subject.replace(['\r', '\n'], " "),
-    )
-    .into_bytes()
+    let id = format!("mdn.{}.{original_id}", now()).replace('@', ".") + "@" + mss_core::PATIENT_DOMAIN;
+    let date = mail_builder::headers::date::Date::new(now()).to_rfc822();
+    mss_documents::acks::Mdn {
+        from: &from.to_string(),
+        to: &to.to_string(),
+        original_id,
+        original_subject: subject,
+        disposition: mss_documents::acks::DISPLAYED,
+        reporting_ua: "Mon espace santé (simulateur mss)",
+        id: &id,
+        date: &date,
+    }
+    .build()
 }
 
 fn now() -> i64 {
@@ -199,6 +197,7 @@ mod tests {
         let receipt = read_receipt(&from, &"pharmacie@ours.test".parse().unwrap(), "m2@ours.test", "Re:\r\nx");
         let receipt = String::from_utf8(receipt).unwrap();
         assert!(receipt.contains("Original-Message-ID: <m2@ours.test>\r\nDisposition: manual-action"));
-        assert!(receipt.contains("Subject: =?utf-8?q?Lu_:?= Re:  x\r\n"), "{receipt}");
+        let facts = mss_message::Facts::of(receipt.as_bytes());
+        assert_eq!(facts.receipt_for.as_deref(), Some("m2@ours.test"), "{receipt}");
     }
 }

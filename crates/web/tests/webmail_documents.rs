@@ -222,3 +222,45 @@ async fn the_sender_sees_what_became_of_each_recipient() {
     assert!(page.body.contains("Lu le "), "{}", page.body);
     assert!(page.body.contains("Non intégré : erreur 902, patient inconnu (Patient inconnu)"), "{}", page.body);
 }
+
+/// A read receipt asked from the compose page is sent once by the reader,
+/// from a button, and the sender's tracking shows the message read.
+#[tokio::test]
+async fn a_receipt_asked_is_sent_once_and_shown_to_the_sender() {
+    let s = site().await;
+    let elodie = s.personal("elodie", ELODIE).await;
+    let bob = s.personal("bob", BOB).await;
+    let cookie = s.signed_in(ELODIE, "Élodie", "Dupont").await;
+    let csrf = s.csrf(&cookie).await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("a", "bob@ours.test"),
+        ("cc", ""),
+        ("objet", "Résultats"),
+        ("corps", "Bonjour"),
+        ("accuse", "1"),
+        ("action", "envoyer"),
+    ];
+    assert_eq!(s.post_multipart("/portail/boites/elodie@ours.test/ecrire", &cookie, &fields, &[]).await.status, 303);
+    let bob_cookie = s.signed_in(BOB, "Bob", "Durand").await;
+    let message = "/portail/boites/bob@ours.test/courrier/INBOX/1";
+    let page = s.get(message, &bob_cookie).await;
+    assert!(page.body.contains("Envoyer un accusé de lecture"), "{}", page.body);
+    let bob_csrf = s.csrf(&bob_cookie).await;
+    let sent = s.post_form(&format!("{message}/accuse"), &bob_cookie, &format!("csrf={bob_csrf}")).await;
+    assert_eq!((sent.status, sent.header("location")), (303, Some(&*format!("{message}?fait=accuse"))));
+    let again = s.post_form(&format!("{message}/accuse"), &bob_cookie, &format!("csrf={bob_csrf}")).await;
+    assert_eq!(again.status, 303);
+    let inbox = s.folder(&elodie, "INBOX").await;
+    assert_eq!(inbox.len(), 1, "one receipt, not two");
+    assert!(s.folder(&bob, "INBOX").await[0].0.flags.iter().any(|f| f == "$MDNSent"));
+    let page = s.get(message, &bob_cookie).await;
+    assert!(page.body.contains("Accusé de lecture envoyé à elodie@ours.test"), "{}", page.body);
+    let forged = s.post_form(&format!("{message}/accuse"), &bob_cookie, "").await;
+    assert_eq!(forged.status, 403);
+
+    let tracking = s.get("/portail/boites/elodie@ours.test/courrier/Sent/1", &cookie).await;
+    let bob_row = tracking.body.split("bob@ours.test</th>").nth(1).unwrap_or_default();
+    assert!(bob_row.contains("Distribué le ") && bob_row.contains("Lu le "), "{}", tracking.body);
+    assert!(s.audited("webmail.receipt", "bob@ours.test").await[0].contains("INBOX/1 to elodie@ours.test"));
+}

@@ -82,6 +82,8 @@ struct Draft {
     draft_uid: Option<u32>,
     /// The health document part (`document_form`).
     document: DocumentFields,
+    /// Ask for a read receipt.
+    receipt: bool,
 }
 
 /// Errors next to the fields.
@@ -175,6 +177,7 @@ fn prefill(start: &Start, own: &str, source: Located, message: &Message<'_>, ori
             draft_uid: may_replace_drafts(rights).then_some(source.uid),
             source: Some(source),
             document: DocumentFields::default(),
+            receipt: false,
         };
     }
     let date = message.date().map(|d| mail::french_date(d.to_timestamp())).unwrap_or_default();
@@ -322,6 +325,10 @@ fn page(
                     @if let Some(e) = &errors.files { "Erreur : " (e) }
                 }
             }
+            div class="case" {
+                input type="checkbox" id="accuse" name="accuse" value="1" checked[draft.receipt];
+                label for="accuse" { "Demander un accusé de lecture" }
+            }
             (document_form::fieldset(&draft.document, &errors.document))
             @if let Some(source) = &draft.source {
                 input type="hidden" name="source" value=(source.to_string());
@@ -434,6 +441,7 @@ async fn read_form(visitor: &Visitor, mut multipart: Multipart, limit: usize) ->
             "brouillon" => d.draft_uid = value.parse().ok(),
             "garder" => posted.keep.extend(value.parse::<usize>().ok()),
             "action" => posted.save_only = value == "brouillon",
+            "accuse" => d.receipt = value == "1",
             other if d.document.take(other, value) => {}
             _ => return Err(Unread::Malformed),
         }
@@ -679,6 +687,7 @@ async fn send(
         closes_conversation: false,
         codecda: document.as_ref().map(|(code, _)| code.as_str()),
         product: &sending.product,
+        receipt: draft.receipt,
     };
     let Ok(message) = outgoing::build(outgoing) else {
         return layout::unavailable("building a webmail message failed");

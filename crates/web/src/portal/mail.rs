@@ -40,6 +40,7 @@ use super::listing::{self, Listing, Order};
 use super::mailboxes::switcher;
 use super::origin::{Origin, UNVERIFIABLE_WHY};
 use super::patients::patients_path;
+use super::receipts;
 use super::session::{Posted, Visitor};
 use super::tracking;
 use crate::Web;
@@ -514,6 +515,7 @@ async fn message(
             "non-lu" => Some("Le message est marqué comme non lu."),
             "suivi" => Some("Le message est marqué pour suivi."),
             "sans-suivi" => Some("Le message n'est plus marqué pour suivi."),
+            "accuse" => Some("L'accusé de lecture est envoyé."),
             _ => None,
         }) { (layout::alert("succes", done)) }
         p { a href=(back) { "Retour au dossier " (folder_label(current)) } }
@@ -540,7 +542,10 @@ async fn message(
             pre class="corps" { (body) }
         }
         (tracking)
-        @if let Some(message) = &parsed { (documents::section(message, &here)) }
+        @if let Some(message) = &parsed {
+            (receipts::offer(&web, message, &meta, rights, &here, &visitor.csrf()))
+            (documents::section(message, &here))
+        }
         @if !attachments.is_empty() {
             h2 { "Pièces jointes" }
             ul class="pieces" {

@@ -26,6 +26,7 @@ mod mailboxes;
 mod origin;
 mod outgoing;
 mod patients;
+mod receipts;
 mod recipients;
 mod session;
 mod signin;
@@ -62,6 +63,7 @@ pub fn router() -> Router<Arc<Web>> {
         .merge(compose::router())
         .merge(patients::router())
         .merge(documents::router())
+        .merge(receipts::router())
         .merge(recipients::router())
         .merge(wizard::router())
         .merge(admin::router())

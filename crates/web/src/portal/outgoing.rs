@@ -65,6 +65,8 @@ pub struct Outgoing<'a> {
     pub codecda: Option<&'a str>,
     /// The sending product's reference (`X-MSS-NIL`).
     pub product: &'a str,
+    /// The sender asks for a read receipt (always, to a patient).
+    pub receipt: bool,
 }
 
 /// `text` fit for a header field: without CR, LF, NUL or any other control
@@ -144,7 +146,7 @@ pub fn build(message: Outgoing<'_>) -> std::io::Result<Vec<u8>> {
         builder = builder.references(references);
     }
     let to_patient = message.to.iter().chain(message.cc).any(|r| r.address.domain().is_patient());
-    if to_patient {
+    if to_patient || message.receipt {
         let receipt_to = Address::new_address(None::<String>, header_value(&address.to_string()));
         builder = builder.header("Disposition-Notification-To", receipt_to);
     }
@@ -208,6 +210,7 @@ mod tests {
                 closes_conversation: closes,
                 codecda: None,
                 product: "mss test",
+                receipt: false,
             });
             String::from_utf8(built.unwrap()).unwrap()
         };

@@ -543,6 +543,7 @@ async fn answer(
         closes_conversation: action != Answer::Send,
         codecda: None,
         product: &sending.product,
+        receipt: true,
     };
     let Ok(message) = outgoing::build(outgoing) else {
         return layout::unavailable("building an answer to a patient failed");
