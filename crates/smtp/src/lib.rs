@@ -30,6 +30,7 @@
 //!   message size, recipients per message, errors per session, connections.
 
 pub mod data;
+pub mod notify;
 pub mod outbound;
 pub mod peers;
 mod policy;

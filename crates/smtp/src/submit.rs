@@ -22,8 +22,10 @@ use std::time::Duration;
 
 use mss_core::patients::{self, MAX_PATIENT_MESSAGE_BYTES};
 use mss_core::{Domain, EmailAddress, NationalId, Relation, Right, rights};
-use mss_store::{MailboxId, MetadataStore, Placement, SENT, Store, StoreError, now_unix};
+use mss_store::{Dsn, MailboxId, MetadataStore, Placement, RecipientDsn, SENT, Store, StoreError, now_unix};
 use tokio::sync::Notify;
+
+use crate::notify;
 
 /// Where one recipient's copy goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +143,22 @@ impl Submitter {
         sending_mailbox: MailboxId,
         routes: &[Route],
     ) -> Result<(), StoreError> {
+        self.store_with_dsn(message, from, sending_mailbox, routes, (&Dsn::default(), &[])).await
+    }
+
+    /// [`Submitter::store`], with what the sender asked of delivery status
+    /// notifications (RFC 3461, `crate::notify`): for the message, and for
+    /// each route (same order). Local recipients that asked get their
+    /// success report at once; remote ones keep their request in the queue.
+    pub async fn store_with_dsn(
+        &self,
+        message: &[u8],
+        from: &str,
+        sending_mailbox: MailboxId,
+        routes: &[Route],
+        (dsn, recipient_dsn): (&Dsn, &[RecipientDsn]),
+    ) -> Result<(), StoreError> {
+        let asked = |i: usize| recipient_dsn.get(i).cloned().unwrap_or_default();
         let mut local: Vec<Placement> = routes
             .iter()
             .filter_map(|r| if let Route::Local(_, id) = r { Some(Placement::inbox(*id)) } else { None })
@@ -158,19 +176,36 @@ impl Submitter {
         if !local.is_empty() {
             // Read once here, kept with the message (issue 14).
             let delivery = self.store.deliver_indexed(message, &local, Some(mss_message::stored(message))).await?;
-            let delivered: Vec<String> = routes
+            let delivered: Vec<(String, RecipientDsn)> = routes
                 .iter()
-                .filter_map(|r| if let Route::Local(a, _) = r { Some(a.to_string()) } else { None })
+                .enumerate()
+                .filter_map(|(i, r)| if let Route::Local(a, _) = r { Some((a.to_string(), asked(i))) } else { None })
                 .collect();
             if !delivered.is_empty() {
-                self.store.meta.record_local_delivery(&delivery.blob, &delivered).await?;
+                let addresses: Vec<String> = delivered.iter().map(|(a, _)| a.clone()).collect();
+                self.store.meta.record_local_delivery(&delivery.blob, &addresses).await?;
+                let expires_at = now_unix() + self.expiry_seconds();
+                let host = (self.domain.as_str(), &self.domain);
+                if notify::report_delivered(&self.store, host, from, message, &delivered, dsn, expires_at).await? {
+                    self.wake.notify_one();
+                }
             }
         }
         if !remote.is_empty() {
-            let expiry = i64::try_from(self.queue_expiry.as_secs()).unwrap_or(i64::MAX / 2);
-            self.store.enqueue(message, from, &remote, now_unix() + expiry).await?;
+            let remote_dsn: Vec<RecipientDsn> = routes
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| matches!(r, Route::Remote(_)))
+                .map(|(i, _)| asked(i))
+                .collect();
+            let expires_at = now_unix() + self.expiry_seconds();
+            self.store.enqueue_with_dsn(message, from, &remote, expires_at, dsn.clone(), remote_dsn).await?;
             self.wake.notify_one();
         }
         Ok(())
+    }
+
+    fn expiry_seconds(&self) -> i64 {
+        i64::try_from(self.queue_expiry.as_secs()).unwrap_or(i64::MAX / 2)
     }
 }

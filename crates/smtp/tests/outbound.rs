@@ -213,3 +213,49 @@ async fn without_a_static_route_the_mx_records_are_followed() {
     assert!(report.contains("Status: 5.1.10"), "{report}");
     assert!(p.ours.store.meta.queue().await.unwrap().is_empty());
 }
+
+/// RFC 3461 both ways: NOTIFY=SUCCESS, ORCPT and ENVID go to a peer that
+/// offers DSN; the peer delivers, and its success report comes back to the
+/// sender over the same trust; NOTIFY=NEVER silences a failure report.
+#[tokio::test]
+async fn delivery_notifications_asked_are_passed_on_and_honoured() {
+    use mss_store::{Dsn, RecipientDsn};
+    let p = pair().await;
+    let alice = p.ours.mailbox("alice@ours.test").await;
+    let bob = p.peer.mailbox("bob@peer.test").await;
+    let peer_addr = p.peer.start_inbound(Limits::default()).await;
+    let ours_addr = p.ours.start_inbound(Limits::default()).await;
+    let asked = RecipientDsn { notify: Some("SUCCESS,FAILURE".into()), orcpt: Some("rfc822;bob@peer.test".into()) };
+    let never = RecipientDsn { notify: Some("NEVER".into()), orcpt: None };
+    let to = |a: &str| a.parse::<EmailAddress>().unwrap();
+    let dsn = Dsn { ret: Some("HDRS".into()), envid: Some("ENV-42".into()) };
+    p.ours
+        .store
+        .enqueue_with_dsn(
+            MESSAGE,
+            "alice@ours.test",
+            &[to("bob@peer.test"), to("nobody@peer.test")],
+            now_unix() + 3600,
+            dsn,
+            vec![asked, never],
+        )
+        .await
+        .unwrap();
+    worker(&p.ours, &[("peer.test", peer_addr)]).run_once().await.unwrap();
+    assert_eq!(p.peer.inbox(bob).await.len(), 1);
+    assert!(p.ours.inbox(alice).await.is_empty(), "NOTIFY=NEVER: no failure report; success is the peer's to say");
+
+    // The peer reports the delivery it was asked about, back to us.
+    let back = p.peer.store.meta.queue().await.unwrap();
+    assert_eq!((back.len(), back[0].sender.as_str(), back[0].recipient.as_str()), (1, "", "alice@ours.test"));
+    worker(&p.peer, &[("ours.test", ours_addr)]).run_once().await.unwrap();
+    let reports = p.ours.inbox(alice).await;
+    assert_eq!(reports.len(), 1);
+    let report = String::from_utf8_lossy(&reports[0]);
+    for expected in [
+        "Original-Envelope-Id: ENV-42\r\n",
+        "Original-Recipient: rfc822;bob@peer.test\r\nFinal-Recipient: rfc822; bob@peer.test\r\nAction: delivered\r\nStatus: 2.0.0",
+    ] {
+        assert!(report.contains(expected), "{expected:?} in {report}");
+    }
+}

@@ -309,3 +309,30 @@ async fn a_user_sends_as_an_organisational_mailbox_only_when_their_role_allows()
     // Another person's mailbox is never a role's to send as.
     assert_eq!(c.cmd("MAIL FROM:<bob@ours.test>").await.0, 550);
 }
+
+/// RFC 3461 on submission: the extension is offered; a local recipient
+/// asked with NOTIFY=SUCCESS gets the sender a success report (with ENVID
+/// and ORCPT); the remote one keeps what was asked in the queue.
+#[tokio::test]
+async fn a_sender_asking_for_success_reports_gets_one_per_local_recipient() {
+    let w = world().await;
+    w.peer.mailbox("carol@peer.test").await;
+    let mut c = logged_in(&w, "alice@ours.test").await;
+    let (code, ehlo) = c.cmd("EHLO client.test").await;
+    assert!(code == 250 && ehlo.lines().any(|l| l.contains("DSN")), "{ehlo}");
+    assert_eq!(c.cmd("MAIL FROM:<alice@ours.test> RET=HDRS ENVID=lot+2B42").await.0, 250);
+    assert_eq!(c.cmd("RCPT TO:<bob@ours.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@ours.test").await.0, 250);
+    assert_eq!(c.cmd("RCPT TO:<carol@peer.test> NOTIFY=SUCCESS").await.0, 250);
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    assert_eq!(c.cmd(&message("alice@ours.test", "bob@ours.test")).await.0, 250);
+    let alice = w.ours.store.meta.mailbox(&"alice@ours.test".parse().unwrap()).await.unwrap().unwrap();
+    let reports = w.ours.inbox(alice.id).await;
+    assert_eq!(reports.len(), 1, "one report: bob's (carol's is the peer's to give)");
+    let report = String::from_utf8_lossy(&reports[0]);
+    assert!(report.contains("Original-Envelope-Id: lot+42\r\n"), "{report}");
+    assert!(report.contains("Final-Recipient: rfc822; bob@ours.test\r\nAction: delivered\r\n"), "{report}");
+    let queued = w.ours.store.meta.queue().await.unwrap();
+    let carol = queued.iter().find(|q| q.recipient == "carol@peer.test").unwrap();
+    assert_eq!(carol.dsn.notify.as_deref(), Some("SUCCESS"));
+    assert_eq!((carol.message_dsn.ret.as_deref(), carol.message_dsn.envid.as_deref()), (Some("HDRS"), Some("lot+42")));
+}

@@ -137,9 +137,31 @@ impl Store {
         recipients: &[mss_core::EmailAddress],
         expires_at: i64,
     ) -> Result<QueueId, StoreError> {
+        self.enqueue_with_dsn(raw, sender, recipients, expires_at, Dsn::default(), Vec::new()).await
+    }
+
+    /// [`Store::enqueue`], with what the sender asked of delivery status
+    /// notifications (RFC 3461): for the message, and per recipient.
+    pub async fn enqueue_with_dsn(
+        &self,
+        raw: &[u8],
+        sender: &str,
+        recipients: &[mss_core::EmailAddress],
+        expires_at: i64,
+        dsn: Dsn,
+        recipient_dsn: Vec<RecipientDsn>,
+    ) -> Result<QueueId, StoreError> {
         let blob = self.blobs.put(raw).await?;
         let size = u64::try_from(raw.len()).map_err(|_| StoreError::Invalid("message too large".into()))?;
-        let message = NewQueued { blob, size, sender: sender.to_string(), recipients: recipients.to_vec(), expires_at };
+        let message = NewQueued {
+            blob,
+            size,
+            sender: sender.to_string(),
+            recipients: recipients.to_vec(),
+            expires_at,
+            dsn,
+            recipient_dsn,
+        };
         self.meta.enqueue(&message).await
     }
 }

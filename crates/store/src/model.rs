@@ -225,6 +225,24 @@ pub struct NewQueued {
     pub recipients: Vec<EmailAddress>,
     /// Unix seconds after which the message is given up (and bounced).
     pub expires_at: i64,
+    /// What the sender asked of delivery status notifications: for the
+    /// message, and for each recipient (by index; missing: nothing asked).
+    pub dsn: Dsn,
+    pub recipient_dsn: Vec<RecipientDsn>,
+}
+
+/// RFC 3461 parameters of a message (MAIL FROM `RET`, `ENVID`), as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dsn {
+    pub ret: Option<String>,
+    pub envid: Option<String>,
+}
+
+/// RFC 3461 parameters of a recipient (RCPT TO `NOTIFY`, `ORCPT`), as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecipientDsn {
+    pub notify: Option<String>,
+    pub orcpt: Option<String>,
 }
 
 /// What became of one recipient of a message our users sent.
@@ -298,6 +316,10 @@ pub struct QueuedRecipient {
     pub next_attempt_at: i64,
     pub expires_at: i64,
     pub last_reply: String,
+    /// What the sender asked of notifications for this recipient, and for
+    /// the message.
+    pub dsn: RecipientDsn,
+    pub message_dsn: Dsn,
 }
 
 /// The result of one delivery attempt to one recipient.

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mss_store::Store;
+use mss_store::{Dsn, RecipientDsn, Store};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::tls::subject_of;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
@@ -16,6 +16,7 @@ use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::data::dot_stuffed;
+use crate::notify;
 use crate::peers::PeerTrust;
 
 /// A peer's answer: the code and the text as received.
@@ -118,12 +119,23 @@ pub struct Attempt<'a> {
     pub sender: &'a str,
     pub recipients: &'a [String],
     pub message: &'a [u8],
+    /// What the sender asked of delivery status notifications (RFC 3461),
+    /// for the message and each recipient: passed on when the peer offers DSN.
+    pub dsn: &'a Dsn,
+    pub recipient_dsn: &'a [RecipientDsn],
+}
+
+/// What a transaction gave: each recipient's reply, in order, and whether
+/// the peer offered DSN (it then reports success itself).
+pub struct Delivered {
+    pub outcomes: Outcomes,
+    pub peer_dsn: bool,
 }
 
 impl Attempt<'_> {
     /// Runs the transaction. `Err` is a failure before any recipient could be
     /// tried (connection, TLS, trust): it applies to all of them.
-    pub async fn run(&self) -> Result<Outcomes, Failure> {
+    pub async fn run(&self) -> Result<Delivered, Failure> {
         let temporary = |text: String| PeerReply::local(451, text);
         let unreachable = |text: String| Failure { reply: PeerReply::local(451, text), unreachable: true };
         let tcp = tokio::time::timeout(STEP_TIMEOUT, TcpStream::connect(self.addr))
@@ -160,21 +172,28 @@ impl Attempt<'_> {
             .into());
         }
         let mut peer = Peer { io: BufReader::new(tls) };
-        expect(peer.command(&format!("EHLO {}", self.hostname)).await, 250, "EHLO")?;
-        expect(peer.command(&format!("MAIL FROM:<{}>", self.sender)).await, 250, "MAIL FROM")?;
+        let ehlo = expect(peer.command(&format!("EHLO {}", self.hostname)).await, 250, "EHLO")?;
+        let peer_dsn = ehlo.text.lines().any(|l| l.trim().eq_ignore_ascii_case("DSN"));
+        let mail_parameters = if peer_dsn { notify::mail_parameters(self.dsn) } else { String::new() };
+        expect(peer.command(&format!("MAIL FROM:<{}>{mail_parameters}", self.sender)).await, 250, "MAIL FROM")?;
         let mut outcomes = Vec::with_capacity(self.recipients.len());
-        for recipient in self.recipients {
-            outcomes.push(peer.command(&format!("RCPT TO:<{recipient}>")).await.map_err(temporary)?);
+        for (i, recipient) in self.recipients.iter().enumerate() {
+            let parameters = match (peer_dsn, self.recipient_dsn.get(i)) {
+                (true, Some(dsn)) => notify::rcpt_parameters(dsn),
+                _ => String::new(),
+            };
+            outcomes.push(peer.command(&format!("RCPT TO:<{recipient}>{parameters}")).await.map_err(temporary)?);
         }
         if !outcomes.iter().any(PeerReply::is_positive) {
             let _ = peer.command("QUIT").await;
-            return Ok(outcomes);
+            return Ok(Delivered { outcomes, peer_dsn });
         }
         expect(peer.command("DATA").await, 354, "DATA")?;
         peer.send(&dot_stuffed(self.message)).await.map_err(temporary)?;
         let end = peer.reply().await.map_err(temporary)?;
         let _ = peer.command("QUIT").await;
-        Ok(outcomes.into_iter().map(|rcpt| if rcpt.is_positive() { end.clone() } else { rcpt }).collect())
+        let outcomes = outcomes.into_iter().map(|rcpt| if rcpt.is_positive() { end.clone() } else { rcpt }).collect();
+        Ok(Delivered { outcomes, peer_dsn })
     }
 }
 

@@ -1,52 +1,107 @@
 //! Delivery status notifications (RFC 3464), in French and in English: the
-//! report sent to a sender whose message could not be delivered. A patient
-//! Mon espace santé refused is explained in words, not only by its reply.
+//! report sent to a sender whose message could not be delivered, or was
+//! delivered or relayed when they asked (RFC 3461 `NOTIFY=SUCCESS`). A
+//! patient Mon espace santé refused is explained in words, not only by its
+//! reply.
 
 use std::fmt::Write;
 
 use mss_core::EmailAddress;
 use mss_core::patients::GatewayRefusal;
 
-/// A recipient the report is about.
-pub struct FailedRecipient<'a> {
-    pub address: &'a str,
-    /// The last reply, as received or as we phrased it.
-    pub reply: &'a str,
+/// What happened to a recipient (RFC 3464 §2.3.3 `Action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Failed,
+    /// Put in the recipient's mailbox here.
+    Delivered,
+    /// Handed to a next hop that does not offer DSN: no further report.
+    Relayed,
 }
 
-/// Builds the report for `sender` about `original`. `reporting_host` is our
-/// MTA, `domain` our mail domain.
-pub fn failure_report(
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Failed => "failed",
+            Action::Delivered => "delivered",
+            Action::Relayed => "relayed",
+        }
+    }
+}
+
+/// A recipient of a report.
+pub struct Reported<'a> {
+    pub address: &'a str,
+    pub action: Action,
+    /// The reply that decided it (empty for a local delivery).
+    pub reply: &'a str,
+    /// The recipient as the sender first named it (RCPT `ORCPT`).
+    pub orcpt: Option<&'a str>,
+}
+
+/// Builds the report (RFC 3464) for `sender` about `original` and what
+/// happened to `recipients` (all of one action), with the sender's ENVID.
+pub fn report(
     reporting_host: &str,
     domain: &str,
     sender: &str,
     original: &[u8],
-    failed: &[FailedRecipient<'_>],
+    recipients: &[Reported<'_>],
+    envid: Option<&str>,
 ) -> Vec<u8> {
     let now = time::OffsetDateTime::now_utc();
     let date = now.format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
     let boundary = format!("mss-dsn-{}", now.unix_timestamp_nanos());
+    let failed = recipients.iter().any(|r| r.action == Action::Failed);
+    let (french, english, subject) = if failed {
+        (
+            "Votre message n'a pas pu être remis aux destinataires suivants :",
+            "Your message could not be delivered to the following recipients:",
+            "=?utf-8?q?=C3=89chec_de_remise?= / Delivery failure",
+        )
+    } else {
+        (
+            "Votre message a été remis aux destinataires suivants :",
+            "Your message was delivered to the following recipients:",
+            "=?utf-8?q?Message_remis?= / Delivery report",
+        )
+    };
     let mut text = String::new();
-    let _ = writeln!(text, "Votre message n'a pas pu être remis aux destinataires suivants :\r");
-    for f in failed {
-        let _ = writeln!(text, "  {} : {}\r", f.address, one_line(f.reply));
-        if let Some(why) = patient_refusal(f) {
+    let _ = writeln!(text, "{french}\r");
+    for r in recipients {
+        let said = if r.reply.is_empty() { r.action.as_str().to_string() } else { one_line(r.reply) };
+        let _ = writeln!(text, "  {} : {}\r", r.address, said);
+        if let Some(why) = patient_refusal(r) {
             let _ = writeln!(text, "    {}\r", why.explained());
         }
     }
-    let _ = writeln!(text, "\r\nYour message could not be delivered to the following recipients:\r");
-    for f in failed {
-        let _ = writeln!(text, "  {}: {}\r", f.address, one_line(f.reply));
+    let _ = writeln!(text, "\r\n{english}\r");
+    for r in recipients {
+        let said = if r.reply.is_empty() { r.action.as_str().to_string() } else { one_line(r.reply) };
+        let _ = writeln!(text, "  {}: {}\r", r.address, said);
     }
-    let mut status = format!("Reporting-MTA: dns; {reporting_host}\r\nArrival-Date: {date}\r\n");
-    for f in failed {
+    let mut status = format!("Reporting-MTA: dns; {reporting_host}\r\n");
+    if let Some(envid) = envid {
+        let _ = write!(status, "Original-Envelope-Id: {}\r\n", one_line(envid));
+    }
+    let _ = write!(status, "Arrival-Date: {date}\r\n");
+    for r in recipients {
+        if let Some(orcpt) = r.orcpt {
+            let _ = write!(status, "\r\nOriginal-Recipient: {}", one_line(orcpt));
+        }
+        let code = match r.action {
+            Action::Failed => status_code(r.reply),
+            Action::Delivered | Action::Relayed => "2.0.0".to_string(),
+        };
         let _ = write!(
             status,
-            "\r\nFinal-Recipient: rfc822; {}\r\nAction: failed\r\nStatus: {}\r\nDiagnostic-Code: smtp; {}\r\n",
-            f.address,
-            status_code(f.reply),
-            one_line(f.reply)
+            "\r\nFinal-Recipient: rfc822; {}\r\nAction: {}\r\nStatus: {code}\r\n",
+            r.address,
+            r.action.as_str()
         );
+        if !r.reply.is_empty() {
+            let _ = write!(status, "Diagnostic-Code: smtp; {}\r\n", one_line(r.reply));
+        }
     }
     let headers = original_headers(original);
     let mut out = String::new();
@@ -54,7 +109,7 @@ pub fn failure_report(
         out,
         "From: Mail Delivery System <mailer-daemon@{domain}>\r\n\
          To: <{sender}>\r\n\
-         Subject: =?utf-8?q?=C3=89chec_de_remise?= / Delivery failure\r\n\
+         Subject: {subject}\r\n\
          Date: {date}\r\n\
          Message-ID: <{boundary}@{domain}>\r\n\
          Auto-Submitted: auto-replied\r\n\
@@ -82,12 +137,12 @@ pub fn failure_report(
 
 /// Mon espace santé's refusal, when the recipient is a patient and the
 /// reply's status says one (`mss_core::patients::GatewayRefusal`).
-fn patient_refusal(failed: &FailedRecipient<'_>) -> Option<GatewayRefusal> {
-    let address: EmailAddress = failed.address.parse().ok()?;
-    if !address.domain().is_patient() {
+fn patient_refusal(reported: &Reported<'_>) -> Option<GatewayRefusal> {
+    let address: EmailAddress = reported.address.parse().ok()?;
+    if reported.action != Action::Failed || !address.domain().is_patient() {
         return None;
     }
-    GatewayRefusal::from_status(&status_code(failed.reply))
+    GatewayRefusal::from_status(&status_code(reported.reply))
 }
 
 /// The header section of a message (up to the first empty line).
@@ -121,12 +176,18 @@ mod tests {
     #[test]
     fn the_report_names_each_recipient_in_both_languages() {
         let original = b"From: <a@ours.test>\r\nSubject: Ordonnance\r\n\r\nsecret body\r\n";
-        let report = failure_report(
+        let report = report(
             "mss.ours.test",
             "ours.test",
             "a@ours.test",
             original,
-            &[FailedRecipient { address: "x@peer.test", reply: "550 5.1.1 no such user" }],
+            &[Reported {
+                address: "x@peer.test",
+                action: Action::Failed,
+                reply: "550 5.1.1 no such user",
+                orcpt: None,
+            }],
+            None,
         );
         let report = String::from_utf8(report).unwrap();
         assert!(report.contains("Content-Type: multipart/report; report-type=delivery-status"));
@@ -139,11 +200,28 @@ mod tests {
     }
 
     #[test]
+    fn a_success_report_says_delivered_with_the_envelope_id_and_original_recipient() {
+        let delivered = [Reported {
+            address: "bob@ours.test",
+            action: Action::Delivered,
+            reply: "",
+            orcpt: Some("rfc822;bob@ours.test"),
+        }];
+        let text =
+            String::from_utf8(report("h", "ours.test", "a@peer.test", b"Subject: x\r\n\r\n", &delivered, Some("E1")))
+                .unwrap();
+        assert!(text.contains("Original-Envelope-Id: E1\r\n"), "{text}");
+        assert!(text.contains("Original-Recipient: rfc822;bob@ours.test\r\nFinal-Recipient: rfc822; bob@ours.test\r\nAction: delivered\r\nStatus: 2.0.0\r\n"), "{text}");
+        assert!(text.contains("a été remis") && !text.contains("Diagnostic-Code"), "{text}");
+    }
+
+    #[test]
     fn a_patient_refused_by_mon_espace_sante_is_explained_in_french() {
         let patient = "279035121518989@patient.mssante.fr";
         let report = |reply| {
-            let failed = [FailedRecipient { address: patient, reply }];
-            String::from_utf8(failure_report("h", "ours.test", "a@ours.test", b"Subject: x\r\n\r\n", &failed)).unwrap()
+            let failed = [Reported { address: patient, action: Action::Failed, reply, orcpt: None }];
+            String::from_utf8(super::report("h", "ours.test", "a@ours.test", b"Subject: x\r\n\r\n", &failed, None))
+                .unwrap()
         };
         let closed = report("550 5.7.1 this conversation was closed ([FIN])");
         assert!(closed.contains("Cette conversation avec le patient est close"), "{closed}");

@@ -1,6 +1,8 @@
 //! Outbound delivery: the queue worker that sends queued messages to peer
 //! operators over mutual TLS, retries with exponential backoff and jitter,
-//! and reports failures to the sender (DSN).
+//! and reports failures to the sender (DSN), and success when asked (RFC
+//! 3461: to a peer without DSN, "relayed"; a peer with DSN is given the
+//! sender's NOTIFY, ORCPT, RET and ENVID and reports itself).
 //!
 //! Routing ([`Routes`]): a static table first (tests, private deployments),
 //! then MX records. A domain without a route is retried until the message
@@ -16,14 +18,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_core::{Domain, EmailAddress};
-use mss_store::{AttemptOutcome, Placement, QueueId, QueuedRecipient, Store, StoreError, now_unix};
+use mss_store::{AttemptOutcome, Placement, QueueId, QueuedRecipient, RecipientDsn, Store, StoreError, now_unix};
 use tokio::sync::Notify;
 use tokio_rustls::rustls::ClientConfig;
 
 use self::client::Attempt;
 pub use self::client::PeerReply;
-use self::dsn::{FailedRecipient, failure_report};
+use self::dsn::{Action, Reported, report};
 pub use self::route::{Dns, Routes};
+use crate::notify;
 use crate::peers::PeerTrust;
 
 /// When to try again, and when to give up.
@@ -124,6 +127,9 @@ impl Outbound {
         };
         let now = now_unix();
         let all = |reply: PeerReply| vec![reply; group.len()];
+        // Whether the peer that took the message offers DSN (and so reports
+        // success itself).
+        let mut peer_dsn = false;
         let replies = if now >= first.expires_at {
             all(PeerReply { code: 554, text: format!("5.4.7 Delivery time expired; last error: {}", first.last_reply) })
         } else {
@@ -133,6 +139,7 @@ impl Outbound {
                     None => all(PeerReply { code: 554, text: "5.3.0 Message body missing from the store".into() }),
                     Some(message) => {
                         let recipients: Vec<String> = group.iter().map(|r| r.recipient.clone()).collect();
+                        let recipient_dsn: Vec<RecipientDsn> = group.iter().map(|r| r.dsn.clone()).collect();
                         let mut result = Err(PeerReply { code: 451, text: format!("4.4.4 No route to {domain}") });
                         for addr in hops {
                             let attempt = Attempt {
@@ -145,10 +152,13 @@ impl Outbound {
                                 sender: &first.sender,
                                 recipients: &recipients,
                                 message: &message,
+                                dsn: &first.message_dsn,
+                                recipient_dsn: &recipient_dsn,
                             };
                             match attempt.run().await {
-                                Ok(outcomes) => {
-                                    result = Ok(outcomes);
+                                Ok(delivered) => {
+                                    peer_dsn = delivered.peer_dsn;
+                                    result = Ok(delivered.outcomes);
                                     break;
                                 }
                                 // RFC 5321 §5.1: the next address only when this one was unreachable.
@@ -168,6 +178,7 @@ impl Outbound {
         };
 
         let mut failed = Vec::new();
+        let mut relayed = Vec::new();
         for (recipient, reply) in group.iter().zip(replies) {
             let text = format!("{} {}", reply.code, reply.text);
             let outcome = if reply.is_positive() {
@@ -185,42 +196,72 @@ impl Outbound {
                 reply = %text,
                 "outbound: attempt"
             );
-            if self.store.meta.record_attempt(recipient.id, &outcome).await?
-                && matches!(outcome, AttemptOutcome::Failed { .. })
-            {
-                failed.push((recipient.recipient.clone(), text));
+            if self.store.meta.record_attempt(recipient.id, &outcome).await? {
+                match outcome {
+                    AttemptOutcome::Failed { .. } if notify::wants(&recipient.dsn, "FAILURE") => {
+                        failed.push((recipient, text));
+                    }
+                    AttemptOutcome::Delivered { .. } if !peer_dsn && notify::wants(&recipient.dsn, "SUCCESS") => {
+                        relayed.push((recipient, text));
+                    }
+                    _ => {}
+                }
             }
         }
-        if !failed.is_empty() && !first.sender.is_empty() {
-            self.bounce(first, &failed).await?;
+        for (action, reported) in [(Action::Failed, failed), (Action::Relayed, relayed)] {
+            if !reported.is_empty() && !first.sender.is_empty() {
+                self.report(first, action, &reported).await?;
+            }
         }
         Ok(())
     }
 
-    /// Sends the sender a failure report: into their INBOX when they are one
-    /// of ours, through the queue (null sender) otherwise.
-    async fn bounce(&self, queued: &QueuedRecipient, failed: &[(String, String)]) -> Result<(), StoreError> {
+    /// Sends the sender a report of `action` for `reported` recipients.
+    async fn report(
+        &self,
+        queued: &QueuedRecipient,
+        action: Action,
+        reported: &[(&QueuedRecipient, String)],
+    ) -> Result<(), StoreError> {
         let original = self.store.blobs.get(&queued.blob).await?.unwrap_or_default();
-        let recipients: Vec<FailedRecipient<'_>> =
-            failed.iter().map(|(address, reply)| FailedRecipient { address, reply }).collect();
-        let report = failure_report(&self.hostname, self.domain.as_str(), &queued.sender, &original, &recipients);
-        let Ok(sender) = queued.sender.parse::<EmailAddress>() else {
-            tracing::warn!(sender = %queued.sender, "outbound: cannot report to an invalid sender");
-            return Ok(());
-        };
-        if *sender.domain() == self.domain {
-            match self.store.meta.mailbox(&sender).await? {
-                Some(mailbox) if mailbox.state.receives_mail() => {
-                    let facts = Some(mss_message::stored(&report));
-                    self.store.deliver_indexed(&report, &[Placement::inbox(mailbox.id)], facts).await?;
-                }
-                _ => tracing::warn!(%sender, "outbound: report dropped, the sender has no active mailbox"),
-            }
-        } else {
-            let expires_at = now_unix() + i64::try_from(self.retry.expiry.as_secs()).unwrap_or(i64::MAX / 2);
-            self.store.enqueue(&report, "", &[sender], expires_at).await?;
+        let recipients: Vec<Reported<'_>> = reported
+            .iter()
+            .map(|(r, reply)| Reported { address: &r.recipient, action, reply, orcpt: r.dsn.orcpt.as_deref() })
+            .collect();
+        let envid = queued.message_dsn.envid.as_deref();
+        let report = report(&self.hostname, self.domain.as_str(), &queued.sender, &original, &recipients, envid);
+        let expires_at = now_unix() + i64::try_from(self.retry.expiry.as_secs()).unwrap_or(i64::MAX / 2);
+        if deliver_report(&self.store, &self.domain, &queued.sender, &report, expires_at).await? {
             self.wake.notify_one();
         }
         Ok(())
     }
+}
+
+/// Sends a delivery report to `sender`: into their INBOX when they are one
+/// of ours, through the queue (null sender) otherwise. Returns whether it
+/// was queued (the worker is to be woken).
+pub async fn deliver_report(
+    store: &Store,
+    domain: &Domain,
+    sender: &str,
+    report: &[u8],
+    expires_at: i64,
+) -> Result<bool, StoreError> {
+    let Ok(sender) = sender.parse::<EmailAddress>() else {
+        tracing::warn!(%sender, "outbound: cannot report to an invalid sender");
+        return Ok(false);
+    };
+    if sender.domain() == domain {
+        match store.meta.mailbox(&sender).await? {
+            Some(mailbox) if mailbox.state.receives_mail() => {
+                let facts = Some(mss_message::stored(report));
+                store.deliver_indexed(report, &[Placement::inbox(mailbox.id)], facts).await?;
+            }
+            _ => tracing::warn!(%sender, "outbound: report dropped, the sender has no active mailbox"),
+        }
+        return Ok(false);
+    }
+    store.enqueue(report, "", &[sender], expires_at).await?;
+    Ok(true)
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use mss_core::{EmailAddress, patients};
 use mss_identity::login::{self, LoginError, Principal};
-use mss_store::{MailboxId, NewAuditEntry, Placement, now_unix};
+use mss_store::{Dsn, MailboxId, NewAuditEntry, Placement, RecipientDsn, now_unix};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::{DistinguishedName, PeerCertificate};
 use smtp_proto::{MAIL_BODY_BINARYMIME, Request};
@@ -13,12 +13,15 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use super::conn::{Conn, Line, ReadEnd};
+
+/// How long a success report we send may wait in the queue.
+const REPORT_EXPIRY_SECONDS: i64 = 5 * 86_400;
 use super::sasl;
 use super::{Mode, SmtpServer};
 use crate::Reply;
 use crate::data::{DataError, DataReader};
-use crate::policy;
 use crate::submit::{Refused, Route, active_mailbox};
+use crate::{notify, policy};
 
 /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4 asks for 512
 /// octets at least; extensions make lines longer).
@@ -51,6 +54,10 @@ struct Envelope {
     /// organisational one), which keeps the sent copy.
     sending_mailbox: Option<MailboxId>,
     recipients: Vec<Route>,
+    /// What the sender asked of delivery status notifications (RFC 3461):
+    /// for the message, and for each recipient (same order).
+    dsn: Dsn,
+    recipient_dsn: Vec<RecipientDsn>,
 }
 
 impl Envelope {
@@ -217,7 +224,7 @@ impl<'a> Session<'a> {
                 Some(reply) => (reply, Next::Quit),
                 None => (self.mail(from).await, Next::Continue),
             },
-            Request::Rcpt { to } => (self.rcpt(&to.address).await, Next::Continue),
+            Request::Rcpt { to } => (self.rcpt(&to).await, Next::Continue),
             Request::Data => match &self.envelope {
                 None => (Reply::bad_sequence("MAIL FROM first"), Next::Continue),
                 Some(e) if e.recipients.is_empty() => (Reply::bad_sequence("No valid recipients"), Next::Continue),
@@ -380,6 +387,7 @@ impl<'a> Session<'a> {
             "8BITMIME".to_string(),
             "SMTPUTF8".to_string(),
             "ENHANCEDSTATUSCODES".to_string(),
+            "DSN".to_string(),
         ];
         match (&self.tls, &self.server.mode) {
             (None, _) => lines.push("STARTTLS".to_string()),
@@ -440,7 +448,14 @@ impl<'a> Session<'a> {
         if let Err(reply) = self.check_sender(&from.address, &subject).await {
             return reply;
         }
-        self.envelope = Some(Envelope { from: from.address, sending_mailbox: None, recipients: Vec::new() });
+        let dsn = notify::message_dsn(from.flags, from.env_id.as_deref());
+        self.envelope = Some(Envelope {
+            from: from.address,
+            sending_mailbox: None,
+            recipients: Vec::new(),
+            dsn,
+            recipient_dsn: Vec::new(),
+        });
         Reply::ok("Sender OK")
     }
 
@@ -478,8 +493,13 @@ impl<'a> Session<'a> {
                     return Reply::new(451, "4.3.0", "Temporary failure, try again later");
                 }
             };
-        self.envelope =
-            Some(Envelope { from: sender.to_string(), sending_mailbox: Some(sending_mailbox), recipients: Vec::new() });
+        self.envelope = Some(Envelope {
+            from: sender.to_string(),
+            sending_mailbox: Some(sending_mailbox),
+            recipients: Vec::new(),
+            dsn: notify::message_dsn(from.flags, from.env_id.as_deref()),
+            recipient_dsn: Vec::new(),
+        });
         Reply::ok("Sender OK")
     }
 
@@ -520,7 +540,8 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    async fn rcpt(&mut self, to: &str) -> Reply {
+    async fn rcpt(&mut self, rcpt: &smtp_proto::RcptTo<String>) -> Reply {
+        let to = rcpt.address.as_str();
         let Some(envelope) = &self.envelope else {
             return Reply::bad_sequence("MAIL FROM first");
         };
@@ -563,6 +584,7 @@ impl<'a> Session<'a> {
             && !envelope.is_recipient(route.address())
         {
             envelope.recipients.push(route);
+            envelope.recipient_dsn.push(notify::recipient_dsn(rcpt.flags, rcpt.orcpt.as_deref()));
         }
         Reply::ok("Recipient OK")
     }
@@ -694,7 +716,8 @@ impl<'a> Session<'a> {
     /// The MTA: into our recipients' INBOX. Durable when this returns.
     async fn store_message(&self, envelope: &Envelope, message: &[u8]) -> Result<(), mss_store::StoreError> {
         if let (Mode::Submission(submission), Some(mailbox)) = (&self.server.mode, envelope.sending_mailbox) {
-            return submission.submitter.store(message, &envelope.from, mailbox, &envelope.recipients).await;
+            let (routes, dsn) = (&envelope.recipients, (&envelope.dsn, envelope.recipient_dsn.as_slice()));
+            return submission.submitter.store_with_dsn(message, &envelope.from, mailbox, routes, dsn).await;
         }
         let local: Vec<Placement> = envelope
             .recipients
@@ -703,7 +726,29 @@ impl<'a> Session<'a> {
             .collect();
         // Read once here, kept with the message (issue 14).
         let facts = Some(mss_message::stored(message));
-        self.server.store.deliver_indexed(message, &local, facts).await.map(|_| ())
+        self.server.store.deliver_indexed(message, &local, facts).await?;
+        // Success reports asked for (RFC 3461) go back once it is stored;
+        // the outbound worker takes a queued one on its next round.
+        let delivered: Vec<(String, RecipientDsn)> = envelope
+            .recipients
+            .iter()
+            .zip(&envelope.recipient_dsn)
+            .map(|(route, dsn)| (route.address().to_string(), dsn.clone()))
+            .collect();
+        let host = (self.server.hostname.as_str(), &self.server.domain);
+        // A report is given as long as any message (RFC 5321 §4.5.4.1: days).
+        let expires_at = now_unix() + REPORT_EXPIRY_SECONDS;
+        notify::report_delivered(
+            &self.server.store,
+            host,
+            &envelope.from,
+            message,
+            &delivered,
+            &envelope.dsn,
+            expires_at,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// RFC 5321 §4.4: the trace header we add in front of the message.

@@ -96,3 +96,11 @@ WHEN NOT EXISTS (SELECT 1 FROM messages WHERE blob_hash = old.blob_hash)
 BEGIN
     DELETE FROM delivery_status WHERE blob_hash = old.blob_hash;
 END;
+
+-- What a sender asked of delivery status notifications (RFC 3461), kept for
+-- the next hop and for the reports we write: RET and ENVID of the message,
+-- NOTIFY and ORCPT of each recipient, as given (NULL: not given).
+ALTER TABLE queue_messages ADD COLUMN dsn_ret TEXT;
+ALTER TABLE queue_messages ADD COLUMN dsn_envid TEXT;
+ALTER TABLE queue_recipients ADD COLUMN notify TEXT;
+ALTER TABLE queue_recipients ADD COLUMN orcpt TEXT;

@@ -246,7 +246,7 @@ fn queued_rows(
 ) -> Result<Vec<QueuedRecipient>, StoreError> {
     let sql = format!(
         "SELECT r.id, r.message_id, m.blob_hash, m.sender, r.recipient, r.domain, r.status, r.attempts,
-                r.next_attempt_at, m.expires_at, r.last_reply
+                r.next_attempt_at, m.expires_at, r.last_reply, r.notify, r.orcpt, m.dsn_ret, m.dsn_envid
          FROM queue_recipients r JOIN queue_messages m ON m.id = r.message_id {tail}"
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -263,6 +263,8 @@ fn queued_rows(
             next_attempt_at: r.get(8)?,
             expires_at: r.get(9)?,
             last_reply: r.get(10)?,
+            dsn: RecipientDsn { notify: r.get(11)?, orcpt: r.get(12)? },
+            message_dsn: Dsn { ret: r.get(13)?, envid: r.get(14)? },
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -663,15 +665,26 @@ impl MetadataStore for SqliteStore {
         self.write(move |tx| {
             let now = now_unix();
             tx.execute(
-                "INSERT INTO queue_messages (blob_hash, size, sender, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![message.blob.to_hex(), size, message.sender, now, message.expires_at],
+                "INSERT INTO queue_messages (blob_hash, size, sender, created_at, expires_at, dsn_ret, dsn_envid)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    message.blob.to_hex(),
+                    size,
+                    message.sender,
+                    now,
+                    message.expires_at,
+                    message.dsn.ret,
+                    message.dsn.envid
+                ],
             )?;
             let id = tx.last_insert_rowid();
-            for recipient in &message.recipients {
+            for (i, recipient) in message.recipients.iter().enumerate() {
+                let dsn = message.recipient_dsn.get(i).cloned().unwrap_or_default();
                 tx.execute(
-                    "INSERT INTO queue_recipients (message_id, recipient, domain, status, next_attempt_at, updated_at)
-                     VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
-                    params![id, recipient.to_string(), recipient.domain().as_str(), now],
+                    "INSERT INTO queue_recipients (message_id, recipient, domain, status, next_attempt_at, updated_at,
+                                                   notify, orcpt)
+                     VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?5, ?6)",
+                    params![id, recipient.to_string(), recipient.domain().as_str(), now, dsn.notify, dsn.orcpt],
                 )?;
                 set_delivery(tx, &message.blob.to_hex(), &recipient.to_string(), DeliveryState::Queued, "", now)?;
             }
