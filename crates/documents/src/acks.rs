@@ -24,6 +24,25 @@ pub struct Mdn<'a> {
     pub date: &'a str,
 }
 
+/// `text` as RFC 2047 encoded words (UTF-8, base64), folded: at most 45
+/// bytes of text per word, cut on character boundaries.
+fn encoded_words(text: &str) -> String {
+    use base64::Engine;
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        words.push(chunk);
+    }
+    let engine = base64::engine::general_purpose::STANDARD;
+    words.iter().map(|w| format!("=?utf-8?b?{}?=", engine.encode(w))).collect::<Vec<_>>().join("\r\n ")
+}
+
 /// One line, without control characters (a header field's value).
 fn line(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
@@ -32,9 +51,9 @@ fn line(text: &str) -> String {
 impl Mdn<'_> {
     pub fn build(&self) -> Vec<u8> {
         let boundary = format!("mdn-{}", line(self.id).replace(['<', '>', '@', ' '], ""));
-        let subject: String = line(self.original_subject).chars().filter(char::is_ascii).collect();
+        let subject = encoded_words(&format!("Accusé de lecture : {}", line(self.original_subject)));
         format!(
-            "From: <{from}>\r\nTo: <{to}>\r\nSubject: =?utf-8?q?Accus=C3=A9_de_lecture?= : {subject}\r\n\
+            "From: <{from}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n\
              Date: {date}\r\nMessage-ID: <{id}>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
              Content-Type: multipart/report; report-type=disposition-notification; boundary=\"{boundary}\"\r\n\r\n\
              --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
@@ -121,6 +140,19 @@ impl Ack {
 mod tests {
     use super::*;
 
+    /// The subject a reader decodes (RFC 2047 words joined).
+    fn mail_subject(message: &str) -> String {
+        use base64::Engine;
+        let field = message.split("\r\nSubject: ").nth(1).unwrap().split("\r\nDate:").next().unwrap();
+        field
+            .split("\r\n ")
+            .map(|w| {
+                let b64 = w.trim_start_matches("=?utf-8?b?").trim_end_matches("?=");
+                String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap()
+            })
+            .collect()
+    }
+
     #[test]
     fn an_mdn_names_the_original_and_its_disposition_on_single_lines() {
         let mdn = Mdn {
@@ -137,7 +169,9 @@ mod tests {
         assert!(text.contains(
             "Original-Message-ID: <m1@ours.test>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n"
         ));
-        assert!(text.contains(": Ordonnance  Bcc: x\r\n") && !text.contains("\r\nBcc:"), "{text}");
+        assert!(!text.contains("\r\nBcc:"), "{text}");
+        let facts_subject = mail_subject(&text);
+        assert_eq!(facts_subject, "Accusé de lecture : Ordonnance  Bcc: x");
         assert!(text.contains("report-type=disposition-notification"));
     }
 

@@ -96,10 +96,10 @@ async fn a_patient_writes_to_the_pharmacy_which_answers_and_the_patient_closes()
             bob.link("Jeanne MARTIN").await;
             bob.sees("Fin de la conversation.").await;
             bob.sees("Lu par le patient le ").await;
-            assert!(!bob.text().await.contains("Lu : Re:"), "the receipt is no message of the conversation");
+            assert!(!bob.text().await.contains("Accusé de lecture"), "the receipt is no message of the conversation");
             bob.sees("Cette conversation est close.").await;
             bob.goto(&format!("/portail/boites/{pharmacy}/courrier")).await;
-            until(&bob, "Lu : Re: Mon médicament est-il disponible ?").await;
+            until(&bob, "Accusé de lecture : Re: Mon médicament est-il disponible ?").await;
 
             // A reply within the closed conversation: Mon espace santé
             // refuses it, and the pharmacist is told why, in French.
