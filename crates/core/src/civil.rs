@@ -42,6 +42,17 @@ impl Civil {
     }
 }
 
+/// The unix seconds of midnight, Paris time, starting `year-month-day`
+/// (a day of the proleptic calendar; months and days out of range roll
+/// over as the calendar does: month 13 is January of the next year).
+pub fn paris_midnight(year: i64, month: i64, day: i64) -> i64 {
+    let (year, month) = (year + (month - 1).div_euclid(12), (month - 1).rem_euclid(12) + 1);
+    let utc_midnight = days_from_civil(year, month, 1) * 86_400 + (day - 1) * 86_400;
+    // Summer time changes at 01:00 UTC, never at local midnight: the
+    // offset an hour before UTC midnight is the one in force.
+    utc_midnight - paris_offset(utc_midnight - 3600)
+}
+
 /// Seconds Paris is ahead of UTC at `unix`.
 pub fn paris_offset(unix: i64) -> i64 {
     let year = Civil::from_unix(unix).year;
@@ -98,6 +109,11 @@ mod tests {
         // New Year's Eve in Paris is still the old year in UTC.
         assert_eq!(Civil::paris(days_from_civil(2027, 1, 1) * 86_400 - 1800), at(2027, 1, 1, 0, 30));
         assert_eq!(paris_offset(days_from_civil(2026, 7, 14) * 86_400), 7200);
+        // Local midnights, winter and summer, and months rolling over.
+        assert_eq!(Civil::paris(paris_midnight(2026, 1, 1)), at(2026, 1, 1, 0, 0));
+        assert_eq!(Civil::paris(paris_midnight(2026, 7, 1)), at(2026, 7, 1, 0, 0));
+        assert_eq!(paris_midnight(2026, 13, 1), paris_midnight(2027, 1, 1));
+        assert_eq!(paris_midnight(2026, 7, 1) - paris_midnight(2026, 6, 30), 86_400);
     }
 
     proptest::proptest! {

@@ -2,7 +2,8 @@
 //!
 //! Identifiers of professionals, structures and patients (RPPS, ADELI, FINESS, INS),
 //! mailbox addresses and the naming rules that build them, mailbox kinds and states,
-//! who may do what on a mailbox, and the rules of messaging with patients. The protocol and storage crates ask this crate;
+//! who may do what on a mailbox, the rules of messaging with patients, and the
+//! pharmacy's 5 % indicator. The protocol and storage crates ask this crate;
 //! they do not re-decide what it decides.
 //!
 //! Rules this crate keeps:
@@ -17,6 +18,7 @@ pub mod access;
 pub mod address;
 pub mod civil;
 pub mod ids;
+pub mod indicator;
 pub mod mailbox;
 pub mod patients;
 pub mod role;
