@@ -348,6 +348,7 @@ pub trait MetadataStore:
     crate::FolderStore
     + crate::FactsStore
     + crate::PatientStore
+    + crate::IndicatorStore
     + crate::AuditStore
     + crate::LifecycleStore
     + crate::MaintenanceStore

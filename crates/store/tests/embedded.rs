@@ -62,6 +62,8 @@ suite_tests!(
     whom_a_mailbox_wrote_to_is_recorded_or_read_from_its_messages,
     quick_answers_are_the_mailboxs_own_once_chosen,
     each_recipient_of_a_sent_message_has_its_delivery_state,
+    dispensations_are_kept_replaced_and_read_by_pharmacy_and_time,
+    a_pharmacys_patient_exchanges_are_found_from_its_mailboxes,
 );
 
 #[tokio::test]

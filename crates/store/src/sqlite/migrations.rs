@@ -23,6 +23,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "message_search", include_str!("../../migrations/sqlite/0011_message_search.sql")),
     (12, "facts_header_search", include_str!("../../migrations/sqlite/0012_facts_header_search.sql")),
     (13, "patient_conversations", include_str!("../../migrations/sqlite/0013_patient_conversations.sql")),
+    (14, "dispensations", include_str!("../../migrations/sqlite/0014_dispensations.sql")),
 ];
 
 /// Brings the database to the latest version; returns the version reached.

@@ -10,6 +10,7 @@
 mod audit;
 mod facts;
 mod folders;
+mod indicator;
 mod inline_blobs;
 mod lifecycle;
 mod listing;

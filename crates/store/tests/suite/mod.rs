@@ -4,6 +4,7 @@
 mod audit;
 mod facts;
 mod folders;
+mod indicator;
 mod lifecycle;
 mod listing;
 mod maintenance;
@@ -13,6 +14,7 @@ mod publication;
 pub use audit::*;
 pub use facts::*;
 pub use folders::*;
+pub use indicator::*;
 pub use lifecycle::*;
 pub use listing::*;
 pub use maintenance::*;
