@@ -53,6 +53,51 @@ pub fn paris_midnight(year: i64, month: i64, day: i64) -> i64 {
     utc_midnight - paris_offset(utc_midnight - 3600)
 }
 
+/// Unix seconds of an ISO 8601 date and time as a pharmacy's software
+/// writes it: `YYYY-MM-DD`, `YYYY-MM-DD[T| ]HH:MM[:SS]`, then `Z` or
+/// `±HH:MM` for UTC or an offset; without one, a time in Paris. None for
+/// anything else (a day or time out of range included).
+pub fn parse_iso_datetime(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let digits = |s: &str, n: usize| {
+        (s.len() == n && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<i64>().ok()).flatten()
+    };
+    let (date, rest) = (text.get(..10)?, text.get(10..)?);
+    let (year, month, day) = (digits(date.get(..4)?, 4)?, digits(date.get(5..7)?, 2)?, digits(date.get(8..10)?, 2)?);
+    if date.as_bytes()[4] != b'-' || date.as_bytes()[7] != b'-' || !(1..=12).contains(&month) {
+        return None;
+    }
+    let days_in_month = days_from_civil(year, month + 1, 1) - days_from_civil(year, month, 1);
+    if day < 1 || day > days_in_month {
+        return None;
+    }
+    let rest = rest.strip_prefix(['T', ' ']).unwrap_or(rest);
+    let (time, zone) = match rest.find(['Z', 'z', '+', '-']) {
+        Some(at) => (&rest[..at], Some(&rest[at..])),
+        None => (rest, None),
+    };
+    let (hour, minute, second) = match time.split(':').collect::<Vec<_>>()[..] {
+        [""] => (0, 0, 0),
+        [h, m] => (digits(h, 2)?, digits(m, 2)?, 0),
+        [h, m, s] => (digits(h, 2)?, digits(m, 2)?, digits(s.split('.').next()?, 2)?),
+        _ => return None,
+    };
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let local = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    match zone {
+        None => Some(local - paris_offset(local - 3600)),
+        Some("Z" | "z") => Some(local),
+        Some(offset) => {
+            let sign = if offset.starts_with('-') { -1 } else { 1 };
+            let (h, m) = offset[1..].split_once(':')?;
+            let offset = sign * (digits(h, 2)? * 3600 + digits(m, 2)? * 60);
+            (offset.abs() <= 14 * 3600).then_some(local - offset)
+        }
+    }
+}
+
 /// Seconds Paris is ahead of UTC at `unix`.
 pub fn paris_offset(unix: i64) -> i64 {
     let year = Civil::from_unix(unix).year;
@@ -116,7 +161,30 @@ mod tests {
         assert_eq!(paris_midnight(2026, 7, 1) - paris_midnight(2026, 6, 30), 86_400);
     }
 
+    #[test]
+    fn iso_dates_read_with_their_offset_or_as_paris_time() {
+        let utc = |y: i64, mo: i64, d: i64, h: i64, mi: i64| -> i64 {
+            days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60
+        };
+        assert_eq!(parse_iso_datetime("2026-11-30T14:05:00Z"), Some(utc(2026, 11, 30, 14, 5)));
+        assert_eq!(parse_iso_datetime("2026-11-30T14:05:00+01:00"), Some(utc(2026, 11, 30, 13, 5)));
+        assert_eq!(parse_iso_datetime("2026-11-30 14:05"), Some(utc(2026, 11, 30, 13, 5)), "Paris, winter");
+        assert_eq!(parse_iso_datetime("2026-07-14T10:00"), Some(utc(2026, 7, 14, 8, 0)), "Paris, summer");
+        assert_eq!(parse_iso_datetime("2026-11-30"), Some(utc(2026, 11, 29, 23, 0)));
+        assert_eq!(parse_iso_datetime("2026-11-30T14:05:09.123-03:30"), Some(utc(2026, 11, 30, 17, 35) + 9));
+        for bad in
+            ["", "2026-02-30", "2026-13-01", "2026-11-30T24:00", "30/11/2026", "2026-11-30T14:05+99:00", "2026-1-30"]
+        {
+            assert_eq!(parse_iso_datetime(bad), None, "{bad}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_not_without_panic(s in ".{0,40}") {
+            let _ = parse_iso_datetime(&s);
+        }
+
         #[test]
         fn days_and_dates_round_trip(days in -1_000_000i64..1_000_000) {
             let c = Civil::from_unix(days * 86_400);

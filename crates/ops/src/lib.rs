@@ -21,6 +21,7 @@ pub mod directory;
 mod error;
 pub mod facts;
 pub mod housekeeping;
+pub mod indicator;
 pub mod mailboxes;
 pub mod members;
 pub mod whitelist;
