@@ -21,11 +21,14 @@ pub struct Problem {
     /// The request field at fault, when one is (the portal shows the detail
     /// next to it).
     pub field: Option<&'static str>,
+    /// The items of a batch at fault, by position (from 1), each with its
+    /// reason: the `errors` member.
+    pub errors: Vec<(usize, String)>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, slug, detail: detail.into(), challenge: None, field: None }
+        Self { status, slug, detail: detail.into(), challenge: None, field: None, errors: Vec::new() }
     }
 
     /// The same problem, blamed on the request field `field`.
@@ -157,12 +160,20 @@ impl From<PscError> for Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "type": format!("/api/problems/{}", self.slug),
             "title": self.status.canonical_reason().unwrap_or("Error"),
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
+        if !self.errors.is_empty() {
+            let errors: Vec<serde_json::Value> = self
+                .errors
+                .iter()
+                .map(|(position, reason)| serde_json::json!({ "position": position, "reason": reason }))
+                .collect();
+            body["errors"] = serde_json::Value::Array(errors);
+        }
         let mut response = (self.status, body.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));

@@ -314,6 +314,8 @@ async fn refresh_tokens_rotate_and_the_openapi_document_describes_every_route() 
         "/mailboxes/{address}/members",
         "/mailboxes/{address}/members/{national_id}",
         "/mailboxes/{address}/audit",
+        "/pharmacies/{finess}/dispensations",
+        "/pharmacies/{finess}/indicator",
     ] {
         assert!(doc.json["paths"][path].is_object(), "{path} documented");
     }

@@ -1,5 +1,6 @@
 //! The REST API: sessions, mailbox creation, delegation, audit trail,
-//! directory search. The
+//! directory search, and the pharmacy software's dispensations and 5 %
+//! indicator. The
 //! OpenAPI document at `/api/openapi.json` describes it.
 
 mod annuaire;
@@ -9,6 +10,7 @@ mod body;
 mod cps;
 mod mailboxes;
 mod members;
+mod pharmacies;
 mod psc;
 
 use std::sync::Arc;
@@ -39,6 +41,11 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/mailboxes/{address}/members", get(members::list))
         .route("/mailboxes/{address}/members/{national_id}", put(members::set).delete(members::remove))
         .route("/mailboxes/{address}/audit", get(audit::list))
+        .route(
+            "/pharmacies/{finess}/dispensations",
+            post(pharmacies::declare).layer(axum::extract::DefaultBodyLimit::max(pharmacies::MAX_DECLARATION_BYTES)),
+        )
+        .route("/pharmacies/{finess}/indicator", get(pharmacies::indicator))
         .fallback(|| async { crate::Problem::not_found("Cette adresse de l'API n'existe pas.") })
 }
 

@@ -1,0 +1,157 @@
+//! The pharmacy software's API for the 5 % indicator: it declares its
+//! dispensations (`POST /api/pharmacies/{finess}/dispensations`, one or a
+//! batch, all kept or none, the errors by position) and reads where the
+//! pharmacy stands (`GET /api/pharmacies/{finess}/indicator?period=`).
+//! The software authenticates as its applicative mailbox (a bearer token
+//! from `mss token`), which must belong to that FINESS. Every declaration,
+//! kept or refused, is traced.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Json, Response};
+use mss_core::indicator::{Period, Window};
+use mss_core::{Finess, MailboxKind};
+use mss_identity::BearerCredentials;
+use mss_identity::login::{self, LoginError, Principal};
+use mss_ops::indicator::{self, Declaration, DeclareError};
+use mss_store::{NewAuditEntry, now_unix};
+use serde::Deserialize;
+
+use crate::{Problem, Web};
+
+/// Largest declaration body: a batch of [`indicator::MAX_BATCH`] short items.
+pub const MAX_DECLARATION_BYTES: usize = 16 * 1024 * 1024;
+
+/// Software acting as its applicative mailbox, by bearer token.
+pub struct Software(Principal);
+
+impl FromRequestParts<Arc<Web>> for Software {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Arc<Web>) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok());
+        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
+            return Err(Problem::unauthenticated("Authentification requise (jeton du logiciel)."));
+        };
+        let credentials = BearerCredentials { user: None, token: token.trim().to_string() };
+        match login::by_token(web.store.meta.as_ref(), &web.sessions.key, &credentials, now_unix()).await {
+            Ok(principal) if principal.mailbox.kind == MailboxKind::Applicative => Ok(Software(principal)),
+            Ok(_) => Err(Problem::forbidden("Ce jeton n'est pas celui d'une boîte applicative.")),
+            Err(LoginError::Unavailable(e)) => Err(Problem::unavailable(e)),
+            Err(e) => {
+                let path = parts.uri.path().to_string();
+                let entry = NewAuditEntry::now("anonymous", "api.authenticate", path, format!("refused: {e}"), "");
+                web.store.audit.record(entry).await;
+                Err(Problem::unauthenticated("Jeton invalide, expiré ou révoqué."))
+            }
+        }
+    }
+}
+
+/// The pharmacy of the path, if it is the software's own.
+fn own_pharmacy(software: &Software, finess: &str) -> Result<Finess, Problem> {
+    let finess: Finess = finess.parse().map_err(|_| Problem::not_found("FINESS invalide."))?;
+    if software.0.mailbox.finess.as_ref() != Some(&finess) {
+        return Err(Problem::forbidden(
+            "Ce logiciel n'agit pas pour cette pharmacie (FINESS de sa boîte applicative).",
+        ));
+    }
+    Ok(finess)
+}
+
+#[derive(Deserialize)]
+struct DeclarationBody {
+    dispensations: Vec<Item>,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    id: String,
+    date: String,
+    patient_ins: Option<String>,
+    prescriber_rpps: Option<String>,
+}
+
+/// Declares dispensations.
+pub async fn declare(
+    State(web): State<Arc<Web>>,
+    Path(finess): Path<String>,
+    software: Software,
+    request: Request,
+) -> Result<Response, Problem> {
+    let finess = own_pharmacy(&software, &finess)?;
+    let bytes = axum::body::to_bytes(request.into_body(), MAX_DECLARATION_BYTES)
+        .await
+        .map_err(|_| Problem::invalid("Corps de requête trop grand (16 Mio au plus)."))?;
+    let body: DeclarationBody =
+        serde_json::from_slice(&bytes).map_err(|e| Problem::invalid(format!("JSON invalide : {e}")))?;
+    let declarations: Vec<Declaration> = body
+        .dispensations
+        .into_iter()
+        .map(|i| Declaration { id: i.id, date: i.date, patient_ins: i.patient_ins, prescriber_rpps: i.prescriber_rpps })
+        .collect();
+    let actor = software.0.address().to_string();
+    let audit = |result: String, detail: String| {
+        NewAuditEntry::now(&actor, "api.dispensations", finess.as_str(), result, detail)
+    };
+    match indicator::declare(&web.store, &finess, &declarations, now_unix()).await {
+        Ok(declared) => {
+            let detail = format!("inserted={} replaced={}", declared.inserted, declared.replaced);
+            web.store.audit.record(audit("ok".into(), detail)).await;
+            Ok(Json(serde_json::json!({ "inserted": declared.inserted, "replaced": declared.replaced }))
+                .into_response())
+        }
+        Err(DeclareError::Rejected(rejected)) => {
+            web.store.audit.record(audit("refused: invalid".into(), format!("errors={}", rejected.len()))).await;
+            let mut problem = Problem::invalid(format!(
+                "{} dispensation(s) refusée(s) : rien n'a été enregistré. Corrigez-les et renvoyez le lot.",
+                rejected.len()
+            ));
+            problem.errors = rejected.into_iter().map(|r| (r.position, r.reason)).collect();
+            Err(problem)
+        }
+        Err(DeclareError::TooMany) => {
+            Err(Problem::invalid(format!("Trop de dispensations dans un lot ({} au plus).", indicator::MAX_BATCH)))
+        }
+        Err(DeclareError::Store(e)) => Err(Problem::unavailable(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PeriodQuery {
+    period: Option<String>,
+}
+
+/// Where the pharmacy stands over a period (the current month by default).
+pub async fn indicator(
+    State(web): State<Arc<Web>>,
+    Path(finess): Path<String>,
+    Query(query): Query<PeriodQuery>,
+    software: Software,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let finess = own_pharmacy(&software, &finess)?;
+    let period = match query.period.as_deref() {
+        Some(text) => {
+            Period::parse(text).ok_or_else(|| Problem::invalid("Période invalide : AAAA-MM, AAAA-Tn ou AAAA."))?
+        }
+        None => Period::Month { year: 0, month: 1 }.containing(now_unix()),
+    };
+    let report = indicator::report(&web.store, &finess, period, Window::default()).await?;
+    let months: Vec<serde_json::Value> = report
+        .months
+        .iter()
+        .map(|(month, t)| serde_json::json!({ "period": month.key(), "dispensations": t.dispensations, "with_exchange": t.with_exchange }))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "period": period.key(),
+        "dispensations": report.tally.dispensations,
+        "with_exchange": report.tally.with_exchange,
+        "share_basis_points": report.tally.basis_points(),
+        "reached": report.tally.reached(),
+        "threshold_basis_points": mss_core::indicator::THRESHOLD_BASIS_POINTS,
+        "months": months,
+    })))
+}
