@@ -7,7 +7,10 @@
 //! a quick answer; the patient reads it (the read receipt comes back) and
 //! closes with [FIN]; the pharmacy sees the conversation closed; a reply to
 //! the closed conversation is refused by Mon espace santé and explained in
-//! French to the pharmacist. The pages pass axe-core.
+//! French to the pharmacist. Then the pharmacy software declares its
+//! dispensations over HTTP with its applicative mailbox's token, and the
+//! pharmacy's 5 % indicator page counts the one whose patient wrote,
+//! matching the test's own count. The pages pass axe-core.
 
 mod common;
 
@@ -41,7 +44,10 @@ async fn a_patient_writes_to_the_pharmacy_which_answers_and_the_patient_closes()
     let pharmacy = pharmacy.trim().to_string();
     op.ok(&format!("mailbox grant {pharmacy} --national-id {ELODIE} --role administrateur"));
     op.ok(&format!("mailbox grant {pharmacy} --national-id {BOB} --role utilisateur"));
+    let software = op.ok(r#"mailbox create --type app --finess 750000002 --name "LGO Officine""#).trim().to_string();
+    let token = op.ok(&format!("token {software}")).trim().to_string();
     let server = op.serve();
+    let http_addr = server.addr("http");
     let files = tempfile::tempdir().unwrap();
     let photo = files.path().join("ordonnance.jpg");
     std::fs::write(&photo, b"\xff\xd8\xff\xe0\x00\x10JFIF photo of a prescription").unwrap();
@@ -109,6 +115,31 @@ async fn a_patient_writes_to_the_pharmacy_which_answers_and_the_patient_closes()
             until(&bob, "Échec de remise").await;
             bob.link("Échec de remise").await;
             bob.sees("Cette conversation avec le patient est close").await;
+            bob.button("Se déconnecter").await;
+
+            // The software declares today's dispensations: Jeanne's, and
+            // three of patients who did not write; counted here: 1 of 4.
+            let today = mss_core::Civil::paris(mss_store::now_unix());
+            let date = format!("{:04}-{:02}-{:02}T08:30", today.year, today.month, today.day);
+            let items: Vec<serde_json::Value> = [Some(INS), Some("180017512345660"), None, None]
+                .iter()
+                .enumerate()
+                .map(|(i, ins)| serde_json::json!({ "id": format!("V{i}"), "date": date, "patient_ins": ins }))
+                .collect();
+            let body = serde_json::json!({ "dispensations": items });
+            let path = "/api/pharmacies/750000002/dispensations";
+            let declared = http(&http_addr, "POST", path, Some(&token), Some(&body));
+            assert_eq!((declared.status, declared.body.as_str()), (200, r#"{"inserted":4,"replaced":0}"#));
+            let expected_with_exchange = 1;
+
+            patient.sign_in("Élodie Dupont").await;
+            patient.goto(&format!("/portail/boites/{pharmacy}/courrier")).await;
+            patient.link("Indicateur 5 %").await;
+            patient.sees("Dispensations déclarées").await;
+            let text = patient.text().await;
+            assert!(text.contains(&format!("Avec un échange MSSanté\n{expected_with_exchange}")), "{text}");
+            assert!(text.contains("25,00 %") && text.contains("Seuil de 5 % atteint"), "{text}");
+            patient.accessible().await;
         })
         .await;
     drop(server);

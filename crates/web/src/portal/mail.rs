@@ -35,6 +35,7 @@ use serde::Deserialize;
 use super::compose::compose_path;
 use super::documents;
 use super::html;
+use super::indicator::indicator_path;
 use super::layout::{self, Section};
 use super::listing::{self, Listing, Order};
 use super::mailboxes::switcher;
@@ -259,7 +260,7 @@ async fn folder(
     Query(chosen): Query<Chosen>,
     visitor: Visitor,
 ) -> Response {
-    let (mailbox, _, folders) = match open(&web, &visitor, &address).await {
+    let (mailbox, mailbox_rights, folders) = match open(&web, &visitor, &address).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
@@ -326,6 +327,9 @@ async fn folder(
                         }
                     }
                     li class="patients" { a href=(patients_path(&mailbox.address.to_string())) { "Patients" } }
+                    @if mailbox.finess.is_some() && mailbox_rights.has(Right::CreateFolders) {
+                        li { a href=(indicator_path(&mailbox.address.to_string())) { "Indicateur 5 %" } }
+                    }
                 }
             }
             section aria-labelledby="liste" id="messages" {

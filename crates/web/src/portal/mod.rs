@@ -19,6 +19,7 @@ mod compose;
 mod document_form;
 mod documents;
 mod html;
+mod indicator;
 mod layout;
 mod listing;
 mod mail;
@@ -64,6 +65,7 @@ pub fn router() -> Router<Arc<Web>> {
         .merge(patients::router())
         .merge(documents::router())
         .merge(receipts::router())
+        .merge(indicator::router())
         .merge(recipients::router())
         .merge(wizard::router())
         .merge(admin::router())
