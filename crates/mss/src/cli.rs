@@ -51,6 +51,9 @@ pub enum Command {
     /// Stored messages: read the facts of those stored without them.
     #[command(subcommand)]
     Messages(crate::commands::messages::MessagesCommand),
+    /// A pharmacy's dispensations, for its 5 % indicator: import a CSV file.
+    #[command(subcommand)]
+    Dispensations(crate::commands::dispensations::DispensationsCommand),
     /// Check the store: database integrity, every message's blob present and
     /// intact, the audit chain (exit 1 if a problem is found).
     Check {

@@ -5,6 +5,7 @@ mod annuaire;
 mod audit;
 mod check;
 mod cps;
+pub mod dispensations;
 mod https;
 mod init;
 mod mailbox;
@@ -30,6 +31,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Audit(cmd) => audit::run(cmd).await,
         Command::Annuaire(cmd) => annuaire::run(cmd).await,
         Command::Messages(cmd) => messages::run(cmd).await,
+        Command::Dispensations(cmd) => dispensations::run(cmd).await,
         Command::Check { data_dir, quick, collect } => check::run(&data_dir, quick, collect).await,
         Command::Token { data_dir, address, ttl_minutes } => token::run(&data_dir, &address, &ttl_minutes).await,
     }

@@ -1,0 +1,40 @@
+//! `mss dispensations import`: a CSV file of a pharmacy's dispensations,
+//! all kept or none: a bad line (named by its number), an unknown FINESS
+//! or a 1 GB file change nothing; a second import replaces, it does not
+//! add.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn a_csv_file_is_imported_all_or_nothing() {
+    let op = Operator::new("pharmacie.test");
+    op.ok(r#"mailbox create --type org --finess 750000002 --pharmacy --name "Pharmacie de la Gare" --postal-code 75010 --city Paris"#);
+    let files = tempfile::tempdir().unwrap();
+    let csv = |name: &str, text: &str| {
+        let path = files.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let good = csv(
+        "good.csv",
+        "id;date;ins;rpps\nV1;2026-11-02T09:00;279035121518989;10003621892\nV2;2026-11-02;;\nV3,2026-11-03T10:15+01:00,,\n",
+    );
+    let bad = csv("bad.csv", "V1;2026-11-02;279035121518989;\nV2;2026-11-02;279035121518988;\nV3;2099-01-01;;\n");
+
+    // Each refusal changes nothing in the data directory.
+    op.refused(&format!("dispensations import --finess 310000005 {good}"), "finess");
+    op.refused(&format!("dispensations import --finess 750000002 {bad}"), "file");
+    let said = op.run(&format!("dispensations import --finess 750000002 {bad}"));
+    let said = stderr(&said);
+    assert!(said.contains("line 2: INS invalide") && said.contains("line 3: date dans le futur"), "{said}");
+    let huge = files.path().join("huge.csv");
+    std::fs::File::create(&huge).unwrap().set_len(1 << 30).unwrap();
+    op.refused(&format!("dispensations import --finess 750000002 {}", huge.display()), "file");
+
+    let first = op.ok(&format!("dispensations import --finess 750000002 {good}"));
+    assert_eq!(first.trim(), "3 dispensations imported, 0 replaced");
+    let again = op.ok(&format!("dispensations import --finess 750000002 {good}"));
+    assert_eq!(again.trim(), "0 dispensations imported, 3 replaced");
+}
