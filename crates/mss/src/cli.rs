@@ -54,6 +54,9 @@ pub enum Command {
     /// A pharmacy's dispensations, for its 5 % indicator: import a CSV file.
     #[command(subcommand)]
     Dispensations(crate::commands::dispensations::DispensationsCommand),
+    /// The operator's usage statistics for the ANS: a monthly report.
+    #[command(subcommand)]
+    Stats(crate::commands::stats::StatsCommand),
     /// Check the store: database integrity, every message's blob present and
     /// intact, the audit chain (exit 1 if a problem is found).
     Check {

@@ -38,3 +38,22 @@ fn a_csv_file_is_imported_all_or_nothing() {
     let again = op.ok(&format!("dispensations import --finess 750000002 {good}"));
     assert_eq!(again.trim(), "0 dispensations imported, 3 replaced");
 }
+
+/// The monthly usage report: its documented shape on standard output, or a
+/// private file; a month that is not one is refused.
+#[test]
+fn the_monthly_usage_report_is_exported() {
+    let op = Operator::new("pharmacie.test");
+    op.ok("mailbox create --type per --rpps 10003621892 --first Elodie --last Dupont");
+    let json: serde_json::Value = serde_json::from_str(&op.ok("stats export --month 2026-11")).unwrap();
+    assert_eq!((json["format"].as_str(), json["month"].as_str()), (Some("mss-usage/1"), Some("2026-11")));
+    assert_eq!(json["mailboxes"]["PER"]["active"], 1);
+    op.refused("stats export --month 2026-13", "month");
+    op.refused("stats export --month 2026", "month");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("usage.json");
+    op.ok(&format!("stats export --month 2026-11 --out {}", out.display()));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    op.refused(&format!("stats export --month 2026-11 --out {}", out.display()), "out");
+}

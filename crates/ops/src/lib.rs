@@ -24,6 +24,7 @@ pub mod housekeeping;
 pub mod indicator;
 pub mod mailboxes;
 pub mod members;
+pub mod stats;
 pub mod whitelist;
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ mod model;
 mod patients;
 mod publication;
 mod sqlite;
+mod stats;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,6 +57,7 @@ pub use model::*;
 pub use patients::*;
 pub use publication::*;
 pub use sqlite::SqliteStore;
+pub use stats::*;
 
 /// Which backends to open.
 #[derive(Debug, Clone)]

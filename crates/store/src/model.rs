@@ -349,6 +349,7 @@ pub trait MetadataStore:
     + crate::FactsStore
     + crate::PatientStore
     + crate::IndicatorStore
+    + crate::StatsStore
     + crate::AuditStore
     + crate::LifecycleStore
     + crate::MaintenanceStore

@@ -64,6 +64,7 @@ suite_tests!(
     each_recipient_of_a_sent_message_has_its_delivery_state,
     dispensations_are_kept_replaced_and_read_by_pharmacy_and_time,
     a_pharmacys_patient_exchanges_are_found_from_its_mailboxes,
+    usage_counts_mailboxes_messages_documents_and_logins_of_the_period,
 );
 
 #[tokio::test]

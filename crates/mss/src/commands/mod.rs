@@ -13,6 +13,7 @@ pub mod messages;
 mod pki;
 mod queue;
 mod serve;
+pub mod stats;
 mod token;
 mod whitelist;
 
@@ -32,6 +33,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Annuaire(cmd) => annuaire::run(cmd).await,
         Command::Messages(cmd) => messages::run(cmd).await,
         Command::Dispensations(cmd) => dispensations::run(cmd).await,
+        Command::Stats(cmd) => stats::run(cmd).await,
         Command::Check { data_dir, quick, collect } => check::run(&data_dir, quick, collect).await,
         Command::Token { data_dir, address, ttl_minutes } => token::run(&data_dir, &address, &ttl_minutes).await,
     }

@@ -18,6 +18,7 @@ mod maintenance;
 mod migrations;
 mod patients;
 mod publication;
+mod stats;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -10,6 +10,7 @@ mod listing;
 mod maintenance;
 mod patients;
 mod publication;
+mod stats;
 
 pub use audit::*;
 pub use facts::*;
@@ -22,6 +23,7 @@ use mss_core::{MailboxKind, MailboxState};
 use mss_store::*;
 pub use patients::*;
 pub use publication::*;
+pub use stats::*;
 
 use crate::support::{address, person};
 
