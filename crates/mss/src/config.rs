@@ -48,6 +48,18 @@ pub struct Config {
     pub cps: Cps,
     #[serde(default)]
     pub patients: Patients,
+    #[serde(default)]
+    pub metrics: Metrics,
+}
+
+/// The Prometheus endpoint `/metrics` (`mss_web::metrics`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// A file (mode 0600 or 0400) holding the bearer token scrapers
+    /// present; absent: no `/metrics`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
 }
 
 /// How the operator runs.
@@ -115,6 +127,8 @@ fn default_gateway_dns() -> Vec<String> {
 
 /// Where `mss init` puts the development CPS CA.
 pub const CPS_CA_DIR: &str = "ca-cps";
+/// Where `mss init` puts the metrics scrapers' bearer token.
+pub const METRICS_TOKEN_FILE: &str = "metrics.token";
 
 /// Pro Santé Connect: the real provider when `issuer` is set, otherwise
 /// the embedded simulator (served under `/psc-sim` on the HTTP listener).
@@ -444,6 +458,14 @@ impl DataDir {
         Ok(psc.client_secret.clone().unwrap_or_else(|| DEVELOPMENT_PSC_SECRET.to_string()))
     }
 
+    /// The metrics scrapers' bearer token, when `/metrics` is on.
+    pub fn metrics_token(&self) -> Result<Option<String>, CliError> {
+        match &self.config.metrics.token_file {
+            Some(file) => Ok(Some(read_secret_file(&self.resolve(file))?)),
+            None => Ok(None),
+        }
+    }
+
     /// Makes the data directory readable by its owner only (0700). A
     /// directory that was open to others (made by an earlier release, or
     /// with a wide umask) has every file and directory in it closed too.
@@ -542,6 +564,15 @@ impl Config {
 }
 
 /// A secret kept in a file of its own, which others must not be able to read.
+/// Writes a new file readable by its owner only (a secret, or health
+/// figures); an existing file is never overwritten.
+pub fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(content.as_bytes())
+}
+
 fn read_secret_file(path: &Path) -> Result<String, CliError> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|e| failed(path.display(), e))?;
@@ -597,6 +628,7 @@ mod tests {
             psc: Psc::default(),
             cps: Cps::default(),
             patients: Patients::default(),
+            metrics: Metrics::default(),
         }
     }
 

@@ -14,6 +14,7 @@
 //!   `shared`, `problem` and `psc_callback` (which routes between them).
 
 pub mod api;
+pub mod metrics;
 mod pages;
 mod portal;
 mod problem;

@@ -13,7 +13,8 @@ use mss_trust::{CertificateAuthority, DistinguishedName};
 
 use crate::cli::InitArgs;
 use crate::config::{
-    CONFIG_FILE, CPS_CA_DIR, Config, Cps, IDENTITIES_FILE, Imap, Lifecycle, Listen, Patients, Psc, RunMode, Smtp, Tls,
+    CONFIG_FILE, CPS_CA_DIR, Config, Cps, IDENTITIES_FILE, Imap, Lifecycle, Listen, METRICS_TOKEN_FILE, Metrics,
+    Patients, Psc, RunMode, Smtp, Tls, write_private,
 };
 use crate::error::{CliError, failed, parse, usage};
 
@@ -103,6 +104,7 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
         psc: Psc { client_secret: Some(random_secret()?), ..Psc::default() },
         cps: Cps { trust_anchors: Some(PathBuf::from(CPS_CA_DIR).join(CA_CERT_FILE)) },
         patients: Patients { simulator: true, ..Patients::default() },
+        metrics: Metrics { token_file: Some(PathBuf::from(METRICS_TOKEN_FILE)) },
     };
     let cps_ca = CertificateAuthority::generate("IGC-Santé TEST CPS", &settings.identity.organisation)
         .map_err(|e| failed("pki", e))?;
@@ -116,6 +118,8 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
     write_file(&dir.join(&config.tls.trust_anchors), ca.cert_pem())?;
     write_file(&dir.join(CONFIG_FILE), &config_text)?;
     write_file(&dir.join(IDENTITIES_FILE), TEST_IDENTITIES)?;
+    let token = dir.join(METRICS_TOKEN_FILE);
+    write_private(&token, &random_secret()?).map_err(|e| failed(token.display(), e))?;
     cps_ca.write_to(&dir.join(CPS_CA_DIR)).map_err(|e| failed("pki", e))?;
     Ok(InitReport { subject: issued.subject, new_ca })
 }

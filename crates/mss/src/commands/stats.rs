@@ -8,7 +8,7 @@ use clap::Subcommand;
 use mss_core::indicator::Period;
 
 use crate::cli::DataDirArg;
-use crate::config::DataDir;
+use crate::config::{DataDir, write_private};
 use crate::error::{CliError, failed, usage};
 
 #[derive(Debug, Subcommand)]
@@ -39,22 +39,10 @@ pub async fn run(command: StatsCommand) -> Result<(), CliError> {
             let json = serde_json::to_string_pretty(&report).map_err(|e| failed("stats", e))?;
             match out {
                 None => println!("{json}"),
-                Some(path) => write_private(&path, &json)?,
+                Some(path) => write_private(&path, &format!("{json}\n"))
+                    .map_err(|e| usage("out", format!("{}: {e}", path.display())))?,
             }
             Ok(())
         }
     }
-}
-
-/// Writes `text` to a new file readable by its owner only.
-fn write_private(path: &PathBuf, text: &str) -> Result<(), CliError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| usage("out", format!("{}: {e}", path.display())))?;
-    file.write_all(format!("{text}\n").as_bytes()).map_err(|e| failed(path.display(), e))
 }

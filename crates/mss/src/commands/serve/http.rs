@@ -102,6 +102,9 @@ pub fn router(site: Site<'_>) -> Result<Router, CliError> {
     if let Some(mes) = mes {
         app = app.merge(mss_mes::router(mes, super::patients::MES_SIMULATOR_PATH));
     }
+    if let Some(token) = data.metrics_token()? {
+        app = app.merge(mss_web::metrics::router(store.clone(), data.domain.clone(), token));
+    }
     Ok(app)
 }
 

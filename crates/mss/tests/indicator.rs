@@ -1,7 +1,9 @@
-//! `mss dispensations import`: a CSV file of a pharmacy's dispensations,
-//! all kept or none: a bad line (named by its number), an unknown FINESS
-//! or a 1 GB file change nothing; a second import replaces, it does not
-//! add.
+//! The indicator's and the operator's figures from the command line and
+//! to a scraper: `mss dispensations import` (a CSV file of a pharmacy's
+//! dispensations, all kept or none: a bad line named by its number, an
+//! unknown FINESS or a 1 GB file change nothing; a second import replaces),
+//! `mss stats export` (the monthly report), and `/metrics` behind its
+//! bearer token.
 
 mod common;
 
@@ -56,4 +58,32 @@ fn the_monthly_usage_report_is_exported() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
     op.refused(&format!("stats export --month 2026-11 --out {}", out.display()), "out");
+}
+
+/// `/metrics` of a running operator: refused without the token `mss init`
+/// wrote, the figures in Prometheus' text format with it.
+#[test]
+fn metrics_are_served_to_the_scraper_holding_the_token() {
+    let op = Operator::new("pharmacie.test");
+    op.ok("mailbox create --type per --rpps 10003621892 --first Elodie --last Dupont");
+    let token = std::fs::read_to_string(op.dir.join("metrics.token")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(op.dir.join("metrics.token")).unwrap().permissions().mode() & 0o777, 0o600);
+    let server = op.serve();
+    let addr = server.addr("http");
+    assert_eq!(http(&addr, "GET", "/metrics", None, None).status, 401);
+    assert_eq!(http(&addr, "GET", "/metrics", Some("wrong"), None).status, 401);
+    let metrics = http(&addr, "GET", "/metrics", Some(token.trim()), None);
+    assert_eq!(metrics.status, 200);
+    assert_eq!(metrics.header("content-type"), Some("text/plain; version=0.0.4"));
+    for line in [
+        "mss_mailboxes{kind=\"PER\",state=\"active\"} 1",
+        "mss_month_messages{direction=\"sent_to_patients\"} 0",
+        "mss_queue_pending 0",
+        "# TYPE process_resident_memory_bytes gauge",
+        "process_open_fds ",
+        "process_cpu_seconds_total ",
+    ] {
+        assert!(metrics.body.contains(line), "{line:?} in {}", metrics.body);
+    }
 }

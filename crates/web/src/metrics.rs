@@ -1,0 +1,141 @@
+//! `/metrics`: the operator's figures for Prometheus (text exposition
+//! format 0.0.4), for an operator's Grafana: mailboxes by type and state,
+//! the current month's usage (`mss_ops::stats`: messages by direction,
+//! documents, logins by method), the outbound queue, and the process
+//! (resident memory, open files, CPU time, start time). Counts only. A
+//! scraper authenticates with the bearer token `[metrics] token_file`
+//! holds; without it the endpoint does not exist.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use mss_core::Domain;
+use mss_core::indicator::Period;
+use mss_store::{RecipientStatus, Store, now_unix};
+
+struct Metrics {
+    store: Store,
+    domain: Domain,
+    token: String,
+    started_at: i64,
+}
+
+/// The endpoint, for a scraper holding `token`.
+pub fn router(store: Store, domain: Domain, token: String) -> Router {
+    let metrics = Arc::new(Metrics { store, domain, token, started_at: now_unix() });
+    Router::new().route("/metrics", get(scrape)).with_state(metrics)
+}
+
+async fn scrape(State(m): State<Arc<Metrics>>, headers: HeaderMap) -> Response {
+    let given =
+        headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Bearer "));
+    // Compared through hashes: no early exit on the first differing byte.
+    let matches = given.is_some_and(|g| blake3::hash(g.trim().as_bytes()) == blake3::hash(m.token.as_bytes()));
+    if !matches {
+        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))], "")
+            .into_response();
+    }
+    match render(&m).await {
+        Ok(text) => {
+            ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"))], text).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "metrics: store failure");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// A Prometheus label value, escaped.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+async fn render(m: &Metrics) -> Result<String, mss_store::StoreError> {
+    let month = Period::Month { year: 0, month: 1 }.containing(now_unix());
+    let report = mss_ops::stats::month(&m.store, &m.domain, month).await?;
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP mss_mailboxes Mailboxes by type and state.\n# TYPE mss_mailboxes gauge");
+    for (kind, states) in &report.mailboxes {
+        for (state, n) in states {
+            let _ = writeln!(out, "mss_mailboxes{{kind=\"{}\",state=\"{}\"}} {n}", label(kind), label(state));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP mss_month_messages Messages this month (Paris time), by direction.\n# TYPE mss_month_messages gauge"
+    );
+    let messages = &report.messages;
+    for (direction, n) in [
+        ("sent_inside", messages.sent_inside),
+        ("sent_to_operators", messages.sent_to_operators),
+        ("sent_to_patients", messages.sent_to_patients),
+        ("sent_failed", messages.sent_failed),
+        ("received_from_operators", messages.received_from_operators),
+        ("received_from_patients", messages.received_from_patients),
+    ] {
+        let _ = writeln!(out, "mss_month_messages{{direction=\"{direction}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP mss_month_documents_sent Messages with an IHE XDM package sent this month.\n# TYPE mss_month_documents_sent gauge"
+    );
+    let _ = writeln!(out, "mss_month_documents_sent {}", report.documents_sent);
+    let _ = writeln!(
+        out,
+        "# HELP mss_month_logins Successful logins this month, by method.\n# TYPE mss_month_logins gauge"
+    );
+    for (method, n) in &report.logins {
+        let _ = writeln!(out, "mss_month_logins{{method=\"{}\"}} {n}", label(method));
+    }
+    let queue = m.store.meta.queue().await?;
+    let pending = queue.iter().filter(|q| q.status == RecipientStatus::Pending).count();
+    let _ = writeln!(
+        out,
+        "# HELP mss_queue_pending Recipients waiting in the outbound queue.\n# TYPE mss_queue_pending gauge"
+    );
+    let _ = writeln!(out, "mss_queue_pending {pending}");
+    process(&mut out, m.started_at);
+    Ok(out)
+}
+
+/// The usual process metrics, from `/proc/self` (Linux).
+fn process(out: &mut String, started_at: i64) {
+    let _ = writeln!(
+        out,
+        "# HELP process_start_time_seconds Start time of the process.\n# TYPE process_start_time_seconds gauge"
+    );
+    let _ = writeln!(out, "process_start_time_seconds {started_at}");
+    if let Ok(statm) = std::fs::read_to_string("/proc/self/statm")
+        && let Some(pages) = statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok())
+    {
+        let _ = writeln!(
+            out,
+            "# HELP process_resident_memory_bytes Resident memory.\n# TYPE process_resident_memory_bytes gauge"
+        );
+        let _ = writeln!(out, "process_resident_memory_bytes {}", pages * 4096);
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        let _ = writeln!(out, "# HELP process_open_fds Open file descriptors.\n# TYPE process_open_fds gauge");
+        let _ = writeln!(out, "process_open_fds {}", fds.count());
+    }
+    // utime and stime, fields 14 and 15 of /proc/self/stat, in clock ticks
+    // (100 per second on Linux), after the command name in parentheses.
+    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat")
+        && let Some((_, rest)) = stat.rsplit_once(')')
+    {
+        // Field 3 (the state) first: utime and stime are the 12th and 13th.
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+        if let (Some(user), Some(system)) = (tick(11), tick(12)) {
+            let _ =
+                writeln!(out, "# HELP process_cpu_seconds_total CPU time.\n# TYPE process_cpu_seconds_total counter");
+            let _ = writeln!(out, "process_cpu_seconds_total {:.2}", (user + system) as f64 / 100.0);
+        }
+    }
+}
