@@ -16,6 +16,7 @@
 mod annuaire;
 mod figures;
 mod imap_load;
+mod indicator;
 mod mailboxes;
 mod measure;
 mod mss_side;
@@ -47,6 +48,9 @@ fn main() {
     }
     if args.first().is_some_and(|a| a == "mailboxes") {
         return mailboxes::run(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "indicator") {
+        return indicator::run(&args[1..]);
     }
     let quick = args.iter().any(|a| a == "--quick");
     let out = args

@@ -200,6 +200,16 @@ impl Mss {
         mss(&["messages", "index", "--data-dir", self.data.to_str().expect("path")]);
     }
 
+    /// The running operator's store (the same files `mss serve` uses).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// `mss token`: a bearer token acting as `address`.
+    pub fn token(&self, address: &str) -> String {
+        mss(&["token", "--data-dir", self.data.to_str().expect("path"), address])
+    }
+
     /// The address of the HTTP listener.
     pub fn http(&self) -> SocketAddr {
         self.addr("http")
