@@ -149,6 +149,12 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Counts one more dispensation, with an exchange or not.
+    pub fn add(&mut self, with_exchange: bool) {
+        self.dispensations += 1;
+        self.with_exchange += u64::from(with_exchange);
+    }
+
     /// The share with an exchange, in basis points (rounded down).
     pub fn basis_points(self) -> u32 {
         if self.dispensations == 0 {
@@ -260,13 +266,6 @@ impl Period {
     }
 }
 
-/// The tally of `dispensations` (those of the period, the caller's to
-/// choose) against `exchanges`.
-pub fn tally(dispensations: &[Dispensation], exchanges: &Exchanges<'_>, window: Window) -> Tally {
-    let with_exchange = dispensations.iter().filter(|d| exchanges.counted_by(d, window).is_some()).count();
-    Tally { dispensations: dispensations.len() as u64, with_exchange: with_exchange as u64 }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,7 +368,10 @@ mod tests {
                 .collect();
             let window = Window::default();
             let index = Exchanges::new(&exchanges);
-            let tally = tally(&dispensations, &index, window);
+            let mut tally = Tally::default();
+            for d in &dispensations {
+                tally.add(index.counted_by(d, window).is_some());
+            }
             // An independent reading of the rule: a dispensation with the
             // INS counts when some exchange about the patient is within 30 days.
             let expected = dispensations

@@ -4,7 +4,7 @@
 //! exchange), with the rule of `mss_core::indicator`.
 
 use mss_core::civil::parse_iso_datetime;
-use mss_core::indicator::{Dispensation, DispensationError, Exchange, Exchanges, Period, Tally, Window, tally};
+use mss_core::indicator::{Dispensation, DispensationError, Exchange, Exchanges, Period, Tally, Window};
 use mss_core::{Finess, Ins, Rpps};
 use mss_store::{Declared, Store, StoreError, StoredDispensation};
 
@@ -155,33 +155,29 @@ pub async fn report(store: &Store, finess: &Finess, period: Period, window: Wind
         .map(|e| Exchange { at: e.at, patient: Some(e.ins), dispensation: None })
         .collect();
     let index = Exchanges::new(&exchanges);
-    let dispensations: Vec<Dispensation> = stored
-        .into_iter()
-        .map(|d| Dispensation {
+    // One pass: each dispensation is looked up once, and counted in its
+    // month and in the period.
+    let mut months: Vec<(Period, Tally)> = period.month_periods().into_iter().map(|m| (m, Tally::default())).collect();
+    let bounds: Vec<(i64, i64)> = months.iter().map(|(m, _)| m.bounds()).collect();
+    let mut total = Tally::default();
+    let mut counted = Vec::new();
+    for d in stored {
+        let dispensation = Dispensation {
             id: d.id,
             finess: finess.clone(),
             at: d.at,
             patient: d.patient_ins.and_then(|i| i.parse().ok()),
-        })
-        .collect();
-    let months = period
-        .month_periods()
-        .into_iter()
-        .map(|month| {
-            let (from, to) = month.bounds();
-            let of_month: Vec<Dispensation> =
-                dispensations.iter().filter(|d| (from..to).contains(&d.at)).cloned().collect();
-            (month, tally(&of_month, &index, window))
-        })
-        .collect();
-    let counted = dispensations
-        .iter()
-        .filter_map(|d| {
-            let i = index.counted_by(d, window)?;
-            Some(Counted { id: d.id.clone(), at: d.at, exchanged_at: exchanges[i].at })
-        })
-        .collect();
-    Ok(Report { period, tally: tally(&dispensations, &index, window), months, counted })
+        };
+        let hit = index.counted_by(&dispensation, window);
+        total.add(hit.is_some());
+        if let Some(month) = bounds.iter().position(|(from, to)| (*from..*to).contains(&dispensation.at)) {
+            months[month].1.add(hit.is_some());
+        }
+        if let Some(i) = hit {
+            counted.push(Counted { id: dispensation.id, at: dispensation.at, exchanged_at: exchanges[i].at });
+        }
+    }
+    Ok(Report { period, tally: total, months, counted })
 }
 
 #[cfg(test)]
