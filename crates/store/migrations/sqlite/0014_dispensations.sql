@@ -10,4 +10,6 @@ CREATE TABLE dispensations (
     updated_at   INTEGER NOT NULL,
     PRIMARY KEY (finess, id)
 ) WITHOUT ROWID;
-CREATE INDEX dispensations_by_time ON dispensations (finess, dispensed_at);
+-- A period's dispensations are read from this index alone (it covers
+-- what is read): no lookup in the table per row.
+CREATE INDEX dispensations_by_time ON dispensations (finess, dispensed_at, id, patient_ins);

@@ -37,11 +37,11 @@ impl IndicatorStore for SqliteStore {
         let finess = finess.to_string();
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT finess, id, dispensed_at, patient_ins FROM dispensations
+                "SELECT id, dispensed_at, patient_ins FROM dispensations INDEXED BY dispensations_by_time
                  WHERE finess = ?1 AND dispensed_at >= ?2 AND dispensed_at < ?3 ORDER BY dispensed_at, id",
             )?;
             let rows = stmt.query_map(params![finess, from, to], |r| {
-                Ok(StoredDispensation { finess: r.get(0)?, id: r.get(1)?, at: r.get(2)?, patient_ins: r.get(3)? })
+                Ok(StoredDispensation { finess: finess.clone(), id: r.get(0)?, at: r.get(1)?, patient_ins: r.get(2)? })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
