@@ -62,11 +62,7 @@ pub fn run(args: &[String]) {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let out = args
-        .iter()
-        .position(|a| a == "--out")
-        .and_then(|i| args.get(i + 1))
-        .map_or_else(|| std::path::PathBuf::from("bench/results"), std::path::PathBuf::from);
+    let out = crate::out_dir(args);
     let tmp = tempfile::tempdir().expect("temporary directory");
     let file = tmp.path().join("extraction.txt");
     let start = Instant::now();

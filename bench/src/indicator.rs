@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use mss_core::{Civil, MailboxKind, MailboxState, Role};
+use mss_core::{Civil, MailboxKind, Role};
 use mss_store::{NewMailbox, StoredDispensation, now_unix};
 
 use crate::figures::{Figure, Report, percentile};
@@ -28,11 +28,7 @@ const READS: usize = 30;
 
 pub fn run(args: &[String]) {
     let quick = args.iter().any(|a| a == "--quick");
-    let out = args
-        .iter()
-        .position(|a| a == "--out")
-        .and_then(|i| args.get(i + 1))
-        .map_or_else(|| std::path::PathBuf::from("bench/results"), std::path::PathBuf::from);
+    let out = crate::out_dir(args);
     let (dispensations, pharmacies) = if quick { (20_000, 500) } else { (100_000, 10_000) };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let figures = runtime.block_on(measure(dispensations, pharmacies));
@@ -74,19 +70,12 @@ async fn measure(dispensations: usize, pharmacies: usize) -> Vec<Figure> {
     let token = mss.token(&software);
     // The pharmacy's shared mailbox, and its Administrateur's portal session.
     let (_, cookie) = mss.personal_with_session("gestion", "810000013994").await;
-    let pharmacy = NewMailbox {
-        address: "pharmacie@bench.test".parse().expect("address"),
-        kind: MailboxKind::Organisational,
-        state: MailboxState::Active,
-        national_id: None,
-        finess: Some(FINESS.parse().expect("FINESS")),
-        first_name: None,
-        last_name: None,
-        display_name: "Pharmacie du banc".into(),
-        service: None,
-        liste_rouge: false,
-        certificate_dn: None,
-    };
+    let pharmacy = NewMailbox::of_structure(
+        "pharmacie@bench.test".parse().expect("address"),
+        MailboxKind::Organisational,
+        FINESS.parse().expect("FINESS"),
+        "Pharmacie du banc",
+    );
     let store = mss.store();
     let mailbox = store.meta.create_mailbox(&pharmacy).await.expect("mailbox");
     store.meta.grant_role(mailbox.id, &"810000013994".parse().expect("id"), Role::Administrateur).await.expect("role");

@@ -85,11 +85,7 @@ pub fn message(n: usize, recipient: &str) -> Vec<u8> {
 
 pub fn run(args: &[String]) {
     let quick = args.iter().any(|a| a == "--quick");
-    let out = args
-        .iter()
-        .position(|a| a == "--out")
-        .and_then(|i| args.get(i + 1))
-        .map_or_else(|| std::path::PathBuf::from("bench/results"), std::path::PathBuf::from);
+    let out = crate::out_dir(args);
     let sizes: &[usize] = if quick { &[2_000, 10_000] } else { &[10_000, 100_000] };
     peer_side::install_if_missing();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");

@@ -41,6 +41,14 @@ pub struct Scale {
     pub appends: usize,
 }
 
+/// Where the results go: `--out DIR`, else `bench/results`.
+pub fn out_dir(args: &[String]) -> PathBuf {
+    args.iter()
+        .position(|a| a == "--out")
+        .and_then(|i| args.get(i + 1))
+        .map_or_else(|| PathBuf::from("bench/results"), PathBuf::from)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "annuaire") {
@@ -53,11 +61,7 @@ fn main() {
         return indicator::run(&args[1..]);
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let out = args
-        .iter()
-        .position(|a| a == "--out")
-        .and_then(|i| args.get(i + 1))
-        .map_or_else(|| PathBuf::from("bench/results"), PathBuf::from);
+    let out = out_dir(&args);
     let scale = if quick {
         Scale { messages: 300, search_mailbox: 20_000, fetch_messages: 1_000, appends: 200 }
     } else {

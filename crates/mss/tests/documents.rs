@@ -9,21 +9,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::browser::{Browser, Person};
 use common::*;
 use fantoccini::Locator;
-
-/// Refreshes until the page shows `expected` (30 s at most).
-async fn until(p: &Person, expected: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !p.text().await.contains(expected) {
-        assert!(Instant::now() < deadline, "{expected:?} never came on {}:\n{}", p.path().await, p.text().await);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        p.c.refresh().await.unwrap();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prescription_sent_as_a_document_is_read_at_the_other_operator_and_the_sender_sees_it_read() {
@@ -57,7 +45,7 @@ async fn a_prescription_sent_as_a_document_is_read_at_the_other_operator_and_the
 
             there.sign_in("Bob Durand").await;
             there.goto(&format!("/portail/boites/{bob}/courrier")).await;
-            until(&there, "Prescription de médicaments MARTIN Jeanne").await;
+            there.until("Prescription de médicaments MARTIN Jeanne").await;
             assert!(!there.text().await.contains("XDM/1.0/DDM+"), "the prefix is hidden");
             there.link("Prescription de médicaments MARTIN Jeanne").await;
             there.sees("Documents de santé").await;
@@ -75,7 +63,7 @@ async fn a_prescription_sent_as_a_document_is_read_at_the_other_operator_and_the
             here.goto(&format!("/portail/boites/{alice}/courrier?dossier=Sent")).await;
             here.link("Prescription de médicaments MARTIN Jeanne").await;
             here.sees("Suivi de l'envoi").await;
-            until(&here, "Lu le ").await;
+            here.until("Lu le ").await;
             let row = here.row(&bob).await;
             assert!(row.contains("Remis au serveur du destinataire le ") && row.contains("Lu le "), "{row}");
             here.accessible().await;

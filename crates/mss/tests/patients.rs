@@ -14,8 +14,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::browser::{Browser, Person};
 use common::*;
 use fantoccini::Locator;
@@ -23,17 +21,6 @@ use fantoccini::Locator;
 const INS: &str = "279035121518989";
 const BOB: &str = "810000013994";
 const ELODIE: &str = "810003621892";
-
-/// Refreshes the page until it shows `expected` (30 s at most): what
-/// another process delivers arrives in its own time.
-async fn until(p: &Person, expected: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !p.text().await.contains(expected) {
-        assert!(Instant::now() < deadline, "{expected:?} never came on {}:\n{}", p.path().await, p.text().await);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        p.c.refresh().await.unwrap();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_patient_writes_to_the_pharmacy_which_answers_and_the_patient_closes() {
@@ -89,7 +76,7 @@ async fn a_patient_writes_to_the_pharmacy_which_answers_and_the_patient_closes()
 
             // The patient reads it, then closes the conversation.
             patient.goto(&format!("/mes-sim/{INS}")).await;
-            until(&patient, "Re: Mon médicament est-il disponible ?").await;
+            patient.until("Re: Mon médicament est-il disponible ?").await;
             patient.link("Re: Mon médicament est-il disponible ?").await;
             patient.sees("Votre médicament est disponible.").await;
             patient.link("Retour aux messages").await;
@@ -98,21 +85,21 @@ async fn a_patient_writes_to_the_pharmacy_which_answers_and_the_patient_closes()
 
             // The pharmacy sees it closed, and the read receipt.
             bob.goto(&format!("/portail/boites/{pharmacy}/patients")).await;
-            until(&bob, "Close").await;
+            bob.until("Close").await;
             bob.link("Jeanne MARTIN").await;
             bob.sees("Fin de la conversation.").await;
             bob.sees("Lu par le patient le ").await;
             assert!(!bob.text().await.contains("Accusé de lecture"), "the receipt is no message of the conversation");
             bob.sees("Cette conversation est close.").await;
             bob.goto(&format!("/portail/boites/{pharmacy}/courrier")).await;
-            until(&bob, "Accusé de lecture : Re: Mon médicament est-il disponible ?").await;
+            bob.until("Accusé de lecture : Re: Mon médicament est-il disponible ?").await;
 
             // A reply within the closed conversation: Mon espace santé
             // refuses it, and the pharmacist is told why, in French.
             bob.goto(&format!("/portail/boites/{pharmacy}/ecrire?repondre=INBOX%2F1")).await;
             bob.button("Envoyer").await;
             bob.sees("Votre message a été envoyé.").await;
-            until(&bob, "Échec de remise").await;
+            bob.until("Échec de remise").await;
             bob.link("Échec de remise").await;
             bob.sees("Cette conversation avec le patient est close").await;
             bob.button("Se déconnecter").await;

@@ -182,7 +182,7 @@ pub async fn report(store: &Store, finess: &Finess, period: Period, window: Wind
 
 #[cfg(test)]
 mod tests {
-    use mss_core::{MailboxKind, MailboxState};
+    use mss_core::MailboxKind;
     use mss_store::{NewMailbox, Placement, now_unix};
 
     use super::*;
@@ -194,19 +194,12 @@ mod tests {
     async fn a_dispensation_about_a_patient_who_wrote_counts_and_a_bad_batch_keeps_nothing() {
         let (store, _dir) = crate::testing::store().await;
         let finess: Finess = "750000002".parse().unwrap();
-        let pharmacy = NewMailbox {
-            address: "gare@pharmacie.test".parse().unwrap(),
-            kind: MailboxKind::Organisational,
-            state: MailboxState::Active,
-            national_id: None,
-            finess: Some(finess.clone()),
-            first_name: None,
-            last_name: None,
-            display_name: "Pharmacie de la Gare".into(),
-            service: None,
-            liste_rouge: false,
-            certificate_dn: None,
-        };
+        let pharmacy = NewMailbox::of_structure(
+            "gare@pharmacie.test".parse().unwrap(),
+            MailboxKind::Organisational,
+            finess.clone(),
+            "Pharmacie de la Gare",
+        );
         let pharmacy = store.meta.create_mailbox(&pharmacy).await.unwrap();
         let raw = b"From: <279035121518989@patient.mssante.fr>\r\nTo: <gare@pharmacie.test>\r\nSubject: Ordonnance\r\n\r\nx\r\n";
         store.deliver_indexed(raw, &[Placement::inbox(pharmacy.id)], Some(mss_message::stored(raw))).await.unwrap();

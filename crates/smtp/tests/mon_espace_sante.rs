@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mss_core::{MailboxKind, MailboxState};
+use mss_core::MailboxKind;
 use mss_mes::{MonEspaceSante, PatientError};
 use mss_smtp::outbound::{Outbound, RetryPolicy, Routes};
 use mss_smtp::submit::Submitter;
@@ -40,19 +40,12 @@ async fn world() -> World {
     let mut site = Site::new(&ca, "ours.test").await;
     let gateway = ca.issue_operator(&mss_mes::gateway_identity()).unwrap();
     site.peers = PeerTrust { patient_gateway: vec![gateway.subject.to_string()] };
-    let organisational = NewMailbox {
-        address: PHARMACY.parse().unwrap(),
-        kind: MailboxKind::Organisational,
-        state: MailboxState::Active,
-        national_id: None,
-        finess: Some("750000002".parse().unwrap()),
-        first_name: None,
-        last_name: None,
-        display_name: "Pharmacie de la Gare".into(),
-        service: None,
-        liste_rouge: false,
-        certificate_dn: None,
-    };
+    let organisational = NewMailbox::of_structure(
+        PHARMACY.parse().unwrap(),
+        MailboxKind::Organisational,
+        "750000002".parse().unwrap(),
+        "Pharmacie de la Gare",
+    );
     let pharmacy = site.store.meta.create_mailbox(&organisational).await.unwrap().id;
     site.mailbox("alice.martin@ours.test").await;
     let inbound = site.start_inbound(Limits::default()).await;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use mss_core::{MailboxKind, MailboxState};
+use mss_core::MailboxKind;
 use mss_smtp::{Limits, PeerTrust};
 use mss_store::{MailboxId, NewMailbox, Placement};
 use mss_trust::pki::{CertificateAuthority, IssuedCertificate};
@@ -42,19 +42,12 @@ async fn world() -> World {
     // A liste blanche entry for the patients' domain is not what trusts it.
     let impostor = operator_certificate(&ca, "mss.impostor.test");
     site.trust("patient.mssante.fr", &impostor.subject.to_string()).await;
-    let organisational = NewMailbox {
-        address: PHARMACY.parse().unwrap(),
-        kind: MailboxKind::Organisational,
-        state: MailboxState::Active,
-        national_id: None,
-        finess: Some("750000002".parse().unwrap()),
-        first_name: None,
-        last_name: None,
-        display_name: "Pharmacie de la Gare".into(),
-        service: None,
-        liste_rouge: false,
-        certificate_dn: None,
-    };
+    let organisational = NewMailbox::of_structure(
+        PHARMACY.parse().unwrap(),
+        MailboxKind::Organisational,
+        "750000002".parse().unwrap(),
+        "Pharmacie de la Gare",
+    );
     let pharmacy = site.store.meta.create_mailbox(&organisational).await.unwrap().id;
     let wrote = site.mailbox(WROTE).await;
     let never_wrote = site.mailbox(NEVER_WROTE).await;

@@ -32,6 +32,26 @@ pub struct NewMailbox {
     pub certificate_dn: Option<String>,
 }
 
+impl NewMailbox {
+    /// An active mailbox of a structure (ORG or APP) with its FINESS, no
+    /// service, published.
+    pub fn of_structure(address: EmailAddress, kind: MailboxKind, finess: Finess, display_name: &str) -> Self {
+        Self {
+            address,
+            kind,
+            state: MailboxState::Active,
+            national_id: None,
+            finess: Some(finess),
+            first_name: None,
+            last_name: None,
+            display_name: display_name.to_string(),
+            service: None,
+            liste_rouge: false,
+            certificate_dn: None,
+        }
+    }
+}
+
 /// A mailbox about to be created: everything but its address, and the
 /// local part the address is built from (the naming rules of `mss-core`);
 /// [`crate::create_at_free_address`] finds the address.

@@ -6,7 +6,7 @@
 
 mod support;
 
-use mss_core::{MailboxKind, MailboxState};
+use mss_core::MailboxKind;
 use mss_store::{Mailbox, NewMailbox, Placement, now_unix};
 use support::{Reply, Site, exchange, plain_site};
 
@@ -14,19 +14,8 @@ const FINESS: &str = "750000002";
 const OTHER: &str = "310000005";
 
 async fn mailbox(s: &Site, local: &str, kind: MailboxKind, finess: &str) -> Mailbox {
-    let new = NewMailbox {
-        address: format!("{local}@ours.test").parse().unwrap(),
-        kind,
-        state: MailboxState::Active,
-        national_id: None,
-        finess: Some(finess.parse().unwrap()),
-        first_name: None,
-        last_name: None,
-        display_name: local.into(),
-        service: None,
-        liste_rouge: false,
-        certificate_dn: None,
-    };
+    let new =
+        NewMailbox::of_structure(format!("{local}@ours.test").parse().unwrap(), kind, finess.parse().unwrap(), local);
     s.store.meta.create_mailbox(&new).await.unwrap()
 }
 

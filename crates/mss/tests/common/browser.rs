@@ -144,6 +144,22 @@ impl Person {
         }
     }
 
+    /// Refreshes the page until it shows `expected` (30 s at most): what
+    /// another process delivers arrives in its own time.
+    pub async fn until(&self, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.text().await.contains(expected) {
+            assert!(
+                Instant::now() < deadline,
+                "{expected:?} never came on {}:\n{}",
+                self.path().await,
+                self.text().await
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            self.c.refresh().await.unwrap();
+        }
+    }
+
     pub async fn path(&self) -> String {
         let url = self.c.current_url().await.unwrap();
         format!("{}{}", url.path(), url.query().map(|q| format!("?{q}")).unwrap_or_default())

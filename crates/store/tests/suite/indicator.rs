@@ -2,7 +2,7 @@
 //! replacing its id, read by FINESS and time; the pharmacy's patient
 //! messages found from its mailboxes by FINESS.
 
-use mss_core::{MailboxKind, MailboxState};
+use mss_core::MailboxKind;
 use mss_store::*;
 
 use crate::support::address;
@@ -24,21 +24,16 @@ pub async fn dispensations_are_kept_replaced_and_read_by_pharmacy_and_time(store
 }
 
 pub async fn a_pharmacys_patient_exchanges_are_found_from_its_mailboxes(store: &Store) {
-    let mailbox = |local: &str, finess: Option<&str>| NewMailbox {
-        address: address(&format!("{local}@pharma.test")),
-        kind: MailboxKind::Organisational,
-        state: MailboxState::Active,
-        national_id: None,
-        finess: finess.map(|f| f.parse().unwrap()),
-        first_name: None,
-        last_name: None,
-        display_name: local.into(),
-        service: None,
-        liste_rouge: false,
-        certificate_dn: None,
+    let mailbox = |local: &str, finess: &str| {
+        NewMailbox::of_structure(
+            address(&format!("{local}@pharma.test")),
+            MailboxKind::Organisational,
+            finess.parse().unwrap(),
+            local,
+        )
     };
-    let gare = store.meta.create_mailbox(&mailbox("gare", Some("750000002"))).await.unwrap();
-    let other = store.meta.create_mailbox(&mailbox("autre", Some("310000005"))).await.unwrap();
+    let gare = store.meta.create_mailbox(&mailbox("gare", "750000002")).await.unwrap();
+    let other = store.meta.create_mailbox(&mailbox("autre", "310000005")).await.unwrap();
     let facts = |raw: &[u8], ins: &str| MessageFacts {
         blob: BlobHash::of(raw),
         version: 1,

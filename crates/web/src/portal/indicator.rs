@@ -60,6 +60,24 @@ async fn open(web: &Web, visitor: &Visitor, address: &str) -> Result<(Mailbox, F
     }
 }
 
+/// The mailbox, its FINESS and the report of the period asked (the
+/// current month by default), or the page saying why not.
+async fn reported(
+    web: &Web,
+    visitor: &Visitor,
+    address: &str,
+    periode: Option<&str>,
+) -> Result<(Mailbox, Finess, Report), Response> {
+    let (mailbox, finess) = open(web, visitor, address).await?;
+    let Some(period) = chosen(periode) else {
+        let message = "Période invalide : choisissez un mois, un trimestre ou une année.";
+        return Err(layout::error_page(web, StatusCode::BAD_REQUEST, "Période invalide", message, Some(visitor)));
+    };
+    let report =
+        indicator::report(&web.store, &finess, period, Window::default()).await.map_err(layout::unavailable)?;
+    Ok((mailbox, finess, report))
+}
+
 /// The period asked, or the current month.
 fn chosen(periode: Option<&str>) -> Option<Period> {
     match periode {
@@ -136,19 +154,11 @@ async fn page(
     Query(chosen_period): Query<Chosen>,
     visitor: Visitor,
 ) -> Response {
-    let (mailbox, finess) = match open(&web, &visitor, &address).await {
-        Ok(opened) => opened,
+    let (mailbox, finess, report) = match reported(&web, &visitor, &address, chosen_period.periode.as_deref()).await {
+        Ok(reported) => reported,
         Err(response) => return response,
     };
-    let Some(period) = chosen(chosen_period.periode.as_deref()) else {
-        let message = "Période invalide : choisissez un mois, un trimestre ou une année.";
-        return layout::error_page(&web, StatusCode::BAD_REQUEST, "Période invalide", message, Some(&visitor));
-    };
-    let report = match indicator::report(&web.store, &finess, period, Window::default()).await {
-        Ok(report) => report,
-        Err(e) => return layout::unavailable(e),
-    };
-    let tally = report.tally;
+    let (period, tally) = (report.period, report.tally);
     let path = indicator_path(&address);
     let main = html! {
         p { a href=(mail::mail_path(&address)) { "Retour au courrier de " (mailbox.display_name) } }
@@ -225,18 +235,11 @@ async fn csv(
     Query(chosen_period): Query<Chosen>,
     visitor: Visitor,
 ) -> Response {
-    let (_, finess) = match open(&web, &visitor, &address).await {
-        Ok(opened) => opened,
+    let (_, finess, report) = match reported(&web, &visitor, &address, chosen_period.periode.as_deref()).await {
+        Ok(reported) => reported,
         Err(response) => return response,
     };
-    let Some(period) = chosen(chosen_period.periode.as_deref()) else {
-        let message = "Période invalide : choisissez un mois, un trimestre ou une année.";
-        return layout::error_page(&web, StatusCode::BAD_REQUEST, "Période invalide", message, Some(&visitor));
-    };
-    let report = match indicator::report(&web.store, &finess, period, Window::default()).await {
-        Ok(report) => report,
-        Err(e) => return layout::unavailable(e),
-    };
+    let period = report.period;
     let mut out = String::from("\u{feff}periode;dispensations;avec_echange;part_pour_dix_mille;seuil_atteint\r\n");
     for (month, t) in report.months.iter().chain([(period, report.tally)].iter()) {
         out.push_str(&format!(

@@ -161,19 +161,12 @@ impl Webmail {
 
     /// An active organisational mailbox at `local@ours.test`.
     pub async fn organisational(&self, local: &str, display_name: &str) -> Mailbox {
-        let new = NewMailbox {
-            address: format!("{local}@ours.test").parse().unwrap(),
-            kind: MailboxKind::Organisational,
-            state: MailboxState::Active,
-            national_id: None,
-            finess: Some("750000002".parse().unwrap()),
-            first_name: None,
-            last_name: None,
-            display_name: display_name.into(),
-            service: None,
-            liste_rouge: false,
-            certificate_dn: None,
-        };
+        let new = NewMailbox::of_structure(
+            format!("{local}@ours.test").parse().unwrap(),
+            MailboxKind::Organisational,
+            "750000002".parse().unwrap(),
+            display_name,
+        );
         self.store.meta.create_mailbox(&new).await.unwrap()
     }
 
