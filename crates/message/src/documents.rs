@@ -25,6 +25,11 @@ pub fn shown_subject(subject: &str) -> &str {
     }
 }
 
+/// The most documents' attachments read in one message: each package is
+/// inflated within its own limits, and a message holding hundreds would
+/// make its delivery work for nothing (the rest are left as attachments).
+pub const MAX_ATTACHED_DOCUMENTS: usize = 10;
+
 /// A CDA attachment larger than this is not read (the message's own limit
 /// is 25 MiB; a CDA with an embedded PDF is about 4/3 of the PDF).
 const MAX_CDA_BYTES: usize = 40 * 1024 * 1024;
@@ -90,6 +95,9 @@ pub fn attached(message: &Message<'_>) -> Vec<Attached> {
             continue;
         };
         out.push(Attached { attachment, name, content });
+        if out.len() == MAX_ATTACHED_DOCUMENTS {
+            break;
+        }
     }
     out
 }

@@ -67,3 +67,12 @@ fn a_package_is_read_with_its_documents_and_a_tampered_one_is_flagged() {
     assert_eq!(facts.documents.len(), 1);
     assert!(facts.documents[0].problems[0].contains("not a readable ZIP"), "{:?}", facts.documents);
 }
+
+/// A message carrying many packages has only the first ones read.
+#[test]
+fn only_the_first_packages_of_a_message_are_read() {
+    let mie = fixture("xdm/nist-iheos-toolkit2/MIE.zip");
+    let files: Vec<(&str, &str, &[u8])> = (0..30).map(|_| ("IHE_XDM.ZIP", "application/zip", &mie[..])).collect();
+    let facts = Facts::of(&message_with("Lots", &files));
+    assert_eq!(facts.documents.len(), mss_message::documents::MAX_ATTACHED_DOCUMENTS);
+}
