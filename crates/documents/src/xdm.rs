@@ -11,7 +11,7 @@
 //! in [`Package::problems`]: a package is never refused as a whole, the
 //! message carrying it is delivered all the same.
 //!
-//! Real packages differ (see `shared/fixtures/README.md`): subset folders
+//! Real packages differ (see `fixtures/README.md`): subset folders
 //! not named `SUBSETnn`, file names in any case, prefixes `rim:`, `ns3:` or
 //! none, hashes in either case, a `sourcePatientId` escaped twice, two
 //! submission sets with files of the same name, no `URI` or `size` slot.

@@ -1,5 +1,5 @@
 //! The readers on the real packages and CDA documents of
-//! `shared/fixtures/` (each with its quirks, see its README), and on
+//! `fixtures/` (each with its quirks, see its README), and on
 //! hostile ones: every package is read or flagged with the precise reason,
 //! nothing is refused as a whole, nothing panics.
 
@@ -11,7 +11,7 @@ use mss_documents::package::PackageError;
 use mss_documents::xdm::{self, Problem};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
 /// The files under `dir`, as a ZIP made in memory (paths relative to `dir`).

@@ -10,7 +10,7 @@ use mss_documents::build::{Author, NewDocument, Patient, TYPES};
 #[test]
 fn python_reads_the_package_mss_builds() {
     let pdf = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/cda/DOC_NON_STRUCTURE_CDA-R2-N1.xml"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cda/DOC_NON_STRUCTURE_CDA-R2-N1.xml"),
     )
     .map(|cda| match mss_documents::cda::read(&cda).unwrap().body {
         mss_documents::cda::Body::File { bytes, .. } => bytes,

@@ -10,7 +10,7 @@ use mss_message::Facts;
 use mss_message::documents::shown_subject;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures").join(name)).unwrap()
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(name)).unwrap()
 }
 
 /// A message with `files` (name, type, bytes) attached, base64.

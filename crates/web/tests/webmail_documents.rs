@@ -14,7 +14,7 @@ use support::webmail::site;
 const ELODIE: &str = "810003621892";
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures").join(name)).unwrap()
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(name)).unwrap()
 }
 
 fn with_attachments(subject: &str, files: &[(&str, &str, &[u8])]) -> Vec<u8> {
