@@ -9,14 +9,13 @@ use mss_documents::build::{Author, NewDocument, Patient, TYPES};
 
 #[test]
 fn python_reads_the_package_mss_builds() {
-    let pdf = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cda/DOC_NON_STRUCTURE_CDA-R2-N1.xml"),
-    )
-    .map(|cda| match mss_documents::cda::read(&cda).unwrap().body {
-        mss_documents::cda::Body::File { bytes, .. } => bytes,
-        other => panic!("{other:?}"),
-    })
-    .unwrap();
+    let pdf =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cda/DOC_NON_STRUCTURE_CDA-R2-N1.xml"))
+            .map(|cda| match mss_documents::cda::read(&cda).unwrap().body {
+                mss_documents::cda::Body::File { bytes, .. } => bytes,
+                other => panic!("{other:?}"),
+            })
+            .unwrap();
     let doc = NewDocument {
         patient: Patient {
             ins: "279035121518989".parse().unwrap(),
