@@ -263,4 +263,31 @@ async fn a_receipt_asked_is_sent_once_and_shown_to_the_sender() {
     let bob_row = tracking.body.split("bob@ours.test</th>").nth(1).unwrap_or_default();
     assert!(bob_row.contains("Distribué le ") && bob_row.contains("Lu le "), "{}", tracking.body);
     assert!(s.audited("webmail.receipt", "bob@ours.test").await[0].contains("INBOX/1 to elodie@ours.test"));
+
+    // The same through the API, for the sender only.
+    let token = |national_id: &str| {
+        let person = mss_identity::Person {
+            national_id: national_id.parse().unwrap(),
+            first_name: "X".into(),
+            last_name: "Y".into(),
+            finess: vec![],
+        };
+        let sessions = s.sessions.clone();
+        async move { sessions.open(&person, mss_identity::Method::Psc, mss_store::now_unix()).await.unwrap().access_token }
+    };
+    let api = |token: String| {
+        let request = format!(
+            "GET /api/mailboxes/elodie@ours.test/messages/Sent/1/tracking HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\
+             Authorization: Bearer {token}\r\n\r\n"
+        );
+        support::exchange(s.addr, request.into_bytes())
+    };
+    let reply = api(token(ELODIE).await).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(json["recipients"][0]["address"], "bob@ours.test");
+    assert_eq!(json["recipients"][0]["state"], "delivered");
+    assert_eq!(json["receipts"][0]["from"], "bob@ours.test");
+    assert!(json["receipts"][0]["meaning"].as_str().is_some_and(|m| m == "Lu"), "{json}");
+    assert_eq!(api(token(BOB).await).await.status, 404, "not Bob's mailbox");
 }

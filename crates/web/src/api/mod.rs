@@ -12,6 +12,7 @@ mod mailboxes;
 mod members;
 mod pharmacies;
 mod psc;
+mod tracking;
 
 use std::sync::Arc;
 
@@ -41,6 +42,7 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/mailboxes/{address}/members", get(members::list))
         .route("/mailboxes/{address}/members/{national_id}", put(members::set).delete(members::remove))
         .route("/mailboxes/{address}/audit", get(audit::list))
+        .route("/mailboxes/{address}/messages/{folder}/{uid}/tracking", get(tracking::show))
         .route(
             "/pharmacies/{finess}/dispensations",
             post(pharmacies::declare).layer(axum::extract::DefaultBodyLimit::max(pharmacies::MAX_DECLARATION_BYTES)),
