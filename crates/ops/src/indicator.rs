@@ -125,6 +125,19 @@ pub fn read_csv(text: &str) -> Result<Vec<(usize, Declaration)>, Vec<Rejected>> 
     if rejected.is_empty() { Ok(out) } else { Err(rejected) }
 }
 
+/// Links the dispensation `id` of `finess` to the message `message_id` (its
+/// `Message-ID`, brackets or not) of one of the pharmacy's mailboxes: the
+/// dispensation then counts whatever its patient and time. False when there
+/// is no such dispensation or no such message there.
+pub async fn link(store: &Store, finess: &Finess, id: &str, message_id: &str, now: i64) -> Result<bool, StoreError> {
+    let bare = message_id.trim().trim_start_matches('<').trim_end_matches('>');
+    if bare.is_empty() || bare.len() > 250 {
+        return Ok(false);
+    }
+    // The facts keep the field as written: with its brackets.
+    store.meta.link_dispensation(finess.as_str(), id, &format!("<{bare}>"), now).await
+}
+
 /// A dispensation that counted, and the exchange that made it count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counted {
@@ -147,13 +160,15 @@ pub async fn report(store: &Store, finess: &Finess, period: Period, window: Wind
     let (start, end) = period.bounds();
     let stored = store.meta.dispensations(finess.as_str(), start, end).await?;
     let (before, after) = (i64::from(window.before_days) * 86_400, i64::from(window.after_days) * 86_400);
-    let exchanges: Vec<Exchange> = store
+    let mut exchanges: Vec<Exchange> = store
         .meta
         .patient_exchanges(finess.as_str(), start - before, end + after)
         .await?
         .into_iter()
         .map(|e| Exchange { at: e.at, patient: Some(e.ins), dispensation: None })
         .collect();
+    let links = store.meta.dispensation_links(finess.as_str()).await?;
+    exchanges.extend(links.into_iter().map(|(id, at)| Exchange { at, patient: None, dispensation: Some(id) }));
     let index = Exchanges::new(&exchanges);
     // One pass: each dispensation is looked up once, and counted in its
     // month and in the period.

@@ -1,6 +1,7 @@
 //! What the pharmacy's 5 % indicator reads (`mss_core::indicator`): the
 //! dispensations its software declared, and the exchanges of its mailboxes
-//! (those whose FINESS is the pharmacy's) that concern a patient. The rule
+//! (those whose FINESS is the pharmacy's) that concern a patient, and the
+//! links made by hand between a dispensation and a message. The rule
 //! linking them is the caller's; the store only keeps and reads.
 
 use async_trait::async_trait;
@@ -40,6 +41,12 @@ pub trait IndicatorStore: Send + Sync {
     /// The dispensations of `finess` from `from` (included) to `to`
     /// (excluded), by time.
     async fn dispensations(&self, finess: &str, from: i64, to: i64) -> Result<Vec<StoredDispensation>, StoreError>;
+    /// Links the dispensation `id` of `finess` to the message `message_id`
+    /// (as its facts keep it) of one of the pharmacy's mailboxes; false when
+    /// there is no such dispensation or no such message there.
+    async fn link_dispensation(&self, finess: &str, id: &str, message_id: &str, at: i64) -> Result<bool, StoreError>;
+    /// The dispensations of `finess` linked to a message, with when.
+    async fn dispensation_links(&self, finess: &str) -> Result<Vec<(String, i64)>, StoreError>;
     /// The messages about a patient in the mailboxes of `finess` (but their
     /// drafts, trash and junk), arrived from `from` to `to` (excluded).
     async fn patient_exchanges(&self, finess: &str, from: i64, to: i64) -> Result<Vec<PatientExchange>, StoreError>;

@@ -316,6 +316,7 @@ async fn refresh_tokens_rotate_and_the_openapi_document_describes_every_route() 
         "/mailboxes/{address}/audit",
         "/pharmacies/{finess}/dispensations",
         "/pharmacies/{finess}/indicator",
+        "/pharmacies/{finess}/dispensations/{id}/links",
         "/mailboxes/{address}/messages/{folder}/{uid}/tracking",
     ] {
         assert!(doc.json["paths"][path].is_object(), "{path} documented");

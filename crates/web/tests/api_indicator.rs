@@ -1,8 +1,9 @@
 //! The pharmacy software's indicator API over real HTTP: it declares
 //! dispensations with its applicative mailbox's token (another pharmacy's
 //! software is refused), a batch with one bad item keeps nothing and says
-//! which, a repeated batch replaces, and the indicator counts the
-//! dispensation whose patient wrote to the pharmacy.
+//! which, a repeated batch replaces, the indicator counts the
+//! dispensation whose patient wrote to the pharmacy, and one linked by hand
+//! to a message of the pharmacy.
 
 mod support;
 
@@ -70,7 +71,8 @@ async fn the_software_declares_dispensations_and_reads_the_indicator() {
     assert_eq!(again.body, r#"{"inserted":0,"replaced":2}"#, "idempotent: the same ids count once");
 
     // The patient of D1 wrote to the pharmacy.
-    let raw = b"From: <279035121518989@patient.mssante.fr>\r\nTo: <gare@ours.test>\r\nSubject: Ordonnance\r\n\r\nx\r\n";
+    let raw = b"From: <279035121518989@patient.mssante.fr>\r\nTo: <gare@ours.test>\r\nSubject: Ordonnance\r\n\
+                Message-ID: <note-1@patient.mssante.fr>\r\n\r\nx\r\n";
     s.store.deliver_indexed(raw, &[Placement::inbox(pharmacy.id)], Some(mss_message::stored(raw))).await.unwrap();
     let month = format!("{:04}-{:02}", today.year, today.month);
     let indicator =
@@ -79,6 +81,19 @@ async fn the_software_declares_dispensations_and_reads_the_indicator() {
     let json: serde_json::Value = serde_json::from_str(&indicator.body).unwrap();
     assert_eq!((json["dispensations"].as_u64(), json["with_exchange"].as_u64()), (Some(2), Some(1)));
     assert_eq!((json["share_basis_points"].as_u64(), json["reached"].as_bool()), (Some(5000), Some(true)));
+    // D2 has no INS: linked by hand to the patient's message, it counts too;
+    // an unknown dispensation, or a message not in the pharmacy's mailboxes, is refused.
+    let link = |id: &str| format!("/api/pharmacies/{FINESS}/dispensations/{id}/links");
+    let message = r#"{"message_id":"<note-1@patient.mssante.fr>"}"#;
+    assert_eq!(request(&s, "POST", &link("D9"), Some(&token), message).await.status, 404);
+    let elsewhere = r#"{"message_id":"nowhere@x.test"}"#;
+    assert_eq!(request(&s, "POST", &link("D2"), Some(&token), elsewhere).await.status, 404);
+    let linked = request(&s, "POST", &link("D2"), Some(&token), r#"{"message_id":"note-1@patient.mssante.fr"}"#).await;
+    assert_eq!(linked.status, 201, "{}", linked.body);
+    let counted =
+        request(&s, "GET", &format!("/api/pharmacies/{FINESS}/indicator?period={month}"), Some(&token), "").await;
+    let json: serde_json::Value = serde_json::from_str(&counted.body).unwrap();
+    assert_eq!((json["dispensations"].as_u64(), json["with_exchange"].as_u64()), (Some(2), Some(2)));
     let bad_period =
         request(&s, "GET", &format!("/api/pharmacies/{FINESS}/indicator?period=2026-13"), Some(&token), "").await;
     assert_eq!(bad_period.status, 422);

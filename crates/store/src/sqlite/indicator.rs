@@ -48,6 +48,44 @@ impl IndicatorStore for SqliteStore {
         .await
     }
 
+    async fn link_dispensation(&self, finess: &str, id: &str, message_id: &str, at: i64) -> Result<bool, StoreError> {
+        let (finess, id, message_id) = (finess.to_string(), id.to_string(), message_id.to_string());
+        self.write(move |tx| {
+            let known: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM dispensations WHERE finess = ?1 AND id = ?2)
+                        AND EXISTS (SELECT 1 FROM message_facts mf
+                                    JOIN messages m ON m.facts_id = mf.id
+                                    JOIN folder_messages fm ON fm.message_id = m.id
+                                    JOIN folders f ON f.id = fm.folder_id
+                                    JOIN mailboxes b ON b.id = f.mailbox_id
+                                    WHERE mf.message_id = ?3 AND b.finess = ?1)",
+                )?
+                .query_row(params![finess, id, message_id], |r| r.get(0))?;
+            if known {
+                tx.prepare_cached(
+                    "INSERT INTO dispensation_links (finess, dispensation_id, message_id, linked_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![finess, id, message_id, at])?;
+            }
+            Ok(known)
+        })
+        .await
+    }
+
+    async fn dispensation_links(&self, finess: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let finess = finess.to_string();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT dispensation_id, MIN(linked_at) FROM dispensation_links WHERE finess = ?1 GROUP BY dispensation_id",
+            )?;
+            let rows = stmt.query_map([finess], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     async fn patient_exchanges(&self, finess: &str, from: i64, to: i64) -> Result<Vec<PatientExchange>, StoreError> {
         let finess = finess.to_string();
         self.read(move |conn| {

@@ -47,6 +47,7 @@ pub fn router() -> Router<Arc<Web>> {
             "/pharmacies/{finess}/dispensations",
             post(pharmacies::declare).layer(axum::extract::DefaultBodyLimit::max(pharmacies::MAX_DECLARATION_BYTES)),
         )
+        .route("/pharmacies/{finess}/dispensations/{id}/links", post(pharmacies::link))
         .route("/pharmacies/{finess}/indicator", get(pharmacies::indicator))
         .fallback(|| async { crate::Problem::not_found("Cette adresse de l'API n'existe pas.") })
 }

@@ -1,7 +1,8 @@
 //! The pharmacy software's API for the 5 % indicator: it declares its
 //! dispensations (`POST /api/pharmacies/{finess}/dispensations`, one or a
-//! batch, all kept or none, the errors by position) and reads where the
-//! pharmacy stands (`GET /api/pharmacies/{finess}/indicator?period=`).
+//! batch, all kept or none, the errors by position), links one to a message
+//! of the pharmacy's mailboxes (`POST …/dispensations/{id}/links`), and
+//! reads where the pharmacy stands (`GET /api/pharmacies/{finess}/indicator?period=`).
 //! The software authenticates as its applicative mailbox (a bearer token
 //! from `mss token`), which must belong to that FINESS. Every declaration,
 //! kept or refused, is traced.
@@ -118,6 +119,34 @@ pub async fn declare(
         }
         Err(DeclareError::Store(e)) => Err(Problem::unavailable(e)),
     }
+}
+
+#[derive(Deserialize)]
+pub struct LinkBody {
+    message_id: String,
+}
+
+/// Links a dispensation to a message of the pharmacy's mailboxes (by its
+/// Message-ID): the dispensation then counts, whatever its patient.
+pub async fn link(
+    State(web): State<Arc<Web>>,
+    Path((finess, id)): Path<(String, String)>,
+    software: Software,
+    crate::api::body::Body(body): crate::api::body::Body<LinkBody>,
+) -> Result<Response, Problem> {
+    let finess = own_pharmacy(&software, &finess)?;
+    let linked = indicator::link(&web.store, &finess, &id, &body.message_id, now_unix()).await?;
+    let actor = software.0.address().to_string();
+    let result = if linked { "ok" } else { "refused: unknown" };
+    let detail = format!("dispensation={}", id.chars().take(64).collect::<String>());
+    web.store.audit.record(NewAuditEntry::now(&actor, "api.dispensations.link", finess.as_str(), result, detail)).await;
+    if !linked {
+        return Err(Problem::not_found(
+            "Dispensation inconnue, ou message absent des boîtes de la pharmacie (Message-ID avec ou sans chevrons).",
+        ));
+    }
+    Ok((axum::http::StatusCode::CREATED, Json(serde_json::json!({ "dispensation": id, "linked": true })))
+        .into_response())
 }
 
 #[derive(Deserialize)]
