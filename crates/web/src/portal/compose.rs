@@ -233,13 +233,10 @@ async fn form(
     if web.sending.is_none() {
         return no_sending(&web, &visitor);
     }
-    let (mailbox, rights, folders) = match mail::open(&web, &visitor, &address).await {
+    let (mailbox, rights, folders) = match open_to_send(&web, &visitor, &address).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    if !rights.has(Right::SendAs) {
-        return may_not_send(&web, &visitor);
-    }
     let own = mailbox.address.to_string();
     let source = match (&start.repondre, &start.transferer, start.brouillon) {
         (Some(at), _, _) | (None, Some(at), _) => Located::parse(at),
@@ -258,6 +255,20 @@ async fn form(
     };
     let known = recipients::recent(&web, &folders, &own).await;
     page(&web, &visitor, (&mailbox, rights), &draft, &Errors::default(), &known, StatusCode::OK)
+}
+
+/// The mailbox at `address`, the visitor's rights and its folders, if the
+/// visitor may read it and send as it; the refusal page otherwise.
+pub async fn open_to_send(
+    web: &Web,
+    visitor: &Visitor,
+    address: &str,
+) -> Result<(Mailbox, Rights, Vec<Folder>), Response> {
+    let (mailbox, rights, folders) = mail::open(web, visitor, address).await?;
+    if !rights.has(Right::SendAs) {
+        return Err(may_not_send(web, visitor));
+    }
+    Ok((mailbox, rights, folders))
 }
 
 pub fn may_not_send(web: &Web, visitor: &Visitor) -> Response {
@@ -569,13 +580,10 @@ async fn send(
             return layout::error_page(&web, StatusCode::BAD_REQUEST, "Formulaire refusé", message, Some(&visitor));
         }
     };
-    let (mailbox, rights, folders) = match mail::open(&web, &visitor, &address).await {
+    let (mailbox, rights, folders) = match open_to_send(&web, &visitor, &address).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    if !rights.has(Right::SendAs) {
-        return may_not_send(&web, &visitor);
-    }
     let Posted { mut draft, keep, uploads, save_only } = posted;
     if let Some(response) = refuse_drafts(&web, &visitor, &address, rights, &draft, save_only).await {
         return response;

@@ -32,7 +32,7 @@ use mss_message::parsed;
 use mss_store::{FlagChange, Folder, Mailbox, NewAuditEntry, PatientMessage, now_unix};
 use serde::Deserialize;
 
-use super::compose::{may_not_send, no_sending, prefixed, route_one, with_received_header};
+use super::compose::{no_sending, open_to_send, prefixed, route_one, with_received_header};
 use super::layout::{self, Section};
 use super::mail::{self, Located, french_date};
 use super::outgoing::{self, Outgoing, Recipient};
@@ -461,13 +461,10 @@ async fn answer(
     let Some(sending) = web.sending.as_ref() else {
         return no_sending(&web, &visitor);
     };
-    let (mailbox, rights, folders) = match mail::open(&web, &visitor, &address).await {
+    let (mailbox, rights, folders) = match open_to_send(&web, &visitor, &address).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    if !rights.has(Right::SendAs) {
-        return may_not_send(&web, &visitor);
-    }
     let Some(ins) = ins_of(&ins) else {
         return not_found(&web, &visitor, "Cette adresse ne désigne pas un patient : l'INS est invalide.");
     };

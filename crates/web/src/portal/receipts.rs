@@ -20,7 +20,7 @@ use mss_http::percent_encode;
 use mss_message::parsed;
 use mss_store::{FlagChange, MessageMeta, NewAuditEntry};
 
-use super::compose::{may_not_send, no_sending, route_one, with_received_header};
+use super::compose::{no_sending, open_to_send, route_one, with_received_header};
 use super::layout;
 use super::mail::{self, Located};
 use super::session::Posted;
@@ -69,13 +69,10 @@ async fn send(
     let Some(sending) = web.sending.as_ref() else {
         return no_sending(&web, &visitor);
     };
-    let (mailbox, rights, folders) = match mail::open(&web, &visitor, &address).await {
+    let (mailbox, _, folders) = match open_to_send(&web, &visitor, &address).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    if !rights.has(Right::SendAs) {
-        return may_not_send(&web, &visitor);
-    }
     let at = Located { folder, uid };
     let (current, meta, raw) = match mail::load(&web, &visitor, &folders, &at).await {
         Ok(loaded) => loaded,
