@@ -97,6 +97,11 @@ async fn the_software_declares_dispensations_and_reads_the_indicator() {
     let bad_period =
         request(&s, "GET", &format!("/api/pharmacies/{FINESS}/indicator?period=2026-13"), Some(&token), "").await;
     assert_eq!(bad_period.status, 422);
+    // A body past 16 MiB is refused whole, nothing of it kept.
+    let huge = format!(r#"{{"dispensations":[{}]}}"#, r#"{"id":"X","date":"2026-01-01"},"#.repeat(600_000));
+    let refused = request(&s, "POST", &path, Some(&token), &huge).await;
+    assert_eq!(refused.status, 422, "{:.200}", refused.body);
+    assert_eq!(s.store.meta.dispensations(FINESS, 0, i64::MAX).await.unwrap().len(), 2);
     let not_json = request(&s, "POST", &path, Some(&token), "{").await;
     assert_eq!(not_json.status, 422);
 }
