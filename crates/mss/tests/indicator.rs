@@ -73,17 +73,117 @@ fn metrics_are_served_to_the_scraper_holding_the_token() {
     let addr = server.addr("http");
     assert_eq!(http(&addr, "GET", "/metrics", None, None).status, 401);
     assert_eq!(http(&addr, "GET", "/metrics", Some("wrong"), None).status, 401);
+    let admitted = |body: &str| -> u64 {
+        let line = format!("mss_listener_admitted_total{{protocol=\"http\",listener=\"{addr}\"}} ");
+        let at = body.find(&line).unwrap_or_else(|| panic!("{line} in {body}")) + line.len();
+        body[at..].lines().next().unwrap().parse().unwrap()
+    };
+    let before = admitted(&http(&addr, "GET", "/metrics", Some(token.trim()), None).body);
     let metrics = http(&addr, "GET", "/metrics", Some(token.trim()), None);
     assert_eq!(metrics.status, 200);
+    assert_eq!(admitted(&metrics.body), before + 1, "one more connection, this one");
     assert_eq!(metrics.header("content-type"), Some("text/plain; version=0.0.4"));
     for line in [
         "mss_mailboxes{kind=\"PER\",state=\"active\"} 1",
         "mss_month_messages{direction=\"sent_to_patients\"} 0",
         "mss_queue_pending 0",
+        format!("mss_listener_connections{{protocol=\"http\",listener=\"{addr}\",state=\"unproven\"}} ").as_str(),
+        format!("mss_listener_refused_total{{protocol=\"imap\",listener=\"{}\"}} 0", server.addr("imap")).as_str(),
+        format!(
+            "mss_listener_connections{{protocol=\"submission\",listener=\"{}\",state=\"proven\"}} 0",
+            server.addr("submission")
+        )
+        .as_str(),
         "# TYPE process_resident_memory_bytes gauge",
         "process_open_fds ",
         "process_cpu_seconds_total ",
     ] {
         assert!(metrics.body.contains(line), "{line:?} in {}", metrics.body);
     }
+}
+
+/// Python's urllib as the pharmacy software: declares a dispensation and
+/// reads the indicator over HTTPS, authenticated by nothing but the
+/// organisation certificate its applicative mailbox is bound to. Prints one
+/// fact per line.
+const SOFTWARE_CLIENT: &str = r#"
+import json, ssl, sys, urllib.error, urllib.request
+https_addr, ca, software, unbound, stranger = sys.argv[1:6]
+def call(method, path, certificate, body=None):
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.check_hostname = False  # we dial an address; the chain is still verified
+    if certificate:
+        ctx.load_cert_chain(f"{certificate}/tls/server.pem", f"{certificate}/tls/server.key")
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"https://{https_addr}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, context=ctx) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+    except (ssl.SSLError, urllib.error.URLError, ConnectionError):
+        return "handshake refused", None
+path = "/api/pharmacies/750000002/dispensations"
+item = {"dispensations": [{"id": "V1", "date": "2026-11-02T09:00", "patient_ins": "279035121518989"}]}
+status, body = call("POST", path, software, item)
+print("software declares", status, body)
+status, body = call("GET", "/api/pharmacies/750000002/indicator?period=2026-11", software)
+print("software reads", status, body["dispensations"])
+status, body = call("POST", path, "", item)
+print("no certificate", status, "logiciel" in body["detail"])
+status, body = call("POST", path, unbound, item)
+print("bound to nothing", status)
+print("another trust space", call("POST", path, stranger, item)[0])
+"#;
+
+/// The pharmacy software authenticates on the API with its organisation
+/// certificate (issued by the trust space's CA, bound to its applicative
+/// mailbox): it declares and reads; no certificate, a certificate of the
+/// trust space bound to no applicative mailbox, or one of another CA are
+/// refused and keep nothing.
+#[test]
+fn the_software_declares_over_https_with_its_certificate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let any = "127.0.0.1:0";
+    ok(&format!(
+        "init --data-dir {} --domain pharmacie.test --smtp {any} --submission {any} --imap {any} --http {any} --https {any}",
+        dir.display()
+    ));
+    let op = Operator::adopt(tmp, dir.clone());
+    // The software's certificate, from the same CA (the IGC-Santé's, in production).
+    let files = tempfile::tempdir().unwrap();
+    let software = files.path().join("lgo");
+    ok(&format!(
+        r#"init --data-dir {} --domain lgo.editeur.test --organisation "EDITEUR LGO" --ca {}"#,
+        software.display(),
+        dir.join("ca").display()
+    ));
+    let pem = std::fs::read_to_string(software.join("tls/server.pem")).unwrap();
+    let software_dn = mss_trust::pki::subject_of_pem(&pem).unwrap().to_string();
+    let stranger = Operator::new("ailleurs.test");
+    op.ok(r#"mailbox create --type org --finess 750000002 --pharmacy --name "Pharmacie de la Gare" --postal-code 75010 --city Paris"#);
+    op.ok(&format!(
+        r#"mailbox create --type app --finess 750000002 --name "LGO Officine" --certificate-dn "{software_dn}""#
+    ));
+
+    let server = op.serve();
+    let https = server.addr("https");
+    let out = std::process::Command::new("python3")
+        .args(["-c", SOFTWARE_CLIENT, &https, dir.join("tls/ca.pem").to_str().unwrap()])
+        .args([software.to_str().unwrap(), dir.to_str().unwrap(), stranger.dir.to_str().unwrap()])
+        .output()
+        .expect("python3 is needed");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        printed,
+        "software declares 200 {'inserted': 1, 'replaced': 0}\nsoftware reads 200 1\nno certificate 401 True\n\
+         bound to nothing 401\nanother trust space handshake refused\n"
+    );
+    let (status, _) = server.stop();
+    assert!(status.success());
+    let audit = op.ok("audit list --action api. --limit 20");
+    assert!(audit.contains("api.authenticate"), "the refusals are traced: {audit}");
 }

@@ -18,8 +18,13 @@
 //! [`accept_loop`] is the loop the mail protocols run: accept, admit or
 //! refuse, then run the session with its slot held for the life of the
 //! connection; [`tls_handshake`] is the one bounded handshake every
-//! listener does (the verdict on the client's certificate is `mss_trust`'s). HTTP, whose sessions hyper runs, gets the same bounds from a
-//! [`Guarded`] byte stream. This crate knows nothing of SMTP, IMAP or HTTP.
+//! listener does (the verdict on the client's certificate is `mss_trust`'s).
+//! HTTP, whose sessions hyper runs, gets the same bounds from a
+//! [`Guarded`] byte stream. [`listeners`] keeps each listener's
+//! [`Figures`] for `/metrics`. This crate knows nothing of SMTP, IMAP or
+//! HTTP.
+
+pub mod listeners;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -63,6 +68,19 @@ struct Open {
     /// Unproven connections by age (admission number), with their signal.
     unproven_by_age: BTreeMap<u64, Arc<Notify>>,
     admitted: u64,
+    refused: u64,
+    evicted: u64,
+}
+
+/// What one listener's admission has seen: now, and since it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Figures {
+    pub proven: usize,
+    pub unproven: usize,
+    pub admitted_total: u64,
+    pub refused_total: u64,
+    /// Unproven connections closed to make room for newcomers.
+    pub evicted_total: u64,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -133,17 +151,21 @@ impl Admission {
         let mut open = self.open();
         let held = open.per_group.get(&group).copied().unwrap_or_default();
         if held.unproven >= self.limits.max_unproven_per_address {
+            open.refused += 1;
             return Err(Refusal::AddressFull);
         }
         if open.unproven >= self.limits.max_unproven {
             // Evicted slots are counted until their session has ended; past
             // twice the bound, new connections wait for those to go.
-            if open.unproven >= self.limits.max_unproven.saturating_mul(2) {
-                return Err(Refusal::Full);
-            }
-            let Some((_, oldest)) = open.unproven_by_age.pop_first() else {
+            let oldest = match open.unproven >= self.limits.max_unproven.saturating_mul(2) {
+                true => None,
+                false => open.unproven_by_age.pop_first(),
+            };
+            let Some((_, oldest)) = oldest else {
+                open.refused += 1;
                 return Err(Refusal::Full);
             };
+            open.evicted += 1;
             oldest.notify_one();
         }
         open.admitted += 1;
@@ -164,6 +186,18 @@ impl Admission {
     /// Proven connections open now.
     pub fn proven_connections(&self) -> usize {
         self.open().proven
+    }
+
+    /// The counts now and since the listener started.
+    pub fn figures(&self) -> Figures {
+        let open = self.open();
+        Figures {
+            proven: open.proven,
+            unproven: open.unproven,
+            admitted_total: open.admitted,
+            refused_total: open.refused,
+            evicted_total: open.evicted,
+        }
     }
 }
 
@@ -268,6 +302,9 @@ pub async fn accept_loop<F, Fut>(
     F: Fn(TcpStream, SocketAddr) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    if let Ok(address) = listener.local_addr() {
+        listeners::register(protocol, address, &admission);
+    }
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(accepted) => accepted,

@@ -130,12 +130,21 @@ pub fn read_csv(text: &str) -> Result<Vec<(usize, Declaration)>, Vec<Rejected>> 
 /// dispensation then counts whatever its patient and time. False when there
 /// is no such dispensation or no such message there.
 pub async fn link(store: &Store, finess: &Finess, id: &str, message_id: &str, now: i64) -> Result<bool, StoreError> {
+    let Some(message_id) = as_kept(message_id) else { return Ok(false) };
+    store.meta.link_dispensation(finess.as_str(), id, &message_id, now).await
+}
+
+/// The dispensations of `finess` linked to the message `message_id`.
+pub async fn linked_to(store: &Store, finess: &Finess, message_id: &str) -> Result<Vec<String>, StoreError> {
+    let Some(message_id) = as_kept(message_id) else { return Ok(vec![]) };
+    store.meta.dispensations_linked_to(finess.as_str(), &message_id).await
+}
+
+/// A Message-ID as the facts keep it (with its brackets), brackets given or
+/// not; none when empty or too long to be one.
+fn as_kept(message_id: &str) -> Option<String> {
     let bare = message_id.trim().trim_start_matches('<').trim_end_matches('>');
-    if bare.is_empty() || bare.len() > 250 {
-        return Ok(false);
-    }
-    // The facts keep the field as written: with its brackets.
-    store.meta.link_dispensation(finess.as_str(), id, &format!("<{bare}>"), now).await
+    (!bare.is_empty() && bare.len() <= 250).then(|| format!("<{bare}>"))
 }
 
 /// A dispensation that counted, and the exchange that made it count.

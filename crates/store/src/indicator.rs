@@ -47,6 +47,8 @@ pub trait IndicatorStore: Send + Sync {
     async fn link_dispensation(&self, finess: &str, id: &str, message_id: &str, at: i64) -> Result<bool, StoreError>;
     /// The dispensations of `finess` linked to a message, with when.
     async fn dispensation_links(&self, finess: &str) -> Result<Vec<(String, i64)>, StoreError>;
+    /// The dispensations of `finess` linked to the message `message_id`.
+    async fn dispensations_linked_to(&self, finess: &str, message_id: &str) -> Result<Vec<String>, StoreError>;
     /// The messages about a patient in the mailboxes of `finess` (but their
     /// drafts, trash and junk), arrived from `from` to `to` (excluded).
     async fn patient_exchanges(&self, finess: &str, from: i64, to: i64) -> Result<Vec<PatientExchange>, StoreError>;

@@ -125,24 +125,25 @@ impl TlsMaterial {
     }
 
     /// The server side of HTTPS (the portal, the API), HTTP/1.1, with our
-    /// certificate. With `card_anchors` (the CPS CA, PEM), a client may
-    /// present a certificate chaining to them (a CPS card, through the
-    /// workstation's card software): a browser offers only such
-    /// certificates, a client without one goes on unauthenticated, and a
-    /// certificate that does not chain ends the handshake.
+    /// certificate. A client may present a certificate chaining to the trust
+    /// anchors (the pharmacy software's organisation certificate, which the
+    /// API judges again with [`ServerTrust::judge`]) or to `card_anchors`
+    /// (the CPS CA, PEM: a card, through the workstation's card software);
+    /// a browser offers only such certificates, a client without one goes on
+    /// unauthenticated, and a certificate that chains to neither ends the
+    /// handshake.
     pub fn web_server(&self, card_anchors: Option<&str>) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let mut roots = (*self.anchors).clone();
+        if let Some(pem) = card_anchors {
+            roots.roots.extend(roots_from_pem(pem)?.roots);
+        }
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .allow_unauthenticated()
+            .build()
+            .map_err(|e| TlsError::Anchors(e.to_string()))?;
         let builder = rustls::ServerConfig::builder_with_provider(provider()).with_protocol_versions(VERSIONS)?;
-        let builder = match card_anchors {
-            Some(pem) => {
-                let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots_from_pem(pem)?), provider())
-                    .allow_unauthenticated()
-                    .build()
-                    .map_err(|e| TlsError::Anchors(e.to_string()))?;
-                builder.with_client_cert_verifier(verifier)
-            }
-            None => builder.with_no_client_auth(),
-        };
-        let mut config = builder.with_single_cert(self.chain.clone(), self.key.clone_key())?;
+        let mut config =
+            builder.with_client_cert_verifier(verifier).with_single_cert(self.chain.clone(), self.key.clone_key())?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }
@@ -270,6 +271,13 @@ impl ServerTrust {
             .build()
             .map_err(|e| TlsError::Anchors(e.to_string()))?;
         Ok(Self { webpki })
+    }
+
+    /// The verdict on a chain handed over as DER bytes, leaf first (as the
+    /// HTTPS listener hands it to the routes).
+    pub fn judge_der(&self, chain: &[Vec<u8>]) -> PeerCertificate {
+        let chain: Vec<CertificateDer<'_>> = chain.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
+        self.judge(Some(&chain))
     }
 
     /// The verdict on the chain a peer presented (`peer_certificates()` of the

@@ -53,6 +53,9 @@ pub struct Web {
     pub validation_delay: Duration,
     /// Pro Santé Connect (the real one, or the simulator).
     pub psc: Option<Arc<PscLogin>>,
+    /// The trust anchors the pharmacy software's organisation certificate
+    /// chains to, when the API takes certificates (HTTPS).
+    pub software_trust: Option<mss_trust::ServerTrust>,
     /// CPS card logins, checked against the CPS CA.
     pub cps: Option<Arc<CpsAuthority>>,
     /// The Annuaire Santé snapshot searched by `/api/annuaire`.
@@ -69,7 +72,8 @@ pub struct Web {
 
 /// The certificate chain a TLS client presented on its connection (leaf
 /// first, DER), checked by the handshake: the HTTPS listener puts it in the
-/// request's extensions. A CPS card, in practice.
+/// request's extensions. A CPS card or the pharmacy software's organisation
+/// certificate, in practice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresentedCertificate(pub Vec<Vec<u8>>);
 

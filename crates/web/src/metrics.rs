@@ -1,7 +1,8 @@
 //! `/metrics`: the operator's figures for Prometheus (text exposition
 //! format 0.0.4), for an operator's Grafana: mailboxes by type and state,
 //! the current month's usage (`mss_ops::stats`: messages by direction,
-//! documents, logins by method), the outbound queue, and the process
+//! documents, logins by method), the outbound queue, each listener's
+//! connections (open, admitted, refused, evicted), and the process
 //! (resident memory, open files, CPU time, start time). Counts only. A
 //! scraper authenticates with the bearer token `[metrics] token_file`
 //! holds; without it the endpoint does not exist.
@@ -100,8 +101,45 @@ async fn render(m: &Metrics) -> Result<String, mss_store::StoreError> {
         "# HELP mss_queue_pending Recipients waiting in the outbound queue.\n# TYPE mss_queue_pending gauge"
     );
     let _ = writeln!(out, "mss_queue_pending {pending}");
+    listeners(&mut out);
     process(&mut out, m.started_at);
     Ok(out)
+}
+
+/// Each listener's connections (`mss_net::listeners`): open now, proven
+/// (a trusted peer, a logged-in user) or not, and since it started, those
+/// admitted, refused (full) and evicted (oldest stranger closed for room).
+fn listeners(out: &mut String) {
+    let running = mss_net::listeners::running();
+    let _ = writeln!(
+        out,
+        "# HELP mss_listener_connections Connections open now, by listener and state.\n\
+         # TYPE mss_listener_connections gauge"
+    );
+    for l in &running {
+        let (protocol, address) = (l.protocol, l.address);
+        for (state, n) in [("proven", l.figures.proven), ("unproven", l.figures.unproven)] {
+            let _ = writeln!(
+                out,
+                "mss_listener_connections{{protocol=\"{protocol}\",listener=\"{address}\",state=\"{state}\"}} {n}"
+            );
+        }
+    }
+    for (name, help, value) in [
+        ("admitted", "Connections admitted since start.", (|f: &mss_net::Figures| f.admitted_total) as fn(&_) -> u64),
+        ("refused", "Connections refused since start (listener full).", |f| f.refused_total),
+        ("evicted", "Unproven connections closed to make room since start.", |f| f.evicted_total),
+    ] {
+        let _ = writeln!(out, "# HELP mss_listener_{name}_total {help}\n# TYPE mss_listener_{name}_total counter");
+        for l in &running {
+            let (protocol, address) = (l.protocol, l.address);
+            let _ = writeln!(
+                out,
+                "mss_listener_{name}_total{{protocol=\"{protocol}\",listener=\"{address}\"}} {}",
+                value(&l.figures)
+            );
+        }
+    }
 }
 
 /// The usual process metrics, from `/proc/self` (Linux).

@@ -166,6 +166,9 @@ impl IntoResponse for Problem {
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
+        if let Some(field) = self.field {
+            body["field"] = field.into();
+        }
         if !self.errors.is_empty() {
             let errors: Vec<serde_json::Value> = self
                 .errors

@@ -56,7 +56,11 @@ pub struct AdmittedTcp {
 
 impl AdmittedTcp {
     pub fn new(tcp: TcpListener, name: &'static str) -> Self {
-        Self { tcp, admission: Admission::new(HTTP_ADMISSION), name }
+        let admission = Admission::new(HTTP_ADMISSION);
+        if let Ok(address) = tcp.local_addr() {
+            mss_net::listeners::register(name, address, &admission);
+        }
+        Self { tcp, admission, name }
     }
 
     /// The next admitted connection; refused ones are closed at once.

@@ -134,7 +134,11 @@ impl SmtpServer {
             unproven_lifetime: self.limits.unproven_lifetime,
         });
         let busy = b"421 4.7.0 Too many connections, try again later\r\n";
-        mss_net::accept_loop(listener, admission, "smtp", busy, |tcp, peer| {
+        let protocol = match self.mode {
+            Mode::Mta => "smtp",
+            Mode::Submission(_) => "submission",
+        };
+        mss_net::accept_loop(listener, admission, protocol, busy, |tcp, peer| {
             let server = self.clone();
             async move {
                 if implicit_tls {

@@ -86,6 +86,19 @@ impl IndicatorStore for SqliteStore {
         .await
     }
 
+    async fn dispensations_linked_to(&self, finess: &str, message_id: &str) -> Result<Vec<String>, StoreError> {
+        let (finess, message_id) = (finess.to_string(), message_id.to_string());
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT dispensation_id FROM dispensation_links WHERE finess = ?1 AND message_id = ?2
+                 ORDER BY dispensation_id",
+            )?;
+            let rows = stmt.query_map([finess, message_id], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     async fn patient_exchanges(&self, finess: &str, from: i64, to: i64) -> Result<Vec<PatientExchange>, StoreError> {
         let finess = finess.to_string();
         self.read(move |conn| {

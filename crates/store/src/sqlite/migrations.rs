@@ -24,6 +24,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "facts_header_search", include_str!("../../migrations/sqlite/0012_facts_header_search.sql")),
     (13, "patient_conversations", include_str!("../../migrations/sqlite/0013_patient_conversations.sql")),
     (14, "dispensations", include_str!("../../migrations/sqlite/0014_dispensations.sql")),
+    (
+        15,
+        "dispensation links by message",
+        include_str!("../../migrations/sqlite/0015_dispensation_links_by_message.sql"),
+    ),
 ];
 
 /// Brings the database to the latest version; returns the version reached.

@@ -8,10 +8,12 @@ mod audit;
 mod auth;
 mod body;
 mod cps;
+mod documents;
 mod mailboxes;
 mod members;
 mod pharmacies;
 mod psc;
+mod software;
 mod tracking;
 
 use std::sync::Arc;
@@ -43,6 +45,11 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/mailboxes/{address}/members/{national_id}", put(members::set).delete(members::remove))
         .route("/mailboxes/{address}/audit", get(audit::list))
         .route("/mailboxes/{address}/messages/{folder}/{uid}/tracking", get(tracking::show))
+        .route(
+            "/mailboxes/{address}/documents",
+            // Bounded by the handler: the largest message the operator takes.
+            post(documents::send).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route(
             "/pharmacies/{finess}/dispensations",
             post(pharmacies::declare).layer(axum::extract::DefaultBodyLimit::max(pharmacies::MAX_DECLARATION_BYTES)),

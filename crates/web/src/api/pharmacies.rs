@@ -3,54 +3,26 @@
 //! batch, all kept or none, the errors by position), links one to a message
 //! of the pharmacy's mailboxes (`POST …/dispensations/{id}/links`), and
 //! reads where the pharmacy stands (`GET /api/pharmacies/{finess}/indicator?period=`).
-//! The software authenticates as its applicative mailbox (a bearer token
-//! from `mss token`), which must belong to that FINESS. Every declaration,
+//! The software authenticates as its applicative mailbox ([`Software`]: a
+//! bearer token from `mss token`, or its certificate over HTTPS), which must
+//! belong to that FINESS. Every declaration,
 //! kept or refused, is traced.
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, Query, Request, State};
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, Request, State};
 use axum::response::{IntoResponse, Json, Response};
+use mss_core::Finess;
 use mss_core::indicator::{Period, Window};
-use mss_core::{Finess, MailboxKind};
-use mss_identity::BearerCredentials;
-use mss_identity::login::{self, LoginError, Principal};
 use mss_ops::indicator::{self, Declaration, DeclareError};
 use mss_store::{NewAuditEntry, now_unix};
 use serde::Deserialize;
 
+use super::software::Software;
 use crate::{Problem, Web};
 
 /// Largest declaration body: a batch of [`indicator::MAX_BATCH`] short items.
 pub const MAX_DECLARATION_BYTES: usize = 16 * 1024 * 1024;
-
-/// Software acting as its applicative mailbox, by bearer token.
-pub struct Software(Principal);
-
-impl FromRequestParts<Arc<Web>> for Software {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, web: &Arc<Web>) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok());
-        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
-            return Err(Problem::unauthenticated("Authentification requise (jeton du logiciel)."));
-        };
-        let credentials = BearerCredentials { user: None, token: token.trim().to_string() };
-        match login::by_token(web.store.meta.as_ref(), &web.sessions.key, &credentials, now_unix()).await {
-            Ok(principal) if principal.mailbox.kind == MailboxKind::Applicative => Ok(Software(principal)),
-            Ok(_) => Err(Problem::forbidden("Ce jeton n'est pas celui d'une boîte applicative.")),
-            Err(LoginError::Unavailable(e)) => Err(Problem::unavailable(e)),
-            Err(e) => {
-                let path = parts.uri.path().to_string();
-                let entry = NewAuditEntry::now("anonymous", "api.authenticate", path, format!("refused: {e}"), "");
-                web.store.audit.record(entry).await;
-                Err(Problem::unauthenticated("Jeton invalide, expiré ou révoqué."))
-            }
-        }
-    }
-}
 
 /// The pharmacy of the path, if it is the software's own.
 fn own_pharmacy(software: &Software, finess: &str) -> Result<Finess, Problem> {

@@ -2,26 +2,27 @@
 //! (`GET /api/mailboxes/{address}/messages/{folder}/{uid}/tracking`): each
 //! recipient's delivery state with the last reply, and the receipts that
 //! came back with what they mean. The same figures as the webmail's
-//! "Suivi de l'envoi", for whoever may read the mailbox.
+//! "Suivi de l'envoi", for whoever may read the mailbox: a person, or the
+//! software whose applicative mailbox it is.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::Json;
-use mss_core::{Right, rights};
+use mss_core::Right;
 use mss_documents::acks;
 
-use crate::shared::access;
-use crate::{Caller, Problem, Web};
+use super::software::Acting;
+use crate::{Problem, Web};
 
 pub async fn show(
     State(web): State<Arc<Web>>,
-    caller: Caller,
+    acting: Acting,
     Path((address, folder, uid)): Path<(String, String, u32)>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let (mailbox, relation) = access(&web, &caller, &address).await?;
+    let (mailbox, rights) = acting.on(&web, &address).await?;
     let gone = || Problem::not_found("Aucun message de ce nom dans cette boîte.");
-    if !rights(relation, mailbox.kind, mailbox.state).has(Right::Read) {
+    if !rights.has(Right::Read) {
         return Err(gone());
     }
     let folder = web.store.meta.folder(mailbox.id, &folder).await?.ok_or_else(gone)?;

@@ -14,7 +14,7 @@
 //!   asks `i` and `t`, `e`; drafts kept and replaced are audited, and so
 //!   are refusals;
 //! - at most [`MAX_RECIPIENTS_PER_MESSAGE`] recipients, as submission;
-//! - the message is built by [`outgoing`](super::outgoing): nothing typed
+//! - the message is built by [`outgoing`](crate::shared::outgoing): nothing typed
 //!   reaches a header as it is;
 //! - an upload over the message size limit is refused from its
 //!   `Content-Length`, before its body is read (the page's script refuses
@@ -34,7 +34,7 @@ use maud::{Markup, html};
 use mss_core::{EmailAddress, MAX_RECIPIENTS_PER_MESSAGE, Right, Rights};
 use mss_http::percent_encode;
 use mss_message::parsed;
-use mss_smtp::submit::{Refused, Route};
+use mss_smtp::submit::Route;
 use mss_store::{Appended, Folder, Mailbox, NewAuditEntry, now_unix};
 use serde::Deserialize;
 
@@ -42,9 +42,10 @@ use super::document_form::{self, DocumentErrors, DocumentFields};
 use super::layout::{self, Section, field_error, text_field};
 use super::mail::{self, Located, french_size};
 use super::origin::{Origin, UNVERIFIABLE};
-use super::outgoing::{self, Outgoing, Recipient, Upload};
 use super::recipients::{self, Suggestion};
 use super::session::Visitor;
+use crate::shared::outgoing::{self, Outgoing, Recipient, Upload};
+use crate::shared::sending::{self, Unroutable, with_received_header};
 use crate::{Sending, Web};
 
 /// Room for the form's text fields beside the files.
@@ -482,19 +483,10 @@ fn parse_addresses(text: &str) -> Result<Vec<Recipient>, String> {
 
 /// Where `address` goes, or the French reason it may not be sent to.
 pub async fn route_one(sending: &Sending, address: &EmailAddress) -> Result<Route, Result<String, Response>> {
-    match sending.submitter.route(address).await {
+    match sending::route(sending, address).await {
         Ok(route) => Ok(route),
-        Err(Refused::NoSuchMailbox(a)) => Err(Ok(format!("Aucune boîte active à l'adresse {a}."))),
-        Err(Refused::OutsideTrustSpace(domain)) => Err(Ok(format!(
-            "{address} est hors de l'espace de confiance MSSanté ({domain} n'est pas dans la liste blanche) : \
-             le message ne peut pas lui être envoyé."
-        ))),
-        Err(Refused::NotAPatient(a)) => Err(Ok(format!(
-            "{a} n'est pas l'adresse d'un patient : la partie avant « @patient.mssante.fr » doit être \
-             l'INS du patient (15 caractères, clé de contrôle comprise). Vérifiez-le sur sa carte Vitale \
-             ou dans son dossier."
-        ))),
-        Err(Refused::Store(e)) => Err(Err(layout::unavailable(e))),
+        Err(Unroutable::Refused(reason)) => Err(Ok(reason)),
+        Err(Unroutable::Store(e)) => Err(Err(layout::unavailable(e))),
     }
 }
 
@@ -802,16 +794,6 @@ async fn remove_draft(web: &Web, visitor: &Visitor, address: &str, draft: Option
     let entry =
         NewAuditEntry::now(visitor.actor(), "webmail.draft.replace", address, "ok", format!("{}/{uid}", folder.name));
     web.store.audit.record(entry).await;
-}
-
-/// RFC 5321 §4.4, as submission writes it: received over HTTP(S).
-pub fn with_received_header(sending: &Sending, body: &[u8]) -> Vec<u8> {
-    let date = mail_builder::headers::date::Date::new(now_unix()).to_rfc822();
-    let header = format!("Received: from portail by {} (mss) with HTTP;\r\n\t{date}\r\n", sending.hostname);
-    let mut message = Vec::with_capacity(header.len() + body.len());
-    message.extend_from_slice(header.as_bytes());
-    message.extend_from_slice(body);
-    message
 }
 
 #[cfg(test)]

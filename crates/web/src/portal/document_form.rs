@@ -1,19 +1,17 @@
 //! Sending a health document from the compose page (ANS ECO.2.1.*): the
 //! sender ticks "Envoyer comme document de santé", names the patient (INS
-//! and identity traits) and the document type, and joins the PDF; mss
-//! builds the CDA and its IHE XDM package (`mss_documents::build`), sends
-//! them beside the PDF (named by the ANS convention), with the subject
-//! `XDM/1.0/DDM+…` and the `X-MSS-CODECDA` and `X-MSS-INS` fields. Each
-//! field's error is said under it, in French; nothing is sent until all
-//! are right.
+//! and identity traits) and the document type, and joins the PDF; the
+//! document is packaged as the API packages it ([`crate::shared::document`]).
+//! Each field's error is said under it, in French; nothing is sent until
+//! all are right.
 
 use maud::{Markup, html};
-use mss_core::Ins;
-use mss_documents::build::{Author, DocumentType, NewDocument, Patient, TYPES, document_type};
-use mss_store::{Mailbox, now_unix};
+use mss_documents::build::{Author, DocumentType, Patient, TYPES, document_type};
+use mss_store::Mailbox;
 
 use super::layout::{field_error, text_field};
-use super::outgoing::Upload;
+use crate::shared::document::{Built, Document, package, parse_birth_date, parse_ins};
+use crate::shared::outgoing::Upload;
 
 /// What the document part of the form holds.
 #[derive(Default, Clone)]
@@ -95,23 +93,9 @@ pub fn fieldset(fields: &DocumentFields, errors: &DocumentErrors) -> Markup {
     }
 }
 
-/// What a document message carries, built.
-pub struct Built {
-    pub subject: String,
-    pub attachments: Vec<Upload>,
-    pub codecda: String,
-    pub ins_qualified: bool,
-}
-
-/// A random number for an identifier.
-fn random_u128() -> Option<u128> {
-    let token = mss_identity::session::random_token(16).ok()?;
-    Some(u128::from_le_bytes(blake3::hash(token.as_bytes()).as_bytes()[..16].try_into().ok()?))
-}
-
 /// The document built from the fields and the first PDF of `uploads` (the
-/// other files stay plain attachments), or the errors to show (nothing is
-/// sent: the files are joined again).
+/// other files stay plain attachments, after the document's), or the errors
+/// to show (nothing is sent: the files are joined again).
 pub fn build(
     fields: &DocumentFields,
     uploads: Vec<Upload>,
@@ -120,21 +104,16 @@ pub fn build(
     software: &str,
 ) -> Result<Built, Box<DocumentErrors>> {
     let mut errors = DocumentErrors::default();
-    let compact: String = fields.ins.chars().filter(|c| !c.is_whitespace() && *c != '.').collect();
-    let ins = match compact.to_ascii_uppercase().parse::<Ins>() {
-        Ok(ins) => Some(ins),
-        Err(_) => {
-            errors.ins =
-                Some("INS invalide : 15 caractères dont la clé de contrôle ; vérifiez-le sur la carte Vitale.".into());
-            None
-        }
-    };
+    let ins = parse_ins(&fields.ins);
+    if ins.is_none() {
+        errors.ins =
+            Some("INS invalide : 15 caractères dont la clé de contrôle ; vérifiez-le sur la carte Vitale.".into());
+    }
     if fields.family.trim().is_empty() || fields.given.trim().is_empty() {
         errors.name = Some("Le nom de naissance et le prénom du patient sont nécessaires.".into());
     }
-    let birth = fields.birth.trim().replace('-', "");
-    let birth_ok = birth.is_empty() || (birth.len() == 8 && birth.bytes().all(|b| b.is_ascii_digit()));
-    if !birth_ok {
+    let birth = parse_birth_date(&fields.birth);
+    if birth.is_err() {
         errors.birth = Some("Date de naissance invalide.".into());
     }
     let kind: Option<DocumentType> = document_type(&fields.kind);
@@ -145,49 +124,32 @@ pub fn build(
     if pdf.is_none() {
         errors.file = Some("Joignez le document en PDF : c'est lui qui est envoyé comme document de santé.".into());
     }
-    let (Some(ins), Some(kind), Some(at), true) = (ins, kind, pdf, !errors.any()) else {
-        return Err(Box::new(errors));
-    };
-    let (national_id, given, family) = author;
-    let ids = [random_u128(), random_u128()];
-    let [Some(a), Some(b)] = ids else {
-        errors.file = Some("Le document n'a pas pu être préparé : réessayez.".into());
+    let (Some(ins), Ok(birth_date), Some(kind), Some(at), false) = (ins, birth, kind, pdf, errors.any()) else {
         return Err(Box::new(errors));
     };
     let mut uploads = uploads;
     let pdf = uploads.remove(at);
-    let document = NewDocument {
+    let (national_id, given, family) = author;
+    let document = Document {
         patient: Patient {
             ins,
             given: fields.given.trim().to_string(),
             family: fields.family.trim().to_string(),
-            birth_date: (!birth.is_empty()).then_some(birth),
+            birth_date,
         },
-        author: Author { national_id, given, family, organisation: Some(mailbox.display_name.clone()) },
+        qualified: fields.qualified,
         kind,
-        title: kind.display.to_string(),
-        created: now_unix(),
         pdf: pdf.bytes,
-        ids: [a, b],
-        software: software.to_string(),
     };
-    let built = document.cda().and_then(|cda| Ok((document.package(&cda)?, cda)));
-    let (package, _) = match built {
-        Ok(built) => built,
-        Err(e) => {
-            errors.file = Some(format!("Le document n'a pas pu être préparé : {e}."));
-            return Err(Box::new(errors));
+    let author = Author { national_id, given, family, organisation: Some(mailbox.display_name.clone()) };
+    match package(document, author, software) {
+        Ok(mut built) => {
+            built.attachments.extend(uploads);
+            Ok(built)
         }
-    };
-    let mut attachments = vec![
-        Upload { name: document.pdf_name(), content_type: "application/pdf".into(), bytes: document.pdf.clone() },
-        Upload { name: "IHE_XDM.ZIP".into(), content_type: "application/zip".into(), bytes: package },
-    ];
-    attachments.extend(uploads);
-    Ok(Built {
-        subject: document.subject(),
-        attachments,
-        codecda: kind.code.to_string(),
-        ins_qualified: fields.qualified,
-    })
+        Err(why) => {
+            errors.file = Some(why);
+            Err(Box::new(errors))
+        }
+    }
 }

@@ -33,6 +33,7 @@ use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta, NewAuditEntry};
 use serde::Deserialize;
 
 use super::compose::compose_path;
+use super::dispensation_links;
 use super::documents;
 use super::html;
 use super::indicator::indicator_path;
@@ -509,6 +510,11 @@ async fn message(
     let own = mailbox.address.to_string();
     let back = format!("{}?dossier={}", mail_path(&own), percent_encode(&current.name));
     let here = format!("{}/{}/{uid}", mail_path(&own), percent_encode(&current.name));
+    let csrf = visitor.csrf();
+    let linked = match dispensation_links::section(&web, &mailbox, rights, message_id.as_deref(), &here, &csrf).await {
+        Ok(section) => section,
+        Err(e) => return layout::unavailable(e),
+    };
     let located = percent_encode(&at.to_string());
     let compose = compose_path(&own);
     let may_move = rights.has(Right::Delete) && rights.has(Right::Write);
@@ -520,6 +526,7 @@ async fn message(
             "suivi" => Some("Le message est marqué pour suivi."),
             "sans-suivi" => Some("Le message n'est plus marqué pour suivi."),
             "accuse" => Some("L'accusé de lecture est envoyé."),
+            "delivrance" => Some("Le message est lié à la délivrance : il compte pour l'indicateur 5 %."),
             _ => None,
         }) { (layout::alert("succes", done)) }
         p { a href=(back) { "Retour au dossier " (folder_label(current)) } }
@@ -550,6 +557,7 @@ async fn message(
             (receipts::offer(&web, message, &meta, rights, &here, &visitor.csrf()))
             (documents::section(message, &here))
         }
+        (linked)
         @if !attachments.is_empty() {
             h2 { "Pièces jointes" }
             ul class="pieces" {

@@ -16,6 +16,7 @@
 
 mod admin;
 mod compose;
+mod dispensation_links;
 mod document_form;
 mod documents;
 mod html;
@@ -25,7 +26,6 @@ mod listing;
 mod mail;
 mod mailboxes;
 mod origin;
-mod outgoing;
 mod patients;
 mod receipts;
 mod recipients;
@@ -65,6 +65,7 @@ pub fn router() -> Router<Arc<Web>> {
         .merge(patients::router())
         .merge(documents::router())
         .merge(receipts::router())
+        .merge(dispensation_links::router())
         .merge(indicator::router())
         .merge(recipients::router())
         .merge(wizard::router())

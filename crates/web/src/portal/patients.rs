@@ -3,7 +3,7 @@
 //! state (open or closed); one patient's messages grouped into
 //! conversations (`mss_core::patients::conversations`: a message after
 //! `[FIN]` starts a new one); an answer, typed or taken from the mailbox's
-//! quick answers, sent with the patient headers ([`super::outgoing`]); and
+//! quick answers, sent with the patient headers ([`crate::shared::outgoing`]); and
 //! "Clore la conversation". A message the patient read says so (their read
 //! receipt, which is not shown as a message of its own).
 //!
@@ -32,12 +32,13 @@ use mss_message::parsed;
 use mss_store::{FlagChange, Folder, Mailbox, NewAuditEntry, PatientMessage, now_unix};
 use serde::Deserialize;
 
-use super::compose::{no_sending, open_to_send, prefixed, route_one, with_received_header};
+use super::compose::{no_sending, open_to_send, prefixed, route_one};
 use super::layout::{self, Section};
 use super::mail::{self, Located, french_date};
-use super::outgoing::{self, Outgoing, Recipient};
 use super::session::{Posted, Visitor};
 use crate::Web;
+use crate::shared::outgoing::{self, Outgoing, Recipient};
+use crate::shared::sending::with_received_header;
 
 pub fn router() -> Router<Arc<Web>> {
     Router::new()

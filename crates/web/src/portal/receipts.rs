@@ -20,11 +20,12 @@ use mss_http::percent_encode;
 use mss_message::parsed;
 use mss_store::{FlagChange, MessageMeta, NewAuditEntry};
 
-use super::compose::{no_sending, open_to_send, route_one, with_received_header};
+use super::compose::{no_sending, open_to_send, route_one};
 use super::layout;
 use super::mail::{self, Located};
 use super::session::Posted;
 use crate::Web;
+use crate::shared::sending::with_received_header;
 
 /// The IMAP keyword of a message whose receipt was sent (RFC 3503).
 const SENT_FLAG: &str = "$MDNSent";

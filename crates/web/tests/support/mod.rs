@@ -40,6 +40,7 @@ fn web(dir: &Path, store: &Store, sessions: &Arc<SessionAuthority>) -> Web {
         cgu: Cgu { version: CGU.into(), url: "/cgu".into() },
         validation_delay: Duration::from_secs(0),
         psc: None,
+        software_trust: None,
         cps: None,
         annuaire: Arc::new(Annuaire::new(&dir.join("annuaire"), None)),
         https: false,

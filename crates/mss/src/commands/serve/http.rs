@@ -80,6 +80,7 @@ pub fn router(site: Site<'_>) -> Result<Router, CliError> {
         cgu: Cgu { version: lifecycle.cgu_version.clone(), url: lifecycle.cgu_url.clone() },
         validation_delay: Duration::from_secs(lifecycle.validation_delay_seconds),
         psc: Some(Arc::new(psc)),
+        software_trust: Some(tls.trust.clone()),
         cps: cps_authority(cps_ca)?.map(Arc::new),
         annuaire: Arc::new(Annuaire::new(&data.path.join(ANNUAIRE_DIR), Some(data.domain.to_string()))),
         https: base_url.starts_with("https://"),
