@@ -12,17 +12,17 @@
 //! part has a Content-Type, so that IMAP writes BODYSTRUCTURE from facts;
 //! version 4, the searched header texts; version 5, whether the message
 //! ends a patient conversation, what a read receipt is about, the health
-//! documents attached).
+//! documents attached; version 6, the documents' ids for the store to find
+//! the same document or its replacement in other messages).
 
 use mss_core::fold_label;
-use mss_store::{BlobHash, FactColumns, MessageFacts, SearchedHeader};
+use mss_store::{BlobHash, DocumentKey, FactColumns, MessageFacts, SearchedHeader};
 
 use crate::facts::{AddressItem, Envelope, Facts};
 
-/// The version of the encoding written here (5: the store keeps whether
-/// the message ends a patient conversation, and what a read receipt is
-/// about, as columns; the facts hold the documents attached).
-pub const VERSION: u32 = 5;
+/// The version of the encoding written here (6: the store indexes the ids
+/// of the documents attached).
+pub const VERSION: u32 = 6;
 
 /// The facts of `raw`, ready for the store.
 pub fn stored(raw: &[u8]) -> MessageFacts {
@@ -35,7 +35,12 @@ pub fn encode(blob: BlobHash, raw: &[u8]) -> MessageFacts {
     // Serialising plain structs of strings and numbers cannot fail.
     let encoded = serde_json::to_vec(&facts).unwrap_or_default();
     let searched = SearchedHeader::ALL.map(|field| searched(&facts, field));
-    MessageFacts { blob, version: VERSION, encoded, columns: columns(&facts), text, searched }
+    let documents = facts
+        .documents
+        .iter()
+        .filter_map(|d| Some(DocumentKey { id: d.id.clone()?, replaces: d.replaces.clone() }))
+        .collect();
+    MessageFacts { blob, version: VERSION, encoded, columns: columns(&facts), text, searched, documents }
 }
 
 /// The texts of `field` SEARCH looks in, joined by line feeds and

@@ -49,6 +49,29 @@ pub struct MessageFacts {
     /// field's occurrences joined by a line feed, lowercased; None when not
     /// known. Written, not read back.
     pub searched: [Option<String>; 5],
+    /// The health documents attached, by id, for finding the same document
+    /// or its replacement elsewhere ([`FactsStore::document_copies`]).
+    /// Written, not read back.
+    pub documents: Vec<DocumentKey>,
+}
+
+/// A health document's id and the id of the one it replaces ("annule et
+/// remplace"), each as `root^extension`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocumentKey {
+    pub id: String,
+    pub replaces: Option<String>,
+}
+
+/// A message of a mailbox holding a document asked about, or its
+/// replacement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentCopy {
+    pub document_id: String,
+    pub replaces: Option<String>,
+    pub folder: String,
+    pub uid: u32,
+    pub received_at: i64,
 }
 
 /// A header field whose text the store keeps for IMAP SEARCH (RFC 9051
@@ -275,6 +298,9 @@ pub trait FactsStore: Send + Sync {
     /// The receipts `mailbox` received for the messages `ids` (without
     /// brackets), oldest first.
     async fn receipts(&self, mailbox: MailboxId, ids: &[String]) -> Result<Vec<Receipt>, StoreError>;
+    /// The messages of `mailbox` holding a document whose id is one of
+    /// `ids`, or replacing one of them; oldest first, at most 50.
+    async fn document_copies(&self, mailbox: MailboxId, ids: &[String]) -> Result<Vec<DocumentCopy>, StoreError>;
     /// A page of the list of `folder`, sorted and searched.
     async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError>;
 }

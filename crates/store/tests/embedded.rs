@@ -54,6 +54,7 @@ suite_tests!(
     facts_are_written_with_the_message_and_shared_by_its_copies,
     messages_without_facts_are_found_in_batches_and_indexed,
     facts_go_with_their_blob,
+    documents_are_found_by_id_and_by_what_they_replace,
     sort_and_header_search_read_the_columns_of_the_facts,
     a_folder_is_listed_sorted_and_paged_from_the_index,
     a_search_matches_every_word_whatever_the_accents_and_case,

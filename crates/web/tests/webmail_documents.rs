@@ -291,3 +291,49 @@ async fn a_receipt_asked_is_sent_once_and_shown_to_the_sender() {
     assert!(json["receipts"][0]["meaning"].as_str().is_some_and(|m| m == "Lu"), "{json}");
     assert_eq!(api(token(BOB).await).await.status, 404, "not Bob's mailbox");
 }
+
+/// The same document received twice is recognised as such; a later
+/// version that annuls and replaces it is announced on the first, and
+/// names the one it replaces; another mailbox's copies are not counted.
+#[tokio::test]
+async fn duplicates_and_replacements_are_recognised() {
+    let s = site().await;
+    let elodie = s.personal("elodie", ELODIE).await;
+    let bob = s.personal("bob", "810000013994").await;
+    let cda = String::from_utf8(fixture("cda/DOC_NON_STRUCTURE_CDA-R2-N1.xml")).unwrap();
+    let first_id = r#"<id root="1.3.6.1.4.1.19376.1.2.20.12345.1.1"/>"#;
+    assert!(cda.contains(first_id) && cda.contains("<componentOf>"));
+    let newer = cda.replacen(first_id, r#"<id root="1.3.6.1.4.1.19376.1.2.20.12345.1.2"/>"#, 1).replacen(
+        "<componentOf>",
+        &format!(r#"<relatedDocument typeCode="RPLC"><parentDocument>{first_id}</parentDocument></relatedDocument><componentOf>"#),
+        1,
+    );
+    let deliver = |raw: Vec<u8>, mailbox| {
+        let facts = mss_message::stored(&raw);
+        let store = s.store.clone();
+        async move { store.deliver_indexed(&raw, &[mss_store::Placement::inbox(mailbox)], Some(facts)).await.unwrap() }
+    };
+    deliver(with_attachments("CR", &[("DOC0001.XML", "text/xml", cda.as_bytes())]), elodie.id).await;
+    deliver(with_attachments("CR (renvoi)", &[("DOC0001.XML", "text/xml", cda.as_bytes())]), elodie.id).await;
+    deliver(with_attachments("CR corrigé", &[("DOC0001.XML", "text/xml", newer.as_bytes())]), elodie.id).await;
+    deliver(with_attachments("CR", &[("DOC0001.XML", "text/xml", cda.as_bytes())]), bob.id).await;
+    let cookie = s.signed_in(ELODIE, "Élodie", "Dupont").await;
+    let page = |uid: u32| {
+        let (s, cookie) = (&s, &cookie);
+        async move { s.get(&format!("/portail/boites/elodie@ours.test/courrier/INBOX/{uid}"), cookie).await.body }
+    };
+
+    let first = page(1).await;
+    assert!(first.contains("Document déjà reçu (même identifiant)"), "{first}");
+    assert!(first.contains(r#"href="/portail/boites/elodie@ours.test/courrier/INBOX/2""#), "{first}");
+    assert!(first.contains("annulé et remplacé par une version plus récente"), "{first}");
+    assert!(first.contains(r#"href="/portail/boites/elodie@ours.test/courrier/INBOX/3""#), "{first}");
+    assert_eq!(first.matches("Boîte de réception)").count(), 2, "two links, in this mailbox only: {first}");
+    let second = page(2).await;
+    assert!(second.contains(r#"href="/portail/boites/elodie@ours.test/courrier/INBOX/1""#), "{second}");
+    assert!(!second.contains(r#"href="/portail/boites/elodie@ours.test/courrier/INBOX/2""#), "not itself");
+    let third = page(3).await;
+    assert!(!third.contains("Document déjà reçu") && !third.contains("annulé et remplacé par"), "{third}");
+    assert!(third.contains("Il remplace le document reçu dans le"), "{third}");
+    assert!(third.contains("Ce document annule et remplace le document 1.3.6.1.4.1.19376.1.2.20.12345.1.1."));
+}

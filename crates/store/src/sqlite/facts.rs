@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::SqliteStore;
 use crate::{
-    BlobHash, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MailboxId, MessageFacts, PageQuery, Receipt,
-    SearchedHeader, SortFacts, SortTexts, SortedMessage, StoreError,
+    BlobHash, DocumentCopy, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MailboxId, MessageFacts,
+    PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts, SortedMessage, StoreError,
 };
 
 /// Writes facts if a message names their blob, replacing an older version,
@@ -76,6 +76,13 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
     // The text of the version replaced goes first (a no-op for a new row).
     tx.prepare_cached("DELETE FROM message_text WHERE rowid = ?1")?.execute([id])?;
     tx.prepare_cached("INSERT INTO message_text (rowid, text) VALUES (?1, ?2)")?.execute(params![id, facts.text])?;
+    tx.prepare_cached("DELETE FROM message_documents WHERE facts_id = ?1")?.execute([id])?;
+    let mut document = tx.prepare_cached(
+        "INSERT INTO message_documents (facts_id, document_id, replaces) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )?;
+    for key in &facts.documents {
+        document.execute(params![id, key.id, key.replaces])?;
+    }
     Ok(1)
 }
 
@@ -93,6 +100,7 @@ fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
         columns: columns_row(r, first + 3)?,
         text: String::new(),
         searched: Default::default(),
+        documents: Vec::new(),
     })
 }
 
@@ -321,6 +329,43 @@ impl FactsStore for SqliteStore {
                 }
             }
             out.sort_by_key(|r| r.at);
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn document_copies(&self, mailbox: MailboxId, ids: &[String]) -> Result<Vec<DocumentCopy>, StoreError> {
+        let ids: Vec<String> = ids.iter().take(20).cloned().collect();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT md.document_id, md.replaces, f.name, fm.uid, m.received_at
+                 FROM message_documents md
+                 JOIN messages m ON m.facts_id = md.facts_id
+                 JOIN folder_messages fm ON fm.message_id = m.id
+                 JOIN folders f ON f.id = fm.folder_id
+                 WHERE (md.document_id = ?2 OR md.replaces = ?2) AND f.mailbox_id = ?1
+                 ORDER BY m.received_at, f.name, fm.uid LIMIT 50",
+            )?;
+            let mut out: Vec<DocumentCopy> = Vec::new();
+            for id in &ids {
+                let rows = stmt.query_map(params![mailbox, id], |r| {
+                    Ok(DocumentCopy {
+                        document_id: r.get(0)?,
+                        replaces: r.get(1)?,
+                        folder: r.get(2)?,
+                        uid: r.get(3)?,
+                        received_at: r.get(4)?,
+                    })
+                })?;
+                for row in rows {
+                    let row = row?;
+                    if !out.contains(&row) {
+                        out.push(row);
+                    }
+                }
+            }
+            out.sort_by(|a, b| (a.received_at, &a.folder, a.uid).cmp(&(b.received_at, &b.folder, b.uid)));
+            out.truncate(50);
             Ok(out)
         })
         .await

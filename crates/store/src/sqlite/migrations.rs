@@ -26,9 +26,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "dispensations", include_str!("../../migrations/sqlite/0014_dispensations.sql")),
     (
         15,
-        "dispensation links by message",
+        "dispensation_links_by_message",
         include_str!("../../migrations/sqlite/0015_dispensation_links_by_message.sql"),
     ),
+    (16, "message_documents", include_str!("../../migrations/sqlite/0016_message_documents.sql")),
 ];
 
 /// Brings the database to the latest version; returns the version reached.

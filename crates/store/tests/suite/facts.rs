@@ -40,12 +40,13 @@ fn facts_of(raw: &[u8], version: u32, subject: &str) -> MessageFacts {
             Some(String::new()),
             None,
         ],
+        documents: Vec::new(),
     }
 }
 
 /// Facts as the store gives them back: the searched texts stay in the store.
 fn read_back(facts: &MessageFacts) -> MessageFacts {
-    MessageFacts { searched: Default::default(), ..facts.clone() }
+    MessageFacts { searched: Default::default(), documents: Vec::new(), ..facts.clone() }
 }
 
 pub async fn facts_are_written_with_the_message_and_shared_by_its_copies(store: &Store) {
@@ -206,4 +207,48 @@ pub async fn sort_and_header_search_read_the_columns_of_the_facts(store: &Store)
     assert_eq!((rows[2].size, rows[2].received_at > 0), (raws[2].len() as u64, true));
     let older = store.meta.sort_rows(inbox.id, 3, SortTexts::default()).await.unwrap();
     assert!(older[3].facts.is_some());
+}
+
+/// The same document in two messages, and a later one replacing it, are
+/// found by id in the mailbox holding them, not in another; rewritten
+/// facts replace their documents, and they go with their facts.
+pub async fn documents_are_found_by_id_and_by_what_they_replace(store: &Store) {
+    let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let other = store.meta.create_mailbox(&person("bob@pharma.test", "10000013994")).await.unwrap();
+    let with = |raw: &[u8], subject: &str, documents: &[(&str, Option<&str>)]| MessageFacts {
+        documents: documents
+            .iter()
+            .map(|(id, replaces)| DocumentKey { id: id.to_string(), replaces: replaces.map(str::to_string) })
+            .collect(),
+        ..facts_of(raw, 1, subject)
+    };
+    let (first, twice, newer) =
+        (&b"Subject: cr\r\n\r\n1\r\n"[..], &b"Subject: cr\r\n\r\n2\r\n"[..], &b"Subject: cr v2\r\n\r\n3\r\n"[..]);
+    let here = [Placement::inbox(m.id)];
+    store.deliver_indexed(first, &here, Some(with(first, "cr", &[("1.2.3^A1", None)]))).await.unwrap();
+    store.deliver_indexed(twice, &here, Some(with(twice, "cr", &[("1.2.3^A1", None)]))).await.unwrap();
+    let replacing = with(newer, "cr v2", &[("1.2.3^A2", Some("1.2.3^A1"))]);
+    store.deliver_indexed(newer, &here, Some(replacing)).await.unwrap();
+    let elsewhere = b"Subject: cr\r\n\r\n4\r\n";
+    let facts = Some(with(elsewhere, "cr", &[("1.2.3^A1", None)]));
+    store.deliver_indexed(elsewhere, &[Placement::inbox(other.id)], facts).await.unwrap();
+
+    let found = store.meta.document_copies(m.id, &["1.2.3^A1".into()]).await.unwrap();
+    let seen: Vec<(&str, Option<&str>, u32)> =
+        found.iter().map(|c| (c.document_id.as_str(), c.replaces.as_deref(), c.uid)).collect();
+    assert_eq!(seen, [("1.2.3^A1", None, 1), ("1.2.3^A1", None, 2), ("1.2.3^A2", Some("1.2.3^A1"), 3)]);
+    assert!(found.iter().all(|c| c.folder == INBOX));
+    assert!(store.meta.document_copies(m.id, &["9.9^Z".into()]).await.unwrap().is_empty());
+
+    // Facts written again (a newer version) say the documents again.
+    let rewritten = MessageFacts { version: 2, documents: Vec::new(), ..with(twice, "cr", &[]) };
+    store.meta.put_facts(&[rewritten]).await.unwrap();
+    assert_eq!(store.meta.document_copies(m.id, &["1.2.3^A1".into()]).await.unwrap().len(), 2);
+    // Expunged and collected: gone.
+    let folder = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    store.meta.set_flags(folder.id, &[1, 2, 3], FlagChange::Add, &["\\Deleted".into()], None).await.unwrap();
+    store.meta.expunge(folder.id, None).await.unwrap();
+    store.collect_blobs(Duration::ZERO).await.unwrap();
+    assert!(store.meta.document_copies(m.id, &["1.2.3^A1".into()]).await.unwrap().is_empty());
+    assert_eq!(store.meta.document_copies(other.id, &["1.2.3^A1".into()]).await.unwrap().len(), 1);
 }

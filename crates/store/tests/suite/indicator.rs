@@ -41,6 +41,7 @@ pub async fn a_pharmacys_patient_exchanges_are_found_from_its_mailboxes(store: &
         columns: FactColumns { patient_ins: Some(ins.into()), header: true, ..FactColumns::default() },
         text: String::new(),
         searched: Default::default(),
+        documents: Vec::new(),
     };
     for (raw, mailbox, folder, ins) in [
         (&b"a"[..], gare.id, INBOX, "279035121518989"),

@@ -27,6 +27,7 @@ fn message(n: u32, sender: &str, subject: &str, body: &str) -> (Vec<u8>, Message
         },
         text: format!("{subject}\n{sender}\n{body}"),
         searched: Default::default(),
+        documents: Vec::new(),
     };
     (raw, facts)
 }

@@ -41,6 +41,7 @@ fn receipt(
         },
         text: String::new(),
         searched: Default::default(),
+        documents: Vec::new(),
     };
     (raw, facts)
 }

@@ -20,6 +20,7 @@ pub async fn usage_counts_mailboxes_messages_documents_and_logins_of_the_period(
         columns: FactColumns { xdm: true, header: true, ..FactColumns::default() },
         text: String::new(),
         searched: Default::default(),
+        documents: Vec::new(),
     };
     let sent = store
         .deliver_indexed(raw, &[Placement { mailbox: elodie.id, folder: SENT.into() }], Some(facts))

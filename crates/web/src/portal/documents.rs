@@ -2,7 +2,10 @@
 //! IHE XDM package or CDA attachment (`mss_message::documents`), whether
 //! the package was checked sound or what is wrong with it, then each
 //! document: its type, patient (name, INS, birth date), date and author,
-//! its file to download (an embedded PDF first), or its narrative as text.
+//! its file to download (an embedded PDF first), or its narrative as text;
+//! and what the mailbox holds of it elsewhere (`mss_store`'s documents by
+//! id): the same document received before, the later one that annuls and
+//! replaces it, the earlier one it replaces.
 //! Nothing from a document is rendered as markup: text only, escaped; its
 //! files are downloaded, never shown inline. Reading a document's file is
 //! traced like any download.
@@ -14,14 +17,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use mail_parser::Message;
 use maud::{Markup, html};
 use mss_documents::cda::{self, Body, Cda};
 use mss_documents::xdm::Document;
 use mss_http::percent_encode;
 use mss_message::documents::{Attached, Content, attached};
 use mss_message::parsed;
-use mss_store::NewAuditEntry;
+use mss_store::{DocumentCopy, Folder, MailboxId, NewAuditEntry, StoreError};
 
 use super::layout;
 use super::mail::{self, Located};
@@ -53,15 +55,83 @@ fn documents_of(a: &Attached) -> Vec<(Option<&Document>, Option<Cda>)> {
     }
 }
 
+/// The id of a document (its package entry's, else its CDA's) and the id
+/// of the one it replaces.
+fn ids_of(entry: Option<&Document>, cda: Option<&Cda>) -> (Option<String>, Option<String>) {
+    let id = entry.and_then(|e| e.unique_id.clone()).or_else(|| cda.and_then(|c| c.id.clone()));
+    (id, cda.and_then(|c| c.replaces.clone()))
+}
+
+/// Where else the mailbox holds the documents of `found`, what replaced
+/// them, and what they replace.
+pub async fn copies(web: &Web, mailbox: MailboxId, found: &[Attached]) -> Result<Vec<DocumentCopy>, StoreError> {
+    let mut ids = Vec::new();
+    for a in found {
+        for (entry, cda) in documents_of(a) {
+            let (id, replaces) = ids_of(entry, cda.as_ref());
+            ids.extend(id.into_iter().chain(replaces));
+        }
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    web.store.meta.document_copies(mailbox, &ids).await
+}
+
+/// Where a message is, for the notes on its documents.
+pub struct Elsewhere<'a> {
+    /// The mailbox's mail pages (`/portail/boites/{address}/courrier`).
+    pub base: &'a str,
+    pub folders: &'a [Folder],
+    /// The message shown.
+    pub at: &'a Located,
+    pub copies: &'a [DocumentCopy],
+}
+
+impl Elsewhere<'_> {
+    fn link(&self, copy: &DocumentCopy) -> Markup {
+        let folder = self.folders.iter().find(|f| f.name == copy.folder);
+        let label = folder.map_or_else(|| copy.folder.clone(), mail::folder_label);
+        let href = format!("{}/{}/{}", self.base, percent_encode(&copy.folder), copy.uid);
+        html! { a href=(href) { "message du " (mail::french_date(copy.received_at)) } " (" (label) ")" }
+    }
+
+    /// What the mailbox says of the document `id` (replacing `replaces`).
+    fn notes(&self, id: Option<&str>, replaces: Option<&str>) -> Markup {
+        let here = |c: &&DocumentCopy| c.folder == self.at.folder && c.uid == self.at.uid;
+        let same: Vec<&DocumentCopy> =
+            self.copies.iter().filter(|c| Some(c.document_id.as_str()) == id).filter(|c| !here(c)).collect();
+        let newer: Vec<&DocumentCopy> =
+            self.copies.iter().filter(|c| id.is_some() && c.replaces.as_deref() == id).collect();
+        let older: Vec<&DocumentCopy> =
+            self.copies.iter().filter(|c| replaces.is_some() && Some(c.document_id.as_str()) == replaces).collect();
+        html! {
+            @if !newer.is_empty() {
+                div class="alerte alerte-erreur" role="alert" {
+                    p { "Ce document a été annulé et remplacé par une version plus récente : "
+                        @for (i, c) in newer.iter().enumerate() { @if i > 0 { ", " } (self.link(c)) } "." }
+                }
+            }
+            @if !same.is_empty() {
+                p class="doublon" { "Document déjà reçu (même identifiant) : "
+                    @for (i, c) in same.iter().enumerate() { @if i > 0 { ", " } (self.link(c)) } "." }
+            }
+            @if !older.is_empty() {
+                p { "Il remplace le document reçu dans le "
+                    @for (i, c) in older.iter().enumerate() { @if i > 0 { ", " } (self.link(c)) } "." }
+            }
+        }
+    }
+}
+
 /// The section of a message page showing its documents (empty without).
-pub fn section(message: &Message<'_>, here: &str) -> Markup {
-    let found = attached(message);
+pub fn section(found: &[Attached], here: &str, elsewhere: &Elsewhere<'_>) -> Markup {
     if found.is_empty() {
         return html! {};
     }
     html! {
         h2 { "Documents de santé" }
-        @for a in &found {
+        @for a in found {
             section class="document" aria-label=(format!("Pièce jointe {}", a.name)) {
                 @match &a.content {
                     Content::Package(package) if package.is_valid() => {
@@ -79,14 +149,22 @@ pub fn section(message: &Message<'_>, here: &str) -> Markup {
                     Content::Cda(Ok(_)) => {}
                 }
                 @for (n, (entry, cda)) in documents_of(a).iter().enumerate() {
-                    (document(a.attachment, n, *entry, cda.as_ref(), here))
+                    (document(a.attachment, n, *entry, cda.as_ref(), here, elsewhere))
                 }
             }
         }
     }
 }
 
-fn document(attachment: usize, n: usize, entry: Option<&Document>, cda: Option<&Cda>, here: &str) -> Markup {
+fn document(
+    attachment: usize,
+    n: usize,
+    entry: Option<&Document>,
+    cda: Option<&Cda>,
+    here: &str,
+    elsewhere: &Elsewhere<'_>,
+) -> Markup {
+    let (id, replaces) = ids_of(entry, cda);
     let code = cda.and_then(|c| c.code.as_ref()).or(entry.and_then(|e| e.type_code.as_ref()));
     let title = cda
         .and_then(|c| c.title.clone())
@@ -108,6 +186,7 @@ fn document(attachment: usize, n: usize, entry: Option<&Document>, cda: Option<&
     html! {
         article class="document-sante" {
             h3 { (title) }
+            (elsewhere.notes(id.as_deref(), replaces.as_deref()))
             dl class="entetes" {
                 @if let Some(code) = code {
                     dt { "Type" } dd { (code.display.clone().unwrap_or_default()) " (" (code.code) ")" }

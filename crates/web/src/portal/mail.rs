@@ -83,7 +83,7 @@ pub fn mail_path(address: &str) -> String {
 }
 
 /// A folder's name, in French for the well-known ones.
-fn folder_label(folder: &Folder) -> String {
+pub fn folder_label(folder: &Folder) -> String {
     let by_use = match folder.special_use.as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some("\\sent") => Some("Envoyés"),
         Some("\\drafts") => Some("Brouillons"),
@@ -510,6 +510,13 @@ async fn message(
     let own = mailbox.address.to_string();
     let back = format!("{}?dossier={}", mail_path(&own), percent_encode(&current.name));
     let here = format!("{}/{}/{uid}", mail_path(&own), percent_encode(&current.name));
+    let found = parsed.as_deref().map(mss_message::documents::attached).unwrap_or_default();
+    let copies = match documents::copies(&web, mailbox.id, &found).await {
+        Ok(copies) => copies,
+        Err(e) => return layout::unavailable(e),
+    };
+    let base = mail_path(&own);
+    let elsewhere = documents::Elsewhere { base: &base, folders: &folders, at: &at, copies: &copies };
     let csrf = visitor.csrf();
     let linked = match dispensation_links::section(&web, &mailbox, rights, message_id.as_deref(), &here, &csrf).await {
         Ok(section) => section,
@@ -555,7 +562,7 @@ async fn message(
         (tracking)
         @if let Some(message) = &parsed {
             (receipts::offer(&web, message, &meta, rights, &here, &visitor.csrf()))
-            (documents::section(message, &here))
+            (documents::section(&found, &here, &elsewhere))
         }
         (linked)
         @if !attachments.is_empty() {
