@@ -129,7 +129,7 @@ pub async fn report_delivered(
     if asked.is_empty() || sender.is_empty() {
         return Ok(false);
     }
-    let report = report(reporting_host, domain.as_str(), sender, message, &asked, dsn.envid.as_deref());
+    let report = report(reporting_host, domain.as_str(), sender, message, &asked, dsn);
     deliver_report(store, domain, sender, &report, expires_at).await
 }
 

@@ -3,11 +3,22 @@
 //! delivered or relayed when they asked (RFC 3461 `NOTIFY=SUCCESS`). A
 //! patient Mon espace santé refused is explained in words, not only by its
 //! reply.
+//!
+//! What of the message goes back: its header section, unless the sender
+//! asked for the whole message (`RET=FULL`) and the report is a failure
+//! (RFC 3461 §4.3; a success report returns headers only, §6.2), up to
+//! [`RETURNED_MAX`]. Without `RET`, headers only: a report should not carry
+//! health data again when nobody asked.
 
 use std::fmt::Write;
 
 use mss_core::EmailAddress;
 use mss_core::patients::GatewayRefusal;
+use mss_store::Dsn;
+
+/// The largest message returned whole (`RET=FULL`); a larger one comes
+/// back as its header section.
+pub const RETURNED_MAX: usize = 10 * 1024 * 1024;
 
 /// What happened to a recipient (RFC 3464 §2.3.3 `Action`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,15 +51,17 @@ pub struct Reported<'a> {
 }
 
 /// Builds the report (RFC 3464) for `sender` about `original` and what
-/// happened to `recipients` (all of one action), with the sender's ENVID.
+/// happened to `recipients` (all of one action), with what the sender asked
+/// of reports (`dsn`: its ENVID, and `RET`).
 pub fn report(
     reporting_host: &str,
     domain: &str,
     sender: &str,
     original: &[u8],
     recipients: &[Reported<'_>],
-    envid: Option<&str>,
+    dsn: &Dsn,
 ) -> Vec<u8> {
+    let envid = dsn.envid.as_deref();
     let now = time::OffsetDateTime::now_utc();
     let date = now.format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
     let boundary = format!("mss-dsn-{}", now.unix_timestamp_nanos());
@@ -103,7 +116,9 @@ pub fn report(
             let _ = write!(status, "Diagnostic-Code: smtp; {}\r\n", one_line(r.reply));
         }
     }
-    let headers = original_headers(original);
+    let whole = failed && dsn.ret.as_deref() == Some("FULL") && original.len() <= RETURNED_MAX;
+    let (returned, kind) =
+        if whole { (original, "message/rfc822") } else { (original_headers(original), "text/rfc822-headers") };
     let mut out = String::new();
     let _ = write!(
         out,
@@ -126,11 +141,11 @@ pub fn report(
          \r\n\
          {status}\r\n\
          --{boundary}\r\n\
-         Content-Type: text/rfc822-headers\r\n\
+         Content-Type: {kind}\r\n\
          \r\n"
     );
     let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(headers);
+    bytes.extend_from_slice(returned);
     bytes.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     bytes
 }
@@ -187,32 +202,55 @@ mod tests {
                 reply: "550 5.1.1 no such user",
                 orcpt: None,
             }],
-            None,
+            &Dsn::default(),
         );
         let report = String::from_utf8(report).unwrap();
         assert!(report.contains("Content-Type: multipart/report; report-type=delivery-status"));
         assert!(report.contains("n'a pas pu être remis") && report.contains("could not be delivered"));
         assert!(report.contains("Final-Recipient: rfc822; x@peer.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"));
         assert!(report.contains("Subject: Ordonnance"), "original headers included");
-        assert!(!report.contains("secret body"), "never the content");
+        assert!(!report.contains("secret body"), "never the content unasked");
+        assert!(report.contains("Content-Type: text/rfc822-headers"));
         assert_eq!(status_code("451 timeout"), "5.0.0");
         assert!(!report.contains("Mon espace santé"), "a professional's refusal is not explained as a patient's");
     }
 
     #[test]
     fn a_success_report_says_delivered_with_the_envelope_id_and_original_recipient() {
+        let full = Dsn { ret: Some("FULL".into()), envid: Some("E1".into()) };
         let delivered = [Reported {
             address: "bob@ours.test",
             action: Action::Delivered,
             reply: "",
             orcpt: Some("rfc822;bob@ours.test"),
         }];
-        let text =
-            String::from_utf8(report("h", "ours.test", "a@peer.test", b"Subject: x\r\n\r\n", &delivered, Some("E1")))
-                .unwrap();
+        let text = String::from_utf8(report(
+            "h",
+            "ours.test",
+            "a@peer.test",
+            b"Subject: x\r\n\r\nbody\r\n",
+            &delivered,
+            &full,
+        ))
+        .unwrap();
         assert!(text.contains("Original-Envelope-Id: E1\r\n"), "{text}");
         assert!(text.contains("Original-Recipient: rfc822;bob@ours.test\r\nFinal-Recipient: rfc822; bob@ours.test\r\nAction: delivered\r\nStatus: 2.0.0\r\n"), "{text}");
         assert!(text.contains("a été remis") && !text.contains("Diagnostic-Code"), "{text}");
+        assert!(!text.contains("body"), "a success report returns headers only, RET=FULL or not");
+    }
+
+    #[test]
+    fn a_failure_returns_the_whole_message_when_the_sender_asked() {
+        let failed = [Reported { address: "x@peer.test", action: Action::Failed, reply: "550 5.1.1 no", orcpt: None }];
+        let full = Dsn { ret: Some("FULL".into()), envid: None };
+        let original = b"Subject: Ordonnance\r\n\r\nthe body asked back\r\n";
+        let text = String::from_utf8(report("h", "ours.test", "a@ours.test", original, &failed, &full)).unwrap();
+        assert!(
+            text.contains("Content-Type: message/rfc822\r\n\r\nSubject: Ordonnance\r\n\r\nthe body asked back\r\n")
+        );
+        let huge = [&b"Subject: big\r\n\r\n"[..], &vec![b'x'; RETURNED_MAX]].concat();
+        let text = String::from_utf8(report("h", "ours.test", "a@ours.test", &huge, &failed, &full)).unwrap();
+        assert!(text.contains("Content-Type: text/rfc822-headers") && text.len() < 10_000, "too large: headers only");
     }
 
     #[test]
@@ -220,7 +258,8 @@ mod tests {
         let patient = "279035121518989@patient.mssante.fr";
         let report = |reply| {
             let failed = [Reported { address: patient, action: Action::Failed, reply, orcpt: None }];
-            String::from_utf8(super::report("h", "ours.test", "a@ours.test", b"Subject: x\r\n\r\n", &failed, None))
+            let original = b"Subject: x\r\n\r\n";
+            String::from_utf8(super::report("h", "ours.test", "a@ours.test", original, &failed, &Dsn::default()))
                 .unwrap()
         };
         let closed = report("550 5.7.1 this conversation was closed ([FIN])");

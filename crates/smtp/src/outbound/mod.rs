@@ -228,8 +228,8 @@ impl Outbound {
             .iter()
             .map(|(r, reply)| Reported { address: &r.recipient, action, reply, orcpt: r.dsn.orcpt.as_deref() })
             .collect();
-        let envid = queued.message_dsn.envid.as_deref();
-        let report = report(&self.hostname, self.domain.as_str(), &queued.sender, &original, &recipients, envid);
+        let dsn = &queued.message_dsn;
+        let report = report(&self.hostname, self.domain.as_str(), &queued.sender, &original, &recipients, dsn);
         let expires_at = now_unix() + i64::try_from(self.retry.expiry.as_secs()).unwrap_or(i64::MAX / 2);
         if deliver_report(&self.store, &self.domain, &queued.sender, &report, expires_at).await? {
             self.wake.notify_one();
