@@ -1,12 +1,15 @@
 //! The facts of arbitrary messages (`mss_message::Facts::of`): never a
 //! panic, every part's offsets inside the message and in order, and the
-//! stored encoding reads back as the same facts.
+//! stored encoding reads back as the same facts. The same messages go
+//! through the packaging of a bare CDA (`mss_message::packaging`): a
+//! message it packages then carries an IHE XDM package.
 #![no_main]
 
 #[path = "../common/panics.rs"]
 mod panics;
 
 use libfuzzer_sys::fuzz_target;
+use mss_message::packaging::{Packaging, package_bare_cda};
 use mss_message::{Facts, stored};
 
 fuzz_target!(|raw: &[u8]| {
@@ -22,4 +25,7 @@ fuzz_target!(|raw: &[u8]| {
     }
     let kept = stored::encode(mss_store::BlobHash::of(raw), raw);
     assert_eq!(stored::decode(&kept).as_ref(), Some(&facts), "the stored facts read back");
+    if let Packaging::Packaged { message, .. } = package_bare_cda(raw, "fuzz", [1, 2]) {
+        assert!(Facts::of(&message).xdm, "a packaged message carries its package");
+    }
 });

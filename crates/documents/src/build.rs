@@ -230,8 +230,110 @@ impl NewDocument {
     /// The IHE XDM package holding `cda` (from [`NewDocument::cda`]).
     pub fn package(&self, cda: &[u8]) -> Result<Vec<u8>, BuildError> {
         self.check()?;
+        let entry = Entry {
+            patient_id: format!("{}^^^&{INS_NIR_OID}&ISO", self.patient.ins.as_str()),
+            patient_name: format!("{}^{}", self.family(), self.patient.given.trim()),
+            birth: self.patient.birth_date.clone(),
+            author: self.author_xcn(),
+            organisation: self.author.organisation.clone(),
+            code: self.kind.code.to_string(),
+            display: self.kind.display.to_string(),
+            title: self.title.clone(),
+            created: dtm(self.created),
+            unique_id: self.unique_id(),
+            ids: self.ids,
+        };
+        entry.package(cda, &self.software)
+    }
+}
+
+/// A CDA R2 document the sender made (the pharmacy software, through SMTP),
+/// packaged by mss: what the message around it then says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackagedCda {
+    /// `IHE_XDM.ZIP`.
+    pub package: Vec<u8>,
+    /// The subject convention, from the CDA's type and patient.
+    pub subject: String,
+    /// The CDA's `code` (`X-MSS-CODECDA`).
+    pub code: String,
+    pub ins: String,
+}
+
+/// Why a CDA cannot be packaged as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PackageCdaError {
+    #[error("CDA unreadable: {0}")]
+    Unreadable(#[from] crate::cda::CdaError),
+    #[error("the CDA names no patient by INS")]
+    NoIns,
+    #[error("the CDA gives no patient name")]
+    NoPatientName,
+    #[error("the CDA has no type code")]
+    NoCode,
+    #[error("ZIP: {0}")]
+    Zip(String),
+}
+
+/// Packages the CDA R2 document `cda` as it is (IHE XDM: its METADATA from
+/// the CDA's own id, type, patient, author and date), with `ids` for the
+/// submission set; `software` names the sender in `README.TXT`.
+pub fn package_cda(cda: &[u8], software: &str, ids: [u128; 2]) -> Result<PackagedCda, PackageCdaError> {
+    let read = crate::cda::read(cda)?;
+    let patient = &read.patient;
+    let (Some(ins), Some(root)) = (patient.ins.clone(), patient.ins_root.clone()) else {
+        return Err(PackageCdaError::NoIns);
+    };
+    let (Some(given), Some(family)) = (patient.given.clone(), patient.family.as_ref().map(|f| f.to_uppercase())) else {
+        return Err(PackageCdaError::NoPatientName);
+    };
+    let code = read.code.clone().ok_or(PackageCdaError::NoCode)?;
+    let display = code.display.clone().unwrap_or_else(|| code.code.clone());
+    let birth = patient.birth_time.as_deref().and_then(|b| b.get(..8)).map(str::to_string);
+    let author = read.author.clone().unwrap_or_default();
+    let entry = Entry {
+        patient_id: format!("{ins}^^^&{root}&ISO"),
+        patient_name: format!("{family}^{given}"),
+        birth: birth.clone(),
+        author: format!("^{author}^^^^^^^"),
+        organisation: None,
+        code: code.code.clone(),
+        display: display.clone(),
+        title: read.title.clone().unwrap_or_else(|| display.clone()),
+        created: read.effective_time.as_deref().map(|t| t.chars().take(14).collect()).unwrap_or_default(),
+        unique_id: read.id.clone().unwrap_or_else(|| format!("2.25.{}", ids[0])),
+        ids,
+    };
+    let package = entry.package(cda, software).map_err(|e| PackageCdaError::Zip(e.to_string()))?;
+    let birth = birth.map(|d| format!(" {d}")).unwrap_or_default();
+    let subject = format!("XDM/1.0/DDM+{display} {family} {given}{birth}");
+    Ok(PackagedCda { package, subject, code: code.code, ins })
+}
+
+/// What METADATA.XML says of one document, as written there.
+struct Entry {
+    /// `ins^^^&oid&ISO`.
+    patient_id: String,
+    /// `NOM^prénom`.
+    patient_name: String,
+    birth: Option<String>,
+    /// XCN of the author.
+    author: String,
+    organisation: Option<String>,
+    code: String,
+    display: String,
+    title: String,
+    /// `YYYYMMDDhhmmss`, or shorter.
+    created: String,
+    unique_id: String,
+    /// The entry's and the set's random numbers.
+    ids: [u128; 2],
+}
+
+impl Entry {
+    fn package(&self, cda: &[u8], software: &str) -> Result<Vec<u8>, BuildError> {
         let files: [(&str, Vec<u8>); 4] = [
-            ("README.TXT", self.readme().into_bytes()),
+            ("README.TXT", readme(software).into_bytes()),
             ("INDEX.HTM", self.index().into_bytes()),
             ("IHE_XDM/SUBSET01/METADATA.XML", self.metadata(cda).into_bytes()),
             ("IHE_XDM/SUBSET01/DOC0001.XML", cda.to_vec()),
@@ -245,28 +347,19 @@ impl NewDocument {
         Ok(writer.finish().map_err(|e| BuildError::Zip(e.to_string()))?.into_inner())
     }
 
-    fn readme(&self) -> String {
-        format!(
-            "Paquet IHE XDM (IHE ITI XDM, volet ANS de transmission de documents de sante par messagerie).\r\n\
-             Logiciel : {}\r\nContenu : IHE_XDM/SUBSET01/METADATA.XML et IHE_XDM/SUBSET01/DOC0001.XML (CDA R2).\r\n",
-            self.software.replace(['\r', '\n'], " ")
-        )
-    }
-
     fn index(&self) -> String {
         format!(
             "<!DOCTYPE html>\r\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>IHE XDM</title></head><body>\r\n\
              <h1>{}</h1>\r\n<ul><li><a href=\"IHE_XDM/SUBSET01/DOC0001.XML\">DOC0001.XML</a> ({})</li>\r\n\
              <li><a href=\"IHE_XDM/SUBSET01/METADATA.XML\">METADATA.XML</a></li></ul>\r\n</body></html>\r\n",
             esc(&self.title),
-            esc(self.kind.display)
+            esc(&self.display)
         )
     }
 
     fn metadata(&self, cda: &[u8]) -> String {
         let hash: String = Sha1::digest(cda).iter().map(|b| format!("{b:02x}")).collect();
-        let ins = self.patient.ins.as_str();
-        let patient_id = format!("{ins}^^^&{INS_NIR_OID}&ISO");
+        let patient_id = &self.patient_id;
         let slot = |name: &str, value: &str| {
             format!(
                 "<rim:Slot name=\"{name}\"><rim:ValueList><rim:Value>{}</rim:Value></rim:ValueList></rim:Slot>",
@@ -274,16 +367,11 @@ impl NewDocument {
             )
         };
         let name = |value: &str| format!("<rim:Name><rim:LocalizedString value=\"{}\"/></rim:Name>", esc(value));
-        let birth = self
-            .patient
-            .birth_date
-            .as_deref()
-            .map(|d| slot("sourcePatientInfo", &format!("PID-7|{d}")))
-            .unwrap_or_default();
+        let birth = self.birth.as_deref().map(|d| slot("sourcePatientInfo", &format!("PID-7|{d}"))).unwrap_or_default();
         let author = format!(
             "{}{}",
-            slot("authorPerson", &self.author_xcn()),
-            self.author.organisation.as_deref().map(|o| slot("authorInstitution", o)).unwrap_or_default()
+            slot("authorPerson", &self.author),
+            self.organisation.as_deref().map(|o| slot("authorInstitution", o)).unwrap_or_default()
         );
         let (document, set) = (uuid(self.ids[0]), uuid(self.ids[1]));
         format!(
@@ -310,26 +398,35 @@ impl NewDocument {
 </rim:RegistryObjectList>
 </lcm:SubmitObjectsRequest>
 "#,
-            creation = slot("creationTime", &dtm(self.created)),
+            creation = slot("creationTime", &self.created),
             hash_slot = slot("hash", &hash),
             size = slot("size", &cda.len().to_string()),
             uri = slot("URI", "DOC0001.XML"),
             language = slot("languageCode", "fr-FR"),
-            source_patient = slot("sourcePatientId", &patient_id),
-            patient_name = slot("sourcePatientInfo", &format!("PID-5|{}^{}", self.family(), self.patient.given.trim())),
+            source_patient = slot("sourcePatientId", patient_id),
+            patient_name = slot("sourcePatientInfo", &format!("PID-5|{}", self.patient_name)),
             title = name(&self.title),
-            code = self.kind.code,
+            code = esc(&self.code),
             coding = slot("codingScheme", LOINC),
-            display = name(self.kind.display),
+            display = name(&self.display),
             patient_id_name = name("XDSDocumentEntry.patientId"),
-            unique_id = self.unique_id(),
+            unique_id = esc(&self.unique_id),
             unique_id_name = name("XDSDocumentEntry.uniqueId"),
-            submission_time = slot("submissionTime", &dtm(self.created)),
+            submission_time = slot("submissionTime", &self.created),
             set_id = self.ids[1],
             original = slot("SubmissionSetStatus", "Original"),
-            patient_id = esc(&patient_id),
+            patient_id = esc(patient_id),
         )
     }
+}
+
+/// README.TXT of a package sent by `software`.
+fn readme(software: &str) -> String {
+    format!(
+        "Paquet IHE XDM (IHE ITI XDM, volet ANS de transmission de documents de sante par messagerie).\r\n\
+         Logiciel : {}\r\nContenu : IHE_XDM/SUBSET01/METADATA.XML et IHE_XDM/SUBSET01/DOC0001.XML (CDA R2).\r\n",
+        software.replace(['\r', '\n'], " ")
+    )
 }
 
 #[cfg(test)]

@@ -40,8 +40,10 @@ pub struct Cda {
 /// The patient of a document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Patient {
-    /// The INS, when a patient id has an INS root.
+    /// The INS, when a patient id has an INS root, and that root (NIR or
+    /// NIA, production or test).
     pub ins: Option<String>,
+    pub ins_root: Option<String>,
     pub given: Option<String>,
     pub family: Option<String>,
     /// `birthTime` as written (`YYYYMMDD`).
@@ -111,14 +113,12 @@ pub fn read(bytes: &[u8]) -> Result<Cda, CdaError> {
     });
     let patient_role = root.path(&["recordTarget", "patientRole"]);
     let patient = patient_role.map_or_else(Patient::default, |role| {
-        let ins = role
-            .children_named("id")
-            .find(|id| id.attr("root").is_some_and(|r| INS_ROOTS.contains(&r)))
-            .and_then(|id| id.attr("extension"))
-            .map(|e| e.trim().to_string());
+        let ins_id = role.children_named("id").find(|id| id.attr("root").is_some_and(|r| INS_ROOTS.contains(&r)));
+        let ins = ins_id.and_then(|id| id.attr("extension")).map(|e| e.trim().to_string());
         let person = role.child("patient");
         let names = person.and_then(|p| p.child("name"));
         Patient {
+            ins_root: ins.as_ref().and(ins_id).and_then(|id| id.attr("root")).map(str::to_string),
             ins,
             given: names
                 .and_then(|n| trimmed(n.children_named("given").map(Element::text).collect::<Vec<_>>().join(" "))),

@@ -236,6 +236,13 @@ pub fn random_token(bytes: usize) -> Result<String, TokenError> {
     Ok(URL_SAFE_NO_PAD.encode(buffer))
 }
 
+/// A random number, for identifiers (`2.25.<n>` OIDs, `urn:uuid:`).
+pub fn random_u128() -> Result<u128, TokenError> {
+    let mut buffer = [0u8; 16];
+    SystemRandom::new().fill(&mut buffer).map_err(|_| TokenError::Key("no randomness".into()))?;
+    Ok(u128::from_le_bytes(buffer))
+}
+
 fn hash(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
 }

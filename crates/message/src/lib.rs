@@ -11,6 +11,7 @@
 //!   the store keeps it in.
 //! - [`documents`]: the health documents attached (IHE XDM packages, CDA),
 //!   read with `mss_documents`, and the document subject convention.
+//! - [`packaging`]: a bare CDA the sender attached, packaged as IHE XDM.
 //! - [`parsed`]: mail-parser called safely (no panic, no recursive drop),
 //!   the one way mss parses with it.
 //!
@@ -20,6 +21,7 @@
 pub mod documents;
 pub mod facts;
 pub mod header;
+pub mod packaging;
 pub mod parsed;
 pub mod search;
 pub mod stored;

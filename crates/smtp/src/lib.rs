@@ -32,6 +32,7 @@
 pub mod data;
 pub mod notify;
 pub mod outbound;
+mod packaging;
 pub mod peers;
 mod policy;
 mod reply;

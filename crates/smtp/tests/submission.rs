@@ -336,3 +336,64 @@ async fn a_sender_asking_for_success_reports_gets_one_per_local_recipient() {
     assert_eq!(carol.dsn.notify.as_deref(), Some("SUCCESS"));
     assert_eq!((carol.message_dsn.ret.as_deref(), carol.message_dsn.envid.as_deref()), (Some("HDRS"), Some("lot+42")));
 }
+
+/// Sends `body` from `from` to Bob: the reply to the data.
+async fn send_to_bob(c: &mut TlsClient, from: &str, body: String) -> (u16, String) {
+    assert_eq!(c.cmd(&format!("MAIL FROM:<{from}>")).await.0, 250);
+    assert_eq!(c.cmd("RCPT TO:<bob@ours.test>").await.0, 250);
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    c.cmd(&body).await
+}
+
+/// A message with a CDA R2 attached.
+fn with_cda(from: &str, cda: &[u8]) -> String {
+    let encoded = STANDARD.encode(cda);
+    let lines: Vec<&str> = encoded.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    format!(
+        "From: <{from}>\r\nTo: <bob@ours.test>\r\nSubject: CR\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nCi-joint.\r\n\
+         --b\r\nContent-Type: text/xml\r\nContent-Disposition: attachment; filename=\"CR.XML\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n.",
+        lines.join("\r\n")
+    )
+}
+
+/// The pharmacy software sends a bare CDA: it arrives packaged as IHE XDM,
+/// with the ANS subject and fields. A CDA naming no patient by INS is
+/// refused and nothing is sent; a person's mail program is left alone.
+#[tokio::test]
+async fn a_bare_cda_from_software_travels_packaged() {
+    let w = world().await;
+    let app = mss_store::NewMailbox::of_structure(
+        "app-lgo@ours.test".parse().unwrap(),
+        mss_core::MailboxKind::Applicative,
+        "750000002".parse().unwrap(),
+        "LGO Officine",
+    );
+    w.ours.store.meta.create_mailbox(&app).await.unwrap();
+    let cda = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/cda/DOC_NON_STRUCTURE_CDA-R2-N1.xml"))
+        .unwrap();
+    let mut software = logged_in(&w, "app-lgo@ours.test").await;
+    let (code, text) = send_to_bob(&mut software, "app-lgo@ours.test", with_cda("app-lgo@ours.test", &cda)).await;
+    assert_eq!(code, 250, "{text}");
+    let inbox = w.ours.inbox(w.bob).await;
+    let message = mail_parser::MessageParser::default().parse(&inbox[0]).unwrap();
+    assert!(message.subject().unwrap().starts_with("XDM/1.0/DDM+CR d'examens biologiques "), "{:?}", message.subject());
+    assert_eq!(message.header_raw("X-MSS-CODECDA").map(str::trim), Some("11502-2"));
+    let names: Vec<&str> = message.attachments().filter_map(mail_parser::MimeHeaders::attachment_name).collect();
+    assert_eq!(names, ["CR.XML", "IHE_XDM.ZIP"]);
+    let facts = mss_message::Facts::of(&inbox[0]);
+    assert_eq!(facts.patient.ins.as_deref(), Some("279035121518989"), "the patient is known from the package");
+
+    let anonymous = String::from_utf8(cda.clone()).unwrap().replace("1.2.250.1.213.1.4.10", "1.2.3.4");
+    let (code, text) =
+        send_to_bob(&mut software, "app-lgo@ours.test", with_cda("app-lgo@ours.test", anonymous.as_bytes())).await;
+    assert_eq!(code, 550, "{text}");
+    assert!(text.contains("5.6.0") && text.contains("INS"), "{text}");
+    assert_eq!(w.ours.inbox(w.bob).await.len(), 1, "nothing sent");
+
+    let mut alice = logged_in(&w, "alice@ours.test").await;
+    assert_eq!(send_to_bob(&mut alice, "alice@ours.test", with_cda("alice@ours.test", &cda)).await.0, 250);
+    let inbox = w.ours.inbox(w.bob).await;
+    assert!(!String::from_utf8_lossy(&inbox[1]).contains("IHE_XDM.ZIP"), "a person's message is as they wrote it");
+}

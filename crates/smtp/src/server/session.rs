@@ -646,12 +646,21 @@ impl<'a> Session<'a> {
             // repaired: the client's idea of the message is not ours.
             Err(bare) => return Ok(Reply::new(550, "5.6.0", format!("Message refused: {bare}"))),
         };
+        if let Err(reply) = self.check_headers(&envelope, &body).await {
+            return Ok(reply);
+        }
+        let body = match &self.principal {
+            Some(principal) => {
+                match crate::packaging::for_sender(body, principal.mailbox.kind, self.server.limits.max_message_bytes) {
+                    Ok(body) => body,
+                    Err(reply) => return Ok(reply),
+                }
+            }
+            None => body,
+        };
         if !crate::submit::fits_patients(body.len(), &envelope.recipients) {
             let limit = mss_core::patients::MAX_PATIENT_MESSAGE_BYTES;
             return Ok(Reply::new(552, "5.3.4", format!("Message too large for a patient, at most {limit} bytes")));
-        }
-        if let Err(reply) = self.check_headers(&envelope, &body).await {
-            return Ok(reply);
         }
         // The header section, for the log.
         let headers = mss_message::parsed::parse_header(&body);

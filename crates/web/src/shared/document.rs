@@ -7,6 +7,7 @@
 
 use mss_core::Ins;
 use mss_documents::build::{Author, DocumentType, NewDocument, Patient};
+use mss_identity::session::random_u128;
 use mss_store::now_unix;
 
 use super::outgoing::Upload;
@@ -47,15 +48,9 @@ pub fn parse_birth_date(text: &str) -> Result<Option<String>, ()> {
     }
 }
 
-/// A random number for an identifier.
-fn random_u128() -> Option<u128> {
-    let token = mss_identity::session::random_token(16).ok()?;
-    Some(u128::from_le_bytes(blake3::hash(token.as_bytes()).as_bytes()[..16].try_into().ok()?))
-}
-
 /// The CDA, its package and the PDF, ready to send; or why not, in French.
 pub fn package(document: Document, author: Author, software: &str) -> Result<Built, String> {
-    let (Some(a), Some(b)) = (random_u128(), random_u128()) else {
+    let (Ok(a), Ok(b)) = (random_u128(), random_u128()) else {
         return Err("Le document n'a pas pu être préparé : réessayez.".into());
     };
     let Document { patient, qualified, kind, pdf } = document;
