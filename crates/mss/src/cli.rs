@@ -454,6 +454,16 @@ pub enum WhitelistCommand {
         #[arg(long)]
         domain: Option<String>,
     },
+    /// Remove what was added by hand for a domain (one DN with --dn); ANS entries stay until the next import.
+    Remove {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// The domain.
+        domain: String,
+        /// Only the entry with this operator certificate DN.
+        #[arg(long)]
+        dn: Option<String>,
+    },
     /// Allow a domain served by an operator certificate DN (CN=...,OU=...,O=...,C=FR).
     Add {
         #[command(flatten)]

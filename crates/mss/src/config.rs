@@ -50,6 +50,47 @@ pub struct Config {
     pub patients: Patients,
     #[serde(default)]
     pub metrics: Metrics,
+    #[serde(default, skip_serializing_if = "Whitelist::is_manual")]
+    pub whitelist: Whitelist,
+}
+
+/// The ANS liste blanche, refreshed by `mss serve` from where the ANS
+/// publishes it (`mss_ops::whitelist::import_bytes`: the last good list
+/// stays when a download or a file is bad).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Whitelist {
+    /// `listeblanchemssante.xml` as the ANS publishes it; absent: the list
+    /// is imported by hand only (`mss whitelist import`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Its SHA-256 as the ANS publishes it (`checksum`); a file that does
+    /// not match is not imported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_url: Option<String>,
+    /// Anchors (PEM) the download's TLS may chain to, beside the public
+    /// web roots: the IGC-Santé chain in production.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_anchors: Option<PathBuf>,
+    /// Time between two refreshes.
+    #[serde(default = "default_whitelist_refresh")]
+    pub refresh_seconds: u64,
+}
+
+fn default_whitelist_refresh() -> u64 {
+    3600
+}
+
+impl Whitelist {
+    fn is_manual(&self) -> bool {
+        self.url.is_none() && self.checksum_url.is_none() && self.trust_anchors.is_none()
+    }
+}
+
+impl Default for Whitelist {
+    fn default() -> Self {
+        Self { url: None, checksum_url: None, trust_anchors: None, refresh_seconds: default_whitelist_refresh() }
+    }
 }
 
 /// The Prometheus endpoint `/metrics` (`mss_web::metrics`).
@@ -504,7 +545,11 @@ impl Config {
         let size = 1024..=(1u64 << 30);
         let product = &self.smtp.product_reference;
         let printable = (1..=100).contains(&product.chars().count()) && !product.chars().any(char::is_control);
-        let checks: [(&str, bool, String); 9] = [
+        let web_url = |u: &Option<String>| {
+            u.as_deref().is_none_or(|u| (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 2048)
+        };
+        let whitelist = &self.whitelist;
+        let checks: [(&str, bool, String); 12] = [
             ("[smtp] max_message_bytes", size.contains(&(self.smtp.max_message_bytes as u64)), "1 KiB to 1 GiB".into()),
             ("[imap] max_append_bytes", size.contains(&self.imap.max_append_bytes), "1 KiB to 1 GiB".into()),
             ("[smtp] queue_expiry_days", (1..=30).contains(&self.smtp.queue_expiry_days), "1 to 30".into()),
@@ -525,6 +570,13 @@ impl Config {
                 "[smtp] product_reference",
                 printable && !product.trim().is_empty(),
                 "1 to 100 printable characters".into(),
+            ),
+            ("[whitelist] url", web_url(&whitelist.url), "an http(s) URL".into()),
+            ("[whitelist] checksum_url", web_url(&whitelist.checksum_url), "an http(s) URL".into()),
+            (
+                "[whitelist] refresh_seconds",
+                (1..=7 * DAY).contains(&whitelist.refresh_seconds),
+                format!("1 to {}", 7 * DAY),
             ),
         ];
         if let Some((name, _, range)) = checks.into_iter().find(|(_, ok, _)| !ok) {
@@ -553,6 +605,10 @@ impl Config {
         }
         if self.imap.plain_with_token {
             refusals.push("[imap] plain_with_token accepts development bearer tokens as passwords".into());
+        }
+        let plain = [&self.whitelist.url, &self.whitelist.checksum_url];
+        if plain.iter().any(|u| u.as_deref().is_some_and(|u| u.starts_with("http://"))) {
+            refusals.push("[whitelist] the liste blanche would be downloaded without TLS (http://)".into());
         }
         if self.patients.simulator {
             refusals.push(
@@ -629,6 +685,7 @@ mod tests {
             cps: Cps::default(),
             patients: Patients::default(),
             metrics: Metrics::default(),
+            whitelist: Whitelist::default(),
         }
     }
 
@@ -638,6 +695,12 @@ mod tests {
         let mut zero = development();
         zero.smtp.max_message_bytes = 0;
         assert!(zero.check_ranges().unwrap_err().contains("max_message_bytes"));
+        let mut never = development();
+        never.whitelist.refresh_seconds = 0;
+        assert!(never.check_ranges().unwrap_err().contains("[whitelist] refresh_seconds"));
+        let mut ftp = development();
+        ftp.whitelist.url = Some("ftp://ans/listeblanchemssante.xml".into());
+        assert!(ftp.check_ranges().unwrap_err().contains("[whitelist] url"));
         let mut overflowing = development();
         overflowing.smtp.queue_expiry_days = u64::MAX;
         assert!(overflowing.check_ranges().unwrap_err().contains("queue_expiry_days"));
@@ -666,11 +729,13 @@ mod tests {
         config.imap.plain_with_token = true;
         config.lifecycle.ans_unknown_finess = vec!["750000002".into()];
         config.patients.simulator = true;
-        assert_eq!(config.production_refusals().len(), 6);
+        config.whitelist.url = Some("http://listeblanche.example/listeblanchemssante.xml".into());
+        assert_eq!(config.production_refusals().len(), 7);
         assert!(config.production_refusals().iter().any(|r| r.contains("Mon espace santé simulator")));
         let mut real = development();
         real.psc.issuer = Some("https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet".into());
         real.lifecycle.ans_url = Some("https://gateway.api.esante.gouv.fr/fhir".into());
+        real.whitelist.url = Some("https://listeblanche.example/listeblanchemssante.xml".into());
         assert!(real.production_refusals().is_empty());
     }
 }

@@ -422,6 +422,10 @@ pub trait MetadataStore:
     /// Adds one manual row; [`StoreError::AlreadyPresent`] if that domain
     /// already names that DN manually.
     async fn add_manual_whitelist_row(&self, row: &WhitelistRow) -> Result<(), StoreError>;
+    /// Removes the manual rows of `domain` (lower case), only the one naming
+    /// `dn` when given; returns how many went. ANS rows stay (the next
+    /// import decides them).
+    async fn remove_manual_whitelist_rows(&self, domain: &str, dn: Option<&str>) -> Result<usize, StoreError>;
     /// Every row, ANS then manual, in insertion order.
     async fn whitelist(&self) -> Result<Vec<WhitelistRow>, StoreError>;
     /// The rows of one domain (lower case), ANS then manual.

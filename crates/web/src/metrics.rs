@@ -1,7 +1,8 @@
 //! `/metrics`: the operator's figures for Prometheus (text exposition
 //! format 0.0.4), for an operator's Grafana: mailboxes by type and state,
 //! the current month's usage (`mss_ops::stats`: messages by direction,
-//! documents, logins by method), the outbound queue, each listener's
+//! documents, logins by method), the outbound queue, the liste blanche
+//! (entries, when imported), each listener's
 //! connections (open, admitted, refused, evicted), and the process
 //! (resident memory, open files, CPU time, start time). Counts only. A
 //! scraper authenticates with the bearer token `[metrics] token_file`
@@ -101,6 +102,16 @@ async fn render(m: &Metrics) -> Result<String, mss_store::StoreError> {
         "# HELP mss_queue_pending Recipients waiting in the outbound queue.\n# TYPE mss_queue_pending gauge"
     );
     let _ = writeln!(out, "mss_queue_pending {pending}");
+    if let Some(import) = m.store.meta.last_whitelist_import().await? {
+        let _ = writeln!(
+            out,
+            "# HELP mss_whitelist_entries Entries of the last ANS liste blanche imported.\n\
+             # TYPE mss_whitelist_entries gauge\nmss_whitelist_entries {}\n\
+             # HELP mss_whitelist_imported_seconds When it was imported (a stale list shows here).\n\
+             # TYPE mss_whitelist_imported_seconds gauge\nmss_whitelist_imported_seconds {}",
+            import.entry_count, import.imported_at
+        );
+    }
     listeners(&mut out);
     process(&mut out, m.started_at);
     Ok(out)

@@ -14,7 +14,7 @@ use mss_trust::{CertificateAuthority, DistinguishedName};
 use crate::cli::InitArgs;
 use crate::config::{
     CONFIG_FILE, CPS_CA_DIR, Config, Cps, IDENTITIES_FILE, Imap, Lifecycle, Listen, METRICS_TOKEN_FILE, Metrics,
-    Patients, Psc, RunMode, Smtp, Tls, write_private,
+    Patients, Psc, RunMode, Smtp, Tls, Whitelist, write_private,
 };
 use crate::error::{CliError, failed, parse, usage};
 
@@ -105,6 +105,7 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
         cps: Cps { trust_anchors: Some(PathBuf::from(CPS_CA_DIR).join(CA_CERT_FILE)) },
         patients: Patients { simulator: true, ..Patients::default() },
         metrics: Metrics { token_file: Some(PathBuf::from(METRICS_TOKEN_FILE)) },
+        whitelist: Whitelist::default(),
     };
     let cps_ca = CertificateAuthority::generate("IGC-Santé TEST CPS", &settings.identity.organisation)
         .map_err(|e| failed("pki", e))?;

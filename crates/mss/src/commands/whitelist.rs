@@ -1,5 +1,5 @@
-//! `mss whitelist import|list|add`: the liste blanche kept in the store.
-//! Imports and additions are `mss_ops::whitelist`'s.
+//! `mss whitelist import|list|add|remove`: the liste blanche kept in the
+//! store. Imports, additions and removals are `mss_ops::whitelist`'s.
 
 use mss_core::Domain;
 use mss_ops::whitelist::{self, WhitelistError};
@@ -14,10 +14,13 @@ pub async fn run(command: WhitelistCommand) -> Result<(), CliError> {
         WhitelistCommand::Import { data_dir, file, checksum } => {
             let store = DataDir::load(&data_dir.data_dir)?.open_store().await?;
             let imported = whitelist::import_file(&store, &file, checksum.as_deref()).await.map_err(refused)?;
-            println!(
-                "imported {} entries for {} domains (generated {}, sha256 {})",
-                imported.entries, imported.domains, imported.generated_at, imported.sha256
-            );
+            match &imported.changes {
+                Some(changes) => println!(
+                    "imported {} entries for {} domains (generated {}, sha256 {}): {changes}",
+                    imported.entries, imported.domains, imported.generated_at, imported.sha256
+                ),
+                None => println!("unchanged: this file (sha256 {}) is the one imported last", imported.sha256),
+            }
             Ok(())
         }
         WhitelistCommand::List { data_dir, domain } => {
@@ -32,6 +35,14 @@ pub async fn run(command: WhitelistCommand) -> Result<(), CliError> {
                     println!("{}\t{}\t{}", row.domain, row.source.as_str(), row.operator_dn);
                 }
             }
+            Ok(())
+        }
+        WhitelistCommand::Remove { data_dir, domain, dn } => {
+            let domain: Domain = parse("domain", &domain)?;
+            let dn: Option<DistinguishedName> = dn.map(|d| parse("dn", &d)).transpose()?;
+            let store = DataDir::load(&data_dir.data_dir)?.open_store().await?;
+            let removed = whitelist::remove_manual(&store, &domain, dn.as_ref()).await.map_err(refused)?;
+            println!("removed {removed} entr{} of {domain}", if removed == 1 { "y" } else { "ies" });
             Ok(())
         }
         WhitelistCommand::Add { data_dir, domain, dn, description } => {
@@ -51,6 +62,7 @@ fn refused(e: WhitelistError) -> CliError {
         WhitelistError::File(_) | WhitelistError::List(_) => usage("file", e),
         WhitelistError::Checksum(_) => usage("checksum", e),
         WhitelistError::AlreadyPresent(_) => usage("dn", e),
+        WhitelistError::NotManual(_) => usage("domain", e),
         WhitelistError::Store(e) => e.into(),
     }
 }

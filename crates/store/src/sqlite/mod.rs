@@ -538,6 +538,18 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
+    async fn remove_manual_whitelist_rows(&self, domain: &str, dn: Option<&str>) -> Result<usize, StoreError> {
+        let (domain, dn) = (domain.to_ascii_lowercase(), dn.map(str::to_string));
+        self.write(move |tx| {
+            Ok(tx.execute(
+                "DELETE FROM whitelist_entries
+                 WHERE source = 'manual' AND domain = ?1 AND (?2 IS NULL OR operator_dn = ?2)",
+                params![domain, dn],
+            )?)
+        })
+        .await
+    }
+
     async fn whitelist(&self) -> Result<Vec<WhitelistRow>, StoreError> {
         self.read(|conn| whitelist_rows(conn, None)).await
     }

@@ -169,6 +169,16 @@ pub async fn an_ans_import_replaces_ans_rows_and_keeps_manual_ones(store: &Store
     // Rows of the wrong source are refused and change nothing.
     assert!(store.meta.replace_ans_whitelist(&import("three", 1), std::slice::from_ref(&manual)).await.is_err());
     assert_eq!(store.meta.whitelist().await.unwrap().len(), 2);
+
+    // Removing by hand: manual rows only, one DN or the domain's all.
+    let other = WhitelistRow { operator_dn: "CN=mss2.peer.test,C=FR".into(), ..manual.clone() };
+    store.meta.add_manual_whitelist_row(&other).await.unwrap();
+    assert_eq!(store.meta.remove_manual_whitelist_rows("peer.test", Some("CN=nobody,C=FR")).await.unwrap(), 0);
+    assert_eq!(store.meta.remove_manual_whitelist_rows("PEER.test", Some("CN=mss2.peer.test,C=FR")).await.unwrap(), 1);
+    assert_eq!(store.meta.whitelist_for_domain("peer.test").await.unwrap(), vec![manual.clone()]);
+    assert_eq!(store.meta.remove_manual_whitelist_rows("c.mssante.fr", None).await.unwrap(), 0, "ANS rows stay");
+    assert_eq!(store.meta.remove_manual_whitelist_rows("peer.test", None).await.unwrap(), 1);
+    assert_eq!(store.meta.whitelist().await.unwrap().len(), 1);
 }
 
 pub async fn an_empty_store_has_no_import(store: &Store) {

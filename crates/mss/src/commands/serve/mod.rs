@@ -16,6 +16,7 @@ mod http;
 mod listeners;
 mod mail;
 mod patients;
+mod whitelist;
 mod workers;
 
 use std::collections::BTreeMap;

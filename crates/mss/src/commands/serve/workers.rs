@@ -1,6 +1,7 @@
 //! The background work of `mss serve`: the ANS validation of new mailboxes,
 //! the directory publication outbox, the daily housekeeping
-//! (`mss_ops::housekeeping`) and, at start, the backfill of message facts
+//! (`mss_ops::housekeeping`), the liste blanche's refresh when configured
+//! ([`super::whitelist`]) and, at start, the backfill of message facts
 //! (`mss_ops::facts`).
 
 use std::net::SocketAddr;
@@ -52,5 +53,8 @@ pub fn start(
     };
     tasks.push(tokio::spawn(housekeeping::daily(store.clone(), retention)));
     tasks.push(tokio::spawn(mss_ops::facts::backfill(store.clone())));
+    if let Some(source) = super::whitelist::Source::of(data)? {
+        tasks.push(tokio::spawn(source.run(store.clone())));
+    }
     Ok(simulator)
 }
