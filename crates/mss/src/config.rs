@@ -424,6 +424,25 @@ pub struct Tls {
     pub key: PathBuf,
     /// PEM file of the CAs that peer certificates must chain to.
     pub trust_anchors: PathBuf,
+    /// CRL files (PEM or DER) peer certificates are checked against,
+    /// read again at each refresh.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crl_files: Vec<PathBuf>,
+    /// CRLs downloaded at each refresh (the last valid copy of each kept in
+    /// `crls/`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crl_urls: Vec<String>,
+    /// Time between two refreshes of the CRLs.
+    #[serde(default = "default_crl_refresh", skip_serializing_if = "is_default_crl_refresh")]
+    pub crl_refresh_seconds: u64,
+}
+
+fn default_crl_refresh() -> u64 {
+    3600
+}
+
+fn is_default_crl_refresh(seconds: &u64) -> bool {
+    *seconds == default_crl_refresh()
 }
 
 /// A data directory: where it is and what its configuration says.
@@ -549,7 +568,8 @@ impl Config {
             u.as_deref().is_none_or(|u| (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 2048)
         };
         let whitelist = &self.whitelist;
-        let checks: [(&str, bool, String); 12] = [
+        let crl_urls_ok = self.tls.crl_urls.iter().all(|u| web_url(&Some(u.clone())));
+        let checks: [(&str, bool, String); 14] = [
             ("[smtp] max_message_bytes", size.contains(&(self.smtp.max_message_bytes as u64)), "1 KiB to 1 GiB".into()),
             ("[imap] max_append_bytes", size.contains(&self.imap.max_append_bytes), "1 KiB to 1 GiB".into()),
             ("[smtp] queue_expiry_days", (1..=30).contains(&self.smtp.queue_expiry_days), "1 to 30".into()),
@@ -573,6 +593,12 @@ impl Config {
             ),
             ("[whitelist] url", web_url(&whitelist.url), "an http(s) URL".into()),
             ("[whitelist] checksum_url", web_url(&whitelist.checksum_url), "an http(s) URL".into()),
+            ("[tls] crl_urls", crl_urls_ok && self.tls.crl_urls.len() <= 32, "at most 32 http(s) URLs".into()),
+            (
+                "[tls] crl_refresh_seconds",
+                (1..=7 * DAY).contains(&self.tls.crl_refresh_seconds),
+                format!("1 to {}", 7 * DAY),
+            ),
             (
                 "[whitelist] refresh_seconds",
                 (1..=7 * DAY).contains(&whitelist.refresh_seconds),
@@ -677,7 +703,14 @@ mod tests {
             mode: Some(RunMode::Development),
             domain: "pharma.test".into(),
             listen: Listen::default(),
-            tls: Tls { certificate: "c".into(), key: "k".into(), trust_anchors: "a".into() },
+            tls: Tls {
+                certificate: "c".into(),
+                key: "k".into(),
+                trust_anchors: "a".into(),
+                crl_files: vec![],
+                crl_urls: vec![],
+                crl_refresh_seconds: 3600,
+            },
             smtp: Smtp::default(),
             imap: Imap::default(),
             lifecycle: Lifecycle::default(),

@@ -274,3 +274,85 @@ async fn queued_mail_survives_a_restart_and_leaves_when_the_peer_comes_back() {
     wait_for_inbox(b, bob, 1).await;
     assert!(a.ok("queue list").is_empty());
 }
+
+/// A CRL of `ca` (a directory with ca.pem and ca.key) revoking the
+/// certificate `revoked`, made by OpenSSL in `work`: its PEM.
+fn crl_revoking(ca: &std::path::Path, revoked: &std::path::Path, work: &std::path::Path) -> Vec<u8> {
+    std::fs::create_dir_all(work).unwrap();
+    std::fs::write(
+        work.join("ca.cnf"),
+        "[ca]\ndefault_ca = test_ca\n[test_ca]\ndatabase = index.txt\ncrlnumber = crlnumber\n\
+         default_md = sha256\ndefault_crl_days = 7\n",
+    )
+    .unwrap();
+    std::fs::write(work.join("index.txt"), "").unwrap();
+    std::fs::write(work.join("crlnumber"), "01\n").unwrap();
+    let (key, cert) = (ca.join("ca.key"), ca.join("ca.pem"));
+    let ca_args = ["-config", "ca.cnf", "-keyfile", key.to_str().unwrap(), "-cert", cert.to_str().unwrap()];
+    for command in [&["-revoke", revoked.to_str().unwrap()][..], &["-gencrl", "-out", "crl.pem"][..]] {
+        let out = Command::new("openssl")
+            .current_dir(work)
+            .arg("ca")
+            .args(ca_args)
+            .args(command)
+            .output()
+            .expect("openssl is needed");
+        assert!(out.status.success(), "openssl ca {command:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    std::fs::read(work.join("crl.pem")).unwrap()
+}
+
+/// Replaces `path` whole, as an operator's deployment would.
+fn install(path: &std::path::Path, bytes: &[u8]) {
+    let temporary = path.with_extension("new");
+    std::fs::write(&temporary, bytes).unwrap();
+    std::fs::rename(temporary, path).unwrap();
+}
+
+/// Revocation while running: a peer delivers; a CRL made by OpenSSL that
+/// revokes its certificate is put in place of the configured CRL file; on
+/// the next refresh the peer is refused, without a restart. A CRL signed by
+/// another CA does not replace the valid one.
+#[tokio::test]
+async fn a_revoked_peer_certificate_is_refused_once_its_crl_is_in_force() {
+    let TrustedPair { ca, ours, peer, alice, .. } = &trusted_pair(None);
+    let alice = alice.as_str();
+    let work = tempfile::tempdir().unwrap();
+    let crl = work.path().join("igc-sante.crl");
+    let config = ours.dir.join("mss.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "[tls]\n",
+        &format!("[tls]\ncrl_files = [\"{}\"]\ncrl_refresh_seconds = 1\n", crl.display()),
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let server = ours.serve();
+    let (smtp, anchors) = (server.addr("smtp"), ours.dir.join("tls/ca.pem"));
+    assert_eq!(smtplib_send(&smtp, &anchors, Some(peer), "dr.house@hopital.test", alice), "sent", "no CRL yet");
+
+    let revoking = crl_revoking(ca, &peer.dir.join("tls/server.pem"), &work.path().join("openssl"));
+    install(&crl, &revoking);
+    let refused = |expected: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let said = smtplib_send(&smtp, &anchors, Some(peer), "dr.house@hopital.test", alice);
+            if said.contains(expected) {
+                return said;
+            }
+            assert!(std::time::Instant::now() < deadline, "still: {said}");
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    };
+    let said = refused("revoked");
+    assert!(said.starts_with("550 5.7.1 Untrusted client certificate"), "{said}");
+    let delivered = inbox_len(ours, alice).await;
+
+    // A CRL of another CA in its place: refused, the valid one stays.
+    let stranger = Operator::new("stranger.test");
+    let foreign = crl_revoking(&stranger.dir.join("ca"), &stranger.dir.join("tls/server.pem"), &work.path().join("x"));
+    install(&crl, &foreign);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(smtplib_send(&smtp, &anchors, Some(peer), "dr.house@hopital.test", alice).contains("revoked"));
+    assert_eq!(inbox_len(ours, alice).await, delivered, "nothing more once revoked");
+    drop(server);
+}

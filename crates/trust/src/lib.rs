@@ -8,7 +8,7 @@
 //! - [`pki`]: the development PKI (an "IGC-Santé TEST" root and operator
 //!   certificates), made with rcgen.
 //! - [`tls`]: rustls configurations for mutual TLS and the verdict on a
-//!   peer's certificate chain.
+//!   peer's certificate chain, revocation included ([`revocation`]: CRLs).
 //!
 //! Rules this crate keeps (breaking one lets a stranger into the trust space):
 //! - a liste blanche that does not parse, or whose checksum does not match, is an
@@ -28,9 +28,11 @@
 pub mod dn;
 pub mod liste_blanche;
 pub mod pki;
+pub mod revocation;
 pub mod tls;
 
 pub use dn::{DistinguishedName, DnError};
 pub use liste_blanche::{Entry, ListeBlanche, ListeBlancheError};
 pub use pki::{CertificateAuthority, CpsHolder, IssuedCertificate, OperatorIdentity, PkiError};
+pub use revocation::{Crl, CrlError, Revocation};
 pub use tls::{PeerCertificate, ServerTrust, TlsError, TlsMaterial};

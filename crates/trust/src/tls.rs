@@ -22,6 +22,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::dn::DistinguishedName;
+use crate::revocation::Revocation;
 
 /// TLS 1.2 is the floor of the MSSanté référentiel; TLS 1.3 is welcome.
 static VERSIONS: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
@@ -56,6 +57,11 @@ pub struct TlsMaterial {
     pub chain: Vec<CertificateDer<'static>>,
     pub key: Arc<PrivateKeyDer<'static>>,
     pub anchors: Arc<RootCertStore>,
+    /// The anchors as certificates (a CRL's signer is found among them).
+    pub anchor_certs: Arc<Vec<CertificateDer<'static>>>,
+    /// The CRLs peer certificates are checked against, replaceable while
+    /// running (empty: revocation is not checked).
+    pub revocation: Arc<Revocation>,
 }
 
 impl TlsMaterial {
@@ -100,13 +106,19 @@ impl TlsMaterial {
         anchor_certs: Vec<CertificateDer<'static>>,
     ) -> Result<Self, TlsError> {
         let mut anchors = RootCertStore::empty();
-        for cert in anchor_certs {
-            anchors.add(cert).map_err(|e| TlsError::Anchors(e.to_string()))?;
+        for cert in &anchor_certs {
+            anchors.add(cert.clone()).map_err(|e| TlsError::Anchors(e.to_string()))?;
         }
         if anchors.is_empty() {
             return Err(TlsError::Anchors("no trust anchor".into()));
         }
-        Ok(Self { chain, key: Arc::new(key), anchors: Arc::new(anchors) })
+        Ok(Self {
+            chain,
+            key: Arc::new(key),
+            anchors: Arc::new(anchors),
+            anchor_certs: Arc::new(anchor_certs),
+            revocation: Revocation::new(),
+        })
     }
 
     /// The server side: our certificate, client certificates asked for and
@@ -116,12 +128,13 @@ impl TlsMaterial {
         let webpki = WebPkiClientVerifier::builder_with_provider(self.anchors.clone(), provider.clone())
             .build()
             .map_err(|e| TlsError::Anchors(e.to_string()))?;
-        let verifier = Arc::new(JudgeLater { webpki: webpki.clone() });
+        let verifier = Arc::new(JudgeLater { webpki });
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(VERSIONS)?
             .with_client_cert_verifier(verifier)
             .with_single_cert(self.chain.clone(), self.key.clone_key())?;
-        Ok((Arc::new(config), ServerTrust { webpki }))
+        let trust = ServerTrust { anchors: self.anchors.clone(), revocation: self.revocation.clone() };
+        Ok((Arc::new(config), trust))
     }
 
     /// The server side of HTTPS (the portal, the API), HTTP/1.1, with our
@@ -169,7 +182,11 @@ impl TlsMaterial {
     /// ([`subject_of`]).
     pub fn trust_space_client(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
         let provider = provider();
-        let verifier = Arc::new(ChainOnly { anchors: self.anchors.clone(), provider: provider.clone() });
+        let verifier = Arc::new(ChainOnly {
+            anchors: self.anchors.clone(),
+            revocation: self.revocation.clone(),
+            provider: provider.clone(),
+        });
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(VERSIONS)?
             .dangerous()
@@ -207,6 +224,7 @@ pub fn subject_of(presented: Option<&[CertificateDer<'_>]>) -> Option<Distinguis
 #[derive(Debug)]
 struct ChainOnly {
     anchors: Arc<RootCertStore>,
+    revocation: Arc<Revocation>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -219,18 +237,8 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = webpki::EndEntityCert::try_from(end_entity)
-            .map_err(|e| rustls::Error::General(format!("unreadable server certificate: {e}")))?;
-        cert.verify_for_usage(
-            self.provider.signature_verification_algorithms.all,
-            &self.anchors.roots,
-            intermediates,
-            now,
-            webpki::KeyUsage::server_auth(),
-            None,
-            None,
-        )
-        .map_err(|e| rustls::Error::General(format!("untrusted server certificate: {e}")))?;
+        verify_chain(&self.anchors, &self.revocation, end_entity, intermediates, now, webpki::KeyUsage::server_auth())
+            .map_err(|e| rustls::Error::General(format!("untrusted server certificate: {e}")))?;
         Ok(ServerCertVerified::assertion())
     }
 
@@ -260,17 +268,15 @@ impl ServerCertVerifier for ChainOnly {
 /// Judges client certificates after the handshake.
 #[derive(Clone, Debug)]
 pub struct ServerTrust {
-    webpki: Arc<dyn ClientCertVerifier>,
+    anchors: Arc<RootCertStore>,
+    revocation: Arc<Revocation>,
 }
 
 impl ServerTrust {
     /// Judges client chains against these anchors (PEM), outside TLS: a CPS
     /// certificate presented to the API.
     pub fn from_anchors_pem(anchors: &str) -> Result<Self, TlsError> {
-        let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(roots_from_pem(anchors)?), provider())
-            .build()
-            .map_err(|e| TlsError::Anchors(e.to_string()))?;
-        Ok(Self { webpki })
+        Ok(Self { anchors: Arc::new(roots_from_pem(anchors)?), revocation: Revocation::new() })
     }
 
     /// The verdict on a chain handed over as DER bytes, leaf first (as the
@@ -286,8 +292,10 @@ impl ServerTrust {
         let Some((end_entity, intermediates)) = presented.and_then(|c| c.split_first()) else {
             return PeerCertificate::Missing;
         };
-        if let Err(e) = self.webpki.verify_client_cert(end_entity, intermediates, UnixTime::now()) {
-            return PeerCertificate::Untrusted { reason: e.to_string() };
+        let usage = webpki::KeyUsage::client_auth();
+        if let Err(e) = verify_chain(&self.anchors, &self.revocation, end_entity, intermediates, UnixTime::now(), usage)
+        {
+            return PeerCertificate::Untrusted { reason: e };
         }
         match x509_parser::parse_x509_certificate(end_entity.as_ref()) {
             Ok((_, cert)) => match DistinguishedName::from_x509(cert.subject()) {
@@ -297,6 +305,37 @@ impl ServerTrust {
             Err(e) => PeerCertificate::Untrusted { reason: format!("unreadable certificate: {e}") },
         }
     }
+}
+
+/// Verifies that `end_entity` chains to `anchors` through `intermediates`
+/// for `usage` at `now`, and that no CRL in force revokes any of the chain
+/// (`crate::revocation`'s policy); the reason, in words, otherwise.
+fn verify_chain(
+    anchors: &RootCertStore,
+    revocation: &Revocation,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    now: UnixTime,
+    usage: webpki::KeyUsage,
+) -> Result<(), String> {
+    let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|e| format!("unreadable certificate: {e}"))?;
+    let crls = revocation.current();
+    let lists = crate::revocation::lists(&crls);
+    let algorithms = provider().signature_verification_algorithms.all;
+    cert.verify_for_usage(
+        algorithms,
+        &anchors.roots,
+        intermediates,
+        now,
+        usage,
+        crate::revocation::options(&lists),
+        None,
+    )
+    .map(|_| ())
+    .map_err(|e| match e {
+        webpki::Error::CertRevoked => "invalid peer certificate: revoked (CRL)".to_string(),
+        e => format!("invalid peer certificate: {e:?}"),
+    })
 }
 
 /// Offers client authentication, defers the chain verdict to

@@ -16,6 +16,7 @@ mod http;
 mod listeners;
 mod mail;
 mod patients;
+mod revocation;
 mod whitelist;
 mod workers;
 
@@ -61,6 +62,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let ports = listeners.ports()?;
     let Listeners { mail: mail_listeners, web: web_listeners } = listeners;
     let mut tasks = Vec::new();
+    revocation::start(&data, &tls, &mut tasks).await?;
     let mes = patients::start(&data, ports["smtp"], &mut tasks).await?;
     let patient_route = mes.as_ref().map(|sim| sim.gateway);
     let submitter = mail::start(&data, &store, &tls, mail_listeners, patient_route, &mut tasks)?;
