@@ -72,6 +72,14 @@ pub enum Command {
     /// The Annuaire Santé: import the national extraction, search it, publication outbox.
     #[command(subcommand)]
     Annuaire(AnnuaireCommand),
+    /// Print the DNS records to publish: MX, SRV for clients (RFC 6186), autoconfig, TLSA.
+    Dns {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// The host name clients and peers dial (default: our certificate's CN).
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// Issue a development bearer token for a mailbox (SASL XOAUTH2 on submission).
     Token {
         #[command(flatten)]

@@ -219,6 +219,16 @@ pub fn subject_of_pem(pem: &str) -> Result<DistinguishedName, PkiError> {
     Ok(DistinguishedName::from_x509(cert.subject())?)
 }
 
+/// The SHA-256 of the first certificate's public key (SubjectPublicKeyInfo),
+/// hex: a TLSA `3 1 1` record's data (RFC 6698).
+pub fn spki_sha256_of_pem(pem: &str) -> Result<String, PkiError> {
+    use sha2::{Digest, Sha256};
+    let (_, block) =
+        x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(|e| PkiError::NotACertificate(e.to_string()))?;
+    let cert = block.parse_x509().map_err(|e| PkiError::NotACertificate(e.to_string()))?;
+    Ok(Sha256::digest(cert.public_key().raw).iter().map(|b| format!("{b:02x}")).collect())
+}
+
 fn read(path: &Path) -> Result<String, PkiError> {
     fs::read_to_string(path).map_err(|source| PkiError::Io { path: path.to_path_buf(), source })
 }

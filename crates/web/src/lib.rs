@@ -1,6 +1,7 @@
 //! HTTP for mss: the REST API under `/api` (described by `/api/openapi.json`),
 //! the portal under `/portail` (server-rendered pages in French), the health
-//! check and the status page.
+//! and readiness checks, the status page, and mail clients'
+//! autoconfiguration ([`autoconfig`]).
 //!
 //! Rules kept here:
 //! - every request that changes something is authenticated by a session
@@ -14,6 +15,7 @@
 //!   `shared`, `problem` and `psc_callback` (which routes between them).
 
 pub mod api;
+pub mod autoconfig;
 pub mod metrics;
 mod pages;
 mod portal;
@@ -68,6 +70,9 @@ pub struct Web {
     /// The operator runs in development mode (simulators allowed): every
     /// page says so in its footer.
     pub development: bool,
+    /// Where mail clients reach us, for their autoconfiguration; without
+    /// it there is none.
+    pub clients: Option<autoconfig::ClientServices>,
 }
 
 /// The certificate chain a TLS client presented on its connection (leaf
@@ -93,6 +98,7 @@ pub struct Sending {
 pub fn router(web: Arc<Web>) -> Router {
     Router::new()
         .merge(pages::router())
+        .merge(autoconfig::router())
         .merge(portal::router())
         .route(psc_callback::PATH, axum::routing::get(psc_callback::callback))
         .nest("/api", api::router())

@@ -6,6 +6,7 @@ mod audit;
 mod check;
 mod cps;
 pub mod dispensations;
+pub mod dns;
 mod https;
 mod init;
 mod mailbox;
@@ -35,6 +36,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Dispensations(cmd) => dispensations::run(cmd).await,
         Command::Stats(cmd) => stats::run(cmd).await,
         Command::Check { data_dir, quick, collect } => check::run(&data_dir, quick, collect).await,
+        Command::Dns { data_dir, host } => dns::run(&data_dir, host).await,
         Command::Token { data_dir, address, ttl_minutes } => token::run(&data_dir, &address, &ttl_minutes).await,
     }
 }

@@ -46,6 +46,7 @@ fn web(dir: &Path, store: &Store, sessions: &Arc<SessionAuthority>) -> Web {
         https: false,
         sending: None,
         development: true,
+        clients: None,
     }
 }
 

@@ -66,11 +66,14 @@ pub struct Site<'a> {
     pub http_addr: SocketAddr,
     pub ans_simulator: Option<Arc<AnsSimulator>>,
     pub mes: Option<Arc<mss_mes::MonEspaceSante>>,
+    /// Where mail clients reach us (their autoconfiguration).
+    pub clients: mss_web::autoconfig::ClientServices,
 }
 
 /// Every route the listeners serve.
 pub fn router(site: Site<'_>) -> Result<Router, CliError> {
-    let Site { data, store, tls, submitter, cps_ca, psc_secret, base_url, http_addr, ans_simulator, mes } = site;
+    let Site { data, store, tls, submitter, cps_ca, psc_secret, base_url, http_addr, ans_simulator, mes, clients } =
+        site;
     let lifecycle = &data.config.lifecycle;
     let (psc, simulator) = pro_sante_connect(data, psc_secret, base_url, &format!("http://{http_addr}"))?;
     let web = Arc::new(Web {
@@ -91,6 +94,7 @@ pub fn router(site: Site<'_>) -> Result<Router, CliError> {
             product: data.config.smtp.product_reference.clone(),
         }),
         development: data.mode == RunMode::Development,
+        clients: Some(clients),
     });
     let mut app = mss_web::router(web)
         .nest(FHIR_PATH, mss_directory::fhir_read::router(store.meta.clone(), &format!("{base_url}{FHIR_PATH}")));

@@ -97,6 +97,11 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         http_addr,
         ans_simulator,
         mes: mes.map(|sim| sim.mes),
+        clients: super::dns::client_services(
+            &tls.hostname,
+            |name| ports.get(name).map(std::net::SocketAddr::port),
+            data.config.smtp.plain_with_token && data.config.imap.plain_with_token,
+        ),
     };
     let app = http::router(site)?;
     let served = http::serve(app, web_listeners.http, https, &base_url, stop).await;
