@@ -125,3 +125,61 @@ fn clients_find_the_servers_by_dns_and_autoconfiguration() {
         )
     );
 }
+
+/// `MSS_LOG_FORMAT=json`: every log line of `mss serve` is one JSON object
+/// a collector can read (level, message, fields), the warning that no CRL
+/// is configured among them.
+#[test]
+fn logs_can_be_json_lines() {
+    let op = Operator::new("pharmacie.test");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mss"))
+        .args(["serve", "--data-dir", op.dir.to_str().unwrap()])
+        .env("MSS_LOG_FORMAT", "json")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !op.dir.join("ports.json").exists() {
+        assert!(std::time::Instant::now() < deadline, "mss serve did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() >= 2, "{logs}");
+    assert!(lines.iter().all(|l| l["level"].is_string() && l["timestamp"].is_string()), "{logs}");
+    let crl = lines.iter().find(|l| l["message"].as_str().is_some_and(|m| m.contains("no CRL configured")));
+    assert_eq!(crl.map(|l| l["level"].as_str()), Some(Some("WARN")), "{logs}");
+}
+
+/// The systemd unit in `packaging/` passes `systemd-analyze verify` without
+/// a warning (its ExecStart pointed at the binary built here); the same
+/// unit with a misspelt hardening option does not pass silently.
+#[test]
+fn the_service_unit_verifies() {
+    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../packaging/mss.service")).unwrap();
+    assert!(unit.contains("ExecStart=/usr/bin/mss serve --data-dir /var/lib/mss"));
+    let dir = tempfile::tempdir().unwrap();
+    let verify = |text: &str| {
+        let path = dir.path().join("mss.service");
+        std::fs::write(&path, text.replace("/usr/bin/mss", env!("CARGO_BIN_EXE_mss"))).unwrap();
+        let out = Command::new("systemd-analyze").arg("verify").arg(&path).output().expect("systemd-analyze is needed");
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    assert_eq!(verify(&unit), (true, String::new()));
+    let (_, said) = verify(&unit.replace("ProtectSystem=strict", "ProtectSystm=strict"));
+    assert!(said.contains("Unknown key 'ProtectSystm'"), "{said}");
+    for hardening in
+        ["NoNewPrivileges=yes", "ProtectSystem=strict", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE", "UMask=0077"]
+    {
+        assert!(unit.contains(hardening), "{hardening}");
+    }
+}
