@@ -132,7 +132,7 @@ fn clients_find_the_servers_by_dns_and_autoconfiguration() {
 #[test]
 fn logs_can_be_json_lines() {
     let op = Operator::new("pharmacie.test");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mss"))
+    let child = Command::new(env!("CARGO_BIN_EXE_mss"))
         .args(["serve", "--data-dir", op.dir.to_str().unwrap()])
         .env("MSS_LOG_FORMAT", "json")
         .env_remove("RUST_LOG")
