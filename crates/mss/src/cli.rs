@@ -72,6 +72,22 @@ pub enum Command {
     /// The Annuaire Santé: import the national extraction, search it, publication outbox.
     #[command(subcommand)]
     Annuaire(AnnuaireCommand),
+    /// Copy a running operator, consistently, into a new directory (configuration, keys, store, bodies).
+    Backup {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// The new directory the backup goes to.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Bring a backup back into a new (or empty) data directory, then check it.
+    Restore {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// The backup directory (from `mss backup`).
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Print the DNS records to publish: MX, SRV for clients (RFC 6186), autoconfig, TLSA.
     Dns {
         #[command(flatten)]

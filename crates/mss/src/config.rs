@@ -22,6 +22,8 @@ use crate::error::{CliError, failed, usage};
 
 pub const CONFIG_FILE: &str = "mss.toml";
 pub const PORTS_FILE: &str = "ports.json";
+/// Held by the one `mss serve` of a data directory.
+pub const LOCK_FILE: &str = "serve.lock";
 pub const DEFAULT_DATA_DIR: &str = "mss-data";
 
 /// `mss.toml`.

@@ -75,13 +75,16 @@ pub struct Store {
     pub audit: AuditTrail,
 }
 
+/// The database file of an embedded store, in its directory.
+pub const EMBEDDED_DATABASE: &str = "mss.sqlite3";
+
 impl Store {
     /// Opens (creating if needed) the configured backends and applies pending
     /// migrations.
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
         match config {
             StoreConfig::Embedded { dir } => {
-                let meta = Arc::new(SqliteStore::open(&dir.join("mss.sqlite3")).await?);
+                let meta = Arc::new(SqliteStore::open(&dir.join(EMBEDDED_DATABASE)).await?);
                 let files = FsBlobStore::open(&dir.join("blobs")).await?;
                 let audit = AuditTrail::start(meta.clone());
                 let blobs = LayeredBlobs { inline: meta.clone(), files };

@@ -26,6 +26,18 @@ pub trait MaintenanceStore: Send + Sync {
     /// The backend's own integrity check and the invariants mss relies on;
     /// one sentence per problem, empty when all is well.
     async fn check_metadata(&self) -> Result<Vec<String>, StoreError>;
+    /// Writes a consistent copy of the metadata, as of one moment, to a new
+    /// database at `path` (an embedded store's file), while others write.
+    async fn snapshot_to(&self, path: &std::path::Path) -> Result<(), StoreError>;
+}
+
+/// What [`Store::backup_into`] copied.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Backup {
+    /// Blobs the copy names, and how many of them were copied as files
+    /// (the others are kept inside the database).
+    pub blobs: usize,
+    pub copied: usize,
 }
 
 /// The outcome of [`Store::check`].
@@ -89,6 +101,36 @@ impl Store {
             unreferenced_blobs: unreferenced,
             messages_without_facts,
         })
+    }
+
+    /// Copies this store, as of one moment, into the embedded store of `dir`
+    /// (which must not hold one): the metadata first (a snapshot), then
+    /// every blob the snapshot names, each checked against its hash; mail
+    /// keeps flowing meanwhile. A blob gone since the snapshot (expunged and
+    /// collected) is a problem the copy reports: it fails.
+    pub async fn backup_into(&self, dir: &std::path::Path) -> Result<Backup, StoreError> {
+        let database = dir.join(crate::EMBEDDED_DATABASE);
+        if database.exists() {
+            return Err(StoreError::Invalid(format!("{} already holds a store", dir.display())));
+        }
+        self.meta.snapshot_to(&database).await?;
+        let copy = Store::open(&crate::StoreConfig::Embedded { dir: dir.to_path_buf() }).await?;
+        let named = copy.meta.referenced_blobs().await?;
+        let mut backup = Backup { blobs: named.len(), copied: 0 };
+        for hash in &named {
+            if copy.blobs.contains(hash).await? {
+                continue;
+            }
+            let Some(data) = self.blobs.get(hash).await? else {
+                return Err(StoreError::NotFound(format!("blob {hash}, named by the snapshot")));
+            };
+            if copy.blobs.put(&data).await? != *hash {
+                return Err(StoreError::Invalid(format!("blob {hash} does not match its hash")));
+            }
+            backup.copied += 1;
+        }
+        copy.audit.flush().await;
+        Ok(backup)
     }
 
     /// Removes the blobs no row names that have been idle for `grace`.

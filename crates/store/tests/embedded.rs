@@ -49,6 +49,7 @@ suite_tests!(
     sessions_rotate_refresh_tokens_and_are_revoked,
     deleted_mailboxes_are_emptied_after_their_retention_and_keep_their_address,
     a_healthy_store_checks_clean_and_collects_only_unreferenced_blobs,
+    a_backup_holds_every_message_and_checks_clean,
     state_changes_queue_their_publication_in_order_per_mailbox,
     a_liste_rouge_change_queues_an_update_of_an_active_mailbox,
     facts_are_written_with_the_message_and_shared_by_its_copies,

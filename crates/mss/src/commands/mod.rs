@@ -3,6 +3,7 @@
 
 mod annuaire;
 mod audit;
+mod backup;
 mod check;
 mod cps;
 pub mod dispensations;
@@ -36,6 +37,8 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Dispensations(cmd) => dispensations::run(cmd).await,
         Command::Stats(cmd) => stats::run(cmd).await,
         Command::Check { data_dir, quick, collect } => check::run(&data_dir, quick, collect).await,
+        Command::Backup { data_dir, out } => backup::backup(&data_dir, &out).await,
+        Command::Restore { data_dir, from } => backup::restore(&from, &data_dir).await,
         Command::Dns { data_dir, host } => dns::run(&data_dir, host).await,
         Command::Token { data_dir, address, ttl_minutes } => token::run(&data_dir, &address, &ttl_minutes).await,
     }

@@ -48,3 +48,22 @@ pub async fn a_healthy_store_checks_clean_and_collects_only_unreferenced_blobs(s
     assert!(report.is_consistent(), "{report:?}");
     assert_eq!((report.referenced_blobs, report.unreferenced_blobs), (2, 0));
 }
+
+/// A backup holds what was stored, small bodies in its database and large
+/// ones as files, checks clean, and is refused over an existing copy.
+pub async fn a_backup_holds_every_message_and_checks_clean(store: &Store) {
+    let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let (small, big) = (b"Subject: petit\r\n\r\nx\r\n".to_vec(), large("grand"));
+    store.deliver(&small, &[m.id]).await.unwrap();
+    store.deliver(&big, &[m.id]).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let backup = store.backup_into(dir.path()).await.unwrap();
+    assert_eq!(backup, Backup { blobs: 2, copied: 1 });
+    let copy = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
+    assert!(copy.check(true).await.unwrap().is_consistent());
+    let inbox = copy.meta.folder_messages(m.id, INBOX).await.unwrap();
+    assert_eq!(inbox.len(), 2);
+    assert_eq!(copy.blobs.get(&BlobHash::of(&big)).await.unwrap().as_deref(), Some(&big[..]));
+    assert_eq!(copy.blobs.get(&BlobHash::of(&small)).await.unwrap().as_deref(), Some(&small[..]));
+    assert!(matches!(store.backup_into(dir.path()).await, Err(StoreError::Invalid(_))));
+}

@@ -30,12 +30,11 @@ use mail::Tls;
 
 use super::init::{InitSettings, initialise, print_report};
 use crate::cli::ServeArgs;
-use crate::config::{CONFIG_FILE, DEFAULT_DATA_DIR, DataDir, Listen, PORTS_FILE, RunMode};
+use crate::config::{CONFIG_FILE, DEFAULT_DATA_DIR, DataDir, LOCK_FILE, Listen, PORTS_FILE, RunMode};
 use crate::error::{CliError, failed};
 
 /// The development domain of a data directory made by a bare `mss serve`.
 const DEV_DOMAIN: &str = "mss.localhost";
-const LOCK_FILE: &str = "serve.lock";
 
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let dir = match args.data_dir {
