@@ -94,6 +94,8 @@ fn metrics_are_served_to_the_scraper_holding_the_token() {
             server.addr("submission")
         )
         .as_str(),
+        "mss_certificate_expiry_seconds{role=\"operator\",subject=\"",
+        "mss_certificate_expiry_seconds{role=\"anchor\",subject=\"",
         "# TYPE process_resident_memory_bytes gauge",
         "process_open_fds ",
         "process_cpu_seconds_total ",

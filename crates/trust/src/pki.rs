@@ -219,6 +219,21 @@ pub fn subject_of_pem(pem: &str) -> Result<DistinguishedName, PkiError> {
     Ok(DistinguishedName::from_x509(cert.subject())?)
 }
 
+/// Each certificate of a PEM text: its subject (as written) and the end of
+/// its validity (`notAfter`, unix seconds), in order.
+pub fn expiries_of_pem(pem: &str) -> Result<Vec<(String, i64)>, PkiError> {
+    let mut out = Vec::new();
+    for block in x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes()) {
+        let block = block.map_err(|e| PkiError::NotACertificate(e.to_string()))?;
+        if block.label != "CERTIFICATE" {
+            continue;
+        }
+        let cert = block.parse_x509().map_err(|e| PkiError::NotACertificate(e.to_string()))?;
+        out.push((cert.subject().to_string(), cert.validity().not_after.timestamp()));
+    }
+    Ok(out)
+}
+
 /// The SHA-256 of the first certificate's public key (SubjectPublicKeyInfo),
 /// hex: a TLSA `3 1 1` record's data (RFC 6698).
 pub fn spki_sha256_of_pem(pem: &str) -> Result<String, PkiError> {

@@ -2,7 +2,7 @@
 //! format 0.0.4), for an operator's Grafana: mailboxes by type and state,
 //! the current month's usage (`mss_ops::stats`: messages by direction,
 //! documents, logins by method), the outbound queue, the liste blanche
-//! (entries, when imported), each listener's
+//! (entries, when imported), our certificates' expiry, each listener's
 //! connections (open, admitted, refused, evicted), and the process
 //! (resident memory, open files, CPU time, start time). Counts only. A
 //! scraper authenticates with the bearer token `[metrics] token_file`
@@ -25,11 +25,14 @@ struct Metrics {
     domain: Domain,
     token: String,
     started_at: i64,
+    /// Our certificates: role, subject, end of validity.
+    expiries: Vec<(&'static str, String, i64)>,
 }
 
-/// The endpoint, for a scraper holding `token`.
-pub fn router(store: Store, domain: Domain, token: String) -> Router {
-    let metrics = Arc::new(Metrics { store, domain, token, started_at: now_unix() });
+/// The endpoint, for a scraper holding `token`; `expiries` are our
+/// certificates (role, subject, `notAfter`).
+pub fn router(store: Store, domain: Domain, token: String, expiries: Vec<(&'static str, String, i64)>) -> Router {
+    let metrics = Arc::new(Metrics { store, domain, token, started_at: now_unix(), expiries });
     Router::new().route("/metrics", get(scrape)).with_state(metrics)
 }
 
@@ -110,6 +113,18 @@ async fn render(m: &Metrics) -> Result<String, mss_store::StoreError> {
              # HELP mss_whitelist_imported_seconds When it was imported (a stale list shows here).\n\
              # TYPE mss_whitelist_imported_seconds gauge\nmss_whitelist_imported_seconds {}",
             import.entry_count, import.imported_at
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP mss_certificate_expiry_seconds When each of our certificates expires.\n\
+         # TYPE mss_certificate_expiry_seconds gauge"
+    );
+    for (role, subject, not_after) in &m.expiries {
+        let _ = writeln!(
+            out,
+            "mss_certificate_expiry_seconds{{role=\"{role}\",subject=\"{}\"}} {not_after}",
+            label(subject)
         );
     }
     listeners(&mut out);

@@ -68,12 +68,26 @@ pub struct Site<'a> {
     pub mes: Option<Arc<mss_mes::MonEspaceSante>>,
     /// Where mail clients reach us (their autoconfiguration).
     pub clients: mss_web::autoconfig::ClientServices,
+    /// Our certificates' ends of validity, for `/metrics`.
+    pub expiries: Vec<(&'static str, String, i64)>,
 }
 
 /// Every route the listeners serve.
 pub fn router(site: Site<'_>) -> Result<Router, CliError> {
-    let Site { data, store, tls, submitter, cps_ca, psc_secret, base_url, http_addr, ans_simulator, mes, clients } =
-        site;
+    let Site {
+        data,
+        store,
+        tls,
+        submitter,
+        cps_ca,
+        psc_secret,
+        base_url,
+        http_addr,
+        ans_simulator,
+        mes,
+        clients,
+        expiries,
+    } = site;
     let lifecycle = &data.config.lifecycle;
     let (psc, simulator) = pro_sante_connect(data, psc_secret, base_url, &format!("http://{http_addr}"))?;
     let web = Arc::new(Web {
@@ -108,7 +122,7 @@ pub fn router(site: Site<'_>) -> Result<Router, CliError> {
         app = app.merge(mss_mes::router(mes, super::patients::MES_SIMULATOR_PATH));
     }
     if let Some(token) = data.metrics_token()? {
-        app = app.merge(mss_web::metrics::router(store.clone(), data.domain.clone(), token));
+        app = app.merge(mss_web::metrics::router(store.clone(), data.domain.clone(), token, expiries));
     }
     Ok(app)
 }

@@ -12,6 +12,7 @@
 //! our published mailboxes read as FHIR), and in development the Mon espace
 //! santé simulator ([`patients`]). This module only wires them.
 
+mod expiry;
 mod http;
 mod listeners;
 mod mail;
@@ -62,6 +63,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let Listeners { mail: mail_listeners, web: web_listeners } = listeners;
     let mut tasks = Vec::new();
     revocation::start(&data, &tls, &mut tasks).await?;
+    let expiries = expiry::expiries(&data)?;
+    tasks.push(tokio::spawn(expiry::watch(expiries.clone())));
     let mes = patients::start(&data, ports["smtp"], &mut tasks).await?;
     let patient_route = mes.as_ref().map(|sim| sim.gateway);
     let submitter = mail::start(&data, &store, &tls, mail_listeners, patient_route, &mut tasks)?;
@@ -96,6 +99,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         http_addr,
         ans_simulator,
         mes: mes.map(|sim| sim.mes),
+        expiries: expiries.iter().map(|e| (e.role, e.subject.clone(), e.not_after)).collect(),
         clients: super::dns::client_services(
             &tls.hostname,
             |name| ports.get(name).map(std::net::SocketAddr::port),
