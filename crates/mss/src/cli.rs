@@ -290,8 +290,20 @@ pub struct InitArgs {
     #[arg(long)]
     pub domain: String,
     /// CA directory (from `mss pki init`) that issues our certificate; default: a new CA in DATA_DIR/ca.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "certificate")]
     pub ca: Option<PathBuf>,
+    /// The operator's own certificate (IGC-Santé): a PEM chain (leaf first) or a PKCS#12 file.
+    #[arg(long, requires = "anchors")]
+    pub certificate: Option<PathBuf>,
+    /// Its private key (PEM), unless the certificate file holds it.
+    #[arg(long, requires = "certificate")]
+    pub key: Option<PathBuf>,
+    /// The trust anchors (PEM): the IGC-Santé chain peers and we chain to.
+    #[arg(long, requires = "certificate")]
+    pub anchors: Option<PathBuf>,
+    /// A 0600 file holding the PKCS#12 file's password.
+    #[arg(long, requires = "certificate")]
+    pub pkcs12_password_file: Option<PathBuf>,
     /// Host name in the certificate (CN); default: the domain.
     #[arg(long)]
     pub hostname: Option<String>,

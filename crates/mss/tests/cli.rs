@@ -478,3 +478,82 @@ fn https_serves_the_portal_with_the_operator_certificate_and_takes_cps_cards() {
     assert!(status.success());
     assert!(out.contains(&format!("https      https://{https}/")), "{out}");
 }
+
+/// `mss init --certificate`: the operator's own certificate (issued here by
+/// a test IGC-Santé CA) as PEM files, or as a PKCS#12 file made by OpenSSL
+/// with its password in a 0600 file; no development CA is made. A wrong
+/// password, an open password file, a key of another certificate or
+/// anchors of another CA are refused and write nothing.
+#[test]
+fn init_takes_the_operators_own_certificate_as_pem_or_pkcs12() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = |name: &str| tmp.path().join(name).display().to_string();
+    ok(&format!("pki init --out {}", path("igc")));
+    // The operator's certificate and key, as the IGC-Santé would deliver them.
+    ok(&format!("init --data-dir {} --domain pharmacie.test --ca {}", path("issued"), path("igc")));
+    let (cert, key, anchors) = (path("issued/tls/server.pem"), path("issued/tls/server.key"), path("igc/ca.pem"));
+    let any = "--smtp 127.0.0.1:0 --submission 127.0.0.1:0 --imap 127.0.0.1:0 --http 127.0.0.1:0";
+
+    let pem = path("pem");
+    let said = ok(&format!(
+        "init --data-dir {pem} --domain pharmacie.test {any} --certificate {cert} --key {key} --anchors {anchors}"
+    ));
+    assert!(said.contains("the operator's own, from"), "{said}");
+    assert_eq!(std::fs::read(format!("{pem}/tls/server.pem")).unwrap(), std::fs::read(&cert).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(format!("{pem}/tls/ca.pem")).unwrap(),
+        std::fs::read_to_string(&anchors).unwrap()
+    );
+    assert!(!Path::new(&format!("{pem}/ca")).exists(), "no development CA");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(format!("{pem}/tls/server.key")).unwrap().permissions().mode() & 0o777, 0o600);
+    let mut server = spawn_serve(Path::new("."), &["--data-dir", &pem]);
+    let ports = wait_for_ports(Path::new(&pem), &mut server);
+    assert!(http_get(ports["http"].as_str().unwrap(), "/readyz").contains("ready"));
+    terminate(&mut server);
+
+    // PKCS#12, as OpenSSL exports it.
+    let p12 = path("operator.p12");
+    let export = std::process::Command::new("openssl")
+        .args(["pkcs12", "-export", "-in", &cert, "-inkey", &key, "-out", &p12, "-passout", "pass:s3cret-p12"])
+        .output()
+        .expect("openssl is needed");
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let password = path("p12.password");
+    std::fs::write(&password, "s3cret-p12\n").unwrap();
+    std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let from_p12 = path("p12");
+    ok(&format!(
+        "init --data-dir {from_p12} --domain pharmacie.test {any} --certificate {p12} --pkcs12-password-file {password} --anchors {anchors}"
+    ));
+    let subject = |dir: &str| {
+        mss_trust::pki::subject_of_pem(&std::fs::read_to_string(format!("{dir}/tls/server.pem")).unwrap()).unwrap()
+    };
+    assert_eq!(subject(&from_p12), subject(&pem));
+
+    // Refusals, nothing written.
+    let refused_dir = tmp.path().join("refused");
+    let wrong = path("wrong.password");
+    std::fs::write(&wrong, "not it").unwrap();
+    std::fs::set_permissions(&wrong, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let base = format!("init --data-dir {} --domain pharmacie.test {any}", refused_dir.display());
+    refused(
+        &refused_dir,
+        &format!("{base} --certificate {p12} --pkcs12-password-file {wrong} --anchors {anchors}"),
+        "certificate",
+    );
+    std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o644)).unwrap();
+    refused(
+        &refused_dir,
+        &format!("{base} --certificate {p12} --pkcs12-password-file {password} --anchors {anchors}"),
+        "pkcs12-password-file",
+    );
+    ok(&format!("init --data-dir {} --domain hopital.test --ca {}", path("other"), path("igc")));
+    let other_key = path("other/tls/server.key");
+    refused(&refused_dir, &format!("{base} --certificate {cert} --key {other_key} --anchors {anchors}"), "key");
+    ok(&format!("pki init --out {}", path("elsewhere")));
+    let foreign = path("elsewhere/ca.pem");
+    refused(&refused_dir, &format!("{base} --certificate {cert} --key {key} --anchors {foreign}"), "anchors");
+    let both = mss(&format!("{base} --certificate {cert} --key {key} --anchors {anchors} --ca {}", path("igc")));
+    assert_eq!(both.status.code(), Some(2));
+}

@@ -11,6 +11,7 @@ use mss_core::Domain;
 use mss_trust::pki::{CA_CERT_FILE, OperatorIdentity};
 use mss_trust::{CertificateAuthority, DistinguishedName};
 
+use super::operator_certificate::{self, Provided};
 use crate::cli::InitArgs;
 use crate::config::{
     CONFIG_FILE, CPS_CA_DIR, Config, Cps, IDENTITIES_FILE, Imap, Lifecycle, Listen, METRICS_TOKEN_FILE, Metrics,
@@ -26,6 +27,8 @@ pub struct InitSettings {
     pub dir: PathBuf,
     pub domain: Domain,
     pub ca: Option<PathBuf>,
+    /// The operator's own certificate, instead of one issued here.
+    pub certificate: Option<Provided>,
     pub identity: OperatorIdentity,
     pub listen: Listen,
 }
@@ -61,6 +64,12 @@ pub fn run(args: InitArgs) -> Result<(), CliError> {
         dir: args.data_dir.data_dir,
         domain,
         ca: args.ca,
+        certificate: args.certificate.map(|certificate| Provided {
+            certificate,
+            key: args.key,
+            anchors: args.anchors.unwrap_or_default(),
+            pkcs12_password_file: args.pkcs12_password_file,
+        }),
         identity: OperatorIdentity { host, organisation: args.organisation, unit: args.unit, state: args.state },
         listen,
     };
@@ -78,15 +87,23 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
             return Err(usage("data-dir", format!("{} already holds {existing}; not overwriting it", dir.display())));
         }
     }
-    let (ca, new_ca) = match &settings.ca {
-        Some(ca_dir) => (CertificateAuthority::load(ca_dir).map_err(|e| usage("ca", e))?, false),
-        None => (
-            CertificateAuthority::generate("IGC-Santé TEST Racine", &settings.identity.organisation)
-                .map_err(|e| failed("pki", e))?,
-            true,
-        ),
+    // The operator's own certificate, or one issued by a development CA
+    // (given, or made here).
+    let (issued, anchors_pem, new_ca) = match (&settings.certificate, &settings.ca) {
+        (Some(provided), _) => {
+            let loaded = operator_certificate::load(provided)?;
+            (loaded.issued, loaded.anchors_pem, None)
+        }
+        (None, Some(ca_dir)) => {
+            let ca = CertificateAuthority::load(ca_dir).map_err(|e| usage("ca", e))?;
+            (ca.issue_operator(&settings.identity).map_err(|e| failed("pki", e))?, ca.cert_pem().to_string(), None)
+        }
+        (None, None) => {
+            let ca = CertificateAuthority::generate("IGC-Santé TEST Racine", &settings.identity.organisation)
+                .map_err(|e| failed("pki", e))?;
+            (ca.issue_operator(&settings.identity).map_err(|e| failed("pki", e))?, ca.cert_pem().to_string(), Some(ca))
+        }
     };
-    let issued = ca.issue_operator(&settings.identity).map_err(|e| failed("pki", e))?;
     let config = Config {
         // A development CA and the simulators: production is a decision
         // the operator writes into mss.toml (docs/security.md).
@@ -115,17 +132,17 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
     let config_text = toml::to_string_pretty(&config).map_err(|e| failed("mss.toml", e))?;
 
     // Writes start here.
-    if new_ca {
+    if let Some(ca) = &new_ca {
         ca.write_to(&dir.join(CA_DIR)).map_err(|e| failed("pki", e))?;
     }
     issued.write_to(&dir.join(TLS_DIR), "server").map_err(|e| failed("pki", e))?;
-    write_file(&dir.join(&config.tls.trust_anchors), ca.cert_pem())?;
+    write_file(&dir.join(&config.tls.trust_anchors), &anchors_pem)?;
     write_file(&dir.join(CONFIG_FILE), &config_text)?;
     write_file(&dir.join(IDENTITIES_FILE), TEST_IDENTITIES)?;
     let token = dir.join(METRICS_TOKEN_FILE);
     write_private(&token, &random_secret()?).map_err(|e| failed(token.display(), e))?;
     cps_ca.write_to(&dir.join(CPS_CA_DIR)).map_err(|e| failed("pki", e))?;
-    Ok(InitReport { subject: issued.subject, new_ca })
+    Ok(InitReport { subject: issued.subject, new_ca: new_ca.is_some() })
 }
 
 /// The Pro Santé Connect simulator's test identities (valid RPPS keys).
@@ -177,6 +194,8 @@ pub fn print_report(settings: &InitSettings, report: &InitReport) {
     println!("  subject DN: {}", report.subject);
     if report.new_ca {
         println!("  issued by a new development CA: {dir}/{CA_DIR}/ca.pem");
+    } else if let Some(provided) = &settings.certificate {
+        println!("  the operator's own, from {}", provided.certificate.display());
     } else if let Some(ca) = &settings.ca {
         println!("  issued by the CA in {}", ca.display());
     }

@@ -12,6 +12,7 @@ mod https;
 mod init;
 mod mailbox;
 pub mod messages;
+mod operator_certificate;
 mod pki;
 mod queue;
 mod serve;

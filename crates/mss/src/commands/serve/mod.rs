@@ -193,6 +193,7 @@ fn initialise_development(dir: &Path) -> Result<(), CliError> {
         dir: dir.to_path_buf(),
         domain: DEV_DOMAIN.parse().map_err(|e| failed("development domain", e))?,
         ca: None,
+        certificate: None,
         identity: mss_trust::OperatorIdentity {
             host: DEV_DOMAIN.into(),
             organisation: "MSS DEVELOPPEMENT".into(),
