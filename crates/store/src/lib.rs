@@ -23,6 +23,7 @@
 //! - Nothing here decides policy: who may see or write what is `mss-core`'s job.
 
 mod allocate;
+mod app_passwords;
 mod audit;
 mod blob;
 mod error;
@@ -43,6 +44,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use allocate::{create_at_free_address, free_address};
+pub use app_passwords::*;
 pub use audit::*;
 pub use blob::{BlobHash, BlobStore};
 pub use error::StoreError;

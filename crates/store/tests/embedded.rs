@@ -33,6 +33,7 @@ suite_tests!(
     blobs_are_content_addressed_and_checked,
     an_ans_import_replaces_ans_rows_and_keeps_manual_ones,
     an_empty_store_has_no_import,
+    application_passwords_are_found_by_hash_and_revoked_by_their_maker,
     the_queue_tracks_each_recipient_until_all_are_final,
     roles_are_granted_replaced_and_read_back,
     a_new_mailbox_has_inbox_and_the_special_use_folders,

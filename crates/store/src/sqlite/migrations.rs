@@ -30,6 +30,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0015_dispensation_links_by_message.sql"),
     ),
     (16, "message_documents", include_str!("../../migrations/sqlite/0016_message_documents.sql")),
+    (17, "app_passwords", include_str!("../../migrations/sqlite/0017_app_passwords.sql")),
 ];
 
 /// Brings the database to the latest version; returns the version reached.
