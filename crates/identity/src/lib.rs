@@ -15,6 +15,7 @@
 //! - parsing is bounded (token length, SASL response length) and never panics;
 //! - failed logins are throttled per client and per account ([`Throttle`]).
 
+pub mod app_password;
 pub mod cps;
 pub mod login;
 pub mod psc;

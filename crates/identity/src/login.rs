@@ -1,18 +1,19 @@
 //! Turning verified credentials into a principal: the mailbox a client acts
 //! as. One path for every protocol (submission, IMAP, later the REST API):
 //! a bearer token names an active mailbox; an organisation certificate is
-//! bound to an active applicative mailbox.
+//! bound to an active applicative mailbox; an application password opens
+//! one mailbox, with its maker's rights, for the protocols it was made for.
 //!
 //! A login is not for ever: [`revoked`] tells an open session (IMAP,
 //! submission) whether what proved it still holds: the login session not
 //! ended (logout, revocation, expiry), the mailbox still receiving mail
 //! (not suspended nor deleted), the certificate still bound to it.
 
-use mss_core::{EmailAddress, MailboxKind, MailboxState, NationalId};
-use mss_store::{Mailbox, MetadataStore, StoreError};
+use mss_core::{EmailAddress, MailboxKind, MailboxState, NationalId, Right, rights};
+use mss_store::{Mailbox, MetadataStore, Scope, StoreError};
 use mss_trust::DistinguishedName;
 
-use crate::{BearerCredentials, TokenKey};
+use crate::{BearerCredentials, TokenKey, app_password};
 
 /// Who is acting: their own mailbox, and the person behind it (none for
 /// software authenticated by certificate), with what proved it.
@@ -25,6 +26,8 @@ pub struct Principal {
     pub session: Option<String>,
     /// The certificate subject of a SASL EXTERNAL login.
     pub certificate: Option<DistinguishedName>,
+    /// The application password of a password login.
+    pub app_password: Option<i64>,
 }
 
 impl Principal {
@@ -65,6 +68,10 @@ pub enum Revoked {
     /// The mailbox is no longer bound to the certificate that logged in.
     #[error("Certificate no longer bound to the mailbox")]
     CertificateUnbound,
+    /// The application password was revoked, or expired, or its maker no
+    /// longer has access to the mailbox.
+    #[error("Application password revoked")]
+    PasswordRevoked,
 }
 
 /// Whether `principal` may no longer act at `now`, and why: two reads by
@@ -86,7 +93,60 @@ pub async fn revoked(meta: &dyn MetadataStore, principal: &Principal, now: i64) 
     {
         return Ok(Some(Revoked::SessionEnded));
     }
+    if let Some(id) = principal.app_password {
+        let live = meta.app_password(id).await?.is_some_and(|p| p.is_live(now));
+        let person = principal.national_id.as_ref();
+        let still = match person {
+            Some(person) => meta.relation_to(&mailbox, person).await?.is_some(),
+            None => false,
+        };
+        if !live || !still {
+            return Ok(Some(Revoked::PasswordRevoked));
+        }
+    }
     Ok(None)
+}
+
+/// An application password (`mss_store::app_passwords`) for the mailbox
+/// `user`, over `protocol` (IMAP or submission): live, of that mailbox, of
+/// that scope, and its maker still holding the mailbox or a role on it
+/// giving what the protocol needs (reading for IMAP, sending for
+/// submission). The use is recorded.
+pub async fn by_app_password(
+    meta: &dyn MetadataStore,
+    user: &str,
+    password: &str,
+    protocol: Scope,
+    now: i64,
+) -> Result<Principal, LoginError> {
+    let invalid = |why: &str| LoginError::Invalid(why.to_string());
+    if !password.trim().starts_with(app_password::PREFIX) || password.len() > 200 {
+        return Err(invalid("not an application password"));
+    }
+    let address: EmailAddress = user.trim().parse().map_err(|_| invalid("user is not an address"))?;
+    let kept = meta.app_password_by_hash(&app_password::hash(password)).await?;
+    let Some(kept) = kept.filter(|p| p.is_live(now)) else {
+        return Err(invalid("unknown, revoked or expired application password"));
+    };
+    let mailbox = meta.mailbox_by_id(kept.mailbox).await?.ok_or_else(|| invalid("mailbox gone"))?;
+    if mailbox.address != address {
+        return Err(invalid("the password is for another mailbox"));
+    }
+    if !kept.scope.allows(protocol) {
+        return Err(invalid("the password is not for this protocol"));
+    }
+    if mailbox.state == MailboxState::Pending {
+        return Err(LoginError::Pending);
+    }
+    let relation =
+        meta.relation_to(&mailbox, &kept.national_id).await?.ok_or_else(|| invalid("maker has no access"))?;
+    let needed = if protocol == Scope::Imap { Right::Read } else { Right::SendAs };
+    if !rights(relation, mailbox.kind, mailbox.state).has(needed) {
+        return Err(invalid("the maker's role does not allow this"));
+    }
+    meta.app_password_used(kept.id, now).await?;
+    let national_id = Some(kept.national_id);
+    Ok(Principal { mailbox, national_id, session: None, certificate: None, app_password: Some(kept.id) })
 }
 
 fn bound_to(dn: &str, subject: &DistinguishedName) -> bool {
@@ -130,7 +190,7 @@ pub async fn by_token(
         }
         Some(mailbox) if mailbox.state.receives_mail() => {
             let national_id = mailbox.national_id.clone();
-            Ok(Principal { mailbox, national_id, session: claims.sid, certificate: None })
+            Ok(Principal { mailbox, national_id, session: claims.sid, certificate: None, app_password: None })
         }
         Some(mailbox) if mailbox.state == MailboxState::Pending => Err(LoginError::Pending),
         _ => Err(invalid("no active mailbox")),
@@ -156,5 +216,5 @@ pub async fn by_certificate(
     if authzid.is_some_and(|a| a.parse::<EmailAddress>().ok().as_ref() != Some(&mailbox.address)) {
         return Err(LoginError::Invalid("authorization identity is not the bound mailbox".into()));
     }
-    Ok(Principal { mailbox, national_id: None, session: None, certificate: Some(subject.clone()) })
+    Ok(Principal { mailbox, national_id: None, session: None, certificate: Some(subject.clone()), app_password: None })
 }

@@ -39,13 +39,15 @@ async fn tokens_authenticate_and_bad_ones_are_refused() {
     let mut client = starttls(addr, site.anonymous()).await;
     let caps = client.cmd("CAPABILITY").await;
     assert!(caps.untagged.contains("AUTH=XOAUTH2") && caps.untagged.contains("AUTH=OAUTHBEARER"), "{caps:?}");
-    assert!(caps.untagged.contains("LOGINDISABLED"), "LOGIN stays disabled without the development option");
+    assert!(!caps.untagged.contains("LOGINDISABLED") && caps.untagged.contains("AUTH=PLAIN"), "application passwords");
     let forged = client.xoauth2(ALICE, "eyJhbGciOiJFUzI1NiJ9.e30.AAAA").await;
     assert_eq!(forged.status(), "NO");
     assert!(forged.tagged.contains("AUTHENTICATIONFAILED"));
     let other = client.xoauth2("bob@ours.test", &site.token(ALICE)).await;
     assert_eq!(other.status(), "NO", "the user must match the token");
     assert_eq!(client.cmd("LOGIN alice.martin@ours.test x").await.status(), "NO");
+    let token_as_password = client.cmd(&format!("LOGIN {ALICE} {}", site.token(ALICE))).await;
+    assert_eq!(token_as_password.status(), "NO", "a token is no password without the development option");
     let ok = client.xoauth2(ALICE, &site.token(ALICE)).await;
     assert!(ok.ok() && ok.tagged.contains("CAPABILITY"), "{ok:?}");
     assert_eq!(client.cmd("AUTHENTICATE XOAUTH2 AAAA").await.status(), "BAD", "once only");

@@ -356,3 +356,89 @@ async fn a_revoked_peer_certificate_is_refused_once_its_crl_is_in_force() {
     assert_eq!(inbox_len(ours, alice).await, delivered, "nothing more once revoked");
     drop(server);
 }
+
+/// Logs in with imaplib's LOGIN as `user`/`password` over STARTTLS; prints
+/// `ok N` (messages in INBOX) or `refused`.
+const IMAP_LOGIN: &str = r#"
+import imaplib, ssl, sys
+addr, ca, user, password = sys.argv[1:5]
+host, port = addr.rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+M = imaplib.IMAP4(host, int(port))
+M.starttls(ssl_context=ctx)
+try:
+    M.login(user, password)
+    typ, data = M.select("INBOX")
+    print("ok", data[0].decode())
+except imaplib.IMAP4.error:
+    print("refused")
+"#;
+
+/// Application passwords with real clients and no development option:
+/// swaks submits with AUTH PLAIN and Python's imaplib reads with LOGIN; a
+/// password for submission only does not open IMAP; a bearer token is no
+/// password; once revoked, the password opens nothing.
+#[tokio::test]
+async fn swaks_and_imaplib_log_in_with_an_application_password() {
+    let op = Operator::new("pharmacie.test");
+    let alice = op.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
+    let bob = op.ok("mailbox create --type per --rpps 10000013994 --first Bob --last Durand").trim().to_string();
+    let store = mss_store::Store::open(&mss_store::StoreConfig::Embedded { dir: op.dir.clone() }).await.unwrap();
+    let mailbox = store.meta.mailbox(&alice.parse().unwrap()).await.unwrap().unwrap();
+    let make = |scope| {
+        let (store, mailbox) = (store.clone(), mailbox.clone());
+        async move {
+            let (secret, hash) = mss_identity::app_password::generate().unwrap();
+            let now = mss_store::now_unix();
+            let new = mss_store::NewAppPassword {
+                mailbox: mailbox.id,
+                national_id: "810003621892".parse().unwrap(),
+                label: "Téléphone".into(),
+                hash,
+                scope,
+                created_at: now,
+                expires_at: now + 86_400,
+            };
+            (store.meta.create_app_password(&new).await.unwrap(), secret)
+        }
+    };
+    let (phone, secret) = make(mss_store::Scope::Both).await;
+    let (_, sending_only) = make(mss_store::Scope::Submission).await;
+    let server = op.serve();
+    let from_header = format!("From: <{alice}>");
+    let envelope = ["--from", alice.as_str(), "--to", bob.as_str(), "--header", from_header.as_str()];
+    let plain = |password: &str| {
+        let auth = ["--auth", "PLAIN", "--auth-user", alice.as_str(), "--auth-password", password];
+        swaks(&server.addr("submission"), &[&auth[..], &envelope[..]].concat())
+    };
+    let imap = |password: &str| {
+        let ca = op.dir.join("tls/ca.pem");
+        let out = Command::new(python())
+            .args(["-c", IMAP_LOGIN, &server.addr("imap"), ca.to_str().unwrap(), &alice, password])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+
+    let (sent, output) = plain(&secret);
+    assert!(sent && output.contains("250 2.0.0 Message accepted"), "{output}");
+    assert!(output.contains("AUTH XOAUTH2 OAUTHBEARER PLAIN"), "offered: {output}");
+    assert_eq!(inbox_len(&op, &bob).await, 1);
+    assert_eq!(imap(&secret), "ok 0");
+    assert_eq!(imap(&sending_only), "refused", "a password for sending does not read");
+    assert!(plain(&sending_only).0);
+    let token = op.ok(&format!("token {alice}"));
+    assert_eq!(imap(token.trim()), "refused", "a token is no password");
+    assert!(!plain(token.trim()).0);
+
+    let alice_id: mss_core::NationalId = "810003621892".parse().unwrap();
+    assert!(store.meta.revoke_app_password(phone, mailbox.id, &alice_id, mss_store::now_unix()).await.unwrap());
+    let (sent, output) = plain(&secret);
+    assert!(!sent && output.contains("535"), "{output}");
+    assert_eq!(imap(&secret), "refused");
+    assert_eq!(inbox_len(&op, &bob).await, 2, "only what the live passwords sent");
+    assert!(store.meta.app_password(phone).await.unwrap().unwrap().last_used_at.is_some(), "uses recorded");
+    drop(server);
+}

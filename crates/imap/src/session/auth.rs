@@ -1,13 +1,14 @@
-//! AUTHENTICATE (SASL XOAUTH2, OAUTHBEARER, EXTERNAL; PLAIN and LOGIN only
-//! with a token as password where the configuration allows it), through the
-//! shared login path of `mss-identity`, throttled per client and account.
+//! AUTHENTICATE (SASL XOAUTH2, OAUTHBEARER, EXTERNAL, PLAIN) and LOGIN,
+//! through the shared login path of `mss-identity`, throttled per client
+//! and account. PLAIN and LOGIN take application passwords, and in
+//! development (where the configuration allows it) a token as password.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use mss_identity::login::{self, LoginError};
 use mss_identity::sasl::{self, BearerMechanism};
 use mss_identity::{BearerCredentials, Principal};
-use mss_store::{NewAuditEntry, now_unix};
+use mss_store::{NewAuditEntry, Scope, now_unix};
 use mss_trust::PeerCertificate;
 
 use super::{Reply, Session, State};
@@ -26,7 +27,7 @@ impl Session<'_> {
         let bearer = match mechanism.to_ascii_uppercase().as_str() {
             "XOAUTH2" => Some(BearerMechanism::XOAuth2),
             "OAUTHBEARER" => Some(BearerMechanism::OAuthBearer),
-            "PLAIN" if self.server.plain_with_token => Some(BearerMechanism::Plain),
+            "PLAIN" => Some(BearerMechanism::Plain),
             "EXTERNAL" => None,
             _ => return Ok(Reply::no(format!("Unsupported mechanism {mechanism}")).with_code("CANNOT")),
         };
@@ -54,6 +55,10 @@ impl Session<'_> {
         let meta = self.server.store.meta.as_ref();
         let (claimed, result) = match bearer {
             Some(mechanism) => match sasl::decode_bearer(mechanism, &response) {
+                Ok(credentials) if mechanism == BearerMechanism::Plain => {
+                    let user = credentials.user.clone();
+                    (user.clone(), self.password(user.as_deref().unwrap_or_default(), &credentials.token).await)
+                }
                 Ok(credentials) => {
                     let result = login::by_token(meta, &self.server.tokens, &credentials, now_unix()).await;
                     (credentials.user.clone(), result)
@@ -77,19 +82,27 @@ impl Session<'_> {
         Ok(self.logged_in(claimed.as_deref(), result).await)
     }
 
-    /// LOGIN (RFC 9051 §6.2.3): only for development, the password being a
-    /// bearer token.
+    /// LOGIN (RFC 9051 §6.2.3): an application password.
     pub(super) async fn login(&mut self, user: &str, password: &str) -> Reply {
         if self.tls.is_none() {
             return Reply::no("Use STARTTLS first").with_code("PRIVACYREQUIRED");
         }
+        let result = self.password(user, password).await;
+        self.logged_in(Some(user), result).await
+    }
+
+    /// A password login: an application password, or in development a
+    /// bearer token as password.
+    async fn password(&self, user: &str, password: &str) -> Result<Principal, LoginError> {
+        let meta = self.server.store.meta.as_ref();
+        if password.trim().starts_with(mss_identity::app_password::PREFIX) {
+            return login::by_app_password(meta, user, password, Scope::Imap, now_unix()).await;
+        }
         if !self.server.plain_with_token {
-            return Reply::no("LOGIN is disabled; use AUTHENTICATE XOAUTH2 or EXTERNAL").with_code("CANNOT");
+            return Err(LoginError::Invalid("passwords are application passwords only".into()));
         }
         let credentials = BearerCredentials { user: Some(user.to_string()), token: password.to_string() };
-        let result =
-            login::by_token(self.server.store.meta.as_ref(), &self.server.tokens, &credentials, now_unix()).await;
-        self.logged_in(Some(user), result).await
+        login::by_token(meta, &self.server.tokens, &credentials, now_unix()).await
     }
 
     async fn logged_in(&mut self, claimed: Option<&str>, result: Result<Principal, LoginError>) -> Reply {

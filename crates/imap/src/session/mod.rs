@@ -155,12 +155,8 @@ impl<'a> Session<'a> {
             if self.tls.is_none() {
                 caps.extend(["STARTTLS", "LOGINDISABLED"]);
             } else {
-                caps.extend(["AUTH=XOAUTH2", "AUTH=OAUTHBEARER", "AUTH=EXTERNAL"]);
-                if self.server.plain_with_token {
-                    caps.push("AUTH=PLAIN");
-                } else {
-                    caps.push("LOGINDISABLED");
-                }
+                // PLAIN and LOGIN take application passwords.
+                caps.extend(["AUTH=XOAUTH2", "AUTH=OAUTHBEARER", "AUTH=EXTERNAL", "AUTH=PLAIN"]);
             }
             return caps.join(" ");
         }

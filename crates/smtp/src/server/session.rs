@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use mss_core::{EmailAddress, patients};
 use mss_identity::login::{self, LoginError, Principal};
-use mss_store::{Dsn, MailboxId, NewAuditEntry, Placement, RecipientDsn, now_unix};
+use mss_store::{Dsn, MailboxId, NewAuditEntry, Placement, RecipientDsn, Scope, now_unix};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::{DistinguishedName, PeerCertificate};
 use smtp_proto::{MAIL_BODY_BINARYMIME, Request};
@@ -258,8 +258,8 @@ impl<'a> Session<'a> {
             Mode::Submission(_) if self.envelope.is_some() => {
                 Some(Reply::bad_sequence("AUTH is not allowed during a mail transaction"))
             }
-            Mode::Submission(submission) if !offered_mechanisms(submission).contains(&mechanism) => {
-                Some(Reply::new(504, "5.5.4", "Unsupported mechanism; use XOAUTH2, OAUTHBEARER or EXTERNAL"))
+            Mode::Submission(_) if !OFFERED_MECHANISMS.contains(&mechanism) => {
+                Some(Reply::new(504, "5.5.4", "Unsupported mechanism; use XOAUTH2, OAUTHBEARER, EXTERNAL or PLAIN"))
             }
             Mode::Submission(_) => None,
         };
@@ -302,8 +302,17 @@ impl<'a> Session<'a> {
             Ok(credentials) => credentials,
             Err(why) => return Ok(Reply::new(501, "5.5.2", format!("Cannot decode the response: {why}"))),
         };
-        let login =
-            login::by_token(self.server.store.meta.as_ref(), &submission.tokens, &credentials, now_unix()).await;
+        let meta = self.server.store.meta.as_ref();
+        // PLAIN: an application password, or in development a bearer token.
+        let login = match (mechanism == smtp_proto::AUTH_PLAIN, credentials.user.as_deref()) {
+            (true, Some(user)) if credentials.token.trim().starts_with(mss_identity::app_password::PREFIX) => {
+                login::by_app_password(meta, user, &credentials.token, Scope::Submission, now_unix()).await
+            }
+            (true, _) if !submission.plain_with_token => {
+                Err(LoginError::Invalid("PLAIN takes application passwords only".into()))
+            }
+            _ => login::by_token(meta, &submission.tokens, &credentials, now_unix()).await,
+        };
         Ok(self.logged_in(login).await)
     }
 
@@ -391,14 +400,13 @@ impl<'a> Session<'a> {
         ];
         match (&self.tls, &self.server.mode) {
             (None, _) => lines.push("STARTTLS".to_string()),
-            (Some(tls), Mode::Submission(submission)) => {
+            (Some(tls), Mode::Submission(_)) => {
                 let mut auth = String::from("AUTH XOAUTH2 OAUTHBEARER");
                 if let PeerCertificate::Trusted { .. } = tls.certificate {
                     auth.push_str(" EXTERNAL");
                 }
-                if submission.plain_with_token {
-                    auth.push_str(" PLAIN");
-                }
+                // Application passwords; bearer tokens too in development.
+                auth.push_str(" PLAIN");
                 lines.push(auth);
             }
             (Some(_), Mode::Mta) => {}
@@ -829,13 +837,8 @@ fn verb(request: &Request<String>) -> &'static str {
 }
 
 /// The SASL mechanisms a submission listener accepts.
-fn offered_mechanisms(submission: &super::Submission) -> Vec<u64> {
-    let mut offered = vec![smtp_proto::AUTH_XOAUTH2, smtp_proto::AUTH_OAUTHBEARER, smtp_proto::AUTH_EXTERNAL];
-    if submission.plain_with_token {
-        offered.push(smtp_proto::AUTH_PLAIN);
-    }
-    offered
-}
+const OFFERED_MECHANISMS: [u64; 4] =
+    [smtp_proto::AUTH_XOAUTH2, smtp_proto::AUTH_OAUTHBEARER, smtp_proto::AUTH_EXTERNAL, smtp_proto::AUTH_PLAIN];
 
 /// smtp-proto's request, detached from the receive buffer.
 fn owned(request: Request<std::borrow::Cow<'_, str>>) -> Request<String> {

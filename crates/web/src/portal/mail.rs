@@ -331,6 +331,7 @@ async fn folder(
                     @if mailbox.finess.is_some() && mailbox_rights.has(Right::CreateFolders) {
                         li { a href=(indicator_path(&mailbox.address.to_string())) { "Indicateur 5 %" } }
                     }
+                    li { a href=(format!("/portail/boites/{}/mots-de-passe", mailbox.address)) { "Mots de passe d'application" } }
                 }
             }
             section aria-labelledby="liste" id="messages" {

@@ -15,6 +15,7 @@
 //!   the API).
 
 mod admin;
+mod app_passwords;
 mod compose;
 mod dispensation_links;
 mod document_form;
@@ -65,6 +66,7 @@ pub fn router() -> Router<Arc<Web>> {
         .merge(patients::router())
         .merge(documents::router())
         .merge(receipts::router())
+        .merge(app_passwords::router())
         .merge(dispensation_links::router())
         .merge(indicator::router())
         .merge(recipients::router())
