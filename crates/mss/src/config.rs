@@ -400,6 +400,10 @@ pub struct Listen {
     /// wanted; the `http` listener then sends portal pages there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub https: Option<SocketAddr>,
+    /// `/metrics` on a listener of its own (a monitoring network), if
+    /// wanted; it then leaves the `http` and `https` listeners.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Default for Listen {
@@ -414,6 +418,7 @@ impl Default for Listen {
             smtps: None,
             imaps: None,
             https: None,
+            metrics: None,
         }
     }
 }

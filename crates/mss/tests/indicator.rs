@@ -78,6 +78,7 @@ fn metrics_are_served_to_the_scraper_holding_the_token() {
         let at = body.find(&line).unwrap_or_else(|| panic!("{line} in {body}")) + line.len();
         body[at..].lines().next().unwrap().parse().unwrap()
     };
+    assert_eq!(http(&addr, "GET", "/api/me", Some("forged"), None).status, 401);
     let before = admitted(&http(&addr, "GET", "/metrics", Some(token.trim()), None).body);
     let metrics = http(&addr, "GET", "/metrics", Some(token.trim()), None);
     assert_eq!(metrics.status, 200);
@@ -95,6 +96,11 @@ fn metrics_are_served_to_the_scraper_holding_the_token() {
         )
         .as_str(),
         "mss_certificate_expiry_seconds{role=\"operator\",subject=\"",
+        "mss_auth_failures_total{protocol=\"api\"} 1\n",
+        "# TYPE mss_tls_handshake_failures_total counter",
+        "# TYPE mss_delivery_attempts_total counter",
+        "mss_queue_most_attempts 0",
+        "mss_store_scrape_seconds 0.",
         "mss_certificate_expiry_seconds{role=\"anchor\",subject=\"",
         "# TYPE process_resident_memory_bytes gauge",
         "process_open_fds ",
@@ -188,4 +194,25 @@ fn the_software_declares_over_https_with_its_certificate() {
     assert!(status.success());
     let audit = op.ok("audit list --action api. --limit 20");
     assert!(audit.contains("api.authenticate"), "the refusals are traced: {audit}");
+}
+
+/// `[listen] metrics`: `/metrics` on a listener of its own, and no longer
+/// on the site's.
+#[test]
+fn metrics_can_have_a_listener_of_their_own() {
+    let op = Operator::new("pharmacie.test");
+    let config = op.dir.join("mss.toml");
+    let text =
+        std::fs::read_to_string(&config).unwrap().replacen("[listen]\n", "[listen]\nmetrics = \"127.0.0.1:0\"\n", 1);
+    std::fs::write(&config, text).unwrap();
+    let token = std::fs::read_to_string(op.dir.join("metrics.token")).unwrap();
+    let server = op.serve();
+    let own = server.addr("metrics");
+    let scraped = http(&own, "GET", "/metrics", Some(token.trim()), None);
+    assert_eq!(scraped.status, 200);
+    assert!(
+        scraped.body.contains(&format!("mss_listener_admitted_total{{protocol=\"metrics\",listener=\"{own}\"}} 1"))
+    );
+    assert_eq!(http(&own, "GET", "/metrics", None, None).status, 401);
+    assert_eq!(http(&server.addr("http"), "GET", "/metrics", Some(token.trim()), None).status, 404);
 }

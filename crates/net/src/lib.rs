@@ -21,9 +21,10 @@
 //! listener does (the verdict on the client's certificate is `mss_trust`'s).
 //! HTTP, whose sessions hyper runs, gets the same bounds from a
 //! [`Guarded`] byte stream. [`listeners`] keeps each listener's
-//! [`Figures`] for `/metrics`. This crate knows nothing of SMTP, IMAP or
+//! [`Figures`] for `/metrics`, [`counters`] the events it counts. This crate knows nothing of SMTP, IMAP or
 //! HTTP.
 
+pub mod counters;
 pub mod listeners;
 
 use std::collections::{BTreeMap, HashMap};
@@ -448,10 +449,12 @@ pub async fn tls_handshake<S: AsyncRead + AsyncWrite + Unpin>(
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => {
             tracing::warn!(protocol, %peer, error = %e, "TLS handshake failed");
+            counters::add(counters::TLS_FAILURES, "tls");
             return None;
         }
         Err(_) => {
             tracing::warn!(protocol, %peer, "TLS handshake timed out");
+            counters::add(counters::TLS_FAILURES, "timeout");
             return None;
         }
     };

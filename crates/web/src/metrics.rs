@@ -2,7 +2,9 @@
 //! format 0.0.4), for an operator's Grafana: mailboxes by type and state,
 //! the current month's usage (`mss_ops::stats`: messages by direction,
 //! documents, logins by method), the outbound queue, the liste blanche
-//! (entries, when imported), our certificates' expiry, each listener's
+//! (entries, when imported), our certificates' expiry, counted events (TLS
+//! handshake failures, refused logins, delivery attempts), how long the
+//! scrape's store reads took, each listener's
 //! connections (open, admitted, refused, evicted), and the process
 //! (resident memory, open files, CPU time, start time). Counts only. A
 //! scraper authenticates with the bearer token `[metrics] token_file`
@@ -62,6 +64,7 @@ fn label(value: &str) -> String {
 }
 
 async fn render(m: &Metrics) -> Result<String, mss_store::StoreError> {
+    let started = std::time::Instant::now();
     let month = Period::Month { year: 0, month: 1 }.containing(now_unix());
     let report = mss_ops::stats::month(&m.store, &m.domain, month).await?;
     let mut out = String::new();
@@ -99,12 +102,26 @@ async fn render(m: &Metrics) -> Result<String, mss_store::StoreError> {
         let _ = writeln!(out, "mss_month_logins{{method=\"{}\"}} {n}", label(method));
     }
     let queue = m.store.meta.queue().await?;
-    let pending = queue.iter().filter(|q| q.status == RecipientStatus::Pending).count();
+    let pending: Vec<_> = queue.iter().filter(|q| q.status == RecipientStatus::Pending).collect();
     let _ = writeln!(
         out,
         "# HELP mss_queue_pending Recipients waiting in the outbound queue.\n# TYPE mss_queue_pending gauge"
     );
-    let _ = writeln!(out, "mss_queue_pending {pending}");
+    let _ = writeln!(out, "mss_queue_pending {}", pending.len());
+    // The queue keeps no arrival time: a recipient's age is read from
+    // its attempts (none for a new one) and its expiry.
+    let oldest = pending.iter().map(|q| q.attempts).max().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "# HELP mss_queue_most_attempts Attempts of the most tried recipient still waiting.\n\
+         # TYPE mss_queue_most_attempts gauge\nmss_queue_most_attempts {oldest}"
+    );
+    let soonest_expiry = pending.iter().map(|q| q.expires_at - now_unix()).min().unwrap_or(0).max(0);
+    let _ = writeln!(
+        out,
+        "# HELP mss_queue_soonest_expiry_seconds Time before the first waiting recipient expires (then bounces).\n\
+         # TYPE mss_queue_soonest_expiry_seconds gauge\nmss_queue_soonest_expiry_seconds {soonest_expiry}"
+    );
     if let Some(import) = m.store.meta.last_whitelist_import().await? {
         let _ = writeln!(
             out,
@@ -128,6 +145,13 @@ async fn render(m: &Metrics) -> Result<String, mss_store::StoreError> {
         );
     }
     listeners(&mut out);
+    counters(&mut out);
+    let _ = writeln!(
+        out,
+        "# HELP mss_store_scrape_seconds Time this scrape's reads of the store took.\n\
+         # TYPE mss_store_scrape_seconds gauge\nmss_store_scrape_seconds {:.6}",
+        started.elapsed().as_secs_f64()
+    );
     process(&mut out, m.started_at);
     Ok(out)
 }
@@ -164,6 +188,21 @@ fn listeners(out: &mut String) {
                 "mss_listener_{name}_total{{protocol=\"{protocol}\",listener=\"{address}\"}} {}",
                 value(&l.figures)
             );
+        }
+    }
+}
+
+/// The events `mss_net::counters` counted since start.
+fn counters(out: &mut String) {
+    let counted = mss_net::counters::snapshot();
+    for (family, help, label) in [
+        (mss_net::counters::TLS_FAILURES, "TLS handshakes that failed, by reason.", "reason"),
+        (mss_net::counters::AUTH_FAILURES, "Logins refused, by protocol.", "protocol"),
+        (mss_net::counters::DELIVERY_ATTEMPTS, "Outbound delivery attempts, by result.", "result"),
+    ] {
+        let _ = writeln!(out, "# HELP mss_{family}_total {help}\n# TYPE mss_{family}_total counter");
+        for (_, value, n) in counted.iter().filter(|c| c.0 == family) {
+            let _ = writeln!(out, "mss_{family}_total{{{label}=\"{value}\"}} {n}");
         }
     }
 }

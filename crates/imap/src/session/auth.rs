@@ -127,6 +127,7 @@ impl Session<'_> {
             }
             Err(LoginError::Invalid(why)) => {
                 self.server.throttle.failed(&keys);
+                mss_net::counters::add(mss_net::counters::AUTH_FAILURES, "imap");
                 tracing::warn!(peer = %self.peer, user = claimed.unwrap_or(""), reason = why, "imap: login refused");
                 self.login_audit(claimed.unwrap_or("anonymous"), claimed.unwrap_or(""), &format!("refused: {why}"))
                     .await;

@@ -59,6 +59,7 @@ pub fn run(args: InitArgs) -> Result<(), CliError> {
         smtps: args.smtps.as_deref().map(|a| parse("smtps", a)).transpose()?,
         imaps: args.imaps.as_deref().map(|a| parse("imaps", a)).transpose()?,
         https: args.https.as_deref().map(|a| parse("https", a)).transpose()?,
+        metrics: None,
     };
     let settings = InitSettings {
         dir: args.data_dir.data_dir,

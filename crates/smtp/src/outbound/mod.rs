@@ -196,6 +196,12 @@ impl Outbound {
                 reply = %text,
                 "outbound: attempt"
             );
+            let result = match outcome {
+                AttemptOutcome::Delivered { .. } => "delivered",
+                AttemptOutcome::Failed { .. } => "failed",
+                AttemptOutcome::Deferred { .. } => "deferred",
+            };
+            mss_net::counters::add(mss_net::counters::DELIVERY_ATTEMPTS, result);
             if self.store.meta.record_attempt(recipient.id, &outcome).await? {
                 match outcome {
                     AttemptOutcome::Failed { .. } if notify::wants(&recipient.dsn, "FAILURE") => {

@@ -364,6 +364,7 @@ impl<'a> Session<'a> {
             }
             Err(LoginError::Invalid(why)) => {
                 tracing::warn!(peer = %self.peer, reason = why, "smtp: authentication failed");
+                mss_net::counters::add(mss_net::counters::AUTH_FAILURES, "submission");
                 self.server.store.audit.record(audit(String::new(), &format!("refused: {why}"))).await;
                 Reply::new(535, "5.7.8", "Authentication credentials invalid")
             }

@@ -30,6 +30,7 @@ impl FromRequestParts<Arc<Web>> for Caller {
             Ok(who) => Ok(Caller(who)),
             Err(SessionError::Store(e)) => Err(Problem::unavailable(e)),
             Err(e) => {
+                mss_net::counters::add(mss_net::counters::AUTH_FAILURES, "api");
                 let path = parts.uri.path().to_string();
                 let entry = NewAuditEntry::now("anonymous", "api.authenticate", path, format!("refused: {e}"), "");
                 web.store.audit.record(entry).await;

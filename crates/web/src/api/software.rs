@@ -103,6 +103,7 @@ impl FromRequestParts<Arc<Web>> for Software {
             Ok(_) => Err(Problem::forbidden("Ce jeton n'est pas celui d'une boîte applicative.")),
             Err(LoginError::Unavailable(e)) => Err(Problem::unavailable(e)),
             Err(e) => {
+                mss_net::counters::add(mss_net::counters::AUTH_FAILURES, "api");
                 let path = parts.uri.path().to_string();
                 let entry = NewAuditEntry::now("anonymous", "api.authenticate", path, format!("refused: {e}"), "");
                 web.store.audit.record(entry).await;

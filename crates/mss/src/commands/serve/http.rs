@@ -72,8 +72,15 @@ pub struct Site<'a> {
     pub expiries: Vec<(&'static str, String, i64)>,
 }
 
+/// What the HTTP listeners serve: every route, and `/metrics` apart when
+/// it has a listener of its own.
+pub struct Routes {
+    pub app: Router,
+    pub metrics: Option<Router>,
+}
+
 /// Every route the listeners serve.
-pub fn router(site: Site<'_>) -> Result<Router, CliError> {
+pub fn router(site: Site<'_>) -> Result<Routes, CliError> {
     let Site {
         data,
         store,
@@ -121,21 +128,29 @@ pub fn router(site: Site<'_>) -> Result<Router, CliError> {
     if let Some(mes) = mes {
         app = app.merge(mss_mes::router(mes, super::patients::MES_SIMULATOR_PATH));
     }
-    if let Some(token) = data.metrics_token()? {
-        app = app.merge(mss_web::metrics::router(store.clone(), data.domain.clone(), token, expiries));
-    }
-    Ok(app)
+    let metrics = match data.metrics_token()? {
+        Some(token) => Some(mss_web::metrics::router(store.clone(), data.domain.clone(), token, expiries)),
+        None => None,
+    };
+    let (app, metrics) = match (metrics, data.config.listen.metrics.is_some()) {
+        (Some(metrics), false) => (app.merge(metrics), None),
+        (metrics, _) => (app, metrics),
+    };
+    Ok(Routes { app, metrics })
 }
 
-/// Serves `app` on `http` (and `https`) until `stop` resolves; with HTTPS
-/// on, the portal's plain HTTP pages redirect to `base_url`.
+/// Serves `app` on `http` (and `https`, and `/metrics` alone on its own
+/// listener) until `stop` resolves; with HTTPS on, the portal's plain HTTP
+/// pages redirect to `base_url`.
 pub async fn serve(
-    app: Router,
+    routes: Routes,
     http: TcpListener,
     https: Option<TlsListener>,
+    metrics: Option<TcpListener>,
     base_url: &str,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), CliError> {
+    let Routes { app, metrics: metrics_routes } = routes;
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = move || {
         let mut stopped = stopped.clone();
@@ -143,6 +158,11 @@ pub async fn serve(
             let _ = stopped.wait_for(|s| *s).await;
         }
     };
+    if let (Some(listener), Some(routes)) = (metrics, metrics_routes) {
+        let serving =
+            axum::serve(AdmittedTcp::new(listener, "metrics"), routes).with_graceful_shutdown(until_stopped());
+        tokio::spawn(serving.into_future());
+    }
     let mut served_https = None;
     let plain = match https {
         Some(listener) => {

@@ -29,14 +29,19 @@ pub struct MailListeners {
 pub struct WebListeners {
     pub http: TcpListener,
     pub https: Option<TcpListener>,
+    /// `/metrics` alone.
+    pub metrics: Option<TcpListener>,
 }
 
 impl Listeners {
     /// Binds every configured address; the first that fails stops the start.
     pub async fn bind(listen: &Listen) -> Result<Self, CliError> {
         let (smtp, submission) = (bind("smtp", listen.smtp).await?, bind("submission", listen.submission).await?);
-        let web =
-            WebListeners { http: bind("http", listen.http).await?, https: bind_some("https", listen.https).await? };
+        let web = WebListeners {
+            http: bind("http", listen.http).await?,
+            https: bind_some("https", listen.https).await?,
+            metrics: bind_some("metrics", listen.metrics).await?,
+        };
         let mail = MailListeners {
             smtp,
             submission,
@@ -60,6 +65,7 @@ impl Listeners {
             ("submissions", mail.submissions.as_ref()),
             ("smtps", mail.smtps.as_ref()),
             ("imaps", mail.imaps.as_ref()),
+            ("metrics", web.metrics.as_ref()),
         ];
         let mut ports = BTreeMap::new();
         for (name, listener) in listeners {

@@ -106,8 +106,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             data.config.smtp.plain_with_token && data.config.imap.plain_with_token,
         ),
     };
-    let app = http::router(site)?;
-    let served = http::serve(app, web_listeners.http, https, &base_url, stop).await;
+    let routes = http::router(site)?;
+    let served = http::serve(routes, web_listeners.http, https, web_listeners.metrics, &base_url, stop).await;
     for task in tasks {
         task.abort();
     }
