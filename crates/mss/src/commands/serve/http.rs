@@ -128,10 +128,9 @@ pub fn router(site: Site<'_>) -> Result<Routes, CliError> {
     if let Some(mes) = mes {
         app = app.merge(mss_mes::router(mes, super::patients::MES_SIMULATOR_PATH));
     }
-    let metrics = match data.metrics_token()? {
-        Some(token) => Some(mss_web::metrics::router(store.clone(), data.domain.clone(), token, expiries)),
-        None => None,
-    };
+    let metrics = data
+        .metrics_token()?
+        .map(|token| mss_web::metrics::router(store.clone(), data.domain.clone(), token, expiries));
     let (app, metrics) = match (metrics, data.config.listen.metrics.is_some()) {
         (Some(metrics), false) => (app.merge(metrics), None),
         (metrics, _) => (app, metrics),
