@@ -557,3 +557,69 @@ fn init_takes_the_operators_own_certificate_as_pem_or_pkcs12() {
     let both = mss(&format!("{base} --certificate {cert} --key {key} --anchors {anchors} --ca {}", path("igc")));
     assert_eq!(both.status.code(), Some(2));
 }
+
+/// The certificate a client sees on IMAP STARTTLS: its SHA-256, hex.
+const PEER_CERTIFICATE: &str = r#"
+import hashlib, imaplib, ssl, sys
+host, port = sys.argv[1].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.check_hostname = False
+M = imaplib.IMAP4(host, int(port))
+M.starttls(ssl_context=ctx)
+print(hashlib.sha256(M.sock.getpeercert(binary_form=True)).hexdigest())
+"#;
+
+/// SIGHUP: a renewed certificate (same CA) put in place of the old one is
+/// presented from the next handshake on, without a restart; a key that is
+/// not the certificate's leaves the current one in place.
+#[test]
+fn a_renewed_certificate_is_taken_on_sighup() {
+    let op = Operator::new("pharmacie.test");
+    let tmp = tempfile::tempdir().unwrap();
+    let renewed = tmp.path().join("renewed");
+    let other = tmp.path().join("other");
+    for (dir, domain) in [(&renewed, "pharmacie.test"), (&other, "ailleurs.test")] {
+        ok(&format!("init --data-dir {} --domain {domain} --ca {}", dir.display(), op.dir.join("ca").display()));
+    }
+    let server = op.serve();
+    let ca = op.dir.join("tls/ca.pem");
+    let seen = || {
+        let out = std::process::Command::new("python3")
+            .args(["-c", PEER_CERTIFICATE, &server.addr("imap"), ca.to_str().unwrap()])
+            .output()
+            .expect("python3 is needed");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let hangup = || {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(server.pid()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    };
+    let install = |from: &Path, name: &str| {
+        let temporary = op.dir.join(format!("tls/{name}.new"));
+        std::fs::copy(from.join(format!("tls/{name}")), &temporary).unwrap();
+        std::fs::rename(&temporary, op.dir.join(format!("tls/{name}"))).unwrap();
+    };
+    let first = seen();
+    assert_eq!(first.len(), 64);
+
+    // A key of another certificate: refused, the current one stays.
+    let kept_key = std::fs::read(op.dir.join("tls/server.key")).unwrap();
+    install(&other, "server.key");
+    hangup();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(seen(), first, "a mismatched key is not taken");
+    std::fs::write(op.dir.join("tls/server.key"), kept_key).unwrap();
+
+    install(&renewed, "server.pem");
+    install(&renewed, "server.key");
+    hangup();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut now = seen();
+    while now == first {
+        assert!(std::time::Instant::now() < deadline, "the renewed certificate was never presented");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        now = seen();
+    }
+    assert!(server.pid() > 0, "the same process");
+}

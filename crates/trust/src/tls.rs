@@ -10,13 +10,15 @@
 //! a peer cannot present a certificate it does not own.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -62,6 +64,45 @@ pub struct TlsMaterial {
     /// The CRLs peer certificates are checked against, replaceable while
     /// running (empty: revocation is not checked).
     pub revocation: Arc<Revocation>,
+    /// Our certificate as every handshake presents it, replaceable while
+    /// running ([`TlsMaterial::reload`]).
+    pub own: Arc<OwnCertificate>,
+}
+
+/// Our certificate and key as the handshakes present them, server side and
+/// client side, replaced whole by [`TlsMaterial::reload`]: a handshake
+/// after the swap presents the new one, one before it kept the old.
+#[derive(Debug)]
+pub struct OwnCertificate {
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl OwnCertificate {
+    fn current(&self) -> Arc<CertifiedKey> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl ResolvesServerCert for OwnCertificate {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
+}
+
+impl ResolvesClientCert for OwnCertificate {
+    fn resolve(&self, _hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// Our chain and key as the handshakes present them; the key must be the
+/// certificate's.
+fn certified(chain: Vec<CertificateDer<'static>>, key: &PrivateKeyDer<'static>) -> Result<CertifiedKey, TlsError> {
+    Ok(CertifiedKey::from_der(chain, key.clone_key(), &provider())?)
 }
 
 impl TlsMaterial {
@@ -112,13 +153,37 @@ impl TlsMaterial {
         if anchors.is_empty() {
             return Err(TlsError::Anchors("no trust anchor".into()));
         }
+        let own = Arc::new(OwnCertificate { current: RwLock::new(Arc::new(certified(chain.clone(), &key)?)) });
         Ok(Self {
             chain,
             key: Arc::new(key),
             anchors: Arc::new(anchors),
             anchor_certs: Arc::new(anchor_certs),
             revocation: Revocation::new(),
+            own,
         })
+    }
+
+    /// Reads our certificate chain and key again (PEM files) and presents
+    /// them from the next handshake on, every listener and client of this
+    /// material at once; on any error (unreadable, not matching) the
+    /// current ones stay. Returns the new subject.
+    pub fn reload(&self, chain: &Path, key: &Path) -> Result<DistinguishedName, TlsError> {
+        let file_error = |path: &Path, e: &dyn std::fmt::Display| TlsError::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let chain_certs = CertificateDer::pem_file_iter(chain)
+            .map_err(|e| file_error(chain, &e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| file_error(chain, &e))?;
+        let leaf = chain_certs.first().ok_or_else(|| file_error(chain, &"no certificate"))?;
+        let (_, parsed) = x509_parser::parse_x509_certificate(leaf.as_ref()).map_err(|e| file_error(chain, &e))?;
+        let subject = DistinguishedName::from_x509(parsed.subject()).map_err(|e| file_error(chain, &e))?;
+        let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| file_error(key, &e))?;
+        let fresh = certified(chain_certs, &key_der)?;
+        *self.own.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        Ok(subject)
     }
 
     /// The server side: our certificate, client certificates asked for and
@@ -132,7 +197,7 @@ impl TlsMaterial {
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(VERSIONS)?
             .with_client_cert_verifier(verifier)
-            .with_single_cert(self.chain.clone(), self.key.clone_key())?;
+            .with_cert_resolver(self.own.clone());
         let trust = ServerTrust { anchors: self.anchors.clone(), revocation: self.revocation.clone() };
         Ok((Arc::new(config), trust))
     }
@@ -155,8 +220,7 @@ impl TlsMaterial {
             .build()
             .map_err(|e| TlsError::Anchors(e.to_string()))?;
         let builder = rustls::ServerConfig::builder_with_provider(provider()).with_protocol_versions(VERSIONS)?;
-        let mut config =
-            builder.with_client_cert_verifier(verifier).with_single_cert(self.chain.clone(), self.key.clone_key())?;
+        let mut config = builder.with_client_cert_verifier(verifier).with_cert_resolver(self.own.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }
@@ -171,7 +235,7 @@ impl TlsMaterial {
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(VERSIONS)?
             .with_webpki_verifier(verifier)
-            .with_client_auth_cert(self.chain.clone(), self.key.clone_key())?;
+            .with_client_cert_resolver(self.own.clone());
         Ok(Arc::new(config))
     }
 
@@ -191,7 +255,7 @@ impl TlsMaterial {
             .with_protocol_versions(VERSIONS)?
             .dangerous()
             .with_custom_certificate_verifier(verifier)
-            .with_client_auth_cert(self.chain.clone(), self.key.clone_key())?;
+            .with_client_cert_resolver(self.own.clone());
         Ok(Arc::new(config))
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mss_trust::pki::{IssuedCertificate, subject_of_pem};
-use mss_trust::{PeerCertificate, ServerTrust, TlsMaterial};
+use mss_trust::{PeerCertificate, ServerTrust, TlsError, TlsMaterial};
 
 use crate::error::{CliError, usage};
 
@@ -60,8 +60,10 @@ pub fn load(provided: &Provided) -> Result<Loaded, CliError> {
     }
     let anchors_pem =
         String::from_utf8(read("anchors", &provided.anchors)?).map_err(|_| usage("anchors", "not UTF-8 PEM"))?;
-    let material = TlsMaterial::from_pem(&chain_pem, &key_pem, &anchors_pem).map_err(|e| usage("certificate", e))?;
-    material.server().map_err(|e| usage("key", format!("the key is not the certificate's: {e}")))?;
+    let material = TlsMaterial::from_pem(&chain_pem, &key_pem, &anchors_pem).map_err(|e| match e {
+        TlsError::Rustls(e) => usage("key", format!("the key is not the certificate's: {e}")),
+        e => usage("certificate", e),
+    })?;
     let trust = ServerTrust::from_anchors_pem(&anchors_pem).map_err(|e| usage("anchors", e))?;
     let chain: Vec<Vec<u8>> = material.chain.iter().map(|c| c.as_ref().to_vec()).collect();
     if let PeerCertificate::Untrusted { reason } = trust.judge_der(&chain) {

@@ -63,6 +63,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let Listeners { mail: mail_listeners, web: web_listeners } = listeners;
     let mut tasks = Vec::new();
     revocation::start(&data, &tls, &mut tasks).await?;
+    tasks.push(reload_on_hangup(&data, &tls).map_err(|e| failed("signals", e))?);
     let expiries = expiry::expiries(&data)?;
     tasks.push(tokio::spawn(expiry::watch(expiries.clone())));
     let mes = patients::start(&data, ports["smtp"], &mut tasks).await?;
@@ -224,6 +225,26 @@ fn write_ports(dir: &Path, ports: &BTreeMap<&str, SocketAddr>) -> Result<(), Cli
 }
 
 /// SIGTERM or SIGINT, registered now (not when first awaited).
+/// SIGHUP: our certificate and key are read again from `[tls]` and
+/// presented from the next handshake on (`TlsMaterial::reload`); a file
+/// that does not do (unreadable, a key not the certificate's) is logged and
+/// the current ones stay. The trust anchors and the configuration take a
+/// restart.
+fn reload_on_hangup(data: &DataDir, tls: &mail::Tls) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup())?;
+    let (chain, key) = (data.resolve(&data.config.tls.certificate), data.resolve(&data.config.tls.key));
+    let material = tls.material.clone();
+    Ok(tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            match material.reload(&chain, &key) {
+                Ok(subject) => tracing::info!(%subject, "SIGHUP: operator certificate reloaded"),
+                Err(e) => tracing::error!(error = %e, "SIGHUP: certificate not reloaded, the current one stays"),
+            }
+        }
+    }))
+}
+
 fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate())?;
