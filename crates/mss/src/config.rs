@@ -729,6 +729,63 @@ mod tests {
         }
     }
 
+    /// Every setting `mss.toml` takes is documented in the README's
+    /// configuration reference: a configuration with every optional value
+    /// set is written out, and each key it holds must be named there.
+    #[test]
+    fn every_setting_is_in_the_readme() {
+        let mut full = development();
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        full.listen = Listen {
+            submissions: Some(addr),
+            smtps: Some(addr),
+            imaps: Some(addr),
+            https: Some(addr),
+            metrics: Some(addr),
+            ..Listen::default()
+        };
+        full.tls.crl_files = vec!["c.crl".into()];
+        full.tls.crl_urls = vec!["http://x/c.crl".into()];
+        full.tls.crl_refresh_seconds = 60;
+        full.smtp.routes.insert("x.test".into(), addr);
+        full.smtp.dns_servers = vec![addr];
+        full.lifecycle.ans_url = Some("https://ans".into());
+        full.lifecycle.ans_unknown_national_ids = vec!["x".into()];
+        full.lifecycle.ans_unknown_finess = vec!["x".into()];
+        full.psc.issuer = Some("https://psc".into());
+        full.psc.client_secret = Some("s".into());
+        full.psc.client_secret_file = Some("f".into());
+        full.psc.public_url = Some("https://x".into());
+        full.cps.trust_anchors = Some("a".into());
+        full.metrics.token_file = Some("t".into());
+        full.whitelist = Whitelist {
+            url: Some("https://x".into()),
+            checksum_url: Some("https://x".into()),
+            trust_anchors: Some("a".into()),
+            refresh_seconds: 1,
+        };
+        let value: toml::Value = toml::from_str(&toml::to_string(&full).unwrap()).unwrap();
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+        let reference = &readme[readme.find("### Configuration").unwrap()..];
+        let mut missing = Vec::new();
+        let mut keys = vec![(String::new(), &value)];
+        while let Some((section, v)) = keys.pop() {
+            let Some(table) = v.as_table() else { continue };
+            for (key, inner) in table {
+                if section == "smtp.routes" {
+                    continue;
+                }
+                let named = format!("`{key}`");
+                if !reference.contains(&format!("`[{key}]`")) && !reference.contains(&named) {
+                    missing.push(format!("[{section}] {key}"));
+                }
+                let path = if section.is_empty() { key.clone() } else { format!("{section}.{key}") };
+                keys.push((path, inner));
+            }
+        }
+        assert!(missing.is_empty(), "settings the README does not describe: {missing:?}");
+    }
+
     #[test]
     fn the_defaults_are_in_range_and_out_of_range_values_are_named() {
         assert_eq!(development().check_ranges(), Ok(()));
