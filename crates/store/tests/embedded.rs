@@ -38,6 +38,7 @@ suite_tests!(
     roles_are_granted_replaced_and_read_back,
     a_new_mailbox_has_inbox_and_the_special_use_folders,
     folders_are_created_renamed_and_deleted_with_their_hierarchy,
+    the_sent_copy_is_seen_and_the_delivered_one_unseen,
     renaming_inbox_moves_its_messages_and_keeps_an_empty_inbox,
     flags_modseq_and_expunge_history_tell_what_changed,
     copy_and_move_give_new_uids_and_keep_flags,

@@ -618,9 +618,12 @@ impl MetadataStore for SqliteStore {
                 let (folder_id, uid, modseq) =
                     found.ok_or_else(|| StoreError::NotFound(format!("{folder} of mailbox {mailbox}")))?;
                 let next_uid = uid.checked_add(1).ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
+                // The sender's own copy is read already: Sent counts no unread.
+                let (flags, bits) = if folder == SENT { ("\\Seen", 1) } else { ("", 0) };
                 tx.execute(
-                    "INSERT INTO folder_messages (folder_id, uid, message_id, modseq) VALUES (?1, ?2, ?3, ?4)",
-                    params![folder_id, uid, message_id, modseq + 1],
+                    "INSERT INTO folder_messages (folder_id, uid, message_id, modseq, flags, system_flags)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![folder_id, uid, message_id, modseq + 1, flags, bits],
                 )?;
                 tx.execute(
                     "UPDATE folders SET uidnext = ?2, highest_modseq = ?3 WHERE id = ?1",

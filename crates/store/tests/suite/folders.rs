@@ -185,3 +185,16 @@ pub async fn a_person_sees_every_mailbox_they_hold_a_role_on(store: &Store) {
     store.meta.grant_role(org.id, &bob, Role::Gestionnaire).await.unwrap();
     assert_eq!(store.meta.roles_on(org.id).await.unwrap(), [(bob, Role::Gestionnaire), (owner, Role::Administrateur)]);
 }
+
+/// The sender's own copy in Sent is read already; a delivery to INBOX is not.
+pub async fn the_sent_copy_is_seen_and_the_delivered_one_unseen(store: &Store) {
+    let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let raw = b"Subject: envoi\r\n\r\nx\r\n";
+    store.deliver_to(raw, &[Placement::inbox(m.id), Placement { mailbox: m.id, folder: SENT.into() }]).await.unwrap();
+    for (folder, seen) in [(INBOX, false), (SENT, true)] {
+        let folder = store.meta.folder(m.id, folder).await.unwrap().unwrap();
+        let meta = store.meta.messages(folder.id, &[1]).await.unwrap().remove(0);
+        assert_eq!(meta.has_flag("\\Seen"), seen, "{}", folder.name);
+        assert_eq!(store.meta.folder_counts(folder.id).await.unwrap().unseen, u32::from(!seen), "{}", folder.name);
+    }
+}
