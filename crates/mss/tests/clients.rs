@@ -101,6 +101,15 @@ fn clients_find_the_servers_by_dns_and_autoconfiguration() {
 
     // Autoconfiguration from the running listeners.
     let server = op.serve();
+    // A client that checks the name it dials, as neomutt and mbsync do.
+    let checked = "import imaplib, ssl, sys\nM = imaplib.IMAP4('localhost', int(sys.argv[1]))\n\
+                   M.starttls(ssl_context=ssl.create_default_context(cafile=sys.argv[2]))\nprint('verified')";
+    let imap_port = server.addr("imap").rsplit(':').next().unwrap().to_string();
+    let out = Command::new("python3")
+        .args(["-c", checked, &imap_port, dir.join("tls/ca.pem").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "verified", "{}", String::from_utf8_lossy(&out.stderr));
     let out = Command::new("python3")
         .args(["-c", CLIENT, &server.addr("http"), "pharmacie.test"])
         .output()

@@ -134,7 +134,9 @@ impl CertificateAuthority {
         subject_of_pem(&self.cert_pem)
     }
 
-    /// Issues an operator (server + client) certificate.
+    /// Issues an operator (server + client) certificate, for its host and
+    /// the loopback names (a development CA's certificates are for tests
+    /// and laptops).
     pub fn issue_operator(&self, who: &OperatorIdentity) -> Result<IssuedCertificate, PkiError> {
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::default();
@@ -144,7 +146,14 @@ impl CertificateAuthority {
         params.distinguished_name.push(DnType::OrganizationName, who.organisation.as_str());
         params.distinguished_name.push(DnType::OrganizationalUnitName, who.unit.as_str());
         params.distinguished_name.push(DnType::CommonName, who.host.as_str());
-        params.subject_alt_names = vec![SanType::DnsName(who.host.clone().try_into()?)];
+        // The host, and the loopback names a developer's mail client dials
+        // (neomutt and mbsync check the name against the certificate).
+        params.subject_alt_names = vec![
+            SanType::DnsName(who.host.clone().try_into()?),
+            SanType::DnsName("localhost".to_string().try_into()?),
+            SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])),
+            SanType::IpAddress(std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
+        ];
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
         self.sign_leaf(params, key)

@@ -36,6 +36,18 @@ fn a_written_ca_reloads_and_keeps_issuing_under_the_same_root() {
     assert!(!leaf.is_ca());
     let eku = leaf.extended_key_usage().unwrap().unwrap().value;
     assert!(eku.server_auth && eku.client_auth, "operators use one certificate for both sides");
+    let names = leaf.subject_alternative_name().unwrap().unwrap().value.general_names.clone();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "DNSName(mss.example.fr)",
+            "DNSName(localhost)",
+            "IPAddress(7f:00:00:01)",
+            format!("IPAddress({}01)", "00:".repeat(15)).as_str()
+        ],
+        "mail clients on a laptop check the name they dial"
+    );
     assert_eq!(
         subject_of_pem(&issued.chain_pem).unwrap().to_string(),
         "CN=mss.example.fr,OU=12345678900012,O=PHARMA SOFT,ST=Puy-de-Dôme (63),C=FR"
