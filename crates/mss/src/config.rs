@@ -231,6 +231,10 @@ pub struct Lifecycle {
     pub cgu_version: String,
     #[serde(default = "default_cgu_url")]
     pub cgu_url: String,
+    /// The operator's terms (a small Markdown: `#` headings, paragraphs)
+    /// `/cgu` shows; absent: a French default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgu_file: Option<PathBuf>,
     /// The ANS directory API (FHIR base URL) mailboxes are published to;
     /// absent: the embedded simulator under `/ans-sim`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -275,6 +279,7 @@ impl Default for Lifecycle {
             ans_url: None,
             cgu_version: default_cgu_version(),
             cgu_url: default_cgu_url(),
+            cgu_file: None,
             ans_unknown_national_ids: Vec::new(),
             ans_unknown_finess: Vec::new(),
             audit_retention_days: default_audit_retention(),
@@ -757,6 +762,7 @@ mod tests {
         full.psc.client_secret_file = Some("f".into());
         full.psc.public_url = Some("https://x".into());
         full.cps.trust_anchors = Some("a".into());
+        full.lifecycle.cgu_file = Some("cgu.md".into());
         full.metrics.token_file = Some("t".into());
         full.whitelist = Whitelist {
             url: Some("https://x".into()),

@@ -43,6 +43,13 @@ pub use shared::Caller;
 pub struct Cgu {
     pub version: String,
     pub url: String,
+    /// The text `/cgu` shows (a small Markdown: `#` headings, paragraphs).
+    pub text: String,
+}
+
+impl Cgu {
+    /// The French default text, for an operator that has written none.
+    pub const DEFAULT_TEXT: &'static str = portal::DEFAULT_CGU_TEXT;
 }
 
 /// What the HTTP handlers share.

@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{Reply, Site};
+use support::{CGU, Reply, Site};
 
 use mss_identity::{Method, Person};
 use mss_store::now_unix;
@@ -236,4 +236,18 @@ async fn the_wizard_checks_every_step_on_the_server_with_errors_next_to_the_fiel
         list.body.contains("pharmacie-du-centre-75001-paris@ours.test") && list.body.contains("en cours de création")
     );
     assert!(list.body.contains("Administrateur") && list.body.contains("Gérer les membres"));
+    // The terms accepted, in the mailbox's details, and readable at /cgu.
+    let members = s.get("/portail/boites/pharmacie-du-centre-75001-paris@ours.test/membres", &cookie).await;
+    assert!(
+        members.body.contains("CGU acceptées") && members.body.contains(&format!("version {CGU}")),
+        "{}",
+        members.body
+    );
+    assert!(confirmed.body.contains("href=\"/cgu\""), "the wizard links to the terms");
+    let cgu = s.get("/cgu", "").await;
+    assert_eq!(cgu.status, 200);
+    assert!(
+        cgu.body.contains(&format!("Version {CGU}"))
+            && cgu.body.contains("<h2>4. Données de santé et confidentialité</h2>")
+    );
 }

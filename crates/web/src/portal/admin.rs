@@ -17,7 +17,7 @@ use maud::{Markup, html};
 use mss_core::{Civil, MailboxKind, NationalId, Role, may_delegate};
 use mss_directory::annuaire::{Hit, Page, Query as DirectoryQuery};
 use mss_http::percent_encode;
-use mss_store::{AuditFilter, Mailbox};
+use mss_store::{AuditFilter, CguAcceptance, Mailbox};
 use serde::Deserialize;
 
 use super::layout::{self, Section, field_error};
@@ -170,6 +170,10 @@ async fn members_page(
     for (id, role) in list {
         rows.push((name_of(web, &id).await, id, role));
     }
+    let accepted = match web.store.meta.cgu_acceptances(mailbox.id).await {
+        Ok(acceptances) => acceptances.into_iter().last(),
+        Err(e) => return layout::unavailable(e),
+    };
     let grantable: Vec<Role> = Role::ALL.into_iter().filter(|r| may_delegate(Some(actor), None, Some(*r))).collect();
     let id_error = problem.filter(|p| p.field == Some("national_id")).map(|p| p.detail.as_str());
     let general = problem.filter(|p| p.field != Some("national_id"));
@@ -177,7 +181,7 @@ async fn members_page(
     let main = html! {
         @if let Some(flash) = flash { (layout::alert("succes", flash)) }
         @if let Some(p) = general { (layout::alert("erreur", &p.detail)) }
-        (summary(&mailbox, Some(actor)))
+        (summary(&mailbox, Some(actor), accepted.as_ref()))
         div class="tableau" {
             table {
                 caption { "Les membres de la boîte et leur rôle" }
@@ -243,14 +247,19 @@ async fn members_page(
     (status, layout::page(web, "Membres de la boîte", Some(visitor), Section::Mailboxes, main)).into_response()
 }
 
-/// The mailbox the page is about, and the person's role on it.
-fn summary(mailbox: &Mailbox, role: Option<Role>) -> Markup {
+/// The mailbox the page is about, the person's role on it, and the terms
+/// of use accepted at its creation.
+fn summary(mailbox: &Mailbox, role: Option<Role>, cgu: Option<&CguAcceptance>) -> Markup {
     html! {
         dl class="identite carte" {
             dt { "Boîte" } dd { (mailbox.address.to_string()) }
             dt { "Nom affiché" } dd { (mailbox.display_name) }
             dt { "État" } dd { (state_badge(mailbox)) }
             dt { "Votre rôle" } dd { (role_label(role)) }
+            @if let Some(cgu) = cgu {
+                dt { "CGU acceptées" }
+                dd { a href="/cgu" { "version " (cgu.version) } ", le " (super::mail::french_date(cgu.accepted_at)) }
+            }
         }
     }
 }

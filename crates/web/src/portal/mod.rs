@@ -16,6 +16,7 @@
 
 mod admin;
 mod app_passwords;
+mod cgu;
 mod compose;
 mod dispensation_links;
 mod document_form;
@@ -44,6 +45,8 @@ use axum::routing::get;
 
 pub(crate) use signin::portal_login;
 
+pub use cgu::DEFAULT_TEXT as DEFAULT_CGU_TEXT;
+
 use crate::{Problem, Web};
 
 /// The portal's home: the person's mailboxes.
@@ -67,6 +70,7 @@ pub fn router() -> Router<Arc<Web>> {
         .merge(documents::router())
         .merge(receipts::router())
         .merge(app_passwords::router())
+        .merge(cgu::router())
         .merge(dispensation_links::router())
         .merge(indicator::router())
         .merge(recipients::router())

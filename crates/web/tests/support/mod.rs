@@ -37,7 +37,7 @@ fn web(dir: &Path, store: &Store, sessions: &Arc<SessionAuthority>) -> Web {
         store: store.clone(),
         domain: "ours.test".parse().unwrap(),
         sessions: sessions.clone(),
-        cgu: Cgu { version: CGU.into(), url: "/cgu".into() },
+        cgu: Cgu { version: CGU.into(), url: "/cgu".into(), text: Cgu::DEFAULT_TEXT.into() },
         validation_delay: Duration::from_secs(0),
         psc: None,
         software_trust: None,

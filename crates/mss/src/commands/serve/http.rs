@@ -101,7 +101,7 @@ pub fn router(site: Site<'_>) -> Result<Routes, CliError> {
         store: store.clone(),
         domain: data.domain.clone(),
         sessions: Arc::new(SessionAuthority::new(tls.tokens.clone(), store.meta.clone())),
-        cgu: Cgu { version: lifecycle.cgu_version.clone(), url: lifecycle.cgu_url.clone() },
+        cgu: Cgu { version: lifecycle.cgu_version.clone(), url: lifecycle.cgu_url.clone(), text: cgu_text(data)? },
         validation_delay: Duration::from_secs(lifecycle.validation_delay_seconds),
         psc: Some(Arc::new(psc)),
         software_trust: Some(tls.trust.clone()),
@@ -188,6 +188,17 @@ pub async fn serve(
         tracing::error!(error = %e, "https: listener failed");
     }
     served.map_err(|e| failed("http", e))
+}
+
+/// The terms `/cgu` shows: `[lifecycle] cgu_file`, else the default.
+fn cgu_text(data: &DataDir) -> Result<String, CliError> {
+    match &data.config.lifecycle.cgu_file {
+        Some(file) => {
+            let path = data.resolve(file);
+            std::fs::read_to_string(&path).map_err(|e| failed(path.display(), e))
+        }
+        None => Ok(Cgu::DEFAULT_TEXT.to_string()),
+    }
 }
 
 /// CPS card logins, when the CPS CA (PEM) is configured.
