@@ -393,6 +393,8 @@ pub trait MetadataStore:
     async fn role_of(&self, mailbox: MailboxId, national_id: &NationalId) -> Result<Option<Role>, StoreError>;
     /// The mailboxes held by a person (personal ones), by address.
     async fn mailboxes_of(&self, national_id: &NationalId) -> Result<Vec<Mailbox>, StoreError>;
+    /// The mailboxes of a structure (FINESS), by address.
+    async fn mailboxes_of_finess(&self, finess: &str) -> Result<Vec<Mailbox>, StoreError>;
     /// Who holds a role on a mailbox, by national id.
     async fn roles_on(&self, mailbox: MailboxId) -> Result<Vec<(NationalId, Role)>, StoreError>;
     /// Every mailbox where this person holds a role, with the role.

@@ -454,6 +454,17 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
+    async fn mailboxes_of_finess(&self, finess: &str) -> Result<Vec<Mailbox>, StoreError> {
+        let finess = finess.to_string();
+        self.read(move |conn| {
+            let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE finess = ?1 ORDER BY address");
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map([finess], mailbox_row)?.collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(RawMailbox::into_mailbox).collect()
+        })
+        .await
+    }
+
     async fn roles_on(&self, mailbox: MailboxId) -> Result<Vec<(NationalId, Role)>, StoreError> {
         self.read(move |conn| {
             let mut stmt =

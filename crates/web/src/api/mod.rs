@@ -15,6 +15,7 @@ mod pharmacies;
 mod psc;
 mod software;
 mod tracking;
+mod unread;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ pub fn router() -> Router<Arc<Web>> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/me", get(auth::me))
+        .route("/unread", get(unread::show))
         .route("/annuaire", get(annuaire::search))
         .route("/auth/psc/login", get(psc::login))
         .route("/auth/cps/challenge", post(cps::challenge))

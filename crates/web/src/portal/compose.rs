@@ -103,12 +103,16 @@ impl Errors {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Start {
     repondre: Option<String>,
     tous: Option<String>,
     transferer: Option<String>,
     brouillon: Option<u32>,
+    /// A deep link's recipient (a patient's or a professional's address)
+    /// and subject, prefilled (the pharmacy software links here).
+    a: Option<String>,
+    objet: Option<String>,
 }
 
 /// The page saying this operator's webmail does not send.
@@ -252,7 +256,12 @@ async fn form(
             },
             Err(response) => return response,
         },
-        None => Draft::default(),
+        None => Draft {
+            // Prefilled only: shown in the form, checked when sent.
+            to: start.a.as_deref().map(|a| a.chars().take(320).collect()).unwrap_or_default(),
+            subject: start.objet.as_deref().map(|o| o.chars().take(200).collect()).unwrap_or_default(),
+            ..Draft::default()
+        },
     };
     let known = recipients::recent(&web, &folders, &own).await;
     page(&web, &visitor, (&mailbox, rights), &draft, &Errors::default(), &known, StatusCode::OK)
@@ -816,8 +825,7 @@ mod tests {
                    Cc: a@x.test, b@x.test, secretariat@x.test\r\nSubject: Bilan\r\nMessage-ID: <m2@x.test>\r\n\
                    References: <m1@x.test>\r\n\r\nTexte\r\n";
         let message = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
-        let start =
-            Start { repondre: Some("INBOX/3".into()), tous: Some("1".into()), transferer: None, brouillon: None };
+        let start = Start { repondre: Some("INBOX/3".into()), tous: Some("1".into()), ..Start::default() };
         let at = Located { folder: "INBOX".into(), uid: 3 };
         let draft = prefill(&start, "me@ours.test", at, &message, &Origin::of(raw.as_bytes()), Rights::ALL);
         assert_eq!((draft.to.as_str(), draft.cc.as_str()), ("secretariat@x.test", "a@x.test, b@x.test"));
@@ -833,12 +841,11 @@ mod tests {
         let message = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
         let origin = Origin::of(raw.as_bytes());
         let at = || Located { folder: "INBOX".into(), uid: 3 };
-        let reply =
-            Start { repondre: Some("INBOX/3".into()), tous: Some("1".into()), transferer: None, brouillon: None };
+        let reply = Start { repondre: Some("INBOX/3".into()), tous: Some("1".into()), ..Start::default() };
         let draft = prefill(&reply, "me@ours.test", at(), &message, &origin, Rights::ALL);
         assert_eq!((draft.to.as_str(), draft.cc.as_str()), ("", "a@x.test"));
         assert!(draft.body.contains("un expéditeur non vérifiable a écrit :") && !draft.body.contains("chef"));
-        let forward = Start { repondre: None, tous: None, transferer: Some("INBOX/3".into()), brouillon: None };
+        let forward = Start { transferer: Some("INBOX/3".into()), ..Start::default() };
         let draft = prefill(&forward, "me@ours.test", at(), &message, &origin, Rights::ALL);
         assert!(draft.body.contains("De : Expéditeur non vérifiable\n") && !draft.body.contains("chef"));
     }
