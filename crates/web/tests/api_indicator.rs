@@ -100,8 +100,20 @@ async fn the_software_declares_dispensations_and_reads_the_indicator() {
     // A body past 16 MiB is refused whole, nothing of it kept.
     let huge = format!(r#"{{"dispensations":[{}]}}"#, r#"{"id":"X","date":"2026-01-01"},"#.repeat(600_000));
     let refused = request(&s, "POST", &path, Some(&token), &huge).await;
-    assert_eq!(refused.status, 422, "{:.200}", refused.body);
+    assert_eq!(refused.status, 413, "{:.200}", refused.body);
     assert_eq!(s.store.meta.dispensations(FINESS, 0, i64::MAX).await.unwrap().len(), 2);
     let not_json = request(&s, "POST", &path, Some(&token), "{").await;
     assert_eq!(not_json.status, 422);
+    assert!(not_json.body.contains("JSON incomplet"), "in French: {}", not_json.body);
+    // An unknown parameter, and a body that is not JSON, are problems in French.
+    let unknown =
+        request(&s, "GET", &format!("/api/pharmacies/{FINESS}/indicator?periode=2026-11"), Some(&token), "").await;
+    assert_eq!((unknown.status, unknown.header("content-type")), (422, Some("application/problem+json")));
+    assert!(unknown.body.contains("Paramètre « periode » inconnu."), "{}", unknown.body);
+    let form = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=b",
+        s.addr
+    );
+    assert_eq!(exchange(s.addr, form.into_bytes()).await.status, 415);
 }

@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query as Params, State};
+use axum::extract::State;
 use axum::response::Json;
 use mss_directory::annuaire::{Page, Query, Results};
 use serde::Deserialize;
 
+use super::body::Params;
 use crate::shared::search_directory;
 use crate::{Caller, Problem, Web};
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Json;
 use mss_store::AuditFilter;
 use serde::Deserialize;
@@ -27,7 +27,7 @@ pub async fn list(
     State(web): State<Arc<Web>>,
     caller: Caller,
     Path(address): Path<String>,
-    Query(query): Query<AuditQuery>,
+    super::body::Params(query): super::body::Params<AuditQuery>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let filter = AuditFilter {
         targets: Vec::new(),

@@ -76,11 +76,7 @@ pub async fn send(
     if !rights.has(Right::SendAs) {
         return Err(Problem::forbidden("Vous ne pouvez pas envoyer de message au nom de cette boîte."));
     }
-    let bytes = axum::body::to_bytes(request.into_body(), max_body_bytes(sending.max_message_bytes))
-        .await
-        .map_err(|_| Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Document trop volumineux."))?;
-    let body: DocumentBody =
-        serde_json::from_slice(&bytes).map_err(|e| Problem::invalid(format!("JSON invalide : {e}")))?;
+    let body: DocumentBody = super::body::json(request, max_body_bytes(sending.max_message_bytes)).await?;
     let actor = acting.actor();
     let audit =
         |result: &str, detail: String| NewAuditEntry::now(&actor, "api.document.send", &address, result, detail);

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Json, Response};
 use mss_core::Finess;
 use mss_core::indicator::{Period, Window};
@@ -56,11 +56,7 @@ pub async fn declare(
     request: Request,
 ) -> Result<Response, Problem> {
     let finess = own_pharmacy(&software, &finess)?;
-    let bytes = axum::body::to_bytes(request.into_body(), MAX_DECLARATION_BYTES)
-        .await
-        .map_err(|_| Problem::invalid("Corps de requête trop grand (16 Mio au plus)."))?;
-    let body: DeclarationBody =
-        serde_json::from_slice(&bytes).map_err(|e| Problem::invalid(format!("JSON invalide : {e}")))?;
+    let body: DeclarationBody = super::body::json(request, MAX_DECLARATION_BYTES).await?;
     let declarations: Vec<Declaration> = body
         .dispensations
         .into_iter()
@@ -122,6 +118,7 @@ pub async fn link(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PeriodQuery {
     period: Option<String>,
 }
@@ -130,7 +127,7 @@ pub struct PeriodQuery {
 pub async fn indicator(
     State(web): State<Arc<Web>>,
     Path(finess): Path<String>,
-    Query(query): Query<PeriodQuery>,
+    super::body::Params(query): super::body::Params<PeriodQuery>,
     software: Software,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let finess = own_pharmacy(&software, &finess)?;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -16,7 +16,10 @@ pub struct LoginQuery {
     login_hint: Option<String>,
 }
 
-pub async fn login(State(web): State<Arc<Web>>, Query(query): Query<LoginQuery>) -> Result<Response, Problem> {
+pub async fn login(
+    State(web): State<Arc<Web>>,
+    super::body::Params(query): super::body::Params<LoginQuery>,
+) -> Result<Response, Problem> {
     let psc = web.psc.as_ref().ok_or_else(|| Problem::not_found("Pro Santé Connect n'est pas configuré."))?;
     let (url, _state) = psc.start(query.login_hint.as_deref()).await?;
     Ok(Redirect::to(&url).into_response())
