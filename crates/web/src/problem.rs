@@ -111,12 +111,26 @@ fn draft_problem(e: DraftError) -> Problem {
             Problem::invalid(format!("Champ « {} » invalide : {message}", field.as_str())).on(field.as_str())
         }
         DraftError::Naming { field, error } => {
-            let problem = Problem::invalid(format!("Nom impossible à utiliser pour l'adresse : {error}"));
+            let problem = Problem::invalid(naming_in_french(&error));
             match field {
                 Field::Name | Field::Service | Field::PostalCode | Field::City => problem.on(field.as_str()),
                 _ => problem,
             }
         }
+    }
+}
+
+/// Why a name or a postal code cannot make an address, for the person.
+fn naming_in_french(error: &mss_core::AddressError) -> String {
+    use mss_core::AddressError as E;
+    match error {
+        E::PostalCode { .. } => "Code postal invalide : 5 chiffres, de 01000 à 98999.".into(),
+        E::EmptyName { .. } => {
+            "Ce nom ne contient aucune lettre utilisable pour l'adresse (lettres latines, chiffres).".into()
+        }
+        E::NoFreeAddress { .. } => "Aucune adresse libre pour ce nom : précisez-le (ville, service).".into(),
+        E::NoRoomForLocalPart { .. } => "Le domaine de l'opérateur est trop long pour former une adresse.".into(),
+        _ => "Ce nom ne peut pas former une adresse de messagerie : simplifiez-le.".into(),
     }
 }
 

@@ -211,6 +211,15 @@ async fn the_wizard_checks_every_step_on_the_server_with_errors_next_to_the_fiel
     assert_eq!(missing.status, 422);
     assert!(missing.body.contains("id=\"name-erreur\"") && missing.body.contains("Ce champ est obligatoire."));
     assert!(missing.body.contains("aria-invalid=\"true\""));
+    let postal = org("&name=Pharmacie+du+Centre").replace("postal_code=75001", "postal_code=7500");
+    let postal = s.call("POST", "/portail/creer/organisationnelle", &cookie, Some(&postal)).await;
+    assert_eq!(postal.status, 422);
+    assert!(
+        postal.body.contains("id=\"postal_code-erreur\"") && postal.body.contains("Code postal invalide"),
+        "{}",
+        postal.body
+    );
+    assert!(!postal.body.contains("expected") && !postal.body.contains("digits"), "French only: {}", postal.body);
     let foreign = org("&name=Pharmacie+du+Centre").replace("finess=750000002", "finess=130000003");
     let foreign = s.call("POST", "/portail/creer/organisationnelle", &cookie, Some(&foreign)).await;
     assert_eq!(foreign.status, 422);
