@@ -109,3 +109,63 @@ async fn people_search_the_directory_and_our_active_mailboxes() {
         assert!(body["detail"].as_str().unwrap().contains(words), "{path}: {body}");
     }
 }
+
+/// An ORG line of the extraction: a pharmacy, its FINESS, name and place.
+fn pharmacy_line(address: &str, finess: &str, company: &str, postal: &str, distribution: &str) -> String {
+    let mut f = vec![String::new(); 31];
+    for (i, v) in [(0, "ORG"), (1, address), (5, "1"), (6, finess), (18, company), (27, distribution), (28, postal)] {
+        f[i] = v.to_string();
+    }
+    f.join("|")
+}
+
+/// The creation wizard fills the pharmacy's name, postal code and city in
+/// from the Annuaire Santé extraction by its FINESS, editable; a FINESS the
+/// extraction does not know leaves them empty.
+#[tokio::test]
+async fn the_wizard_knows_the_pharmacy_from_the_annuaire() {
+    let s = support::site(|dir, _, web| {
+        let extraction = dir.join("extraction.txt");
+        let lines = [
+            HEADER.join("|"),
+            pharmacy_line(
+                "pharmacie.gare@pharma.mssante.fr",
+                "750000002",
+                "PHARMACIE DE LA GARE",
+                "75010",
+                "75010 PARIS",
+            ),
+        ];
+        std::fs::write(&extraction, lines.join("\n") + "\n").unwrap();
+        import(&dir.join("annuaire"), &extraction, &|_| {}).unwrap();
+        let annuaire = Arc::new(Annuaire::new(&dir.join("annuaire"), Some("ours.test".into())));
+        (Web { annuaire, ..web }, axum::Router::new())
+    })
+    .await;
+    let person = |finess: &[&str]| Person {
+        national_id: "810003621892".parse().unwrap(),
+        first_name: "Élodie".into(),
+        last_name: "Dupont".into(),
+        finess: finess.iter().map(|f| f.to_string()).collect(),
+    };
+    let page = |finess: &'static [&'static str], path: &'static str| {
+        let (sessions, addr) = (s.sessions.clone(), s.addr);
+        async move {
+            let cookie = sessions.open_portal(&person(finess), Method::Psc, now_unix()).await.unwrap();
+            let raw = format!(
+                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: mss-portail={cookie}\r\n\r\n"
+            );
+            support::exchange(addr, raw.into_bytes()).await.body
+        }
+    };
+    let known = page(&["750000002"], "/portail/creer/organisationnelle").await;
+    for value in ["value=\"PHARMACIE DE LA GARE\"", "value=\"75010\"", "value=\"PARIS\""] {
+        assert!(known.contains(value), "{value}: {known}");
+    }
+    let chosen = page(&["310000005", "750000002"], "/portail/creer/organisationnelle?finess=750000002").await;
+    assert!(chosen.contains("value=\"PHARMACIE DE LA GARE\""), "{chosen}");
+    let not_theirs = page(&["310000005"], "/portail/creer/organisationnelle?finess=750000002").await;
+    assert!(!not_theirs.contains("PHARMACIE DE LA GARE"), "only the person's own structures");
+    let unknown = page(&["310000005"], "/portail/creer/organisationnelle").await;
+    assert!(unknown.contains("Nom de la structure") && !unknown.contains("PARIS"));
+}

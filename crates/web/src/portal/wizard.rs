@@ -281,10 +281,61 @@ fn cgu_page(
     (status, layout::page(web, title(kind), Some(visitor), Section::Create, main)).into_response()
 }
 
-async fn identity(State(web): State<Arc<Web>>, Path(kind): Path<String>, visitor: Visitor) -> Response {
-    match kind_of(&kind) {
-        Some(kind) => identity_page(&web, &visitor, kind, &WizardForm::default(), None).await,
-        None => not_found(&web, &visitor),
+#[derive(Deserialize)]
+struct Chosen {
+    /// The structure to prefill from the Annuaire Santé.
+    finess: Option<String>,
+}
+
+/// The identity step. For an organisational mailbox, what the Annuaire
+/// Santé extraction says of the structure (the FINESS chosen among the
+/// person's, or their only one) is filled in, editable.
+async fn identity(
+    State(web): State<Arc<Web>>,
+    Path(kind): Path<String>,
+    Query(chosen): Query<Chosen>,
+    visitor: Visitor,
+) -> Response {
+    let Some(kind) = kind_of(&kind) else { return not_found(&web, &visitor) };
+    let mut form = WizardForm::default();
+    if kind == MailboxKind::Organisational {
+        let theirs = &visitor.caller.0.person.finess;
+        let finess = match &chosen.finess {
+            Some(f) if theirs.contains(f) => Some(f.clone()),
+            _ if theirs.len() == 1 => theirs.first().cloned(),
+            _ => None,
+        };
+        if let Some(finess) = finess {
+            form = prefilled(&web, &finess).await;
+            form.finess = Some(finess);
+        }
+    }
+    identity_page(&web, &visitor, kind, &form, None).await
+}
+
+/// The name, postal code and city the Annuaire Santé extraction gives the
+/// structure `finess` (an organisational mailbox's entry first); nothing
+/// when it has none.
+async fn prefilled(web: &Web, finess: &str) -> WizardForm {
+    let mut query = mss_directory::annuaire::Query::default();
+    let found = match (query.set("id", finess), mss_directory::annuaire::Page::new(1, 20)) {
+        (Ok(()), Ok(page)) => crate::shared::search_directory(web, query, page).await.ok(),
+        _ => None,
+    };
+    let hits = found.map(|r| r.hits).unwrap_or_default();
+    let best = hits.iter().filter(|h| h.finess == finess).max_by_key(|h| (h.kind == "ORG", !h.postal_code.is_empty()));
+    match best {
+        Some(hit) => WizardForm {
+            name: Some(if hit.structure.is_empty() { hit.name.clone() } else { hit.structure.clone() })
+                .filter(|n| !n.is_empty()),
+            postal_code: Some(hit.postal_code.clone()).filter(|p| !p.is_empty()),
+            // The extraction's city is its "ligne d'acheminement": the
+            // postal code, then the city.
+            city: Some(hit.city.trim_start_matches(hit.postal_code.as_str()).trim().to_string())
+                .filter(|c| !c.is_empty()),
+            ..WizardForm::default()
+        },
+        None => WizardForm::default(),
     }
 }
 
