@@ -332,6 +332,17 @@ async fn audit(
         Err(problem) => return refusal(&web, &visitor, &problem),
     };
     let older = (entries.len() == PAGE).then(|| entries.last().map(|e| e.id)).flatten();
+    // People by name (their personal mailbox's), once each.
+    let mut actors = std::collections::HashMap::new();
+    for actor in &entries.iter().map(|e| e.entry.actor.clone()).collect::<std::collections::BTreeSet<_>>() {
+        let shown = match actor.parse::<NationalId>() {
+            Ok(id) => format!("{} ({})", name_of(&web, &id).await, actor),
+            Err(_) if actor == "anonymous" => "anonyme".to_string(),
+            Err(_) if actor == "mss" => "l'opérateur".to_string(),
+            Err(_) => actor.clone(),
+        };
+        actors.insert(actor.clone(), shown);
+    }
     let path = mailbox_path(&mailbox, "tracabilite");
     let main = html! {
         p { "Les accès et les changements de la boîte " strong { (mailbox.address.to_string()) } ", du plus récent au plus ancien (heure de Paris)." }
@@ -339,7 +350,7 @@ async fn audit(
             div class="champ" {
                 label for="action" {
                     "Filtrer par action"
-                    span class="aide" id="action-aide" { "Le début du nom de l'action, par exemple : role. (les rôles), imap. (les accès IMAP), mailbox. (la boîte)." }
+                    span class="aide" id="action-aide" { "Le début du code de l'action : role. (les rôles), imap. (les accès par un logiciel de messagerie), webmail. (le portail), smtp. (les envois), mailbox. (la boîte)." }
                 }
                 input type="text" id="action" name="action" value=(prefix.as_deref().unwrap_or_default()) aria-describedby="action-aide";
             }
@@ -356,10 +367,10 @@ async fn audit(
                         @for e in &entries {
                             tr {
                                 td data-label="Date" { (paris(e.entry.at)) }
-                                td data-label="Acteur" { (e.entry.actor) }
-                                td data-label="Action" { (e.entry.action) }
-                                td data-label="Résultat" { (e.entry.result) }
-                                td data-label="Détail" { (e.entry.detail) }
+                                td data-label="Acteur" { (actors.get(&e.entry.actor).unwrap_or(&e.entry.actor)) }
+                                td data-label="Action" { (super::trail::action(&e.entry.action)) }
+                                td data-label="Résultat" { (super::trail::result(&e.entry.result)) }
+                                td data-label="Détail" { (super::trail::detail(&e.entry.detail)) }
                             }
                         }
                     }

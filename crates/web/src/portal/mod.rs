@@ -34,6 +34,7 @@ mod recipients;
 mod session;
 mod signin;
 mod tracking;
+mod trail;
 mod wizard;
 
 use std::sync::Arc;
