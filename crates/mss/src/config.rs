@@ -54,6 +54,32 @@ pub struct Config {
     pub metrics: Metrics,
     #[serde(default, skip_serializing_if = "Whitelist::is_manual")]
     pub whitelist: Whitelist,
+    #[serde(default, skip_serializing_if = "Operator::is_empty")]
+    pub operator: Operator,
+}
+
+/// Who administers the operator itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operator {
+    /// National ids (`8` + RPPS…) of the people who see the portal's
+    /// operator console.
+    #[serde(default)]
+    pub administrators: Vec<String>,
+}
+
+impl Operator {
+    fn is_empty(&self) -> bool {
+        self.administrators.is_empty()
+    }
+
+    /// The administrators, checked.
+    pub fn administrators(&self) -> Result<Vec<mss_core::NationalId>, String> {
+        self.administrators
+            .iter()
+            .map(|id| id.parse().map_err(|_| format!("[operator] administrators: {id:?} is not a national id")))
+            .collect()
+    }
 }
 
 /// The ANS liste blanche, refreshed by `mss serve` from where the ANS
@@ -620,6 +646,7 @@ impl Config {
         if let Some((name, _, range)) = checks.into_iter().find(|(_, ok, _)| !ok) {
             return Err(format!("{name} is out of range ({range})"));
         }
+        self.operator.administrators()?;
         match self.patients.gateway_dns.iter().find(|dn| dn.parse::<mss_trust::DistinguishedName>().is_err()) {
             Some(dn) => Err(format!("[patients] gateway_dns: {dn:?} is not a certificate DN")),
             None => Ok(()),
@@ -731,6 +758,7 @@ mod tests {
             patients: Patients::default(),
             metrics: Metrics::default(),
             whitelist: Whitelist::default(),
+            operator: Operator::default(),
         }
     }
 
@@ -763,6 +791,7 @@ mod tests {
         full.psc.public_url = Some("https://x".into());
         full.cps.trust_anchors = Some("a".into());
         full.lifecycle.cgu_file = Some("cgu.md".into());
+        full.operator.administrators = vec!["810003621892".into()];
         full.metrics.token_file = Some("t".into());
         full.whitelist = Whitelist {
             url: Some("https://x".into()),

@@ -80,6 +80,8 @@ pub struct Web {
     /// Where mail clients reach us, for their autoconfiguration; without
     /// it there is none.
     pub clients: Option<autoconfig::ClientServices>,
+    /// Who administers the operator: the portal's console is theirs.
+    pub operator_admins: Vec<mss_core::NationalId>,
 }
 
 /// The certificate chain a TLS client presented on its connection (leaf

@@ -15,7 +15,7 @@ use super::operator_certificate::{self, Provided};
 use crate::cli::InitArgs;
 use crate::config::{
     CONFIG_FILE, CPS_CA_DIR, Config, Cps, IDENTITIES_FILE, Imap, Lifecycle, Listen, METRICS_TOKEN_FILE, Metrics,
-    Patients, Psc, RunMode, Smtp, Tls, Whitelist, write_private,
+    Operator, Patients, Psc, RunMode, Smtp, Tls, Whitelist, write_private,
 };
 use crate::error::{CliError, failed, parse, usage};
 
@@ -127,6 +127,7 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
         patients: Patients { simulator: true, ..Patients::default() },
         metrics: Metrics { token_file: Some(PathBuf::from(METRICS_TOKEN_FILE)) },
         whitelist: Whitelist::default(),
+        operator: Operator::default(),
     };
     let cps_ca = CertificateAuthority::generate("IGC-Santé TEST CPS", &settings.identity.organisation)
         .map_err(|e| failed("pki", e))?;

@@ -99,7 +99,12 @@ async fn list(State(web): State<Arc<Web>>, visitor: Visitor) -> Response {
         Err(problem) => return layout::error_page(&web, problem.status, "Erreur", &problem.detail, Some(&visitor)),
     };
     let main = html! {
-        p class="actions" { a class="bouton" href="/portail/creer" { "Créer une boîte aux lettres" } }
+        p class="actions" {
+            a class="bouton" href="/portail/creer" { "Créer une boîte aux lettres" }
+            @if super::operator::is_operator_admin(&web, &visitor) {
+                " " a class="bouton secondaire" href=(super::operator::PATH) { "Console de l'opérateur" }
+            }
+        }
         @if mailboxes.is_empty() {
             p { "Vous n'avez encore aucune boîte aux lettres. Créez votre boîte personnelle ou celle de votre structure." }
         } @else {

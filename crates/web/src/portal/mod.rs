@@ -27,6 +27,7 @@ mod layout;
 mod listing;
 mod mail;
 mod mailboxes;
+mod operator;
 mod origin;
 mod patients;
 mod receipts;
@@ -72,6 +73,7 @@ pub fn router() -> Router<Arc<Web>> {
         .merge(receipts::router())
         .merge(app_passwords::router())
         .merge(cgu::router())
+        .merge(operator::router())
         .merge(dispensation_links::router())
         .merge(indicator::router())
         .merge(recipients::router())

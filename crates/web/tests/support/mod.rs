@@ -47,6 +47,7 @@ fn web(dir: &Path, store: &Store, sessions: &Arc<SessionAuthority>) -> Web {
         sending: None,
         development: true,
         clients: None,
+        operator_admins: Vec::new(),
     }
 }
 

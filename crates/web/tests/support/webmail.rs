@@ -37,6 +37,15 @@ pub async fn site() -> Webmail {
 
 /// A site that sends messages of at most `max` bytes.
 pub async fn site_sending(max: usize) -> Webmail {
+    site_changed(max, |web| web).await
+}
+
+/// A site that sends, `change` applied to its state.
+pub async fn site_with(change: impl FnOnce(Web) -> Web + Send + 'static) -> Webmail {
+    site_changed(MAX, change).await
+}
+
+async fn site_changed(max: usize, change: impl FnOnce(Web) -> Web + Send + 'static) -> Webmail {
     let site = super::site(move |_, _, web| {
         let submitter = Submitter {
             store: web.store.clone(),
@@ -51,7 +60,7 @@ pub async fn site_sending(max: usize) -> Webmail {
             max_message_bytes: max,
             product: "mss tests".into(),
         };
-        (Web { sending: Some(sending), ..web }, axum::Router::new())
+        (change(Web { sending: Some(sending), ..web }), axum::Router::new())
     })
     .await;
     Webmail(site)

@@ -116,6 +116,7 @@ pub fn router(site: Site<'_>) -> Result<Routes, CliError> {
         }),
         development: data.mode == RunMode::Development,
         clients: Some(clients),
+        operator_admins: data.config.operator.administrators().map_err(|e| failed("[operator]", e))?,
     });
     let mut app = mss_web::router(web)
         .nest(FHIR_PATH, mss_directory::fhir_read::router(store.meta.clone(), &format!("{base_url}{FHIR_PATH}")));
