@@ -25,8 +25,9 @@ pub struct Mdn<'a> {
 }
 
 /// `text` as RFC 2047 encoded words (UTF-8, base64), folded: at most 45
-/// bytes of text per word, cut on character boundaries.
-fn encoded_words(text: &str) -> String {
+/// bytes of text per word, cut on character boundaries. (Also what a
+/// packaged message's subject is written as, in `mss_message::packaging`.)
+pub fn encoded_words(text: &str) -> String {
     use base64::Engine;
     let mut words = Vec::new();
     let mut chunk = String::new();

@@ -114,24 +114,14 @@ fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).rposition(|w| w == needle)
 }
 
-/// A header value's text as RFC 2047 encoded words when it is not plain
-/// printable ASCII, each word short enough for a line.
+/// A header value's text, as RFC 2047 encoded words when it is not plain
+/// printable ASCII.
 fn encoded_word(text: &str) -> String {
     let text: String = text.chars().filter(|c| !c.is_control()).collect();
     if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return text;
     }
-    let mut words = Vec::new();
-    let mut chunk = String::new();
-    for c in text.chars() {
-        if chunk.len() + c.len_utf8() > 45 {
-            words.push(std::mem::take(&mut chunk));
-        }
-        chunk.push(c);
-    }
-    words.push(chunk);
-    let engine = base64::engine::general_purpose::STANDARD;
-    words.iter().map(|w| format!("=?utf-8?B?{}?=", engine.encode(w))).collect::<Vec<_>>().join("\r\n ")
+    mss_documents::acks::encoded_words(&text)
 }
 
 /// A code as one header token (a CDA's code is `[0-9A-Za-z.-]`).
@@ -219,7 +209,7 @@ mod tests {
     fn non_ascii_subjects_are_encoded_words() {
         assert_eq!(encoded_word("CR MARTIN"), "CR MARTIN");
         let encoded = encoded_word("XDM/1.0/DDM+Synthèse d'épisode de soins MARTIN Jeanne 19790328");
-        assert!(encoded.starts_with("=?utf-8?B?") && encoded.lines().all(|l| l.len() < 78), "{encoded}");
+        assert!(encoded.starts_with("=?utf-8?b?") && encoded.lines().all(|l| l.len() < 78), "{encoded}");
         let header = format!("Subject: {encoded}\r\n\r\n");
         let parsed = mail_parser::MessageParser::default().parse(header.as_bytes()).unwrap();
         assert_eq!(parsed.subject(), Some("XDM/1.0/DDM+Synthèse d'épisode de soins MARTIN Jeanne 19790328"));

@@ -99,6 +99,18 @@ impl ResolvesClientCert for OwnCertificate {
     }
 }
 
+fn file_error(path: &Path, e: &dyn std::fmt::Display) -> TlsError {
+    TlsError::File { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// The certificates of a PEM file, in order.
+fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    CertificateDer::pem_file_iter(path)
+        .map_err(|e| file_error(path, &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_error(path, &e))
+}
+
 /// Our chain and key as the handshakes present them; the key must be the
 /// certificate's.
 fn certified(chain: Vec<CertificateDer<'static>>, key: &PrivateKeyDer<'static>) -> Result<CertifiedKey, TlsError> {
@@ -108,23 +120,12 @@ fn certified(chain: Vec<CertificateDer<'static>>, key: &PrivateKeyDer<'static>) 
 impl TlsMaterial {
     /// Reads PEM files: our chain (leaf first), our key, the anchors.
     pub fn load(chain: &Path, key: &Path, anchors: &Path) -> Result<Self, TlsError> {
-        let file_error = |path: &Path, e: &dyn std::fmt::Display| TlsError::File {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
-        let chain_certs = CertificateDer::pem_file_iter(chain)
-            .map_err(|e| file_error(chain, &e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| file_error(chain, &e))?;
+        let chain_certs = read_certificates(chain)?;
         if chain_certs.is_empty() {
             return Err(file_error(chain, &"no certificate"));
         }
         let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| file_error(key, &e))?;
-        let anchor_certs = CertificateDer::pem_file_iter(anchors)
-            .map_err(|e| file_error(anchors, &e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| file_error(anchors, &e))?;
-        Self::from_der(chain_certs, key_der, anchor_certs)
+        Self::from_der(chain_certs, key_der, read_certificates(anchors)?)
     }
 
     /// From PEM text (tests, and material made in memory).
@@ -169,14 +170,7 @@ impl TlsMaterial {
     /// material at once; on any error (unreadable, not matching) the
     /// current ones stay. Returns the new subject.
     pub fn reload(&self, chain: &Path, key: &Path) -> Result<DistinguishedName, TlsError> {
-        let file_error = |path: &Path, e: &dyn std::fmt::Display| TlsError::File {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
-        let chain_certs = CertificateDer::pem_file_iter(chain)
-            .map_err(|e| file_error(chain, &e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| file_error(chain, &e))?;
+        let chain_certs = read_certificates(chain)?;
         let leaf = chain_certs.first().ok_or_else(|| file_error(chain, &"no certificate"))?;
         let (_, parsed) = x509_parser::parse_x509_certificate(leaf.as_ref()).map_err(|e| file_error(chain, &e))?;
         let subject = DistinguishedName::from_x509(parsed.subject()).map_err(|e| file_error(chain, &e))?;
