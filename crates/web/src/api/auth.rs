@@ -18,15 +18,20 @@ use super::body::Body;
 use crate::shared::visible_mailboxes;
 use crate::{Caller, Problem, Web};
 
+/// The token of `Authorization: Bearer`, trimmed, if the request has one.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    let header = parts.headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok())?;
+    Some(header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer "))?.trim())
+}
+
 impl FromRequestParts<Arc<Web>> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, web: &Arc<Web>) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok());
-        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
+        let Some(token) = bearer(parts) else {
             return Err(Problem::unauthenticated("Authentification requise (jeton de session)."));
         };
-        match web.sessions.verify(token.trim(), now_unix()).await {
+        match web.sessions.verify(token, now_unix()).await {
             Ok(who) => Ok(Caller(who)),
             Err(SessionError::Store(e)) => Err(Problem::unavailable(e)),
             Err(e) => {

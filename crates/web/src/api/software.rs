@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use mss_core::{EmailAddress, MailboxKind, Relation, Rights, rights};
 use mss_identity::login::{self, LoginError, Principal};
@@ -17,6 +16,7 @@ use mss_identity::{BearerCredentials, SessionError};
 use mss_store::{Mailbox, NewAuditEntry, now_unix};
 use mss_trust::PeerCertificate;
 
+use super::auth::bearer;
 use crate::shared::access;
 use crate::{Caller, PresentedCertificate, Problem, Web};
 
@@ -63,10 +63,8 @@ impl FromRequestParts<Arc<Web>> for Acting {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, web: &Arc<Web>) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok());
-        let token = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
-        if let Some(token) = token {
-            match web.sessions.verify(token.trim(), now_unix()).await {
+        if let Some(token) = bearer(parts) {
+            match web.sessions.verify(token, now_unix()).await {
                 Ok(who) => return Ok(Acting::Person(Caller(who))),
                 Err(SessionError::Store(e)) => return Err(Problem::unavailable(e)),
                 // Not a person's session: software's token, maybe.
@@ -84,11 +82,9 @@ impl FromRequestParts<Arc<Web>> for Software {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, web: &Arc<Web>) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok());
-        let token = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
-        let login = match (token, parts.extensions.get::<PresentedCertificate>()) {
+        let login = match (bearer(parts), parts.extensions.get::<PresentedCertificate>()) {
             (Some(token), _) => {
-                let credentials = BearerCredentials { user: None, token: token.trim().to_string() };
+                let credentials = BearerCredentials { user: None, token: token.to_string() };
                 login::by_token(web.store.meta.as_ref(), &web.sessions.key, &credentials, now_unix()).await
             }
             (None, Some(PresentedCertificate(chain))) => by_certificate(web, chain).await,
