@@ -129,6 +129,7 @@ async fn software_and_people_send_documents_that_validate() {
         (document("bob@ours.test", b"GIF89a not a pdf"), "pdf"),
         (document("dr@hors-espace.test", PDF), "to"),
         (document("pas une adresse", PDF), "to"),
+        (document("x\r\ninjected@ours.test", PDF), "to"),
         (
             {
                 let mut d = document("bob@ours.test", PDF);
@@ -171,6 +172,7 @@ async fn software_and_people_send_documents_that_validate() {
     assert_eq!(elsewhere.status, 404, "software acts for its own mailbox only");
     assert_eq!(s.folder(&bob, "INBOX").await.len(), 2, "nothing refused was sent");
     let trail = s.audited("api.document.send", "app-lgo@ours.test").await;
+    assert!(trail.iter().all(|t| !t.contains('\r') && !t.contains('\n')), "one line each: {trail:?}");
     assert!(
         trail.iter().any(|t| t.contains("refused: invalid"))
             && trail.iter().any(|t| t.starts_with("api.document.send ok"))

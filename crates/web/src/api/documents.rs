@@ -165,6 +165,12 @@ pub async fn send(
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 
+/// A value the client sent, as a refusal may quote it (and the audit trail
+/// keep it): one line, 100 characters at most.
+fn shown(value: &str) -> String {
+    value.chars().filter(|c| !c.is_control()).take(100).collect()
+}
+
 /// The recipients and the document, or the first value refused (named by
 /// its field).
 fn checked(
@@ -177,8 +183,10 @@ fn checked(
     let recipients = |list: Vec<String>, field: &'static str| {
         list.iter()
             .map(|a| {
-                let address: EmailAddress =
-                    a.trim().parse().map_err(|_| Problem::invalid(format!("Adresse invalide : {a}")).on(field))?;
+                let address: EmailAddress = a
+                    .trim()
+                    .parse()
+                    .map_err(|_| Problem::invalid(format!("Adresse invalide : {}", shown(a))).on(field))?;
                 Ok(Recipient { name: None, address })
             })
             .collect::<Result<Vec<_>, Problem>>()

@@ -106,7 +106,7 @@ pub async fn link(
     let linked = indicator::link(&web.store, &finess, &id, &body.message_id, now_unix()).await?;
     let actor = software.0.address().to_string();
     let result = if linked { "ok" } else { "refused: unknown" };
-    let detail = format!("dispensation={}", id.chars().take(64).collect::<String>());
+    let detail = format!("dispensation={}", id.chars().filter(|c| !c.is_control()).take(64).collect::<String>());
     web.store.audit.record(NewAuditEntry::now(&actor, "api.dispensations.link", finess.as_str(), result, detail)).await;
     if !linked {
         return Err(Problem::not_found(
