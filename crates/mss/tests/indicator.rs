@@ -196,6 +196,44 @@ fn the_software_declares_over_https_with_its_certificate() {
     assert!(audit.contains("api.authenticate"), "the refusals are traced: {audit}");
 }
 
+/// Reads /metrics with the Prometheus client's own parser (the text
+/// format a scraper reads); prints each family's name and type.
+const PROMETHEUS: &str = r#"
+import sys, urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+addr, token = sys.argv[1:3]
+request = urllib.request.Request(f"http://{addr}/metrics", headers={"Authorization": f"Bearer {token}"})
+text = urllib.request.urlopen(request).read().decode()
+for family in text_string_to_metric_families(text):
+    print(family.name, family.type)
+"#;
+
+/// What `/metrics` serves parses as the Prometheus text format, every
+/// family typed.
+#[test]
+fn the_metrics_parse_as_prometheus_reads_them() {
+    let op = Operator::new("pharmacie.test");
+    op.ok("mailbox create --type per --rpps 10003621892 --first Elodie --last Dupont");
+    let token = std::fs::read_to_string(op.dir.join("metrics.token")).unwrap();
+    let server = op.serve();
+    let out = std::process::Command::new("python3")
+        .args(["-c", PROMETHEUS, &server.addr("http"), token.trim()])
+        .output()
+        .expect("python3 is needed");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
+    for family in [
+        "mss_mailboxes gauge",
+        "mss_listener_connections gauge",
+        "mss_listener_admitted counter",
+        "mss_tls_handshake_failures counter",
+        "mss_certificate_expiry_seconds gauge",
+        "process_cpu_seconds counter",
+    ] {
+        assert!(printed.lines().any(|l| l == family), "{family} in {printed}");
+    }
+}
+
 /// `[listen] metrics`: `/metrics` on a listener of its own, and no longer
 /// on the site's.
 #[test]
