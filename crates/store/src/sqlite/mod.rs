@@ -77,6 +77,18 @@ fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
 }
 
 impl SqliteStore {
+    /// The mailboxes whose `column` (an indexed one, named by the code) is
+    /// `value`, by address.
+    async fn mailboxes_where(&self, column: &'static str, value: String) -> Result<Vec<Mailbox>, StoreError> {
+        self.read(move |conn| {
+            let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE {column} = ?1 ORDER BY address");
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map([value], mailbox_row)?.collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(RawMailbox::into_mailbox).collect()
+        })
+        .await
+    }
+
     /// Opens or creates the database and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let path = path.to_path_buf();
@@ -444,25 +456,11 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn mailboxes_of(&self, national_id: &NationalId) -> Result<Vec<Mailbox>, StoreError> {
-        let national_id = national_id.to_string();
-        self.read(move |conn| {
-            let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE national_id = ?1 ORDER BY address");
-            let mut stmt = conn.prepare(&sql)?;
-            let rows = stmt.query_map([national_id], mailbox_row)?.collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter().map(RawMailbox::into_mailbox).collect()
-        })
-        .await
+        self.mailboxes_where("national_id", national_id.to_string()).await
     }
 
     async fn mailboxes_of_finess(&self, finess: &str) -> Result<Vec<Mailbox>, StoreError> {
-        let finess = finess.to_string();
-        self.read(move |conn| {
-            let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE finess = ?1 ORDER BY address");
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map([finess], mailbox_row)?.collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter().map(RawMailbox::into_mailbox).collect()
-        })
-        .await
+        self.mailboxes_where("finess", finess.to_string()).await
     }
 
     async fn roles_on(&self, mailbox: MailboxId) -> Result<Vec<(NationalId, Role)>, StoreError> {
