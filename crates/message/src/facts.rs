@@ -219,7 +219,7 @@ impl Facts {
 
     /// The facts of a raw message and its searchable text (see
     /// [`crate::search`]), from one parse. Never panics.
-    pub fn with_text(raw: &[u8]) -> (Facts, String) {
+    pub fn with_text(raw: &[u8]) -> (Facts, crate::search::Searchable) {
         match parse(raw) {
             Some(message) => {
                 let facts = Facts::parsed(raw, &message);

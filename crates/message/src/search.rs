@@ -13,14 +13,27 @@ use mail_parser::decoders::html::html_to_text;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderValue, Message, PartType};
 
+use mss_store::PREVIEW_MAX;
+
 use crate::facts::{AddressItem, Facts, MAX_PARTS, Person};
 
 /// The most text kept of one message, in bytes.
 pub const TEXT_MAX: usize = 256 * 1024;
 
+/// What a message gives the store's index besides its facts.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Searchable {
+    /// The searchable text.
+    pub text: String,
+    /// The first words of its bodies (quoted lines left out, whitespace
+    /// folded, at most [`PREVIEW_MAX`] characters): what a list shows under
+    /// the subject.
+    pub preview: String,
+}
+
 /// The searchable text of a message: `message` as parsed, or `raw` taken as
 /// text when it does not parse.
-pub(crate) fn text(facts: &Facts, message: Option<&Message<'_>>, raw: &[u8]) -> String {
+pub(crate) fn text(facts: &Facts, message: Option<&Message<'_>>, raw: &[u8]) -> Searchable {
     let mut text = Text::default();
     let envelope = &facts.envelope;
     text.push(envelope.subject.as_deref().unwrap_or_default());
@@ -32,11 +45,31 @@ pub(crate) fn text(facts: &Facts, message: Option<&Message<'_>>, raw: &[u8]) -> 
             text.person(person);
         }
     }
+    let bodies_start = text.0.len();
     match message {
         Some(message) => bodies(message, &mut text),
         None => text.push(&String::from_utf8_lossy(raw)),
     }
-    text.0
+    let preview = preview(&text.0[bodies_start..]);
+    Searchable { text: text.0, preview }
+}
+
+/// The first words of `bodies`: lines quoting another message (`>`) left
+/// out, runs of whitespace as one space, cut at [`PREVIEW_MAX`] characters.
+fn preview(bodies: &str) -> String {
+    let words = bodies.lines().filter(|line| !line.trim_start().starts_with('>')).flat_map(str::split_whitespace);
+    let mut preview = String::new();
+    for word in words {
+        let room = PREVIEW_MAX.saturating_sub(preview.chars().count() + usize::from(!preview.is_empty()));
+        if room == 0 {
+            break;
+        }
+        if !preview.is_empty() {
+            preview.push(' ');
+        }
+        preview.extend(word.chars().filter(|c| !c.is_control()).take(room));
+    }
+    preview
 }
 
 /// The text IMAP SEARCH matches in a header field (RFC 9051 §6.4.4: FROM,
@@ -114,6 +147,9 @@ impl Text {
 
 #[cfg(test)]
 mod tests {
+    use mss_store::PREVIEW_MAX;
+
+    use super::Searchable;
     use crate::Facts;
 
     #[test]
@@ -126,8 +162,10 @@ mod tests {
                    <p>Voir la <b>pharmacie</b>&nbsp;du centre</p><script>cache()</script>\r\n--b\r\n\
                    Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nglycemie normale\r\n--b\r\n\
                    Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n";
-        let (facts, text) = Facts::with_text(raw.as_bytes());
+        let (facts, searchable) = Facts::with_text(raw.as_bytes());
         assert_eq!(facts, Facts::of(raw.as_bytes()));
+        assert_eq!(searchable.preview, "Votre ordonnance est prête. Voir la pharmacie du centre glycemie normale");
+        let text = searchable.text;
         for expected in [
             "Résultats",
             "José Martin",
@@ -147,12 +185,23 @@ mod tests {
 
     #[test]
     fn an_unverifiable_sender_is_not_searchable_and_the_text_is_bounded() {
-        let (_, text) = Facts::with_text(b"From: <chef@autre.test>\r\nFrom: <b@x.test>\r\nSubject: s\r\n\r\nbody");
+        let (_, Searchable { text, .. }) =
+            Facts::with_text(b"From: <chef@autre.test>\r\nFrom: <b@x.test>\r\nSubject: s\r\n\r\nbody");
         assert!(!text.contains("chef") && text.contains("body"), "{text}");
         let long = format!("Subject: long\r\n\r\n{}", "é".repeat(super::TEXT_MAX));
-        let (_, text) = Facts::with_text(long.as_bytes());
+        let (_, Searchable { text, preview }) = Facts::with_text(long.as_bytes());
         assert!(text.len() <= super::TEXT_MAX && text.len() > super::TEXT_MAX - 4);
-        let (_, text) = Facts::with_text(b"");
-        assert!(text.is_empty());
+        assert_eq!(preview.chars().count(), PREVIEW_MAX);
+        let (_, searchable) = Facts::with_text(b"");
+        assert_eq!(searchable, Searchable::default());
+    }
+
+    #[test]
+    fn the_preview_leaves_out_quotes_and_folds_whitespace() {
+        let raw =
+            "Subject: Re: stock\r\n\r\nOui,\r\n\r\n  c'est\tbon.\r\n> Avez-vous\r\n>> du stock ?\r\nMerci\x07 !\r\n";
+        let (_, searchable) = Facts::with_text(raw.as_bytes());
+        assert_eq!(searchable.preview, "Oui, c'est bon. Merci !");
+        assert!(!searchable.preview.contains("stock"));
     }
 }

@@ -13,16 +13,18 @@
 //! version 4, the searched header texts; version 5, whether the message
 //! ends a patient conversation, what a read receipt is about, the health
 //! documents attached; version 6, the documents' ids for the store to find
-//! the same document or its replacement in other messages).
+//! the same document or its replacement in other messages; version 7, the
+//! first words of the text).
 
 use mss_core::fold_label;
 use mss_store::{BlobHash, DocumentKey, FactColumns, MessageFacts, SearchedHeader};
 
 use crate::facts::{AddressItem, Envelope, Facts};
+use crate::search::Searchable;
 
-/// The version of the encoding written here (6: the store indexes the ids
-/// of the documents attached).
-pub const VERSION: u32 = 6;
+/// The version of the encoding written here (7: the first words of the
+/// text in a column, for the webmail's list).
+pub const VERSION: u32 = 7;
 
 /// The facts of `raw`, ready for the store.
 pub fn stored(raw: &[u8]) -> MessageFacts {
@@ -31,7 +33,7 @@ pub fn stored(raw: &[u8]) -> MessageFacts {
 
 /// The facts of `raw`, whose hash the caller knows (`blob`).
 pub fn encode(blob: BlobHash, raw: &[u8]) -> MessageFacts {
-    let (facts, text) = Facts::with_text(raw);
+    let (facts, Searchable { text, preview }) = Facts::with_text(raw);
     // Serialising plain structs of strings and numbers cannot fail.
     let encoded = serde_json::to_vec(&facts).unwrap_or_default();
     let searched = SearchedHeader::ALL.map(|field| searched(&facts, field));
@@ -40,7 +42,7 @@ pub fn encode(blob: BlobHash, raw: &[u8]) -> MessageFacts {
         .iter()
         .filter_map(|d| Some(DocumentKey { id: d.id.clone()?, replaces: d.replaces.clone() }))
         .collect();
-    MessageFacts { blob, version: VERSION, encoded, columns: columns(&facts), text, searched, documents }
+    MessageFacts { blob, version: VERSION, encoded, columns: columns(&facts, preview), text, searched, documents }
 }
 
 /// The texts of `field` SEARCH looks in, joined by line feeds and
@@ -60,8 +62,8 @@ pub fn decode(stored: &MessageFacts) -> Option<Facts> {
     serde_json::from_slice(&stored.encoded).ok()
 }
 
-/// The columns of [`FactColumns`].
-fn columns(facts: &Facts) -> FactColumns {
+/// The columns of [`FactColumns`], with the text's first words.
+fn columns(facts: &Facts, preview: String) -> FactColumns {
     let Envelope { sent_at, subject, originators, to, cc, message_id, in_reply_to, .. } = &facts.envelope;
     let author = originators.as_ref().and_then(|o| o.from.first());
     let shown = author.map(|a| a.name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or(&a.address));
@@ -83,6 +85,7 @@ fn columns(facts: &Facts) -> FactColumns {
         sender_key: fold_label(shown.unwrap_or_default()),
         subject_key: fold_label(subject.as_deref().unwrap_or_default()),
         header: facts.has_header(),
+        preview,
     }
 }
 

@@ -141,7 +141,13 @@ pub struct FactColumns {
     /// The message's header was parsed: the columns say what its bytes say
     /// (without it they are empty, and readers go to the bytes).
     pub header: bool,
+    /// The first words of the text (at most [`PREVIEW_MAX`] characters,
+    /// whitespace folded), shown under the subject in a list.
+    pub preview: String,
 }
+
+/// The most characters of [`FactColumns::preview`].
+pub const PREVIEW_MAX: usize = 160;
 
 /// What a folder's list is ordered by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -159,3 +159,93 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// In the mail client: keyboard shortcuts (listed in the folder pane) and a
+// "select all" box for the list's bulk actions. Keys typed in a field, or
+// with Ctrl, Alt or Meta, are left to the browser.
+document.addEventListener("DOMContentLoaded", function () {
+  var client = document.querySelector(".client");
+  if (!client) {
+    return;
+  }
+  var form = document.getElementById("lot");
+  var boxes = form ? form.querySelectorAll(".choix-message") : [];
+  var bar = form ? form.querySelector(".barre-lot") : null;
+  if (bar && boxes.length) {
+    var all = document.createElement("input");
+    all.type = "checkbox";
+    all.id = "tout";
+    all.className = "choix-message";
+    var label = document.createElement("label");
+    label.htmlFor = "tout";
+    label.textContent = "Tout sélectionner";
+    var wrap = document.createElement("div");
+    wrap.className = "case";
+    wrap.appendChild(all);
+    wrap.appendChild(label);
+    bar.insertBefore(wrap, bar.firstChild);
+    all.addEventListener("change", function () {
+      boxes.forEach(function (box) { box.checked = all.checked; });
+    });
+  }
+  function rows() {
+    return Array.prototype.slice.call(document.querySelectorAll("ul.messages a.resume"));
+  }
+  function move(step) {
+    var links = rows();
+    if (!links.length) {
+      return;
+    }
+    var at = links.indexOf(document.activeElement);
+    if (at < 0) {
+      at = links.findIndex(function (a) { return a.getAttribute("aria-current"); });
+    }
+    var next = at < 0 ? 0 : Math.min(links.length - 1, Math.max(0, at + step));
+    links[next].focus();
+  }
+  function click(selector) {
+    var target = document.querySelector(selector);
+    if (target) {
+      target.click();
+    }
+  }
+  document.addEventListener("keydown", function (event) {
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName) || event.target.isContentEditable;
+    if (typing || event.ctrlKey || event.altKey || event.metaKey) {
+      return;
+    }
+    switch (event.key) {
+      case "j": move(1); break;
+      case "k": move(-1); break;
+      case "ArrowDown": case "ArrowUp":
+        // Arrows move in the list only from a row; elsewhere they scroll.
+        if (rows().indexOf(document.activeElement) < 0) {
+          return;
+        }
+        move(event.key === "ArrowDown" ? 1 : -1);
+        break;
+      case "n": click("[data-raccourci='n']"); break;
+      case "r": click("[data-raccourci='r']"); break;
+      case "a": click("[data-raccourci='a']"); break;
+      case "f": click("[data-raccourci='f']"); break;
+      case "Delete": click("[data-raccourci='Delete']"); break;
+      case "x": {
+        var row = document.activeElement && document.activeElement.closest("ul.messages > li");
+        var box = row && row.querySelector(".choix-message");
+        if (box) {
+          box.checked = !box.checked;
+        }
+        break;
+      }
+      case "/": {
+        var search = document.getElementById("q");
+        if (search) {
+          search.focus();
+        }
+        break;
+      }
+      default: return;
+    }
+    event.preventDefault();
+  });
+});

@@ -26,7 +26,11 @@ async fn a_message_with_two_from_fields_shows_an_unverifiable_sender() {
 
     let list = s.get(MAIL, &cookie).await;
     assert_eq!(list.status, 200, "{}", list.body);
-    assert!(list.body.contains("<td data-label=\"Expéditeur\">Expéditeur non vérifiable</td>"), "{}", list.body);
+    assert!(
+        list.body.contains("<span class=\"masque\">Non lu, </span>Expéditeur non vérifiable</span>"),
+        "{}",
+        list.body
+    );
     assert!(!list.body.contains("paul.chef") && !list.body.contains("Officine"), "{}", list.body);
     // Neither address is searchable as the sender.
     for query in ["chef", "elodie%40ours.test", "officine"] {

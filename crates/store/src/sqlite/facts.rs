@@ -22,9 +22,9 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                                         to_addresses, cc_addresses, message_id, in_reply_to, patient_ins, xdm,
                                         attachments, sender_key, subject_key, header, search_subject,
                                         search_from, search_to, search_cc, search_bcc, closes_conversation,
-                                        receipt_for, receipt_disposition)
+                                        receipt_for, receipt_disposition, preview)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                    ?21, ?22, ?23, ?24, ?25
+                    ?21, ?22, ?23, ?24, ?25, ?26
              WHERE EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)
              ON CONFLICT (blob_hash) DO UPDATE SET
                 version = excluded.version, encoded = excluded.encoded, sent_at = excluded.sent_at,
@@ -37,7 +37,7 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                 search_from = excluded.search_from, search_to = excluded.search_to,
                 search_cc = excluded.search_cc, search_bcc = excluded.search_bcc,
                 closes_conversation = excluded.closes_conversation, receipt_for = excluded.receipt_for,
-                receipt_disposition = excluded.receipt_disposition
+                receipt_disposition = excluded.receipt_disposition, preview = excluded.preview
              WHERE excluded.version > message_facts.version
              RETURNING id",
         )?
@@ -67,7 +67,8 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                 facts.searched[SearchedHeader::Bcc as usize],
                 c.closes_conversation,
                 c.receipt_for,
-                c.receipt_disposition
+                c.receipt_disposition,
+                c.preview
             ],
             |r| r.get(0),
         )
@@ -89,7 +90,7 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
 const FACTS_COLUMNS: &str = "mf.blob_hash, mf.version, mf.encoded, mf.sent_at, mf.subject, mf.from_name, \
                              mf.from_address, mf.to_addresses, mf.cc_addresses, mf.message_id, mf.in_reply_to, \
                              mf.patient_ins, mf.xdm, mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
-                             mf.closes_conversation, mf.receipt_for, mf.receipt_disposition";
+                             mf.closes_conversation, mf.receipt_for, mf.receipt_disposition, mf.preview";
 
 /// Reads [`FACTS_COLUMNS`] from `first` on.
 fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
@@ -108,10 +109,11 @@ fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
 pub(super) const LISTED_COLUMNS: &str = "mf.sent_at, mf.subject, mf.from_name, mf.from_address, mf.to_addresses, \
                                          mf.cc_addresses, mf.message_id, mf.in_reply_to, mf.patient_ins, mf.xdm, \
                                          mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
-                                         mf.closes_conversation, mf.receipt_for, mf.receipt_disposition";
+                                         mf.closes_conversation, mf.receipt_for, mf.receipt_disposition, \
+                                         mf.preview";
 
 /// How many columns [`LISTED_COLUMNS`] names.
-pub(super) const LISTED_COUNT: usize = 17;
+pub(super) const LISTED_COUNT: usize = 18;
 
 /// Reads [`LISTED_COLUMNS`] from `first` on.
 pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactColumns> {
@@ -133,6 +135,7 @@ pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactCol
         closes_conversation: r.get(first + 14)?,
         receipt_for: r.get(first + 15)?,
         receipt_disposition: r.get(first + 16)?,
+        preview: r.get(first + 17)?,
     })
 }
 

@@ -31,6 +31,7 @@ fn facts_of(raw: &[u8], version: u32, subject: &str) -> MessageFacts {
             sender_key: "dr-alice-martin".into(),
             subject_key: subject.to_lowercase(),
             header: true,
+            preview: format!("Bonjour, voici {subject} du patient."),
         },
         text: String::new(),
         searched: [

@@ -796,7 +796,7 @@ async fn refuse_drafts(
 /// it, harmless).
 async fn remove_draft(web: &Web, visitor: &Visitor, address: &str, draft: Option<(u32, &Folder)>) {
     let Some((uid, folder)) = draft else { return };
-    if let Err(e) = mail::remove_for_good(web, folder, uid).await {
+    if let Err(e) = mail::remove_for_good(web, folder, &[uid]).await {
         tracing::warn!(error = %e, "portal: the old draft stays");
         return;
     }

@@ -74,6 +74,12 @@ pub fn page_with_script(
     shell(web, title, visitor, section, main, true)
 }
 
+/// A page of the mail client: `main` holds its own `<h1>` (in the pane
+/// it heads), the portal's script runs.
+pub fn client_page(web: &Web, title: &str, visitor: Option<&Visitor>, main: Markup) -> Html<String> {
+    shell_with(web, title, visitor, Section::Mailboxes, main, Shell { script: true, heading: false })
+}
+
 fn shell(
     web: &Web,
     title: &str,
@@ -81,6 +87,25 @@ fn shell(
     section: Section,
     main: Markup,
     script: bool,
+) -> Html<String> {
+    shell_with(web, title, visitor, section, main, Shell { script, heading: true })
+}
+
+/// What a page adds to the shell.
+struct Shell {
+    /// The portal's script.
+    script: bool,
+    /// The `<h1>`, from the title.
+    heading: bool,
+}
+
+fn shell_with(
+    web: &Web,
+    title: &str,
+    visitor: Option<&Visitor>,
+    section: Section,
+    main: Markup,
+    Shell { script, heading }: Shell,
 ) -> Html<String> {
     let current = |s: Section| if s == section { Some("page") } else { None };
     let markup = html! {
@@ -118,8 +143,8 @@ fn shell(
                         }
                     }
                 }
-                main id="contenu" tabindex="-1" {
-                    h1 { (title) }
+                main id="contenu" tabindex="-1" class=[(!heading).then_some("large")] {
+                    @if heading { h1 { (title) } }
                     (main)
                 }
                 footer {

@@ -65,9 +65,17 @@ impl Order {
 /// What the list shows of a message.
 pub struct Summary {
     pub meta: MessageMeta,
+    /// The sender as a list names them: the display name, else the address.
     pub from: String,
+    /// The sender's address, when the header reader checked it.
+    pub from_address: Option<String>,
     pub subject: String,
     pub date: i64,
+    /// The first words of the text.
+    pub preview: String,
+    pub attachments: u32,
+    /// A health document (an IHE XDM package) is attached.
+    pub document: bool,
     /// The INS of the patient the message is from or to (a patient
     /// conversation, `mss_store::PatientStore`); not for a read receipt.
     pub patient: Option<String>,
@@ -88,15 +96,25 @@ pub struct Listing {
 /// A message with facts: what they say (the first author, as the header
 /// reader checked it: none when it refused the header).
 fn indexed(meta: MessageMeta, columns: FactColumns) -> Summary {
-    let from = match (columns.from_name.as_deref().map(str::trim).filter(|n| !n.is_empty()), columns.from_address) {
-        (Some(name), Some(address)) => format!("{name} <{address}>"),
-        (None, Some(address)) => address,
+    let from = match (columns.from_name.as_deref().map(str::trim).filter(|n| !n.is_empty()), &columns.from_address) {
+        (Some(name), Some(_)) => name.to_string(),
+        (None, Some(address)) => address.clone(),
         (_, None) => UNVERIFIABLE.to_string(),
     };
     let date = columns.sent_at.unwrap_or(meta.received_at);
     let patient = columns.patient_ins.filter(|_| columns.receipt_for.is_none());
     let subject = columns.subject.as_deref().map(shown_subject).unwrap_or_default().to_string();
-    Summary { meta, from, subject, date, patient }
+    Summary {
+        meta,
+        from,
+        from_address: columns.from_address,
+        subject,
+        date,
+        preview: columns.preview,
+        attachments: columns.attachments,
+        document: columns.xdm,
+        patient,
+    }
 }
 
 /// The summaries of a page's messages, in order; those without facts are
@@ -118,7 +136,17 @@ async fn summaries(web: &Web, listed: Vec<ListedMessage>) -> Result<Vec<Summary>
                 };
                 let Some(facts) = read else {
                     let date = meta.received_at;
-                    out.push(Summary { meta, from: String::new(), subject: String::new(), date, patient: None });
+                    out.push(Summary {
+                        meta,
+                        from: String::new(),
+                        from_address: None,
+                        subject: String::new(),
+                        date,
+                        preview: String::new(),
+                        attachments: 0,
+                        document: false,
+                        patient: None,
+                    });
                     continue;
                 };
                 written.push(facts.clone());
@@ -164,7 +192,8 @@ mod tests {
         let raw = "From: =?utf-8?q?J=C3=A9r=C3=B4me?= <j@labo.test>\r\nSubject: Résultats\r\n\r\n";
         let facts = stored::stored(raw.as_bytes());
         let shown = indexed(meta.clone(), facts.columns);
-        assert_eq!((shown.from.as_str(), shown.subject.as_str(), shown.date), ("Jérôme <j@labo.test>", "Résultats", 7));
+        assert_eq!((shown.from.as_str(), shown.subject.as_str(), shown.date), ("Jérôme", "Résultats", 7));
+        assert_eq!(shown.from_address.as_deref(), Some("j@labo.test"));
         // Two From fields: no sender at all.
         let raw = "From: <chef@autre.test>\r\nFrom: <elodie@ours.test>\r\nSubject: Bilan\r\n\r\n";
         let shown = indexed(meta.clone(), stored::stored(raw.as_bytes()).columns);

@@ -21,29 +21,31 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use mail_parser::{Address, MessagePart, MimeHeaders};
-use maud::{PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
 use mss_core::{Civil, MailboxState, Right, Rights, rights};
 use mss_http::percent_encode;
 use mss_message::documents::shown_subject;
 use mss_message::parsed;
-use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta, NewAuditEntry};
+use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta, NewAuditEntry, now_unix};
 use serde::Deserialize;
 
+use super::actions;
 use super::compose::compose_path;
 use super::dispensation_links;
 use super::documents;
 use super::html;
 use super::indicator::indicator_path;
-use super::layout::{self, Section};
-use super::listing::{self, Listing, Order};
+use super::layout;
+use super::listing::{self, Order};
 use super::mailboxes::switcher;
+use super::message_list::{self, View};
 use super::origin::{Origin, UNVERIFIABLE_WHY};
 use super::patients::patients_path;
 use super::receipts;
-use super::session::{Posted, Visitor};
+use super::session::Visitor;
 use super::tracking;
 use crate::Web;
 use crate::shared::{access, visible_mailboxes};
@@ -54,7 +56,8 @@ pub fn router() -> Router<Arc<Web>> {
         .route("/portail/boites/{address}/courrier/etat", get(folder_state))
         .route("/portail/boites/{address}/courrier/{folder}/{uid}", get(message))
         .route("/portail/boites/{address}/courrier/{folder}/{uid}/pieces/{index}", get(attachment))
-        .route("/portail/boites/{address}/courrier/{folder}/{uid}/action", post(act))
+        .route("/portail/boites/{address}/courrier/lot", post(actions::bulk))
+        .route("/portail/boites/{address}/courrier/{folder}/{uid}/action", post(actions::act))
 }
 
 /// A message by folder and UID: `INBOX/12` in forms and links.
@@ -157,7 +160,7 @@ fn addresses(address: Option<&Address<'_>>) -> String {
         .unwrap_or_default()
 }
 
-fn not_found(web: &Web, visitor: &Visitor, message: &str) -> Response {
+pub fn not_found(web: &Web, visitor: &Visitor, message: &str) -> Response {
     layout::error_page(web, StatusCode::NOT_FOUND, "Introuvable", message, Some(visitor))
 }
 
@@ -222,99 +225,81 @@ pub fn content_type(part: &MessagePart<'_>) -> String {
     )
 }
 
-#[derive(Deserialize)]
-struct Chosen {
-    dossier: Option<String>,
-    page: Option<usize>,
+/// The list a page shows: its search, order and page (the folder page's
+/// and the message page's query string alike).
+#[derive(Deserialize, Default)]
+struct ListAsked {
+    /// The page, from 1 (text: a flattened field reads as text, and a page
+    /// that is no number is the first).
+    page: Option<String>,
     /// Words to search for.
     q: Option<String>,
     /// The order (see [`Order::parse`]).
     tri: Option<String>,
+}
+
+impl ListAsked {
+    /// The words searched, trimmed and bounded.
+    fn query(&self) -> String {
+        self.q.as_deref().unwrap_or_default().trim().chars().take(200).collect()
+    }
+
+    fn page(&self) -> usize {
+        self.page.as_deref().and_then(|p| p.parse().ok()).unwrap_or(1)
+    }
+}
+
+#[derive(Deserialize)]
+struct Chosen {
+    dossier: Option<String>,
+    #[serde(flatten)]
+    list: ListAsked,
     /// What was just done, to confirm it.
     fait: Option<String>,
 }
 
-/// How the list's caption says it is ordered.
-fn order_caption(order: Order) -> &'static str {
-    match order {
-        Order::Newest => "du plus récent au plus ancien",
-        Order::Oldest => "du plus ancien au plus récent",
-        Order::Sender => "par expéditeur",
-        Order::Subject => "par objet",
-    }
-}
-
-/// The confirmation of what was just done.
-fn done_message(what: Option<&str>) -> Option<&'static str> {
-    Some(match what? {
+/// The confirmation of what was just done, and whether it is a success.
+fn done_message(what: Option<&str>) -> Option<(&'static str, &'static str)> {
+    let done = match what? {
         "envoye" => "Votre message a été envoyé.",
         "brouillon" => "Le brouillon est enregistré.",
         "supprimer" => "Le message est supprimé.",
         "deplacer" => "Le message est déplacé.",
+        "lot-lu" => "Les messages sélectionnés sont marqués comme lus.",
+        "lot-non-lu" => "Les messages sélectionnés sont marqués comme non lus.",
+        "lot-suivi" => "Les messages sélectionnés sont marqués pour suivi.",
+        "lot-deplacer" => "Les messages sélectionnés sont déplacés.",
+        "lot-supprimer" => "Les messages sélectionnés sont supprimés.",
+        "aucun" => return Some(("erreur", "Aucun message n'est sélectionné : cochez ceux à traiter.")),
         _ => return None,
-    })
+    };
+    Some(("succes", done))
 }
 
-async fn folder(
-    State(web): State<Arc<Web>>,
-    Path(address): Path<String>,
-    Query(chosen): Query<Chosen>,
-    visitor: Visitor,
-) -> Response {
-    let (mailbox, mailbox_rights, folders) = match open(&web, &visitor, &address).await {
-        Ok(opened) => opened,
-        Err(response) => return response,
-    };
-    let name = chosen.dossier.as_deref().unwrap_or(INBOX);
-    let Some(current) = folders.iter().find(|f| f.name == name) else {
-        return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte.");
-    };
+/// The folder pane: a new message, the folders with their unread counts,
+/// the mailbox's other pages, the keyboard shortcuts, the other mailboxes.
+async fn folder_pane(
+    web: &Web,
+    visitor: &Visitor,
+    (mailbox, rights): (&Mailbox, Rights),
+    folders: &[Folder],
+    current: &Folder,
+) -> Result<Markup, Response> {
     let mut counts = Vec::with_capacity(folders.len());
-    for f in &folders {
-        match web.store.meta.folder_counts(f.id).await {
-            Ok(c) => counts.push(c),
-            Err(e) => return layout::unavailable(e),
-        }
+    for f in folders {
+        counts.push(web.store.meta.folder_counts(f.id).await.map_err(layout::unavailable)?);
     }
-    let usable = match visible_mailboxes(&web, &visitor.caller).await {
-        Ok(mailboxes) => mailboxes,
-        Err(p) => return layout::error_page(&web, p.status, "Boîtes indisponibles", &p.detail, Some(&visitor)),
-    };
-    let query = chosen.q.as_deref().unwrap_or_default().trim().chars().take(200).collect::<String>();
-    let order = Order::parse(chosen.tri.as_deref());
-    let listing = match listing::list(&web, current, &query, order, chosen.page.unwrap_or(1)).await {
-        Ok(listing) => listing,
-        Err(e) => return layout::unavailable(e),
-    };
-    let Listing { summaries, page, pages, total, indexing } = listing;
-    let searching = !query.is_empty();
-
-    let base = mail_path(&mailbox.address.to_string());
+    let usable = visible_mailboxes(web, &visitor.caller)
+        .await
+        .map_err(|p| layout::error_page(web, p.status, "Boîtes indisponibles", &p.detail, Some(visitor)))?;
+    let own = mailbox.address.to_string();
+    let base = mail_path(&own);
     let folder_link = |f: &Folder| format!("{base}?dossier={}", percent_encode(&f.name));
-    let page_link = |p: usize| {
-        format!(
-            "{base}?dossier={}&q={}&tri={}&page={p}",
-            percent_encode(&current.name),
-            percent_encode(&query),
-            order.as_str()
-        )
-    };
-    let label = folder_label(current);
-    let is_drafts = is_special(current, "\\Drafts");
-    let open_link = |uid: u32| {
-        if is_drafts {
-            format!("{}?brouillon={uid}", compose_path(&mailbox.address.to_string()))
-        } else {
-            format!("{base}/{}/{uid}", percent_encode(&current.name))
-        }
-    };
-    let main = html! {
-        @if let Some(done) = done_message(chosen.fait.as_deref()) { (layout::alert("succes", done)) }
-        (switcher(&usable, &mailbox))
-        @if web.sending.is_some() {
-            p { a class="bouton" href=(compose_path(&mailbox.address.to_string())) { "Nouveau message" } }
-        }
-        div class="courrier" {
+    Ok(html! {
+        div class="volet-dossiers" {
+            @if web.sending.is_some() {
+                p { a class="bouton nouveau" href=(compose_path(&own)) data-raccourci="n" { "Nouveau message" } }
+            }
             nav aria-label="Dossiers" class="dossiers" {
                 ul {
                     @for (f, c) in folders.iter().zip(&counts) {
@@ -327,90 +312,124 @@ async fn folder(
                             }
                         }
                     }
-                    li class="patients" { a href=(patients_path(&mailbox.address.to_string())) { "Patients" } }
-                    @if mailbox.finess.is_some() && mailbox_rights.has(Right::CreateFolders) {
-                        li { a href=(indicator_path(&mailbox.address.to_string())) { "Indicateur 5 %" } }
+                    li class="patients" { a href=(patients_path(&own)) { "Patients" } }
+                    @if mailbox.finess.is_some() && rights.has(Right::CreateFolders) {
+                        li { a href=(indicator_path(&own)) { "Indicateur 5 %" } }
                     }
-                    li { a href=(format!("/portail/boites/{}/mots-de-passe", mailbox.address)) { "Mots de passe d'application" } }
+                    li { a href=(format!("/portail/boites/{own}/mots-de-passe")) { "Mots de passe d'application" } }
                 }
             }
-            section aria-labelledby="liste" id="messages" {
-                h2 id="liste" { (label) }
-                form method="get" action=(base) class="recherche" role="search" {
-                    input type="hidden" name="dossier" value=(current.name);
-                    div class="champ" {
-                        label for="q" { "Rechercher (expéditeur, destinataires, objet, texte)" }
-                        input type="search" id="q" name="q" value=(query);
-                    }
-                    div class="champ" {
-                        label for="tri" { "Trier par" }
-                        select id="tri" name="tri" {
-                            @for (value, text) in [("recent", "Date, du plus récent"), ("ancien", "Date, du plus ancien"), ("expediteur", "Expéditeur"), ("objet", "Objet")] {
-                                option value=(value) selected[order.as_str() == value] { (text) }
-                            }
-                        }
-                    }
-                    button type="submit" class="secondaire" { "Afficher" }
-                }
-                @if searching {
-                    p role="status" {
-                        @if total == 0 { "Aucun message ne correspond à « " (query) " »." }
-                        @else if total == 1 { "1 message correspond à « " (query) " »." }
-                        @else { (total) " messages correspondent à « " (query) " »." }
-                    }
-                } @else if total > 0 {
-                    p { @if total == 1 { "1 message" } @else { (total) " messages" } }
-                }
-                @if indexing {
-                    p role="status" {
-                        "Des messages de ce dossier sont encore en cours d'indexation : la recherche et le tri ne les voient pas encore."
-                    }
-                }
-                p id="annonce" class="masque" aria-live="polite" {}
-                div id="liste-messages" data-etat=(format!("{base}/etat?dossier={}", percent_encode(&current.name))) data-uidnext=(current.uidnext) {
-                @if summaries.is_empty() {
-                    @if !searching { p { "Ce dossier est vide." } }
-                } @else {
-                    div class="tableau" {
-                        table {
-                            caption { "Messages du dossier " (label) ", " (order_caption(order)) }
-                            thead { tr { th scope="col" { "Expéditeur" } th scope="col" { "Objet" } th scope="col" { "Date" } th scope="col" { "Taille" } } }
-                            tbody {
-                                @for s in &summaries {
-                                    @let unread = !s.meta.has_flag("\\Seen");
-                                    tr class=[unread.then_some("non-lu")] {
-                                        td data-label="Expéditeur" { (s.from) }
-                                        th scope="row" data-label="Objet" {
-                                            a href=(open_link(s.meta.uid)) {
-                                                @if s.subject.is_empty() { "(sans objet)" } @else { (s.subject) }
-                                            }
-                                            @if unread { span class="masque" { " (non lu)" } }
-                                            @if let Some(ins) = &s.patient {
-                                                " " a class="marque-patient" href=(format!("{}/{ins}", patients_path(&mailbox.address.to_string()))) { "Conversation patient" }
-                                            }
-                                        }
-                                        td data-label="Date" { (french_date(s.date)) }
-                                        td data-label="Taille" { (french_size(s.meta.size)) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    @if pages > 1 {
-                        nav aria-label="Pages" class="pagination" {
-                            ul {
-                                @if page > 1 { li { a href=(page_link(page - 1)) { "Page précédente" } } }
-                                li { "Page " (page) " sur " (pages) }
-                                @if page < pages { li { a href=(page_link(page + 1)) { "Page suivante" } } }
-                            }
-                        }
-                    }
-                }
+            (switcher(&usable, mailbox))
+            details class="raccourcis" {
+                summary { "Raccourcis clavier" }
+                dl {
+                    dt { kbd { "j" } " / " kbd { "k" } } dd { "Message suivant / précédent" }
+                    dt { kbd { "Entrée" } } dd { "Ouvrir le message" }
+                    dt { kbd { "n" } } dd { "Nouveau message" }
+                    dt { kbd { "r" } " / " kbd { "a" } " / " kbd { "f" } } dd { "Répondre / à tous / transférer" }
+                    dt { kbd { "x" } } dd { "Sélectionner le message" }
+                    dt { kbd { "/" } } dd { "Rechercher" }
+                    dt { kbd { "Suppr" } } dd { "Supprimer le message ouvert" }
                 }
             }
         }
+    })
+}
+
+/// The list pane: the search form, what it found, the list with its bulk
+/// actions; `heading` is the pane's heading level (`h1` alone on the folder
+/// page, `h2` beside a message).
+async fn list_pane(web: &Web, view: &View<'_>, asked: &ListAsked, heading: u8) -> Result<Markup, Response> {
+    let order = view.order;
+    let query = view.query;
+    let listing = listing::list(web, view.current, query, order, asked.page()).await;
+    let listing = listing.map_err(layout::unavailable)?;
+    let searching = !query.is_empty();
+    let label = folder_label(view.current);
+    let base = mail_path(&view.mailbox.address.to_string());
+    let total = listing.total;
+    Ok(html! {
+        section class="volet-liste" id="messages" aria-labelledby="liste" {
+            @if heading == 1 { h1 id="liste" { (label) } } @else { h2 id="liste" { (label) } }
+            form method="get" action=(base) class="recherche" role="search" {
+                input type="hidden" name="dossier" value=(view.current.name);
+                div class="champ" {
+                    label for="q" { "Rechercher (expéditeur, destinataires, objet, texte)" }
+                    input type="search" id="q" name="q" value=(query);
+                }
+                div class="champ" {
+                    label for="tri" { "Trier par" }
+                    select id="tri" name="tri" {
+                        @for (value, text) in [("recent", "Date, du plus récent"), ("ancien", "Date, du plus ancien"), ("expediteur", "Expéditeur"), ("objet", "Objet")] {
+                            option value=(value) selected[order.as_str() == value] { (text) }
+                        }
+                    }
+                }
+                button type="submit" class="secondaire" { "Afficher" }
+            }
+            @if searching {
+                p role="status" {
+                    @if total == 0 { "Aucun message ne correspond à « " (query) " »." }
+                    @else if total == 1 { "1 message correspond à « " (query) " »." }
+                    @else { (total) " messages correspondent à « " (query) " »." }
+                }
+            } @else if total > 0 {
+                p class="nombre" { @if total == 1 { "1 message" } @else { (total) " messages" } }
+            }
+            @if listing.indexing {
+                p role="status" {
+                    "Des messages de ce dossier sont encore en cours d'indexation : la recherche et le tri ne les voient pas encore."
+                }
+            }
+            p id="annonce" class="masque" aria-live="polite" {}
+            div id="liste-messages" data-etat=(format!("{base}/etat?dossier={}", percent_encode(&view.current.name))) data-uidnext=(view.current.uidnext) {
+                (message_list::list(view, &listing))
+            }
+        }
+    })
+}
+
+async fn folder(
+    State(web): State<Arc<Web>>,
+    Path(address): Path<String>,
+    Query(chosen): Query<Chosen>,
+    visitor: Visitor,
+) -> Response {
+    let (mailbox, rights, folders) = match open(&web, &visitor, &address).await {
+        Ok(opened) => opened,
+        Err(response) => return response,
     };
-    layout::page_with_script(&web, "Courrier", Some(&visitor), Section::Mailboxes, main).into_response()
+    let name = chosen.dossier.as_deref().unwrap_or(INBOX);
+    let Some(current) = folders.iter().find(|f| f.name == name) else {
+        return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte.");
+    };
+    let pane = match folder_pane(&web, &visitor, (&mailbox, rights), &folders, current).await {
+        Ok(pane) => pane,
+        Err(response) => return response,
+    };
+    let query = chosen.list.query();
+    let csrf = visitor.csrf();
+    let view = View {
+        mailbox: &mailbox,
+        folders: &folders,
+        current,
+        query: &query,
+        order: Order::parse(chosen.list.tri.as_deref()),
+        rights,
+        csrf: &csrf,
+        open: None,
+        now: now_unix(),
+    };
+    let list = match list_pane(&web, &view, &chosen.list, 1).await {
+        Ok(list) => list,
+        Err(response) => return response,
+    };
+    let main = html! {
+        @if let Some((kind, done)) = done_message(chosen.fait.as_deref()) { (layout::alert(kind, done)) }
+        div class="client" { (pane) (list) }
+    };
+    let title = format!("{} · {}", folder_label(current), mailbox.display_name);
+    layout::client_page(&web, &title, Some(&visitor), main).into_response()
 }
 
 #[derive(Deserialize)]
@@ -452,6 +471,9 @@ struct Attachment {
 #[derive(Deserialize)]
 struct Shown {
     fait: Option<String>,
+    /// The list shown beside the message.
+    #[serde(flatten)]
+    list: ListAsked,
 }
 
 async fn message(
@@ -528,7 +550,28 @@ async fn message(
     let may_move = rights.has(Right::Delete) && rights.has(Right::Write);
     let flagged = meta.has_flag("\\Flagged");
     let title = if subject.is_empty() { "(sans objet)".to_string() } else { subject };
-    let main = html! {
+    let pane = match folder_pane(&web, &visitor, (&mailbox, rights), &folders, current).await {
+        Ok(pane) => pane,
+        Err(response) => return response,
+    };
+    let query = shown.list.query();
+    let view = View {
+        mailbox: &mailbox,
+        folders: &folders,
+        current,
+        query: &query,
+        order: Order::parse(shown.list.tri.as_deref()),
+        rights,
+        csrf: &csrf,
+        open: Some(uid),
+        now: now_unix(),
+    };
+    let list = match list_pane(&web, &view, &shown.list, 2).await {
+        Ok(list) => list,
+        Err(response) => return response,
+    };
+    let back = format!("{back}{}", view.kept(shown.list.page()).replacen('?', "&", 1));
+    let reading = html! {
         @if let Some(done) = shown.fait.as_deref().and_then(|f| match f {
             "non-lu" => Some("Le message est marqué comme non lu."),
             "suivi" => Some("Le message est marqué pour suivi."),
@@ -537,13 +580,40 @@ async fn message(
             "delivrance" => Some("Le message est lié à la délivrance : il compte pour l'indicateur 5 %."),
             _ => None,
         }) { (layout::alert("succes", done)) }
-        p { a href=(back) { "Retour au dossier " (folder_label(current)) } }
+        p class="retour-liste" { a href=(back) { "Retour au dossier " (folder_label(current)) } }
+        h1 id="titre-message" { (title) }
         @if !origin.is_verifiable() { (layout::alert("erreur", UNVERIFIABLE_WHY)) }
         @if web.sending.is_some() {
             ul class="outils" aria-label="Répondre" {
-                li { a class="bouton" href=(format!("{compose}?repondre={located}")) { "Répondre" } }
-                li { a class="bouton secondaire" href=(format!("{compose}?repondre={located}&tous=1")) { "Répondre à tous" } }
-                li { a class="bouton secondaire" href=(format!("{compose}?transferer={located}")) { "Transférer" } }
+                li { a class="bouton" href=(format!("{compose}?repondre={located}")) data-raccourci="r" { "Répondre" } }
+                li { a class="bouton secondaire" href=(format!("{compose}?repondre={located}&tous=1")) data-raccourci="a" { "Répondre à tous" } }
+                li { a class="bouton secondaire" href=(format!("{compose}?transferer={located}")) data-raccourci="f" { "Transférer" } }
+            }
+        }
+        h2 class="masque" { "Actions" }
+        form method="post" action=(format!("{here}/action")) class="actions-message" id="actions-message" {
+            input type="hidden" name="csrf" value=(visitor.csrf());
+            @if rights.has(Right::MarkSeen) {
+                button type="submit" name="action" value="non-lu" class="secondaire" { "Marquer comme non lu" }
+            }
+            @if rights.has(Right::SetFlags) {
+                @if flagged {
+                    button type="submit" name="action" value="sans-suivi" class="secondaire" { "Ne plus suivre" }
+                } @else {
+                    button type="submit" name="action" value="suivi" class="secondaire" { "Marquer pour suivi" }
+                }
+            }
+            @if may_move {
+                div class="champ ligne" {
+                    label for="vers" { "Déplacer vers" }
+                    select id="vers" name="vers" {
+                        @for f in folders.iter().filter(|f| f.id != current.id) {
+                            option value=(f.name) { (folder_label(f)) }
+                        }
+                    }
+                    button type="submit" name="action" value="deplacer" class="secondaire" { "Déplacer" }
+                }
+                button type="submit" name="action" value="supprimer" class="danger" data-raccourci="Delete" { "Supprimer" }
             }
         }
         dl class="entetes" {
@@ -577,34 +647,15 @@ async fn message(
                 }
             }
         }
-        h2 { "Actions" }
-        form method="post" action=(format!("{here}/action")) class="actions-message" {
-            input type="hidden" name="csrf" value=(visitor.csrf());
-            @if rights.has(Right::MarkSeen) {
-                button type="submit" name="action" value="non-lu" class="secondaire" { "Marquer comme non lu" }
-            }
-            @if rights.has(Right::SetFlags) {
-                @if flagged {
-                    button type="submit" name="action" value="sans-suivi" class="secondaire" { "Ne plus suivre" }
-                } @else {
-                    button type="submit" name="action" value="suivi" class="secondaire" { "Marquer pour suivi" }
-                }
-            }
-            @if may_move {
-                div class="champ ligne" {
-                    label for="vers" { "Déplacer vers" }
-                    select id="vers" name="vers" {
-                        @for f in folders.iter().filter(|f| f.id != current.id) {
-                            option value=(f.name) { (folder_label(f)) }
-                        }
-                    }
-                    button type="submit" name="action" value="deplacer" class="secondaire" { "Déplacer" }
-                }
-                button type="submit" name="action" value="supprimer" class="danger" { "Supprimer" }
-            }
+    };
+    let main = html! {
+        div class="client lecture" {
+            (pane)
+            (list)
+            article class="volet-lecture" aria-labelledby="titre-message" { (reading) }
         }
     };
-    layout::page(&web, &title, Some(&visitor), Section::Mailboxes, main).into_response()
+    layout::client_page(&web, &title, Some(&visitor), main).into_response()
 }
 
 /// One attachment, downloaded: never shown inline, whatever it claims to be.
@@ -642,74 +693,16 @@ async fn attachment(
     (headers, part.contents().to_vec()).into_response()
 }
 
-#[derive(Deserialize)]
-struct ActionForm {
-    action: String,
-    vers: Option<String>,
-}
-
-/// What a message's action form asks.
-enum Act {
-    Flag(FlagChange, &'static str),
-    Move,
-    Delete,
-}
-
-impl Act {
-    fn parse(action: &str) -> Option<Act> {
-        Some(match action {
-            "non-lu" => Act::Flag(FlagChange::Remove, "\\Seen"),
-            "suivi" => Act::Flag(FlagChange::Add, "\\Flagged"),
-            "sans-suivi" => Act::Flag(FlagChange::Remove, "\\Flagged"),
-            "deplacer" => Act::Move,
-            "supprimer" => Act::Delete,
-            _ => return None,
-        })
-    }
-
-    /// What it needs, as IMAP: RFC 4314 §4, STORE of \Seen needs `s`, of
-    /// other flags `w`; MOVE needs `t` and `e` here, `i` there.
-    fn needs(&self) -> &'static [Right] {
-        match self {
-            Act::Flag(_, "\\Seen") => &[Right::MarkSeen],
-            Act::Flag(..) => &[Right::SetFlags],
-            Act::Move | Act::Delete => &[Right::Delete, Right::Write],
-        }
-    }
-
-    /// Its name in the audit trail.
-    fn audited_as(&self) -> &'static str {
-        match self {
-            Act::Flag(..) => "webmail.flag",
-            Act::Move => "webmail.move",
-            Act::Delete => "webmail.delete",
-        }
-    }
-
-    /// What the refusal says it may not do.
-    fn refused(&self) -> &'static str {
-        match self {
-            Act::Flag(_, "\\Seen") => {
-                "Votre rôle sur cette boîte ne permet pas de marquer des messages comme lus ou non lus."
-            }
-            Act::Flag(..) => "Votre rôle sur cette boîte ne permet pas de marquer des messages pour suivi.",
-            Act::Move | Act::Delete => {
-                "Votre rôle sur cette boîte ne permet pas de déplacer ni de supprimer des messages."
-            }
-        }
-    }
-}
-
 /// Whether `folder` has the RFC 6154 attribute `special_use` (`\\Trash`).
 pub fn is_special(folder: &Folder, special_use: &str) -> bool {
     folder.special_use.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(special_use))
 }
 
-/// Removes one message from `folder` for good (flagged `\\Deleted`, expunged).
-pub async fn remove_for_good(web: &Web, folder: &Folder, uid: u32) -> Result<(), mss_store::StoreError> {
+/// Removes messages from `folder` for good (flagged `\\Deleted`, expunged).
+pub async fn remove_for_good(web: &Web, folder: &Folder, uids: &[u32]) -> Result<(), mss_store::StoreError> {
     let deleted = ["\\Deleted".to_string()];
-    web.store.meta.set_flags(folder.id, &[uid], FlagChange::Add, &deleted, None).await?;
-    web.store.meta.expunge(folder.id, Some(&[uid])).await.map(|_| ())
+    web.store.meta.set_flags(folder.id, uids, FlagChange::Add, &deleted, None).await?;
+    web.store.meta.expunge(folder.id, Some(uids)).await.map(|_| ())
 }
 
 /// The page refusing what the visitor's role does not allow, the refusal
@@ -718,65 +711,6 @@ pub async fn refuse(web: &Web, visitor: &Visitor, action: &str, address: &str, d
     let entry = NewAuditEntry::now(visitor.actor(), action, address, "refused: role", detail);
     web.store.audit.record(entry).await;
     layout::error_page(web, StatusCode::FORBIDDEN, "Action refusée", why, Some(visitor))
-}
-
-/// Marks, moves or deletes one message, if the visitor's rights allow it;
-/// audited either way. Deleting moves it to the Trash, or removes it for
-/// good (expunges it) when it is there already.
-async fn act(
-    State(web): State<Arc<Web>>,
-    Path((address, name, uid)): Path<(String, String, u32)>,
-    Posted { visitor, form }: Posted<ActionForm>,
-) -> Response {
-    let (mailbox, rights, folders) = match open(&web, &visitor, &address).await {
-        Ok(opened) => opened,
-        Err(response) => return response,
-    };
-    let Some(current) = folders.iter().find(|f| f.name == name) else {
-        return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte.");
-    };
-    let own = mailbox.address.to_string();
-    let here = format!("{}/{}/{uid}", mail_path(&own), percent_encode(&current.name));
-    let Some(act) = Act::parse(&form.action) else {
-        return not_found(&web, &visitor, "Action inconnue.");
-    };
-    let at = format!("{}/{uid}", current.name);
-    if !act.needs().iter().all(|right| rights.has(*right)) {
-        return refuse(&web, &visitor, act.audited_as(), &own, at, act.refused()).await;
-    }
-    let (action, detail, result) = match act {
-        Act::Flag(change, flag) => {
-            let sign = if matches!(change, FlagChange::Add) { '+' } else { '-' };
-            let result = web.store.meta.set_flags(current.id, &[uid], change, &[flag.to_string()], None).await;
-            ("webmail.flag", format!("{at} {sign}{flag}"), result.map(|_| ()))
-        }
-        Act::Move => match folders.iter().find(|f| Some(&f.name) == form.vers.as_ref() && f.id != current.id) {
-            Some(target) => {
-                let result = web.store.meta.move_messages(current.id, &[uid], target.id).await.map(|_| ());
-                ("webmail.move", format!("{at} to {}", target.name), result)
-            }
-            None => return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte."),
-        },
-        // To the Trash; from the Trash (or without one), for good.
-        Act::Delete => match folders.iter().find(|f| is_special(f, "\\Trash") && f.id != current.id) {
-            Some(trash) => {
-                let result = web.store.meta.move_messages(current.id, &[uid], trash.id).await.map(|_| ());
-                ("webmail.delete", format!("{at} to {}", trash.name), result)
-            }
-            None => ("webmail.expunge", at, remove_for_good(&web, current, uid).await),
-        },
-    };
-    if let Err(e) = result {
-        return layout::unavailable(e);
-    }
-    web.store.audit.record(NewAuditEntry::now(visitor.actor(), action, &own, "ok", detail)).await;
-    match act {
-        Act::Flag(..) => Redirect::to(&format!("{here}?fait={}", form.action)).into_response(),
-        Act::Move | Act::Delete => {
-            let folder = percent_encode(&current.name);
-            Redirect::to(&format!("{}?dossier={folder}&fait={}", mail_path(&own), form.action)).into_response()
-        }
-    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //!   rules and audit (through `crate::shared`; the portal never imports
 //!   the API).
 
+mod actions;
 mod admin;
 mod app_passwords;
 mod cgu;
@@ -27,6 +28,7 @@ mod layout;
 mod listing;
 mod mail;
 mod mailboxes;
+mod message_list;
 mod operator;
 mod origin;
 mod patients;
