@@ -249,3 +249,63 @@ document.addEventListener("DOMContentLoaded", function () {
     event.preventDefault();
   });
 });
+
+// On the compose page: the draft saves itself a few seconds after the
+// person stops typing, and every 30 seconds while they type (never the
+// files chosen: they go with the message, or with "Enregistrer le
+// brouillon"); the page then replaces that draft, and says when it saved.
+document.addEventListener("DOMContentLoaded", function () {
+  var form = document.querySelector("form.redaction[data-autosave]");
+  var status = document.getElementById("etat-brouillon");
+  if (!form || !status || !window.fetch || !window.FormData) {
+    return;
+  }
+  var timer = null;
+  var saving = false;
+  var dirty = false;
+  var leaving = false;
+  function hidden(name) {
+    var field = form.querySelector("input[type='hidden'][name='" + name + "']");
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = name;
+      form.appendChild(field);
+    }
+    return field;
+  }
+  function save() {
+    if (saving || !dirty || leaving) {
+      return;
+    }
+    saving = true;
+    dirty = false;
+    var data = new FormData(form);
+    data.delete("pieces");
+    data.set("action", "auto");
+    fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (saved) {
+        hidden("brouillon").value = String(saved.brouillon);
+        if (saved.source) {
+          hidden("source").value = saved.source;
+        }
+        status.textContent = "Brouillon enregistré à " + saved.heure + ".";
+      })
+      .catch(function () {
+        dirty = true;
+        status.textContent = "Le brouillon n'a pas pu être enregistré automatiquement : il le sera à la prochaine modification.";
+      })
+      .then(function () { saving = false; });
+  }
+  form.addEventListener("input", function () {
+    dirty = true;
+    clearTimeout(timer);
+    timer = setTimeout(save, 3000);
+  });
+  form.addEventListener("submit", function () {
+    leaving = true;
+    clearTimeout(timer);
+  });
+  setInterval(save, 30000);
+});

@@ -378,3 +378,69 @@ async fn the_webmail_sends_replies_forwards_and_keeps_drafts() {
     let last = mail_parser::MessageParser::default().parse(&last.1).unwrap();
     assert_eq!(last.attachments().next().unwrap().contents(), b"note");
 }
+
+#[tokio::test]
+async fn a_draft_saves_itself_as_it_is_written_and_replaces_its_last_copy() {
+    let s = site().await;
+    let elodie = s.personal("elodie", ELODIE).await;
+    s.personal("bob", BOB).await;
+    let cookie = s.signed_in(ELODIE, "Élodie", "Dupont").await;
+    let csrf = s.csrf(&cookie).await;
+    let compose = "/portail/boites/elodie@ours.test/ecrire";
+    let page = s.get(compose, &cookie).await;
+    assert!(page.body.contains("data-autosave") && page.body.contains("id=\"etat-brouillon\""), "{}", page.body);
+
+    // The first save, with a file chosen: kept with the draft.
+    let fields =
+        [("csrf", csrf.as_str()), ("a", "bob@ours.test"), ("objet", "Stock"), ("corps", "Il me"), ("action", "auto")];
+    let first = s.post_multipart(compose, &cookie, &fields, &[("bon.txt", "text/plain", b"bon")]).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let saved: serde_json::Value = serde_json::from_str(&first.body).unwrap();
+    let uid = saved["brouillon"].as_u64().unwrap().to_string();
+    assert!(saved["heure"].as_str().unwrap().len() == 5 && saved["source"].is_null(), "{saved}");
+    let source = format!("Drafts/{uid}");
+    // Taken up: the next saves replace it, its attachment kept whatever the
+    // boxes say (they choose when it is sent), the new source given back.
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("a", "bob@ours.test"),
+        ("objet", "Stock"),
+        ("corps", "Il me manque du paracétamol"),
+        ("source", source.as_str()),
+        ("brouillon", uid.as_str()),
+        ("action", "auto"),
+    ];
+    let second = s.post_multipart(compose, &cookie, &fields, &[]).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    let saved: serde_json::Value = serde_json::from_str(&second.body).unwrap();
+    let new_uid = saved["brouillon"].as_u64().unwrap();
+    assert_eq!(saved["source"].as_str(), Some(&*format!("Drafts/{new_uid}")));
+    let drafts = s.folder(&elodie, "Drafts").await;
+    assert_eq!(drafts.len(), 1, "one draft, the last");
+    assert_eq!(drafts[0].0.uid, u32::try_from(new_uid).unwrap());
+    let kept = mail_parser::MessageParser::default().parse(&drafts[0].1).unwrap();
+    assert!(kept.body_text(0).unwrap().contains("paracétamol"));
+    assert_eq!(kept.attachments().next().unwrap().contents(), b"bon");
+    // A recipient that is no address: not saved, said in JSON, nothing lost.
+    fields[1] = ("a", "pas une adresse");
+    let (new_uid, new_source) = (new_uid.to_string(), format!("Drafts/{new_uid}"));
+    fields[4] = ("source", new_source.as_str());
+    fields[5] = ("brouillon", new_uid.as_str());
+    let wrong = s.post_multipart(compose, &cookie, &fields, &[]).await;
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(wrong.body.contains("Adresse invalide"), "{}", wrong.body);
+    assert_eq!(s.folder(&elodie, "Drafts").await.len(), 1);
+    // Sent at last, with its attachment: the draft goes.
+    let send = [
+        ("csrf", csrf.as_str()),
+        ("a", "bob@ours.test"),
+        ("objet", "Stock"),
+        ("corps", "Il me manque du paracétamol."),
+        ("source", new_source.as_str()),
+        ("garder", "0"),
+        ("brouillon", new_uid.as_str()),
+        ("action", "envoyer"),
+    ];
+    assert_eq!(s.post_multipart(compose, &cookie, &send, &[]).await.status, 303);
+    assert!(s.folder(&elodie, "Drafts").await.is_empty());
+}

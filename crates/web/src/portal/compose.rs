@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use mail_parser::{Message, MimeHeaders};
 use maud::{Markup, html};
-use mss_core::{EmailAddress, MAX_RECIPIENTS_PER_MESSAGE, Right, Rights};
+use mss_core::{Civil, EmailAddress, MAX_RECIPIENTS_PER_MESSAGE, Right, Rights};
 use mss_http::percent_encode;
 use mss_message::parsed;
 use mss_smtp::submit::Route;
@@ -305,7 +305,8 @@ fn page(
     let main = html! {
         p { a href=(mail::mail_path(&address)) { "Retour au courrier" } }
         @if let Some(general) = &errors.general { (layout::alert("erreur", general)) }
-        form method="post" action=(compose_path(&address)) enctype="multipart/form-data" class="redaction" {
+        @let autosave = may_replace_drafts(rights);
+        form method="post" action=(compose_path(&address)) enctype="multipart/form-data" class="redaction" data-autosave[autosave] {
             // First: the server checks it before reading any file.
             input type="hidden" name="csrf" value=(visitor.csrf());
             p class="aide" { "De : " (mailbox.display_name) " <" (address) ">" }
@@ -363,6 +364,9 @@ fn page(
                     button type="submit" name="action" value="brouillon" class="secondaire" { "Enregistrer le brouillon" }
                 }
             }
+            @if autosave {
+                p class="aide" id="etat-brouillon" aria-live="polite" {}
+            }
         }
     };
     (status, layout::page_with_script(web, &title, Some(visitor), Section::Mailboxes, main)).into_response()
@@ -402,6 +406,8 @@ struct Posted {
     keep: Vec<usize>,
     uploads: Vec<Upload>,
     save_only: bool,
+    /// Saved by the page's script as the person writes: answered in JSON.
+    auto: bool,
 }
 
 /// Why reading the upload stopped.
@@ -461,7 +467,10 @@ async fn read_form(visitor: &Visitor, mut multipart: Multipart, limit: usize) ->
             "source" => d.source = Located::parse(&value),
             "brouillon" => d.draft_uid = value.parse().ok(),
             "garder" => posted.keep.extend(value.parse::<usize>().ok()),
-            "action" => posted.save_only = value == "brouillon",
+            "action" => {
+                posted.auto = value == "auto";
+                posted.save_only = value == "brouillon" || posted.auto;
+            }
             "accuse" => d.receipt = value == "1",
             other if d.document.take(other, value) => {}
             _ => return Err(Unread::Malformed),
@@ -585,7 +594,7 @@ async fn send(
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    let Posted { mut draft, keep, uploads, save_only } = posted;
+    let Posted { mut draft, mut keep, uploads, save_only, auto } = posted;
     if let Some(response) = refuse_drafts(&web, &visitor, &address, rights, &draft, save_only).await {
         return response;
     }
@@ -629,6 +638,18 @@ async fn send(
         None => None,
     };
     let source = source_raw.as_deref().and_then(parsed::parse);
+    if auto && errors.any() {
+        let errors = [&errors.to, &errors.cc].into_iter().flatten().collect::<Vec<_>>();
+        return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(serde_json::json!({ "erreurs": errors })))
+            .into_response();
+    }
+    // Saved as the person writes, a draft taken up keeps all its
+    // attachments: the boxes ticked choose among them when it is sent.
+    let replaced = draft.draft_uid.zip(drafts(&folders)).map(|(uid, f)| Located { folder: f.name.clone(), uid });
+    let source_replaced = auto && replaced.is_some() && draft.source == replaced;
+    if let Some(message) = source.as_ref().filter(|_| source_replaced) {
+        keep = (0..message.attachments().count()).collect();
+    }
     if errors.any() {
         if !uploads.is_empty() {
             errors.files = Some("Rien n'a été envoyé : joignez de nouveau vos fichiers.".into());
@@ -724,12 +745,20 @@ async fn send(
         let Some(folder) = drafts(&folders) else {
             return layout::unavailable(format!("{address} has no Drafts folder"));
         };
-        if let Err(e) = save_draft(&web, folder, &message).await {
-            return layout::unavailable(e);
-        }
+        let uid = match save_draft(&web, folder, &message).await {
+            Ok(uid) => uid,
+            Err(e) => return layout::unavailable(e),
+        };
         let entry = NewAuditEntry::now(visitor.actor(), "webmail.draft.save", &address, "ok", &folder.name);
         web.store.audit.record(entry).await;
         remove_draft(&web, &visitor, &address, old_draft).await;
+        if auto {
+            let Civil { hour, minute, .. } = Civil::paris(now_unix());
+            let source = source_replaced.then(|| Located { folder: folder.name.clone(), uid }.to_string());
+            let saved =
+                serde_json::json!({ "brouillon": uid, "source": source, "heure": format!("{hour:02}:{minute:02}") });
+            return axum::Json(saved).into_response();
+        }
         return Redirect::to(&format!("{base}?dossier={}&fait=brouillon", percent_encode(&folder.name)))
             .into_response();
     }
@@ -755,7 +784,8 @@ async fn send(
     Redirect::to(&format!("{base}?fait=envoye")).into_response()
 }
 
-async fn save_draft(web: &Web, folder: &Folder, message: &[u8]) -> Result<(), mss_store::StoreError> {
+/// Keeps `message` in `folder` (Drafts), seen: its UID.
+async fn save_draft(web: &Web, folder: &Folder, message: &[u8]) -> Result<u32, mss_store::StoreError> {
     let body = web.store.body(message).await?;
     let appended = Appended {
         blob: body.hash,
@@ -765,7 +795,8 @@ async fn save_draft(web: &Web, folder: &Folder, message: &[u8]) -> Result<(), ms
         inline: body.inline,
     };
     let facts = mss_message::stored(message);
-    web.store.meta.append_indexed(folder.id, &[appended], &[facts]).await.map(|_| ())
+    let (_, uids) = web.store.meta.append_indexed(folder.id, &[appended], &[facts]).await?;
+    uids.first().copied().ok_or_else(|| mss_store::StoreError::Invalid("a draft appended without a UID".into()))
 }
 
 /// The refusal of a draft kept without `Write`, or replaced without
