@@ -283,7 +283,8 @@ document.addEventListener("DOMContentLoaded", function () {
     var data = new FormData(form);
     data.delete("pieces");
     data.set("action", "auto");
-    fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+    // form.action would name the button called "action": the attribute.
+    fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (saved) {
         hidden("brouillon").value = String(saved.brouillon);

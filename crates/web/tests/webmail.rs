@@ -125,7 +125,7 @@ async fn the_webmail_lists_folders_and_messages_and_reading_marks_seen() {
     let by_subject = s.get("/portail/boites/elodie@ours.test/courrier?tri=objet", &cookie).await;
     let at = |text: &str| by_subject.body.find(text).unwrap();
     assert!(at(">premier<") < at(">Résultats<") && at(">Résultats<") < at(">second<"), "{}", by_subject.body);
-    assert!(by_subject.body.contains("<option value=\"objet\" selected>Objet</option>"));
+    assert!(by_subject.body.contains("<option value=\"objet\" selected>Par objet</option>"));
 }
 
 #[tokio::test]

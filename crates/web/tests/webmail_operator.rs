@@ -36,6 +36,9 @@ async fn the_operators_administrators_see_its_state() {
         "dr@peer.test",
         "Aucune liste de l'ANS importée.",
         "Messages envoyés à d'autres opérateurs",
+        // Types and states named in French, not as codes.
+        "<td>Personnelle</td><td>En cours de création</td><td>1</td>",
+        "<td>Personnelle</td><td>Active</td><td>1</td>",
     ] {
         assert!(console.body.contains(text), "{text}: {}", console.body);
     }

@@ -229,6 +229,25 @@ impl Person {
         panic!("Tab never reached {text:?} on {}", self.path().await);
     }
 
+    /// Saves what the window shows as `name.png`: in `MSS_SCREENSHOTS`
+    /// (`docs/screenshots` refreshes the documentation's), else in
+    /// `target/portal-screenshots`.
+    pub async fn screenshot(&self, name: &str) {
+        let dir = std::env::var_os("MSS_SCREENSHOTS").map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/portal-screenshots"),
+            PathBuf::from,
+        );
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.c.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Whether the element `css` finds is shown (not `display: none`).
+    pub async fn shown(&self, css: &str) -> bool {
+        self.find(Locator::Css(css)).await.is_displayed().await.unwrap()
+    }
+
     /// The page fits the window's width (no sideways scrolling).
     pub async fn fits(&self) -> bool {
         let script = "return document.documentElement.scrollWidth <= window.innerWidth;";

@@ -354,18 +354,18 @@ async fn list_pane(web: &Web, view: &View<'_>, asked: &ListAsked, heading: u8) -
             form method="get" action=(base) class="recherche" role="search" {
                 input type="hidden" name="dossier" value=(view.current.name);
                 div class="champ" {
-                    label for="q" { "Rechercher (expéditeur, destinataires, objet, texte)" }
-                    input type="search" id="q" name="q" value=(query);
+                    label for="q" class="masque" { "Rechercher (expéditeur, destinataires, objet, texte)" }
+                    input type="search" id="q" name="q" value=(query) placeholder="Rechercher : expéditeur, objet, texte…";
                 }
                 div class="champ" {
-                    label for="tri" { "Trier par" }
+                    label for="tri" class="masque" { "Trier par" }
                     select id="tri" name="tri" {
-                        @for (value, text) in [("recent", "Date, du plus récent"), ("ancien", "Date, du plus ancien"), ("expediteur", "Expéditeur"), ("objet", "Objet")] {
+                        @for (value, text) in [("recent", "Les plus récents d'abord"), ("ancien", "Les plus anciens d'abord"), ("expediteur", "Par expéditeur"), ("objet", "Par objet")] {
                             option value=(value) selected[order.as_str() == value] { (text) }
                         }
                     }
                 }
-                button type="submit" class="secondaire" { "Afficher" }
+                button type="submit" class="secondaire" { "Rechercher" }
             }
             @if searching {
                 p role="status" {

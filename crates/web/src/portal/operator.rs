@@ -14,12 +14,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::html;
-use mss_core::MailboxState;
+use mss_core::{MailboxKind, MailboxState};
 use mss_core::indicator::Period;
 use mss_store::{AuditFilter, RecipientStatus, now_unix};
 
 use super::layout::{self, Section};
 use super::mail::french_date;
+use super::mailboxes::kind_label;
 use super::session::Visitor;
 use super::trail;
 use crate::Web;
@@ -77,7 +78,7 @@ async fn render(web: &Web, visitor: &Visitor) -> Result<Response, mss_store::Sto
                 thead { tr { th scope="col" { "Type" } th scope="col" { "État" } th scope="col" { "Nombre" } } }
                 tbody {
                     @for (kind, states) in &report.mailboxes {
-                        @for (state, n) in states { tr { td { (kind) } td { (state) } td { (n) } } }
+                        @for (state, n) in states { tr { td { (kind_name(kind)) } td { (state_name(state)) } td { (n) } } }
                     }
                 }
             }
@@ -133,9 +134,36 @@ async fn render(web: &Web, visitor: &Visitor) -> Result<Response, mss_store::Sto
                 dt { "Messages reçus de patients" } dd { (messages.received_from_patients) }
                 dt { "Documents de santé envoyés" } dd { (report.documents_sent) }
                 dt { "Boîtes créées / fermées" } dd { (report.mailboxes_created) " / " (report.mailboxes_closed) }
-                @for (method, n) in &report.logins { dt { "Connexions " (method) } dd { (n) } }
+                @for (method, n) in &report.logins { dt { (login_name(method)) } dd { (n) } }
             }
         }
     };
     Ok(layout::page(web, "Console de l'opérateur", Some(visitor), Section::Mailboxes, main).into_response())
+}
+
+/// A mailbox type code (`ORG`) as people name it.
+fn kind_name(code: &str) -> String {
+    code.parse::<MailboxKind>().map_or_else(|_| code.to_string(), |kind| kind_label(kind).to_string())
+}
+
+/// A mailbox state (`active`) in French.
+fn state_name(state: &str) -> &str {
+    match state.parse::<MailboxState>() {
+        Ok(MailboxState::Pending) => "En cours de création",
+        Ok(MailboxState::Active) => "Active",
+        Ok(MailboxState::Suspended) => "Suspendue",
+        Ok(MailboxState::Deleted) => "Supprimée",
+        Err(_) => state,
+    }
+}
+
+/// How people signed in (`psc`, `imap`), in French.
+fn login_name(method: &str) -> String {
+    match method {
+        "psc" => "Connexions par Pro Santé Connect".into(),
+        "cps" | "cps-tls" => "Connexions par carte CPS".into(),
+        "imap" => "Connexions IMAP (logiciels de messagerie)".into(),
+        "smtp" => "Connexions SMTP (envois depuis un logiciel)".into(),
+        other => format!("Connexions ({other})"),
+    }
 }
