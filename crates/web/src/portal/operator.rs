@@ -14,8 +14,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::html;
-use mss_core::{MailboxKind, MailboxState};
 use mss_core::indicator::Period;
+use mss_core::{MailboxKind, MailboxState};
 use mss_store::{AuditFilter, RecipientStatus, now_unix};
 
 use super::layout::{self, Section};
