@@ -15,9 +15,11 @@
 //! - parsing is bounded (token length, SASL response length) and never panics;
 //! - failed logins are throttled per client and per account ([`Throttle`]).
 
+pub mod account;
 pub mod app_password;
 pub mod cps;
 pub mod login;
+pub mod oidc;
 pub mod psc;
 pub mod sasl;
 pub mod session;

@@ -28,6 +28,9 @@ use crate::{Claims, TokenError, TokenKey};
 pub enum Method {
     Psc,
     Cps,
+    /// An account of the software vendor's, linked to the person after a
+    /// PSC or CPS login (`crate::account`).
+    Account,
 }
 
 impl Method {
@@ -35,7 +38,14 @@ impl Method {
         match self {
             Method::Psc => "psc",
             Method::Cps => "cps",
+            Method::Account => "account",
         }
+    }
+
+    /// Whether it proves the person by the health system's own means (a
+    /// linked account does not: it may not link another).
+    pub fn is_strong(method: &str) -> bool {
+        matches!(method, "psc" | "cps")
     }
 }
 

@@ -56,7 +56,57 @@ pub struct Config {
     pub whitelist: Whitelist,
     #[serde(default, skip_serializing_if = "Operator::is_empty")]
     pub operator: Operator,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<Account>,
 }
+
+/// A second OpenID Connect provider: the pharmacy software vendor's own
+/// account system (« Mon Compte Personnel »), which signs in the people who
+/// linked their account to their identity after a Pro Santé Connect or CPS
+/// login. Without this section in production: none; in development, its
+/// simulator (under `/compte-sim`, with the PSC simulator's identities).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// What people call it, on the buttons.
+    #[serde(default = "default_account_name")]
+    pub name: String,
+    /// Its issuer URL (discovery under it); absent: the simulator, in
+    /// development only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default = "default_account_client")]
+    pub client_id: String,
+    /// The client secret, better in `client_secret_file` (0600) or in
+    /// `MSS_ACCOUNT_CLIENT_SECRET`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<PathBuf>,
+}
+
+impl Default for Account {
+    fn default() -> Self {
+        Account {
+            name: default_account_name(),
+            issuer: None,
+            client_id: default_account_client(),
+            client_secret: None,
+            client_secret_file: None,
+        }
+    }
+}
+
+fn default_account_name() -> String {
+    "Mon Compte Personnel".into()
+}
+
+fn default_account_client() -> String {
+    "mss".into()
+}
+
+/// Where the vendor account client secret may come from, first.
+pub const ACCOUNT_SECRET_ENV: &str = "MSS_ACCOUNT_CLIENT_SECRET";
 
 /// Who administers the operator itself.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -535,7 +585,27 @@ impl DataDir {
         if psc_secret == DEVELOPMENT_PSC_SECRET {
             refusals.push("[psc] has no client secret of its own".into());
         }
+        if self.config.account.is_some() && matches!(self.account_client_secret(), Ok(s) if s == DEVELOPMENT_PSC_SECRET)
+        {
+            refusals.push("[account] has no client secret of its own".into());
+        }
         refusals
+    }
+
+    /// The vendor account provider's client secret, found as PSC's is
+    /// (`MSS_ACCOUNT_CLIENT_SECRET`, `[account] client_secret_file`,
+    /// `client_secret`, the development one).
+    pub fn account_client_secret(&self) -> Result<String, CliError> {
+        if let Ok(secret) = std::env::var(ACCOUNT_SECRET_ENV)
+            && !secret.is_empty()
+        {
+            return Ok(secret);
+        }
+        let account = self.config.account.clone().unwrap_or_default();
+        if let Some(file) = &account.client_secret_file {
+            return read_secret_file(&self.resolve(file));
+        }
+        Ok(account.client_secret.unwrap_or_else(|| DEVELOPMENT_PSC_SECRET.to_string()))
     }
 
     /// The Pro Santé Connect client secret: from `MSS_PSC_CLIENT_SECRET`,
@@ -662,6 +732,9 @@ impl Config {
         if self.lifecycle.ans_url.is_none() {
             refusals.push("[lifecycle] ans_url is not set: the ANS simulator would validate every mailbox".into());
         }
+        if self.account.as_ref().is_some_and(|a| a.issuer.is_none()) {
+            refusals.push("[account] issuer is not set: its simulator would sign anyone in".into());
+        }
         if !self.lifecycle.ans_unknown_national_ids.is_empty() || !self.lifecycle.ans_unknown_finess.is_empty() {
             refusals.push("[lifecycle] ans_unknown_* configure the ANS simulator".into());
         }
@@ -759,6 +832,7 @@ mod tests {
             metrics: Metrics::default(),
             whitelist: Whitelist::default(),
             operator: Operator::default(),
+            account: None,
         }
     }
 
@@ -792,6 +866,12 @@ mod tests {
         full.cps.trust_anchors = Some("a".into());
         full.lifecycle.cgu_file = Some("cgu.md".into());
         full.operator.administrators = vec!["810003621892".into()];
+        full.account = Some(Account {
+            issuer: Some("https://comptes".into()),
+            client_secret: Some("s".into()),
+            client_secret_file: Some("f".into()),
+            ..Account::default()
+        });
         full.metrics.token_file = Some("t".into());
         full.whitelist = Whitelist {
             url: Some("https://x".into()),
@@ -862,12 +942,15 @@ mod tests {
         config.lifecycle.ans_unknown_finess = vec!["750000002".into()];
         config.patients.simulator = true;
         config.whitelist.url = Some("http://listeblanche.example/listeblanchemssante.xml".into());
-        assert_eq!(config.production_refusals().len(), 7);
+        config.account = Some(Account::default());
+        assert_eq!(config.production_refusals().len(), 8);
         assert!(config.production_refusals().iter().any(|r| r.contains("Mon espace santé simulator")));
+        assert!(config.production_refusals().iter().any(|r| r.contains("[account] issuer is not set")));
         let mut real = development();
         real.psc.issuer = Some("https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet".into());
         real.lifecycle.ans_url = Some("https://gateway.api.esante.gouv.fr/fhir".into());
         real.whitelist.url = Some("https://listeblanche.example/listeblanchemssante.xml".into());
+        real.account = Some(Account { issuer: Some("https://comptes.editeur.example".into()), ..Account::default() });
         assert!(real.production_refusals().is_empty());
     }
 }

@@ -22,6 +22,7 @@
 //!   open, each in its own transaction; a database from a newer mss is refused.
 //! - Nothing here decides policy: who may see or write what is `mss-core`'s job.
 
+mod account_links;
 mod allocate;
 mod app_passwords;
 mod audit;
@@ -43,6 +44,7 @@ mod stats;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use account_links::*;
 pub use allocate::{create_at_free_address, free_address};
 pub use app_passwords::*;
 pub use audit::*;

@@ -365,7 +365,8 @@ pub const INBOX: &str = "INBOX";
 /// Metadata: mailboxes, folders, message index, liste blanche.
 #[async_trait]
 pub trait MetadataStore:
-    crate::AppPasswordStore
+    crate::AccountLinkStore
+    + crate::AppPasswordStore
     + crate::FolderStore
     + crate::FactsStore
     + crate::PatientStore

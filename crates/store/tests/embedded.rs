@@ -34,6 +34,7 @@ suite_tests!(
     an_ans_import_replaces_ans_rows_and_keeps_manual_ones,
     an_empty_store_has_no_import,
     application_passwords_are_found_by_hash_and_revoked_by_their_maker,
+    accounts_link_to_one_person_each,
     the_queue_tracks_each_recipient_until_all_are_final,
     roles_are_granted_replaced_and_read_back,
     a_new_mailbox_has_inbox_and_the_special_use_folders,

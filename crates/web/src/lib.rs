@@ -35,6 +35,7 @@ use mss_identity::psc::client::PscLogin;
 use mss_smtp::Submitter;
 use mss_store::Store;
 
+pub use portal::ACCOUNT_CALLBACK;
 pub use problem::Problem;
 pub use shared::Caller;
 
@@ -62,6 +63,9 @@ pub struct Web {
     pub validation_delay: Duration,
     /// Pro Santé Connect (the real one, or the simulator).
     pub psc: Option<Arc<PscLogin>>,
+    /// The software vendor's account system (« Mon Compte Personnel »),
+    /// when the operator has one.
+    pub account: Option<Arc<mss_identity::account::AccountLogin>>,
     /// The trust anchors the pharmacy software's organisation certificate
     /// chains to, when the API takes certificates (HTTPS).
     pub software_trust: Option<mss_trust::ServerTrust>,

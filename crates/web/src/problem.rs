@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mss_identity::psc::client::PscError;
+use mss_identity::oidc::OidcError;
 use mss_ops::mailboxes::{DraftError, Field};
 use mss_ops::{OpsError, Refusal};
 
@@ -153,22 +153,35 @@ fn refusal_problem(refusal: Refusal) -> Problem {
     }
 }
 
-/// A Pro Santé Connect login that did not prove the person.
-impl From<PscError> for Problem {
-    fn from(e: PscError) -> Self {
+impl Problem {
+    /// A login at `provider` (as people name it) that did not prove the
+    /// person: said in French, the provider's own words to the log only.
+    pub fn login_failed(provider: &str, e: OidcError) -> Self {
         match e {
-            PscError::UnknownFlow => Self::unauthenticated("Connexion expirée ou inconnue : recommencez."),
-            PscError::Claims(_) | PscError::IdToken(_) => {
-                Self::unauthenticated(format!("Pro Santé Connect n'a pas prouvé votre identité : {e}"))
+            OidcError::UnknownFlow => Self::unauthenticated("Connexion expirée ou inconnue : recommencez."),
+            OidcError::Claims(_) | OidcError::IdToken(_) => {
+                tracing::warn!(error = %e, provider, "login refused");
+                Self::unauthenticated(format!("{provider} n'a pas prouvé votre identité : recommencez la connexion."))
             }
-            PscError::Busy => {
+            OidcError::Busy => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "Trop de connexions en cours, réessayez.")
             }
-            PscError::Config(_) | PscError::Provider(_) => {
-                tracing::error!(error = %e, "psc: login failed");
-                Self::new(StatusCode::BAD_GATEWAY, "psc-unavailable", "Pro Santé Connect ne répond pas, réessayez.")
+            OidcError::Config(_) | OidcError::Provider(_) => {
+                tracing::error!(error = %e, provider, "login failed");
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "provider-unavailable",
+                    format!("{provider} ne répond pas, réessayez."),
+                )
             }
         }
+    }
+}
+
+/// A Pro Santé Connect login that did not prove the person.
+impl From<OidcError> for Problem {
+    fn from(e: OidcError) -> Self {
+        Problem::login_failed("Pro Santé Connect", e)
     }
 }
 

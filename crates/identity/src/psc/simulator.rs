@@ -87,6 +87,11 @@ struct Grant {
 
 pub struct Simulator {
     issuer: String,
+    /// What its pages call it.
+    name: String,
+    /// A vendor's account system ([`Simulator::accounts`]): subjects are
+    /// account ids, no PSC claims.
+    accounts: bool,
     key: TokenKey,
     identities: Vec<TestIdentity>,
     client: RegisteredClient,
@@ -99,12 +104,31 @@ impl Simulator {
     pub fn new(issuer: &str, identities: Identities, client: RegisteredClient) -> Result<Self, crate::TokenError> {
         Ok(Self {
             issuer: issuer.trim_end_matches('/').to_string(),
+            name: "Pro Santé Connect".into(),
+            accounts: false,
             key: TokenKey::generate(issuer)?,
             identities: identities.identity,
             client,
             codes: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// A simulated account system of a software vendor (« Mon Compte
+    /// Personnel »), called `name`: the same identities, each an account
+    /// `compte-<login>` that knows nothing of national ids.
+    pub fn accounts(
+        issuer: &str,
+        identities: Identities,
+        client: RegisteredClient,
+        name: &str,
+    ) -> Result<Self, crate::TokenError> {
+        Ok(Self { name: name.to_string(), accounts: true, ..Self::new(issuer, identities, client)? })
+    }
+
+    /// The `sub` of `identity` here.
+    fn subject(&self, identity: &TestIdentity) -> String {
+        if self.accounts { format!("compte-{}", identity.login) } else { identity.national_id.clone() }
     }
 
     pub fn router(self: Arc<Self>) -> Router {
@@ -260,13 +284,14 @@ fn choose_identity(sim: &Simulator, q: &AuthorizeQuery) -> Response {
             escape(&href),
             escape(&identity.given_name),
             escape(&identity.family_name),
-            escape(&identity.national_id),
+            escape(&sim.subject(identity)),
             escape(&identity.organisation)
         ));
     }
+    let name = escape(&sim.name);
     Html(format!(
-        "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Pro Santé Connect (simulateur)</title>\
-         <h1>Pro Santé Connect — simulateur</h1><p>Choisissez une identité de test :</p><ul>{items}</ul></html>"
+        "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>{name} (simulateur)</title>\
+         <h1>{name} — simulateur</h1><p>Choisissez une identité de test :</p><ul>{items}</ul></html>"
     ))
     .into_response()
 }
@@ -329,7 +354,7 @@ async fn token(State(sim): State<Arc<Simulator>>, headers: HeaderMap, Form(form)
     };
     let t = now();
     let mut claims = serde_json::json!({
-        "iss": sim.issuer, "sub": identity.national_id, "aud": sim.client.id,
+        "iss": sim.issuer, "sub": sim.subject(identity), "aud": sim.client.id,
         "iat": t, "exp": t + TOKEN_TTL, "auth_time": t, "acr": "eidas1",
     });
     if let Some(nonce) = grant.nonce {
@@ -366,6 +391,11 @@ async fn userinfo(State(sim): State<Arc<Simulator>>, headers: HeaderMap) -> Resp
         return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")])
             .into_response();
     };
+    if sim.accounts {
+        let subject = sim.subject(&identity);
+        return Json(serde_json::json!({ "sub": subject, "given_name": identity.given_name, "family_name": identity.family_name }))
+            .into_response();
+    }
     let activities: Vec<serde_json::Value> = identity
         .finess
         .iter()
@@ -403,7 +433,7 @@ async fn introspect(State(sim): State<Arc<Simulator>>, Form(form): Form<Introspe
     let tokens = lock(&sim.tokens);
     match tokens.get(&form.token) {
         Some((login, exp)) if *exp > now() => {
-            let sub = sim.identity(login).map(|i| i.national_id.clone()).unwrap_or_default();
+            let sub = sim.identity(login).map(|i| sim.subject(i)).unwrap_or_default();
             Json(
                 serde_json::json!({ "active": true, "sub": sub, "exp": exp, "client_id": sim.client.id, "scope": "openid scope_all" }),
             )

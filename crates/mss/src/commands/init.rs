@@ -128,6 +128,8 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
         metrics: Metrics { token_file: Some(PathBuf::from(METRICS_TOKEN_FILE)) },
         whitelist: Whitelist::default(),
         operator: Operator::default(),
+        // The vendor account simulator runs in development without it.
+        account: None,
     };
     let cps_ca = CertificateAuthority::generate("IGC-Santé TEST CPS", &settings.identity.organisation)
         .map_err(|e| failed("pki", e))?;

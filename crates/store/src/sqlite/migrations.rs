@@ -32,6 +32,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "message_documents", include_str!("../../migrations/sqlite/0016_message_documents.sql")),
     (17, "app_passwords", include_str!("../../migrations/sqlite/0017_app_passwords.sql")),
     (18, "message_preview", include_str!("../../migrations/sqlite/0018_message_preview.sql")),
+    (19, "account_links", include_str!("../../migrations/sqlite/0019_account_links.sql")),
 ];
 
 /// Brings the database to the latest version; returns the version reached.

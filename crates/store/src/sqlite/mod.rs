@@ -7,6 +7,7 @@
 //! `busy_timeout` bounds the wait. `synchronous=FULL`: a commit is on disk
 //! when it returns.
 
+mod account_links;
 mod app_passwords;
 mod audit;
 mod facts;

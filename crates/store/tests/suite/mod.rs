@@ -1,6 +1,7 @@
 //! The store test suite, written once and run against every backend (see
 //! `embedded.rs`; a PostgreSQL + S3 file will call the same functions).
 
+mod account_links;
 mod app_passwords;
 mod audit;
 mod facts;
@@ -13,6 +14,7 @@ mod patients;
 mod publication;
 mod stats;
 
+pub use account_links::*;
 pub use app_passwords::*;
 pub use audit::*;
 pub use facts::*;

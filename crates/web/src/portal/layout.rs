@@ -55,6 +55,7 @@ fn envelope() -> Markup {
 pub enum Section {
     Mailboxes,
     Create,
+    Account,
     None,
 }
 
@@ -131,6 +132,7 @@ fn shell_with(
                                 ul {
                                     li { a href=(super::HOME) aria-current=[current(Section::Mailboxes)] { "Mes boîtes aux lettres" } }
                                     li { a href="/portail/creer" aria-current=[current(Section::Create)] { "Créer une boîte" } }
+                                    li { a href="/portail/compte" aria-current=[current(Section::Account)] { "Mon compte" } }
                                     li class="qui" { (visitor.caller.0.person.display_name()) }
                                     li {
                                         form class="ligne" method="post" action="/portail/deconnexion" {

@@ -14,6 +14,7 @@
 //!   rules and audit (through `crate::shared`; the portal never imports
 //!   the API).
 
+mod account;
 mod actions;
 mod admin;
 mod app_passwords;
@@ -47,6 +48,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{Redirect, Response};
 use axum::routing::get;
 
+pub use account::CALLBACK as ACCOUNT_CALLBACK;
 pub(crate) use signin::portal_login;
 
 pub use cgu::DEFAULT_TEXT as DEFAULT_CGU_TEXT;
@@ -81,6 +83,7 @@ pub fn router() -> Router<Arc<Web>> {
         .merge(recipients::router())
         .merge(wizard::router())
         .merge(admin::router())
+        .merge(account::router())
         .layer(axum::middleware::map_response(security_headers))
 }
 

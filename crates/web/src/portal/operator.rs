@@ -164,6 +164,7 @@ fn login_name(method: &str) -> String {
         "cps" | "cps-tls" => "Connexions par carte CPS".into(),
         "imap" => "Connexions IMAP (logiciels de messagerie)".into(),
         "smtp" => "Connexions SMTP (envois depuis un logiciel)".into(),
+        "account" => "Connexions par le compte de l'éditeur".into(),
         other => format!("Connexions ({other})"),
     }
 }

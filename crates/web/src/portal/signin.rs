@@ -61,6 +61,13 @@ async fn sign_in_page(State(web): State<Arc<Web>>, Query(query): Query<SignInQue
                 p { "Pro Santé Connect n'est pas configuré sur cet opérateur." }
             }
         }
+        @if let Some(account) = &web.account {
+            section class="carte" aria-labelledby="titre-compte" {
+                h2 id="titre-compte" { (account.name) }
+                p { "Vous avez lié votre compte " (account.name) " à votre identité ? Connectez-vous avec lui, comme depuis votre logiciel de pharmacie." }
+                p { a class="bouton secondaire" href=(format!("/portail/connexion/compte?suite={}", percent_encode(&target))) { "Se connecter avec " (account.name) } }
+            }
+        }
         section class="carte" aria-labelledby="titre-cps" {
             h2 id="titre-cps" { "Carte CPS sur ce poste" }
             @if web.cps.is_some() && web.https {

@@ -41,6 +41,8 @@ pub fn action(code: &str) -> String {
         "mailbox.purge" => "Courrier effacé (boîte supprimée)",
         "session.login" => "Connexion au portail",
         "session.logout" => "Déconnexion du portail",
+        "account.link" => "Compte de l'éditeur lié",
+        "account.unlink" => "Compte de l'éditeur délié",
         "app_password.create" => "Mot de passe d'application créé",
         "app_password.revoke" => "Mot de passe d'application révoqué",
         "api.document.send" => "Document de santé envoyé (logiciel)",

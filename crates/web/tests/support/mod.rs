@@ -14,7 +14,8 @@ use std::time::Duration;
 use axum::Router;
 use mss_directory::annuaire::Annuaire;
 use mss_http::HttpClient;
-use mss_identity::psc::client::{PscConfig, PscLogin};
+use mss_identity::oidc::OidcConfig;
+use mss_identity::psc::client::PscLogin;
 use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
 use mss_identity::{SessionAuthority, TokenKey};
 use mss_store::{Store, StoreConfig};
@@ -40,6 +41,7 @@ fn web(dir: &Path, store: &Store, sessions: &Arc<SessionAuthority>) -> Web {
         cgu: Cgu { version: CGU.into(), url: "/cgu".into(), text: Cgu::DEFAULT_TEXT.into() },
         validation_delay: Duration::from_secs(0),
         psc: None,
+        account: None,
         software_trust: None,
         cps: None,
         annuaire: Arc::new(Annuaire::new(&dir.join("annuaire"), None)),
@@ -88,7 +90,7 @@ pub async fn site_with_psc(identities: &str, https: bool) -> Site {
         let client = RegisteredClient { id: "mss-test".into(), secret: "s3cret".into() };
         let identities = Identities::parse(identities).unwrap();
         let simulator = Arc::new(Simulator::new(&issuer, identities, client.clone()).unwrap());
-        let config = PscConfig {
+        let config = OidcConfig {
             issuer,
             client_id: client.id,
             client_secret: client.secret,

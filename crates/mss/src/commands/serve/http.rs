@@ -13,8 +13,10 @@ use mss_directory::AnsSimulator;
 use mss_directory::annuaire::Annuaire;
 use mss_http::HttpClient;
 use mss_identity::SessionAuthority;
+use mss_identity::account::AccountLogin;
 use mss_identity::cps::CpsAuthority;
-use mss_identity::psc::client::{PscConfig, PscLogin};
+use mss_identity::oidc::OidcConfig;
+use mss_identity::psc::client::PscLogin;
 use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
 use mss_smtp::Submitter;
 use mss_store::Store;
@@ -36,6 +38,8 @@ pub const ANS_SIMULATOR_PATH: &str = "/ans-sim";
 
 /// Where the embedded PSC simulator is served on the HTTP listener.
 const PSC_SIMULATOR_PATH: &str = "/psc-sim";
+/// Where the embedded vendor account simulator is, in development.
+const ACCOUNT_SIMULATOR_PATH: &str = "/compte-sim";
 
 /// The CPS CA (PEM), when `[cps] trust_anchors` names it.
 pub fn cps_anchors(data: &DataDir) -> Result<Option<String>, CliError> {
@@ -96,7 +100,9 @@ pub fn router(site: Site<'_>) -> Result<Routes, CliError> {
         expiries,
     } = site;
     let lifecycle = &data.config.lifecycle;
-    let (psc, simulator) = pro_sante_connect(data, psc_secret, base_url, &format!("http://{http_addr}"))?;
+    let simulator_base = format!("http://{http_addr}");
+    let (psc, simulator) = pro_sante_connect(data, psc_secret, base_url, &simulator_base)?;
+    let (account, account_simulator) = vendor_accounts(data, base_url, &simulator_base)?;
     let web = Arc::new(Web {
         store: store.clone(),
         domain: data.domain.clone(),
@@ -104,6 +110,7 @@ pub fn router(site: Site<'_>) -> Result<Routes, CliError> {
         cgu: Cgu { version: lifecycle.cgu_version.clone(), url: lifecycle.cgu_url.clone(), text: cgu_text(data)? },
         validation_delay: Duration::from_secs(lifecycle.validation_delay_seconds),
         psc: Some(Arc::new(psc)),
+        account: account.map(Arc::new),
         software_trust: Some(tls.trust.clone()),
         cps: cps_authority(cps_ca)?.map(Arc::new),
         annuaire: Arc::new(Annuaire::new(&data.path.join(ANNUAIRE_DIR), Some(data.domain.to_string()))),
@@ -122,6 +129,9 @@ pub fn router(site: Site<'_>) -> Result<Routes, CliError> {
         .nest(FHIR_PATH, mss_directory::fhir_read::router(store.meta.clone(), &format!("{base_url}{FHIR_PATH}")));
     if let Some(simulator) = simulator {
         app = app.nest(PSC_SIMULATOR_PATH, simulator.router());
+    }
+    if let Some(simulator) = account_simulator {
+        app = app.nest(ACCOUNT_SIMULATOR_PATH, simulator.router());
     }
     if let Some(ans) = ans_simulator {
         app = app.nest(ANS_SIMULATOR_PATH, ans.router());
@@ -223,7 +233,7 @@ fn pro_sante_connect(
 ) -> Result<(PscLogin, Option<Arc<Simulator>>), CliError> {
     let psc = &data.config.psc;
     let http = HttpClient::new(None).map_err(|e| failed("psc", e))?;
-    let mut config = PscConfig {
+    let mut config = OidcConfig {
         issuer: String::new(),
         client_id: psc.client_id.clone(),
         client_secret,
@@ -235,17 +245,57 @@ fn pro_sante_connect(
         return Ok((PscLogin::new(config, http), None));
     }
     config.issuer = format!("{simulator_base}{PSC_SIMULATOR_PATH}");
-    let path = data.resolve(&psc.identities);
-    let identities = match std::fs::read_to_string(&path) {
-        Ok(text) => Identities::parse(&text).map_err(|e| failed(path.display(), e))?,
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "psc simulator: no test identities");
-            Identities::default()
-        }
-    };
     let client = RegisteredClient { id: psc.client_id.clone(), secret: config.client_secret.clone() };
-    let simulator = Simulator::new(&config.issuer, identities, client).map_err(|e| failed("psc", e))?;
+    let simulator =
+        Simulator::new(&config.issuer, simulator_identities(data)?, client).map_err(|e| failed("psc", e))?;
     Ok((PscLogin::new(config, http), Some(Arc::new(simulator))))
+}
+
+/// The simulators' test identities (`[psc] identities`).
+fn simulator_identities(data: &DataDir) -> Result<Identities, CliError> {
+    let path = data.resolve(&data.config.psc.identities);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Identities::parse(&text).map_err(|e| failed(path.display(), e)),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "simulators: no test identities");
+            Ok(Identities::default())
+        }
+    }
+}
+
+/// The software vendor's account system (`[account]`): its client, and in
+/// development without an issuer its simulator; none in production
+/// without the section.
+fn vendor_accounts(
+    data: &DataDir,
+    base_url: &str,
+    simulator_base: &str,
+) -> Result<(Option<AccountLogin>, Option<Arc<Simulator>>), CliError> {
+    let development = data.mode == RunMode::Development;
+    if data.config.account.is_none() && !development {
+        return Ok((None, None));
+    }
+    let account = data.config.account.clone().unwrap_or_default();
+    let http = HttpClient::new(None).map_err(|e| failed("account", e))?;
+    let mut config = OidcConfig {
+        issuer: account.issuer.clone().unwrap_or_default(),
+        client_id: account.client_id.clone(),
+        client_secret: data.account_client_secret()?,
+        redirect_uri: format!("{base_url}{}", mss_web::ACCOUNT_CALLBACK),
+        scopes: vec![],
+    };
+    if account.issuer.is_some() {
+        return Ok((Some(AccountLogin::new(account.name, config, http)), None));
+    }
+    if !development {
+        // Refused at start-up (`production_refusals`); never a simulator.
+        return Ok((None, None));
+    }
+    config.issuer = format!("{simulator_base}{ACCOUNT_SIMULATOR_PATH}");
+    let client = RegisteredClient { id: config.client_id.clone(), secret: config.client_secret.clone() };
+    let simulator = Simulator::accounts(&config.issuer, simulator_identities(data)?, client, &account.name)
+        .map_err(|e| failed("account", e))?;
+    Ok((Some(AccountLogin::new(account.name, config, http)), Some(Arc::new(simulator))))
 }
 
 /// HTTPS responses tell browsers to come back over HTTPS only (RFC 6797).
