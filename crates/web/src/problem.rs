@@ -96,19 +96,27 @@ impl From<OpsError> for Problem {
     }
 }
 
+/// What a national id looks like, for the person who typed another.
+pub const NATIONAL_ID_EXPECTED: &str =
+    "Identifiant national invalide : « 8 » suivi des 11 chiffres du RPPS, ou « 0 » suivi des 9 caractères de l'ADELI.";
+
 fn draft_problem(e: DraftError) -> Problem {
     match e {
         DraftError::Missing { field, .. } => {
             Problem::invalid(format!("Le champ « {} » est requis.", field.as_str())).on(field.as_str())
         }
-        DraftError::Malformed { field: Field::Finess, message } => {
-            Problem::invalid(format!("FINESS invalide : {message}")).on("finess")
+        // The parsers' own words are English: the person reads what is expected.
+        DraftError::Malformed { field: Field::Finess, .. } => {
+            Problem::invalid("FINESS invalide : 9 chiffres attendus.").on("finess")
         }
-        DraftError::Malformed { field: Field::CertificateDn, message } => {
-            Problem::invalid(format!("DN du certificat invalide : {message}"))
+        DraftError::Malformed { field: Field::CertificateDn, .. } => {
+            Problem::invalid("DN du certificat invalide : forme attendue « CN=…,O=…,C=FR ».").on("certificate_dn")
         }
-        DraftError::Malformed { field, message } => {
-            Problem::invalid(format!("Champ « {} » invalide : {message}", field.as_str())).on(field.as_str())
+        DraftError::Malformed { field: Field::NationalId, .. } => {
+            Problem::invalid(NATIONAL_ID_EXPECTED).on("national_id")
+        }
+        DraftError::Malformed { field, .. } => {
+            Problem::invalid(format!("Champ « {} » invalide.", field.as_str())).on(field.as_str())
         }
         DraftError::Naming { field, error } => {
             let problem = Problem::invalid(naming_in_french(&error));
@@ -185,11 +193,33 @@ impl From<OidcError> for Problem {
     }
 }
 
+/// A problem's title (RFC 9457 §3.1.3: a short summary of the status), in
+/// French as every word people read.
+fn french_title(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "Requête invalide",
+        401 => "Authentification requise",
+        403 => "Accès refusé",
+        404 => "Introuvable",
+        405 => "Méthode non permise",
+        409 => "Conflit",
+        413 => "Contenu trop volumineux",
+        415 => "Type de contenu non pris en charge",
+        422 => "Données invalides",
+        429 => "Trop de requêtes",
+        502 => "Service tiers injoignable",
+        503 => "Service indisponible",
+        507 => "Espace de stockage insuffisant",
+        500..=599 => "Erreur du serveur",
+        _ => "Erreur",
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let mut body = serde_json::json!({
             "type": format!("/api/problems/{}", self.slug),
-            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "title": french_title(self.status),
             "status": self.status.as_u16(),
             "detail": self.detail,
         });

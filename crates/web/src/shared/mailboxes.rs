@@ -42,9 +42,8 @@ pub async fn change_role(
     member: &str,
     next: Option<Role>,
 ) -> Result<(), Problem> {
-    let member: NationalId = member
-        .parse()
-        .map_err(|e| Problem::invalid(format!("Identifiant national invalide : {e}")).on("national_id"))?;
+    let member: NationalId =
+        member.parse().map_err(|_| Problem::invalid(crate::problem::NATIONAL_ID_EXPECTED).on("national_id"))?;
     match members::change(&web.store, caller.national_id(), &parse(address)?, &member, next).await {
         Err(OpsError::Invalid(_)) => {
             Err(Problem::conflict("Le dernier Administrateur de la boîte ne peut pas être retiré."))
