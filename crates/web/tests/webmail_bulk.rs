@@ -71,6 +71,7 @@ async fn the_list_shows_names_first_words_and_marks() {
     assert!(!body.contains("ancien message cité"), "quoted lines are not the first words");
     assert!(body.contains(r#"<time class="quand" datetime="2026-11-27T10:30:00+01:00" title="27/11/2026 à 10:30">"#));
     assert_eq!(body.matches("<span class=\"masque\">Pièce jointe</span>").count(), 1, "{body}");
+    assert_eq!(body.matches("<span class=\"taille\">").count(), 4, "each size: {body}");
     assert_eq!(body.matches("<li class=\"non-lu\">").count(), 4);
     // Bob may do everything: every bulk action is offered.
     for offered in ["value=\"lu\"", "value=\"non-lu\"", "value=\"suivi\"", "value=\"deplacer\"", "value=\"supprimer\""]

@@ -1,8 +1,9 @@
 //! The message list of the webmail, as a mail client shows it: one row per
 //! message with the sender's name, the time it was sent (`14:32` today,
 //! `hier`, `12 nov.` this year, `12/11/2025` before, in Paris time), the
-//! subject and the first words of the text; unread messages in bold; marks
-//! for attachments, health documents, patients, follow-up and answered.
+//! subject and the first words of the text, its size (Ko, Mo); unread
+//! messages in bold; marks for attachments, health documents, patients,
+//! follow-up and answered.
 //!
 //! The rows sit in one form with the bulk actions the visitor's rights
 //! allow (mark read or unread, move, delete: [`super::actions`]), each with
@@ -17,7 +18,7 @@ use mss_store::{Folder, Mailbox};
 
 use super::compose::compose_path;
 use super::listing::{Listing, Order, Summary};
-use super::mail::{folder_label, french_date, is_special, mail_path};
+use super::mail::{folder_label, french_date, french_size, is_special, mail_path};
 use super::patients::patients_path;
 
 /// The French abbreviations of the months, as `12 nov.` writes them.
@@ -179,12 +180,9 @@ fn row(view: &View<'_>, s: &Summary, page: usize, selectable: bool) -> Markup {
                 label for=(format!("m-{uid}")) class="masque" { "Sélectionner « " (subject) " »" }
             }
             a class="resume" href=(view.open_link(uid, page)) aria-current=[open.then_some("true")] data-uid=(uid) {
-                span class="ligne-haut" {
-                    span class="de" title=[s.from_address.as_deref()] {
-                        @if unread { span class="masque" { "Non lu, " } }
-                        (s.from)
-                    }
-                    time class="quand" datetime=(iso_paris(s.date)) title=(french_date(s.date)) { (short_date(s.date, view.now)) }
+                span class="de" title=[s.from_address.as_deref()] {
+                    @if unread { span class="masque" { "Non lu, " } }
+                    (s.from)
                 }
                 span class="objet" { (subject) }
                 @if !s.preview.is_empty() { span class="apercu" { (s.preview) } }
@@ -194,29 +192,30 @@ fn row(view: &View<'_>, s: &Summary, page: usize, selectable: bool) -> Markup {
     }
 }
 
-/// The marks of a message: attachments, health document, patient,
-/// follow-up, answered; each with its name for screen readers.
+/// Beside a message, as Outlook shows it: when it was sent, its size,
+/// then its marks (attachments, health document, patient, follow-up,
+/// answered), each named for screen readers.
 fn marks(view: &View<'_>, s: &Summary) -> Markup {
     let flagged = s.meta.has_flag("\\Flagged");
     let answered = s.meta.has_flag("\\Answered");
     html! {
-        @if s.attachments > 0 || s.document || s.patient.is_some() || flagged || answered {
-            span class="marques" {
-                @if s.document { span class="pastille document" { "Document de santé" } }
-                @else if s.attachments > 0 {
-                    span class="pastille" title="Pièce jointe" {
-                        svg class="icone-pj" viewBox="0 0 24 24" aria-hidden="true" focusable="false" {
-                            path fill="currentColor" d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z" {}
-                        }
-                        span class="masque" { @if s.attachments == 1 { "Pièce jointe" } @else { (s.attachments) " pièces jointes" } }
+        span class="marques" {
+            time class="quand" datetime=(iso_paris(s.date)) title=(french_date(s.date)) { (short_date(s.date, view.now)) }
+            span class="taille" { (french_size(s.meta.size)) }
+            @if s.document { span class="pastille document" { "Document de santé" } }
+            @else if s.attachments > 0 {
+                span class="pastille" title="Pièce jointe" {
+                    svg class="icone-pj" viewBox="0 0 24 24" aria-hidden="true" focusable="false" {
+                        path fill="currentColor" d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z" {}
                     }
+                    span class="masque" { @if s.attachments == 1 { "Pièce jointe" } @else { (s.attachments) " pièces jointes" } }
                 }
-                @if let Some(ins) = &s.patient {
-                    a class="marque-patient" href=(format!("{}/{ins}", patients_path(&view.mailbox.address.to_string()))) { "Conversation patient" }
-                }
-                @if flagged { span class="pastille suivi" { "Suivi" } }
-                @if answered { span class="pastille" { "Répondu" } }
             }
+            @if let Some(ins) = &s.patient {
+                a class="marque-patient" href=(format!("{}/{ins}", patients_path(&view.mailbox.address.to_string()))) { "Conversation patient" }
+            }
+            @if flagged { span class="pastille suivi" { "Suivi" } }
+            @if answered { span class="pastille" { "Répondu" } }
         }
     }
 }
