@@ -15,14 +15,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use mss_net::QuickAck;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
 /// The socket, before or after TLS.
 pub enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Plain(QuickAck),
+    Tls(Box<TlsStream<QuickAck>>),
     /// An in-memory pipe (fuzzing, tests of the session alone).
     Memory(tokio::io::DuplexStream),
 }

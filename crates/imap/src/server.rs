@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_identity::{Throttle, TokenKey};
+use mss_net::QuickAck;
 use mss_net::{Admission, AdmissionLimits};
 use mss_store::Store;
 use mss_trust::{PeerCertificate, ServerTrust};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 use crate::conn::{Conn, FrameLimits, Stream};
 use crate::session::{Outcome, Session};
@@ -182,7 +183,7 @@ impl ImapServer {
         }
     }
 
-    async fn handshake(&self, tcp: TcpStream, peer: SocketAddr) -> Option<(Conn, TlsPeer)> {
+    async fn handshake(&self, tcp: QuickAck, peer: SocketAddr) -> Option<(Conn, TlsPeer)> {
         let tls = mss_net::tls_handshake(self.tls.clone(), tcp, "imap", peer).await?.stream;
         let certificate = self.trust.judge(tls.get_ref().1.peer_certificates());
         Some((Conn::new(Stream::Tls(Box::new(tls))), TlsPeer { certificate }))

@@ -26,6 +26,9 @@
 
 pub mod counters;
 pub mod listeners;
+mod quickack;
+
+pub use quickack::QuickAck;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -300,7 +303,7 @@ pub async fn accept_loop<F, Fut>(
     busy: &'static [u8],
     session: F,
 ) where
-    F: Fn(TcpStream, SocketAddr) -> Fut,
+    F: Fn(QuickAck, SocketAddr) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     if let Ok(address) = listener.local_addr() {
@@ -321,7 +324,7 @@ pub async fn accept_loop<F, Fut>(
         let _ = tcp.set_nodelay(true);
         match admission.admit(peer.ip()) {
             Ok(ticket) => {
-                let running = CONNECTION.scope(ticket.clone(), session(tcp, peer));
+                let running = CONNECTION.scope(ticket.clone(), session(QuickAck::new(tcp), peer));
                 tokio::spawn(async move {
                     tokio::select! {
                         () = running => {}
