@@ -11,6 +11,7 @@
 //! cargo build --release -p mss -p mss-bench && target/release/mss-bench [--quick]
 //! target/release/mss-bench annuaire [--lines N]   # Annuaire Santé figures only (annuaire.rs)
 //! target/release/mss-bench mailboxes [--quick]     # large mailboxes, IMAP and webmail (mailboxes.rs)
+//! target/release/mss-bench stock [--quick]         # Python's imaplib as it comes (stock_clients.rs)
 //! ```
 
 mod annuaire;
@@ -22,6 +23,7 @@ mod measure;
 mod mss_side;
 mod peer_side;
 mod smtp_load;
+mod stock_clients;
 mod tls;
 
 use std::path::PathBuf;
@@ -59,6 +61,9 @@ fn main() {
     }
     if args.first().is_some_and(|a| a == "indicator") {
         return indicator::run(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "stock") {
+        return stock_clients::run(&args[1..]);
     }
     let quick = args.iter().any(|a| a == "--quick");
     let out = out_dir(&args);
