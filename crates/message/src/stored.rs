@@ -3,8 +3,10 @@
 //! ([`crate::search`]) for the store's full-text index. The store never
 //! reads the encoding; this module is the one writer and reader.
 //!
-//! The encoding is JSON (an operator can read it with SQLite's JSON
-//! functions). A change to [`Facts`] that old readers would misread bumps
+//! The encoding is postcard (compact, read without parsing text: IMAP
+//! decodes the facts of every message a FETCH of ENVELOPE or BODYSTRUCTURE
+//! names, JSON made that slower than Dovecot). It is not self-describing:
+//! any change to [`Facts`] or the types it holds bumps
 //! [`VERSION`]: facts of an older version are then read as absent (callers
 //! parse the bytes instead) and `mss messages index` writes them again. So
 //! does a change to the columns or the searchable text, which older rows
@@ -14,7 +16,7 @@
 //! ends a patient conversation, what a read receipt is about, the health
 //! documents attached; version 6, the documents' ids for the store to find
 //! the same document or its replacement in other messages; version 7, the
-//! first words of the text).
+//! first words of the text; version 8, postcard instead of JSON).
 
 use mss_core::fold_label;
 use mss_store::{BlobHash, DocumentKey, FactColumns, MessageFacts, SearchedHeader};
@@ -22,9 +24,8 @@ use mss_store::{BlobHash, DocumentKey, FactColumns, MessageFacts, SearchedHeader
 use crate::facts::{AddressItem, Envelope, Facts};
 use crate::search::Searchable;
 
-/// The version of the encoding written here (7: the first words of the
-/// text in a column, for the webmail's list).
-pub const VERSION: u32 = 7;
+/// The version of the encoding written here (8: postcard).
+pub const VERSION: u32 = 8;
 
 /// The facts of `raw`, ready for the store.
 pub fn stored(raw: &[u8]) -> MessageFacts {
@@ -35,7 +36,7 @@ pub fn stored(raw: &[u8]) -> MessageFacts {
 pub fn encode(blob: BlobHash, raw: &[u8]) -> MessageFacts {
     let (facts, Searchable { text, preview }) = Facts::with_text(raw);
     // Serialising plain structs of strings and numbers cannot fail.
-    let encoded = serde_json::to_vec(&facts).unwrap_or_default();
+    let encoded = postcard::to_allocvec(&facts).unwrap_or_default();
     let searched = SearchedHeader::ALL.map(|field| searched(&facts, field));
     let documents = facts
         .documents
@@ -59,7 +60,7 @@ pub fn decode(stored: &MessageFacts) -> Option<Facts> {
     if stored.version != VERSION {
         return None;
     }
-    serde_json::from_slice(&stored.encoded).ok()
+    postcard::from_bytes(&stored.encoded).ok()
 }
 
 /// The columns of [`FactColumns`], with the text's first words.
