@@ -52,22 +52,6 @@ async fn site() -> Site {
     .await
 }
 
-async fn call(s: &Site, method: &str, path: &str, cookies: &str, form: Option<&str>) -> Reply {
-    let cookie = if cookies.is_empty() { String::new() } else { format!("Cookie: {cookies}\r\n") };
-    let body = form.unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{cookie}\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        s.addr,
-        body.len()
-    );
-    support::exchange(s.addr, request.into_bytes()).await
-}
-
-fn local(s: &Site, location: &str) -> String {
-    location.strip_prefix(&format!("http://{}", s.addr)).unwrap_or(location).to_string()
-}
-
 /// The `name=value` of a `Set-Cookie`.
 fn pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_string()
@@ -85,32 +69,32 @@ async fn session(s: &Site, person: &str, method: Method) -> String {
 /// At the provider, as `login`: where it sends the browser back.
 async fn at_provider(s: &Site, start: &Reply, login: &str) -> String {
     assert_eq!(start.status, 303, "{}", start.body);
-    let authorize = format!("{}&login_hint={login}", local(s, start.header("location").unwrap()));
-    let back = call(s, "GET", &authorize, "", None).await;
+    let authorize = format!("{}&login_hint={login}", s.local(start.header("location").unwrap()));
+    let back = s.call("GET", &authorize, "", None).await;
     assert_eq!(back.status, 303, "{}", back.body);
-    local(s, back.header("location").unwrap())
+    s.local(back.header("location").unwrap())
 }
 
 /// Signs in with the account of `login`: the reply of the return.
 async fn account_sign_in(s: &Site, login: &str) -> Reply {
-    let start = call(s, "GET", "/portail/connexion/compte?suite=/portail/boites", "", None).await;
+    let start = s.call("GET", "/portail/connexion/compte?suite=/portail/boites", "", None).await;
     let callback = at_provider(s, &start, login).await;
-    call(s, "GET", &callback, &pair(start.cookies()[0]), None).await
+    s.call("GET", &callback, &pair(start.cookies()[0]), None).await
 }
 
 /// Links the account of `login` for the session `cookie`: the reply of
 /// the return.
 async fn link(s: &Site, cookie: &str, login: &str) -> Reply {
-    let page = call(s, "GET", "/portail/compte", cookie, None).await;
-    let start = call(s, "POST", "/portail/compte/lier", cookie, Some(&format!("csrf={}", page.csrf()))).await;
+    let page = s.call("GET", "/portail/compte", cookie, None).await;
+    let start = s.call("POST", "/portail/compte/lier", cookie, Some(&format!("csrf={}", page.csrf()))).await;
     let callback = at_provider(s, &start, login).await;
-    call(s, "GET", &callback, &format!("{cookie}; {}", pair(start.cookies()[0])), None).await
+    s.call("GET", &callback, &format!("{cookie}; {}", pair(start.cookies()[0])), None).await
 }
 
 #[tokio::test]
 async fn a_linked_account_signs_its_person_in_and_no_one_else() {
     let s = site().await;
-    let signin = call(&s, "GET", "/portail/connexion", "", None).await;
+    let signin = s.call("GET", "/portail/connexion", "", None).await;
     assert!(signin.body.contains("Se connecter avec Mon Compte Personnel"), "{}", signin.body);
 
     // Not linked yet: no session.
@@ -121,25 +105,25 @@ async fn a_linked_account_signs_its_person_in_and_no_one_else() {
 
     // Élodie, signed in with PSC, links hers.
     let elodie = session(&s, "elodie", Method::Psc).await;
-    let page = call(&s, "GET", "/portail/compte", &elodie, None).await;
+    let page = s.call("GET", "/portail/compte", &elodie, None).await;
     assert!(page.body.contains("Lier mon compte Mon Compte Personnel") && page.body.contains("810003621892"));
     let linked = link(&s, &elodie, "elodie").await;
     assert_eq!(linked.header("location"), Some("/portail/compte?fait=lie"), "{}", linked.body);
-    let page = call(&s, "GET", "/portail/compte", &elodie, None).await;
+    let page = s.call("GET", "/portail/compte", &elodie, None).await;
     assert!(page.body.contains("est lié à votre identité depuis le") && page.body.contains("Délier ce compte"));
 
     // It signs her in; that session may not link another account.
     let back = account_sign_in(&s, "elodie").await;
     assert_eq!((back.status, back.header("location")), (303, Some("/portail/boites")), "{}", back.body);
     let cookie = pair(back.cookies().into_iter().find(|c| c.starts_with("mss-portail=")).unwrap());
-    let home = call(&s, "GET", "/portail/boites", &cookie, None).await;
+    let home = s.call("GET", "/portail/boites", &cookie, None).await;
     assert!(home.status == 200 && home.body.contains("Élodie Dupont"), "{}", home.body);
-    let page = call(&s, "GET", "/portail/compte", &cookie, None).await;
+    let page = s.call("GET", "/portail/compte", &cookie, None).await;
     assert!(
         page.body.contains("<dd>Mon Compte Personnel</dd>")
             && page.body.contains("connectez-vous avec Pro Santé Connect")
     );
-    let weak = call(&s, "POST", "/portail/compte/lier", &cookie, Some(&format!("csrf={}", page.csrf()))).await;
+    let weak = s.call("POST", "/portail/compte/lier", &cookie, Some(&format!("csrf={}", page.csrf()))).await;
     assert_eq!(weak.status, 403, "{}", weak.body);
 
     // Bob may not take Élodie's account.
@@ -149,12 +133,12 @@ async fn a_linked_account_signs_its_person_in_and_no_one_else() {
     assert!(taken.body.contains("déjà lié à une autre personne"));
     let again = account_sign_in(&s, "elodie").await;
     let session_cookie = again.cookies().into_iter().find(|c| c.starts_with("mss-portail=")).map(pair).unwrap();
-    let home = call(&s, "GET", "/portail/boites", &session_cookie, None).await;
+    let home = s.call("GET", "/portail/boites", &session_cookie, None).await;
     assert!(home.body.contains("Élodie Dupont") && !home.body.contains("Bob Durand"), "still Élodie's");
 
     // Unlinked: it signs no one in.
-    let page = call(&s, "GET", "/portail/compte", &elodie, None).await;
-    let out = call(&s, "POST", "/portail/compte/delier", &elodie, Some(&format!("csrf={}", page.csrf()))).await;
+    let page = s.call("GET", "/portail/compte", &elodie, None).await;
+    let out = s.call("POST", "/portail/compte/delier", &elodie, Some(&format!("csrf={}", page.csrf()))).await;
     assert_eq!(out.header("location"), Some("/portail/compte?fait=delie"));
     assert_eq!(account_sign_in(&s, "elodie").await.status, 401);
 
@@ -177,23 +161,23 @@ async fn a_flow_finished_elsewhere_or_twice_is_refused() {
     link(&s, &elodie, "elodie").await;
 
     // A sign-in returned to a browser that did not start it (login CSRF).
-    let start = call(&s, "GET", "/portail/connexion/compte", "", None).await;
+    let start = s.call("GET", "/portail/connexion/compte", "", None).await;
     let callback = at_provider(&s, &start, "elodie").await;
-    let elsewhere = call(&s, "GET", &callback, "", None).await;
+    let elsewhere = s.call("GET", &callback, "", None).await;
     assert_eq!(elsewhere.status, 400, "{}", elsewhere.body);
     assert!(elsewhere.cookies().iter().all(|c| !c.starts_with("mss-portail=")));
     // The same code twice: the second is refused.
     let cookie = pair(start.cookies()[0]);
-    assert_eq!(call(&s, "GET", &callback, &cookie, None).await.status, 303);
-    assert_eq!(call(&s, "GET", &callback, &cookie, None).await.status, 401);
+    assert_eq!(s.call("GET", &callback, &cookie, None).await.status, 303);
+    assert_eq!(s.call("GET", &callback, &cookie, None).await.status, 401);
 
     // A linking returned to someone else's session: it is a sign-in then
     // (no link cookie), refused; Bob's account stays unlinked.
     let bob = session(&s, "bob", Method::Psc).await;
-    let page = call(&s, "GET", "/portail/compte", &elodie, None).await;
-    let start = call(&s, "POST", "/portail/compte/lier", &elodie, Some(&format!("csrf={}", page.csrf()))).await;
+    let page = s.call("GET", "/portail/compte", &elodie, None).await;
+    let start = s.call("POST", "/portail/compte/lier", &elodie, Some(&format!("csrf={}", page.csrf()))).await;
     let callback = at_provider(&s, &start, "bob").await;
-    assert_eq!(call(&s, "GET", &callback, &bob, None).await.status, 400);
+    assert_eq!(s.call("GET", &callback, &bob, None).await.status, 400);
     let issuer = format!("http://{}/compte-sim", s.addr);
     assert_eq!(s.store.meta.account_link(&issuer, "compte-bob").await.unwrap(), None);
     // Hostile returns: no state, an error from the provider, junk.
@@ -202,7 +186,7 @@ async fn a_flow_finished_elsewhere_or_twice_is_refused() {
         "/portail/compte/retour?error=access_denied&state=x",
         "/portail/compte/retour?code=%00&state=%FF",
     ] {
-        let reply = call(&s, "GET", path, "", None).await;
+        let reply = s.call("GET", path, "", None).await;
         assert_eq!(reply.status, 400, "{path}: {}", reply.body);
     }
 }

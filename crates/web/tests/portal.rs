@@ -23,23 +23,6 @@ const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; conn
                    frame-ancestors 'none'; base-uri 'none'";
 
 impl Site {
-    /// One request; `cookies` as a `Cookie` header, `form` urlencoded.
-    async fn call(&self, method: &str, path: &str, cookies: &str, form: Option<&str>) -> Reply {
-        let cookie = if cookies.is_empty() { String::new() } else { format!("Cookie: {cookies}\r\n") };
-        let body = form.unwrap_or_default();
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{cookie}\
-             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        support::exchange(self.addr, request.into_bytes()).await
-    }
-
-    async fn get(&self, path: &str, cookies: &str) -> Reply {
-        self.call("GET", path, cookies, None).await
-    }
-
     /// A portal session for Élodie opened at `at`: the `Cookie` header.
     async fn signed_in(&self, at: i64) -> String {
         let person = Person {
@@ -50,10 +33,6 @@ impl Site {
         };
         let token = self.sessions.open_portal(&person, Method::Psc, at).await.unwrap();
         format!("{}={token}", self.cookie)
-    }
-
-    fn local(&self, location: &str) -> String {
-        location.strip_prefix(&format!("http://{}", self.addr)).unwrap_or(location).to_string()
     }
 }
 

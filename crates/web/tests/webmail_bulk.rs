@@ -8,11 +8,8 @@
 
 mod support;
 
-use mss_core::Role;
 use support::webmail::{Webmail, site};
 
-const PAUL: &str = "810009999995";
-const BOB: &str = "810000013994";
 const ORG: &str = "pharmacie@ours.test";
 const MAIL: &str = "/portail/boites/pharmacie@ours.test/courrier";
 const BULK: &str = "/portail/boites/pharmacie@ours.test/courrier/lot";
@@ -38,18 +35,13 @@ fn order(n: u32, attachment: bool) -> Vec<u8> {
 /// The pharmacy with four orders (the second with a PDF), Paul its
 /// Utilisateur and Bob its Gestionnaire: their cookies and CSRF tokens.
 async fn pharmacy(s: &Webmail) -> (mss_store::Mailbox, [(String, String); 2]) {
-    let org = s.organisational("pharmacie", "Pharmacie du Centre").await;
+    let (org, staff) = s.pharmacy_with_staff().await;
     for n in 1..=4 {
         let raw = order(n, n == 2);
         let inbox = [mss_store::Placement::inbox(org.id)];
         s.store.deliver_indexed(&raw, &inbox, Some(mss_message::stored(&raw))).await.unwrap();
     }
-    s.store.meta.grant_role(org.id, &PAUL.parse().unwrap(), Role::Utilisateur).await.unwrap();
-    s.store.meta.grant_role(org.id, &BOB.parse().unwrap(), Role::Gestionnaire).await.unwrap();
-    let paul = s.signed_in(PAUL, "Paul", "Durand").await;
-    let bob = s.signed_in(BOB, "Bob", "Martin").await;
-    let (paul_csrf, bob_csrf) = (s.csrf(&paul).await, s.csrf(&bob).await);
-    (org, [(paul, paul_csrf), (bob, bob_csrf)])
+    (org, staff)
 }
 
 fn flagged(folder: &[(mss_store::MessageMeta, Vec<u8>)], flag: &str) -> Vec<u32> {

@@ -6,11 +6,8 @@
 
 mod support;
 
-use mss_core::Role;
 use support::webmail::{Webmail, site};
 
-const PAUL: &str = "810009999995";
-const BOB: &str = "810000013994";
 const ORG: &str = "pharmacie@ours.test";
 const MESSAGE: &str = "/portail/boites/pharmacie@ours.test/courrier/INBOX/1";
 const COMPOSE: &str = "/portail/boites/pharmacie@ours.test/ecrire";
@@ -30,14 +27,9 @@ fn refused(reply: &support::Reply) -> bool {
 /// An organisational mailbox with one message, Paul its Utilisateur and Bob
 /// its Gestionnaire, both signed in: their cookies and CSRF tokens.
 async fn pharmacy(s: &Webmail) -> (mss_store::Mailbox, [(String, String); 2]) {
-    let org = s.organisational("pharmacie", "Pharmacie du Centre").await;
+    let (org, staff) = s.pharmacy_with_staff().await;
     s.store.deliver(&order("commande"), &[org.id]).await.unwrap();
-    s.store.meta.grant_role(org.id, &PAUL.parse().unwrap(), Role::Utilisateur).await.unwrap();
-    s.store.meta.grant_role(org.id, &BOB.parse().unwrap(), Role::Gestionnaire).await.unwrap();
-    let paul = s.signed_in(PAUL, "Paul", "Durand").await;
-    let bob = s.signed_in(BOB, "Bob", "Martin").await;
-    let (paul_csrf, bob_csrf) = (s.csrf(&paul).await, s.csrf(&bob).await);
-    (org, [(paul, paul_csrf), (bob, bob_csrf)])
+    (org, staff)
 }
 
 #[tokio::test]

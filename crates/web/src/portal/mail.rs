@@ -29,7 +29,7 @@ use mss_core::{Civil, MailboxState, Right, Rights, rights};
 use mss_http::percent_encode;
 use mss_message::documents::shown_subject;
 use mss_message::parsed;
-use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta, NewAuditEntry, now_unix};
+use mss_store::{FlagChange, Folder, INBOX, Mailbox, MessageMeta, NewAuditEntry};
 use serde::Deserialize;
 
 use super::actions;
@@ -39,7 +39,7 @@ use super::documents;
 use super::html;
 use super::indicator::indicator_path;
 use super::layout;
-use super::listing::{self, Order};
+use super::listing;
 use super::mailboxes::switcher;
 use super::message_list::{self, View};
 use super::origin::{Origin, UNVERIFIABLE_WHY};
@@ -191,6 +191,22 @@ pub async fn open(web: &Web, visitor: &Visitor, address: &str) -> Result<(Mailbo
     Ok((mailbox, rights, folders))
 }
 
+/// The mailbox as [`open`] gives it, and the position of its folder `name`
+/// (the INBOX when unsaid), or the page saying there is none.
+async fn open_folder(
+    web: &Web,
+    visitor: &Visitor,
+    address: &str,
+    name: Option<&str>,
+) -> Result<(Mailbox, Rights, Vec<Folder>, usize), Response> {
+    let (mailbox, rights, folders) = open(web, visitor, address).await?;
+    let name = name.unwrap_or(INBOX);
+    match folders.iter().position(|f| f.name == name) {
+        Some(at) => Ok((mailbox, rights, folders, at)),
+        None => Err(not_found(web, visitor, "Ce dossier n'existe pas dans cette boîte.")),
+    }
+}
+
 /// The message at `at`: its folder, its metadata and its raw bytes, or the
 /// page saying it is gone.
 pub async fn load<'a>(
@@ -234,7 +250,7 @@ struct ListAsked {
     page: Option<String>,
     /// Words to search for.
     q: Option<String>,
-    /// The order (see [`Order::parse`]).
+    /// The order (see [`listing::Order::parse`]).
     tri: Option<String>,
 }
 
@@ -395,31 +411,18 @@ async fn folder(
     Query(chosen): Query<Chosen>,
     visitor: Visitor,
 ) -> Response {
-    let (mailbox, rights, folders) = match open(&web, &visitor, &address).await {
+    let (mailbox, rights, folders, at) = match open_folder(&web, &visitor, &address, chosen.dossier.as_deref()).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    let name = chosen.dossier.as_deref().unwrap_or(INBOX);
-    let Some(current) = folders.iter().find(|f| f.name == name) else {
-        return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte.");
-    };
+    let current = &folders[at];
     let pane = match folder_pane(&web, &visitor, (&mailbox, rights), &folders, current).await {
         Ok(pane) => pane,
         Err(response) => return response,
     };
     let query = chosen.list.query();
     let csrf = visitor.csrf();
-    let view = View {
-        mailbox: &mailbox,
-        folders: &folders,
-        current,
-        query: &query,
-        order: Order::parse(chosen.list.tri.as_deref()),
-        rights,
-        csrf: &csrf,
-        open: None,
-        now: now_unix(),
-    };
+    let view = View::of((&mailbox, rights, &folders), current, (&query, chosen.list.tri.as_deref()), &csrf, None);
     let list = match list_pane(&web, &view, &chosen.list, 1).await {
         Ok(list) => list,
         Err(response) => return response,
@@ -445,14 +448,11 @@ async fn folder_state(
     Query(of): Query<StateOf>,
     visitor: Visitor,
 ) -> Response {
-    let (_, _, folders) = match open(&web, &visitor, &address).await {
+    let (_, _, folders, at) = match open_folder(&web, &visitor, &address, of.dossier.as_deref()).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    let name = of.dossier.as_deref().unwrap_or(INBOX);
-    let Some(current) = folders.iter().find(|f| f.name == name) else {
-        return not_found(&web, &visitor, "Ce dossier n'existe pas dans cette boîte.");
-    };
+    let current = &folders[at];
     match web.store.meta.folder_counts(current.id).await {
         Ok(counts) => {
             axum::Json(serde_json::json!({ "uidnext": current.uidnext, "non_lus": counts.unseen })).into_response()
@@ -555,17 +555,7 @@ async fn message(
         Err(response) => return response,
     };
     let query = shown.list.query();
-    let view = View {
-        mailbox: &mailbox,
-        folders: &folders,
-        current,
-        query: &query,
-        order: Order::parse(shown.list.tri.as_deref()),
-        rights,
-        csrf: &csrf,
-        open: Some(uid),
-        now: now_unix(),
-    };
+    let view = View::of((&mailbox, rights, &folders), current, (&query, shown.list.tri.as_deref()), &csrf, Some(uid));
     let list = match list_pane(&web, &view, &shown.list, 2).await {
         Ok(list) => list,
         Err(response) => return response,

@@ -14,7 +14,7 @@ use maud::{Markup, html};
 use mss_core::civil::{paris_midnight, paris_offset};
 use mss_core::{Civil, Right, Rights};
 use mss_http::percent_encode;
-use mss_store::{Folder, Mailbox};
+use mss_store::{Folder, Mailbox, now_unix};
 
 use super::compose::compose_path;
 use super::listing::{Listing, Order, Summary};
@@ -69,7 +69,20 @@ pub struct View<'a> {
     pub now: i64,
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    /// The list of `current` in `mailbox` (with the visitor's `rights`, its
+    /// `folders`), searched for `query` in the order `tri` names (see
+    /// [`Order::parse`]), the message `open` beside it; dated now.
+    pub fn of(
+        (mailbox, rights, folders): (&'a Mailbox, Rights, &'a [Folder]),
+        current: &'a Folder,
+        (query, tri): (&'a str, Option<&str>),
+        csrf: &'a str,
+        open: Option<u32>,
+    ) -> Self {
+        View { mailbox, folders, current, query, order: Order::parse(tri), rights, csrf, open, now: now_unix() }
+    }
+
     /// The query string keeping the search, order and page of the list.
     pub fn kept(&self, page: usize) -> String {
         let mut kept = Vec::new();

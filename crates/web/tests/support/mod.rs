@@ -103,6 +103,31 @@ pub async fn site_with_psc(identities: &str, https: bool) -> Site {
     .await
 }
 
+impl Site {
+    /// One request as a browser sends it: `cookies` as a `Cookie` header,
+    /// `form` urlencoded.
+    pub async fn call(&self, method: &str, path: &str, cookies: &str, form: Option<&str>) -> Reply {
+        let cookie = if cookies.is_empty() { String::new() } else { format!("Cookie: {cookies}\r\n") };
+        let body = form.unwrap_or_default();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{cookie}\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        exchange(self.addr, request.into_bytes()).await
+    }
+
+    pub async fn get(&self, path: &str, cookies: &str) -> Reply {
+        self.call("GET", path, cookies, None).await
+    }
+
+    /// A `Location` on this site, as a path.
+    pub fn local(&self, location: &str) -> String {
+        location.strip_prefix(&format!("http://{}", self.addr)).unwrap_or(location).to_string()
+    }
+}
+
 /// An HTTP response: status, headers (lower-case names), body as text and
 /// as bytes.
 pub struct Reply {

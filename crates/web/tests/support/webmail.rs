@@ -8,7 +8,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mss_core::{MailboxKind, MailboxState};
+use mss_core::{MailboxKind, MailboxState, Role};
 use mss_identity::{Method, Person};
 use mss_smtp::Submitter;
 use mss_store::{Mailbox, NewMailbox, now_unix};
@@ -177,6 +177,20 @@ impl Webmail {
             display_name,
         );
         self.store.meta.create_mailbox(&new).await.unwrap()
+    }
+
+    /// « Pharmacie du Centre » at `pharmacie@ours.test`, Paul (810009999995)
+    /// its Utilisateur and Bob (810000013994) its Gestionnaire, both signed
+    /// in: the mailbox, and their cookies and CSRF tokens.
+    pub async fn pharmacy_with_staff(&self) -> (Mailbox, [(String, String); 2]) {
+        let org = self.organisational("pharmacie", "Pharmacie du Centre").await;
+        for (national_id, role) in [("810009999995", Role::Utilisateur), ("810000013994", Role::Gestionnaire)] {
+            self.store.meta.grant_role(org.id, &national_id.parse().unwrap(), role).await.unwrap();
+        }
+        let paul = self.signed_in("810009999995", "Paul", "Durand").await;
+        let bob = self.signed_in("810000013994", "Bob", "Martin").await;
+        let (paul_csrf, bob_csrf) = (self.csrf(&paul).await, self.csrf(&bob).await);
+        (org, [(paul, paul_csrf), (bob, bob_csrf)])
     }
 
     /// The audit entries whose action starts with `prefix`, on `target`:
