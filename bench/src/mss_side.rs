@@ -95,6 +95,8 @@ impl Mss {
             .stderr(Stdio::null())
             .spawn()
             .expect("mss serve");
+        // Killed if the start fails from here on: nothing outlives the run.
+        let mut starting = Starting(Some(child));
         let deadline = Instant::now() + Duration::from_secs(30);
         let ports = loop {
             if let Ok(text) = std::fs::read_to_string(data.join("ports.json")) {
@@ -104,6 +106,7 @@ impl Mss {
             std::thread::sleep(Duration::from_millis(50));
         };
         let store = Store::open(&StoreConfig::Embedded { dir: data.clone() }).await.expect("store");
+        let child = starting.0.take().expect("the child");
         Self { _dir: dir, data, child, ports, store, recipients }
     }
 
@@ -255,6 +258,18 @@ impl Mss {
 
 /// A run that fails half-way (a panic, a peer that does not start) stops
 /// `mss serve` all the same: nothing of a run outlives it.
+/// `mss serve` while it starts: killed if the start fails.
+struct Starting(Option<Child>);
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 impl Drop for Mss {
     fn drop(&mut self) {
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();

@@ -194,11 +194,15 @@ default_process_limit = 100
         ];
         std::fs::write(root.join("etc/master.cf"), format!("{smtp} inet n - n - - smtpd\n{}\n", services.join("\n")))
             .expect("master.cf");
+        let recipients = (1..=MAILBOXES).map(|n| format!("box-{n}@bench.test")).collect();
+        // Made before the daemons start: if one fails to, dropping the peer
+        // (unwinding) stops the other, and no process outlives the run.
+        let peer = Self { _dir: dir, root, smtp, imap, recipients };
+        let root = &peer.root;
         start_daemon("dovecot", &["-c", root.join("dovecot.conf").to_str().expect("path")], &root.join("dovecot.log"));
         start_daemon("postfix", &["-c", root.join("etc").to_str().expect("path"), "start"], &root.join("postfix.log"));
-        let recipients = (1..=MAILBOXES).map(|n| format!("box-{n}@bench.test")).collect();
         std::thread::sleep(std::time::Duration::from_millis(500));
-        Self { _dir: dir, root, smtp, imap, recipients }
+        peer
     }
 
     pub fn smtp_target(&self, pki: &Pki) -> Target {
