@@ -8,7 +8,7 @@
 //! postfix, dovecot-imapd and dovecot-lmtpd when missing):
 //!
 //! ```sh
-//! cargo build --release -p mss -p mss-bench && target/release/mss-bench [--quick]
+//! cargo build --release -p mss -p mss-bench && target/release/mss-bench [--quick] [--shared-network]
 //! target/release/mss-bench annuaire [--lines N]   # Annuaire Santé figures only (annuaire.rs)
 //! target/release/mss-bench mailboxes [--quick]     # large mailboxes, IMAP and webmail (mailboxes.rs)
 //! target/release/mss-bench stock [--quick]         # Python's imaplib as it comes (stock_clients.rs)
@@ -21,6 +21,7 @@ mod indicator;
 mod mailboxes;
 mod measure;
 mod mss_side;
+mod network;
 mod peer_side;
 mod smtp_load;
 mod stock_clients;
@@ -53,6 +54,9 @@ pub fn out_dir(args: &[String]) -> PathBuf {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Outside the private network: it has none to install from.
+    peer_side::install_if_missing();
+    network::enter(&args);
     if args.first().is_some_and(|a| a == "annuaire") {
         return annuaire::run(&args[1..]);
     }
@@ -72,7 +76,6 @@ fn main() {
     } else {
         Scale { messages: 3_000, search_mailbox: 100_000, fetch_messages: 1_000, appends: 1_000 }
     };
-    peer_side::install_if_missing();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let report = runtime.block_on(run(scale));
     println!("{}", report.markdown());

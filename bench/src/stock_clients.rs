@@ -38,7 +38,6 @@ pub fn run(args: &[String]) {
     let quick = args.iter().any(|a| a == "--quick");
     let out = crate::out_dir(args);
     let size = if quick { 2_000 } else { 10_000 };
-    peer_side::install_if_missing();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let figures = runtime.block_on(measure(size));
     let report = Report::named(

@@ -421,6 +421,15 @@ pub struct Smtp {
     /// how the ANS follows which software sends what).
     #[serde(default = "default_product_reference")]
     pub product_reference: String,
+    /// Connections from one client address still in their greeting, TLS
+    /// handshake or authentication at once, on each SMTP listener; past it
+    /// a new one is refused with 421 (a big peer operator may need more).
+    #[serde(default = "default_max_unproven_per_address")]
+    pub max_unproven_per_address: usize,
+}
+
+fn default_max_unproven_per_address() -> usize {
+    mss_smtp::server::Limits::default().max_unproven_per_address
 }
 
 fn default_product_reference() -> String {
@@ -455,6 +464,7 @@ impl Default for Smtp {
             dns_servers: Vec::new(),
             mx_port: default_mx_port(),
             product_reference: default_product_reference(),
+            max_unproven_per_address: default_max_unproven_per_address(),
         }
     }
 }

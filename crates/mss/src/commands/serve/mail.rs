@@ -61,7 +61,11 @@ pub fn start(
 ) -> Result<Arc<Submitter>, CliError> {
     let smtp_config = &data.config.smtp;
     let queue_expiry = Duration::from_secs(smtp_config.queue_expiry_days.saturating_mul(86_400));
-    let limits = Limits { max_message_bytes: smtp_config.max_message_bytes, ..Limits::default() };
+    let limits = Limits {
+        max_message_bytes: smtp_config.max_message_bytes,
+        max_unproven_per_address: smtp_config.max_unproven_per_address,
+        ..Limits::default()
+    };
     let wake = Arc::new(tokio::sync::Notify::new());
     let peers = PeerTrust { patient_gateway: data.config.patients.gateway_dns.clone() };
     let server = |mode| {
