@@ -687,7 +687,12 @@ impl Config {
         };
         let whitelist = &self.whitelist;
         let crl_urls_ok = self.tls.crl_urls.iter().all(|u| web_url(&Some(u.clone())));
-        let checks: [(&str, bool, String); 14] = [
+        let checks: [(&str, bool, String); 15] = [
+            (
+                "[smtp] max_unproven_per_address",
+                (1..=256).contains(&self.smtp.max_unproven_per_address),
+                "1 to 256".into(),
+            ),
             ("[smtp] max_message_bytes", size.contains(&(self.smtp.max_message_bytes as u64)), "1 KiB to 1 GiB".into()),
             ("[imap] max_append_bytes", size.contains(&self.imap.max_append_bytes), "1 KiB to 1 GiB".into()),
             ("[smtp] queue_expiry_days", (1..=30).contains(&self.smtp.queue_expiry_days), "1 to 30".into()),
@@ -917,6 +922,11 @@ mod tests {
         let mut zero = development();
         zero.smtp.max_message_bytes = 0;
         assert!(zero.check_ranges().unwrap_err().contains("max_message_bytes"));
+        for crowd in [0, 257] {
+            let mut unproven = development();
+            unproven.smtp.max_unproven_per_address = crowd;
+            assert!(unproven.check_ranges().unwrap_err().contains("[smtp] max_unproven_per_address"), "{crowd}");
+        }
         let mut never = development();
         never.whitelist.refresh_seconds = 0;
         assert!(never.check_ranges().unwrap_err().contains("[whitelist] refresh_seconds"));

@@ -58,8 +58,11 @@ async fn a_running_operator_is_backed_up_while_mail_flows_and_restored() {
     let out = sender.wait_with_output().unwrap();
     assert!(out.status.success());
     let acknowledged: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    op.refused(&format!("backup --out {}", backup.display()), "out");
+    // Stopped first: a running server writes to its directory at any moment.
     drop(server);
+    let taken = snapshot(&backup);
+    op.refused(&format!("backup --out {}", backup.display()), "out");
+    assert!(taken == snapshot(&backup), "a refused backup left the earlier one as it was");
 
     let restored = files.path().join("restored");
     let said = ok(&format!("restore --from {} --data-dir {}", backup.display(), restored.display()));

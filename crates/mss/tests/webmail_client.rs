@@ -136,7 +136,7 @@ async fn the_webmail_reads_like_a_mail_client_on_a_desktop_and_a_phone() {
                 p.screenshot(name).await;
             }
             // Sign-ins counted by how, in French.
-            p.sees("Connexions par Pro Santé Connect").await;
+            p.sees("Connexions : Pro Santé Connect").await;
 
             // A phone: one column; the message alone, with the way back.
             p.c.set_window_size(375, 812).await.unwrap();

@@ -164,4 +164,11 @@ async fn hostile_bulk_forms_change_nothing() {
         |f: &[(mss_store::MessageMeta, Vec<u8>)]| f.iter().map(|(m, _)| (m.uid, m.flags.clone())).collect::<Vec<_>>();
     assert_eq!(flags(&after), flags(&before));
     assert!(s.folder(&org, "Trash").await.is_empty());
+    // Foreign UIDs beside one of the folder's: the trail names only what was done.
+    let mixed = s.post_form(BULK, &bob, &form("&action=suivi&m=2&m=77")).await;
+    assert_eq!(mixed.status, 303, "{}", mixed.body);
+    assert_eq!(flagged(&s.folder(&org, "INBOX").await, "\\Flagged"), [2]);
+    let audit = s.audited("webmail.", ORG).await;
+    assert!(audit.iter().any(|e| e.ends_with("INBOX/2 +\\Flagged")), "{audit:?}");
+    assert!(!audit.iter().any(|e| e.contains("77")), "{audit:?}");
 }

@@ -31,7 +31,7 @@ use serde::Deserialize;
 use super::layout::{self, Section};
 use super::mail::french_date;
 use super::session::{self, LOGIN_COOKIE, Posted, Visitor, safe_target};
-use super::signin::finish_login;
+use super::signin::{finish_login, portal_login};
 use crate::{Problem, Web};
 
 /// The cookie that binds a linking to the browser that asked it.
@@ -79,7 +79,7 @@ async fn page(State(web): State<Arc<Web>>, Query(shown): Query<Shown>, visitor: 
             dl class="identite" {
                 dt { "Nom" } dd { (person.display_name()) }
                 dt { "Identifiant national" } dd { (person.national_id.to_string()) }
-                dt { "Connexion" } dd { (method_label(method, web.account.as_deref())) }
+                dt { "Connexion" } dd { (session::method_name(method, web.account.as_deref().map(|a| a.name.as_str()))) }
             }
         }
         @if let Some(account) = &web.account {
@@ -111,16 +111,6 @@ async fn page(State(web): State<Arc<Web>>, Query(shown): Query<Shown>, visitor: 
         }
     };
     layout::page(&web, "Mon compte", Some(&visitor), Section::Account, main).into_response()
-}
-
-/// How this session was opened, in French.
-fn method_label(method: &str, account: Option<&AccountLogin>) -> String {
-    match method {
-        "psc" => "Pro Santé Connect".into(),
-        "cps" => "Carte CPS".into(),
-        "account" => account.map_or_else(|| "Compte de l'éditeur".into(), |a| a.name.clone()),
-        other => other.to_string(),
-    }
 }
 
 /// The page saying the operator has no account system.
@@ -219,11 +209,7 @@ async fn callback(State(web): State<Arc<Web>>, request: Request) -> Response {
         let clear = (header::SET_COOKIE, session::set_cookie(&web, LINK_COOKIE, "", 0));
         return ([clear], finish_link(&web, &account, &visitor, returned).await).into_response();
     }
-    let Some(target) = session::read_cookie(&web, &parts.headers, LOGIN_COOKIE)
-        .and_then(|c| c.split_once('~').map(|(s, t)| (s.to_string(), t.to_string())))
-        .filter(|(started, _)| !state.is_empty() && *started == state)
-        .map(|(_, target)| safe_target(Some(&target)))
-    else {
+    let Some(target) = portal_login(&web, &parts.headers, &state) else {
         return refused(&web, "Connexion expirée ou commencée dans un autre navigateur : recommencez.");
     };
     let person = account_person(&web, &account, returned).await;

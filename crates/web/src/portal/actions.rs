@@ -94,13 +94,21 @@ async fn apply(
     uids: &[u32],
     to: Option<&str>,
 ) -> Result<Applied, StoreError> {
-    let listed = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-    let at = format!("{}/{listed}", current.name);
+    let at = |uids: &[u32]| {
+        let listed = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        format!("{}/{listed}", current.name)
+    };
     if !act.needs().iter().all(|right| rights.has(*right)) {
-        let refusal = refuse(web, visitor, act.audited_as(), own, at, act.refused()).await;
+        let refusal = refuse(web, visitor, act.audited_as(), own, at(uids), act.refused()).await;
         return Ok(Applied::Refused(refusal));
     }
     let meta = &web.store.meta;
+    // Only the messages of this folder are acted on and named in the trail.
+    let present: Vec<u32> = meta.messages(current.id, uids).await?.iter().map(|m| m.uid).collect();
+    if present.is_empty() {
+        return Ok(Applied::Done);
+    }
+    let (uids, at) = (present.as_slice(), at(&present));
     let (action, detail) = match act {
         Act::Flag(change, flag) => {
             let sign = if change == FlagChange::Add { '+' } else { '-' };

@@ -134,7 +134,7 @@ async fn render(web: &Web, visitor: &Visitor) -> Result<Response, mss_store::Sto
                 dt { "Messages reçus de patients" } dd { (messages.received_from_patients) }
                 dt { "Documents de santé envoyés" } dd { (report.documents_sent) }
                 dt { "Boîtes créées / fermées" } dd { (report.mailboxes_created) " / " (report.mailboxes_closed) }
-                @for (method, n) in &report.logins { dt { (login_name(method)) } dd { (n) } }
+                @for (method, n) in &report.logins { dt { "Connexions : " (super::session::method_name(method, web.account.as_deref().map(|a| a.name.as_str()))) } dd { (n) } }
             }
         }
     };
@@ -154,17 +154,5 @@ fn state_name(state: &str) -> &str {
         Ok(MailboxState::Suspended) => "Suspendue",
         Ok(MailboxState::Deleted) => "Supprimée",
         Err(_) => state,
-    }
-}
-
-/// How people signed in (`psc`, `imap`), in French.
-fn login_name(method: &str) -> String {
-    match method {
-        "psc" => "Connexions par Pro Santé Connect".into(),
-        "cps" | "cps-tls" => "Connexions par carte CPS".into(),
-        "imap" => "Connexions IMAP (logiciels de messagerie)".into(),
-        "smtp" => "Connexions SMTP (envois depuis un logiciel)".into(),
-        "account" => "Connexions par le compte de l'éditeur".into(),
-        other => format!("Connexions ({other})"),
     }
 }

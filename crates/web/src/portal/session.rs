@@ -31,6 +31,19 @@ pub const LOGIN_COOKIE: &str = "mss-connexion";
 const MAX_FORM_BYTES: usize = 64 * 1024;
 const CSRF_CONTEXT: &str = "mss portail 2026-11 CSRF token of a session cookie";
 
+/// How a session or a login was opened (`psc`, `cps`, `imap`…), in French;
+/// `account` is what the operator calls its vendor's accounts, if any.
+pub fn method_name(method: &str, account: Option<&str>) -> String {
+    match method {
+        "psc" => "Pro Santé Connect".into(),
+        "cps" | "cps-tls" => "Carte CPS".into(),
+        "imap" => "IMAP (logiciels de messagerie)".into(),
+        "smtp" => "SMTP (envois depuis un logiciel)".into(),
+        "account" => account.unwrap_or("Compte de l'éditeur").to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// The cookie's name as this site uses it.
 pub fn cookie_name(web: &Web, base: &str) -> String {
     if web.https { format!("__Host-{base}") } else { base.to_string() }
