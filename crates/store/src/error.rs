@@ -31,6 +31,14 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No connection to PostgreSQL could be had from the pool.
+    #[error("PostgreSQL pool: {0}")]
+    Pool(String),
+    /// The object store (S3) failed or refused a request.
+    #[error("object store: {0}")]
+    Objects(String),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("store task failed: {0}")]
@@ -46,6 +54,7 @@ impl StoreError {
                 matches!(source.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
             }
             StoreError::Database(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            StoreError::Postgres(e) => e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL),
             _ => false,
         }
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::{BlobHash, BlobStore, FsBlobStore, SqliteStore, StoreError};
+use crate::{BlobHash, BlobStore, StoreError};
 
 /// Bodies up to this size are kept in the database.
 pub const INLINE_MAX: usize = 64 * 1024;
@@ -24,11 +24,36 @@ pub struct Body {
     pub inline: Option<Vec<u8>>,
 }
 
-/// Small bodies in SQLite, the others in files.
+/// Small bodies kept in the metadata database, by the transactions that
+/// link them (see [`Body`]).
+#[async_trait]
+pub trait InlineBlobs: Send + Sync {
+    /// The bodies kept here among `hashes`, in order (`None` for the
+    /// others), in one read; a row that does not match its hash is
+    /// reported, never served.
+    async fn inline_blobs(&self, hashes: &[BlobHash]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
+    /// The body with this hash, if it is kept here.
+    async fn inline_blob(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.inline_blobs(std::slice::from_ref(hash)).await?.pop().flatten())
+    }
+    /// Whether the body with this hash is kept here.
+    async fn has_inline_blob(&self, hash: &BlobHash) -> Result<bool, StoreError>;
+    /// Every hash kept here, sorted.
+    async fn inline_blob_hashes(&self) -> Result<Vec<BlobHash>, StoreError>;
+    /// Removes the body unless a message or a queued message names it, in
+    /// one statement: a delivery linking it commits before or after, never
+    /// in between; facts no message names go with it. Whether it was removed.
+    async fn remove_inline_blob_if_unreferenced(&self, hash: &BlobHash) -> Result<bool, StoreError>;
+    /// Removes the body whatever names it (the blob store's `delete`).
+    async fn delete_inline_blob(&self, hash: &BlobHash) -> Result<(), StoreError>;
+}
+
+/// Small bodies in the metadata database, the others in blob files or
+/// objects.
 #[derive(Clone)]
 pub struct LayeredBlobs {
-    pub(crate) inline: Arc<SqliteStore>,
-    pub(crate) files: FsBlobStore,
+    pub(crate) inline: Arc<dyn InlineBlobs>,
+    pub(crate) files: Arc<dyn BlobStore>,
 }
 
 #[async_trait]

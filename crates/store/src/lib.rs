@@ -37,6 +37,7 @@ mod lifecycle;
 mod maintenance;
 mod model;
 mod patients;
+mod postgres;
 mod publication;
 mod sqlite;
 mod stats;
@@ -54,11 +55,12 @@ pub use facts::*;
 pub use folders::*;
 pub use fs_blobs::FsBlobStore;
 pub use indicator::*;
-pub use layered::{Body, INLINE_MAX, LayeredBlobs};
+pub use layered::{Body, INLINE_MAX, InlineBlobs, LayeredBlobs};
 pub use lifecycle::*;
 pub use maintenance::*;
 pub use model::*;
 pub use patients::*;
+pub use postgres::{PgStore, PostgresConfig};
 pub use publication::*;
 pub use sqlite::SqliteStore;
 pub use stats::*;
@@ -68,6 +70,15 @@ pub use stats::*;
 pub enum StoreConfig {
     /// SQLite database and blob directory inside one data directory.
     Embedded { dir: PathBuf },
+    /// PostgreSQL for the metadata (and small bodies), `blobs` for the rest.
+    Postgres { database: PostgresConfig, blobs: BlobsConfig },
+}
+
+/// Where the bodies too large for the database go.
+#[derive(Debug, Clone)]
+pub enum BlobsConfig {
+    /// Files in a directory of this node (one node only).
+    Files { dir: PathBuf },
 }
 
 /// The metadata store and the blob store, opened together, and the audit
@@ -90,6 +101,15 @@ impl Store {
             StoreConfig::Embedded { dir } => {
                 let meta = Arc::new(SqliteStore::open(&dir.join(EMBEDDED_DATABASE)).await?);
                 let files = FsBlobStore::open(&dir.join("blobs")).await?;
+                let audit = AuditTrail::start(meta.clone());
+                let blobs = LayeredBlobs { inline: meta.clone(), files: Arc::new(files) };
+                Ok(Self { meta, blobs: Arc::new(blobs), audit })
+            }
+            StoreConfig::Postgres { database, blobs } => {
+                let meta = Arc::new(PgStore::open(database).await?);
+                let files: Arc<dyn BlobStore> = match blobs {
+                    BlobsConfig::Files { dir } => Arc::new(FsBlobStore::open(dir).await?),
+                };
                 let audit = AuditTrail::start(meta.clone());
                 let blobs = LayeredBlobs { inline: meta.clone(), files };
                 Ok(Self { meta, blobs: Arc::new(blobs), audit })

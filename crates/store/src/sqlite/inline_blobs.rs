@@ -2,21 +2,17 @@
 //! the transactions that link them (see `insert_inline_blob`) and read,
 //! checked against their hash, by [`crate::LayeredBlobs`].
 
+use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
-use crate::{BlobHash, StoreError};
+use crate::{BlobHash, InlineBlobs, StoreError};
 
-impl SqliteStore {
-    /// The body with this hash, if it is kept here; a row that does not
-    /// match its hash is reported, never served.
-    pub async fn inline_blob(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.inline_blobs(std::slice::from_ref(hash)).await?.pop().flatten())
-    }
-
+#[async_trait]
+impl InlineBlobs for SqliteStore {
     /// The bodies kept here among `hashes`, in order (`None` for the others),
     /// in one read.
-    pub async fn inline_blobs(&self, hashes: &[BlobHash]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    async fn inline_blobs(&self, hashes: &[BlobHash]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         let hashes = hashes.to_vec();
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached("SELECT data FROM inline_blobs WHERE hash = ?1")?;
@@ -37,7 +33,7 @@ impl SqliteStore {
     }
 
     /// Whether the body with this hash is kept here.
-    pub async fn has_inline_blob(&self, hash: &BlobHash) -> Result<bool, StoreError> {
+    async fn has_inline_blob(&self, hash: &BlobHash) -> Result<bool, StoreError> {
         let hash = hash.to_hex();
         self.read(move |conn| {
             Ok(conn
@@ -50,7 +46,7 @@ impl SqliteStore {
     }
 
     /// Every hash kept here, sorted.
-    pub async fn inline_blob_hashes(&self) -> Result<Vec<BlobHash>, StoreError> {
+    async fn inline_blob_hashes(&self) -> Result<Vec<BlobHash>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare("SELECT hash FROM inline_blobs ORDER BY hash")?;
             let rows = stmt.query_map([], |r| r.get::<_, BlobHash>(0))?;
@@ -62,7 +58,7 @@ impl SqliteStore {
     /// Removes the body unless a message or a queued message names it, in
     /// one statement: a delivery linking it commits before or after, never
     /// in between. Whether it was removed.
-    pub async fn remove_inline_blob_if_unreferenced(&self, hash: &BlobHash) -> Result<bool, StoreError> {
+    async fn remove_inline_blob_if_unreferenced(&self, hash: &BlobHash) -> Result<bool, StoreError> {
         let hash = hash.to_hex();
         self.write(move |tx| {
             let removed = tx.execute(
@@ -83,7 +79,7 @@ impl SqliteStore {
     }
 
     /// Removes the body whatever names it (the blob store's `delete`).
-    pub async fn delete_inline_blob(&self, hash: &BlobHash) -> Result<(), StoreError> {
+    async fn delete_inline_blob(&self, hash: &BlobHash) -> Result<(), StoreError> {
         let hash = hash.to_hex();
         self.write(move |tx| Ok(tx.execute("DELETE FROM inline_blobs WHERE hash = ?1", [hash]).map(|_| ())?)).await
     }

@@ -1,5 +1,5 @@
 //! The store test suite, written once and run against every backend (see
-//! `embedded.rs`; a PostgreSQL + S3 file will call the same functions).
+//! `embedded.rs` and `postgres.rs`, through [`every_test`]).
 
 mod account_links;
 mod app_passwords;
@@ -30,6 +30,61 @@ pub use publication::*;
 pub use stats::*;
 
 use crate::support::{address, person};
+
+/// Calls `$m!` with the name of every test of the suite: each backend's
+/// file makes one `#[tokio::test]` of each.
+macro_rules! every_test {
+    ($m:ident) => {
+        $m!(
+            mailbox_round_trips_with_every_field,
+            an_address_is_never_given_twice,
+            mailboxes_are_listed_by_address_and_found_by_prefix,
+            delivery_stores_one_blob_and_numbers_each_inbox,
+            a_delivery_to_an_unknown_mailbox_changes_nothing,
+            blobs_are_content_addressed_and_checked,
+            an_ans_import_replaces_ans_rows_and_keeps_manual_ones,
+            an_empty_store_has_no_import,
+            application_passwords_are_found_by_hash_and_revoked_by_their_maker,
+            accounts_link_to_one_person_each,
+            the_queue_tracks_each_recipient_until_all_are_final,
+            roles_are_granted_replaced_and_read_back,
+            a_new_mailbox_has_inbox_and_the_special_use_folders,
+            folders_are_created_renamed_and_deleted_with_their_hierarchy,
+            the_sent_copy_is_seen_and_the_delivered_one_unseen,
+            renaming_inbox_moves_its_messages_and_keeps_an_empty_inbox,
+            flags_modseq_and_expunge_history_tell_what_changed,
+            copy_and_move_give_new_uids_and_keep_flags,
+            watchers_hear_of_deliveries_and_changes,
+            a_person_sees_every_mailbox_they_hold_a_role_on,
+            the_audit_trail_is_chained_and_filtered,
+            purging_old_entries_keeps_the_chain_verifiable,
+            a_requested_mailbox_waits_for_validation_with_its_cgu_and_administrator,
+            the_last_administrateur_stays,
+            sessions_rotate_refresh_tokens_and_are_revoked,
+            deleted_mailboxes_are_emptied_after_their_retention_and_keep_their_address,
+            a_healthy_store_checks_clean_and_collects_only_unreferenced_blobs,
+            a_backup_holds_every_message_and_checks_clean,
+            state_changes_queue_their_publication_in_order_per_mailbox,
+            a_liste_rouge_change_queues_an_update_of_an_active_mailbox,
+            facts_are_written_with_the_message_and_shared_by_its_copies,
+            messages_without_facts_are_found_in_batches_and_indexed,
+            facts_go_with_their_blob,
+            documents_are_found_by_id_and_by_what_they_replace,
+            sort_and_header_search_read_the_columns_of_the_facts,
+            a_folder_is_listed_sorted_and_paged_from_the_index,
+            a_search_matches_every_word_whatever_the_accents_and_case,
+            the_sort_keys_of_a_folder_follow_the_facts_of_its_messages,
+            a_mailboxs_patient_conversations_are_read_from_its_folders,
+            whom_a_mailbox_wrote_to_is_recorded_or_read_from_its_messages,
+            quick_answers_are_the_mailboxs_own_once_chosen,
+            each_recipient_of_a_sent_message_has_its_delivery_state,
+            dispensations_are_kept_replaced_and_read_by_pharmacy_and_time,
+            a_pharmacys_patient_exchanges_are_found_from_its_mailboxes,
+            usage_counts_mailboxes_messages_documents_and_logins_of_the_period,
+        );
+    };
+}
+pub(crate) use every_test;
 
 fn ans_row(domain: &str, dn: &str) -> WhitelistRow {
     WhitelistRow {

@@ -1,0 +1,48 @@
+//! Versioned schema migrations for PostgreSQL, applied in order at open.
+//!
+//! All pending migrations run in one transaction that first takes an
+//! advisory lock: nodes starting together wait for the first one, then find
+//! the schema current. DDL is transactional in PostgreSQL, so a crash leaves
+//! the schema at the old version or the new. Never edit a released
+//! migration: add the next one.
+
+use deadpool_postgres::Client;
+
+use crate::StoreError;
+
+/// (version, name, SQL), in order. Versions are consecutive from 1.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../../migrations/postgres/0001_initial.sql"))];
+
+/// The advisory lock key of schema changes ("mss schema" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6d73_7320_7363_6865;
+
+/// Brings the database to the latest version; returns the version reached.
+pub(crate) async fn apply(client: &mut Client) -> Result<i64, StoreError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    BIGINT PRIMARY KEY,
+            name       TEXT   NOT NULL,
+            applied_at BIGINT NOT NULL
+        )",
+    )
+    .await?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    let current: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?.get(0);
+    if current > known {
+        return Err(StoreError::SchemaTooNew { found: current, known });
+    }
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[&version, &name, &crate::now_unix()],
+        )
+        .await?;
+        tracing::info!(version, name, "applied schema migration");
+    }
+    tx.commit().await?;
+    Ok(known)
+}

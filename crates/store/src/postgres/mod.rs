@@ -1,0 +1,220 @@
+//! The shared metadata backend: PostgreSQL, for operators that run several
+//! mss nodes on one database.
+//!
+//! A pool of connections (deadpool); each trait method takes one for its
+//! statements, or for one transaction when it changes something. PostgreSQL
+//! runs transactions side by side at READ COMMITTED (SQLite runs one writer
+//! at a time): every read-modify-write here locks what it reads
+//! (`SELECT … FOR UPDATE`) or is one atomic statement (`UPDATE … RETURNING`),
+//! so that two nodes never allocate the same UID or fork the audit chain.
+//! Commits are durable when they return (`synchronous_commit` is the
+//! server's, `on` by default). The schema is `migrations/postgres`, applied
+//! at open under an advisory lock so that nodes starting together migrate
+//! once.
+
+mod account_links;
+mod app_passwords;
+mod audit;
+mod facts;
+mod folders;
+mod indicator;
+mod inline_blobs;
+mod lifecycle;
+mod maintenance;
+mod metadata;
+mod migrations;
+mod patients;
+mod publication;
+mod stats;
+
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Transaction};
+use tokio_postgres::{NoTls, Row};
+
+use crate::model::{INBOX, Mailbox, MailboxId, NewMailbox, SPECIAL_FOLDERS};
+use crate::{BlobHash, StoreError, now_unix};
+
+/// How to reach PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PostgresConfig {
+    /// A connection string, as libpq reads it: `host=/run/postgresql
+    /// dbname=mss user=mss` or `postgresql://mss@db.internal/mss`.
+    pub url: String,
+    /// The password, when it is not in `url` (read by the caller from a
+    /// file or the environment, never from a world-readable file).
+    pub password: Option<String>,
+    /// Connections this node keeps at most.
+    pub pool_size: usize,
+}
+
+/// How long a request waits for a connection, and for a new one to open.
+const POOL_WAIT: Duration = Duration::from_secs(10);
+/// Change notifications buffered per receiver before it counts as lagging.
+const CHANGE_BUFFER: usize = 1024;
+
+/// The PostgreSQL metadata store.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    /// Mailboxes whose folders changed (see [`crate::FolderStore::watch`]).
+    changes: tokio::sync::broadcast::Sender<MailboxId>,
+}
+
+impl PgStore {
+    /// Connects, and brings the schema to this build's version.
+    pub async fn open(config: &PostgresConfig) -> Result<Self, StoreError> {
+        let mut pg: tokio_postgres::Config = config.url.parse()?;
+        if let Some(password) = &config.password {
+            pg.password(password);
+        }
+        pg.application_name("mss");
+        pg.connect_timeout(POOL_WAIT);
+        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(config.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(POOL_WAIT))
+            .build()
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        let store = Self { pool, changes: tokio::sync::broadcast::channel(CHANGE_BUFFER).0 };
+        migrations::apply(&mut store.client().await?).await?;
+        Ok(store)
+    }
+
+    /// The schema version of this build (the last migration).
+    pub fn schema_version() -> i64 {
+        migrations::MIGRATIONS.last().map_or(0, |m| m.0)
+    }
+
+    /// A connection of the pool, returned to it when dropped.
+    pub(crate) async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(|e| StoreError::Pool(e.to_string()))
+    }
+
+    /// Tells watchers (IMAP sessions) that a mailbox's folders changed.
+    pub(crate) fn notify(&self, mailbox: MailboxId) {
+        // No receiver is not an error: nobody is watching.
+        let _ = self.changes.send(mailbox);
+    }
+}
+
+/// Stores a small body in the transaction that links it; the same content
+/// twice is kept once.
+pub(crate) async fn insert_inline_blob(tx: &Transaction<'_>, hash: &BlobHash, body: &[u8]) -> Result<(), StoreError> {
+    let stmt = tx
+        .prepare_cached("INSERT INTO inline_blobs (hash, data) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING")
+        .await?;
+    tx.execute(&stmt, &[&hash.to_hex(), &body]).await?;
+    Ok(())
+}
+
+/// UIDVALIDITY of a new folder (RFC 9051 §2.3.1.1): the creation time in
+/// seconds, kept strictly increasing by a counter that every node shares
+/// (the row is locked until the transaction ends).
+pub(crate) async fn next_uidvalidity(tx: &Transaction<'_>) -> Result<u32, StoreError> {
+    let now = now_unix() & 0xffff_ffff;
+    let next: i64 = tx
+        .query_one(
+            "INSERT INTO counters (name, value) VALUES ('uidvalidity', $1)
+             ON CONFLICT (name) DO UPDATE SET value = GREATEST(counters.value + 1, excluded.value)
+             RETURNING value",
+            &[&now],
+        )
+        .await?
+        .get(0);
+    u32::try_from(next).map_err(|_| StoreError::Invalid("UIDVALIDITY space exhausted".into()))
+}
+
+pub(crate) const MAILBOX_COLUMNS: &str = "id, address, kind, state, national_id, finess, first_name, last_name, \
+                               display_name, service, liste_rouge, created_at, updated_at, certificate_dn, \
+                               state_reason";
+
+/// A mailbox from the columns of [`MAILBOX_COLUMNS`], in that order,
+/// starting at column `at`.
+pub(crate) fn mailbox_row(row: &Row, at: usize) -> Result<Mailbox, StoreError> {
+    let text = |i: usize| -> Result<Option<String>, StoreError> { Ok(row.try_get(at + i)?) };
+    Ok(Mailbox {
+        id: row.try_get(at)?,
+        address: parse_col("address", row.try_get(at + 1)?)?,
+        kind: parse_col("kind", row.try_get(at + 2)?)?,
+        state: parse_col("state", row.try_get(at + 3)?)?,
+        national_id: text(4)?.map(|v| parse_col("national id", v)).transpose()?,
+        finess: text(5)?.map(|v| parse_col("finess", v)).transpose()?,
+        first_name: text(6)?,
+        last_name: text(7)?,
+        display_name: row.try_get(at + 8)?,
+        service: text(9)?,
+        liste_rouge: row.try_get(at + 10)?,
+        created_at: row.try_get(at + 11)?,
+        updated_at: row.try_get(at + 12)?,
+        certificate_dn: text(13)?,
+        state_reason: text(14)?,
+    })
+}
+
+/// A stored value parsed into its type; a value that does not parse is
+/// corrupt data, reported.
+pub(crate) fn parse_col<T: std::str::FromStr>(what: &str, value: String) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e| StoreError::Corrupt(format!("{what} `{value}`: {e}")))
+}
+
+/// Reads one mailbox by id.
+pub(crate) async fn mailbox_by_id(client: &impl GenericClient, id: MailboxId) -> Result<Mailbox, StoreError> {
+    let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = $1");
+    mailbox_row(&client.query_one(&sql, &[&id]).await?, 0)
+}
+
+/// Inserts a mailbox with its INBOX and special-use folders; returns its id.
+pub(crate) async fn insert_mailbox(tx: &Transaction<'_>, new: &NewMailbox) -> Result<MailboxId, StoreError> {
+    let address = new.address.to_string();
+    if let Some(dn) = &new.certificate_dn {
+        // One mailbox per certificate: SASL EXTERNAL names the mailbox by
+        // the certificate alone. A deleted mailbox frees its certificate.
+        let bound = tx
+            .query_opt("SELECT address FROM mailboxes WHERE certificate_dn = $1 AND state != 'deleted'", &[dn])
+            .await?;
+        if let Some(bound) = bound {
+            return Err(StoreError::CertificateTaken(bound.get(0)));
+        }
+    }
+    let now = now_unix();
+    let inserted = tx
+        .query_opt(
+            "INSERT INTO mailboxes (address, kind, state, national_id, finess, first_name, last_name,
+                                    display_name, service, liste_rouge, created_at, updated_at, certificate_dn)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
+             ON CONFLICT (address) DO NOTHING
+             RETURNING id",
+            &[
+                &address,
+                &new.kind.code(),
+                &new.state.as_str(),
+                &new.national_id.as_ref().map(|n| n.to_string()),
+                &new.finess.as_ref().map(|f| f.as_str().to_string()),
+                &new.first_name,
+                &new.last_name,
+                &new.display_name,
+                &new.service,
+                &new.liste_rouge,
+                &now,
+                &new.certificate_dn,
+            ],
+        )
+        .await?;
+    let Some(inserted) = inserted else {
+        return Err(StoreError::AddressTaken(address));
+    };
+    let id: MailboxId = inserted.get(0);
+    let insert = "INSERT INTO folders (mailbox_id, name, uidvalidity, special_use) VALUES ($1, $2, $3, $4)";
+    let inbox: Option<&str> = None;
+    tx.execute(insert, &[&id, &INBOX, &i64::from(next_uidvalidity(tx).await?), &inbox]).await?;
+    for (name, special_use) in SPECIAL_FOLDERS {
+        tx.execute(insert, &[&id, name, &i64::from(next_uidvalidity(tx).await?), special_use]).await?;
+    }
+    Ok(id)
+}
