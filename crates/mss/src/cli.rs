@@ -57,6 +57,9 @@ pub enum Command {
     /// The operator's usage statistics for the ANS: a monthly report.
     #[command(subcommand)]
     Stats(crate::commands::stats::StatsCommand),
+    /// The store itself: copy the embedded store into PostgreSQL.
+    #[command(subcommand)]
+    Store(crate::commands::store::StoreCommand),
     /// Check the store: database integrity, every message's blob present and
     /// intact, the audit chain (exit 1 if a problem is found).
     Check {

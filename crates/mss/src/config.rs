@@ -58,7 +58,108 @@ pub struct Config {
     pub operator: Operator,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<Account>,
+    #[serde(default, skip_serializing_if = "Store::is_embedded")]
+    pub store: Store,
 }
+
+/// Where metadata and bodies are kept. Without this section, the embedded
+/// store in the data directory (SQLite and blob files). With `backend =
+/// "postgres"`, several nodes can share one database (and, with `blobs =
+/// "s3"`, one bucket).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Store {
+    #[serde(default)]
+    pub backend: Backend,
+    /// Where bodies over 64 KiB go: `files` (the data directory's `blobs/`,
+    /// one node) or `s3` (a bucket every node shares).
+    #[serde(default)]
+    pub blobs: Blobs,
+    /// The PostgreSQL connection string, libpq's form or a URL, without the
+    /// password (`host=db.internal dbname=mss user=mss`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_url: Option<String>,
+    /// A file (mode 0600 or 0400) holding the PostgreSQL password; or
+    /// `MSS_POSTGRES_PASSWORD`, which wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_password_file: Option<PathBuf>,
+    /// Connections each node keeps at most.
+    #[serde(default = "default_postgres_pool_size")]
+    pub postgres_pool_size: usize,
+    /// The S3 server's URL (`https://s3.example:9000`); absent: AWS itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_endpoint: Option<String>,
+    /// The region requests are signed for.
+    #[serde(default = "default_s3_region")]
+    pub s3_region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_bucket: Option<String>,
+    /// Where in the bucket the bodies go (`mss/blobs`); empty: its root.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub s3_prefix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_access_key_id: Option<String>,
+    /// A file (mode 0600 or 0400) holding the secret access key; or
+    /// `MSS_S3_SECRET_ACCESS_KEY`, which wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_secret_access_key_file: Option<PathBuf>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self {
+            backend: Backend::Embedded,
+            blobs: Blobs::Files,
+            postgres_url: None,
+            postgres_password_file: None,
+            postgres_pool_size: default_postgres_pool_size(),
+            s3_endpoint: None,
+            s3_region: default_s3_region(),
+            s3_bucket: None,
+            s3_prefix: String::new(),
+            s3_access_key_id: None,
+            s3_secret_access_key_file: None,
+        }
+    }
+}
+
+/// Where large bodies go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Blobs {
+    #[default]
+    Files,
+    S3,
+}
+
+fn default_s3_region() -> String {
+    "us-east-1".into()
+}
+
+/// The environment variable that gives the S3 secret access key.
+pub const S3_SECRET_ENV: &str = "MSS_S3_SECRET_ACCESS_KEY";
+
+/// The store's backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    #[default]
+    Embedded,
+    Postgres,
+}
+
+impl Store {
+    fn is_embedded(&self) -> bool {
+        self.backend == Backend::Embedded
+    }
+}
+
+fn default_postgres_pool_size() -> usize {
+    16
+}
+
+/// The environment variable that gives the PostgreSQL password.
+pub const POSTGRES_PASSWORD_ENV: &str = "MSS_POSTGRES_PASSWORD";
 
 /// A second OpenID Connect provider: the pharmacy software vendor's own
 /// account system (« Mon Compte Personnel »), which signs in the people who
@@ -663,14 +764,57 @@ impl DataDir {
         self.path.join(relative)
     }
 
-    /// The embedded store of this data directory.
-    pub fn store_config(&self) -> mss_store::StoreConfig {
-        mss_store::StoreConfig::Embedded { dir: self.path.clone() }
+    /// The store `[store]` names: the embedded one of this data directory
+    /// by default.
+    pub fn store_config(&self) -> Result<mss_store::StoreConfig, CliError> {
+        let store = &self.config.store;
+        match store.backend {
+            Backend::Embedded => Ok(mss_store::StoreConfig::Embedded { dir: self.path.clone() }),
+            Backend::Postgres => {
+                let url =
+                    store.postgres_url.clone().ok_or_else(|| usage("store", "[store] postgres_url is not set"))?;
+                let password = match std::env::var(POSTGRES_PASSWORD_ENV) {
+                    Ok(password) if !password.is_empty() => Some(password),
+                    _ => {
+                        store.postgres_password_file.as_ref().map(|f| read_secret_file(&self.resolve(f))).transpose()?
+                    }
+                };
+                let database = mss_store::PostgresConfig { url, password, pool_size: store.postgres_pool_size };
+                Ok(mss_store::StoreConfig::Postgres { database, blobs: self.blobs_config()? })
+            }
+        }
+    }
+
+    /// Where `[store]` puts large bodies next to PostgreSQL.
+    fn blobs_config(&self) -> Result<mss_store::BlobsConfig, CliError> {
+        let store = &self.config.store;
+        if store.blobs == Blobs::Files {
+            return Ok(mss_store::BlobsConfig::Files { dir: self.path.join("blobs") });
+        }
+        let bucket = store.s3_bucket.clone().ok_or_else(|| usage("store", "[store] s3_bucket is not set"))?;
+        let access_key_id =
+            store.s3_access_key_id.clone().ok_or_else(|| usage("store", "[store] s3_access_key_id is not set"))?;
+        let secret_access_key = match std::env::var(S3_SECRET_ENV) {
+            Ok(secret) if !secret.is_empty() => secret,
+            _ => match &store.s3_secret_access_key_file {
+                Some(file) => read_secret_file(&self.resolve(file))?,
+                None => return Err(usage("store", format!("[store] s3_secret_access_key_file or {S3_SECRET_ENV}"))),
+            },
+        };
+        Ok(mss_store::BlobsConfig::S3(mss_store::S3Config {
+            allow_http: store.s3_endpoint.as_deref().is_some_and(|e| e.starts_with("http://")),
+            endpoint: store.s3_endpoint.clone(),
+            region: store.s3_region.clone(),
+            bucket,
+            access_key_id,
+            secret_access_key,
+            prefix: store.s3_prefix.clone(),
+        }))
     }
 
     /// Opens the store (applying migrations).
     pub async fn open_store(&self) -> Result<mss_store::Store, CliError> {
-        Ok(mss_store::Store::open(&self.store_config()).await?)
+        Ok(mss_store::Store::open(&self.store_config()?).await?)
     }
 }
 
@@ -687,7 +831,8 @@ impl Config {
         };
         let whitelist = &self.whitelist;
         let crl_urls_ok = self.tls.crl_urls.iter().all(|u| web_url(&Some(u.clone())));
-        let checks: [(&str, bool, String); 15] = [
+        let checks: [(&str, bool, String); 16] = [
+            ("[store] postgres_pool_size", (1..=1000).contains(&self.store.postgres_pool_size), "1 to 1000".into()),
             (
                 "[smtp] max_unproven_per_address",
                 (1..=256).contains(&self.smtp.max_unproven_per_address),
@@ -762,6 +907,10 @@ impl Config {
         let plain = [&self.whitelist.url, &self.whitelist.checksum_url];
         if plain.iter().any(|u| u.as_deref().is_some_and(|u| u.starts_with("http://"))) {
             refusals.push("[whitelist] the liste blanche would be downloaded without TLS (http://)".into());
+        }
+        if self.store.blobs == Blobs::S3 && self.store.s3_endpoint.as_deref().is_some_and(|u| u.starts_with("http://"))
+        {
+            refusals.push("[store] message bodies would travel to S3 without TLS (http://)".into());
         }
         if self.patients.simulator {
             refusals.push(
@@ -848,6 +997,7 @@ mod tests {
             whitelist: Whitelist::default(),
             operator: Operator::default(),
             account: None,
+            store: Store::default(),
         }
     }
 
@@ -881,6 +1031,19 @@ mod tests {
         full.cps.trust_anchors = Some("a".into());
         full.lifecycle.cgu_file = Some("cgu.md".into());
         full.operator.administrators = vec!["810003621892".into()];
+        full.store = Store {
+            backend: Backend::Postgres,
+            blobs: Blobs::S3,
+            postgres_url: Some("host=db dbname=mss".into()),
+            postgres_password_file: Some("f".into()),
+            postgres_pool_size: 4,
+            s3_endpoint: Some("https://s3".into()),
+            s3_region: "eu-west-3".into(),
+            s3_bucket: Some("mss".into()),
+            s3_prefix: "blobs".into(),
+            s3_access_key_id: Some("k".into()),
+            s3_secret_access_key_file: Some("f".into()),
+        };
         full.account = Some(Account {
             issuer: Some("https://comptes".into()),
             client_secret: Some("s".into()),
@@ -963,7 +1126,10 @@ mod tests {
         config.patients.simulator = true;
         config.whitelist.url = Some("http://listeblanche.example/listeblanchemssante.xml".into());
         config.account = Some(Account::default());
-        assert_eq!(config.production_refusals().len(), 8);
+        config.store.blobs = Blobs::S3;
+        config.store.s3_endpoint = Some("http://minio.internal:9000".into());
+        assert_eq!(config.production_refusals().len(), 9);
+        assert!(config.production_refusals().iter().any(|r| r.contains("[store] message bodies")));
         assert!(config.production_refusals().iter().any(|r| r.contains("Mon espace santé simulator")));
         assert!(config.production_refusals().iter().any(|r| r.contains("[account] issuer is not set")));
         let mut real = development();

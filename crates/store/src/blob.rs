@@ -2,6 +2,7 @@
 //! to fifty mailboxes is stored once.
 
 use std::fmt;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -27,6 +28,39 @@ impl BlobHash {
         }
         out
     }
+
+    /// Where the blob lives under a blob directory or a bucket's prefix:
+    /// `ab/abcd…`, the first two hex digits (256 shards) then the whole hash.
+    /// The same in both, so a blob directory copied into a bucket is a
+    /// valid object store.
+    pub(crate) fn relative_path(&self) -> String {
+        let hex = self.to_hex();
+        format!("{}/{hex}", &hex[..2])
+    }
+
+    /// The hash a [relative path](Self::relative_path) names; anything else
+    /// (a stray file or object) is reported.
+    pub(crate) fn from_relative_path(path: &str) -> Result<Self, StoreError> {
+        match path.split_once('/') {
+            Some((shard, name)) if name.starts_with(shard) && shard.len() == 2 => name.parse(),
+            _ => Err(StoreError::Corrupt(format!("`{path}` is not where a blob is stored"))),
+        }
+    }
+}
+
+/// `data` if it is the content of `hash`: damaged content is reported,
+/// never served.
+pub(crate) fn verified(hash: &BlobHash, data: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    if BlobHash::of(&data) == *hash {
+        Ok(data)
+    } else {
+        Err(StoreError::Corrupt(format!("blob {hash} does not match its hash")))
+    }
+}
+
+/// How long ago `time` was (zero if it is in the future: clocks differ).
+pub(crate) fn elapsed_since(time: SystemTime) -> Duration {
+    SystemTime::now().duration_since(time).unwrap_or_default()
 }
 
 impl fmt::Display for BlobHash {
@@ -80,5 +114,5 @@ pub trait BlobStore: Send + Sync {
     /// `idle`; safe against a concurrent [`put`](Self::put) of the same
     /// content, which either keeps the blob or writes it anew. Whether it
     /// was removed.
-    async fn remove_if_idle(&self, hash: &BlobHash, idle: std::time::Duration) -> Result<bool, StoreError>;
+    async fn remove_if_idle(&self, hash: &BlobHash, idle: Duration) -> Result<bool, StoreError>;
 }

@@ -31,7 +31,7 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", postgres_message(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// No connection to PostgreSQL could be had from the pool.
     #[error("PostgreSQL pool: {0}")]
@@ -70,4 +70,14 @@ pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Task(e.to_string()))?
+}
+
+/// What PostgreSQL said (the server's message, not the driver's bare
+/// "db error"), or why it could not be reached.
+pub(crate) fn postgres_message(e: &tokio_postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => format!("{} ({})", db.message(), db.code().code()),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
+    }
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::StoreError;
-use crate::blob::{BlobHash, BlobStore};
+use crate::blob::{BlobHash, BlobStore, elapsed_since, verified};
 use crate::error::blocking;
 
 const TMP_DIR: &str = "tmp";
@@ -59,8 +59,7 @@ impl FsBlobStore {
     }
 
     fn path_of(root: &Path, hash: &BlobHash) -> PathBuf {
-        let hex = hash.to_hex();
-        root.join(&hex[..2]).join(hex)
+        root.join(hash.relative_path())
     }
 }
 
@@ -105,8 +104,7 @@ fn restore_interrupted_collections(root: &Path) -> Result<(), StoreError> {
 
 /// How long ago the file was last written or refreshed.
 fn idle_for(path: &Path) -> std::io::Result<Duration> {
-    let modified = fs::metadata(path)?.modified()?;
-    Ok(SystemTime::now().duration_since(modified).unwrap_or(Duration::ZERO))
+    Ok(elapsed_since(fs::metadata(path)?.modified()?))
 }
 
 /// Refreshes the time of an existing blob file; false when there is none.
@@ -154,8 +152,7 @@ impl Inner {
     fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, StoreError> {
         let path = FsBlobStore::path_of(&self.root, hash);
         match fs::read(&path) {
-            Ok(data) if BlobHash::of(&data) == *hash => Ok(Some(data)),
-            Ok(_) => Err(StoreError::Corrupt(format!("blob {hash} does not match its hash"))),
+            Ok(data) => verified(hash, data).map(Some),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StoreError::Io { path, source: e }),
         }
@@ -202,9 +199,10 @@ impl Inner {
             if shard.file_name() == TMP_DIR || shard.file_name() == COLLECTING_DIR || !shard.path().is_dir() {
                 continue;
             }
+            let shard_name = shard.file_name().to_string_lossy().into_owned();
             for file in fs::read_dir(shard.path()).map_err(StoreError::io(shard.path()))? {
                 let name = file.map_err(StoreError::io(shard.path()))?.file_name();
-                hashes.push(name.to_string_lossy().parse()?);
+                hashes.push(BlobHash::from_relative_path(&format!("{shard_name}/{}", name.to_string_lossy()))?);
             }
         }
         hashes.sort();

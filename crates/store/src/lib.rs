@@ -39,6 +39,7 @@ mod model;
 mod patients;
 mod postgres;
 mod publication;
+mod s3_blobs;
 mod sqlite;
 mod stats;
 
@@ -60,8 +61,9 @@ pub use lifecycle::*;
 pub use maintenance::*;
 pub use model::*;
 pub use patients::*;
-pub use postgres::{PgStore, PostgresConfig};
+pub use postgres::{CopyReport, PgStore, PostgresConfig, copy_embedded};
 pub use publication::*;
+pub use s3_blobs::{S3BlobStore, S3Config};
 pub use sqlite::SqliteStore;
 pub use stats::*;
 
@@ -79,6 +81,8 @@ pub enum StoreConfig {
 pub enum BlobsConfig {
     /// Files in a directory of this node (one node only).
     Files { dir: PathBuf },
+    /// Objects in an S3-compatible bucket, shared by every node.
+    S3(S3Config),
 }
 
 /// The metadata store and the blob store, opened together, and the audit
@@ -92,6 +96,16 @@ pub struct Store {
 
 /// The database file of an embedded store, in its directory.
 pub const EMBEDDED_DATABASE: &str = "mss.sqlite3";
+
+impl BlobsConfig {
+    /// Opens the blob store this names.
+    pub async fn open(&self) -> Result<Arc<dyn BlobStore>, StoreError> {
+        Ok(match self {
+            BlobsConfig::Files { dir } => Arc::new(FsBlobStore::open(dir).await?),
+            BlobsConfig::S3(config) => Arc::new(S3BlobStore::open(config).await?),
+        })
+    }
+}
 
 impl Store {
     /// Opens (creating if needed) the configured backends and applies pending
@@ -107,9 +121,7 @@ impl Store {
             }
             StoreConfig::Postgres { database, blobs } => {
                 let meta = Arc::new(PgStore::open(database).await?);
-                let files: Arc<dyn BlobStore> = match blobs {
-                    BlobsConfig::Files { dir } => Arc::new(FsBlobStore::open(dir).await?),
-                };
+                let files = blobs.open().await?;
                 let audit = AuditTrail::start(meta.clone());
                 let blobs = LayeredBlobs { inline: meta.clone(), files };
                 Ok(Self { meta, blobs: Arc::new(blobs), audit })

@@ -1,32 +1,35 @@
-//! The store suite on PostgreSQL (a throwaway cluster of its own per test,
-//! from `mss-testkit`), plus what is specific to it: migrations run once
-//! when nodes open the database together, a newer schema is refused.
+//! The store suite on PostgreSQL + S3 (a throwaway cluster and an s3s-fs
+//! server of their own per test, from `mss-testkit`), plus what is specific
+//! to PostgreSQL: migrations run once when nodes open the database
+//! together, a newer schema is refused.
 
-#[allow(dead_code, unused_imports, unused_macros)]
 mod suite;
-#[allow(dead_code)]
 mod support;
 
 use mss_store::{BlobsConfig, PgStore, PostgresConfig, Store, StoreConfig, StoreError};
-use mss_testkit::Cluster;
+use mss_testkit::{Cluster, S3Bucket, S3Server};
+use support::s3_config;
 
-/// A running cluster with an empty database, and the configuration that
-/// opens it (blobs in a temporary directory).
+/// A running cluster with an empty database, an S3 server with an empty
+/// bucket, and the configuration that opens them.
 struct Fresh {
     cluster: Cluster,
-    blobs: tempfile::TempDir,
+    _objects: S3Server,
+    bucket: S3Bucket,
 }
 
 impl Fresh {
     fn start() -> Option<Self> {
         let cluster = Cluster::start()?;
         cluster.create_database("mss");
-        Some(Self { cluster, blobs: tempfile::tempdir().unwrap() })
+        let objects = S3Server::start()?;
+        let bucket = objects.bucket();
+        Some(Self { cluster, _objects: objects, bucket })
     }
 
     fn config(&self) -> StoreConfig {
         let database = PostgresConfig { url: self.cluster.url("mss"), password: None, pool_size: 8 };
-        StoreConfig::Postgres { database, blobs: BlobsConfig::Files { dir: self.blobs.path().to_path_buf() } }
+        StoreConfig::Postgres { database, blobs: BlobsConfig::S3(s3_config(&self.bucket, "blobs")) }
     }
 
     async fn open(&self) -> Store {
@@ -45,9 +48,7 @@ macro_rules! suite_tests {
     )*};
 }
 
-// The suite is wired here once every trait is ported (in progress).
-#[allow(unused_macros)]
-
+suite::every_test!(suite_tests);
 
 #[tokio::test]
 async fn nodes_opening_together_migrate_once_and_a_newer_schema_is_refused() {

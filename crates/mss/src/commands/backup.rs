@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use crate::cli::DataDirArg;
-use crate::config::{DataDir, LOCK_FILE, PORTS_FILE};
+use crate::config::{Backend, DataDir, LOCK_FILE, PORTS_FILE};
 use crate::error::{CliError, failed, usage};
 
 /// What a backup leaves out: the store (copied consistently instead), and
@@ -21,6 +21,11 @@ pub async fn backup(data_dir: &DataDirArg, out: &Path) -> Result<(), CliError> {
     let data = DataDir::load(&data_dir.data_dir)?;
     if out.exists() {
         return Err(usage("out", format!("{} exists: a backup goes to a new directory", out.display())));
+    }
+    if data.config.store.backend != Backend::Embedded {
+        let why = "this operator's store is PostgreSQL: back it up with pg_dump or the database's own snapshots, \
+                   and the bodies with the tools of their directory or bucket (docs/operations.md)";
+        return Err(usage("data-dir", why));
     }
     let store = data.open_store().await?;
     private_dir(out)?;
@@ -54,10 +59,7 @@ pub async fn restore(from: &Path, data_dir: &DataDirArg) -> Result<(), CliError>
 async fn verify(dir: &Path) -> Result<(), CliError> {
     let data = DataDir::load(dir)?;
     let store = data.open_store().await?;
-    let mut report = store.check(true).await?;
-    if let mss_store::AuditVerdict::Broken { id, reason } = store.meta.verify_audit().await? {
-        report.problems.push(format!("audit chain broken at entry {id}: {reason}"));
-    }
+    let report = super::check::examine(&store, false).await?;
     store.audit.flush().await;
     for problem in &report.problems {
         println!("problem: {problem}");

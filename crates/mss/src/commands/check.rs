@@ -3,19 +3,26 @@
 //! the audit chain unbroken. Exit 1 with one line per problem if not.
 //! `--collect` also removes the blobs no message names any more.
 
-use mss_store::{AuditVerdict, COLLECTION_GRACE};
+use mss_store::{AuditVerdict, COLLECTION_GRACE, CheckReport, Store};
 
 use crate::cli::DataDirArg;
 use crate::config::DataDir;
 use crate::error::{CliError, failed};
 
-pub async fn run(data_dir: &DataDirArg, quick: bool, collect: bool) -> Result<(), CliError> {
-    let data = DataDir::load(&data_dir.data_dir)?;
-    let store = data.open_store().await?;
+/// The store's check (every body read unless `quick`) and the audit
+/// chain's, in one report.
+pub(crate) async fn examine(store: &Store, quick: bool) -> Result<CheckReport, CliError> {
     let mut report = store.check(!quick).await?;
     if let AuditVerdict::Broken { id, reason } = store.meta.verify_audit().await? {
         report.problems.push(format!("audit chain broken at entry {id}: {reason}"));
     }
+    Ok(report)
+}
+
+pub async fn run(data_dir: &DataDirArg, quick: bool, collect: bool) -> Result<(), CliError> {
+    let data = DataDir::load(&data_dir.data_dir)?;
+    let store = data.open_store().await?;
+    let report = examine(&store, quick).await?;
     for problem in &report.problems {
         println!("problem: {problem}");
     }

@@ -15,7 +15,7 @@ use super::operator_certificate::{self, Provided};
 use crate::cli::InitArgs;
 use crate::config::{
     CONFIG_FILE, CPS_CA_DIR, Config, Cps, IDENTITIES_FILE, Imap, Lifecycle, Listen, METRICS_TOKEN_FILE, Metrics,
-    Operator, Patients, Psc, RunMode, Smtp, Tls, Whitelist, write_private,
+    Operator, Patients, Psc, RunMode, Smtp, Store, Tls, Whitelist, write_private,
 };
 use crate::error::{CliError, failed, parse, usage};
 
@@ -130,6 +130,7 @@ pub fn initialise(settings: &InitSettings) -> Result<InitReport, CliError> {
         operator: Operator::default(),
         // The vendor account simulator runs in development without it.
         account: None,
+        store: Store::default(),
     };
     let cps_ca = CertificateAuthority::generate("IGC-Santé TEST CPS", &settings.identity.organisation)
         .map_err(|e| failed("pki", e))?;

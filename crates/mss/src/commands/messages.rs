@@ -37,7 +37,7 @@ pub async fn run(command: MessagesCommand) -> Result<(), CliError> {
     }
 }
 
-async fn index(store: &Store, batch: usize) -> Result<(), CliError> {
+pub(crate) async fn index(store: &Store, batch: usize) -> Result<(), CliError> {
     let backlog = mss_ops::facts::backlog(store).await?;
     let bar = progress_bar(backlog.blobs);
     let done = mss_ops::facts::index_missing(store, batch, || bar.inc(1)).await?;

@@ -17,6 +17,7 @@ mod pki;
 mod queue;
 mod serve;
 pub mod stats;
+pub mod store;
 mod token;
 mod whitelist;
 
@@ -37,6 +38,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Messages(cmd) => messages::run(cmd).await,
         Command::Dispensations(cmd) => dispensations::run(cmd).await,
         Command::Stats(cmd) => stats::run(cmd).await,
+        Command::Store(cmd) => store::run(cmd).await,
         Command::Check { data_dir, quick, collect } => check::run(&data_dir, quick, collect).await,
         Command::Backup { data_dir, out } => backup::backup(&data_dir, &out).await,
         Command::Restore { data_dir, from } => backup::restore(&from, &data_dir).await,

@@ -1,6 +1,7 @@
 -- The PostgreSQL schema of mss, equal in meaning to the SQLite schema after
 -- its migration 19 (crates/store/migrations/sqlite). Differences:
 -- - ids are BIGINT identities; times are BIGINT Unix seconds; flags are BOOLEAN;
+--   sort keys compare bytes (COLLATE "C"), as SQLite's do;
 -- - what SQLite keeps with triggers (facts linked to messages, sort keys and
 --   patient copied onto folder rows, delivery status and documents removed
 --   with their message) is kept by PL/pgSQL triggers of the same names;
@@ -58,8 +59,8 @@ CREATE TABLE folder_messages (
     flags        TEXT   NOT NULL DEFAULT '',
     modseq       BIGINT NOT NULL,
     system_flags BIGINT NOT NULL DEFAULT 0,
-    sender_key   TEXT   NOT NULL DEFAULT '',
-    subject_key  TEXT   NOT NULL DEFAULT '',
+    sender_key   TEXT   COLLATE "C" NOT NULL DEFAULT '',
+    subject_key  TEXT   COLLATE "C" NOT NULL DEFAULT '',
     patient_ins  TEXT,
     PRIMARY KEY (folder_id, uid)
 );
@@ -216,8 +217,8 @@ CREATE TABLE message_facts (
     patient_ins         TEXT,
     xdm                 BOOLEAN NOT NULL DEFAULT false,
     attachments         BIGINT  NOT NULL DEFAULT 0,
-    sender_key          TEXT    NOT NULL DEFAULT '',
-    subject_key         TEXT    NOT NULL DEFAULT '',
+    sender_key          TEXT    COLLATE "C" NOT NULL DEFAULT '',
+    subject_key         TEXT    COLLATE "C" NOT NULL DEFAULT '',
     header              BOOLEAN NOT NULL DEFAULT false,
     search_subject      TEXT,
     search_from         TEXT,

@@ -1,21 +1,265 @@
-//! [`FactsStore`] on PostgreSQL.
+//! [`FactsStore`] on PostgreSQL: one `message_facts` row per blob, its
+//! searchable text in `message_text` (a `tsvector` under the row's id),
+//! written in the same transaction and deleted with it (ON DELETE CASCADE).
+//! The text is folded by [`fold_word`] before it is stored, and the words
+//! searched for before they are looked up: no PostgreSQL extension needed.
 
 use async_trait::async_trait;
+use deadpool_postgres::Transaction;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
-use super::PgStore;
+use super::{PgStore, parse_col};
 use crate::{
     BlobHash, DocumentCopy, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MailboxId, MessageFacts,
     PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts, SortedMessage, StoreError,
 };
 
+/// Writes facts if a message names their blob, replacing an older version,
+/// and indexes their text.
+pub(crate) async fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result<usize, StoreError> {
+    let c = &facts.columns;
+    // Each value cast: in INSERT … SELECT, PostgreSQL does not infer the
+    // parameters' types from the columns.
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO message_facts (blob_hash, version, encoded, sent_at, subject, from_name, from_address,
+                                        to_addresses, cc_addresses, message_id, in_reply_to, patient_ins, xdm,
+                                        attachments, sender_key, subject_key, header, search_subject,
+                                        search_from, search_to, search_cc, search_bcc, closes_conversation,
+                                        receipt_for, receipt_disposition, preview)
+             SELECT $1::TEXT, $2::BIGINT, $3::BYTEA, $4::BIGINT, $5::TEXT, $6::TEXT, $7::TEXT, $8::TEXT,
+                    $9::TEXT, $10::TEXT, $11::TEXT, $12::TEXT, $13::BOOLEAN, $14::BIGINT, $15::TEXT, $16::TEXT,
+                    $17::BOOLEAN, $18::TEXT, $19::TEXT, $20::TEXT, $21::TEXT, $22::TEXT, $23::BOOLEAN, $24::TEXT,
+                    $25::TEXT, $26::TEXT
+             WHERE EXISTS (SELECT 1 FROM messages WHERE blob_hash = $1::TEXT)
+             ON CONFLICT (blob_hash) DO UPDATE SET
+                version = excluded.version, encoded = excluded.encoded, sent_at = excluded.sent_at,
+                subject = excluded.subject, from_name = excluded.from_name, from_address = excluded.from_address,
+                to_addresses = excluded.to_addresses, cc_addresses = excluded.cc_addresses,
+                message_id = excluded.message_id, in_reply_to = excluded.in_reply_to,
+                patient_ins = excluded.patient_ins, xdm = excluded.xdm, attachments = excluded.attachments,
+                sender_key = excluded.sender_key, subject_key = excluded.subject_key,
+                header = excluded.header, search_subject = excluded.search_subject,
+                search_from = excluded.search_from, search_to = excluded.search_to,
+                search_cc = excluded.search_cc, search_bcc = excluded.search_bcc,
+                closes_conversation = excluded.closes_conversation, receipt_for = excluded.receipt_for,
+                receipt_disposition = excluded.receipt_disposition, preview = excluded.preview
+             WHERE excluded.version > message_facts.version
+             RETURNING id",
+        )
+        .await?;
+    let written = tx
+        .query_opt(
+            &stmt,
+            &[
+                &facts.blob.to_hex(),
+                &i64::from(facts.version),
+                &facts.encoded,
+                &c.sent_at,
+                &c.subject,
+                &c.from_name,
+                &c.from_address,
+                &c.to_addresses,
+                &c.cc_addresses,
+                &c.message_id,
+                &c.in_reply_to,
+                &c.patient_ins,
+                &c.xdm,
+                &i64::from(c.attachments),
+                &c.sender_key,
+                &c.subject_key,
+                &c.header,
+                &facts.searched[SearchedHeader::Subject as usize],
+                &facts.searched[SearchedHeader::From as usize],
+                &facts.searched[SearchedHeader::To as usize],
+                &facts.searched[SearchedHeader::Cc as usize],
+                &facts.searched[SearchedHeader::Bcc as usize],
+                &c.closes_conversation,
+                &c.receipt_for,
+                &c.receipt_disposition,
+                &c.preview,
+            ],
+        )
+        .await?;
+    let Some(written) = written else { return Ok(0) };
+    let id: i64 = written.try_get(0)?;
+    // The text of the version replaced is replaced (a plain insert for a new row).
+    let text = tx
+        .prepare_cached(
+            "INSERT INTO message_text (facts_id, words) VALUES ($1, to_tsvector('simple', $2::TEXT))
+             ON CONFLICT (facts_id) DO UPDATE SET words = excluded.words",
+        )
+        .await?;
+    tx.execute(&text, &[&id, &indexed_text(&facts.text)]).await?;
+    tx.execute(&tx.prepare_cached("DELETE FROM message_documents WHERE facts_id = $1").await?, &[&id]).await?;
+    let document = tx
+        .prepare_cached(
+            "INSERT INTO message_documents (facts_id, document_id, replaces) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    for key in &facts.documents {
+        tx.execute(&document, &[&id, &key.id, &key.replaces]).await?;
+    }
+    Ok(1)
+}
+
+/// A word as the index keeps it and a search looks it up: lower case,
+/// without diacritics (`é` → `e`, `Ç` → `c`, `œ` → `oe`, as
+/// [`mss_core::fold_label`] folds Latin letters); letters of other scripts
+/// lowered. `word` is a run of letters and digits ([`crate::search_words`]),
+/// and so is what comes back.
+pub(super) fn fold_word(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut buf = [0u8; 4];
+    for c in word.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        let folded = mss_core::fold_label(c.encode_utf8(&mut buf));
+        if folded.is_empty() {
+            out.extend(c.to_lowercase().filter(|c| c.is_alphanumeric()));
+        } else {
+            out.push_str(&folded);
+        }
+    }
+    out
+}
+
+/// The most bytes of folded words indexed per message: a `tsvector` holds
+/// at most 1 MiB of distinct words.
+const INDEXED_MAX: usize = 512 * 1024;
+
+/// The text `message_text` indexes: the distinct words of `text` (runs of
+/// letters and digits, as a search reads them), folded, space-separated.
+fn indexed_text(text: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let word = fold_word(word);
+        if word.is_empty() || seen.contains(&word) {
+            continue;
+        }
+        if out.len() + word.len() + 1 > INDEXED_MAX {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&word);
+        seen.insert(word);
+    }
+    out
+}
+
+const FACTS_COLUMNS: &str = "mf.blob_hash, mf.version, mf.encoded, mf.sent_at, mf.subject, mf.from_name, \
+                             mf.from_address, mf.to_addresses, mf.cc_addresses, mf.message_id, mf.in_reply_to, \
+                             mf.patient_ins, mf.xdm, mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
+                             mf.closes_conversation, mf.receipt_for, mf.receipt_disposition, mf.preview";
+
+/// Reads [`FACTS_COLUMNS`] from `first` on.
+fn facts_row(r: &Row, first: usize) -> Result<MessageFacts, StoreError> {
+    Ok(MessageFacts {
+        blob: parse_col("blob hash", r.try_get(first)?)?,
+        version: stored_u32("facts version", r.try_get(first + 1)?)?,
+        encoded: r.try_get(first + 2)?,
+        columns: columns_row(r, first + 3)?,
+        text: String::new(),
+        searched: Default::default(),
+        documents: Vec::new(),
+    })
+}
+
+/// The listed columns: [`FACTS_COLUMNS`] from `mf.sent_at` on, read from `first`.
+pub(super) const LISTED_COLUMNS: &str = "mf.sent_at, mf.subject, mf.from_name, mf.from_address, mf.to_addresses, \
+                                         mf.cc_addresses, mf.message_id, mf.in_reply_to, mf.patient_ins, mf.xdm, \
+                                         mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
+                                         mf.closes_conversation, mf.receipt_for, mf.receipt_disposition, \
+                                         mf.preview";
+
+/// How many columns [`LISTED_COLUMNS`] names.
+pub(super) const LISTED_COUNT: usize = 18;
+
+/// Reads [`LISTED_COLUMNS`] from `first` on.
+pub(super) fn columns_row(r: &Row, first: usize) -> Result<FactColumns, StoreError> {
+    Ok(FactColumns {
+        sent_at: r.try_get(first)?,
+        subject: r.try_get(first + 1)?,
+        from_name: r.try_get(first + 2)?,
+        from_address: r.try_get(first + 3)?,
+        to_addresses: r.try_get(first + 4)?,
+        cc_addresses: r.try_get(first + 5)?,
+        message_id: r.try_get(first + 6)?,
+        in_reply_to: r.try_get(first + 7)?,
+        patient_ins: r.try_get(first + 8)?,
+        xdm: r.try_get(first + 9)?,
+        attachments: stored_u32("attachments", r.try_get(first + 10)?)?,
+        sender_key: r.try_get(first + 11)?,
+        subject_key: r.try_get(first + 12)?,
+        header: r.try_get(first + 13)?,
+        closes_conversation: r.try_get(first + 14)?,
+        receipt_for: r.try_get(first + 15)?,
+        receipt_disposition: r.try_get(first + 16)?,
+        preview: r.try_get(first + 17)?,
+    })
+}
+
+/// A stored BIGINT that must fit a u32 (a UID, a count); one that does not
+/// is corrupt data, reported.
+pub(super) fn stored_u32(what: &str, value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
+}
+
+/// The column of `message_facts` that keeps a searched field's text.
+fn searched_column(field: SearchedHeader) -> &'static str {
+    match field {
+        SearchedHeader::Subject => "mf.search_subject",
+        SearchedHeader::From => "mf.search_from",
+        SearchedHeader::To => "mf.search_to",
+        SearchedHeader::Cc => "mf.search_cc",
+        SearchedHeader::Bcc => "mf.search_bcc",
+    }
+}
+
+/// Messages whose blob has no facts of `version` or later.
+const WITHOUT_FACTS: &str = "FROM messages m
+     WHERE NOT EXISTS (SELECT 1 FROM message_facts mf WHERE mf.blob_hash = m.blob_hash AND mf.version >= $1)";
+
+/// A row count or limit as PostgreSQL takes it.
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
 #[async_trait]
 impl FactsStore for PgStore {
     async fn put_facts(&self, facts: &[MessageFacts]) -> Result<usize, StoreError> {
-        todo!("postgres")
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut written = 0;
+        for f in facts {
+            written += insert_facts(&tx, f).await?;
+        }
+        tx.commit().await?;
+        Ok(written)
     }
 
     async fn facts(&self, folder: FolderId, uids: &[u32]) -> Result<Vec<(u32, MessageFacts)>, StoreError> {
-        todo!("postgres")
+        let mut uids: Vec<i64> = uids.iter().map(|&uid| i64::from(uid)).collect();
+        uids.sort_unstable();
+        uids.dedup();
+        let client = self.client().await?;
+        let sql = format!(
+            "SELECT fm.uid, {FACTS_COLUMNS}
+             FROM folder_messages fm
+             JOIN messages m ON m.id = fm.message_id
+             JOIN message_facts mf ON mf.id = m.facts_id
+             WHERE fm.folder_id = $1 AND fm.uid = ANY($2) ORDER BY fm.uid"
+        );
+        let stmt = client.prepare_cached(&sql).await?;
+        let rows = client.query(&stmt, &[&folder, &uids]).await?;
+        rows.iter().map(|r| Ok((stored_u32("uid", r.try_get(0)?)?, facts_row(r, 1)?))).collect()
     }
 
     async fn blobs_without_facts(
@@ -24,11 +268,20 @@ impl FactsStore for PgStore {
         after: Option<BlobHash>,
         limit: usize,
     ) -> Result<Vec<BlobHash>, StoreError> {
-        todo!("postgres")
+        let after = after.map(|h| h.to_hex()).unwrap_or_default();
+        let client = self.client().await?;
+        let sql =
+            format!("SELECT DISTINCT m.blob_hash {WITHOUT_FACTS} AND m.blob_hash > $2 ORDER BY m.blob_hash LIMIT $3");
+        let rows = client.query(&sql, &[&i64::from(version), &after, &sql_limit(limit)]).await?;
+        rows.iter().map(|r| parse_col("blob hash", r.try_get(0)?)).collect()
     }
 
     async fn facts_backlog(&self, version: u32) -> Result<FactsBacklog, StoreError> {
-        todo!("postgres")
+        let client = self.client().await?;
+        let sql = format!("SELECT COUNT(*), COUNT(DISTINCT m.blob_hash) {WITHOUT_FACTS}");
+        let row = client.query_one(&sql, &[&i64::from(version)]).await?;
+        let (messages, blobs): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        Ok(FactsBacklog { messages: messages.max(0) as u64, blobs: blobs.max(0) as u64 })
     }
 
     async fn folder_blobs_without_facts(
@@ -37,7 +290,18 @@ impl FactsStore for PgStore {
         version: u32,
         limit: usize,
     ) -> Result<Vec<BlobHash>, StoreError> {
-        todo!("postgres")
+        let client = self.client().await?;
+        // From the folder's rows: the rest of the store is not read.
+        let stmt = client
+            .prepare_cached(
+                "SELECT DISTINCT m.blob_hash FROM folder_messages fm JOIN messages m ON m.id = fm.message_id
+                 WHERE fm.folder_id = $2 AND NOT EXISTS
+                    (SELECT 1 FROM message_facts mf WHERE mf.blob_hash = m.blob_hash AND mf.version >= $1)
+                 LIMIT $3",
+            )
+            .await?;
+        let rows = client.query(&stmt, &[&i64::from(version), &folder, &sql_limit(limit)]).await?;
+        rows.iter().map(|r| parse_col("blob hash", r.try_get(0)?)).collect()
     }
 
     async fn sort_rows(
@@ -46,7 +310,40 @@ impl FactsStore for PgStore {
         version: u32,
         texts: SortTexts,
     ) -> Result<Vec<SortedMessage>, StoreError> {
-        todo!("postgres")
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT fm.uid, m.received_at, m.size, mf.id IS NOT NULL, mf.header, mf.sent_at, mf.subject,
+                        mf.from_name, mf.from_address, mf.to_addresses, mf.cc_addresses
+                 FROM folder_messages fm
+                 JOIN messages m ON m.id = fm.message_id
+                 LEFT JOIN message_facts mf ON mf.id = m.facts_id AND mf.version >= $2
+                 WHERE fm.folder_id = $1 ORDER BY fm.uid",
+            )
+            .await?;
+        let rows = client.query(&stmt, &[&folder, &i64::from(version)]).await?;
+        // A text not asked for is not read (an allocation per message).
+        let text = |r: &Row, asked: bool, at: usize| -> Result<Option<String>, StoreError> {
+            if asked { Ok(r.try_get(at)?) } else { Ok(None) }
+        };
+        rows.iter()
+            .map(|r| {
+                let facts = match r.try_get::<_, bool>(3)? {
+                    false => None,
+                    true => Some(SortFacts {
+                        header: r.try_get(4)?,
+                        sent_at: r.try_get(5)?,
+                        subject: text(r, texts.subject, 6)?,
+                        from_name: text(r, texts.from, 7)?,
+                        from_address: text(r, texts.from, 8)?,
+                        to_addresses: text(r, texts.to, 9)?,
+                        cc_addresses: text(r, texts.cc, 10)?,
+                    }),
+                };
+                let size = r.try_get::<_, i64>(2)?.max(0) as u64;
+                Ok(SortedMessage { uid: stored_u32("uid", r.try_get(0)?)?, received_at: r.try_get(1)?, size, facts })
+            })
+            .collect()
     }
 
     async fn header_candidates(
@@ -55,18 +352,114 @@ impl FactsStore for PgStore {
         version: u32,
         needles: &[(SearchedHeader, String)],
     ) -> Result<Vec<(u32, bool)>, StoreError> {
-        todo!("postgres")
+        // A NULL text (not known) keeps the message, like no facts.
+        let tests: Vec<String> = needles
+            .iter()
+            .enumerate()
+            .map(|(i, (field, _))| {
+                format!(" AND coalesce(strpos({}, ${}::TEXT), 1) > 0", searched_column(*field), i + 3)
+            })
+            .collect();
+        let known: Vec<String> =
+            needles.iter().map(|(field, _)| format!(" AND {} IS NOT NULL", searched_column(*field))).collect();
+        let sql = format!(
+            "SELECT fm.uid, mf.id IS NOT NULL {} FROM folder_messages fm
+             JOIN messages m ON m.id = fm.message_id
+             LEFT JOIN message_facts mf ON mf.id = m.facts_id AND mf.version >= $2 AND mf.header
+             WHERE fm.folder_id = $1 AND (mf.id IS NULL OR (true {}))
+             ORDER BY fm.uid",
+            known.concat(),
+            tests.concat()
+        );
+        let version = i64::from(version);
+        let mut bound: Vec<&(dyn ToSql + Sync)> = vec![&folder, &version];
+        bound.extend(needles.iter().map(|(_, needle)| needle as &(dyn ToSql + Sync)));
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(&sql).await?;
+        let rows = client.query(&stmt, &bound).await?;
+        rows.iter().map(|r| Ok((stored_u32("uid", r.try_get(0)?)?, r.try_get(1)?))).collect()
     }
 
     async fn receipts(&self, mailbox: MailboxId, ids: &[String]) -> Result<Vec<Receipt>, StoreError> {
-        todo!("postgres")
+        let client = self.client().await?;
+        // A receipt filed in two folders is one receipt.
+        let stmt = client
+            .prepare_cached(
+                "SELECT mf.receipt_for, mf.from_address, mf.receipt_disposition, MIN(m.received_at)
+                 FROM message_facts mf
+                 JOIN messages m ON m.facts_id = mf.id
+                 JOIN folder_messages fm ON fm.message_id = m.id
+                 JOIN folders f ON f.id = fm.folder_id
+                 WHERE mf.receipt_for = $2 AND f.mailbox_id = $1
+                 GROUP BY mf.id ORDER BY 4",
+            )
+            .await?;
+        let mut out = Vec::new();
+        for id in ids {
+            for r in client.query(&stmt, &[&mailbox, id]).await? {
+                out.push(Receipt {
+                    original: r.try_get(0)?,
+                    from: r.try_get(1)?,
+                    disposition: r.try_get(2)?,
+                    at: r.try_get(3)?,
+                });
+            }
+        }
+        out.sort_by_key(|r| r.at);
+        Ok(out)
     }
 
     async fn document_copies(&self, mailbox: MailboxId, ids: &[String]) -> Result<Vec<DocumentCopy>, StoreError> {
-        todo!("postgres")
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT md.document_id, md.replaces, f.name, fm.uid, m.received_at
+                 FROM message_documents md
+                 JOIN messages m ON m.facts_id = md.facts_id
+                 JOIN folder_messages fm ON fm.message_id = m.id
+                 JOIN folders f ON f.id = fm.folder_id
+                 WHERE (md.document_id = $2 OR md.replaces = $2) AND f.mailbox_id = $1
+                 ORDER BY m.received_at, f.name COLLATE \"C\", fm.uid LIMIT 50",
+            )
+            .await?;
+        let mut out: Vec<DocumentCopy> = Vec::new();
+        for id in ids.iter().take(20) {
+            for r in client.query(&stmt, &[&mailbox, id]).await? {
+                let row = DocumentCopy {
+                    document_id: r.try_get(0)?,
+                    replaces: r.try_get(1)?,
+                    folder: r.try_get(2)?,
+                    uid: stored_u32("uid", r.try_get(3)?)?,
+                    received_at: r.try_get(4)?,
+                };
+                if !out.contains(&row) {
+                    out.push(row);
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.received_at, &a.folder, a.uid).cmp(&(b.received_at, &b.folder, b.uid)));
+        out.truncate(50);
+        Ok(out)
     }
 
     async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError> {
-        todo!("postgres")
+        super::listing::folder_page(&self.client().await?, folder, query).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_listed_count_is_the_listed_columns() {
+        assert_eq!(super::LISTED_COLUMNS.split(',').count(), super::LISTED_COUNT);
+    }
+
+    #[test]
+    fn words_are_folded_and_indexed_once() {
+        assert_eq!(super::fold_word("ÉlodieŒuvre"), "elodieoeuvre");
+        assert_eq!(super::fold_word("GARÇON2"), "garcon2");
+        assert_eq!(super::fold_word("Ωμέγα"), "ωμέγα");
+        assert_eq!(super::indexed_text("Votre Ordonnance: prête, l'ordonnance PRETE!"), "votre ordonnance prete l");
+        assert_eq!(super::indexed_text(" ?! "), "");
     }
 }

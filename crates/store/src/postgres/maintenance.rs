@@ -1,17 +1,242 @@
-//! [`MaintenanceStore`] on PostgreSQL.
+//! The PostgreSQL side of `mss check` and of [`crate::Store::backup_into`].
+//!
+//! The check: PostgreSQL enforces foreign keys at every write and has no
+//! counterpart of SQLite's `integrity_check` short of an extension
+//! (`amcheck`), so it is the invariants the IMAP and delivery code rely on,
+//! read from one snapshot.
+//!
+//! The snapshot: every table, read in one repeatable-read transaction (one
+//! moment, while others write), written into a new embedded database (the
+//! SQLite schema of this build), ids kept. The searchable text of messages
+//! goes as the words PostgreSQL indexed (distinct, folded), which SQLite's
+//! full-text index matches as it matches the text they came from. An
+//! operator backs up the shared database itself with `pg_dump` or its own
+//! snapshots; this copy is a store `mss` opens without a database server.
+
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use deadpool_postgres::{GenericClient, Transaction};
+use rusqlite::types::Value;
+use tokio_postgres::types::Type;
+use tokio_postgres::{IsolationLevel, Row, Statement};
 
 use super::PgStore;
-use crate::{MaintenanceStore, StoreError};
+use crate::error::blocking;
+use crate::{MaintenanceStore, SqliteStore, StoreError};
+
+/// Invariants as queries: each row returned is one problem, described by the
+/// query's single text column; at most `PROBLEMS_PER_CHECK` rows each.
+const INVARIANTS: &[&str] = &[
+    // A UID at or above UIDNEXT would be handed out again.
+    "SELECT 'folder ' || f.id || ' (' || f.name || '): UID ' || MAX(fm.uid) || ' is not below UIDNEXT ' || f.uidnext
+     FROM folders f JOIN folder_messages fm ON fm.folder_id = f.id
+     GROUP BY f.id HAVING MAX(fm.uid) >= f.uidnext",
+    // A change above HIGHESTMODSEQ would be invisible to CONDSTORE clients.
+    "SELECT 'folder ' || f.id || ' (' || f.name || '): MODSEQ ' || MAX(fm.modseq) || ' above HIGHESTMODSEQ ' || f.highest_modseq
+     FROM folders f JOIN folder_messages fm ON fm.folder_id = f.id
+     GROUP BY f.id HAVING MAX(fm.modseq) > f.highest_modseq",
+    "SELECT 'folder ' || e.folder_id || ': UID ' || e.uid || ' is both expunged and present'
+     FROM expunged e JOIN folder_messages fm ON fm.folder_id = e.folder_id AND fm.uid = e.uid",
+    // Expunge removes a message row with its last folder row, in one transaction.
+    "SELECT 'message ' || m.id || ' is in no folder'
+     FROM messages m WHERE NOT EXISTS (SELECT 1 FROM folder_messages fm WHERE fm.message_id = m.id)",
+    "SELECT 'queued message ' || q.id || ' has no recipient'
+     FROM queue_messages q WHERE NOT EXISTS (SELECT 1 FROM queue_recipients r WHERE r.message_id = q.id)",
+    "SELECT 'mailbox ' || m.address || ' has no INBOX'
+     FROM mailboxes m WHERE m.state <> 'deleted'
+     AND NOT EXISTS (SELECT 1 FROM folders f WHERE f.mailbox_id = m.id AND f.name = 'INBOX')",
+    "SELECT 'message ' || id || ' names `' || blob_hash || '`, not a blob hash'
+     FROM messages WHERE blob_hash !~ '^[0-9a-f]{64}$'",
+];
+
+/// At most this many problems of one kind are listed.
+const PROBLEMS_PER_CHECK: usize = 100;
+
+/// The tables a snapshot copies, parents before children (the facts before
+/// the messages, whose triggers then link them as PostgreSQL's did).
+/// `message_text` is copied apart (its words), `schema_migrations` is the
+/// copy's own.
+const TABLES: &[&str] = &[
+    "mailboxes",
+    "folders",
+    "message_facts",
+    "message_documents",
+    "messages",
+    "folder_messages",
+    "expunged",
+    "counters",
+    "inline_blobs",
+    "whitelist_entries",
+    "whitelist_imports",
+    "queue_messages",
+    "queue_recipients",
+    "mailbox_roles",
+    "audit_log",
+    "audit_anchor",
+    "cgu_acceptances",
+    "sessions",
+    "directory_outbox",
+    "patient_contacts",
+    "quick_answer_sets",
+    "quick_answers",
+    "delivery_status",
+    "dispensations",
+    "dispensation_links",
+    "app_passwords",
+    "account_links",
+];
+
+/// Rows read and written at a time (inline bodies are up to 64 KiB each).
+const COPY_BATCH: i32 = 256;
+
+async fn check(client: &impl GenericClient) -> Result<Vec<String>, StoreError> {
+    let mut problems = Vec::new();
+    for sql in INVARIANTS {
+        let rows = client.query(&format!("{sql} LIMIT {PROBLEMS_PER_CHECK}"), &[]).await?;
+        for row in rows {
+            problems.push(row.try_get(0)?);
+        }
+    }
+    Ok(problems)
+}
+
+/// One row as SQLite values, by the PostgreSQL types of the schema.
+fn sqlite_row(row: &Row) -> Result<Vec<Value>, StoreError> {
+    let mut values = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let value = match *column.type_() {
+            Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Value::Integer),
+            Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| Value::Integer(v.into())),
+            Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| Value::Integer(v.into())),
+            Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(|v| Value::Integer(v.into())),
+            Type::TEXT | Type::VARCHAR => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
+            Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob),
+            ref other => {
+                return Err(StoreError::Invalid(format!(
+                    "column {} of type {other} has no SQLite counterpart in a snapshot",
+                    column.name()
+                )));
+            }
+        };
+        values.push(value.unwrap_or(Value::Null));
+    }
+    Ok(values)
+}
+
+/// Copies the rows `select` returns into `table` of the copy (into
+/// `columns`, or the statement's own column names).
+async fn copy_rows(
+    tx: &Transaction<'_>,
+    copy: rusqlite::Connection,
+    table: &str,
+    select: &Statement,
+    columns: Option<&str>,
+) -> Result<rusqlite::Connection, StoreError> {
+    let names: Vec<&str> = select.columns().iter().map(|c| c.name()).collect();
+    let columns = columns.map_or_else(|| names.join(", "), str::to_string);
+    let marks = vec!["?"; names.len()].join(", ");
+    let insert = format!("INSERT INTO {table} ({columns}) VALUES ({marks})");
+    let portal = tx.bind(select, &[]).await?;
+    let mut copy = copy;
+    loop {
+        let rows = tx.query_portal(&portal, COPY_BATCH).await?;
+        if rows.is_empty() {
+            return Ok(copy);
+        }
+        let rows = rows.iter().map(sqlite_row).collect::<Result<Vec<_>, _>>()?;
+        let insert = insert.clone();
+        copy = blocking(move || {
+            {
+                let mut stmt = copy.prepare_cached(&insert)?;
+                for row in rows {
+                    stmt.execute(rusqlite::params_from_iter(row))?;
+                }
+            }
+            Ok(copy)
+        })
+        .await?;
+    }
+}
+
+/// Writes the snapshot `tx` reads into the new database `path`, whose
+/// schema is made.
+async fn snapshot(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreError> {
+    // The tables a newer schema added would be left out silently: refused.
+    let known: Vec<String> = tx
+        .query("SELECT tablename::TEXT FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1", &[])
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    if let Some(unknown) = known
+        .iter()
+        .find(|t| !TABLES.contains(&t.as_str()) && !["message_text", "schema_migrations"].contains(&t.as_str()))
+    {
+        return Err(StoreError::Invalid(format!("table {unknown} is not known to the snapshot of this build")));
+    }
+
+    // The copy's schema, by the embedded store itself; then one transaction.
+    drop(SqliteStore::open(path).await?);
+    let target = path.to_path_buf();
+    let mut copy = blocking(move || {
+        let copy = rusqlite::Connection::open(&target)?;
+        copy.execute_batch("PRAGMA synchronous = FULL; BEGIN IMMEDIATE")?;
+        Ok(copy)
+    })
+    .await?;
+    for table in TABLES {
+        let select = tx.prepare(&format!("SELECT * FROM {table}")).await?;
+        copy = copy_rows(tx, copy, table, &select, None).await?;
+    }
+    let words =
+        tx.prepare("SELECT facts_id, array_to_string(tsvector_to_array(words), ' ') AS text FROM message_text").await?;
+    copy = copy_rows(tx, copy, "message_text", &words, Some("rowid, text")).await?;
+    blocking(move || Ok(copy.execute_batch("COMMIT")?)).await
+}
+
+/// The files of the SQLite database `path`.
+fn database_files(path: &Path) -> [PathBuf; 3] {
+    let with = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    [path.to_path_buf(), with("-wal"), with("-shm")]
+}
 
 #[async_trait]
 impl MaintenanceStore for PgStore {
     async fn check_metadata(&self) -> Result<Vec<String>, StoreError> {
-        todo!("postgres")
+        let mut client = self.client().await?;
+        let tx =
+            client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await?;
+        let problems = check(&tx).await?;
+        tx.commit().await?;
+        Ok(problems)
     }
 
-    async fn snapshot_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
-        todo!("postgres")
+    async fn snapshot_to(&self, path: &Path) -> Result<(), StoreError> {
+        if path.exists() {
+            return Err(StoreError::Invalid(format!("{} exists: a snapshot goes to a new database", path.display())));
+        }
+        let mut client = self.client().await?;
+        // One moment of the database, however long the copy takes.
+        let tx =
+            client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await?;
+        if let Err(e) = snapshot(&tx, path).await {
+            // No half copy left behind to be taken for a backup.
+            for file in database_files(path) {
+                if let Err(removal) = std::fs::remove_file(&file)
+                    && removal.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(file = %file.display(), error = %removal, "snapshot: cannot remove a failed copy");
+                }
+            }
+            return Err(e);
+        }
+        tx.commit().await?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(StoreError::io(path))
     }
 }

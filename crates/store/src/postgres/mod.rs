@@ -15,11 +15,13 @@
 mod account_links;
 mod app_passwords;
 mod audit;
+mod copy;
 mod facts;
 mod folders;
 mod indicator;
 mod inline_blobs;
 mod lifecycle;
+mod listing;
 mod maintenance;
 mod metadata;
 mod migrations;
@@ -29,11 +31,12 @@ mod stats;
 
 use std::time::Duration;
 
+pub use copy::{CopyReport, copy_embedded};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Transaction};
 use tokio_postgres::{NoTls, Row};
 
 use crate::model::{INBOX, Mailbox, MailboxId, NewMailbox, SPECIAL_FOLDERS};
-use crate::{BlobHash, StoreError, now_unix};
+use crate::{StoreError, now_unix};
 
 /// How to reach PostgreSQL.
 #[derive(Debug, Clone)]
@@ -90,7 +93,10 @@ impl PgStore {
 
     /// A connection of the pool, returned to it when dropped.
     pub(crate) async fn client(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(|e| StoreError::Pool(e.to_string()))
+        self.pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(e) => StoreError::Postgres(e),
+            other => StoreError::Pool(other.to_string()),
+        })
     }
 
     /// Tells watchers (IMAP sessions) that a mailbox's folders changed.
@@ -98,16 +104,6 @@ impl PgStore {
         // No receiver is not an error: nobody is watching.
         let _ = self.changes.send(mailbox);
     }
-}
-
-/// Stores a small body in the transaction that links it; the same content
-/// twice is kept once.
-pub(crate) async fn insert_inline_blob(tx: &Transaction<'_>, hash: &BlobHash, body: &[u8]) -> Result<(), StoreError> {
-    let stmt = tx
-        .prepare_cached("INSERT INTO inline_blobs (hash, data) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING")
-        .await?;
-    tx.execute(&stmt, &[&hash.to_hex(), &body]).await?;
-    Ok(())
 }
 
 /// UIDVALIDITY of a new folder (RFC 9051 §2.3.1.1): the creation time in

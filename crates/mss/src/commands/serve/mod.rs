@@ -209,7 +209,7 @@ fn initialise_development(dir: &Path) -> Result<(), CliError> {
 }
 
 /// Holds an exclusive lock on `DIR/serve.lock` for the life of the server.
-fn lock(dir: &Path) -> Result<File, CliError> {
+pub(crate) fn lock(dir: &Path) -> Result<File, CliError> {
     let path = dir.join(LOCK_FILE);
     let file = File::create(&path).map_err(|e| failed(path.display(), e))?;
     file.try_lock().map_err(|_| failed("data-dir", format!("another mss serve is running on {}", dir.display())))?;
