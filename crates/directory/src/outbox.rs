@@ -19,6 +19,9 @@ use crate::{Publisher, Verdict};
 
 /// Operations read per store query.
 const BATCH: usize = 100;
+/// How long an operation taken for sending stays with the node that took
+/// it before another node takes it over (a request takes 15 s at most).
+const CLAIM_SECONDS: i64 = 300;
 
 /// Waits between attempts while the directory does not answer.
 #[derive(Debug, Clone, Copy)]
@@ -72,7 +75,7 @@ pub async fn send_due(o: &Outbox, now: i64) -> Result<usize, StoreError> {
     loop {
         // Each attempt is recorded (done, failed or postponed past `now`),
         // so every round sees other operations, and the loop ends.
-        let due = o.store.meta.due_publications(now, BATCH).await?;
+        let due = o.store.meta.claim_due_publications(now, now.saturating_add(CLAIM_SECONDS), BATCH).await?;
         if due.is_empty() {
             return Ok(attempted);
         }

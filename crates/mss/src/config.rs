@@ -527,6 +527,15 @@ pub struct Smtp {
     /// a new one is refused with 421 (a big peer operator may need more).
     #[serde(default = "default_max_unproven_per_address")]
     pub max_unproven_per_address: usize,
+    /// How long a recipient taken for a delivery attempt stays with the
+    /// node that took it before another node takes it over (that node is
+    /// presumed dead). Longer than an attempt lasts.
+    #[serde(default = "default_delivery_claim_seconds")]
+    pub delivery_claim_seconds: u64,
+}
+
+fn default_delivery_claim_seconds() -> u64 {
+    mss_smtp::outbound::RetryPolicy::default().claim.as_secs()
 }
 
 fn default_max_unproven_per_address() -> usize {
@@ -566,6 +575,7 @@ impl Default for Smtp {
             mx_port: default_mx_port(),
             product_reference: default_product_reference(),
             max_unproven_per_address: default_max_unproven_per_address(),
+            delivery_claim_seconds: default_delivery_claim_seconds(),
         }
     }
 }
@@ -831,7 +841,12 @@ impl Config {
         };
         let whitelist = &self.whitelist;
         let crl_urls_ok = self.tls.crl_urls.iter().all(|u| web_url(&Some(u.clone())));
-        let checks: [(&str, bool, String); 16] = [
+        let checks: [(&str, bool, String); 17] = [
+            (
+                "[smtp] delivery_claim_seconds",
+                (5..=DAY).contains(&self.smtp.delivery_claim_seconds),
+                format!("5 to {DAY}"),
+            ),
             ("[store] postgres_pool_size", (1..=1000).contains(&self.store.postgres_pool_size), "1 to 1000".into()),
             (
                 "[smtp] max_unproven_per_address",

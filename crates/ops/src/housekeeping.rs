@@ -1,7 +1,8 @@
-//! The daily housekeeping `mss serve` schedules: audit entries past their
-//! retention go, deleted mailboxes past theirs are emptied, and blobs no
-//! message names are collected. A failed step is logged and the others
-//! still run.
+//! The daily housekeeping: audit entries past their retention go, deleted
+//! mailboxes past theirs are emptied, and blobs no message names are
+//! collected. A failed step is logged and the others still run. `mss serve`
+//! schedules [`sweep`] once a day, on one of the nodes sharing the store
+//! (the holder of its lease); running it twice is harmless.
 
 use std::time::Duration;
 
@@ -56,14 +57,6 @@ pub async fn sweep(store: &Store, retention: Retention) -> Swept {
         Err(e) => tracing::error!(error = %e, "store: blob collection failed"),
     }
     swept
-}
-
-/// [`sweep`] now and then once a day, forever.
-pub async fn daily(store: Store, retention: Retention) {
-    loop {
-        sweep(&store, retention).await;
-        tokio::time::sleep(Duration::from_secs(86_400)).await;
-    }
 }
 
 #[cfg(test)]

@@ -374,6 +374,7 @@ pub trait MetadataStore:
     + crate::StatsStore
     + crate::AuditStore
     + crate::LifecycleStore
+    + crate::LeaseStore
     + crate::MaintenanceStore
     + crate::PublicationStore
     + Send
@@ -456,8 +457,17 @@ pub trait MetadataStore:
     async fn record_local_delivery(&self, blob: &BlobHash, recipients: &[String]) -> Result<(), StoreError>;
     /// What became of each recipient of the message of `blob`, by recipient.
     async fn delivery_status(&self, blob: &BlobHash) -> Result<Vec<DeliveryStatus>, StoreError>;
-    /// Pending recipients due at `now`, oldest first, at most `limit`.
-    async fn due_recipients(&self, now: i64, limit: usize) -> Result<Vec<QueuedRecipient>, StoreError>;
+    /// Claims pending recipients due at `now`, oldest first, at most
+    /// `limit`: their next attempt moves to `until`, so that no node (this
+    /// one included) is given them again before their attempt is recorded,
+    /// or before `until` if the node trying them died: another then takes
+    /// them over. Claims are atomic across nodes sharing the store.
+    async fn claim_due_recipients(
+        &self,
+        now: i64,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedRecipient>, StoreError>;
     /// Records an attempt on a pending recipient; a recipient already final
     /// is left as it is (false is returned).
     async fn record_attempt(&self, recipient: i64, outcome: &AttemptOutcome) -> Result<bool, StoreError>;

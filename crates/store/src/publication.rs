@@ -172,9 +172,12 @@ pub trait PublicationStore: Send + Sync {
     /// Sets the liste rouge flag and, if it changed on an active mailbox,
     /// queues an update, in one transaction; true when it changed.
     async fn set_liste_rouge(&self, id: MailboxId, liste_rouge: bool) -> Result<bool, StoreError>;
-    /// The oldest pending operation of each mailbox, when due at `now`;
-    /// oldest first, at most `limit`.
-    async fn due_publications(&self, now: i64, limit: usize) -> Result<Vec<Publication>, StoreError>;
+    /// Claims the oldest pending operation of each mailbox, when due at
+    /// `now`; oldest first, at most `limit`. Claimed, an operation is due
+    /// again only at `until` (if the node sending it died before recording
+    /// the attempt), so no two nodes send it at once; the mailbox's later
+    /// operations keep waiting behind it.
+    async fn claim_due_publications(&self, now: i64, until: i64, limit: usize) -> Result<Vec<Publication>, StoreError>;
     /// Records an attempt on a pending operation (attempts + 1); false when
     /// it is no longer pending.
     async fn record_publication(

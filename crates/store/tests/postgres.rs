@@ -79,3 +79,71 @@ async fn open_together(config: &StoreConfig) -> Vec<Result<Store, StoreError>> {
     }
     opened
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_nodes_racing_for_a_free_lease_exactly_one_takes_it() {
+    let Some(fresh) = Fresh::start() else { return };
+    // Two nodes, eight tasks between them, all asking at once.
+    let nodes = [fresh.open().await, fresh.open().await];
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+    let now = mss_store::now_unix();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (meta, start) = (nodes[i % 2].meta.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                meta.take_lease("housekeeping", &format!("node-{i}"), now, now + 60).await.unwrap()
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        if task.await.unwrap() {
+            winners.push(i);
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    // The winner holds it: the others are still refused, it renews.
+    let winner = format!("node-{}", winners[0]);
+    let loser = format!("node-{}", (winners[0] + 1) % 8);
+    assert!(!nodes[1].meta.take_lease("housekeeping", &loser, now + 1, now + 61).await.unwrap());
+    assert!(nodes[0].meta.take_lease("housekeeping", &winner, now + 1, now + 61).await.unwrap());
+}
+
+/// IDLE across nodes: a delivery on node A wakes a watcher of node B,
+/// through PostgreSQL `LISTEN`/`NOTIFY`, also after B's listening
+/// connection was killed (it reconnects).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_on_one_node_wakes_the_watchers_of_another() {
+    use std::time::Duration;
+    let Some(fresh) = Fresh::start() else { return };
+    let (a, b) = (fresh.open().await, fresh.open().await);
+    let m = a.meta.create_mailbox(&support::person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let mut watch = b.meta.watch();
+    a.deliver(b"Subject: hello\r\n\r\nhi", &[m.id]).await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(5), watch.recv()).await;
+    assert_eq!(heard.expect("node B not woken within 5 s").unwrap(), m.id);
+
+    // The listeners' connections killed from the server side.
+    let listeners = "SELECT pid FROM pg_stat_activity WHERE application_name = 'mss-listener' \
+                     AND query LIKE 'LISTEN%' ORDER BY pid";
+    let before = fresh.cluster.psql("mss", listeners);
+    assert_eq!(before.lines().count(), 2, "{before}");
+    let killed = fresh
+        .cluster
+        .psql("mss", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mss-listener'");
+    assert_eq!(killed.lines().filter(|l| *l == "t").count(), 2, "{killed}");
+    // Both nodes listen again on new connections.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = fresh.cluster.psql("mss", listeners);
+        if now.lines().count() == 2 && now.lines().all(|pid| !before.lines().any(|old| old == pid)) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "listeners not back within 10 s: {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    a.deliver(b"Subject: again\r\n\r\nhi", &[m.id]).await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(10), watch.recv()).await;
+    assert_eq!(heard.expect("node B not woken within 10 s after reconnecting").unwrap(), m.id);
+}

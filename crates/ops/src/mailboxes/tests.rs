@@ -47,7 +47,7 @@ async fn the_operator_creates_active_mailboxes_at_the_next_free_address() {
     assert_eq!(first.address.to_string(), "jean.martin@pharmacie.test");
     assert_eq!(second.address.to_string(), "jean.martin-2@pharmacie.test");
     assert_eq!(first.state, MailboxState::Active);
-    let outbox = store.meta.due_publications(i64::MAX, 10).await.unwrap();
+    let outbox = store.meta.claim_due_publications(i64::MAX, i64::MAX, 10).await.unwrap();
     assert!(outbox.iter().all(|p| p.kind == PublicationKind::Publish), "{outbox:?}");
     assert_eq!(outbox.len(), 2);
 }

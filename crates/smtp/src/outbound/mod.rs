@@ -38,6 +38,10 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// How long a message may stay queued (the expiry given at enqueue).
     pub expiry: Duration,
+    /// How long a recipient taken for an attempt stays with the node that
+    /// took it: past that, the node is presumed dead and another takes the
+    /// recipient over. Longer than any attempt lasts.
+    pub claim: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -46,6 +50,7 @@ impl Default for RetryPolicy {
             first_delay: Duration::from_secs(60),
             max_delay: Duration::from_secs(3600),
             expiry: Duration::from_secs(5 * 86_400),
+            claim: Duration::from_secs(600),
         }
     }
 }
@@ -109,7 +114,9 @@ impl Outbound {
     /// One round: every due recipient gets an attempt, one SMTP transaction
     /// per message and domain. Returns how many recipients were tried.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
-        let due = self.store.meta.due_recipients(now_unix(), BATCH).await?;
+        let now = now_unix();
+        let until = now.saturating_add(i64::try_from(self.retry.claim.as_secs()).unwrap_or(i64::MAX));
+        let due = self.store.meta.claim_due_recipients(now, until, BATCH).await?;
         let tried = due.len();
         let mut groups: BTreeMap<(QueueId, String), Vec<QueuedRecipient>> = BTreeMap::new();
         for recipient in due {

@@ -56,7 +56,7 @@ const PROBLEMS_PER_CHECK: usize = 100;
 /// The tables a snapshot copies, parents before children (the facts before
 /// the messages, whose triggers then link them as PostgreSQL's did).
 /// `message_text` is copied apart (its words), `schema_migrations` is the
-/// copy's own.
+/// copy's own, `leases` belong to the running nodes, not to the data.
 const TABLES: &[&str] = &[
     "mailboxes",
     "folders",
@@ -169,10 +169,9 @@ async fn snapshot(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreError> {
         .iter()
         .map(|r| r.try_get(0))
         .collect::<Result<_, _>>()?;
-    if let Some(unknown) = known
-        .iter()
-        .find(|t| !TABLES.contains(&t.as_str()) && !["message_text", "schema_migrations"].contains(&t.as_str()))
-    {
+    if let Some(unknown) = known.iter().find(|t| {
+        !TABLES.contains(&t.as_str()) && !["message_text", "schema_migrations", "leases"].contains(&t.as_str())
+    }) {
         return Err(StoreError::Invalid(format!("table {unknown} is not known to the snapshot of this build")));
     }
 

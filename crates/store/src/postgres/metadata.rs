@@ -503,19 +503,33 @@ impl MetadataStore for PgStore {
         Ok(id)
     }
 
-    async fn due_recipients(&self, now: i64, limit: usize) -> Result<Vec<QueuedRecipient>, StoreError> {
+    async fn claim_due_recipients(
+        &self,
+        now: i64,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedRecipient>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // SKIP LOCKED: a recipient whose attempt is being recorded right now
-        // is left out rather than waited for (its row may be final in a
-        // moment). The rows are not held once read: two nodes reading at
-        // once are both given the same due recipients.
-        queued_rows(
-            &self.client().await?,
-            "WHERE r.status = 'pending' AND r.next_attempt_at <= $1 ORDER BY r.next_attempt_at, r.id LIMIT $2
-             FOR UPDATE OF r SKIP LOCKED",
-            &[&now, &limit],
-        )
-        .await
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // SKIP LOCKED: rows another node is claiming (or whose attempt is
+        // being recorded) right now are left to it, not waited for; once
+        // claimed they are no longer due, so no other node is given them.
+        let claimed: Vec<i64> = tx
+            .query(
+                "UPDATE queue_recipients SET next_attempt_at = $3 WHERE id IN (
+                     SELECT id FROM queue_recipients WHERE status = 'pending' AND next_attempt_at <= $1
+                     ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+                 RETURNING id",
+                &[&now, &limit, &until],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let due = queued_rows(&tx, "WHERE r.id = ANY($1) ORDER BY r.id", &[&claimed]).await?;
+        tx.commit().await?;
+        Ok(due)
     }
 
     async fn record_attempt(&self, recipient: i64, outcome: &AttemptOutcome) -> Result<bool, StoreError> {

@@ -11,8 +11,10 @@ use deadpool_postgres::Client;
 use crate::StoreError;
 
 /// (version, name, SQL), in order. Versions are consecutive from 1.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../../migrations/postgres/0001_initial.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
+    (2, "leases", include_str!("../../migrations/postgres/0002_leases.sql")),
+];
 
 /// The advisory lock key of schema changes ("mss schema" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6d73_7320_7363_6865;

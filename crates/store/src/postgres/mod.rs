@@ -10,16 +10,19 @@
 //! Commits are durable when they return (`synchronous_commit` is the
 //! server's, `on` by default). The schema is `migrations/postgres`, applied
 //! at open under an advisory lock so that nodes starting together migrate
-//! once.
+//! once. Folder changes are announced to every node with `LISTEN`/`NOTIFY`
+//! (see `changes.rs`): a delivery on one node wakes IDLE on the others.
 
 mod account_links;
 mod app_passwords;
 mod audit;
+mod changes;
 mod copy;
 mod facts;
 mod folders;
 mod indicator;
 mod inline_blobs;
+mod leases;
 mod lifecycle;
 mod listing;
 mod maintenance;
@@ -29,6 +32,7 @@ mod patients;
 mod publication;
 mod stats;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use copy::{CopyReport, copy_embedded};
@@ -60,8 +64,16 @@ const CHANGE_BUFFER: usize = 1024;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
-    /// Mailboxes whose folders changed (see [`crate::FolderStore::watch`]).
+    /// The connection settings of the pool; the change listener connects
+    /// with them too.
+    pg: Arc<tokio_postgres::Config>,
+    /// Mailboxes whose folders changed (see [`crate::FolderStore::watch`]),
+    /// on this node or, through the change listener, on others.
     changes: tokio::sync::broadcast::Sender<MailboxId>,
+    /// Mailboxes to announce to the other nodes (the publisher's queue).
+    announce: tokio::sync::mpsc::UnboundedSender<MailboxId>,
+    /// Dropped with the last clone: the change listener then ends.
+    _listener: Arc<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl PgStore {
@@ -73,7 +85,8 @@ impl PgStore {
         }
         pg.application_name("mss");
         pg.connect_timeout(POOL_WAIT);
-        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(pg.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(config.pool_size.max(1))
             .runtime(Runtime::Tokio1)
@@ -81,8 +94,20 @@ impl PgStore {
             .create_timeout(Some(POOL_WAIT))
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        let store = Self { pool, changes: tokio::sync::broadcast::channel(CHANGE_BUFFER).0 };
+        let node = changes::node_id();
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let store = Self {
+            announce: changes::publisher(pool.clone(), node.clone()),
+            pool,
+            pg: Arc::new(pg),
+            changes: tokio::sync::broadcast::channel(CHANGE_BUFFER).0,
+            _listener: Arc::new(stop),
+        };
         migrations::apply(&mut store.client().await?).await?;
+        // Listening before open returns: a change made elsewhere once the
+        // store is open is heard.
+        let session = changes::Session::open(&store.pg).await?;
+        changes::listen(session, (*store.pg).clone(), node, store.changes.downgrade(), stopped);
         Ok(store)
     }
 
@@ -99,10 +124,15 @@ impl PgStore {
         })
     }
 
-    /// Tells watchers (IMAP sessions) that a mailbox's folders changed.
+    /// Tells watchers (IMAP sessions) that a mailbox's folders changed:
+    /// this node's at once, the other nodes' through PostgreSQL (queued,
+    /// sent by a task; see `changes.rs`).
     pub(crate) fn notify(&self, mailbox: MailboxId) {
         // No receiver is not an error: nobody is watching.
         let _ = self.changes.send(mailbox);
+        if self.announce.send(mailbox).is_err() {
+            tracing::warn!(mailbox, "the change publisher has ended: other nodes are not told");
+        }
     }
 }
 

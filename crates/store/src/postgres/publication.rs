@@ -113,21 +113,31 @@ impl PublicationStore for PgStore {
         Ok(true)
     }
 
-    async fn due_publications(&self, now: i64, limit: usize) -> Result<Vec<Publication>, StoreError> {
+    async fn claim_due_publications(&self, now: i64, until: i64, limit: usize) -> Result<Vec<Publication>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let client = self.client().await?;
-        // Rows another node is recording an attempt on are skipped, not
-        // waited for.
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {FROM}
-             WHERE o.status = 'pending' AND o.next_attempt_at <= $1
-               AND o.id = (SELECT min(id) FROM directory_outbox
-                           WHERE mailbox_id = o.mailbox_id AND status = 'pending')
-             ORDER BY o.id LIMIT $2
-             FOR UPDATE OF o SKIP LOCKED"
-        );
-        let stmt = client.prepare_cached(&sql).await?;
-        client.query(&stmt, &[&now, &limit]).await?.iter().map(typed).collect()
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Rows another node is claiming or recording right now are skipped,
+        // not waited for; once claimed they are not due.
+        let claimed: Vec<i64> = tx
+            .query(
+                "UPDATE directory_outbox SET next_attempt_at = $3 WHERE id IN (
+                     SELECT o.id FROM directory_outbox o
+                     WHERE o.status = 'pending' AND o.next_attempt_at <= $1
+                       AND o.id = (SELECT min(id) FROM directory_outbox
+                                   WHERE mailbox_id = o.mailbox_id AND status = 'pending')
+                     ORDER BY o.id LIMIT $2 FOR UPDATE SKIP LOCKED)
+                 RETURNING id",
+                &[&now, &limit, &until],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE o.id = ANY($1) ORDER BY o.id");
+        let due = tx.query(&sql, &[&claimed]).await?.iter().map(typed).collect::<Result<_, _>>()?;
+        tx.commit().await?;
+        Ok(due)
     }
 
     async fn record_publication(

@@ -33,6 +33,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "app_passwords", include_str!("../../migrations/sqlite/0017_app_passwords.sql")),
     (18, "message_preview", include_str!("../../migrations/sqlite/0018_message_preview.sql")),
     (19, "account_links", include_str!("../../migrations/sqlite/0019_account_links.sql")),
+    (20, "leases", include_str!("../../migrations/sqlite/0020_leases.sql")),
 ];
 
 /// Brings the database to the latest version; returns the version reached.

@@ -14,6 +14,7 @@ mod facts;
 mod folders;
 mod indicator;
 mod inline_blobs;
+mod leases;
 mod lifecycle;
 mod listing;
 mod maintenance;
@@ -721,14 +722,26 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
-    async fn due_recipients(&self, now: i64, limit: usize) -> Result<Vec<QueuedRecipient>, StoreError> {
+    async fn claim_due_recipients(
+        &self,
+        now: i64,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedRecipient>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |conn| {
-            queued_rows(
-                conn,
+        // One writer at a time: the read and the claim are one transaction.
+        self.write(move |tx| {
+            let mut due = queued_rows(
+                tx,
                 "WHERE r.status = 'pending' AND r.next_attempt_at <= ?1 ORDER BY r.next_attempt_at, r.id LIMIT ?2",
                 params![now, limit],
-            )
+            )?;
+            let mut claim = tx.prepare_cached("UPDATE queue_recipients SET next_attempt_at = ?2 WHERE id = ?1")?;
+            for recipient in &mut due {
+                claim.execute(params![recipient.id, until])?;
+                recipient.next_attempt_at = until;
+            }
+            Ok(due)
         })
         .await
     }

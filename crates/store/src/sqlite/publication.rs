@@ -122,9 +122,9 @@ impl PublicationStore for SqliteStore {
         .await
     }
 
-    async fn due_publications(&self, now: i64, limit: usize) -> Result<Vec<Publication>, StoreError> {
+    async fn claim_due_publications(&self, now: i64, until: i64, limit: usize) -> Result<Vec<Publication>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |conn| {
+        self.write(move |tx| {
             let sql = format!(
                 "SELECT {COLUMNS} FROM {FROM}
                  WHERE o.status = 'pending' AND o.next_attempt_at <= ?1
@@ -132,7 +132,13 @@ impl PublicationStore for SqliteStore {
                                WHERE mailbox_id = o.mailbox_id AND status = 'pending')
                  ORDER BY o.id LIMIT ?2"
             );
-            select(conn, &sql, params![now, limit])
+            let mut due = select(tx, &sql, params![now, limit])?;
+            let mut claim = tx.prepare_cached("UPDATE directory_outbox SET next_attempt_at = ?2 WHERE id = ?1")?;
+            for publication in &mut due {
+                claim.execute(params![publication.id, until])?;
+                publication.next_attempt_at = until;
+            }
+            Ok(due)
         })
         .await
     }

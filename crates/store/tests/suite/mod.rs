@@ -7,6 +7,7 @@ mod audit;
 mod facts;
 mod folders;
 mod indicator;
+mod leases;
 mod lifecycle;
 mod listing;
 mod maintenance;
@@ -20,6 +21,7 @@ pub use audit::*;
 pub use facts::*;
 pub use folders::*;
 pub use indicator::*;
+pub use leases::*;
 pub use lifecycle::*;
 pub use listing::*;
 pub use maintenance::*;
@@ -81,6 +83,7 @@ macro_rules! every_test {
             dispensations_are_kept_replaced_and_read_by_pharmacy_and_time,
             a_pharmacys_patient_exchanges_are_found_from_its_mailboxes,
             usage_counts_mailboxes_messages_documents_and_logins_of_the_period,
+            a_lease_has_one_holder_until_it_expires_or_is_released,
         );
     };
 }
@@ -253,20 +256,24 @@ pub async fn the_queue_tracks_each_recipient_until_all_are_final(store: &Store) 
         .enqueue(b"Subject: x\r\n\r\nx\r\n", "a.a@pharma.test", &[to("x@peer.test"), to("y@other.test")], far)
         .await
         .unwrap();
-    let due = store.meta.due_recipients(now_unix(), 10).await.unwrap();
+    let claimed_until = now_unix() + 300;
+    let due = store.meta.claim_due_recipients(now_unix(), claimed_until, 10).await.unwrap();
     assert_eq!(due.len(), 2);
     assert_eq!((due[0].message, due[0].domain.as_str(), due[0].status), (id, "peer.test", RecipientStatus::Pending));
     assert_eq!(store.blobs.get(&due[0].blob).await.unwrap().unwrap(), b"Subject: x\r\n\r\nx\r\n");
     assert!(store.meta.referenced_blobs().await.unwrap().contains(&due[0].blob), "a queued blob is referenced");
 
+    // Claimed: given to no one else until the claim lapses (its node died).
+    assert!(store.meta.claim_due_recipients(now_unix(), claimed_until, 10).await.unwrap().is_empty());
+    let taken_over = store.meta.claim_due_recipients(claimed_until, claimed_until + 300, 10).await.unwrap();
+    assert_eq!(taken_over.iter().map(|r| r.id).collect::<Vec<_>>(), due.iter().map(|r| r.id).collect::<Vec<_>>());
+
     let later = now_unix() + 600;
     let deferred = AttemptOutcome::Deferred { reply: "421 busy".into(), retry_at: later };
     assert!(store.meta.record_attempt(due[0].id, &deferred).await.unwrap());
-    let due_now = store.meta.due_recipients(now_unix(), 10).await.unwrap();
-    assert_eq!(due_now.iter().map(|r| r.recipient.as_str()).collect::<Vec<_>>(), ["y@other.test"]);
-    assert_eq!(store.meta.due_recipients(later, 10).await.unwrap().len(), 2);
     assert!(store.meta.retry_now(id).await.unwrap());
-    assert_eq!(store.meta.due_recipients(now_unix(), 10).await.unwrap().len(), 2);
+    let due_now = store.meta.claim_due_recipients(now_unix(), claimed_until, 10).await.unwrap();
+    assert_eq!(due_now.len(), 2, "retry now makes every pending recipient due, claimed or not");
 
     let delivered = AttemptOutcome::Delivered { reply: "250 ok".into() };
     assert!(store.meta.record_attempt(due[0].id, &delivered).await.unwrap());
@@ -330,7 +337,7 @@ pub async fn each_recipient_of_a_sent_message_has_its_delivery_state(store: &Sto
             ("y@other.test".into(), DeliveryState::Queued, String::new()),
         ]
     );
-    let due = store.meta.due_recipients(now_unix(), 10).await.unwrap();
+    let due = store.meta.claim_due_recipients(now_unix(), now_unix() + 600, 10).await.unwrap();
     let deferred = AttemptOutcome::Deferred { reply: "421 4.3.2 busy".into(), retry_at: now_unix() + 600 };
     store.meta.record_attempt(due[0].id, &deferred).await.unwrap();
     store.meta.record_attempt(due[1].id, &AttemptOutcome::Failed { reply: "550 5.1.1 unknown".into() }).await.unwrap();

@@ -61,16 +61,24 @@ pub async fn state_changes_queue_their_publication_in_order_per_mailbox(store: &
 
     // Only the oldest pending operation of a mailbox is due.
     let now = now_unix();
-    let due = store.meta.due_publications(now, 10).await.unwrap();
+    let due = store.meta.claim_due_publications(now, now + 30, 10).await.unwrap();
     assert_eq!(kinds(&due), [("a.a@pharma.test", Publish, Pending)]);
+    // Claimed: no other node is given it (nor the withdraw behind it) until
+    // the claim lapses; then it is taken over.
+    assert!(store.meta.claim_due_publications(now, now, 10).await.unwrap().is_empty());
+    let taken_over = store.meta.claim_due_publications(now + 30, now, 10).await.unwrap();
+    assert_eq!(taken_over.iter().map(|p| p.id).collect::<Vec<_>>(), [due[0].id]);
     let retry = PublicationOutcome::Retry { error: "HTTP 503".into(), retry_at: now + 60 };
     assert!(store.meta.record_publication(due[0].id, &retry, now).await.unwrap());
-    assert!(store.meta.due_publications(now, 10).await.unwrap().is_empty(), "the withdraw waits for the publish");
-    let later = store.meta.due_publications(now + 60, 10).await.unwrap();
+    assert!(
+        store.meta.claim_due_publications(now, now, 10).await.unwrap().is_empty(),
+        "the withdraw waits for the publish"
+    );
+    let later = store.meta.claim_due_publications(now + 60, now + 60, 10).await.unwrap();
     assert_eq!((later[0].attempts, later[0].last_error.as_deref()), (1, Some("HTTP 503")));
     assert!(store.meta.record_publication(due[0].id, &PublicationOutcome::Acknowledged, now + 60).await.unwrap());
     assert!(!store.meta.record_publication(due[0].id, &retry, now).await.unwrap(), "final stays final");
-    let next = store.meta.due_publications(now + 60, 10).await.unwrap();
+    let next = store.meta.claim_due_publications(now + 60, now + 60, 10).await.unwrap();
     assert_eq!(kinds(&next), [("a.a@pharma.test", Withdraw, Pending)]);
     let refused = PublicationOutcome::Failed { error: "FINESS inconnu".into() };
     assert!(store.meta.record_publication(next[0].id, &refused, now + 61).await.unwrap());
@@ -96,7 +104,7 @@ pub async fn a_liste_rouge_change_queues_an_update_of_an_active_mailbox(store: &
     let now = now_unix();
     let retry = PublicationOutcome::Retry { error: "HTTP 503".into(), retry_at: now + 3600 };
     store.meta.record_publication(queued[0].id, &retry, now).await.unwrap();
-    assert!(store.meta.due_publications(now, 10).await.unwrap().is_empty());
+    assert!(store.meta.claim_due_publications(now, now, 10).await.unwrap().is_empty());
     assert_eq!(store.meta.publications_due_now(now).await.unwrap(), 1);
-    assert_eq!(store.meta.due_publications(now, 10).await.unwrap().len(), 1);
+    assert_eq!(store.meta.claim_due_publications(now, now, 10).await.unwrap().len(), 1);
 }

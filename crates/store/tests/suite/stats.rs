@@ -30,7 +30,7 @@ pub async fn usage_counts_mailboxes_messages_documents_and_logins_of_the_period(
     let far = now_unix() + 3600;
     let recipients = [to("x@peer.test"), to("279035121518989@patient.mssante.fr"), to("y@peer.test")];
     store.enqueue(raw, "elodie@pharma.test", &recipients, far).await.unwrap();
-    let due = store.meta.due_recipients(now_unix(), 10).await.unwrap();
+    let due = store.meta.claim_due_recipients(now_unix(), now_unix() + 600, 10).await.unwrap();
     for (recipient, outcome) in due.iter().zip([
         AttemptOutcome::Delivered { reply: "250".into() },
         AttemptOutcome::Delivered { reply: "250".into() },

@@ -121,7 +121,11 @@ pub fn start(
         tls: tls.material.trust_space_client().map_err(|e| failed("tls", e))?,
         routes: routes(data, patient_route),
         peers,
-        retry: RetryPolicy { expiry: queue_expiry, ..RetryPolicy::default() },
+        retry: RetryPolicy {
+            expiry: queue_expiry,
+            claim: Duration::from_secs(smtp_config.delivery_claim_seconds),
+            ..RetryPolicy::default()
+        },
         wake,
     };
     tasks.push(tokio::spawn(Arc::new(outbound).run()));

@@ -7,11 +7,13 @@
 //! is removed on a clean stop.
 //!
 //! What runs: the mail servers and the outbound queue ([`mail`]), the
-//! directory workers and the daily housekeeping ([`workers`]), and HTTP
+//! directory workers and the daily housekeeping ([`workers`]; work to run
+//! on a single node of a cluster waits for its lease, [`cluster`]), HTTP
 //! ([`http`]: `/healthz`, a status page, the portal, the API, and `/fhir`:
 //! our published mailboxes read as FHIR), and in development the Mon espace
 //! santé simulator ([`patients`]). This module only wires them.
 
+mod cluster;
 mod expiry;
 mod http;
 mod listeners;
@@ -56,6 +58,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     raise_open_files_limit();
     let tls = Tls::load(&data)?;
     let store = data.open_store().await?;
+    let holder = cluster::Holder::of(&data.store_config()?);
     let mailboxes = store.meta.mailboxes().await?.len();
 
     let listeners = Listeners::bind(&data.config.listen).await?;
@@ -88,7 +91,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         Some(addr) => format!("https://{addr}"),
         None => format!("http://{http_addr}"),
     });
-    let ans_simulator = workers::start(&data, &store, http_addr, &mut tasks)?;
+    let ans_simulator = workers::start(&data, &store, &holder, http_addr, &mut tasks)?;
     let site = http::Site {
         data: &data,
         store: &store,
@@ -112,6 +115,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     for task in tasks {
         task.abort();
     }
+    workers::stop(&store, &holder).await;
     // The last audit entries are written before the runtime goes.
     store.audit.flush().await;
     let _ = std::fs::remove_file(data.path.join(PORTS_FILE));

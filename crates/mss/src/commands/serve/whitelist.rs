@@ -5,7 +5,9 @@
 //! checksum changes nothing: the last good list stays, and the failure is
 //! logged and traced. What an import changed (domains added, removed, with
 //! other operator DNs) is logged and traced as `whitelist.refresh`; SMTP
-//! reads the list from the store, so it applies at once.
+//! reads the list from the store, so it applies at once. Of the nodes
+//! sharing a store, the one holding the refresh's lease refreshes
+//! ([`super::cluster::WHITELIST`]).
 
 use std::time::Duration;
 
@@ -14,6 +16,7 @@ use mss_ops::whitelist;
 use mss_store::{NewAuditEntry, Store};
 use mss_trust::liste_blanche::MAX_FILE_BYTES;
 
+use super::cluster::{Holder, WHITELIST};
 use crate::config::DataDir;
 use crate::error::{CliError, failed};
 
@@ -47,11 +50,13 @@ impl Source {
         Ok(Some(Self { url, checksum_url: config.checksum_url.clone(), http, every }))
     }
 
-    /// Refreshes now, then every period, until the task is dropped.
-    pub async fn run(self, store: Store) {
+    /// Refreshes now, then every period, until the task is dropped; while
+    /// another node holds the lease, that node refreshes instead.
+    pub async fn run(self, store: Store, holder: Holder) {
+        let mut turns = WHITELIST.turns(store.clone(), holder, self.every);
         loop {
+            turns.next().await;
             self.refresh(&store).await;
-            tokio::time::sleep(self.every).await;
         }
     }
 

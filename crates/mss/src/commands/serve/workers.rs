@@ -2,7 +2,8 @@
 //! the directory publication outbox, the daily housekeeping
 //! (`mss_ops::housekeeping`), the liste blanche's refresh when configured
 //! ([`super::whitelist`]) and, at start, the backfill of message facts
-//! (`mss_ops::facts`).
+//! (`mss_ops::facts`). The housekeeping and the refresh run on one node of
+//! those sharing the store, the holder of their lease ([`super::cluster`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use mss_ops::housekeeping::{self, Retention};
 use mss_store::Store;
 use tokio::task::JoinHandle;
 
+use super::cluster::{self, Holder};
 use super::http::ANS_SIMULATOR_PATH;
 use crate::config::DataDir;
 use crate::error::{CliError, failed};
@@ -23,6 +25,7 @@ use crate::error::{CliError, failed};
 pub fn start(
     data: &DataDir,
     store: &Store,
+    holder: &Holder,
     http_addr: SocketAddr,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<Option<Arc<AnsSimulator>>, CliError> {
@@ -51,10 +54,23 @@ pub fn start(
         audit: days(lifecycle.audit_retention_days),
         deleted_mailboxes: days(lifecycle.deleted_retention_days),
     };
-    tasks.push(tokio::spawn(housekeeping::daily(store.clone(), retention)));
+    let mut turns = cluster::HOUSEKEEPING.turns(store.clone(), holder.clone(), days(1));
+    let swept = store.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            turns.next().await;
+            housekeeping::sweep(&swept, retention).await;
+        }
+    }));
     tasks.push(tokio::spawn(mss_ops::facts::backfill(store.clone())));
     if let Some(source) = super::whitelist::Source::of(data)? {
-        tasks.push(tokio::spawn(source.run(store.clone())));
+        tasks.push(tokio::spawn(source.run(store.clone(), holder.clone())));
     }
     Ok(simulator)
+}
+
+/// Gives up this node's leases once its workers are stopped: another node
+/// takes the work over at once.
+pub async fn stop(store: &Store, holder: &Holder) {
+    cluster::release(store, holder, &[cluster::HOUSEKEEPING, cluster::WHITELIST]).await;
 }

@@ -1,0 +1,195 @@
+//! Several `mss serve` nodes of one operator on one PostgreSQL database and
+//! one S3 bucket (throwaway servers from mss-testkit), each node a copy of
+//! the same data directory as a deployment would have: mail submitted to
+//! one node is read on the other, and the outbound queue is drained once
+//! while nodes are killed with SIGKILL at random moments and started again:
+//! the peer operator receives every acknowledged message exactly once, and
+//! `mss check` finds the store consistent afterwards.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use mss_testkit::{Cluster, S3Server};
+
+/// Points an operator's store at PostgreSQL `url` and the bucket, with a
+/// short delivery claim so that a killed node's work is taken over soon.
+fn share(op: &Operator, url: &str, s3: &mss_testkit::S3Bucket) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let secret = op.dir.join("s3.secret");
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&secret).unwrap();
+    std::io::Write::write_all(&mut file, s3.secret_access_key.as_bytes()).unwrap();
+    let config = op.dir.join("mss.toml");
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace("delivery_claim_seconds = 600", "delivery_claim_seconds = 5");
+    let store = format!(
+        "\n[store]\nbackend = \"postgres\"\npostgres_url = \"{url}\"\npostgres_pool_size = 4\nblobs = \"s3\"\n\
+         s3_endpoint = \"{}\"\ns3_region = \"{}\"\ns3_bucket = \"{}\"\ns3_access_key_id = \"{}\"\n\
+         s3_secret_access_key_file = \"s3.secret\"\n",
+        s3.endpoint, s3.region, s3.name, s3.access_key_id
+    );
+    std::fs::write(config, text + &store).unwrap();
+}
+
+/// A second node: the same data directory, copied (keys, configuration).
+fn another_node(op: &Operator) -> Operator {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    let status = Command::new("cp").arg("-a").arg(&op.dir).arg(&dir).status().unwrap();
+    assert!(status.success());
+    for own in ["ports.json", "serve.lock"] {
+        let _ = std::fs::remove_file(dir.join(own));
+    }
+    Operator::adopt(tmp, dir)
+}
+
+/// Submits messages numbered from `first` to one node until `count` were
+/// acknowledged or the node went away; prints the numbers acknowledged.
+const SEND: &str = r#"
+import smtplib, ssl, sys
+submission, ca, user, token, to, first, count = sys.argv[1:8]
+ctx = ssl.create_default_context(cafile=ca); ctx.check_hostname = False
+host, port = submission.rsplit(":", 1)
+try:
+    with smtplib.SMTP(host, int(port), timeout=10) as s:
+        s.starttls(context=ctx)
+        s.auth("XOAUTH2", lambda challenge=None: f"user={user}\x01auth=Bearer {token}\x01\x01", initial_response_ok=True)
+        for n in range(int(first), int(first) + int(count)):
+            s.sendmail(user, [to], f"From: <{user}>\r\nTo: <{to}>\r\nSubject: Ordonnance {n}\r\n\r\nTexte {n}\r\n".encode())
+            print(n, flush=True)
+except (OSError, smtplib.SMTPException):
+    pass
+"#;
+
+fn send(node: &Server, ca: &Path, [user, token, to]: [&str; 3], first: usize, count: usize) -> Vec<usize> {
+    let out = Command::new("python3")
+        .args(["-c", SEND, &node.addr("submission"), ca.to_str().unwrap(), user, token, to])
+        .args([first.to_string(), count.to_string()])
+        .output()
+        .expect("python3 is needed");
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| l.trim().parse().unwrap()).collect()
+}
+
+/// A pseudo-random number below `n`, from the clock (each run differs).
+fn random(n: u64) -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    u64::from(nanos) % n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_is_drained_once_while_nodes_are_killed_at_random_moments() {
+    let Some(cluster) = Cluster::start() else { return };
+    let Some(objects) = S3Server::start() else { return };
+    cluster.create_database("mss");
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("igc-test");
+    ok(&format!("pki init --out {}", ca.display()));
+    let smtp_peer = format!("127.0.0.1:{}", free_port());
+    let peer = Operator::with_ca_and_smtp("hopital.test", &ca, &smtp_peer);
+    let bob = peer.ok("mailbox create --type per --rpps 10000013994 --first Bob --last Durand").trim().to_string();
+    let ours = Operator::with_ca("pharmacie.test", &ca);
+    share(&ours, &cluster.url("mss"), &objects.bucket());
+    let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
+    let token = ours.ok(&format!("token {alice}")).trim().to_string();
+    ours.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, peer.dn()));
+    peer.ok(&format!(r#"whitelist add pharmacie.test --dn "{}""#, ours.dn()));
+    ours.route("hopital.test", &smtp_peer);
+    let nodes = [another_node(&ours), another_node(&ours)];
+    let _peer_server = peer.serve();
+    let mut servers = [nodes[0].serve(), nodes[1].serve()];
+    let ca_file = ours.dir.join("tls/ca.pem");
+
+    // Rounds of mail, each to one node, the other killed at a random moment
+    // and started again.
+    let mut acknowledged = Vec::new();
+    for round in 0..6 {
+        let (to, killed) = (round % 2, 1 - round % 2);
+        std::thread::sleep(Duration::from_millis(random(400)));
+        servers[killed].kill();
+        acknowledged.extend(send(&servers[to], &ca_file, [&alice, &token, &bob], round * 10, 10));
+        std::thread::sleep(Duration::from_millis(random(300)));
+        servers[killed] = nodes[killed].serve();
+    }
+    assert!(acknowledged.len() >= 50, "most messages were acknowledged: {acknowledged:?}");
+
+    // Every acknowledged message reaches the peer once.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while cluster.psql("mss", "SELECT count(*) FROM queue_recipients").trim() != "0" {
+        assert!(
+            Instant::now() < deadline,
+            "the queue was not drained: {}",
+            cluster.psql("mss", "SELECT * FROM queue_recipients")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    wait_for_inbox(&peer, &bob, acknowledged.len()).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(inbox_len(&peer, &bob).await, acknowledged.len(), "each message once, none twice");
+    let sent = cluster.psql(
+        "mss",
+        "SELECT count(*) FROM folder_messages fm JOIN folders f ON f.id = fm.folder_id WHERE f.name = 'Sent'",
+    );
+    assert_eq!(sent.trim(), acknowledged.len().to_string(), "a Sent copy of each");
+    drop(servers);
+    assert!(nodes[0].ok("check").contains("store consistent"));
+}
+
+/// IDLEs on the INBOX of one node (`imap`), submits a message to the other
+/// (`submission`), and prints the untagged EXISTS that woke the IDLE and
+/// the subject fetched then, from the IDLE node.
+const IDLE_ACROSS: &str = r#"
+import imaplib, smtplib, ssl, sys, time
+imap, submission, ca, user, token = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=ca); ctx.check_hostname = False
+host, port = imap.rsplit(":", 1)
+M = imaplib.IMAP4(host, int(port)); M.starttls(ssl_context=ctx)
+M.authenticate("XOAUTH2", lambda _: f"user={user}\1auth=Bearer {token}\1\1".encode())
+M.select("INBOX")
+tag = M._new_tag().decode()
+M.send(f"{tag} IDLE\r\n".encode())
+assert M.readline().startswith(b"+"), "IDLE refused"
+host, port = submission.rsplit(":", 1)
+with smtplib.SMTP(host, int(port), timeout=20) as s:
+    s.starttls(context=ctx)
+    s.auth("XOAUTH2", lambda challenge=None: f"user={user}\x01auth=Bearer {token}\x01\x01", initial_response_ok=True)
+    s.sendmail(user, [user], f"From: <{user}>\r\nTo: <{user}>\r\nSubject: Bilan de Mme Martin\r\n\r\nBonjour\r\n".encode())
+sent = time.monotonic()
+M.sock.settimeout(10)
+line = M.readline()
+while b"EXISTS" not in line:
+    line = M.readline()
+woke = time.monotonic() - sent
+M.send(b"DONE\r\n")
+while not M.readline().startswith(tag.encode()):
+    pass
+typ, data = M.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+print(line.decode().strip())
+print(data[0][1].decode().strip())
+print(f"{woke:.3f}", file=sys.stderr)
+M.logout()
+"#;
+
+#[test]
+fn mail_submitted_to_one_node_wakes_an_idle_session_on_the_other() {
+    let Some(cluster) = Cluster::start() else { return };
+    let Some(objects) = S3Server::start() else { return };
+    cluster.create_database("mss");
+    let ours = Operator::new("pharmacie.test");
+    share(&ours, &cluster.url("mss"), &objects.bucket());
+    let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
+    let token = ours.ok(&format!("token {alice}")).trim().to_string();
+    let nodes = [another_node(&ours), another_node(&ours)];
+    let servers = [nodes[0].serve(), nodes[1].serve()];
+    let ca = ours.dir.join("tls/ca.pem");
+    let out = Command::new("python3")
+        .args(["-c", IDLE_ACROSS, &servers[1].addr("imap"), &servers[0].addr("submission")])
+        .args([ca.to_str().unwrap(), &alice, &token])
+        .output()
+        .expect("python3 is needed");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(said.lines().collect::<Vec<_>>(), ["* 1 EXISTS", "Subject: Bilan de Mme Martin"], "{said}");
+}
