@@ -13,37 +13,11 @@ use std::path::Path;
 use rusqlite::types::ValueRef;
 use tokio_postgres::types::ToSql;
 
-use super::PgStore;
+use super::{DATA_TABLES, PgStore};
 use crate::{BlobStore, EMBEDDED_DATABASE, FsBlobStore, StoreError};
 
-/// The tables copied, parents before children.
-const TABLES: &[&str] = &[
-    "mailboxes",
-    "folders",
-    "messages",
-    "folder_messages",
-    "expunged",
-    "counters",
-    "inline_blobs",
-    "whitelist_entries",
-    "whitelist_imports",
-    "queue_messages",
-    "queue_recipients",
-    "mailbox_roles",
-    "audit_log",
-    "audit_anchor",
-    "cgu_acceptances",
-    "sessions",
-    "directory_outbox",
-    "patient_contacts",
-    "quick_answer_sets",
-    "quick_answers",
-    "delivery_status",
-    "dispensations",
-    "dispensation_links",
-    "app_passwords",
-    "account_links",
-];
+/// Tables recomputed from the bodies after the copy, not copied.
+const RECOMPUTED_TABLES: &[&str] = &["message_facts", "message_documents"];
 
 /// Columns recomputed rather than copied (`messages.facts_id`: facts are
 /// not copied).
@@ -72,7 +46,8 @@ pub async fn copy_embedded(
 ) -> Result<CopyReport, StoreError> {
     let mut client = target.client().await?;
     let tx = client.transaction().await?;
-    for table in TABLES {
+    let tables = || DATA_TABLES.iter().filter(|t| !RECOMPUTED_TABLES.contains(t));
+    for table in tables() {
         let occupied: bool = tx.query_one(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), &[]).await?.get(0);
         if occupied {
             let why = format!("the target database is not empty ({table}): a copy goes into a new database");
@@ -94,7 +69,7 @@ pub async fn copy_embedded(
     )?;
     // One read transaction: every table as of the same moment.
     source.execute_batch("BEGIN")?;
-    for table in TABLES {
+    for table in tables() {
         let columns = target_columns(&tx, table).await?;
         let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
         let rows = read_rows(&source, table, &columns)?;

@@ -21,7 +21,7 @@ use rusqlite::types::Value;
 use tokio_postgres::types::Type;
 use tokio_postgres::{IsolationLevel, Row, Statement};
 
-use super::PgStore;
+use super::{DATA_TABLES as TABLES, PgStore};
 use crate::error::blocking;
 use crate::{MaintenanceStore, SqliteStore, StoreError};
 
@@ -52,40 +52,6 @@ const INVARIANTS: &[&str] = &[
 
 /// At most this many problems of one kind are listed.
 const PROBLEMS_PER_CHECK: usize = 100;
-
-/// The tables a snapshot copies, parents before children (the facts before
-/// the messages, whose triggers then link them as PostgreSQL's did).
-/// `message_text` is copied apart (its words), `schema_migrations` is the
-/// copy's own, `leases` belong to the running nodes, not to the data.
-const TABLES: &[&str] = &[
-    "mailboxes",
-    "folders",
-    "message_facts",
-    "message_documents",
-    "messages",
-    "folder_messages",
-    "expunged",
-    "counters",
-    "inline_blobs",
-    "whitelist_entries",
-    "whitelist_imports",
-    "queue_messages",
-    "queue_recipients",
-    "mailbox_roles",
-    "audit_log",
-    "audit_anchor",
-    "cgu_acceptances",
-    "sessions",
-    "directory_outbox",
-    "patient_contacts",
-    "quick_answer_sets",
-    "quick_answers",
-    "delivery_status",
-    "dispensations",
-    "dispensation_links",
-    "app_passwords",
-    "account_links",
-];
 
 /// Rows read and written at a time (inline bodies are up to 64 KiB each).
 const COPY_BATCH: i32 = 256;

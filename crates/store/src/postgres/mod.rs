@@ -55,6 +55,41 @@ pub struct PostgresConfig {
     pub pool_size: usize,
 }
 
+/// Every table of the data, parents before children (the facts before the
+/// messages, whose triggers then link them): what a snapshot or a copy
+/// moves. Not `message_text` (words, moved apart or recomputed), nor
+/// `schema_migrations` (each database's own), nor `leases` (the running
+/// nodes', not the data's).
+pub(crate) const DATA_TABLES: &[&str] = &[
+    "mailboxes",
+    "folders",
+    "message_facts",
+    "message_documents",
+    "messages",
+    "folder_messages",
+    "expunged",
+    "counters",
+    "inline_blobs",
+    "whitelist_entries",
+    "whitelist_imports",
+    "queue_messages",
+    "queue_recipients",
+    "mailbox_roles",
+    "audit_log",
+    "audit_anchor",
+    "cgu_acceptances",
+    "sessions",
+    "directory_outbox",
+    "patient_contacts",
+    "quick_answer_sets",
+    "quick_answers",
+    "delivery_status",
+    "dispensations",
+    "dispensation_links",
+    "app_passwords",
+    "account_links",
+];
+
 /// How long a request waits for a connection, and for a new one to open.
 const POOL_WAIT: Duration = Duration::from_secs(10);
 /// Change notifications buffered per receiver before it counts as lagging.
