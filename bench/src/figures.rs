@@ -68,9 +68,8 @@ pub fn percentile(samples: &[Duration], p: f64) -> f64 {
 
 /// Throughput (delivered messages per second) and p50/p99 latency.
 pub fn smtp(name: &str, ours: &Outcome, theirs: &Outcome) -> Vec<Figure> {
-    let rate = |o: &Outcome| o.messages as f64 / o.elapsed.as_secs_f64();
     vec![
-        Figure::new(&format!("{name}: delivered"), "msg/s", rate(ours), rate(theirs), true),
+        Figure::new(&format!("{name}: delivered"), "msg/s", ours.rate(), theirs.rate(), true),
         Figure::new(
             &format!("{name}: latency p50"),
             "ms",
@@ -103,6 +102,8 @@ pub struct Report {
     /// table's title.
     pub stem: &'static str,
     pub title: &'static str,
+    /// What the two columns measure (`mss` and `peer` unless told).
+    pub sides: [&'static str; 2],
     pub figures: Vec<Figure>,
     pub date: String,
     pub machine: String,
@@ -134,13 +135,18 @@ impl Report {
             .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
             .unwrap_or_default();
         let machine = format!("{machine}, load average {load} at the end");
-        Self { stem, title, figures, date: command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]), machine }
+        let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+        Self { stem, title, sides: ["mss", "peer"], figures, date, machine }
     }
 
     pub fn markdown(&self) -> String {
         let mut out = format!(
-            "{}, {} on {}\n\n| figure | unit | mss | peer | mss/peer |\n|---|---|---:|---:|---:|\n",
-            self.title, self.date, self.machine
+            "{}, {} on {}\n\n| figure | unit | {a} | {b} | {a}/{b} |\n|---|---|---:|---:|---:|\n",
+            self.title,
+            self.date,
+            self.machine,
+            a = self.sides[0],
+            b = self.sides[1],
         );
         let value = |v: f64, low: Option<f64>, high: Option<f64>| match (v.is_nan(), low.zip(high)) {
             (true, _) => "-".to_string(),
@@ -182,7 +188,10 @@ impl Report {
                 })
             })
             .collect();
-        let json = serde_json::json!({ "date": self.date, "machine": self.machine, "figures": figures });
+        let json = serde_json::json!({
+            "date": self.date, "machine": self.machine, "sides": { "mss": self.sides[0], "peer": self.sides[1] },
+            "figures": figures,
+        });
         std::fs::write(dir.join(format!("{}.json", self.stem)), serde_json::to_string_pretty(&json)?)?;
         std::fs::write(dir.join(format!("{}.md", self.stem)), self.markdown())
     }

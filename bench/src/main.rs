@@ -12,6 +12,7 @@
 //! target/release/mss-bench annuaire [--lines N]   # Annuaire Santé figures only (annuaire.rs)
 //! target/release/mss-bench mailboxes [--quick]     # large mailboxes, IMAP and webmail (mailboxes.rs)
 //! target/release/mss-bench stock [--quick]         # Python's imaplib as it comes (stock_clients.rs)
+//! target/release/mss-bench nodes [--quick]         # PostgreSQL + S3, 1 and 2 nodes, against embedded (nodes.rs)
 //! ```
 
 mod annuaire;
@@ -22,6 +23,7 @@ mod mailboxes;
 mod measure;
 mod mss_side;
 mod network;
+mod nodes;
 mod peer_side;
 mod smtp_load;
 mod stock_clients;
@@ -69,6 +71,9 @@ fn main() {
     if args.first().is_some_and(|a| a == "stock") {
         return stock_clients::run(&args[1..]);
     }
+    if args.first().is_some_and(|a| a == "nodes") {
+        return nodes::run(&args[1..]);
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let out = out_dir(&args);
     let scale = if quick {
@@ -106,8 +111,8 @@ async fn run(scale: Scale) -> Report {
                 let mode = if reuse { "connection reused" } else { "TLS handshake per message" };
                 let name = format!("SMTP {label}, {connections} conn., {mode}");
                 let load = smtp_load::Load { messages: scale.messages, size, connections, reuse };
-                let ours = smtp_load::run(&mss.smtp_target(&pki), &load, || mss.delivered()).await;
-                let theirs = smtp_load::run(&peer.smtp_target(&pki), &load, || peer.delivered()).await;
+                let ours = smtp_load::run(&[mss.smtp_target(&pki)], &load, || mss.delivered()).await;
+                let theirs = smtp_load::run(&[peer.smtp_target(&pki)], &load, || peer.delivered()).await;
                 figures.extend(figures::smtp(&name, &ours, &theirs));
                 sent += scale.messages;
                 // Each figure starts from empty mailboxes' worth of work.

@@ -27,6 +27,14 @@ pub fn with_descendants(roots: &[u32]) -> Vec<u32> {
     all
 }
 
+/// This process's descendants whose command is `name` (`postgres`, `mss`).
+pub fn descendants_named(name: &str) -> Vec<u32> {
+    with_descendants(&[std::process::id()])
+        .into_iter()
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == name))
+        .collect()
+}
+
 struct Stat {
     ppid: u32,
     /// utime + stime + cutime + cstime, in clock ticks.

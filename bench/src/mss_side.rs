@@ -1,12 +1,15 @@
 //! mss under load: `mss init` with the run's CA, the load generator listed
-//! in its liste blanche, 50 mailboxes, `mss serve` from the release build.
+//! in its liste blanche, 50 mailboxes, `mss serve` from the release build;
+//! on its embedded store, or on PostgreSQL and an S3 bucket with further
+//! nodes serving copies of its data directory.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mss_store::{Appended, Store, StoreConfig};
+use mss_store::{Appended, BlobsConfig, PostgresConfig, S3Config, Store, StoreConfig};
+use mss_testkit::S3Bucket;
 
 use crate::imap_load::ImapTarget;
 use crate::smtp_load::Target;
@@ -17,13 +20,33 @@ pub const MAILBOXES: usize = 50;
 /// Numbers the mailboxes made for the IMAP figures.
 static NEXT_IMAP_BOX: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
 
+/// Where the store lives.
+pub enum Backend<'a> {
+    /// SQLite and body files in the data directory.
+    Embedded,
+    /// PostgreSQL at `url` and an S3 bucket, which several nodes may share.
+    Shared { url: &'a str, bucket: &'a S3Bucket },
+}
+
+/// Connections each node (and the harness) keeps to PostgreSQL.
+const POOL_SIZE: usize = 16;
+
 pub struct Mss {
-    _dir: tempfile::TempDir,
+    /// Stopped first, before its data directory goes.
+    node: Node,
+    store: Store,
     pub data: PathBuf,
+    pub recipients: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+/// One `mss serve` of a data directory and the listeners it opened;
+/// stopped on drop.
+pub struct Node {
     child: Child,
     ports: serde_json::Value,
-    store: Store,
-    pub recipients: Vec<String>,
+    /// The copy of the data directory a further node serves.
+    _copy: Option<tempfile::TempDir>,
 }
 
 fn binary() -> PathBuf {
@@ -39,8 +62,50 @@ fn mss(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Writes the `[store]` section and the secret file that put `data` on
+/// `backend`; returns how the harness opens the same store.
+fn configure_store(data: &std::path::Path, backend: &Backend) -> StoreConfig {
+    let Backend::Shared { url, bucket } = backend else {
+        return StoreConfig::Embedded { dir: data.to_path_buf() };
+    };
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut secret = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(data.join("s3.secret"))
+        .expect("secret");
+    std::io::Write::write_all(&mut secret, bucket.secret_access_key.as_bytes()).expect("secret");
+    let section = format!(
+        "\n[store]\nbackend = \"postgres\"\npostgres_url = \"{url}\"\npostgres_pool_size = {POOL_SIZE}\nblobs = \"s3\"\n\
+         s3_endpoint = \"{}\"\ns3_region = \"{}\"\ns3_bucket = \"{}\"\ns3_access_key_id = \"{}\"\n\
+         s3_secret_access_key_file = \"s3.secret\"\n",
+        bucket.endpoint, bucket.region, bucket.name, bucket.access_key_id
+    );
+    let config = data.join("mss.toml");
+    let text = std::fs::read_to_string(&config).expect("mss.toml");
+    std::fs::write(config, text + &section).expect("mss.toml");
+    StoreConfig::Postgres {
+        database: PostgresConfig { url: url.to_string(), password: None, pool_size: POOL_SIZE },
+        blobs: BlobsConfig::S3(S3Config {
+            endpoint: Some(bucket.endpoint.clone()),
+            region: bucket.region.clone(),
+            bucket: bucket.name.clone(),
+            access_key_id: bucket.access_key_id.clone(),
+            secret_access_key: bucket.secret_access_key.clone(),
+            prefix: String::new(),
+            allow_http: true,
+        }),
+    }
+}
+
 impl Mss {
+    /// On the embedded store.
     pub async fn start(pki: &Pki) -> Self {
+        Self::start_on(pki, &Backend::Embedded).await
+    }
+
+    pub async fn start_on(pki: &Pki, backend: &Backend<'_>) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let data = dir.path().join("data");
         let d = data.to_str().expect("path");
@@ -74,6 +139,7 @@ impl Mss {
         let text = text.replace("max_unproven_per_address = 16", "max_unproven_per_address = 50");
         assert!(text.contains("max_unproven_per_address = 50"), "mss.toml: {text}");
         std::fs::write(&config, text).expect("mss.toml");
+        let store_config = configure_store(&data, backend);
         mss(&["whitelist", "add", "--data-dir", d, "peer.test", "--dn", &pki.load_generator.subject.to_string()]);
         let mut recipients = Vec::new();
         for n in 1..=MAILBOXES {
@@ -91,40 +157,40 @@ impl Mss {
                 &name,
             ]));
         }
-        let _ = std::fs::remove_file(data.join("ports.json"));
-        let child = Command::new(binary())
-            .args(["serve", "--data-dir", d])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mss serve");
-        // Killed if the start fails from here on: nothing outlives the run.
-        let mut starting = Starting(Some(child));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let ports = loop {
-            if let Ok(text) = std::fs::read_to_string(data.join("ports.json")) {
-                break serde_json::from_str(&text).expect("ports.json");
-            }
-            assert!(Instant::now() < deadline, "mss serve did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let store = Store::open(&StoreConfig::Embedded { dir: data.clone() }).await.expect("store");
-        let child = starting.0.take().expect("the child");
-        Self { _dir: dir, data, child, ports, store, recipients }
+        let node = Node::serve(&data);
+        let store = Store::open(&store_config).await.expect("store");
+        Self { node, store, data, recipients, _dir: dir }
+    }
+
+    /// Another node on a copy of the data directory (keys, configuration),
+    /// as a deployment of several nodes has: for a shared store only.
+    pub fn another_node(&self) -> Node {
+        let copy = tempfile::tempdir().expect("temporary directory");
+        let data = copy.path().join("data");
+        let status = Command::new("cp").arg("-a").arg(&self.data).arg(&data).status().expect("cp");
+        assert!(status.success(), "copying the data directory");
+        let _ = std::fs::remove_file(data.join("serve.lock"));
+        let mut node = Node::serve(&data);
+        node._copy = Some(copy);
+        node
     }
 
     fn addr(&self, listener: &str) -> SocketAddr {
-        self.ports[listener].as_str().expect("port").parse().expect("address")
+        self.node.addr(listener)
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.node.pid()
     }
 
     pub fn smtp_target(&self, pki: &Pki) -> Target {
+        self.smtp_target_of(&self.node, pki)
+    }
+
+    /// The load mailboxes through `node`'s SMTP listener.
+    pub fn smtp_target_of(&self, node: &Node, pki: &Pki) -> Target {
         Target {
-            addr: self.addr("smtp"),
+            addr: node.addr("smtp"),
             tls: pki.client(),
             sender: "loadgen@peer.test".into(),
             recipients: self.recipients.clone(),
@@ -260,6 +326,40 @@ impl Mss {
     }
 }
 
+impl Node {
+    /// `mss serve` on `data`, once it has written its listeners' ports.
+    fn serve(data: &std::path::Path) -> Self {
+        let _ = std::fs::remove_file(data.join("ports.json"));
+        let child = Command::new(binary())
+            .args(["serve", "--data-dir", data.to_str().expect("path")])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mss serve");
+        // Killed if the start fails from here on: nothing outlives the run.
+        let mut starting = Starting(Some(child));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let ports = loop {
+            if let Ok(text) = std::fs::read_to_string(data.join("ports.json")) {
+                break serde_json::from_str(&text).expect("ports.json");
+            }
+            assert!(Instant::now() < deadline, "mss serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let child = starting.0.take().expect("the child");
+        Self { child, ports, _copy: None }
+    }
+
+    pub fn addr(&self, listener: &str) -> SocketAddr {
+        self.ports[listener].as_str().expect("port").parse().expect("address")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 /// A run that fails half-way (a panic, a peer that does not start) stops
 /// `mss serve` all the same: nothing of a run outlives it.
 /// `mss serve` while it starts: killed if the start fails.
@@ -274,7 +374,7 @@ impl Drop for Starting {
     }
 }
 
-impl Drop for Mss {
+impl Drop for Node {
     fn drop(&mut self) {
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();

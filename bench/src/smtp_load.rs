@@ -2,6 +2,8 @@
 //! of `size` bytes over STARTTLS, one TLS handshake per message (as peer
 //! operators do) or one connection reused; the clock stops when every
 //! message is in its mailbox (queue time included), not at the last 250.
+//! Given several targets (the nodes of one operator), the connections are
+//! spread evenly over them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +39,13 @@ pub struct Outcome {
     pub messages: usize,
 }
 
+impl Outcome {
+    /// Delivered messages per second.
+    pub fn rate(&self) -> f64 {
+        self.messages as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
 /// The body of message `n`: headers and printable lines up to `size` bytes.
 pub fn message(n: usize, size: usize, sender: &str, recipient: &str) -> Vec<u8> {
     let mut text = format!(
@@ -50,7 +59,7 @@ pub fn message(n: usize, size: usize, sender: &str, recipient: &str) -> Vec<u8> 
     text.into_bytes()
 }
 
-pub async fn run<F, Fut>(target: &Target, load: &Load, delivered: F) -> Outcome
+pub async fn run<F, Fut>(targets: &[Target], load: &Load, delivered: F) -> Outcome
 where
     F: Fn() -> Fut,
     Fut: Future<Output = usize>,
@@ -60,6 +69,7 @@ where
     let per_worker = load.messages.div_ceil(load.connections);
     let mut workers = Vec::new();
     for w in 0..load.connections {
+        let target = &targets[w % targets.len()];
         let (addr, tls, sender) = (target.addr, target.tls.clone(), target.sender.clone());
         let recipients = target.recipients.clone();
         let load = *load;

@@ -92,8 +92,20 @@ fn free_port() -> u16 {
 }
 
 impl Cluster {
-    /// A new cluster, or `None` when PostgreSQL is not installed (outside CI).
+    /// A new cluster, or `None` when PostgreSQL is not installed (outside
+    /// CI). Its commits are not made durable (no fsync): the suites test
+    /// mss, not the server's durability, and run quicker.
     pub fn start() -> Option<Self> {
+        Self::start_with(&["fsync=off", "synchronous_commit=off", "full_page_writes=off"])
+    }
+
+    /// A cluster as production runs one: every commit on disk when it
+    /// returns (the benchmarks compare it with SQLite's `synchronous=FULL`).
+    pub fn durable() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    fn start_with(settings: &[&str]) -> Option<Self> {
         let Some(bin) = bin_dir() else {
             crate::required("PostgreSQL (postgresql-15)");
             return None;
@@ -114,8 +126,7 @@ impl Cluster {
                 .args(["-c", "listen_addresses=127.0.0.1", "-c", &format!("port={port}")])
                 .arg("-c")
                 .arg(format!("unix_socket_directories={}", dir.path().display()))
-                // The suites do not test the server's durability: quicker.
-                .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+                .args(settings.iter().flat_map(|setting| ["-c", setting]))
                 .args(["-c", "max_connections=200"])
                 .stdout(Stdio::null())
                 .stderr(log)
