@@ -923,6 +923,15 @@ impl Config {
         if plain.iter().any(|u| u.as_deref().is_some_and(|u| u.starts_with("http://"))) {
             refusals.push("[whitelist] the liste blanche would be downloaded without TLS (http://)".into());
         }
+        if self.store.backend == Backend::Postgres
+            && !self.store.postgres_url.as_deref().is_some_and(mss_store::reaches_this_host_only)
+        {
+            refusals.push(
+                "[store] postgres_url leaves this host, and connections to PostgreSQL are not encrypted yet: \
+                 run it here or reach it through a local encrypted tunnel"
+                    .into(),
+            );
+        }
         if self.store.blobs == Blobs::S3 && self.store.s3_endpoint.as_deref().is_some_and(|u| u.starts_with("http://"))
         {
             refusals.push("[store] message bodies would travel to S3 without TLS (http://)".into());
@@ -1143,7 +1152,10 @@ mod tests {
         config.account = Some(Account::default());
         config.store.blobs = Blobs::S3;
         config.store.s3_endpoint = Some("http://minio.internal:9000".into());
-        assert_eq!(config.production_refusals().len(), 9);
+        config.store.backend = Backend::Postgres;
+        config.store.postgres_url = Some("host=db.internal dbname=mss".into());
+        assert_eq!(config.production_refusals().len(), 10);
+        assert!(config.production_refusals().iter().any(|r| r.contains("[store] postgres_url leaves this host")));
         assert!(config.production_refusals().iter().any(|r| r.contains("[store] message bodies")));
         assert!(config.production_refusals().iter().any(|r| r.contains("Mon espace santé simulator")));
         assert!(config.production_refusals().iter().any(|r| r.contains("[account] issuer is not set")));

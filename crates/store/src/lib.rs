@@ -63,7 +63,7 @@ pub use lifecycle::*;
 pub use maintenance::*;
 pub use model::*;
 pub use patients::*;
-pub use postgres::{CopyReport, PgStore, PostgresConfig, copy_embedded};
+pub use postgres::{CopyReport, PgStore, PostgresConfig, copy_embedded, reaches_this_host_only};
 pub use publication::*;
 pub use s3_blobs::{S3BlobStore, S3Config};
 pub use sqlite::SqliteStore;

@@ -55,6 +55,25 @@ pub struct PostgresConfig {
     pub pool_size: usize,
 }
 
+/// Whether the connection string `url` reaches PostgreSQL on this host only
+/// (Unix sockets, `localhost`, loopback addresses): connections are not
+/// encrypted yet, so nothing else may carry health data. A string that does
+/// not parse is not local.
+pub fn reaches_this_host_only(url: &str) -> bool {
+    use tokio_postgres::config::Host;
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return false;
+    };
+    let loopback =
+        |name: &str| name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    !config.get_hosts().is_empty()
+        && config.get_hosts().iter().all(|host| match host {
+            Host::Unix(_) => true,
+            Host::Tcp(name) => loopback(name),
+        })
+        && config.get_hostaddrs().iter().all(|ip| ip.is_loopback())
+}
+
 /// Every table of the data, parents before children (the facts before the
 /// messages, whose triggers then link them): what a snapshot or a copy
 /// moves. Not `message_text` (words, moved apart or recomputed), nor
@@ -278,4 +297,32 @@ pub(crate) async fn insert_mailbox(tx: &Transaction<'_>, new: &NewMailbox) -> Re
         tx.execute(insert, &[&id, name, &i64::from(next_uidvalidity(tx).await?), special_use]).await?;
     }
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reaches_this_host_only;
+
+    #[test]
+    fn only_sockets_and_loopback_count_as_this_host() {
+        for local in [
+            "host=/run/postgresql dbname=mss",
+            "host=127.0.0.1 port=5432 user=mss",
+            "postgresql://mss@localhost/mss",
+            "host=::1 dbname=mss",
+            "host=localhost hostaddr=127.0.0.1",
+        ] {
+            assert!(reaches_this_host_only(local), "{local}");
+        }
+        for remote in [
+            "host=db.internal dbname=mss",
+            "postgresql://mss@10.0.0.5/mss",
+            "host=127.0.0.1,db.internal",
+            "host=localhost hostaddr=10.0.0.5",
+            "dbname=mss",
+            "not a connection string '",
+        ] {
+            assert!(!reaches_this_host_only(remote), "{remote}");
+        }
+    }
 }
