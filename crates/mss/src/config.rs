@@ -1141,6 +1141,44 @@ mod tests {
     }
 
     #[test]
+    fn s3_bodies_without_a_bucket_or_with_an_open_secret_are_refused_by_name() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = development();
+        config.store.backend = Backend::Postgres;
+        config.store.postgres_url = Some("host=/run/postgresql dbname=mss".into());
+        config.store.blobs = Blobs::S3;
+        config.store.s3_access_key_id = Some("mss".into());
+        config.store.s3_secret_access_key_file = Some("s3.secret".into());
+        let data = |config: &Config| DataDir {
+            path: dir.path().to_path_buf(),
+            config: config.clone(),
+            domain: "pharmacie.test".parse().unwrap(),
+            mode: RunMode::Production,
+        };
+        let refusal = |config: &Config| data(config).store_config().unwrap_err().to_string();
+        assert!(refusal(&config).contains("s3_bucket is not set"), "{}", refusal(&config));
+
+        config.store.s3_bucket = Some("mss".into());
+        let secret = dir.path().join("s3.secret");
+        std::fs::write(&secret, "very-secret\n").unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let open = refusal(&config);
+        assert!(open.contains("s3.secret") && open.contains("owner only"), "{open}");
+        assert!(!open.contains("very-secret"), "the secret is never shown: {open}");
+
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let Ok(mss_store::StoreConfig::Postgres { blobs: mss_store::BlobsConfig::S3(s3), .. }) =
+            data(&config).store_config()
+        else {
+            panic!("a complete [store] is accepted")
+        };
+        assert_eq!((s3.bucket.as_str(), s3.secret_access_key.as_str()), ("mss", "very-secret"));
+        config.store.s3_access_key_id = None;
+        assert!(refusal(&config).contains("s3_access_key_id is not set"));
+    }
+
+    #[test]
     fn production_refuses_each_development_convenience() {
         let mut config = development();
         assert_eq!(config.production_refusals().len(), 2, "both simulators");

@@ -19,6 +19,34 @@ use async_trait::async_trait;
 
 use crate::{Store, StoreError};
 
+/// Invariants the IMAP and delivery code rely on, as queries both backends
+/// run: each row returned is one problem, described by the query's single
+/// text column. Each backend adds its own integrity checks and the one
+/// query its SQL dialect writes differently (a blob hash's shape).
+pub(crate) const INVARIANTS: &[&str] = &[
+    // A UID at or above UIDNEXT would be handed out again.
+    "SELECT 'folder ' || f.id || ' (' || f.name || '): UID ' || MAX(fm.uid) || ' is not below UIDNEXT ' || f.uidnext
+     FROM folders f JOIN folder_messages fm ON fm.folder_id = f.id
+     GROUP BY f.id HAVING MAX(fm.uid) >= f.uidnext",
+    // A change above HIGHESTMODSEQ would be invisible to CONDSTORE clients.
+    "SELECT 'folder ' || f.id || ' (' || f.name || '): MODSEQ ' || MAX(fm.modseq) || ' above HIGHESTMODSEQ ' || f.highest_modseq
+     FROM folders f JOIN folder_messages fm ON fm.folder_id = f.id
+     GROUP BY f.id HAVING MAX(fm.modseq) > f.highest_modseq",
+    "SELECT 'folder ' || e.folder_id || ': UID ' || e.uid || ' is both expunged and present'
+     FROM expunged e JOIN folder_messages fm ON fm.folder_id = e.folder_id AND fm.uid = e.uid",
+    // Expunge removes a message row with its last folder row, in one transaction.
+    "SELECT 'message ' || m.id || ' is in no folder'
+     FROM messages m WHERE NOT EXISTS (SELECT 1 FROM folder_messages fm WHERE fm.message_id = m.id)",
+    "SELECT 'queued message ' || q.id || ' has no recipient'
+     FROM queue_messages q WHERE NOT EXISTS (SELECT 1 FROM queue_recipients r WHERE r.message_id = q.id)",
+    "SELECT 'mailbox ' || m.address || ' has no INBOX'
+     FROM mailboxes m WHERE m.state <> 'deleted'
+     AND NOT EXISTS (SELECT 1 FROM folders f WHERE f.mailbox_id = m.id AND f.name = 'INBOX')",
+];
+
+/// At most this many problems of one kind are listed.
+pub(crate) const PROBLEMS_PER_CHECK: usize = 100;
+
 /// What the metadata backend checks about itself (the blobs its rows name
 /// come from [`crate::MetadataStore::referenced_blobs`]).
 #[async_trait]
