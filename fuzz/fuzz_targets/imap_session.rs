@@ -69,13 +69,14 @@ fn world() -> &'static World {
             progress_timeout: Duration::from_millis(50),
             ..Limits::default()
         };
+        let throttle = Arc::new(Throttle::new(store.meta.clone()));
         let server = Arc::new(ImapServer {
             store,
             hostname: "mss.ours.test".into(),
             tls,
             trust,
             tokens: Arc::new(tokens),
-            throttle: Throttle::new(),
+            throttle,
             limits,
             plain_with_token: true,
         });

@@ -116,7 +116,8 @@ pub struct ImapServer {
     pub tls: Arc<tokio_rustls::rustls::ServerConfig>,
     pub trust: ServerTrust,
     pub tokens: Arc<TokenKey>,
-    pub throttle: Throttle,
+    /// Failed logins, shared with submission and the other nodes.
+    pub throttle: Arc<Throttle>,
     pub limits: Limits,
     /// Development only: LOGIN and AUTHENTICATE PLAIN with a bearer token as
     /// the password, for clients that know no OAuth (mbsync, neomutt).

@@ -1,4 +1,4 @@
-//! Several `mss serve` nodes of one operator on one PostgreSQL database and
+//! Several `mss serve` nodes (two, three) of one operator on one PostgreSQL database and
 //! one S3 bucket (throwaway servers from mss-testkit), each node a copy of
 //! the same data directory as a deployment would have: mail submitted to
 //! one node is read on the other, and the outbound queue is drained once
@@ -97,16 +97,17 @@ async fn the_queue_is_drained_once_while_nodes_are_killed_at_random_moments() {
     ours.ok(&format!(r#"whitelist add hopital.test --dn "{}""#, peer.dn()));
     peer.ok(&format!(r#"whitelist add pharmacie.test --dn "{}""#, ours.dn()));
     ours.route("hopital.test", &smtp_peer);
-    let nodes = [another_node(&ours), another_node(&ours)];
+    let nodes = [another_node(&ours), another_node(&ours), another_node(&ours)];
     let _peer_server = peer.serve();
-    let mut servers = [nodes[0].serve(), nodes[1].serve()];
+    let mut servers = [nodes[0].serve(), nodes[1].serve(), nodes[2].serve()];
     let ca_file = ours.dir.join("tls/ca.pem");
 
-    // Rounds of mail, each to one node, the other killed at a random moment
+    // Rounds of mail, each to one node, another killed at a random moment
     // and started again.
     let mut acknowledged = Vec::new();
     for round in 0..6 {
-        let (to, killed) = (round % 2, 1 - round % 2);
+        let to = round % 3;
+        let killed = (to + 1 + random(2) as usize) % 3;
         std::thread::sleep(Duration::from_millis(random(400)));
         servers[killed].kill();
         acknowledged.extend(send(&servers[to], &ca_file, [&alice, &token, &bob], round * 10, 10));
@@ -192,4 +193,72 @@ fn mail_submitted_to_one_node_wakes_an_idle_session_on_the_other() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(said.lines().collect::<Vec<_>>(), ["* 1 EXISTS", "Subject: Bilan de Mme Martin"], "{said}");
+}
+
+/// Guesses a password three times over IMAP on one node (`imap_a`), then
+/// times a fourth guess over IMAP and a fifth over submission on the other
+/// node, a login with the right credentials there, and one more wrong
+/// guess: prints each time in seconds.
+const GUESSES_ACROSS: &str = r#"
+import imaplib, smtplib, ssl, sys, time
+imap_a, imap_b, submission_b, ca, user, token = sys.argv[1:7]
+ctx = ssl.create_default_context(cafile=ca); ctx.check_hostname = False
+def imap(addr, password):
+    host, port = addr.rsplit(":", 1)
+    M = imaplib.IMAP4(host, int(port)); M.starttls(ssl_context=ctx)
+    start = time.monotonic()
+    try:
+        M.login(user, password)
+        raise SystemExit("a wrong password was accepted")
+    except imaplib.IMAP4.error as e:
+        assert "AUTHENTICATIONFAILED" in str(e) or "failed" in str(e), e
+    return time.monotonic() - start
+for guess in range(3):
+    imap(imap_a, f"mss-app-wrong{guess}")
+print(f"{imap(imap_b, 'mss-app-wrong3'):.3f}")
+host, port = submission_b.rsplit(":", 1)
+with smtplib.SMTP(host, int(port), timeout=30) as s:
+    s.starttls(context=ctx); s.ehlo()
+    start = time.monotonic()
+    try:
+        s.login(user, "mss-app-wrong4")
+        raise SystemExit("a wrong password was accepted")
+    except smtplib.SMTPAuthenticationError:
+        pass
+    print(f"{time.monotonic() - start:.3f}")
+    start = time.monotonic()
+    s.auth("XOAUTH2", lambda challenge=None: f"user={user}\x01auth=Bearer {token}\x01\x01", initial_response_ok=True)
+    print(f"{time.monotonic() - start:.3f}")
+print(f"{imap(imap_a, 'mss-app-wrong5'):.3f}")
+"#;
+
+/// Password guessing is slowed down across nodes: failures counted on one
+/// node make the next guess wait on the other, over IMAP and submission
+/// alike, and a success forgives.
+#[test]
+fn guesses_spread_over_nodes_are_slowed_down_as_on_one() {
+    let Some(cluster) = Cluster::start() else { return };
+    let Some(objects) = S3Server::start() else { return };
+    cluster.create_database("mss");
+    let ours = Operator::new("pharmacie.test");
+    share(&ours, &cluster.url("mss"), &objects.bucket());
+    let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
+    let token = ours.ok(&format!("token {alice}")).trim().to_string();
+    let nodes = [another_node(&ours), another_node(&ours)];
+    let servers = [nodes[0].serve(), nodes[1].serve()];
+    let ca = ours.dir.join("tls/ca.pem");
+    let out = Command::new("python3")
+        .args(["-c", GUESSES_ACROSS, &servers[0].addr("imap"), &servers[1].addr("imap")])
+        .args([&servers[1].addr("submission"), ca.to_str().unwrap(), &alice, &token])
+        .output()
+        .expect("python3 is needed");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let times: Vec<f64> = String::from_utf8_lossy(&out.stdout).lines().map(|l| l.parse().unwrap()).collect();
+    let [fourth, fifth, right, after] = times[..] else { panic!("four times: {times:?}") };
+    assert!(fourth >= 0.9, "the fourth guess, on the other node, waited a second: {times:?}");
+    assert!(fifth >= 1.9, "the fifth, over submission, two: {times:?}");
+    assert!(right >= 3.9, "the right credentials answered only after the wait: {times:?}");
+    assert!(after < 0.9, "a success forgave the account and the client: {times:?}");
+    let counted = cluster.psql("mss", "SELECT key, failures FROM login_failures ORDER BY key");
+    assert!(counted.contains(&format!("user:{alice}")), "the store holds the count: {counted}");
 }

@@ -375,6 +375,7 @@ pub trait MetadataStore:
     + crate::AuditStore
     + crate::LifecycleStore
     + crate::LeaseStore
+    + crate::LoginFailureStore
     + crate::MaintenanceStore
     + crate::PublicationStore
     + Send

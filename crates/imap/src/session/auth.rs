@@ -106,17 +106,9 @@ impl Session<'_> {
     }
 
     async fn logged_in(&mut self, claimed: Option<&str>, result: Result<Principal, LoginError>) -> Reply {
-        let client_key = format!("ip:{}", self.peer.ip());
-        let account_key = claimed.map(|u| format!("user:{}", u.to_ascii_lowercase()));
-        let keys: Vec<&str> = std::iter::once(client_key.as_str()).chain(account_key.as_deref()).collect();
-        let wait = self.server.throttle.wait(&keys);
-        if !wait.is_zero() {
-            // Answer late rather than early: a guesser learns nothing faster.
-            tokio::time::sleep(wait).await;
-        }
+        self.server.throttle.pace(self.peer.ip(), claimed, &result).await;
         match result {
             Ok(principal) => {
-                self.server.throttle.succeeded(&keys);
                 tracing::info!(peer = %self.peer, user = %principal.address(), "imap: logged in");
                 let address = principal.address().to_string();
                 self.login_audit(&address, &address, "ok").await;
@@ -126,7 +118,6 @@ impl Session<'_> {
                 Reply::ok("Logged in").with_code(format!("CAPABILITY {}", self.capabilities()))
             }
             Err(LoginError::Invalid(why)) => {
-                self.server.throttle.failed(&keys);
                 mss_net::counters::add(mss_net::counters::AUTH_FAILURES, "imap");
                 tracing::warn!(peer = %self.peer, user = claimed.unwrap_or(""), reason = why, "imap: login refused");
                 self.login_audit(claimed.unwrap_or("anonymous"), claimed.unwrap_or(""), &format!("refused: {why}"))

@@ -103,7 +103,7 @@ impl Site {
             tls,
             trust,
             tokens: Arc::new(self.tokens()),
-            throttle: Throttle::new(),
+            throttle: Arc::new(Throttle::new(self.store.meta.clone())),
             limits,
             plain_with_token,
         })

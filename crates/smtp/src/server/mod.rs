@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_core::Domain;
-use mss_identity::TokenKey;
+use mss_identity::{Throttle, TokenKey};
 use mss_net::{Admission, AdmissionLimits, Handshake};
 use mss_store::Store;
 use mss_trust::{PeerCertificate, ServerTrust};
@@ -95,6 +95,8 @@ pub struct Submission {
     /// Development only: accept SASL PLAIN with a bearer token as password,
     /// for clients that know no OAuth (swaks, old mail programs).
     pub plain_with_token: bool,
+    /// Failed logins, shared with IMAP and the other nodes.
+    pub throttle: Arc<Throttle>,
 }
 
 /// Everything a session needs.

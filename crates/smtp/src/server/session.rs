@@ -313,7 +313,7 @@ impl<'a> Session<'a> {
             }
             _ => login::by_token(meta, &submission.tokens, &credentials, now_unix()).await,
         };
-        Ok(self.logged_in(login).await)
+        Ok(self.logged_in(credentials.user.as_deref(), login).await)
     }
 
     /// Submission: `421` when the login no longer holds (logout, revoked
@@ -339,19 +339,25 @@ impl<'a> Session<'a> {
     /// applicative mailbox is bound to.
     async fn authenticate_external(&mut self, response: &str) -> Reply {
         let Some(TlsPeer { certificate: PeerCertificate::Trusted { subject }, .. }) = &self.tls else {
-            return self.logged_in(Err(LoginError::Invalid("no trusted client certificate".into()))).await;
+            return self.logged_in(None, Err(LoginError::Invalid("no trusted client certificate".into()))).await;
         };
         let authzid = match sasl::decode_external(response) {
             Ok(authzid) => authzid,
             Err(why) => return Reply::new(501, "5.5.2", format!("Cannot decode the response: {why}")),
         };
         let login = login::by_certificate(self.server.store.meta.as_ref(), subject, authzid.as_deref()).await;
-        self.logged_in(login).await
+        self.logged_in(authzid.as_deref(), login).await
     }
 
     /// The reply to a login attempt, and the principal when it succeeded;
-    /// the attempt goes to the audit trail either way.
-    async fn logged_in(&mut self, login: Result<Principal, LoginError>) -> Reply {
+    /// the attempt goes to the audit trail either way. A client or account
+    /// (`claimed`) that failed before waits first (see
+    /// [`mss_identity::Throttle`], shared with IMAP and the other nodes).
+    async fn logged_in(&mut self, claimed: Option<&str>, login: Result<Principal, LoginError>) -> Reply {
+        let Mode::Submission(submission) = &self.server.mode else {
+            return Reply::new(502, "5.5.1", "AUTH is for the submission port");
+        };
+        submission.throttle.pace(self.peer.ip(), claimed, &login).await;
         let peer = self.peer.to_string();
         let audit = |target: String, result: &str| NewAuditEntry::now(&target, "smtp.login", &target, result, &peer);
         match login {

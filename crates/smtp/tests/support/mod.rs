@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_core::{MailboxKind, MailboxState};
-use mss_identity::TokenKey;
+use mss_identity::{Throttle, TokenKey};
 use mss_smtp::{Limits, Mode, SmtpServer, Submission, Submitter};
 use mss_store::{INBOX, MailboxId, NewMailbox, Store, StoreConfig, WhitelistRow, WhitelistSource};
 use mss_trust::TlsMaterial;
@@ -124,6 +124,7 @@ impl Site {
                 sent_copy: true,
             }),
             plain_with_token: false,
+            throttle: Arc::new(Throttle::new(self.store.meta.clone())),
         };
         self.serve(listener, Mode::Submission(submission), limits, implicit_tls);
         addr

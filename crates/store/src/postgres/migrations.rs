@@ -14,6 +14,7 @@ use crate::StoreError;
 pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "leases", include_str!("../../migrations/postgres/0002_leases.sql")),
+    (3, "login_failures", include_str!("../../migrations/postgres/0003_login_failures.sql")),
 ];
 
 /// The advisory lock key of schema changes ("mss schema" in ASCII).

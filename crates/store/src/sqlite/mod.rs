@@ -17,6 +17,7 @@ mod inline_blobs;
 mod leases;
 mod lifecycle;
 mod listing;
+mod login_failures;
 mod maintenance;
 mod migrations;
 mod patients;

@@ -10,6 +10,7 @@ mod indicator;
 mod leases;
 mod lifecycle;
 mod listing;
+mod login_failures;
 mod maintenance;
 mod patients;
 mod publication;
@@ -24,6 +25,7 @@ pub use indicator::*;
 pub use leases::*;
 pub use lifecycle::*;
 pub use listing::*;
+pub use login_failures::*;
 pub use maintenance::*;
 use mss_core::{MailboxKind, MailboxState};
 use mss_store::*;
@@ -84,6 +86,7 @@ macro_rules! every_test {
             a_pharmacys_patient_exchanges_are_found_from_its_mailboxes,
             usage_counts_mailboxes_messages_documents_and_logins_of_the_period,
             a_lease_has_one_holder_until_it_expires_or_is_released,
+            login_failures_are_counted_per_key_go_stale_and_are_forgotten,
         );
     };
 }

@@ -87,10 +87,12 @@ pub fn start(
         queue_expiry,
         sent_copy: smtp_config.sent_copy,
     });
+    let throttle = Arc::new(Throttle::new(store.meta.clone()));
     let submission = || Submission {
         tokens: tls.tokens.clone(),
         submitter: submitter.clone(),
         plain_with_token: smtp_config.plain_with_token,
+        throttle: throttle.clone(),
     };
     let imap = Arc::new(ImapServer {
         store: store.clone(),
@@ -98,7 +100,7 @@ pub fn start(
         tls: tls.server.clone(),
         trust: tls.trust.clone(),
         tokens: tls.tokens.clone(),
-        throttle: Throttle::new(),
+        throttle: throttle.clone(),
         limits: ImapLimits { max_append_bytes: data.config.imap.max_append_bytes, ..ImapLimits::default() },
         plain_with_token: data.config.imap.plain_with_token,
     });
