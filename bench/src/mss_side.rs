@@ -86,7 +86,7 @@ fn configure_store(data: &std::path::Path, backend: &Backend) -> StoreConfig {
     let text = std::fs::read_to_string(&config).expect("mss.toml");
     std::fs::write(config, text + &section).expect("mss.toml");
     StoreConfig::Postgres {
-        database: PostgresConfig { url: url.to_string(), password: None, pool_size: POOL_SIZE },
+        database: PostgresConfig { url: url.to_string(), password: None, pool_size: POOL_SIZE, ca_pem: None },
         blobs: BlobsConfig::S3(S3Config {
             endpoint: Some(bucket.endpoint.clone()),
             region: bucket.region.clone(),

@@ -86,6 +86,10 @@ pub struct Store {
     /// Connections each node keeps at most.
     #[serde(default = "default_postgres_pool_size")]
     pub postgres_pool_size: usize,
+    /// The CA certificates (PEM) that sign the PostgreSQL server's
+    /// certificate: connections are then TLS, the server verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_ca_file: Option<PathBuf>,
     /// The S3 server's URL (`https://s3.example:9000`); absent: AWS itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_endpoint: Option<String>,
@@ -113,6 +117,7 @@ impl Default for Store {
             postgres_url: None,
             postgres_password_file: None,
             postgres_pool_size: default_postgres_pool_size(),
+            postgres_ca_file: None,
             s3_endpoint: None,
             s3_region: default_s3_region(),
             s3_bucket: None,
@@ -789,7 +794,14 @@ impl DataDir {
                         store.postgres_password_file.as_ref().map(|f| read_secret_file(&self.resolve(f))).transpose()?
                     }
                 };
-                let database = mss_store::PostgresConfig { url, password, pool_size: store.postgres_pool_size };
+                let ca_pem = match &store.postgres_ca_file {
+                    Some(file) => {
+                        let path = self.resolve(file);
+                        Some(std::fs::read_to_string(&path).map_err(|e| failed(path.display(), e))?)
+                    }
+                    None => None,
+                };
+                let database = mss_store::PostgresConfig { url, password, pool_size: store.postgres_pool_size, ca_pem };
                 Ok(mss_store::StoreConfig::Postgres { database, blobs: self.blobs_config()? })
             }
         }
@@ -924,11 +936,12 @@ impl Config {
             refusals.push("[whitelist] the liste blanche would be downloaded without TLS (http://)".into());
         }
         if self.store.backend == Backend::Postgres
+            && self.store.postgres_ca_file.is_none()
             && !self.store.postgres_url.as_deref().is_some_and(mss_store::reaches_this_host_only)
         {
             refusals.push(
-                "[store] postgres_url leaves this host, and connections to PostgreSQL are not encrypted yet: \
-                 run it here or reach it through a local encrypted tunnel"
+                "[store] postgres_url leaves this host without TLS: set postgres_ca_file (the CA of the \
+                 database server's certificate)"
                     .into(),
             );
         }
@@ -1061,6 +1074,7 @@ mod tests {
             postgres_url: Some("host=db dbname=mss".into()),
             postgres_password_file: Some("f".into()),
             postgres_pool_size: 4,
+            postgres_ca_file: Some("ca.pem".into()),
             s3_endpoint: Some("https://s3".into()),
             s3_region: "eu-west-3".into(),
             s3_bucket: Some("mss".into()),
@@ -1194,6 +1208,9 @@ mod tests {
         config.store.postgres_url = Some("host=db.internal dbname=mss".into());
         assert_eq!(config.production_refusals().len(), 10);
         assert!(config.production_refusals().iter().any(|r| r.contains("[store] postgres_url leaves this host")));
+        let mut encrypted = config.clone();
+        encrypted.store.postgres_ca_file = Some("postgres-ca.pem".into());
+        assert_eq!(encrypted.production_refusals().len(), 9, "a remote database is fine over verified TLS");
         assert!(config.production_refusals().iter().any(|r| r.contains("[store] message bodies")));
         assert!(config.production_refusals().iter().any(|r| r.contains("Mon espace santé simulator")));
         assert!(config.production_refusals().iter().any(|r| r.contains("[account] issuer is not set")));

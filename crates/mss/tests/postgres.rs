@@ -1,5 +1,6 @@
 //! An operator on PostgreSQL (`[store] backend = "postgres"`, a throwaway
-//! cluster from mss-testkit): the CLI creates mailboxes in the database,
+//! cluster from mss-testkit, reached over TLS with `postgres_ca_file`
+//! where the cluster takes TLS only): the CLI creates mailboxes in the database,
 //! `mss serve` takes mail over submission (Python's smtplib) and serves it
 //! over IMAP (imaplib), `mss check` finds the store consistent, and no
 //! SQLite file appears in the data directory. A wrong database is a clear
@@ -48,16 +49,28 @@ fn use_postgres(op: &Operator, url: &str) {
 
 #[test]
 fn an_operator_on_postgres_takes_mail_and_serves_it_over_imap() {
-    let Some(cluster) = Cluster::start() else { return };
+    use mss_trust::pki::{CertificateAuthority, OperatorIdentity};
+    let ca = CertificateAuthority::generate("Base de données TEST", "TEST").unwrap();
+    let who = OperatorIdentity {
+        host: "db.pharmacie.test".into(),
+        organisation: "TEST".into(),
+        unit: "TEST".into(),
+        state: "Paris (75)".into(),
+    };
+    let certificate = ca.issue_operator(&who).unwrap();
+    let Some(cluster) = Cluster::with_tls(&certificate.chain_pem, &certificate.key_pem) else { return };
     cluster.create_database("mss");
     let op = Operator::new("pharmacie.test");
     std::fs::remove_file(op.dir.join("mss.sqlite3")).unwrap_or_default();
-    use_postgres(&op, &cluster.url("mss"));
+    std::fs::write(op.dir.join("postgres-ca.pem"), ca.cert_pem()).unwrap();
+    let url = cluster.url("mss").replace("host=127.0.0.1", "host=db.pharmacie.test hostaddr=127.0.0.1");
+    use_postgres(&op, &format!("{url}\"\npostgres_ca_file = \"postgres-ca.pem"));
     let alice = op.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
     let token = op.ok(&format!("token {alice}")).trim().to_string();
     let in_database = cluster.psql("mss", "SELECT address FROM mailboxes");
     assert_eq!(in_database.trim(), alice);
 
+    // The cluster refuses unencrypted connections: serving at all is TLS.
     let server = op.serve();
     let ca = op.dir.join("tls/ca.pem");
     let out = Command::new("python3")

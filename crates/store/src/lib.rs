@@ -73,6 +73,8 @@ pub use stats::*;
 
 /// Which backends to open.
 #[derive(Debug, Clone)]
+// Read once at start: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum StoreConfig {
     /// SQLite database and blob directory inside one data directory.
     Embedded { dir: PathBuf },

@@ -1,7 +1,8 @@
 //! The store suite on PostgreSQL + S3 (a throwaway cluster and an s3s-fs
 //! server of their own per test, from `mss-testkit`), plus what is specific
 //! to PostgreSQL: migrations run once when nodes open the database
-//! together, a newer schema is refused.
+//! together, a newer schema is refused, connections are TLS verified
+//! against the configured CA.
 
 mod suite;
 mod support;
@@ -28,7 +29,7 @@ impl Fresh {
     }
 
     fn config(&self) -> StoreConfig {
-        let database = PostgresConfig { url: self.cluster.url("mss"), password: None, pool_size: 8 };
+        let database = PostgresConfig { url: self.cluster.url("mss"), password: None, pool_size: 8, ca_pem: None };
         StoreConfig::Postgres { database, blobs: BlobsConfig::S3(s3_config(&self.bucket, "blobs")) }
     }
 
@@ -146,4 +147,61 @@ async fn a_delivery_on_one_node_wakes_the_watchers_of_another() {
     a.deliver(b"Subject: again\r\n\r\nhi", &[m.id]).await.unwrap();
     let heard = tokio::time::timeout(Duration::from_secs(10), watch.recv()).await;
     assert_eq!(heard.expect("node B not woken within 10 s after reconnecting").unwrap(), m.id);
+}
+
+/// With the CA of the server's certificate every connection (the pool's,
+/// the change listener's) is TLS and the server must prove the host name;
+/// a server that takes TLS only refuses a store without a CA; a wrong CA
+/// or a wrong name is refused with a reason a person can act on.
+#[tokio::test]
+async fn connections_are_tls_with_the_server_verified_against_the_configured_ca() {
+    use mss_trust::pki::{CertificateAuthority, OperatorIdentity};
+    let ca = CertificateAuthority::generate("PostgreSQL TEST CA", "TEST").unwrap();
+    let who = |host: &str| OperatorIdentity {
+        host: host.into(),
+        organisation: "TEST".into(),
+        unit: "TEST".into(),
+        state: "Paris (75)".into(),
+    };
+    let server = ca.issue_operator(&who("db.pharma.test")).unwrap();
+    let Some(cluster) = Cluster::with_tls(&server.chain_pem, &server.key_pem) else { return };
+    cluster.create_database("mss");
+    let config = |host: &str, ca: Option<&str>| PostgresConfig {
+        url: cluster.url("mss").replace("host=127.0.0.1", &format!("host={host} hostaddr=127.0.0.1")),
+        password: None,
+        pool_size: 2,
+        ca_pem: ca.map(str::to_string),
+    };
+    let refusal = |opened: Result<PgStore, StoreError>| match opened {
+        Ok(_) => panic!("opened"),
+        Err(e) => e.to_string(),
+    };
+
+    let store = PgStore::open(&config("db.pharma.test", Some(ca.cert_pem())))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", cluster.log()));
+    let mailbox = support::person("a.martin@pharma.test", "10003621892");
+    let created = mss_store::MetadataStore::create_mailbox(&store, &mailbox).await.unwrap();
+    assert_eq!(mss_store::MetadataStore::mailbox(&store, &mailbox.address).await.unwrap(), Some(created));
+    let connections = cluster.psql(
+        "mss",
+        "SELECT a.application_name, s.ssl, s.version FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+         WHERE a.application_name LIKE 'mss%' ORDER BY 1",
+    );
+    assert!(connections.contains("mss|t|TLSv1.3") && connections.contains("mss-listener|t|TLSv1.3"), "{connections}");
+    assert!(!connections.contains("|f|"), "{connections}");
+
+    let without_ca = refusal(PgStore::open(&config("db.pharma.test", None)).await);
+    assert!(without_ca.contains("no encryption"), "the server's own refusal: {without_ca}");
+    let other_ca = CertificateAuthority::generate("Another CA", "TEST").unwrap();
+    let wrong_ca = refusal(PgStore::open(&config("db.pharma.test", Some(other_ca.cert_pem()))).await);
+    assert!(wrong_ca.contains("UnknownIssuer"), "{wrong_ca}");
+    let wrong_name = refusal(PgStore::open(&config("db.elsewhere.test", Some(ca.cert_pem()))).await);
+    assert!(wrong_name.contains("not valid for name \"db.elsewhere.test\""), "{wrong_name}");
+    let not_pem = refusal(PgStore::open(&config("db.pharma.test", Some("not a certificate"))).await);
+    assert!(not_pem.contains("PostgreSQL CA: no certificate"), "{not_pem}");
+    let mut asks_tls = config("db.pharma.test", None);
+    asks_tls.url.push_str(" sslmode=require");
+    let unverified = refusal(PgStore::open(&asks_tls).await);
+    assert!(unverified.contains("postgres_ca_file"), "TLS without verification is refused: {unverified}");
 }

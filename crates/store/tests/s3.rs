@@ -231,7 +231,7 @@ async fn a_store_on_postgresql_keeps_large_bodies_in_the_bucket() {
     let Some(fresh) = Fresh::start().await else { return };
     let Some(cluster) = Cluster::start() else { return };
     cluster.create_database("mss");
-    let database = PostgresConfig { url: cluster.url("mss"), password: None, pool_size: 4 };
+    let database = PostgresConfig { url: cluster.url("mss"), password: None, pool_size: 4, ca_pem: None };
     let config = StoreConfig::Postgres { database, blobs: BlobsConfig::S3(s3_config(&fresh.bucket, PREFIX)) };
     let store = Store::open(&config).await.unwrap_or_else(|e| panic!("{e}\n{}", cluster.log()));
     let mailbox = store.meta.create_mailbox(&support::person("a.a@pharma.test", "10003621892")).await.unwrap();

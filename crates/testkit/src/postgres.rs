@@ -87,6 +87,28 @@ fn template(bin: &Path) -> PathBuf {
     data
 }
 
+/// Settings that skip durability: the suites test mss, not the server.
+const FAST: &[&str] = &["fsync=off", "synchronous_commit=off", "full_page_writes=off"];
+
+/// Writes a server certificate, its key (0600) and a `pg_hba.conf` taking
+/// TCP over TLS only into `dir`; the settings that use them.
+fn tls_files(dir: &Path, chain: &str, key: &str) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path.display().to_string()
+    };
+    let cert = file("server.crt", chain);
+    let key = file("server.key", key);
+    let hba = file(
+        "pg_hba.conf",
+        "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 0.0.0.0/0 reject\n",
+    );
+    vec!["ssl=on".into(), format!("ssl_cert_file={cert}"), format!("ssl_key_file={key}"), format!("hba_file={hba}")]
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -96,16 +118,22 @@ impl Cluster {
     /// CI). Its commits are not made durable (no fsync): the suites test
     /// mss, not the server's durability, and run quicker.
     pub fn start() -> Option<Self> {
-        Self::start_with(&["fsync=off", "synchronous_commit=off", "full_page_writes=off"])
+        Self::start_with(FAST, None)
+    }
+
+    /// A cluster that takes TCP connections over TLS only (`hostssl` in its
+    /// `pg_hba.conf`, any other refused), with this certificate chain and key.
+    pub fn with_tls(chain_pem: &str, key_pem: &str) -> Option<Self> {
+        Self::start_with(FAST, Some((chain_pem, key_pem)))
     }
 
     /// A cluster as production runs one: every commit on disk when it
     /// returns (the benchmarks compare it with SQLite's `synchronous=FULL`).
     pub fn durable() -> Option<Self> {
-        Self::start_with(&[])
+        Self::start_with(&[], None)
     }
 
-    fn start_with(settings: &[&str]) -> Option<Self> {
+    fn start_with(settings: &[&str], tls: Option<(&str, &str)>) -> Option<Self> {
         let Some(bin) = bin_dir() else {
             crate::required("PostgreSQL (postgresql-15)");
             return None;
@@ -116,6 +144,7 @@ impl Cluster {
             let data = dir.path().join("data");
             let status = Command::new("cp").arg("-a").arg(&template).arg(&data).status().unwrap();
             assert!(status.success(), "copying the template cluster");
+            let tls_settings = tls.map(|(chain, key)| tls_files(dir.path(), chain, key)).unwrap_or_default();
             give_to_postgres(dir.path());
             let port = free_port();
             let log = File::create(dir.path().join("postgres.log")).unwrap();
@@ -127,6 +156,7 @@ impl Cluster {
                 .arg("-c")
                 .arg(format!("unix_socket_directories={}", dir.path().display()))
                 .args(settings.iter().flat_map(|setting| ["-c", setting]))
+                .args(tls_settings.iter().flat_map(|setting| ["-c", setting]))
                 .args(["-c", "max_connections=200"])
                 .stdout(Stdio::null())
                 .stderr(log)

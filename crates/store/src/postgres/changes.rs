@@ -32,8 +32,9 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio_postgres::tls::NoTlsStream;
-use tokio_postgres::{AsyncMessage, Client, Config, Connection, NoTls, Socket};
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{AsyncMessage, Client, Config, Connection, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::StoreError;
 use crate::model::MailboxId;
@@ -119,21 +120,21 @@ impl From<Lost> for StoreError {
 /// One listening connection: the client is kept, or the connection ends.
 pub(super) struct Session {
     _client: Client,
-    connection: Connection<Socket, NoTlsStream>,
+    connection: Connection<Socket, <MakeRustlsConnect as MakeTlsConnect<Socket>>::Stream>,
 }
 
 impl Session {
     /// Connects with `pg` (the pool's settings, renamed and with TCP
     /// keepalives that notice a dead peer within about a minute) and runs
     /// `LISTEN`.
-    pub(super) async fn open(pg: &Config) -> Result<Self, Lost> {
+    pub(super) async fn open(pg: &Config, tls: &MakeRustlsConnect) -> Result<Self, Lost> {
         let mut pg = pg.clone();
         pg.application_name(LISTENER_NAME)
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))
             .keepalives_interval(Duration::from_secs(10))
             .keepalives_retries(3);
-        let (client, mut connection) = pg.connect(NoTls).await.map_err(Lost::Postgres)?;
+        let (client, mut connection) = pg.connect(tls.clone()).await.map_err(Lost::Postgres)?;
         {
             let listen = client.batch_execute("LISTEN mss_changes");
             tokio::pin!(listen);
@@ -189,6 +190,7 @@ impl Session {
 pub(super) fn listen(
     mut session: Session,
     pg: Config,
+    tls: MakeRustlsConnect,
     node: String,
     changes: broadcast::WeakSender<MailboxId>,
     mut stop: oneshot::Receiver<()>,
@@ -208,7 +210,7 @@ pub(super) fn listen(
                 }
                 let opened = tokio::select! {
                     _ = &mut stop => return,
-                    opened = Session::open(&pg) => opened,
+                    opened = Session::open(&pg, &tls) => opened,
                 };
                 match opened {
                     Ok(session) => break session,

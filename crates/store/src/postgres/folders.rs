@@ -654,7 +654,7 @@ mod tests {
     async fn nodes_writing_one_folder_at_once_never_collide() {
         let Some(cluster) = mss_testkit::Cluster::start() else { return };
         cluster.create_database("mss");
-        let config = PostgresConfig { url: cluster.url("mss"), password: None, pool_size: 8 };
+        let config = PostgresConfig { url: cluster.url("mss"), password: None, pool_size: 8, ca_pem: None };
         let nodes = [PgStore::open(&config).await.unwrap(), PgStore::open(&config).await.unwrap()];
         cluster.psql(
             "mss",

@@ -32,19 +32,20 @@ mod migrations;
 mod patients;
 mod publication;
 mod stats;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use copy::{CopyReport, copy_embedded};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Transaction};
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 
 use crate::model::{INBOX, Mailbox, MailboxId, NewMailbox, SPECIAL_FOLDERS};
 use crate::{StoreError, now_unix};
 
 /// How to reach PostgreSQL.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PostgresConfig {
     /// A connection string, as libpq reads it: `host=/run/postgresql
     /// dbname=mss user=mss` or `postgresql://mss@db.internal/mss`.
@@ -54,12 +55,26 @@ pub struct PostgresConfig {
     pub password: Option<String>,
     /// Connections this node keeps at most.
     pub pool_size: usize,
+    /// The CA certificates (PEM) that sign the server's: connections are
+    /// then TLS, the server verified (see `tls.rs`); none, not encrypted.
+    pub ca_pem: Option<String>,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("url", &self.url)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("pool_size", &self.pool_size)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|pem| pem.len()))
+            .finish()
+    }
 }
 
 /// Whether the connection string `url` reaches PostgreSQL on this host only
-/// (Unix sockets, `localhost`, loopback addresses): connections are not
-/// encrypted yet, so nothing else may carry health data. A string that does
-/// not parse is not local.
+/// (Unix sockets, `localhost`, loopback addresses): without a CA
+/// ([`PostgresConfig::ca_pem`]) connections are not encrypted, so nothing
+/// else may carry health data. A string that does not parse is not local.
 pub fn reaches_this_host_only(url: &str) -> bool {
     use tokio_postgres::config::Host;
     let Ok(config) = url.parse::<tokio_postgres::Config>() else {
@@ -140,8 +155,9 @@ impl PgStore {
         }
         pg.application_name("mss");
         pg.connect_timeout(POOL_WAIT);
+        let tls = tls::connector(config, &mut pg)?;
         let manager =
-            Manager::from_config(pg.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            Manager::from_config(pg.clone(), tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(config.pool_size.max(1))
             .runtime(Runtime::Tokio1)
@@ -161,8 +177,8 @@ impl PgStore {
         migrations::apply(&mut store.client().await?).await?;
         // Listening before open returns: a change made elsewhere once the
         // store is open is heard.
-        let session = changes::Session::open(&store.pg).await?;
-        changes::listen(session, (*store.pg).clone(), node, store.changes.downgrade(), stopped);
+        let session = changes::Session::open(&store.pg, &tls).await?;
+        changes::listen(session, (*store.pg).clone(), tls, node, store.changes.downgrade(), stopped);
         Ok(store)
     }
 
@@ -302,7 +318,19 @@ pub(crate) async fn insert_mailbox(tx: &Transaction<'_>, new: &NewMailbox) -> Re
 
 #[cfg(test)]
 mod tests {
-    use super::reaches_this_host_only;
+    use super::{PostgresConfig, reaches_this_host_only};
+
+    #[test]
+    fn the_password_never_shows_in_debug() {
+        let config = PostgresConfig {
+            url: "host=db dbname=mss".into(),
+            password: Some("tr3s-secret".into()),
+            pool_size: 4,
+            ca_pem: None,
+        };
+        let shown = format!("{config:?}");
+        assert!(shown.contains("<redacted>") && !shown.contains("tr3s-secret"), "{shown}");
+    }
 
     #[test]
     fn only_sockets_and_loopback_count_as_this_host() {
