@@ -4,6 +4,10 @@
 //! they linked it, signed in with Pro Santé Connect or their CPS card
 //! (`mss_store::AccountLinkStore`); this client only proves the account.
 
+use std::sync::Arc;
+
+use mss_store::LoginFlowStore;
+
 use crate::oidc::{OidcConfig, OidcError, OidcFlow};
 use mss_http::HttpClient;
 
@@ -14,8 +18,9 @@ pub struct AccountLogin {
 }
 
 impl AccountLogin {
-    pub fn new(name: String, config: OidcConfig, http: HttpClient) -> Self {
-        Self { flow: OidcFlow::new(config, http), name }
+    /// `flows`: where logins wait for their return (the store).
+    pub fn new(name: String, config: OidcConfig, http: HttpClient, flows: Arc<dyn LoginFlowStore>) -> Self {
+        Self { flow: OidcFlow::new(config, http, flows, "account"), name }
     }
 
     /// The provider's issuer URL: with the subject, what names an account.

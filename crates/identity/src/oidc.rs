@@ -6,11 +6,13 @@
 //! person after it is theirs.
 //!
 //! A login is two calls: [`OidcFlow::start`] gives the URL to send the
-//! person to and remembers the flow's secrets under its `state`;
-//! [`OidcFlow::finish`] takes the code the provider redirects back with.
+//! person to and keeps the flow's secrets under its `state` in the store
+//! ([`LoginFlowStore`]), so that [`OidcFlow::finish`], which takes the code
+//! the provider redirects back with, may run on any node.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
+
+use mss_store::LoginFlowStore;
 
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJwsSigningAlgorithm, CoreProviderMetadata,
@@ -37,13 +39,6 @@ pub struct OidcConfig {
     pub scopes: Vec<String>,
 }
 
-/// A flow started and not finished yet.
-struct Pending {
-    verifier: String,
-    nonce: String,
-    started_at: i64,
-}
-
 /// How long a person has to log in at the provider.
 const FLOW_TTL: i64 = 600;
 /// Flows kept at most (abandoned ones expire).
@@ -65,6 +60,8 @@ pub enum OidcError {
     Claims(#[from] crate::psc::ClaimsError),
     #[error("too many logins in progress")]
     Busy,
+    #[error("login flows unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// What a finished flow proved: the subject of the ID token, and the
@@ -78,12 +75,15 @@ pub struct OidcFlow {
     config: OidcConfig,
     http: HttpClient,
     oidc: OnceCell<Oidc>,
-    pending: Mutex<HashMap<String, Pending>>,
+    /// Where flows wait for their return, under `kind`.
+    flows: Arc<dyn LoginFlowStore>,
+    kind: &'static str,
 }
 
 impl OidcFlow {
-    pub fn new(config: OidcConfig, http: HttpClient) -> Self {
-        Self { config, http, oidc: OnceCell::new(), pending: Mutex::new(HashMap::new()) }
+    /// `kind` names this provider's flows in `flows` (`psc`, `account`).
+    pub fn new(config: OidcConfig, http: HttpClient, flows: Arc<dyn LoginFlowStore>, kind: &'static str) -> Self {
+        Self { config, http, oidc: OnceCell::new(), flows, kind }
     }
 
     /// The provider's issuer URL.
@@ -127,41 +127,47 @@ impl OidcFlow {
         }
         let (url, state, nonce) = request.url();
         let now = mss_store::now_unix();
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending.retain(|_, p| p.started_at + FLOW_TTL > now);
-        if pending.len() >= MAX_PENDING {
+        // Both are base64url: a space separates them.
+        let secrets = format!("{} {}", verifier.secret(), nonce.secret());
+        let kept = self
+            .flows
+            .begin_login_flow(self.kind, state.secret(), &secrets, now, now + FLOW_TTL, MAX_PENDING)
+            .await
+            .map_err(|e| OidcError::Unavailable(e.to_string()))?;
+        if !kept {
             return Err(OidcError::Busy);
         }
-        let flow = Pending { verifier: verifier.secret().clone(), nonce: nonce.secret().clone(), started_at: now };
-        pending.insert(state.secret().clone(), flow);
         Ok((url.to_string(), state.secret().clone()))
     }
 
     /// Finishes a login with the code the provider sent back: the subject
     /// its checked ID token names.
     pub async fn finish(&self, code: &str, state: &str) -> Result<Proven, OidcError> {
-        let flow = {
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            pending.remove(state).ok_or(OidcError::UnknownFlow)?
-        };
-        if flow.started_at + FLOW_TTL <= mss_store::now_unix() {
+        if state.is_empty() || state.len() > mss_store::LOGIN_FLOW_FIELD_MAX {
             return Err(OidcError::UnknownFlow);
         }
+        let secrets = self
+            .flows
+            .take_login_flow(self.kind, state, mss_store::now_unix())
+            .await
+            .map_err(|e| OidcError::Unavailable(e.to_string()))?
+            .ok_or(OidcError::UnknownFlow)?;
+        let (verifier, nonce) = secrets.split_once(' ').ok_or(OidcError::UnknownFlow)?;
         let oidc = self.oidc().await?;
         let tokens = oidc
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| OidcError::Config(e.to_string()))?
-            .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier))
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
             .request_async(&self.http.transport())
             .await
             .map_err(|e| OidcError::Provider(format!("token: {e}")))?;
         let id_token = tokens.id_token().ok_or_else(|| OidcError::IdToken("none in the token response".into()))?;
-        let verifier = oidc.id_token_verifier().set_allowed_algs(vec![
+        let checker = oidc.id_token_verifier().set_allowed_algs(vec![
             CoreJwsSigningAlgorithm::EcdsaP256Sha256,
             CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
         ]);
         let id_claims =
-            id_token.claims(&verifier, &Nonce::new(flow.nonce)).map_err(|e| OidcError::IdToken(e.to_string()))?;
+            id_token.claims(&checker, &Nonce::new(nonce.to_string())).map_err(|e| OidcError::IdToken(e.to_string()))?;
         Ok(Proven { subject: id_claims.subject().clone(), access_token: tokens.access_token().clone() })
     }
 

@@ -376,6 +376,7 @@ pub trait MetadataStore:
     + crate::LifecycleStore
     + crate::LeaseStore
     + crate::LoginFailureStore
+    + crate::LoginFlowStore
     + crate::MaintenanceStore
     + crate::PublicationStore
     + Send

@@ -174,6 +174,14 @@ impl Problem {
             OidcError::Busy => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "Trop de connexions en cours, réessayez.")
             }
+            OidcError::Unavailable(_) => {
+                tracing::error!(error = %e, provider, "login flows unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service momentanément indisponible, réessayez.",
+                )
+            }
             OidcError::Config(_) | OidcError::Provider(_) => {
                 tracing::error!(error = %e, provider, "login failed");
                 Self::new(

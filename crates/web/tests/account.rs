@@ -46,7 +46,8 @@ async fn site() -> Site {
             redirect_uri: format!("http://{addr}{}", mss_web::ACCOUNT_CALLBACK),
             scopes: vec![],
         };
-        let account = Some(Arc::new(AccountLogin::new(NAME.into(), config, HttpClient::new(None).unwrap())));
+        let http = HttpClient::new(None).unwrap();
+        let account = Some(Arc::new(AccountLogin::new(NAME.into(), config, http, web.store.meta.clone())));
         (mss_web::Web { account, ..web }, Router::new().nest("/compte-sim", simulator.router()))
     })
     .await

@@ -86,6 +86,24 @@ async fn a_pharmacist_logs_in_with_pro_sante_connect_and_creates_the_pharmacy_ma
     assert!(results.contains(&"ok"));
 }
 
+/// Behind one name, the return from PSC may reach another node than the
+/// one that sent the person there: the flow waits in the store they share.
+#[tokio::test]
+async fn a_login_started_on_one_node_finishes_on_another() {
+    let site = support::site_with_psc(IDENTITIES, false).await;
+    let other = support::another_node(&site).await;
+    let (_, to_psc, _) = get(site.addr, "/api/auth/psc/login?login_hint=elodie", None).await;
+    let (_, back, _) = get(site.addr, &local_path(&to_psc.unwrap(), site.addr), None).await;
+    let callback = local_path(&back.unwrap(), site.addr);
+    let (status, _, body) = get(other, &callback, None).await;
+    assert_eq!(status, 200, "{body}");
+    let tokens: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (_, _, me) = get(site.addr, "/api/me", tokens["access_token"].as_str()).await;
+    assert!(me.contains("810003621892"), "the session holds on the first node too: {me}");
+    let (status, _, _) = get(site.addr, &callback, None).await;
+    assert_eq!(status, 401, "the flow was taken once, whichever node");
+}
+
 #[tokio::test]
 async fn the_simulator_lists_its_identities_without_a_hint() {
     let support::Site { dir: _dir, addr, .. } = support::site_with_psc(IDENTITIES, false).await;

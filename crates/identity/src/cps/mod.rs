@@ -9,12 +9,12 @@
 
 pub mod card;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mss_core::{Finess, NationalId};
+use mss_store::{LOGIN_FLOW_FIELD_MAX, LoginFlowStore};
 use mss_trust::{PeerCertificate, ServerTrust};
 use ring::signature::{ECDSA_P256_SHA256_FIXED, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use rustls_pki_types::CertificateDer;
@@ -39,40 +39,54 @@ pub enum CpsError {
     Holder(String),
     #[error("too many logins in progress")]
     Busy,
+    #[error("challenges unavailable: {0}")]
+    Unavailable(String),
 }
 
-/// Checks CPS logins.
+/// The kind of CPS challenges in the store's login flows.
+const FLOW_KIND: &str = "cps";
+
+/// Checks CPS logins. Challenges are kept in the store
+/// ([`LoginFlowStore`]): the signed answer may reach any node.
 pub struct CpsAuthority {
     trust: ServerTrust,
-    challenges: Mutex<HashMap<String, i64>>,
+    challenges: Arc<dyn LoginFlowStore>,
 }
 
 impl CpsAuthority {
     /// `trust`: judges chains against the CPS CA.
-    pub fn new(trust: ServerTrust) -> Self {
-        Self { trust, challenges: Mutex::new(HashMap::new()) }
+    pub fn new(trust: ServerTrust, challenges: Arc<dyn LoginFlowStore>) -> Self {
+        Self { trust, challenges }
     }
 
     /// A new one-time challenge (base64url of 32 random bytes).
-    pub fn challenge(&self, now: i64) -> Result<String, CpsError> {
+    pub async fn challenge(&self, now: i64) -> Result<String, CpsError> {
         let challenge = random_token(32).map_err(|_| CpsError::Busy)?;
-        let mut challenges = self.challenges.lock().unwrap_or_else(|p| p.into_inner());
-        challenges.retain(|_, expiry| *expiry > now);
-        if challenges.len() >= MAX_CHALLENGES {
+        let kept = self
+            .challenges
+            .begin_login_flow(FLOW_KIND, &challenge, "", now, now + CHALLENGE_TTL, MAX_CHALLENGES)
+            .await
+            .map_err(|e| CpsError::Unavailable(e.to_string()))?;
+        if !kept {
             return Err(CpsError::Busy);
         }
-        challenges.insert(challenge.clone(), now + CHALLENGE_TTL);
         Ok(challenge)
     }
 
     /// The person a signed challenge proves. `chain`: the card's
     /// certificate first (DER), then any intermediates.
-    pub fn verify(&self, challenge: &str, chain: &[Vec<u8>], signature: &[u8], now: i64) -> Result<Person, CpsError> {
-        let fresh = {
-            let mut challenges = self.challenges.lock().unwrap_or_else(|p| p.into_inner());
-            challenges.remove(challenge).is_some_and(|expiry| expiry > now)
-        };
-        if !fresh {
+    pub async fn verify(
+        &self,
+        challenge: &str,
+        chain: &[Vec<u8>],
+        signature: &[u8],
+        now: i64,
+    ) -> Result<Person, CpsError> {
+        if challenge.is_empty() || challenge.len() > LOGIN_FLOW_FIELD_MAX {
+            return Err(CpsError::Challenge);
+        }
+        let taken = self.challenges.take_login_flow(FLOW_KIND, challenge, now).await;
+        if taken.map_err(|e| CpsError::Unavailable(e.to_string()))?.is_none() {
             return Err(CpsError::Challenge);
         }
         let subject = self.judge(chain)?;

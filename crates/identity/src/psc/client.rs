@@ -1,6 +1,9 @@
 //! The Pro Santé Connect client: the OpenID Connect flow ([`OidcFlow`]),
 //! then the PSC claims from userinfo, which name the person.
 
+use std::sync::Arc;
+
+use mss_store::LoginFlowStore;
 use openidconnect::UserInfoClaims;
 use openidconnect::core::CoreGenderClaim;
 
@@ -14,8 +17,9 @@ pub struct PscLogin {
 }
 
 impl PscLogin {
-    pub fn new(config: OidcConfig, http: HttpClient) -> Self {
-        Self { flow: OidcFlow::new(config, http) }
+    /// `flows`: where logins wait for their return (the store).
+    pub fn new(config: OidcConfig, http: HttpClient, flows: Arc<dyn LoginFlowStore>) -> Self {
+        Self { flow: OidcFlow::new(config, http, flows, "psc") }
     }
 
     /// Starts a login: the URL to send the person to, and its `state`.

@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "leases", include_str!("../../migrations/postgres/0002_leases.sql")),
     (3, "login_failures", include_str!("../../migrations/postgres/0003_login_failures.sql")),
+    (4, "login_flows", include_str!("../../migrations/postgres/0004_login_flows.sql")),
 ];
 
 /// The advisory lock key of schema changes ("mss schema" in ASCII).

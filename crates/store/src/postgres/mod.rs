@@ -26,6 +26,7 @@ mod leases;
 mod lifecycle;
 mod listing;
 mod login_failures;
+mod login_flows;
 mod maintenance;
 mod metadata;
 mod migrations;
@@ -93,8 +94,8 @@ pub fn reaches_this_host_only(url: &str) -> bool {
 /// Every table of the data, parents before children (the facts before the
 /// messages, whose triggers then link them): what a snapshot or a copy
 /// moves. Not `message_text` (words, moved apart or recomputed), nor
-/// `schema_migrations` (each database's own), nor `leases` and
-/// `login_failures` (the running nodes', not the data's).
+/// `schema_migrations` (each database's own), nor `leases`,
+/// `login_failures` and `login_flows` (the running nodes', not the data's).
 pub(crate) const DATA_TABLES: &[&str] = &[
     "mailboxes",
     "folders",

@@ -35,6 +35,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "account_links", include_str!("../../migrations/sqlite/0019_account_links.sql")),
     (20, "leases", include_str!("../../migrations/sqlite/0020_leases.sql")),
     (21, "login_failures", include_str!("../../migrations/sqlite/0021_login_failures.sql")),
+    (22, "login_flows", include_str!("../../migrations/sqlite/0022_login_flows.sql")),
 ];
 
 /// Brings the database to the latest version; returns the version reached.

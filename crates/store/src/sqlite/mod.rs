@@ -18,6 +18,7 @@ mod leases;
 mod lifecycle;
 mod listing;
 mod login_failures;
+mod login_flows;
 mod maintenance;
 mod migrations;
 mod patients;

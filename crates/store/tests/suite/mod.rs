@@ -11,6 +11,7 @@ mod leases;
 mod lifecycle;
 mod listing;
 mod login_failures;
+mod login_flows;
 mod maintenance;
 mod patients;
 mod publication;
@@ -26,6 +27,7 @@ pub use leases::*;
 pub use lifecycle::*;
 pub use listing::*;
 pub use login_failures::*;
+pub use login_flows::*;
 pub use maintenance::*;
 use mss_core::{MailboxKind, MailboxState};
 use mss_store::*;
@@ -87,6 +89,7 @@ macro_rules! every_test {
             usage_counts_mailboxes_messages_documents_and_logins_of_the_period,
             a_lease_has_one_holder_until_it_expires_or_is_released,
             login_failures_are_counted_per_key_go_stale_and_are_forgotten,
+            a_login_flow_is_taken_once_before_it_expires,
         );
     };
 }

@@ -19,7 +19,8 @@ fn authority(web: &Web) -> Result<&CpsAuthority, Problem> {
 }
 
 pub async fn challenge(State(web): State<Arc<Web>>) -> Result<Json<serde_json::Value>, Problem> {
-    let challenge = authority(&web)?.challenge(now_unix()).map_err(|_| {
+    let challenge = authority(&web)?.challenge(now_unix()).await.map_err(|e| {
+        tracing::warn!(error = %e, "cps: no challenge given");
         Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "Trop de connexions en cours, réessayez.")
     })?;
     Ok(Json(serde_json::json!({ "challenge": challenge, "expires_in": CHALLENGE_TTL })))
@@ -42,8 +43,16 @@ pub async fn login(State(web): State<Arc<Web>>, Body(request): Body<CpsLogin>) -
         return Err(Problem::invalid("Certificat ou signature illisible (base64url attendu)."));
     };
     let now = now_unix();
-    let person = match authority.verify(&request.challenge, &chain, &signature, now) {
+    let person = match authority.verify(&request.challenge, &chain, &signature, now).await {
         Ok(person) => person,
+        Err(CpsError::Unavailable(e)) => {
+            tracing::error!(error = %e, "cps: challenges unavailable");
+            return Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service momentanément indisponible, réessayez.",
+            ));
+        }
         Err(e) => {
             let entry = NewAuditEntry::now("anonymous", "session.login", "", format!("refused: {e}"), "method=cps");
             web.store.audit.record(entry).await;
@@ -52,7 +61,7 @@ pub async fn login(State(web): State<Arc<Web>>, Body(request): Body<CpsLogin>) -
                 CpsError::Certificate(_) => "Ce certificat n'est pas celui d'une carte CPS reconnue.".to_string(),
                 CpsError::Signature => "La signature de la carte ne correspond pas au certificat.".to_string(),
                 CpsError::Holder(why) => format!("Titulaire de la carte illisible : {why}"),
-                CpsError::Busy => "Trop de connexions en cours, réessayez.".to_string(),
+                CpsError::Busy | CpsError::Unavailable(_) => "Trop de connexions en cours, réessayez.".to_string(),
             };
             return Err(Problem::unauthenticated(detail));
         }

@@ -89,18 +89,36 @@ pub async fn site_with_psc(identities: &str, https: bool) -> Site {
         let issuer = format!("http://{addr}/psc-sim");
         let client = RegisteredClient { id: "mss-test".into(), secret: "s3cret".into() };
         let identities = Identities::parse(identities).unwrap();
-        let simulator = Arc::new(Simulator::new(&issuer, identities, client.clone()).unwrap());
-        let config = OidcConfig {
-            issuer,
-            client_id: client.id,
-            client_secret: client.secret,
-            redirect_uri: format!("http://{addr}/api/auth/psc/callback"),
-            scopes: vec!["scope_all".into()],
-        };
-        let psc = Some(Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap())));
+        let simulator = Arc::new(Simulator::new(&issuer, identities, client).unwrap());
+        let psc = Some(psc_login(addr, &web.store));
         (Web { psc, https, ..web }, Router::new().nest("/psc-sim", simulator.router()))
     })
     .await
+}
+
+/// The Pro Santé Connect client of a site at `addr` (its simulator at
+/// `/psc-sim`, people sent back to its callback).
+fn psc_login(addr: SocketAddr, store: &Store) -> Arc<PscLogin> {
+    let config = OidcConfig {
+        issuer: format!("http://{addr}/psc-sim"),
+        client_id: "mss-test".into(),
+        client_secret: "s3cret".into(),
+        redirect_uri: format!("http://{addr}/api/auth/psc/callback"),
+        scopes: vec!["scope_all".into()],
+    };
+    Arc::new(PscLogin::new(config, HttpClient::new(None).unwrap(), store.meta.clone()))
+}
+
+/// Another node of `site`'s operator, as a deployment behind one name has:
+/// its own listener, the same store, the same session keys, Pro Santé
+/// Connect configured alike (same provider, same public callback).
+pub async fn another_node(site: &Site) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let web = web(site.dir.path(), &site.store, &site.sessions);
+    let app = mss_web::router(Arc::new(Web { psc: Some(psc_login(site.addr, &site.store)), ..web }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
 }
 
 impl Site {

@@ -19,7 +19,7 @@ use mss_identity::oidc::OidcConfig;
 use mss_identity::psc::client::PscLogin;
 use mss_identity::psc::simulator::{Identities, RegisteredClient, Simulator};
 use mss_smtp::Submitter;
-use mss_store::Store;
+use mss_store::{LoginFlowStore, Store};
 use mss_trust::ServerTrust;
 use mss_web::{Cgu, Sending, Web};
 use tokio::net::TcpListener;
@@ -101,8 +101,9 @@ pub fn router(site: Site<'_>) -> Result<Routes, CliError> {
     } = site;
     let lifecycle = &data.config.lifecycle;
     let simulator_base = format!("http://{http_addr}");
-    let (psc, simulator) = pro_sante_connect(data, psc_secret, base_url, &simulator_base)?;
-    let (account, account_simulator) = vendor_accounts(data, base_url, &simulator_base)?;
+    let flows: Arc<dyn LoginFlowStore> = store.meta.clone();
+    let (psc, simulator) = pro_sante_connect(data, psc_secret, base_url, &simulator_base, &flows)?;
+    let (account, account_simulator) = vendor_accounts(data, base_url, &simulator_base, &flows)?;
     let web = Arc::new(Web {
         store: store.clone(),
         domain: data.domain.clone(),
@@ -112,7 +113,7 @@ pub fn router(site: Site<'_>) -> Result<Routes, CliError> {
         psc: Some(Arc::new(psc)),
         account: account.map(Arc::new),
         software_trust: Some(tls.trust.clone()),
-        cps: cps_authority(cps_ca)?.map(Arc::new),
+        cps: cps_authority(cps_ca, &flows)?.map(Arc::new),
         annuaire: Arc::new(Annuaire::new(&data.path.join(ANNUAIRE_DIR), Some(data.domain.to_string()))),
         https: base_url.starts_with("https://"),
         sending: Some(Sending {
@@ -213,12 +214,12 @@ fn cgu_text(data: &DataDir) -> Result<String, CliError> {
 }
 
 /// CPS card logins, when the CPS CA (PEM) is configured.
-fn cps_authority(cps_ca: Option<&str>) -> Result<Option<CpsAuthority>, CliError> {
+fn cps_authority(cps_ca: Option<&str>, flows: &Arc<dyn LoginFlowStore>) -> Result<Option<CpsAuthority>, CliError> {
     let Some(pem) = cps_ca else {
         return Ok(None);
     };
     let trust = ServerTrust::from_anchors_pem(pem).map_err(|e| failed("cps", e))?;
-    Ok(Some(CpsAuthority::new(trust)))
+    Ok(Some(CpsAuthority::new(trust, flows.clone())))
 }
 
 /// The PSC client, and the simulator it talks to unless a real issuer is
@@ -230,6 +231,7 @@ fn pro_sante_connect(
     client_secret: String,
     base_url: &str,
     simulator_base: &str,
+    flows: &Arc<dyn LoginFlowStore>,
 ) -> Result<(PscLogin, Option<Arc<Simulator>>), CliError> {
     let psc = &data.config.psc;
     let http = HttpClient::new(None).map_err(|e| failed("psc", e))?;
@@ -242,13 +244,13 @@ fn pro_sante_connect(
     };
     if let Some(issuer) = &psc.issuer {
         config.issuer = issuer.clone();
-        return Ok((PscLogin::new(config, http), None));
+        return Ok((PscLogin::new(config, http, flows.clone()), None));
     }
     config.issuer = format!("{simulator_base}{PSC_SIMULATOR_PATH}");
     let client = RegisteredClient { id: psc.client_id.clone(), secret: config.client_secret.clone() };
     let simulator =
         Simulator::new(&config.issuer, simulator_identities(data)?, client).map_err(|e| failed("psc", e))?;
-    Ok((PscLogin::new(config, http), Some(Arc::new(simulator))))
+    Ok((PscLogin::new(config, http, flows.clone()), Some(Arc::new(simulator))))
 }
 
 /// The simulators' test identities (`[psc] identities`).
@@ -270,6 +272,7 @@ fn vendor_accounts(
     data: &DataDir,
     base_url: &str,
     simulator_base: &str,
+    flows: &Arc<dyn LoginFlowStore>,
 ) -> Result<(Option<AccountLogin>, Option<Arc<Simulator>>), CliError> {
     let development = data.mode == RunMode::Development;
     if data.config.account.is_none() && !development {
@@ -285,7 +288,7 @@ fn vendor_accounts(
         scopes: vec![],
     };
     if account.issuer.is_some() {
-        return Ok((Some(AccountLogin::new(account.name, config, http)), None));
+        return Ok((Some(AccountLogin::new(account.name, config, http, flows.clone())), None));
     }
     if !development {
         // Refused at start-up (`production_refusals`); never a simulator.
@@ -295,7 +298,7 @@ fn vendor_accounts(
     let client = RegisteredClient { id: config.client_id.clone(), secret: config.client_secret.clone() };
     let simulator = Simulator::accounts(&config.issuer, simulator_identities(data)?, client, &account.name)
         .map_err(|e| failed("account", e))?;
-    Ok((Some(AccountLogin::new(account.name, config, http)), Some(Arc::new(simulator))))
+    Ok((Some(AccountLogin::new(account.name, config, http, flows.clone())), Some(Arc::new(simulator))))
 }
 
 /// HTTPS responses tell browsers to come back over HTTPS only (RFC 6797).

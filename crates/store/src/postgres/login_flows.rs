@@ -1,0 +1,49 @@
+//! [`LoginFlowStore`] on PostgreSQL (migration 0004). Taking is one
+//! `DELETE … RETURNING`: of two nodes handed the same return, one gets it.
+
+use async_trait::async_trait;
+
+use super::PgStore;
+use crate::login_flows::check_flow;
+use crate::{LoginFlowStore, StoreError};
+
+#[async_trait]
+impl LoginFlowStore for PgStore {
+    async fn begin_login_flow(
+        &self,
+        kind: &str,
+        key: &str,
+        secret: &str,
+        now: i64,
+        expires_at: i64,
+        max: usize,
+    ) -> Result<bool, StoreError> {
+        check_flow(&[kind, key, secret])?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("DELETE FROM login_flows WHERE kind = $1 AND expires_at <= $2", &[&kind, &now]).await?;
+        let pending: i64 = tx.query_one("SELECT count(*) FROM login_flows WHERE kind = $1", &[&kind]).await?.get(0);
+        if pending as usize >= max {
+            return Ok(false);
+        }
+        let added = tx
+            .execute(
+                "INSERT INTO login_flows (kind, key, secret, expires_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT DO NOTHING",
+                &[&kind, &key, &secret, &expires_at],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(added == 1)
+    }
+
+    async fn take_login_flow(&self, kind: &str, key: &str, now: i64) -> Result<Option<String>, StoreError> {
+        check_flow(&[kind, key])?;
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("DELETE FROM login_flows WHERE kind = $1 AND key = $2 RETURNING secret, expires_at")
+            .await?;
+        let taken = client.query_opt(&stmt, &[&kind, &key]).await?;
+        Ok(taken.filter(|row| row.get::<_, i64>(1) > now).map(|row| row.get(0)))
+    }
+}
