@@ -102,6 +102,37 @@ fn a_database_that_cannot_be_reached_is_a_clear_error() {
     assert!(err.contains("no_such_database") && err.contains("PostgreSQL"), "{err}");
 }
 
+/// `mss store migrate`: `--check` says what is pending and changes nothing
+/// (exit 1), the migration brings an empty database to this build's
+/// version once, and a database newer than this build is refused.
+#[test]
+fn the_schema_is_migrated_on_demand_and_checked_without_changes() {
+    let Some(cluster) = Cluster::start() else { return };
+    cluster.create_database("mss");
+    let op = Operator::new("pharmacie.test");
+    assert_eq!(op.run("store migrate --check").status.code(), Some(1), "no embedded store yet");
+    assert!(op.ok("store migrate").starts_with("schema migrated from version 0"));
+    assert!(op.ok("store migrate --check").contains("nothing to migrate"), "the embedded store is current");
+    use_postgres(&op, &cluster.url("mss"));
+    let tables = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'";
+    let pending = op.run("store migrate --check");
+    assert_eq!(pending.status.code(), Some(1));
+    assert!(stderr(&pending).contains("the schema is at version 0") && stderr(&pending).contains("mss store migrate"));
+    assert_eq!(cluster.psql("mss", tables).trim(), "0", "--check changed nothing");
+
+    let migrated = op.ok("store migrate");
+    assert!(migrated.starts_with("schema migrated from version 0 to "), "{migrated}");
+    let version = migrated.trim().rsplit(' ').next().unwrap().to_string();
+    assert_eq!(cluster.psql("mss", "SELECT max(version) FROM schema_migrations").trim(), version);
+    assert!(op.ok("store migrate --check").contains(&format!("schema at version {version}: nothing to migrate")));
+    assert!(op.ok("store migrate").contains("nothing to migrate"), "once");
+
+    cluster.psql("mss", "INSERT INTO schema_migrations VALUES (1000, 'from the future', 0)");
+    let newer = op.run("store migrate");
+    assert_eq!(newer.status.code(), Some(1));
+    assert!(stderr(&newer).contains("newer than this mss knows"), "{}", stderr(&newer));
+}
+
 /// Submits three messages (the last over 64 KiB: a blob file, not a row).
 const SEND_THREE: &str = r#"
 import smtplib, ssl, sys

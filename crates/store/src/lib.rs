@@ -115,6 +115,33 @@ impl BlobsConfig {
     }
 }
 
+/// A store's schema version against this build's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaVersions {
+    /// What the database holds (0: nothing yet).
+    pub database: i64,
+    /// What this build migrates to.
+    pub build: i64,
+}
+
+impl StoreConfig {
+    /// The schema versions of the store this names, read without opening
+    /// it for use nor migrating anything.
+    pub async fn schema_versions(&self) -> Result<SchemaVersions, StoreError> {
+        match self {
+            StoreConfig::Embedded { dir } => {
+                let path = dir.join(EMBEDDED_DATABASE);
+                let database = error::blocking(move || sqlite::version_of(&path)).await?;
+                Ok(SchemaVersions { database, build: SqliteStore::schema_version() })
+            }
+            StoreConfig::Postgres { database, .. } => Ok(SchemaVersions {
+                database: PgStore::database_version(database).await?,
+                build: PgStore::schema_version(),
+            }),
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the configured backends and applies pending
     /// migrations.

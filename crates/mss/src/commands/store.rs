@@ -1,3 +1,8 @@
+//! `mss store migrate`: brings the store's schema to this build's version
+//! (what `mss serve` does at start), or with `--check` only says whether
+//! that is needed: an operator upgrading several nodes migrates once, then
+//! starts the new nodes.
+//!
 //! `mss store copy`: moves this data directory's embedded store (SQLite and
 //! blob files) into the store `[store]` now names (PostgreSQL, bodies in
 //! files or a bucket). `mss serve` must be stopped for the copy (its lock
@@ -7,7 +12,7 @@
 //! is checked as `mss check` does, its counts compared with the source's.
 
 use clap::Subcommand;
-use mss_store::{EMBEDDED_DATABASE, PgStore, Store, StoreConfig};
+use mss_store::{EMBEDDED_DATABASE, PgStore, SchemaVersions, Store, StoreConfig};
 
 use crate::cli::DataDirArg;
 use crate::config::{Backend, DataDir};
@@ -15,6 +20,15 @@ use crate::error::{CliError, failed, usage};
 
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
+    /// Bring the store's schema to this mss's version (as `mss serve` does at start); with
+    /// --check, only say whether it is needed (exit 1 if so).
+    Migrate {
+        #[command(flatten)]
+        data_dir: DataDirArg,
+        /// Change nothing: report the versions, exit 1 if migrations are pending.
+        #[arg(long)]
+        check: bool,
+    },
     /// Copy the embedded store (mss.sqlite3, blobs/) into the PostgreSQL store `[store]` names
     /// (mss serve stopped), then check both.
     Copy {
@@ -25,8 +39,33 @@ pub enum StoreCommand {
 
 pub async fn run(command: StoreCommand) -> Result<(), CliError> {
     match command {
+        StoreCommand::Migrate { data_dir, check } => migrate(&DataDir::load(&data_dir.data_dir)?, check).await,
         StoreCommand::Copy { data_dir } => copy(&DataDir::load(&data_dir.data_dir)?).await,
     }
+}
+
+async fn migrate(data: &DataDir, check: bool) -> Result<(), CliError> {
+    let config = data.store_config()?;
+    let SchemaVersions { database, build } = config.schema_versions().await?;
+    if database > build {
+        return Err(failed(
+            "store",
+            format!("the schema is at version {database}, newer than this mss knows ({build}): run a newer mss"),
+        ));
+    }
+    if database == build {
+        println!("schema at version {build}: nothing to migrate");
+        return Ok(());
+    }
+    if check {
+        return Err(failed(
+            "store",
+            format!("the schema is at version {database}, this mss needs {build}: run `mss store migrate`"),
+        ));
+    }
+    Store::open(&config).await?;
+    println!("schema migrated from version {database} to {build}");
+    Ok(())
 }
 
 async fn copy(data: &DataDir) -> Result<(), CliError> {

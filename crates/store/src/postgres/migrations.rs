@@ -21,6 +21,16 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// The advisory lock key of schema changes ("mss schema" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6d73_7320_7363_6865;
 
+/// The version of the database `client` is connected to, read only (0:
+/// none of its migrations applied).
+pub(crate) async fn version_of(client: &tokio_postgres::Client) -> Result<i64, StoreError> {
+    let exists: bool = client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]).await?.get(0);
+    if !exists {
+        return Ok(0);
+    }
+    Ok(client.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?.get(0))
+}
+
 /// Brings the database to the latest version; returns the version reached.
 pub(crate) async fn apply(client: &mut Client) -> Result<i64, StoreError> {
     let tx = client.transaction().await?;

@@ -188,6 +188,23 @@ impl PgStore {
         migrations::MIGRATIONS.last().map_or(0, |m| m.0)
     }
 
+    /// The schema version of the database `config` names, read without
+    /// changing anything (one connection, closed after).
+    pub async fn database_version(config: &PostgresConfig) -> Result<i64, StoreError> {
+        let mut pg: tokio_postgres::Config = config.url.parse()?;
+        if let Some(password) = &config.password {
+            pg.password(password);
+        }
+        pg.application_name("mss").connect_timeout(POOL_WAIT);
+        let tls = tls::connector(config, &mut pg)?;
+        let (client, connection) = pg.connect(tls).await?;
+        let driver = tokio::spawn(connection);
+        let version = migrations::version_of(&client).await;
+        drop(client);
+        let _ = driver.await;
+        version
+    }
+
     /// A connection of the pool, returned to it when dropped.
     pub(crate) async fn client(&self) -> Result<Object, StoreError> {
         self.pool.get().await.map_err(|e| match e {

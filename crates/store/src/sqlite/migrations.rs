@@ -38,6 +38,24 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (22, "login_flows", include_str!("../../migrations/sqlite/0022_login_flows.sql")),
 ];
 
+/// The version of the database at `path`, read only (0: no database yet,
+/// or none of its migrations applied).
+pub(crate) fn version_of(path: &std::path::Path) -> Result<i64, StoreError> {
+    if !path.exists() {
+        return Ok(0);
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(0);
+    }
+    Ok(conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?)
+}
+
 /// Brings the database to the latest version; returns the version reached.
 pub(crate) fn apply(conn: &mut Connection) -> Result<i64, StoreError> {
     conn.execute_batch(

@@ -21,6 +21,8 @@ mod login_failures;
 mod login_flows;
 mod maintenance;
 mod migrations;
+
+pub(crate) use migrations::version_of;
 mod patients;
 mod publication;
 mod stats;
