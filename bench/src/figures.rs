@@ -66,24 +66,15 @@ pub fn percentile(samples: &[Duration], p: f64) -> f64 {
     sorted[rank].as_secs_f64() * 1000.0
 }
 
-/// Throughput (delivered messages per second) and p50/p99 latency.
-pub fn smtp(name: &str, ours: &Outcome, theirs: &Outcome) -> Vec<Figure> {
+/// Throughput (delivered messages per second) and p50/p99 latency: the
+/// median of the runs of each side, with their spread.
+pub fn smtp(name: &str, ours: &[Outcome], theirs: &[Outcome]) -> Vec<Figure> {
+    let rates = |runs: &[Outcome]| runs.iter().map(Outcome::rate).collect::<Vec<f64>>();
+    let at = |runs: &[Outcome], p: f64| runs.iter().map(|run| percentile(&run.latencies, p)).collect::<Vec<f64>>();
     vec![
-        Figure::new(&format!("{name}: delivered"), "msg/s", ours.rate(), theirs.rate(), true),
-        Figure::new(
-            &format!("{name}: latency p50"),
-            "ms",
-            percentile(&ours.latencies, 50.0),
-            percentile(&theirs.latencies, 50.0),
-            false,
-        ),
-        Figure::new(
-            &format!("{name}: latency p99"),
-            "ms",
-            percentile(&ours.latencies, 99.0),
-            percentile(&theirs.latencies, 99.0),
-            false,
-        ),
+        Figure::median(&format!("{name}: delivered"), "msg/s", &rates(ours), &rates(theirs), true),
+        Figure::median(&format!("{name}: latency p50"), "ms", &at(ours, 50.0), &at(theirs, 50.0), false),
+        Figure::median(&format!("{name}: latency p99"), "ms", &at(ours, 99.0), &at(theirs, 99.0), false),
     ]
 }
 

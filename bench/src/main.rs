@@ -46,6 +46,14 @@ pub struct Scale {
     pub appends: usize,
 }
 
+/// Runs of each SMTP figure, on each side: the figure is their median.
+const SMTP_RUNS: usize = 3;
+
+/// KiB in MiB.
+fn kib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
 /// Where the results go: `--out DIR`, else `bench/results`.
 pub fn out_dir(args: &[String]) -> PathBuf {
     args.iter()
@@ -103,20 +111,31 @@ async fn run(scale: Scale) -> Report {
         move || measure::with_descendants(&[mss_pid]),
         move || peer_side::pids_under(&peer_root),
     );
+    // Idle: both started, nothing sent yet.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = (measure::pss_kib(&measure::with_descendants(&[mss_pid])), measure::pss_kib(&peer.pids()));
+    figures.push(Figure::new("Memory idle (PSS, all processes)", "MiB", kib(idle.0), kib(idle.1), false));
     let cpu_before = (measure::cpu_seconds(&[mss.pid()]), measure::cpu_seconds(&peer.pids()));
     let mut sent = 0;
     for (size, label) in [(10 * 1024, "10 KB"), (200 * 1024, "200 KB")] {
-        for connections in [1, 50] {
+        // The concurrency curve on 10 KB; 1 and 50 connections on both sizes.
+        let curve: &[usize] = if size == 10 * 1024 { &[1, 10, 50] } else { &[1, 50] };
+        for &connections in curve {
             for reuse in [false, true] {
                 let mode = if reuse { "connection reused" } else { "TLS handshake per message" };
                 let name = format!("SMTP {label}, {connections} conn., {mode}");
                 let load = smtp_load::Load { messages: scale.messages, size, connections, reuse };
-                let ours = smtp_load::run(&[mss.smtp_target(&pki)], &load, || mss.delivered()).await;
-                let theirs = smtp_load::run(&[peer.smtp_target(&pki)], &load, || peer.delivered()).await;
+                // Runs alternate between the sides, so that a slow moment of
+                // the machine does not fall on one side only.
+                let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+                for _ in 0..SMTP_RUNS {
+                    ours.push(smtp_load::run(&[mss.smtp_target(&pki)], &load, || mss.delivered()).await);
+                    theirs.push(smtp_load::run(&[peer.smtp_target(&pki)], &load, || peer.delivered()).await);
+                    sent += scale.messages;
+                    // Each run starts from empty mailboxes' worth of work.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
                 figures.extend(figures::smtp(&name, &ours, &theirs));
-                sent += scale.messages;
-                // Each figure starts from empty mailboxes' worth of work.
-                tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
     }
@@ -126,8 +145,8 @@ async fn run(scale: Scale) -> Report {
     figures.push(Figure::new(
         "Peak memory under the SMTP load (PSS, all processes)",
         "MiB",
-        pss_ours as f64 / 1024.0,
-        pss_theirs as f64 / 1024.0,
+        kib(pss_ours),
+        kib(pss_theirs),
         false,
     ));
     figures.push(Figure::new(

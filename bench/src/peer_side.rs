@@ -163,10 +163,13 @@ smtpd_tls_security_level = may
 smtpd_tls_cert_file = {cert}
 smtpd_tls_key_file = {key}
 smtpd_tls_mandatory_protocols = >=TLSv1.2
+smtpd_tls_ask_ccert = yes
+smtpd_tls_CAfile = {ca}
 default_process_limit = 100
 ",
             cert = cert.display(),
             key = key.display(),
+            ca = pki.ca_file().display(),
         );
         std::fs::write(root.join("etc/main.cf"), main_cf).expect("main.cf");
         let services = [

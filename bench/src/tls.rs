@@ -44,6 +44,11 @@ impl Pki {
         material.trust_space_client().expect("client configuration")
     }
 
+    /// The CA certificate, PEM, for servers that verify client certificates.
+    pub fn ca_file(&self) -> PathBuf {
+        self.ca_dir.join(mss_trust::pki::CA_CERT_FILE)
+    }
+
     /// A server certificate for `host`, written as PEM files; returns (chain, key).
     pub fn server_files(&self, host: &str) -> (PathBuf, PathBuf) {
         let issued = self.ca.issue_operator(&identity(host)).expect("certificate");
