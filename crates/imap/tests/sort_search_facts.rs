@@ -182,6 +182,49 @@ async fn sort_of_a_whole_folder_from_the_columns_is_what_the_messages_say() {
     assert_eq!(answers(&mut c, &by_columns).await, before);
 }
 
+/// SORT of a whole folder by SUBJECT or FROM alone when every message has
+/// its keys ([`mss_store::FactsStore::sorted_uids`], read from an index):
+/// the same orders, ties and reversals as the messages give.
+#[tokio::test]
+async fn sort_by_the_keys_of_the_folder_rows_is_what_the_messages_say() {
+    let site = Site::new().await;
+    let alice = site.mailbox(ALICE, MailboxKind::Personal, Some(ALICE_ID)).await;
+    let addr = site.start(Limits::default()).await;
+    let keyed = |raw: &Vec<u8>| {
+        let columns = mss_message::stored(raw).columns;
+        columns.imap_subject_key.is_some() && columns.imap_from_key.is_some()
+    };
+    let mut mails: Vec<Vec<u8>> = mails().into_iter().filter(keyed).collect();
+    // Ties: the same subject and author again, decided by sequence.
+    mails.extend(mails.clone());
+    assert!(mails.len() >= 12, "{}", mails.len());
+    for raw in &mails {
+        site.store.deliver(raw, &[alice]).await.unwrap();
+    }
+    let commands = [
+        "SORT (SUBJECT) UTF-8 ALL",
+        "SORT (REVERSE SUBJECT) UTF-8 ALL",
+        "UID SORT (FROM) UTF-8 ALL",
+        "SORT (REVERSE FROM) UTF-8 ALL",
+    ];
+    let mut c = logged_in(&site, addr, ALICE).await;
+    c.cmd("SELECT INBOX").await;
+    let parsed = answers(&mut c, &commands).await;
+    let facts: Vec<_> = mails.iter().map(|raw| mss_message::stored(raw)).collect();
+    site.store.meta.put_facts(&facts).await.unwrap();
+    let inbox = site.store.meta.folder(alice, "INBOX").await.unwrap().unwrap();
+    let by_index = site.store.meta.sorted_uids(inbox.id, mss_store::ImapSortKey::From, false).await.unwrap();
+    assert!(by_index.is_some(), "every row has its keys");
+    assert_eq!(answers(&mut c, &commands).await, parsed);
+    // A message delivered since the session last looked is not numbered.
+    site.store.deliver(&mails[0], &[alice]).await.unwrap();
+    let response = c.cmd("UID SORT (FROM) UTF-8 ALL").await;
+    let newest = (mails.len() + 1).to_string();
+    let sorted: Vec<&str> = response.untagged.lines().next().unwrap_or_default().split(' ').collect();
+    assert_eq!(sorted.len(), mails.len() + 2, "{sorted:?}");
+    assert!(!sorted.contains(&newest.as_str()), "{sorted:?}");
+}
+
 /// A search naming many header keys: the store is given at most a few
 /// (a hostile client could name more than one SQL statement binds), and
 /// every key past them is still applied to each message.

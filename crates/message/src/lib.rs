@@ -12,6 +12,8 @@
 //! - [`documents`]: the health documents attached (IHE XDM packages, CDA),
 //!   read with `mss_documents`, and the document subject convention.
 //! - [`packaging`]: a bare CDA the sender attached, packaged as IHE XDM.
+//! - [`sort_keys`]: what IMAP SORT compares (base subject, casemapped
+//!   keys), kept with the facts.
 //! - [`parsed`]: mail-parser called safely (no panic, no recursive drop),
 //!   the one way mss parses with it.
 //!
@@ -24,6 +26,7 @@ pub mod header;
 pub mod packaging;
 pub mod parsed;
 pub mod search;
+pub mod sort_keys;
 pub mod stored;
 
 pub use facts::Facts;

@@ -23,9 +23,10 @@ use mss_store::{BlobHash, DocumentKey, FactColumns, MessageFacts, SearchedHeader
 
 use crate::facts::{AddressItem, Envelope, Facts};
 use crate::search::Searchable;
+use crate::sort_keys;
 
 /// The version of the encoding written here (8: postcard).
-pub const VERSION: u32 = 8;
+pub const VERSION: u32 = 9;
 
 /// The facts of `raw`, ready for the store.
 pub fn stored(raw: &[u8]) -> MessageFacts {
@@ -85,9 +86,19 @@ fn columns(facts: &Facts, preview: String) -> FactColumns {
         attachments: u32::try_from(facts.attachments().count()).unwrap_or(u32::MAX),
         sender_key: fold_label(shown.unwrap_or_default()),
         subject_key: fold_label(subject.as_deref().unwrap_or_default()),
+        imap_subject_key: facts.has_header().then(|| imap_subject_key(subject.as_deref())),
+        imap_from_key: author
+            .map(|a| a.address.as_str())
+            .filter(|address| facts.has_header() && !address.contains('"'))
+            .map(|address| sort_keys::sort_key(sort_keys::addr_mailbox(address)).into_string()),
         header: facts.has_header(),
         preview,
     }
+}
+
+/// What SORT SUBJECT compares: the base subject, casemapped.
+pub fn imap_subject_key(subject: Option<&str>) -> String {
+    sort_keys::sort_key(&sort_keys::base_subject(subject.unwrap_or_default()).0).into_string()
 }
 
 /// The addresses of a recipient field, comma-separated.

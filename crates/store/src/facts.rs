@@ -138,6 +138,13 @@ pub struct FactColumns {
     /// list sorts by.
     pub sender_key: String,
     pub subject_key: String,
+    /// What IMAP SORT SUBJECT and SORT FROM compare (RFC 5256: the base
+    /// subject, the first author's addr-mailbox, i;ascii-casemap), kept on
+    /// every folder row so that a whole folder is sorted by an index; None
+    /// when the columns do not say (no parsed header, a From its reader
+    /// refused or quoted), and SORT then reads the message.
+    pub imap_subject_key: Option<String>,
+    pub imap_from_key: Option<String>,
     /// The message's header was parsed: the columns say what its bytes say
     /// (without it they are empty, and readers go to the bytes).
     pub header: bool,
@@ -213,6 +220,24 @@ pub struct SortFacts {
     pub cc_addresses: Option<String>,
 }
 
+/// A sort key kept on every folder row (see
+/// [`FactColumns::imap_subject_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImapSortKey {
+    Subject,
+    From,
+}
+
+impl ImapSortKey {
+    /// Its column in `folder_messages`.
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            ImapSortKey::Subject => "imap_subject_key",
+            ImapSortKey::From => "imap_from_key",
+        }
+    }
+}
+
 /// Which texts of [`SortFacts`] to read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SortTexts {
@@ -220,6 +245,17 @@ pub struct SortTexts {
     pub from: bool,
     pub to: bool,
     pub cc: bool,
+}
+
+/// The statements of [`FactsStore::sorted_uids`]: whether a row lacks the
+/// key, then the order (both backends write them alike).
+pub(crate) fn sorted_uids_sql(key: ImapSortKey, reverse: bool, parameter: &str) -> (String, String) {
+    let column = key.column();
+    let direction = if reverse { "DESC" } else { "ASC" };
+    (
+        format!("SELECT EXISTS (SELECT 1 FROM folder_messages WHERE folder_id = {parameter} AND {column} IS NULL)"),
+        format!("SELECT uid FROM folder_messages WHERE folder_id = {parameter} ORDER BY {column} {direction}, uid"),
+    )
 }
 
 /// The words of a search as every backend reads them: runs of letters and
@@ -279,6 +315,16 @@ pub trait FactsStore: Send + Sync {
         version: u32,
         limit: usize,
     ) -> Result<Vec<BlobHash>, StoreError>;
+    /// The UIDs of `folder` by `key` (descending when `reverse`), by UID
+    /// among equals: a whole-folder SORT read from an index. None when a
+    /// message of the folder has no such key (facts missing, older, or not
+    /// saying): SORT then reads its columns or its bytes.
+    async fn sorted_uids(
+        &self,
+        folder: FolderId,
+        key: ImapSortKey,
+        reverse: bool,
+    ) -> Result<Option<Vec<u32>>, StoreError>;
     /// Every message of `folder`, by UID, ascending, with what its facts of
     /// `version` or later say (the texts in `texts`): one read for what
     /// SORT orders a whole folder by.

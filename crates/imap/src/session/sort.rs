@@ -5,7 +5,11 @@
 //! [`threading`] needs. A matching message is read once, and only its
 //! header is parsed; SORT by ARRIVAL and SIZE alone reads no message.
 //!
-//! SORT of a whole folder (search key ALL) reads the columns of the stored
+//! SORT of a whole folder by SUBJECT or FROM alone reads no message at all:
+//! the store keeps those keys on every folder row, computed with the facts
+//! (`mss_message::sort_keys`), and returns the UIDs in order from an index.
+//!
+//! Otherwise, SORT of a whole folder (search key ALL) reads the columns of the stored
 //! facts of every message in one store read
 //! ([`mss_store::FactsStore::sort_rows`]), no message and no decoding: the
 //! first Date, Subject, To and Cc, and for FROM and DISPLAYFROM the first
@@ -25,8 +29,9 @@ use imap_codec::imap_types::extensions::thread::ThreadingAlgorithm;
 use imap_codec::imap_types::search::SearchKey;
 
 use mss_message::facts::{AddressItem, Envelope};
+use mss_message::sort_keys::{addr_mailbox, base_subject, sort_key};
 use mss_message::stored::VERSION;
-use mss_store::{SortTexts, SortedMessage};
+use mss_store::{ImapSortKey, SortTexts, SortedMessage};
 
 use super::search::{self, Candidate, Reads};
 use super::{Reply, Session};
@@ -111,6 +116,9 @@ impl Session<'_> {
         }
         let selected = self.selected()?;
         let (folder, uids) = (selected.folder.id, selected.uids.clone());
+        if let Some(found) = self.sort_by_index(criteria, folder, &uids, by_uid).await {
+            return Some(found);
+        }
         let keys = || criteria.iter().map(|c| &c.key);
         let texts = SortTexts {
             subject: keys().any(|k| matches!(k, SortKey::Subject)),
@@ -150,6 +158,36 @@ impl Session<'_> {
         found.sort_by_key(|(position, _)| *position);
         let mut found: Vec<Sorted> = found.into_iter().map(|(_, sorted)| sorted).collect();
         found.sort_by(|a, b| compare(criteria, a, b));
+        Some(found)
+    }
+
+    /// SORT of the whole folder by SUBJECT or FROM alone, from the keys
+    /// every folder row keeps: the store returns the UIDs in order, nothing
+    /// is read per message. None when a message has no key (its facts
+    /// missing, older or not saying) or another order is asked.
+    async fn sort_by_index(
+        &self,
+        criteria: &[SortCriterion],
+        folder: mss_store::FolderId,
+        uids: &[u32],
+        by_uid: bool,
+    ) -> Option<Vec<Sorted>> {
+        let [criterion] = criteria else { return None };
+        let key = match criterion.key {
+            SortKey::Subject => ImapSortKey::Subject,
+            SortKey::From => ImapSortKey::From,
+            _ => return None,
+        };
+        let ordered = self.server.store.meta.sorted_uids(folder, key, criterion.reverse).await.ok()??;
+        // Only the messages this session knows, numbered as it knows them.
+        let found = ordered
+            .into_iter()
+            .filter_map(|uid| {
+                let position = uids.binary_search(&uid).ok()?;
+                let number = if by_uid { uid } else { position as u32 + 1 };
+                Some(Sorted { number, values: Box::new([]) })
+            })
+            .collect();
         Some(found)
     }
 
@@ -202,13 +240,13 @@ fn sorted(c: &Candidate<'_>, criteria: &[SortCriterion], by_uid: bool) -> Sorted
 /// Date, Subject, To and Cc exactly as [`Headers`] reads them; None for
 /// FROM and DISPLAYFROM (the facts' From is the originators reader's).
 fn fact_value(key: &SortKey, c: &Candidate<'_>, envelope: &Envelope) -> Option<SortValue> {
-    let text = |text: &str| SortValue::Text(threading::sort_key(text));
+    let text = |text: &str| SortValue::Text(sort_key(text));
     Some(match key {
         SortKey::Arrival => SortValue::Number(c.meta.received_at),
         SortKey::Size => SortValue::Number(i64::try_from(c.meta.size).unwrap_or(i64::MAX)),
         // RFC 5256 §2.2: without a valid Date, the INTERNALDATE.
         SortKey::Date => SortValue::Number(envelope.sent_at.unwrap_or(c.meta.received_at)),
-        SortKey::Subject => text(&threading::base_subject(envelope.subject.as_deref().unwrap_or_default()).0),
+        SortKey::Subject => text(&base_subject(envelope.subject.as_deref().unwrap_or_default()).0),
         SortKey::To => text(first(&envelope.to).map_or("", local_part)),
         SortKey::Cc => text(first(&envelope.cc).map_or("", local_part)),
         SortKey::DisplayTo => text(first(&envelope.to).map_or("", display)),
@@ -219,14 +257,14 @@ fn fact_value(key: &SortKey, c: &Candidate<'_>, envelope: &Envelope) -> Option<S
 /// RFC 5256 §3 and RFC 5957 §3: what a message sorts by for one key. A
 /// missing field sorts as the empty string.
 fn value(key: &SortKey, received_at: i64, size: u64, headers: &Headers<'_>) -> SortValue {
-    let text = |text: &str| SortValue::Text(threading::sort_key(text));
+    let text = |text: &str| SortValue::Text(sort_key(text));
     let first = |field| headers.first_address(field);
     match key {
         SortKey::Arrival => SortValue::Number(received_at),
         // RFC 5256 §2.2: without a valid Date, the INTERNALDATE.
         SortKey::Date => SortValue::Number(headers.date().unwrap_or(received_at)),
         SortKey::Size => SortValue::Number(i64::try_from(size).unwrap_or(i64::MAX)),
-        SortKey::Subject => text(&threading::base_subject(headers.subject().unwrap_or_default()).0),
+        SortKey::Subject => text(&base_subject(headers.subject().unwrap_or_default()).0),
         SortKey::From => text(first(AddressField::From).map_or("", local_part)),
         SortKey::To => text(first(AddressField::To).map_or("", local_part)),
         SortKey::Cc => text(first(AddressField::Cc).map_or("", local_part)),
@@ -241,7 +279,7 @@ fn value(key: &SortKey, received_at: i64, size: u64, headers: &Headers<'_>) -> S
 /// and the first author for FROM and DISPLAYFROM; None when the columns do
 /// not say.
 fn column_value(key: &SortKey, row: &SortedMessage) -> Option<SortValue> {
-    let text = |text: &str| SortValue::Text(threading::sort_key(text));
+    let text = |text: &str| SortValue::Text(sort_key(text));
     let arrival = || SortValue::Number(row.received_at);
     let columns = match key {
         SortKey::Arrival => return Some(arrival()),
@@ -253,7 +291,7 @@ fn column_value(key: &SortKey, row: &SortedMessage) -> Option<SortValue> {
     let first = |list: &'_ str| -> String { addr_mailbox(list.split(", ").next().unwrap_or_default()).to_string() };
     Some(match key {
         SortKey::Date => SortValue::Number(columns.sent_at.unwrap_or(row.received_at)),
-        SortKey::Subject => text(&threading::base_subject(columns.subject.as_deref().unwrap_or_default()).0),
+        SortKey::Subject => text(&base_subject(columns.subject.as_deref().unwrap_or_default()).0),
         SortKey::To => text(&first(unquoted(columns.to_addresses.as_deref())?)),
         SortKey::Cc => text(&first(unquoted(columns.cc_addresses.as_deref())?)),
         // The first author as ENVELOPE shows it; none when its reader
@@ -285,11 +323,6 @@ fn first(items: &[AddressItem]) -> Option<NamedAddress<'_>> {
 /// The addr-mailbox: the address before its "@".
 fn local_part<'a>(address: NamedAddress<'a>) -> &'a str {
     addr_mailbox(address.address)
-}
-
-/// The part of an address before its "@".
-fn addr_mailbox(address: &str) -> &str {
-    address.rsplit_once('@').map_or(address, |(local, _)| local)
 }
 
 /// RFC 5957 §3: the display name, or without one the address.

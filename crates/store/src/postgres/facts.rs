@@ -10,9 +10,10 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::{PgStore, parse_col};
+use crate::facts::sorted_uids_sql;
 use crate::{
-    BlobHash, DocumentCopy, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MailboxId, MessageFacts,
-    PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts, SortedMessage, StoreError,
+    BlobHash, DocumentCopy, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, ImapSortKey, MailboxId,
+    MessageFacts, PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts, SortedMessage, StoreError,
 };
 
 /// Writes facts if a message names their blob, replacing an older version,
@@ -27,11 +28,12 @@ pub(crate) async fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> 
                                         to_addresses, cc_addresses, message_id, in_reply_to, patient_ins, xdm,
                                         attachments, sender_key, subject_key, header, search_subject,
                                         search_from, search_to, search_cc, search_bcc, closes_conversation,
-                                        receipt_for, receipt_disposition, preview)
+                                        receipt_for, receipt_disposition, preview, imap_subject_key,
+                                        imap_from_key)
              SELECT $1::TEXT, $2::BIGINT, $3::BYTEA, $4::BIGINT, $5::TEXT, $6::TEXT, $7::TEXT, $8::TEXT,
                     $9::TEXT, $10::TEXT, $11::TEXT, $12::TEXT, $13::BOOLEAN, $14::BIGINT, $15::TEXT, $16::TEXT,
                     $17::BOOLEAN, $18::TEXT, $19::TEXT, $20::TEXT, $21::TEXT, $22::TEXT, $23::BOOLEAN, $24::TEXT,
-                    $25::TEXT, $26::TEXT
+                    $25::TEXT, $26::TEXT, $27::TEXT, $28::TEXT
              WHERE EXISTS (SELECT 1 FROM messages WHERE blob_hash = $1::TEXT)
              ON CONFLICT (blob_hash) DO UPDATE SET
                 version = excluded.version, encoded = excluded.encoded, sent_at = excluded.sent_at,
@@ -44,7 +46,8 @@ pub(crate) async fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> 
                 search_from = excluded.search_from, search_to = excluded.search_to,
                 search_cc = excluded.search_cc, search_bcc = excluded.search_bcc,
                 closes_conversation = excluded.closes_conversation, receipt_for = excluded.receipt_for,
-                receipt_disposition = excluded.receipt_disposition, preview = excluded.preview
+                receipt_disposition = excluded.receipt_disposition, preview = excluded.preview,
+                imap_subject_key = excluded.imap_subject_key, imap_from_key = excluded.imap_from_key
              WHERE excluded.version > message_facts.version
              RETURNING id",
         )
@@ -79,6 +82,8 @@ pub(crate) async fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> 
                 &c.receipt_for,
                 &c.receipt_disposition,
                 &c.preview,
+                &c.imap_subject_key,
+                &c.imap_from_key,
             ],
         )
         .await?;
@@ -157,7 +162,8 @@ fn indexed_text(text: &str) -> String {
 const FACTS_COLUMNS: &str = "mf.blob_hash, mf.version, mf.encoded, mf.sent_at, mf.subject, mf.from_name, \
                              mf.from_address, mf.to_addresses, mf.cc_addresses, mf.message_id, mf.in_reply_to, \
                              mf.patient_ins, mf.xdm, mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
-                             mf.closes_conversation, mf.receipt_for, mf.receipt_disposition, mf.preview";
+                             mf.closes_conversation, mf.receipt_for, mf.receipt_disposition, mf.preview, \
+                             mf.imap_subject_key, mf.imap_from_key";
 
 /// Reads [`FACTS_COLUMNS`] from `first` on.
 fn facts_row(r: &Row, first: usize) -> Result<MessageFacts, StoreError> {
@@ -177,10 +183,10 @@ pub(super) const LISTED_COLUMNS: &str = "mf.sent_at, mf.subject, mf.from_name, m
                                          mf.cc_addresses, mf.message_id, mf.in_reply_to, mf.patient_ins, mf.xdm, \
                                          mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
                                          mf.closes_conversation, mf.receipt_for, mf.receipt_disposition, \
-                                         mf.preview";
+                                         mf.preview, mf.imap_subject_key, mf.imap_from_key";
 
 /// How many columns [`LISTED_COLUMNS`] names.
-pub(super) const LISTED_COUNT: usize = 18;
+pub(super) const LISTED_COUNT: usize = 20;
 
 /// Reads [`LISTED_COLUMNS`] from `first` on.
 pub(super) fn columns_row(r: &Row, first: usize) -> Result<FactColumns, StoreError> {
@@ -203,6 +209,8 @@ pub(super) fn columns_row(r: &Row, first: usize) -> Result<FactColumns, StoreErr
         receipt_for: r.try_get(first + 15)?,
         receipt_disposition: r.try_get(first + 16)?,
         preview: r.try_get(first + 17)?,
+        imap_subject_key: r.try_get(first + 18)?,
+        imap_from_key: r.try_get(first + 19)?,
     })
 }
 
@@ -302,6 +310,23 @@ impl FactsStore for PgStore {
             .await?;
         let rows = client.query(&stmt, &[&i64::from(version), &folder, &sql_limit(limit)]).await?;
         rows.iter().map(|r| parse_col("blob hash", r.try_get(0)?)).collect()
+    }
+
+    async fn sorted_uids(
+        &self,
+        folder: FolderId,
+        key: ImapSortKey,
+        reverse: bool,
+    ) -> Result<Option<Vec<u32>>, StoreError> {
+        let (incomplete, ordered) = sorted_uids_sql(key, reverse, "$1");
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(&incomplete).await?;
+        if client.query_one(&stmt, &[&folder]).await?.try_get::<_, bool>(0)? {
+            return Ok(None);
+        }
+        let stmt = client.prepare_cached(&ordered).await?;
+        let rows = client.query(&stmt, &[&folder]).await?;
+        rows.iter().map(|r| stored_u32("uid", r.try_get(0)?)).collect::<Result<_, _>>().map(Some)
     }
 
     async fn sort_rows(

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::SqliteStore;
+use crate::facts::sorted_uids_sql;
 use crate::{
-    BlobHash, DocumentCopy, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, MailboxId, MessageFacts,
-    PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts, SortedMessage, StoreError,
+    BlobHash, DocumentCopy, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, ImapSortKey, MailboxId,
+    MessageFacts, PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts, SortedMessage, StoreError,
 };
 
 /// Writes facts if a message names their blob, replacing an older version,
@@ -22,9 +23,10 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                                         to_addresses, cc_addresses, message_id, in_reply_to, patient_ins, xdm,
                                         attachments, sender_key, subject_key, header, search_subject,
                                         search_from, search_to, search_cc, search_bcc, closes_conversation,
-                                        receipt_for, receipt_disposition, preview)
+                                        receipt_for, receipt_disposition, preview, imap_subject_key,
+                                        imap_from_key)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                    ?21, ?22, ?23, ?24, ?25, ?26
+                    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28
              WHERE EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)
              ON CONFLICT (blob_hash) DO UPDATE SET
                 version = excluded.version, encoded = excluded.encoded, sent_at = excluded.sent_at,
@@ -37,7 +39,8 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                 search_from = excluded.search_from, search_to = excluded.search_to,
                 search_cc = excluded.search_cc, search_bcc = excluded.search_bcc,
                 closes_conversation = excluded.closes_conversation, receipt_for = excluded.receipt_for,
-                receipt_disposition = excluded.receipt_disposition, preview = excluded.preview
+                receipt_disposition = excluded.receipt_disposition, preview = excluded.preview,
+                imap_subject_key = excluded.imap_subject_key, imap_from_key = excluded.imap_from_key
              WHERE excluded.version > message_facts.version
              RETURNING id",
         )?
@@ -68,7 +71,9 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
                 c.closes_conversation,
                 c.receipt_for,
                 c.receipt_disposition,
-                c.preview
+                c.preview,
+                c.imap_subject_key,
+                c.imap_from_key
             ],
             |r| r.get(0),
         )
@@ -90,7 +95,8 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result
 const FACTS_COLUMNS: &str = "mf.blob_hash, mf.version, mf.encoded, mf.sent_at, mf.subject, mf.from_name, \
                              mf.from_address, mf.to_addresses, mf.cc_addresses, mf.message_id, mf.in_reply_to, \
                              mf.patient_ins, mf.xdm, mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
-                             mf.closes_conversation, mf.receipt_for, mf.receipt_disposition, mf.preview";
+                             mf.closes_conversation, mf.receipt_for, mf.receipt_disposition, mf.preview, \
+                             mf.imap_subject_key, mf.imap_from_key";
 
 /// Reads [`FACTS_COLUMNS`] from `first` on.
 fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
@@ -110,10 +116,10 @@ pub(super) const LISTED_COLUMNS: &str = "mf.sent_at, mf.subject, mf.from_name, m
                                          mf.cc_addresses, mf.message_id, mf.in_reply_to, mf.patient_ins, mf.xdm, \
                                          mf.attachments, mf.sender_key, mf.subject_key, mf.header, \
                                          mf.closes_conversation, mf.receipt_for, mf.receipt_disposition, \
-                                         mf.preview";
+                                         mf.preview, mf.imap_subject_key, mf.imap_from_key";
 
 /// How many columns [`LISTED_COLUMNS`] names.
-pub(super) const LISTED_COUNT: usize = 18;
+pub(super) const LISTED_COUNT: usize = 20;
 
 /// Reads [`LISTED_COLUMNS`] from `first` on.
 pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactColumns> {
@@ -136,6 +142,8 @@ pub(super) fn columns_row(r: &Row<'_>, first: usize) -> rusqlite::Result<FactCol
         receipt_for: r.get(first + 15)?,
         receipt_disposition: r.get(first + 16)?,
         preview: r.get(first + 17)?,
+        imap_subject_key: r.get(first + 18)?,
+        imap_from_key: r.get(first + 19)?,
     })
 }
 
@@ -233,6 +241,24 @@ impl FactsStore for SqliteStore {
             )?;
             let rows = stmt.query_map(params![version, folder, limit], |r| r.get::<_, BlobHash>(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn sorted_uids(
+        &self,
+        folder: FolderId,
+        key: ImapSortKey,
+        reverse: bool,
+    ) -> Result<Option<Vec<u32>>, StoreError> {
+        let (incomplete, ordered) = sorted_uids_sql(key, reverse, "?1");
+        self.read(move |conn| {
+            if conn.prepare_cached(&incomplete)?.query_row([folder], |r| r.get::<_, bool>(0))? {
+                return Ok(None);
+            }
+            let mut stmt = conn.prepare_cached(&ordered)?;
+            let uids = stmt.query_map([folder], |r| r.get::<_, u32>(0))?.collect::<Result<_, _>>()?;
+            Ok(Some(uids))
         })
         .await
     }

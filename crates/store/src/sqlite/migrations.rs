@@ -36,6 +36,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (20, "leases", include_str!("../../migrations/sqlite/0020_leases.sql")),
     (21, "login_failures", include_str!("../../migrations/sqlite/0021_login_failures.sql")),
     (22, "login_flows", include_str!("../../migrations/sqlite/0022_login_flows.sql")),
+    (23, "imap_sort_keys", include_str!("../../migrations/sqlite/0023_imap_sort_keys.sql")),
 ];
 
 /// The version of the database at `path`, read only (0: no database yet,

@@ -32,6 +32,8 @@ fn facts_of(raw: &[u8], version: u32, subject: &str) -> MessageFacts {
             subject_key: subject.to_lowercase(),
             header: true,
             preview: format!("Bonjour, voici {subject} du patient."),
+            imap_subject_key: Some(subject.to_ascii_uppercase()),
+            imap_from_key: Some("ALICE".into()),
         },
         text: String::new(),
         searched: [

@@ -23,6 +23,8 @@ fn message(n: u32, sender: &str, subject: &str, body: &str) -> (Vec<u8>, Message
             from_address: Some("x@pharma.test".into()),
             sender_key: fold(sender),
             subject_key: fold(subject),
+            imap_subject_key: Some(subject.to_ascii_uppercase()),
+            imap_from_key: Some(sender.to_ascii_uppercase()),
             ..FactColumns::default()
         },
         text: format!("{subject}\n{sender}\n{body}"),
@@ -158,4 +160,51 @@ pub async fn the_sort_keys_of_a_folder_follow_the_facts_of_its_messages(store: &
     store.meta.put_facts(&[renamed]).await.unwrap();
     assert_eq!(by_sender(inbox.id, false).await, [3, 1, 2], "now before alice");
     assert_eq!(by_sender(archives.id, false).await, [1, 2]);
+}
+
+/// IMAP SORT SUBJECT / FROM of a whole folder from the keys on its rows:
+/// by key, then by UID among equals (also when reversed); none while a
+/// message has no key; copies and rewritten facts carry theirs.
+pub async fn a_whole_folder_is_sorted_by_the_imap_keys_of_its_rows(store: &Store) {
+    let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let messages = [
+        message(1, "bruno", "Objet B", "x"),
+        message(2, "Alice", "Objet A", "x"),
+        message(3, "bruno", "Objet A", "y"),
+        message(4, "Chloé", "Objet C", "x"),
+    ];
+    for (raw, facts) in &messages[..3] {
+        store.deliver_indexed(raw, &[Placement::inbox(m.id)], Some(facts.clone())).await.unwrap();
+    }
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    let sorted = |folder, key, reverse| async move { store.meta.sorted_uids(folder, key, reverse).await.unwrap() };
+    assert_eq!(sorted(inbox.id, ImapSortKey::From, false).await, Some(vec![2, 1, 3]), "ALICE, BRUNO by UID");
+    assert_eq!(sorted(inbox.id, ImapSortKey::From, true).await, Some(vec![1, 3, 2]), "reversed, ties by UID");
+    assert_eq!(sorted(inbox.id, ImapSortKey::Subject, false).await, Some(vec![2, 3, 1]));
+    // A message without facts: the keys do not say.
+    store.deliver(&messages[3].0, &[m.id]).await.unwrap();
+    assert_eq!(sorted(inbox.id, ImapSortKey::From, false).await, None);
+    store.meta.put_facts(std::slice::from_ref(&messages[3].1)).await.unwrap();
+    assert_eq!(sorted(inbox.id, ImapSortKey::From, false).await, Some(vec![2, 1, 3, 4]));
+    // Copies carry their keys; rewritten facts change them everywhere.
+    store.meta.create_folder(m.id, "Archives").await.unwrap();
+    let archives = store.meta.folder(m.id, "Archives").await.unwrap().unwrap();
+    store.meta.copy_messages(inbox.id, &[1, 4], archives.id).await.unwrap();
+    assert_eq!(sorted(archives.id, ImapSortKey::Subject, true).await, Some(vec![2, 1]), "C then B");
+    let renamed = MessageFacts {
+        version: 2,
+        columns: FactColumns { imap_from_key: Some("AAA".into()), ..messages[3].1.columns.clone() },
+        ..messages[3].1.clone()
+    };
+    store.meta.put_facts(&[renamed]).await.unwrap();
+    assert_eq!(sorted(inbox.id, ImapSortKey::From, false).await, Some(vec![4, 2, 1, 3]));
+    // Facts whose columns do not say (no key): the folder is read instead.
+    let unsaid = MessageFacts {
+        version: 3,
+        columns: FactColumns { imap_from_key: None, ..messages[0].1.columns.clone() },
+        ..messages[0].1.clone()
+    };
+    store.meta.put_facts(&[unsaid]).await.unwrap();
+    assert_eq!(sorted(archives.id, ImapSortKey::From, false).await, None);
+    assert_eq!(sorted(archives.id, ImapSortKey::Subject, false).await, Some(vec![1, 2]));
 }
