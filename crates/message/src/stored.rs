@@ -16,7 +16,8 @@
 //! ends a patient conversation, what a read receipt is about, the health
 //! documents attached; version 6, the documents' ids for the store to find
 //! the same document or its replacement in other messages; version 7, the
-//! first words of the text; version 8, postcard instead of JSON).
+//! first words of the text; version 8, postcard instead of JSON; version 9,
+//! the IMAP SORT keys of SUBJECT and FROM kept on every folder row).
 
 use mss_core::fold_label;
 use mss_store::{BlobHash, DocumentKey, FactColumns, MessageFacts, SearchedHeader};
