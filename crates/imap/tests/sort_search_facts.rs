@@ -182,7 +182,7 @@ async fn sort_of_a_whole_folder_from_the_columns_is_what_the_messages_say() {
     assert_eq!(answers(&mut c, &by_columns).await, before);
 }
 
-/// SORT of a whole folder by SUBJECT or FROM alone when every message has
+/// SORT of a whole folder by SUBJECT, FROM or DATE alone when every message has
 /// its keys ([`mss_store::FactsStore::sorted_uids`], read from an index):
 /// the same orders, ties and reversals as the messages give.
 #[tokio::test]
@@ -202,6 +202,8 @@ async fn sort_by_the_keys_of_the_folder_rows_is_what_the_messages_say() {
         site.store.deliver(raw, &[alice]).await.unwrap();
     }
     let commands = [
+        "SORT (DATE) UTF-8 ALL",
+        "UID SORT (REVERSE DATE) UTF-8 ALL",
         "SORT (SUBJECT) UTF-8 ALL",
         "SORT (REVERSE SUBJECT) UTF-8 ALL",
         "UID SORT (FROM) UTF-8 ALL",

@@ -226,6 +226,8 @@ pub struct SortFacts {
 pub enum ImapSortKey {
     Subject,
     From,
+    /// The Date of a parsed header, else the arrival.
+    Date,
 }
 
 impl ImapSortKey {
@@ -234,6 +236,7 @@ impl ImapSortKey {
         match self {
             ImapSortKey::Subject => "imap_subject_key",
             ImapSortKey::From => "imap_from_key",
+            ImapSortKey::Date => "imap_date_key",
         }
     }
 }

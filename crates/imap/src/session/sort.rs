@@ -5,7 +5,7 @@
 //! [`threading`] needs. A matching message is read once, and only its
 //! header is parsed; SORT by ARRIVAL and SIZE alone reads no message.
 //!
-//! SORT of a whole folder by SUBJECT or FROM alone reads no message at all:
+//! SORT of a whole folder by SUBJECT, FROM or DATE alone reads no message at all:
 //! the store keeps those keys on every folder row, computed with the facts
 //! (`mss_message::sort_keys`), and returns the UIDs in order from an index.
 //!
@@ -161,7 +161,7 @@ impl Session<'_> {
         Some(found)
     }
 
-    /// SORT of the whole folder by SUBJECT or FROM alone, from the keys
+    /// SORT of the whole folder by SUBJECT, FROM or DATE alone, from the keys
     /// every folder row keeps: the store returns the UIDs in order, nothing
     /// is read per message. None when a message has no key (its facts
     /// missing, older or not saying) or another order is asked.
@@ -176,6 +176,7 @@ impl Session<'_> {
         let key = match criterion.key {
             SortKey::Subject => ImapSortKey::Subject,
             SortKey::From => ImapSortKey::From,
+            SortKey::Date => ImapSortKey::Date,
             _ => return None,
         };
         let ordered = self.server.store.meta.sorted_uids(folder, key, criterion.reverse).await.ok()??;

@@ -167,12 +167,20 @@ pub async fn the_sort_keys_of_a_folder_follow_the_facts_of_its_messages(store: &
 /// message has no key; copies and rewritten facts carry theirs.
 pub async fn a_whole_folder_is_sorted_by_the_imap_keys_of_its_rows(store: &Store) {
     let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
-    let messages = [
+    // Sent at 1, 2, 3, 4 (after the epoch of `message`): 3 keeps no date.
+    let parsed = |(raw, mut facts): (Vec<u8>, MessageFacts)| {
+        facts.columns.header = true;
+        (raw, facts)
+    };
+    let mut messages = [
         message(1, "bruno", "Objet B", "x"),
         message(2, "Alice", "Objet A", "x"),
         message(3, "bruno", "Objet A", "y"),
         message(4, "Chloé", "Objet C", "x"),
-    ];
+    ]
+    .map(parsed);
+    messages[0].1.columns.sent_at = Some(1_715_671_800 + 10);
+    messages[2].1.columns.sent_at = None;
     for (raw, facts) in &messages[..3] {
         store.deliver_indexed(raw, &[Placement::inbox(m.id)], Some(facts.clone())).await.unwrap();
     }
@@ -181,6 +189,9 @@ pub async fn a_whole_folder_is_sorted_by_the_imap_keys_of_its_rows(store: &Store
     assert_eq!(sorted(inbox.id, ImapSortKey::From, false).await, Some(vec![2, 1, 3]), "ALICE, BRUNO by UID");
     assert_eq!(sorted(inbox.id, ImapSortKey::From, true).await, Some(vec![1, 3, 2]), "reversed, ties by UID");
     assert_eq!(sorted(inbox.id, ImapSortKey::Subject, false).await, Some(vec![2, 3, 1]));
+    // By date: the Date, else the arrival (now, after every Date here).
+    assert_eq!(sorted(inbox.id, ImapSortKey::Date, false).await, Some(vec![2, 1, 3]));
+    assert_eq!(sorted(inbox.id, ImapSortKey::Date, true).await, Some(vec![3, 1, 2]));
     // A message without facts: the keys do not say.
     store.deliver(&messages[3].0, &[m.id]).await.unwrap();
     assert_eq!(sorted(inbox.id, ImapSortKey::From, false).await, None);
@@ -206,5 +217,12 @@ pub async fn a_whole_folder_is_sorted_by_the_imap_keys_of_its_rows(store: &Store
     };
     store.meta.put_facts(&[unsaid]).await.unwrap();
     assert_eq!(sorted(archives.id, ImapSortKey::From, false).await, None);
+    let unparsed = MessageFacts {
+        version: 4,
+        columns: FactColumns { header: false, ..messages[1].1.columns.clone() },
+        ..messages[1].1.clone()
+    };
+    store.meta.put_facts(&[unparsed]).await.unwrap();
+    assert_eq!(sorted(inbox.id, ImapSortKey::Date, false).await, None, "a header that did not parse has no date");
     assert_eq!(sorted(archives.id, ImapSortKey::Subject, false).await, Some(vec![1, 2]));
 }
