@@ -173,21 +173,46 @@ print(f"{woke:.3f}", file=sys.stderr)
 M.logout()
 "#;
 
+/// Two serving nodes of one operator on a fresh database and bucket, with
+/// Alice's mailbox and a token for her. Fields drop in order: the servers
+/// stop before their directories and the database go.
+struct TwoNodes {
+    servers: [Server; 2],
+    _nodes: [Operator; 2],
+    ours: Operator,
+    cluster: Cluster,
+    _objects: S3Server,
+    alice: String,
+    token: String,
+}
+
+impl TwoNodes {
+    fn start() -> Option<Self> {
+        let cluster = Cluster::start()?;
+        let objects = S3Server::start()?;
+        cluster.create_database("mss");
+        let ours = Operator::new("pharmacie.test");
+        share(&ours, &cluster.url("mss"), &objects.bucket());
+        let alice =
+            ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
+        let token = ours.ok(&format!("token {alice}")).trim().to_string();
+        let nodes = [another_node(&ours), another_node(&ours)];
+        let servers = [nodes[0].serve(), nodes[1].serve()];
+        Some(Self { servers, _nodes: nodes, ours, cluster, _objects: objects, alice, token })
+    }
+
+    /// The operator's CA, for clients.
+    fn ca(&self) -> String {
+        self.ours.dir.join("tls/ca.pem").display().to_string()
+    }
+}
+
 #[test]
 fn mail_submitted_to_one_node_wakes_an_idle_session_on_the_other() {
-    let Some(cluster) = Cluster::start() else { return };
-    let Some(objects) = S3Server::start() else { return };
-    cluster.create_database("mss");
-    let ours = Operator::new("pharmacie.test");
-    share(&ours, &cluster.url("mss"), &objects.bucket());
-    let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
-    let token = ours.ok(&format!("token {alice}")).trim().to_string();
-    let nodes = [another_node(&ours), another_node(&ours)];
-    let servers = [nodes[0].serve(), nodes[1].serve()];
-    let ca = ours.dir.join("tls/ca.pem");
+    let Some(two) = TwoNodes::start() else { return };
     let out = Command::new("python3")
-        .args(["-c", IDLE_ACROSS, &servers[1].addr("imap"), &servers[0].addr("submission")])
-        .args([ca.to_str().unwrap(), &alice, &token])
+        .args(["-c", IDLE_ACROSS, &two.servers[1].addr("imap"), &two.servers[0].addr("submission")])
+        .args([&two.ca(), &two.alice, &two.token])
         .output()
         .expect("python3 is needed");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -237,19 +262,11 @@ print(f"{imap(imap_a, 'mss-app-wrong5'):.3f}")
 /// alike, and a success forgives.
 #[test]
 fn guesses_spread_over_nodes_are_slowed_down_as_on_one() {
-    let Some(cluster) = Cluster::start() else { return };
-    let Some(objects) = S3Server::start() else { return };
-    cluster.create_database("mss");
-    let ours = Operator::new("pharmacie.test");
-    share(&ours, &cluster.url("mss"), &objects.bucket());
-    let alice = ours.ok("mailbox create --type per --rpps 10003621892 --first Alice --last Martin").trim().to_string();
-    let token = ours.ok(&format!("token {alice}")).trim().to_string();
-    let nodes = [another_node(&ours), another_node(&ours)];
-    let servers = [nodes[0].serve(), nodes[1].serve()];
-    let ca = ours.dir.join("tls/ca.pem");
+    let Some(two) = TwoNodes::start() else { return };
+    let [first, second] = &two.servers;
     let out = Command::new("python3")
-        .args(["-c", GUESSES_ACROSS, &servers[0].addr("imap"), &servers[1].addr("imap")])
-        .args([&servers[1].addr("submission"), ca.to_str().unwrap(), &alice, &token])
+        .args(["-c", GUESSES_ACROSS, &first.addr("imap"), &second.addr("imap")])
+        .args([&second.addr("submission"), &two.ca(), &two.alice, &two.token])
         .output()
         .expect("python3 is needed");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -259,6 +276,6 @@ fn guesses_spread_over_nodes_are_slowed_down_as_on_one() {
     assert!(fifth >= 1.9, "the fifth, over submission, two: {times:?}");
     assert!(right >= 3.9, "the right credentials answered only after the wait: {times:?}");
     assert!(after < 0.9, "a success forgave the account and the client: {times:?}");
-    let counted = cluster.psql("mss", "SELECT key, failures FROM login_failures ORDER BY key");
-    assert!(counted.contains(&format!("user:{alice}")), "the store holds the count: {counted}");
+    let counted = two.cluster.psql("mss", "SELECT key, failures FROM login_failures ORDER BY key");
+    assert!(counted.contains(&format!("user:{}", two.alice)), "the store holds the count: {counted}");
 }
