@@ -143,9 +143,6 @@ impl OidcFlow {
     /// Finishes a login with the code the provider sent back: the subject
     /// its checked ID token names.
     pub async fn finish(&self, code: &str, state: &str) -> Result<Proven, OidcError> {
-        if state.is_empty() || state.len() > mss_store::LOGIN_FLOW_FIELD_MAX {
-            return Err(OidcError::UnknownFlow);
-        }
         let secrets = self
             .flows
             .take_login_flow(self.kind, state, mss_store::now_unix())

@@ -31,14 +31,20 @@ pub trait LoginFlowStore: Send + Sync {
         max: usize,
     ) -> Result<bool, StoreError>;
     /// Takes the flow (removing it): its secret, if it exists and has not
-    /// expired at `now`.
+    /// expired at `now`. A kind or key longer than any kept finds nothing:
+    /// what a client sends back is looked up as it is, however long.
     async fn take_login_flow(&self, kind: &str, key: &str, now: i64) -> Result<Option<String>, StoreError>;
 }
 
-/// The bounds every backend checks before touching its table.
+/// The bounds every backend checks before keeping a flow.
 pub(crate) fn check_flow(fields: &[&str]) -> Result<(), StoreError> {
     match fields.iter().find(|f| f.len() > LOGIN_FLOW_FIELD_MAX) {
         Some(field) => Err(StoreError::Invalid(format!("a login flow field of {} bytes", field.len()))),
         None => Ok(()),
     }
+}
+
+/// Whether a flow with these fields could have been kept ([`check_flow`]).
+pub(crate) fn could_be_kept(fields: &[&str]) -> bool {
+    check_flow(fields).is_ok()
 }

@@ -68,8 +68,13 @@ async fn a_pharmacist_logs_in_with_pro_sante_connect_and_creates_the_pharmacy_ma
     // The same code twice: refused (codes are used once).
     let (status, _, body) = get(addr, &callback, None).await;
     assert_eq!(status, 401, "{body}");
-    // A forged state: refused.
+    // A forged state, an empty one, one far longer than any kept: refused.
     let (status, _, _) = get(addr, "/api/auth/psc/callback?code=x&state=forged", None).await;
+    assert_eq!(status, 401);
+    let (status, _, _) = get(addr, "/api/auth/psc/callback?code=x&state=", None).await;
+    assert_eq!(status, 401);
+    let long = format!("/api/auth/psc/callback?code=x&state={}", "s".repeat(4000));
+    let (status, _, _) = get(addr, &long, None).await;
     assert_eq!(status, 401);
     store.audit.flush().await;
     let logins = store
@@ -82,7 +87,7 @@ async fn a_pharmacist_logs_in_with_pro_sante_connect_and_creates_the_pharmacy_ma
         .await
         .unwrap();
     let results: Vec<&str> = logins.iter().map(|e| e.entry.result.as_str()).collect();
-    assert_eq!(results.iter().filter(|r| r.starts_with("refused")).count(), 2, "{results:?}");
+    assert_eq!(results.iter().filter(|r| r.starts_with("refused")).count(), 4, "each refusal traced: {results:?}");
     assert!(results.contains(&"ok"));
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mss_core::{Finess, NationalId};
-use mss_store::{LOGIN_FLOW_FIELD_MAX, LoginFlowStore};
+use mss_store::LoginFlowStore;
 use mss_trust::{PeerCertificate, ServerTrust};
 use ring::signature::{ECDSA_P256_SHA256_FIXED, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use rustls_pki_types::CertificateDer;
@@ -82,9 +82,6 @@ impl CpsAuthority {
         signature: &[u8],
         now: i64,
     ) -> Result<Person, CpsError> {
-        if challenge.is_empty() || challenge.len() > LOGIN_FLOW_FIELD_MAX {
-            return Err(CpsError::Challenge);
-        }
         let taken = self.challenges.take_login_flow(FLOW_KIND, challenge, now).await;
         if taken.map_err(|e| CpsError::Unavailable(e.to_string()))?.is_none() {
             return Err(CpsError::Challenge);

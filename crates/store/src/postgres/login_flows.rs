@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::PgStore;
-use crate::login_flows::check_flow;
+use crate::login_flows::{check_flow, could_be_kept};
 use crate::{LoginFlowStore, StoreError};
 
 #[async_trait]
@@ -38,7 +38,9 @@ impl LoginFlowStore for PgStore {
     }
 
     async fn take_login_flow(&self, kind: &str, key: &str, now: i64) -> Result<Option<String>, StoreError> {
-        check_flow(&[kind, key])?;
+        if !could_be_kept(&[kind, key]) {
+            return Ok(None);
+        }
         let client = self.client().await?;
         let stmt = client
             .prepare_cached("DELETE FROM login_flows WHERE kind = $1 AND key = $2 RETURNING secret, expires_at")

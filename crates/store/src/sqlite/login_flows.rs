@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
-use crate::login_flows::check_flow;
+use crate::login_flows::{check_flow, could_be_kept};
 use crate::{LoginFlowStore, StoreError};
 
 #[async_trait]
@@ -41,7 +41,9 @@ impl LoginFlowStore for SqliteStore {
     }
 
     async fn take_login_flow(&self, kind: &str, key: &str, now: i64) -> Result<Option<String>, StoreError> {
-        check_flow(&[kind, key])?;
+        if !could_be_kept(&[kind, key]) {
+            return Ok(None);
+        }
         let (kind, key) = (kind.to_string(), key.to_string());
         self.write(move |tx| {
             let taken: Option<(String, i64)> = tx
