@@ -28,9 +28,10 @@ impl AccountLogin {
         self.flow.issuer()
     }
 
-    /// Starts a login: the URL to send the person to, and its `state`.
-    pub async fn start(&self) -> Result<(String, String), OidcError> {
-        self.flow.start(None).await
+    /// Starts a login for the person at `client`: the URL to send them
+    /// to, and its `state`.
+    pub async fn start(&self, client: std::net::IpAddr) -> Result<(String, String), OidcError> {
+        self.flow.start(None, client).await
     }
 
     /// Finishes a login: the account's subject (`sub`) at the provider.

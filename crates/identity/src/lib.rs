@@ -13,11 +13,13 @@
 //!   and an expiry in the future; nothing in an unverified token is trusted;
 //! - tokens are never stored: verification needs only the key;
 //! - parsing is bounded (token length, SASL response length) and never panics;
-//! - failed logins are throttled per client and per account ([`Throttle`]).
+//! - failed logins are throttled per client and per account ([`Throttle`]);
+//! - logins half done are bounded per client and in all ([`flows`]).
 
 pub mod account;
 pub mod app_password;
 pub mod cps;
+pub mod flows;
 pub mod login;
 pub mod oidc;
 pub mod psc;

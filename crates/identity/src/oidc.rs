@@ -10,9 +10,10 @@
 //! ([`LoginFlowStore`]), so that [`OidcFlow::finish`], which takes the code
 //! the provider redirects back with, may run on any node.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use mss_store::LoginFlowStore;
+use mss_store::{LoginFlowStore, NewLoginFlow};
 
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJwsSigningAlgorithm, CoreProviderMetadata,
@@ -25,6 +26,8 @@ use openidconnect::{
 use tokio::sync::OnceCell;
 
 use mss_http::HttpClient;
+
+use crate::flows::{LIMITS, client_group};
 
 /// Where the provider is and who we are to it.
 #[derive(Debug, Clone)]
@@ -41,8 +44,6 @@ pub struct OidcConfig {
 
 /// How long a person has to log in at the provider.
 const FLOW_TTL: i64 = 600;
-/// Flows kept at most (abandoned ones expire).
-const MAX_PENDING: usize = 10_000;
 
 type Oidc = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
@@ -112,8 +113,9 @@ impl OidcFlow {
             .await
     }
 
-    /// Starts a login: the URL to send the person to, and its `state`.
-    pub async fn start(&self, login_hint: Option<&str>) -> Result<(String, String), OidcError> {
+    /// Starts a login for the person at `client`: the URL to send them
+    /// to, and its `state`.
+    pub async fn start(&self, login_hint: Option<&str>, client: IpAddr) -> Result<(String, String), OidcError> {
         let oidc = self.oidc().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = oidc
@@ -129,11 +131,17 @@ impl OidcFlow {
         let now = mss_store::now_unix();
         // Both are base64url: a space separates them.
         let secrets = format!("{} {}", verifier.secret(), nonce.secret());
-        let kept = self
-            .flows
-            .begin_login_flow(self.kind, state.secret(), &secrets, now, now + FLOW_TTL, MAX_PENDING)
-            .await
-            .map_err(|e| OidcError::Unavailable(e.to_string()))?;
+        let client = client_group(client);
+        let flow = NewLoginFlow {
+            kind: self.kind,
+            key: state.secret(),
+            secret: &secrets,
+            client: &client,
+            now,
+            expires_at: now + FLOW_TTL,
+        };
+        let kept =
+            self.flows.begin_login_flow(&flow, LIMITS).await.map_err(|e| OidcError::Unavailable(e.to_string()))?;
         if !kept {
             return Err(OidcError::Busy);
         }

@@ -1,4 +1,5 @@
 //! Slowing down password guessing: each failed login from a client address
+//! (its group: an IPv6 host owns its /64, see [`crate::flows::client_group`])
 //! or against an account makes that client or account wait longer before
 //! its next attempt is answered (nothing for the first two, then 1 s, 2 s,
 //! 4 s... up to a minute), and a success forgives the keys it names.
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use mss_store::{LOGIN_FAILURE_KEY_MAX, LoginFailureStore};
 
+use crate::flows::client_group;
 use crate::login::{LoginError, Principal};
 
 /// Failures forgiven before any wait.
@@ -89,7 +91,7 @@ impl Throttle {
     /// unavailable store or a pending mailbox counts for nothing. Callers
     /// answer after this returns: a guesser learns nothing sooner.
     pub async fn pace(&self, client: std::net::IpAddr, claimed: Option<&str>, login: &Result<Principal, LoginError>) {
-        let client_key = format!("ip:{client}");
+        let client_key = format!("ip:{}", client_group(client));
         let account_key = claimed.map(|user| format!("user:{}", user.to_lowercase()));
         let keys: Vec<&str> = std::iter::once(client_key.as_str()).chain(account_key.as_deref()).collect();
         let standing = self.standing(&keys).await;
@@ -196,6 +198,20 @@ mod tests {
         let standing = throttle.standing(&["user:x"]).await;
         throttle.succeeded(&["user:x"], &standing).await;
         assert_eq!(throttle.standing(&["user:x"]).await, other);
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_guesser_changing_address_within_its_64_is_one_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let throttle = Throttle::new(store(dir.path()).await);
+        let refused = Err(LoginError::Invalid("wrong password".into()));
+        for n in 1..=3u16 {
+            let address = std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, n);
+            throttle.pace(address.into(), Some(&format!("guess{n}@pharmacie.test")), &refused).await;
+        }
+        assert!(throttle.standing(&["ip:2001:db8:1:2::/64"]).await.wait > Duration::from_millis(500));
+        let neighbour = throttle.standing(&["ip:2001:db8:1:3::/64"]).await;
+        assert_eq!(neighbour.wait, Duration::ZERO, "another /64 is another client");
     }
 
     #[tokio::test]

@@ -256,3 +256,35 @@ fn one_host_cannot_take_every_http_connection() {
     drop(held);
     assert!(server.stop().0.success());
 }
+
+/// A client looping on « Se connecter avec Pro Santé Connect » (a script,
+/// or a page reloading itself) fills its own share of the logins half
+/// done, never the others' places: the pharmacist who started a login from
+/// another address meanwhile still finishes it. The looping client's
+/// oldest logins make room for its newest.
+#[test]
+fn one_client_starting_logins_in_a_loop_leaves_the_others_theirs() {
+    let op = Operator::new("pharmacie.test");
+    let server = op.serve();
+    let web = server.addr("http");
+    let local = |location: &str| location.strip_prefix(&format!("http://{web}")).unwrap_or(location).to_string();
+    let start = |from: [u8; 4]| {
+        let started = common::http_from(from.into(), &web, "GET", "/api/auth/psc/login?login_hint=elodie", None, None);
+        assert_eq!(started.status, 303, "{}", started.body);
+        local(started.header("location").unwrap())
+    };
+    // The simulator's authorization page answers with the way back.
+    let finish = |to_psc: &str| {
+        let back = common::http(&web, "GET", to_psc, None, None);
+        assert_eq!(back.status, 303, "{}", back.body);
+        common::http(&web, "GET", &local(back.header("location").unwrap()), None, None)
+    };
+    let pharmacist = start([127, 0, 6, 2]);
+    let looping: Vec<String> = (0..mss_identity::flows::LIMITS.per_client + 5).map(|_| start([127, 0, 6, 1])).collect();
+    let signed_in = finish(&pharmacist);
+    assert_eq!(signed_in.status, 200, "the pharmacist's login survived the loop: {}", signed_in.body);
+    assert!(signed_in.json()["access_token"].is_string());
+    assert_eq!(finish(&looping[0]).status, 401, "the looping client's oldest made room");
+    assert_eq!(finish(looping.last().unwrap()).status, 200, "its newest works");
+    assert!(server.stop().0.success());
+}

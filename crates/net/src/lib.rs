@@ -113,6 +113,17 @@ impl Group {
     }
 }
 
+/// How logs and stores name a group: the IPv4 address, or the IPv6
+/// prefix with its length (`2001:db8:1:2::/64`).
+impl std::fmt::Display for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => write!(f, "{v6}/64"),
+        }
+    }
+}
+
 /// Why a connection was not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -498,6 +509,13 @@ mod tests {
         drop(first);
         assert_eq!(admission.open_connections(), 1);
         let _again = admission.admit(ip("127.0.0.1")).expect("a slot given back is free again");
+    }
+
+    #[test]
+    fn a_group_is_named_by_its_address_or_its_prefix() {
+        assert_eq!(Group::of(ip("192.0.2.7")).to_string(), "192.0.2.7");
+        assert_eq!(Group::of(ip("::ffff:192.0.2.7")).to_string(), "192.0.2.7");
+        assert_eq!(Group::of(ip("2001:db8:1:2:aaaa::1")).to_string(), "2001:db8:1:2::/64");
     }
 
     #[test]

@@ -16,20 +16,39 @@ use crate::StoreError;
 /// Longest kind, key and secret kept.
 pub const LOGIN_FLOW_FIELD_MAX: usize = 512;
 
+/// A login half done, to keep until it is taken or expires.
+#[derive(Debug, Clone, Copy)]
+pub struct NewLoginFlow<'a> {
+    pub kind: &'a str,
+    pub key: &'a str,
+    pub secret: &'a str,
+    /// Who started it: the client's address group (one client's flows
+    /// are bounded on their own, see [`FlowLimits`]).
+    pub client: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+/// How many flows of a kind may wait at once.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowLimits {
+    /// Of one client: its oldest makes room for its newest (a client
+    /// starting more logins than this abandoned the first ones, or is
+    /// trying to fill the store).
+    pub per_client: usize,
+    /// Of every client: past this, new flows are refused until some are
+    /// taken or expire.
+    pub total: usize,
+}
+
 #[async_trait]
 pub trait LoginFlowStore: Send + Sync {
-    /// Keeps `secret` under (`kind`, `key`) until `expires_at`, after
-    /// removing the kind's flows expired at `now`; false (nothing kept)
-    /// when the kind already has about `max` pending, or the key is taken.
-    async fn begin_login_flow(
-        &self,
-        kind: &str,
-        key: &str,
-        secret: &str,
-        now: i64,
-        expires_at: i64,
-        max: usize,
-    ) -> Result<bool, StoreError>;
+    /// Keeps the flow's secret under (`kind`, `key`) until `expires_at`,
+    /// after removing the kind's flows expired at `now` and, when its
+    /// client already has `per_client` pending, the client's oldest;
+    /// false (nothing kept) when the kind already has about `total`
+    /// pending, or the key is taken.
+    async fn begin_login_flow(&self, flow: &NewLoginFlow<'_>, limits: FlowLimits) -> Result<bool, StoreError>;
     /// Takes the flow (removing it): its secret, if it exists and has not
     /// expired at `now`. A kind or key longer than any kept finds nothing:
     /// what a client sends back is looked up as it is, however long.

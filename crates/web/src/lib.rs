@@ -95,6 +95,23 @@ pub struct Web {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresentedCertificate(pub Vec<Vec<u8>>);
 
+/// The address of the client a request came from: the HTTPS listener puts
+/// it in the request's extensions; logins started count against it
+/// ([`mss_identity::flows`]). A request without (the plain HTTP listener,
+/// a test calling the routes directly) counts as from `0.0.0.0`, one
+/// client for all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let unknown = ClientAddress(std::net::Ipv4Addr::UNSPECIFIED.into());
+        Ok(parts.extensions.get::<ClientAddress>().copied().unwrap_or(unknown))
+    }
+}
+
 /// What the webmail needs to send.
 pub struct Sending {
     /// Routes and stores the message, as SMTP submission does.

@@ -9,23 +9,23 @@
 
 pub mod card;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mss_core::{Finess, NationalId};
-use mss_store::LoginFlowStore;
+use mss_store::{LoginFlowStore, NewLoginFlow};
 use mss_trust::{PeerCertificate, ServerTrust};
 use ring::signature::{ECDSA_P256_SHA256_FIXED, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use rustls_pki_types::CertificateDer;
 
 use crate::Person;
+use crate::flows::{LIMITS, client_group};
 use crate::session::random_token;
 
 /// Seconds a challenge may be answered in.
 pub const CHALLENGE_TTL: i64 = 120;
-/// Challenges outstanding at most.
-const MAX_CHALLENGES: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CpsError {
@@ -59,14 +59,21 @@ impl CpsAuthority {
         Self { trust, challenges }
     }
 
-    /// A new one-time challenge (base64url of 32 random bytes).
-    pub async fn challenge(&self, now: i64) -> Result<String, CpsError> {
+    /// A new one-time challenge (base64url of 32 random bytes) for the
+    /// card reader at `client`.
+    pub async fn challenge(&self, now: i64, client: IpAddr) -> Result<String, CpsError> {
         let challenge = random_token(32).map_err(|_| CpsError::Busy)?;
-        let kept = self
-            .challenges
-            .begin_login_flow(FLOW_KIND, &challenge, "", now, now + CHALLENGE_TTL, MAX_CHALLENGES)
-            .await
-            .map_err(|e| CpsError::Unavailable(e.to_string()))?;
+        let client = client_group(client);
+        let flow = NewLoginFlow {
+            kind: FLOW_KIND,
+            key: &challenge,
+            secret: "",
+            client: &client,
+            now,
+            expires_at: now + CHALLENGE_TTL,
+        };
+        let kept =
+            self.challenges.begin_login_flow(&flow, LIMITS).await.map_err(|e| CpsError::Unavailable(e.to_string()))?;
         if !kept {
             return Err(CpsError::Busy);
         }

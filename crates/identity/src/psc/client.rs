@@ -22,9 +22,14 @@ impl PscLogin {
         Self { flow: OidcFlow::new(config, http, flows, "psc") }
     }
 
-    /// Starts a login: the URL to send the person to, and its `state`.
-    pub async fn start(&self, login_hint: Option<&str>) -> Result<(String, String), OidcError> {
-        self.flow.start(login_hint).await
+    /// Starts a login for the person at `client`: the URL to send them
+    /// to, and its `state`.
+    pub async fn start(
+        &self,
+        login_hint: Option<&str>,
+        client: std::net::IpAddr,
+    ) -> Result<(String, String), OidcError> {
+        self.flow.start(login_hint, client).await
     }
 
     /// Finishes a login with the code PSC sent back: the person it proves.

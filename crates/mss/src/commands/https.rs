@@ -10,8 +10,9 @@
 //! Handshakes run in their own tasks, each bounded in time, so a client that
 //! stalls its handshake holds one task and nothing else; at most
 //! [`HANDSHAKES`] run at once, the accept loop waits beyond that. A client
-//! may present a CPS card's certificate ([`HttpsClient`]); the portal's card
-//! login reads it.
+//! may present a CPS card's certificate ([`ConnectedClient`]); the portal's card
+//! login reads it, and the logins started count against the client's
+//! address ([`ClientAddress`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::serve::IncomingStream;
 use mss_net::{Admission, AdmissionLimits, Guarded};
-use mss_web::PresentedCertificate;
+use mss_web::{ClientAddress, PresentedCertificate};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_rustls::server::TlsStream;
@@ -145,27 +146,38 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-/// What the handshake of an HTTPS connection showed of its client: the
-/// certificate chain it presented, if any (checked by the handshake).
+/// What a connection showed of its client: its address and, over HTTPS,
+/// the certificate chain it presented in the handshake, if any (checked by
+/// it).
 #[derive(Debug, Clone)]
-pub struct HttpsClient {
+pub struct ConnectedClient {
+    address: std::net::IpAddr,
     chain: Option<Vec<Vec<u8>>>,
 }
 
-impl Connected<IncomingStream<'_, TlsListener>> for HttpsClient {
+impl Connected<IncomingStream<'_, TlsListener>> for ConnectedClient {
     fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        let address = stream.remote_addr().ip();
         let (_, connection) = stream.io().get_ref();
         let chain = connection.peer_certificates().map(|certs| certs.iter().map(|c| c.to_vec()).collect());
-        Self { chain }
+        Self { address, chain }
     }
 }
 
-/// Hands the presented chain to the routes, as [`PresentedCertificate`].
-pub async fn presented_certificate(
-    ConnectInfo(client): ConnectInfo<HttpsClient>,
+impl Connected<IncomingStream<'_, AdmittedTcp>> for ConnectedClient {
+    fn connect_info(stream: IncomingStream<'_, AdmittedTcp>) -> Self {
+        Self { address: stream.remote_addr().ip(), chain: None }
+    }
+}
+
+/// Hands what the connection showed to the routes: [`ClientAddress`], and
+/// the presented chain as [`PresentedCertificate`].
+pub async fn client_facts(
+    ConnectInfo(client): ConnectInfo<ConnectedClient>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    request.extensions_mut().insert(ClientAddress(client.address));
     if let Some(chain) = client.chain {
         request.extensions_mut().insert(PresentedCertificate(chain));
     }

@@ -418,7 +418,24 @@ impl HttpReply {
 
 /// One HTTP/1.1 request on a new connection (JSON body when given).
 pub fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: Option<&serde_json::Value>) -> HttpReply {
-    let mut stream = TcpStream::connect(addr).unwrap();
+    http_from([127, 0, 0, 1].into(), addr, method, path, token, body)
+}
+
+/// [`http`] from the loopback address `source` (any of 127.0.0.0/8): a
+/// client on another host, as the server counts them.
+pub fn http_from(
+    source: std::net::Ipv4Addr,
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> HttpReply {
+    let to: std::net::SocketAddr = addr.parse().unwrap();
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&std::net::SocketAddr::from((source, 0)).into()).unwrap();
+    socket.connect(&to.into()).unwrap();
+    let mut stream: TcpStream = socket.into();
     stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();

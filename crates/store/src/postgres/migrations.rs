@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "login_failures", include_str!("../../migrations/postgres/0003_login_failures.sql")),
     (4, "login_flows", include_str!("../../migrations/postgres/0004_login_flows.sql")),
     (5, "imap_sort_keys", include_str!("../../migrations/postgres/0005_imap_sort_keys.sql")),
+    (6, "login_flow_clients", include_str!("../../migrations/postgres/0006_login_flow_clients.sql")),
 ];
 
 /// The advisory lock key of schema changes ("mss schema" in ASCII).

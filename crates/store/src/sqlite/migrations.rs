@@ -37,6 +37,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (21, "login_failures", include_str!("../../migrations/sqlite/0021_login_failures.sql")),
     (22, "login_flows", include_str!("../../migrations/sqlite/0022_login_flows.sql")),
     (23, "imap_sort_keys", include_str!("../../migrations/sqlite/0023_imap_sort_keys.sql")),
+    (24, "login_flow_clients", include_str!("../../migrations/sqlite/0024_login_flow_clients.sql")),
 ];
 
 /// The version of the database at `path`, read only (0: no database yet,

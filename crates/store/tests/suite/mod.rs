@@ -91,6 +91,7 @@ macro_rules! every_test {
             a_lease_has_one_holder_until_it_expires_or_is_released,
             login_failures_are_counted_per_key_go_stale_and_are_forgotten,
             a_login_flow_is_taken_once_before_it_expires,
+            one_client_cannot_take_every_login_flow,
         );
     };
 }

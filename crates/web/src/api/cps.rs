@@ -12,14 +12,17 @@ use mss_store::{NewAuditEntry, now_unix};
 use serde::Deserialize;
 
 use super::body::Body;
-use crate::{Problem, Web};
+use crate::{ClientAddress, Problem, Web};
 
 fn authority(web: &Web) -> Result<&CpsAuthority, Problem> {
     web.cps.as_deref().ok_or_else(|| Problem::not_found("La connexion par carte CPS n'est pas configurée."))
 }
 
-pub async fn challenge(State(web): State<Arc<Web>>) -> Result<Json<serde_json::Value>, Problem> {
-    let challenge = authority(&web)?.challenge(now_unix()).await.map_err(|e| {
+pub async fn challenge(
+    State(web): State<Arc<Web>>,
+    ClientAddress(client): ClientAddress,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let challenge = authority(&web)?.challenge(now_unix(), client).await.map_err(|e| {
         tracing::warn!(error = %e, "cps: no challenge given");
         Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "Trop de connexions en cours, réessayez.")
     })?;

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::{Problem, Web};
+use crate::{ClientAddress, Problem, Web};
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -18,9 +18,10 @@ pub struct LoginQuery {
 
 pub async fn login(
     State(web): State<Arc<Web>>,
+    ClientAddress(client): ClientAddress,
     super::body::Params(query): super::body::Params<LoginQuery>,
 ) -> Result<Response, Problem> {
     let psc = web.psc.as_ref().ok_or_else(|| Problem::not_found("Pro Santé Connect n'est pas configuré."))?;
-    let (url, _state) = psc.start(query.login_hint.as_deref()).await?;
+    let (url, _state) = psc.start(query.login_hint.as_deref(), client).await?;
     Ok(Redirect::to(&url).into_response())
 }

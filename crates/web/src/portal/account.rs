@@ -15,6 +15,7 @@
 //! does), so only the browser that started a flow can finish it: no login
 //! or linking CSRF. Everything is audited, done or refused.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -32,7 +33,7 @@ use super::layout::{self, Section};
 use super::mail::french_date;
 use super::session::{self, LOGIN_COOKIE, Posted, Visitor, safe_target};
 use super::signin::{finish_login, portal_login};
-use crate::{Problem, Web};
+use crate::{ClientAddress, Problem, Web};
 
 /// The cookie that binds a linking to the browser that asked it.
 const LINK_COOKIE: &str = "mss-lien";
@@ -119,10 +120,16 @@ fn no_provider(web: &Web, visitor: Option<&Visitor>) -> Response {
     layout::error_page(web, StatusCode::NOT_FOUND, "Connexion impossible", message, visitor)
 }
 
-/// Sends the person to the provider, the flow bound to this browser by
-/// the cookie `cookie` holding `value(state)`.
-async fn start(web: &Web, account: &AccountLogin, cookie: &str, value: impl Fn(&str) -> String) -> Response {
-    match account.start().await {
+/// Sends the person at `client` to the provider, the flow bound to this
+/// browser by the cookie `cookie` holding `value(state)`.
+async fn start(
+    web: &Web,
+    account: &AccountLogin,
+    client: IpAddr,
+    cookie: &str,
+    value: impl Fn(&str) -> String,
+) -> Response {
+    match account.start(client).await {
         Ok((url, state)) => {
             let cookie = session::set_cookie(web, cookie, &value(&state), FLOW_TTL);
             ([(header::SET_COOKIE, cookie)], Redirect::to(&url)).into_response()
@@ -137,7 +144,11 @@ async fn start(web: &Web, account: &AccountLogin, cookie: &str, value: impl Fn(&
 #[derive(Deserialize)]
 struct Nothing {}
 
-async fn link(State(web): State<Arc<Web>>, Posted { visitor, form: Nothing {} }: Posted<Nothing>) -> Response {
+async fn link(
+    State(web): State<Arc<Web>>,
+    ClientAddress(client): ClientAddress,
+    Posted { visitor, form: Nothing {} }: Posted<Nothing>,
+) -> Response {
     let Some(account) = web.account.clone() else {
         return no_provider(&web, Some(&visitor));
     };
@@ -148,7 +159,7 @@ async fn link(State(web): State<Arc<Web>>, Posted { visitor, form: Nothing {} }:
         let message = "Pour lier un compte, connectez-vous avec Pro Santé Connect ou votre carte CPS.";
         return layout::error_page(&web, StatusCode::FORBIDDEN, "Liaison refusée", message, Some(&visitor));
     }
-    start(&web, &account, LINK_COOKIE, str::to_string).await
+    start(&web, &account, client, LINK_COOKIE, str::to_string).await
 }
 
 async fn unlink(State(web): State<Arc<Web>>, Posted { visitor, form: Nothing {} }: Posted<Nothing>) -> Response {
@@ -172,12 +183,16 @@ struct SignIn {
     suite: Option<String>,
 }
 
-async fn sign_in(State(web): State<Arc<Web>>, Query(query): Query<SignIn>) -> Response {
+async fn sign_in(
+    State(web): State<Arc<Web>>,
+    ClientAddress(client): ClientAddress,
+    Query(query): Query<SignIn>,
+) -> Response {
     let Some(account) = web.account.clone() else {
         return no_provider(&web, None);
     };
     let target = safe_target(query.suite.as_deref());
-    start(&web, &account, LOGIN_COOKIE, |state| format!("{state}~{target}")).await
+    start(&web, &account, client, LOGIN_COOKIE, |state| format!("{state}~{target}")).await
 }
 
 #[derive(Deserialize)]

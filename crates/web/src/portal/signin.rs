@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::layout::{self, Section};
 use super::session::{self, LOGIN_COOKIE, Posted, SESSION_COOKIE, safe_target};
-use crate::{PresentedCertificate, Problem, Web};
+use crate::{ClientAddress, PresentedCertificate, Problem, Web};
 
 /// How long a person has to come back from PSC (the client's own limit).
 const LOGIN_TTL: i64 = 600;
@@ -81,12 +81,16 @@ async fn sign_in_page(State(web): State<Arc<Web>>, Query(query): Query<SignInQue
     layout::page(&web, "Connexion", None, Section::None, main).into_response()
 }
 
-async fn start_psc(State(web): State<Arc<Web>>, Query(query): Query<SignInQuery>) -> Response {
+async fn start_psc(
+    State(web): State<Arc<Web>>,
+    ClientAddress(client): ClientAddress,
+    Query(query): Query<SignInQuery>,
+) -> Response {
     let Some(psc) = web.psc.as_ref() else {
         let message = "Pro Santé Connect n'est pas configuré sur cet opérateur.";
         return layout::error_page(&web, StatusCode::NOT_FOUND, "Connexion impossible", message, None);
     };
-    match psc.start(query.login_hint.as_deref()).await {
+    match psc.start(query.login_hint.as_deref(), client).await {
         Ok((url, state)) => {
             let target = safe_target(query.suite.as_deref());
             let cookie = session::set_cookie(&web, LOGIN_COOKIE, &format!("{state}~{target}"), LOGIN_TTL);

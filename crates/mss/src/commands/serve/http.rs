@@ -25,7 +25,7 @@ use mss_web::{Cgu, Sending, Web};
 use tokio::net::TcpListener;
 
 use super::super::annuaire::ANNUAIRE_DIR;
-use super::super::https::{AdmittedTcp, HttpsClient, TlsListener, presented_certificate};
+use super::super::https::{AdmittedTcp, ConnectedClient, TlsListener, client_facts};
 use super::mail::Tls;
 use crate::config::{DataDir, RunMode};
 use crate::error::{CliError, failed};
@@ -180,8 +180,8 @@ pub async fn serve(
             let secure = app
                 .clone()
                 .layer(axum::middleware::map_response(strict_transport))
-                .layer(axum::middleware::from_fn(presented_certificate))
-                .into_make_service_with_connect_info::<HttpsClient>();
+                .layer(axum::middleware::from_fn(client_facts))
+                .into_make_service_with_connect_info::<ConnectedClient>();
             let serving = axum::serve(listener, secure).with_graceful_shutdown(until_stopped()).into_future();
             served_https = Some(tokio::spawn(serving));
             app.layer(axum::middleware::from_fn_with_state(base_url.to_string(), portal_to_https))
@@ -192,6 +192,8 @@ pub async fn serve(
         stop.await;
         let _ = stopping.send(true);
     });
+    let plain =
+        plain.layer(axum::middleware::from_fn(client_facts)).into_make_service_with_connect_info::<ConnectedClient>();
     let served = axum::serve(AdmittedTcp::new(http, "http"), plain).with_graceful_shutdown(until_stopped()).await;
     if let Some(Ok(Err(e))) = match served_https {
         Some(task) => Some(task.await),
