@@ -225,6 +225,16 @@ async fn sort_by_the_keys_of_the_folder_rows_is_what_the_messages_say() {
     let sorted: Vec<&str> = response.untagged.lines().next().unwrap_or_default().split(' ').collect();
     assert_eq!(sorted.len(), mails.len() + 2, "{sorted:?}");
     assert!(!sorted.contains(&newest.as_str()), "{sorted:?}");
+    // Nor by a search by header texts alone (answered from the store's),
+    // the first command after the delivery.
+    let search_line = |response: Response| response.lines("SEARCH").concat();
+    for search in ["UID SEARCH FROM alice", "SEARCH SUBJECT ordonnance FROM alice", "SEARCH TO alice"] {
+        c.cmd("NOOP").await;
+        let before = search_line(c.cmd(search).await);
+        assert_ne!(before, "* SEARCH", "{search}: some messages match");
+        site.store.deliver(&mails[1], &[alice]).await.unwrap();
+        assert_eq!(search_line(c.cmd(search).await), before, "{search}: the new message is not numbered");
+    }
 }
 
 /// A search naming many header keys: the store is given at most a few

@@ -71,15 +71,17 @@ impl Session<'_> {
         if let Err(reply) = within_limit(criteria) {
             return reply;
         }
-        let found = match flags_only(criteria) {
-            Some((with, without)) if charset.is_none() => match self.by_flags(&with, &without, by_uid).await {
+        let indexed = match flags_only(criteria) {
+            Some((with, without)) if charset.is_none() => self.by_flags(&with, &without, by_uid).await.map(Some),
+            _ => self.by_header_texts(charset, criteria, by_uid).await,
+        };
+        let found = match indexed {
+            Ok(Some(found)) => found,
+            Ok(None) => match self.matching(charset, criteria, Reads::Metadata, |c| c.number(by_uid)).await {
                 Ok(found) => found,
                 Err(reply) => return reply,
             },
-            _ => match self.matching(charset, criteria, Reads::Metadata, |c| c.number(by_uid)).await {
-                Ok(found) => found,
-                Err(reply) => return reply,
-            },
+            Err(reply) => return reply,
         };
         self.out.extend_from_slice(b"* SEARCH");
         for n in found {
@@ -105,6 +107,44 @@ impl Session<'_> {
             .into_iter()
             .filter_map(|uid| selected.uids.binary_search(&uid).ok().map(|i| if by_uid { uid } else { i as u32 + 1 }))
             .collect())
+    }
+
+    /// The common searches by header texts alone (SUBJECT, FROM, TO...,
+    /// ANDed), answered by the store's texts without reading a message's
+    /// metadata; None when some message's facts do not say (it is then to
+    /// be read, see [`Self::matching`]) or the keys are not all such.
+    async fn by_header_texts(
+        &mut self,
+        charset: Option<&Charset<'_>>,
+        criteria: &[SearchKey<'_>],
+        by_uid: bool,
+    ) -> Result<Option<Vec<u32>>, Reply> {
+        let (needles, whole) = header_needles(criteria);
+        if !whole || needles.is_empty() || charset.is_some_and(|charset| !supported(charset)) {
+            return Ok(None);
+        }
+        let Some(selected) = self.selected() else {
+            return Err(Reply::bad("No mailbox selected"));
+        };
+        let folder = selected.folder.id;
+        let meta = self.server.store.meta.clone();
+        let candidates = meta.header_candidates(folder, VERSION, &needles).await.map_err(unavailable)?;
+        if !candidates.iter().all(|&(_, answered)| answered) {
+            return Ok(None);
+        }
+        let Some(selected) = self.selected() else {
+            return Err(Reply::bad("No mailbox selected"));
+        };
+        // Only the messages this session knows (new ones are announced first).
+        Ok(Some(
+            candidates
+                .into_iter()
+                .filter_map(|(uid, _)| {
+                    let position = selected.uids.binary_search(&uid).ok()?;
+                    Some(if by_uid { uid } else { position as u32 + 1 })
+                })
+                .collect(),
+        ))
     }
 
     /// The messages of the selected folder that match all of `criteria`, in

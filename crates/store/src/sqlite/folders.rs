@@ -83,11 +83,11 @@ fn message_rows(conn: &Connection, folder: FolderId, uids: &[u32]) -> Result<Vec
     }
     let mut out = Vec::with_capacity(uids.len());
     for (start, end) in runs {
-        let rows = stmt.query_map(params![folder, start, end], meta_row)?;
-        for row in rows {
-            let meta = row?;
-            if uids.binary_search(&meta.uid).is_ok() {
-                out.push(meta);
+        let mut rows = stmt.query(params![folder, start, end])?;
+        while let Some(row) = rows.next()? {
+            // A row between two asked for is skipped before it is read.
+            if uids.binary_search(&row.get(0)?).is_ok() {
+                out.push(meta_row(row)?);
             }
         }
     }
