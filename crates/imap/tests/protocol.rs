@@ -382,6 +382,15 @@ async fn condstore_reports_modseq_and_unchangedsince() {
     assert!(guarded.tagged.contains("[MODIFIED 1]"), "{guarded:?}");
     let changed = c.cmd(&format!("FETCH 1:* (FLAGS) (CHANGEDSINCE {highest})")).await;
     assert_eq!(changed.lines("FETCH").len(), 2, "{changed:?}");
+    // Envelopes (from the stored facts) of the changed messages only, each
+    // with its own.
+    let since: u64 =
+        changed.untagged.rsplit("MODSEQ (").next().and_then(|s| s.split(')').next()).unwrap().parse().unwrap();
+    c.cmd("STORE 2 +FLAGS (\\Answered)").await;
+    let envelopes = c.cmd(&format!("FETCH 1:* (ENVELOPE) (CHANGEDSINCE {since})")).await;
+    let lines = envelopes.lines("FETCH");
+    assert_eq!(lines.len(), 1, "{envelopes:?}");
+    assert!(lines[0].starts_with("* 2 FETCH") && lines[0].contains("\"Deux\""), "{envelopes:?}");
 }
 
 /// A mailbox of 100,000 messages: SELECT, FETCH 1:* (FLAGS), UID SEARCH,

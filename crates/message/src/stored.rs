@@ -59,10 +59,15 @@ fn searched(facts: &Facts, field: SearchedHeader) -> Option<String> {
 /// The facts stored by this version of mss; None for another version or an
 /// encoding that does not read back.
 pub fn decode(stored: &MessageFacts) -> Option<Facts> {
-    if stored.version != VERSION {
+    decode_encoded(stored.version, &stored.encoded)
+}
+
+/// [`decode`] from the version and the encoded bytes alone.
+pub fn decode_encoded(version: u32, encoded: &[u8]) -> Option<Facts> {
+    if version != VERSION {
         return None;
     }
-    postcard::from_bytes(&stored.encoded).ok()
+    postcard::from_bytes(encoded).ok()
 }
 
 /// The columns of [`FactColumns`], with the text's first words.

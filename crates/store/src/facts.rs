@@ -280,6 +280,14 @@ pub struct Receipt {
     pub at: i64,
 }
 
+/// A message's facts as stored, not decoded: what a reader of each
+/// message of a folder needs of them ([`FactsStore::messages_with_facts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedFacts {
+    pub version: u32,
+    pub encoded: Vec<u8>,
+}
+
 /// How much is left to index.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FactsBacklog {
@@ -300,6 +308,15 @@ pub trait FactsStore: Send + Sync {
     /// The facts of messages of a folder, by UID, ascending; messages
     /// without facts are left out.
     async fn facts(&self, folder: FolderId, uids: &[u32]) -> Result<Vec<(u32, MessageFacts)>, StoreError>;
+    /// The metadata of messages of a folder, by UID, ascending (as
+    /// [`crate::MetadataStore::messages`]), each with its encoded facts
+    /// when it has some: one read for what IMAP FETCH and SEARCH need of
+    /// each message.
+    async fn messages_with_facts(
+        &self,
+        folder: FolderId,
+        uids: &[u32],
+    ) -> Result<Vec<(MessageMeta, Option<EncodedFacts>)>, StoreError>;
     /// Blobs messages name without facts of `version` or later, in hash
     /// order, after `after`, at most `limit`.
     async fn blobs_without_facts(

@@ -77,8 +77,12 @@ impl Session<'_> {
                 break;
             };
             let chunk_uids: Vec<u32> = chunk.iter().map(|&i| selected.uids[i]).collect();
-            let mut metas = match meta.messages(folder, &chunk_uids).await {
-                Ok(metas) => metas,
+            let read = match needs_structure {
+                true => with_facts(&*meta, folder, &chunk_uids).await,
+                false => meta.messages(folder, &chunk_uids).await.map(|metas| (metas, Vec::new())),
+            };
+            let (mut metas, mut facts) = match read {
+                Ok(read) => read,
                 Err(e) => return unavailable(e),
             };
             let mut now_seen = Vec::new();
@@ -102,14 +106,13 @@ impl Session<'_> {
                     }
                 }
             }
-            metas.retain(|m| changed_since.is_none_or(|since| m.modseq > since));
-            let facts = match needs_structure {
-                true => match stored_facts(&*meta, folder, &metas).await {
-                    Ok(facts) => facts,
-                    Err(e) => return unavailable(e),
-                },
-                false => Vec::new(),
-            };
+            if let Some(since) = changed_since {
+                // The facts are in the order of their messages (or none).
+                let changed: Vec<bool> = metas.iter().map(|m| m.modseq > since).collect();
+                let (mut of_facts, mut of_metas) = (changed.iter(), changed.iter());
+                facts.retain(|_| of_facts.next().is_some_and(|&c| c));
+                metas.retain(|_| of_metas.next().is_some_and(|&c| c));
+            }
             let described: Vec<Option<Described<'_>>> =
                 metas.iter().enumerate().map(|(i, _)| facts.get(i)?.as_ref().and_then(Described::new)).collect();
             // Only the messages the facts do not answer for are read.
@@ -188,22 +191,18 @@ fn needs_structure(item: &MessageDataItemName<'_>) -> bool {
     matches!(item, MessageDataItemName::Envelope | MessageDataItemName::Body | MessageDataItemName::BodyStructure)
 }
 
-/// The facts of `metas`, in their order: one store read, those without
-/// facts of this version `None`.
-pub(super) async fn stored_facts(
+/// The metadata of the messages `uids` of `folder` and, in the same order,
+/// their facts (`None` without facts of this version): one store read.
+pub(super) async fn with_facts(
     meta: &dyn MetadataStore,
     folder: FolderId,
-    metas: &[MessageMeta],
-) -> Result<Vec<Option<Facts>>, StoreError> {
-    let uids: Vec<u32> = metas.iter().map(|m| m.uid).collect();
-    let stored = meta.facts(folder, &uids).await?;
-    Ok(metas
-        .iter()
-        .map(|m| {
-            let at = stored.binary_search_by_key(&m.uid, |(uid, _)| *uid).ok()?;
-            mss_message::stored::decode(&stored[at].1)
-        })
-        .collect())
+    uids: &[u32],
+) -> Result<(Vec<MessageMeta>, Vec<Option<Facts>>), StoreError> {
+    let rows = meta.messages_with_facts(folder, uids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(m, stored)| (m, stored.and_then(|f| mss_message::stored::decode_encoded(f.version, &f.encoded))))
+        .unzip())
 }
 
 /// Writes one data item of a FETCH response; ENVELOPE and BODYSTRUCTURE

@@ -26,7 +26,7 @@ use mss_message::stored::VERSION;
 use mss_store::{BlobStore, MessageMeta, SearchedHeader};
 
 use super::bodies::Bodies;
-use super::fetch::stored_facts;
+use super::fetch::with_facts;
 use super::sequence::contains;
 use super::{Reply, Session, unavailable};
 
@@ -200,10 +200,9 @@ impl Session<'_> {
             }
         }
         for chunk in wanted.chunks(CHUNK) {
-            let metas = meta.messages(folder, chunk).await.map_err(unavailable)?;
-            let facts: Vec<Option<Facts>> = match keys_read || reads == Reads::Header {
-                true => stored_facts(&*meta, folder, &metas).await.map_err(unavailable)?,
-                false => Vec::new(),
+            let (metas, facts): (Vec<MessageMeta>, Vec<Option<Facts>>) = match keys_read || reads == Reads::Header {
+                true => with_facts(&*meta, folder, chunk).await.map_err(unavailable)?,
+                false => (meta.messages(folder, chunk).await.map_err(unavailable)?, Vec::new()),
             };
             let facts: Vec<Option<&Facts>> =
                 (0..metas.len()).map(|i| facts.get(i)?.as_ref().filter(|f| f.has_header())).collect();

@@ -9,11 +9,13 @@ use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
+use super::folders::{folder_rows, meta_row};
 use super::{PgStore, parse_col};
 use crate::facts::sorted_uids_sql;
 use crate::{
-    BlobHash, DocumentCopy, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, ImapSortKey, MailboxId,
-    MessageFacts, PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts, SortedMessage, StoreError,
+    BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, ImapSortKey,
+    MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts, SortedMessage,
+    StoreError,
 };
 
 /// Writes facts if a message names their blob, replacing an older version,
@@ -268,6 +270,30 @@ impl FactsStore for PgStore {
         let stmt = client.prepare_cached(&sql).await?;
         let rows = client.query(&stmt, &[&folder, &uids]).await?;
         rows.iter().map(|r| Ok((stored_u32("uid", r.try_get(0)?)?, facts_row(r, 1)?))).collect()
+    }
+
+    async fn messages_with_facts(
+        &self,
+        folder: FolderId,
+        uids: &[u32],
+    ) -> Result<Vec<(MessageMeta, Option<EncodedFacts>)>, StoreError> {
+        let client = self.client().await?;
+        let sql = "SELECT fm.uid, fm.flags, fm.modseq, m.blob_hash, m.size, m.received_at, mf.version, mf.encoded
+             FROM unnest($2::BIGINT[], $3::BIGINT[]) AS run (first, last)
+             JOIN folder_messages fm ON fm.folder_id = $1 AND fm.uid BETWEEN run.first AND run.last
+             JOIN messages m ON m.id = fm.message_id
+             LEFT JOIN message_facts mf ON mf.id = m.facts_id
+             ORDER BY fm.uid";
+        folder_rows(&client, sql, folder, uids, |r| {
+            let facts = match r.try_get::<_, Option<i64>>(6)? {
+                Some(version) => {
+                    Some(EncodedFacts { version: stored_u32("facts version", version)?, encoded: r.try_get(7)? })
+                }
+                None => None,
+            };
+            Ok((meta_row(r)?, facts))
+        })
+        .await
     }
 
     async fn blobs_without_facts(

@@ -111,6 +111,24 @@ async fn message_rows(
     folder: FolderId,
     uids: &[u32],
 ) -> Result<Vec<MessageMeta>, StoreError> {
+    let sql = "SELECT fm.uid, fm.flags, fm.modseq, m.blob_hash, m.size, m.received_at
+         FROM unnest($2::BIGINT[], $3::BIGINT[]) AS run (first, last)
+         JOIN folder_messages fm ON fm.folder_id = $1 AND fm.uid BETWEEN run.first AND run.last
+         JOIN messages m ON m.id = fm.message_id
+         ORDER BY fm.uid";
+    folder_rows(client, sql, folder, uids, meta_row).await
+}
+
+/// The rows `sql` gives for the messages of `folder` whose UIDs are
+/// `uids`, each read by `read`: `sql` selects the UID first, from the
+/// ranges (`$2` firsts, `$3` lasts, disjoint) of the folder `$1`, by UID.
+pub(super) async fn folder_rows<T>(
+    client: &impl GenericClient,
+    sql: &str,
+    folder: FolderId,
+    uids: &[u32],
+    read: impl Fn(&Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
     // Callers pass ascending UIDs; any other order is put right, not trusted.
     let sorted;
     let uids = if uids.windows(2).all(|w| w[0] < w[1]) {
@@ -138,20 +156,12 @@ async fn message_rows(
         return Ok(Vec::new());
     }
     // The ranges are disjoint: each row comes once.
-    let stmt = client
-        .prepare_cached(
-            "SELECT fm.uid, fm.flags, fm.modseq, m.blob_hash, m.size, m.received_at
-             FROM unnest($2::BIGINT[], $3::BIGINT[]) AS run (first, last)
-             JOIN folder_messages fm ON fm.folder_id = $1 AND fm.uid BETWEEN run.first AND run.last
-             JOIN messages m ON m.id = fm.message_id
-             ORDER BY fm.uid",
-        )
-        .await?;
+    let stmt = client.prepare_cached(sql).await?;
     let mut out = Vec::with_capacity(uids.len());
     for row in client.query(&stmt, &[&folder, &starts, &ends]).await? {
-        let meta = meta_row(&row)?;
-        if uids.binary_search(&meta.uid).is_ok() {
-            out.push(meta);
+        let uid = stored_u32("uid", row.try_get(0)?)?;
+        if uids.binary_search(&uid).is_ok() {
+            out.push(read(&row)?);
         }
     }
     Ok(out)

@@ -7,10 +7,12 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::SqliteStore;
+use super::folders::{folder_rows, meta_row};
 use crate::facts::sorted_uids_sql;
 use crate::{
-    BlobHash, DocumentCopy, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, ImapSortKey, MailboxId,
-    MessageFacts, PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts, SortedMessage, StoreError,
+    BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, ImapSortKey,
+    MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts, SortedMessage,
+    StoreError,
 };
 
 /// Writes facts if a message names their blob, replacing an older version,
@@ -194,6 +196,28 @@ impl FactsStore for SqliteStore {
     async fn facts(&self, folder: FolderId, uids: &[u32]) -> Result<Vec<(u32, MessageFacts)>, StoreError> {
         let uids = uids.to_vec();
         self.read(move |conn| folder_facts(conn, folder, &uids)).await
+    }
+
+    async fn messages_with_facts(
+        &self,
+        folder: FolderId,
+        uids: &[u32],
+    ) -> Result<Vec<(MessageMeta, Option<EncodedFacts>)>, StoreError> {
+        let uids = uids.to_vec();
+        self.read(move |conn| {
+            let sql = "SELECT fm.uid, fm.flags, fm.modseq, m.blob_hash, m.size, m.received_at, mf.version, mf.encoded
+                 FROM folder_messages fm JOIN messages m ON m.id = fm.message_id
+                 LEFT JOIN message_facts mf ON mf.id = m.facts_id
+                 WHERE fm.folder_id = ?1 AND fm.uid BETWEEN ?2 AND ?3 ORDER BY fm.uid";
+            folder_rows(conn, sql, folder, &uids, |r| {
+                let facts = match r.get::<_, Option<u32>>(6)? {
+                    Some(version) => Some(EncodedFacts { version, encoded: r.get(7)? }),
+                    None => None,
+                };
+                Ok((meta_row(r)?, facts))
+            })
+        })
+        .await
     }
 
     async fn blobs_without_facts(

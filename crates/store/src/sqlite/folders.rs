@@ -56,11 +56,28 @@ fn create_parents(tx: &Transaction<'_>, mailbox: MailboxId, name: &str) -> Resul
 const RUN_GAP: u32 = 256;
 
 fn message_rows(conn: &Connection, folder: FolderId, uids: &[u32]) -> Result<Vec<MessageMeta>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    folder_rows(
+        conn,
         "SELECT fm.uid, fm.flags, fm.modseq, m.blob_hash, m.size, m.received_at
          FROM folder_messages fm JOIN messages m ON m.id = fm.message_id
          WHERE fm.folder_id = ?1 AND fm.uid BETWEEN ?2 AND ?3 ORDER BY fm.uid",
-    )?;
+        folder,
+        uids,
+        meta_row,
+    )
+}
+
+/// The rows `sql` gives for the messages of `folder` whose UIDs are
+/// `uids`, each read by `read`: `sql` selects the UID first, from a range
+/// (`?2` to `?3`) of the folder `?1`, by UID.
+pub(super) fn folder_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    folder: FolderId,
+    uids: &[u32],
+    read: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
     // Callers pass ascending UIDs; any other order is put right, not trusted.
     let sorted;
     let uids = if uids.windows(2).all(|w| w[0] < w[1]) {
@@ -87,7 +104,7 @@ fn message_rows(conn: &Connection, folder: FolderId, uids: &[u32]) -> Result<Vec
         while let Some(row) = rows.next()? {
             // A row between two asked for is skipped before it is read.
             if uids.binary_search(&row.get(0)?).is_ok() {
-                out.push(meta_row(row)?);
+                out.push(read(row)?);
             }
         }
     }

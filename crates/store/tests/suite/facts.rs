@@ -79,6 +79,14 @@ pub async fn facts_are_written_with_the_message_and_shared_by_its_copies(store: 
     let (_, uids) = store.meta.append_indexed(inbox.id, &messages, std::slice::from_ref(&draft_facts)).await.unwrap();
     let read = store.meta.facts(inbox.id, &[uids[1], uids[0], uid]).await.unwrap();
     assert_eq!(read, [(uid, read_back(&facts)), (uids[0], read_back(&draft_facts))], "by UID, without the bare one");
+    // With the messages' metadata, in one read: the bare one without facts.
+    let asked = [uids[1], 99, uids[0], uid];
+    let with_facts = store.meta.messages_with_facts(inbox.id, &asked).await.unwrap();
+    let metas = store.meta.messages(inbox.id, &asked).await.unwrap();
+    assert_eq!(with_facts.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(), metas, "the same metadata, by UID");
+    let encoded = |f: &MessageFacts| Some(EncodedFacts { version: f.version, encoded: f.encoded.clone() });
+    let expected = [encoded(&facts), encoded(&draft_facts), None];
+    assert_eq!(with_facts.into_iter().map(|(_, f)| f).collect::<Vec<_>>(), expected);
 
     // COPY and MOVE share the message, hence the facts.
     let archive = store.meta.folder(m.id, "Archive").await.unwrap().unwrap();
