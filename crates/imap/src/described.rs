@@ -11,8 +11,7 @@
 //! unit tests compare both writers on every message the crate's tests use
 //! and on malformed and random input.
 
-use mss_message::Facts;
-use mss_message::facts::{AddressItem, Envelope, Part, Person};
+use mss_message::facts::{AddressItem, Envelope, Part, Person, Structure};
 
 use crate::message::{self, write_params};
 use crate::wire::{nstring, string};
@@ -23,14 +22,14 @@ const _: () = assert!(mss_message::facts::MAX_DEPTH <= message::MAX_DEPTH);
 
 /// Facts checked to reproduce the parse path exactly.
 pub struct Described<'f> {
-    facts: &'f Facts,
-    /// The children of each part, as indices into [`Facts::parts`].
+    facts: &'f Structure,
+    /// The children of each part, as indices into [`Structure::parts`].
     children: Vec<Vec<usize>>,
 }
 
 impl<'f> Described<'f> {
     /// The facts, when they hold all that ENVELOPE and BODYSTRUCTURE write.
-    pub fn new(facts: &'f Facts) -> Option<Self> {
+    pub fn new(facts: &'f Structure) -> Option<Self> {
         if facts.truncated || facts.parts.is_empty() || !exact_envelope(&facts.envelope) {
             return None;
         }
@@ -299,13 +298,18 @@ pub(crate) mod tests {
     use super::*;
     use crate::message::tests::{ALTERNATIVE, EIGHT_BIT, FORWARD, MIXED, NESTED, SIMPLE};
 
+    /// The structure FETCH reads of the stored facts of `raw`.
+    fn structure(raw: &[u8]) -> Structure {
+        let stored = mss_message::stored(raw);
+        mss_message::stored::decode_structure(stored.version, &stored.encoded).expect("stored facts read back")
+    }
+
     /// What the parse path writes, and what the facts write when
     /// [`Described::new`] takes them: both must be the same bytes.
     /// Whether the facts were taken.
     pub(crate) fn agree(raw: &[u8]) -> bool {
-        let facts = Facts::of(raw);
         // The facts are read back from their stored form, as FETCH reads them.
-        let facts = mss_message::stored::decode(&mss_message::stored(raw)).unwrap_or(facts);
+        let facts = structure(raw);
         let Some(described) = Described::new(&facts) else { return false };
         let mut parsed = Vec::new();
         message::envelope(&mut parsed, raw);
@@ -409,9 +413,9 @@ pub(crate) mod tests {
             assert!(!agree(raw), "{:?}", String::from_utf8_lossy(raw));
         }
         // Neither are truncated facts, nor a message without parts.
-        let truncated = Facts { truncated: true, ..Facts::of(SIMPLE.as_bytes()) };
+        let truncated = Structure { truncated: true, ..structure(SIMPLE.as_bytes()) };
         assert!(Described::new(&truncated).is_none());
-        assert!(Described::new(&Facts::default()).is_none());
+        assert!(Described::new(&Structure::default()).is_none());
         // Without a Content-Type, and without any header, the defaults.
         assert!(agree(b"Subject: bare\r\n\r\nline one\nline two"));
         assert!(agree(b"garbage without any structure"));

@@ -36,6 +36,19 @@ pub const MAX_PARTS: usize = 4096;
 /// the ANS "DMP compatible" guide).
 const XDM_PACKAGE: &str = "IHE_XDM.ZIP";
 
+/// The leading fields of [`Facts`], in its order: what IMAP's ENVELOPE and
+/// BODYSTRUCTURE are written from. The stored encoding reads fields in
+/// order, so these decode from stored facts alone, the rest left unread
+/// ([`crate::stored::decode_structure`]): a FETCH of every envelope of a
+/// folder does not decode the texts SEARCH keeps. Keep both in step.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Structure {
+    pub envelope: Envelope,
+    pub references: Option<String>,
+    pub parts: Vec<Part>,
+    pub truncated: bool,
+}
+
 /// What a message says, read once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facts {
@@ -865,6 +878,17 @@ mod tests {
             assert_eq!(crate::stored::decode(&stored), Some(facts), "the encoding reads back");
         });
         assert!(worker.unwrap().join().is_ok());
+    }
+
+    #[test]
+    fn the_structure_decodes_alone_from_stored_facts() {
+        for raw in [FORWARD.as_bytes(), b"Subject: x\r\n\r\ny".as_slice(), b"".as_slice()] {
+            let stored = crate::stored(raw);
+            let facts = crate::stored::decode(&stored).expect("facts");
+            let structure = crate::stored::decode_structure(stored.version, &stored.encoded).expect("structure");
+            let Facts { envelope, references, parts, truncated, .. } = facts;
+            assert_eq!(structure, Structure { envelope, references, parts, truncated });
+        }
     }
 
     #[test]

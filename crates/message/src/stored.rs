@@ -64,6 +64,16 @@ pub fn decode(stored: &MessageFacts) -> Option<Facts> {
 
 /// [`decode`] from the version and the encoded bytes alone.
 pub fn decode_encoded(version: u32, encoded: &[u8]) -> Option<Facts> {
+    decode_as(version, encoded)
+}
+
+/// The leading part of the facts [`decode_encoded`] reads
+/// ([`crate::facts::Structure`]), the rest left unread.
+pub fn decode_structure(version: u32, encoded: &[u8]) -> Option<crate::facts::Structure> {
+    decode_as(version, encoded)
+}
+
+fn decode_as<T: serde::de::DeserializeOwned>(version: u32, encoded: &[u8]) -> Option<T> {
     if version != VERSION {
         return None;
     }

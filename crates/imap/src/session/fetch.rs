@@ -4,7 +4,8 @@
 //! mailbox.
 //!
 //! ENVELOPE and BODY/BODYSTRUCTURE are written from the facts stored with
-//! each message (one read per chunk), so a FETCH of those and of metadata
+//! each message (read with its metadata, one read per chunk; decoded only as
+//! far as [`mss_message::facts::Structure`]), so a FETCH of those and of metadata
 //! reads no message at all; a message without facts of this version, or
 //! whose facts cannot say it exactly ([`Described`]), is parsed as before.
 
@@ -13,7 +14,6 @@ use imap_codec::imap_types::core::AString;
 use imap_codec::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Part, Section as WireSection};
 use imap_codec::imap_types::sequence::SequenceSet;
 use mss_core::Civil;
-use mss_message::Facts;
 use mss_store::{FlagChange, FolderId, MessageMeta, MetadataStore, StoreError};
 
 use super::bodies::Bodies;
@@ -78,7 +78,7 @@ impl Session<'_> {
             };
             let chunk_uids: Vec<u32> = chunk.iter().map(|&i| selected.uids[i]).collect();
             let read = match needs_structure {
-                true => with_facts(&*meta, folder, &chunk_uids).await,
+                true => with_facts(&*meta, folder, &chunk_uids, mss_message::stored::decode_structure).await,
                 false => meta.messages(folder, &chunk_uids).await.map(|metas| (metas, Vec::new())),
             };
             let (mut metas, mut facts) = match read {
@@ -192,17 +192,17 @@ fn needs_structure(item: &MessageDataItemName<'_>) -> bool {
 }
 
 /// The metadata of the messages `uids` of `folder` and, in the same order,
-/// their facts (`None` without facts of this version): one store read.
-pub(super) async fn with_facts(
+/// their facts (`None` without facts of this version): one store read. The
+/// facts are decoded by `decode` ([`mss_message::stored::decode_encoded`]
+/// or, for as far as ENVELOPE and BODYSTRUCTURE read, `decode_structure`).
+pub(super) async fn with_facts<T>(
     meta: &dyn MetadataStore,
     folder: FolderId,
     uids: &[u32],
-) -> Result<(Vec<MessageMeta>, Vec<Option<Facts>>), StoreError> {
+    decode: fn(u32, &[u8]) -> Option<T>,
+) -> Result<(Vec<MessageMeta>, Vec<Option<T>>), StoreError> {
     let rows = meta.messages_with_facts(folder, uids).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(m, stored)| (m, stored.and_then(|f| mss_message::stored::decode_encoded(f.version, &f.encoded))))
-        .unzip())
+    Ok(rows.into_iter().map(|(m, stored)| (m, stored.and_then(|f| decode(f.version, &f.encoded)))).unzip())
 }
 
 /// Writes one data item of a FETCH response; ENVELOPE and BODYSTRUCTURE

@@ -23,6 +23,7 @@ use imap_codec::imap_types::core::{AString, Charset};
 use imap_codec::imap_types::search::SearchKey;
 use mss_message::Facts;
 use mss_message::stored::VERSION;
+use mss_message::stored::decode_encoded;
 use mss_store::{BlobStore, MessageMeta, SearchedHeader};
 
 use super::bodies::Bodies;
@@ -201,7 +202,7 @@ impl Session<'_> {
         }
         for chunk in wanted.chunks(CHUNK) {
             let (metas, facts): (Vec<MessageMeta>, Vec<Option<Facts>>) = match keys_read || reads == Reads::Header {
-                true => with_facts(&*meta, folder, chunk).await.map_err(unavailable)?,
+                true => with_facts(&*meta, folder, chunk, decode_encoded).await.map_err(unavailable)?,
                 false => (meta.messages(folder, chunk).await.map_err(unavailable)?, Vec::new()),
             };
             let facts: Vec<Option<&Facts>> =

@@ -144,8 +144,14 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let pool = self.pool.clone();
         blocking(move || {
-            let i = pool.next_reader.fetch_add(1, Ordering::Relaxed) % pool.readers.len();
-            let conn = lock(&pool.readers[i]);
+            // The first free reader: under a light load one connection
+            // serves the reads and keeps its map of the file and its page
+            // cache (a write since a reader's last read makes it drop both
+            // and fault every page in again). All busy: the next in turn.
+            let conn = match pool.readers.iter().find_map(|reader| reader.try_lock().ok()) {
+                Some(conn) => conn,
+                None => lock(&pool.readers[pool.next_reader.fetch_add(1, Ordering::Relaxed) % pool.readers.len()]),
+            };
             f(&conn)
         })
         .await
