@@ -344,7 +344,8 @@ impl FactsStore for SqliteStore {
             let sql = format!(
                 "SELECT fm.uid, mf.id IS NOT NULL {} FROM folder_messages fm
                  JOIN messages m ON m.id = fm.message_id
-                 LEFT JOIN message_facts mf ON mf.id = m.facts_id AND mf.version >= ?2 AND mf.header = 1
+                 LEFT JOIN message_facts mf INDEXED BY message_facts_search
+                     ON mf.id = m.facts_id AND mf.version >= ?2 AND mf.header = 1
                  WHERE fm.folder_id = ?1 AND (mf.id IS NULL OR (1 {}))
                  ORDER BY fm.uid",
                 known.concat(),

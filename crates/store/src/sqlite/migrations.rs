@@ -38,6 +38,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (22, "login_flows", include_str!("../../migrations/sqlite/0022_login_flows.sql")),
     (23, "imap_sort_keys", include_str!("../../migrations/sqlite/0023_imap_sort_keys.sql")),
     (24, "login_flow_clients", include_str!("../../migrations/sqlite/0024_login_flow_clients.sql")),
+    (25, "search_indexes", include_str!("../../migrations/sqlite/0025_search_indexes.sql")),
 ];
 
 /// The version of the database at `path`, read only (0: no database yet,
