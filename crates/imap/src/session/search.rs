@@ -22,8 +22,7 @@
 use imap_codec::imap_types::core::{AString, Charset};
 use imap_codec::imap_types::search::SearchKey;
 use mss_message::Facts;
-use mss_message::stored::VERSION;
-use mss_message::stored::decode_encoded;
+use mss_message::stored::{VERSION, decode_encoded};
 use mss_store::{BlobStore, MessageMeta, SearchedHeader};
 
 use super::bodies::Bodies;
@@ -100,10 +99,16 @@ impl Session<'_> {
         };
         let folder = selected.folder.id;
         let uids = self.server.store.meta.uids_by_flags(folder, with, without).await.map_err(unavailable)?;
+        self.numbered(uids, by_uid)
+    }
+
+    /// How the response names each of `uids` (the store's answer, by UID):
+    /// by UID or by sequence number, only the messages this session knows
+    /// (new ones are announced first).
+    fn numbered(&mut self, uids: impl IntoIterator<Item = u32>, by_uid: bool) -> Result<Vec<u32>, Reply> {
         let Some(selected) = self.selected() else {
             return Err(Reply::bad("No mailbox selected"));
         };
-        // Only the messages this session knows (new ones are announced first).
         Ok(uids
             .into_iter()
             .filter_map(|uid| selected.uids.binary_search(&uid).ok().map(|i| if by_uid { uid } else { i as u32 + 1 }))
@@ -133,19 +138,7 @@ impl Session<'_> {
         if !candidates.iter().all(|&(_, answered)| answered) {
             return Ok(None);
         }
-        let Some(selected) = self.selected() else {
-            return Err(Reply::bad("No mailbox selected"));
-        };
-        // Only the messages this session knows (new ones are announced first).
-        Ok(Some(
-            candidates
-                .into_iter()
-                .filter_map(|(uid, _)| {
-                    let position = selected.uids.binary_search(&uid).ok()?;
-                    Some(if by_uid { uid } else { position as u32 + 1 })
-                })
-                .collect(),
-        ))
+        self.numbered(candidates.into_iter().map(|(uid, _)| uid), by_uid).map(Some)
     }
 
     /// The messages of the selected folder that match all of `criteria`, in
