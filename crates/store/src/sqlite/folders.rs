@@ -364,7 +364,9 @@ impl FolderStore for SqliteStore {
 
     async fn folder_uids(&self, folder: FolderId) -> Result<Vec<u32>, StoreError> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached("SELECT uid FROM folder_messages WHERE folder_id = ?1 ORDER BY uid")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT uid FROM folder_messages INDEXED BY folder_messages_uids WHERE folder_id = ?1 ORDER BY uid",
+            )?;
             let uids = stmt.query_map([folder], |r| r.get(0))?.collect::<Result<Vec<u32>, _>>()?;
             Ok(uids)
         })

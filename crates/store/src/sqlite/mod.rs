@@ -60,9 +60,12 @@ struct Pool {
 const CHANGE_BUFFER: usize = 1024;
 
 /// How much of the database file each connection maps (SQLite's
-/// `mmap_size`); the pages are the kernel's page cache, shared by every
-/// connection, not memory of each.
-const MMAP_BYTES: i64 = 256 << 20;
+/// `mmap_size`, at most what SQLite allows, 2 GiB less 64 KiB); the pages
+/// are the kernel's page cache, shared by every connection, not memory of
+/// each. A store whose small bodies live in the database passes 256 MiB
+/// at about 100,000 messages: past the map, every page is read by a
+/// system call into a connection's small page cache.
+const MMAP_BYTES: i64 = 0x7fff_0000;
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
