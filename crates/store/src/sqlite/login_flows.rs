@@ -4,8 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
-use crate::login_flows::{FlowLimits, NewLoginFlow};
-use crate::login_flows::{check_flow, could_be_kept};
+use crate::login_flows::{FlowLimits, NewLoginFlow, check_flow, could_be_kept};
 use crate::{LoginFlowStore, StoreError};
 
 #[async_trait]
