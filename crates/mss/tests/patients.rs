@@ -103,6 +103,7 @@ async fn a_patient_writes_to_the_pharmacy_which_answers_and_the_patient_closes()
             bob.link("Échec de remise").await;
             bob.sees("Cette conversation avec le patient est close").await;
             bob.button("Se déconnecter").await;
+            bob.sees("Vous êtes déconnecté").await;
 
             // The software declares today's dispensations: Jeanne's, and
             // three of patients who did not write; counted here: 1 of 4.

@@ -190,7 +190,8 @@ impl Person {
 
     pub async fn sign_in(&self, name: &str) {
         self.goto("/portail/boites").await;
-        assert!(self.path().await.starts_with("/portail/connexion?suite="), "sign-in first");
+        let at = self.path().await;
+        assert!(at.starts_with("/portail/connexion?suite="), "sign-in first, at {at}");
         self.link("Se connecter avec Pro Santé Connect").await;
         self.sees("Choisissez une identité de test").await;
         self.link(name).await;
