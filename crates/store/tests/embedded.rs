@@ -193,3 +193,37 @@ async fn small_bodies_live_in_the_database_and_are_checked_there_too() {
     assert_eq!(report.problems.len(), 1, "{report:?}");
     assert!(report.problems[0].contains(&format!("blob {} cannot be read", small.blob)));
 }
+
+#[tokio::test]
+async fn the_log_is_copied_into_the_database_while_deliveries_go_on() {
+    let (dir, store) = fresh().await;
+    let a = store.meta.create_mailbox(&support::person("a.a@pharma.test", "10003621892")).await.unwrap();
+    let body = |n: usize| format!("Subject: {n}\r\n\r\n{}\r\n", "x".repeat(40 * 1024)).into_bytes();
+    let database = dir.path().join("mss.sqlite3");
+    let log = dir.path().join("mss.sqlite3-wal");
+    let size = |path: &std::path::Path| std::fs::metadata(path).unwrap().len();
+    // Small bodies, each kept in the database, past the log's 4 MB threshold
+    // (about 7 MB of log) but below the writer's own backstop: no commit
+    // copies the log; the checkpointer does, after the last delivery too.
+    for n in 0..60 {
+        store.deliver(&body(n), &[a.id]).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size(&database) < 60 * 40 * 1024 {
+        assert!(std::time::Instant::now() < deadline, "the database stayed at {} bytes", size(&database));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // A stream of 24 MB more: the log stays bounded.
+    let mut largest = 0;
+    for n in 60..660 {
+        store.deliver(&body(n), &[a.id]).await.unwrap();
+        largest = largest.max(size(&log));
+    }
+    assert!(largest < 24 * 1024 * 1024, "the log grew to {largest} bytes");
+    drop(store);
+    let store = Store::open(&StoreConfig::Embedded { dir: dir.path().to_path_buf() }).await.unwrap();
+    let messages = store.meta.folder_messages(a.id, "INBOX").await.unwrap();
+    assert_eq!(messages.len(), 660);
+    let last = store.blobs.get(&messages[659].blob).await.unwrap();
+    assert_eq!(last, Some(body(659)));
+}

@@ -1,11 +1,12 @@
 //! The embedded metadata backend: one SQLite file in WAL mode.
 //!
-//! One writer connection (SQLite allows one writer at a time anyway) and a few
-//! reader connections; work runs on tokio's blocking pool. Writes use
+//! One writer connection (SQLite allows one writer at a time anyway), on a
+//! thread of its own that commits waiting writes together ([`writer`]), and a
+//! few reader connections, used on tokio's blocking pool. Writes use
 //! `BEGIN IMMEDIATE` so that two processes sharing the file (the server and an
 //! administrator's CLI command) queue on the lock instead of failing halfway;
 //! `busy_timeout` bounds the wait. `synchronous=FULL`: a commit is on disk
-//! when it returns.
+//! when it returns, and a write returns once committed.
 
 mod account_links;
 mod app_passwords;
@@ -26,6 +27,7 @@ pub(crate) use migrations::version_of;
 mod patients;
 mod publication;
 mod stats;
+mod writer;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,7 +35,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use mss_core::{EmailAddress, NationalId, Role};
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::blocking;
 use crate::model::*;
@@ -49,8 +51,11 @@ pub struct SqliteStore {
 }
 
 struct Pool {
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     readers: Vec<Mutex<Connection>>,
+    /// One per reader: reads wait here, not in blocking threads parked on a
+    /// reader's lock (two hundred sessions would hold two hundred threads).
+    free_readers: tokio::sync::Semaphore,
     next_reader: AtomicUsize,
     /// Mailboxes whose folders changed (see [`crate::FolderStore::watch`]).
     changes: tokio::sync::broadcast::Sender<MailboxId>,
@@ -67,15 +72,29 @@ const CHANGE_BUFFER: usize = 1024;
 /// system call into a connection's small page cache.
 const MMAP_BYTES: i64 = 0x7fff_0000;
 
-fn connect(path: &Path) -> Result<Connection, StoreError> {
+/// What a connection is for.
+#[derive(Clone, Copy, PartialEq)]
+enum Use {
+    /// Reads: the database mapped.
+    Read,
+    /// The writer and the checkpointer: their pages go through their own
+    /// small caches, so a stream of deliveries (bodies up to 64 KiB in the
+    /// database, hashed to random pages) does not map the whole file.
+    Write,
+}
+
+fn connect(path: &Path, usage: Use) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // Reads map the database instead of copying each page through a read
-    // call: a SEARCH or SORT of a large folder reads every row of its facts.
-    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+    if usage == Use::Read {
+        // Reads map the database instead of copying each page through a
+        // read call: a SEARCH or SORT of a large folder reads every row of
+        // its facts.
+        conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+    }
     // Plans never depend on the values bound: otherwise a statement whose
     // parameter the planner compared with a partial index's condition
     // (`folder_messages_unseen`...) is prepared again at every new binding,
@@ -110,11 +129,13 @@ impl SqliteStore {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(StoreError::io(parent))?;
             }
-            let mut writer = connect(&path)?;
+            let mut writer = connect(&path, Use::Write)?;
             migrations::apply(&mut writer)?;
-            let readers = (0..READERS).map(|_| connect(&path).map(Mutex::new)).collect::<Result<_, _>>()?;
+            let writer = writer::Writer::start(&path, writer)?;
+            let readers = (0..READERS).map(|_| connect(&path, Use::Read).map(Mutex::new)).collect::<Result<_, _>>()?;
             let (changes, _) = tokio::sync::broadcast::channel(CHANGE_BUFFER);
-            let pool = Pool { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0), changes };
+            let free_readers = tokio::sync::Semaphore::new(READERS);
+            let pool = Pool { writer, readers, free_readers, next_reader: AtomicUsize::new(0), changes };
             Ok(Self { pool: Arc::new(pool) })
         })
         .await
@@ -129,15 +150,7 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let pool = self.pool.clone();
-        blocking(move || {
-            let mut conn = lock(&pool.writer);
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await
+        self.pool.writer.write(f).await
     }
 
     /// Tells watchers (IMAP sessions) that a mailbox's folders changed.
@@ -150,6 +163,7 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        let _permit = self.pool.free_readers.acquire().await.map_err(|e| StoreError::Task(e.to_string()))?;
         let pool = self.pool.clone();
         blocking(move || {
             // The first free reader: under a light load one connection

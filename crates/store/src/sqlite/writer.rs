@@ -1,0 +1,292 @@
+//! The writer: one connection on a thread of its own, committing together
+//! the writes that wait for it (group commit).
+//!
+//! A write is a job sent to the thread. The thread takes the first job and
+//! every other one already waiting (at most [`MAX_BATCH`]), runs each in a
+//! savepoint of one `BEGIN IMMEDIATE` transaction, commits once, and only
+//! then answers each caller: fifty deliveries arriving together share one
+//! sync of the log instead of queueing for fifty. A job that fails is rolled
+//! back to its savepoint and answered with its error; the others commit. A
+//! commit that fails fails every job of the batch, and none of them is kept.
+//! Alone, a job is a transaction of its own, as before.
+//!
+//! The log is copied into the database by another thread ([`checkpointer`]),
+//! never by a commit: a delivery's acknowledgement waits for its own log
+//! write only.
+
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::mpsc;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::{Use, connect};
+use crate::StoreError;
+
+/// Jobs committed together at most: a bound on the transaction's size (a
+/// delivery carries a body of up to 64 KiB) and on a caller's wait.
+const MAX_BATCH: usize = 64;
+
+/// Pages in the write-ahead log past which the checkpointer copies it into
+/// the database (SQLite's own automatic threshold, about 4 MB).
+const CHECKPOINT_PAGES: std::ffi::c_int = 1000;
+
+/// Pages past which the writer copies the rest of the log itself, as SQLite
+/// would at [`CHECKPOINT_PAGES`]. The log restarts from its beginning only
+/// when a checkpoint has caught up with the last commit; under a steady
+/// stream of commits the checkpointer is always a little behind, and the log
+/// would grow for as long as the stream lasts. The writer then copies only
+/// what the checkpointer has not (the frames of the last few commits).
+const BACKSTOP_PAGES: std::ffi::c_int = 4 * CHECKPOINT_PAGES;
+
+/// What a job leaves once it ran: how to answer its caller when the
+/// transaction's fate is known (`Ok` once committed).
+type Answer = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
+
+/// A write, as the writer thread sees it.
+trait Job: Send {
+    /// Runs in the batch's transaction.
+    fn run(self: Box<Self>, tx: &Transaction<'_>) -> Answer;
+    /// Answers without running: no transaction could be had.
+    fn refuse(self: Box<Self>, e: &StoreError);
+}
+
+/// A caller's closure and where its result goes.
+struct Write<F, T> {
+    f: F,
+    answer: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<F, T> Job for Write<F, T>
+where
+    F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send,
+    T: Send + 'static,
+{
+    fn run(self: Box<Self>, tx: &Transaction<'_>) -> Answer {
+        let Write { f, answer } = *self;
+        match in_savepoint(tx, f) {
+            Ok(value) => Box::new(move |committed| {
+                let _ = answer.send(committed.map(|()| value).map_err(again));
+            }),
+            Err(e) => Box::new(move |_| {
+                let _ = answer.send(Err(e));
+            }),
+        }
+    }
+
+    fn refuse(self: Box<Self>, e: &StoreError) {
+        let _ = self.answer.send(Err(again(e)));
+    }
+}
+
+/// The way to the writer thread. Dropping it (with the last store handle)
+/// lets the thread finish the jobs sent and close the connection; the drop
+/// waits for that.
+pub(super) struct Writer {
+    jobs: Option<mpsc::Sender<Box<dyn Job>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn` (migrated) and its checkpointer.
+    pub(super) fn start(path: &Path, mut conn: Connection) -> Result<Self, StoreError> {
+        checkpointer(path, &mut conn)?;
+        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                while let Ok(first) = queue.recv() {
+                    let mut batch = vec![first];
+                    batch.extend(queue.try_iter().take(MAX_BATCH - 1));
+                    commit_together(&mut conn, batch);
+                }
+            })
+            .map_err(StoreError::io(path))?;
+        Ok(Self { jobs: Some(jobs), thread: Some(thread) })
+    }
+
+    /// Runs `f` in the writer's transaction; returns once that transaction
+    /// is committed (or `f`'s error, its writes undone).
+    pub(super) async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Box<dyn Job> = Box::new(Write { f, answer });
+        let gone = || StoreError::Task("the SQLite writer is gone".into());
+        self.jobs.as_ref().ok_or_else(gone)?.send(job).map_err(|_| gone())?;
+        answered.await.map_err(|_| gone())?
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One transaction for the batch, then each caller answered.
+fn commit_together(conn: &mut Connection, batch: Vec<Box<dyn Job>>) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let e = StoreError::from(e);
+            for job in batch {
+                job.refuse(&e);
+            }
+            return;
+        }
+    };
+    let answers: Vec<Answer> = batch.into_iter().map(|job| job.run(&tx)).collect();
+    let committed = tx.commit().map_err(StoreError::from);
+    for answer in answers {
+        answer(committed.as_ref().map(|_| ()));
+    }
+}
+
+/// Runs `f` between `SAVEPOINT` and `RELEASE`; on its error or panic, its
+/// writes are rolled back and the others of the transaction stand.
+fn in_savepoint<T>(
+    tx: &Transaction<'_>,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    tx.execute_batch("SAVEPOINT job")?;
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| f(tx)))
+        .unwrap_or_else(|_| Err(StoreError::Task("a store write panicked".into())));
+    match outcome {
+        Ok(value) => {
+            tx.execute_batch("RELEASE job")?;
+            Ok(value)
+        }
+        Err(e) => {
+            tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            Err(e)
+        }
+    }
+}
+
+/// The batch's failure, for one more of its callers. A transaction fails in
+/// SQLite (busy, disk full, I/O): that error is rebuilt as it was, so that
+/// each caller can tell a full disk from the rest.
+fn again(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Database(rusqlite::Error::SqliteFailure(code, message)) => {
+            StoreError::Database(rusqlite::Error::SqliteFailure(*code, message.clone()))
+        }
+        other => StoreError::Task(other.to_string()),
+    }
+}
+
+/// Copies the log into the database on a thread of its own, woken by the
+/// writer's commits once the log passes [`CHECKPOINT_PAGES`]; replaces
+/// SQLite's automatic checkpoint, which runs inside the commit that passes
+/// the threshold (a delivery or an APPEND now and then waiting for 4 MB to
+/// be copied and the database synced). Passive: it never blocks the writer
+/// or a reader, and what a reader still needs is copied at the next turn.
+/// The thread ends with the writer connection (its hook holds the wake-up).
+fn checkpointer(path: &Path, writer: &mut Connection) -> Result<(), StoreError> {
+    let conn = connect(path, Use::Write)?;
+    let (wake, woken) = mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while woken.recv().is_ok() {
+                if let Err(e) = conn.wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE) {
+                    tracing::warn!(error = %e, "checkpoint of the SQLite log failed; retried at the next commit");
+                }
+            }
+        })
+        .map_err(StoreError::io(path))?;
+    writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+        if pages >= BACKSTOP_PAGES {
+            if let Err(e) = wal.checkpoint_v2(rusqlite::wal::CheckpointMode::PASSIVE) {
+                tracing::warn!(error = %e, "checkpoint of the SQLite log by the writer failed");
+            }
+        } else if pages >= CHECKPOINT_PAGES {
+            // Full: a checkpoint is already asked for.
+            let _ = wake.try_send(());
+        }
+        Ok(())
+    }))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(dir: &Path) -> Writer {
+        let path = dir.join("w.sqlite3");
+        let conn = connect(&path, Use::Write).unwrap();
+        conn.busy_timeout(std::time::Duration::from_millis(300)).unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)").unwrap();
+        Writer::start(&path, conn).unwrap()
+    }
+
+    fn count(dir: &Path) -> i64 {
+        let conn = Connection::open(dir.join("w.sqlite3")).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn writes_sent_together_stand_or_fall_each_on_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = std::sync::Arc::new(writer(dir.path()));
+        let mut tasks = Vec::new();
+        for n in 0..200_i64 {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                writer
+                    .write(move |tx| {
+                        tx.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                        match n % 10 {
+                            // Written, then refused: its row must go.
+                            3 => Err(StoreError::Invalid(format!("job {n} refused"))),
+                            // Written, then the job panics: its row must go too.
+                            7 => panic!("job {n} panics"),
+                            _ => Ok(n),
+                        }
+                    })
+                    .await
+            }));
+        }
+        let mut kept = 0;
+        for (n, task) in tasks.into_iter().enumerate() {
+            match (n % 10, task.await.unwrap()) {
+                (3, Err(StoreError::Invalid(why))) => assert_eq!(why, format!("job {n} refused")),
+                (7, Err(StoreError::Task(why))) => assert!(why.contains("panicked"), "{why}"),
+                (3 | 7, other) => panic!("job {n}: {other:?}"),
+                (_, answer) => {
+                    assert_eq!(answer.unwrap(), n as i64);
+                    kept += 1;
+                }
+            }
+        }
+        assert_eq!(kept, 160);
+        assert_eq!(count(dir.path()), 160, "refused and panicking jobs left rows");
+    }
+
+    #[tokio::test]
+    async fn a_transaction_that_cannot_begin_fails_its_jobs_and_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = writer(dir.path());
+        // Another process holds the write lock past the busy timeout.
+        let mut other = Connection::open(dir.path().join("w.sqlite3")).unwrap();
+        let held = other.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+        let started = std::time::Instant::now();
+        let refused = writer.write(|tx| Ok(tx.execute("INSERT INTO t (n) VALUES (1)", [])?)).await;
+        assert!(started.elapsed() >= std::time::Duration::from_millis(300), "no busy wait");
+        match refused {
+            Err(StoreError::Database(e)) => assert_eq!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy)),
+            other => panic!("{other:?}"),
+        }
+        held.rollback().unwrap();
+        drop(other);
+        writer.write(|tx| Ok(tx.execute("INSERT INTO t (n) VALUES (2)", [])?)).await.unwrap();
+        drop(writer);
+        assert_eq!(count(dir.path()), 1);
+    }
+}
