@@ -119,7 +119,7 @@ async fn run(scale: Scale) -> Report {
     let mut sent = 0;
     for (size, label) in [(10 * 1024, "10 KB"), (200 * 1024, "200 KB")] {
         // The concurrency curve on 10 KB; 1 and 50 connections on both sizes.
-        let curve: &[usize] = if size == 10 * 1024 { &[1, 10, 50] } else { &[1, 50] };
+        let curve: &[usize] = if size == 10 * 1024 { &[1, 10, 50, 200] } else { &[1, 50] };
         for &connections in curve {
             for reuse in [false, true] {
                 let mode = if reuse { "connection reused" } else { "TLS handshake per message" };

@@ -165,7 +165,7 @@ smtpd_tls_key_file = {key}
 smtpd_tls_mandatory_protocols = >=TLSv1.2
 smtpd_tls_ask_ccert = yes
 smtpd_tls_CAfile = {ca}
-default_process_limit = 100
+default_process_limit = 250
 ",
             cert = cert.display(),
             key = key.display(),

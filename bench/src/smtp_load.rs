@@ -3,16 +3,30 @@
 //! operators do) or one connection reused; the clock stops when every
 //! message is in its mailbox (queue time included), not at the last 250.
 //! Given several targets (the nodes of one operator), the connections are
-//! spread evenly over them.
+//! spread evenly over them. The connections come from several loopback
+//! addresses, at most [`PER_SOURCE`] from each, as a crowd of peer
+//! operators would: both MTAs limit connections per client address.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
+
+/// Connections from one source address: below both MTAs' per-client
+/// limits (Postfix's `smtpd_client_connection_count_limit` 50, mss's
+/// `max_per_address` 64 and the run's `max_unproven_per_address` 50).
+pub const PER_SOURCE: usize = 40;
+
+/// The loopback address worker `w` connects from: 127.0.0.10, then .11
+/// after [`PER_SOURCE`] workers, and so on (all of 127.0.0.0/8 is local).
+fn source(w: usize) -> Ipv4Addr {
+    let n = u8::try_from(10 + w / PER_SOURCE).expect("at most 9,800 connections");
+    Ipv4Addr::new(127, 0, 0, n)
+}
 
 /// Where to send and to whom.
 pub struct Target {
@@ -71,6 +85,7 @@ where
     for w in 0..load.connections {
         let target = &targets[w % targets.len()];
         let (addr, tls, sender) = (target.addr, target.tls.clone(), target.sender.clone());
+        let from = source(w);
         let recipients = target.recipients.clone();
         let load = *load;
         let first = w * per_worker;
@@ -86,7 +101,7 @@ where
                     if let Some(old) = session.take() {
                         old.quit().await;
                     }
-                    session = Some(Session::open(addr, tls.clone()).await);
+                    session = Some(Session::open(from, addr, tls.clone()).await);
                 }
                 let s = session.as_mut().expect("session");
                 s.send(&sender, recipient, &body).await;
@@ -134,8 +149,10 @@ async fn command<S: AsyncRead + AsyncWrite + Unpin>(io: &mut BufReader<S>, line:
 }
 
 impl Session {
-    async fn open(addr: SocketAddr, tls: Arc<rustls::ClientConfig>) -> Self {
-        let tcp = TcpStream::connect(addr).await.expect("connect");
+    async fn open(from: Ipv4Addr, addr: SocketAddr, tls: Arc<rustls::ClientConfig>) -> Self {
+        let socket = TcpSocket::new_v4().expect("socket");
+        socket.bind(SocketAddr::from((from, 0))).expect("bind the source address");
+        let tcp = socket.connect(addr).await.expect("connect");
         tcp.set_nodelay(true).expect("TCP_NODELAY");
         let mut plain = BufReader::new(tcp);
         assert_eq!(reply(&mut plain).await, 220);
