@@ -39,6 +39,11 @@ const CHECKPOINT_PAGES: std::ffi::c_int = 1000;
 /// what the checkpointer has not (the frames of the last few commits).
 const BACKSTOP_PAGES: std::ffi::c_int = 4 * CHECKPOINT_PAGES;
 
+/// Attempts of the checkpointer per wake-up while part of the log is held
+/// back, and the pause between two.
+const CHECKPOINT_TRIES: usize = 50;
+const CHECKPOINT_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// What a job leaves once it ran: how to answer its caller when the
 /// transaction's fate is known (`Ok` once committed).
 type Answer = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
@@ -80,17 +85,18 @@ where
 }
 
 /// The way to the writer thread. Dropping it (with the last store handle)
-/// lets the thread finish the jobs sent and close the connection; the drop
-/// waits for that.
+/// lets the thread finish the jobs sent and close the connection, then the
+/// checkpointer close its own; the drop waits for both, so that a command
+/// that ends leaves no log behind (the last connection closed removes it).
 pub(super) struct Writer {
     jobs: Option<mpsc::Sender<Box<dyn Job>>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Writer {
     /// Starts the writer thread on `conn` (migrated) and its checkpointer.
     pub(super) fn start(path: &Path, mut conn: Connection) -> Result<Self, StoreError> {
-        checkpointer(path, &mut conn)?;
+        let checkpointer = checkpointer(path, &mut conn)?;
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -102,7 +108,8 @@ impl Writer {
                 }
             })
             .map_err(StoreError::io(path))?;
-        Ok(Self { jobs: Some(jobs), thread: Some(thread) })
+        // The writer first: its connection holds the checkpointer's wake-up.
+        Ok(Self { jobs: Some(jobs), threads: vec![thread, checkpointer] })
     }
 
     /// Runs `f` in the writer's transaction; returns once that transaction
@@ -122,7 +129,7 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         drop(self.jobs.take());
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
@@ -187,15 +194,23 @@ fn again(e: &StoreError) -> StoreError {
 /// be copied and the database synced). Passive: it never blocks the writer
 /// or a reader, and what a reader still needs is copied at the next turn.
 /// The thread ends with the writer connection (its hook holds the wake-up).
-fn checkpointer(path: &Path, writer: &mut Connection) -> Result<(), StoreError> {
+fn checkpointer(path: &Path, writer: &mut Connection) -> Result<std::thread::JoinHandle<()>, StoreError> {
     let conn = connect(path, Use::Write)?;
     let (wake, woken) = mpsc::sync_channel::<()>(1);
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
             while woken.recv().is_ok() {
-                if let Err(e) = conn.wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE) {
-                    tracing::warn!(error = %e, "checkpoint of the SQLite log failed; retried at the next commit");
+                // A reader (or the writer's own snapshot) can hold back part
+                // of the log, or all of it for a moment: try again shortly,
+                // a bounded number of times, until the log is all copied.
+                for _ in 0..CHECKPOINT_TRIES {
+                    match conn.wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE) {
+                        Ok((log, copied)) if copied >= log => break,
+                        Ok(_) => {}
+                        Err(e) => tracing::debug!(error = %e, "checkpoint of the SQLite log held back; retried"),
+                    }
+                    std::thread::sleep(CHECKPOINT_RETRY);
                 }
             }
         })
@@ -211,7 +226,7 @@ fn checkpointer(path: &Path, writer: &mut Connection) -> Result<(), StoreError> 
         }
         Ok(())
     }))?;
-    Ok(())
+    Ok(thread)
 }
 
 #[cfg(test)]
