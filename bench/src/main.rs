@@ -13,6 +13,7 @@
 //! target/release/mss-bench mailboxes [--quick]     # large mailboxes, IMAP and webmail (mailboxes.rs)
 //! target/release/mss-bench stock [--quick]         # Python's imaplib as it comes (stock_clients.rs)
 //! target/release/mss-bench nodes [--quick]         # PostgreSQL + S3, 1 and 2 nodes, against embedded (nodes.rs)
+//! target/release/mss-bench smtp --size 200 --connections 1 --reuse   # one SMTP figure, to profile (one_figure.rs)
 //! ```
 
 mod annuaire;
@@ -24,6 +25,7 @@ mod measure;
 mod mss_side;
 mod network;
 mod nodes;
+mod one_figure;
 mod peer_side;
 mod smtp_load;
 mod stock_clients;
@@ -81,6 +83,9 @@ fn main() {
     }
     if args.first().is_some_and(|a| a == "nodes") {
         return nodes::run(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "smtp") {
+        return one_figure::run(&args[1..]);
     }
     let quick = args.iter().any(|a| a == "--quick");
     let out = out_dir(&args);

@@ -1,11 +1,11 @@
 //! The searchable text of a message, computed with its facts and handed to
-//! the store's full-text index (the webmail's search, IMAP SEARCH BODY and
-//! TEXT): the subject, the display names and addresses of From, To and Cc,
-//! then the decoded text of the text parts (HTML without its tags), those of
-//! embedded messages included; at most [`TEXT_MAX`] bytes.
+//! the store's full-text index (the webmail's search; the store keeps its
+//! distinct words): the subject, the display names and addresses of From,
+//! To and Cc, then the decoded text of the text parts (HTML without its
+//! tags), those of embedded messages included; at most [`TEXT_MAX`] bytes.
 //!
-//! - The text finds candidates; it never decides alone: IMAP confirms each
-//!   candidate on the message itself (RFC 9051 §6.4.4 substring semantics).
+//! - IMAP SEARCH BODY and TEXT do not use it: their substring semantics
+//!   (RFC 9051 §6.4.4) are matched on the messages themselves.
 //! - A sender the header reader refuses (two `From:`, none) is not in the
 //!   text: what a person cannot see as the sender, she cannot search as one.
 

@@ -176,7 +176,7 @@ pub struct PageQuery {
     /// Messages skipped, then at most `limit` listed.
     pub offset: u64,
     pub limit: u32,
-    /// Words the messages must all contain ([`search_words`]), case and
+    /// Words the messages must all contain (`crate::words`), case and
     /// accents ignored, the last one as a prefix (what a person is typing).
     pub search: Option<String>,
 }
@@ -259,12 +259,6 @@ pub(crate) fn sorted_uids_sql(key: ImapSortKey, reverse: bool, parameter: &str) 
         format!("SELECT EXISTS (SELECT 1 FROM folder_messages WHERE folder_id = {parameter} AND {column} IS NULL)"),
         format!("SELECT uid FROM folder_messages WHERE folder_id = {parameter} ORDER BY {column} {direction}, uid"),
     )
-}
-
-/// The words of a search as every backend reads them: runs of letters and
-/// digits (any other character separates words), at most 16.
-pub fn search_words(search: &str) -> Vec<&str> {
-    search.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(16).collect()
 }
 
 /// A read or processing receipt (RFC 8098) a mailbox received.

@@ -45,6 +45,7 @@ mod publication;
 mod s3_blobs;
 mod sqlite;
 mod stats;
+mod words;
 
 use std::path::PathBuf;
 use std::sync::Arc;

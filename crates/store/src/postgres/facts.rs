@@ -1,7 +1,7 @@
 //! [`FactsStore`] on PostgreSQL: one `message_facts` row per blob, its
 //! searchable text in `message_text` (a `tsvector` under the row's id),
 //! written in the same transaction and deleted with it (ON DELETE CASCADE).
-//! The text is folded by [`fold_word`] before it is stored, and the words
+//! The text is folded ([`crate::words`]) before it is stored, and the words
 //! searched for before they are looked up: no PostgreSQL extension needed.
 
 use async_trait::async_trait;
@@ -98,7 +98,7 @@ pub(crate) async fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> 
              ON CONFLICT (facts_id) DO UPDATE SET words = excluded.words",
         )
         .await?;
-    tx.execute(&text, &[&id, &indexed_text(&facts.text)]).await?;
+    tx.execute(&text, &[&id, &crate::words::indexed_text(&facts.text)]).await?;
     tx.execute(&tx.prepare_cached("DELETE FROM message_documents WHERE facts_id = $1").await?, &[&id]).await?;
     let document = tx
         .prepare_cached(
@@ -110,55 +110,6 @@ pub(crate) async fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> 
         tx.execute(&document, &[&id, &key.id, &key.replaces]).await?;
     }
     Ok(1)
-}
-
-/// A word as the index keeps it and a search looks it up: lower case,
-/// without diacritics (`é` → `e`, `Ç` → `c`, `œ` → `oe`, as
-/// [`mss_core::fold_label`] folds Latin letters); letters of other scripts
-/// lowered. `word` is a run of letters and digits ([`crate::search_words`]),
-/// and so is what comes back.
-pub(super) fn fold_word(word: &str) -> String {
-    let mut out = String::with_capacity(word.len());
-    let mut buf = [0u8; 4];
-    for c in word.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-            continue;
-        }
-        let folded = mss_core::fold_label(c.encode_utf8(&mut buf));
-        if folded.is_empty() {
-            out.extend(c.to_lowercase().filter(|c| c.is_alphanumeric()));
-        } else {
-            out.push_str(&folded);
-        }
-    }
-    out
-}
-
-/// The most bytes of folded words indexed per message: a `tsvector` holds
-/// at most 1 MiB of distinct words.
-const INDEXED_MAX: usize = 512 * 1024;
-
-/// The text `message_text` indexes: the distinct words of `text` (runs of
-/// letters and digits, as a search reads them), folded, space-separated.
-fn indexed_text(text: &str) -> String {
-    let mut seen = std::collections::HashSet::new();
-    let mut out = String::new();
-    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-        let word = fold_word(word);
-        if word.is_empty() || seen.contains(&word) {
-            continue;
-        }
-        if out.len() + word.len() + 1 > INDEXED_MAX {
-            break;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&word);
-        seen.insert(word);
-    }
-    out
 }
 
 const FACTS_COLUMNS: &str = "mf.blob_hash, mf.version, mf.encoded, mf.sent_at, mf.subject, mf.from_name, \
@@ -503,14 +454,5 @@ mod tests {
     #[test]
     fn the_listed_count_is_the_listed_columns() {
         assert_eq!(super::LISTED_COLUMNS.split(',').count(), super::LISTED_COUNT);
-    }
-
-    #[test]
-    fn words_are_folded_and_indexed_once() {
-        assert_eq!(super::fold_word("ÉlodieŒuvre"), "elodieoeuvre");
-        assert_eq!(super::fold_word("GARÇON2"), "garcon2");
-        assert_eq!(super::fold_word("Ωμέγα"), "ωμέγα");
-        assert_eq!(super::indexed_text("Votre Ordonnance: prête, l'ordonnance PRETE!"), "votre ordonnance prete l");
-        assert_eq!(super::indexed_text(" ?! "), "");
     }
 }

@@ -11,9 +11,10 @@
 use deadpool_postgres::Object;
 use tokio_postgres::types::ToSql;
 
-use super::facts::{LISTED_COLUMNS, LISTED_COUNT, columns_row, fold_word};
+use super::facts::{LISTED_COLUMNS, LISTED_COUNT, columns_row};
 use super::folders::meta_row;
-use crate::{FolderId, FolderPage, ListOrder, ListedMessage, PageQuery, StoreError, search_words};
+use crate::words::query_words;
+use crate::{FolderId, FolderPage, ListOrder, ListedMessage, PageQuery, StoreError};
 
 pub(super) async fn folder_page(
     client: &Object,
@@ -96,11 +97,11 @@ fn matches(param: &str) -> String {
     )
 }
 
-/// A tsquery: every word, folded as the index keeps it ([`fold_word`]: only
+/// A tsquery: every word, folded as the index keeps it ([`query_words`]: only
 /// letters and digits, so no operator of the tsquery syntax), quoted, the
 /// last as a prefix; empty when there is no word.
 fn ts_query(search: &str) -> String {
-    let words: Vec<String> = search_words(search).into_iter().map(fold_word).filter(|w| !w.is_empty()).collect();
+    let words = query_words(search);
     let last = words.len().saturating_sub(1);
     let quoted: Vec<String> = words
         .iter()

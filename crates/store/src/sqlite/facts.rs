@@ -15,9 +15,36 @@ use crate::{
     StoreError,
 };
 
+/// Facts whose text is already what the index keeps of it
+/// ([`crate::words::indexed_text`]): picked on the caller's thread, so the
+/// one writer thread only hands a few hundred distinct words to FTS5.
+pub(crate) struct IndexedFacts(MessageFacts);
+
+impl From<&MessageFacts> for IndexedFacts {
+    fn from(facts: &MessageFacts) -> Self {
+        let MessageFacts { blob, version, encoded, columns, text, searched, documents } = facts;
+        Self(MessageFacts {
+            blob: *blob,
+            version: *version,
+            encoded: encoded.clone(),
+            columns: columns.clone(),
+            text: crate::words::indexed_text(text),
+            searched: searched.clone(),
+            documents: documents.clone(),
+        })
+    }
+}
+
+impl IndexedFacts {
+    pub(crate) fn blob(&self) -> &BlobHash {
+        &self.0.blob
+    }
+}
+
 /// Writes facts if a message names their blob, replacing an older version,
 /// and indexes their text.
-pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> Result<usize, StoreError> {
+pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &IndexedFacts) -> Result<usize, StoreError> {
+    let facts = &facts.0;
     let c = &facts.columns;
     let written: Option<i64> = tx
         .prepare_cached(
@@ -189,7 +216,7 @@ const WITHOUT_FACTS: &str = "FROM messages m
 #[async_trait]
 impl FactsStore for SqliteStore {
     async fn put_facts(&self, facts: &[MessageFacts]) -> Result<usize, StoreError> {
-        let facts = facts.to_vec();
+        let facts: Vec<IndexedFacts> = facts.iter().map(IndexedFacts::from).collect();
         self.write(move |tx| facts.iter().map(|f| insert_facts(tx, f)).sum()).await
     }
 

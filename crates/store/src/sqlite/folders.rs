@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::facts::insert_facts;
+use super::facts::{IndexedFacts, insert_facts};
 use super::{SqliteStore, insert_inline_blob, next_uidvalidity};
 use crate::folders::*;
 use crate::{BlobHash, INBOX, MailboxId, StoreError};
@@ -445,7 +445,8 @@ impl FolderStore for SqliteStore {
         messages: &[Appended],
         facts: &[crate::MessageFacts],
     ) -> Result<(u32, Vec<u32>), StoreError> {
-        let (messages, facts) = (messages.to_vec(), facts.to_vec());
+        let messages = messages.to_vec();
+        let facts: Vec<IndexedFacts> = facts.iter().map(IndexedFacts::from).collect();
         let count = u32::try_from(messages.len()).map_err(|_| StoreError::Invalid("too many messages".into()))?;
         let (result, mailbox) = self
             .write(move |tx| {

@@ -12,7 +12,8 @@ use rusqlite::{Connection, ToSql};
 
 use super::facts::{LISTED_COLUMNS, LISTED_COUNT, columns_row};
 use super::folders::meta_row;
-use crate::{FolderId, FolderPage, ListOrder, ListedMessage, PageQuery, StoreError, search_words};
+use crate::words::query_words;
+use crate::{FolderId, FolderPage, ListOrder, ListedMessage, PageQuery, StoreError};
 
 pub(super) fn folder_page(conn: &Connection, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError> {
     let fts = query.search.as_deref().map(fts_query).unwrap_or_default();
@@ -94,7 +95,7 @@ const MATCHES: &str = "FROM message_text t CROSS JOIN messages m ON m.facts_id =
 /// An FTS5 query: every word, quoted (they hold letters and digits only),
 /// the last as a prefix; empty when there is no word.
 fn fts_query(search: &str) -> String {
-    let words = search_words(search);
+    let words = query_words(search);
     let last = words.len().saturating_sub(1);
     let quoted: Vec<String> = words
         .iter()
@@ -108,9 +109,9 @@ fn fts_query(search: &str) -> String {
 mod tests {
     #[test]
     fn every_word_is_quoted_and_the_last_is_a_prefix() {
-        assert_eq!(super::fts_query("Ordonnance  d'Élodie"), "\"Ordonnance\" \"d\" \"Élodie\"*");
+        assert_eq!(super::fts_query("Ordonnance  d'Élodie"), "\"ordonnance\" \"d\" \"elodie\"*");
         // FTS5 operators are words like any other, quoted.
-        assert_eq!(super::fts_query("\" OR * NEAR("), "\"OR\" \"NEAR\"*");
+        assert_eq!(super::fts_query("\" OR * NEAR("), "\"or\" \"near\"*");
         assert_eq!(super::fts_query(" ?! "), "");
     }
 }

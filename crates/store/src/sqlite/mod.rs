@@ -624,7 +624,9 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn link_message(&self, message: &NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError> {
-        let (message, placements) = (message.clone(), placements.to_vec());
+        let facts = message.facts.as_ref().map(facts::IndexedFacts::from);
+        let (message, placements) =
+            (NewMessage { inline: message.inline.clone(), facts: None, ..*message }, placements.to_vec());
         let size = i64::try_from(message.size).map_err(|_| StoreError::Invalid("message size".into()))?;
         self.write(move |tx| {
             if let Some(body) = &message.inline {
@@ -635,8 +637,8 @@ impl MetadataStore for SqliteStore {
                 params![message.blob.to_hex(), size, message.received_at],
             )?;
             let message_id = tx.last_insert_rowid();
-            if let Some(facts) = &message.facts {
-                if facts.blob != message.blob {
+            if let Some(facts) = &facts {
+                if facts.blob() != &message.blob {
                     return Err(StoreError::Invalid("facts of another message".into()));
                 }
                 facts::insert_facts(tx, facts)?;

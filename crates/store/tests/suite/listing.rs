@@ -77,6 +77,8 @@ pub async fn a_search_matches_every_word_whatever_the_accents_and_case(store: &S
         message(1, "Dr Martin", "Renouvellement", "Votre Ordonnance est prête à la Pharmacie du centre."),
         message(2, "Labo", "Résultats", "Glycémie normale, ordonnance inchangée."),
         message(3, "Dr Martin", "Rendez-vous", "Passez au cabinet."),
+        // A long report: its words are each found, however often repeated.
+        message(4, "CHU", "Compte-rendu", &format!("{}Cœur et Œdème.", "Bilan sanguin normal. ".repeat(5_000))),
     ];
     for (raw, facts) in &messages {
         store.deliver_indexed(raw, &[Placement::inbox(m.id)], Some(facts.clone())).await.unwrap();
@@ -97,8 +99,11 @@ pub async fn a_search_matches_every_word_whatever_the_accents_and_case(store: &S
     assert_eq!(found("pharm ordonnance").await, Vec::<u32>::new(), "only the last word is a prefix");
     assert_eq!(found("« ordo »").await, [1, 2], "punctuation separates words");
     assert_eq!(found("introuvable").await, Vec::<u32>::new());
+    assert_eq!(found("coeur oedeme").await, [4], "ligatures as two letters, past a long text");
+    assert_eq!(found("Œdème cœur").await, [4], "on both sides");
+    assert_eq!(found("sanguin bil").await, [4]);
     let all = store.meta.folder_page(inbox.id, &query(ListOrder::Arrival, false, 0, 10, Some(" ?! "))).await.unwrap();
-    assert_eq!(all.total, 4, "no word: no search");
+    assert_eq!(all.total, 5, "no word: no search");
     let paged = query(ListOrder::Arrival, true, 1, 1, Some("ordonnance"));
     let page = store.meta.folder_page(inbox.id, &paged).await.unwrap();
     assert_eq!((page.total, uids(&page)), (2, vec![1]));
@@ -114,15 +119,15 @@ pub async fn a_search_matches_every_word_whatever_the_accents_and_case(store: &S
     assert_eq!(store.meta.put_facts(&[facts]).await.unwrap(), 1);
     assert_eq!(found("pharmacie").await, Vec::<u32>::new());
     assert_eq!(found("refait").await, [1]);
-    store.meta.set_flags(inbox.id, &[1, 2, 3, 4], FlagChange::Add, &["\\Deleted".into()], None).await.unwrap();
+    store.meta.set_flags(inbox.id, &[1, 2, 3, 4, 5], FlagChange::Add, &["\\Deleted".into()], None).await.unwrap();
     store.meta.expunge(inbox.id, None).await.unwrap();
     store.collect_blobs(Duration::ZERO).await.unwrap();
     store.deliver(&raw, &[m.id]).await.unwrap();
     assert_eq!(found("refait").await, Vec::<u32>::new());
     let facts = MessageFacts { text: "Nouveau texte".into(), ..messages[0].1.clone() };
     assert_eq!(store.meta.put_facts(&[facts]).await.unwrap(), 1);
-    assert_eq!(found("nouveau").await, [5]);
-    assert_eq!(store.meta.facts(inbox.id, &[5]).await.unwrap()[0].1.text, "", "the text is not given back");
+    assert_eq!(found("nouveau").await, [6]);
+    assert_eq!(store.meta.facts(inbox.id, &[6]).await.unwrap()[0].1.text, "", "the text is not given back");
 }
 
 pub async fn the_sort_keys_of_a_folder_follow_the_facts_of_its_messages(store: &Store) {

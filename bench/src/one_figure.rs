@@ -1,0 +1,57 @@
+//! One SMTP figure, on its own: what to run while looking for where the
+//! time of a figure goes (`perf record -g -p $(pgrep -f 'mss serve')`
+//! beside it). The same load generator, messages and sides as the main run;
+//! the table is printed, nothing is written.
+//!
+//! ```sh
+//! target/release/mss-bench smtp --size 200 --connections 1 --reuse [--messages 1000] [--runs 3] [--mss-only]
+//! ```
+//!
+//! `--size` is in KB (10 unless told); `--mss-only` leaves the peer out
+//! (it is not even started), so a profile of the machine sees mss alone.
+
+use std::time::Duration;
+
+use crate::figures::{self, Report};
+use crate::{mss_side, peer_side, smtp_load, tls};
+
+/// The value following `--name`, parsed, or `default`.
+fn option(args: &[String], name: &str, default: usize) -> usize {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name}: a number, not {v}")))
+}
+
+pub fn run(args: &[String]) {
+    let size = option(args, "--size", 10) * 1024;
+    let connections = option(args, "--connections", 1);
+    let messages = option(args, "--messages", 1_000);
+    let runs = option(args, "--runs", 3);
+    let reuse = args.iter().any(|a| a == "--reuse");
+    let mss_only = args.iter().any(|a| a == "--mss-only");
+    let load = smtp_load::Load { messages, size, connections, reuse };
+    let mode = if reuse { "connection reused" } else { "TLS handshake per message" };
+    let name = format!("SMTP {} KB, {connections} conn., {mode}", size / 1024);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let figures = runtime.block_on(async {
+        let pki = tls::Pki::new();
+        let mss = mss_side::Mss::start(&pki).await;
+        let peer = (!mss_only).then(|| peer_side::Peer::start(&pki));
+        println!("mss serve: pid {}", mss.pid());
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            ours.push(smtp_load::run(&[mss.smtp_target(&pki)], &load, || mss.delivered()).await);
+            if let Some(peer) = &peer {
+                theirs.push(smtp_load::run(&[peer.smtp_target(&pki)], &load, || peer.delivered()).await);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        if let Some(peer) = peer {
+            peer.stop();
+        }
+        mss.stop();
+        figures::smtp(&name, &ours, &theirs)
+    });
+    println!("{}", Report::named("one_figure", "One SMTP figure", figures).markdown());
+}
