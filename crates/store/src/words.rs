@@ -10,7 +10,7 @@
 //! so positions and repeats would be work for nothing (a 200 KB report of
 //! 27,000 words holds a few hundred distinct ones).
 
-use std::collections::HashSet;
+use std::ops::ControlFlow;
 
 /// The most words a search looks up.
 const QUERY_WORDS_MAX: usize = 16;
@@ -19,62 +19,74 @@ const QUERY_WORDS_MAX: usize = 16;
 /// `tsvector` holds at most 1 MiB of distinct words).
 const INDEXED_MAX: usize = 512 * 1024;
 
-/// The words of `text`: runs of letters and digits.
-fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
-}
-
-/// `word` folded into `out` (cleared first).
-fn fold_into(word: &str, out: &mut String) {
-    out.clear();
+/// Calls `each` with every word of `text`, folded, in order, until it
+/// breaks. One pass, ASCII a byte at a time: a message's text is up to
+/// 256 KB and read on a delivery's path.
+fn for_each_word(text: &str, mut each: impl FnMut(&str) -> ControlFlow<()>) {
+    let mut word = String::new();
     let mut buf = [0u8; 4];
-    for c in word.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-            continue;
-        }
-        let folded = mss_core::fold_label(c.encode_utf8(&mut buf));
-        if folded.is_empty() {
-            out.extend(c.to_lowercase().filter(|c| c.is_alphanumeric()));
+    let mut rest = text;
+    while let Some(&b) = rest.as_bytes().first() {
+        let (alphanumeric, len) = if b.is_ascii() {
+            if b.is_ascii_alphanumeric() {
+                word.push(char::from(b.to_ascii_lowercase()));
+            }
+            (b.is_ascii_alphanumeric(), 1)
         } else {
-            out.push_str(&folded);
+            let c = rest.chars().next().unwrap_or_default();
+            if c.is_alphanumeric() {
+                let folded = mss_core::fold_label(c.encode_utf8(&mut buf));
+                if folded.is_empty() {
+                    word.extend(c.to_lowercase().filter(|c| c.is_alphanumeric()));
+                } else {
+                    word.push_str(&folded);
+                }
+            }
+            (c.is_alphanumeric(), c.len_utf8())
+        };
+        rest = &rest[len..];
+        if !alphanumeric && !word.is_empty() {
+            if each(&word).is_break() {
+                return;
+            }
+            word.clear();
         }
+    }
+    if !word.is_empty() {
+        let _ = each(&word);
     }
 }
 
 /// The words a search looks up, folded, at most [`QUERY_WORDS_MAX`]; only
 /// letters and digits, so no operator of any query syntax.
 pub(crate) fn query_words(search: &str) -> Vec<String> {
-    let mut folded = String::new();
-    words(search)
-        .take(QUERY_WORDS_MAX)
-        .filter_map(|word| {
-            fold_into(word, &mut folded);
-            (!folded.is_empty()).then(|| folded.clone())
-        })
-        .collect()
+    let mut words = Vec::new();
+    for_each_word(search, |word| {
+        words.push(word.to_string());
+        if words.len() == QUERY_WORDS_MAX { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    });
+    words
 }
 
 /// What the index keeps of `text`: its distinct words, folded,
 /// space-separated, in their first order, at most [`INDEXED_MAX`] bytes.
 pub(crate) fn indexed_text(text: &str) -> String {
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     let mut out = String::new();
-    let mut folded = String::new();
-    for word in words(text) {
-        fold_into(word, &mut folded);
-        if folded.is_empty() || seen.contains(folded.as_str()) {
-            continue;
+    for_each_word(text, |word| {
+        if seen.contains(word) {
+            return ControlFlow::Continue(());
         }
-        if out.len() + folded.len() + 1 > INDEXED_MAX {
-            break;
+        if out.len() + word.len() + 1 > INDEXED_MAX {
+            return ControlFlow::Break(());
         }
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(&folded);
-        seen.insert(folded.clone());
-    }
+        out.push_str(word);
+        seen.insert(word.to_string());
+        ControlFlow::Continue(())
+    });
     out
 }
 
