@@ -75,7 +75,7 @@ impl DataReader {
         while i < input.len() && self.state != State::Done {
             if self.state == State::Middle {
                 // Fast path: a run of ordinary bytes.
-                let run = input[i..].iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(input.len() - i);
+                let run = memchr::memchr2(b'\r', b'\n', &input[i..]).unwrap_or(input.len() - i);
                 self.keep(&input[i..i + run]);
                 i += run;
                 if i == input.len() {

@@ -175,7 +175,7 @@ impl Submitter {
         }
         if !local.is_empty() {
             // Read once here, kept with the message (issue 14).
-            let delivery = self.store.deliver_indexed(message, &local, Some(mss_message::stored(message))).await?;
+            let delivery = self.store.deliver_read(message, &local, || Some(mss_message::stored(message))).await?;
             let delivered: Vec<(String, RecipientDsn)> = routes
                 .iter()
                 .enumerate()

@@ -186,10 +186,25 @@ impl Store {
         placements: &[Placement],
         facts: Option<MessageFacts>,
     ) -> Result<Delivery, StoreError> {
+        self.deliver_read(raw, placements, move || facts).await
+    }
+
+    /// The same, the facts read by `read` while a large body is being
+    /// written: the message is parsed during the blob's writes and syncs,
+    /// not before them.
+    pub async fn deliver_read(
+        &self,
+        raw: &[u8],
+        placements: &[Placement],
+        read: impl FnOnce() -> Option<MessageFacts>,
+    ) -> Result<Delivery, StoreError> {
         if placements.is_empty() {
             return Err(StoreError::Invalid("a delivery needs at least one recipient".into()));
         }
-        let body = self.body(raw).await?;
+        // Polled in order: the body's write is under way (on a blocking
+        // thread, or on the network) when `read` runs.
+        let (body, facts) = tokio::join!(self.body(raw), async { read() });
+        let body = body?;
         let size = u64::try_from(raw.len()).map_err(|_| StoreError::Invalid("message too large".into()))?;
         let message = NewMessage { blob: body.hash, size, received_at: now_unix(), inline: body.inline, facts };
         self.meta.link_message(&message, placements).await

@@ -20,40 +20,69 @@ const QUERY_WORDS_MAX: usize = 16;
 const INDEXED_MAX: usize = 512 * 1024;
 
 /// Calls `each` with every word of `text`, folded, in order, until it
-/// breaks. One pass, ASCII a byte at a time: a message's text is up to
-/// 256 KB and read on a delivery's path.
+/// breaks. A message's text is up to 256 KB and read on a delivery's path:
+/// a word of ASCII lower case letters and digits, the common one, is handed
+/// over as it is; only others are folded into a buffer.
 fn for_each_word(text: &str, mut each: impl FnMut(&str) -> ControlFlow<()>) {
-    let mut word = String::new();
-    let mut buf = [0u8; 4];
-    let mut rest = text;
-    while let Some(&b) = rest.as_bytes().first() {
-        let (alphanumeric, len) = if b.is_ascii() {
-            if b.is_ascii_alphanumeric() {
-                word.push(char::from(b.to_ascii_lowercase()));
-            }
-            (b.is_ascii_alphanumeric(), 1)
-        } else {
-            let c = rest.chars().next().unwrap_or_default();
-            if c.is_alphanumeric() {
-                let folded = mss_core::fold_label(c.encode_utf8(&mut buf));
-                if folded.is_empty() {
-                    word.extend(c.to_lowercase().filter(|c| c.is_alphanumeric()));
-                } else {
-                    word.push_str(&folded);
+    let bytes = text.as_bytes();
+    let mut folded = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        let mut plain = true;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_lowercase() || b.is_ascii_digit() {
+                i += 1;
+            } else if b.is_ascii_uppercase() {
+                plain = false;
+                i += 1;
+            } else if b.is_ascii() {
+                break;
+            } else {
+                let c = text[i..].chars().next().unwrap_or_default();
+                if !c.is_alphanumeric() {
+                    break;
                 }
+                plain = false;
+                i += c.len_utf8();
             }
-            (c.is_alphanumeric(), c.len_utf8())
+        }
+        if i == start {
+            // Not a letter nor a digit: skip that character.
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        }
+        let word = if plain {
+            &text[start..i]
+        } else {
+            fold_into(&text[start..i], &mut folded);
+            if folded.is_empty() {
+                continue;
+            }
+            &folded
         };
-        rest = &rest[len..];
-        if !alphanumeric && !word.is_empty() {
-            if each(&word).is_break() {
-                return;
-            }
-            word.clear();
+        if each(word).is_break() {
+            return;
         }
     }
-    if !word.is_empty() {
-        let _ = each(&word);
+}
+
+/// `word` (letters and digits) folded into `out`, cleared first.
+fn fold_into(word: &str, out: &mut String) {
+    out.clear();
+    let mut buf = [0u8; 4];
+    for c in word.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        let folded = mss_core::fold_label(c.encode_utf8(&mut buf));
+        if folded.is_empty() {
+            out.extend(c.to_lowercase().filter(|c| c.is_alphanumeric()));
+        } else {
+            out.push_str(&folded);
+        }
     }
 }
 
@@ -99,6 +128,12 @@ mod tests {
         assert_eq!(query_words("ÉlodieŒuvre GARÇON2 Ωμέγα"), ["elodieoeuvre", "garcon2", "ωμέγα"]);
         assert_eq!(indexed_text("Votre Ordonnance: prête, l'ordonnance PRETE!"), "votre ordonnance prete l");
         assert_eq!(indexed_text(" ?! "), "");
+    }
+
+    #[test]
+    fn words_end_at_any_character_that_is_no_letter_nor_digit() {
+        assert_eq!(query_words("Œdème—«cœur»\u{a0}42ml;Ωμέγα."), ["oedeme", "coeur", "42ml", "ωμέγα"]);
+        assert_eq!(query_words("\u{2014}\u{2014}"), Vec::<String>::new());
     }
 
     #[test]

@@ -268,8 +268,8 @@ pub async fn deliver_report(
     if sender.domain() == domain {
         match store.meta.mailbox(&sender).await? {
             Some(mailbox) if mailbox.state.receives_mail() => {
-                let facts = Some(mss_message::stored(report));
-                store.deliver_indexed(report, &[Placement::inbox(mailbox.id)], facts).await?;
+                let read = || Some(mss_message::stored(report));
+                store.deliver_read(report, &[Placement::inbox(mailbox.id)], read).await?;
             }
             _ => tracing::warn!(%sender, "outbound: report dropped, the sender has no active mailbox"),
         }

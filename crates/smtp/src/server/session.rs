@@ -749,8 +749,7 @@ impl<'a> Session<'a> {
             .filter_map(|r| if let Route::Local(_, id) = r { Some(Placement::inbox(*id)) } else { None })
             .collect();
         // Read once here, kept with the message (issue 14).
-        let facts = Some(mss_message::stored(message));
-        self.server.store.deliver_indexed(message, &local, facts).await?;
+        self.server.store.deliver_read(message, &local, || Some(mss_message::stored(message))).await?;
         // Success reports asked for (RFC 3461) go back once it is stored;
         // the outbound worker takes a queued one on its next round.
         let delivered: Vec<(String, RecipientDsn)> = envelope
