@@ -1,7 +1,8 @@
 //! One SMTP figure, on its own: what to run while looking for where the
-//! time of a figure goes (`perf record -g -p $(pgrep -f 'mss serve')`
-//! beside it). The same load generator, messages and sides as the main run;
-//! the table is printed, nothing is written.
+//! time or the memory of a figure goes (`perf record -g -p $(pgrep -f 'mss
+//! serve')` beside it). The same load generator, messages and sides as the
+//! main run, and the peak memory of each side during it; the table is
+//! printed, nothing is written.
 //!
 //! ```sh
 //! target/release/mss-bench smtp --size 200 --connections 1 --reuse [--messages 1000] [--runs 3] [--mss-only]
@@ -12,8 +13,8 @@
 
 use std::time::Duration;
 
-use crate::figures::{self, Report};
-use crate::{mss_side, peer_side, smtp_load, tls};
+use crate::figures::{self, Figure, Report};
+use crate::{measure, mss_side, peer_side, smtp_load, tls};
 
 /// The value following `--name`, parsed, or `default`.
 fn option(args: &[String], name: &str, default: usize) -> usize {
@@ -39,6 +40,12 @@ pub fn run(args: &[String]) {
         let mss = mss_side::Mss::start(&pki).await;
         let peer = (!mss_only).then(|| peer_side::Peer::start(&pki));
         println!("mss serve: pid {}", mss.pid());
+        let mss_pid = mss.pid();
+        let peer_root = peer.as_ref().map(|p| p.root.clone());
+        let sampler = measure::Sampler::start(
+            move || measure::with_descendants(&[mss_pid]),
+            move || peer_root.as_deref().map(peer_side::pids_under).unwrap_or_default(),
+        );
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         for _ in 0..runs {
             ours.push(smtp_load::run(&[mss.smtp_target(&pki)], &load, || mss.delivered()).await);
@@ -47,11 +54,15 @@ pub fn run(args: &[String]) {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+        let (pss_ours, pss_theirs) = sampler.finish();
         if let Some(peer) = peer {
             peer.stop();
         }
         mss.stop();
-        figures::smtp(&name, &ours, &theirs)
+        let mut figures = figures::smtp(&name, &ours, &theirs);
+        let kib = |kib: u64| kib as f64 / 1024.0;
+        figures.push(Figure::new("Peak memory (PSS, all processes)", "MiB", kib(pss_ours), kib(pss_theirs), false));
+        figures
     });
     println!("{}", Report::named("one_figure", "One SMTP figure", figures).markdown());
 }
