@@ -14,6 +14,7 @@
 //! target/release/mss-bench stock [--quick]         # Python's imaplib as it comes (stock_clients.rs)
 //! target/release/mss-bench nodes [--quick]         # PostgreSQL + S3, 1 and 2 nodes, against embedded (nodes.rs)
 //! target/release/mss-bench smtp --size 200 --connections 1 --reuse   # one SMTP figure, to profile (one_figure.rs)
+//! target/release/mss-bench append [--count N]      # the IMAP APPEND figure alone (one_figure.rs)
 //! ```
 
 mod annuaire;
@@ -86,6 +87,9 @@ fn main() {
     }
     if args.first().is_some_and(|a| a == "smtp") {
         return one_figure::run(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "append") {
+        return one_figure::append(&args[1..]);
     }
     let quick = args.iter().any(|a| a == "--quick");
     let out = out_dir(&args);

@@ -6,6 +6,7 @@
 //!
 //! ```sh
 //! target/release/mss-bench smtp --size 200 --connections 1 --reuse [--messages 1000] [--runs 3] [--mss-only]
+//! target/release/mss-bench append [--count 1000] [--runs 3]
 //! ```
 //!
 //! `--size` is in KB (10 unless told); `--mss-only` leaves the peer out
@@ -14,7 +15,7 @@
 use std::time::Duration;
 
 use crate::figures::{self, Figure, Report};
-use crate::{measure, mss_side, peer_side, smtp_load, tls};
+use crate::{imap_load, measure, mss_side, peer_side, smtp_load, tls};
 
 /// The value following `--name`, parsed, or `default`.
 fn option(args: &[String], name: &str, default: usize) -> usize {
@@ -24,6 +25,7 @@ fn option(args: &[String], name: &str, default: usize) -> usize {
         .map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name}: a number, not {v}")))
 }
 
+/// `mss-bench smtp`: one SMTP figure and each side's peak memory.
 pub fn run(args: &[String]) {
     let size = option(args, "--size", 10) * 1024;
     let connections = option(args, "--connections", 1);
@@ -65,4 +67,38 @@ pub fn run(args: &[String]) {
         figures
     });
     println!("{}", Report::named("one_figure", "One SMTP figure", figures).markdown());
+}
+
+/// The IMAP APPEND figure alone (10 KB messages, one session), the median
+/// of `--runs` runs on each side.
+pub fn append(args: &[String]) {
+    let count = option(args, "--count", 1_000);
+    let runs = option(args, "--runs", 3);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let (ours, theirs) = runtime.block_on(async {
+        let pki = tls::Pki::new();
+        let mss = mss_side::Mss::start(&pki).await;
+        let peer = peer_side::Peer::start(&pki);
+        println!("mss serve: pid {}", mss.pid());
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            ours.push(imap_load::append(&mss.imap_target(&pki, 0).await, count).await);
+            theirs.push(imap_load::append(&peer.imap_target(&pki, 0), count).await);
+        }
+        peer.stop();
+        mss.stop();
+        (ours, theirs)
+    });
+    let rates = |runs: &[(Duration, Vec<Duration>)]| -> Vec<f64> {
+        runs.iter().map(|(elapsed, times)| times.len() as f64 / elapsed.as_secs_f64()).collect()
+    };
+    let at = |runs: &[(Duration, Vec<Duration>)], p: f64| -> Vec<f64> {
+        runs.iter().map(|(_, times)| figures::percentile(times, p)).collect()
+    };
+    let figures = vec![
+        Figure::median("IMAP APPEND: rate", "op/s", &rates(&ours), &rates(&theirs), true),
+        Figure::median("IMAP APPEND: p50", "ms", &at(&ours, 50.0), &at(&theirs, 50.0), false),
+        Figure::median("IMAP APPEND: p99", "ms", &at(&ours, 99.0), &at(&theirs, 99.0), false),
+    ];
+    println!("{}", Report::named("one_figure", "IMAP APPEND", figures).markdown());
 }

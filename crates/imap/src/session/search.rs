@@ -19,6 +19,8 @@
 //! header fields TEXT searches, so it could not even narrow the candidates
 //! without losing some.
 
+use std::io::Write as _;
+
 use imap_codec::imap_types::core::{AString, Charset};
 use imap_codec::imap_types::search::SearchKey;
 use mss_message::Facts;
@@ -83,11 +85,7 @@ impl Session<'_> {
             },
             Err(reply) => return reply,
         };
-        self.out.extend_from_slice(b"* SEARCH");
-        for n in found {
-            self.out.extend(format!(" {n}").into_bytes());
-        }
-        self.out.extend_from_slice(b"\r\n");
+        numbers_response(&mut self.out, "SEARCH", found);
         Reply::ok("SEARCH completed")
     }
 
@@ -109,9 +107,20 @@ impl Session<'_> {
         let Some(selected) = self.selected() else {
             return Err(Reply::bad("No mailbox selected"));
         };
+        // The store answers in UID order, the order of the session's UIDs:
+        // each one is first looked for just after the last one found (all
+        // of a large folder's UNSEEN are then found in one walk).
+        let mut next = 0;
         Ok(uids
             .into_iter()
-            .filter_map(|uid| selected.uids.binary_search(&uid).ok().map(|i| if by_uid { uid } else { i as u32 + 1 }))
+            .filter_map(|uid| {
+                let at = match selected.uids.get(next) {
+                    Some(&here) if here == uid => Some(next),
+                    _ => selected.uids.binary_search(&uid).ok(),
+                }?;
+                next = at + 1;
+                Some(if by_uid { uid } else { at as u32 + 1 })
+            })
             .collect())
     }
 
@@ -233,6 +242,16 @@ impl Session<'_> {
         found.sort_by_key(|(seq, _)| *seq);
         Ok(found.into_iter().map(|(_, record)| record).collect())
     }
+}
+
+/// `* SEARCH 1 2 3` (or SORT...): the numbers written into `out` itself,
+/// no string each (a search may answer 100,000 of them).
+pub(super) fn numbers_response(out: &mut Vec<u8>, name: &str, numbers: impl IntoIterator<Item = u32>) {
+    write!(out, "* {name}").expect("writing to memory");
+    for n in numbers {
+        write!(out, " {n}").expect("writing to memory");
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// The raw bytes of a message; None when the blob is missing.

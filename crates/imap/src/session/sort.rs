@@ -33,7 +33,7 @@ use mss_message::sort_keys::{addr_mailbox, base_subject, sort_key};
 use mss_message::stored::VERSION;
 use mss_store::{ImapSortKey, SortTexts, SortedMessage};
 
-use super::search::{self, Candidate, Reads};
+use super::search::{self, Candidate, Reads, numbers_response};
 use super::{Reply, Session};
 use crate::message::{AddressField, Headers, NamedAddress};
 use crate::threading::{self, Fields, Message, Threads};
@@ -88,11 +88,7 @@ impl Session<'_> {
     }
 
     fn sort_response(&mut self, found: Vec<Sorted>) -> Reply {
-        self.out.extend_from_slice(b"* SORT");
-        for message in found {
-            self.out.extend(format!(" {}", message.number).into_bytes());
-        }
-        self.out.extend_from_slice(b"\r\n");
+        numbers_response(&mut self.out, "SORT", found.into_iter().map(|message| message.number));
         Reply::ok("SORT completed")
     }
 
