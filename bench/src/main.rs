@@ -15,6 +15,7 @@
 //! target/release/mss-bench nodes [--quick]         # PostgreSQL + S3, 1 and 2 nodes, against embedded (nodes.rs)
 //! target/release/mss-bench smtp --size 200 --connections 1 --reuse   # one SMTP figure, to profile (one_figure.rs)
 //! target/release/mss-bench append [--count N]      # the IMAP APPEND figure alone (one_figure.rs)
+//! target/release/mss-bench unseen [--messages N]   # UID SEARCH UNSEEN alone (one_figure.rs)
 //! ```
 
 mod annuaire;
@@ -90,6 +91,9 @@ fn main() {
     }
     if args.first().is_some_and(|a| a == "append") {
         return one_figure::append(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "unseen") {
+        return one_figure::unseen(&args[1..]);
     }
     let quick = args.iter().any(|a| a == "--quick");
     let out = out_dir(&args);
