@@ -71,29 +71,17 @@ fn main() {
     // Outside the private network: it has none to install from.
     peer_side::install_if_missing();
     network::enter(&args);
-    if args.first().is_some_and(|a| a == "annuaire") {
-        return annuaire::run(&args[1..]);
-    }
-    if args.first().is_some_and(|a| a == "mailboxes") {
-        return mailboxes::run(&args[1..]);
-    }
-    if args.first().is_some_and(|a| a == "indicator") {
-        return indicator::run(&args[1..]);
-    }
-    if args.first().is_some_and(|a| a == "stock") {
-        return stock_clients::run(&args[1..]);
-    }
-    if args.first().is_some_and(|a| a == "nodes") {
-        return nodes::run(&args[1..]);
-    }
-    if args.first().is_some_and(|a| a == "smtp") {
-        return one_figure::run(&args[1..]);
-    }
-    if args.first().is_some_and(|a| a == "append") {
-        return one_figure::append(&args[1..]);
-    }
-    if args.first().is_some_and(|a| a == "unseen") {
-        return one_figure::unseen(&args[1..]);
+    let rest = args.get(1..).unwrap_or_default();
+    match args.first().map(String::as_str) {
+        Some("annuaire") => return annuaire::run(rest),
+        Some("mailboxes") => return mailboxes::run(rest),
+        Some("indicator") => return indicator::run(rest),
+        Some("stock") => return stock_clients::run(rest),
+        Some("nodes") => return nodes::run(rest),
+        Some("smtp") => return one_figure::run(rest),
+        Some("append") => return one_figure::append(rest),
+        Some("unseen") => return one_figure::unseen(rest),
+        _ => {}
     }
     let quick = args.iter().any(|a| a == "--quick");
     let out = out_dir(&args);
