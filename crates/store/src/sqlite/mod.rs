@@ -89,6 +89,10 @@ fn connect(path: &Path, usage: Use) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Sorts and the writer's savepoint journals stay in memory: never health
+    // data in a file of the machine's temporary directory, nor a file
+    // created, written and removed per delivery.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     if usage == Use::Read {
         // Reads map the database instead of copying each page through a
         // read call: a SEARCH or SORT of a large folder reads every row of
@@ -320,12 +324,17 @@ fn queued_rows(
 }
 
 /// Whitelist rows, all or those of one domain, ANS first, in insertion order.
+/// The rows of one domain (found by its index: every message received asks),
+/// or of the whole list.
 fn whitelist_rows(conn: &Connection, domain: Option<&str>) -> Result<Vec<WhitelistRow>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT domain, operator_dn, description, responsible_contact, support_contact, updated_at, source
-         FROM whitelist_entries WHERE ?1 IS NULL OR domain = ?1 ORDER BY source, id",
-    )?;
-    let rows = stmt.query_map([domain], |r| {
+    const COLUMNS: &str = "domain, operator_dn, description, responsible_contact, support_contact, updated_at, source";
+    let mut stmt = match domain {
+        Some(_) => conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM whitelist_entries WHERE domain = ?1 ORDER BY source, id"
+        ))?,
+        None => conn.prepare_cached(&format!("SELECT {COLUMNS} FROM whitelist_entries ORDER BY source, id"))?,
+    };
+    let rows = stmt.query_map(rusqlite::params_from_iter(domain), |r| {
         Ok(WhitelistRow {
             domain: r.get(0)?,
             operator_dn: r.get(1)?,
