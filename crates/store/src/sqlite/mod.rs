@@ -42,6 +42,8 @@ use crate::model::*;
 use crate::{BlobHash, StoreError, now_unix};
 
 const READERS: usize = 4;
+/// Connections for lookups run on the caller's thread ([`SqliteStore::lookup`]).
+const LOOKUP_READERS: usize = 2;
 const BUSY_TIMEOUT_MS: u64 = 10_000;
 
 /// The SQLite metadata store.
@@ -53,6 +55,10 @@ pub struct SqliteStore {
 struct Pool {
     writer: writer::Writer,
     readers: Vec<Mutex<Connection>>,
+    /// For [`SqliteStore::lookup`]: the file not mapped (a write since its
+    /// last read makes a connection drop its map of the file and map it
+    /// again, a cost above a lookup's few pages read).
+    lookups: Vec<Mutex<Connection>>,
     /// One per reader: reads wait here, not in blocking threads parked on a
     /// reader's lock (two hundred sessions would hold two hundred threads).
     free_readers: tokio::sync::Semaphore,
@@ -77,6 +83,8 @@ const MMAP_BYTES: i64 = 0x7fff_0000;
 enum Use {
     /// Reads: the database mapped.
     Read,
+    /// Lookups of a few rows by key: pages read by system calls.
+    Lookup,
     /// The writer and the checkpointer: their pages go through their own
     /// small caches, so a stream of deliveries (bodies up to 64 KiB in the
     /// database, hashed to random pages) does not map the whole file.
@@ -137,9 +145,11 @@ impl SqliteStore {
             migrations::apply(&mut writer)?;
             let writer = writer::Writer::start(&path, writer)?;
             let readers = (0..READERS).map(|_| connect(&path, Use::Read).map(Mutex::new)).collect::<Result<_, _>>()?;
+            let lookups =
+                (0..LOOKUP_READERS).map(|_| connect(&path, Use::Lookup).map(Mutex::new)).collect::<Result<_, _>>()?;
             let (changes, _) = tokio::sync::broadcast::channel(CHANGE_BUFFER);
             let free_readers = tokio::sync::Semaphore::new(READERS);
-            let pool = Pool { writer, readers, free_readers, next_reader: AtomicUsize::new(0), changes };
+            let pool = Pool { writer, readers, lookups, free_readers, next_reader: AtomicUsize::new(0), changes };
             Ok(Self { pool: Arc::new(pool) })
         })
         .await
@@ -181,6 +191,26 @@ impl SqliteStore {
             f(&conn)
         })
         .await
+    }
+}
+
+impl SqliteStore {
+    /// A read of a few rows found by an index (a mailbox by address, a
+    /// domain of the liste blanche), run on the caller's thread when a
+    /// lookup connection is free: a few pages from the kernel's cache cost
+    /// less than handing the read to a blocking thread and waking the
+    /// caller again (four context switches, under SMTP load a quarter of
+    /// mss's CPU). Busy, it is an ordinary [`read`](Self::read). Never for
+    /// a read whose size depends on the data (a folder, a search).
+    async fn lookup<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let f = match self.pool.lookups.iter().find_map(|conn| conn.try_lock().ok()) {
+            Some(conn) => return f(&conn),
+            None => f,
+        };
+        self.read(f).await
     }
 }
 
@@ -437,9 +467,10 @@ impl MetadataStore for SqliteStore {
 
     async fn mailbox(&self, address: &EmailAddress) -> Result<Option<Mailbox>, StoreError> {
         let address = address.to_string();
-        self.read(move |conn| {
+        self.lookup(move |conn| {
             let sql = format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE address = ?1");
-            conn.query_row(&sql, [address], mailbox_row).optional()?.map(RawMailbox::into_mailbox).transpose()
+            let row = conn.prepare_cached(&sql)?.query_row([address], mailbox_row).optional()?;
+            row.map(RawMailbox::into_mailbox).transpose()
         })
         .await
     }
@@ -609,7 +640,7 @@ impl MetadataStore for SqliteStore {
 
     async fn whitelist_for_domain(&self, domain: &str) -> Result<Vec<WhitelistRow>, StoreError> {
         let domain = domain.to_ascii_lowercase();
-        self.read(move |conn| whitelist_rows(conn, Some(&domain))).await
+        self.lookup(move |conn| whitelist_rows(conn, Some(&domain))).await
     }
 
     async fn last_whitelist_import(&self) -> Result<Option<WhitelistImport>, StoreError> {
@@ -641,10 +672,8 @@ impl MetadataStore for SqliteStore {
             if let Some(body) = &message.inline {
                 insert_inline_blob(tx, &message.blob, body)?;
             }
-            tx.execute(
-                "INSERT INTO messages (blob_hash, size, received_at) VALUES (?1, ?2, ?3)",
-                params![message.blob.to_hex(), size, message.received_at],
-            )?;
+            tx.prepare_cached("INSERT INTO messages (blob_hash, size, received_at) VALUES (?1, ?2, ?3)")?
+                .execute(params![message.blob.to_hex(), size, message.received_at])?;
             let message_id = tx.last_insert_rowid();
             if let Some(facts) = &facts {
                 if facts.blob() != &message.blob {
@@ -663,26 +692,23 @@ impl MetadataStore for SqliteStore {
                     )?;
                 }
                 let found: Option<(i64, u32, i64)> = tx
-                    .query_row(
+                    .prepare_cached(
                         "SELECT id, uidnext, highest_modseq FROM folders WHERE mailbox_id = ?1 AND name = ?2",
-                        params![mailbox, folder],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
+                    )?
+                    .query_row(params![mailbox, folder], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .optional()?;
                 let (folder_id, uid, modseq) =
                     found.ok_or_else(|| StoreError::NotFound(format!("{folder} of mailbox {mailbox}")))?;
                 let next_uid = uid.checked_add(1).ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
                 // The sender's own copy is read already: Sent counts no unread.
                 let (flags, bits) = if folder == SENT { ("\\Seen", 1) } else { ("", 0) };
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO folder_messages (folder_id, uid, message_id, modseq, flags, system_flags)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![folder_id, uid, message_id, modseq + 1, flags, bits],
-                )?;
-                tx.execute(
-                    "UPDATE folders SET uidnext = ?2, highest_modseq = ?3 WHERE id = ?1",
-                    params![folder_id, next_uid, modseq + 1],
-                )?;
+                )?
+                .execute(params![folder_id, uid, message_id, modseq + 1, flags, bits])?;
+                tx.prepare_cached("UPDATE folders SET uidnext = ?2, highest_modseq = ?3 WHERE id = ?1")?
+                    .execute(params![folder_id, next_uid, modseq + 1])?;
                 copies.push(DeliveredCopy { mailbox, folder, uid });
             }
             Ok(Delivery { blob: message.blob, copies })

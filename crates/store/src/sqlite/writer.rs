@@ -160,12 +160,12 @@ fn in_savepoint<T>(
     tx: &Transaction<'_>,
     f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    tx.execute_batch("SAVEPOINT job")?;
+    tx.prepare_cached("SAVEPOINT job")?.execute([])?;
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| f(tx)))
         .unwrap_or_else(|_| Err(StoreError::Task("a store write panicked".into())));
     match outcome {
         Ok(value) => {
-            tx.execute_batch("RELEASE job")?;
+            tx.prepare_cached("RELEASE job")?.execute([])?;
             Ok(value)
         }
         Err(e) => {
