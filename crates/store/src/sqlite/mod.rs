@@ -980,3 +980,38 @@ mod columns {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mss_core::{MailboxKind, MailboxState};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_lookup_waits_for_an_ordinary_reader_when_every_lookup_connection_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
+        let address: EmailAddress = "officine@pharmacie.mssante.fr".parse().unwrap();
+        let new = NewMailbox {
+            address: address.clone(),
+            kind: MailboxKind::Organisational,
+            state: MailboxState::Active,
+            national_id: None,
+            finess: None,
+            first_name: None,
+            last_name: None,
+            display_name: "Officine".into(),
+            service: None,
+            liste_rouge: false,
+            certificate_dn: None,
+        };
+        let created = store.create_mailbox(&new).await.unwrap();
+        let found = store.mailbox(&address).await.unwrap().expect("found on a lookup connection");
+        assert_eq!(found.id, created.id);
+
+        let held: Vec<_> = store.pool.lookups.iter().map(lock).collect();
+        let found = store.mailbox(&address).await.unwrap().expect("found by an ordinary reader");
+        assert_eq!(found.id, created.id);
+        drop(held);
+    }
+}
