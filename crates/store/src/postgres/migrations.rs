@@ -18,6 +18,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "login_flows", include_str!("../../migrations/postgres/0004_login_flows.sql")),
     (5, "imap_sort_keys", include_str!("../../migrations/postgres/0005_imap_sort_keys.sql")),
     (6, "login_flow_clients", include_str!("../../migrations/postgres/0006_login_flow_clients.sql")),
+    (7, "unused_facts_indexes", include_str!("../../migrations/postgres/0007_unused_facts_indexes.sql")),
 ];
 
 /// The advisory lock key of schema changes ("mss schema" in ASCII).

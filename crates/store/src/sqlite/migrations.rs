@@ -40,6 +40,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (24, "login_flow_clients", include_str!("../../migrations/sqlite/0024_login_flow_clients.sql")),
     (25, "search_indexes", include_str!("../../migrations/sqlite/0025_search_indexes.sql")),
     (26, "folder_uids", include_str!("../../migrations/sqlite/0026_folder_uids.sql")),
+    (27, "unused_facts_indexes", include_str!("../../migrations/sqlite/0027_unused_facts_indexes.sql")),
 ];
 
 /// The version of the database at `path`, read only (0: no database yet,
