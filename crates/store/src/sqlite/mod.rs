@@ -1,11 +1,12 @@
 //! The embedded metadata backend: one SQLite file in WAL mode.
 //!
 //! One writer connection (SQLite allows one writer at a time anyway), on a
-//! thread of its own that commits waiting writes together ([`writer`]), and a
-//! few reader connections, used on tokio's blocking pool. Writes use
-//! `BEGIN IMMEDIATE` so that two processes sharing the file (the server and an
-//! administrator's CLI command) queue on the lock instead of failing halfway;
-//! `busy_timeout` bounds the wait. `synchronous=FULL`: a commit is on disk
+//! thread of its own that commits waiting writes together ([`writer`]), a
+//! few reader connections, used on tokio's blocking pool, and two for
+//! lookups by key, used on the caller's thread (`SqliteStore::lookup`).
+//! Writes use `BEGIN IMMEDIATE` so that two processes sharing the file (the
+//! server and an administrator's CLI command) queue on the lock instead of
+//! failing halfway; `busy_timeout` bounds the wait. `synchronous=FULL`: a commit is on disk
 //! when it returns, and a write returns once committed.
 
 mod account_links;
