@@ -6,8 +6,8 @@
 //! lookups by key, used on the caller's thread (`SqliteStore::lookup`).
 //! Writes use `BEGIN IMMEDIATE` so that two processes sharing the file (the
 //! server and an administrator's CLI command) queue on the lock instead of
-//! failing halfway; `busy_timeout` bounds the wait. `synchronous=FULL`: a commit is on disk
-//! when it returns, and a write returns once committed.
+//! failing halfway; `busy_timeout` bounds the wait. `synchronous=FULL`: a
+//! commit is on disk when it returns, and a write returns once committed.
 
 mod account_links;
 mod app_passwords;
@@ -193,9 +193,7 @@ impl SqliteStore {
         })
         .await
     }
-}
 
-impl SqliteStore {
     /// A read of a few rows found by an index (a mailbox by address, a
     /// domain of the liste blanche), run on the caller's thread when a
     /// lookup connection is free: a few pages from the kernel's cache cost
@@ -354,9 +352,8 @@ fn queued_rows(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Whitelist rows, all or those of one domain, ANS first, in insertion order.
-/// The rows of one domain (found by its index: every message received asks),
-/// or of the whole list.
+/// Whitelist rows, all or those of one domain (found by its index: every
+/// message received asks), ANS first, in insertion order.
 fn whitelist_rows(conn: &Connection, domain: Option<&str>) -> Result<Vec<WhitelistRow>, StoreError> {
     const COLUMNS: &str = "domain, operator_dn, description, responsible_contact, support_contact, updated_at, source";
     let mut stmt = match domain {
