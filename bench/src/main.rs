@@ -15,7 +15,7 @@
 //! target/release/mss-bench nodes [--quick]         # PostgreSQL + S3, 1 and 2 nodes, against embedded (nodes.rs)
 //! target/release/mss-bench smtp --size 200 --connections 1 --reuse   # one SMTP figure, to profile (one_figure.rs)
 //! target/release/mss-bench append [--count N]      # the IMAP APPEND figure alone (one_figure.rs)
-//! target/release/mss-bench unseen [--messages N]   # UID SEARCH UNSEEN alone (one_figure.rs)
+//! target/release/mss-bench unseen [--messages N] [--runs N]   # UID SEARCH UNSEEN alone (one_figure.rs)
 //! ```
 
 mod annuaire;
@@ -170,8 +170,8 @@ async fn run(scale: Scale) -> Report {
     let ours = imap_load::fetch_headers(&mss.imap_target(&pki, scale.fetch_messages).await, scale.fetch_messages).await;
     let theirs = imap_load::fetch_headers(&peer.imap_target(&pki, scale.fetch_messages), scale.fetch_messages).await;
     figures.push(Figure::latency("IMAP login+select+fetch headers of 1,000 messages", &ours, &theirs));
-    let ours = imap_load::uid_search(&mss.imap_target(&pki, scale.search_mailbox).await).await;
-    let theirs = imap_load::uid_search(&peer.imap_target(&pki, scale.search_mailbox)).await;
+    let ours = imap_load::uid_search(&mss.imap_target(&pki, scale.search_mailbox).await, imap_load::SEARCH_RUNS).await;
+    let theirs = imap_load::uid_search(&peer.imap_target(&pki, scale.search_mailbox), imap_load::SEARCH_RUNS).await;
     figures.push(Figure::latency(&format!("IMAP UID SEARCH on {} messages", scale.search_mailbox), &ours, &theirs));
     let ours = imap_load::append(&mss.imap_target(&pki, 0).await, scale.appends).await;
     let theirs = imap_load::append(&peer.imap_target(&pki, 0), scale.appends).await;

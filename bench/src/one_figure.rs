@@ -7,7 +7,7 @@
 //! ```sh
 //! target/release/mss-bench smtp --size 200 --connections 1 --reuse [--messages 1000] [--runs 3] [--mss-only]
 //! target/release/mss-bench append [--count 1000] [--runs 3]
-//! target/release/mss-bench unseen [--messages 100000]
+//! target/release/mss-bench unseen [--messages 100000] [--runs 50]
 //! ```
 //!
 //! `--size` is in KB (10 unless told); `--mss-only` leaves the peer out
@@ -108,14 +108,15 @@ pub fn append(args: &[String]) {
 /// messages (one in ten unseen) on each side.
 pub fn unseen(args: &[String]) {
     let messages = option(args, "--messages", 100_000);
+    let runs = option(args, "--runs", imap_load::SEARCH_RUNS);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let figure = runtime.block_on(async {
         let pki = tls::Pki::new();
         let mss = mss_side::Mss::start(&pki).await;
         let peer = peer_side::Peer::start(&pki);
         println!("mss serve: pid {}", mss.pid());
-        let ours = imap_load::uid_search(&mss.imap_target(&pki, messages).await).await;
-        let theirs = imap_load::uid_search(&peer.imap_target(&pki, messages)).await;
+        let ours = imap_load::uid_search(&mss.imap_target(&pki, messages).await, runs).await;
+        let theirs = imap_load::uid_search(&peer.imap_target(&pki, messages), runs).await;
         peer.stop();
         mss.stop();
         Figure::latency(&format!("IMAP UID SEARCH UNSEEN on {messages} messages"), &ours, &theirs)

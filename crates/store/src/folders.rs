@@ -174,6 +174,9 @@ pub trait FolderStore: Send + Sync {
 /// The system flags as the bits of the `system_flags` column, in this order.
 pub(crate) const SYSTEM_FLAGS: [&str; 5] = ["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"];
 
+/// The bit of `\Seen` (the first of [`SYSTEM_FLAGS`]).
+pub(crate) const SEEN_BIT: i64 = 1;
+
 /// The bit of a system flag; `None` for keywords.
 pub(crate) fn system_flag_bit(flag: &str) -> Option<i64> {
     SYSTEM_FLAGS.iter().position(|f| f.eq_ignore_ascii_case(flag)).map(|i| 1 << i)

@@ -162,32 +162,45 @@ fn remove_rows(tx: &Transaction<'_>, folder: FolderId, uids: &[u32], modseq: u64
     Ok(())
 }
 
-/// The query of a search by flags: system flags through their bits (UNSEEN
-/// alone through the index of unseen messages), keywords as whole words of
-/// the space-separated flags text.
+/// The query of a search by flags: system flags through their bits, keywords
+/// as whole words of the space-separated flags text. A search of unseen
+/// messages (UNSEEN, alone or with other system flags) reads the index of
+/// unseen messages alone, which holds the bits: without statistics the
+/// planner prefers the folder's own rows, every one of them read for its
+/// bit (a folder of 100,000 messages, 10,000 unseen, reads ten times the
+/// rows, each a wide one).
 fn flag_search(folder: FolderId, with: &[String], without: &[String]) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;
-    let mut sql = String::from("SELECT uid FROM folder_messages WHERE folder_id = ?");
-    let mut values: Vec<Value> = vec![folder.into()];
     let (mut with_bits, mut without_bits) = (0i64, 0i64);
+    let mut keywords = String::new();
+    let mut values: Vec<Value> = vec![folder.into()];
     let has = "instr(lower(' ' || flags || ' '), lower(' ' || ? || ' '))";
     for (flags, bits, test) in [(with, &mut with_bits, "> 0"), (without, &mut without_bits, "= 0")] {
         for flag in flags {
             match system_flag_bit(flag) {
                 Some(bit) => *bits |= bit,
                 None => {
-                    sql.push_str(&format!(" AND {has} {test}"));
+                    keywords.push_str(&format!(" AND {has} {test}"));
                     values.push(Value::from(flag.clone()));
                 }
             }
         }
     }
+    let unseen = without_bits & SEEN_BIT != 0;
+    let mut sql = String::from("SELECT uid FROM folder_messages");
+    if unseen {
+        // The index's own condition, word for word, so that it applies.
+        sql.push_str(" INDEXED BY folder_messages_unseen WHERE folder_id = ? AND system_flags & 1 = 0");
+    } else {
+        sql.push_str(" WHERE folder_id = ?");
+    }
+    sql.push_str(&keywords);
     if with_bits != 0 {
         sql.push_str(&format!(" AND system_flags & {with_bits} = {with_bits}"));
     }
-    if without_bits != 0 {
-        // Written as the index's own condition when it is \Seen alone.
-        sql.push_str(&format!(" AND system_flags & {without_bits} = 0"));
+    let other_without = without_bits & !SEEN_BIT;
+    if other_without != 0 {
+        sql.push_str(&format!(" AND system_flags & {other_without} = 0"));
     }
     sql.push_str(" ORDER BY uid");
     (sql, values)
@@ -563,5 +576,44 @@ impl FolderStore for SqliteStore {
 
     fn watch(&self) -> tokio::sync::broadcast::Receiver<MailboxId> {
         self.pool.changes.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan SQLite chooses for a search by flags in folder 1.
+    fn plan(conn: &Connection, with: &[&str], without: &[&str]) -> String {
+        let owned = |flags: &[&str]| flags.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+        let (sql, values) = flag_search(1, &owned(with), &owned(without));
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| r.get::<_, String>(3)).unwrap();
+        rows.collect::<Result<Vec<_>, _>>().unwrap().join("; ")
+    }
+
+    #[tokio::test]
+    async fn searches_of_unseen_messages_walk_the_index_of_unseen_messages_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
+        let plans = store
+            .read(|conn| {
+                Ok([
+                    plan(conn, &[], &["\\Seen"]),
+                    plan(conn, &["\\Flagged", "$Ordonnance"], &["\\seen", "\\Deleted"]),
+                    plan(conn, &["\\Seen"], &[]),
+                    plan(conn, &[], &["\\Deleted"]),
+                ])
+            })
+            .await
+            .unwrap();
+        assert!(plans[0].contains("COVERING INDEX folder_messages_unseen"), "the index alone: {}", plans[0]);
+        for unseen in &plans[..2] {
+            assert!(unseen.contains("folder_messages_unseen"), "{unseen}");
+            assert!(!unseen.contains("TEMP B-TREE"), "already in UID order: {unseen}");
+        }
+        for other in &plans[2..] {
+            assert!(!other.contains("folder_messages_unseen"), "the index holds unseen messages only: {other}");
+        }
     }
 }

@@ -41,6 +41,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (25, "search_indexes", include_str!("../../migrations/sqlite/0025_search_indexes.sql")),
     (26, "folder_uids", include_str!("../../migrations/sqlite/0026_folder_uids.sql")),
     (27, "unused_facts_indexes", include_str!("../../migrations/sqlite/0027_unused_facts_indexes.sql")),
+    (28, "unseen_index_with_flags", include_str!("../../migrations/sqlite/0028_unseen_index_with_flags.sql")),
 ];
 
 /// The version of the database at `path`, read only (0: no database yet,
