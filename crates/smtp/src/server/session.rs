@@ -677,13 +677,13 @@ impl<'a> Session<'a> {
             let limit = mss_core::patients::MAX_PATIENT_MESSAGE_BYTES;
             return Ok(Reply::new(552, "5.3.4", format!("Message too large for a patient, at most {limit} bytes")));
         }
-        // The header section, for the log.
-        let headers = mss_message::parsed::parse_header(&body);
         // Checked again now: the login may have ended during the transaction.
         if let Some(reply) = self.login_revoked().await {
             return Ok(reply);
         }
-        let message = self.with_received_header(&envelope, &body);
+        let message = self.with_received_header(&envelope, body);
+        // The header section, for the log.
+        let headers = mss_message::parsed::parse_header(&message);
         match self.store_message(&envelope, &message).await {
             Ok(()) => {
                 tracing::info!(
@@ -774,8 +774,10 @@ impl<'a> Session<'a> {
         .map(|_| ())
     }
 
-    /// RFC 5321 §4.4: the trace header we add in front of the message.
-    fn with_received_header(&self, envelope: &Envelope, body: &[u8]) -> Vec<u8> {
+    /// RFC 5321 §4.4: the trace header we add in front of the message, in
+    /// the body's own buffer (a copy would double each message held while
+    /// it is stored: 50 connections of 200 KB messages, 10 MB more).
+    fn with_received_header(&self, envelope: &Envelope, mut body: Vec<u8>) -> Vec<u8> {
         let date =
             time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
         let helo = self.helo.as_deref().unwrap_or("unknown");
@@ -792,10 +794,8 @@ impl<'a> Session<'a> {
             self.peer.ip(),
             self.server.hostname
         );
-        let mut message = Vec::with_capacity(header.len() + body.len());
-        message.extend_from_slice(header.as_bytes());
-        message.extend_from_slice(body);
-        message
+        body.splice(0..0, header.into_bytes());
+        body
     }
 }
 
