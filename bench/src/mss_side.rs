@@ -242,7 +242,7 @@ impl Mss {
                 let (store, address) = (self.store.clone(), address.to_string());
                 puts.spawn(async move {
                     let raw = make(n, &address);
-                    (n, store.body(&raw).await.expect("blob"), raw.len() as u64)
+                    (n, store.body(raw.clone().into()).await.expect("blob"), raw.len() as u64)
                 });
                 if puts.len() >= 64 {
                     stored.push(puts.join_next().await.expect("a task").expect("stored"));

@@ -403,7 +403,7 @@ async fn a_mailbox_of_100000_messages_stays_usable() {
     let (site, alice, addr) = alice_site().await;
     let inbox = site.store.meta.folder(alice, "INBOX").await.unwrap().unwrap();
     let raw = message("Volume", "un parmi cent mille");
-    let blob = site.store.blobs.put(raw.as_bytes()).await.unwrap();
+    let blob = site.store.blobs.put(raw.clone().into()).await.unwrap();
     let batch: Vec<mss_store::Appended> = (0..COUNT)
         .map(|i| mss_store::Appended {
             blob,

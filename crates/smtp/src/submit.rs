@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use mss_core::patients::{self, MAX_PATIENT_MESSAGE_BYTES};
 use mss_core::{Domain, EmailAddress, NationalId, Relation, Right, rights};
-use mss_store::{Dsn, MailboxId, MetadataStore, Placement, RecipientDsn, SENT, Store, StoreError, now_unix};
+use mss_store::{Bytes, Dsn, MailboxId, MetadataStore, Placement, RecipientDsn, SENT, Store, StoreError, now_unix};
 use tokio::sync::Notify;
 
 use crate::notify;
@@ -138,7 +138,7 @@ impl Submitter {
     /// `sending_mailbox` when configured; durable when it returns.
     pub async fn store(
         &self,
-        message: &[u8],
+        message: Bytes,
         from: &str,
         sending_mailbox: MailboxId,
         routes: &[Route],
@@ -152,7 +152,7 @@ impl Submitter {
     /// success report at once; remote ones keep their request in the queue.
     pub async fn store_with_dsn(
         &self,
-        message: &[u8],
+        message: Bytes,
         from: &str,
         sending_mailbox: MailboxId,
         routes: &[Route],
@@ -175,7 +175,8 @@ impl Submitter {
         }
         if !local.is_empty() {
             // Read once here, kept with the message (issue 14).
-            let delivery = self.store.deliver_read(message, &local, || Some(mss_message::stored(message))).await?;
+            let delivery =
+                self.store.deliver_read(message.clone(), &local, |raw| Some(mss_message::stored(raw))).await?;
             let delivered: Vec<(String, RecipientDsn)> = routes
                 .iter()
                 .enumerate()
@@ -186,7 +187,7 @@ impl Submitter {
                 self.store.meta.record_local_delivery(&delivery.blob, &addresses).await?;
                 let expires_at = now_unix() + self.expiry_seconds();
                 let host = (self.domain.as_str(), &self.domain);
-                if notify::report_delivered(&self.store, host, from, message, &delivered, dsn, expires_at).await? {
+                if notify::report_delivered(&self.store, host, from, &message, &delivered, dsn, expires_at).await? {
                     self.wake.notify_one();
                 }
             }

@@ -81,7 +81,7 @@ impl World {
     async fn pharmacy_sends(&self, to: &str, headers: &str, text: &str) {
         let message = format!("From: Pharmacie de la Gare <{PHARMACY}>\r\nTo: <{to}>\r\n{headers}\r\n{text}\r\n");
         let route = self.submitter.route(&to.parse().unwrap()).await.unwrap();
-        self.submitter.store(message.as_bytes(), PHARMACY, self.pharmacy, &[route]).await.unwrap();
+        self.submitter.store(message.into(), PHARMACY, self.pharmacy, &[route]).await.unwrap();
         self.outbound.run_once().await.unwrap();
     }
 

@@ -232,7 +232,7 @@ async fn delivery_notifications_asked_are_passed_on_and_honoured() {
     p.ours
         .store
         .enqueue_with_dsn(
-            MESSAGE,
+            MESSAGE.into(),
             "alice@ours.test",
             &[to("bob@peer.test"), to("nobody@peer.test")],
             now_unix() + 3600,

@@ -182,7 +182,7 @@ async fn a_patient_answers_a_mailbox_that_kept_no_copy_of_its_message() {
     };
     let message = format!("From: <{NEVER_WROTE}>\r\nTo: <{PATIENT}>\r\nSubject: Votre commande\r\n\r\nBonjour\r\n");
     let route = submitter.route(&PATIENT.parse().unwrap()).await.unwrap();
-    submitter.store(message.as_bytes(), NEVER_WROTE, w.never_wrote, &[route]).await.unwrap();
+    submitter.store(message.into(), NEVER_WROTE, w.never_wrote, &[route]).await.unwrap();
     let sent = w.site.store.meta.folder(w.never_wrote, "Sent").await.unwrap().unwrap();
     assert!(w.site.store.meta.folder_uids(sent.id).await.unwrap().is_empty(), "no copy kept");
     let (rcpt, end, text) = deliver(&w, &w.gateway, PATIENT, NEVER_WROTE).await;

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 
 use crate::StoreError;
 
@@ -91,7 +92,7 @@ impl std::str::FromStr for BlobHash {
 pub trait BlobStore: Send + Sync {
     /// Stores `data` durably and returns its hash; storing the same content
     /// twice keeps one copy.
-    async fn put(&self, data: &[u8]) -> Result<BlobHash, StoreError>;
+    async fn put(&self, data: Bytes) -> Result<BlobHash, StoreError>;
     /// The content, checked against its hash; `None` if absent.
     async fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, StoreError>;
     /// The contents of several blobs, in order: one round trip where the

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 
 use crate::StoreError;
 use crate::blob::{BlobHash, BlobStore, elapsed_since, verified};
@@ -212,9 +213,8 @@ impl Inner {
 
 #[async_trait]
 impl BlobStore for FsBlobStore {
-    async fn put(&self, data: &[u8]) -> Result<BlobHash, StoreError> {
+    async fn put(&self, data: Bytes) -> Result<BlobHash, StoreError> {
         let inner = self.inner.clone();
-        let data = data.to_vec();
         blocking(move || inner.put(&data)).await
     }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 
 use crate::{BlobHash, BlobStore, StoreError};
 
@@ -58,7 +59,7 @@ pub struct LayeredBlobs {
 
 #[async_trait]
 impl BlobStore for LayeredBlobs {
-    async fn put(&self, data: &[u8]) -> Result<BlobHash, StoreError> {
+    async fn put(&self, data: Bytes) -> Result<BlobHash, StoreError> {
         self.files.put(data).await
     }
 

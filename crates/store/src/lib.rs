@@ -55,6 +55,10 @@ pub use allocate::{create_at_free_address, free_address};
 pub use app_passwords::*;
 pub use audit::*;
 pub use blob::{BlobHash, BlobStore};
+/// A message body shared without copies (`Bytes::from(Vec<u8>)` takes the
+/// buffer): the blob writer works on its own thread while the caller reads
+/// the same bytes.
+pub use bytes::Bytes;
 pub use error::StoreError;
 pub use facts::*;
 pub use folders::*;
@@ -186,26 +190,32 @@ impl Store {
         placements: &[Placement],
         facts: Option<MessageFacts>,
     ) -> Result<Delivery, StoreError> {
-        self.deliver_read(raw, placements, move || facts).await
+        self.deliver_read(Bytes::copy_from_slice(raw), placements, move |_| facts).await
     }
 
-    /// The same, the facts read by `read` while a large body is being
-    /// written: the message is parsed during the blob's writes and syncs,
-    /// not before them.
+    /// The same, the facts read by `read` from the message while a large
+    /// body is being written: the message is parsed during the blob's
+    /// writes and syncs, not before them. Nothing of the message is held
+    /// here while the links wait for their commit (many deliveries wait
+    /// together): the body is let go once durable, the text once cut down
+    /// to its words; a caller that passes its only handle on `raw` frees it
+    /// then.
     pub async fn deliver_read(
         &self,
-        raw: &[u8],
+        raw: Bytes,
         placements: &[Placement],
-        read: impl FnOnce() -> Option<MessageFacts>,
+        read: impl FnOnce(&[u8]) -> Option<MessageFacts>,
     ) -> Result<Delivery, StoreError> {
         if placements.is_empty() {
             return Err(StoreError::Invalid("a delivery needs at least one recipient".into()));
         }
+        let size = u64::try_from(raw.len()).map_err(|_| StoreError::Invalid("message too large".into()))?;
         // Polled in order: the body's write is under way (on a blocking
         // thread, or on the network) when `read` runs.
-        let (body, facts) = tokio::join!(self.body(raw), async { read() });
+        let (body, facts) =
+            tokio::join!(self.body(raw.clone()), async { read(&raw).map(MessageFacts::with_indexed_text) });
+        drop(raw);
         let body = body?;
-        let size = u64::try_from(raw.len()).map_err(|_| StoreError::Invalid("message too large".into()))?;
         let message = NewMessage { blob: body.hash, size, received_at: now_unix(), inline: body.inline, facts };
         self.meta.link_message(&message, placements).await
     }
@@ -213,9 +223,10 @@ impl Store {
     /// Prepares a body for linking: a large one is written to a blob file
     /// now (durable before the row that names it), a small one is handed
     /// back to be written by the linking transaction itself.
-    pub async fn body(&self, raw: &[u8]) -> Result<Body, StoreError> {
+    pub async fn body(&self, raw: Bytes) -> Result<Body, StoreError> {
         if raw.len() <= INLINE_MAX {
-            return Ok(Body { hash: BlobHash::of(raw), inline: Some(raw.to_vec()) });
+            // The buffer itself when the caller kept no other handle on it.
+            return Ok(Body { hash: BlobHash::of(&raw), inline: Some(Vec::from(raw)) });
         }
         Ok(Body { hash: self.blobs.put(raw).await?, inline: None })
     }
@@ -231,6 +242,7 @@ impl Store {
         recipients: &[mss_core::EmailAddress],
         expires_at: i64,
     ) -> Result<QueueId, StoreError> {
+        let raw = Bytes::copy_from_slice(raw);
         self.enqueue_with_dsn(raw, sender, recipients, expires_at, Dsn::default(), Vec::new()).await
     }
 
@@ -238,15 +250,15 @@ impl Store {
     /// notifications (RFC 3461): for the message, and per recipient.
     pub async fn enqueue_with_dsn(
         &self,
-        raw: &[u8],
+        raw: Bytes,
         sender: &str,
         recipients: &[mss_core::EmailAddress],
         expires_at: i64,
         dsn: Dsn,
         recipient_dsn: Vec<RecipientDsn>,
     ) -> Result<QueueId, StoreError> {
-        let blob = self.blobs.put(raw).await?;
         let size = u64::try_from(raw.len()).map_err(|_| StoreError::Invalid("message too large".into()))?;
+        let blob = self.blobs.put(raw).await?;
         let message = NewQueued {
             blob,
             size,

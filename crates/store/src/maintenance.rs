@@ -152,7 +152,7 @@ impl Store {
             let Some(data) = self.blobs.get(hash).await? else {
                 return Err(StoreError::NotFound(format!("blob {hash}, named by the snapshot")));
             };
-            if copy.blobs.put(&data).await? != *hash {
+            if copy.blobs.put(data.into()).await? != *hash {
                 return Err(StoreError::Invalid(format!("blob {hash} does not match its hash")));
             }
             backup.copied += 1;

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
@@ -195,8 +196,8 @@ impl S3BlobStore {
         verified(&hash, data.to_vec()).map(Some)
     }
 
-    async fn write(&self, key: &ObjectPath, data: &[u8]) -> Result<(), StoreError> {
-        let payload = PutPayload::from(data.to_vec());
+    async fn write(&self, key: &ObjectPath, data: Bytes) -> Result<(), StoreError> {
+        let payload = PutPayload::from(data);
         self.client.put(key, payload).await.map(drop).map_err(|e| self.failed("writing", key, e))
     }
 
@@ -244,11 +245,11 @@ fn age(meta: &ObjectMeta) -> Duration {
 
 #[async_trait]
 impl BlobStore for S3BlobStore {
-    async fn put(&self, data: &[u8]) -> Result<BlobHash, StoreError> {
-        let hash = BlobHash::of(data);
+    async fn put(&self, data: Bytes) -> Result<BlobHash, StoreError> {
+        let hash = BlobHash::of(&data);
         let key = self.key_of(&hash);
         for _ in 0..STORE_ATTEMPTS {
-            self.write(&key, data).await?;
+            self.write(&key, data.clone()).await?;
             // A collector that wrote its marker after this point sees the
             // fresh write and keeps the blob; one that wrote it before may
             // have removed the blob once it is done: look again.
@@ -296,7 +297,7 @@ impl BlobStore for S3BlobStore {
         // The marker first: a store of this blob that does not see it wrote
         // before the look below, which then finds the blob fresh.
         let marker = self.marker_of(hash);
-        self.write(&marker, b"").await?;
+        self.write(&marker, Bytes::new()).await?;
         let removed = self.remove_marked_if_idle(&self.key_of(hash), idle).await;
         let unmarked = self.remove(&marker).await;
         let removed = removed?;

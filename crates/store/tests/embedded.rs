@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, SystemTime};
 
-use mss_store::{SqliteStore, Store, StoreConfig, StoreError};
+use mss_store::{Bytes, SqliteStore, Store, StoreConfig, StoreError};
 
 async fn fresh() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -60,7 +60,7 @@ async fn a_database_from_a_newer_mss_is_refused() {
 #[tokio::test]
 async fn a_damaged_blob_is_reported_not_served() {
     let (dir, store) = fresh().await;
-    let hash = store.blobs.put(b"original").await.unwrap();
+    let hash = store.blobs.put(Bytes::from_static(b"original")).await.unwrap();
     let hex = hash.to_hex();
     std::fs::write(dir.path().join("blobs").join(&hex[..2]).join(&hex), b"tampered").unwrap();
     assert!(matches!(store.blobs.get(&hash).await, Err(StoreError::Corrupt(_))));
@@ -119,12 +119,12 @@ async fn the_check_names_missing_and_damaged_blobs_and_broken_invariants() {
 async fn a_blob_stored_again_is_not_collected_and_an_interrupted_collection_is_undone() {
     let (dir, store) = fresh().await;
     let hour = Duration::from_secs(3600);
-    let reused = store.blobs.put(b"same content").await.unwrap();
-    let idle = store.blobs.put(b"forgotten").await.unwrap();
+    let reused = store.blobs.put(Bytes::from_static(b"same content")).await.unwrap();
+    let idle = store.blobs.put(Bytes::from_static(b"forgotten")).await.unwrap();
     age(&blob_path(dir.path(), &reused), 2 * hour);
     age(&blob_path(dir.path(), &idle), 2 * hour);
     // A delivery re-using the blob refreshes it.
-    assert_eq!(store.blobs.put(b"same content").await.unwrap(), reused);
+    assert_eq!(store.blobs.put(Bytes::from_static(b"same content")).await.unwrap(), reused);
     assert!(!store.blobs.remove_if_idle(&reused, hour).await.unwrap());
     assert!(store.blobs.remove_if_idle(&idle, hour).await.unwrap());
     assert!(!store.blobs.contains(&idle).await.unwrap());

@@ -8,7 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant, SystemTime};
 
-use mss_store::{BlobHash, BlobStore, BlobsConfig, PostgresConfig, S3BlobStore, Store, StoreConfig, StoreError};
+use mss_store::{BlobHash, BlobStore, BlobsConfig, Bytes, PostgresConfig, S3BlobStore, Store, StoreConfig, StoreError};
 use mss_testkit::{Cluster, S3Bucket, S3Server};
 use support::s3_config;
 
@@ -60,10 +60,10 @@ async fn blobs_round_trip_and_the_same_content_is_one_object() {
     let Some(fresh) = Fresh::start().await else { return };
     let store = &fresh.store;
     let body = large("a large body ");
-    let hash = store.put(&body).await.unwrap();
+    let hash = store.put(body.clone().into()).await.unwrap();
     assert_eq!(hash, BlobHash::of(&body));
-    assert_eq!(store.put(&body).await.unwrap(), hash, "storing again is idempotent");
-    let small = store.put(b"small").await.unwrap();
+    assert_eq!(store.put(body.clone().into()).await.unwrap(), hash, "storing again is idempotent");
+    let small = store.put(Bytes::from_static(b"small")).await.unwrap();
     assert_eq!(store.get(&hash).await.unwrap(), Some(body));
     assert_eq!(store.get(&small).await.unwrap().as_deref(), Some(&b"small"[..]));
     assert!(store.contains(&hash).await.unwrap());
@@ -86,7 +86,7 @@ async fn with_an_empty_prefix_blobs_are_at_the_root_of_the_bucket() {
     let Some(server) = S3Server::start() else { return };
     let bucket = server.bucket();
     let store = S3BlobStore::open(&s3_config(&bucket, "")).await.unwrap();
-    let hash = store.put(b"at the root").await.unwrap();
+    let hash = store.put(Bytes::from_static(b"at the root")).await.unwrap();
     let hex = hash.to_hex();
     assert!(server.object_path(&bucket, &format!("{}/{hex}", &hex[..2])).is_file());
     assert_eq!(store.list().await.unwrap(), vec![hash]);
@@ -97,7 +97,7 @@ async fn with_an_empty_prefix_blobs_are_at_the_root_of_the_bucket() {
 #[tokio::test]
 async fn an_object_altered_behind_the_store_is_reported_not_served() {
     let Some(fresh) = Fresh::start().await else { return };
-    let hash = fresh.store.put(&large("original ")).await.unwrap();
+    let hash = fresh.store.put(large("original ").into()).await.unwrap();
     std::fs::write(fresh.file_of(&hash), large("tampered ")).unwrap();
     let read = fresh.store.get(&hash).await;
     assert!(matches!(read, Err(StoreError::Corrupt(_))), "{read:?}");
@@ -134,13 +134,13 @@ async fn listing_pages_through_every_blob_and_deleting_removes_one() {
 async fn an_idle_blob_is_collected_and_one_stored_again_is_kept() {
     let Some(fresh) = Fresh::start().await else { return };
     let store = &fresh.store;
-    let fresh_one = store.put(b"just written").await.unwrap();
-    let reused = store.put(b"same content").await.unwrap();
-    let idle = store.put(b"forgotten").await.unwrap();
+    let fresh_one = store.put(Bytes::from_static(b"just written")).await.unwrap();
+    let reused = store.put(Bytes::from_static(b"same content")).await.unwrap();
+    let idle = store.put(Bytes::from_static(b"forgotten")).await.unwrap();
     age(&fresh.file_of(&reused), 2 * HOUR);
     age(&fresh.file_of(&idle), 2 * HOUR);
     // A delivery re-using the blob writes it again, which refreshes it.
-    assert_eq!(store.put(b"same content").await.unwrap(), reused);
+    assert_eq!(store.put(Bytes::from_static(b"same content")).await.unwrap(), reused);
 
     assert!(!store.remove_if_idle(&fresh_one, HOUR).await.unwrap());
     assert!(!store.remove_if_idle(&reused, HOUR).await.unwrap());
@@ -161,7 +161,7 @@ async fn a_store_during_a_collection_waits_for_it_and_writes_the_blob_anew() {
     std::fs::create_dir_all(marker.parent().unwrap()).unwrap();
     std::fs::write(&marker, b"").unwrap();
     let store = fresh.store.clone();
-    let storing = tokio::spawn(async move { store.put(&body).await });
+    let storing = tokio::spawn(async move { store.put(body.clone().into()).await });
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(!storing.is_finished(), "the store waits for the collection to end");
     // The collector removes the blob, then its marker.
@@ -180,7 +180,7 @@ async fn the_marker_of_a_collector_that_died_is_ignored_and_removed_at_open() {
     std::fs::write(&marker, b"").unwrap();
     age(&marker, HOUR);
     let started = Instant::now();
-    assert_eq!(fresh.store.put(b"content").await.unwrap(), hash);
+    assert_eq!(fresh.store.put(Bytes::from_static(b"content")).await.unwrap(), hash);
     assert!(started.elapsed() < Duration::from_secs(5), "no wait: {:?}", started.elapsed());
     assert!(marker.exists());
     S3BlobStore::open(&s3_config(&fresh.bucket, PREFIX)).await.unwrap();
@@ -208,11 +208,11 @@ async fn a_wrong_secret_or_a_missing_bucket_is_refused_at_open_and_the_secret_ne
 #[tokio::test]
 async fn a_stopped_server_is_a_prompt_error_not_a_hang() {
     let Some(fresh) = Fresh::start().await else { return };
-    let hash = fresh.store.put(b"before the stop").await.unwrap();
+    let hash = fresh.store.put(Bytes::from_static(b"before the stop")).await.unwrap();
     let Fresh { server, store, .. } = fresh;
     drop(server);
     let started = Instant::now();
-    let put = store.put(b"after the stop").await;
+    let put = store.put(Bytes::from_static(b"after the stop")).await;
     let get = store.get(&hash).await;
     let listed = store.list().await;
     assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
@@ -240,7 +240,7 @@ async fn a_store_on_postgresql_keeps_large_bodies_in_the_bucket() {
     assert!(fresh.file_of(&delivered.blob).is_file(), "a large body goes to the bucket");
     assert_eq!(store.blobs.get(&delivered.blob).await.unwrap(), Some(body));
 
-    let orphan = store.blobs.put(&large("never linked ")).await.unwrap();
+    let orphan = store.blobs.put(large("never linked ").into()).await.unwrap();
     age(&fresh.file_of(&orphan), 2 * HOUR);
     let collection = store.collect_blobs(HOUR).await.unwrap();
     assert_eq!((collection.unreferenced, collection.removed), (1, 1));

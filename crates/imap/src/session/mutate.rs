@@ -224,7 +224,7 @@ impl Session<'_> {
         let received_at = date.map_or_else(now_unix, |d| d.as_ref().timestamp());
         // A large body durable first, then the rows (with a small body): OK
         // only once both are on disk.
-        let body = match store.body(data).await {
+        let body = match store.body(mss_store::Bytes::copy_from_slice(data)).await {
             Ok(body) => body,
             Err(e) => return unavailable(e),
         };

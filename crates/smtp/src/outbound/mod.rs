@@ -18,7 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mss_core::{Domain, EmailAddress};
-use mss_store::{AttemptOutcome, Placement, QueueId, QueuedRecipient, RecipientDsn, Store, StoreError, now_unix};
+use mss_store::{
+    AttemptOutcome, Bytes, Placement, QueueId, QueuedRecipient, RecipientDsn, Store, StoreError, now_unix,
+};
 use tokio::sync::Notify;
 use tokio_rustls::rustls::ClientConfig;
 
@@ -268,8 +270,8 @@ pub async fn deliver_report(
     if sender.domain() == domain {
         match store.meta.mailbox(&sender).await? {
             Some(mailbox) if mailbox.state.receives_mail() => {
-                let read = || Some(mss_message::stored(report));
-                store.deliver_read(report, &[Placement::inbox(mailbox.id)], read).await?;
+                let read = |raw: &[u8]| Some(mss_message::stored(raw));
+                store.deliver_read(Bytes::copy_from_slice(report), &[Placement::inbox(mailbox.id)], read).await?;
             }
             _ => tracing::warn!(%sender, "outbound: report dropped, the sender has no active mailbox"),
         }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use mss_core::{EmailAddress, patients};
 use mss_identity::login::{self, LoginError, Principal};
-use mss_store::{Dsn, MailboxId, NewAuditEntry, Placement, RecipientDsn, Scope, now_unix};
+use mss_store::{Bytes, Dsn, MailboxId, NewAuditEntry, Placement, RecipientDsn, Scope, now_unix};
 use mss_trust::liste_blanche::dn_listed;
 use mss_trust::{DistinguishedName, PeerCertificate};
 use smtp_proto::{MAIL_BODY_BINARYMIME, Request};
@@ -681,24 +681,25 @@ impl<'a> Session<'a> {
         if let Some(reply) = self.login_revoked().await {
             return Ok(reply);
         }
-        let message = self.with_received_header(&envelope, body);
-        // The header section, for the log.
-        let headers = mss_message::parsed::parse_header(&message);
-        match self.store_message(&envelope, &message).await {
+        let message = Bytes::from(self.with_received_header(&envelope, body));
+        // For the log: the message itself is let go once stored.
+        let size = message.len();
+        let message_id = mss_message::parsed::parse_header(&message).and_then(|h| h.message_id().map(str::to_string));
+        match self.store_message(&envelope, message).await {
             Ok(()) => {
                 tracing::info!(
                     peer = %self.peer,
                     from = %envelope.from,
                     recipients = envelope.recipients.len(),
-                    size = message.len(),
-                    message_id = headers.as_ref().and_then(|h| h.message_id()).unwrap_or("-"),
+                    size,
+                    message_id = message_id.as_deref().unwrap_or("-"),
                     "smtp: message accepted"
                 );
                 let (actor, action) = match &self.principal {
                     Some(principal) => (principal.address().to_string(), "smtp.submit"),
                     None => (self.peer_subject(), "smtp.receive"),
                 };
-                let detail = format!("recipients={} size={}", envelope.recipients.len(), message.len());
+                let detail = format!("recipients={} size={size}", envelope.recipients.len());
                 let entry = NewAuditEntry::now(actor, action, &envelope.from, "ok", detail);
                 self.server.store.audit.record(entry).await;
                 Ok(Reply::ok("Message accepted"))
@@ -738,7 +739,7 @@ impl<'a> Session<'a> {
 
     /// Submission: through the [`Submitter`](crate::submit::Submitter).
     /// The MTA: into our recipients' INBOX. Durable when this returns.
-    async fn store_message(&self, envelope: &Envelope, message: &[u8]) -> Result<(), mss_store::StoreError> {
+    async fn store_message(&self, envelope: &Envelope, message: Bytes) -> Result<(), mss_store::StoreError> {
         if let (Mode::Submission(submission), Some(mailbox)) = (&self.server.mode, envelope.sending_mailbox) {
             let (routes, dsn) = (&envelope.recipients, (&envelope.dsn, envelope.recipient_dsn.as_slice()));
             return submission.submitter.store_with_dsn(message, &envelope.from, mailbox, routes, dsn).await;
@@ -748,8 +749,15 @@ impl<'a> Session<'a> {
             .iter()
             .filter_map(|r| if let Route::Local(_, id) = r { Some(Placement::inbox(*id)) } else { None })
             .collect();
+        // Kept here only for a success report (RFC 3461), rare: otherwise
+        // the body is let go once durable, before the links' commit.
+        let wanted = envelope.recipient_dsn.iter().any(|dsn| notify::wants(dsn, "SUCCESS"));
+        let for_report = wanted.then(|| message.clone());
         // Read once here, kept with the message (issue 14).
-        self.server.store.deliver_read(message, &local, || Some(mss_message::stored(message))).await?;
+        self.server.store.deliver_read(message, &local, |raw| Some(mss_message::stored(raw))).await?;
+        let Some(message) = for_report else {
+            return Ok(());
+        };
         // Success reports asked for (RFC 3461) go back once it is stored;
         // the outbound worker takes a queued one on its next round.
         let delivered: Vec<(String, RecipientDsn)> = envelope
@@ -765,7 +773,7 @@ impl<'a> Session<'a> {
             &self.server.store,
             host,
             &envelope.from,
-            message,
+            &message,
             &delivered,
             &envelope.dsn,
             expires_at,

@@ -59,7 +59,7 @@ pub async fn copy_embedded(
         let source = FsBlobStore::open(&dir.join("blobs")).await?;
         for hash in source.list().await? {
             let body = source.get(&hash).await?.ok_or_else(|| StoreError::NotFound(format!("blob {hash}")))?;
-            blobs.put(&body).await?;
+            blobs.put(body.into()).await?;
             report.blobs += 1;
         }
     }

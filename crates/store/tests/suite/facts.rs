@@ -66,7 +66,7 @@ pub async fn facts_are_written_with_the_message_and_shared_by_its_copies(store: 
     let bare = b"Subject: sans\r\n\r\nz\r\n";
     let mut messages = Vec::new();
     for raw in [&appended[..], &bare[..]] {
-        let body = store.body(raw).await.unwrap();
+        let body = store.body(Bytes::copy_from_slice(raw)).await.unwrap();
         messages.push(Appended {
             blob: body.hash,
             size: raw.len() as u64,

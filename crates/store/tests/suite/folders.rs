@@ -10,7 +10,7 @@ async fn mailbox(store: &Store) -> Mailbox {
 }
 
 async fn append(store: &Store, folder: &Folder, body: &[u8], flags: &[&str]) -> u32 {
-    let stored = store.body(body).await.unwrap();
+    let stored = store.body(Bytes::copy_from_slice(body)).await.unwrap();
     let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
     let message = Appended {
         blob: stored.hash,

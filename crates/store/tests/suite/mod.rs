@@ -195,10 +195,10 @@ pub async fn a_delivery_to_an_unknown_mailbox_changes_nothing(store: &Store) {
 }
 
 pub async fn blobs_are_content_addressed_and_checked(store: &Store) {
-    let hash = store.blobs.put(b"content").await.unwrap();
+    let hash = store.blobs.put(Bytes::from_static(b"content")).await.unwrap();
     assert_eq!(hash, BlobHash::of(b"content"));
     assert!(store.blobs.contains(&hash).await.unwrap());
-    assert_eq!(store.blobs.put(b"content").await.unwrap(), hash);
+    assert_eq!(store.blobs.put(Bytes::from_static(b"content")).await.unwrap(), hash);
     assert_eq!(store.blobs.get(&hash).await.unwrap().as_deref(), Some(&b"content"[..]));
     let missing = BlobHash::of(b"missing");
     assert_eq!(store.blobs.get(&missing).await.unwrap(), None);

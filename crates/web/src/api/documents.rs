@@ -144,7 +144,7 @@ pub async fn send(
     }
     let message_id = mss_message::parsed::parse_header(&message).and_then(|h| h.message_id().map(str::to_string));
     let message = with_received_header(sending, &message);
-    match sending.submitter.store(&message, &address, mailbox.id, &routes).await {
+    match sending.submitter.store(message.clone(), &address, mailbox.id, &routes).await {
         Ok(()) => {}
         Err(e) if e.is_storage_full() => {
             return Err(Problem::new(

@@ -763,7 +763,7 @@ async fn send(
             .into_response();
     }
     let message = with_received_header(sending, &message);
-    match sending.submitter.store(&message, &address, mailbox.id, &routes).await {
+    match sending.submitter.store(message.clone(), &address, mailbox.id, &routes).await {
         Ok(()) => {}
         Err(e) if e.is_storage_full() => {
             let message =
@@ -786,7 +786,7 @@ async fn send(
 
 /// Keeps `message` in `folder` (Drafts), seen: its UID.
 async fn save_draft(web: &Web, folder: &Folder, message: &[u8]) -> Result<u32, mss_store::StoreError> {
-    let body = web.store.body(message).await?;
+    let body = web.store.body(mss_store::Bytes::copy_from_slice(message)).await?;
     let appended = Appended {
         blob: body.hash,
         size: message.len() as u64,

@@ -547,7 +547,7 @@ async fn answer(
         return layout::unavailable("building an answer to a patient failed");
     };
     let message = with_received_header(sending, &message);
-    if let Err(e) = sending.submitter.store(&message, &address, mailbox.id, &[route]).await {
+    if let Err(e) = sending.submitter.store(message.clone(), &address, mailbox.id, &[route]).await {
         return layout::unavailable(e);
     }
     let what = match action {

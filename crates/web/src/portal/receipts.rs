@@ -118,7 +118,7 @@ async fn send(
     }
     .build();
     let mdn = with_received_header(sending, &mdn);
-    if let Err(e) = sending.submitter.store(&mdn, &address, mailbox.id, &[route]).await {
+    if let Err(e) = sending.submitter.store(mdn, &address, mailbox.id, &[route]).await {
         return layout::unavailable(e);
     }
     let flag = [SENT_FLAG.to_string()];

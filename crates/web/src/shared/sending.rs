@@ -4,7 +4,7 @@
 
 use mss_core::EmailAddress;
 use mss_smtp::submit::{Refused, Route};
-use mss_store::{StoreError, now_unix};
+use mss_store::{Bytes, StoreError, now_unix};
 
 use crate::Sending;
 
@@ -34,11 +34,11 @@ pub async fn route(sending: &Sending, address: &EmailAddress) -> Result<Route, U
 }
 
 /// RFC 5321 §4.4, as submission writes it: received over HTTP(S).
-pub fn with_received_header(sending: &Sending, body: &[u8]) -> Vec<u8> {
+pub fn with_received_header(sending: &Sending, body: &[u8]) -> Bytes {
     let date = mail_builder::headers::date::Date::new(now_unix()).to_rfc822();
     let header = format!("Received: from portail by {} (mss) with HTTP;\r\n\t{date}\r\n", sending.hostname);
     let mut message = Vec::with_capacity(header.len() + body.len());
     message.extend_from_slice(header.as_bytes());
     message.extend_from_slice(body);
-    message
+    message.into()
 }
