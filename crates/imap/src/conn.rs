@@ -110,7 +110,12 @@ pub struct FrameLimits {
     pub progress: Duration,
 }
 
+/// Room for one read of a literal (a TLS record's worth).
 const READ_CHUNK: usize = 16 * 1024;
+
+/// Room for one read while waiting for a line: a session waiting for its
+/// next command (or in IDLE for hours) holds this much, not a read chunk.
+const LINE_ROOM: usize = 1024;
 
 /// How long a write may make no progress before the client is given up:
 /// one that stops reading does not hold its session (and what it buffers)
@@ -134,18 +139,15 @@ impl Conn {
         self.write_timeout = timeout;
     }
 
-    /// Reads more bytes into the buffer. Cancel-safe: bytes are appended
-    /// only once a read completed.
-    async fn fill(&mut self, timeout: Duration) -> Result<(), ReadEnd> {
-        let mut chunk = vec![0u8; READ_CHUNK];
-        match tokio::time::timeout(timeout, self.stream.read(&mut chunk)).await {
+    /// Reads up to `room` more bytes straight into the buffer. Cancel-safe:
+    /// bytes are appended only once a read completed.
+    async fn fill(&mut self, room: usize, timeout: Duration) -> Result<(), ReadEnd> {
+        self.buffer.reserve(room);
+        match tokio::time::timeout(timeout, self.stream.read_buf(&mut self.buffer)).await {
             Err(_) => Err(ReadEnd::Timeout),
             Ok(Err(e)) => Err(ReadEnd::Io(e)),
             Ok(Ok(0)) => Err(ReadEnd::Closed),
-            Ok(Ok(n)) => {
-                self.buffer.extend_from_slice(&chunk[..n]);
-                Ok(())
-            }
+            Ok(Ok(_)) => Ok(()),
         }
     }
 
@@ -181,7 +183,12 @@ impl Conn {
                 too_long = true;
                 self.buffer.clear();
             }
-            self.fill(if waited || !self.buffer.is_empty() { progress } else { first_wait }).await?;
+            if self.buffer.is_empty() && self.buffer.capacity() > LINE_ROOM {
+                // A literal's read chunk is not kept while the client thinks.
+                self.buffer = Vec::new();
+            }
+            let wait = if waited || !self.buffer.is_empty() { progress } else { first_wait };
+            self.fill(LINE_ROOM, wait).await?;
             waited = true;
         }
     }
@@ -189,7 +196,7 @@ impl Conn {
     /// Exactly `n` bytes.
     async fn exact(&mut self, n: usize, progress: Duration) -> Result<Vec<u8>, ReadEnd> {
         while self.buffer.len() < n {
-            self.fill(progress).await?;
+            self.fill(READ_CHUNK.min(n - self.buffer.len()), progress).await?;
         }
         Ok(self.buffer.drain(..n).collect())
     }
