@@ -4,6 +4,9 @@
 //! thread of its own that commits waiting writes together ([`writer`]), a
 //! few reader connections, used on tokio's blocking pool, and two for
 //! lookups by key, used on the caller's thread (`SqliteStore::lookup`).
+//! Readers and lookup connections open on their first use: each holds its
+//! own parse of the schema (about 240 KB), and an idle or lightly used
+//! store needs one of each.
 //! Writes use `BEGIN IMMEDIATE` so that two processes sharing the file (the
 //! server and an administrator's CLI command) queue on the lock instead of
 //! failing halfway; `busy_timeout` bounds the wait. `synchronous=FULL`: a
@@ -30,7 +33,7 @@ mod publication;
 mod stats;
 mod writer;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -54,12 +57,15 @@ pub struct SqliteStore {
 }
 
 struct Pool {
+    /// The database file, for connections opened on their first use.
+    path: PathBuf,
     writer: writer::Writer,
-    readers: Vec<Mutex<Connection>>,
+    /// `None` until first used.
+    readers: Vec<Mutex<Option<Connection>>>,
     /// For [`SqliteStore::lookup`]: the file not mapped (a write since its
     /// last read makes a connection drop its map of the file and map it
     /// again, a cost above a lookup's few pages read).
-    lookups: Vec<Mutex<Connection>>,
+    lookups: Vec<Mutex<Option<Connection>>>,
     /// One per reader: reads wait here, not in blocking threads parked on a
     /// reader's lock (two hundred sessions would hold two hundred threads).
     free_readers: tokio::sync::Semaphore,
@@ -116,7 +122,16 @@ fn connect(path: &Path, usage: Use) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+/// The connection of `slot`, opened now if it was not yet.
+fn opened<'a>(slot: &'a mut Option<Connection>, path: &Path, usage: Use) -> Result<&'a Connection, StoreError> {
+    let conn = match slot.take() {
+        Some(conn) => conn,
+        None => connect(path, usage)?,
+    };
+    Ok(slot.insert(conn))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding a connection leaves no transaction open (rusqlite
     // rolls back on drop), so the connection is still usable.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -145,12 +160,12 @@ impl SqliteStore {
             let mut writer = connect(&path, Use::Write)?;
             migrations::apply(&mut writer)?;
             let writer = writer::Writer::start(&path, writer)?;
-            let readers = (0..READERS).map(|_| connect(&path, Use::Read).map(Mutex::new)).collect::<Result<_, _>>()?;
-            let lookups =
-                (0..LOOKUP_READERS).map(|_| connect(&path, Use::Lookup).map(Mutex::new)).collect::<Result<_, _>>()?;
+            let readers = (0..READERS).map(|_| Mutex::new(None)).collect();
+            let lookups = (0..LOOKUP_READERS).map(|_| Mutex::new(None)).collect();
             let (changes, _) = tokio::sync::broadcast::channel(CHANGE_BUFFER);
             let free_readers = tokio::sync::Semaphore::new(READERS);
-            let pool = Pool { writer, readers, lookups, free_readers, next_reader: AtomicUsize::new(0), changes };
+            let next_reader = AtomicUsize::new(0);
+            let pool = Pool { path, writer, readers, lookups, free_readers, next_reader, changes };
             Ok(Self { pool: Arc::new(pool) })
         })
         .await
@@ -185,11 +200,11 @@ impl SqliteStore {
             // serves the reads and keeps its map of the file and its page
             // cache (a write since a reader's last read makes it drop both
             // and fault every page in again). All busy: the next in turn.
-            let conn = match pool.readers.iter().find_map(|reader| reader.try_lock().ok()) {
-                Some(conn) => conn,
+            let mut slot = match pool.readers.iter().find_map(|reader| reader.try_lock().ok()) {
+                Some(slot) => slot,
                 None => lock(&pool.readers[pool.next_reader.fetch_add(1, Ordering::Relaxed) % pool.readers.len()]),
             };
-            f(&conn)
+            f(opened(&mut slot, &pool.path, Use::Read)?)
         })
         .await
     }
@@ -205,8 +220,8 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let f = match self.pool.lookups.iter().find_map(|conn| conn.try_lock().ok()) {
-            Some(conn) => return f(&conn),
+        let f = match self.pool.lookups.iter().find_map(|slot| slot.try_lock().ok()) {
+            Some(mut slot) => return f(opened(&mut slot, &self.pool.path, Use::Lookup)?),
             None => f,
         };
         self.read(f).await
@@ -984,6 +999,22 @@ mod tests {
     use mss_core::{MailboxKind, MailboxState};
 
     use super::*;
+
+    /// Readers and lookup connections open on their first use, one at a
+    /// time while they are used one at a time.
+    #[tokio::test]
+    async fn an_idle_store_holds_no_reader_and_a_light_load_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
+        let open = |slots: &[Mutex<Option<Connection>>]| slots.iter().filter(|slot| lock(slot).is_some()).count();
+        assert_eq!((open(&store.pool.readers), open(&store.pool.lookups)), (0, 0));
+        for _ in 0..3 {
+            assert!(store.mailboxes().await.unwrap().is_empty());
+            let nobody: EmailAddress = "personne@pharmacie.mssante.fr".parse().unwrap();
+            assert!(store.mailbox(&nobody).await.unwrap().is_none());
+        }
+        assert_eq!((open(&store.pool.readers), open(&store.pool.lookups)), (1, 1));
+    }
 
     #[tokio::test]
     async fn a_lookup_waits_for_an_ordinary_reader_when_every_lookup_connection_is_busy() {

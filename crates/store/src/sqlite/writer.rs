@@ -20,7 +20,7 @@ use std::sync::mpsc;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::{Use, connect};
+use super::{Use, opened};
 use crate::StoreError;
 
 /// Jobs committed together at most: a bound on the transaction's size (a
@@ -194,13 +194,24 @@ fn again(e: &StoreError) -> StoreError {
 /// be copied and the database synced). Passive: it never blocks the writer
 /// or a reader, and what a reader still needs is copied at the next turn.
 /// The thread ends with the writer connection (its hook holds the wake-up).
+/// Its connection opens at the first checkpoint: a store that never fills
+/// the log does not hold a parse of the schema for it.
 fn checkpointer(path: &Path, writer: &mut Connection) -> Result<std::thread::JoinHandle<()>, StoreError> {
-    let conn = connect(path, Use::Write)?;
+    let database = path.to_path_buf();
     let (wake, woken) = mpsc::sync_channel::<()>(1);
     let thread = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
+            let mut slot = None;
             while woken.recv().is_ok() {
+                let conn = match opened(&mut slot, &database, Use::Write) {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // The writer copies the log itself past its backstop.
+                        tracing::warn!(error = %e, "cannot open the SQLite checkpointer's connection");
+                        continue;
+                    }
+                };
                 // A reader (or the writer's own snapshot) can hold back part
                 // of the log, or all of it for a moment: try again shortly,
                 // a bounded number of times, until the log is all copied.
@@ -231,6 +242,7 @@ fn checkpointer(path: &Path, writer: &mut Connection) -> Result<std::thread::Joi
 
 #[cfg(test)]
 mod tests {
+    use super::super::connect;
     use super::*;
 
     fn writer(dir: &Path) -> Writer {
@@ -244,6 +256,36 @@ mod tests {
     fn count(dir: &Path) -> i64 {
         let conn = Connection::open(dir.join("w.sqlite3")).unwrap();
         conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap()
+    }
+
+    /// Past [`CHECKPOINT_PAGES`] in the log, the checkpointer (its
+    /// connection opened then) copies the log into the database file; no
+    /// one else does below the backstop.
+    #[tokio::test]
+    async fn a_full_log_is_copied_into_the_database_by_the_checkpointer() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = writer(dir.path());
+        let database = dir.path().join("w.sqlite3");
+        let before = std::fs::metadata(&database).unwrap().len();
+        writer
+            .write(|tx| {
+                tx.execute_batch("CREATE TABLE pages (data BLOB)")?;
+                let rows = CHECKPOINT_PAGES + 100;
+                tx.execute(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+                            INSERT INTO pages SELECT zeroblob(4000) FROM n",
+                    [rows],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let copied = 4000 * CHECKPOINT_PAGES as u64;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::fs::metadata(&database).unwrap().len() < before + copied {
+            assert!(std::time::Instant::now() < deadline, "the log was not copied into the database");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
