@@ -16,7 +16,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use mss_net::QuickAck;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use mss_net::reading::{DATA_ROOM, LINE_ROOM, read_more};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_rustls::server::TlsStream;
 
 /// The socket, before or after TLS.
@@ -110,13 +111,6 @@ pub struct FrameLimits {
     pub progress: Duration,
 }
 
-/// Room for one read of a literal (a TLS record's worth).
-const READ_CHUNK: usize = 16 * 1024;
-
-/// Room for one read while waiting for a line: a session waiting for its
-/// next command (or in IDLE for hours) holds this much, not a read chunk.
-const LINE_ROOM: usize = 1024;
-
 /// How long a write may make no progress before the client is given up:
 /// one that stops reading does not hold its session (and what it buffers)
 /// for ever.
@@ -139,11 +133,11 @@ impl Conn {
         self.write_timeout = timeout;
     }
 
-    /// Reads up to `room` more bytes straight into the buffer. Cancel-safe:
-    /// bytes are appended only once a read completed.
+    /// Reads more bytes into the buffer, with room for `room` at least
+    /// ([`mss_net::reading`]). Cancel-safe: bytes are appended only once a
+    /// read completed.
     async fn fill(&mut self, room: usize, timeout: Duration) -> Result<(), ReadEnd> {
-        self.buffer.reserve(room);
-        match tokio::time::timeout(timeout, self.stream.read_buf(&mut self.buffer)).await {
+        match tokio::time::timeout(timeout, read_more(&mut self.stream, &mut self.buffer, room)).await {
             Err(_) => Err(ReadEnd::Timeout),
             Ok(Err(e)) => Err(ReadEnd::Io(e)),
             Ok(Ok(0)) => Err(ReadEnd::Closed),
@@ -183,10 +177,6 @@ impl Conn {
                 too_long = true;
                 self.buffer.clear();
             }
-            if self.buffer.is_empty() && self.buffer.capacity() > LINE_ROOM {
-                // A literal's read chunk is not kept while the client thinks.
-                self.buffer = Vec::new();
-            }
             let wait = if waited || !self.buffer.is_empty() { progress } else { first_wait };
             self.fill(LINE_ROOM, wait).await?;
             waited = true;
@@ -196,7 +186,7 @@ impl Conn {
     /// Exactly `n` bytes.
     async fn exact(&mut self, n: usize, progress: Duration) -> Result<Vec<u8>, ReadEnd> {
         while self.buffer.len() < n {
-            self.fill(READ_CHUNK.min(n - self.buffer.len()), progress).await?;
+            self.fill(DATA_ROOM.min(n - self.buffer.len()), progress).await?;
         }
         Ok(self.buffer.drain(..n).collect())
     }
@@ -330,5 +320,31 @@ mod tests {
         assert_eq!(command_name(b"a1 uid fetch 1:* FLAGS\r\n"), "fetch");
         assert_eq!(command_name(b"a1 APPEND INBOX {3}\r\n"), "APPEND");
         assert_eq!(tag_of(b"a1 NOOP\r\n"), b"a1");
+    }
+
+    /// The chunk an APPEND's literal was read with is let go: a session
+    /// waiting for its next command (in IDLE for hours) holds a line's room.
+    #[tokio::test]
+    async fn a_session_after_an_append_waits_with_a_line_room() {
+        use tokio::io::AsyncWriteExt;
+        let limits = FrameLimits {
+            max_line: 8 * 1024,
+            max_append: 1024 * 1024,
+            max_literal: 1024,
+            max_command: 64 * 1024,
+            skip_long_lines: false,
+            idle: Duration::from_secs(30),
+            progress: Duration::from_secs(30),
+        };
+        let (mut client, served) = tokio::io::duplex(64 * 1024);
+        let mut conn = Conn::new(Stream::Memory(served));
+        client.write_all(b"a APPEND INBOX {40000+}\r\n").await.unwrap();
+        client.write_all(&[b'x'; 40_000]).await.unwrap();
+        client.write_all(b"\r\n").await.unwrap();
+        let Frame::Command(append) = conn.command(&limits).await.unwrap() else { panic!("the APPEND is read whole") };
+        assert_eq!(append.len(), 25 + 40_000 + 2);
+        client.write_all(b"b NOOP\r\n").await.unwrap();
+        assert!(matches!(conn.command(&limits).await.unwrap(), Frame::Command(noop) if noop == b"b NOOP\r\n"));
+        assert!(conn.buffer.capacity() <= LINE_ROOM, "{} bytes held between commands", conn.buffer.capacity());
     }
 }

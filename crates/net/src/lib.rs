@@ -21,12 +21,14 @@
 //! listener does (the verdict on the client's certificate is `mss_trust`'s).
 //! HTTP, whose sessions hyper runs, gets the same bounds from a
 //! [`Guarded`] byte stream. [`listeners`] keeps each listener's
-//! [`Figures`] for `/metrics`, [`counters`] the events it counts. This crate knows nothing of SMTP, IMAP or
+//! [`Figures`] for `/metrics`, [`counters`] the events it counts,
+//! [`reading`] how much a session's read buffer holds. This crate knows nothing of SMTP, IMAP or
 //! HTTP.
 
 pub mod counters;
 pub mod listeners;
 mod quickack;
+pub mod reading;
 
 pub use quickack::QuickAck;
 
