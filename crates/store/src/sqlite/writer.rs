@@ -16,6 +16,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -30,6 +31,14 @@ const MAX_BATCH: usize = 64;
 /// Pages in the write-ahead log past which the checkpointer copies it into
 /// the database (SQLite's own automatic threshold, about 4 MB).
 const CHECKPOINT_PAGES: std::ffi::c_int = 1000;
+
+/// Pages the log must gain since the checkpointer's last copy before it
+/// copies again (about 1 MB). Under a steady stream of commits the log does
+/// not restart between two copies (a commit lands while the checkpointer
+/// works), so it stays past [`CHECKPOINT_PAGES`]; woken by every commit,
+/// the checkpointer would copy each commit's few pages and sync the
+/// database once per delivery, doubling the disk work of the stream.
+const CHECKPOINT_STEP: std::ffi::c_int = CHECKPOINT_PAGES / 4;
 
 /// Pages past which the writer copies the rest of the log itself, as SQLite
 /// would at [`CHECKPOINT_PAGES`]. The log restarts from its beginning only
@@ -188,7 +197,8 @@ fn again(e: &StoreError) -> StoreError {
 }
 
 /// Copies the log into the database on a thread of its own, woken by the
-/// writer's commits once the log passes [`CHECKPOINT_PAGES`]; replaces
+/// writer's commits once the log passes [`CHECKPOINT_PAGES`], then every
+/// [`CHECKPOINT_STEP`] pages the log gains (see [`after_commit`]); replaces
 /// SQLite's automatic checkpoint, which runs inside the commit that passes
 /// the threshold (a delivery or an APPEND now and then waiting for 4 MB to
 /// be copied and the database synced). Passive: it never blocks the writer
@@ -199,6 +209,9 @@ fn again(e: &StoreError) -> StoreError {
 fn checkpointer(path: &Path, writer: &mut Connection) -> Result<std::thread::JoinHandle<()>, StoreError> {
     let database = path.to_path_buf();
     let (wake, woken) = mpsc::sync_channel::<()>(1);
+    // Frames of the log the checkpointer had copied at its last turn.
+    let copied = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+    let copied_by_checkpointer = copied.clone();
     let thread = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
@@ -217,8 +230,12 @@ fn checkpointer(path: &Path, writer: &mut Connection) -> Result<std::thread::Joi
                 // a bounded number of times, until the log is all copied.
                 for _ in 0..CHECKPOINT_TRIES {
                     match conn.wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE) {
-                        Ok((log, copied)) if copied >= log => break,
-                        Ok(_) => {}
+                        Ok((log, done)) => {
+                            copied_by_checkpointer.store(done, Ordering::Relaxed);
+                            if done >= log {
+                                break;
+                            }
+                        }
                         Err(e) => tracing::debug!(error = %e, "checkpoint of the SQLite log held back; retried"),
                     }
                     std::thread::sleep(CHECKPOINT_RETRY);
@@ -227,17 +244,43 @@ fn checkpointer(path: &Path, writer: &mut Connection) -> Result<std::thread::Joi
         })
         .map_err(StoreError::io(path))?;
     writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
-        if pages >= BACKSTOP_PAGES {
-            if let Err(e) = wal.checkpoint_v2(rusqlite::wal::CheckpointMode::PASSIVE) {
-                tracing::warn!(error = %e, "checkpoint of the SQLite log by the writer failed");
+        match after_commit(pages, copied.load(Ordering::Relaxed)) {
+            Checkpoint::ByWriter => {
+                if let Err(e) = wal.checkpoint_v2(rusqlite::wal::CheckpointMode::PASSIVE) {
+                    tracing::warn!(error = %e, "checkpoint of the SQLite log by the writer failed");
+                }
             }
-        } else if pages >= CHECKPOINT_PAGES {
-            // Full: a checkpoint is already asked for.
-            let _ = wake.try_send(());
+            Checkpoint::ByCheckpointer => {
+                // Full: a checkpoint is already asked for.
+                let _ = wake.try_send(());
+            }
+            Checkpoint::NotYet => {}
         }
         Ok(())
     }))?;
     Ok(thread)
+}
+
+/// Who copies the log into the database after a commit.
+#[derive(Debug, PartialEq)]
+enum Checkpoint {
+    NotYet,
+    ByCheckpointer,
+    ByWriter,
+}
+
+/// What a commit leaving `pages` in the log asks for, `copied` being the
+/// frames the checkpointer had copied at its last turn (all of the log is
+/// new once it has restarted from its beginning since: it is then shorter).
+fn after_commit(pages: std::ffi::c_int, copied: std::ffi::c_int) -> Checkpoint {
+    let new = if pages < copied { pages } else { pages - copied };
+    if pages >= BACKSTOP_PAGES {
+        Checkpoint::ByWriter
+    } else if pages >= CHECKPOINT_PAGES && new >= CHECKPOINT_STEP {
+        Checkpoint::ByCheckpointer
+    } else {
+        Checkpoint::NotYet
+    }
 }
 
 #[cfg(test)]
@@ -286,6 +329,25 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "the log was not copied into the database");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+
+    /// A log past the threshold wakes the checkpointer once per step of
+    /// new pages, not at every commit; a restarted log counts from zero.
+    #[test]
+    fn the_checkpointer_copies_the_log_by_steps() {
+        use Checkpoint::*;
+        assert_eq!(after_commit(CHECKPOINT_PAGES - 1, 0), NotYet);
+        assert_eq!(after_commit(CHECKPOINT_PAGES, 0), ByCheckpointer);
+        // Copied through 1,200 frames: the next commits of 30 pages wait.
+        let copied = CHECKPOINT_PAGES + 200;
+        assert_eq!(after_commit(copied + 30, copied), NotYet);
+        assert_eq!(after_commit(copied + CHECKPOINT_STEP - 1, copied), NotYet);
+        assert_eq!(after_commit(copied + CHECKPOINT_STEP, copied), ByCheckpointer);
+        // Restarted since that copy: its new frames are all of it.
+        assert_eq!(after_commit(CHECKPOINT_PAGES, BACKSTOP_PAGES - 10), ByCheckpointer);
+        assert_eq!(after_commit(CHECKPOINT_PAGES / 2, BACKSTOP_PAGES - 10), NotYet);
+        // The backstop, whatever the checkpointer did.
+        assert_eq!(after_commit(BACKSTOP_PAGES, BACKSTOP_PAGES - 1), ByWriter);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
