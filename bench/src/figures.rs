@@ -38,9 +38,11 @@ impl Figure {
         if self.peer == 0.0 { f64::NAN } else { self.mss / self.peer }
     }
 
-    /// p50 of two latency samples, in milliseconds.
-    pub fn latency(name: &str, ours: &[Duration], theirs: &[Duration]) -> Self {
-        Self::new(&format!("{name}, p50"), "ms", percentile(ours, 50.0), percentile(theirs, 50.0), false)
+    /// The p50 latency, in milliseconds, of runs of many operations on each
+    /// side: the median of the runs' p50s, with their spread.
+    pub fn latency(name: &str, ours: &[Vec<Duration>], theirs: &[Vec<Duration>]) -> Self {
+        let p50s = |runs: &[Vec<Duration>]| runs.iter().map(|times| percentile(times, 50.0)).collect::<Vec<f64>>();
+        Self::median(&format!("{name}, p50"), "ms", &p50s(ours), &p50s(theirs), false)
     }
 }
 
@@ -78,13 +80,20 @@ pub fn smtp(name: &str, ours: &[Outcome], theirs: &[Outcome]) -> Vec<Figure> {
     ]
 }
 
-/// A rate (operations per second) and its p50/p99 latency.
-pub fn rate(name: &str, ours: &(Duration, Vec<Duration>), theirs: &(Duration, Vec<Duration>)) -> Vec<Figure> {
-    let per_second = |(elapsed, times): &(Duration, Vec<Duration>)| times.len() as f64 / elapsed.as_secs_f64();
+/// A rate (operations per second) and its p50/p99 latency, from runs of
+/// (duration, each operation's time): the median of the runs of each side,
+/// with their spread.
+pub fn rate(name: &str, ours: &[(Duration, Vec<Duration>)], theirs: &[(Duration, Vec<Duration>)]) -> Vec<Figure> {
+    let rates = |runs: &[(Duration, Vec<Duration>)]| -> Vec<f64> {
+        runs.iter().map(|(elapsed, times)| times.len() as f64 / elapsed.as_secs_f64()).collect()
+    };
+    let at = |runs: &[(Duration, Vec<Duration>)], p: f64| -> Vec<f64> {
+        runs.iter().map(|(_, times)| percentile(times, p)).collect()
+    };
     vec![
-        Figure::new(&format!("{name}: rate"), "op/s", per_second(ours), per_second(theirs), true),
-        Figure::new(&format!("{name}: p50"), "ms", percentile(&ours.1, 50.0), percentile(&theirs.1, 50.0), false),
-        Figure::new(&format!("{name}: p99"), "ms", percentile(&ours.1, 99.0), percentile(&theirs.1, 99.0), false),
+        Figure::median(&format!("{name}: rate"), "op/s", &rates(ours), &rates(theirs), true),
+        Figure::median(&format!("{name}: p50"), "ms", &at(ours, 50.0), &at(theirs, 50.0), false),
+        Figure::median(&format!("{name}: p99"), "ms", &at(ours, 99.0), &at(theirs, 99.0), false),
     ]
 }
 
@@ -185,5 +194,34 @@ impl Report {
         });
         std::fs::write(dir.join(format!("{}.json", self.stem)), serde_json::to_string_pretty(&json)?)?;
         std::fs::write(dir.join(format!("{}.md", self.stem)), self.markdown())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(values: &[u64]) -> Vec<Duration> {
+        values.iter().map(|&v| Duration::from_millis(v)).collect()
+    }
+
+    #[test]
+    fn a_latency_figure_is_the_median_of_the_runs_p50s() {
+        let ours = [ms(&[1, 2, 3]), ms(&[5, 6, 7]), ms(&[3, 4, 100])];
+        let figure = Figure::latency("SEARCH", &ours, &[ms(&[10, 10, 10])]);
+        assert_eq!(figure.name, "SEARCH, p50");
+        assert_eq!((figure.mss, figure.peer), (4.0, 10.0));
+        assert_eq!(figure.spread, Some([2.0, 6.0, 10.0, 10.0]));
+    }
+
+    #[test]
+    fn a_rate_figure_is_the_median_of_the_runs_rates() {
+        let run = |seconds: u64, ops: usize| (Duration::from_secs(seconds), ms(&vec![1; ops]));
+        let ours = [run(1, 100), run(2, 100), run(1, 300)];
+        let figures = rate("APPEND", &ours, &[run(1, 40), run(1, 60)]);
+        assert_eq!(figures[0].name, "APPEND: rate");
+        assert_eq!((figures[0].mss, figures[0].peer), (100.0, 50.0));
+        assert_eq!(figures[0].spread, Some([50.0, 300.0, 40.0, 60.0]));
+        assert_eq!(figures[2].mss, 1.0, "p99 of each run's operations");
     }
 }

@@ -114,6 +114,18 @@ pub async fn uid_search(target: &ImapTarget, runs: usize) -> Vec<Duration> {
     times
 }
 
+/// [`append`] to a new, empty mailbox of mss (`ours`) or of the peer.
+pub async fn append_to_empty(
+    mss: &crate::mss_side::Mss,
+    peer: &crate::peer_side::Peer,
+    pki: &crate::tls::Pki,
+    ours: bool,
+    count: usize,
+) -> (Duration, Vec<Duration>) {
+    let target = if ours { mss.imap_target(pki, 0).await } else { peer.imap_target(pki, 0) };
+    append(&target, count).await
+}
+
 /// `count` APPENDs of 10 KB messages in one session: the whole duration and
 /// each one's.
 pub async fn append(target: &ImapTarget, count: usize) -> (Duration, Vec<Duration>) {

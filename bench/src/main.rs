@@ -53,6 +53,24 @@ pub struct Scale {
 /// Runs of each SMTP figure, on each side: the figure is their median.
 const SMTP_RUNS: usize = 3;
 
+/// Runs of each IMAP figure, on each side: the figure is their median.
+pub const IMAP_RUNS: usize = 3;
+
+/// `runs` runs of a measurement on each side (`measure(true)` for mss,
+/// `false` for the peer), the sides alternating so that a slow moment of the
+/// machine does not fall on one side only: mss's runs, then the peer's.
+pub async fn alternate<T, F: std::future::Future<Output = T>>(
+    runs: usize,
+    mut measure: impl FnMut(bool) -> F,
+) -> (Vec<T>, Vec<T>) {
+    let (mut ours, mut theirs) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for _ in 0..runs {
+        ours.push(measure(true).await);
+        theirs.push(measure(false).await);
+    }
+    (ours, theirs)
+}
+
 /// KiB in MiB.
 fn kib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -167,14 +185,20 @@ async fn run(scale: Scale) -> Report {
         false,
     ));
 
-    let ours = imap_load::fetch_headers(&mss.imap_target(&pki, scale.fetch_messages).await, scale.fetch_messages).await;
-    let theirs = imap_load::fetch_headers(&peer.imap_target(&pki, scale.fetch_messages), scale.fetch_messages).await;
+    let fetch = (mss.imap_target(&pki, scale.fetch_messages).await, peer.imap_target(&pki, scale.fetch_messages));
+    let (ours, theirs) = alternate(IMAP_RUNS, |ours| {
+        imap_load::fetch_headers(if ours { &fetch.0 } else { &fetch.1 }, scale.fetch_messages)
+    })
+    .await;
     figures.push(Figure::latency("IMAP login+select+fetch headers of 1,000 messages", &ours, &theirs));
-    let ours = imap_load::uid_search(&mss.imap_target(&pki, scale.search_mailbox).await, imap_load::SEARCH_RUNS).await;
-    let theirs = imap_load::uid_search(&peer.imap_target(&pki, scale.search_mailbox), imap_load::SEARCH_RUNS).await;
+    let search = (mss.imap_target(&pki, scale.search_mailbox).await, peer.imap_target(&pki, scale.search_mailbox));
+    let (ours, theirs) = alternate(IMAP_RUNS, |ours| {
+        imap_load::uid_search(if ours { &search.0 } else { &search.1 }, imap_load::SEARCH_RUNS)
+    })
+    .await;
     figures.push(Figure::latency(&format!("IMAP UID SEARCH on {} messages", scale.search_mailbox), &ours, &theirs));
-    let ours = imap_load::append(&mss.imap_target(&pki, 0).await, scale.appends).await;
-    let theirs = imap_load::append(&peer.imap_target(&pki, 0), scale.appends).await;
+    let (ours, theirs) =
+        alternate(IMAP_RUNS, |ours| imap_load::append_to_empty(&mss, &peer, &pki, ours, scale.appends)).await;
     figures.extend(figures::rate("IMAP APPEND", &ours, &theirs));
 
     peer.stop();

@@ -81,31 +81,18 @@ pub fn append(args: &[String]) {
         let mss = mss_side::Mss::start(&pki).await;
         let peer = peer_side::Peer::start(&pki);
         println!("mss serve: pid {}", mss.pid());
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for _ in 0..runs {
-            ours.push(imap_load::append(&mss.imap_target(&pki, 0).await, count).await);
-            theirs.push(imap_load::append(&peer.imap_target(&pki, 0), count).await);
-        }
+        let runs = crate::alternate(runs, |ours| imap_load::append_to_empty(&mss, &peer, &pki, ours, count)).await;
         peer.stop();
         mss.stop();
-        (ours, theirs)
+        runs
     });
-    let rates = |runs: &[(Duration, Vec<Duration>)]| -> Vec<f64> {
-        runs.iter().map(|(elapsed, times)| times.len() as f64 / elapsed.as_secs_f64()).collect()
-    };
-    let at = |runs: &[(Duration, Vec<Duration>)], p: f64| -> Vec<f64> {
-        runs.iter().map(|(_, times)| figures::percentile(times, p)).collect()
-    };
-    let figures = vec![
-        Figure::median("IMAP APPEND: rate", "op/s", &rates(&ours), &rates(&theirs), true),
-        Figure::median("IMAP APPEND: p50", "ms", &at(&ours, 50.0), &at(&theirs, 50.0), false),
-        Figure::median("IMAP APPEND: p99", "ms", &at(&ours, 99.0), &at(&theirs, 99.0), false),
-    ];
+    let figures = figures::rate("IMAP APPEND", &ours, &theirs);
     println!("{}", Report::named("one_figure", "IMAP APPEND", figures).markdown());
 }
 
 /// The UID SEARCH UNSEEN figure alone, on a mailbox of `--messages`
-/// messages (one in ten unseen) on each side.
+/// messages (one in ten unseen) on each side: the median of the p50s of
+/// rounds of `--runs` searches.
 pub fn unseen(args: &[String]) {
     let messages = option(args, "--messages", 100_000);
     let runs = option(args, "--runs", imap_load::SEARCH_RUNS);
@@ -115,8 +102,11 @@ pub fn unseen(args: &[String]) {
         let mss = mss_side::Mss::start(&pki).await;
         let peer = peer_side::Peer::start(&pki);
         println!("mss serve: pid {}", mss.pid());
-        let ours = imap_load::uid_search(&mss.imap_target(&pki, messages).await, runs).await;
-        let theirs = imap_load::uid_search(&peer.imap_target(&pki, messages), runs).await;
+        let targets = (mss.imap_target(&pki, messages).await, peer.imap_target(&pki, messages));
+        let (ours, theirs) = crate::alternate(crate::IMAP_RUNS, |ours| {
+            imap_load::uid_search(if ours { &targets.0 } else { &targets.1 }, runs)
+        })
+        .await;
         peer.stop();
         mss.stop();
         Figure::latency(&format!("IMAP UID SEARCH UNSEEN on {messages} messages"), &ours, &theirs)
