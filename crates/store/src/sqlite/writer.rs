@@ -276,7 +276,9 @@ fn after_commit(pages: std::ffi::c_int, copied: std::ffi::c_int) -> Checkpoint {
     let new = if pages < copied { pages } else { pages - copied };
     if pages >= BACKSTOP_PAGES {
         Checkpoint::ByWriter
-    } else if pages >= CHECKPOINT_PAGES && new >= CHECKPOINT_STEP {
+    } else if pages >= CHECKPOINT_PAGES && (new >= CHECKPOINT_STEP || pages >= BACKSTOP_PAGES - CHECKPOINT_STEP) {
+        // Near the backstop, after every commit: what the writer copies
+        // itself there (inside a delivery's commit) stays a commit or two.
         Checkpoint::ByCheckpointer
     } else {
         Checkpoint::NotYet
@@ -346,6 +348,12 @@ mod tests {
         // Restarted since that copy: its new frames are all of it.
         assert_eq!(after_commit(CHECKPOINT_PAGES, BACKSTOP_PAGES - 10), ByCheckpointer);
         assert_eq!(after_commit(CHECKPOINT_PAGES / 2, BACKSTOP_PAGES - 10), NotYet);
+        // Near the backstop, every commit: the writer will have little left.
+        assert_eq!(
+            after_commit(BACKSTOP_PAGES - CHECKPOINT_STEP, BACKSTOP_PAGES - CHECKPOINT_STEP - 30),
+            ByCheckpointer
+        );
+        assert_eq!(after_commit(BACKSTOP_PAGES - CHECKPOINT_STEP - 1, BACKSTOP_PAGES - CHECKPOINT_STEP - 31), NotYet);
         // The backstop, whatever the checkpointer did.
         assert_eq!(after_commit(BACKSTOP_PAGES, BACKSTOP_PAGES - 1), ByWriter);
     }
