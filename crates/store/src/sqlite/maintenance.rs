@@ -49,9 +49,10 @@ impl MaintenanceStore for SqliteStore {
     async fn snapshot_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
         let target = path.to_str().ok_or_else(|| StoreError::Invalid(format!("{} is not UTF-8", path.display())))?;
         let target = target.to_string();
-        // VACUUM INTO reads one snapshot (a read transaction) and writes a
-        // new, compact database: writers go on meanwhile.
-        self.read(move |conn| Ok(conn.execute("VACUUM INTO ?1", [target]).map(|_| ())?)).await?;
+        // VACUUM INTO reads one snapshot (its own read transaction, hence
+        // outside ours) and writes a new, compact database: writers go on
+        // meanwhile.
+        self.read_outside_transaction(move |conn| Ok(conn.execute("VACUUM INTO ?1", [target]).map(|_| ())?)).await?;
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(StoreError::io(path))
     }
