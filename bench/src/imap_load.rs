@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::figures::Figure;
+
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -85,19 +87,57 @@ impl Client {
     }
 }
 
-/// Login, SELECT and FETCH of the header fields of every message.
-pub async fn fetch_headers(target: &ImapTarget, messages: usize) -> Vec<Duration> {
-    let mut times = Vec::new();
+/// One phase's time in a session.
+type Phase = fn(&FetchSession) -> Duration;
+
+/// The phases of one [`fetch_headers`] session.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchSession {
+    /// TCP, STARTTLS, the TLS handshake and LOGIN.
+    pub login: Duration,
+    pub select: Duration,
+    pub fetch: Duration,
+}
+
+impl FetchSession {
+    pub fn total(&self) -> Duration {
+        self.login + self.select + self.fetch
+    }
+
+    /// The figure of whole sessions of `messages` messages, then one per
+    /// phase: the medians of each run's p50 on each side.
+    pub fn figures(messages: usize, ours: &[Vec<Self>], theirs: &[Vec<Self>]) -> Vec<Figure> {
+        let name = format!("IMAP login+select+fetch headers of {messages} messages");
+        let phases: [(&str, Phase); 4] =
+            [("", Self::total), (": TLS and login", |s| s.login), (": SELECT", |s| s.select), (": FETCH", |s| s.fetch)];
+        let times = |runs: &[Vec<Self>], phase: Phase| -> Vec<Vec<Duration>> {
+            runs.iter().map(|run| run.iter().map(phase).collect()).collect()
+        };
+        phases
+            .iter()
+            .map(|(label, phase)| {
+                Figure::latency(&format!("{name}{label}"), &times(ours, *phase), &times(theirs, *phase))
+            })
+            .collect()
+    }
+}
+
+/// Login, SELECT and FETCH of the header fields of every message, each
+/// session timed phase by phase.
+pub async fn fetch_headers(target: &ImapTarget, messages: usize) -> Vec<FetchSession> {
+    let mut sessions = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();
         let mut c = Client::connect(target).await;
+        let login = t.elapsed();
         c.cmd("SELECT INBOX").await;
+        let select = t.elapsed() - login;
         let lines = c.cmd("FETCH 1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])").await;
         assert!(lines >= messages, "every message fetched");
-        times.push(t.elapsed());
+        sessions.push(FetchSession { login, select, fetch: t.elapsed() - login - select });
         c.logout().await;
     }
-    times
+    sessions
 }
 
 /// UID SEARCH UNSEEN on the selected large mailbox, `runs` times.

@@ -81,7 +81,6 @@ async fn measure(dispensations: usize, pharmacies: usize) -> Vec<Figure> {
     store.meta.grant_role(mailbox.id, &"810000013994".parse().expect("id"), Role::Administrateur).await.expect("role");
     eprintln!("filling the pharmacy's mailbox with {} patients' messages", PATIENTS / 10);
     mss.fill("pharmacie@bench.test", PATIENTS / 10 * 2, patient_message).await;
-    mss.index();
 
     let now = now_unix();
     let year = Civil::paris(now).year;

@@ -107,7 +107,6 @@ async fn measure(sizes: &[usize]) -> Vec<Figure> {
         eprintln!("filling two mailboxes of {size} messages");
         let (address, cookie) = mss.personal_with_session(&format!("large-{size}"), &national_id(i)).await;
         mss.fill(&address, size, message).await;
-        mss.index();
         let ours = mss.login(&pki, address.clone());
         let theirs = peer.filled(&pki, size, message);
         figures.extend(imap(&ours, &theirs, size).await);

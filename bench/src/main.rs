@@ -16,6 +16,7 @@
 //! target/release/mss-bench smtp --size 200 --connections 1 --reuse   # one SMTP figure, to profile (one_figure.rs)
 //! target/release/mss-bench append [--count N]      # the IMAP APPEND figure alone (one_figure.rs)
 //! target/release/mss-bench unseen [--messages N] [--runs N]   # UID SEARCH UNSEEN alone (one_figure.rs)
+//! target/release/mss-bench fetch [--messages N]    # login+SELECT+FETCH alone, phase by phase (one_figure.rs)
 //! ```
 
 mod annuaire;
@@ -99,6 +100,11 @@ fn main() {
         Some("smtp") => return one_figure::run(rest),
         Some("append") => return one_figure::append(rest),
         Some("unseen") => return one_figure::unseen(rest),
+        Some("fetch") => return one_figure::fetch(rest),
+        Some(other) if !other.starts_with("--") || other == "--help" => {
+            eprintln!("usage: see the top of bench/src/main.rs or bench/README.md ({other} is not a figure)");
+            std::process::exit(2);
+        }
         _ => {}
     }
     let quick = args.iter().any(|a| a == "--quick");
@@ -190,7 +196,7 @@ async fn run(scale: Scale) -> Report {
         imap_load::fetch_headers(if ours { &fetch.0 } else { &fetch.1 }, scale.fetch_messages)
     })
     .await;
-    figures.push(Figure::latency("IMAP login+select+fetch headers of 1,000 messages", &ours, &theirs));
+    figures.extend(imap_load::FetchSession::figures(scale.fetch_messages, &ours, &theirs));
     let search = (mss.imap_target(&pki, scale.search_mailbox).await, peer.imap_target(&pki, scale.search_mailbox));
     let (ours, theirs) = alternate(IMAP_RUNS, |ours| {
         imap_load::uid_search(if ours { &search.0 } else { &search.1 }, imap_load::SEARCH_RUNS)

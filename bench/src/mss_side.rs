@@ -209,8 +209,8 @@ impl Mss {
         total
     }
 
-    /// A mailbox holding `messages` messages (appended in bulk, as an
-    /// import would) and how to log in to it.
+    /// A mailbox holding `messages` messages (see [`Self::fill`]) and how to
+    /// log in to it.
     pub async fn imap_target(&self, pki: &Pki, messages: usize) -> ImapTarget {
         let d = self.data.to_str().expect("path");
         let name = format!("Imap {}", NEXT_IMAP_BOX.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
@@ -228,9 +228,10 @@ impl Mss {
     }
 
     /// Appends `messages` messages made by `make(n, address)` to the INBOX
-    /// of `address`, one in ten unseen. Bodies are prepared 64 at a time
-    /// (large ones written to files, their fsyncs overlapping), then linked
-    /// in batches, in order.
+    /// of `address`, one in ten unseen, as an import would: bodies are
+    /// prepared 64 at a time (large ones written to files, their fsyncs
+    /// overlapping), then linked in batches, in order; then they are given
+    /// their facts ([`Self::index`]), as every delivered message has them.
     pub async fn fill(&self, address: &str, messages: usize, make: fn(usize, &str) -> Vec<u8>) {
         let mailbox =
             self.store.meta.mailbox(&address.parse().expect("address")).await.expect("store").expect("mailbox");
@@ -265,6 +266,7 @@ impl Mss {
                 .collect();
             self.store.meta.append(inbox.id, &batch).await.expect("append");
         }
+        self.index();
     }
 
     /// `mss messages index`: what migrating a store of messages without

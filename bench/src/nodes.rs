@@ -171,5 +171,5 @@ async fn measure(messages: usize) -> Vec<Figure> {
 
 /// [`imap_load::fetch_headers`]'s sessions, in milliseconds.
 async fn fetch(target: &ImapTarget) -> Vec<f64> {
-    imap_load::fetch_headers(target, FETCHED).await.iter().map(|t| t.as_secs_f64() * 1000.0).collect()
+    imap_load::fetch_headers(target, FETCHED).await.iter().map(|s| s.total().as_secs_f64() * 1000.0).collect()
 }

@@ -8,6 +8,7 @@
 //! target/release/mss-bench smtp --size 200 --connections 1 --reuse [--messages 1000] [--runs 3] [--mss-only]
 //! target/release/mss-bench append [--count 1000] [--runs 3]
 //! target/release/mss-bench unseen [--messages 100000] [--runs 50]
+//! target/release/mss-bench fetch [--messages 1000] [--runs 3]
 //! ```
 //!
 //! `--size` is in KB (10 unless told); `--mss-only` leaves the peer out
@@ -112,4 +113,27 @@ pub fn unseen(args: &[String]) {
         Figure::latency(&format!("IMAP UID SEARCH UNSEEN on {messages} messages"), &ours, &theirs)
     });
     println!("{}", Report::named("one_figure", "IMAP UID SEARCH UNSEEN", vec![figure]).markdown());
+}
+
+/// The login+SELECT+FETCH figure alone, on a mailbox of `--messages`
+/// messages on each side, whole and phase by phase.
+pub fn fetch(args: &[String]) {
+    let messages = option(args, "--messages", 1_000);
+    let runs = option(args, "--runs", crate::IMAP_RUNS);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let figures = runtime.block_on(async {
+        let pki = tls::Pki::new();
+        let mss = mss_side::Mss::start(&pki).await;
+        let peer = peer_side::Peer::start(&pki);
+        println!("mss serve: pid {}", mss.pid());
+        let targets = (mss.imap_target(&pki, messages).await, peer.imap_target(&pki, messages));
+        let (ours, theirs) = crate::alternate(runs, |ours| {
+            imap_load::fetch_headers(if ours { &targets.0 } else { &targets.1 }, messages)
+        })
+        .await;
+        peer.stop();
+        mss.stop();
+        imap_load::FetchSession::figures(messages, &ours, &theirs)
+    });
+    println!("{}", Report::named("one_figure", "IMAP login+SELECT+FETCH", figures).markdown());
 }

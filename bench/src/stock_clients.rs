@@ -105,7 +105,6 @@ async fn measure(size: usize) -> Vec<Figure> {
     eprintln!("filling two mailboxes of {size} messages");
     let address = mss.personal_with_session("stock", "810003621892").await.0;
     mss.fill(&address, size, mailboxes::message).await;
-    mss.index();
     let ours = imaplib(&mss.login(&pki, address), &cafile);
     let theirs = imaplib(&peer.filled(&pki, size, mailboxes::message), &cafile);
     peer.stop();

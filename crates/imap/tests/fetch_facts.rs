@@ -1,6 +1,8 @@
 //! FETCH ENVELOPE, BODY and BODYSTRUCTURE answered from the facts stored
-//! with each message (issue 14): the same bytes as from the message itself,
-//! and no message read for them.
+//! with each message (issue 14), and the header fields a mail client lists
+//! a folder with (HEADER, HEADER.FIELDS, from the header block the facts
+//! keep): the same bytes as from the message itself, and no message read
+//! for them.
 
 mod support;
 
@@ -46,6 +48,9 @@ async fn envelope_and_bodystructure_from_facts_are_what_the_message_says() {
         message("Ordonnance", "Paracetamol 1g"),
         "Subject: bare\r\n\r\nline one\nline two".to_string(),
         "From: <a@ours.test>\r\nFrom: <b@ours.test>\r\nSubject: two\r\n\r\nx\r\n".to_string(),
+        // A header too large to keep in the facts: read from the message.
+        format!("X-Long: {}\r\nSubject: long\r\n\r\nbody\r\n", "a".repeat(mss_message::facts::MAX_KEPT_HEADER)),
+        "Subject: no body\r\nfrom: <c@ours.test>\r\n".to_string(),
     ];
     // Facts are kept by content: the same message cannot be stored both
     // with and without them. So each is fetched as an older mss stored it
@@ -55,19 +60,32 @@ async fn envelope_and_bodystructure_from_facts_are_what_the_message_says() {
     }
     let mut c = logged_in(&site, addr, ALICE).await;
     c.cmd("SELECT INBOX").await;
-    let ask = |n: usize| format!("FETCH {n} (ENVELOPE BODY BODYSTRUCTURE)");
+    let asks = [
+        "ENVELOPE BODY BODYSTRUCTURE",
+        // The header alone, as a mail client lists a folder.
+        "UID BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE MESSAGE-ID)]",
+        "BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT)]<5.20> RFC822.HEADER",
+        "ENVELOPE BODY.PEEK[HEADER]",
+    ];
+    let ask = |n: usize, items: &str| format!("FETCH {n} ({items})");
     let mut parsed = Vec::new();
     for n in 1..=mails.len() {
-        let response = c.cmd(&ask(n)).await;
-        assert!(response.ok(), "{response:?}");
-        parsed.push(items(&response).to_string());
+        for items_asked in asks {
+            let response = c.cmd(&ask(n, items_asked)).await;
+            assert!(response.ok(), "{response:?}");
+            parsed.push(items(&response).to_string());
+        }
     }
+    assert!(parsed[1].contains("Subject: =?UTF-8?Q?R=C3=A9sultats?=\r\n"), "{}", parsed[1]);
     let facts: Vec<_> = mails.iter().map(|raw| mss_message::stored(raw.as_bytes())).collect();
     assert_eq!(site.store.meta.put_facts(&facts).await.unwrap(), mails.len());
-    for (n, parsed) in (1..=mails.len()).zip(parsed) {
-        let stored = c.cmd(&ask(n)).await;
-        assert!(stored.ok(), "{stored:?}");
-        assert_eq!(items(&stored), parsed);
+    let mut parsed = parsed.into_iter();
+    for n in 1..=mails.len() {
+        for items_asked in asks {
+            let stored = c.cmd(&ask(n, items_asked)).await;
+            assert!(stored.ok(), "{stored:?}");
+            assert_eq!(items(&stored), parsed.next().unwrap(), "message {n}, {items_asked}");
+        }
     }
 }
 
@@ -83,12 +101,28 @@ async fn a_fetch_of_envelope_and_structure_reads_no_message() {
     site.store.deliver_indexed(raw.as_bytes(), &[Placement::inbox(alice)], Some(facts)).await.unwrap();
     let mut c = logged_in(&site, addr, ALICE).await;
     c.cmd("SELECT INBOX").await;
-    let before = c.cmd("FETCH 1 (FLAGS ENVELOPE BODYSTRUCTURE RFC822.SIZE)").await;
+    let asked = [
+        "FETCH 1 (FLAGS ENVELOPE BODYSTRUCTURE RFC822.SIZE)",
+        "FETCH 1 (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])",
+        "FETCH 1 (BODY.PEEK[HEADER])",
+    ];
+    let mut before = Vec::new();
+    for command in asked {
+        before.push(c.cmd(command).await);
+    }
     // Without the body, the facts still answer, byte for byte.
     site.store.blobs.delete(&blob).await.unwrap();
-    let after = c.cmd("FETCH 1 (FLAGS ENVELOPE BODYSTRUCTURE RFC822.SIZE)").await;
-    assert!(after.ok(), "{after:?}");
-    assert_eq!(items(&after), items(&before));
+    for (command, before) in asked.into_iter().zip(before) {
+        let after = c.cmd(command).await;
+        assert!(after.ok(), "{after:?}");
+        assert_eq!(items(&after), items(&before));
+    }
+    let after = c.cmd(asked[0]).await;
     assert!(items(&after).contains("\"Resultats d'analyse\""), "{after:?}");
     assert!(items(&after).contains(&format!("RFC822.SIZE {}", raw.len())), "{after:?}");
+    let header = c.cmd(asked[2]).await;
+    assert!(items(&header).contains("Message-ID: <20240514.1@pharma.mssante.fr>\r\n"), "{header:?}");
+    // What the facts do not keep is still read from the message, now gone.
+    let text = c.cmd("FETCH 1 (BODY.PEEK[TEXT])").await;
+    assert!(!items(&text).contains("Pour info."), "{text:?}");
 }

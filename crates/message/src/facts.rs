@@ -32,6 +32,11 @@ pub const MAX_DEPTH: usize = 100;
 /// Parts described at most; a message with more has [`Facts::truncated`].
 pub const MAX_PARTS: usize = 4096;
 
+/// The largest header block kept in the facts ([`Facts::header`]): a
+/// header of many `Received:` lines is read from the message instead of
+/// growing every read of its facts.
+pub const MAX_KEPT_HEADER: usize = 16 * 1024;
+
 /// The name of an IHE XDM package attached to a message (IHE ITI TF-1 §16,
 /// the ANS "DMP compatible" guide).
 const XDM_PACKAGE: &str = "IHE_XDM.ZIP";
@@ -43,6 +48,7 @@ const XDM_PACKAGE: &str = "IHE_XDM.ZIP";
 /// folder does not decode the texts SEARCH keeps. Keep both in step.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Structure {
+    pub header: Option<String>,
     pub envelope: Envelope,
     pub references: Option<String>,
     pub parts: Vec<Part>,
@@ -52,6 +58,12 @@ pub struct Structure {
 /// What a message says, read once.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facts {
+    /// The message's header block as stored, blank line included, when it
+    /// is UTF-8 and at most [`MAX_KEPT_HEADER`] bytes: what IMAP answers a
+    /// FETCH of HEADER or HEADER.FIELDS with (a mail client listing a
+    /// folder) without reading the message, as Dovecot answers from its
+    /// cache. None otherwise: the message is read.
+    pub header: Option<String>,
     pub envelope: Envelope,
     /// `References:` as written, unfolded (RFC 5322 §3.6.4).
     pub references: Option<String>,
@@ -265,6 +277,7 @@ impl Facts {
                 .map(|h| (h.name.as_str().to_string(), crate::search::field_text(field_value(message, h), &h.value)));
             facts.searched_fields = Some(searched.collect());
         }
+        facts.header = facts.kept_header(raw);
         facts.documents = crate::documents::summaries(&crate::documents::attached(message));
         facts.patient = facts.patient_facts();
         facts.xdm = facts.parts.iter().any(Part::is_xdm);
@@ -273,6 +286,16 @@ impl Facts {
             facts.receipt_disposition = disposition;
         }
         facts
+    }
+
+    /// The header block of `raw` as [`Facts::header`] keeps it.
+    fn kept_header(&self, raw: &[u8]) -> Option<String> {
+        let offsets = self.parts.first()?.offsets.as_ref()?;
+        let block = raw.get(usize::try_from(offsets.header).ok()?..usize::try_from(offsets.body).ok()?)?;
+        if block.len() > MAX_KEPT_HEADER {
+            return None;
+        }
+        String::from_utf8(block.to_vec()).ok()
     }
 
     /// The `Original-Message-ID` and `Disposition` of the disposition
@@ -886,8 +909,8 @@ mod tests {
             let stored = crate::stored(raw);
             let facts = crate::stored::decode(&stored).expect("facts");
             let structure = crate::stored::decode_structure(stored.version, &stored.encoded).expect("structure");
-            let Facts { envelope, references, parts, truncated, .. } = facts;
-            assert_eq!(structure, Structure { envelope, references, parts, truncated });
+            let Facts { header, envelope, references, parts, truncated, .. } = facts;
+            assert_eq!(structure, Structure { header, envelope, references, parts, truncated });
         }
     }
 

@@ -17,7 +17,8 @@
 //! documents attached; version 6, the documents' ids for the store to find
 //! the same document or its replacement in other messages; version 7, the
 //! first words of the text; version 8, postcard instead of JSON; version 9,
-//! the IMAP SORT keys of SUBJECT and FROM kept on every folder row).
+//! the IMAP SORT keys of SUBJECT and FROM kept on every folder row; version
+//! 10, the header block).
 
 use mss_core::fold_label;
 use mss_store::{BlobHash, DocumentKey, FactColumns, MessageFacts, SearchedHeader};
@@ -27,7 +28,7 @@ use crate::search::Searchable;
 use crate::sort_keys;
 
 /// The version of the encoding written here (8: postcard).
-pub const VERSION: u32 = 9;
+pub const VERSION: u32 = 10;
 
 /// The facts of `raw`, ready for the store.
 pub fn stored(raw: &[u8]) -> MessageFacts {
@@ -71,6 +72,18 @@ pub fn decode_encoded(version: u32, encoded: &[u8]) -> Option<Facts> {
 /// ([`crate::facts::Structure`]), the rest left unread.
 pub fn decode_structure(version: u32, encoded: &[u8]) -> Option<crate::facts::Structure> {
     decode_as(version, encoded)
+}
+
+/// The header block the facts keep ([`crate::facts::Facts::header`]),
+/// their first field, the rest left unread; None without facts of this
+/// version or without a kept header.
+pub fn decode_header(version: u32, encoded: &[u8]) -> Option<String> {
+    /// The leading field of [`Facts`].
+    #[derive(serde::Deserialize)]
+    struct Leading {
+        header: Option<String>,
+    }
+    decode_as::<Leading>(version, encoded)?.header
 }
 
 fn decode_as<T: serde::de::DeserializeOwned>(version: u32, encoded: &[u8]) -> Option<T> {

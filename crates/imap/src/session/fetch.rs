@@ -8,12 +8,16 @@
 //! far as [`mss_message::facts::Structure`]), so a FETCH of those and of metadata
 //! reads no message at all; a message without facts of this version, or
 //! whose facts cannot say it exactly ([`Described`]), is parsed as before.
+//! So are the header fields a mail client lists a folder with (HEADER,
+//! HEADER.FIELDS): from the header block the facts keep, the message read
+//! only when they do not keep it.
 
 use imap_codec::imap_types::command::FetchModifier;
 use imap_codec::imap_types::core::AString;
 use imap_codec::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Part, Section as WireSection};
 use imap_codec::imap_types::sequence::SequenceSet;
 use mss_core::Civil;
+use mss_message::facts::Structure;
 use mss_store::{FlagChange, FolderId, MessageMeta, MetadataStore, StoreError};
 
 use super::bodies::Bodies;
@@ -70,6 +74,7 @@ impl Session<'_> {
         let marks_seen = !selected.read_only && selected.rights.has('s') && items.iter().any(sets_seen);
         let needs_body = items.iter().any(needs_body);
         let needs_structure = items.iter().any(needs_structure);
+        let needs_header = items.iter().any(in_header);
         let meta = self.server.store.meta.clone();
         let blobs = self.server.store.blobs.clone();
         for chunk in wanted.chunks(CHUNK) {
@@ -77,9 +82,12 @@ impl Session<'_> {
                 break;
             };
             let chunk_uids: Vec<u32> = chunk.iter().map(|&i| selected.uids[i]).collect();
-            let read = match needs_structure {
-                true => with_facts(&*meta, folder, &chunk_uids, mss_message::stored::decode_structure).await,
-                false => meta.messages(folder, &chunk_uids).await.map(|metas| (metas, Vec::new())),
+            let read = if needs_structure {
+                with_facts(&*meta, folder, &chunk_uids, mss_message::stored::decode_structure).await
+            } else if needs_header {
+                with_facts(&*meta, folder, &chunk_uids, header_only).await
+            } else {
+                meta.messages(folder, &chunk_uids).await.map(|metas| (metas, Vec::new()))
             };
             let (mut metas, mut facts) = match read {
                 Ok(read) => read,
@@ -113,10 +121,20 @@ impl Session<'_> {
                 facts.retain(|_| of_facts.next().is_some_and(|&c| c));
                 metas.retain(|_| of_metas.next().is_some_and(|&c| c));
             }
-            let described: Vec<Option<Described<'_>>> =
-                metas.iter().enumerate().map(|(i, _)| facts.get(i)?.as_ref().and_then(Described::new)).collect();
+            let described: Vec<Option<Described<'_>>> = metas
+                .iter()
+                .enumerate()
+                .map(|(i, _)| facts.get(i)?.as_ref().filter(|_| needs_structure).and_then(Described::new))
+                .collect();
+            let headers: Vec<Option<&[u8]>> = metas
+                .iter()
+                .enumerate()
+                .map(|(i, _)| Some(facts.get(i)?.as_ref()?.header.as_ref()?.as_bytes()))
+                .collect();
             // Only the messages the facts do not answer for are read.
-            let reads_body = |i: usize| needs_body || (needs_structure && described[i].is_none());
+            let reads_body = |i: usize| {
+                needs_body || (needs_structure && described[i].is_none()) || (needs_header && headers[i].is_none())
+            };
             let to_read: Vec<MessageMeta> =
                 metas.iter().enumerate().filter(|&(i, _)| reads_body(i)).map(|(_, m)| m.clone()).collect();
             let mut bodies = Bodies::new(&*blobs);
@@ -147,7 +165,9 @@ impl Session<'_> {
                     if n > 0 {
                         out.push(b' ');
                     }
-                    render(out, item, m, raw.as_deref().unwrap_or_default(), described[i].as_ref());
+                    // The message, or its header block when only that is asked.
+                    let raw = raw.as_deref().or(headers[i]).unwrap_or_default();
+                    render(out, item, m, raw, described[i].as_ref());
                 }
                 // RFC 9051 §6.4.5: a \Seen set by this FETCH is reported with it.
                 if now_seen.contains(&m.uid) && !items.contains(&MessageDataItemName::Flags) {
@@ -184,11 +204,33 @@ fn needs_body(item: &MessageDataItemName<'_>) -> bool {
             | MessageDataItemName::Rfc822Size
             | MessageDataItemName::ModSeq
     ) && !needs_structure(item)
+        && !in_header(item)
+}
+
+/// Items read from the message's header block alone, which the facts keep
+/// ([`mss_message::facts::Facts::header`]): the top-level HEADER,
+/// HEADER.FIELDS and HEADER.FIELDS.NOT, whole or partial.
+fn in_header(item: &MessageDataItemName<'_>) -> bool {
+    match item {
+        MessageDataItemName::Rfc822Header => true,
+        MessageDataItemName::BodyExt { section: Some(section), .. } => matches!(
+            section,
+            WireSection::Header(None) | WireSection::HeaderFields(None, _) | WireSection::HeaderFieldsNot(None, _)
+        ),
+        _ => false,
+    }
 }
 
 /// Items the stored facts answer.
 fn needs_structure(item: &MessageDataItemName<'_>) -> bool {
     matches!(item, MessageDataItemName::Envelope | MessageDataItemName::Body | MessageDataItemName::BodyStructure)
+}
+
+/// The header block alone of stored facts, as a [`Structure`] that says
+/// nothing else (read only when no item needs the structure).
+fn header_only(version: u32, encoded: &[u8]) -> Option<Structure> {
+    let header = mss_message::stored::decode_header(version, encoded)?;
+    Some(Structure { header: Some(header), ..Structure::default() })
 }
 
 /// The metadata of the messages `uids` of `folder` and, in the same order,
