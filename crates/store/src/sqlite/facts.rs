@@ -39,11 +39,25 @@ impl IndexedFacts {
     pub(crate) fn blob(&self) -> &BlobHash {
         &self.0.blob
     }
+
+    pub(crate) fn columns(&self) -> &FactColumns {
+        &self.0.columns
+    }
 }
 
-/// Writes facts if a message names their blob, replacing an older version,
-/// and indexes their text.
-pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &IndexedFacts) -> Result<usize, StoreError> {
+/// Which messages the facts are for.
+pub(crate) enum FactsOf {
+    /// Messages stored already: the facts are written only if a message
+    /// names their blob (a message deleted meanwhile leaves none behind).
+    StoredMessages,
+    /// A message the caller inserts next, in the same transaction.
+    MessageInserted,
+}
+
+/// Writes facts, replacing an older version, and indexes their text;
+/// returns their row's id, or None when nothing was written (no message
+/// of theirs, or facts of this version or later there already).
+pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &IndexedFacts, of: FactsOf) -> Result<Option<i64>, StoreError> {
     let facts = &facts.0;
     let c = &facts.columns;
     let written: Option<i64> = tx
@@ -56,7 +70,7 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &IndexedFacts) -> Result
                                         imap_from_key)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
                     ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28
-             WHERE EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)
+             WHERE ?29 OR EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)
              ON CONFLICT (blob_hash) DO UPDATE SET
                 version = excluded.version, encoded = excluded.encoded, sent_at = excluded.sent_at,
                 subject = excluded.subject, from_name = excluded.from_name, from_address = excluded.from_address,
@@ -102,12 +116,13 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &IndexedFacts) -> Result
                 c.receipt_disposition,
                 c.preview,
                 c.imap_subject_key,
-                c.imap_from_key
+                c.imap_from_key,
+                matches!(of, FactsOf::MessageInserted)
             ],
             |r| r.get(0),
         )
         .optional()?;
-    let Some(id) = written else { return Ok(0) };
+    let Some(id) = written else { return Ok(None) };
     // The text of the version replaced goes first (a no-op for a new row).
     tx.prepare_cached("DELETE FROM message_text WHERE rowid = ?1")?.execute([id])?;
     tx.prepare_cached("INSERT INTO message_text (rowid, text) VALUES (?1, ?2)")?.execute(params![id, facts.text])?;
@@ -118,7 +133,7 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &IndexedFacts) -> Result
     for key in &facts.documents {
         document.execute(params![id, key.id, key.replaces])?;
     }
-    Ok(1)
+    Ok(Some(id))
 }
 
 const FACTS_COLUMNS: &str = "mf.blob_hash, mf.version, mf.encoded, mf.sent_at, mf.subject, mf.from_name, \
@@ -217,7 +232,14 @@ const WITHOUT_FACTS: &str = "FROM messages m
 impl FactsStore for SqliteStore {
     async fn put_facts(&self, facts: &[MessageFacts]) -> Result<usize, StoreError> {
         let facts: Vec<IndexedFacts> = facts.iter().map(IndexedFacts::from).collect();
-        self.write(move |tx| facts.iter().map(|f| insert_facts(tx, f)).sum()).await
+        self.write(move |tx| {
+            let mut written = 0;
+            for f in &facts {
+                written += usize::from(insert_facts(tx, f, FactsOf::StoredMessages)?.is_some());
+            }
+            Ok(written)
+        })
+        .await
     }
 
     async fn facts(&self, folder: FolderId, uids: &[u32]) -> Result<Vec<(u32, MessageFacts)>, StoreError> {

@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::facts::{IndexedFacts, insert_facts};
-use super::{SqliteStore, insert_inline_blob, next_uidvalidity};
+use super::facts::IndexedFacts;
+use super::new_rows::{FolderRow, NewRow, insert_folder_row, insert_message};
+use super::{SqliteStore, next_uidvalidity};
 use crate::folders::*;
 use crate::{BlobHash, INBOX, MailboxId, StoreError};
 
@@ -465,26 +466,32 @@ impl FolderStore for SqliteStore {
             .write(move |tx| {
                 let target = folder_by_id(tx, folder)?;
                 let (modseq, first_uid) = bump(tx, folder, count)?;
-                let mut message =
-                    tx.prepare_cached("INSERT INTO messages (blob_hash, size, received_at) VALUES (?1, ?2, ?3)")?;
-                let mut link = tx.prepare_cached(
-                    "INSERT INTO folder_messages (folder_id, uid, message_id, flags, system_flags, modseq)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?;
                 let mut uids = Vec::with_capacity(messages.len());
                 for (i, m) in messages.iter().enumerate() {
-                    let size = i64::try_from(m.size).map_err(|_| StoreError::Invalid("message size".into()))?;
-                    if let Some(body) = &m.inline {
-                        insert_inline_blob(tx, &m.blob, body)?;
-                    }
-                    message.execute(params![m.blob.to_hex(), size, m.received_at])?;
+                    let row = NewRow {
+                        blob: &m.blob,
+                        size: m.size,
+                        received_at: m.received_at,
+                        inline: m.inline.as_deref(),
+                        facts: facts.iter().find(|f| f.blob() == &m.blob),
+                    };
+                    let (message_id, columns) = insert_message(tx, &row)?;
                     let uid = first_uid + i as u32;
-                    let (flags, bits) = (join_flags(&m.flags), system_flag_bits(&m.flags));
-                    link.execute(params![folder, uid, tx.last_insert_rowid(), flags, bits, modseq as i64])?;
+                    let flags = join_flags(&m.flags);
+                    insert_folder_row(
+                        tx,
+                        &FolderRow {
+                            folder,
+                            uid,
+                            message_id,
+                            flags: &flags,
+                            system_flags: system_flag_bits(&m.flags),
+                            modseq: modseq as i64,
+                            received_at: m.received_at,
+                            facts: columns,
+                        },
+                    )?;
                     uids.push(uid);
-                }
-                for facts in &facts {
-                    insert_facts(tx, facts)?;
                 }
                 Ok(((target.uidvalidity, uids), target.mailbox))
             })

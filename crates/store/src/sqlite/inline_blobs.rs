@@ -1,5 +1,5 @@
 //! Small message bodies kept in the database (`inline_blobs`), written by
-//! the transactions that link them (see `insert_inline_blob`) and read,
+//! the transactions that link them (see `new_rows`) and read,
 //! checked against their hash, by [`crate::LayeredBlobs`].
 
 use async_trait::async_trait;

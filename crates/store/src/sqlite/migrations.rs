@@ -42,6 +42,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (26, "folder_uids", include_str!("../../migrations/sqlite/0026_folder_uids.sql")),
     (27, "unused_facts_indexes", include_str!("../../migrations/sqlite/0027_unused_facts_indexes.sql")),
     (28, "unseen_index_with_flags", include_str!("../../migrations/sqlite/0028_unseen_index_with_flags.sql")),
+    (
+        29,
+        "rows_written_with_their_facts",
+        include_str!("../../migrations/sqlite/0029_rows_written_with_their_facts.sql"),
+    ),
 ];
 
 /// The version of the database at `path`, read only (0: no database yet,

@@ -26,6 +26,7 @@ mod login_failures;
 mod login_flows;
 mod maintenance;
 mod migrations;
+mod new_rows;
 
 pub(crate) use migrations::version_of;
 mod patients;
@@ -44,6 +45,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::error::blocking;
 use crate::model::*;
 use crate::{BlobHash, StoreError, now_unix};
+use new_rows::{FolderRow, NewRow};
 
 const READERS: usize = 4;
 /// Connections for lookups run on the caller's thread ([`SqliteStore::lookup`]).
@@ -253,18 +255,6 @@ impl SqliteStore {
         };
         self.read(f).await
     }
-}
-
-/// Stores a small body in the transaction that links it; the same content
-/// twice is kept once.
-pub(crate) fn insert_inline_blob(
-    tx: &rusqlite::Transaction<'_>,
-    hash: &BlobHash,
-    body: &[u8],
-) -> Result<(), StoreError> {
-    tx.prepare_cached("INSERT INTO inline_blobs (hash, data) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING")?
-        .execute(params![hash.to_hex(), body])?;
-    Ok(())
 }
 
 /// UIDVALIDITY of a new folder (RFC 9051 §2.3.1.1): it must change if a
@@ -707,20 +697,15 @@ impl MetadataStore for SqliteStore {
         let facts = message.facts.as_ref().map(facts::IndexedFacts::from);
         let (message, placements) =
             (NewMessage { inline: message.inline.clone(), facts: None, ..*message }, placements.to_vec());
-        let size = i64::try_from(message.size).map_err(|_| StoreError::Invalid("message size".into()))?;
         self.write(move |tx| {
-            if let Some(body) = &message.inline {
-                insert_inline_blob(tx, &message.blob, body)?;
-            }
-            tx.prepare_cached("INSERT INTO messages (blob_hash, size, received_at) VALUES (?1, ?2, ?3)")?
-                .execute(params![message.blob.to_hex(), size, message.received_at])?;
-            let message_id = tx.last_insert_rowid();
-            if let Some(facts) = &facts {
-                if facts.blob() != &message.blob {
-                    return Err(StoreError::Invalid("facts of another message".into()));
-                }
-                facts::insert_facts(tx, facts)?;
-            }
+            let row = NewRow {
+                blob: &message.blob,
+                size: message.size,
+                received_at: message.received_at,
+                inline: message.inline.as_deref(),
+                facts: facts.as_ref(),
+            };
+            let (message_id, columns) = new_rows::insert_message(tx, &row)?;
             let mut copies = Vec::with_capacity(placements.len());
             for Placement { mailbox, folder } in placements {
                 if folder != INBOX {
@@ -741,12 +726,20 @@ impl MetadataStore for SqliteStore {
                     found.ok_or_else(|| StoreError::NotFound(format!("{folder} of mailbox {mailbox}")))?;
                 let next_uid = uid.checked_add(1).ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
                 // The sender's own copy is read already: Sent counts no unread.
-                let (flags, bits) = if folder == SENT { ("\\Seen", 1) } else { ("", 0) };
-                tx.prepare_cached(
-                    "INSERT INTO folder_messages (folder_id, uid, message_id, modseq, flags, system_flags)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![folder_id, uid, message_id, modseq + 1, flags, bits])?;
+                let (flags, system_flags) = if folder == SENT { ("\\Seen", 1) } else { ("", 0) };
+                new_rows::insert_folder_row(
+                    tx,
+                    &FolderRow {
+                        folder: folder_id,
+                        uid,
+                        message_id,
+                        flags,
+                        system_flags,
+                        modseq: modseq + 1,
+                        received_at: message.received_at,
+                        facts: columns,
+                    },
+                )?;
                 tx.prepare_cached("UPDATE folders SET uidnext = ?2, highest_modseq = ?3 WHERE id = ?1")?
                     .execute(params![folder_id, next_uid, modseq + 1])?;
                 copies.push(DeliveredCopy { mailbox, folder, uid });
