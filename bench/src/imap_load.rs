@@ -82,6 +82,33 @@ impl Client {
         }
     }
 
+    /// Enters IDLE, runs `event`, and returns how long after `event`
+    /// started the server told of a new message (`* n EXISTS`, RFC 2177);
+    /// then leaves IDLE.
+    pub async fn idle_until_exists(&mut self, event: impl Future<Output = ()>) -> Duration {
+        self.tag += 1;
+        let tag = format!("a{}", self.tag);
+        self.io.get_mut().write_all(format!("{tag} IDLE\r\n").as_bytes()).await.expect("write");
+        while !line(&mut self.io).await.starts_with("+ ") {}
+        let started = Instant::now();
+        let told = async {
+            loop {
+                let text = line(&mut self.io).await;
+                if text.starts_with("* ") && text.trim_end().ends_with(" EXISTS") {
+                    return started.elapsed();
+                }
+            }
+        };
+        let ((), elapsed) = tokio::join!(event, told);
+        self.io.get_mut().write_all(b"DONE\r\n").await.expect("write");
+        loop {
+            if let Some(status) = line(&mut self.io).await.strip_prefix(&format!("{tag} ")) {
+                assert!(status.starts_with("OK"), "IDLE: {status}");
+                return elapsed;
+            }
+        }
+    }
+
     pub async fn logout(mut self) {
         let _ = self.io.get_mut().write_all(b"z LOGOUT\r\n").await;
     }

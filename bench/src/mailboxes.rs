@@ -8,7 +8,9 @@
 //! delivery), Dovecot by Maildir files that it indexes at the first SELECT.
 //! Each command runs once untimed on each side (Dovecot builds its index
 //! and cache then), then `RUNS` times, alternating sides; a figure is the
-//! median with the smallest and largest run. The webmail has no peer: its
+//! median with the smallest and largest run. Then a client in IDLE is told
+//! of messages a peer operator sends to the mailbox, through each side's
+//! MTA (Postfix hands them to Dovecot over LMTP). The webmail has no peer: its
 //! figures are mss's p50 and p99 over `PAGES` requests of each kind.
 //!
 //! ```sh
@@ -23,10 +25,14 @@ use mss_core::Civil;
 
 use crate::figures::{Figure, Report, percentile};
 use crate::imap_load::{Client, ImapTarget};
+use crate::smtp_load::{Session, Target, source};
 use crate::{mss_side, peer_side, tls};
 
 /// Timed runs of each IMAP command on each side.
 const RUNS: usize = 5;
+
+/// Messages delivered to a client in IDLE, on each side.
+const IDLE_RUNS: usize = 10;
 
 /// Requests of each kind of webmail page.
 const PAGES: usize = 60;
@@ -110,6 +116,8 @@ async fn measure(sizes: &[usize]) -> Vec<Figure> {
         let ours = mss.login(&pki, address.clone());
         let theirs = peer.filled(&pki, size, message);
         figures.extend(imap(&ours, &theirs, size).await);
+        let senders = [mss.smtp_target(&pki), peer.smtp_target(&pki)];
+        figures.extend(idle([&ours, &theirs], &senders, size).await);
         webmail = Some((address, cookie, size));
     }
     if let Some((address, cookie, size)) = webmail {
@@ -186,6 +194,35 @@ async fn imap(ours: &ImapTarget, theirs: &ImapTarget, size: usize) -> Vec<Figure
     mine.logout().await;
     peer.logout().await;
     figures
+}
+
+/// How long after a peer operator starts sending a message (MAIL FROM) the
+/// recipient's client, in IDLE on its INBOX, is told of it (`* n EXISTS`):
+/// the sending MTA's work, the delivery, and the IMAP server's
+/// notification, on each side; `IDLE_RUNS` messages per side, alternating.
+async fn idle(clients: [&ImapTarget; 2], senders: &[Target; 2], size: usize) -> Vec<Figure> {
+    let mut times = [Vec::new(), Vec::new()];
+    for run in 0..=IDLE_RUNS {
+        for (side, (client, sender)) in clients.iter().zip(senders).enumerate() {
+            let recipient =
+                if client.user.contains('@') { client.user.clone() } else { format!("{}@bench.test", client.user) };
+            let mut imap = Client::connect(client).await;
+            imap.cmd("SELECT INBOX").await;
+            let mut smtp = Session::open(source(0), sender.addr, sender.tls.clone()).await;
+            // From the load generator's own domain: mss refuses a sender of
+            // a domain the connecting operator's certificate does not cover.
+            let body = crate::smtp_load::message(size + run, 3 * 1024, &sender.sender, &recipient);
+            let elapsed = imap.idle_until_exists(smtp.send(&sender.sender, &recipient, &body)).await;
+            smtp.quit().await;
+            imap.logout().await;
+            // The first run of each side warms it up.
+            if run > 0 {
+                times[side].push(ms(elapsed));
+            }
+        }
+    }
+    let name = format!("IMAP {}: IDLE, told of a delivery (from MAIL FROM to EXISTS)", thousands(size));
+    vec![Figure::median(&name, "ms", &times[0], &times[1], false)]
 }
 
 /// The webmail's folder pages on the mailbox of `size` messages: p50 and

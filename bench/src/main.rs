@@ -72,6 +72,17 @@ pub async fn alternate<T, F: std::future::Future<Output = T>>(
     (ours, theirs)
 }
 
+/// CPU seconds per 1,000 messages.
+fn per_thousand(seconds: f64, messages: usize) -> f64 {
+    seconds * 1000.0 / messages.max(1) as f64
+}
+
+/// Samples the memory of every process of each side until finished.
+fn sample_both(mss: &mss_side::Mss, peer: &peer_side::Peer) -> measure::Sampler {
+    let (mss_pid, peer_root) = (mss.pid(), peer.root.clone());
+    measure::Sampler::start(move || measure::with_descendants(&[mss_pid]), move || peer_side::pids_under(&peer_root))
+}
+
 /// KiB in MiB.
 fn kib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -131,11 +142,7 @@ async fn run(scale: Scale) -> Report {
     let mut figures: Vec<Figure> = Vec::new();
 
     let mss_pid = mss.pid();
-    let peer_root = peer.root.clone();
-    let sampler = measure::Sampler::start(
-        move || measure::with_descendants(&[mss_pid]),
-        move || peer_side::pids_under(&peer_root),
-    );
+    let sampler = sample_both(&mss, &peer);
     // Idle: both started, nothing sent yet.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = (measure::pss_kib(&measure::with_descendants(&[mss_pid])), measure::pss_kib(&peer.pids()));
@@ -153,20 +160,32 @@ async fn run(scale: Scale) -> Report {
                 // Runs alternate between the sides, so that a slow moment of
                 // the machine does not fall on one side only.
                 let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+                // What the figure costs each side: CPU per message (a median
+                // of the runs), and memory at its peak over the runs.
+                let (mut cpu_ours, mut cpu_theirs) = (Vec::new(), Vec::new());
+                let peak = sample_both(&mss, &peer);
                 for _ in 0..SMTP_RUNS {
+                    let before = measure::cpu_seconds(&[mss_pid]);
                     ours.push(smtp_load::run(&[mss.smtp_target(&pki)], &load, || mss.delivered()).await);
+                    cpu_ours.push(per_thousand(measure::cpu_seconds(&[mss_pid]) - before, scale.messages));
+                    let before = measure::cpu_seconds(&peer.pids());
                     theirs.push(smtp_load::run(&[peer.smtp_target(&pki)], &load, || peer.delivered()).await);
+                    cpu_theirs.push(per_thousand(measure::cpu_seconds(&peer.pids()) - before, scale.messages));
                     sent += scale.messages;
                     // Each run starts from empty mailboxes' worth of work.
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
+                let (peak_ours, peak_theirs) = peak.finish();
                 figures.extend(figures::smtp(&name, &ours, &theirs));
+                let cpu = format!("{name}: CPU per 1,000 messages");
+                figures.push(Figure::median(&cpu, "s", &cpu_ours, &cpu_theirs, false));
+                let memory = format!("{name}: peak memory (PSS)");
+                figures.push(Figure::new(&memory, "MiB", kib(peak_ours), kib(peak_theirs), false));
             }
         }
     }
     let (pss_ours, pss_theirs) = sampler.finish();
     let cpu_after = (measure::cpu_seconds(&[mss.pid()]), measure::cpu_seconds(&peer.pids()));
-    let per_thousand = |before: f64, after: f64| (after - before) * 1000.0 / sent as f64;
     figures.push(Figure::new(
         "Peak memory under the SMTP load (PSS, all processes)",
         "MiB",
@@ -177,8 +196,8 @@ async fn run(scale: Scale) -> Report {
     figures.push(Figure::new(
         "CPU per 1,000 messages received and stored",
         "s",
-        per_thousand(cpu_before.0, cpu_after.0),
-        per_thousand(cpu_before.1, cpu_after.1),
+        per_thousand(cpu_after.0 - cpu_before.0, sent),
+        per_thousand(cpu_after.1 - cpu_before.1, sent),
         false,
     ));
     let stored = (mss.delivered().await.max(1), peer.delivered().await.max(1));

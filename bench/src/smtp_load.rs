@@ -23,7 +23,7 @@ pub const PER_SOURCE: usize = 40;
 
 /// The loopback address worker `w` connects from: 127.0.0.10, then .11
 /// after [`PER_SOURCE`] workers, and so on (all of 127.0.0.0/8 is local).
-fn source(w: usize) -> Ipv4Addr {
+pub fn source(w: usize) -> Ipv4Addr {
     let n = u8::try_from(10 + w / PER_SOURCE).expect("at most 9,800 connections");
     Ipv4Addr::new(127, 0, 0, n)
 }
@@ -126,7 +126,7 @@ where
 }
 
 /// One SMTP session inside TLS.
-struct Session {
+pub struct Session {
     io: BufReader<tokio_rustls::client::TlsStream<TcpStream>>,
 }
 
@@ -149,7 +149,7 @@ async fn command<S: AsyncRead + AsyncWrite + Unpin>(io: &mut BufReader<S>, line:
 }
 
 impl Session {
-    async fn open(from: Ipv4Addr, addr: SocketAddr, tls: Arc<rustls::ClientConfig>) -> Self {
+    pub async fn open(from: Ipv4Addr, addr: SocketAddr, tls: Arc<rustls::ClientConfig>) -> Self {
         let socket = TcpSocket::new_v4().expect("socket");
         socket.bind(SocketAddr::from((from, 0))).expect("bind the source address");
         let tcp = socket.connect(addr).await.expect("connect");
@@ -165,7 +165,7 @@ impl Session {
         Self { io }
     }
 
-    async fn send(&mut self, sender: &str, recipient: &str, body: &[u8]) {
+    pub async fn send(&mut self, sender: &str, recipient: &str, body: &[u8]) {
         command(&mut self.io, &format!("MAIL FROM:<{sender}>"), 250).await;
         command(&mut self.io, &format!("RCPT TO:<{recipient}>"), 250).await;
         command(&mut self.io, "DATA", 354).await;
@@ -175,7 +175,7 @@ impl Session {
         assert_eq!(reply(&mut self.io).await, 250, "message accepted");
     }
 
-    async fn quit(mut self) {
+    pub async fn quit(mut self) {
         let _ = self.io.get_mut().write_all(b"QUIT\r\n").await;
         let _ = reply(&mut self.io).await;
     }
