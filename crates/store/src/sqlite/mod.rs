@@ -1015,10 +1015,27 @@ mod columns {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use mss_core::{MailboxKind, MailboxState};
 
     use super::*;
+
+    /// A pharmacy's organisational mailbox, active.
+    pub(crate) fn pharmacy_mailbox() -> NewMailbox {
+        NewMailbox {
+            address: "officine@pharmacie.mssante.fr".parse().unwrap(),
+            kind: MailboxKind::Organisational,
+            state: MailboxState::Active,
+            national_id: None,
+            finess: None,
+            first_name: None,
+            last_name: None,
+            display_name: "Officine".into(),
+            service: None,
+            liste_rouge: false,
+            certificate_dn: None,
+        }
+    }
 
     /// Readers and lookup connections open on their first use, one at a
     /// time while they are used one at a time.
@@ -1040,20 +1057,8 @@ mod tests {
     async fn a_lookup_waits_for_an_ordinary_reader_when_every_lookup_connection_is_busy() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
-        let address: EmailAddress = "officine@pharmacie.mssante.fr".parse().unwrap();
-        let new = NewMailbox {
-            address: address.clone(),
-            kind: MailboxKind::Organisational,
-            state: MailboxState::Active,
-            national_id: None,
-            finess: None,
-            first_name: None,
-            last_name: None,
-            display_name: "Officine".into(),
-            service: None,
-            liste_rouge: false,
-            certificate_dn: None,
-        };
+        let new = pharmacy_mailbox();
+        let address = new.address.clone();
         let created = store.create_mailbox(&new).await.unwrap();
         let found = store.mailbox(&address).await.unwrap().expect("found on a lookup connection");
         assert_eq!(found.id, created.id);

@@ -98,9 +98,8 @@ fn insert_inline_blob(tx: &Transaction<'_>, hash: &BlobHash, body: &[u8]) -> Res
 
 #[cfg(test)]
 mod tests {
-    use mss_core::{MailboxKind, MailboxState};
-
     use super::super::SqliteStore;
+    use super::super::tests::pharmacy_mailbox;
     use crate::*;
 
     fn facts_of(raw: &[u8], subject: &str, header: bool, sent_at: Option<i64>) -> MessageFacts {
@@ -147,20 +146,7 @@ mod tests {
     async fn a_new_row_copies_from_its_facts_what_the_triggers_would() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
-        let new = NewMailbox {
-            address: "officine@pharmacie.mssante.fr".parse().unwrap(),
-            kind: MailboxKind::Organisational,
-            state: MailboxState::Active,
-            national_id: None,
-            finess: None,
-            first_name: None,
-            last_name: None,
-            display_name: "Officine".into(),
-            service: None,
-            liste_rouge: false,
-            certificate_dn: None,
-        };
-        let mailbox = store.create_mailbox(&new).await.unwrap();
+        let mailbox = store.create_mailbox(&pharmacy_mailbox()).await.unwrap();
         let inbox = store.folder(mailbox.id, INBOX).await.unwrap().unwrap();
         let archive = store.folder(mailbox.id, "Archive").await.unwrap().unwrap();
         let received_at = 1_700_000_000;
