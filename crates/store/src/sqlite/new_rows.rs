@@ -185,6 +185,22 @@ mod tests {
         // The same bytes again, their facts there already.
         let again = store.link_message(&stored(appended, None), &[Placement::inbox(mailbox.id)]).await.unwrap();
         uids.push(again.copies[0].uid);
+        // Sent twice with other facts of the same version (a peer's retry):
+        // the facts kept are the first, and so are the columns copied.
+        let other = facts_of(appended, "Autre", true, None);
+        let twice = store.link_message(&stored(appended, Some(other)), &[Placement::inbox(mailbox.id)]).await;
+        uids.push(twice.unwrap().copies[0].uid);
+        // An APPEND given facts that none of its messages has (a newer
+        // version of another message's): they are not written.
+        let mut stray = facts_of(late, "Remplacé", true, None);
+        stray.version = 2;
+        let bare = b"6";
+        let message =
+            Appended { blob: BlobHash::of(bare), size: 1, received_at, flags: vec![], inline: Some(bare.to_vec()) };
+        let (_, bare_uids) = store.append_indexed(inbox.id, &[message], &[stray]).await.unwrap();
+        let bare_row = copied(&store, inbox.id, bare_uids[0]).await;
+        assert_eq!((bare_row.0, bare_row.2.as_str()), (None, ""), "no facts of its own");
+        assert_eq!(copied(&store, inbox.id, uids[4]).await.2, "tardif", "another message's facts untouched");
 
         let copies = store.copy_messages(inbox.id, &uids, archive.id).await.unwrap();
         for (uid, copy) in copies.pairs {
@@ -200,6 +216,8 @@ mod tests {
         // The Date: field, else the arrival, and no key without a parsed
         // header; the same for facts written later.
         assert_eq!(date_keys, [Some(1_715_671_800), Some(received_at), None, Some(received_at)]);
-        assert_eq!(copied(&store, inbox.id, uids[3]).await, copied(&store, inbox.id, uids[5]).await);
+        for retried in [uids[5], uids[6]] {
+            assert_eq!(copied(&store, inbox.id, uids[3]).await, copied(&store, inbox.id, retried).await);
+        }
     }
 }
