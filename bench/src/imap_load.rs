@@ -28,6 +28,9 @@ const RUNS: usize = 10;
 /// to chance.
 pub const SEARCH_RUNS: usize = 50;
 
+/// How long a client in IDLE waits to be told of a delivery.
+const IDLE_WAIT: Duration = Duration::from_secs(120);
+
 pub struct Client {
     io: BufReader<tokio_rustls::client::TlsStream<TcpStream>>,
     tag: usize,
@@ -84,7 +87,8 @@ impl Client {
 
     /// Enters IDLE, runs `event`, and returns how long after `event`
     /// started the server told of a new message (`* n EXISTS`, RFC 2177);
-    /// then leaves IDLE.
+    /// then leaves IDLE. A server that says nothing for [`IDLE_WAIT`] fails
+    /// the run (its processes are stopped as the run unwinds).
     pub async fn idle_until_exists(&mut self, event: impl Future<Output = ()>) -> Duration {
         self.tag += 1;
         let tag = format!("a{}", self.tag);
@@ -99,6 +103,7 @@ impl Client {
                 }
             }
         };
+        let told = async { tokio::time::timeout(IDLE_WAIT, told).await.expect("told of the new message in IDLE") };
         let ((), elapsed) = tokio::join!(event, told);
         self.io.get_mut().write_all(b"DONE\r\n").await.expect("write");
         loop {

@@ -117,7 +117,8 @@ async fn measure(sizes: &[usize]) -> Vec<Figure> {
         let theirs = peer.filled(&pki, size, message);
         figures.extend(imap(&ours, &theirs, size).await);
         let senders = [mss.smtp_target(&pki), peer.smtp_target(&pki)];
-        figures.extend(idle([&ours, &theirs], &senders, size).await);
+        let recipients = [address.clone(), peer_side::address(&theirs.user)];
+        figures.extend(idle([&ours, &theirs], &recipients, &senders, size).await);
         webmail = Some((address, cookie, size));
     }
     if let Some((address, cookie, size)) = webmail {
@@ -200,19 +201,18 @@ async fn imap(ours: &ImapTarget, theirs: &ImapTarget, size: usize) -> Vec<Figure
 /// recipient's client, in IDLE on its INBOX, is told of it (`* n EXISTS`):
 /// the sending MTA's work, the delivery, and the IMAP server's
 /// notification, on each side; `IDLE_RUNS` messages per side, alternating.
-async fn idle(clients: [&ImapTarget; 2], senders: &[Target; 2], size: usize) -> Vec<Figure> {
+async fn idle(clients: [&ImapTarget; 2], recipients: &[String; 2], senders: &[Target; 2], size: usize) -> Vec<Figure> {
     let mut times = [Vec::new(), Vec::new()];
     for run in 0..=IDLE_RUNS {
-        for (side, (client, sender)) in clients.iter().zip(senders).enumerate() {
-            let recipient =
-                if client.user.contains('@') { client.user.clone() } else { format!("{}@bench.test", client.user) };
+        for side in 0..2 {
+            let (client, recipient, sender) = (clients[side], &recipients[side], &senders[side]);
             let mut imap = Client::connect(client).await;
             imap.cmd("SELECT INBOX").await;
             let mut smtp = Session::open(source(0), sender.addr, sender.tls.clone()).await;
             // From the load generator's own domain: mss refuses a sender of
             // a domain the connecting operator's certificate does not cover.
-            let body = crate::smtp_load::message(size + run, 3 * 1024, &sender.sender, &recipient);
-            let elapsed = imap.idle_until_exists(smtp.send(&sender.sender, &recipient, &body)).await;
+            let body = crate::smtp_load::message(size + run, 3 * 1024, &sender.sender, recipient);
+            let elapsed = imap.idle_until_exists(smtp.send(&sender.sender, recipient, &body)).await;
             smtp.quit().await;
             imap.logout().await;
             // The first run of each side warms it up.

@@ -21,7 +21,12 @@ pub struct Peer {
     pub recipients: Vec<String>,
 }
 
-/// Installs postfix and Dovecot from Debian when they are missing.
+/// The address whose mail Dovecot stores in the Maildir of `user` (its
+/// userdb's home is the mailbox's local part).
+pub fn address(user: &str) -> String {
+    format!("{user}@bench.test")
+}
+
 /// The processes of a peer whose files are under `root`: Postfix's master
 /// and Dovecot's, with all their children.
 pub fn pids_under(root: &Path) -> Vec<u32> {
@@ -32,6 +37,7 @@ pub fn pids_under(root: &Path) -> Vec<u32> {
     crate::measure::with_descendants(&masters)
 }
 
+/// Installs postfix and Dovecot from Debian when they are missing.
 pub fn install_if_missing() {
     let missing: Vec<&str> = [
         ("/usr/sbin/postfix", "postfix"),
@@ -246,7 +252,7 @@ default_process_limit = 250
             std::fs::create_dir_all(maildir.join(sub)).expect("maildir");
         }
         for n in 0..messages {
-            let body = make(n, &format!("{user}@bench.test"));
+            let body = make(n, &address(&user));
             let flags = if n % 10 == 0 { "" } else { "S" };
             std::fs::write(maildir.join(format!("cur/{}.{n}.bench:2,{flags}", 1_790_000_000 + n)), body)
                 .expect("message");
