@@ -14,7 +14,7 @@
 //! figures are mss's p50 and p99 over `PAGES` requests of each kind.
 //!
 //! ```sh
-//! cargo build --release -p mss -p mss-bench && target/release/mss-bench mailboxes [--quick]
+//! cargo build --release -p mss -p mss-bench && target/release/mss-bench mailboxes [--quick | --million]
 //! ```
 
 use std::io::{Read, Write};
@@ -91,11 +91,25 @@ pub fn message(n: usize, recipient: &str) -> Vec<u8> {
 
 pub fn run(args: &[String]) {
     let quick = args.iter().any(|a| a == "--quick");
+    // A million messages on each side is a run of its own (about 3 GB per
+    // side), with its own results file.
+    let million = args.iter().any(|a| a == "--million");
     let out = crate::out_dir(args);
-    let sizes: &[usize] = if quick { &[2_000, 10_000] } else { &[10_000, 100_000] };
+    let sizes: &[usize] = match (quick, million) {
+        (_, true) => &[1_000_000],
+        (true, false) => &[2_000, 10_000],
+        (false, false) => &[10_000, 100_000],
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let figures = runtime.block_on(measure(sizes));
-    let report = Report::named("mailboxes", "Large mailboxes: mss against Dovecot (IMAP), and the webmail", figures);
+    let report = match million {
+        true => Report::named(
+            "mailboxes_1m",
+            "A mailbox of 1,000,000 messages: mss against Dovecot, and the webmail",
+            figures,
+        ),
+        false => Report::named("mailboxes", "Large mailboxes: mss against Dovecot (IMAP), and the webmail", figures),
+    };
     println!("{}", report.markdown());
     if let Err(e) = report.write(&out) {
         eprintln!("cannot write the results to {}: {e}", out.display());
@@ -278,5 +292,9 @@ fn ms(d: Duration) -> f64 {
 
 /// « 10k », « 100k ».
 fn thousands(size: usize) -> String {
-    if size >= 1000 { format!("{}k", size / 1000) } else { size.to_string() }
+    match size {
+        1_000_000.. if size % 1_000_000 == 0 => format!("{}M", size / 1_000_000),
+        1000.. => format!("{}k", size / 1000),
+        _ => size.to_string(),
+    }
 }

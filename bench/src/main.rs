@@ -10,7 +10,7 @@
 //! ```sh
 //! cargo build --release -p mss -p mss-bench && target/release/mss-bench [--quick] [--shared-network]
 //! target/release/mss-bench annuaire [--lines N]   # Annuaire Santé figures only (annuaire.rs)
-//! target/release/mss-bench mailboxes [--quick]     # large mailboxes, IMAP and webmail (mailboxes.rs)
+//! target/release/mss-bench mailboxes [--quick | --million]   # large mailboxes, IMAP and webmail (mailboxes.rs)
 //! target/release/mss-bench stock [--quick]         # Python's imaplib as it comes (stock_clients.rs)
 //! target/release/mss-bench nodes [--quick]         # PostgreSQL + S3, 1 and 2 nodes, against embedded (nodes.rs)
 //! target/release/mss-bench smtp --size 200 --connections 1 --reuse   # one SMTP figure, to profile (one_figure.rs)
