@@ -293,7 +293,7 @@ fn ms(d: Duration) -> f64 {
 /// « 10k », « 100k ».
 fn thousands(size: usize) -> String {
     match size {
-        1_000_000.. if size % 1_000_000 == 0 => format!("{}M", size / 1_000_000),
+        1_000_000.. if size.is_multiple_of(1_000_000) => format!("{}M", size / 1_000_000),
         1000.. => format!("{}k", size / 1000),
         _ => size.to_string(),
     }
