@@ -140,6 +140,7 @@ userdb {{
   args = uid=nobody gid=nogroup home={r}/mail/%n
 }}
 mail_location = maildir:~/Maildir
+default_vsz_limit = 4G
 default_login_user = dovenull
 default_internal_user = dovecot
 service imap-login {{
