@@ -23,6 +23,7 @@ mod annuaire;
 mod figures;
 mod imap_load;
 mod indicator;
+mod interrupt;
 mod mailboxes;
 mod measure;
 mod mss_side;
@@ -98,6 +99,7 @@ pub fn out_dir(args: &[String]) -> PathBuf {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    interrupt::install();
     // Outside the private network: it has none to install from.
     peer_side::install_if_missing();
     network::enter(&args);

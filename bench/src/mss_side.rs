@@ -12,6 +12,7 @@ use mss_store::{Appended, BlobsConfig, PostgresConfig, S3Config, Store, StoreCon
 use mss_testkit::S3Bucket;
 
 use crate::imap_load::ImapTarget;
+use crate::interrupt::{self, OnInterrupt};
 use crate::smtp_load::Target;
 use crate::tls::Pki;
 
@@ -37,7 +38,7 @@ pub struct Mss {
     store: Store,
     pub data: PathBuf,
     pub recipients: Vec<String>,
-    _dir: tempfile::TempDir,
+    _dir: (tempfile::TempDir, OnInterrupt),
 }
 
 /// One `mss serve` of a data directory and the listeners it opened;
@@ -46,7 +47,8 @@ pub struct Node {
     child: Child,
     ports: serde_json::Value,
     /// The copy of the data directory a further node serves.
-    _copy: Option<tempfile::TempDir>,
+    _copy: Option<(tempfile::TempDir, OnInterrupt)>,
+    _stopped_on_interrupt: OnInterrupt,
 }
 
 fn binary() -> PathBuf {
@@ -107,6 +109,7 @@ impl Mss {
 
     pub async fn start_on(pki: &Pki, backend: &Backend<'_>) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
+        let removed = interrupt::removes(dir.path());
         let data = dir.path().join("data");
         let d = data.to_str().expect("path");
         let any = "127.0.0.1:0";
@@ -159,7 +162,7 @@ impl Mss {
         }
         let node = Node::serve(&data);
         let store = Store::open(&store_config).await.expect("store");
-        Self { node, store, data, recipients, _dir: dir }
+        Self { node, store, data, recipients, _dir: (dir, removed) }
     }
 
     /// Another node on a copy of the data directory (keys, configuration),
@@ -171,7 +174,8 @@ impl Mss {
         assert!(status.success(), "copying the data directory");
         let _ = std::fs::remove_file(data.join("serve.lock"));
         let mut node = Node::serve(&data);
-        node._copy = Some(copy);
+        let removed = interrupt::removes(copy.path());
+        node._copy = Some((copy, removed));
         node
     }
 
@@ -350,7 +354,7 @@ impl Node {
             std::thread::sleep(Duration::from_millis(50));
         };
         let child = starting.0.take().expect("the child");
-        Self { child, ports, _copy: None }
+        Self { _stopped_on_interrupt: interrupt::kills(child.id()), child, ports, _copy: None }
     }
 
     pub fn addr(&self, listener: &str) -> SocketAddr {

@@ -24,13 +24,16 @@ pub fn enter(args: &[String]) {
         return;
     }
     let exe = std::env::current_exe().expect("the harness's path");
-    let status = Command::new("unshare")
+    let mut inner = Command::new("unshare")
         .args(["--net", "--"])
         .arg(exe)
         .args(args)
         .env(INSIDE, "1")
-        .status()
+        .spawn()
         .expect("unshare (util-linux) is needed, and root");
+    // `unshare` becomes the harness: interrupted, it stops its run.
+    let _passed_on = crate::interrupt::kills(inner.id());
+    let status = inner.wait().expect("the harness in its namespace");
     std::process::exit(status.code().unwrap_or(1));
 }
 

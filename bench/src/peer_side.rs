@@ -15,6 +15,9 @@ use crate::tls::Pki;
 
 pub struct Peer {
     _dir: tempfile::TempDir,
+    /// Its daemons stopped and its directory removed if the run is
+    /// interrupted.
+    _on_interrupt: crate::interrupt::OnInterrupt,
     pub root: PathBuf,
     smtp: u16,
     imap: u16,
@@ -223,7 +226,12 @@ default_process_limit = 250
         let recipients = (1..=MAILBOXES).map(|n| format!("box-{n}@bench.test")).collect();
         // Made before the daemons start: if one fails to, dropping the peer
         // (unwinding) stops the other, and no process outlives the run.
-        let peer = Self { _dir: dir, root, smtp, imap, recipients };
+        let stopped = root.clone();
+        let _on_interrupt = crate::interrupt::on_interrupt(move || {
+            stop_daemons(&stopped);
+            let _ = std::fs::remove_dir_all(&stopped);
+        });
+        let peer = Self { _dir: dir, _on_interrupt, root, smtp, imap, recipients };
         let root = &peer.root;
         start_daemon("dovecot", &["-c", root.join("dovecot.conf").to_str().expect("path")], &root.join("dovecot.log"));
         start_daemon("postfix", &["-c", root.join("etc").to_str().expect("path"), "start"], &root.join("postfix.log"));
@@ -295,11 +303,14 @@ default_process_limit = 250
 /// Postfix and Dovecot stop with the peer, whatever ended the run.
 impl Drop for Peer {
     fn drop(&mut self) {
-        let _ = Command::new("postfix").args(["-c", self.root.join("etc").to_str().expect("path"), "stop"]).output();
-        let _ = Command::new("doveadm")
-            .args(["-c", self.root.join("dovecot.conf").to_str().expect("path"), "stop"])
-            .output();
+        stop_daemons(&self.root);
     }
+}
+
+/// Stops the Postfix and Dovecot of the peer under `root`.
+fn stop_daemons(root: &Path) {
+    let _ = Command::new("postfix").args(["-c", root.join("etc").to_str().expect("path"), "stop"]).output();
+    let _ = Command::new("doveadm").args(["-c", root.join("dovecot.conf").to_str().expect("path"), "stop"]).output();
 }
 
 #[cfg(test)]
