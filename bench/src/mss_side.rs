@@ -169,12 +169,14 @@ impl Mss {
     /// as a deployment of several nodes has: for a shared store only.
     pub fn another_node(&self) -> Node {
         let copy = tempfile::tempdir().expect("temporary directory");
+        // Registered before the node's own stop: interrupted, the run stops
+        // the node first, then removes its copy (and a copy cut short too).
+        let removed = interrupt::removes(copy.path());
         let data = copy.path().join("data");
         let status = Command::new("cp").arg("-a").arg(&self.data).arg(&data).status().expect("cp");
         assert!(status.success(), "copying the data directory");
         let _ = std::fs::remove_file(data.join("serve.lock"));
         let mut node = Node::serve(&data);
-        let removed = interrupt::removes(copy.path());
         node._copy = Some((copy, removed));
         node
     }
