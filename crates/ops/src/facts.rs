@@ -8,7 +8,7 @@
 //! with a progress bar; `mss serve` runs it in the background at start.
 
 use mss_message::stored;
-use mss_store::{FactsBacklog, MessageFacts, Store, StoreError};
+use mss_store::{FactsBacklog, FactsWalk, MessageFacts, Store, StoreError};
 
 /// Messages read and written at a time by the background backfill.
 pub const BATCH: usize = 200;
@@ -31,11 +31,13 @@ pub async fn backlog(store: &Store) -> Result<FactsBacklog, StoreError> {
 /// time; `progress` hears of each message read.
 pub async fn index_missing(store: &Store, batch: usize, mut progress: impl FnMut()) -> Result<Indexed, StoreError> {
     let mut done = Indexed::default();
-    let mut after = None;
+    let mut walk = FactsWalk::default();
     loop {
-        let hashes = store.meta.blobs_without_facts(stored::VERSION, after, batch.max(1)).await?;
-        let Some(&last) = hashes.last() else { break };
-        after = Some(last);
+        let (hashes, next) = store.meta.blobs_without_facts(stored::VERSION, walk, batch.max(1)).await?;
+        if hashes.is_empty() {
+            break;
+        }
+        walk = next;
         let mut facts: Vec<MessageFacts> = Vec::with_capacity(hashes.len());
         // One body at a time: memory stays bounded by the largest message.
         for hash in hashes {

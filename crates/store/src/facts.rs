@@ -294,6 +294,17 @@ pub struct EncodedFacts {
     pub encoded: Vec<u8>,
 }
 
+/// Where a walk of the messages without facts stands
+/// ([`FactsStore::blobs_without_facts`]): the last message it saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FactsWalk(pub(crate) i64);
+
+/// Blobs in the order first seen, each once.
+pub(crate) fn first_seen(hashes: impl IntoIterator<Item = BlobHash>) -> Vec<BlobHash> {
+    let mut seen = std::collections::HashSet::new();
+    hashes.into_iter().filter(|h| seen.insert(*h)).collect()
+}
+
 /// How much is left to index.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FactsBacklog {
@@ -323,14 +334,16 @@ pub trait FactsStore: Send + Sync {
         folder: FolderId,
         uids: &[u32],
     ) -> Result<Vec<(MessageMeta, Option<EncodedFacts>)>, StoreError>;
-    /// Blobs messages name without facts of `version` or later, in hash
-    /// order, after `after`, at most `limit`.
+    /// Blobs of the next `limit` messages after `after` without facts of
+    /// `version` or later, in the order the messages were stored (each blob
+    /// once), and where the walk stands after them. Facts written in that
+    /// order lie in the order of the folders' rows, which SEARCH reads.
     async fn blobs_without_facts(
         &self,
         version: u32,
-        after: Option<BlobHash>,
+        after: FactsWalk,
         limit: usize,
-    ) -> Result<Vec<BlobHash>, StoreError>;
+    ) -> Result<(Vec<BlobHash>, FactsWalk), StoreError>;
     /// What has no facts of `version` or later.
     async fn facts_backlog(&self, version: u32) -> Result<FactsBacklog, StoreError>;
     /// Blobs of messages of `folder` without facts of `version` or later,

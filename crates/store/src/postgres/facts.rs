@@ -11,11 +11,11 @@ use tokio_postgres::types::ToSql;
 
 use super::folders::{folder_rows, meta_row};
 use super::{PgStore, parse_col};
-use crate::facts::sorted_uids_sql;
+use crate::facts::{first_seen, sorted_uids_sql};
 use crate::{
-    BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, ImapSortKey,
-    MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts, SortedMessage,
-    StoreError,
+    BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FactsWalk, FolderId, FolderPage,
+    ImapSortKey, MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts,
+    SortedMessage, StoreError,
 };
 
 /// Writes facts if a message names their blob, replacing an older version,
@@ -250,15 +250,15 @@ impl FactsStore for PgStore {
     async fn blobs_without_facts(
         &self,
         version: u32,
-        after: Option<BlobHash>,
+        after: FactsWalk,
         limit: usize,
-    ) -> Result<Vec<BlobHash>, StoreError> {
-        let after = after.map(|h| h.to_hex()).unwrap_or_default();
+    ) -> Result<(Vec<BlobHash>, FactsWalk), StoreError> {
         let client = self.client().await?;
-        let sql =
-            format!("SELECT DISTINCT m.blob_hash {WITHOUT_FACTS} AND m.blob_hash > $2 ORDER BY m.blob_hash LIMIT $3");
-        let rows = client.query(&sql, &[&i64::from(version), &after, &sql_limit(limit)]).await?;
-        rows.iter().map(|r| parse_col("blob hash", r.try_get(0)?)).collect()
+        let sql = format!("SELECT m.id, m.blob_hash {WITHOUT_FACTS} AND m.id > $2 ORDER BY m.id LIMIT $3");
+        let rows = client.query(&sql, &[&i64::from(version), &after.0, &sql_limit(limit)]).await?;
+        let walk = rows.last().map(|r| r.try_get(0)).transpose()?.map_or(after, FactsWalk);
+        let hashes = rows.iter().map(|r| parse_col("blob hash", r.try_get(1)?)).collect::<Result<Vec<_>, _>>()?;
+        Ok((first_seen(hashes), walk))
     }
 
     async fn facts_backlog(&self, version: u32) -> Result<FactsBacklog, StoreError> {

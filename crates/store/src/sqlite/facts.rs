@@ -8,11 +8,11 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::SqliteStore;
 use super::folders::{folder_rows, meta_row};
-use crate::facts::sorted_uids_sql;
+use crate::facts::{first_seen, sorted_uids_sql};
 use crate::{
-    BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FolderId, FolderPage, ImapSortKey,
-    MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts, SortedMessage,
-    StoreError,
+    BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FactsWalk, FolderId, FolderPage,
+    ImapSortKey, MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts,
+    SortedMessage, StoreError,
 };
 
 /// Facts whose text is already what the index keeps of it
@@ -272,18 +272,18 @@ impl FactsStore for SqliteStore {
     async fn blobs_without_facts(
         &self,
         version: u32,
-        after: Option<BlobHash>,
+        after: FactsWalk,
         limit: usize,
-    ) -> Result<Vec<BlobHash>, StoreError> {
+    ) -> Result<(Vec<BlobHash>, FactsWalk), StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let after = after.map(|h| h.to_hex()).unwrap_or_default();
         self.read(move |conn| {
-            let sql = format!(
-                "SELECT DISTINCT m.blob_hash {WITHOUT_FACTS} AND m.blob_hash > ?2 ORDER BY m.blob_hash LIMIT ?3"
-            );
+            let sql = format!("SELECT m.id, m.blob_hash {WITHOUT_FACTS} AND m.id > ?2 ORDER BY m.id LIMIT ?3");
             let mut stmt = conn.prepare(&sql)?;
-            let rows = stmt.query_map(params![version, after, limit], |r| r.get::<_, BlobHash>(0))?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let rows: Vec<(i64, BlobHash)> = stmt
+                .query_map(params![version, after.0, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let walk = rows.last().map_or(after, |&(id, _)| FactsWalk(id));
+            Ok((first_seen(rows.into_iter().map(|(_, hash)| hash)), walk))
         })
         .await
     }
