@@ -57,6 +57,15 @@ fn median(runs: &[f64]) -> (f64, f64, f64) {
     }
 }
 
+/// A count as figure names say it: « 10k », « 100k », « 1M ».
+pub fn thousands(n: usize) -> String {
+    match n {
+        1_000_000.. if n.is_multiple_of(1_000_000) => format!("{}M", n / 1_000_000),
+        1000.. => format!("{}k", n / 1000),
+        _ => n.to_string(),
+    }
+}
+
 /// Milliseconds at the `p`th percentile.
 pub fn percentile(samples: &[Duration], p: f64) -> f64 {
     if samples.is_empty() {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use mss_core::{Civil, MailboxKind, Role};
 use mss_store::{NewMailbox, StoredDispensation, now_unix};
 
-use crate::figures::{Figure, Report, percentile};
+use crate::figures::{Figure, Report, percentile, thousands};
 use crate::{mss_side, tls};
 
 /// The pharmacy measured (the bench's applicative mailboxes carry it).
@@ -198,8 +198,4 @@ fn request(
     let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
     (status, body)
-}
-
-fn thousands(n: usize) -> String {
-    if n >= 1000 { format!("{}k", n / 1000) } else { n.to_string() }
 }

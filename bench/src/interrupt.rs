@@ -32,12 +32,26 @@ pub fn on_interrupt(stop: impl Fn() + Send + 'static) -> OnInterrupt {
     OnInterrupt(id)
 }
 
-/// Removes `dir` if the run is interrupted while the returned value lives.
-pub fn removes(dir: &Path) -> OnInterrupt {
-    let dir = dir.to_path_buf();
-    on_interrupt(move || {
-        let _ = std::fs::remove_dir_all(&dir);
-    })
+/// A temporary directory, removed when dropped or when the run is
+/// interrupted.
+pub struct TempDir {
+    dir: tempfile::TempDir,
+    _removed: OnInterrupt,
+}
+
+impl TempDir {
+    pub fn create() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().to_path_buf();
+        let _removed = on_interrupt(move || {
+            let _ = std::fs::remove_dir_all(&path);
+        });
+        Self { dir, _removed }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 /// Stops `pid` (SIGTERM) if the run is interrupted while the returned value

@@ -1,7 +1,7 @@
 //! Large mailboxes: what a mail client and the webmail ask of a mailbox of
-//! 10,000 and 100,000 messages (issue 14), mss against Dovecot in the same
-//! run, on the same generated messages (varied senders, subjects, dates; a
-//! rare word in one body in a hundred).
+//! 10,000 and 100,000 messages (issue 14; 1,000,000 with `--million`), mss
+//! against Dovecot in the same run, on the same generated messages (varied
+//! senders, subjects, dates; a rare word in one body in a hundred).
 //!
 //! Both sides are filled the way a migration fills them: mss through its
 //! store then `mss messages index` (the facts every message gets at
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use mss_core::Civil;
 
-use crate::figures::{Figure, Report, percentile};
+use crate::figures::{Figure, Report, percentile, thousands};
 use crate::imap_load::{Client, ImapTarget};
 use crate::smtp_load::{Session, Target, source};
 use crate::{mss_side, peer_side, tls};
@@ -288,13 +288,4 @@ fn national_id(i: usize) -> String {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// « 10k », « 100k ».
-fn thousands(size: usize) -> String {
-    match size {
-        1_000_000.. if size.is_multiple_of(1_000_000) => format!("{}M", size / 1_000_000),
-        1000.. => format!("{}k", size / 1000),
-        _ => size.to_string(),
-    }
 }

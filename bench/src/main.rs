@@ -34,6 +34,7 @@ mod peer_side;
 mod smtp_load;
 mod stock_clients;
 mod tls;
+mod usage;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -99,6 +100,10 @@ pub fn out_dir(args: &[String]) -> PathBuf {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(problem) = usage::problem(&args) {
+        eprint!("{problem}\n{}", usage::text());
+        std::process::exit(2);
+    }
     interrupt::install();
     // Outside the private network: it has none to install from.
     peer_side::install_if_missing();
@@ -114,10 +119,6 @@ fn main() {
         Some("append") => return one_figure::append(rest),
         Some("unseen") => return one_figure::unseen(rest),
         Some("fetch") => return one_figure::fetch(rest),
-        Some(other) if !other.starts_with("--") || other == "--help" => {
-            eprintln!("usage: see the top of bench/src/main.rs or bench/README.md ({other} is not a figure)");
-            std::process::exit(2);
-        }
         _ => {}
     }
     let quick = args.iter().any(|a| a == "--quick");

@@ -38,7 +38,7 @@ pub struct Mss {
     store: Store,
     pub data: PathBuf,
     pub recipients: Vec<String>,
-    _dir: (tempfile::TempDir, OnInterrupt),
+    _dir: interrupt::TempDir,
 }
 
 /// One `mss serve` of a data directory and the listeners it opened;
@@ -47,7 +47,7 @@ pub struct Node {
     child: Child,
     ports: serde_json::Value,
     /// The copy of the data directory a further node serves.
-    _copy: Option<(tempfile::TempDir, OnInterrupt)>,
+    _copy: Option<interrupt::TempDir>,
     _stopped_on_interrupt: OnInterrupt,
 }
 
@@ -108,8 +108,7 @@ impl Mss {
     }
 
     pub async fn start_on(pki: &Pki, backend: &Backend<'_>) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let removed = interrupt::removes(dir.path());
+        let dir = interrupt::TempDir::create();
         let data = dir.path().join("data");
         let d = data.to_str().expect("path");
         let any = "127.0.0.1:0";
@@ -162,22 +161,21 @@ impl Mss {
         }
         let node = Node::serve(&data);
         let store = Store::open(&store_config).await.expect("store");
-        Self { node, store, data, recipients, _dir: (dir, removed) }
+        Self { node, store, data, recipients, _dir: dir }
     }
 
     /// Another node on a copy of the data directory (keys, configuration),
     /// as a deployment of several nodes has: for a shared store only.
     pub fn another_node(&self) -> Node {
-        let copy = tempfile::tempdir().expect("temporary directory");
         // Registered before the node's own stop: interrupted, the run stops
         // the node first, then removes its copy (and a copy cut short too).
-        let removed = interrupt::removes(copy.path());
+        let copy = interrupt::TempDir::create();
         let data = copy.path().join("data");
         let status = Command::new("cp").arg("-a").arg(&self.data).arg(&data).status().expect("cp");
         assert!(status.success(), "copying the data directory");
         let _ = std::fs::remove_file(data.join("serve.lock"));
         let mut node = Node::serve(&data);
-        node._copy = Some((copy, removed));
+        node._copy = Some(copy);
         node
     }
 
