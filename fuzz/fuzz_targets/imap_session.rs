@@ -79,6 +79,7 @@ fn world() -> &'static World {
             throttle,
             limits,
             plain_with_token: true,
+            uid_lists: Default::default(),
         });
         World { runtime, server, login: login.into_bytes(), _dir: dir }
     })

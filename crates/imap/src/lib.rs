@@ -12,7 +12,9 @@
 //! - `described`: ENVELOPE and BODYSTRUCTURE from the facts stored with a
 //!   message, byte for byte what `message` writes from its bytes;
 //! - `threading`: the pure half of SORT and THREAD (RFC 5256): base
-//!   subjects, message identifiers, the threading algorithms.
+//!   subjects, message identifiers, the threading algorithms;
+//! - `uid_cache`: the UIDs of large folders, kept between sessions and
+//!   brought up to date at each SELECT.
 //!
 //! This crate decides nothing about who may do what: logins go through
 //! `mss-identity`, rights come from the roles of `mss-core`, and every
@@ -34,7 +36,9 @@ pub mod message;
 mod server;
 mod session;
 mod threading;
+mod uid_cache;
 pub mod wire;
 
 pub use conn::{Conn, Stream};
 pub use server::{ImapServer, Limits, TlsPeer};
+pub use uid_cache::UidCache;

@@ -122,6 +122,8 @@ pub struct ImapServer {
     /// Development only: LOGIN and AUTHENTICATE PLAIN with a bearer token as
     /// the password, for clients that know no OAuth (mbsync, neomutt).
     pub plain_with_token: bool,
+    /// The UIDs of large folders, for SELECT.
+    pub uid_lists: crate::UidCache,
 }
 
 /// What is known of the TLS layer of a connection.

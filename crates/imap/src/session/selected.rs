@@ -64,7 +64,7 @@ impl Session<'_> {
             Ok(opened) => opened,
             Err(reply) => return reply,
         };
-        let uids = match self.server.store.meta.folder_uids(folder.id).await {
+        let uids = match self.server.uid_lists.uids(&self.server.store, &folder).await {
             Ok(uids) => uids,
             Err(e) => return unavailable(e),
         };

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use mss_core::{MailboxKind, MailboxState, Role};
 use mss_identity::{Throttle, TokenKey};
-use mss_imap::{ImapServer, Limits};
+use mss_imap::{ImapServer, Limits, UidCache};
 use mss_store::{MailboxId, NewMailbox, Store, StoreConfig};
 use mss_trust::TlsMaterial;
 use mss_trust::pki::{CertificateAuthority, IssuedCertificate, OperatorIdentity};
@@ -106,6 +106,9 @@ impl Site {
             throttle: Arc::new(Throttle::new(self.store.meta.clone())),
             limits,
             plain_with_token,
+            // Every folder's list kept, and few UIDs in all: each test's
+            // SELECTs go through the kept lists and their eviction.
+            uid_lists: UidCache::new(0, 64),
         })
     }
 

@@ -103,6 +103,7 @@ pub fn start(
         throttle: throttle.clone(),
         limits: ImapLimits { max_append_bytes: data.config.imap.max_append_bytes, ..ImapLimits::default() },
         plain_with_token: data.config.imap.plain_with_token,
+        uid_lists: Default::default(),
     });
     if let Some(listener) = listeners.imaps {
         tasks.push(tokio::spawn(imap.clone().serve_implicit_tls(listener)));
