@@ -69,9 +69,17 @@ impl UidCache {
     /// was read.
     pub(crate) async fn uids(&self, store: &Store, folder: &Folder) -> Result<Vec<u32>, StoreError> {
         let key = (folder.id, folder.uidvalidity);
-        let kept = self.lock().by_folder.get(&key).map(|k| (k.modseq, k.uids.clone()));
+        let kept = {
+            let mut lists = self.lock();
+            lists.clock += 1;
+            let now = lists.clock;
+            lists.by_folder.get_mut(&key).map(|k| {
+                k.used = now;
+                (k.modseq, k.uids.clone())
+            })
+        };
         let (modseq, uids) = match kept {
-            Some((modseq, uids)) if modseq == folder.highest_modseq => (modseq, uids.to_vec()),
+            Some((modseq, uids)) if modseq == folder.highest_modseq => return Ok(uids.to_vec()),
             Some((modseq, uids)) if modseq < folder.highest_modseq => {
                 let changes = store.meta.changes_since(folder.id, modseq).await?;
                 let mut uids = uids.to_vec();
