@@ -42,6 +42,18 @@ pub(crate) const INVARIANTS: &[&str] = &[
     "SELECT 'mailbox ' || m.address || ' has no INBOX'
      FROM mailboxes m WHERE m.state <> 'deleted'
      AND NOT EXISTS (SELECT 1 FROM folders f WHERE f.mailbox_id = m.id AND f.name = 'INBOX')",
+    // The counts a folder's row keeps are what STATUS and the webmail show.
+    "SELECT 'folder ' || f.id || ' (' || f.name || '): its row counts ' || f.message_count || ' messages, '
+            || f.unseen_count || ' unseen, ' || f.deleted_count || ' deleted, ' || f.total_size
+            || ' bytes; its messages are ' || coalesce(c.n, 0) || ', ' || coalesce(c.unseen, 0) || ', '
+            || coalesce(c.deleted, 0) || ', ' || coalesce(c.size, 0)
+     FROM folders f LEFT JOIN
+         (SELECT fm.folder_id, count(*) AS n, sum(CASE WHEN fm.system_flags & 1 = 0 THEN 1 ELSE 0 END) AS unseen,
+                 sum(CASE WHEN fm.system_flags & 8 <> 0 THEN 1 ELSE 0 END) AS deleted, sum(m.size) AS size
+          FROM folder_messages fm JOIN messages m ON m.id = fm.message_id GROUP BY fm.folder_id) c
+         ON c.folder_id = f.id
+     WHERE f.message_count <> coalesce(c.n, 0) OR f.unseen_count <> coalesce(c.unseen, 0)
+        OR f.deleted_count <> coalesce(c.deleted, 0) OR f.total_size <> coalesce(c.size, 0)",
 ];
 
 /// At most this many problems of one kind are listed.

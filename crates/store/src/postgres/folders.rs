@@ -326,6 +326,15 @@ async fn all_uids(client: &impl GenericClient, folder: FolderId) -> Result<Vec<u
     rows.iter().map(|r| stored_u32("uid", r.try_get(0)?)).collect()
 }
 
+/// Counts every folder's messages again into the counts its row keeps
+/// (migration 0008): after a copy of the tables, whose rows come with
+/// their folders' counts and then count themselves again.
+pub(super) const RECOUNT_FOLDERS: &str =
+    "UPDATE folders f SET (message_count, unseen_count, deleted_count, total_size) =
+    (SELECT count(*), count(*) FILTER (WHERE fm.system_flags & 1 = 0),
+            count(*) FILTER (WHERE fm.system_flags & 8 <> 0), coalesce(sum(m.size), 0)
+     FROM folder_messages fm JOIN messages m ON m.id = fm.message_id WHERE fm.folder_id = f.id)";
+
 #[async_trait]
 impl FolderStore for PgStore {
     async fn folders(&self, mailbox: MailboxId) -> Result<Vec<Folder>, StoreError> {
@@ -434,11 +443,11 @@ impl FolderStore for PgStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT count(*),
-                        count(*) FILTER (WHERE fm.system_flags & 1 = 0),
-                        count(*) FILTER (WHERE fm.system_flags & 8 <> 0),
-                        COALESCE(sum(m.size), 0)::BIGINT
-                 FROM folder_messages fm JOIN messages m ON m.id = fm.message_id WHERE fm.folder_id = $1",
+                // Kept on the folder's row (migration 0008); none for a
+                // folder that is gone.
+                "SELECT coalesce(sum(message_count), 0)::BIGINT, coalesce(sum(unseen_count), 0)::BIGINT,
+                        coalesce(sum(deleted_count), 0)::BIGINT, coalesce(sum(total_size), 0)::BIGINT
+                 FROM folders WHERE id = $1",
             )
             .await?;
         let row = client.query_one(&stmt, &[&folder]).await?;

@@ -136,7 +136,12 @@ async fn snapshot(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreError> {
     let words =
         tx.prepare("SELECT facts_id, array_to_string(tsvector_to_array(words), ' ') AS text FROM message_text").await?;
     copy = copy_rows(tx, copy, "message_text", &words, Some("rowid, text")).await?;
-    blocking(move || Ok(copy.execute_batch("COMMIT")?)).await
+    // Each folder's kept counts: the copied rows counted themselves again.
+    blocking(move || {
+        copy.execute(crate::sqlite::RECOUNT_FOLDERS, [])?;
+        Ok(copy.execute_batch("COMMIT")?)
+    })
+    .await
 }
 
 /// The files of the SQLite database `path`.

@@ -19,6 +19,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "imap_sort_keys", include_str!("../../migrations/postgres/0005_imap_sort_keys.sql")),
     (6, "login_flow_clients", include_str!("../../migrations/postgres/0006_login_flow_clients.sql")),
     (7, "unused_facts_indexes", include_str!("../../migrations/postgres/0007_unused_facts_indexes.sql")),
+    (8, "folder_counts", include_str!("../../migrations/postgres/0008_folder_counts.sql")),
 ];
 
 /// The advisory lock key of schema changes ("mss schema" in ASCII).

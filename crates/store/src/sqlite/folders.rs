@@ -9,6 +9,14 @@ use super::{SqliteStore, next_uidvalidity};
 use crate::folders::*;
 use crate::{BlobHash, INBOX, MailboxId, StoreError};
 
+/// Counts every folder's messages again into the counts its row keeps
+/// (migration 0030): after a copy of the tables, whose rows come with
+/// their folders' counts and then count themselves again.
+pub(crate) const RECOUNT_FOLDERS: &str = "UPDATE folders SET (message_count, unseen_count, deleted_count, total_size) =
+    (SELECT count(*), coalesce(sum(fm.system_flags & 1 = 0), 0), coalesce(sum(fm.system_flags & 8 <> 0), 0),
+            coalesce(sum(m.size), 0)
+     FROM folder_messages fm JOIN messages m ON m.id = fm.message_id WHERE fm.folder_id = folders.id)";
+
 const FOLDER_COLUMNS: &str = "id, mailbox_id, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed";
 
 fn folder_row(row: &Row<'_>) -> rusqlite::Result<Folder> {
@@ -362,15 +370,15 @@ impl FolderStore for SqliteStore {
 
     async fn folder_counts(&self, folder: FolderId) -> Result<FolderCounts, StoreError> {
         self.read(move |conn| {
-            let (messages, unseen, deleted, size): (u32, u32, u32, i64) = conn.query_row(
-                "SELECT count(*),
-                        COALESCE(sum(fm.system_flags & 1 = 0), 0),
-                        COALESCE(sum(fm.system_flags & 8 <> 0), 0),
-                        COALESCE(sum(m.size), 0)
-                 FROM folder_messages fm JOIN messages m ON m.id = fm.message_id WHERE fm.folder_id = ?1",
-                [folder],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
+            // Kept on the folder's row (migration 0030); none for a folder
+            // that is gone.
+            let counts: Option<(u32, u32, u32, i64)> = conn
+                .prepare_cached(
+                    "SELECT message_count, unseen_count, deleted_count, total_size FROM folders WHERE id = ?1",
+                )?
+                .query_row([folder], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()?;
+            let (messages, unseen, deleted, size) = counts.unwrap_or_default();
             Ok(FolderCounts { messages, unseen, deleted, size: size.max(0) as u64 })
         })
         .await

@@ -115,6 +115,9 @@ pub async fn flags_modseq_and_expunge_history_tell_what_changed(store: &Store) {
     assert_eq!(store.meta.expunge(inbox.id, Some(&[4, 5])).await.unwrap(), [4], "UID EXPUNGE limits the set");
     assert_eq!(store.meta.expunge(inbox.id, None).await.unwrap(), [3]);
     assert_eq!(store.meta.folder_uids(inbox.id).await.unwrap(), [1, 2, 5]);
+    // The counts follow the expunges, bytes too ("message 0" .. "message 4").
+    let counts = store.meta.folder_counts(inbox.id).await.unwrap();
+    assert_eq!((counts.messages, counts.unseen, counts.deleted, counts.size), (3, 1, 0, 3 * 9));
 
     let changes = store.meta.changes_since(inbox.id, start).await.unwrap();
     assert_eq!(changes.expunged, [3, 4]);
@@ -154,6 +157,12 @@ pub async fn copy_and_move_give_new_uids_and_keep_flags(store: &Store) {
     let blob = &in_archive[0].blob;
     assert!(store.blobs.get(blob).await.unwrap().is_some());
     assert!(store.meta.referenced_blobs().await.unwrap().contains(blob));
+    // Each folder's kept counts follow copies, moves and expunges.
+    let counts = |c: mss_store::FolderCounts| (c.messages, c.unseen, c.deleted, c.size);
+    assert_eq!(counts(store.meta.folder_counts(archive.id).await.unwrap()), (5, 5, 0, 5 * 9));
+    assert_eq!(counts(store.meta.folder_counts(inbox.id).await.unwrap()), (0, 0, 0, 0));
+    let report = store.check(false).await.unwrap();
+    assert!(report.is_consistent(), "{report:?}");
 }
 
 pub async fn watchers_hear_of_deliveries_and_changes(store: &Store) {
