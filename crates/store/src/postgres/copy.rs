@@ -6,7 +6,9 @@
 //!
 //! Message facts and their searchable text are not copied: SQLite's
 //! full-text index keeps no text to read back. The caller recomputes them
-//! from the bodies afterwards (`mss messages index` does).
+//! from the bodies afterwards (`mss messages index` does). Each folder's
+//! kept counts are counted again once the rows are in: each row inserted
+//! counted itself on top of the counts its folder's row came with.
 
 use std::path::Path;
 
