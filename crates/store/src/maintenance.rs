@@ -56,6 +56,15 @@ pub(crate) const INVARIANTS: &[&str] = &[
         OR f.deleted_count <> coalesce(c.deleted, 0) OR f.total_size <> coalesce(c.size, 0)",
 ];
 
+/// Counts every folder's messages again into the counts its row keeps
+/// (migrations: SQLite 0030, PostgreSQL 0008), in SQL both backends run:
+/// after a copy of the tables, whose rows come with their folders' counts
+/// and then count themselves again on insert.
+pub(crate) const RECOUNT_FOLDERS: &str = "UPDATE folders SET (message_count, unseen_count, deleted_count, total_size) =
+        (SELECT count(*), coalesce(sum(CASE WHEN fm.system_flags & 1 = 0 THEN 1 ELSE 0 END), 0),
+                coalesce(sum(CASE WHEN fm.system_flags & 8 <> 0 THEN 1 ELSE 0 END), 0), coalesce(sum(m.size), 0)
+         FROM folder_messages fm JOIN messages m ON m.id = fm.message_id WHERE fm.folder_id = folders.id)";
+
 /// At most this many problems of one kind are listed.
 pub(crate) const PROBLEMS_PER_CHECK: usize = 100;
 

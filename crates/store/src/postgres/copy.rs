@@ -99,7 +99,7 @@ pub async fn copy_embedded(
         }
         report.rows.push((table.to_string(), rows.len() as u64));
     }
-    tx.execute(super::folders::RECOUNT_FOLDERS, &[]).await?;
+    tx.execute(crate::maintenance::RECOUNT_FOLDERS, &[]).await?;
     tx.commit().await?;
     Ok(report)
 }

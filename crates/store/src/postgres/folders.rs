@@ -326,15 +326,6 @@ async fn all_uids(client: &impl GenericClient, folder: FolderId) -> Result<Vec<u
     rows.iter().map(|r| stored_u32("uid", r.try_get(0)?)).collect()
 }
 
-/// Counts every folder's messages again into the counts its row keeps
-/// (migration 0008): after a copy of the tables, whose rows come with
-/// their folders' counts and then count themselves again.
-pub(super) const RECOUNT_FOLDERS: &str =
-    "UPDATE folders f SET (message_count, unseen_count, deleted_count, total_size) =
-    (SELECT count(*), count(*) FILTER (WHERE fm.system_flags & 1 = 0),
-            count(*) FILTER (WHERE fm.system_flags & 8 <> 0), coalesce(sum(m.size), 0)
-     FROM folder_messages fm JOIN messages m ON m.id = fm.message_id WHERE fm.folder_id = f.id)";
-
 #[async_trait]
 impl FolderStore for PgStore {
     async fn folders(&self, mailbox: MailboxId) -> Result<Vec<Folder>, StoreError> {

@@ -138,7 +138,7 @@ async fn snapshot(tx: &Transaction<'_>, path: &Path) -> Result<(), StoreError> {
     copy = copy_rows(tx, copy, "message_text", &words, Some("rowid, text")).await?;
     // Each folder's kept counts: the copied rows counted themselves again.
     blocking(move || {
-        copy.execute(crate::sqlite::RECOUNT_FOLDERS, [])?;
+        copy.execute(crate::maintenance::RECOUNT_FOLDERS, [])?;
         Ok(copy.execute_batch("COMMIT")?)
     })
     .await

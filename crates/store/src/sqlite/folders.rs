@@ -9,14 +9,6 @@ use super::{SqliteStore, next_uidvalidity};
 use crate::folders::*;
 use crate::{BlobHash, INBOX, MailboxId, StoreError};
 
-/// Counts every folder's messages again into the counts its row keeps
-/// (migration 0030): after a copy of the tables, whose rows come with
-/// their folders' counts and then count themselves again.
-pub(crate) const RECOUNT_FOLDERS: &str = "UPDATE folders SET (message_count, unseen_count, deleted_count, total_size) =
-    (SELECT count(*), coalesce(sum(fm.system_flags & 1 = 0), 0), coalesce(sum(fm.system_flags & 8 <> 0), 0),
-            coalesce(sum(m.size), 0)
-     FROM folder_messages fm JOIN messages m ON m.id = fm.message_id WHERE fm.folder_id = folders.id)";
-
 const FOLDER_COLUMNS: &str = "id, mailbox_id, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed";
 
 fn folder_row(row: &Row<'_>) -> rusqlite::Result<Folder> {

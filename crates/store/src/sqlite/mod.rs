@@ -28,7 +28,6 @@ mod maintenance;
 mod migrations;
 mod new_rows;
 
-pub(crate) use folders::RECOUNT_FOLDERS;
 pub(crate) use migrations::version_of;
 mod patients;
 mod publication;
