@@ -26,7 +26,7 @@ pub mod role;
 pub use access::{Relation, Right, Rights, rights};
 pub use address::{
     AddressError, Domain, EmailAddress, PATIENT_DOMAIN, allocate_address, application_local_part, cabinet_local_part,
-    fold_label, personal_local_part, pharmacy_local_part, service_local_part,
+    fold_label, fold_latin, personal_local_part, pharmacy_local_part, service_local_part,
 };
 pub use civil::Civil;
 pub use ids::{Adeli, Finess, IdError, IdKind, Ins, NationalId, Rpps, luhn_check_digit, luhn_is_valid, nir_check_key};

@@ -10,6 +10,7 @@
 //! so positions and repeats would be work for nothing (a 200 KB report of
 //! 27,000 words holds a few hundred distinct ones).
 
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 
 /// The most words a search looks up.
@@ -19,11 +20,34 @@ const QUERY_WORDS_MAX: usize = 16;
 /// `tsvector` holds at most 1 MiB of distinct words).
 const INDEXED_MAX: usize = 512 * 1024;
 
+/// A word as [`for_each_word`] hands it over: a slice of the text, which
+/// already holds it folded, or of the buffer it was folded into.
+enum Word<'t, 'b> {
+    InText(&'t str),
+    Folded(&'b str),
+}
+
+impl<'t> Word<'t, '_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Word::InText(word) | Word::Folded(word) => word,
+        }
+    }
+
+    /// The word beyond the call: borrowed from the text, or copied.
+    fn into_cow(self) -> Cow<'t, str> {
+        match self {
+            Word::InText(word) => Cow::Borrowed(word),
+            Word::Folded(word) => Cow::Owned(word.to_string()),
+        }
+    }
+}
+
 /// Calls `each` with every word of `text`, folded, in order, until it
 /// breaks. A message's text is up to 256 KB and read on a delivery's path:
 /// a word of ASCII lower case letters and digits, the common one, is handed
 /// over as it is; only others are folded into a buffer.
-fn for_each_word(text: &str, mut each: impl FnMut(&str) -> ControlFlow<()>) {
+fn for_each_word<'t>(text: &'t str, mut each: impl FnMut(Word<'t, '_>) -> ControlFlow<()>) {
     let bytes = text.as_bytes();
     let mut folded = String::new();
     let mut i = 0;
@@ -41,7 +65,7 @@ fn for_each_word(text: &str, mut each: impl FnMut(&str) -> ControlFlow<()>) {
                 break;
             } else {
                 let c = text[i..].chars().next().unwrap_or_default();
-                if !c.is_alphanumeric() {
+                if mss_core::fold_latin(c).is_none() && !c.is_alphanumeric() {
                     break;
                 }
                 plain = false;
@@ -54,13 +78,13 @@ fn for_each_word(text: &str, mut each: impl FnMut(&str) -> ControlFlow<()>) {
             continue;
         }
         let word = if plain {
-            &text[start..i]
+            Word::InText(&text[start..i])
         } else {
             fold_into(&text[start..i], &mut folded);
             if folded.is_empty() {
                 continue;
             }
-            &folded
+            Word::Folded(&folded)
         };
         if each(word).is_break() {
             return;
@@ -74,18 +98,20 @@ fn for_each_word(text: &str, mut each: impl FnMut(&str) -> ControlFlow<()>) {
 /// it back.
 fn fold_into(word: &str, out: &mut String) {
     out.clear();
-    let mut buf = [0u8; 4];
     for c in word.chars() {
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());
             continue;
         }
+        // A Latin letter of either case folds as its lower case does.
+        if let Some(latin) = mss_core::fold_latin(c) {
+            out.push_str(latin);
+            continue;
+        }
         for lower in c.to_lowercase().filter(|c| c.is_alphanumeric()) {
-            let folded = mss_core::fold_label(lower.encode_utf8(&mut buf));
-            if folded.is_empty() {
-                out.push(lower);
-            } else {
-                out.push_str(&folded);
+            match mss_core::fold_latin(lower) {
+                Some(latin) => out.push_str(latin),
+                None => out.push(lower),
             }
         }
     }
@@ -96,7 +122,7 @@ fn fold_into(word: &str, out: &mut String) {
 pub(crate) fn query_words(search: &str) -> Vec<String> {
     let mut words = Vec::new();
     for_each_word(search, |word| {
-        words.push(word.to_string());
+        words.push(word.as_str().to_string());
         if words.len() == QUERY_WORDS_MAX { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     });
     words
@@ -105,20 +131,22 @@ pub(crate) fn query_words(search: &str) -> Vec<String> {
 /// What the index keeps of `text`: its distinct words, folded,
 /// space-separated, in their first order, at most [`INDEXED_MAX`] bytes.
 pub(crate) fn indexed_text(text: &str) -> String {
-    let mut seen = foldhash::HashSet::default();
+    // The words seen: borrowed from `text` when it holds them as they are
+    // indexed (most words), copied only when folded.
+    let mut seen: foldhash::HashSet<Cow<'_, str>> = foldhash::HashSet::default();
     let mut out = String::new();
     for_each_word(text, |word| {
-        if seen.contains(word) {
+        if seen.contains(word.as_str()) {
             return ControlFlow::Continue(());
         }
-        if out.len() + word.len() + 1 > INDEXED_MAX {
+        if out.len() + word.as_str().len() + 1 > INDEXED_MAX {
             return ControlFlow::Break(());
         }
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word);
-        seen.insert(word.to_string());
+        out.push_str(word.as_str());
+        seen.insert(word.into_cow());
         ControlFlow::Continue(())
     });
     out
@@ -139,6 +167,14 @@ mod tests {
     fn words_end_at_any_character_that_is_no_letter_nor_digit() {
         assert_eq!(query_words("Œdème—«cœur»\u{a0}42ml;Ωμέγα."), ["oedeme", "coeur", "42ml", "ωμέγα"]);
         assert_eq!(query_words("\u{2014}\u{2014}"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_latin_letter_folds_as_its_lower_case_does() {
+        for c in ('\u{c0}'..='\u{17f}').filter(|c| c.is_alphanumeric()) {
+            let lowered: String = c.to_lowercase().collect();
+            assert_eq!(query_words(&c.to_string()), query_words(&lowered), "{c}");
+        }
     }
 
     #[test]

@@ -59,7 +59,10 @@ fn fold_char(c: char) -> Folded {
 
 /// Latin-1 Supplement (U+00C0..U+00FF) and Latin Extended-A (U+0100..U+017F)
 /// letters, both cases, to ASCII. `None` for anything else (× and ÷ included).
-fn fold_latin(c: char) -> Option<&'static str> {
+/// One letter as [`fold_label`] folds it, without building a string: what
+/// the word indexes (message search, the directory) fold a word's letters
+/// with.
+pub fn fold_latin(c: char) -> Option<&'static str> {
     Some(match c {
         // Latin-1 Supplement.
         'À'..='Å' | 'à'..='å' => "a",

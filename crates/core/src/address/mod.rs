@@ -23,7 +23,7 @@ mod naming;
 pub use allocate::{MAX_ALLOCATION_ATTEMPTS, allocate_address};
 pub use domain::Domain;
 pub use email::EmailAddress;
-pub use fold::fold_label;
+pub use fold::{fold_label, fold_latin};
 pub use naming::{
     application_local_part, cabinet_local_part, personal_local_part, pharmacy_local_part, service_local_part,
 };

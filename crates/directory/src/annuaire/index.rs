@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use mss_core::fold_label;
+use mss_core::fold_latin;
 use rusqlite::{Connection, OptionalExtension};
 
 /// Column bits of a row's token: the word is in the name (nom d'exercice,
@@ -144,7 +144,7 @@ impl Field {
 /// both read: split at anything but letters and digits (as
 /// [`super::query::words`] does), lower-cased, Latin letters without their
 /// diacritics (`Élodie` -> `elodie`, `Œuvre` -> `oeuvre`, see
-/// [`fold_label`]), other letters kept.
+/// [`fold_latin`]), other letters kept.
 pub fn words(text: &str, mut f: impl FnMut(&str)) {
     let mut folded = String::new();
     for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
@@ -157,9 +157,9 @@ pub fn words(text: &str, mut f: impl FnMut(&str)) {
                     folded.push(c.to_ascii_lowercase());
                     continue;
                 }
-                match fold_label(c.encode_utf8(&mut [0; 4])) {
-                    latin if latin.is_empty() => folded.extend(c.to_lowercase()),
-                    latin => folded.push_str(&latin),
+                match fold_latin(c) {
+                    Some(latin) => folded.push_str(latin),
+                    None => folded.extend(c.to_lowercase()),
                 }
             }
         }
