@@ -57,9 +57,13 @@ impl TempDir {
 /// Stops `pid` (SIGTERM) if the run is interrupted while the returned value
 /// lives.
 pub fn kills(pid: u32) -> OnInterrupt {
-    on_interrupt(move || {
-        let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
-    })
+    on_interrupt(move || terminate(pid))
+}
+
+/// Sends SIGTERM to `pid`: a server of the run stops as it would in
+/// service (a clean shutdown), unlike `Child::kill`'s SIGKILL.
+pub fn terminate(pid: u32) {
+    let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
 }
 
 /// Waits on a thread of its own for SIGINT or SIGTERM, then runs every stop

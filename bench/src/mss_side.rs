@@ -382,7 +382,7 @@ impl Drop for Starting {
 
 impl Drop for Node {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        interrupt::terminate(self.child.id());
         let _ = self.child.wait();
     }
 }
