@@ -136,13 +136,12 @@ impl Session<'_> {
             }
             selected.uids.retain(|u| !gone.contains(u));
         }
-        let last = selected.uids.last().copied().unwrap_or(0);
-        let mut added = false;
-        for meta in &changes.changed {
-            if meta.uid > last {
-                selected.uids.push(meta.uid);
-                added = true;
-            } else if !selected.own_changes.contains(&(meta.uid, meta.modseq))
+        let (last, known) = (selected.uids.last().copied().unwrap_or(0), selected.uids.len());
+        // Expunges wait above for a command that may report them.
+        crate::uid_cache::catch_up(&mut selected.uids, &[], changes.changed.iter().map(|m| m.uid));
+        let added = selected.uids.len() > known;
+        for meta in changes.changed.iter().filter(|m| m.uid <= last) {
+            if !selected.own_changes.contains(&(meta.uid, meta.modseq))
                 && let Ok(i) = selected.uids.binary_search(&meta.uid)
             {
                 out.extend(format!("* {} FETCH (UID {} FLAGS ", i + 1, meta.uid).into_bytes());
