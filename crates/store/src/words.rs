@@ -65,6 +65,7 @@ fn for_each_word<'t>(text: &'t str, mut each: impl FnMut(Word<'t, '_>) -> Contro
                 break;
             } else {
                 let c = text[i..].chars().next().unwrap_or_default();
+                // A Latin letter is known without Unicode's tables.
                 if mss_core::fold_latin(c).is_none() && !c.is_alphanumeric() {
                     break;
                 }
@@ -175,6 +176,37 @@ mod tests {
             let lowered: String = c.to_lowercase().collect();
             assert_eq!(query_words(&c.to_string()), query_words(&lowered), "{c}");
         }
+    }
+
+    /// The fast paths (a word of ASCII lower case as it is, a Latin letter
+    /// folded at once) give what the rule says for every letter and digit
+    /// of Unicode: lowered, then each letter folded as a label folds it.
+    #[test]
+    fn every_letter_folds_as_lowering_then_folding_a_label_would() {
+        let mut buf = [0; 4];
+        for c in (0..=0x3_ffffu32).filter_map(char::from_u32).filter(|c| c.is_alphanumeric()) {
+            let expected: String = c
+                .to_lowercase()
+                .filter(|l| l.is_alphanumeric())
+                .map(|l| match mss_core::fold_label(l.encode_utf8(&mut buf)) {
+                    folded if folded.is_empty() => l.to_string(),
+                    folded => folded,
+                })
+                .collect();
+            let expected: Vec<String> = Some(expected).filter(|w| !w.is_empty()).into_iter().collect();
+            assert_eq!(query_words(&format!(" {c} ")), expected, "{c:?}");
+        }
+    }
+
+    /// A hostile message whose text is one endless word: kept whole within
+    /// the bound; past it, neither it nor what follows is indexed, and no
+    /// part of it is (a cut word would be a word the message does not hold).
+    #[test]
+    fn one_endless_word_is_kept_whole_or_not_at_all() {
+        assert_eq!(indexed_text(&"é".repeat(200_000)), "e".repeat(200_000));
+        assert_eq!(indexed_text(&"Œ".repeat(300_000)), "");
+        let text = format!("ordonnance {} prête", "œ".repeat(300_000));
+        assert_eq!(indexed_text(&text), "ordonnance");
     }
 
     #[test]
