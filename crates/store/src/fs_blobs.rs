@@ -9,12 +9,17 @@
 //! Storing content that is already present refreshes the file's time, which
 //! is what [`BlobStore::remove_if_idle`] reads: a blob being re-used by a
 //! delivery is never collected under it (see `remove_if_idle` for the race).
+//!
+//! The temporary files are made ahead, a few at a time, off the deliveries'
+//! path ([`SPARES`]): making a file can cost more than writing 200 KB into
+//! it and syncing them (ext4 without a journal looks for an inode not freed
+//! lately: 0.7 ms measured on the bench machine, against 0.3 ms for the sync).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -27,6 +32,10 @@ use crate::error::blocking;
 const TMP_DIR: &str = "tmp";
 /// Where a blob waits while its collection is decided.
 const COLLECTING_DIR: &str = "collecting";
+/// How many empty temporary files wait for the next writes: one client's
+/// next message finds one ready; many clients at once drain them, and their
+/// writes make their own files meanwhile, as without spares.
+const SPARES: usize = 4;
 
 /// The filesystem blob store.
 #[derive(Clone)]
@@ -37,6 +46,15 @@ pub struct FsBlobStore {
 struct Inner {
     root: PathBuf,
     counter: AtomicU64,
+    spares: Mutex<Vec<TempFile>>,
+    /// A refill of the spares is under way (one at a time).
+    refilling: AtomicBool,
+}
+
+/// A temporary file, open for the write that fills it.
+struct TempFile {
+    file: File,
+    path: PathBuf,
 }
 
 impl FsBlobStore {
@@ -54,9 +72,33 @@ impl FsBlobStore {
             }
             restore_interrupted_collections(&root)?;
             sync_dir(&root)?;
-            Ok(Self { inner: Arc::new(Inner { root, counter: AtomicU64::new(0) }) })
+            let inner = Inner {
+                root,
+                counter: AtomicU64::new(0),
+                spares: Mutex::new(Vec::new()),
+                refilling: AtomicBool::new(false),
+            };
+            inner.refill()?;
+            Ok(Self { inner: Arc::new(inner) })
         })
         .await
+    }
+
+    /// Makes the spares taken since the last refill, on a blocking thread of
+    /// its own: the caller does not wait for it.
+    fn refill_later(&self) {
+        if self.inner.spares_left() >= SPARES || self.inner.refilling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            // A write that finds no spare makes its own file, and says why
+            // it cannot if the disk refuses.
+            if let Err(e) = inner.refill() {
+                tracing::warn!(error = %e, "blob store: temporary files not made ahead");
+            }
+            inner.refilling.store(false, Ordering::Release);
+        });
     }
 
     fn path_of(root: &Path, hash: &BlobHash) -> PathBuf {
@@ -64,8 +106,9 @@ impl FsBlobStore {
     }
 }
 
-/// Temporary files are named `<hash>.<pid>.<n>`: the server and the CLI may
-/// share the blob directory, so only the files of dead processes are debris.
+/// Temporary files are named `<hash>.<pid>.<n>` (`spare.<pid>.<n>` while
+/// they wait, empty): the server and the CLI may share the blob directory,
+/// so only the files of dead processes are debris.
 fn writer_is_alive(tmp_file: &Path) -> bool {
     let name = tmp_file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     match name.split('.').nth(1).and_then(|pid| pid.parse::<u32>().ok()) {
@@ -122,6 +165,30 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 impl Inner {
+    /// A new temporary file, empty, named after `name` and this process.
+    fn new_temporary(&self, name: &str) -> Result<TempFile, StoreError> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let path = self.root.join(TMP_DIR).join(format!("{name}.{}.{n}", std::process::id()));
+        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(StoreError::io(&path))?;
+        Ok(TempFile { file, path })
+    }
+
+    fn spares_left(&self) -> usize {
+        self.spares.lock().map_or(0, |spares| spares.len())
+    }
+
+    /// Makes spares up to [`SPARES`].
+    fn refill(&self) -> Result<(), StoreError> {
+        while self.spares_left() < SPARES {
+            let spare = self.new_temporary("spare")?;
+            match self.spares.lock() {
+                Ok(mut spares) => spares.push(spare),
+                Err(_) => return Err(StoreError::Task("the spare files' lock is poisoned".into())),
+            }
+        }
+        Ok(())
+    }
+
     fn put(&self, data: &[u8]) -> Result<BlobHash, StoreError> {
         let hash = BlobHash::of(data);
         let dest = FsBlobStore::path_of(&self.root, &hash);
@@ -136,9 +203,11 @@ impl Inner {
             fs::create_dir_all(shard).map_err(StoreError::io(shard))?;
             sync_dir(&self.root)?;
         }
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = self.root.join(TMP_DIR).join(format!("{}.{}.{n}", hash.to_hex(), std::process::id()));
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(StoreError::io(&tmp))?;
+        let spare = self.spares.lock().ok().and_then(|mut spares| spares.pop());
+        let TempFile { mut file, path: tmp } = match spare {
+            Some(spare) => spare,
+            None => self.new_temporary(&hash.to_hex())?,
+        };
         let written = file.write_all(data).and_then(|()| file.sync_all());
         if let Err(e) = written {
             let _ = fs::remove_file(&tmp);
@@ -211,11 +280,25 @@ impl Inner {
     }
 }
 
+/// The spares not taken are removed with the store: a command of the CLI
+/// leaves no file behind.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(spares) = self.spares.get_mut() {
+            for spare in spares.drain(..) {
+                let _ = fs::remove_file(&spare.path);
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl BlobStore for FsBlobStore {
     async fn put(&self, data: Bytes) -> Result<BlobHash, StoreError> {
         let inner = self.inner.clone();
-        blocking(move || inner.put(&data)).await
+        let put = blocking(move || inner.put(&data)).await;
+        self.refill_later();
+        put
     }
 
     async fn get(&self, hash: &BlobHash) -> Result<Option<Vec<u8>>, StoreError> {

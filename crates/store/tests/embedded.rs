@@ -83,6 +83,58 @@ async fn temporary_files_of_dead_writers_are_removed_at_open() {
     assert!(live.exists(), "a live process's write in progress is left alone");
 }
 
+/// The files waiting in the blob store's temporary directory: (name, size).
+fn temporary_files(dir: &std::path::Path) -> Vec<(String, u64)> {
+    let mut files: Vec<(String, u64)> = std::fs::read_dir(dir.join("blobs/tmp"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().unwrap().len()))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Polls `done` for up to ten seconds (the spares are made on a thread of
+/// their own).
+async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..1000 {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn temporary_files_are_made_ahead_taken_by_writes_and_gone_with_the_store() {
+    let (dir, store) = fresh().await;
+    let spare_prefix = format!("spare.{}.", std::process::id());
+    let ready = temporary_files(dir.path());
+    assert!(!ready.is_empty(), "files are made ahead at open");
+    assert!(ready.iter().all(|(name, len)| name.starts_with(&spare_prefix) && *len == 0), "{ready:?}");
+
+    let body = Bytes::from(vec![b'x'; 200 * 1024]);
+    let hash = store.blobs.put(body.clone()).await.unwrap();
+    assert_eq!(std::fs::read(blob_path(dir.path(), &hash)).unwrap(), body, "the blob is whole in its place");
+    let taken = &ready.last().unwrap().0;
+    assert!(eventually(|| !temporary_files(dir.path()).iter().any(|(name, _)| name == taken)).await);
+    assert!(eventually(|| temporary_files(dir.path()).len() == ready.len()).await, "the taken one is made again");
+
+    // More writes at once than files made ahead: each makes its own if need be.
+    let bodies: Vec<Bytes> = (0..20).map(|i| Bytes::from(format!("{i} ").repeat(20_000))).collect();
+    let puts = bodies.iter().map(|b| store.blobs.put(b.clone()));
+    let hashes = futures_util::future::try_join_all(puts).await.unwrap();
+    for (hash, body) in hashes.iter().zip(&bodies) {
+        assert_eq!(store.blobs.get(hash).await.unwrap().unwrap(), body.to_vec());
+    }
+    let spares = || temporary_files(dir.path()).iter().all(|(name, len)| name.starts_with(&spare_prefix) && *len == 0);
+    assert!(eventually(|| spares() && temporary_files(dir.path()).len() == ready.len()).await);
+
+    drop(store);
+    assert!(eventually(|| temporary_files(dir.path()).is_empty()).await, "{:?}", temporary_files(dir.path()));
+}
+
 fn blob_path(dir: &std::path::Path, hash: &mss_store::BlobHash) -> std::path::PathBuf {
     let hex = hash.to_hex();
     dir.join("blobs").join(&hex[..2]).join(&hex)
