@@ -30,6 +30,7 @@ pub mod liste_blanche;
 pub mod pki;
 pub mod revocation;
 pub mod tls;
+mod verdicts;
 
 pub use dn::{DistinguishedName, DnError};
 pub use liste_blanche::{Entry, ListeBlanche, ListeBlancheError};

@@ -85,7 +85,15 @@ impl Crl {
 /// The CRLs in force, replaced whole while the verifiers keep reading.
 #[derive(Debug, Default)]
 pub struct Revocation {
-    lists: RwLock<Arc<Vec<Crl>>>,
+    lists: RwLock<InForce>,
+}
+
+/// The CRLs in force and how many times they were replaced: a verdict
+/// judged with one generation does not hold for the next.
+#[derive(Debug, Default)]
+struct InForce {
+    generation: u64,
+    crls: Arc<Vec<Crl>>,
 }
 
 impl Revocation {
@@ -95,12 +103,20 @@ impl Revocation {
 
     /// Puts `crls` in force, in place of the previous ones.
     pub fn replace(&self, crls: Vec<Crl>) {
-        *self.lists.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(crls);
+        let mut in_force = self.lists.write().unwrap_or_else(|p| p.into_inner());
+        in_force.generation += 1;
+        in_force.crls = Arc::new(crls);
     }
 
     /// The CRLs in force now.
     pub fn current(&self) -> Arc<Vec<Crl>> {
-        self.lists.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.in_force().1
+    }
+
+    /// The CRLs in force now, with their generation.
+    pub(crate) fn in_force(&self) -> (u64, Arc<Vec<Crl>>) {
+        let in_force = self.lists.read().unwrap_or_else(|p| p.into_inner());
+        (in_force.generation, in_force.crls.clone())
     }
 }
 
@@ -187,6 +203,7 @@ mod tests {
         let read = Crl::read(pem.as_bytes(), &material.anchor_certs).unwrap();
         assert_eq!(read.revoked, 1);
         assert!(!read.is_stale(now()));
+        // The verdict remembered before the CRL came does not hold after it.
         material.revocation.replace(vec![read]);
         let refused = judged(&revoked);
         assert_eq!(refused, PeerCertificate::Untrusted { reason: "invalid peer certificate: revoked (CRL)".into() });

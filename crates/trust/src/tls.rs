@@ -24,7 +24,8 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::dn::DistinguishedName;
-use crate::revocation::Revocation;
+use crate::revocation::{Crl, Revocation};
+use crate::verdicts::{self, TrustedChains};
 
 /// TLS 1.2 is the floor of the MSSanté référentiel; TLS 1.3 is welcome.
 static VERSIONS: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
@@ -192,7 +193,8 @@ impl TlsMaterial {
             .with_protocol_versions(VERSIONS)?
             .with_client_cert_verifier(verifier)
             .with_cert_resolver(self.own.clone());
-        let trust = ServerTrust { anchors: self.anchors.clone(), revocation: self.revocation.clone() };
+        let trust =
+            ServerTrust { anchors: self.anchors.clone(), revocation: self.revocation.clone(), trusted: Arc::default() };
         Ok((Arc::new(config), trust))
     }
 
@@ -295,7 +297,8 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        verify_chain(&self.anchors, &self.revocation, end_entity, intermediates, now, webpki::KeyUsage::server_auth())
+        let crls = self.revocation.current();
+        verify_chain(&self.anchors, &crls, end_entity, intermediates, now, webpki::KeyUsage::server_auth())
             .map_err(|e| rustls::Error::General(format!("untrusted server certificate: {e}")))?;
         Ok(ServerCertVerified::assertion())
     }
@@ -328,13 +331,15 @@ impl ServerCertVerifier for ChainOnly {
 pub struct ServerTrust {
     anchors: Arc<RootCertStore>,
     revocation: Arc<Revocation>,
+    /// Chains found trusted lately (see [`verdicts`]).
+    trusted: Arc<TrustedChains>,
 }
 
 impl ServerTrust {
     /// Judges client chains against these anchors (PEM), outside TLS: a CPS
     /// certificate presented to the API.
     pub fn from_anchors_pem(anchors: &str) -> Result<Self, TlsError> {
-        Ok(Self { anchors: Arc::new(roots_from_pem(anchors)?), revocation: Revocation::new() })
+        Ok(Self { anchors: Arc::new(roots_from_pem(anchors)?), revocation: Revocation::new(), trusted: Arc::default() })
     }
 
     /// The verdict on a chain handed over as DER bytes, leaf first (as the
@@ -345,24 +350,46 @@ impl ServerTrust {
     }
 
     /// The verdict on the chain a peer presented (`peer_certificates()` of the
-    /// finished handshake).
+    /// finished handshake). A chain found trusted lately is not verified
+    /// again while the verdict holds ([`verdicts`]).
     pub fn judge(&self, presented: Option<&[CertificateDer<'_>]>) -> PeerCertificate {
-        let Some((end_entity, intermediates)) = presented.and_then(|c| c.split_first()) else {
+        let Some(chain @ [end_entity, intermediates @ ..]) = presented else {
             return PeerCertificate::Missing;
         };
+        let (generation, crls) = self.revocation.in_force();
+        let now = UnixTime::now();
+        let key = verdicts::key(chain);
+        if let Some(subject) = self.trusted.get(&key, generation, now.as_secs()) {
+            return PeerCertificate::Trusted { subject };
+        }
         let usage = webpki::KeyUsage::client_auth();
-        if let Err(e) = verify_chain(&self.anchors, &self.revocation, end_entity, intermediates, UnixTime::now(), usage)
-        {
+        if let Err(e) = verify_chain(&self.anchors, &crls, end_entity, intermediates, now, usage) {
             return PeerCertificate::Untrusted { reason: e };
         }
-        match x509_parser::parse_x509_certificate(end_entity.as_ref()) {
+        let subject = match x509_parser::parse_x509_certificate(end_entity.as_ref()) {
             Ok((_, cert)) => match DistinguishedName::from_x509(cert.subject()) {
-                Ok(subject) => PeerCertificate::Trusted { subject },
-                Err(e) => PeerCertificate::Untrusted { reason: e.to_string() },
+                Ok(subject) => subject,
+                Err(e) => return PeerCertificate::Untrusted { reason: e.to_string() },
             },
-            Err(e) => PeerCertificate::Untrusted { reason: format!("unreadable certificate: {e}") },
+            Err(e) => return PeerCertificate::Untrusted { reason: format!("unreadable certificate: {e}") },
+        };
+        if let Some(expires) = earliest_expiry(chain) {
+            self.trusted.remember(key, generation, now.as_secs(), expires, subject.clone());
         }
+        PeerCertificate::Trusted { subject }
     }
+}
+
+/// The earliest end of validity of the certificates of `chain`, in Unix
+/// seconds; None if one does not read (the verdict is then not kept).
+fn earliest_expiry(chain: &[CertificateDer<'_>]) -> Option<u64> {
+    chain
+        .iter()
+        .map(|cert| {
+            let (_, cert) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
+            u64::try_from(cert.validity().not_after.timestamp()).ok()
+        })
+        .try_fold(u64::MAX, |earliest, expires| Some(earliest.min(expires?)))
 }
 
 /// Verifies that `end_entity` chains to `anchors` through `intermediates`
@@ -370,15 +397,14 @@ impl ServerTrust {
 /// (`crate::revocation`'s policy); the reason, in words, otherwise.
 fn verify_chain(
     anchors: &RootCertStore,
-    revocation: &Revocation,
+    crls: &[Crl],
     end_entity: &CertificateDer<'_>,
     intermediates: &[CertificateDer<'_>],
     now: UnixTime,
     usage: webpki::KeyUsage,
 ) -> Result<(), String> {
     let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|e| format!("unreadable certificate: {e}"))?;
-    let crls = revocation.current();
-    let lists = crate::revocation::lists(&crls);
+    let lists = crate::revocation::lists(crls);
     let algorithms = provider().signature_verification_algorithms.all;
     cert.verify_for_usage(
         algorithms,
