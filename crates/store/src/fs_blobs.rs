@@ -1,19 +1,27 @@
 //! Blobs as files: `<root>/<first two hex digits>/<hash>`.
 //!
-//! A write goes to `<root>/tmp/`, is fsynced, renamed into place, and the
-//! destination directory is fsynced, so that after a crash a blob file is
-//! either absent or complete (RFC-free, POSIX rename atomicity). Left-over
-//! temporary files are removed at open. Reads verify the hash: a damaged file
-//! is reported, never served. Linux only (`/proc` tells which writers live).
+//! A write goes to a temporary file of `<root>/tmp/`, is fsynced, then
+//! renamed into place, so that a blob file is never seen incomplete (POSIX
+//! rename atomicity). The rename is not synced on a delivery's path: the
+//! temporary file's own name was made durable beforehand (see below), so
+//! after a crash the complete file is found under one name or the other, and
+//! opening the store puts each left-over temporary file of a dead writer in
+//! place under the hash of what it holds (a file cut short by the crash gets
+//! the name of its own content: an unreferenced blob, collected later). Reads
+//! verify the hash: a damaged file is reported, never served. Linux only
+//! (`/proc` tells which writers live).
 //!
 //! Storing content that is already present refreshes the file's time, which
 //! is what [`BlobStore::remove_if_idle`] reads: a blob being re-used by a
 //! delivery is never collected under it (see `remove_if_idle` for the race).
 //!
 //! The temporary files are made ahead, a few at a time, off the deliveries'
-//! path ([`SPARES`]): making a file can cost more than writing 200 KB into
-//! it and syncing them (ext4 without a journal looks for an inode not freed
-//! lately: 0.7 ms measured on the bench machine, against 0.3 ms for the sync).
+//! path ([`SPARES`]), and `tmp/` is synced once they are: making a file can
+//! cost more than writing 200 KB into it and syncing them (ext4 without a
+//! journal looks for an inode not freed lately: 0.7 ms measured on the bench
+//! machine, against 0.3 ms for the sync), and the directory's sync was a
+//! second one on each write's path. A write that finds no spare makes its
+//! own temporary file and syncs the destination directory after the rename.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -58,7 +66,7 @@ struct TempFile {
 }
 
 impl FsBlobStore {
-    /// Opens (creating) the blob directory and clears unfinished writes.
+    /// Opens (creating) the blob directory and settles unfinished writes.
     pub async fn open(root: &Path) -> Result<Self, StoreError> {
         let root = root.to_path_buf();
         blocking(move || {
@@ -67,7 +75,7 @@ impl FsBlobStore {
             for entry in fs::read_dir(&tmp).map_err(StoreError::io(&tmp))? {
                 let path = entry.map_err(StoreError::io(&tmp))?.path();
                 if !writer_is_alive(&path) {
-                    fs::remove_file(&path).map_err(StoreError::io(&path))?;
+                    settle_left_over(&root, &path)?;
                 }
             }
             restore_interrupted_collections(&root)?;
@@ -116,6 +124,26 @@ fn writer_is_alive(tmp_file: &Path) -> bool {
         Some(pid) => Path::new("/proc").join(pid.to_string()).exists(),
         None => false,
     }
+}
+
+/// A temporary file left by a dead writer: removed if empty, else put in
+/// place under the hash of what it holds (its rename may be what the crash
+/// lost), or removed if that blob is already there.
+fn settle_left_over(root: &Path, path: &Path) -> Result<(), StoreError> {
+    let data = fs::read(path).map_err(StoreError::io(path))?;
+    if data.is_empty() {
+        return fs::remove_file(path).map_err(StoreError::io(path));
+    }
+    let dest = FsBlobStore::path_of(root, &BlobHash::of(&data));
+    if dest.exists() {
+        return fs::remove_file(path).map_err(StoreError::io(path));
+    }
+    let shard = dest.parent().ok_or_else(|| StoreError::Invalid("blob path has no parent".into()))?;
+    fs::create_dir_all(shard).map_err(StoreError::io(shard))?;
+    fs::rename(path, &dest).map_err(StoreError::io(&dest))?;
+    sync_dir(shard)?;
+    tracing::info!(blob = %dest.display(), "blob store: a write cut short by a stop put in place");
+    Ok(())
 }
 
 /// A collection cut short by a crash leaves its blob in `collecting/`: put it
@@ -178,13 +206,17 @@ impl Inner {
     }
 
     /// Makes spares up to [`SPARES`].
+    /// Their names are synced before they are handed out: a write into one
+    /// needs not sync its rename (see the module's notes).
     fn refill(&self) -> Result<(), StoreError> {
-        while self.spares_left() < SPARES {
-            let spare = self.new_temporary("spare")?;
-            match self.spares.lock() {
-                Ok(mut spares) => spares.push(spare),
-                Err(_) => return Err(StoreError::Task("the spare files' lock is poisoned".into())),
-            }
+        let made = (self.spares_left()..SPARES).map(|_| self.new_temporary("spare")).collect::<Result<Vec<_>, _>>()?;
+        if made.is_empty() {
+            return Ok(());
+        }
+        sync_dir(&self.root.join(TMP_DIR))?;
+        match self.spares.lock() {
+            Ok(mut spares) => spares.extend(made),
+            Err(_) => return Err(StoreError::Task("the spare files' lock is poisoned".into())),
         }
         Ok(())
     }
@@ -195,15 +227,20 @@ impl Inner {
         // Refresh, then look again: a collection that moved the file away
         // after the refresh sees the fresh time and puts it back; one that
         // moved it before makes the second look fail, and we write anew.
+        let shard = dest.parent().ok_or_else(|| StoreError::Invalid("blob path has no parent".into()))?;
         if refresh(&dest).map_err(StoreError::io(&dest))? && dest.exists() {
+            // Its content was synced before its rename; the rename may be
+            // another write's, not synced yet when its file had no durable
+            // name of its own.
+            sync_dir(shard)?;
             return Ok(hash);
         }
-        let shard = dest.parent().ok_or_else(|| StoreError::Invalid("blob path has no parent".into()))?;
         if !shard.exists() {
             fs::create_dir_all(shard).map_err(StoreError::io(shard))?;
             sync_dir(&self.root)?;
         }
         let spare = self.spares.lock().ok().and_then(|mut spares| spares.pop());
+        let named_durably = spare.is_some();
         let TempFile { mut file, path: tmp } = match spare {
             Some(spare) => spare,
             None => self.new_temporary(&hash.to_hex())?,
@@ -215,7 +252,9 @@ impl Inner {
         }
         drop(file);
         fs::rename(&tmp, &dest).map_err(StoreError::io(&dest))?;
-        sync_dir(shard)?;
+        if !named_durably {
+            sync_dir(shard)?;
+        }
         Ok(hash)
     }
 

@@ -67,20 +67,33 @@ async fn a_damaged_blob_is_reported_not_served() {
 }
 
 #[tokio::test]
-async fn temporary_files_of_dead_writers_are_removed_at_open() {
+async fn temporary_files_of_dead_writers_are_settled_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let config = StoreConfig::Embedded { dir: dir.path().to_path_buf() };
-    drop(Store::open(&config).await.unwrap());
+    let store = Store::open(&config).await.unwrap();
+    let present = store.blobs.put(Bytes::from_static(b"already in place")).await.unwrap();
+    drop(store);
     let tmp = dir.path().join("blobs/tmp");
     // pid 0 never names a live writer; our parent (the test runner) is alive.
-    let dead = tmp.join(format!("{}.0.1", "a".repeat(64)));
-    std::fs::write(&dead, b"partial").unwrap();
+    let empty = tmp.join("spare.0.1");
+    std::fs::write(&empty, b"").unwrap();
+    // A write whose rename the crash lost: its blob is put in place.
+    let renamed_lost = tmp.join("spare.0.2");
+    std::fs::write(&renamed_lost, b"a whole message").unwrap();
+    let duplicate = tmp.join(format!("{}.0.3", present.to_hex()));
+    std::fs::write(&duplicate, b"already in place").unwrap();
     let parent_pid = std::os::unix::process::parent_id();
     let live = tmp.join(format!("{}.{parent_pid}.1", "b".repeat(64)));
     std::fs::write(&live, b"in progress elsewhere").unwrap();
-    drop(Store::open(&config).await.unwrap());
-    assert!(!dead.exists(), "debris of a dead process is removed");
+
+    let store = Store::open(&config).await.unwrap();
+    for gone in [&empty, &renamed_lost, &duplicate] {
+        assert!(!gone.exists(), "{} is settled", gone.display());
+    }
     assert!(live.exists(), "a live process's write in progress is left alone");
+    let settled = mss_store::BlobHash::of(b"a whole message");
+    assert_eq!(store.blobs.get(&settled).await.unwrap().unwrap(), b"a whole message");
+    assert_eq!(store.blobs.get(&present).await.unwrap().unwrap(), b"already in place");
 }
 
 /// The files waiting in the blob store's temporary directory: (name, size).
