@@ -96,6 +96,26 @@ async fn temporary_files_of_dead_writers_are_settled_at_open() {
     assert_eq!(store.blobs.get(&present).await.unwrap().unwrap(), b"already in place");
 }
 
+#[tokio::test]
+async fn a_large_delivery_whose_body_cannot_be_written_leaves_nothing() {
+    let (dir, store) = fresh().await;
+    let a = store.meta.create_mailbox(&support::person("a.a@pharma.test", "10003621892")).await.unwrap();
+    let raw = suite::large("cannot be written");
+    let hash = mss_store::BlobHash::of(&raw);
+    // Where its file's directory would go, a file: the rename fails.
+    let shard = dir.path().join("blobs").join(&hash.to_hex()[..2]);
+    std::fs::write(&shard, b"not a directory").unwrap();
+    let refused = store.deliver(&raw, &[a.id]).await.expect_err("the body could not be written");
+    assert!(matches!(refused, StoreError::Io { .. }), "the write's own error: {refused}");
+    assert!(store.meta.folder_messages(a.id, "INBOX").await.unwrap().is_empty(), "no row names it");
+
+    std::fs::remove_file(&shard).unwrap();
+    let delivered = store.deliver(&raw, &[a.id]).await.unwrap();
+    assert_eq!(delivered.copies[0].uid, 1, "the refused delivery took no UID");
+    assert_eq!(store.blobs.get(&hash).await.unwrap().unwrap(), raw);
+    assert!(store.check(true).await.unwrap().is_consistent());
+}
+
 /// The files waiting in the blob store's temporary directory: (name, size).
 fn temporary_files(dir: &std::path::Path) -> Vec<(String, u64)> {
     let mut files: Vec<(String, u64)> = std::fs::read_dir(dir.join("blobs/tmp"))
