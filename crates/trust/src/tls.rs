@@ -366,30 +366,34 @@ impl ServerTrust {
         if let Err(e) = verify_chain(&self.anchors, &crls, end_entity, intermediates, now, usage) {
             return PeerCertificate::Untrusted { reason: e };
         }
-        let subject = match x509_parser::parse_x509_certificate(end_entity.as_ref()) {
-            Ok((_, cert)) => match DistinguishedName::from_x509(cert.subject()) {
-                Ok(subject) => subject,
-                Err(e) => return PeerCertificate::Untrusted { reason: e.to_string() },
-            },
+        let leaf = match x509_parser::parse_x509_certificate(end_entity.as_ref()) {
+            Ok((_, leaf)) => leaf,
             Err(e) => return PeerCertificate::Untrusted { reason: format!("unreadable certificate: {e}") },
         };
-        if let Some(expires) = earliest_expiry(chain) {
+        let subject = match DistinguishedName::from_x509(leaf.subject()) {
+            Ok(subject) => subject,
+            Err(e) => return PeerCertificate::Untrusted { reason: e.to_string() },
+        };
+        if let Some(expires) = earliest_expiry(&leaf, intermediates) {
             self.trusted.remember(key, generation, now.as_secs(), expires, subject.clone());
         }
         PeerCertificate::Trusted { subject }
     }
 }
 
-/// The earliest end of validity of the certificates of `chain`, in Unix
+/// The earliest end of validity of `leaf` and `intermediates`, in Unix
 /// seconds; None if one does not read (the verdict is then not kept).
-fn earliest_expiry(chain: &[CertificateDer<'_>]) -> Option<u64> {
-    chain
-        .iter()
-        .map(|cert| {
-            let (_, cert) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
-            u64::try_from(cert.validity().not_after.timestamp()).ok()
-        })
-        .try_fold(u64::MAX, |earliest, expires| Some(earliest.min(expires?)))
+fn earliest_expiry(
+    leaf: &x509_parser::certificate::X509Certificate<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Option<u64> {
+    let not_after = |cert: &x509_parser::certificate::X509Certificate<'_>| {
+        u64::try_from(cert.validity().not_after.timestamp()).ok()
+    };
+    intermediates.iter().try_fold(not_after(leaf)?, |earliest, der| {
+        let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+        Some(earliest.min(not_after(&cert)?))
+    })
 }
 
 /// Verifies that `end_entity` chains to `anchors` through `intermediates`
