@@ -117,6 +117,14 @@ smtpd_tls_loglevel = 1
         assert!(out.status.success() || action == "stop", "postfix {action} failed; log:\n{}", self.log());
     }
 
+    /// Sets one parameter of main.cf and has Postfix read it again.
+    fn configure(&self, parameter: &str) {
+        let etc = self.root.join("etc");
+        let out = Command::new("postconf").args(["-c", etc.to_str().unwrap(), "-e", parameter]).output().unwrap();
+        assert!(out.status.success(), "postconf -e {parameter}: {}", String::from_utf8_lossy(&out.stderr));
+        self.control("reload");
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.root.join("postfix.log")).unwrap_or_default()
     }
@@ -212,6 +220,22 @@ async fn postfix_as_a_peer_operator_both_ways() {
         "{}",
         postfix.log()
     );
+
+    // A peer that does not offer PIPELINING (RFC 2920) gets one command at
+    // a time, and the message all the same.
+    postfix.configure("smtpd_discard_ehlo_keywords = pipelining");
+    python(&[
+        "-c",
+        SUBMIT,
+        &server.addr("submission"),
+        anchors.to_str().unwrap(),
+        alice,
+        token.trim(),
+        "bob@hopital.test",
+    ]);
+    wait_until("delivery to a Postfix without PIPELINING", async || postfix.maildir().len() == 2, || postfix.log())
+        .await;
+    assert!(postfix.log().contains("discarding EHLO keywords: PIPELINING"), "{}", postfix.log());
 
     assert!(server.stop().0.success());
 }

@@ -259,3 +259,96 @@ async fn delivery_notifications_asked_are_passed_on_and_honoured() {
         assert!(report.contains(expected), "{expected:?} in {report}");
     }
 }
+
+/// A TCP relay to `to` that counts the peer's turns: how many times the
+/// peer's bytes followed ours, the round trips of the session.
+async fn turn_counter(to: SocketAddr) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let turns = Arc::new(AtomicUsize::new(0));
+    let counted = turns.clone();
+    tokio::spawn(async move {
+        let (client, _) = listener.accept().await.unwrap();
+        let server = tokio::net::TcpStream::connect(to).await.unwrap();
+        let (mut client_in, mut client_out) = client.into_split();
+        let (mut server_in, mut server_out) = server.into_split();
+        // Whether the client spoke last: the server's next bytes are a turn.
+        let client_spoke = Arc::new(AtomicBool::new(true));
+        let spoke = client_spoke.clone();
+        let upstream = tokio::spawn(async move {
+            let mut buf = vec![0; 64 * 1024];
+            while let Ok(n @ 1..) = client_in.read(&mut buf).await {
+                spoke.store(true, Ordering::SeqCst);
+                if server_out.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+            let _ = server_out.shutdown().await;
+        });
+        let mut buf = vec![0; 64 * 1024];
+        while let Ok(n @ 1..) = server_in.read(&mut buf).await {
+            if client_spoke.swap(false, Ordering::SeqCst) {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+            if client_out.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = client_out.shutdown().await;
+        let _ = upstream.await;
+    });
+    (addr, turns)
+}
+
+/// RFC 2920: the peer offers PIPELINING, so MAIL, every RCPT and DATA go
+/// together; a message to three recipients takes as many round trips as
+/// one to a single recipient (between operators, each is tens of ms).
+#[tokio::test]
+async fn commands_are_pipelined_so_recipients_cost_no_round_trip() {
+    let p = pair().await;
+    let (bob, carol, dan) = (
+        p.peer.mailbox("bob@peer.test").await,
+        p.peer.mailbox("carol@peer.test").await,
+        p.peer.mailbox("dan@peer.test").await,
+    );
+    let addr = p.peer.start_inbound(Limits::default()).await;
+    let mut turns = Vec::new();
+    for to in [&["bob@peer.test"][..], &["bob@peer.test", "carol@peer.test", "dan@peer.test"]] {
+        let (relay, counted) = turn_counter(addr).await;
+        enqueue(&p.ours, to, 3600).await;
+        assert_eq!(worker(&p.ours, &[("peer.test", relay)]).run_once().await.unwrap(), to.len());
+        turns.push(counted.load(std::sync::atomic::Ordering::SeqCst));
+    }
+    assert_eq!(turns[0], turns[1], "round trips with one recipient, then three");
+    assert!(turns[0] > 4, "the relay saw the session: {turns:?}");
+    assert_eq!(p.peer.inbox(bob).await.len(), 2);
+    for mailbox in [carol, dan] {
+        assert_eq!(p.peer.inbox(mailbox).await.len(), 1);
+    }
+    assert!(p.ours.store.meta.queue().await.unwrap().is_empty());
+}
+
+/// Pipelined, every recipient refused: the peer refuses DATA too, nothing
+/// is delivered, the sender gets the report and the queue is empty.
+#[tokio::test]
+async fn a_pipelined_transaction_whose_recipients_are_all_refused_ends_cleanly() {
+    let p = pair().await;
+    let alice = p.ours.mailbox("alice@ours.test").await;
+    let bob = p.peer.mailbox("bob@peer.test").await;
+    let addr = p.peer.start_inbound(Limits::default()).await;
+    enqueue(&p.ours, &["nobody@peer.test", "ghost@peer.test"], 3600).await;
+    worker(&p.ours, &[("peer.test", addr)]).run_once().await.unwrap();
+    let report = String::from_utf8(p.ours.inbox(alice).await.remove(0)).unwrap();
+    for expected in ["Final-Recipient: rfc822; nobody@peer.test", "Final-Recipient: rfc822; ghost@peer.test"] {
+        assert!(report.contains(expected), "{expected} in {report}");
+    }
+    assert!(report.contains("Status: 5.1.1"), "{report}");
+    assert!(p.peer.inbox(bob).await.is_empty());
+    assert!(p.ours.store.meta.queue().await.unwrap().is_empty());
+    // The peer's session stayed in step: the next message goes through.
+    enqueue(&p.ours, &["bob@peer.test"], 3600).await;
+    assert_eq!(worker(&p.ours, &[("peer.test", addr)]).run_once().await.unwrap(), 1);
+    assert_eq!(p.peer.inbox(bob).await.len(), 1);
+}
