@@ -7,6 +7,10 @@
 //! next command either.
 //! Reads go through [`mss_net::reading`]: a session waiting for its next
 //! command holds a line's room, not the chunk a message was read with.
+//!
+//! Replies to a pipelined group leave together (RFC 2920 §3.1): a reply may
+//! be queued, and what is queued is sent before the session waits for the
+//! peer, with the next reply sent, or once it grows past [`UNSENT_MAX`].
 
 use std::time::Duration;
 
@@ -15,6 +19,11 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::Reply;
+
+/// Bytes of queued replies past which they are sent without waiting for
+/// the group's end: a client pipelining thousands of commands (an EHLO of
+/// 8 bytes gets 200 back) and reading none holds no more than this here.
+const UNSENT_MAX: usize = 8 * 1024;
 
 /// Why reading stopped.
 #[derive(Debug)]
@@ -44,11 +53,13 @@ pub struct Conn<S> {
     pub pending: Vec<u8>,
     /// Skipping the rest of a line that was too long, up to its LF.
     skipping: bool,
+    /// Replies queued, not yet written to the stream.
+    unsent: Vec<u8>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     pub fn new(stream: S) -> Self {
-        Self { stream, pending: Vec::new(), skipping: false }
+        Self { stream, pending: Vec::new(), skipping: false, unsent: Vec::new() }
     }
 
     /// Appends what the peer sends next to `pending` (a message's data: up
@@ -61,7 +72,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
 
     async fn fill_with_room(&mut self, room: usize, deadline: Instant) -> Result<(), ReadEnd> {
         let start = self.pending.len();
-        match tokio::time::timeout_at(deadline, read_more(&mut self.stream, &mut self.pending, room)).await {
+        let read = async {
+            self.send_queued().await?;
+            read_more(&mut self.stream, &mut self.pending, room).await
+        };
+        match tokio::time::timeout_at(deadline, read).await {
             Err(_) => Err(ReadEnd::Timeout),
             Ok(Err(e)) => Err(ReadEnd::Io(e)),
             Ok(Ok(0)) => Err(ReadEnd::Closed),
@@ -117,9 +132,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         self.write_raw(reply.to_string().as_bytes()).await
     }
 
-    /// Writes and flushes preformatted reply lines.
+    /// Queues one reply: it leaves with the next one sent, or before the
+    /// session reads again (the client is then waiting for it).
+    pub async fn queue_reply(&mut self, reply: &Reply) -> std::io::Result<()> {
+        self.unsent.extend_from_slice(reply.to_string().as_bytes());
+        if self.unsent.len() > UNSENT_MAX {
+            return self.send_queued().await;
+        }
+        Ok(())
+    }
+
+    /// Writes and flushes preformatted reply lines, after those queued.
     pub async fn write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.stream.write_all(bytes).await?;
+        self.unsent.extend_from_slice(bytes);
+        self.send_queued().await
+    }
+
+    /// Writes and flushes the queued replies.
+    async fn send_queued(&mut self) -> std::io::Result<()> {
+        if self.unsent.is_empty() {
+            return Ok(());
+        }
+        self.stream.write_all(&self.unsent).await?;
+        self.unsent.clear();
         self.stream.flush().await
     }
 }
@@ -159,6 +194,44 @@ mod tests {
         assert!(largest <= 2 * (MAX + LINE_ROOM), "the buffer grew to {largest} bytes");
         assert_eq!(line, b"NOOP\r\n", "what follows the long line is the next line");
         let _client = writer.await.unwrap();
+    }
+
+    /// RFC 2920: the replies to a pipelined group leave in one write, when
+    /// the session is about to wait for the client.
+    #[tokio::test]
+    async fn queued_replies_leave_together_before_the_next_read() {
+        use tokio::io::AsyncReadExt;
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        let mut conn = Conn::new(server);
+        let (one, two) = (Reply::ok("Sender OK"), Reply::ok("Recipient OK"));
+        conn.queue_reply(&one).await.unwrap();
+        conn.queue_reply(&two).await.unwrap();
+        let mut buf = [0u8; 256];
+        let early = tokio::time::timeout(Duration::from_millis(50), client.read(&mut buf)).await;
+        assert!(early.is_err(), "nothing sent while the group is being answered");
+        client.write_all(b"DATA\r\n").await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        assert_eq!(conn.next_line(1000, deadline).await.unwrap(), Line::Ready(6));
+        let n = client.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], format!("{one}{two}").as_bytes(), "both replies in one write");
+        // A reply sent at once takes what is queued before it.
+        conn.queue_reply(&one).await.unwrap();
+        conn.reply(&two).await.unwrap();
+        let n = client.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], format!("{one}{two}").as_bytes());
+    }
+
+    /// A client that pipelines commands and reads nothing: what waits here
+    /// stays under the bound; the rest waits in the network's buffers.
+    #[tokio::test]
+    async fn queued_replies_stay_bounded() {
+        let (_client, server) = tokio::io::duplex(1024 * 1024);
+        let mut conn = Conn::new(server);
+        let reply = Reply::ok("x".repeat(200));
+        for _ in 0..1000 {
+            conn.queue_reply(&reply).await.unwrap();
+            assert!(conn.unsent.len() <= UNSENT_MAX, "{} bytes queued", conn.unsent.len());
+        }
     }
 
     /// A message's read chunk is let go once the message is read: a

@@ -117,8 +117,10 @@ impl<'a> Session<'a> {
                 return Outcome::Closed;
             }
             match next {
+                // Sent when the client waits for it: with the replies to the
+                // rest of its pipelined group, or before the next read.
                 Next::Continue => {
-                    if conn.reply(&reply).await.is_err() {
+                    if conn.queue_reply(&reply).await.is_err() {
                         return Outcome::Closed;
                     }
                 }
@@ -143,7 +145,7 @@ impl<'a> Session<'a> {
                     }
                 }
                 Next::Data => {
-                    if conn.reply(&reply).await.is_err() {
+                    if conn.queue_reply(&reply).await.is_err() {
                         return Outcome::Closed;
                     }
                     let reply = match self.receive_data(conn).await {
