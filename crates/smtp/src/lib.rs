@@ -26,8 +26,9 @@
 //!   or LF in it refuses it: no command can be smuggled inside message data.
 //! - **A message says who it is from once**: one `From:`, judged by the
 //!   header policy against the user or the peer's liste blanche domains.
-//! - **Every wait is bounded**: command and data timeouts, line length,
-//!   message size, recipients per message, errors per session, connections.
+//! - **Every wait is bounded**: command and data timeouts, replies left
+//!   unread, line length, message size, recipients per message, errors per
+//!   session, connections.
 
 pub mod data;
 pub mod notify;

@@ -25,6 +25,11 @@ use crate::Reply;
 /// 8 bytes gets 200 back) and reading none holds no more than this here.
 const UNSENT_MAX: usize = 8 * 1024;
 
+/// How long a client may leave our replies unread before the connection
+/// is given up (the wait for its next command, RFC 5321 §4.5.3.2.7): a
+/// client that sends and never reads holds no slot forever.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Why reading stopped.
 #[derive(Debug)]
 pub enum ReadEnd {
@@ -55,11 +60,13 @@ pub struct Conn<S> {
     skipping: bool,
     /// Replies queued, not yet written to the stream.
     unsent: Vec<u8>,
+    /// See [`REPLY_TIMEOUT`].
+    reply_timeout: Duration,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     pub fn new(stream: S) -> Self {
-        Self { stream, pending: Vec::new(), skipping: false, unsent: Vec::new() }
+        Self { stream, pending: Vec::new(), skipping: false, unsent: Vec::new(), reply_timeout: REPLY_TIMEOUT }
     }
 
     /// Appends what the peer sends next to `pending` (a message's data: up
@@ -148,14 +155,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         self.send_queued().await
     }
 
-    /// Writes and flushes the queued replies.
+    /// Writes and flushes the queued replies, within [`REPLY_TIMEOUT`].
     async fn send_queued(&mut self) -> std::io::Result<()> {
         if self.unsent.is_empty() {
             return Ok(());
         }
-        self.stream.write_all(&self.unsent).await?;
+        let send = async {
+            self.stream.write_all(&self.unsent).await?;
+            self.stream.flush().await
+        };
+        match tokio::time::timeout(self.reply_timeout, send).await {
+            Ok(sent) => sent?,
+            Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "replies left unread")),
+        }
         self.unsent.clear();
-        self.stream.flush().await
+        Ok(())
     }
 }
 
@@ -232,6 +246,26 @@ mod tests {
             conn.queue_reply(&reply).await.unwrap();
             assert!(conn.unsent.len() <= UNSENT_MAX, "{} bytes queued", conn.unsent.len());
         }
+    }
+
+    /// A client that pipelines commands and never reads its replies: once
+    /// the network's buffer is full, the wait ends with an error (the
+    /// session then closes) instead of holding the connection forever.
+    #[tokio::test]
+    async fn replies_left_unread_end_the_connection() {
+        let (_client, server) = tokio::io::duplex(4096);
+        let mut conn = Conn::new(server);
+        conn.reply_timeout = Duration::from_millis(200);
+        let reply = Reply::ok("x".repeat(200));
+        let mut outcome = Ok(());
+        for _ in 0..1000 {
+            outcome = conn.queue_reply(&reply).await;
+            if outcome.is_err() {
+                break;
+            }
+        }
+        let error = outcome.expect_err("the writes stop");
+        assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
     }
 
     /// A message's read chunk is let go once the message is read: a
