@@ -202,15 +202,18 @@ async fn postfix_as_a_peer_operator_both_ways() {
     // mss -> Postfix: submitted to mss, queued, delivered to Postfix's Maildir.
     let token = ours.ok(&format!("token {alice}"));
     let anchors = ours.dir.join("tls/ca.pem");
-    python(&[
-        "-c",
-        SUBMIT,
-        &server.addr("submission"),
-        anchors.to_str().unwrap(),
-        alice,
-        token.trim(),
-        "bob@hopital.test",
-    ]);
+    let submit_to_bob = || {
+        python(&[
+            "-c",
+            SUBMIT,
+            &server.addr("submission"),
+            anchors.to_str().unwrap(),
+            alice,
+            token.trim(),
+            "bob@hopital.test",
+        ])
+    };
+    submit_to_bob();
     wait_until("delivery from mss into Postfix", async || postfix.maildir().len() == 1, || postfix.log()).await;
     let delivered = &postfix.maildir()[0];
     assert!(delivered.contains(&format!("From: <{alice}>")), "{delivered}");
@@ -224,15 +227,7 @@ async fn postfix_as_a_peer_operator_both_ways() {
     // A peer that does not offer PIPELINING (RFC 2920) gets one command at
     // a time, and the message all the same.
     postfix.configure("smtpd_discard_ehlo_keywords = pipelining");
-    python(&[
-        "-c",
-        SUBMIT,
-        &server.addr("submission"),
-        anchors.to_str().unwrap(),
-        alice,
-        token.trim(),
-        "bob@hopital.test",
-    ]);
+    submit_to_bob();
     wait_until("delivery to a Postfix without PIPELINING", async || postfix.maildir().len() == 2, || postfix.log())
         .await;
     assert!(postfix.log().contains("discarding EHLO keywords: PIPELINING"), "{}", postfix.log());
