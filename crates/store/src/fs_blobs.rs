@@ -16,7 +16,8 @@
 //! delivery is never collected under it (see `remove_if_idle` for the race).
 //!
 //! The temporary files are made ahead, a few at a time, off the deliveries'
-//! path ([`SPARES`]), and `tmp/` is synced once they are: making a file can
+//! path ([`SPARES`], from the store's first write on), and `tmp/` is synced
+//! once they are: making a file can
 //! cost more than writing 200 KB into it and syncing them (ext4 without a
 //! journal looks for an inode not freed lately: 0.7 ms measured on the bench
 //! machine, against 0.3 ms for the sync), and the directory's sync was a
@@ -80,13 +81,14 @@ impl FsBlobStore {
             }
             restore_interrupted_collections(&root)?;
             sync_dir(&root)?;
+            // No spares yet: the first write makes them (a command of the
+            // CLI that writes no blob makes none).
             let inner = Inner {
                 root,
                 counter: AtomicU64::new(0),
                 spares: Mutex::new(Vec::new()),
                 refilling: AtomicBool::new(false),
             };
-            inner.refill()?;
             Ok(Self { inner: Arc::new(inner) })
         })
         .await

@@ -143,8 +143,14 @@ async fn eventually(mut done: impl FnMut() -> bool) -> bool {
 async fn temporary_files_are_made_ahead_taken_by_writes_and_gone_with_the_store() {
     let (dir, store) = fresh().await;
     let spare_prefix = format!("spare.{}.", std::process::id());
+    assert!(temporary_files(dir.path()).is_empty(), "none at open: a command that writes no blob makes none");
+
+    // The first write makes its own file, then the spares (`SPARES`: 4).
+    let first = Bytes::from(vec![b'y'; 200 * 1024]);
+    let hash = store.blobs.put(first.clone()).await.unwrap();
+    assert_eq!(std::fs::read(blob_path(dir.path(), &hash)).unwrap(), first, "the blob is whole in its place");
+    assert!(eventually(|| temporary_files(dir.path()).len() == 4).await, "{:?}", temporary_files(dir.path()));
     let ready = temporary_files(dir.path());
-    assert!(!ready.is_empty(), "files are made ahead at open");
     assert!(ready.iter().all(|(name, len)| name.starts_with(&spare_prefix) && *len == 0), "{ready:?}");
 
     let body = Bytes::from(vec![b'x'; 200 * 1024]);
