@@ -153,11 +153,21 @@ async fn temporary_files_are_made_ahead_taken_by_writes_and_gone_with_the_store(
     let ready = temporary_files(dir.path());
     assert!(ready.iter().all(|(name, len)| name.starts_with(&spare_prefix) && *len == 0), "{ready:?}");
 
-    let body = Bytes::from(vec![b'x'; 200 * 1024]);
-    let hash = store.blobs.put(body.clone()).await.unwrap();
-    assert_eq!(std::fs::read(blob_path(dir.path(), &hash)).unwrap(), body, "the blob is whole in its place");
-    let taken = &ready.last().unwrap().0;
-    assert!(eventually(|| !temporary_files(dir.path()).iter().any(|(name, _)| name == taken)).await);
+    // Handed out once their names are synced (the files show before): from
+    // then on, a write takes one and renames it into place.
+    let mut taken = None;
+    for i in 0..500 {
+        let body = Bytes::from(format!("{i} x").repeat(70_000));
+        let hash = store.blobs.put(body.clone()).await.unwrap();
+        assert_eq!(std::fs::read(blob_path(dir.path(), &hash)).unwrap(), body, "the blob is whole in its place");
+        let now = temporary_files(dir.path());
+        taken = ready.iter().find(|(name, _)| !now.iter().any(|(left, _)| left == name)).cloned();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(taken.is_some(), "no write took a spare: {:?}", temporary_files(dir.path()));
     assert!(eventually(|| temporary_files(dir.path()).len() == ready.len()).await, "the taken one is made again");
 
     // More writes at once than files made ahead: each makes its own if need be.
