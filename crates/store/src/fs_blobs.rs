@@ -102,12 +102,21 @@ impl FsBlobStore {
         }
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            // A write that finds no spare makes its own file, and says why
-            // it cannot if the disk refuses.
-            if let Err(e) = inner.refill() {
-                tracing::warn!(error = %e, "blob store: temporary files not made ahead");
+            loop {
+                let made = inner.refill();
+                inner.refilling.store(false, Ordering::Release);
+                // A write that finds no spare makes its own file, and says
+                // why it cannot if the disk refuses.
+                if let Err(e) = made {
+                    tracing::warn!(error = %e, "blob store: temporary files not made ahead");
+                    break;
+                }
+                // Writes that took spares meanwhile found this refill under
+                // way: it makes theirs too.
+                if inner.spares_left() >= SPARES || inner.refilling.swap(true, Ordering::AcqRel) {
+                    break;
+                }
             }
-            inner.refilling.store(false, Ordering::Release);
         });
     }
 
@@ -130,15 +139,21 @@ fn writer_is_alive(tmp_file: &Path) -> bool {
 
 /// A temporary file left by a dead writer: removed if empty, else put in
 /// place under the hash of what it holds (its rename may be what the crash
-/// lost), or removed if that blob is already there.
+/// lost), or removed if that blob is already there. One gone meanwhile is
+/// left gone (an earlier store of this process, dropped while it made its
+/// spares, removes them when done).
 fn settle_left_over(root: &Path, path: &Path) -> Result<(), StoreError> {
-    let data = fs::read(path).map_err(StoreError::io(path))?;
-    if data.is_empty() {
-        return fs::remove_file(path).map_err(StoreError::io(path));
-    }
+    let data = match fs::read(path) {
+        Ok(data) => data,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StoreError::Io { path: path.to_path_buf(), source: e }),
+    };
     let dest = FsBlobStore::path_of(root, &BlobHash::of(&data));
-    if dest.exists() {
-        return fs::remove_file(path).map_err(StoreError::io(path));
+    if data.is_empty() || dest.exists() {
+        return match fs::remove_file(path) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(StoreError::Io { path: path.to_path_buf(), source: e }),
+            _ => Ok(()),
+        };
     }
     let shard = dest.parent().ok_or_else(|| StoreError::Invalid("blob path has no parent".into()))?;
     fs::create_dir_all(shard).map_err(StoreError::io(shard))?;
@@ -370,5 +385,20 @@ impl BlobStore for FsBlobStore {
     async fn remove_if_idle(&self, hash: &BlobHash, idle: Duration) -> Result<bool, StoreError> {
         let (inner, hash) = (self.inner.clone(), *hash);
         blocking(move || inner.remove_if_idle(&hash, idle)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A left-over file that another store of this process removed since
+    /// the directory was listed (one dropped while it made its spares) is
+    /// nothing to settle, and the opening goes on.
+    #[test]
+    fn a_left_over_gone_meanwhile_is_nothing_to_settle() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join(TMP_DIR)).unwrap();
+        settle_left_over(dir.path(), &dir.path().join(TMP_DIR).join("spare.1.1")).unwrap();
     }
 }
