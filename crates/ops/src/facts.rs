@@ -57,9 +57,23 @@ pub async fn index_missing(store: &Store, batch: usize, mut progress: impl FnMut
     Ok(done)
 }
 
+/// Facts whose search text a stopped process left unindexed counted as
+/// missing, for the backfill to write them again with their text; before
+/// [`backlog`] and [`index_missing`].
+pub async fn requeue_unindexed_texts(store: &Store) -> Result<(), StoreError> {
+    let requeued = store.meta.requeue_unindexed_texts().await?;
+    if requeued > 0 {
+        tracing::info!(messages = requeued, "search text of messages left unindexed by the last run: indexing again");
+    }
+    Ok(())
+}
+
 /// The backfill `mss serve` starts with: logged, never fatal (a message
 /// without facts is still served, read from its bytes).
 pub async fn backfill(store: Store) {
+    if let Err(e) = requeue_unindexed_texts(&store).await {
+        tracing::warn!(error = %e, "cannot requeue the search text left unindexed");
+    }
     let waiting = match backlog(&store).await {
         Ok(backlog) if backlog.blobs == 0 => return,
         Ok(backlog) => backlog.blobs,

@@ -11,7 +11,10 @@
 //! Facts are written in the transaction that links the message (delivery,
 //! APPEND), never after the acknowledgement; a message stored without them
 //! (by an older mss, or a path that does not compute them) is found by
-//! [`FactsStore::blobs_without_facts`] and indexed later.
+//! [`FactsStore::blobs_without_facts`] and indexed later. The embedded
+//! backend indexes the searchable text of a new message after its
+//! acknowledgement (a search waits for it); a text lost in a crash is
+//! requeued by [`FactsStore::requeue_unindexed_texts`].
 //!
 //! With the facts comes the searchable text of the message
 //! ([`MessageFacts::text`]), which the backend indexes with its own
@@ -53,18 +56,6 @@ pub struct MessageFacts {
     /// or its replacement elsewhere ([`FactsStore::document_copies`]).
     /// Written, not read back.
     pub documents: Vec<DocumentKey>,
-}
-
-impl MessageFacts {
-    /// The same facts, their text cut down to what the index keeps of it
-    /// (its distinct words, [`crate::words::indexed_text`]): a few KB
-    /// instead of up to 256 KB held while the delivery waits for its
-    /// commit. The backends index it as they would the whole text (cutting
-    /// it down again gives it back unchanged).
-    pub(crate) fn with_indexed_text(mut self) -> Self {
-        self.text = crate::words::indexed_text(&self.text);
-        self
-    }
 }
 
 /// A health document's id and the id of the one it replaces ("annule et
@@ -346,6 +337,14 @@ pub trait FactsStore: Send + Sync {
     ) -> Result<(Vec<BlobHash>, FactsWalk), StoreError>;
     /// What has no facts of `version` or later.
     async fn facts_backlog(&self, version: u32) -> Result<FactsBacklog, StoreError>;
+    /// Facts whose text a stopped process did not index (see the module's
+    /// notes) counted as missing again, for the backfill that follows to
+    /// write them anew; returns how many. Meant for the start of a
+    /// backfill: texts still in flight are then written twice, never lost.
+    /// A backend that indexes in the linking transaction has none.
+    async fn requeue_unindexed_texts(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
     /// Blobs of messages of `folder` without facts of `version` or later,
     /// at most `limit`: what a reader of the folder may index on the way.
     async fn folder_blobs_without_facts(

@@ -17,7 +17,11 @@
 //! - **One transaction per user-visible change.** A delivery to several
 //!   recipients, a liste blanche replacement: all or nothing.
 //! - **Durable before acknowledged.** SQLite runs with `synchronous=FULL`;
-//!   a method returns only after its commit is on disk.
+//!   a method returns only after its commit is on disk. One exception,
+//!   derived data only: the embedded store indexes the search text of a
+//!   new message behind its acknowledgement (`sqlite/text_index.rs`); a
+//!   text lost in a crash is named in the database and indexed again from
+//!   the message's bytes ([`FactsStore::requeue_unindexed_texts`]).
 //! - **Schema changes are migrations** (`migrations/`), applied in order at
 //!   open, each in its own transaction; a database from a newer mss is refused.
 //! - Nothing here decides policy: who may see or write what is `mss-core`'s job.
@@ -197,9 +201,9 @@ impl Store {
     /// body is being written: the message is parsed during the blob's
     /// writes and syncs, not before them. Nothing of the message is held
     /// here while the links wait for their commit (many deliveries wait
-    /// together): the body is let go once durable, the text once cut down
-    /// to its words; a caller that passes its only handle on `raw` frees it
-    /// then.
+    /// together): the body is let go once durable, the text handed to the
+    /// backend (the embedded one indexes it behind the acknowledgement);
+    /// a caller that passes its only handle on `raw` frees it then.
     pub async fn deliver_read(
         &self,
         raw: Bytes,
@@ -212,12 +216,11 @@ impl Store {
         let size = u64::try_from(raw.len()).map_err(|_| StoreError::Invalid("message too large".into()))?;
         // Polled in order: the body's write is under way (on a blocking
         // thread, or on the network) when `read` runs.
-        let (body, facts) =
-            tokio::join!(self.body(raw.clone()), async { read(&raw).map(MessageFacts::with_indexed_text) });
+        let (body, facts) = tokio::join!(self.body(raw.clone()), async { read(&raw) });
         drop(raw);
         let body = body?;
         let message = NewMessage { blob: body.hash, size, received_at: now_unix(), inline: body.inline, facts };
-        self.meta.link_message(&message, placements).await
+        self.meta.link_message(message, placements).await
     }
 
     /// Prepares a body for linking: a large one is written to a blob file

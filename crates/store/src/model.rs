@@ -444,7 +444,7 @@ pub trait MetadataStore:
     /// transaction, allocating UIDs. A folder other than INBOX is created
     /// when missing (Sent for the first sent copy); a missing INBOX means
     /// there is no such mailbox.
-    async fn link_message(&self, message: &NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError>;
+    async fn link_message(&self, message: NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError>;
     /// Messages of a folder, by UID.
     async fn folder_messages(&self, mailbox: MailboxId, folder: &str) -> Result<Vec<FolderMessage>, StoreError>;
     /// Every blob a message or queue row refers to, sorted, without

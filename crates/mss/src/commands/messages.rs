@@ -38,6 +38,7 @@ pub async fn run(command: MessagesCommand) -> Result<(), CliError> {
 }
 
 pub(crate) async fn index(store: &Store, batch: usize) -> Result<(), CliError> {
+    mss_ops::facts::requeue_unindexed_texts(store).await?;
     let backlog = mss_ops::facts::backlog(store).await?;
     let bar = progress_bar(backlog.blobs);
     let done = mss_ops::facts::index_missing(store, batch, || bar.inc(1)).await?;

@@ -345,7 +345,8 @@ impl MetadataStore for PgStore {
         .transpose()
     }
 
-    async fn link_message(&self, message: &NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError> {
+    async fn link_message(&self, message: NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError> {
+        let message = &message;
         let size = i64::try_from(message.size).map_err(|_| StoreError::Invalid("message size".into()))?;
         if let Some(facts) = &message.facts
             && facts.blob != message.blob

@@ -1,7 +1,9 @@
 //! [`FactsStore`] on SQLite: one `message_facts` row per blob, its
 //! searchable text in the FTS5 table `message_text` under the row's id
-//! (migration 0011), written in the same transaction and deleted with it
-//! (a trigger).
+//! (migration 0011), deleted with it (a trigger). The text of facts written
+//! again (the backfill) is written in the same transaction; that of a new
+//! message is indexed after its link commits (see [`super::text_index`]),
+//! its facts named in `text_pending` until then (migration 0031).
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
@@ -15,9 +17,11 @@ use crate::{
     SortedMessage, StoreError,
 };
 
-/// Facts whose text is already what the index keeps of it
-/// ([`crate::words::indexed_text`]): picked on the caller's thread, so the
-/// one writer thread only hands a few hundred distinct words to FTS5.
+/// Facts as the writer thread writes them: their text already what the
+/// index keeps of it ([`crate::words::indexed_text`], picked on the
+/// caller's thread, so the one writer thread only hands a few hundred
+/// distinct words to FTS5), or taken out to be indexed later
+/// ([`IndexedFacts::text_taken_out`]).
 pub(crate) struct IndexedFacts(MessageFacts);
 
 impl From<&MessageFacts> for IndexedFacts {
@@ -36,6 +40,13 @@ impl From<&MessageFacts> for IndexedFacts {
 }
 
 impl IndexedFacts {
+    /// The facts of a new message, and their text, taken out for the
+    /// indexer ([`super::text_index`]).
+    pub(crate) fn text_taken_out(mut facts: MessageFacts) -> (Self, String) {
+        let text = std::mem::take(&mut facts.text);
+        (Self(facts), text)
+    }
+
     pub(crate) fn blob(&self) -> &BlobHash {
         &self.0.blob
     }
@@ -48,15 +59,18 @@ impl IndexedFacts {
 /// Which messages the facts are for.
 pub(crate) enum FactsOf {
     /// Messages stored already: the facts are written only if a message
-    /// names their blob (a message deleted meanwhile leaves none behind).
+    /// names their blob (a message deleted meanwhile leaves none behind),
+    /// their text indexed in the same transaction.
     StoredMessages,
-    /// A message the caller inserts next, in the same transaction.
+    /// A message the caller inserts next, in the same transaction; its
+    /// text is indexed later (named in `text_pending` until then).
     MessageInserted,
 }
 
-/// Writes facts, replacing an older version, and indexes their text;
-/// returns their row's id, or None when nothing was written (no message
-/// of theirs, or facts of this version or later there already).
+/// Writes facts, replacing an older version, and indexes their text (now
+/// or later, see [`FactsOf`]); returns their row's id, or None when nothing
+/// was written (no message of theirs, or facts of this version or later
+/// there already).
 pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &IndexedFacts, of: FactsOf) -> Result<Option<i64>, StoreError> {
     let facts = &facts.0;
     let c = &facts.columns;
@@ -125,7 +139,18 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &IndexedFacts, of: Facts
     let Some(id) = written else { return Ok(None) };
     // The text of the version replaced goes first (a no-op for a new row).
     tx.prepare_cached("DELETE FROM message_text WHERE rowid = ?1")?.execute([id])?;
-    tx.prepare_cached("INSERT INTO message_text (rowid, text) VALUES (?1, ?2)")?.execute(params![id, facts.text])?;
+    match of {
+        FactsOf::StoredMessages => {
+            tx.prepare_cached("INSERT INTO message_text (rowid, text) VALUES (?1, ?2)")?
+                .execute(params![id, facts.text])?;
+            // A text still to come from a link is older than this one.
+            tx.prepare_cached("DELETE FROM text_pending WHERE facts_id = ?1")?.execute([id])?;
+        }
+        FactsOf::MessageInserted => {
+            tx.prepare_cached("INSERT INTO text_pending (facts_id) VALUES (?1) ON CONFLICT DO NOTHING")?
+                .execute([id])?;
+        }
+    }
     tx.prepare_cached("DELETE FROM message_documents WHERE facts_id = ?1")?.execute([id])?;
     let mut document = tx.prepare_cached(
         "INSERT INTO message_documents (facts_id, document_id, replaces) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
@@ -293,6 +318,17 @@ impl FactsStore for SqliteStore {
             let sql = format!("SELECT COUNT(*), COUNT(DISTINCT m.blob_hash) {WITHOUT_FACTS}");
             let (messages, blobs): (i64, i64) = conn.query_row(&sql, [version], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(FactsBacklog { messages: messages.max(0) as u64, blobs: blobs.max(0) as u64 })
+        })
+        .await
+    }
+
+    async fn requeue_unindexed_texts(&self) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            // Version 0: older than any writer's, so written again whole.
+            let requeued =
+                tx.execute("UPDATE message_facts SET version = 0 WHERE id IN (SELECT facts_id FROM text_pending)", [])?;
+            tx.execute("DELETE FROM text_pending", [])?;
+            Ok(requeued as u64)
         })
         .await
     }
@@ -475,6 +511,10 @@ impl FactsStore for SqliteStore {
     }
 
     async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError> {
+        if query.search.is_some() {
+            // The messages stored before the search are found by their text.
+            self.pool.texts.caught_up().await;
+        }
         let query = query.clone();
         self.read(move |conn| super::listing::folder_page(conn, folder, &query)).await
     }

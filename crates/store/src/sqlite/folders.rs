@@ -460,13 +460,24 @@ impl FolderStore for SqliteStore {
         facts: &[crate::MessageFacts],
     ) -> Result<(u32, Vec<u32>), StoreError> {
         let messages = messages.to_vec();
-        let facts: Vec<IndexedFacts> = facts.iter().map(IndexedFacts::from).collect();
         let count = u32::try_from(messages.len()).map_err(|_| StoreError::Invalid("too many messages".into()))?;
-        let (result, mailbox) = self
+        // Each text to the indexer now, as a delivery's (see `link_message`).
+        let mut indexed = Vec::with_capacity(facts.len());
+        let mut tickets = Vec::with_capacity(facts.len());
+        for f in facts {
+            let (f, text) = IndexedFacts::text_taken_out(f.clone());
+            if let Some(ticket) = self.pool.texts.hand(*f.blob(), text).await {
+                tickets.push((*f.blob(), ticket));
+            }
+            indexed.push(f);
+        }
+        let facts = indexed;
+        let (result, mailbox, written) = self
             .write(move |tx| {
                 let target = folder_by_id(tx, folder)?;
                 let (modseq, first_uid) = bump(tx, folder, count)?;
                 let mut uids = Vec::with_capacity(messages.len());
+                let mut written = Vec::new();
                 for (i, m) in messages.iter().enumerate() {
                     let row = NewRow {
                         blob: &m.blob,
@@ -475,7 +486,11 @@ impl FolderStore for SqliteStore {
                         inline: m.inline.as_deref(),
                         facts: facts.iter().find(|f| f.blob() == &m.blob),
                     };
-                    let (message_id, columns) = insert_message(tx, &row)?;
+                    let inserted = insert_message(tx, &row)?;
+                    let (message_id, columns) = (inserted.message_id, inserted.columns);
+                    if let Some(id) = inserted.facts_id {
+                        written.push((m.blob, id));
+                    }
                     let uid = first_uid + i as u32;
                     let flags = join_flags(&m.flags);
                     insert_folder_row(
@@ -493,9 +508,12 @@ impl FolderStore for SqliteStore {
                     )?;
                     uids.push(uid);
                 }
-                Ok(((target.uidvalidity, uids), target.mailbox))
+                Ok(((target.uidvalidity, uids), target.mailbox, written))
             })
             .await?;
+        for (blob, ticket) in tickets {
+            ticket.linked(written.iter().find(|(written, _)| *written == blob).map(|&(_, id)| id));
+        }
         self.notify(mailbox);
         Ok(result)
     }

@@ -48,6 +48,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0029_rows_written_with_their_facts.sql"),
     ),
     (30, "folder_counts", include_str!("../../migrations/sqlite/0030_folder_counts.sql")),
+    (31, "text_indexed_later", include_str!("../../migrations/sqlite/0031_text_indexed_later.sql")),
 ];
 
 /// The version of the database at `path`, read only (0: no database yet,

@@ -6,7 +6,8 @@
 //! lookups by key, used on the caller's thread (`SqliteStore::lookup`).
 //! Readers and lookup connections open on their first use: each holds its
 //! own parse of the schema (about 240 KB), and an idle or lightly used
-//! store needs one of each.
+//! store needs one of each. The search text of new messages is indexed by
+//! a thread of its own, behind their acknowledgement ([`text_index`]).
 //! Writes use `BEGIN IMMEDIATE` so that two processes sharing the file (the
 //! server and an administrator's CLI command) queue on the lock instead of
 //! failing halfway; `busy_timeout` bounds the wait. `synchronous=FULL`: a
@@ -32,6 +33,7 @@ pub(crate) use migrations::version_of;
 mod patients;
 mod publication;
 mod stats;
+mod text_index;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -61,6 +63,9 @@ pub struct SqliteStore {
 struct Pool {
     /// The database file, for connections opened on their first use.
     path: PathBuf,
+    /// Before the writer: dropped first, it hands its last texts to the
+    /// writer and lets go of it.
+    texts: text_index::TextIndex,
     writer: writer::Writer,
     /// `None` until first used.
     readers: Vec<Mutex<Option<Connection>>>,
@@ -178,12 +183,14 @@ impl SqliteStore {
             let mut writer = connect(&path, Use::Write)?;
             migrations::apply(&mut writer)?;
             let writer = writer::Writer::start(&path, writer)?;
+            let later = writer.later().ok_or_else(|| StoreError::Task("the SQLite writer is gone".into()))?;
+            let texts = text_index::TextIndex::start(later).map_err(StoreError::io(&path))?;
             let readers = (0..READERS).map(|_| Mutex::new(None)).collect();
             let lookups = (0..LOOKUP_READERS).map(|_| Mutex::new(None)).collect();
             let (changes, _) = tokio::sync::broadcast::channel(CHANGE_BUFFER);
             let free_readers = tokio::sync::Semaphore::new(READERS);
             let next_reader = AtomicUsize::new(0);
-            let pool = Pool { path, writer, readers, lookups, free_readers, next_reader, changes };
+            let pool = Pool { path, texts, writer, readers, lookups, free_readers, next_reader, changes };
             Ok(Self { pool: Arc::new(pool) })
         })
         .await
@@ -693,65 +700,68 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
-    async fn link_message(&self, message: &NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError> {
-        let facts = message.facts.as_ref().map(facts::IndexedFacts::from);
-        let (message, placements) =
-            (NewMessage { inline: message.inline.clone(), facts: None, ..*message }, placements.to_vec());
-        self.write(move |tx| {
-            let row = NewRow {
-                blob: &message.blob,
-                size: message.size,
-                received_at: message.received_at,
-                inline: message.inline.as_deref(),
-                facts: facts.as_ref(),
-            };
-            let (message_id, columns) = new_rows::insert_message(tx, &row)?;
-            let mut copies = Vec::with_capacity(placements.len());
-            for Placement { mailbox, folder } in placements {
-                if folder != INBOX {
-                    tx.execute(
-                        "INSERT INTO folders (mailbox_id, name, uidvalidity)
+    async fn link_message(&self, message: NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError> {
+        let NewMessage { blob, size, received_at, inline, facts } = message;
+        // The text goes to the indexer now: cut down while the link commits.
+        let (facts, ticket) = match facts.map(facts::IndexedFacts::text_taken_out) {
+            Some((facts, text)) => (Some(facts), self.pool.texts.hand(blob, text).await),
+            None => (None, None),
+        };
+        let placements = placements.to_vec();
+        let (delivery, facts_id) = self
+            .write(move |tx| {
+                let row = NewRow { blob: &blob, size, received_at, inline: inline.as_deref(), facts: facts.as_ref() };
+                let inserted = new_rows::insert_message(tx, &row)?;
+                let (message_id, columns) = (inserted.message_id, inserted.columns);
+                let mut copies = Vec::with_capacity(placements.len());
+                for Placement { mailbox, folder } in placements {
+                    if folder != INBOX {
+                        tx.execute(
+                            "INSERT INTO folders (mailbox_id, name, uidvalidity)
                          SELECT id, ?2, ?3 FROM mailboxes WHERE id = ?1
                          ON CONFLICT (mailbox_id, name) DO NOTHING",
-                        params![mailbox, folder, next_uidvalidity(tx)?],
+                            params![mailbox, folder, next_uidvalidity(tx)?],
+                        )?;
+                    }
+                    let found: Option<(i64, u32, i64)> = tx
+                        .prepare_cached(
+                            "SELECT id, uidnext, highest_modseq FROM folders WHERE mailbox_id = ?1 AND name = ?2",
+                        )?
+                        .query_row(params![mailbox, folder], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()?;
+                    let (folder_id, uid, modseq) =
+                        found.ok_or_else(|| StoreError::NotFound(format!("{folder} of mailbox {mailbox}")))?;
+                    let next_uid =
+                        uid.checked_add(1).ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
+                    // The sender's own copy is read already: Sent counts no unread.
+                    let (flags, system_flags) = if folder == SENT { ("\\Seen", 1) } else { ("", 0) };
+                    new_rows::insert_folder_row(
+                        tx,
+                        &FolderRow {
+                            folder: folder_id,
+                            uid,
+                            message_id,
+                            flags,
+                            system_flags,
+                            modseq: modseq + 1,
+                            received_at,
+                            facts: columns,
+                        },
                     )?;
+                    tx.prepare_cached("UPDATE folders SET uidnext = ?2, highest_modseq = ?3 WHERE id = ?1")?
+                        .execute(params![folder_id, next_uid, modseq + 1])?;
+                    copies.push(DeliveredCopy { mailbox, folder, uid });
                 }
-                let found: Option<(i64, u32, i64)> = tx
-                    .prepare_cached(
-                        "SELECT id, uidnext, highest_modseq FROM folders WHERE mailbox_id = ?1 AND name = ?2",
-                    )?
-                    .query_row(params![mailbox, folder], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .optional()?;
-                let (folder_id, uid, modseq) =
-                    found.ok_or_else(|| StoreError::NotFound(format!("{folder} of mailbox {mailbox}")))?;
-                let next_uid = uid.checked_add(1).ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
-                // The sender's own copy is read already: Sent counts no unread.
-                let (flags, system_flags) = if folder == SENT { ("\\Seen", 1) } else { ("", 0) };
-                new_rows::insert_folder_row(
-                    tx,
-                    &FolderRow {
-                        folder: folder_id,
-                        uid,
-                        message_id,
-                        flags,
-                        system_flags,
-                        modseq: modseq + 1,
-                        received_at: message.received_at,
-                        facts: columns,
-                    },
-                )?;
-                tx.prepare_cached("UPDATE folders SET uidnext = ?2, highest_modseq = ?3 WHERE id = ?1")?
-                    .execute(params![folder_id, next_uid, modseq + 1])?;
-                copies.push(DeliveredCopy { mailbox, folder, uid });
-            }
-            Ok(Delivery { blob: message.blob, copies })
-        })
-        .await
-        .inspect(|delivery| {
-            for copy in &delivery.copies {
-                self.notify(copy.mailbox);
-            }
-        })
+                Ok((Delivery { blob, copies }, inserted.facts_id))
+            })
+            .await?;
+        if let Some(ticket) = ticket {
+            ticket.linked(facts_id);
+        }
+        for copy in &delivery.copies {
+            self.notify(copy.mailbox);
+        }
+        Ok(delivery)
     }
 
     async fn folder_messages(&self, mailbox: MailboxId, folder: &str) -> Result<Vec<FolderMessage>, StoreError> {

@@ -22,12 +22,19 @@ pub(super) struct NewRow<'a> {
     pub facts: Option<&'a IndexedFacts>,
 }
 
+/// What [`insert_message`] wrote.
+pub(super) struct Inserted<'a> {
+    /// The `messages` row.
+    pub message_id: i64,
+    /// The facts' row, when written (their text is to be indexed).
+    pub facts_id: Option<i64>,
+    /// The columns its folder rows copy.
+    pub columns: Option<&'a FactColumns>,
+}
+
 /// Writes the message's body (when inline), its facts, and its `messages`
-/// row; returns the row's id and the columns its folder rows copy.
-pub(super) fn insert_message<'a>(
-    tx: &Transaction<'_>,
-    message: &NewRow<'a>,
-) -> Result<(i64, Option<&'a FactColumns>), StoreError> {
+/// row.
+pub(super) fn insert_message<'a>(tx: &Transaction<'_>, message: &NewRow<'a>) -> Result<Inserted<'a>, StoreError> {
     let size = i64::try_from(message.size).map_err(|_| StoreError::Invalid("message size".into()))?;
     if let Some(body) = message.inline {
         insert_inline_blob(tx, message.blob, body)?;
@@ -44,7 +51,7 @@ pub(super) fn insert_message<'a>(
     tx.prepare_cached("INSERT INTO messages (blob_hash, size, received_at, facts_id) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![message.blob.to_hex(), size, message.received_at, facts_id])?;
     let columns = facts_id.and(message.facts).map(IndexedFacts::columns);
-    Ok((tx.last_insert_rowid(), columns))
+    Ok(Inserted { message_id: tx.last_insert_rowid(), facts_id, columns })
 }
 
 /// One copy of a message in a folder.
@@ -164,7 +171,7 @@ mod tests {
         let mut uids = Vec::new();
         for (raw, sent_at, header) in cases {
             let facts = facts_of(raw, "Bilan", header, sent_at);
-            let delivery = store.link_message(&stored(raw, Some(facts)), &[Placement::inbox(mailbox.id)]).await;
+            let delivery = store.link_message(stored(raw, Some(facts)), &[Placement::inbox(mailbox.id)]).await;
             uids.push(delivery.unwrap().copies[0].uid);
         }
         // Appended with facts, and delivered without, its facts written later.
@@ -179,16 +186,16 @@ mod tests {
         let facts = facts_of(appended, "Ordonnance", true, Some(1_715_000_000));
         uids.extend(store.append_indexed(inbox.id, &[message], &[facts]).await.unwrap().1);
         let late = b"Subject: Tardif\r\n\r\n5";
-        let delivery = store.link_message(&stored(late, None), &[Placement::inbox(mailbox.id)]).await.unwrap();
+        let delivery = store.link_message(stored(late, None), &[Placement::inbox(mailbox.id)]).await.unwrap();
         store.put_facts(&[facts_of(late, "Tardif", true, None)]).await.unwrap();
         uids.push(delivery.copies[0].uid);
         // The same bytes again, their facts there already.
-        let again = store.link_message(&stored(appended, None), &[Placement::inbox(mailbox.id)]).await.unwrap();
+        let again = store.link_message(stored(appended, None), &[Placement::inbox(mailbox.id)]).await.unwrap();
         uids.push(again.copies[0].uid);
         // Sent twice with other facts of the same version (a peer's retry):
         // the facts kept are the first, and so are the columns copied.
         let other = facts_of(appended, "Autre", true, None);
-        let twice = store.link_message(&stored(appended, Some(other)), &[Placement::inbox(mailbox.id)]).await;
+        let twice = store.link_message(stored(appended, Some(other)), &[Placement::inbox(mailbox.id)]).await;
         uids.push(twice.unwrap().copies[0].uid);
         // An APPEND given facts that none of its messages has (a newer
         // version of another message's): they are not written.

@@ -10,6 +10,13 @@
 //! commit that fails fails every job of the batch, and none of them is kept.
 //! Alone, a job is a transaction of its own, as before.
 //!
+//! A job can also be sent for later ([`Writer::write_later`]): work nobody
+//! waits for and that its sender can redo after a crash (the search text of
+//! new messages). Such jobs yield to the others: they run when no other job
+//! waits (or once [`LATER_MAX`] have gathered), together, and their commit
+//! is not synced (`synchronous=NORMAL`): the next synced commit makes them
+//! durable with it, and a crash before loses them whole, never in part.
+//!
 //! The log is copied into the database by another thread ([`checkpointer`]),
 //! never by a commit: a delivery's acknowledgement waits for its own log
 //! write only.
@@ -27,6 +34,10 @@ use crate::StoreError;
 /// Jobs committed together at most: a bound on the transaction's size (a
 /// delivery carries a body of up to 64 KiB) and on a caller's wait.
 const MAX_BATCH: usize = 64;
+
+/// Later jobs gathered past which they run even while other jobs wait: a
+/// bound on the memory they hold under a steady stream of writes.
+const LATER_MAX: usize = 64;
 
 /// Pages in the write-ahead log past which the checkpointer copies it into
 /// the database (SQLite's own automatic threshold, about 4 MB).
@@ -101,12 +112,62 @@ where
     }
 }
 
+/// A job as sent to the writer thread.
+enum Work {
+    /// Its caller waits for its commit.
+    Now(Box<dyn Job>),
+    /// Nobody waits: it yields to the others (see [`Writer::write_later`]).
+    Later(Box<dyn Job>),
+}
+
+/// Sends jobs for later to the writer thread, from another thread (see
+/// [`Writer::later`]).
+#[derive(Clone)]
+pub(super) struct LaterJobs(mpsc::Sender<Work>);
+
+impl LaterJobs {
+    /// Runs `f` in a later transaction (see [`Writer::write_later`]);
+    /// `done` hears of its fate, once committed or not. False when the
+    /// writer is gone (then `done` is not called).
+    pub(super) fn send(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<(), StoreError> + Send + 'static,
+        done: impl FnOnce(Result<(), &StoreError>) + Send + 'static,
+    ) -> bool {
+        self.0.send(Work::Later(Box::new(After { f, done }))).is_ok()
+    }
+}
+
+/// A job for later: its closure and who hears of its fate.
+struct After<F, D> {
+    f: F,
+    done: D,
+}
+
+impl<F, D> Job for After<F, D>
+where
+    F: FnOnce(&Transaction<'_>) -> Result<(), StoreError> + Send,
+    D: FnOnce(Result<(), &StoreError>) + Send + 'static,
+{
+    fn run(self: Box<Self>, tx: &Transaction<'_>) -> Answer {
+        let After { f, done } = *self;
+        match in_savepoint(tx, f) {
+            Ok(()) => Box::new(done),
+            Err(e) => Box::new(move |_| done(Err(&e))),
+        }
+    }
+
+    fn refuse(self: Box<Self>, e: &StoreError) {
+        (self.done)(Err(e));
+    }
+}
+
 /// The way to the writer thread. Dropping it (with the last store handle)
 /// lets the thread finish the jobs sent and close the connection, then the
 /// checkpointer close its own; the drop waits for both, so that a command
 /// that ends leaves no log behind (the last connection closed removes it).
 pub(super) struct Writer {
-    jobs: Option<mpsc::Sender<Box<dyn Job>>>,
+    jobs: Option<mpsc::Sender<Work>>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -114,16 +175,10 @@ impl Writer {
     /// Starts the writer thread on `conn` (migrated) and its checkpointer.
     pub(super) fn start(path: &Path, mut conn: Connection) -> Result<Self, StoreError> {
         let checkpointer = checkpointer(path, &mut conn)?;
-        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        let (jobs, queue) = mpsc::channel::<Work>();
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || {
-                while let Ok(first) = queue.recv() {
-                    let mut batch = vec![first];
-                    batch.extend(queue.try_iter().take(MAX_BATCH - 1));
-                    commit_together(&mut conn, batch);
-                }
-            })
+            .spawn(move || serve(&mut conn, &queue))
             .map_err(StoreError::io(path))?;
         // The writer first: its connection holds the checkpointer's wake-up.
         Ok(Self { jobs: Some(jobs), threads: vec![thread, checkpointer] })
@@ -136,11 +191,72 @@ impl Writer {
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job: Box<dyn Job> = Box::new(Write { f, answer });
+        let job = Work::Now(Box::new(Write { f, answer }));
         let gone = || StoreError::Task("the SQLite writer is gone".into());
         self.jobs.as_ref().ok_or_else(gone)?.send(job).map_err(|_| gone())?;
         answered.await.map_err(|_| gone())?
     }
+
+    /// A way to send jobs for later: each runs in a transaction that yields
+    /// to the jobs callers wait for, committed without a sync of its own
+    /// (durable with the next synced commit, lost whole in a crash before).
+    /// Whoever holds it must drop it before the writer is dropped: the
+    /// thread ends once every sender is gone.
+    pub(super) fn later(&self) -> Option<LaterJobs> {
+        self.jobs.clone().map(LaterJobs)
+    }
+}
+
+/// The writer thread: jobs callers wait for, committed together; jobs for
+/// later when none waits (or past [`LATER_MAX`]), and before the thread
+/// ends.
+fn serve(conn: &mut Connection, queue: &mpsc::Receiver<Work>) {
+    let mut later: Vec<Box<dyn Job>> = Vec::new();
+    loop {
+        let first = if later.is_empty() {
+            queue.recv().ok()
+        } else {
+            match queue.try_recv() {
+                Ok(work) => Some(work),
+                Err(mpsc::TryRecvError::Empty) => match commit_later(conn, std::mem::take(&mut later)) {
+                    Ok(()) => continue,
+                    Err(_) => return,
+                },
+                Err(mpsc::TryRecvError::Disconnected) => None,
+            }
+        };
+        let Some(first) = first else { break };
+        let mut now = Vec::new();
+        for work in std::iter::once(first).chain(queue.try_iter().take(MAX_BATCH - 1)) {
+            match work {
+                Work::Now(job) => now.push(job),
+                Work::Later(job) => later.push(job),
+            }
+        }
+        if !now.is_empty() {
+            commit_together(conn, now);
+        }
+        if later.len() >= LATER_MAX && commit_later(conn, std::mem::take(&mut later)).is_err() {
+            return;
+        }
+    }
+    if !later.is_empty() {
+        let _ = commit_later(conn, later);
+    }
+}
+
+/// Jobs for later, in one transaction committed without a sync. An error
+/// when the writer cannot sync its commits again: it must stop.
+fn commit_later(conn: &mut Connection, batch: Vec<Box<dyn Job>>) -> Result<(), rusqlite::Error> {
+    // Failing, the commit is synced: slower, never less safe.
+    if let Err(e) = conn.pragma_update(None, "synchronous", "NORMAL") {
+        tracing::warn!(error = %e, "cannot commit the SQLite writer's later jobs without a sync");
+    }
+    commit_together(conn, batch);
+    conn.pragma_update(None, "synchronous", "FULL").inspect_err(|e| {
+        // Nothing acknowledged may depend on a commit that is not synced.
+        tracing::error!(error = %e, "cannot sync the SQLite writer's commits again: the writer stops");
+    })
 }
 
 impl Drop for Writer {
@@ -402,6 +518,37 @@ mod tests {
         }
         assert_eq!(kept, 160);
         assert_eq!(count(dir.path()), 160, "refused and panicking jobs left rows");
+    }
+
+    /// Jobs for later stand or fall each on its own, their senders hear
+    /// of it, the writer's commits are synced again after theirs, and
+    /// those sent before the writer is dropped are committed first.
+    #[tokio::test]
+    async fn jobs_for_later_are_committed_each_on_its_own_before_the_writer_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = writer(dir.path());
+        let later = writer.later().unwrap();
+        let (heard, fates) = mpsc::channel();
+        for n in 0..3_i64 {
+            let heard = heard.clone();
+            let insert = move |tx: &Transaction<'_>| {
+                tx.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                if n == 1 { Err(StoreError::Invalid("refused".into())) } else { Ok(()) }
+            };
+            assert!(later.send(insert, move |fate| heard.send((n, fate.is_ok())).unwrap()));
+        }
+        let mut fates: Vec<(i64, bool)> = (0..3).map(|_| fates.recv().unwrap()).collect();
+        fates.sort_unstable();
+        assert_eq!(fates, [(0, true), (1, false), (2, true)]);
+        let synchronous = writer.write(|tx| Ok(tx.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0))?));
+        assert_eq!(synchronous.await.unwrap(), 2, "FULL again");
+        // Sent last, the writer dropped at once: committed all the same.
+        let (heard, fate) = mpsc::channel();
+        later.send(|tx| Ok(tx.execute_batch("INSERT INTO t (n) VALUES (3)")?), move |f| heard.send(f.is_ok()).unwrap());
+        drop(later);
+        drop(writer);
+        assert!(fate.recv().unwrap());
+        assert_eq!(count(dir.path()), 3);
     }
 
     #[tokio::test]
