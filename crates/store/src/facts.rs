@@ -58,6 +58,18 @@ pub struct MessageFacts {
     pub documents: Vec<DocumentKey>,
 }
 
+impl MessageFacts {
+    /// The same facts, their text cut down to what the index keeps of it
+    /// (its distinct words, [`crate::words::indexed_text`]): a few KB
+    /// instead of up to 256 KB held while the delivery waits for its
+    /// commit. The backends index it as they would the whole text (cutting
+    /// it down again gives it back unchanged).
+    pub(crate) fn with_indexed_text(mut self) -> Self {
+        self.text = crate::words::indexed_text(&self.text);
+        self
+    }
+}
+
 /// A health document's id and the id of the one it replaces ("annule et
 /// remplace"), each as `root^extension`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

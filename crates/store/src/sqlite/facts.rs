@@ -19,9 +19,8 @@ use crate::{
 
 /// Facts as the writer thread writes them: their text already what the
 /// index keeps of it ([`crate::words::indexed_text`], picked on the
-/// caller's thread, so the one writer thread only hands a few hundred
-/// distinct words to FTS5), or taken out to be indexed later
-/// ([`IndexedFacts::text_taken_out`]).
+/// caller's thread, so that FTS5 is only handed a few hundred distinct
+/// words), or taken out to be indexed later ([`IndexedFacts::words_apart`]).
 pub(crate) struct IndexedFacts(MessageFacts);
 
 impl From<&MessageFacts> for IndexedFacts {
@@ -40,11 +39,11 @@ impl From<&MessageFacts> for IndexedFacts {
 }
 
 impl IndexedFacts {
-    /// The facts of a new message, and their text, taken out for the
-    /// indexer ([`super::text_index`]).
-    pub(crate) fn text_taken_out(mut facts: MessageFacts) -> (Self, String) {
-        let text = std::mem::take(&mut facts.text);
-        (Self(facts), text)
+    /// The facts of a new message, and the words of their text, taken out
+    /// for the indexer ([`super::text_index`]).
+    pub(crate) fn words_apart(mut facts: MessageFacts) -> (Self, String) {
+        let words = crate::words::indexed_text(&std::mem::take(&mut facts.text));
+        (Self(facts), words)
     }
 
     pub(crate) fn blob(&self) -> &BlobHash {

@@ -465,8 +465,8 @@ impl FolderStore for SqliteStore {
         let mut indexed = Vec::with_capacity(facts.len());
         let mut tickets = Vec::with_capacity(facts.len());
         for f in facts {
-            let (f, text) = IndexedFacts::text_taken_out(f.clone());
-            if let Some(ticket) = self.pool.texts.hand(*f.blob(), text).await {
+            let (f, words) = IndexedFacts::words_apart(f.clone());
+            if let Some(ticket) = self.pool.texts.hand(*f.blob(), words).await {
                 tickets.push((*f.blob(), ticket));
             }
             indexed.push(f);

@@ -702,9 +702,9 @@ impl MetadataStore for SqliteStore {
 
     async fn link_message(&self, message: NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError> {
         let NewMessage { blob, size, received_at, inline, facts } = message;
-        // The text goes to the indexer now: cut down while the link commits.
-        let (facts, ticket) = match facts.map(facts::IndexedFacts::text_taken_out) {
-            Some((facts, text)) => (Some(facts), self.pool.texts.hand(blob, text).await),
+        // The words go to the indexer now, written once the link commits.
+        let (facts, ticket) = match facts.map(facts::IndexedFacts::words_apart) {
+            Some((facts, words)) => (Some(facts), self.pool.texts.hand(blob, words).await),
             None => (None, None),
         };
         let placements = placements.to_vec();
