@@ -14,8 +14,9 @@
 //! writes its facts again, and their text, from the message's bytes).
 //!
 //! Memory: words only (a few KB a message, at most 512 KB), and at most
-//! [`WAITING`] texts' words wait for the thread; a delivery that finds no
-//! room waits for it. The whole text is cut down where it is read, while
+//! [`WAITING_KIB`] of them wait for the thread or gathered by it (a sender
+//! of messages made of distinct words cannot make the queue grow); a
+//! delivery that finds no room waits for it. The whole text is cut down where it is read, while
 //! the body is written: held until the link instead, fifty deliveries of
 //! 200 KB at once held 10 MiB more (measured).
 
@@ -30,9 +31,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use super::writer::LaterJobs;
 use crate::{BlobHash, StoreError};
 
-/// Texts' words waiting for the thread at most: a bound reached only if
-/// the thread stalls.
-const WAITING: usize = 256;
+/// KiB of words waiting for the thread or gathered by it at most: a
+/// bound reached only if the thread stalls or texts of hundreds of KB of
+/// distinct words arrive together (sixteen of the largest).
+const WAITING_KIB: u32 = 8 * 1024;
 
 /// Texts written together at most: FTS5 writes each transaction's words as
 /// a segment of its own (each job of the writer is a savepoint, which
@@ -62,8 +64,8 @@ struct Handed {
     /// The row of its facts once linked; None (or the ticket dropped) when
     /// the link wrote no facts of its own or failed: nothing to index.
     linked: oneshot::Receiver<Option<i64>>,
-    /// Its room among the [`WAITING`] texts, given back once gathered.
-    _room: OwnedSemaphorePermit,
+    /// Its room among the [`WAITING_KIB`], given back once written.
+    room: OwnedSemaphorePermit,
 }
 
 /// What a delivery keeps of its handed text: tells the indexer how the
@@ -100,7 +102,7 @@ impl TextIndex {
             .spawn(move || run(&queue, &later, &progress))?;
         Ok(Self {
             messages: Some(messages),
-            room: Arc::new(Semaphore::new(WAITING)),
+            room: Arc::new(Semaphore::new(WAITING_KIB as usize)),
             thread: Some(thread),
             handed: AtomicU64::new(0),
             done,
@@ -111,9 +113,11 @@ impl TextIndex {
     /// indexer, before its rows are linked. None when the indexer is gone
     /// (the text then stays pending until the next backfill).
     pub(super) async fn hand(&self, blob: BlobHash, words: String) -> Option<Ticket> {
-        let room = self.room.clone().acquire_owned().await.ok()?;
+        // Its size in KiB, rounded up; at most 513 (`words::INDEXED_MAX`).
+        let kib = u32::try_from(words.len().div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, WAITING_KIB);
+        let room = self.room.clone().acquire_many_owned(kib).await.ok()?;
         let (ticket, linked) = oneshot::channel();
-        self.messages.as_ref()?.send(Message::Text(Handed { blob, words, linked, _room: room })).ok()?;
+        self.messages.as_ref()?.send(Message::Text(Handed { blob, words, linked, room })).ok()?;
         self.handed.fetch_add(1, Ordering::SeqCst);
         Some(Ticket(ticket))
     }
@@ -151,6 +155,7 @@ struct Cut {
     blob: BlobHash,
     words: String,
     linked: oneshot::Receiver<Option<i64>>,
+    room: OwnedSemaphorePermit,
 }
 
 /// The thread: texts gathered for up to [`GATHER`] or [`BATCH`] texts,
@@ -166,8 +171,8 @@ fn run(queue: &mpsc::Receiver<Message>, later: &LaterJobs, progress: &watch::Sen
                 Some(deadline) => queue.recv_timeout(deadline.saturating_duration_since(Instant::now())),
             };
             match message {
-                Ok(Message::Text(Handed { blob, words, linked, _room })) => {
-                    gathered.push(Cut { blob, words, linked });
+                Ok(Message::Text(Handed { blob, words, linked, room })) => {
+                    gathered.push(Cut { blob, words, linked, room });
                     deadline.get_or_insert_with(|| Instant::now() + GATHER);
                 }
                 Ok(Message::Flush) if gathered.is_empty() => {}
@@ -188,11 +193,15 @@ fn run(queue: &mpsc::Receiver<Message>, later: &LaterJobs, progress: &watch::Sen
 /// when it is gone.
 fn write(gathered: Vec<Cut>, later: &LaterJobs, progress: &watch::Sender<u64>) -> bool {
     let count = gathered.len() as u64;
+    let mut rooms = Vec::with_capacity(gathered.len());
     let texts: Vec<(i64, BlobHash, String)> = gathered
         .into_iter()
-        .filter_map(|Cut { blob, words, linked }| match linked.blocking_recv() {
-            Ok(Some(facts)) => Some((facts, blob, words)),
-            _ => None,
+        .filter_map(|Cut { blob, words, linked, room }| {
+            rooms.push(room);
+            match linked.blocking_recv() {
+                Ok(Some(facts)) => Some((facts, blob, words)),
+                _ => None,
+            }
         })
         .collect();
     if texts.is_empty() {
@@ -206,6 +215,8 @@ fn write(gathered: Vec<Cut>, later: &LaterJobs, progress: &watch::Sender<u64>) -
             if let Err(e) = outcome {
                 tracing::warn!(error = %e, "search text not indexed; the next start requeues it");
             }
+            // The words are let go with the job: their room with them.
+            drop(rooms);
             progress.send_modify(|done| *done += count);
         },
     )
@@ -303,6 +314,32 @@ mod tests {
         }
         assert_eq!(found(&store, inbox.id, "renouvelee").await, (1..=40).collect::<Vec<u32>>());
         assert_eq!(pending(&store).await, Vec::<i64>::new());
+    }
+
+    /// The words waiting for the indexer are bounded in bytes: texts of
+    /// distinct words (up to 512 KB each) arriving faster than they are
+    /// written make their deliveries wait, not the queue grow.
+    #[tokio::test]
+    async fn the_words_waiting_to_be_written_are_bounded_in_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
+        // The largest words a text can give (`words::INDEXED_MAX`): 513 KiB counted.
+        let hand = |n: u8| store.pool.texts.hand(BlobHash::of(&[n]), "x".repeat(512 * 1024 + 1));
+        let mut tickets = Vec::new();
+        // Links not committed yet: their words stay gathered, holding their room.
+        for n in 0..15 {
+            let ticket = tokio::time::timeout(std::time::Duration::from_secs(5), hand(n)).await;
+            tickets.push(ticket.expect("room for fifteen of the largest").unwrap());
+        }
+        let sixteenth = hand(15);
+        tokio::pin!(sixteenth);
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut sixteenth).await;
+        assert!(waited.is_err(), "past 8 MiB of words a delivery waits");
+        for ticket in tickets {
+            ticket.linked(None);
+        }
+        let handed = tokio::time::timeout(std::time::Duration::from_secs(5), sixteenth).await;
+        assert!(handed.expect("room once the others are done").is_some());
     }
 
     /// A text a stopped run never indexed (its facts left in
