@@ -5,20 +5,21 @@
 //! [`crate::words::indexed_text`], on the caller's side) to this module's
 //! thread before the rows are linked ([`TextIndex::hand`]); the thread
 //! gathers them, then, told the row of each one's facts
-//! ([`Ticket::linked`]), writes them in a job for later of the writer (no sync of its own, and it yields to
-//! deliveries: see [`super::writer`]). Until then the facts are named in
-//! `text_pending`, written in the link's transaction; the job removes them
-//! from there. A search first waits for the texts handed before it
-//! ([`TextIndex::caught_up`]). A text lost in a crash leaves its row in
-//! `text_pending`: the next backfill requeues it (`requeue_unindexed_texts`
-//! writes its facts again, and their text, from the message's bytes).
+//! ([`Ticket::linked`]), writes them in a job for later of the writer (no
+//! sync of its own, and it yields to deliveries: see [`super::writer`]).
+//! Until then the facts are named in `text_pending`, written in the link's
+//! transaction; the job removes them from there. A search first waits for
+//! the texts handed before it ([`TextIndex::caught_up`]). A text lost in a
+//! crash leaves its row in `text_pending`: the next backfill requeues it
+//! (`requeue_unindexed_texts` writes its facts again, and their text, from
+//! the message's bytes).
 //!
 //! Memory: words only (a few KB a message, at most 512 KB), and at most
 //! [`WAITING_KIB`] of them wait for the thread or gathered by it (a sender
 //! of messages made of distinct words cannot make the queue grow); a
-//! delivery that finds no room waits for it. The whole text is cut down where it is read, while
-//! the body is written: held until the link instead, fifty deliveries of
-//! 200 KB at once held 10 MiB more (measured).
+//! delivery that finds no room waits for it. The whole text is cut down
+//! where it is read, while the body is written: held until the link
+//! instead, fifty deliveries of 200 KB at once held 10 MiB more (measured).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,7 +34,7 @@ use crate::{BlobHash, StoreError};
 
 /// KiB of words waiting for the thread or gathered by it at most: a
 /// bound reached only if the thread stalls or texts of hundreds of KB of
-/// distinct words arrive together (sixteen of the largest).
+/// distinct words arrive together (fifteen of the largest).
 const WAITING_KIB: u32 = 8 * 1024;
 
 /// Texts written together at most: FTS5 writes each transaction's words as
