@@ -10,7 +10,7 @@
 //! commit that fails fails every job of the batch, and none of them is kept.
 //! Alone, a job is a transaction of its own, as before.
 //!
-//! A job can also be sent for later ([`Writer::write_later`]): work nobody
+//! A job can also be sent for later ([`Writer::later`]): work nobody
 //! waits for and that its sender can redo after a crash (the search text of
 //! new messages). Such jobs yield to the others: they run when no other job
 //! waits (or once [`LATER_MAX`] have gathered), together, and their commit
@@ -116,7 +116,7 @@ where
 enum Work {
     /// Its caller waits for its commit.
     Now(Box<dyn Job>),
-    /// Nobody waits: it yields to the others (see [`Writer::write_later`]).
+    /// Nobody waits: it yields to the others (see [`Writer::later`]).
     Later(Box<dyn Job>),
 }
 
@@ -126,7 +126,7 @@ enum Work {
 pub(super) struct LaterJobs(mpsc::Sender<Work>);
 
 impl LaterJobs {
-    /// Runs `f` in a later transaction (see [`Writer::write_later`]);
+    /// Runs `f` in a later transaction (see [`Writer::later`]);
     /// `done` hears of its fate, once committed or not. False when the
     /// writer is gone (then `done` is not called).
     pub(super) fn send(
