@@ -199,7 +199,19 @@ impl Person {
         self.sees(name).await;
     }
 
+    /// Presses `key` on the focused element. A key pressed just after one
+    /// that navigates may find the old page's element gone (stale): no key
+    /// reached the page then, so ask for the new focused element and press
+    /// again, for 2 s at most.
     pub async fn press(&self, key: Key) {
+        for _ in 0..20 {
+            match self.focused().await.send_keys(&key.to_string()).await {
+                Err(e) if e.is_stale_element_reference() => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                }
+                done => return done.unwrap(),
+            }
+        }
         self.focused().await.send_keys(&key.to_string()).await.unwrap();
     }
 
