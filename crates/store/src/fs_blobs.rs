@@ -146,12 +146,12 @@ fn settle_left_over(root: &Path, path: &Path) -> Result<(), StoreError> {
     let data = match fs::read(path) {
         Ok(data) => data,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(StoreError::Io { path: path.to_path_buf(), source: e }),
+        Err(e) => return Err(StoreError::io(path)(e)),
     };
     let dest = FsBlobStore::path_of(root, &BlobHash::of(&data));
     if data.is_empty() || dest.exists() {
         return match fs::remove_file(path) {
-            Err(e) if e.kind() != ErrorKind::NotFound => Err(StoreError::Io { path: path.to_path_buf(), source: e }),
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(StoreError::io(path)(e)),
             _ => Ok(()),
         };
     }

@@ -194,17 +194,15 @@ fn run(queue: &mpsc::Receiver<Message>, later: &LaterJobs, progress: &watch::Sen
 /// when it is gone.
 fn write(gathered: Vec<Cut>, later: &LaterJobs, progress: &watch::Sender<u64>) -> bool {
     let count = gathered.len() as u64;
+    // Every text keeps its room until the job is done, written or not.
     let mut rooms = Vec::with_capacity(gathered.len());
-    let texts: Vec<(i64, BlobHash, String)> = gathered
-        .into_iter()
-        .filter_map(|Cut { blob, words, linked, room }| {
-            rooms.push(room);
-            match linked.blocking_recv() {
-                Ok(Some(facts)) => Some((facts, blob, words)),
-                _ => None,
-            }
-        })
-        .collect();
+    let mut texts: Vec<(i64, BlobHash, String)> = Vec::with_capacity(gathered.len());
+    for Cut { blob, words, linked, room } in gathered {
+        rooms.push(room);
+        if let Ok(Some(facts)) = linked.blocking_recv() {
+            texts.push((facts, blob, words));
+        }
+    }
     if texts.is_empty() {
         progress.send_modify(|done| *done += count);
         return true;
