@@ -73,6 +73,24 @@ impl Browser {
     }
 }
 
+/// Runs `attempt` (find an element, act on it) until the element it found
+/// is still there when the act reaches it, for 2 s at most. Found on a page
+/// being replaced (a key pressed right after one that navigates), it goes
+/// stale: no act reached the page then, so it is found again on the new
+/// one. Any other error fails the test.
+async fn not_stale<Fut>(attempt: impl Fn() -> Fut)
+where
+    Fut: std::future::Future<Output = Result<(), fantoccini::error::CmdError>>,
+{
+    for _ in 0..20 {
+        match attempt().await {
+            Err(e) if e.is_stale_element_reference() => tokio::time::sleep(Duration::from_millis(100)).await,
+            done => return done.unwrap(),
+        }
+    }
+    attempt().await.unwrap();
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
@@ -99,22 +117,24 @@ impl Person {
     }
 
     pub async fn link(&self, text: &str) {
-        self.find(Locator::XPath(&format!("//a[contains(normalize-space(), \"{text}\")]")))
-            .await
-            .click()
-            .await
-            .unwrap();
+        let xpath = format!("//a[contains(normalize-space(), \"{text}\")]");
+        let xpath = xpath.as_str();
+        not_stale(|| async move { self.find(Locator::XPath(xpath)).await.click().await }).await;
     }
 
     pub async fn button(&self, text: &str) {
         let xpath = format!("//button[contains(normalize-space(), \"{text}\")]");
-        self.find(Locator::XPath(&xpath)).await.click().await.unwrap();
+        let xpath = xpath.as_str();
+        not_stale(|| async move { self.find(Locator::XPath(xpath)).await.click().await }).await;
     }
 
     pub async fn fill(&self, id: &str, value: &str) {
-        let field = self.find(Locator::Id(id)).await;
-        field.clear().await.unwrap();
-        field.send_keys(value).await.unwrap();
+        not_stale(|| async move {
+            let field = self.find(Locator::Id(id)).await;
+            field.clear().await?;
+            field.send_keys(value).await
+        })
+        .await;
     }
 
     /// The page's visible text (while a page loads, its body may go stale:
@@ -199,20 +219,11 @@ impl Person {
         self.sees(name).await;
     }
 
-    /// Presses `key` on the focused element. A key pressed just after one
-    /// that navigates may find the old page's element gone (stale): no key
-    /// reached the page then, so ask for the new focused element and press
-    /// again, for 2 s at most.
+    /// Presses `key` on the focused element.
     pub async fn press(&self, key: Key) {
-        for _ in 0..20 {
-            match self.focused().await.send_keys(&key.to_string()).await {
-                Err(e) if e.is_stale_element_reference() => {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
-                }
-                done => return done.unwrap(),
-            }
-        }
-        self.focused().await.send_keys(&key.to_string()).await.unwrap();
+        let key = key.to_string();
+        let key = key.as_str();
+        not_stale(|| async move { self.focused().await.send_keys(key).await }).await;
     }
 
     /// The focused element. Right after a navigation, on a loaded machine,
