@@ -151,20 +151,12 @@ impl Drop for TextIndex {
     }
 }
 
-/// Words gathered, waiting for their link.
-struct Cut {
-    blob: BlobHash,
-    words: String,
-    linked: oneshot::Receiver<Option<i64>>,
-    room: OwnedSemaphorePermit,
-}
-
 /// The thread: texts gathered for up to [`GATHER`] or [`BATCH`] texts,
 /// then written in one job for later.
 fn run(queue: &mpsc::Receiver<Message>, later: &LaterJobs, progress: &watch::Sender<u64>) {
     let mut open = true;
     while open {
-        let mut gathered: Vec<Cut> = Vec::new();
+        let mut gathered: Vec<Handed> = Vec::new();
         let mut deadline: Option<Instant> = None;
         while gathered.len() < BATCH {
             let message = match deadline {
@@ -172,8 +164,8 @@ fn run(queue: &mpsc::Receiver<Message>, later: &LaterJobs, progress: &watch::Sen
                 Some(deadline) => queue.recv_timeout(deadline.saturating_duration_since(Instant::now())),
             };
             match message {
-                Ok(Message::Text(Handed { blob, words, linked, room })) => {
-                    gathered.push(Cut { blob, words, linked, room });
+                Ok(Message::Text(handed)) => {
+                    gathered.push(handed);
                     deadline.get_or_insert_with(|| Instant::now() + GATHER);
                 }
                 Ok(Message::Flush) if gathered.is_empty() => {}
@@ -192,12 +184,12 @@ fn run(queue: &mpsc::Receiver<Message>, later: &LaterJobs, progress: &watch::Sen
 
 /// Sends the gathered texts whose links wrote facts to the writer; false
 /// when it is gone.
-fn write(gathered: Vec<Cut>, later: &LaterJobs, progress: &watch::Sender<u64>) -> bool {
+fn write(gathered: Vec<Handed>, later: &LaterJobs, progress: &watch::Sender<u64>) -> bool {
     let count = gathered.len() as u64;
     // Every text keeps its room until the job is done, written or not.
     let mut rooms = Vec::with_capacity(gathered.len());
     let mut texts: Vec<(i64, BlobHash, String)> = Vec::with_capacity(gathered.len());
-    for Cut { blob, words, linked, room } in gathered {
+    for Handed { blob, words, linked, room } in gathered {
         rooms.push(room);
         if let Ok(Some(facts)) = linked.blocking_recv() {
             texts.push((facts, blob, words));
