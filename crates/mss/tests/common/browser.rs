@@ -117,13 +117,16 @@ impl Person {
     }
 
     pub async fn link(&self, text: &str) {
-        let xpath = format!("//a[contains(normalize-space(), \"{text}\")]");
-        let xpath = xpath.as_str();
-        not_stale(|| async move { self.find(Locator::XPath(xpath)).await.click().await }).await;
+        self.click("a", text).await;
     }
 
     pub async fn button(&self, text: &str) {
-        let xpath = format!("//button[contains(normalize-space(), \"{text}\")]");
+        self.click("button", text).await;
+    }
+
+    /// Clicks the `tag` element whose text contains `text`.
+    async fn click(&self, tag: &str, text: &str) {
+        let xpath = format!("//{tag}[contains(normalize-space(), \"{text}\")]");
         let xpath = xpath.as_str();
         not_stale(|| async move { self.find(Locator::XPath(xpath)).await.click().await }).await;
     }
