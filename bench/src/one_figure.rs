@@ -44,6 +44,10 @@ pub fn run(args: &[String]) {
         let mss = mss_side::Mss::start(&pki).await;
         let peer = (!mss_only).then(|| peer_side::Peer::start(&pki));
         println!("mss serve: pid {}", mss.pid());
+        if let Some(peer) = &peer {
+            let suite = smtp_load::same_suite(&mss.smtp_target(&pki), &peer.smtp_target(&pki)).await;
+            println!("both sides chose {suite:?}");
+        }
         let mss_pid = mss.pid();
         let peer_root = peer.as_ref().map(|p| p.root.clone());
         let sampler = measure::Sampler::start(

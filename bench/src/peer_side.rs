@@ -13,6 +13,10 @@ use crate::mss_side::MAILBOXES;
 use crate::smtp_load::Target;
 use crate::tls::Pki;
 
+/// The TLS 1.3 suites in mss's order, chosen by the server whatever the
+/// client's (mss's rule, `mss_trust::tls`), for Postfix and Dovecot alike.
+const SUITES: &str = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
 pub struct Peer {
     _dir: tempfile::TempDir,
     /// Its daemons stopped and its directory removed if the run is
@@ -133,6 +137,8 @@ ssl = required
 ssl_cert = <{cert}
 ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
+ssl_prefer_server_ciphers = yes
+ssl_cipher_suites = {SUITES}
 auth_mechanisms = plain login
 passdb {{
   driver = static
@@ -166,6 +172,22 @@ service lmtp {{
             ),
         )
         .expect("dovecot.conf");
+        // TLS 1.3 suites are set for OpenSSL through its configuration file
+        // (Postfix 3.7 has no parameter for them).
+        std::fs::write(
+            root.join("etc/openssl.cnf"),
+            format!(
+                "postfix = postfix_init
+[postfix_init]
+ssl_conf = postfix_ssl
+[postfix_ssl]
+system_default = bench_tls
+[bench_tls]
+Ciphersuites = {SUITES}
+"
+            ),
+        )
+        .expect("openssl.cnf");
         let main_cf = format!(
             "compatibility_level = 3.6
 queue_directory = {r}/queue
@@ -191,6 +213,9 @@ smtpd_tls_key_file = {key}
 smtpd_tls_mandatory_protocols = >=TLSv1.2
 smtpd_tls_ask_ccert = yes
 smtpd_tls_CAfile = {ca}
+tls_preempt_cipherlist = yes
+tls_config_file = {r}/etc/openssl.cnf
+tls_config_name = postfix
 default_process_limit = 250
 ",
             cert = cert.display(),

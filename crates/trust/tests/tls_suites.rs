@@ -1,0 +1,90 @@
+//! Our servers choose AES-128-GCM (a SHA-256 handshake) whatever order the
+//! client offers its suites in: OpenSSL's clients, Postfix among them, put
+//! AES-256-GCM-SHA384 first, and so does a default rustls client.
+
+use std::sync::Arc;
+
+use mss_trust::pki::{CertificateAuthority, OperatorIdentity};
+use mss_trust::tls::TlsMaterial;
+use rustls::{CipherSuite, ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+
+fn material() -> (TlsMaterial, String) {
+    let ca = CertificateAuthority::generate("IGC-Santé TEST Racine", "MSS TEST").unwrap();
+    let who = OperatorIdentity {
+        host: "mss.example.fr".into(),
+        organisation: "PHARMA SOFT".into(),
+        unit: "12345678900012".into(),
+        state: "Puy-de-Dôme (63)".into(),
+    };
+    let issued = ca.issue_operator(&who).unwrap();
+    let material = TlsMaterial::from_pem(&issued.chain_pem, &issued.key_pem, ca.cert_pem()).unwrap();
+    (material, ca.cert_pem().to_string())
+}
+
+/// A client of rustls's defaults (AES-256 first), trusting `anchors`, for
+/// the given versions, without a certificate of its own.
+fn stock_client(anchors: &str, versions: &[&'static rustls::SupportedProtocolVersion]) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(anchors.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let first = provider.cipher_suites[0].suite();
+    assert!(matches!(first, CipherSuite::TLS13_AES_256_GCM_SHA384), "the client prefers AES-256: {first:?}");
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// The suite a handshake in memory settles on.
+fn negotiated(server: Arc<ServerConfig>, client: Arc<ClientConfig>) -> CipherSuite {
+    let name = ServerName::try_from("mss.example.fr").unwrap();
+    let mut client = ClientConnection::new(client, name).unwrap();
+    let mut server = ServerConnection::new(server).unwrap();
+    let mut wire = Vec::new();
+    while client.is_handshaking() || server.is_handshaking() {
+        wire.clear();
+        client.write_tls(&mut wire).unwrap();
+        server.read_tls(&mut wire.as_slice()).unwrap();
+        server.process_new_packets().unwrap();
+        wire.clear();
+        server.write_tls(&mut wire).unwrap();
+        client.read_tls(&mut wire.as_slice()).unwrap();
+        client.process_new_packets().unwrap();
+    }
+    let suite = server.negotiated_cipher_suite().unwrap().suite();
+    assert_eq!(Some(suite), client.negotiated_cipher_suite().map(|s| s.suite()));
+    suite
+}
+
+#[test]
+fn the_operator_server_picks_aes_128_over_the_clients_preference() {
+    let (material, anchors) = material();
+    let (server, _trust) = material.server().unwrap();
+    let tls13 = stock_client(&anchors, &[&rustls::version::TLS13]);
+    assert_eq!(negotiated(server.clone(), tls13), CipherSuite::TLS13_AES_128_GCM_SHA256);
+    let tls12 = stock_client(&anchors, &[&rustls::version::TLS12]);
+    let suite = negotiated(server, tls12);
+    assert!(format!("{suite:?}").ends_with("_WITH_AES_128_GCM_SHA256"), "TLS 1.2: {suite:?}");
+}
+
+#[test]
+fn the_web_server_picks_aes_128_too() {
+    let (material, anchors) = material();
+    let server = material.web_server(None).unwrap();
+    let tls13 = stock_client(&anchors, &[&rustls::version::TLS13]);
+    assert_eq!(negotiated(server, tls13), CipherSuite::TLS13_AES_128_GCM_SHA256);
+}
+
+#[test]
+fn our_clients_offer_aes_128_first() {
+    let (material, _) = material();
+    for client in [material.client().unwrap(), material.trust_space_client().unwrap()] {
+        assert_eq!(client.crypto_provider().cipher_suites[0].suite(), CipherSuite::TLS13_AES_128_GCM_SHA256);
+    }
+}
