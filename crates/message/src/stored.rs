@@ -21,7 +21,7 @@
 //! 10, the header block).
 
 use mss_core::fold_label;
-use mss_store::{BlobHash, DocumentKey, FactColumns, MessageFacts, SearchedHeader};
+use mss_store::{BlobHash, DocumentKey, FactColumns, IndexedText, MessageFacts, SearchedHeader};
 
 use crate::facts::{AddressItem, Envelope, Facts};
 use crate::search::Searchable;
@@ -46,6 +46,7 @@ pub fn encode(blob: BlobHash, raw: &[u8]) -> MessageFacts {
         .iter()
         .filter_map(|d| Some(DocumentKey { id: d.id.clone()?, replaces: d.replaces.clone() }))
         .collect();
+    let text = IndexedText::of(&text);
     MessageFacts { blob, version: VERSION, encoded, columns: columns(&facts, preview), text, searched, documents }
 }
 

@@ -33,7 +33,7 @@
 
 use async_trait::async_trait;
 
-use crate::{BlobHash, FolderId, MailboxId, MessageMeta, StoreError};
+use crate::{BlobHash, FolderId, IndexedText, MailboxId, MessageMeta, StoreError};
 
 /// The facts of one blob, as the store keeps them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,9 +44,9 @@ pub struct MessageFacts {
     /// The encoded facts, opaque to the store.
     pub encoded: Vec<u8>,
     pub columns: FactColumns,
-    /// The searchable text (subject, people, decoded text parts): indexed,
-    /// not kept, so facts read back have it empty.
-    pub text: String,
+    /// The searchable text (subject, people, decoded text parts) as the
+    /// index keeps it: indexed, not kept, so facts read back have it empty.
+    pub text: IndexedText,
     /// The texts the header keys of IMAP SEARCH look in, indexed by
     /// `SearchedHeader as usize` (see [`FactsStore::header_candidates`]): each
     /// field's occurrences joined by a line feed, lowercased; None when not
@@ -56,18 +56,6 @@ pub struct MessageFacts {
     /// or its replacement elsewhere ([`FactsStore::document_copies`]).
     /// Written, not read back.
     pub documents: Vec<DocumentKey>,
-}
-
-impl MessageFacts {
-    /// The same facts, their text cut down to what the index keeps of it
-    /// (its distinct words, [`crate::words::indexed_text`]): a few KB
-    /// instead of up to 256 KB held while the delivery waits for its
-    /// commit. The backends index it as they would the whole text (cutting
-    /// it down again gives it back unchanged).
-    pub(crate) fn with_indexed_text(mut self) -> Self {
-        self.text = crate::words::indexed_text(&self.text);
-        self
-    }
 }
 
 /// A health document's id and the id of the one it replaces ("annule et

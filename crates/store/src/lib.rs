@@ -81,6 +81,7 @@ pub use publication::*;
 pub use s3_blobs::{S3BlobStore, S3Config};
 pub use sqlite::SqliteStore;
 pub use stats::*;
+pub use words::IndexedText;
 
 /// Which backends to open.
 #[derive(Debug, Clone)]
@@ -201,9 +202,9 @@ impl Store {
     /// body is being written: the message is parsed during the blob's
     /// writes and syncs, not before them. Nothing of the message is held
     /// here while the links wait for their commit (many deliveries wait
-    /// together): the body is let go once durable, the text once cut down
-    /// to its words; a caller that passes its only handle on `raw` frees it
-    /// then.
+    /// together): the body is let go once durable, and the facts hold the
+    /// text cut down to its words ([`IndexedText`]); a caller that passes
+    /// its only handle on `raw` frees it then.
     pub async fn deliver_read(
         &self,
         raw: Bytes,
@@ -216,8 +217,7 @@ impl Store {
         let size = u64::try_from(raw.len()).map_err(|_| StoreError::Invalid("message too large".into()))?;
         // Polled in order: the body's write is under way (on a blocking
         // thread, or on the network) when `read` runs.
-        let (body, facts) =
-            tokio::join!(self.body(raw.clone()), async { read(&raw).map(MessageFacts::with_indexed_text) });
+        let (body, facts) = tokio::join!(self.body(raw.clone()), async { read(&raw) });
         drop(raw);
         let body = body?;
         let message = NewMessage { blob: body.hash, size, received_at: now_unix(), inline: body.inline, facts };

@@ -1,5 +1,5 @@
 //! The words of the full-text index, one rule for every backend: what a
-//! message's searchable text gives the index ([`indexed_text`]) and what a
+//! message's searchable text gives the index ([`IndexedText`]) and what a
 //! search looks up ([`query_words`]). A word is a run of letters and digits,
 //! folded: lower case, without diacritics (`é` → `e`, `Ç` → `c`, `œ` → `oe`,
 //! as [`mss_core::fold_label`] folds Latin letters), letters of other
@@ -129,9 +129,31 @@ pub(crate) fn query_words(search: &str) -> Vec<String> {
     words
 }
 
-/// What the index keeps of `text`: its distinct words, folded,
-/// space-separated, in their first order, at most [`INDEXED_MAX`] bytes.
-pub(crate) fn indexed_text(text: &str) -> String {
+/// A message's searchable text as the index keeps it: its distinct words,
+/// folded, space-separated, in their first order, at most [`INDEXED_MAX`]
+/// bytes. Made only by cutting a text down ([`IndexedText::of`]), where the
+/// facts are made: a delivery holds a few KB instead of up to 256 KB while it
+/// waits for its commit, and no backend cuts it again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexedText(String);
+
+impl IndexedText {
+    /// What the index keeps of `text`.
+    pub fn of(text: &str) -> Self {
+        Self(indexed_text(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// What the index keeps of `text`: see [`IndexedText`].
+fn indexed_text(text: &str) -> String {
     // The words seen: borrowed from `text` when it holds them as they are
     // indexed (most words), copied only when folded.
     let mut seen: foldhash::HashSet<Cow<'_, str>> = foldhash::HashSet::default();

@@ -14,8 +14,8 @@ use super::{PgStore, parse_col};
 use crate::facts::{first_seen, sorted_uids_sql};
 use crate::{
     BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FactsWalk, FolderId, FolderPage,
-    ImapSortKey, MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts,
-    SortedMessage, StoreError,
+    ImapSortKey, IndexedText, MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts,
+    SortTexts, SortedMessage, StoreError,
 };
 
 /// Writes facts if a message names their blob, replacing an older version,
@@ -98,7 +98,7 @@ pub(crate) async fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts) -> 
              ON CONFLICT (facts_id) DO UPDATE SET words = excluded.words",
         )
         .await?;
-    tx.execute(&text, &[&id, &crate::words::indexed_text(&facts.text)]).await?;
+    tx.execute(&text, &[&id, &facts.text.as_str()]).await?;
     tx.execute(&tx.prepare_cached("DELETE FROM message_documents WHERE facts_id = $1").await?, &[&id]).await?;
     let document = tx
         .prepare_cached(
@@ -125,7 +125,7 @@ fn facts_row(r: &Row, first: usize) -> Result<MessageFacts, StoreError> {
         version: stored_u32("facts version", r.try_get(first + 1)?)?,
         encoded: r.try_get(first + 2)?,
         columns: columns_row(r, first + 3)?,
-        text: String::new(),
+        text: IndexedText::default(),
         searched: Default::default(),
         documents: Vec::new(),
     })

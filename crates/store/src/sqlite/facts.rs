@@ -13,46 +13,15 @@ use super::folders::{folder_rows, meta_row};
 use crate::facts::{first_seen, sorted_uids_sql};
 use crate::{
     BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FactsWalk, FolderId, FolderPage,
-    ImapSortKey, MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts, SortTexts,
-    SortedMessage, StoreError,
+    ImapSortKey, IndexedText, MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts,
+    SortTexts, SortedMessage, StoreError,
 };
 
-/// Facts as the writer thread writes them: their text already what the
-/// index keeps of it ([`crate::words::indexed_text`], picked on the
-/// caller's thread, so that FTS5 is only handed a few hundred distinct
-/// words), or taken out to be indexed later ([`IndexedFacts::words_apart`]).
-pub(crate) struct IndexedFacts(MessageFacts);
-
-impl From<&MessageFacts> for IndexedFacts {
-    fn from(facts: &MessageFacts) -> Self {
-        let MessageFacts { blob, version, encoded, columns, text, searched, documents } = facts;
-        Self(MessageFacts {
-            blob: *blob,
-            version: *version,
-            encoded: encoded.clone(),
-            columns: columns.clone(),
-            text: crate::words::indexed_text(text),
-            searched: searched.clone(),
-            documents: documents.clone(),
-        })
-    }
-}
-
-impl IndexedFacts {
-    /// The facts of a new message, and the words of their text, taken out
-    /// for the indexer ([`super::text_index`]).
-    pub(crate) fn words_apart(mut facts: MessageFacts) -> (Self, String) {
-        let words = crate::words::indexed_text(&std::mem::take(&mut facts.text));
-        (Self(facts), words)
-    }
-
-    pub(crate) fn blob(&self) -> &BlobHash {
-        &self.0.blob
-    }
-
-    pub(crate) fn columns(&self) -> &FactColumns {
-        &self.0.columns
-    }
+/// The facts of a new message, and the words of their text, taken out for
+/// the indexer ([`super::text_index`]).
+pub(crate) fn words_apart(mut facts: MessageFacts) -> (MessageFacts, IndexedText) {
+    let words = std::mem::take(&mut facts.text);
+    (facts, words)
 }
 
 /// Which messages the facts are for.
@@ -70,8 +39,7 @@ pub(crate) enum FactsOf {
 /// or later, see [`FactsOf`]); returns their row's id, or None when nothing
 /// was written (no message of theirs, or facts of this version or later
 /// there already).
-pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &IndexedFacts, of: FactsOf) -> Result<Option<i64>, StoreError> {
-    let facts = &facts.0;
+pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts, of: FactsOf) -> Result<Option<i64>, StoreError> {
     let c = &facts.columns;
     let written: Option<i64> = tx
         .prepare_cached(
@@ -141,7 +109,7 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &IndexedFacts, of: Facts
     match of {
         FactsOf::StoredMessages => {
             tx.prepare_cached("INSERT INTO message_text (rowid, text) VALUES (?1, ?2)")?
-                .execute(params![id, facts.text])?;
+                .execute(params![id, facts.text.as_str()])?;
             // A text still to come from a link is older than this one.
             tx.prepare_cached("DELETE FROM text_pending WHERE facts_id = ?1")?.execute([id])?;
         }
@@ -173,7 +141,7 @@ fn facts_row(r: &Row<'_>, first: usize) -> rusqlite::Result<MessageFacts> {
         version: r.get(first + 1)?,
         encoded: r.get(first + 2)?,
         columns: columns_row(r, first + 3)?,
-        text: String::new(),
+        text: IndexedText::default(),
         searched: Default::default(),
         documents: Vec::new(),
     })
@@ -255,7 +223,7 @@ const WITHOUT_FACTS: &str = "FROM messages m
 #[async_trait]
 impl FactsStore for SqliteStore {
     async fn put_facts(&self, facts: &[MessageFacts]) -> Result<usize, StoreError> {
-        let facts: Vec<IndexedFacts> = facts.iter().map(IndexedFacts::from).collect();
+        let facts = facts.to_vec();
         self.write(move |tx| {
             let mut written = 0;
             for f in &facts {

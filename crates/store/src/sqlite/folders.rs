@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::facts::IndexedFacts;
+use super::facts::words_apart;
 use super::new_rows::{FolderRow, NewRow, insert_folder_row, insert_message};
 use super::{SqliteStore, next_uidvalidity};
 use crate::folders::*;
@@ -465,9 +465,9 @@ impl FolderStore for SqliteStore {
         let mut indexed = Vec::with_capacity(facts.len());
         let mut tickets = Vec::with_capacity(facts.len());
         for f in facts {
-            let (f, words) = IndexedFacts::words_apart(f.clone());
-            if let Some(ticket) = self.pool.texts.hand(*f.blob(), words).await {
-                tickets.push((*f.blob(), ticket));
+            let (f, words) = words_apart(f.clone());
+            if let Some(ticket) = self.pool.texts.hand(f.blob, words).await {
+                tickets.push((f.blob, ticket));
             }
             indexed.push(f);
         }
@@ -484,7 +484,7 @@ impl FolderStore for SqliteStore {
                         size: m.size,
                         received_at: m.received_at,
                         inline: m.inline.as_deref(),
-                        facts: facts.iter().find(|f| f.blob() == &m.blob),
+                        facts: facts.iter().find(|f| f.blob == m.blob),
                     };
                     let inserted = insert_message(tx, &row)?;
                     let (message_id, columns) = (inserted.message_id, inserted.columns);

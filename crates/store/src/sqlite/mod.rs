@@ -703,7 +703,7 @@ impl MetadataStore for SqliteStore {
     async fn link_message(&self, message: NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError> {
         let NewMessage { blob, size, received_at, inline, facts } = message;
         // The words go to the indexer now, written once the link commits.
-        let (facts, ticket) = match facts.map(facts::IndexedFacts::words_apart) {
+        let (facts, ticket) = match facts.map(facts::words_apart) {
             Some((facts, words)) => (Some(facts), self.pool.texts.hand(blob, words).await),
             None => (None, None),
         };

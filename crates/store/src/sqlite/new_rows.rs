@@ -10,8 +10,8 @@
 
 use rusqlite::{Transaction, params};
 
-use super::facts::{FactsOf, IndexedFacts, insert_facts};
-use crate::{BlobHash, FactColumns, StoreError};
+use super::facts::{FactsOf, insert_facts};
+use crate::{BlobHash, FactColumns, MessageFacts, StoreError};
 
 /// A message about to be stored.
 pub(super) struct NewRow<'a> {
@@ -19,7 +19,7 @@ pub(super) struct NewRow<'a> {
     pub size: u64,
     pub received_at: i64,
     pub inline: Option<&'a [u8]>,
-    pub facts: Option<&'a IndexedFacts>,
+    pub facts: Option<&'a MessageFacts>,
 }
 
 /// What [`insert_message`] wrote.
@@ -40,7 +40,7 @@ pub(super) fn insert_message<'a>(tx: &Transaction<'_>, message: &NewRow<'a>) -> 
         insert_inline_blob(tx, message.blob, body)?;
     }
     let facts_id = match message.facts {
-        Some(facts) if facts.blob() != message.blob => {
+        Some(facts) if &facts.blob != message.blob => {
             return Err(StoreError::Invalid("facts of another message".into()));
         }
         // None when the blob had facts of this version already: the
@@ -50,7 +50,7 @@ pub(super) fn insert_message<'a>(tx: &Transaction<'_>, message: &NewRow<'a>) -> 
     };
     tx.prepare_cached("INSERT INTO messages (blob_hash, size, received_at, facts_id) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![message.blob.to_hex(), size, message.received_at, facts_id])?;
-    let columns = facts_id.and(message.facts).map(IndexedFacts::columns);
+    let columns = facts_id.and(message.facts).map(|facts| &facts.columns);
     Ok(Inserted { message_id: tx.last_insert_rowid(), facts_id, columns })
 }
 
@@ -122,7 +122,7 @@ mod tests {
             ..FactColumns::default()
         };
         let encoded = subject.as_bytes().to_vec();
-        let (text, searched, documents) = (String::new(), Default::default(), Vec::new());
+        let (text, searched, documents) = (IndexedText::default(), Default::default(), Vec::new());
         MessageFacts { blob: BlobHash::of(raw), version: 1, encoded, columns, text, searched, documents }
     }
 

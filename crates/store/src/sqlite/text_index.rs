@@ -1,8 +1,8 @@
 //! The searchable text of new messages, indexed behind their
 //! acknowledgement: a delivery waits for its rows, not for its FTS5 pages.
 //!
-//! A delivery or an APPEND hands its message's words (its text cut down by
-//! [`crate::words::indexed_text`], on the caller's side) to this module's
+//! A delivery or an APPEND hands its message's words (its text cut down,
+//! [`IndexedText`], where its facts were made) to this module's
 //! thread before the rows are linked ([`TextIndex::hand`]); the thread
 //! gathers them, then, told the row of each one's facts
 //! ([`Ticket::linked`]), writes them in a job for later of the writer (no
@@ -30,11 +30,11 @@ use rusqlite::{Transaction, params};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 
 use super::writer::LaterJobs;
-use crate::{BlobHash, StoreError};
+use crate::{BlobHash, IndexedText, StoreError};
 
 /// KiB of words waiting for the thread or gathered by it at most: a
 /// bound reached only if the thread stalls or texts of hundreds of KB of
-/// distinct words arrive together (fifteen of the largest).
+/// distinct words arrive together (sixteen of the largest).
 const WAITING_KIB: u32 = 8 * 1024;
 
 /// Texts written together at most: FTS5 writes each transaction's words as
@@ -61,7 +61,7 @@ enum Message {
 /// A message's words and what the thread must know of it.
 struct Handed {
     blob: BlobHash,
-    words: String,
+    words: IndexedText,
     /// The row of its facts once linked; None (or the ticket dropped) when
     /// the link wrote no facts of its own or failed: nothing to index.
     linked: oneshot::Receiver<Option<i64>>,
@@ -113,9 +113,9 @@ impl TextIndex {
     /// Hands the words of the message `blob` (its text cut down) to the
     /// indexer, before its rows are linked. None when the indexer is gone
     /// (the text then stays pending until the next backfill).
-    pub(super) async fn hand(&self, blob: BlobHash, words: String) -> Option<Ticket> {
-        // Its size in KiB, rounded up; at most 513 (`words::INDEXED_MAX`).
-        let kib = u32::try_from(words.len().div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, WAITING_KIB);
+    pub(super) async fn hand(&self, blob: BlobHash, words: IndexedText) -> Option<Ticket> {
+        // Its size in KiB, rounded up; at most 512 (`words::INDEXED_MAX`).
+        let kib = u32::try_from(words.as_str().len().div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, WAITING_KIB);
         let room = self.room.clone().acquire_many_owned(kib).await.ok()?;
         let (ticket, linked) = oneshot::channel();
         self.messages.as_ref()?.send(Message::Text(Handed { blob, words, linked, room })).ok()?;
@@ -188,7 +188,7 @@ fn write(gathered: Vec<Handed>, later: &LaterJobs, progress: &watch::Sender<u64>
     let count = gathered.len() as u64;
     // Every text keeps its room until the job is done, written or not.
     let mut rooms = Vec::with_capacity(gathered.len());
-    let mut texts: Vec<(i64, BlobHash, String)> = Vec::with_capacity(gathered.len());
+    let mut texts: Vec<(i64, BlobHash, IndexedText)> = Vec::with_capacity(gathered.len());
     for Handed { blob, words, linked, room } in gathered {
         rooms.push(room);
         if let Ok(Some(facts)) = linked.blocking_recv() {
@@ -215,7 +215,7 @@ fn write(gathered: Vec<Handed>, later: &LaterJobs, progress: &watch::Sender<u64>
 
 /// Indexes each text whose facts still wait for it (neither deleted nor
 /// written again meanwhile, their row not reused by other facts).
-fn insert_texts(tx: &Transaction<'_>, texts: &[(i64, BlobHash, String)]) -> Result<(), StoreError> {
+fn insert_texts(tx: &Transaction<'_>, texts: &[(i64, BlobHash, IndexedText)]) -> Result<(), StoreError> {
     let mut pending = tx.prepare_cached(
         "DELETE FROM text_pending WHERE facts_id = ?1
             AND EXISTS (SELECT 1 FROM message_facts WHERE id = ?1 AND blob_hash = ?2)",
@@ -223,7 +223,7 @@ fn insert_texts(tx: &Transaction<'_>, texts: &[(i64, BlobHash, String)]) -> Resu
     let mut insert = tx.prepare_cached("INSERT INTO message_text (rowid, text) VALUES (?1, ?2)")?;
     for (facts, blob, words) in texts {
         if pending.execute(params![facts, blob.to_hex()])? == 1 {
-            insert.execute(params![facts, words])?;
+            insert.execute(params![facts, words.as_str()])?;
         }
     }
     Ok(())
@@ -244,7 +244,7 @@ mod tests {
             version: 1,
             encoded: b"{}".to_vec(),
             columns: FactColumns::default(),
-            text: text.into(),
+            text: IndexedText::of(text),
             searched: Default::default(),
             documents: Vec::new(),
         };
@@ -314,22 +314,25 @@ mod tests {
     async fn the_words_waiting_to_be_written_are_bounded_in_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
-        // The largest words a text can give (`words::INDEXED_MAX`): 513 KiB counted.
-        let hand = |n: u8| store.pool.texts.hand(BlobHash::of(&[n]), "x".repeat(512 * 1024 + 1));
+        // The most words a text can give (`words::INDEXED_MAX`): 512 KiB counted.
+        let distinct: Vec<String> = (0..70_000).map(|n| format!("w{n:06}")).collect();
+        let largest = IndexedText::of(&distinct.join(" "));
+        assert_eq!(largest.as_str().len().div_ceil(1024), 512);
+        let hand = |n: u8| store.pool.texts.hand(BlobHash::of(&[n]), largest.clone());
         let mut tickets = Vec::new();
         // Links not committed yet: their words stay gathered, holding their room.
-        for n in 0..15 {
+        for n in 0..16 {
             let ticket = tokio::time::timeout(std::time::Duration::from_secs(5), hand(n)).await;
-            tickets.push(ticket.expect("room for fifteen of the largest").unwrap());
+            tickets.push(ticket.expect("room for sixteen of the largest").unwrap());
         }
-        let sixteenth = hand(15);
-        tokio::pin!(sixteenth);
-        let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut sixteenth).await;
+        let seventeenth = hand(16);
+        tokio::pin!(seventeenth);
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut seventeenth).await;
         assert!(waited.is_err(), "past 8 MiB of words a delivery waits");
         for ticket in tickets {
             ticket.linked(None);
         }
-        let handed = tokio::time::timeout(std::time::Duration::from_secs(5), sixteenth).await;
+        let handed = tokio::time::timeout(std::time::Duration::from_secs(5), seventeenth).await;
         assert!(handed.expect("room once the others are done").is_some());
     }
 
@@ -388,13 +391,13 @@ mod tests {
             .write(move |tx| {
                 tx.execute("DELETE FROM message_text WHERE rowid = ?1", [id])?;
                 tx.execute("INSERT INTO text_pending (facts_id) VALUES (?1)", [id])?;
-                insert_texts(tx, &[(id, other, "ancien".into())])
+                insert_texts(tx, &[(id, other, IndexedText::of("ancien"))])
             })
             .await
             .unwrap();
         assert_eq!(found(&store, inbox.id, "ancien").await, Vec::<u32>::new());
         assert_eq!(pending(&store).await, [id], "still waiting for its own text");
-        let twice = [(id, blob, "ordonnance".to_string()), (id, blob, "doublon".to_string())];
+        let twice = [(id, blob, IndexedText::of("ordonnance")), (id, blob, IndexedText::of("doublon"))];
         store.write(move |tx| insert_texts(tx, &twice)).await.unwrap();
         assert_eq!(found(&store, inbox.id, "ordonnance").await, [1]);
         assert_eq!(found(&store, inbox.id, "doublon").await, Vec::<u32>::new(), "indexed once");

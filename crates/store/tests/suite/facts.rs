@@ -35,7 +35,7 @@ fn facts_of(raw: &[u8], version: u32, subject: &str) -> MessageFacts {
             imap_subject_key: Some(subject.to_ascii_uppercase()),
             imap_from_key: Some("ALICE".into()),
         },
-        text: String::new(),
+        text: IndexedText::default(),
         searched: [
             Some(subject.to_lowercase()),
             Some("\"dr. alice martin\" <alice@pharma.test>\ndr. alice martin <alice@pharma.test>".into()),

@@ -39,7 +39,7 @@ pub async fn a_pharmacys_patient_exchanges_are_found_from_its_mailboxes(store: &
         version: 1,
         encoded: b"{}".to_vec(),
         columns: FactColumns { patient_ins: Some(ins.into()), header: true, ..FactColumns::default() },
-        text: String::new(),
+        text: IndexedText::default(),
         searched: Default::default(),
         documents: Vec::new(),
     };

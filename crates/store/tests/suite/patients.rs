@@ -39,7 +39,7 @@ fn receipt(
             header: true,
             ..FactColumns::default()
         },
-        text: String::new(),
+        text: IndexedText::default(),
         searched: Default::default(),
         documents: Vec::new(),
     };

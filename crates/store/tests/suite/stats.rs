@@ -18,7 +18,7 @@ pub async fn usage_counts_mailboxes_messages_documents_and_logins_of_the_period(
         version: 1,
         encoded: b"{}".to_vec(),
         columns: FactColumns { xdm: true, header: true, ..FactColumns::default() },
-        text: String::new(),
+        text: IndexedText::default(),
         searched: Default::default(),
         documents: Vec::new(),
     };
