@@ -1,6 +1,8 @@
-//! Our servers choose AES-128-GCM (a SHA-256 handshake) whatever order the
-//! client offers its suites in: OpenSSL's clients, Postfix among them, put
-//! AES-256-GCM-SHA384 first, and so does a default rustls client.
+//! Our mail servers choose AES-128-GCM (a SHA-256 handshake) whatever order
+//! the client offers its suites in: OpenSSL's clients, Postfix among them,
+//! put AES-256-GCM-SHA384 first, and so does a default rustls client. The
+//! web server keeps a browser's order (ChaCha20 first on a device without
+//! AES instructions).
 
 use std::sync::Arc;
 
@@ -26,14 +28,23 @@ fn material() -> (TlsMaterial, String) {
 /// A client of rustls's defaults (AES-256 first), trusting `anchors`, for
 /// the given versions, without a certificate of its own.
 fn stock_client(anchors: &str, versions: &[&'static rustls::SupportedProtocolVersion]) -> Arc<ClientConfig> {
+    let provider = rustls::crypto::ring::default_provider();
+    let first = provider.cipher_suites[0].suite();
+    assert!(matches!(first, CipherSuite::TLS13_AES_256_GCM_SHA384), "the client prefers AES-256: {first:?}");
+    client(anchors, versions, provider)
+}
+
+/// A client offering `provider`'s suites in its order.
+fn client(
+    anchors: &str,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    provider: rustls::crypto::CryptoProvider,
+) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(anchors.as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let first = provider.cipher_suites[0].suite();
-    assert!(matches!(first, CipherSuite::TLS13_AES_256_GCM_SHA384), "the client prefers AES-256: {first:?}");
-    let config = ClientConfig::builder_with_provider(provider)
+    let config = ClientConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(versions)
         .unwrap()
         .with_root_certificates(roots)
@@ -74,11 +85,16 @@ fn the_operator_server_picks_aes_128_over_the_clients_preference() {
 }
 
 #[test]
-fn the_web_server_picks_aes_128_too() {
+fn the_web_server_keeps_the_browsers_order() {
     let (material, anchors) = material();
     let server = material.web_server(None).unwrap();
-    let tls13 = stock_client(&anchors, &[&rustls::version::TLS13]);
-    assert_eq!(negotiated(server, tls13), CipherSuite::TLS13_AES_128_GCM_SHA256);
+    // A browser on a device without AES instructions: ChaCha20 first.
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.cipher_suites.sort_by_key(|s| s.suite() != CipherSuite::TLS13_CHACHA20_POLY1305_SHA256);
+    let without_aes = client(&anchors, &[&rustls::version::TLS13], provider);
+    assert_eq!(negotiated(server.clone(), without_aes), CipherSuite::TLS13_CHACHA20_POLY1305_SHA256);
+    let stock = stock_client(&anchors, &[&rustls::version::TLS13]);
+    assert_eq!(negotiated(server, stock), CipherSuite::TLS13_AES_256_GCM_SHA384);
 }
 
 #[test]
