@@ -84,6 +84,20 @@ fn the_operator_server_picks_aes_128_over_the_clients_preference() {
     assert!(format!("{suite:?}").ends_with("_WITH_AES_128_GCM_SHA256"), "TLS 1.2: {suite:?}");
 }
 
+/// The order is a preference, not a restriction: a peer offering a single
+/// other suite of the list (a hardened configuration) still gets it.
+#[test]
+fn a_peer_offering_one_other_suite_gets_it() {
+    let (material, anchors) = material();
+    let (server, _trust) = material.server().unwrap();
+    for only in [CipherSuite::TLS13_AES_256_GCM_SHA384, CipherSuite::TLS13_CHACHA20_POLY1305_SHA256] {
+        let mut provider = rustls::crypto::ring::default_provider();
+        provider.cipher_suites.retain(|s| s.suite() == only);
+        let peer = client(&anchors, &[&rustls::version::TLS13], provider);
+        assert_eq!(negotiated(server.clone(), peer), only);
+    }
+}
+
 #[test]
 fn the_web_server_keeps_the_browsers_order() {
     let (material, anchors) = material();
