@@ -114,17 +114,13 @@ impl Client {
         }
     }
 
-    /// The TLS suite of mss's and of the peer's IMAP, asserted to be the
-    /// same (see `smtp_load::same_suite`).
-    pub async fn same_suite(ours: &ImapTarget, theirs: &ImapTarget) -> rustls::CipherSuite {
-        let mut suites = Vec::new();
-        for target in [ours, theirs] {
-            let client = Self::connect(target).await;
-            suites.push(client.io.get_ref().get_ref().1.negotiated_cipher_suite().expect("a suite").suite());
-            client.logout().await;
-        }
-        assert_eq!(suites[0], suites[1], "mss and the peer chose different TLS suites for IMAP");
-        suites[0]
+    /// The TLS suite `target` settles on, in one session (see
+    /// `tls::same_suite`).
+    pub async fn suite(target: &ImapTarget) -> rustls::CipherSuite {
+        let client = Self::connect(target).await;
+        let suite = client.io.get_ref().get_ref().1.negotiated_cipher_suite().expect("a suite").suite();
+        client.logout().await;
+        suite
     }
 
     pub async fn logout(mut self) {

@@ -150,8 +150,8 @@ async fn run(scale: Scale) -> Report {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = (measure::pss_kib(&measure::with_descendants(&[mss_pid])), measure::pss_kib(&peer.pids()));
     figures.push(Figure::new("Memory idle (PSS, all processes)", "MiB", kib(idle.0), kib(idle.1), false));
-    let suite = smtp_load::same_suite(&mss.smtp_target(&pki), &peer.smtp_target(&pki)).await;
-    println!("SMTP: both sides chose {suite:?}");
+    let suites = (smtp_load::suite(&mss.smtp_target(&pki)).await, smtp_load::suite(&peer.smtp_target(&pki)).await);
+    tls::same_suite("SMTP", suites.0, suites.1);
     let cpu_before = (measure::cpu_seconds(&[mss.pid()]), measure::cpu_seconds(&peer.pids()));
     let mut sent = 0;
     for (size, label) in [(10 * 1024, "10 KB"), (200 * 1024, "200 KB")] {
@@ -216,8 +216,8 @@ async fn run(scale: Scale) -> Report {
     ));
 
     let fetch = (mss.imap_target(&pki, scale.fetch_messages).await, peer.imap_target(&pki, scale.fetch_messages));
-    let suite = imap_load::Client::same_suite(&fetch.0, &fetch.1).await;
-    println!("IMAP: both sides chose {suite:?}");
+    let suites = (imap_load::Client::suite(&fetch.0).await, imap_load::Client::suite(&fetch.1).await);
+    tls::same_suite("IMAP", suites.0, suites.1);
     let (ours, theirs) = alternate(IMAP_RUNS, |ours| {
         imap_load::fetch_headers(if ours { &fetch.0 } else { &fetch.1 }, scale.fetch_messages)
     })

@@ -45,8 +45,8 @@ pub fn run(args: &[String]) {
         let peer = (!mss_only).then(|| peer_side::Peer::start(&pki));
         println!("mss serve: pid {}", mss.pid());
         if let Some(peer) = &peer {
-            let suite = smtp_load::same_suite(&mss.smtp_target(&pki), &peer.smtp_target(&pki)).await;
-            println!("both sides chose {suite:?}");
+            let ours = smtp_load::suite(&mss.smtp_target(&pki)).await;
+            tls::same_suite("SMTP", ours, smtp_load::suite(&peer.smtp_target(&pki)).await);
         }
         let mss_pid = mss.pid();
         let peer_root = peer.as_ref().map(|p| p.root.clone());

@@ -125,18 +125,13 @@ where
     Outcome { elapsed: started.elapsed(), latencies, messages: load.messages }
 }
 
-/// The TLS suite mss and the peer settle on with the load generator,
-/// asserted to be the same: figures with a handshake per message compare
-/// only then (both choose by their own order, `peer_side::SUITES`).
-pub async fn same_suite(ours: &Target, theirs: &Target) -> rustls::CipherSuite {
-    let mut suites = Vec::new();
-    for target in [ours, theirs] {
-        let session = Session::open(source(0), target.addr, target.tls.clone()).await;
-        suites.push(session.io.get_ref().get_ref().1.negotiated_cipher_suite().expect("a suite").suite());
-        session.quit().await;
-    }
-    assert_eq!(suites[0], suites[1], "mss and the peer chose different TLS suites for SMTP");
-    suites[0]
+/// The TLS suite `target` settles on with the load generator, in one
+/// session (see `tls::same_suite`).
+pub async fn suite(target: &Target) -> rustls::CipherSuite {
+    let session = Session::open(source(0), target.addr, target.tls.clone()).await;
+    let suite = session.io.get_ref().get_ref().1.negotiated_cipher_suite().expect("a suite").suite();
+    session.quit().await;
+    suite
 }
 
 /// One SMTP session inside TLS.

@@ -16,6 +16,14 @@ pub struct Pki {
     pub load_generator: IssuedCertificate,
 }
 
+/// The TLS suite both sides chose for `protocol`, asserted to be the same:
+/// figures with a handshake per message compare only then (each side
+/// chooses in its own order, `peer_side::SUITES`). Printed for the record.
+pub fn same_suite(protocol: &str, ours: rustls::CipherSuite, theirs: rustls::CipherSuite) {
+    assert_eq!(ours, theirs, "mss and the peer chose different TLS suites for {protocol}");
+    println!("{protocol}: both sides chose {ours:?}");
+}
+
 pub fn identity(host: &str) -> OperatorIdentity {
     OperatorIdentity {
         host: host.into(),
