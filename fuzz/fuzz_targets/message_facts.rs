@@ -1,8 +1,9 @@
 //! The facts of arbitrary messages (`mss_message::Facts::of`): never a
-//! panic, every part's offsets inside the message and in order, and the
-//! stored encoding reads back as the same facts. The same messages go
-//! through the packaging of a bare CDA (`mss_message::packaging`): a
-//! message it packages then carries an IHE XDM package.
+//! panic, every part's offsets inside the message and in order, the stored
+//! encoding reads back as the same facts, and its indexed text holds each
+//! word once. The same messages go through the packaging of a bare CDA
+//! (`mss_message::packaging`): a message it packages then carries an IHE
+//! XDM package.
 #![no_main]
 
 #[path = "../common/panics.rs"]
@@ -25,6 +26,9 @@ fuzz_target!(|raw: &[u8]| {
     }
     let kept = stored::encode(mss_store::BlobHash::of(raw), raw);
     assert_eq!(stored::decode(&kept).as_ref(), Some(&facts), "the stored facts read back");
+    let words: Vec<&str> = kept.text.as_str().split(' ').filter(|w| !w.is_empty()).collect();
+    let distinct: std::collections::HashSet<&str> = words.iter().copied().collect();
+    assert_eq!(distinct.len(), words.len(), "the index keeps each word once");
     if let Packaging::Packaged { message, .. } = package_bare_cda(raw, "fuzz", [1, 2]) {
         assert!(Facts::of(&message).xdm, "a packaged message carries its package");
     }

@@ -10,7 +10,7 @@
 //! so positions and repeats would be work for nothing (a 200 KB report of
 //! 27,000 words holds a few hundred distinct ones).
 
-use std::borrow::Cow;
+use std::hash::BuildHasher;
 use std::ops::ControlFlow;
 
 /// The most words a search looks up.
@@ -20,72 +20,88 @@ const QUERY_WORDS_MAX: usize = 16;
 /// `tsvector` holds at most 1 MiB of distinct words).
 const INDEXED_MAX: usize = 512 * 1024;
 
-/// A word as [`for_each_word`] hands it over: a slice of the text, which
-/// already holds it folded, or of the buffer it was folded into.
-enum Word<'t, 'b> {
-    InText(&'t str),
-    Folded(&'b str),
-}
+/// What a byte is to [`for_each_word`], by value: an ASCII lower case
+/// letter or digit, in a word as it is ...
+const PLAIN: u8 = 0;
+/// ... an ASCII upper case letter, in a word, lowered ...
+const UPPER: u8 = 1;
+/// ... any other ASCII, between words ...
+const BETWEEN: u8 = 2;
+/// ... or a byte of a character outside ASCII.
+const WIDE: u8 = 3;
 
-impl<'t> Word<'t, '_> {
-    fn as_str(&self) -> &str {
-        match self {
-            Word::InText(word) | Word::Folded(word) => word,
-        }
+/// What each byte value is (see [`PLAIN`]), looked up once a byte.
+static BYTES: [u8; 256] = {
+    let mut table = [WIDE; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match b as u8 {
+            b'a'..=b'z' | b'0'..=b'9' => PLAIN,
+            b'A'..=b'Z' => UPPER,
+            _ => BETWEEN,
+        };
+        b += 1;
     }
-
-    /// The word beyond the call: borrowed from the text, or copied.
-    fn into_cow(self) -> Cow<'t, str> {
-        match self {
-            Word::InText(word) => Cow::Borrowed(word),
-            Word::Folded(word) => Cow::Owned(word.to_string()),
-        }
-    }
-}
+    table
+};
 
 /// Calls `each` with every word of `text`, folded, in order, until it
 /// breaks. A message's text is up to 256 KB and read on a delivery's path:
-/// a word of ASCII lower case letters and digits, the common one, is handed
-/// over as it is; only others are folded into a buffer.
-fn for_each_word<'t>(text: &'t str, mut each: impl FnMut(Word<'t, '_>) -> ControlFlow<()>) {
+/// a byte is looked up once ([`BYTES`]) in a loop without other branches
+/// than its end, and a word of ASCII lower case letters and digits, the
+/// common one, is handed over as it is; only others are folded into a
+/// buffer.
+fn for_each_word(text: &str, mut each: impl FnMut(&str) -> ControlFlow<()>) {
     let bytes = text.as_bytes();
+    let class = |i: usize| BYTES[usize::from(bytes[i])];
     let mut folded = String::new();
     let mut i = 0;
-    while i < bytes.len() {
+    loop {
+        while i < bytes.len() && class(i) == BETWEEN {
+            i += 1;
+        }
+        if i == bytes.len() {
+            return;
+        }
         let start = i;
-        let mut plain = true;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if b.is_ascii_lowercase() || b.is_ascii_digit() {
+        // Lower case as it is; ASCII, to be lowered only.
+        let (mut plain, mut ascii) = (true, true);
+        loop {
+            while i < bytes.len() && class(i) <= UPPER {
+                plain &= class(i) == PLAIN;
                 i += 1;
-            } else if b.is_ascii_uppercase() {
-                plain = false;
-                i += 1;
-            } else if b.is_ascii() {
-                break;
-            } else {
-                let c = text[i..].chars().next().unwrap_or_default();
-                // A Latin letter is known without Unicode's tables.
-                if mss_core::fold_latin(c).is_none() && !c.is_alphanumeric() {
-                    break;
-                }
-                plain = false;
-                i += c.len_utf8();
             }
+            if i == bytes.len() || class(i) == BETWEEN {
+                break;
+            }
+            // `i` is where a character outside ASCII starts: the loops step
+            // over whole characters only.
+            let c = text[i..].chars().next().unwrap_or_default();
+            // A Latin letter is known without Unicode's tables.
+            if mss_core::fold_latin(c).is_none() && !c.is_alphanumeric() {
+                break;
+            }
+            (plain, ascii) = (false, false);
+            i += c.len_utf8();
         }
         if i == start {
-            // Not a letter nor a digit: skip that character.
+            // A character outside ASCII that is no letter nor digit.
             i += text[i..].chars().next().map_or(1, char::len_utf8);
             continue;
         }
         let word = if plain {
-            Word::InText(&text[start..i])
+            &text[start..i]
+        } else if ascii {
+            folded.clear();
+            folded.push_str(&text[start..i]);
+            folded.make_ascii_lowercase();
+            &folded
         } else {
             fold_into(&text[start..i], &mut folded);
             if folded.is_empty() {
                 continue;
             }
-            Word::Folded(&folded)
+            &folded
         };
         if each(word).is_break() {
             return;
@@ -123,7 +139,7 @@ fn fold_into(word: &str, out: &mut String) {
 pub(crate) fn query_words(search: &str) -> Vec<String> {
     let mut words = Vec::new();
     for_each_word(search, |word| {
-        words.push(word.as_str().to_string());
+        words.push(word.to_string());
         if words.len() == QUERY_WORDS_MAX { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     });
     words
@@ -154,30 +170,108 @@ impl IndexedText {
 
 /// What the index keeps of `text`: see [`IndexedText`].
 fn indexed_text(text: &str) -> String {
-    // The words seen: borrowed from `text` when it holds them as they are
-    // indexed (most words), copied only when folded.
-    let mut seen: foldhash::HashSet<Cow<'_, str>> = foldhash::HashSet::default();
+    let hasher = foldhash::fast::RandomState::default();
+    // Each distinct word, as where it is in `out`, found by its hash.
+    let mut seen: hashbrown::HashTable<(u32, u32)> = hashbrown::HashTable::new();
     let mut out = String::new();
     for_each_word(text, |word| {
-        if seen.contains(word.as_str()) {
+        let hash = hasher.hash_one(word);
+        if seen
+            .find(hash, |&(start, end)| same(&out.as_bytes()[start as usize..end as usize], word.as_bytes()))
+            .is_some()
+        {
             return ControlFlow::Continue(());
         }
-        if out.len() + word.as_str().len() + 1 > INDEXED_MAX {
+        if out.len() + word.len() + 1 > INDEXED_MAX {
             return ControlFlow::Break(());
         }
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word.as_str());
-        seen.insert(word.into_cow());
+        let start = out.len();
+        out.push_str(word);
+        // Within INDEXED_MAX: u32 holds it.
+        let at = (start as u32, out.len() as u32);
+        seen.insert_unique(hash, at, |&(start, end)| hasher.hash_one(&out[start as usize..end as usize]));
         ControlFlow::Continue(())
     });
     out
 }
 
+/// Whether two words are the same: most are a few bytes long, compared
+/// here faster than by a call to `memcmp`.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a == b
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{indexed_text, query_words};
+    use super::{fold_into, indexed_text, query_words};
+
+    /// The rule of the index as plainly as it reads: split at every
+    /// character that is no letter nor digit, fold each word, keep the
+    /// first of each.
+    fn cut_plainly(text: &str) -> String {
+        let mut seen = std::collections::HashSet::new();
+        let mut words = Vec::new();
+        for word in text.split(|c: char| !c.is_alphanumeric() && mss_core::fold_latin(c).is_none()) {
+            let mut folded = String::new();
+            fold_into(word, &mut folded);
+            if !folded.is_empty() && seen.insert(folded.clone()) {
+                words.push(folded);
+            }
+        }
+        words.join(" ")
+    }
+
+    /// The fast cut (a table a byte, words of plain ASCII as they are,
+    /// ASCII ones lowered, the others folded) gives what the rule says, on
+    /// texts drawn from pieces of every kind of character side by side.
+    #[test]
+    fn the_cut_gives_what_the_rule_says() {
+        let pieces = [
+            "ordonnance",
+            "ORDONNANCE",
+            "Ordonnance",
+            "é",
+            "É",
+            "œ",
+            "Œ",
+            "ß",
+            "ﬁ",
+            "Å",
+            "Ωμέγα",
+            "日本",
+            "42",
+            "ml",
+            " ",
+            "'",
+            "-",
+            "—",
+            "\u{a0}",
+            "\u{300}",
+            "+",
+            "/",
+            "==",
+            "\r\n",
+            "x",
+            "Z",
+            "ǅ",
+            "İ",
+            "😀",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(state % 24) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            assert_eq!(indexed_text(&text), cut_plainly(&text), "{text:?}");
+        }
+    }
 
     #[test]
     fn words_are_folded_and_indexed_once() {
