@@ -176,10 +176,7 @@ fn indexed_text(text: &str) -> String {
     let mut out = String::new();
     for_each_word(text, |word| {
         let hash = hasher.hash_one(word);
-        if seen
-            .find(hash, |&(start, end)| same(&out.as_bytes()[start as usize..end as usize], word.as_bytes()))
-            .is_some()
-        {
+        if seen.find(hash, |&(start, end)| &out[start as usize..end as usize] == word).is_some() {
             return ControlFlow::Continue(());
         }
         if out.len() + word.len() + 1 > INDEXED_MAX {
@@ -196,12 +193,6 @@ fn indexed_text(text: &str) -> String {
         ControlFlow::Continue(())
     });
     out
-}
-
-/// Whether two words are the same: most are a few bytes long, compared
-/// here faster than by a call to `memcmp`.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a == b
 }
 
 #[cfg(test)]
