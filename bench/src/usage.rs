@@ -12,7 +12,7 @@ const FIGURES: &[(&str, &[&str], &[&str])] = &[
     ("indicator", &["--quick"], &[]),
     ("stock", &["--quick"], &[]),
     ("nodes", &["--quick"], &[]),
-    ("smtp", &["--reuse", "--mss-only"], &["--size", "--connections", "--messages", "--runs"]),
+    ("smtp", &["--reuse", "--mss-only"], &["--size", "--connections", "--messages", "--runs", "--prefill"]),
     ("append", &[], &["--count", "--runs"]),
     ("unseen", &[], &["--messages", "--runs"]),
     ("fetch", &[], &["--messages", "--runs"]),
