@@ -70,7 +70,13 @@ mod tests {
 
     #[test]
     fn known_flags_pass_and_the_rest_stop_the_run() {
-        for good in ["", "--quick --out /tmp/x", "mailboxes --million", "smtp --size 200 --reuse --shared-network"] {
+        for good in [
+            "",
+            "--quick --out /tmp/x",
+            "mailboxes --million",
+            "smtp --size 200 --reuse --shared-network",
+            "smtp --size 200 --connections 1 --prefill 72000 --mss-only",
+        ] {
             assert_eq!(problem(&args(good)), None, "{good}");
         }
         for (bad, why) in [
@@ -79,6 +85,8 @@ mod tests {
             ("mailbox --quick", "mailbox is not a figure"),
             ("smtp --million", "--million is not a flag of this figure"),
             ("append --count", "--count needs a value"),
+            ("smtp --reuse --prefill", "--prefill needs a value"),
+            ("append --prefill 1000", "--prefill is not a flag of this figure"),
             ("--out", "--out needs a value"),
         ] {
             assert_eq!(problem(&args(bad)).as_deref(), Some(why), "{bad}");
