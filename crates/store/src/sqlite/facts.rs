@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::SqliteStore;
 use super::folders::{folder_rows, meta_row};
-use crate::facts::{first_seen, sorted_uids_sql};
+use crate::facts::{first_seen, sorted_uids_sql, uids_by_runs};
 use crate::{
     BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FactsWalk, FolderId, FolderPage,
     ImapSortKey, IndexedText, MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts,
@@ -333,8 +333,18 @@ impl FactsStore for SqliteStore {
                 return Ok(None);
             }
             let mut stmt = conn.prepare_cached(&ordered)?;
-            let uids = stmt.query_map([folder], |r| r.get::<_, u32>(0))?.collect::<Result<_, _>>()?;
-            Ok(Some(uids))
+            // The key of the run being read: copied once a run, compared in
+            // place for each row.
+            let (mut run, mut key) = (0u32, None::<rusqlite::types::Value>);
+            let rows = stmt.query_map([folder], |r| {
+                let this = r.get_ref(1)?;
+                if key.as_ref().is_none_or(|k| rusqlite::types::ValueRef::from(k) != this) {
+                    run += 1;
+                    key = Some(r.get(1)?);
+                }
+                Ok((run, r.get::<_, u32>(0)?))
+            })?;
+            Ok(Some(uids_by_runs(rows.collect::<Result<_, _>>()?, reverse)))
         })
         .await
     }

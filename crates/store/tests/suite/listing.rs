@@ -194,6 +194,7 @@ pub async fn a_whole_folder_is_sorted_by_the_imap_keys_of_its_rows(store: &Store
     assert_eq!(sorted(inbox.id, ImapSortKey::From, false).await, Some(vec![2, 1, 3]), "ALICE, BRUNO by UID");
     assert_eq!(sorted(inbox.id, ImapSortKey::From, true).await, Some(vec![1, 3, 2]), "reversed, ties by UID");
     assert_eq!(sorted(inbox.id, ImapSortKey::Subject, false).await, Some(vec![2, 3, 1]));
+    assert_eq!(sorted(inbox.id, ImapSortKey::Subject, true).await, Some(vec![1, 2, 3]), "B, then A's by UID");
     // By date: the Date, else the arrival (now, after every Date here).
     assert_eq!(sorted(inbox.id, ImapSortKey::Date, false).await, Some(vec![2, 1, 3]));
     assert_eq!(sorted(inbox.id, ImapSortKey::Date, true).await, Some(vec![3, 1, 2]));
