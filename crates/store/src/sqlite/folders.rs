@@ -378,13 +378,10 @@ impl FolderStore for SqliteStore {
 
     async fn folder_uids(&self, folder: FolderId) -> Result<Vec<u32>, StoreError> {
         self.read(move |conn| {
-            // The narrowest index holding them (migration 0032), read in
-            // MODSEQ order, sorted here.
             let mut stmt = conn.prepare_cached(
-                "SELECT uid FROM folder_messages INDEXED BY folder_messages_modseq WHERE folder_id = ?1",
+                "SELECT uid FROM folder_messages INDEXED BY folder_messages_uids WHERE folder_id = ?1 ORDER BY uid",
             )?;
-            let mut uids = stmt.query_map([folder], |r| r.get(0))?.collect::<Result<Vec<u32>, _>>()?;
-            uids.sort_unstable();
+            let uids = stmt.query_map([folder], |r| r.get(0))?.collect::<Result<Vec<u32>, _>>()?;
             Ok(uids)
         })
         .await

@@ -114,7 +114,6 @@ pub async fn flags_modseq_and_expunge_history_tell_what_changed(store: &Store) {
     assert_eq!(store.meta.uids_by_flags(inbox.id, &flags(&["\\Deleted"]), &flags(&["\\Seen"])).await.unwrap(), [3, 4]);
     assert_eq!(store.meta.expunge(inbox.id, Some(&[4, 5])).await.unwrap(), [4], "UID EXPUNGE limits the set");
     assert_eq!(store.meta.expunge(inbox.id, None).await.unwrap(), [3]);
-    // Ascending, although UID 5 has the lowest MODSEQ now.
     assert_eq!(store.meta.folder_uids(inbox.id).await.unwrap(), [1, 2, 5]);
     // The counts follow the expunges, bytes too ("message 0" .. "message 4").
     let counts = store.meta.folder_counts(inbox.id).await.unwrap();
