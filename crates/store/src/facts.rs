@@ -254,29 +254,27 @@ pub struct SortTexts {
 }
 
 /// The statements of [`FactsStore::sorted_uids`]: whether a row lacks the
-/// key, then the UIDs and keys (both backends write them alike). Key and UID
+/// key, then the UIDs in order (both backends write them alike). Key and UID
 /// go the same way, so that the folder's index of the key is read as it is,
-/// forward or backward, with nothing sorted after it: for REVERSE, equal
-/// keys then come by descending UID, put back by [`uids_by_runs`].
+/// forward or backward, with nothing sorted after it; read backward
+/// (REVERSE), equal keys come by descending UID, and the key comes with each
+/// UID for [`ties_by_ascending_uid`] to put them back.
 pub(crate) fn sorted_uids_sql(key: ImapSortKey, reverse: bool, parameter: &str) -> (String, String) {
     let column = key.column();
-    let direction = if reverse { "DESC" } else { "ASC" };
+    let (direction, keyed) = if reverse { ("DESC", format!(", {column}")) } else { ("ASC", String::new()) };
     (
         format!("SELECT EXISTS (SELECT 1 FROM folder_messages WHERE folder_id = {parameter} AND {column} IS NULL)"),
         format!(
-            "SELECT uid, {column} FROM folder_messages WHERE folder_id = {parameter}
+            "SELECT uid{keyed} FROM folder_messages WHERE folder_id = {parameter}
              ORDER BY {column} {direction}, uid {direction}"
         ),
     )
 }
 
-/// The UIDs of [`sorted_uids_sql`]'s rows, each numbered by its run of
-/// equal keys, in SORT's order: RFC 5256 breaks ties by ascending sequence
-/// number, REVERSE or not, so each run read backward is turned around.
-pub(crate) fn uids_by_runs(rows: Vec<(u32, u32)>, reverse: bool) -> Vec<u32> {
-    if !reverse {
-        return rows.into_iter().map(|(_, uid)| uid).collect();
-    }
+/// The UIDs of a backward read of [`sorted_uids_sql`], each numbered by its
+/// run of equal keys, in SORT's order: RFC 5256 breaks ties by ascending
+/// sequence number, REVERSE or not, so each run is turned around.
+pub(crate) fn ties_by_ascending_uid(rows: Vec<(u32, u32)>) -> Vec<u32> {
     rows.chunk_by(|a, b| a.0 == b.0).flat_map(|run| run.iter().rev().map(|&(_, uid)| uid)).collect()
 }
 

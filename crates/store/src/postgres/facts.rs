@@ -11,7 +11,7 @@ use tokio_postgres::types::ToSql;
 
 use super::folders::{folder_rows, meta_row};
 use super::{PgStore, parse_col};
-use crate::facts::{first_seen, sorted_uids_sql, uids_by_runs};
+use crate::facts::{first_seen, sorted_uids_sql, ties_by_ascending_uid};
 use crate::{
     BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FactsWalk, FolderId, FolderPage,
     ImapSortKey, IndexedText, MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts,
@@ -303,6 +303,9 @@ impl FactsStore for PgStore {
         }
         let stmt = client.prepare_cached(&ordered).await?;
         let rows = client.query(&stmt, &[&folder]).await?;
+        if !reverse {
+            return rows.iter().map(|r| stored_u32("uid", r.try_get(0)?)).collect::<Result<_, _>>().map(Some);
+        }
         let same_key = |a: &Row, b: &Row| -> Result<bool, StoreError> {
             Ok(match key {
                 ImapSortKey::Date => a.try_get::<_, Option<i64>>(1)? == b.try_get::<_, Option<i64>>(1)?,
@@ -319,7 +322,7 @@ impl FactsStore for PgStore {
             }
             numbered.push((run, stored_u32("uid", row.try_get(0)?)?));
         }
-        Ok(Some(uids_by_runs(numbered, reverse)))
+        Ok(Some(ties_by_ascending_uid(numbered)))
     }
 
     async fn sort_rows(

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::SqliteStore;
 use super::folders::{folder_rows, meta_row};
-use crate::facts::{first_seen, sorted_uids_sql, uids_by_runs};
+use crate::facts::{first_seen, sorted_uids_sql, ties_by_ascending_uid};
 use crate::{
     BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FactsWalk, FolderId, FolderPage,
     ImapSortKey, IndexedText, MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts,
@@ -333,6 +333,10 @@ impl FactsStore for SqliteStore {
                 return Ok(None);
             }
             let mut stmt = conn.prepare_cached(&ordered)?;
+            if !reverse {
+                let uids = stmt.query_map([folder], |r| r.get::<_, u32>(0))?.collect::<Result<_, _>>()?;
+                return Ok(Some(uids));
+            }
             // The key of the run being read: copied once a run, compared in
             // place for each row.
             let (mut run, mut key) = (0u32, None::<rusqlite::types::Value>);
@@ -344,7 +348,7 @@ impl FactsStore for SqliteStore {
                 }
                 Ok((run, r.get::<_, u32>(0)?))
             })?;
-            Ok(Some(uids_by_runs(rows.collect::<Result<_, _>>()?, reverse)))
+            Ok(Some(ties_by_ascending_uid(rows.collect::<Result<_, _>>()?)))
         })
         .await
     }
