@@ -72,11 +72,13 @@ pub(super) async fn folder_page(
     }
     let total: i64 = match counted {
         Some(total) => total,
-        // No search, or a page past the matches: counted apart.
+        // No search: the folder's count, kept on its row (migration 0008;
+        // none for a folder that is gone).
         None if words.is_empty() => {
-            let stmt = client.prepare_cached("SELECT COUNT(*) FROM folder_messages WHERE folder_id = $1").await?;
-            client.query_one(&stmt, &[&folder]).await?.try_get(0)?
+            let stmt = client.prepare_cached("SELECT message_count FROM folders WHERE id = $1").await?;
+            client.query_opt(&stmt, &[&folder]).await?.map(|r| r.try_get(0)).transpose()?.unwrap_or(0)
         }
+        // A page past the matches: counted apart.
         None => {
             let stmt = client.prepare_cached(&format!("SELECT COUNT(*) {}", matches("$2"))).await?;
             client.query_one(&stmt, &[&folder, &words]).await?.try_get(0)?

@@ -8,7 +8,7 @@
 //! leads: its matches are joined to their messages and kept in the folder,
 //! then counted, sorted and paged.
 
-use rusqlite::{Connection, ToSql};
+use rusqlite::{Connection, OptionalExtension, ToSql};
 
 use super::facts::{LISTED_COLUMNS, LISTED_COUNT, columns_row};
 use super::folders::meta_row;
@@ -72,10 +72,14 @@ pub(super) fn folder_page(conn: &Connection, folder: FolderId, query: &PageQuery
     }
     let total = match matches {
         Some(total) => total,
-        // No search, or a page past the matches: counted apart.
+        // No search: the folder's count, kept on its row (migration 0030;
+        // none for a folder that is gone).
         None if fts.is_empty() => conn
-            .prepare_cached("SELECT COUNT(*) FROM folder_messages WHERE folder_id = ?1")?
-            .query_row([folder], |r| r.get(0))?,
+            .prepare_cached("SELECT message_count FROM folders WHERE id = ?1")?
+            .query_row([folder], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0),
+        // A page past the matches: counted apart.
         None => conn
             .prepare_cached(&format!("SELECT COUNT(*) {MATCHES}"))?
             .query_row(&[(":folder", &folder as &dyn ToSql), (":fts", &fts)][..], |r| r.get(0))?,
