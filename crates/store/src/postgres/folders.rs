@@ -431,23 +431,7 @@ impl FolderStore for PgStore {
     }
 
     async fn folder_counts(&self, folder: FolderId) -> Result<FolderCounts, StoreError> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                // Kept on the folder's row (migration 0008); none for a
-                // folder that is gone.
-                "SELECT coalesce(sum(message_count), 0)::BIGINT, coalesce(sum(unseen_count), 0)::BIGINT,
-                        coalesce(sum(deleted_count), 0)::BIGINT, coalesce(sum(total_size), 0)::BIGINT
-                 FROM folders WHERE id = $1",
-            )
-            .await?;
-        let row = client.query_one(&stmt, &[&folder]).await?;
-        Ok(FolderCounts {
-            messages: stored_u32("message count", row.try_get(0)?)?,
-            unseen: stored_u32("unseen count", row.try_get(1)?)?,
-            deleted: stored_u32("deleted count", row.try_get(2)?)?,
-            size: row.try_get::<_, i64>(3)?.max(0) as u64,
-        })
+        folder_counts(&self.client().await?, folder).await
     }
 
     async fn folder_uids(&self, folder: FolderId) -> Result<Vec<u32>, StoreError> {
@@ -650,6 +634,25 @@ impl FolderStore for PgStore {
     fn watch(&self) -> tokio::sync::broadcast::Receiver<MailboxId> {
         self.changes.subscribe()
     }
+}
+
+/// A folder's counts, kept on its row (migration 0008); none for a folder
+/// that is gone.
+pub(super) async fn folder_counts(client: &impl GenericClient, folder: FolderId) -> Result<FolderCounts, StoreError> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT coalesce(sum(message_count), 0)::BIGINT, coalesce(sum(unseen_count), 0)::BIGINT,
+                    coalesce(sum(deleted_count), 0)::BIGINT, coalesce(sum(total_size), 0)::BIGINT
+             FROM folders WHERE id = $1",
+        )
+        .await?;
+    let row = client.query_one(&stmt, &[&folder]).await?;
+    Ok(FolderCounts {
+        messages: stored_u32("message count", row.try_get(0)?)?,
+        unseen: stored_u32("unseen count", row.try_get(1)?)?,
+        deleted: stored_u32("deleted count", row.try_get(2)?)?,
+        size: row.try_get::<_, i64>(3)?.max(0) as u64,
+    })
 }
 
 #[cfg(test)]

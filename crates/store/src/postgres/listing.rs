@@ -12,7 +12,7 @@ use deadpool_postgres::Object;
 use tokio_postgres::types::ToSql;
 
 use super::facts::{LISTED_COLUMNS, LISTED_COUNT, columns_row};
-use super::folders::meta_row;
+use super::folders::{folder_counts, meta_row};
 use crate::words::query_words;
 use crate::{FolderId, FolderPage, ListOrder, ListedMessage, PageQuery, StoreError};
 
@@ -72,12 +72,8 @@ pub(super) async fn folder_page(
     }
     let total: i64 = match counted {
         Some(total) => total,
-        // No search: the folder's count, kept on its row (migration 0008;
-        // none for a folder that is gone).
-        None if words.is_empty() => {
-            let stmt = client.prepare_cached("SELECT message_count FROM folders WHERE id = $1").await?;
-            client.query_opt(&stmt, &[&folder]).await?.map(|r| r.try_get(0)).transpose()?.unwrap_or(0)
-        }
+        // No search: the folder's count, kept on its row.
+        None if words.is_empty() => i64::from(folder_counts(client, folder).await?.messages),
         // A page past the matches: counted apart.
         None => {
             let stmt = client.prepare_cached(&format!("SELECT COUNT(*) {}", matches("$2"))).await?;

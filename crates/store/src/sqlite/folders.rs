@@ -361,19 +361,7 @@ impl FolderStore for SqliteStore {
     }
 
     async fn folder_counts(&self, folder: FolderId) -> Result<FolderCounts, StoreError> {
-        self.read(move |conn| {
-            // Kept on the folder's row (migration 0030); none for a folder
-            // that is gone.
-            let counts: Option<(u32, u32, u32, i64)> = conn
-                .prepare_cached(
-                    "SELECT message_count, unseen_count, deleted_count, total_size FROM folders WHERE id = ?1",
-                )?
-                .query_row([folder], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                .optional()?;
-            let (messages, unseen, deleted, size) = counts.unwrap_or_default();
-            Ok(FolderCounts { messages, unseen, deleted, size: size.max(0) as u64 })
-        })
-        .await
+        self.read(move |conn| folder_counts(conn, folder)).await
     }
 
     async fn folder_uids(&self, folder: FolderId) -> Result<Vec<u32>, StoreError> {
@@ -602,6 +590,17 @@ impl FolderStore for SqliteStore {
     fn watch(&self) -> tokio::sync::broadcast::Receiver<MailboxId> {
         self.pool.changes.subscribe()
     }
+}
+
+/// A folder's counts, kept on its row (migration 0030); none for a folder
+/// that is gone.
+pub(super) fn folder_counts(conn: &Connection, folder: FolderId) -> Result<FolderCounts, StoreError> {
+    let counts: Option<(u32, u32, u32, i64)> = conn
+        .prepare_cached("SELECT message_count, unseen_count, deleted_count, total_size FROM folders WHERE id = ?1")?
+        .query_row([folder], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let (messages, unseen, deleted, size) = counts.unwrap_or_default();
+    Ok(FolderCounts { messages, unseen, deleted, size: size.max(0) as u64 })
 }
 
 #[cfg(test)]

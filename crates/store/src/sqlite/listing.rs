@@ -8,10 +8,10 @@
 //! leads: its matches are joined to their messages and kept in the folder,
 //! then counted, sorted and paged.
 
-use rusqlite::{Connection, OptionalExtension, ToSql};
+use rusqlite::{Connection, ToSql};
 
 use super::facts::{LISTED_COLUMNS, LISTED_COUNT, columns_row};
-use super::folders::meta_row;
+use super::folders::{folder_counts, meta_row};
 use crate::words::query_words;
 use crate::{FolderId, FolderPage, ListOrder, ListedMessage, PageQuery, StoreError};
 
@@ -72,13 +72,8 @@ pub(super) fn folder_page(conn: &Connection, folder: FolderId, query: &PageQuery
     }
     let total = match matches {
         Some(total) => total,
-        // No search: the folder's count, kept on its row (migration 0030;
-        // none for a folder that is gone).
-        None if fts.is_empty() => conn
-            .prepare_cached("SELECT message_count FROM folders WHERE id = ?1")?
-            .query_row([folder], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0),
+        // No search: the folder's count, kept on its row.
+        None if fts.is_empty() => i64::from(folder_counts(conn, folder)?.messages),
         // A page past the matches: counted apart.
         None => conn
             .prepare_cached(&format!("SELECT COUNT(*) {MATCHES}"))?

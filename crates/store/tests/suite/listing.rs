@@ -69,6 +69,17 @@ pub async fn a_folder_is_listed_sorted_and_paged_from_the_index(store: &Store) {
     assert_eq!(uids(&by_sender), [6, 3, 1, 5, 4, 2]);
     let by_subject = store.meta.folder_page(inbox.id, &query(ListOrder::Subject, true, 0, 2, None)).await.unwrap();
     assert_eq!((by_subject.total, uids(&by_subject)), (6, vec![1, 2]));
+
+    // The total is the count kept on the folder's row: it follows an
+    // expunge, and a folder that is gone has none.
+    store.meta.set_flags(inbox.id, &[3], FlagChange::Add, &["\\Deleted".into()], None).await.unwrap();
+    store.meta.expunge(inbox.id, None).await.unwrap();
+    let after = store.meta.folder_page(inbox.id, &query(ListOrder::Arrival, true, 0, 10, None)).await.unwrap();
+    assert_eq!((after.total, uids(&after)), (5, vec![6, 5, 4, 2, 1]));
+    let gone = store.meta.create_folder(m.id, "Ancien").await.unwrap();
+    store.meta.delete_folder(m.id, "Ancien").await.unwrap();
+    let page = store.meta.folder_page(gone.id, &query(ListOrder::Arrival, true, 0, 10, None)).await.unwrap();
+    assert_eq!((page.total, page.messages.len()), (0, 0));
 }
 
 pub async fn a_search_matches_every_word_whatever_the_accents_and_case(store: &Store) {
