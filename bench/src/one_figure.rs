@@ -6,7 +6,7 @@
 //!
 //! ```sh
 //! target/release/mss-bench smtp --size 200 --connections 1 --reuse [--messages 1000] [--runs 3] [--mss-only] [--prefill 72000]
-//! target/release/mss-bench append [--count 1000] [--runs 3]
+//! target/release/mss-bench append [--count 1000] [--runs 3] [--after-search 100000]
 //! target/release/mss-bench unseen [--messages 100000] [--runs 50]
 //! target/release/mss-bench fetch [--messages 1000] [--runs 3]
 //! ```
@@ -15,7 +15,9 @@
 //! (it is not even started), so a profile of the machine sees mss alone.
 //! `--prefill N` first stores N messages of 10 KB on each side (50
 //! connections, reused), as the main run's later figures find the stores
-//! (it delivers 72,000 of them before its 200 KB figures).
+//! (it delivers 72,000 of them before its 200 KB figures). `--after-search
+//! N` first fills a mailbox of N messages on each side, as the main run
+//! does for its UID SEARCH figure just before its APPEND figure.
 
 use std::time::Duration;
 
@@ -66,10 +68,15 @@ pub fn run(args: &[String]) {
             move || peer_root.as_deref().map(peer_side::pids_under).unwrap_or_default(),
         );
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for _ in 0..runs {
-            ours.push(smtp_load::run(&[mss.smtp_target(&pki)], &load, || mss.delivered()).await);
-            if let Some(peer) = &peer {
-                theirs.push(smtp_load::run(&[peer.smtp_target(&pki)], &load, || peer.delivered()).await);
+        for round in 0..runs {
+            for side in crate::sides(round) {
+                match (side, &peer) {
+                    (true, _) => ours.push(smtp_load::run(&[mss.smtp_target(&pki)], &load, || mss.delivered()).await),
+                    (false, Some(peer)) => {
+                        theirs.push(smtp_load::run(&[peer.smtp_target(&pki)], &load, || peer.delivered()).await)
+                    }
+                    (false, None) => {}
+                }
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -91,12 +98,17 @@ pub fn run(args: &[String]) {
 pub fn append(args: &[String]) {
     let count = option(args, "--count", 1_000);
     let runs = option(args, "--runs", 3);
+    let after_search = option(args, "--after-search", 0);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let (ours, theirs) = runtime.block_on(async {
         let pki = tls::Pki::new();
         let mss = mss_side::Mss::start(&pki).await;
         let peer = peer_side::Peer::start(&pki);
         println!("mss serve: pid {}", mss.pid());
+        if after_search > 0 {
+            mss.imap_target(&pki, after_search).await;
+            peer.imap_target(&pki, after_search);
+        }
         let runs = crate::alternate(runs, |ours| imap_load::append_to_empty(&mss, &peer, &pki, ours, count)).await;
         peer.stop();
         mss.stop();

@@ -13,7 +13,7 @@ const FIGURES: &[(&str, &[&str], &[&str])] = &[
     ("stock", &["--quick"], &[]),
     ("nodes", &["--quick"], &[]),
     ("smtp", &["--reuse", "--mss-only"], &["--size", "--connections", "--messages", "--runs", "--prefill"]),
-    ("append", &[], &["--count", "--runs"]),
+    ("append", &[], &["--count", "--runs", "--after-search"]),
     ("unseen", &[], &["--messages", "--runs"]),
     ("fetch", &[], &["--messages", "--runs"]),
 ];
