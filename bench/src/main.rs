@@ -14,7 +14,7 @@
 //! target/release/mss-bench stock [--quick]         # Python's imaplib as it comes (stock_clients.rs)
 //! target/release/mss-bench nodes [--quick]         # PostgreSQL + S3, 1 and 2 nodes, against embedded (nodes.rs)
 //! target/release/mss-bench smtp --size 200 --connections 1 --reuse   # one SMTP figure, to profile (one_figure.rs)
-//! target/release/mss-bench append [--count N]      # the IMAP APPEND figure alone (one_figure.rs)
+//! target/release/mss-bench append [--count N] [--after-search N]   # the IMAP APPEND figure alone (one_figure.rs)
 //! target/release/mss-bench unseen [--messages N] [--runs N]   # UID SEARCH UNSEEN alone (one_figure.rs)
 //! target/release/mss-bench fetch [--messages N]    # login+SELECT+FETCH alone, phase by phase (one_figure.rs)
 //! ```
