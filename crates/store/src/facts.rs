@@ -33,6 +33,8 @@
 
 use async_trait::async_trait;
 
+use crate::sort_index::MARKED;
+use crate::words::query_words;
 use crate::{BlobHash, FolderId, IndexedText, MailboxId, MessageMeta, StoreError};
 
 /// The facts of one blob, as the store keeps them.
@@ -184,6 +186,15 @@ pub struct PageQuery {
     pub search: Option<String>,
 }
 
+impl PageQuery {
+    /// Whether the page is read in the order of a sort key (sorted by
+    /// sender or subject, without a search): from the folder's sort index
+    /// ([`crate::sort_index`]).
+    pub(crate) fn by_sort_key(&self) -> bool {
+        self.order != ListOrder::Arrival && self.search.as_deref().is_none_or(|s| query_words(s).is_empty())
+    }
+}
+
 /// One page of a folder's list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FolderPage {
@@ -253,8 +264,9 @@ pub struct SortTexts {
     pub cc: bool,
 }
 
-/// The statements of [`FactsStore::sorted_uids`]: whether a row lacks the
-/// key, then the UIDs in order (both backends write them alike). Key and UID
+/// The statements of [`FactsStore::sorted_uids`], for a folder whose rows
+/// are marked for its sort indexes ([`crate::sort_index`]): whether a row
+/// lacks the key, then the UIDs in order (both backends write them alike). Key and UID
 /// go the same way, so that the folder's index of the key is read as it is,
 /// forward or backward, with nothing sorted after it; read backward
 /// (REVERSE), equal keys come by descending UID, and the key comes with each
@@ -263,9 +275,12 @@ pub(crate) fn sorted_uids_sql(key: ImapSortKey, reverse: bool, parameter: &str) 
     let column = key.column();
     let (direction, keyed) = if reverse { ("DESC", format!(", {column}")) } else { ("ASC", String::new()) };
     (
-        format!("SELECT EXISTS (SELECT 1 FROM folder_messages WHERE folder_id = {parameter} AND {column} IS NULL)"),
         format!(
-            "SELECT uid{keyed} FROM folder_messages WHERE folder_id = {parameter}
+            "SELECT EXISTS (SELECT 1 FROM folder_messages
+                            WHERE folder_id = {parameter} AND {column} IS NULL AND {MARKED})"
+        ),
+        format!(
+            "SELECT uid{keyed} FROM folder_messages WHERE folder_id = {parameter} AND {MARKED}
              ORDER BY {column} {direction}, uid {direction}"
         ),
     )
@@ -377,6 +392,24 @@ pub trait FactsStore: Send + Sync {
         key: ImapSortKey,
         reverse: bool,
     ) -> Result<Option<Vec<u32>>, StoreError>;
+    /// Marks every row of `folder` for its sort indexes (see
+    /// [`crate::sort_index`]), in batches, unless they are (then one read):
+    /// what a sort of the folder by a key does first.
+    async fn index_sort_keys(&self, folder: FolderId) -> Result<(), StoreError> {
+        let mut step = self.mark_sorted_rows(folder, None).await?;
+        while let Some(after) = step {
+            step = self.mark_sorted_rows(folder, Some(after)).await?;
+        }
+        Ok(())
+    }
+    /// One step of [`FactsStore::index_sort_keys`], in a transaction of its
+    /// own. From `None`: marks the folder, so that its new rows are written
+    /// marked, and returns `Some(0)` (`None`, after one read, when the
+    /// folder is gone or indexed already). From `Some(after)`: marks at most
+    /// [`crate::sort_index::BATCH`] of its rows past UID `after` and returns
+    /// the last UID marked, or `None` once every row is, the folder then
+    /// indexed.
+    async fn mark_sorted_rows(&self, folder: FolderId, after: Option<u32>) -> Result<Option<u32>, StoreError>;
     /// Every message of `folder`, by UID, ascending, with what its facts of
     /// `version` or later say (the texts in `texts`): one read for what
     /// SORT orders a whole folder by.

@@ -47,6 +47,7 @@ mod patients;
 mod postgres;
 mod publication;
 mod s3_blobs;
+mod sort_index;
 mod sqlite;
 mod stats;
 mod words;

@@ -12,6 +12,7 @@ use tokio_postgres::types::ToSql;
 use super::folders::{folder_rows, meta_row};
 use super::{PgStore, parse_col};
 use crate::facts::{first_seen, sorted_uids_sql, ties_by_ascending_uid};
+use crate::sort_index::{BATCH, INDEXED};
 use crate::{
     BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FactsWalk, FolderId, FolderPage,
     ImapSortKey, IndexedText, MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts,
@@ -295,8 +296,9 @@ impl FactsStore for PgStore {
         key: ImapSortKey,
         reverse: bool,
     ) -> Result<Option<Vec<u32>>, StoreError> {
-        let (incomplete, ordered) = sorted_uids_sql(key, reverse, "$1");
+        self.index_sort_keys(folder).await?;
         let client = self.client().await?;
+        let (incomplete, ordered) = sorted_uids_sql(key, reverse, "$1");
         let stmt = client.prepare_cached(&incomplete).await?;
         if client.query_one(&stmt, &[&folder]).await?.try_get::<_, bool>(0)? {
             return Ok(None);
@@ -323,6 +325,49 @@ impl FactsStore for PgStore {
             numbered.push((run, stored_u32("uid", row.try_get(0)?)?));
         }
         Ok(Some(ties_by_ascending_uid(numbered)))
+    }
+
+    async fn mark_sorted_rows(&self, folder: FolderId, after: Option<u32>) -> Result<Option<u32>, StoreError> {
+        let mut client = self.client().await?;
+        let Some(after) = after else {
+            let state = client.prepare_cached("SELECT sort_index FROM folders WHERE id = $1").await?;
+            let state: Option<i32> = client.query_opt(&state, &[&folder]).await?.map(|r| r.try_get(0)).transpose()?;
+            if state.is_none_or(|s| s == INDEXED) {
+                return Ok(None);
+            }
+            // Its own transaction: the folder's row is locked by every
+            // delivery to it until its commit, so this waits for those
+            // under way, and those after it write their rows marked.
+            let stmt = client
+                .prepare_cached("UPDATE folders SET sort_index = 1 WHERE id = $1 AND sort_index < $2 RETURNING 1")
+                .await?;
+            let started = client.query_opt(&stmt, &[&folder, &INDEXED]).await?.is_some();
+            return Ok(started.then_some(0));
+        };
+        let tx = client.transaction().await?;
+        let last = tx
+            .prepare_cached(
+                "SELECT uid FROM folder_messages WHERE folder_id = $1 AND uid > $2 ORDER BY uid LIMIT 1 OFFSET $3",
+            )
+            .await?;
+        let last = match tx.query_opt(&last, &[&folder, &i64::from(after), &i64::from(BATCH - 1)]).await? {
+            Some(row) => Some(stored_u32("uid", row.try_get(0)?)?),
+            None => None,
+        };
+        let mark = tx
+            .prepare_cached(
+                "UPDATE folder_messages SET sorted = TRUE
+                 WHERE folder_id = $1 AND uid > $2 AND uid <= $3 AND NOT sorted",
+            )
+            .await?;
+        let upto = last.map_or(i64::MAX, i64::from);
+        tx.execute(&mark, &[&folder, &i64::from(after), &upto]).await?;
+        if last.is_none() {
+            let done = tx.prepare_cached("UPDATE folders SET sort_index = $2 WHERE id = $1").await?;
+            tx.execute(&done, &[&folder, &INDEXED]).await?;
+        }
+        tx.commit().await?;
+        Ok(last)
     }
 
     async fn sort_rows(
@@ -464,6 +509,9 @@ impl FactsStore for PgStore {
     }
 
     async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError> {
+        if query.by_sort_key() {
+            self.index_sort_keys(folder).await?;
+        }
         super::listing::folder_page(&self.client().await?, folder, query).await
     }
 }

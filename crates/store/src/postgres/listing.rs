@@ -13,9 +13,12 @@ use tokio_postgres::types::ToSql;
 
 use super::facts::{LISTED_COLUMNS, LISTED_COUNT, columns_row};
 use super::folders::{folder_counts, meta_row};
+use crate::sort_index::MARKED;
 use crate::words::query_words;
 use crate::{FolderId, FolderPage, ListOrder, ListedMessage, PageQuery, StoreError};
 
+/// The page; sorted by a key, of a folder whose rows are marked for its
+/// sort indexes (see [`crate::sort_index`]).
 pub(super) async fn folder_page(
     client: &Object,
     folder: FolderId,
@@ -38,8 +41,9 @@ pub(super) async fn folder_page(
         // From the folder's own indexes: the rows before the page are never
         // joined, and the count is the folder's.
         format!(
-            "SELECT uid AS page_uid, NULL::BIGINT AS matches FROM folder_messages WHERE folder_id = $1
+            "SELECT uid AS page_uid, NULL::BIGINT AS matches FROM folder_messages WHERE folder_id = $1{}
              ORDER BY {} LIMIT $2 OFFSET $3",
+            if query.by_sort_key() { format!(" AND {MARKED}") } else { String::new() },
             order("")
         )
     } else {

@@ -20,6 +20,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "login_flow_clients", include_str!("../../migrations/postgres/0006_login_flow_clients.sql")),
     (7, "unused_facts_indexes", include_str!("../../migrations/postgres/0007_unused_facts_indexes.sql")),
     (8, "folder_counts", include_str!("../../migrations/postgres/0008_folder_counts.sql")),
+    (
+        9,
+        "sort_keys_indexed_once_sorted",
+        include_str!("../../migrations/postgres/0009_sort_keys_indexed_once_sorted.sql"),
+    ),
 ];
 
 /// The advisory lock key of schema changes ("mss schema" in ASCII).

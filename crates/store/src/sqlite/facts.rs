@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use super::SqliteStore;
 use super::folders::{folder_rows, meta_row};
 use crate::facts::{first_seen, sorted_uids_sql, ties_by_ascending_uid};
+use crate::sort_index::{BATCH, INDEXED};
 use crate::{
     BlobHash, DocumentCopy, EncodedFacts, FactColumns, FactsBacklog, FactsStore, FactsWalk, FolderId, FolderPage,
     ImapSortKey, IndexedText, MailboxId, MessageFacts, MessageMeta, PageQuery, Receipt, SearchedHeader, SortFacts,
@@ -327,28 +328,37 @@ impl FactsStore for SqliteStore {
         key: ImapSortKey,
         reverse: bool,
     ) -> Result<Option<Vec<u32>>, StoreError> {
-        let (incomplete, ordered) = sorted_uids_sql(key, reverse, "?1");
-        self.read(move |conn| {
-            if conn.prepare_cached(&incomplete)?.query_row([folder], |r| r.get::<_, bool>(0))? {
-                return Ok(None);
+        self.index_sort_keys(folder).await?;
+        self.read(move |conn| sorted_uids(conn, folder, key, reverse)).await
+    }
+
+    async fn mark_sorted_rows(&self, folder: FolderId, after: Option<u32>) -> Result<Option<u32>, StoreError> {
+        if after.is_none() && self.read(move |conn| Ok(sort_index(conn, folder)?.is_none_or(|s| s == INDEXED))).await? {
+            return Ok(None);
+        }
+        self.write(move |tx| {
+            let Some(after) = after else {
+                let started = tx
+                    .prepare_cached("UPDATE folders SET sort_index = 1 WHERE id = ?1 AND sort_index < ?2")?
+                    .execute(params![folder, INDEXED])?;
+                return Ok((started > 0).then_some(0));
+            };
+            let last: Option<u32> = tx
+                .prepare_cached(
+                    "SELECT uid FROM folder_messages WHERE folder_id = ?1 AND uid > ?2 ORDER BY uid LIMIT 1 OFFSET ?3",
+                )?
+                .query_row(params![folder, after, BATCH - 1], |r| r.get(0))
+                .optional()?;
+            tx.prepare_cached(
+                "UPDATE folder_messages SET sorted = TRUE
+                 WHERE folder_id = ?1 AND uid > ?2 AND uid <= ?3 AND sorted = FALSE",
+            )?
+            .execute(params![folder, after, last.unwrap_or(u32::MAX)])?;
+            if last.is_none() {
+                tx.prepare_cached("UPDATE folders SET sort_index = ?2 WHERE id = ?1")?
+                    .execute(params![folder, INDEXED])?;
             }
-            let mut stmt = conn.prepare_cached(&ordered)?;
-            if !reverse {
-                let uids = stmt.query_map([folder], |r| r.get::<_, u32>(0))?.collect::<Result<_, _>>()?;
-                return Ok(Some(uids));
-            }
-            // The key of the run being read: copied once a run, compared in
-            // place for each row.
-            let (mut run, mut key) = (0u32, None::<rusqlite::types::Value>);
-            let rows = stmt.query_map([folder], |r| {
-                let this = r.get_ref(1)?;
-                if key.as_ref().is_none_or(|k| rusqlite::types::ValueRef::from(k) != this) {
-                    run += 1;
-                    key = Some(r.get(1)?);
-                }
-                Ok((run, r.get::<_, u32>(0)?))
-            })?;
-            Ok(Some(ties_by_ascending_uid(rows.collect::<Result<_, _>>()?)))
+            Ok(last)
         })
         .await
     }
@@ -496,15 +506,144 @@ impl FactsStore for SqliteStore {
             // The messages stored before the search are found by their text.
             self.pool.texts.caught_up().await;
         }
+        if query.by_sort_key() {
+            self.index_sort_keys(folder).await?;
+        }
         let query = query.clone();
         self.read(move |conn| super::listing::folder_page(conn, folder, &query)).await
     }
 }
 
+/// [`FactsStore::sorted_uids`], from the folder's sort index.
+fn sorted_uids(
+    conn: &Connection,
+    folder: FolderId,
+    key: ImapSortKey,
+    reverse: bool,
+) -> Result<Option<Vec<u32>>, StoreError> {
+    let (incomplete, ordered) = sorted_uids_sql(key, reverse, "?1");
+    if conn.prepare_cached(&incomplete)?.query_row([folder], |r| r.get::<_, bool>(0))? {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare_cached(&ordered)?;
+    if !reverse {
+        let uids = stmt.query_map([folder], |r| r.get::<_, u32>(0))?.collect::<Result<_, _>>()?;
+        return Ok(Some(uids));
+    }
+    // The key of the run being read: copied once a run, compared in
+    // place for each row.
+    let (mut run, mut key) = (0u32, None::<rusqlite::types::Value>);
+    let rows = stmt.query_map([folder], |r| {
+        let this = r.get_ref(1)?;
+        if key.as_ref().is_none_or(|k| rusqlite::types::ValueRef::from(k) != this) {
+            run += 1;
+            key = Some(r.get(1)?);
+        }
+        Ok((run, r.get::<_, u32>(0)?))
+    })?;
+    Ok(Some(ties_by_ascending_uid(rows.collect::<Result<_, _>>()?)))
+}
+
+/// Where the marking of `folder`'s rows for its sort indexes stands (see
+/// [`crate::sort_index`]); none for a folder that is gone.
+fn sort_index(conn: &Connection, folder: FolderId) -> Result<Option<i32>, StoreError> {
+    let state = conn
+        .prepare_cached("SELECT sort_index FROM folders WHERE id = ?1")?
+        .query_row([folder], |r| r.get(0))
+        .optional()?;
+    Ok(state)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::tests::pharmacy_mailbox;
+    use super::*;
+    use crate::{Appended, FolderStore, INBOX, ListOrder, MetadataStore};
+
     #[test]
     fn the_listed_count_is_the_listed_columns() {
         assert_eq!(super::LISTED_COLUMNS.split(',').count(), super::LISTED_COUNT);
+    }
+
+    /// Appends a message with facts whose sort keys come from `subject`.
+    async fn append(store: &SqliteStore, folder: FolderId, subject: &str) {
+        let raw = format!("Subject: {subject}\r\n\r\nx").into_bytes();
+        let columns = FactColumns {
+            header: true,
+            sent_at: Some(1_715_671_800),
+            sender_key: subject.to_lowercase(),
+            subject_key: subject.to_lowercase(),
+            imap_subject_key: Some(subject.to_ascii_uppercase()),
+            imap_from_key: Some(subject.to_ascii_uppercase()),
+            ..FactColumns::default()
+        };
+        let (blob, size) = (crate::BlobHash::of(&raw), raw.len() as u64);
+        let facts = MessageFacts {
+            blob,
+            version: 1,
+            encoded: b"{}".to_vec(),
+            columns,
+            text: IndexedText::default(),
+            searched: Default::default(),
+            documents: Vec::new(),
+        };
+        let message = Appended { blob, size, received_at: 1, flags: vec![], inline: Some(raw) };
+        store.append_indexed(folder, &[message], &[facts]).await.unwrap();
+    }
+
+    /// The folder's `sort_index`, and how many of its rows are marked.
+    async fn marks(store: &SqliteStore, folder: FolderId) -> (i32, i64) {
+        let sql = "SELECT sort_index, (SELECT count(*) FROM folder_messages WHERE folder_id = ?1 AND sorted)
+                   FROM folders WHERE id = ?1";
+        store.read(move |conn| Ok(conn.query_row(sql, [folder], |r| Ok((r.get(0)?, r.get(1)?)))?)).await.unwrap()
+    }
+
+    /// The plan of a whole-folder SORT SUBJECT of folder 1.
+    fn plan(conn: &Connection) -> String {
+        let (_, ordered) = sorted_uids_sql(ImapSortKey::Subject, false, "?1");
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {ordered}")).unwrap();
+        let rows = stmt.query_map([1], |r| r.get::<_, String>(3)).unwrap();
+        rows.collect::<Result<Vec<_>, _>>().unwrap().join("; ")
+    }
+
+    /// A folder nobody sorted writes no entry in the sort indexes; its
+    /// first SORT, or its first page sorted by sender, marks its rows
+    /// first; from then on its new rows are written marked and its sorts
+    /// read the index.
+    #[tokio::test]
+    async fn a_folder_is_marked_for_its_sort_indexes_once_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
+        let mailbox = store.create_mailbox(&pharmacy_mailbox()).await.unwrap();
+        let inbox = store.folder(mailbox.id, INBOX).await.unwrap().unwrap();
+        let archive = store.folder(mailbox.id, "Archive").await.unwrap().unwrap();
+        for subject in ["Bilan", "Ordonnance", "Analyse"] {
+            append(&store, inbox.id, subject).await;
+            append(&store, archive.id, subject).await;
+        }
+        assert_eq!(marks(&store, inbox.id).await, (0, 0), "never sorted: no row marked");
+
+        let sorted = store.sorted_uids(inbox.id, ImapSortKey::Subject, false).await.unwrap();
+        assert_eq!(sorted, Some(vec![3, 1, 2]));
+        assert_eq!(marks(&store, inbox.id).await, (INDEXED, 3), "marked by its first sort");
+        assert_eq!(marks(&store, archive.id).await, (0, 0), "another folder untouched");
+        append(&store, inbox.id, "Courrier").await;
+        append(&store, archive.id, "Courrier").await;
+        assert_eq!(marks(&store, inbox.id).await, (INDEXED, 4), "a new row written marked");
+        assert_eq!(marks(&store, archive.id).await, (0, 0));
+        let sorted = store.sorted_uids(inbox.id, ImapSortKey::Subject, false).await.unwrap();
+        assert_eq!(sorted, Some(vec![3, 1, 4, 2]), "the new row sorted with the others");
+        let plan = store.read(|conn| Ok(plan(conn))).await.unwrap();
+        assert!(plan.contains("folder_messages_imap_subject_key"), "read from the index: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "in the index's order: {plan}");
+
+        // Listed by arrival: nothing marked; by sender: marked first.
+        let newest = PageQuery { limit: 10, ..PageQuery::default() };
+        store.folder_page(archive.id, &newest).await.unwrap();
+        assert_eq!(marks(&store, archive.id).await, (0, 0));
+        let by_sender = PageQuery { order: ListOrder::Sender, limit: 10, ..PageQuery::default() };
+        let page = store.folder_page(archive.id, &by_sender).await.unwrap();
+        assert_eq!(page.messages.iter().map(|m| m.meta.uid).collect::<Vec<_>>(), [3, 1, 4, 2]);
+        assert_eq!(marks(&store, archive.id).await, (INDEXED, 4), "a sorted page marks the folder too");
     }
 }

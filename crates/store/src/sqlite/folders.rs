@@ -207,7 +207,8 @@ fn flag_search(folder: FolderId, with: &[String], without: &[String]) -> (String
     (sql, values)
 }
 
-/// Copies rows into `to` with new UIDs, keeping flags.
+/// Copies rows into `to` with new UIDs, keeping flags (marked as `to`
+/// marks its new rows: see [`crate::sort_index`]).
 fn copy_rows(tx: &Transaction<'_>, from: FolderId, uids: &[u32], to: FolderId) -> Result<Copied, StoreError> {
     let mut source = Vec::with_capacity(uids.len());
     {
@@ -225,8 +226,8 @@ fn copy_rows(tx: &Transaction<'_>, from: FolderId, uids: &[u32], to: FolderId) -
     let count = u32::try_from(source.len()).map_err(|_| StoreError::Invalid("too many messages".into()))?;
     let (modseq, first_uid) = bump(tx, to, count)?;
     let mut insert = tx.prepare_cached(
-        "INSERT INTO folder_messages (folder_id, uid, message_id, flags, system_flags, modseq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO folder_messages (folder_id, uid, message_id, flags, system_flags, modseq, sorted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT sort_index > 0 FROM folders WHERE id = ?1))",
     )?;
     let mut pairs = Vec::with_capacity(source.len());
     for (i, (uid, message_id, flags, bits)) in source.into_iter().enumerate() {

@@ -12,9 +12,12 @@ use rusqlite::{Connection, ToSql};
 
 use super::facts::{LISTED_COLUMNS, LISTED_COUNT, columns_row};
 use super::folders::{folder_counts, meta_row};
+use crate::sort_index::MARKED;
 use crate::words::query_words;
 use crate::{FolderId, FolderPage, ListOrder, ListedMessage, PageQuery, StoreError};
 
+/// The page; sorted by a key, of a folder whose rows are marked for its
+/// sort indexes (see [`crate::sort_index`]).
 pub(super) fn folder_page(conn: &Connection, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError> {
     let fts = query.search.as_deref().map(fts_query).unwrap_or_default();
     let direction = if query.descending { "DESC" } else { "ASC" };
@@ -34,8 +37,9 @@ pub(super) fn folder_page(conn: &Connection, folder: FolderId, query: &PageQuery
         // From the folder's own indexes: the rows before the page are never
         // joined, and the count is the folder's.
         format!(
-            "SELECT uid AS page_uid, NULL AS matches FROM folder_messages WHERE folder_id = :folder
+            "SELECT uid AS page_uid, NULL AS matches FROM folder_messages WHERE folder_id = :folder{}
              ORDER BY {} LIMIT :limit OFFSET :offset",
+            if query.by_sort_key() { format!(" AND {MARKED}") } else { String::new() },
             order("")
         )
     } else {

@@ -49,6 +49,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (30, "folder_counts", include_str!("../../migrations/sqlite/0030_folder_counts.sql")),
     (31, "text_indexed_later", include_str!("../../migrations/sqlite/0031_text_indexed_later.sql")),
+    (
+        32,
+        "sort_keys_indexed_once_sorted",
+        include_str!("../../migrations/sqlite/0032_sort_keys_indexed_once_sorted.sql"),
+    ),
 ];
 
 /// The version of the database at `path`, read only (0: no database yet,

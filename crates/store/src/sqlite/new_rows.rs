@@ -67,7 +67,9 @@ pub(super) struct FolderRow<'a> {
     pub facts: Option<&'a FactColumns>,
 }
 
-/// Inserts the folder row, with the sort keys and patient of its facts.
+/// Inserts the folder row, with the sort keys and patient of its facts,
+/// marked for the folder's sort indexes once the folder is sorted
+/// ([`crate::sort_index`]).
 pub(super) fn insert_folder_row(tx: &Transaction<'_>, row: &FolderRow<'_>) -> Result<(), StoreError> {
     let c = row.facts;
     // What `folder_messages_sort_keys` computes: the date IMAP SORT
@@ -75,8 +77,10 @@ pub(super) fn insert_folder_row(tx: &Transaction<'_>, row: &FolderRow<'_>) -> Re
     let date_key = c.filter(|c| c.header).map(|c| c.sent_at.unwrap_or(row.received_at));
     tx.prepare_cached(
         "INSERT INTO folder_messages (folder_id, uid, message_id, flags, system_flags, modseq, sender_key,
-                                      subject_key, imap_subject_key, imap_from_key, imap_date_key, patient_ins)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                      subject_key, imap_subject_key, imap_from_key, imap_date_key, patient_ins,
+                                      sorted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+                 (SELECT sort_index > 0 FROM folders WHERE id = ?1))",
     )?
     .execute(params![
         row.folder,

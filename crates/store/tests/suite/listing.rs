@@ -1,6 +1,7 @@
 //! A folder's list from the index: sorted, paged and searched by the
 //! backend, messages without facts still listed.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use mss_store::*;
@@ -242,4 +243,94 @@ pub async fn a_whole_folder_is_sorted_by_the_imap_keys_of_its_rows(store: &Store
     store.meta.put_facts(&[unparsed]).await.unwrap();
     assert_eq!(sorted(inbox.id, ImapSortKey::Date, false).await, None, "a header that did not parse has no date");
     assert_eq!(sorted(archives.id, ImapSortKey::Subject, false).await, Some(vec![1, 2]));
+}
+
+/// A folder's sort index is built once the folder is sorted, in batches,
+/// while deliveries go on (`mss_store::sort_index`): the folder sorts the
+/// same before, during and after, a message delivered during the marking
+/// included, by IMAP SORT and by the webmail's sorted pages alike.
+pub async fn a_folder_sorts_the_same_before_during_and_after_its_sort_index(store: &Store) {
+    let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    let senders = ["Bruno", "alice", "Chloé", "Denis", "Élodie", "bruno"];
+    let parsed = |n: u32| {
+        let (raw, mut facts) =
+            message(n, senders[n as usize % senders.len()], &format!("Objet {}", (n * 7) % 13), "corps");
+        facts.columns.header = true;
+        (raw, facts)
+    };
+    // More than two batches of marking.
+    let (mut appended, mut all_facts) = (Vec::new(), Vec::new());
+    for n in 0..1_100 {
+        let (raw, facts) = parsed(n);
+        let body = store.body(Bytes::from(raw.clone())).await.unwrap();
+        let (size, flags) = (raw.len() as u64, vec![]);
+        appended.push(Appended { blob: body.hash, size, received_at: 1, flags, inline: body.inline });
+        all_facts.push(facts);
+    }
+    let (_, appended_uids) = store.meta.append_indexed(inbox.id, &appended, &all_facts).await.unwrap();
+    let mut keyed: Vec<(u32, FactColumns)> =
+        appended_uids.iter().copied().zip(all_facts.into_iter().map(|f| f.columns)).collect();
+
+    // The expected orders, from the keys: RFC 5256 breaks ties by UID, also
+    // when reversed; the webmail lists the newest first among equals.
+    let imap_order = |keyed: &[(u32, FactColumns)], key: ImapSortKey, reverse: bool| {
+        let text = |c: &FactColumns| match key {
+            ImapSortKey::Subject => c.imap_subject_key.clone().unwrap(),
+            ImapSortKey::From => c.imap_from_key.clone().unwrap(),
+            ImapSortKey::Date => format!("{:020}", c.sent_at.unwrap()),
+        };
+        let mut rows: Vec<(String, u32)> = keyed.iter().map(|(uid, c)| (text(c), *uid)).collect();
+        rows.sort_by(|a, b| if reverse { b.0.cmp(&a.0).then(a.1.cmp(&b.1)) } else { a.cmp(b) });
+        rows.into_iter().map(|(_, uid)| uid).collect::<Vec<u32>>()
+    };
+    let page_order = |keyed: &[(u32, FactColumns)]| {
+        let mut rows: Vec<(String, u32)> = keyed.iter().map(|(uid, c)| (c.sender_key.clone(), *uid)).collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        rows.into_iter().map(|(_, uid)| uid).take(60).collect::<Vec<u32>>()
+    };
+    let sorts_as_expected = async |folder: FolderId, keyed: &[(u32, FactColumns)], when: &str| {
+        for key in [ImapSortKey::Subject, ImapSortKey::From, ImapSortKey::Date] {
+            for reverse in [false, true] {
+                let sorted = store.meta.sorted_uids(folder, key, reverse).await.unwrap();
+                assert_eq!(sorted, Some(imap_order(keyed, key, reverse)), "{when}: {key:?}, reverse {reverse}");
+            }
+        }
+        let page = store.meta.folder_page(folder, &query(ListOrder::Sender, false, 0, 60, None)).await.unwrap();
+        assert_eq!((page.total as usize, uids(&page)), (keyed.len(), page_order(keyed)), "{when}: by sender");
+    };
+
+    // Marked step by step: a message delivered between two batches is
+    // written marked, and sorted with the others once the index serves.
+    assert_eq!(store.meta.mark_sorted_rows(inbox.id, None).await.unwrap(), Some(0));
+    let first = store.meta.mark_sorted_rows(inbox.id, Some(0)).await.unwrap();
+    assert_eq!(first, Some(appended_uids[499]), "a batch of 500, by UID");
+    let (raw, facts) = parsed(1_100);
+    let delivered = store.deliver_indexed(&raw, &[Placement::inbox(m.id)], Some(facts.clone())).await.unwrap();
+    keyed.push((delivered.copies[0].uid, facts.columns));
+    let mut step = first;
+    while let Some(after) = step {
+        step = store.meta.mark_sorted_rows(inbox.id, Some(after)).await.unwrap();
+    }
+    assert_eq!(store.meta.mark_sorted_rows(inbox.id, None).await.unwrap(), None, "indexed already");
+    sorts_as_expected(inbox.id, &keyed, "indexed").await;
+    // Delivered once indexed: marked too.
+    let (raw, facts) = parsed(1_101);
+    let delivered = store.deliver_indexed(&raw, &[Placement::inbox(m.id)], Some(facts.clone())).await.unwrap();
+    keyed.push((delivered.copies[0].uid, facts.columns));
+    sorts_as_expected(inbox.id, &keyed, "indexed, then a delivery").await;
+
+    // A copy of every message in another folder, whose marking stopped
+    // after a batch (a stop): its first sort goes on with it, the same
+    // orders.
+    let archives = store.meta.create_folder(m.id, "Archives").await.unwrap();
+    let all: Vec<u32> = keyed.iter().map(|(uid, _)| *uid).collect();
+    let copied = store.meta.copy_messages(inbox.id, &all, archives.id).await.unwrap();
+    let renamed: HashMap<u32, u32> = copied.pairs.into_iter().collect();
+    let archived: Vec<(u32, FactColumns)> = keyed.iter().map(|(uid, c)| (renamed[uid], c.clone())).collect();
+    assert_eq!(store.meta.mark_sorted_rows(archives.id, None).await.unwrap(), Some(0));
+    assert_eq!(store.meta.mark_sorted_rows(archives.id, Some(0)).await.unwrap(), Some(archived[499].0));
+    sorts_as_expected(archives.id, &archived, "marking cut short").await;
+    assert_eq!(store.meta.mark_sorted_rows(archives.id, None).await.unwrap(), None, "indexed by its first sort");
+    assert_eq!(store.meta.mark_sorted_rows(FolderId::MAX, None).await.unwrap(), None, "no such folder");
 }
