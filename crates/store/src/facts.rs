@@ -33,7 +33,7 @@
 
 use async_trait::async_trait;
 
-use crate::sort_index::MARKED;
+use crate::sort_index::marked_rows;
 use crate::words::query_words;
 use crate::{BlobHash, FolderId, IndexedText, MailboxId, MessageMeta, StoreError};
 
@@ -264,23 +264,23 @@ pub struct SortTexts {
     pub cc: bool,
 }
 
-/// The statements of [`FactsStore::sorted_uids`], for a folder whose rows
-/// are marked for its sort indexes ([`crate::sort_index`]): whether a row
-/// lacks the key, then the UIDs in order (both backends write them alike). Key and UID
+/// The statements of [`FactsStore::sorted_uids`], from the folder's sort
+/// index when `indexed` ([`crate::sort_index`]): whether a row lacks the
+/// key, then the UIDs in order (both backends write them alike). Key and UID
 /// go the same way, so that the folder's index of the key is read as it is,
 /// forward or backward, with nothing sorted after it; read backward
 /// (REVERSE), equal keys come by descending UID, and the key comes with each
 /// UID for [`ties_by_ascending_uid`] to put them back.
-pub(crate) fn sorted_uids_sql(key: ImapSortKey, reverse: bool, parameter: &str) -> (String, String) {
+pub(crate) fn sorted_uids_sql(key: ImapSortKey, reverse: bool, parameter: &str, indexed: bool) -> (String, String) {
     let column = key.column();
     let (direction, keyed) = if reverse { ("DESC", format!(", {column}")) } else { ("ASC", String::new()) };
+    let marked = marked_rows(indexed);
     (
         format!(
-            "SELECT EXISTS (SELECT 1 FROM folder_messages
-                            WHERE folder_id = {parameter} AND {column} IS NULL AND {MARKED})"
+            "SELECT EXISTS (SELECT 1 FROM folder_messages WHERE folder_id = {parameter} AND {column} IS NULL{marked})"
         ),
         format!(
-            "SELECT uid{keyed} FROM folder_messages WHERE folder_id = {parameter} AND {MARKED}
+            "SELECT uid{keyed} FROM folder_messages WHERE folder_id = {parameter}{marked}
              ORDER BY {column} {direction}, uid {direction}"
         ),
     )
@@ -393,8 +393,9 @@ pub trait FactsStore: Send + Sync {
         reverse: bool,
     ) -> Result<Option<Vec<u32>>, StoreError>;
     /// Marks every row of `folder` for its sort indexes (see
-    /// [`crate::sort_index`]), in batches, unless they are (then one read):
-    /// what a sort of the folder by a key does first.
+    /// [`crate::sort_index`]), in batches, unless they are (then one read);
+    /// returns once they are. The first sort of a folder by a key starts
+    /// it in the background.
     async fn index_sort_keys(&self, folder: FolderId) -> Result<(), StoreError> {
         let mut step = self.mark_sorted_rows(folder, None).await?;
         while let Some(after) = step {

@@ -4,24 +4,28 @@
 //! subject, IMAP SORT's subject, from and date). The five indexes that order
 //! a folder by them hold only the rows marked `sorted`: a folder nobody
 //! sorts (an INBOX read newest first, by clients that never send SORT)
-//! costs its deliveries no entry in them. Before a folder is first sorted
-//! by a key (a whole-folder SORT, a webmail page sorted by sender or
-//! subject), its rows are marked
-//! ([`crate::FactsStore::index_sort_keys`]):
+//! costs its deliveries no entry in them. The first sort of a folder by a
+//! key (a whole-folder SORT, a webmail page sorted by sender or subject) is
+//! answered from the folder's rows, read and sorted whole, and starts the
+//! marking of its rows in the background ([`Marking::start`],
+//! [`crate::FactsStore::index_sort_keys`]):
 //!
 //! 1. the folder's `sort_index` goes from 0 to 1: from that commit on, its
 //!    new rows are written marked;
 //! 2. its older rows are marked [`BATCH`] at a time, by ascending UID, each
 //!    batch a transaction of its own, deliveries committed between them;
-//! 3. with the last batch, `sort_index` becomes 2. Every later sort finds it
-//!    so in one read and goes straight to the index (its conditions say
-//!    [`MARKED`], which the indexes' own conditions require).
+//! 3. with the last batch, `sort_index` becomes 2: only then do the
+//!    folder's sorts read the indexes ([`marked_rows`]).
 //!
-//! The first sort of a folder waits for that, once (a few seconds for a
-//! million messages), as Dovecot's first SORT of a mailbox waits for the
-//! sort keys its cache then starts keeping, for the same reason: what each
-//! delivery writes. A marking cut short (a stop) leaves the folder at 1:
-//! its next sort goes on with it, past the rows marked already.
+//! Dovecot decides the same way what its cache keeps (a field once a client
+//! asks for it), for the same reason: what each delivery writes. A marking
+//! cut short (a stop) leaves the folder at 1: its next sort starts it
+//! again, past the rows marked already.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::{FactsStore, FolderId};
 
 /// Rows marked per transaction at most: a batch writes its rows and five
 /// index entries each, and a delivery committed with it waits for them.
@@ -30,7 +34,32 @@ pub(crate) const BATCH: u32 = 500;
 /// `folders.sort_index` once every row of the folder is marked.
 pub(crate) const INDEXED: i32 = 2;
 
-/// The condition of a query that reads a folder in the order of a sort key
+/// The condition a query that reads a folder in the order of a sort key
+/// adds when the folder's rows are all marked, for the index to serve it
 /// (SQLite and PostgreSQL use a partial index only for a query whose
-/// conditions imply the index's own).
-pub(crate) const MARKED: &str = "sorted = TRUE";
+/// conditions imply the index's own); nothing otherwise (the folder's rows
+/// then read and sorted whole).
+pub(crate) fn marked_rows(indexed: bool) -> &'static str {
+    if indexed { " AND sorted = TRUE" } else { "" }
+}
+
+/// The folders whose marking runs in this process: one task per folder,
+/// however many sorts arrive meanwhile.
+#[derive(Clone, Default)]
+pub(crate) struct Marking(Arc<Mutex<HashSet<FolderId>>>);
+
+impl Marking {
+    /// Marks `folder`'s rows in the background, unless that runs already.
+    pub(crate) fn start<S: FactsStore + Clone + 'static>(&self, store: &S, folder: FolderId) {
+        if !self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(folder) {
+            return;
+        }
+        let (store, marking) = (store.clone(), self.clone());
+        tokio::spawn(async move {
+            if let Err(e) = store.index_sort_keys(folder).await {
+                tracing::warn!(folder, error = %e, "sort index: the marking of the folder's rows stopped");
+            }
+            marking.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&folder);
+        });
+    }
+}

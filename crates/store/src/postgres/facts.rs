@@ -5,7 +5,7 @@
 //! searched for before they are looked up: no PostgreSQL extension needed.
 
 use async_trait::async_trait;
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
@@ -296,9 +296,12 @@ impl FactsStore for PgStore {
         key: ImapSortKey,
         reverse: bool,
     ) -> Result<Option<Vec<u32>>, StoreError> {
-        self.index_sort_keys(folder).await?;
         let client = self.client().await?;
-        let (incomplete, ordered) = sorted_uids_sql(key, reverse, "$1");
+        let indexed = sort_index(&client, folder).await? == Some(INDEXED);
+        if !indexed {
+            self.marking.start(self, folder);
+        }
+        let (incomplete, ordered) = sorted_uids_sql(key, reverse, "$1", indexed);
         let stmt = client.prepare_cached(&incomplete).await?;
         if client.query_one(&stmt, &[&folder]).await?.try_get::<_, bool>(0)? {
             return Ok(None);
@@ -330,9 +333,7 @@ impl FactsStore for PgStore {
     async fn mark_sorted_rows(&self, folder: FolderId, after: Option<u32>) -> Result<Option<u32>, StoreError> {
         let mut client = self.client().await?;
         let Some(after) = after else {
-            let state = client.prepare_cached("SELECT sort_index FROM folders WHERE id = $1").await?;
-            let state: Option<i32> = client.query_opt(&state, &[&folder]).await?.map(|r| r.try_get(0)).transpose()?;
-            if state.is_none_or(|s| s == INDEXED) {
+            if sort_index(&client, folder).await?.is_none_or(|s| s == INDEXED) {
                 return Ok(None);
             }
             // Its own transaction: the folder's row is locked by every
@@ -509,11 +510,20 @@ impl FactsStore for PgStore {
     }
 
     async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError> {
-        if query.by_sort_key() {
-            self.index_sort_keys(folder).await?;
+        let client = self.client().await?;
+        let indexed = query.by_sort_key() && sort_index(&client, folder).await? == Some(INDEXED);
+        if query.by_sort_key() && !indexed {
+            self.marking.start(self, folder);
         }
-        super::listing::folder_page(&self.client().await?, folder, query).await
+        super::listing::folder_page(&client, folder, query, indexed).await
     }
+}
+
+/// Where the marking of `folder`'s rows for its sort indexes stands (see
+/// [`crate::sort_index`]); none for a folder that is gone.
+async fn sort_index(client: &impl GenericClient, folder: FolderId) -> Result<Option<i32>, StoreError> {
+    let stmt = client.prepare_cached("SELECT sort_index FROM folders WHERE id = $1").await?;
+    Ok(client.query_opt(&stmt, &[&folder]).await?.map(|r| r.try_get(0)).transpose()?)
 }
 
 #[cfg(test)]

@@ -13,16 +13,17 @@ use tokio_postgres::types::ToSql;
 
 use super::facts::{LISTED_COLUMNS, LISTED_COUNT, columns_row};
 use super::folders::{folder_counts, meta_row};
-use crate::sort_index::MARKED;
+use crate::sort_index::marked_rows;
 use crate::words::query_words;
 use crate::{FolderId, FolderPage, ListOrder, ListedMessage, PageQuery, StoreError};
 
-/// The page; sorted by a key, of a folder whose rows are marked for its
-/// sort indexes (see [`crate::sort_index`]).
+/// The page; sorted by a key, from the folder's sort index when `indexed`
+/// (see [`crate::sort_index`]).
 pub(super) async fn folder_page(
     client: &Object,
     folder: FolderId,
     query: &PageQuery,
+    indexed: bool,
 ) -> Result<FolderPage, StoreError> {
     let words = query.search.as_deref().map(ts_query).unwrap_or_default();
     let direction = if query.descending { "DESC" } else { "ASC" };
@@ -43,7 +44,7 @@ pub(super) async fn folder_page(
         format!(
             "SELECT uid AS page_uid, NULL::BIGINT AS matches FROM folder_messages WHERE folder_id = $1{}
              ORDER BY {} LIMIT $2 OFFSET $3",
-            if query.by_sort_key() { format!(" AND {MARKED}") } else { String::new() },
+            marked_rows(indexed),
             order("")
         )
     } else {

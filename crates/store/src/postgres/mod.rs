@@ -143,6 +143,8 @@ pub struct PgStore {
     changes: tokio::sync::broadcast::Sender<MailboxId>,
     /// Mailboxes to announce to the other nodes (the publisher's queue).
     announce: tokio::sync::mpsc::UnboundedSender<MailboxId>,
+    /// The folders whose rows are being marked for their sort indexes.
+    marking: crate::sort_index::Marking,
     /// Dropped with the last clone: the change listener then ends.
     _listener: Arc<tokio::sync::oneshot::Sender<()>>,
 }
@@ -173,6 +175,7 @@ impl PgStore {
             pool,
             pg: Arc::new(pg),
             changes: tokio::sync::broadcast::channel(CHANGE_BUFFER).0,
+            marking: crate::sort_index::Marking::default(),
             _listener: Arc::new(stop),
         };
         migrations::apply(&mut store.client().await?).await?;

@@ -328,8 +328,16 @@ impl FactsStore for SqliteStore {
         key: ImapSortKey,
         reverse: bool,
     ) -> Result<Option<Vec<u32>>, StoreError> {
-        self.index_sort_keys(folder).await?;
-        self.read(move |conn| sorted_uids(conn, folder, key, reverse)).await
+        let (indexed, sorted) = self
+            .read(move |conn| {
+                let indexed = sort_index(conn, folder)? == Some(INDEXED);
+                Ok((indexed, sorted_uids(conn, folder, key, reverse, indexed)?))
+            })
+            .await?;
+        if !indexed {
+            self.pool.marking.start(self, folder);
+        }
+        Ok(sorted)
     }
 
     async fn mark_sorted_rows(&self, folder: FolderId, after: Option<u32>) -> Result<Option<u32>, StoreError> {
@@ -506,22 +514,31 @@ impl FactsStore for SqliteStore {
             // The messages stored before the search are found by their text.
             self.pool.texts.caught_up().await;
         }
-        if query.by_sort_key() {
-            self.index_sort_keys(folder).await?;
-        }
         let query = query.clone();
-        self.read(move |conn| super::listing::folder_page(conn, folder, &query)).await
+        let by_sort_key = query.by_sort_key();
+        let (indexed, page) = self
+            .read(move |conn| {
+                let indexed = by_sort_key && sort_index(conn, folder)? == Some(INDEXED);
+                Ok((indexed, super::listing::folder_page(conn, folder, &query, indexed)?))
+            })
+            .await?;
+        if by_sort_key && !indexed {
+            self.pool.marking.start(self, folder);
+        }
+        Ok(page)
     }
 }
 
-/// [`FactsStore::sorted_uids`], from the folder's sort index.
+/// [`FactsStore::sorted_uids`], from the folder's sort index when
+/// `indexed`, else from its rows read and sorted whole.
 fn sorted_uids(
     conn: &Connection,
     folder: FolderId,
     key: ImapSortKey,
     reverse: bool,
+    indexed: bool,
 ) -> Result<Option<Vec<u32>>, StoreError> {
-    let (incomplete, ordered) = sorted_uids_sql(key, reverse, "?1");
+    let (incomplete, ordered) = sorted_uids_sql(key, reverse, "?1", indexed);
     if conn.prepare_cached(&incomplete)?.query_row([folder], |r| r.get::<_, bool>(0))? {
         return Ok(None);
     }
@@ -598,18 +615,30 @@ mod tests {
         store.read(move |conn| Ok(conn.query_row(sql, [folder], |r| Ok((r.get(0)?, r.get(1)?)))?)).await.unwrap()
     }
 
+    /// Waits until the folder's marking, started in the background, is done.
+    async fn indexed(store: &SqliteStore, folder: FolderId) -> (i32, i64) {
+        for _ in 0..500 {
+            let marks = marks(store, folder).await;
+            if marks.0 == INDEXED {
+                return marks;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("folder {folder} not marked after 5 s");
+    }
+
     /// The plan of a whole-folder SORT SUBJECT of folder 1.
-    fn plan(conn: &Connection) -> String {
-        let (_, ordered) = sorted_uids_sql(ImapSortKey::Subject, false, "?1");
+    fn plan(conn: &Connection, indexed: bool) -> String {
+        let (_, ordered) = sorted_uids_sql(ImapSortKey::Subject, false, "?1", indexed);
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {ordered}")).unwrap();
         let rows = stmt.query_map([1], |r| r.get::<_, String>(3)).unwrap();
         rows.collect::<Result<Vec<_>, _>>().unwrap().join("; ")
     }
 
     /// A folder nobody sorted writes no entry in the sort indexes; its
-    /// first SORT, or its first page sorted by sender, marks its rows
-    /// first; from then on its new rows are written marked and its sorts
-    /// read the index.
+    /// first SORT, or its first page sorted by sender, is read from its
+    /// rows and has them marked in the background; from then on its new
+    /// rows are written marked and its sorts read the index.
     #[tokio::test]
     async fn a_folder_is_marked_for_its_sort_indexes_once_sorted() {
         let dir = tempfile::tempdir().unwrap();
@@ -624,26 +653,30 @@ mod tests {
         assert_eq!(marks(&store, inbox.id).await, (0, 0), "never sorted: no row marked");
 
         let sorted = store.sorted_uids(inbox.id, ImapSortKey::Subject, false).await.unwrap();
-        assert_eq!(sorted, Some(vec![3, 1, 2]));
-        assert_eq!(marks(&store, inbox.id).await, (INDEXED, 3), "marked by its first sort");
+        assert_eq!(sorted, Some(vec![3, 1, 2]), "read from the rows");
+        assert_eq!(indexed(&store, inbox.id).await, (INDEXED, 3), "marked in the background");
         assert_eq!(marks(&store, archive.id).await, (0, 0), "another folder untouched");
         append(&store, inbox.id, "Courrier").await;
         append(&store, archive.id, "Courrier").await;
         assert_eq!(marks(&store, inbox.id).await, (INDEXED, 4), "a new row written marked");
         assert_eq!(marks(&store, archive.id).await, (0, 0));
         let sorted = store.sorted_uids(inbox.id, ImapSortKey::Subject, false).await.unwrap();
-        assert_eq!(sorted, Some(vec![3, 1, 4, 2]), "the new row sorted with the others");
-        let plan = store.read(|conn| Ok(plan(conn))).await.unwrap();
-        assert!(plan.contains("folder_messages_imap_subject_key"), "read from the index: {plan}");
-        assert!(!plan.contains("TEMP B-TREE"), "in the index's order: {plan}");
+        assert_eq!(sorted, Some(vec![3, 1, 4, 2]), "read from the index, the new row with the others");
+        let (from_index, from_rows) = store.read(|conn| Ok((plan(conn, true), plan(conn, false)))).await.unwrap();
+        assert!(from_index.contains("folder_messages_imap_subject_key"), "{from_index}");
+        assert!(!from_index.contains("TEMP B-TREE"), "in the index's order: {from_index}");
+        assert!(!from_rows.contains("folder_messages_imap_subject_key"), "{from_rows}");
 
-        // Listed by arrival: nothing marked; by sender: marked first.
+        // Listed by arrival: nothing marked; by sender: marked as well.
         let newest = PageQuery { limit: 10, ..PageQuery::default() };
         store.folder_page(archive.id, &newest).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert_eq!(marks(&store, archive.id).await, (0, 0));
         let by_sender = PageQuery { order: ListOrder::Sender, limit: 10, ..PageQuery::default() };
         let page = store.folder_page(archive.id, &by_sender).await.unwrap();
         assert_eq!(page.messages.iter().map(|m| m.meta.uid).collect::<Vec<_>>(), [3, 1, 4, 2]);
-        assert_eq!(marks(&store, archive.id).await, (INDEXED, 4), "a sorted page marks the folder too");
+        assert_eq!(indexed(&store, archive.id).await, (INDEXED, 4), "a sorted page marks the folder too");
+        let page = store.folder_page(archive.id, &by_sender).await.unwrap();
+        assert_eq!(page.messages.iter().map(|m| m.meta.uid).collect::<Vec<_>>(), [3, 1, 4, 2], "from the index");
     }
 }

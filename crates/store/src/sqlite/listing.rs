@@ -12,13 +12,18 @@ use rusqlite::{Connection, ToSql};
 
 use super::facts::{LISTED_COLUMNS, LISTED_COUNT, columns_row};
 use super::folders::{folder_counts, meta_row};
-use crate::sort_index::MARKED;
+use crate::sort_index::marked_rows;
 use crate::words::query_words;
 use crate::{FolderId, FolderPage, ListOrder, ListedMessage, PageQuery, StoreError};
 
-/// The page; sorted by a key, of a folder whose rows are marked for its
-/// sort indexes (see [`crate::sort_index`]).
-pub(super) fn folder_page(conn: &Connection, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError> {
+/// The page; sorted by a key, from the folder's sort index when `indexed`
+/// (see [`crate::sort_index`]).
+pub(super) fn folder_page(
+    conn: &Connection,
+    folder: FolderId,
+    query: &PageQuery,
+    indexed: bool,
+) -> Result<FolderPage, StoreError> {
     let fts = query.search.as_deref().map(fts_query).unwrap_or_default();
     let direction = if query.descending { "DESC" } else { "ASC" };
     // Of the columns of folder_messages named with `prefix`; the keys are
@@ -39,7 +44,7 @@ pub(super) fn folder_page(conn: &Connection, folder: FolderId, query: &PageQuery
         format!(
             "SELECT uid AS page_uid, NULL AS matches FROM folder_messages WHERE folder_id = :folder{}
              ORDER BY {} LIMIT :limit OFFSET :offset",
-            if query.by_sort_key() { format!(" AND {MARKED}") } else { String::new() },
+            marked_rows(indexed),
             order("")
         )
     } else {

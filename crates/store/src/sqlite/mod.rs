@@ -79,6 +79,8 @@ struct Pool {
     next_reader: AtomicUsize,
     /// Mailboxes whose folders changed (see [`crate::FolderStore::watch`]).
     changes: tokio::sync::broadcast::Sender<MailboxId>,
+    /// The folders whose rows are being marked for their sort indexes.
+    marking: crate::sort_index::Marking,
 }
 
 /// Change notifications buffered per receiver before it counts as lagging.
@@ -190,7 +192,8 @@ impl SqliteStore {
             let (changes, _) = tokio::sync::broadcast::channel(CHANGE_BUFFER);
             let free_readers = tokio::sync::Semaphore::new(READERS);
             let next_reader = AtomicUsize::new(0);
-            let pool = Pool { path, texts, writer, readers, lookups, free_readers, next_reader, changes };
+            let marking = crate::sort_index::Marking::default();
+            let pool = Pool { path, texts, writer, readers, lookups, free_readers, next_reader, changes, marking };
             Ok(Self { pool: Arc::new(pool) })
         })
         .await

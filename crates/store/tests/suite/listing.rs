@@ -320,17 +320,24 @@ pub async fn a_folder_sorts_the_same_before_during_and_after_its_sort_index(stor
     keyed.push((delivered.copies[0].uid, facts.columns));
     sorts_as_expected(inbox.id, &keyed, "indexed, then a delivery").await;
 
-    // A copy of every message in another folder, whose marking stopped
-    // after a batch (a stop): its first sort goes on with it, the same
-    // orders.
-    let archives = store.meta.create_folder(m.id, "Archives").await.unwrap();
-    let all: Vec<u32> = keyed.iter().map(|(uid, _)| *uid).collect();
-    let copied = store.meta.copy_messages(inbox.id, &all, archives.id).await.unwrap();
-    let renamed: HashMap<u32, u32> = copied.pairs.into_iter().collect();
-    let archived: Vec<(u32, FactColumns)> = keyed.iter().map(|(uid, c)| (renamed[uid], c.clone())).collect();
-    assert_eq!(store.meta.mark_sorted_rows(archives.id, None).await.unwrap(), Some(0));
-    assert_eq!(store.meta.mark_sorted_rows(archives.id, Some(0)).await.unwrap(), Some(archived[499].0));
-    sorts_as_expected(archives.id, &archived, "marking cut short").await;
-    assert_eq!(store.meta.mark_sorted_rows(archives.id, None).await.unwrap(), None, "indexed by its first sort");
+    // A copy of every message in another folder, never sorted: the same
+    // orders from its rows (its marking starting in the background), then
+    // from its index; and in a third, whose marking stopped after a batch
+    // (a stop): the same, before and after the rest of it.
+    for name in ["Archives", "Dossier"] {
+        let folder = store.meta.create_folder(m.id, name).await.unwrap();
+        let all: Vec<u32> = keyed.iter().map(|(uid, _)| *uid).collect();
+        let copied = store.meta.copy_messages(inbox.id, &all, folder.id).await.unwrap();
+        let renamed: HashMap<u32, u32> = copied.pairs.into_iter().collect();
+        let copies: Vec<(u32, FactColumns)> = keyed.iter().map(|(uid, c)| (renamed[uid], c.clone())).collect();
+        if name == "Dossier" {
+            assert_eq!(store.meta.mark_sorted_rows(folder.id, None).await.unwrap(), Some(0));
+            assert_eq!(store.meta.mark_sorted_rows(folder.id, Some(0)).await.unwrap(), Some(copies[499].0));
+        }
+        sorts_as_expected(folder.id, &copies, name).await;
+        store.meta.index_sort_keys(folder.id).await.unwrap();
+        assert_eq!(store.meta.mark_sorted_rows(folder.id, None).await.unwrap(), None, "indexed");
+        sorts_as_expected(folder.id, &copies, &format!("{name}, indexed")).await;
+    }
     assert_eq!(store.meta.mark_sorted_rows(FolderId::MAX, None).await.unwrap(), None, "no such folder");
 }
