@@ -259,9 +259,9 @@ pub async fn a_folder_sorts_the_same_before_during_and_after_its_sort_index(stor
         facts.columns.header = true;
         (raw, facts)
     };
-    // More than two batches of marking.
+    // More than one batch of marking (5,000 rows).
     let (mut appended, mut all_facts) = (Vec::new(), Vec::new());
-    for n in 0..1_100 {
+    for n in 0..5_100 {
         let (raw, facts) = parsed(n);
         let body = store.body(Bytes::from(raw.clone())).await.unwrap();
         let (size, flags) = (raw.len() as u64, vec![]);
@@ -304,8 +304,8 @@ pub async fn a_folder_sorts_the_same_before_during_and_after_its_sort_index(stor
     // written marked, and sorted with the others once the index serves.
     assert_eq!(store.meta.mark_sorted_rows(inbox.id, None).await.unwrap(), Some(0));
     let first = store.meta.mark_sorted_rows(inbox.id, Some(0)).await.unwrap();
-    assert_eq!(first, Some(appended_uids[499]), "a batch of 500, by UID");
-    let (raw, facts) = parsed(1_100);
+    assert_eq!(first, Some(appended_uids[4_999]), "a batch of 5,000, by UID");
+    let (raw, facts) = parsed(5_100);
     let delivered = store.deliver_indexed(&raw, &[Placement::inbox(m.id)], Some(facts.clone())).await.unwrap();
     keyed.push((delivered.copies[0].uid, facts.columns));
     let mut step = first;
@@ -315,7 +315,7 @@ pub async fn a_folder_sorts_the_same_before_during_and_after_its_sort_index(stor
     assert_eq!(store.meta.mark_sorted_rows(inbox.id, None).await.unwrap(), None, "indexed already");
     sorts_as_expected(inbox.id, &keyed, "indexed").await;
     // Delivered once indexed: marked too.
-    let (raw, facts) = parsed(1_101);
+    let (raw, facts) = parsed(5_101);
     let delivered = store.deliver_indexed(&raw, &[Placement::inbox(m.id)], Some(facts.clone())).await.unwrap();
     keyed.push((delivered.copies[0].uid, facts.columns));
     sorts_as_expected(inbox.id, &keyed, "indexed, then a delivery").await;
@@ -332,7 +332,7 @@ pub async fn a_folder_sorts_the_same_before_during_and_after_its_sort_index(stor
         let copies: Vec<(u32, FactColumns)> = keyed.iter().map(|(uid, c)| (renamed[uid], c.clone())).collect();
         if name == "Dossier" {
             assert_eq!(store.meta.mark_sorted_rows(folder.id, None).await.unwrap(), Some(0));
-            assert_eq!(store.meta.mark_sorted_rows(folder.id, Some(0)).await.unwrap(), Some(copies[499].0));
+            assert_eq!(store.meta.mark_sorted_rows(folder.id, Some(0)).await.unwrap(), Some(copies[4_999].0));
         }
         sorts_as_expected(folder.id, &copies, name).await;
         store.meta.index_sort_keys(folder.id).await.unwrap();
