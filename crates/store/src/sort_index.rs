@@ -25,6 +25,8 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use tokio::sync::Semaphore;
+
 use crate::{FactsStore, FolderId};
 
 /// Rows marked per transaction at most. Each batch writes again every page
@@ -47,23 +49,39 @@ pub(crate) fn marked_rows(indexed: bool) -> &'static str {
     if indexed { " AND sorted = TRUE" } else { "" }
 }
 
-/// The folders whose marking runs in this process: one task per folder,
-/// however many sorts arrive meanwhile.
-#[derive(Clone, Default)]
-pub(crate) struct Marking(Arc<Mutex<HashSet<FolderId>>>);
+/// The markings of this process: one task per folder, however many sorts
+/// arrive meanwhile, and one folder marked at a time (a person who sorts
+/// each of a hundred large folders at once queues their markings rather
+/// than a hundred batches in one commit of the writer, which deliveries
+/// would wait for).
+#[derive(Clone)]
+pub(crate) struct Marking(Arc<Markings>);
+
+struct Markings {
+    folders: Mutex<HashSet<FolderId>>,
+    one_at_a_time: Semaphore,
+}
+
+impl Default for Marking {
+    fn default() -> Self {
+        Marking(Arc::new(Markings { folders: Mutex::default(), one_at_a_time: Semaphore::new(1) }))
+    }
+}
 
 impl Marking {
     /// Marks `folder`'s rows in the background, unless that runs already.
     pub(crate) fn start<S: FactsStore + Clone + 'static>(&self, store: &S, folder: FolderId) {
-        if !self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(folder) {
+        if !self.0.folders.lock().unwrap_or_else(PoisonError::into_inner).insert(folder) {
             return;
         }
         let (store, marking) = (store.clone(), self.clone());
         tokio::spawn(async move {
+            // Held until the folder is marked (the semaphore is never closed).
+            let _turn = marking.0.one_at_a_time.acquire().await;
             if let Err(e) = store.index_sort_keys(folder).await {
                 tracing::warn!(folder, error = %e, "sort index: the marking of the folder's rows stopped");
             }
-            marking.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&folder);
+            marking.0.folders.lock().unwrap_or_else(PoisonError::into_inner).remove(&folder);
         });
     }
 }

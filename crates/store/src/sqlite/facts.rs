@@ -675,7 +675,12 @@ mod tests {
         let by_sender = PageQuery { order: ListOrder::Sender, limit: 10, ..PageQuery::default() };
         let page = store.folder_page(archive.id, &by_sender).await.unwrap();
         assert_eq!(page.messages.iter().map(|m| m.meta.uid).collect::<Vec<_>>(), [3, 1, 4, 2]);
+        // Another folder sorted meanwhile: its marking waits its turn.
+        let other = store.create_folder(mailbox.id, "Dossier").await.unwrap();
+        append(&store, other.id, "Bilan").await;
+        store.sorted_uids(other.id, ImapSortKey::From, true).await.unwrap();
         assert_eq!(indexed(&store, archive.id).await, (INDEXED, 4), "a sorted page marks the folder too");
+        assert_eq!(indexed(&store, other.id).await, (INDEXED, 1), "then the next one");
         let page = store.folder_page(archive.id, &by_sender).await.unwrap();
         assert_eq!(page.messages.iter().map(|m| m.meta.uid).collect::<Vec<_>>(), [3, 1, 4, 2], "from the index");
     }
