@@ -511,8 +511,9 @@ impl FactsStore for PgStore {
 
     async fn folder_page(&self, folder: FolderId, query: &PageQuery) -> Result<FolderPage, StoreError> {
         let client = self.client().await?;
-        let indexed = query.by_sort_key() && sort_index(&client, folder).await? == Some(INDEXED);
-        if query.by_sort_key() && !indexed {
+        let by_sort_key = query.by_sort_key();
+        let indexed = by_sort_key && sort_index(&client, folder).await? == Some(INDEXED);
+        if by_sort_key && !indexed {
             self.marking.start(self, folder);
         }
         super::listing::folder_page(&client, folder, query, indexed).await
