@@ -684,4 +684,34 @@ mod tests {
         let page = store.folder_page(archive.id, &by_sender).await.unwrap();
         assert_eq!(page.messages.iter().map(|m| m.meta.uid).collect::<Vec<_>>(), [3, 1, 4, 2], "from the index");
     }
+
+    /// What a hostile or unlucky client can make a sort do: fifty sorts at
+    /// once of a folder never sorted all answer alike and leave it marked,
+    /// every row once; a sort of a folder deleted meanwhile answers empty
+    /// and leaves nothing to mark.
+    #[tokio::test]
+    async fn sorts_in_a_burst_or_of_a_folder_gone_answer_alike_or_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
+        let mailbox = store.create_mailbox(&pharmacy_mailbox()).await.unwrap();
+        let inbox = store.folder(mailbox.id, INBOX).await.unwrap().unwrap();
+        for subject in ["Bilan", "Ordonnance", "Analyse"] {
+            append(&store, inbox.id, subject).await;
+        }
+        let burst = (0..50).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.sorted_uids(inbox.id, ImapSortKey::Subject, false).await.unwrap() })
+        });
+        for sorted in futures_util::future::join_all(burst).await {
+            assert_eq!(sorted.unwrap(), Some(vec![3, 1, 2]));
+        }
+        assert_eq!(indexed(&store, inbox.id).await, (INDEXED, 3));
+
+        let gone = store.create_folder(mailbox.id, "Ancien").await.unwrap();
+        store.delete_folder(mailbox.id, "Ancien").await.unwrap();
+        assert_eq!(store.sorted_uids(gone.id, ImapSortKey::From, false).await.unwrap(), Some(vec![]));
+        let by_sender = PageQuery { order: ListOrder::Sender, limit: 10, ..PageQuery::default() };
+        assert!(store.folder_page(gone.id, &by_sender).await.unwrap().messages.is_empty());
+        assert_eq!(store.mark_sorted_rows(gone.id, None).await.unwrap(), None, "nothing to mark");
+    }
 }
