@@ -13,7 +13,7 @@ const FIGURES: &[(&str, &[&str], &[&str])] = &[
     ("stock", &["--quick"], &[]),
     ("nodes", &["--quick"], &[]),
     ("smtp", &["--reuse", "--mss-only"], &["--size", "--connections", "--messages", "--runs", "--prefill"]),
-    ("append", &[], &["--count", "--runs", "--after-search"]),
+    ("append", &[], &["--count", "--runs", "--prefill", "--after-search"]),
     ("unseen", &[], &["--messages", "--runs"]),
     ("fetch", &[], &["--messages", "--runs"]),
 ];
@@ -86,7 +86,7 @@ mod tests {
             ("smtp --million", "--million is not a flag of this figure"),
             ("append --count", "--count needs a value"),
             ("smtp --reuse --prefill", "--prefill needs a value"),
-            ("append --prefill 1000", "--prefill is not a flag of this figure"),
+            ("append --size 10", "--size is not a flag of this figure"),
             ("--out", "--out needs a value"),
         ] {
             assert_eq!(problem(&args(bad)).as_deref(), Some(why), "{bad}");
