@@ -15,8 +15,8 @@
 //! (it is not even started), so a profile of the machine sees mss alone.
 //! `--prefill N` first stores N messages of 10 KB on each side (50
 //! connections, reused), as the main run's later figures find the stores
-//! (it delivers 72,000 of them before its 200 KB figures, 78,000 in all
-//! before its IMAP figures). `--after-search
+//! (it delivers 72,000 of them before its 200 KB figures, then 36,000 of
+//! 200 KB before its IMAP figures). `--after-search
 //! N` first fills a mailbox of N messages on each side, as the main run
 //! does for its UID SEARCH figure just before its APPEND figure.
 
