@@ -573,9 +573,9 @@ fn sort_index(conn: &Connection, folder: FolderId) -> Result<Option<i32>, StoreE
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::pharmacy_mailbox;
+    use super::super::tests::store_with_inbox;
     use super::*;
-    use crate::{Appended, FolderStore, INBOX, ListOrder, MetadataStore};
+    use crate::{Appended, FolderStore, ListOrder};
 
     #[test]
     fn the_listed_count_is_the_listed_columns() {
@@ -641,10 +641,7 @@ mod tests {
     /// rows are written marked and its sorts read the index.
     #[tokio::test]
     async fn a_folder_is_marked_for_its_sort_indexes_once_sorted() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
-        let mailbox = store.create_mailbox(&pharmacy_mailbox()).await.unwrap();
-        let inbox = store.folder(mailbox.id, INBOX).await.unwrap().unwrap();
+        let (_dir, store, mailbox, inbox) = store_with_inbox().await;
         let archive = store.folder(mailbox.id, "Archive").await.unwrap().unwrap();
         for subject in ["Bilan", "Ordonnance", "Analyse"] {
             append(&store, inbox.id, subject).await;
@@ -691,10 +688,7 @@ mod tests {
     /// and leaves nothing to mark.
     #[tokio::test]
     async fn sorts_in_a_burst_or_of_a_folder_gone_answer_alike_or_empty() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
-        let mailbox = store.create_mailbox(&pharmacy_mailbox()).await.unwrap();
-        let inbox = store.folder(mailbox.id, INBOX).await.unwrap().unwrap();
+        let (_dir, store, mailbox, inbox) = store_with_inbox().await;
         for subject in ["Bilan", "Ordonnance", "Analyse"] {
             append(&store, inbox.id, subject).await;
         }

@@ -606,6 +606,7 @@ pub(super) fn folder_counts(conn: &Connection, folder: FolderId) -> Result<Folde
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::temporary_store;
     use super::*;
 
     /// The plan SQLite chooses for a search by flags in folder 1.
@@ -619,8 +620,7 @@ mod tests {
 
     #[tokio::test]
     async fn searches_of_unseen_messages_walk_the_index_of_unseen_messages_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
+        let (_dir, store) = temporary_store().await;
         let plans = store
             .read(|conn| {
                 Ok([

@@ -1033,6 +1033,23 @@ pub(crate) mod tests {
 
     use super::*;
 
+    /// A store of its own in a temporary directory (kept as long as the
+    /// directory is).
+    pub(crate) async fn temporary_store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
+        (dir, store)
+    }
+
+    /// A temporary store holding [`pharmacy_mailbox`], and that mailbox's
+    /// INBOX: where most tests of messages start.
+    pub(crate) async fn store_with_inbox() -> (tempfile::TempDir, SqliteStore, Mailbox, crate::Folder) {
+        let (dir, store) = temporary_store().await;
+        let mailbox = store.create_mailbox(&pharmacy_mailbox()).await.unwrap();
+        let inbox = crate::FolderStore::folder(&store, mailbox.id, crate::INBOX).await.unwrap().unwrap();
+        (dir, store, mailbox, inbox)
+    }
+
     /// A pharmacy's organisational mailbox, active.
     pub(crate) fn pharmacy_mailbox() -> NewMailbox {
         NewMailbox {
@@ -1054,8 +1071,7 @@ pub(crate) mod tests {
     /// time while they are used one at a time.
     #[tokio::test]
     async fn an_idle_store_holds_no_reader_and_a_light_load_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
+        let (_dir, store) = temporary_store().await;
         let open = |slots: &[Mutex<Option<Connection>>]| slots.iter().filter(|slot| lock(slot).is_some()).count();
         assert_eq!((open(&store.pool.readers), open(&store.pool.lookups)), (0, 0));
         for _ in 0..3 {
@@ -1068,8 +1084,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_lookup_waits_for_an_ordinary_reader_when_every_lookup_connection_is_busy() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
+        let (_dir, store) = temporary_store().await;
         let new = pharmacy_mailbox();
         let address = new.address.clone();
         let created = store.create_mailbox(&new).await.unwrap();

@@ -110,7 +110,7 @@ fn insert_inline_blob(tx: &Transaction<'_>, hash: &BlobHash, body: &[u8]) -> Res
 #[cfg(test)]
 mod tests {
     use super::super::SqliteStore;
-    use super::super::tests::pharmacy_mailbox;
+    use super::super::tests::store_with_inbox;
     use crate::*;
 
     fn facts_of(raw: &[u8], subject: &str, header: bool, sent_at: Option<i64>) -> MessageFacts {
@@ -155,10 +155,7 @@ mod tests {
     /// write them: both ways give the same row.
     #[tokio::test]
     async fn a_new_row_copies_from_its_facts_what_the_triggers_would() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
-        let mailbox = store.create_mailbox(&pharmacy_mailbox()).await.unwrap();
-        let inbox = store.folder(mailbox.id, INBOX).await.unwrap().unwrap();
+        let (_dir, store, mailbox, inbox) = store_with_inbox().await;
         let archive = store.folder(mailbox.id, "Archive").await.unwrap().unwrap();
         let received_at = 1_700_000_000;
         let stored = |raw: &[u8], facts: Option<MessageFacts>| NewMessage {

@@ -232,7 +232,7 @@ fn insert_texts(tx: &Transaction<'_>, texts: &[(i64, BlobHash, IndexedText)]) ->
 #[cfg(test)]
 mod tests {
     use super::super::SqliteStore;
-    use super::super::tests::pharmacy_mailbox;
+    use super::super::tests::{store_with_inbox, temporary_store};
     use super::insert_texts;
     use crate::*;
 
@@ -293,10 +293,7 @@ mod tests {
     /// it, indexed behind their acknowledgement; nothing stays pending.
     #[tokio::test]
     async fn a_search_finds_every_message_delivered_before_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
-        let mailbox = store.create_mailbox(&pharmacy_mailbox()).await.unwrap();
-        let inbox = store.folder(mailbox.id, INBOX).await.unwrap().unwrap();
+        let (_dir, store, mailbox, inbox) = store_with_inbox().await;
         for n in 1..=40 {
             let raw = format!("Subject: {n}\r\n\r\nordonnance {n}\r\n");
             let text = format!("Ordonnance renouvelée numéro{n}");
@@ -312,8 +309,7 @@ mod tests {
     /// written make their deliveries wait, not the queue grow.
     #[tokio::test]
     async fn the_words_waiting_to_be_written_are_bounded_in_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
+        let (_dir, store) = temporary_store().await;
         // The most words a text can give (`words::INDEXED_MAX`): 512 KiB counted.
         let distinct: Vec<String> = (0..70_000).map(|n| format!("w{n:06}")).collect();
         let largest = IndexedText::of(&distinct.join(" "));
@@ -341,10 +337,7 @@ mod tests {
     /// written again by the backfill they bring their text.
     #[tokio::test]
     async fn a_text_left_unindexed_by_a_stopped_run_is_requeued() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
-        let mailbox = store.create_mailbox(&pharmacy_mailbox()).await.unwrap();
-        let inbox = store.folder(mailbox.id, INBOX).await.unwrap().unwrap();
+        let (_dir, store, mailbox, inbox) = store_with_inbox().await;
         const RAW: &[u8] = b"Subject: Bilan\r\n\r\nbilan sanguin\r\n";
         let delivered = message(RAW, "Bilan sanguin");
         let facts = delivered.facts.clone().unwrap();
@@ -375,10 +368,7 @@ mod tests {
     /// not to facts that took over their row, not twice.
     #[tokio::test]
     async fn a_late_text_goes_only_to_the_facts_waiting_for_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("meta.db")).await.unwrap();
-        let mailbox = store.create_mailbox(&pharmacy_mailbox()).await.unwrap();
-        let inbox = store.folder(mailbox.id, INBOX).await.unwrap().unwrap();
+        let (_dir, store, mailbox, inbox) = store_with_inbox().await;
         const RAW: &[u8] = b"Subject: Nouveau\r\n\r\nnouveau\r\n";
         store.link_message(message(RAW, "Compte-rendu"), &[Placement::inbox(mailbox.id)]).await.unwrap();
         assert_eq!(found(&store, inbox.id, "compte").await, [1]);
