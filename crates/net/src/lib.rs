@@ -22,15 +22,18 @@
 //! HTTP, whose sessions hyper runs, gets the same bounds from a
 //! [`Guarded`] byte stream. [`listeners`] keeps each listener's
 //! [`Figures`] for `/metrics`, [`counters`] the events it counts,
-//! [`reading`] how much a session's read buffer holds. This crate knows nothing of SMTP, IMAP or
+//! [`reading`] how much a session's read buffer holds, [`listen`] how every
+//! listener's socket is opened. This crate knows nothing of SMTP, IMAP or
 //! HTTP.
 
 pub mod counters;
 pub mod listeners;
 mod quickack;
 pub mod reading;
+mod socket;
 
 pub use quickack::QuickAck;
+pub use socket::{BACKLOG, listen};
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;

@@ -34,21 +34,22 @@ pub struct WebListeners {
 }
 
 impl Listeners {
-    /// Binds every configured address; the first that fails stops the start.
-    pub async fn bind(listen: &Listen) -> Result<Self, CliError> {
-        let (smtp, submission) = (bind("smtp", listen.smtp).await?, bind("submission", listen.submission).await?);
+    /// Binds every configured address (within the runtime, which the
+    /// listeners register with); the first that fails stops the start.
+    pub fn bind(listen: &Listen) -> Result<Self, CliError> {
+        let (smtp, submission) = (bind("smtp", listen.smtp)?, bind("submission", listen.submission)?);
         let web = WebListeners {
-            http: bind("http", listen.http).await?,
-            https: bind_some("https", listen.https).await?,
-            metrics: bind_some("metrics", listen.metrics).await?,
+            http: bind("http", listen.http)?,
+            https: bind_some("https", listen.https)?,
+            metrics: bind_some("metrics", listen.metrics)?,
         };
         let mail = MailListeners {
             smtp,
             submission,
-            submissions: bind_some("submissions", listen.submissions).await?,
-            smtps: bind_some("smtps", listen.smtps).await?,
-            imap: bind("imap", listen.imap).await?,
-            imaps: bind_some("imaps", listen.imaps).await?,
+            submissions: bind_some("submissions", listen.submissions)?,
+            smtps: bind_some("smtps", listen.smtps)?,
+            imap: bind("imap", listen.imap)?,
+            imaps: bind_some("imaps", listen.imaps)?,
         };
         Ok(Self { mail, web })
     }
@@ -77,13 +78,13 @@ impl Listeners {
     }
 }
 
-async fn bind(name: &str, addr: SocketAddr) -> Result<TcpListener, CliError> {
-    TcpListener::bind(addr).await.map_err(|e| failed(format!("{name}: cannot listen on {addr}"), e))
+fn bind(name: &str, addr: SocketAddr) -> Result<TcpListener, CliError> {
+    mss_net::listen(addr).map_err(|e| failed(format!("{name}: cannot listen on {addr}"), e))
 }
 
-async fn bind_some(name: &str, addr: Option<SocketAddr>) -> Result<Option<TcpListener>, CliError> {
+fn bind_some(name: &str, addr: Option<SocketAddr>) -> Result<Option<TcpListener>, CliError> {
     match addr {
-        Some(addr) => Ok(Some(bind(name, addr).await?)),
+        Some(addr) => Ok(Some(bind(name, addr)?)),
         None => Ok(None),
     }
 }

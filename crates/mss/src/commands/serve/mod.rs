@@ -61,7 +61,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let holder = cluster::Holder::of(&data.store_config()?);
     let mailboxes = store.meta.mailboxes().await?.len();
 
-    let listeners = Listeners::bind(&data.config.listen).await?;
+    let listeners = Listeners::bind(&data.config.listen)?;
     let ports = listeners.ports()?;
     let Listeners { mail: mail_listeners, web: web_listeners } = listeners;
     let mut tasks = Vec::new();
