@@ -15,6 +15,7 @@ use mail_parser::{
     Addr, Address, ContentType, Encoding, Header, HeaderName, HeaderValue, Message, MessagePart, MimeHeaders, PartType,
 };
 
+use mss_message::fields::raw_fields;
 use mss_message::originators;
 use mss_message::parsed::{Parsed, parse, parse_header};
 
@@ -58,8 +59,8 @@ pub fn section(raw: &[u8], section: &Section) -> Option<Vec<u8>> {
     if section.part.is_empty() {
         return match &section.kind {
             SectionKind::Full => Some(raw.to_vec()),
-            // Header fields need no MIME parse of the body.
-            kind @ SectionKind::HeaderFields { .. } => message_section(&*parse_header(raw)?, kind),
+            // Header fields need no parse at all: their lines are copied.
+            SectionKind::HeaderFields { names, not } => Some(header_fields(raw, names, *not)),
             kind => message_section(&*parse(raw)?, kind),
         };
     }
@@ -358,22 +359,22 @@ fn message_section(msg: &Message<'_>, kind: &SectionKind) -> Option<Vec<u8>> {
     let root = Node::root(msg)?;
     match kind {
         SectionKind::Header => Some(root.header().to_vec()),
-        SectionKind::HeaderFields { names, not } => Some(header_fields(root, names, *not)),
+        SectionKind::HeaderFields { names, not } => Some(header_fields(root.header(), names, *not)),
         SectionKind::Text => Some(root.body().to_vec()),
         SectionKind::Full | SectionKind::Mime => None,
     }
 }
 
 /// The header lines named (or, with `not`, not named) in `names`, in their
-/// original order and bytes, then the blank line.
-fn header_fields(node: Node<'_>, names: &[String], not: bool) -> Vec<u8> {
+/// original order and bytes, then the blank line; `header` is a message's
+/// header (what follows it is not read).
+fn header_fields(header: &[u8], names: &[String], not: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    for header in &node.part.headers {
-        let named = names.iter().any(|name| name.eq_ignore_ascii_case(header.name.as_str()));
+    for field in raw_fields(header) {
+        let named = names.iter().any(|name| name.as_bytes().eq_ignore_ascii_case(field.name));
         if named != not {
-            let line = node.slice(header.offset_field, header.offset_end);
-            out.extend_from_slice(line);
-            if !line.ends_with(b"\n") {
+            out.extend_from_slice(field.bytes);
+            if !field.bytes.ends_with(b"\n") {
                 out.extend_from_slice(b"\r\n");
             }
         }
@@ -1336,6 +1337,25 @@ pub(crate) mod tests {
         let offsets = simple.parts[0].offsets.unwrap();
         let one = section(SIMPLE.as_bytes(), &Section { part: vec![1], kind: SectionKind::Full }).unwrap();
         assert_eq!(one, &SIMPLE.as_bytes()[offsets.body as usize..offsets.end as usize]);
+    }
+
+    /// HEADER.FIELDS copies the lines of the fields mail-parser finds in
+    /// the header, in order and byte for byte, without parsing their values.
+    #[test]
+    fn header_fields_are_the_lines_a_parse_of_the_header_finds() {
+        let folded = "Subject: Bilan\r\n  sanguin\r\nX-Empty:\r\nFrom : a@x\r\n\r\nbody\r\n";
+        for raw in [SIMPLE, MIXED, ALTERNATIVE, FORWARD, EIGHT_BIT, NESTED, folded] {
+            let parsed = parse_header(raw.as_bytes()).unwrap();
+            let root = Node::root(&parsed).unwrap();
+            let found: Vec<&[u8]> =
+                root.part.headers.iter().map(|h| root.slice(h.offset_field, h.offset_end)).collect();
+            let copied: Vec<&[u8]> = raw_fields(raw.as_bytes()).map(|f| f.bytes).collect();
+            assert_eq!(copied, found, "{raw}");
+            let names: Vec<&str> = root.part.headers.iter().map(|h| h.name.as_str()).collect();
+            let named: Vec<String> =
+                raw_fields(raw.as_bytes()).map(|f| String::from_utf8_lossy(f.name).into_owned()).collect();
+            assert_eq!(named, names, "{raw}");
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@ use mail_parser::parsers::MessageStream;
 use mail_parser::{Addr, Address, HeaderValue};
 use mss_core::EmailAddress;
 
+use crate::fields::{HeaderItem, RawField, header_items};
+
 /// The fields RFC 5322 §3.6 allows at most once (`From:` exactly once).
 const AT_MOST_ONCE: [&str; 11] =
     ["Date", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID", "In-Reply-To", "References", "Subject"];
@@ -81,13 +83,6 @@ pub enum HeaderError {
     SenderRequired(usize),
 }
 
-/// One header field as it stands in the message.
-struct Field<'a> {
-    name: &'a [u8],
-    /// Everything after the colon, continuation lines included.
-    value: std::ops::Range<usize>,
-}
-
 /// Reads the originator fields of `raw` (a whole message, or its header).
 pub fn originators(raw: &[u8]) -> Result<Originators, HeaderError> {
     let fields = fields(raw)?;
@@ -99,10 +94,10 @@ pub fn originators(raw: &[u8]) -> Result<Originators, HeaderError> {
         }
     }
     let from = named("From").next().ok_or(HeaderError::MissingFrom)?;
-    let from = mailboxes("From", &raw[from.value.clone()], false)?;
+    let from = mailboxes("From", from.value, false)?;
     let sender = match named("Sender").next() {
         None => None,
-        Some(field) => match <[Mailbox; 1]>::try_from(mailboxes("Sender", &raw[field.value.clone()], false)?) {
+        Some(field) => match <[Mailbox; 1]>::try_from(mailboxes("Sender", field.value, false)?) {
             Ok([one]) => Some(one),
             Err(_) => {
                 // RFC 5322 §3.6.2: sender = "Sender:" mailbox.
@@ -117,45 +112,20 @@ pub fn originators(raw: &[u8]) -> Result<Originators, HeaderError> {
     let reply_to = match named("Reply-To").next() {
         None => Vec::new(),
         // RFC 5322 §3.6.2: reply-to = "Reply-To:" address-list (groups allowed).
-        Some(field) => mailboxes("Reply-To", &raw[field.value.clone()], true)?,
+        Some(field) => mailboxes("Reply-To", field.value, true)?,
     };
     Ok(Originators { from, sender, reply_to })
 }
 
-/// The header fields of `raw`, in order, up to the first empty line.
-fn fields(raw: &[u8]) -> Result<Vec<Field<'_>>, HeaderError> {
-    let mut fields: Vec<Field<'_>> = Vec::new();
-    let mut start = 0;
-    let mut number = 0;
-    while start < raw.len() {
-        number += 1;
-        let end = raw[start..].iter().position(|&b| b == b'\n').map_or(raw.len(), |p| start + p + 1);
-        let line = &raw[start..end];
-        let text = line.strip_suffix(b"\n").unwrap_or(line);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        if text.is_empty() {
-            break;
-        }
-        if matches!(text[0], b' ' | b'\t') {
-            // RFC 5322 §2.2.3: a folded line continues the field before it.
-            let Some(field) = fields.last_mut() else {
-                return Err(HeaderError::Malformed { line: number, why: "a continuation line opens the header" });
-            };
-            field.value.end = end;
-        } else {
-            let colon =
-                text.iter().position(|&b| b == b':').ok_or(HeaderError::Malformed { line: number, why: "no colon" })?;
-            // RFC 5322 §4.5.3 (obs-optional): white space may precede the colon.
-            let name = text[..colon].trim_ascii_end();
-            // RFC 5322 §2.2: field-name = 1*ftext, printable US-ASCII but ":".
-            if name.is_empty() || !name.iter().all(|&b| (33..=126).contains(&b)) {
-                return Err(HeaderError::Malformed { line: number, why: "not a field name before the colon" });
-            }
-            fields.push(Field { name, value: start + colon + 1..end });
-        }
-        start = end;
-    }
-    Ok(fields)
+/// The header fields of `raw`, in order, up to the first empty line; a
+/// line that opens no field refuses the header.
+fn fields(raw: &[u8]) -> Result<Vec<RawField<'_>>, HeaderError> {
+    header_items(raw)
+        .map(|item| match item {
+            HeaderItem::Field(field) => Ok(field),
+            HeaderItem::Malformed { line, why } => Err(HeaderError::Malformed { line, why }),
+        })
+        .collect()
 }
 
 /// The mailboxes of an address field (groups flattened when `groups`).

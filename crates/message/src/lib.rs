@@ -4,8 +4,10 @@
 //! showing the first) are how a sender gets spoofed, so there is one reader
 //! per fact, here.
 //!
-//! - [`header`]: the originator fields (`From:`, `Sender:`, `Reply-To:`),
-//!   read from the raw header fields, with the RFC 5322 §3.6 counts enforced.
+//! - [`fields`]: a header's fields as written (the one splitter of header
+//!   lines, folding included), and [`header`], the originator fields
+//!   (`From:`, `Sender:`, `Reply-To:`) read from them, with the RFC 5322
+//!   §3.6 counts enforced.
 //! - [`facts`]: what a message says, read once when it is stored (envelope,
 //!   MIME part tree with offsets, MSSanté facts), and [`stored`], the form
 //!   the store keeps it in.
@@ -22,6 +24,7 @@
 
 pub mod documents;
 pub mod facts;
+pub mod fields;
 pub mod header;
 pub mod packaging;
 pub mod parsed;
