@@ -38,7 +38,8 @@ pub enum HeaderItem<'a> {
 pub fn header_items(raw: &[u8]) -> impl Iterator<Item = HeaderItem<'_>> {
     let (mut rest, mut line) = (raw, 1);
     std::iter::from_fn(move || {
-        if rest.is_empty() || rest.starts_with(b"\r\n") || rest.starts_with(b"\n") {
+        // The empty line, or what is left of one at the end of `raw`.
+        if matches!(rest, [] | [b'\r']) || rest.starts_with(b"\r\n") || rest.starts_with(b"\n") {
             return None;
         }
         let (item, lines, after) = item(rest, line);
@@ -146,5 +147,6 @@ mod tests {
         assert!(fields("").is_empty());
         assert!(fields("\r\nFrom: a@x\r\n").is_empty(), "an empty header");
         assert!(fields("\n").is_empty());
+        assert_eq!(header_items(b"To: b@y\r\n\r").count(), 1, "a header cut inside its empty line");
     }
 }
