@@ -127,11 +127,6 @@ fn command_output(program: &str, args: &[&str]) -> String {
 }
 
 impl Report {
-    /// The main run's report: `latest.{md,json}`.
-    pub fn new(figures: Vec<Figure>) -> Self {
-        Self::named("latest", "mss against Postfix + Dovecot", figures)
-    }
-
     pub fn named(stem: &'static str, title: &'static str, figures: Vec<Figure>) -> Self {
         let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
         let memory = std::fs::read_to_string("/proc/meminfo")

@@ -141,7 +141,9 @@ fn main() {
         Scale { messages: 3_000, search_mailbox: 100_000, fetch_messages: 1_000, appends: 1_000 }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    let report = runtime.block_on(run(scale));
+    // A quick run does not replace the full run's results (README).
+    let stem = if quick { "quick" } else { "latest" };
+    let report = runtime.block_on(run(scale, stem));
     println!("{}", report.markdown());
     if let Err(e) = report.write(&out) {
         eprintln!("cannot write the results to {}: {e}", out.display());
@@ -150,7 +152,7 @@ fn main() {
     println!("results written to {}", out.display());
 }
 
-async fn run(scale: Scale) -> Report {
+async fn run(scale: Scale, stem: &'static str) -> Report {
     let pki = tls::Pki::new();
     let mss = mss_side::Mss::start(&pki).await;
     let peer = peer_side::Peer::start(&pki);
@@ -252,7 +254,7 @@ async fn run(scale: Scale) -> Report {
 
     peer.stop();
     mss.stop();
-    Report::new(figures)
+    Report::named(stem, "mss against Postfix + Dovecot", figures)
 }
 
 #[cfg(test)]
