@@ -44,19 +44,12 @@ const LATER_MAX: usize = 64;
 const CHECKPOINT_PAGES: std::ffi::c_int = 1000;
 
 /// Pages the log must gain since the checkpointer's last copy before it
-/// copies again (about 500 KB). Under a steady stream of commits the log
-/// does not restart between two copies (a commit lands while the
-/// checkpointer works), so it stays past [`CHECKPOINT_PAGES`]; woken by
-/// every commit, the checkpointer would copy each commit's few pages and
-/// sync the database once per delivery, doubling the disk work of the
-/// stream. Larger is not free either: the commit that meets a copy waits
-/// behind the database pages it syncs, scattered ones (an entry in each
-/// index keyed by a body's hash, per message) costing most. Measured with
-/// one client (`mss-bench append` and `smtp --connections 1 --reuse`,
-/// steps taking turns): 125 pages brought the p99 of APPEND from 4.1 to
-/// 3.4 ms and of SMTP from 4.6 to 3.3-3.9 ms against 250; 62 pages cost
-/// 50 connections up to a fifth of their rate (bench README).
-const CHECKPOINT_STEP: std::ffi::c_int = CHECKPOINT_PAGES / 8;
+/// copies again (about 1 MB). Under a steady stream of commits the log does
+/// not restart between two copies (a commit lands while the checkpointer
+/// works), so it stays past [`CHECKPOINT_PAGES`]; woken by every commit,
+/// the checkpointer would copy each commit's few pages and sync the
+/// database once per delivery, doubling the disk work of the stream.
+const CHECKPOINT_STEP: std::ffi::c_int = CHECKPOINT_PAGES / 4;
 
 /// Pages past which the writer copies the rest of the log itself, as SQLite
 /// would at [`CHECKPOINT_PAGES`]. The log restarts from its beginning only
