@@ -199,6 +199,18 @@ impl FactsStore for PgStore {
     async fn put_facts(&self, facts: &[MessageFacts]) -> Result<usize, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        // The folder rows the facts' sort keys are copied onto, locked
+        // first by folder and UID, as the folders' writers lock them: rows
+        // locked as each message comes would wait for a writer that waits
+        // for them (a client flagging a folder during a backfill).
+        let blobs: Vec<String> = facts.iter().map(|f| f.blob.to_hex()).collect();
+        let lock = tx
+            .prepare_cached(
+                "SELECT 1 FROM folder_messages fm JOIN messages m ON m.id = fm.message_id
+                 WHERE m.blob_hash = ANY($1) ORDER BY fm.folder_id, fm.uid FOR UPDATE OF fm",
+            )
+            .await?;
+        tx.execute(&lock, &[&blobs]).await?;
         let mut written = 0;
         for f in facts {
             written += insert_facts(&tx, f).await?;
@@ -346,6 +358,13 @@ impl FactsStore for PgStore {
             return Ok(started.then_some(0));
         };
         let tx = client.transaction().await?;
+        // The folder's row first, as every writer of its rows locks it
+        // (deliveries, flags, expunges): rows locked in the other order
+        // would wait for a writer that waits for them.
+        let lock = tx.prepare_cached("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE").await?;
+        if tx.query_opt(&lock, &[&folder]).await?.is_none() {
+            return Ok(None);
+        }
         let last = tx
             .prepare_cached(
                 "SELECT uid FROM folder_messages WHERE folder_id = $1 AND uid > $2 ORDER BY uid LIMIT 1 OFFSET $3",
@@ -358,7 +377,9 @@ impl FactsStore for PgStore {
         let mark = tx
             .prepare_cached(
                 "UPDATE folder_messages SET sorted = TRUE
-                 WHERE folder_id = $1 AND uid > $2 AND uid <= $3 AND NOT sorted",
+                 WHERE folder_id = $1 AND uid IN (SELECT uid FROM folder_messages
+                                                 WHERE folder_id = $1 AND uid > $2 AND uid <= $3 AND NOT sorted
+                                                 ORDER BY uid FOR UPDATE)",
             )
             .await?;
         let upto = last.map_or(i64::MAX, i64::from);

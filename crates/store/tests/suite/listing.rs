@@ -341,3 +341,55 @@ pub async fn a_folder_sorts_the_same_before_during_and_after_its_sort_index(stor
     }
     assert_eq!(store.meta.mark_sorted_rows(FolderId::MAX, None).await.unwrap(), None, "no such folder");
 }
+
+/// A folder's writers at once: its marking for the sort indexes, facts
+/// written for its messages (a backfill, in the reverse of the folder's
+/// order), a client flagging every message and another expunging two. Each
+/// locks the rows it
+/// writes in the same order (the folder's row first, then its messages by
+/// UID): none waits for another in a circle, none is refused for it.
+pub async fn a_folder_marked_and_backfilled_while_flagged_never_deadlocks(store: &Store) {
+    let m = store.meta.create_mailbox(&person("claire.petit@pharma.test", "10003621892")).await.unwrap();
+    let mut blobs = Vec::new();
+    for n in 0..40u32 {
+        let (raw, _) = message(n, "Bruno", &format!("Objet {n}"), "corps");
+        blobs.push((n, BlobHash::of(&raw)));
+        store.deliver(&raw, &[m.id]).await.unwrap();
+    }
+    let inbox = store.meta.folder(m.id, INBOX).await.unwrap().unwrap();
+    let all: Vec<u32> = (1..=40).collect();
+    for round in 0..25u32 {
+        let folder = store.meta.create_folder(m.id, &format!("Dossier {round}")).await.unwrap();
+        store.meta.copy_messages(inbox.id, &all, folder.id).await.unwrap();
+        // Newer facts each round, their sort keys changed: every folder row
+        // of each message is written again.
+        let facts: Vec<MessageFacts> = blobs
+            .iter()
+            .rev()
+            .map(|&(n, blob)| {
+                let (_, mut facts) = message(n, &format!("Denis {round}"), &format!("Objet {n} {round}"), "corps");
+                (facts.blob, facts.version) = (blob, round + 1);
+                facts
+            })
+            .collect();
+        let doomed = [round + 3, 38 - round];
+        store.meta.set_flags(folder.id, &doomed, FlagChange::Add, &["\\Deleted".into()], None).await.unwrap();
+        let flag = [format!("$tour{round}")];
+        let (marked, backfilled, flagged, flagged_inbox, expunged) = tokio::join!(
+            store.meta.index_sort_keys(folder.id),
+            store.meta.put_facts(&facts),
+            store.meta.set_flags(folder.id, &all, FlagChange::Add, &flag, None),
+            store.meta.set_flags(inbox.id, &all, FlagChange::Add, &flag, None),
+            store.meta.expunge(folder.id, None),
+        );
+        marked.unwrap_or_else(|e| panic!("round {round}: marking: {e}"));
+        assert_eq!(backfilled.unwrap_or_else(|e| panic!("round {round}: facts: {e}")), 40);
+        flagged.unwrap_or_else(|e| panic!("round {round}: flags of the folder: {e}"));
+        let flagged_inbox = flagged_inbox.unwrap_or_else(|e| panic!("round {round}: flags of the INBOX: {e}"));
+        assert_eq!(flagged_inbox.changed.len(), 40, "round {round}");
+        expunged.unwrap_or_else(|e| panic!("round {round}: expunge: {e}"));
+        let left = store.meta.messages(folder.id, &all).await.unwrap();
+        assert_eq!(left.len(), 38, "round {round}");
+        assert!(left.iter().all(|m| m.has_flag(&flag[0]) && !doomed.contains(&m.uid)), "round {round}");
+    }
+}

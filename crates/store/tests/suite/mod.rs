@@ -82,6 +82,7 @@ macro_rules! every_test {
             the_sort_keys_of_a_folder_follow_the_facts_of_its_messages,
             a_whole_folder_is_sorted_by_the_imap_keys_of_its_rows,
             a_folder_sorts_the_same_before_during_and_after_its_sort_index,
+            a_folder_marked_and_backfilled_while_flagged_never_deadlocks,
             a_mailboxs_patient_conversations_are_read_from_its_folders,
             whom_a_mailbox_wrote_to_is_recorded_or_read_from_its_messages,
             quick_answers_are_the_mailboxs_own_once_chosen,
