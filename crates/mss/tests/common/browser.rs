@@ -18,13 +18,19 @@ use super::free_port;
 pub struct Browser {
     driver: Child,
     pub client: Client,
+    /// The temporary directory of chromedriver and Chromium (profile,
+    /// singleton socket), removed with the browser: Chromium leaves its
+    /// singleton's directory behind in the machine's /tmp otherwise.
+    _tmp: tempfile::TempDir,
 }
 
 impl Browser {
     pub async fn start() -> Self {
         let port = free_port();
+        let tmp = tempfile::tempdir().expect("a temporary directory for Chromium");
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env("TMPDIR", tmp.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -47,7 +53,7 @@ impl Browser {
                 }
             }
         };
-        Browser { driver, client }
+        Browser { driver, client, _tmp: tmp }
     }
 
     /// Runs the test's steps; on failure saves a screenshot named `name`
