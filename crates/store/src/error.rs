@@ -59,6 +59,20 @@ impl StoreError {
         }
     }
 
+    /// Whether PostgreSQL refused the transaction for its place among
+    /// others (a lock cycle broken, `40P01`; a serialization failure,
+    /// `40001`): nothing of it was written, and the same transaction run
+    /// again may pass.
+    pub(crate) fn is_transaction_conflict(&self) -> bool {
+        use tokio_postgres::error::SqlState;
+        match self {
+            StoreError::Postgres(e) => e
+                .code()
+                .is_some_and(|c| *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE),
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
         let path = path.into();
         move |source| StoreError::Io { path, source }

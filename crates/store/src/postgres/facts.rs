@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::folders::{folder_rows, meta_row};
-use super::{PgStore, parse_col};
+use super::{PgStore, parse_col, retried};
 use crate::facts::{first_seen, sorted_uids_sql, ties_by_ascending_uid};
 use crate::sort_index::{BATCH, INDEXED};
 use crate::{
@@ -197,26 +197,29 @@ fn sql_limit(limit: usize) -> i64 {
 #[async_trait]
 impl FactsStore for PgStore {
     async fn put_facts(&self, facts: &[MessageFacts]) -> Result<usize, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        // The folder rows the facts' sort keys are copied onto, locked
-        // first by folder and UID, as the folders' writers lock them: rows
-        // locked as each message comes would wait for a writer that waits
-        // for them (a client flagging a folder during a backfill).
-        let blobs: Vec<String> = facts.iter().map(|f| f.blob.to_hex()).collect();
-        let lock = tx
-            .prepare_cached(
-                "SELECT 1 FROM folder_messages fm JOIN messages m ON m.id = fm.message_id
-                 WHERE m.blob_hash = ANY($1) ORDER BY fm.folder_id, fm.uid FOR UPDATE OF fm",
-            )
-            .await?;
-        tx.execute(&lock, &[&blobs]).await?;
-        let mut written = 0;
-        for f in facts {
-            written += insert_facts(&tx, f).await?;
-        }
-        tx.commit().await?;
-        Ok(written)
+        retried(|| async move {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            // The folder rows the facts' sort keys are copied onto, locked
+            // first by folder and UID, as the folders' writers lock them: rows
+            // locked as each message comes would wait for a writer that waits
+            // for them (a client flagging a folder during a backfill).
+            let blobs: Vec<String> = facts.iter().map(|f| f.blob.to_hex()).collect();
+            let lock = tx
+                .prepare_cached(
+                    "SELECT 1 FROM folder_messages fm JOIN messages m ON m.id = fm.message_id
+                     WHERE m.blob_hash = ANY($1) ORDER BY fm.folder_id, fm.uid FOR UPDATE OF fm",
+                )
+                .await?;
+            tx.execute(&lock, &[&blobs]).await?;
+            let mut written = 0;
+            for f in facts {
+                written += insert_facts(&tx, f).await?;
+            }
+            tx.commit().await?;
+            Ok(written)
+        })
+        .await
     }
 
     async fn facts(&self, folder: FolderId, uids: &[u32]) -> Result<Vec<(u32, MessageFacts)>, StoreError> {
@@ -343,53 +346,56 @@ impl FactsStore for PgStore {
     }
 
     async fn mark_sorted_rows(&self, folder: FolderId, after: Option<u32>) -> Result<Option<u32>, StoreError> {
-        let mut client = self.client().await?;
-        let Some(after) = after else {
-            if sort_index(&client, folder).await?.is_none_or(|s| s == INDEXED) {
+        retried(|| async move {
+            let mut client = self.client().await?;
+            let Some(after) = after else {
+                if sort_index(&client, folder).await?.is_none_or(|s| s == INDEXED) {
+                    return Ok(None);
+                }
+                // Its own transaction: the folder's row is locked by every
+                // delivery to it until its commit, so this waits for those
+                // under way, and those after it write their rows marked.
+                let stmt = client
+                    .prepare_cached("UPDATE folders SET sort_index = 1 WHERE id = $1 AND sort_index < $2 RETURNING 1")
+                    .await?;
+                let started = client.query_opt(&stmt, &[&folder, &INDEXED]).await?.is_some();
+                return Ok(started.then_some(0));
+            };
+            let tx = client.transaction().await?;
+            // The folder's row first, as every writer of its rows locks it
+            // (deliveries, flags, expunges): rows locked in the other order
+            // would wait for a writer that waits for them.
+            let lock = tx.prepare_cached("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE").await?;
+            if tx.query_opt(&lock, &[&folder]).await?.is_none() {
                 return Ok(None);
             }
-            // Its own transaction: the folder's row is locked by every
-            // delivery to it until its commit, so this waits for those
-            // under way, and those after it write their rows marked.
-            let stmt = client
-                .prepare_cached("UPDATE folders SET sort_index = 1 WHERE id = $1 AND sort_index < $2 RETURNING 1")
+            let last = tx
+                .prepare_cached(
+                    "SELECT uid FROM folder_messages WHERE folder_id = $1 AND uid > $2 ORDER BY uid LIMIT 1 OFFSET $3",
+                )
                 .await?;
-            let started = client.query_opt(&stmt, &[&folder, &INDEXED]).await?.is_some();
-            return Ok(started.then_some(0));
-        };
-        let tx = client.transaction().await?;
-        // The folder's row first, as every writer of its rows locks it
-        // (deliveries, flags, expunges): rows locked in the other order
-        // would wait for a writer that waits for them.
-        let lock = tx.prepare_cached("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE").await?;
-        if tx.query_opt(&lock, &[&folder]).await?.is_none() {
-            return Ok(None);
-        }
-        let last = tx
-            .prepare_cached(
-                "SELECT uid FROM folder_messages WHERE folder_id = $1 AND uid > $2 ORDER BY uid LIMIT 1 OFFSET $3",
-            )
-            .await?;
-        let last = match tx.query_opt(&last, &[&folder, &i64::from(after), &i64::from(BATCH - 1)]).await? {
-            Some(row) => Some(stored_u32("uid", row.try_get(0)?)?),
-            None => None,
-        };
-        let mark = tx
-            .prepare_cached(
-                "UPDATE folder_messages SET sorted = TRUE
-                 WHERE folder_id = $1 AND uid IN (SELECT uid FROM folder_messages
-                                                 WHERE folder_id = $1 AND uid > $2 AND uid <= $3 AND NOT sorted
-                                                 ORDER BY uid FOR UPDATE)",
-            )
-            .await?;
-        let upto = last.map_or(i64::MAX, i64::from);
-        tx.execute(&mark, &[&folder, &i64::from(after), &upto]).await?;
-        if last.is_none() {
-            let done = tx.prepare_cached("UPDATE folders SET sort_index = $2 WHERE id = $1").await?;
-            tx.execute(&done, &[&folder, &INDEXED]).await?;
-        }
-        tx.commit().await?;
-        Ok(last)
+            let last = match tx.query_opt(&last, &[&folder, &i64::from(after), &i64::from(BATCH - 1)]).await? {
+                Some(row) => Some(stored_u32("uid", row.try_get(0)?)?),
+                None => None,
+            };
+            let mark = tx
+                .prepare_cached(
+                    "UPDATE folder_messages SET sorted = TRUE
+                     WHERE folder_id = $1 AND uid IN (SELECT uid FROM folder_messages
+                                                     WHERE folder_id = $1 AND uid > $2 AND uid <= $3 AND NOT sorted
+                                                     ORDER BY uid FOR UPDATE)",
+                )
+                .await?;
+            let upto = last.map_or(i64::MAX, i64::from);
+            tx.execute(&mark, &[&folder, &i64::from(after), &upto]).await?;
+            if last.is_none() {
+                let done = tx.prepare_cached("UPDATE folders SET sort_index = $2 WHERE id = $1").await?;
+                tx.execute(&done, &[&folder, &INDEXED]).await?;
+            }
+            tx.commit().await?;
+            Ok(last)
+        })
+        .await
     }
 
     async fn sort_rows(

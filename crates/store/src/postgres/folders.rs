@@ -16,7 +16,7 @@ use tokio_postgres::{IsolationLevel, Row};
 
 use super::facts::{insert_facts, stored_u32};
 use super::inline_blobs::link_inline_blob;
-use super::{PgStore, next_uidvalidity, parse_col};
+use super::{PgStore, next_uidvalidity, parse_col, retried};
 use crate::folders::*;
 use crate::{INBOX, MailboxId, StoreError};
 
@@ -468,43 +468,46 @@ impl FolderStore for PgStore {
         flags: &[String],
         unchanged_since: Option<u64>,
     ) -> Result<FlagsUpdated, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        // Locked before the flags are read: they are what is written over.
-        let locked = lock_folder(&tx, folder).await?;
-        let current = message_rows(&tx, folder, uids).await?;
-        let mut updated = FlagsUpdated::default();
-        let mut new: Vec<(u32, Vec<String>)> = Vec::new();
-        for meta in current {
-            if unchanged_since.is_some_and(|since| meta.modseq > since) {
-                updated.modified.push(meta.uid);
-                continue;
+        retried(|| async move {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            // Locked before the flags are read: they are what is written over.
+            let locked = lock_folder(&tx, folder).await?;
+            let current = message_rows(&tx, folder, uids).await?;
+            let mut updated = FlagsUpdated::default();
+            let mut new: Vec<(u32, Vec<String>)> = Vec::new();
+            for meta in current {
+                if unchanged_since.is_some_and(|since| meta.modseq > since) {
+                    updated.modified.push(meta.uid);
+                    continue;
+                }
+                let next = apply_flags(&meta.flags, change, flags);
+                if next != meta.flags {
+                    new.push((meta.uid, next));
+                }
             }
-            let next = apply_flags(&meta.flags, change, flags);
-            if next != meta.flags {
-                new.push((meta.uid, next));
+            if !new.is_empty() {
+                let (modseq, _) = bump(&tx, folder, 0).await?;
+                let stmt = tx
+                    .prepare_cached(
+                        "UPDATE folder_messages SET flags = $3, system_flags = $4, modseq = $5
+                         WHERE folder_id = $1 AND uid = $2",
+                    )
+                    .await?;
+                let stamped = i64::try_from(modseq).unwrap_or(i64::MAX);
+                for (uid, next) in new {
+                    let bits = system_flag_bits(&next);
+                    tx.execute(&stmt, &[&folder, &i64::from(uid), &join_flags(&next), &bits, &stamped]).await?;
+                    updated.changed.push((uid, next, modseq));
+                }
             }
-        }
-        if !new.is_empty() {
-            let (modseq, _) = bump(&tx, folder, 0).await?;
-            let stmt = tx
-                .prepare_cached(
-                    "UPDATE folder_messages SET flags = $3, system_flags = $4, modseq = $5
-                     WHERE folder_id = $1 AND uid = $2",
-                )
-                .await?;
-            let stamped = i64::try_from(modseq).unwrap_or(i64::MAX);
-            for (uid, next) in new {
-                let bits = system_flag_bits(&next);
-                tx.execute(&stmt, &[&folder, &i64::from(uid), &join_flags(&next), &bits, &stamped]).await?;
-                updated.changed.push((uid, next, modseq));
+            tx.commit().await?;
+            if !updated.changed.is_empty() {
+                self.notify(locked.mailbox);
             }
-        }
-        tx.commit().await?;
-        if !updated.changed.is_empty() {
-            self.notify(locked.mailbox);
-        }
-        Ok(updated)
+            Ok(updated)
+        })
+        .await
     }
 
     async fn append_indexed(
@@ -513,97 +516,109 @@ impl FolderStore for PgStore {
         messages: &[Appended],
         facts: &[crate::MessageFacts],
     ) -> Result<(u32, Vec<u32>), StoreError> {
-        let count = u32::try_from(messages.len()).map_err(|_| StoreError::Invalid("too many messages".into()))?;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let target = lock_folder(&tx, folder).await?;
-        let (modseq, first_uid) = bump(&tx, folder, count).await?;
-        let message = tx
-            .prepare_cached("INSERT INTO messages (blob_hash, size, received_at) VALUES ($1, $2, $3) RETURNING id")
-            .await?;
-        let link = tx
-            .prepare_cached(
-                "INSERT INTO folder_messages (folder_id, uid, message_id, flags, system_flags, modseq)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .await?;
-        let stamped = i64::try_from(modseq).unwrap_or(i64::MAX);
-        let mut uids = Vec::with_capacity(messages.len());
-        for (i, m) in messages.iter().enumerate() {
-            let size = i64::try_from(m.size).map_err(|_| StoreError::Invalid("message size".into()))?;
-            if let Some(body) = &m.inline {
-                link_inline_blob(&tx, &m.blob, body).await?;
+        retried(|| async move {
+            let count = u32::try_from(messages.len()).map_err(|_| StoreError::Invalid("too many messages".into()))?;
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let target = lock_folder(&tx, folder).await?;
+            let (modseq, first_uid) = bump(&tx, folder, count).await?;
+            let message = tx
+                .prepare_cached("INSERT INTO messages (blob_hash, size, received_at) VALUES ($1, $2, $3) RETURNING id")
+                .await?;
+            let link = tx
+                .prepare_cached(
+                    "INSERT INTO folder_messages (folder_id, uid, message_id, flags, system_flags, modseq)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .await?;
+            let stamped = i64::try_from(modseq).unwrap_or(i64::MAX);
+            let mut uids = Vec::with_capacity(messages.len());
+            for (i, m) in messages.iter().enumerate() {
+                let size = i64::try_from(m.size).map_err(|_| StoreError::Invalid("message size".into()))?;
+                if let Some(body) = &m.inline {
+                    link_inline_blob(&tx, &m.blob, body).await?;
+                }
+                let id: i64 = tx.query_one(&message, &[&m.blob.to_hex(), &size, &m.received_at]).await?.try_get(0)?;
+                let uid = first_uid + i as u32;
+                let (flags, bits) = (join_flags(&m.flags), system_flag_bits(&m.flags));
+                tx.execute(&link, &[&folder, &i64::from(uid), &id, &flags, &bits, &stamped]).await?;
+                uids.push(uid);
             }
-            let id: i64 = tx.query_one(&message, &[&m.blob.to_hex(), &size, &m.received_at]).await?.try_get(0)?;
-            let uid = first_uid + i as u32;
-            let (flags, bits) = (join_flags(&m.flags), system_flag_bits(&m.flags));
-            tx.execute(&link, &[&folder, &i64::from(uid), &id, &flags, &bits, &stamped]).await?;
-            uids.push(uid);
-        }
-        for facts in facts {
-            insert_facts(&tx, facts).await?;
-        }
-        tx.commit().await?;
-        self.notify(target.mailbox);
-        Ok((target.uidvalidity, uids))
+            for facts in facts {
+                insert_facts(&tx, facts).await?;
+            }
+            tx.commit().await?;
+            self.notify(target.mailbox);
+            Ok((target.uidvalidity, uids))
+        })
+        .await
     }
 
     async fn copy_messages(&self, from: FolderId, uids: &[u32], to: FolderId) -> Result<Copied, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let (_, target) = lock_folders(&tx, from, to).await?;
-        let copied = copy_rows(&tx, from, uids, &target).await?;
-        tx.commit().await?;
-        self.notify(target.mailbox);
-        Ok(copied)
+        retried(|| async move {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let (_, target) = lock_folders(&tx, from, to).await?;
+            let copied = copy_rows(&tx, from, uids, &target).await?;
+            tx.commit().await?;
+            self.notify(target.mailbox);
+            Ok(copied)
+        })
+        .await
     }
 
     async fn move_messages(&self, from: FolderId, uids: &[u32], to: FolderId) -> Result<Copied, StoreError> {
-        if from == to {
-            return Err(StoreError::Invalid("cannot move messages to the folder they are in".into()));
-        }
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let (source, target) = lock_folders(&tx, from, to).await?;
-        let copied = copy_rows(&tx, from, uids, &target).await?;
-        let moved: Vec<u32> = copied.pairs.iter().map(|&(uid, _)| uid).collect();
-        let (modseq, _) = bump(&tx, from, 0).await?;
-        remove_rows(&tx, from, &moved, modseq).await?;
-        tx.commit().await?;
-        self.notify(source.mailbox);
-        if target.mailbox != source.mailbox {
-            self.notify(target.mailbox);
-        }
-        Ok(copied)
+        retried(|| async move {
+            if from == to {
+                return Err(StoreError::Invalid("cannot move messages to the folder they are in".into()));
+            }
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let (source, target) = lock_folders(&tx, from, to).await?;
+            let copied = copy_rows(&tx, from, uids, &target).await?;
+            let moved: Vec<u32> = copied.pairs.iter().map(|&(uid, _)| uid).collect();
+            let (modseq, _) = bump(&tx, from, 0).await?;
+            remove_rows(&tx, from, &moved, modseq).await?;
+            tx.commit().await?;
+            self.notify(source.mailbox);
+            if target.mailbox != source.mailbox {
+                self.notify(target.mailbox);
+            }
+            Ok(copied)
+        })
+        .await
     }
 
     async fn expunge(&self, folder: FolderId, uids: Option<&[u32]>) -> Result<Vec<u32>, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let locked = lock_folder(&tx, folder).await?;
-        let deleted: Vec<u32> = {
-            let stmt = tx
-                .prepare_cached(
-                    "SELECT uid FROM folder_messages WHERE folder_id = $1 AND strpos(flags, '\\Deleted') > 0
-                     ORDER BY uid",
-                )
-                .await?;
-            let rows = tx.query(&stmt, &[&folder]).await?;
-            rows.iter().map(|r| stored_u32("uid", r.try_get(0)?)).collect::<Result<_, _>>()?
-        };
-        let gone: Vec<u32> = match uids {
-            Some(only) => deleted.into_iter().filter(|uid| only.binary_search(uid).is_ok()).collect(),
-            None => deleted,
-        };
-        if !gone.is_empty() {
-            let (modseq, _) = bump(&tx, folder, 0).await?;
-            remove_rows(&tx, folder, &gone, modseq).await?;
-        }
-        tx.commit().await?;
-        if !gone.is_empty() {
-            self.notify(locked.mailbox);
-        }
-        Ok(gone)
+        retried(|| async move {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let locked = lock_folder(&tx, folder).await?;
+            let deleted: Vec<u32> = {
+                let stmt = tx
+                    .prepare_cached(
+                        "SELECT uid FROM folder_messages WHERE folder_id = $1 AND strpos(flags, '\\Deleted') > 0
+                         ORDER BY uid",
+                    )
+                    .await?;
+                let rows = tx.query(&stmt, &[&folder]).await?;
+                rows.iter().map(|r| stored_u32("uid", r.try_get(0)?)).collect::<Result<_, _>>()?
+            };
+            let gone: Vec<u32> = match uids {
+                Some(only) => deleted.into_iter().filter(|uid| only.binary_search(uid).is_ok()).collect(),
+                None => deleted,
+            };
+            if !gone.is_empty() {
+                let (modseq, _) = bump(&tx, folder, 0).await?;
+                remove_rows(&tx, folder, &gone, modseq).await?;
+            }
+            tx.commit().await?;
+            if !gone.is_empty() {
+                self.notify(locked.mailbox);
+            }
+            Ok(gone)
+        })
+        .await
     }
 
     async fn changes_since(&self, folder: FolderId, modseq: u64) -> Result<Changes, StoreError> {
@@ -714,5 +729,54 @@ mod tests {
             nodes[0].changes_since(folder, 0).await.unwrap().changed.iter().map(|m| m.modseq).collect();
         assert_eq!(modseqs.len(), 40);
         assert_eq!(nodes[0].folder(1, INBOX).await.unwrap().unwrap().highest_modseq, 61);
+    }
+
+    /// A flag change meets another transaction that locks the message's row
+    /// and then the folder's, the reverse of every writer here: PostgreSQL
+    /// breaks the cycle by refusing the flag change, which runs again once
+    /// the other transaction is through, and succeeds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_refused_for_a_lock_cycle_runs_again() {
+        let Some(cluster) = mss_testkit::Cluster::start() else { return };
+        cluster.create_database("mss");
+        let config = PostgresConfig { url: cluster.url("mss"), password: None, pool_size: 4, ca_pem: None };
+        let store = PgStore::open(&config).await.unwrap();
+        cluster.psql(
+            "mss",
+            "INSERT INTO mailboxes (address, kind, state, display_name, created_at, updated_at)
+             VALUES ('a@pharma.test', 'PER', 'active', 'A', 0, 0);
+             INSERT INTO folders (mailbox_id, name, uidvalidity) SELECT id, 'INBOX', 1 FROM mailboxes;",
+        );
+        let folder = store.folder(1, INBOX).await.unwrap().unwrap().id;
+        let body = b"Subject: x\r\n\r\n";
+        let message = Appended {
+            blob: BlobHash::of(body),
+            size: body.len() as u64,
+            received_at: 0,
+            flags: Vec::new(),
+            inline: None,
+        };
+        store.append(folder, &[message]).await.unwrap();
+
+        let (mut other, connection) =
+            tokio_postgres::connect(&cluster.url("mss"), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let other = other.transaction().await.unwrap();
+        other.execute("UPDATE folder_messages SET flags = '$autre' WHERE folder_id = $1", &[&folder]).await.unwrap();
+        let flagged = {
+            let store = store.clone();
+            tokio::spawn(async move { store.set_flags(folder, &[1], FlagChange::Add, &["$vu".into()], None).await })
+        };
+        // The flag change holds the folder's row and waits for the message's;
+        // this waits for the folder's: a cycle, found after PostgreSQL's
+        // deadlock_timeout (1 s) by the flag change, which waited first.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        other.execute("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE", &[&folder]).await.unwrap();
+        other.commit().await.unwrap();
+        let flagged = flagged.await.unwrap().expect("run again after the conflict");
+        assert_eq!(flagged.changed.len(), 1);
+        let flags = &store.messages(folder, &[1]).await.unwrap()[0].flags;
+        assert_eq!(flags, &["$autre".to_string(), "$vu".to_string()]);
+        assert!(cluster.log().contains("deadlock detected"), "the cycle was met: {}", cluster.log());
     }
 }

@@ -6,7 +6,9 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::inline_blobs::link_inline_blob;
-use super::{MAILBOX_COLUMNS, PgStore, insert_mailbox, mailbox_by_id, mailbox_row, next_uidvalidity, parse_col};
+use super::{
+    MAILBOX_COLUMNS, PgStore, insert_mailbox, mailbox_by_id, mailbox_row, next_uidvalidity, parse_col, retried,
+};
 use crate::model::*;
 use crate::{BlobHash, StoreError, now_unix};
 use mss_core::{EmailAddress, NationalId, Role};
@@ -347,93 +349,96 @@ impl MetadataStore for PgStore {
 
     async fn link_message(&self, message: NewMessage, placements: &[Placement]) -> Result<Delivery, StoreError> {
         let message = &message;
-        let size = i64::try_from(message.size).map_err(|_| StoreError::Invalid("message size".into()))?;
-        if let Some(facts) = &message.facts
-            && facts.blob != message.blob
-        {
-            return Err(StoreError::Invalid("facts of another message".into()));
-        }
-        let blob = message.blob.to_hex();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        if let Some(body) = &message.inline {
-            link_inline_blob(&tx, &message.blob, body).await?;
-        }
-        let message_id: i64 = tx
-            .query_one(
-                "INSERT INTO messages (blob_hash, size, received_at) VALUES ($1, $2, $3) RETURNING id",
-                &[&blob, &size, &message.received_at],
-            )
-            .await?
-            .try_get(0)?;
-        if let Some(facts) = &message.facts {
-            super::facts::insert_facts(&tx, facts).await?;
-        }
-        // Folders are locked in one order whatever the placements' order, so
-        // that two deliveries into the same folders never wait on each other
-        // in a cycle; missing folders are made first (they take the
-        // UIDVALIDITY counter, held until the commit), before any folder is
-        // locked.
-        let mut order: Vec<usize> = (0..placements.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (&placements[a], &placements[b]);
-            (a.mailbox, &a.folder).cmp(&(b.mailbox, &b.folder))
-        });
-        for &i in &order {
-            let Placement { mailbox, folder } = &placements[i];
-            if folder == INBOX {
-                continue;
+        retried(|| async move {
+            let size = i64::try_from(message.size).map_err(|_| StoreError::Invalid("message size".into()))?;
+            if let Some(facts) = &message.facts
+                && facts.blob != message.blob
+            {
+                return Err(StoreError::Invalid("facts of another message".into()));
             }
-            let exists = tx
-                .query_opt("SELECT 1 FROM folders WHERE mailbox_id = $1 AND name = $2", &[mailbox, folder])
+            let blob = message.blob.to_hex();
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            if let Some(body) = &message.inline {
+                link_inline_blob(&tx, &message.blob, body).await?;
+            }
+            let message_id: i64 = tx
+                .query_one(
+                    "INSERT INTO messages (blob_hash, size, received_at) VALUES ($1, $2, $3) RETURNING id",
+                    &[&blob, &size, &message.received_at],
+                )
                 .await?
-                .is_some();
-            if !exists {
-                tx.execute(
-                    "INSERT INTO folders (mailbox_id, name, uidvalidity)
-                     SELECT id, $2, $3 FROM mailboxes WHERE id = $1
-                     ON CONFLICT (mailbox_id, name) DO NOTHING",
-                    &[mailbox, folder, &i64::from(next_uidvalidity(&tx).await?)],
+                .try_get(0)?;
+            if let Some(facts) = &message.facts {
+                super::facts::insert_facts(&tx, facts).await?;
+            }
+            // Folders are locked in one order whatever the placements' order, so
+            // that two deliveries into the same folders never wait on each other
+            // in a cycle; missing folders are made first (they take the
+            // UIDVALIDITY counter, held until the commit), before any folder is
+            // locked.
+            let mut order: Vec<usize> = (0..placements.len()).collect();
+            order.sort_by(|&a, &b| {
+                let (a, b) = (&placements[a], &placements[b]);
+                (a.mailbox, &a.folder).cmp(&(b.mailbox, &b.folder))
+            });
+            for &i in &order {
+                let Placement { mailbox, folder } = &placements[i];
+                if folder == INBOX {
+                    continue;
+                }
+                let exists = tx
+                    .query_opt("SELECT 1 FROM folders WHERE mailbox_id = $1 AND name = $2", &[mailbox, folder])
+                    .await?
+                    .is_some();
+                if !exists {
+                    tx.execute(
+                        "INSERT INTO folders (mailbox_id, name, uidvalidity)
+                         SELECT id, $2, $3 FROM mailboxes WHERE id = $1
+                         ON CONFLICT (mailbox_id, name) DO NOTHING",
+                        &[mailbox, folder, &i64::from(next_uidvalidity(&tx).await?)],
+                    )
+                    .await?;
+                }
+            }
+            let allocate = tx
+                .prepare_cached(
+                    "UPDATE folders SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1
+                     WHERE mailbox_id = $1 AND name = $2
+                     RETURNING id, uidnext - 1, highest_modseq",
                 )
                 .await?;
+            let link = tx
+                .prepare_cached(
+                    "INSERT INTO folder_messages (folder_id, uid, message_id, modseq, flags, system_flags)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .await?;
+            let mut copies: Vec<Option<DeliveredCopy>> = vec![None; placements.len()];
+            for &i in &order {
+                let Placement { mailbox, folder } = &placements[i];
+                // The row stays locked until the commit: UIDs are committed in
+                // the order they are given.
+                let found = tx.query_opt(&allocate, &[mailbox, folder]).await?;
+                let row = found.ok_or_else(|| StoreError::NotFound(format!("{folder} of mailbox {mailbox}")))?;
+                let (folder_id, uid, modseq): (i64, i64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                let uid = u32::try_from(uid)
+                    .ok()
+                    .filter(|&uid| uid < u32::MAX)
+                    .ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
+                // The sender's own copy is read already: Sent counts no unread.
+                let (flags, bits) = if folder == SENT { ("\\Seen", 1_i64) } else { ("", 0) };
+                tx.execute(&link, &[&folder_id, &i64::from(uid), &message_id, &modseq, &flags, &bits]).await?;
+                copies[i] = Some(DeliveredCopy { mailbox: *mailbox, folder: folder.clone(), uid });
             }
-        }
-        let allocate = tx
-            .prepare_cached(
-                "UPDATE folders SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1
-                 WHERE mailbox_id = $1 AND name = $2
-                 RETURNING id, uidnext - 1, highest_modseq",
-            )
-            .await?;
-        let link = tx
-            .prepare_cached(
-                "INSERT INTO folder_messages (folder_id, uid, message_id, modseq, flags, system_flags)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .await?;
-        let mut copies: Vec<Option<DeliveredCopy>> = vec![None; placements.len()];
-        for &i in &order {
-            let Placement { mailbox, folder } = &placements[i];
-            // The row stays locked until the commit: UIDs are committed in
-            // the order they are given.
-            let found = tx.query_opt(&allocate, &[mailbox, folder]).await?;
-            let row = found.ok_or_else(|| StoreError::NotFound(format!("{folder} of mailbox {mailbox}")))?;
-            let (folder_id, uid, modseq): (i64, i64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-            let uid = u32::try_from(uid)
-                .ok()
-                .filter(|&uid| uid < u32::MAX)
-                .ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
-            // The sender's own copy is read already: Sent counts no unread.
-            let (flags, bits) = if folder == SENT { ("\\Seen", 1_i64) } else { ("", 0) };
-            tx.execute(&link, &[&folder_id, &i64::from(uid), &message_id, &modseq, &flags, &bits]).await?;
-            copies[i] = Some(DeliveredCopy { mailbox: *mailbox, folder: folder.clone(), uid });
-        }
-        tx.commit().await?;
-        let copies: Vec<DeliveredCopy> = copies.into_iter().flatten().collect();
-        for copy in &copies {
-            self.notify(copy.mailbox);
-        }
-        Ok(Delivery { blob: message.blob, copies })
+            tx.commit().await?;
+            let copies: Vec<DeliveredCopy> = copies.into_iter().flatten().collect();
+            for copy in &copies {
+                self.notify(copy.mailbox);
+            }
+            Ok(Delivery { blob: message.blob, copies })
+        })
+        .await
     }
 
     async fn folder_messages(&self, mailbox: MailboxId, folder: &str) -> Result<Vec<FolderMessage>, StoreError> {

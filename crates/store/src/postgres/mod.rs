@@ -11,7 +11,8 @@
 //! then its rows by UID (a backfill of facts, which writes rows of many
 //! folders without their folders' rows, locks them by folder and UID before
 //! it writes): two of them never wait for each other in a circle, which
-//! PostgreSQL would break by refusing one (`deadlock detected`).
+//! PostgreSQL would break by refusing one (`deadlock detected`). A writer
+//! refused so anyway (an order not foreseen) runs again ([`retried`]).
 //! Commits are durable when they return (`synchronous_commit` is the
 //! server's, `on` by default). The schema is `migrations/postgres`, applied
 //! at open under an advisory lock so that nodes starting together migrate
@@ -340,6 +341,32 @@ pub(crate) async fn insert_mailbox(tx: &Transaction<'_>, new: &NewMailbox) -> Re
         tx.execute(insert, &[&id, name, &i64::from(next_uidvalidity(tx).await?), special_use]).await?;
     }
     Ok(id)
+}
+
+/// Tries of a transaction PostgreSQL refuses for its place among others.
+const CONFLICT_TRIES: u32 = 3;
+
+/// Runs `attempt`, a whole transaction, again when PostgreSQL refused it
+/// for a lock cycle or a serialization failure
+/// ([`StoreError::is_transaction_conflict`]): the transaction it met went on
+/// and a new try no longer waits for it. A client then gets its answer
+/// late rather than an error (a delivery refused with 451 waits for the
+/// sender's next try, minutes later). Three tries at most, a few
+/// milliseconds apart.
+pub(crate) async fn retried<T, F: Future<Output = Result<T, StoreError>>>(
+    mut attempt: impl FnMut() -> F,
+) -> Result<T, StoreError> {
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(e) if tries < CONFLICT_TRIES && e.is_transaction_conflict() => {
+                tracing::info!(error = %e, tries, "PostgreSQL refused a transaction for a conflict; run again");
+                tokio::time::sleep(Duration::from_millis(5 * u64::from(tries))).await;
+                tries += 1;
+            }
+            done => return done,
+        }
+    }
 }
 
 #[cfg(test)]
