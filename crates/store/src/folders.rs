@@ -220,6 +220,31 @@ pub(crate) fn apply_flags(current: &[String], change: FlagChange, flags: &[Strin
     out
 }
 
+/// What a STORE changes on `current`, the messages it names: the UIDs
+/// modified since `unchanged_since` (left as they are, RFC 7162
+/// UNCHANGEDSINCE) in the answer, and each message whose flags change with
+/// its new flags, for the backend to write under a new modseq.
+pub(crate) fn flag_changes(
+    current: Vec<MessageMeta>,
+    change: FlagChange,
+    flags: &[String],
+    unchanged_since: Option<u64>,
+) -> (FlagsUpdated, Vec<(u32, Vec<String>)>) {
+    let mut updated = FlagsUpdated::default();
+    let mut new = Vec::new();
+    for meta in current {
+        if unchanged_since.is_some_and(|since| meta.modseq > since) {
+            updated.modified.push(meta.uid);
+            continue;
+        }
+        let next = apply_flags(&meta.flags, change, flags);
+        if next != meta.flags {
+            new.push((meta.uid, next));
+        }
+    }
+    (updated, new)
+}
+
 /// Splits ascending UIDs into inclusive runs, so a set becomes a few range
 /// queries.
 pub(crate) fn uid_runs(uids: &[u32]) -> Vec<(u32, u32)> {

@@ -474,18 +474,7 @@ impl FolderStore for PgStore {
             // Locked before the flags are read: they are what is written over.
             let locked = lock_folder(&tx, folder).await?;
             let current = message_rows(&tx, folder, uids).await?;
-            let mut updated = FlagsUpdated::default();
-            let mut new: Vec<(u32, Vec<String>)> = Vec::new();
-            for meta in current {
-                if unchanged_since.is_some_and(|since| meta.modseq > since) {
-                    updated.modified.push(meta.uid);
-                    continue;
-                }
-                let next = apply_flags(&meta.flags, change, flags);
-                if next != meta.flags {
-                    new.push((meta.uid, next));
-                }
-            }
+            let (mut updated, new) = flag_changes(current, change, flags, unchanged_since);
             if !new.is_empty() {
                 let (modseq, _) = bump(&tx, folder, 0).await?;
                 let stmt = tx
