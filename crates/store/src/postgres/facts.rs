@@ -9,7 +9,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::folders::{folder_rows, meta_row};
+use super::folders::{folder_rows, lock_folder, meta_row};
 use super::{PgStore, parse_col, retried};
 use crate::facts::{first_seen, sorted_uids_sql, ties_by_ascending_uid};
 use crate::sort_index::{BATCH, INDEXED};
@@ -365,10 +365,10 @@ impl FactsStore for PgStore {
             // The folder's row first, as every writer of its rows locks it
             // (deliveries, flags, expunges): rows locked in the other order
             // would wait for a writer that waits for them.
-            let lock = tx.prepare_cached("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE").await?;
-            if tx.query_opt(&lock, &[&folder]).await?.is_none() {
-                return Ok(None);
-            }
+            match lock_folder(&tx, folder).await {
+                Err(StoreError::NotFound(_)) => return Ok(None),
+                locked => locked?,
+            };
             let last = tx
                 .prepare_cached(
                     "SELECT uid FROM folder_messages WHERE folder_id = $1 AND uid > $2 ORDER BY uid LIMIT 1 OFFSET $3",

@@ -53,7 +53,7 @@ async fn folder_by_id(client: &impl GenericClient, id: FolderId) -> Result<Folde
 }
 
 /// Locks a folder's row until the transaction ends, and reads it.
-async fn lock_folder(tx: &Transaction<'_>, id: FolderId) -> Result<Folder, StoreError> {
+pub(super) async fn lock_folder(tx: &Transaction<'_>, id: FolderId) -> Result<Folder, StoreError> {
     let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE id = $1 FOR UPDATE");
     let stmt = tx.prepare_cached(&sql).await?;
     let row = tx.query_opt(&stmt, &[&id]).await?;
