@@ -759,7 +759,12 @@ mod tests {
         // The flag change holds the folder's row and waits for the message's;
         // this waits for the folder's: a cycle, found after PostgreSQL's
         // deadlock_timeout (1 s) by the flag change, which waited first.
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
+        while cluster.psql("mss", waiting).trim() != "1" {
+            assert!(std::time::Instant::now() < deadline, "the flag change never waited for the row");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         other.execute("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE", &[&folder]).await.unwrap();
         other.commit().await.unwrap();
         let flagged = flagged.await.unwrap().expect("run again after the conflict");
