@@ -664,6 +664,7 @@ mod tests {
     use super::*;
     use crate::BlobHash;
     use crate::postgres::PostgresConfig;
+    use crate::{MetadataStore, NewMessage, Placement};
 
     /// Two nodes (two stores on one database) appending to one folder and
     /// flagging one message at once: no UID given twice, no flag lost.
@@ -772,5 +773,65 @@ mod tests {
         let flags = &store.messages(folder, &[1]).await.unwrap()[0].flags;
         assert_eq!(flags, &["$autre".to_string(), "$vu".to_string()]);
         assert!(cluster.log().contains("deadlock detected"), "the cycle was met: {}", cluster.log());
+    }
+
+    /// A delivery to two mailboxes whose folders' ids run against their
+    /// mailboxes' order locks the lower id first, as copy and move do:
+    /// while it waits for that folder, it holds no other, so a transaction
+    /// holding the lower one can still take the higher one (the cycle a
+    /// copy between the two would close).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_delivery_to_several_mailboxes_locks_their_folders_by_id() {
+        let Some(cluster) = mss_testkit::Cluster::start() else { return };
+        cluster.create_database("mss");
+        let config = PostgresConfig { url: cluster.url("mss"), password: None, pool_size: 4, ca_pem: None };
+        let store = PgStore::open(&config).await.unwrap();
+        // Mailbox 2's INBOX gets the lower id.
+        cluster.psql(
+            "mss",
+            "INSERT INTO mailboxes (address, kind, state, display_name, created_at, updated_at)
+             VALUES ('a@pharma.test', 'PER', 'active', 'A', 0, 0), ('b@pharma.test', 'PER', 'active', 'B', 0, 0);
+             INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (2, 'INBOX', 1);
+             INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (1, 'INBOX', 2);",
+        );
+        let (first, second) =
+            (store.folder(2, INBOX).await.unwrap().unwrap().id, store.folder(1, INBOX).await.unwrap().unwrap().id);
+        assert!(first < second);
+
+        let (mut other, connection) =
+            tokio_postgres::connect(&cluster.url("mss"), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let other = other.transaction().await.unwrap();
+        other.execute("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE", &[&first]).await.unwrap();
+        let delivered = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let body = b"Subject: x\r\n\r\n".to_vec();
+                let message = NewMessage {
+                    blob: BlobHash::of(&body),
+                    size: body.len() as u64,
+                    received_at: 0,
+                    inline: Some(body),
+                    facts: None,
+                };
+                let placements = [1, 2].map(|mailbox| Placement { mailbox, folder: INBOX.to_string() });
+                store.link_message(message, &placements).await
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
+        while cluster.psql("mss", waiting).trim() != "1" {
+            assert!(std::time::Instant::now() < deadline, "the delivery never waited for the folder");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        other
+            .execute("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE NOWAIT", &[&second])
+            .await
+            .expect("the delivery holds no folder while it waits for the lower id");
+        other.commit().await.unwrap();
+        let delivery = delivered.await.unwrap().unwrap();
+        let mut copies: Vec<_> = delivery.copies.iter().map(|c| (c.mailbox, c.folder.as_str(), c.uid)).collect();
+        copies.sort_unstable();
+        assert_eq!(copies, [(1, INBOX, 1), (2, INBOX, 1)]);
     }
 }

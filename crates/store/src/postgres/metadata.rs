@@ -10,7 +10,7 @@ use super::{
     MAILBOX_COLUMNS, PgStore, insert_mailbox, mailbox_by_id, mailbox_row, next_uidvalidity, parse_col, retried,
 };
 use crate::model::*;
-use crate::{BlobHash, StoreError, now_unix};
+use crate::{BlobHash, FolderId, StoreError, now_unix};
 use mss_core::{EmailAddress, NationalId, Role};
 
 /// The mailboxes whose `column` (an indexed one, named by the code) is
@@ -372,26 +372,20 @@ impl MetadataStore for PgStore {
             if let Some(facts) = &message.facts {
                 super::facts::insert_facts(&tx, facts).await?;
             }
-            // Folders are locked in one order whatever the placements' order, so
-            // that two deliveries into the same folders never wait on each other
-            // in a cycle; missing folders are made first (they take the
-            // UIDVALIDITY counter, held until the commit), before any folder is
-            // locked.
+            // Missing folders are made first, in one order whatever the
+            // placements' order (they take the UIDVALIDITY counter, held
+            // until the commit), before any folder is locked.
             let mut order: Vec<usize> = (0..placements.len()).collect();
             order.sort_by(|&a, &b| {
                 let (a, b) = (&placements[a], &placements[b]);
                 (a.mailbox, &a.folder).cmp(&(b.mailbox, &b.folder))
             });
+            let lookup = tx.prepare_cached("SELECT id FROM folders WHERE mailbox_id = $1 AND name = $2").await?;
+            let mut targets: Vec<(FolderId, usize)> = Vec::with_capacity(placements.len());
             for &i in &order {
                 let Placement { mailbox, folder } = &placements[i];
-                if folder == INBOX {
-                    continue;
-                }
-                let exists = tx
-                    .query_opt("SELECT 1 FROM folders WHERE mailbox_id = $1 AND name = $2", &[mailbox, folder])
-                    .await?
-                    .is_some();
-                if !exists {
+                let mut found = tx.query_opt(&lookup, &[mailbox, folder]).await?;
+                if found.is_none() && folder != INBOX {
                     tx.execute(
                         "INSERT INTO folders (mailbox_id, name, uidvalidity)
                          SELECT id, $2, $3 FROM mailboxes WHERE id = $1
@@ -399,13 +393,22 @@ impl MetadataStore for PgStore {
                         &[mailbox, folder, &i64::from(next_uidvalidity(&tx).await?)],
                     )
                     .await?;
+                    found = tx.query_opt(&lookup, &[mailbox, folder]).await?;
                 }
+                let row = found.ok_or_else(|| StoreError::NotFound(format!("{folder} of mailbox {mailbox}")))?;
+                targets.push((row.try_get(0)?, i));
             }
+            // Then locked by id, the order of every writer of several
+            // folders (copy and move lock the lower id first): a delivery
+            // into several mailboxes never waits in a cycle with a copy
+            // between two of them. The name is checked again: a folder
+            // renamed meanwhile is not the one the placement names.
+            targets.sort_unstable();
             let allocate = tx
                 .prepare_cached(
                     "UPDATE folders SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1
-                     WHERE mailbox_id = $1 AND name = $2
-                     RETURNING id, uidnext - 1, highest_modseq",
+                     WHERE id = $1 AND name = $2
+                     RETURNING uidnext - 1, highest_modseq",
                 )
                 .await?;
             let link = tx
@@ -415,13 +418,13 @@ impl MetadataStore for PgStore {
                 )
                 .await?;
             let mut copies: Vec<Option<DeliveredCopy>> = vec![None; placements.len()];
-            for &i in &order {
+            for (folder_id, i) in targets {
                 let Placement { mailbox, folder } = &placements[i];
                 // The row stays locked until the commit: UIDs are committed in
                 // the order they are given.
-                let found = tx.query_opt(&allocate, &[mailbox, folder]).await?;
+                let found = tx.query_opt(&allocate, &[&folder_id, folder]).await?;
                 let row = found.ok_or_else(|| StoreError::NotFound(format!("{folder} of mailbox {mailbox}")))?;
-                let (folder_id, uid, modseq): (i64, i64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                let (uid, modseq): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
                 let uid = u32::try_from(uid)
                     .ok()
                     .filter(|&uid| uid < u32::MAX)

@@ -7,8 +7,9 @@
 //! at a time): every read-modify-write here locks what it reads
 //! (`SELECT … FOR UPDATE`) or is one atomic statement (`UPDATE … RETURNING`),
 //! so that two nodes never allocate the same UID or fork the audit chain.
-//! Writers of a folder's messages lock in one order, the folder's row first,
-//! then its rows by UID (a backfill of facts, which writes rows of many
+//! Writers of a folder's messages lock in one order, the folder's row first
+//! (folders by id when there are several: copy, move, a delivery to several
+//! mailboxes), then its rows by UID (a backfill of facts, which writes rows of many
 //! folders without their folders' rows, locks them by folder and UID before
 //! it writes): two of them never wait for each other in a circle, which
 //! PostgreSQL would break by refusing one (`deadlock detected`). A writer
