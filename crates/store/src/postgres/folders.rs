@@ -721,6 +721,32 @@ mod tests {
         assert_eq!(nodes[0].folder(1, INBOX).await.unwrap().unwrap().highest_modseq, 61);
     }
 
+    /// A store on a new database of `cluster`, holding what `setup` inserts.
+    async fn store_with(cluster: &mss_testkit::Cluster, setup: &str) -> PgStore {
+        cluster.create_database("mss");
+        let config = PostgresConfig { url: cluster.url("mss"), password: None, pool_size: 4, ca_pem: None };
+        let store = PgStore::open(&config).await.unwrap();
+        cluster.psql("mss", setup);
+        store
+    }
+
+    /// A connection to the store's database beside the store's pool.
+    async fn other_client(cluster: &mss_testkit::Cluster) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(&cluster.url("mss"), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client
+    }
+
+    /// Returns once a transaction waits for a lock (`who`, 20 s at most).
+    async fn until_one_waits_for_a_lock(cluster: &mss_testkit::Cluster, who: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
+        while cluster.psql("mss", waiting).trim() != "1" {
+            assert!(std::time::Instant::now() < deadline, "{who} never waited for a lock");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// A flag change meets another transaction that locks the message's row
     /// and then the folder's, the reverse of every writer here: PostgreSQL
     /// breaks the cycle by refusing the flag change, which runs again once
@@ -728,15 +754,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_writer_refused_for_a_lock_cycle_runs_again() {
         let Some(cluster) = mss_testkit::Cluster::start() else { return };
-        cluster.create_database("mss");
-        let config = PostgresConfig { url: cluster.url("mss"), password: None, pool_size: 4, ca_pem: None };
-        let store = PgStore::open(&config).await.unwrap();
-        cluster.psql(
-            "mss",
+        let store = store_with(
+            &cluster,
             "INSERT INTO mailboxes (address, kind, state, display_name, created_at, updated_at)
              VALUES ('a@pharma.test', 'PER', 'active', 'A', 0, 0);
              INSERT INTO folders (mailbox_id, name, uidvalidity) SELECT id, 'INBOX', 1 FROM mailboxes;",
-        );
+        )
+        .await;
         let folder = store.folder(1, INBOX).await.unwrap().unwrap().id;
         let body = b"Subject: x\r\n\r\n";
         let message = Appended {
@@ -748,9 +772,7 @@ mod tests {
         };
         store.append(folder, &[message]).await.unwrap();
 
-        let (mut other, connection) =
-            tokio_postgres::connect(&cluster.url("mss"), tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(connection);
+        let mut other = other_client(&cluster).await;
         let other = other.transaction().await.unwrap();
         other.execute("UPDATE folder_messages SET flags = '$autre' WHERE folder_id = $1", &[&folder]).await.unwrap();
         let flagged = {
@@ -760,12 +782,7 @@ mod tests {
         // The flag change holds the folder's row and waits for the message's;
         // this waits for the folder's: a cycle, found after PostgreSQL's
         // deadlock_timeout (1 s) by the flag change, which waited first.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
-        while cluster.psql("mss", waiting).trim() != "1" {
-            assert!(std::time::Instant::now() < deadline, "the flag change never waited for the row");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        until_one_waits_for_a_lock(&cluster, "the flag change").await;
         other.execute("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE", &[&folder]).await.unwrap();
         other.commit().await.unwrap();
         let flagged = flagged.await.unwrap().expect("run again after the conflict");
@@ -783,24 +800,20 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_delivery_to_several_mailboxes_locks_their_folders_by_id() {
         let Some(cluster) = mss_testkit::Cluster::start() else { return };
-        cluster.create_database("mss");
-        let config = PostgresConfig { url: cluster.url("mss"), password: None, pool_size: 4, ca_pem: None };
-        let store = PgStore::open(&config).await.unwrap();
         // Mailbox 2's INBOX gets the lower id.
-        cluster.psql(
-            "mss",
+        let store = store_with(
+            &cluster,
             "INSERT INTO mailboxes (address, kind, state, display_name, created_at, updated_at)
              VALUES ('a@pharma.test', 'PER', 'active', 'A', 0, 0), ('b@pharma.test', 'PER', 'active', 'B', 0, 0);
              INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (2, 'INBOX', 1);
              INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (1, 'INBOX', 2);",
-        );
+        )
+        .await;
         let (first, second) =
             (store.folder(2, INBOX).await.unwrap().unwrap().id, store.folder(1, INBOX).await.unwrap().unwrap().id);
         assert!(first < second);
 
-        let (mut other, connection) =
-            tokio_postgres::connect(&cluster.url("mss"), tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(connection);
+        let mut other = other_client(&cluster).await;
         let other = other.transaction().await.unwrap();
         other.execute("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE", &[&first]).await.unwrap();
         let delivered = {
@@ -818,12 +831,7 @@ mod tests {
                 store.link_message(message, &placements).await
             })
         };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
-        while cluster.psql("mss", waiting).trim() != "1" {
-            assert!(std::time::Instant::now() < deadline, "the delivery never waited for the folder");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        until_one_waits_for_a_lock(&cluster, "the delivery").await;
         other
             .execute("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE NOWAIT", &[&second])
             .await
