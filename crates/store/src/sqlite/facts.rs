@@ -52,7 +52,8 @@ pub(crate) fn insert_facts(tx: &Transaction<'_>, facts: &MessageFacts, of: Facts
                                         imap_from_key)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
                     ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28
-             WHERE ?29 OR EXISTS (SELECT 1 FROM messages WHERE blob_hash = ?1)
+             WHERE ?29 OR EXISTS (SELECT 1 FROM messages WHERE facts_id IS NULL AND blob_hash = ?1)
+                OR EXISTS (SELECT 1 FROM messages WHERE facts_id = (SELECT id FROM message_facts WHERE blob_hash = ?1))
              ON CONFLICT (blob_hash) DO UPDATE SET
                 version = excluded.version, encoded = excluded.encoded, sent_at = excluded.sent_at,
                 subject = excluded.subject, from_name = excluded.from_name, from_address = excluded.from_address,

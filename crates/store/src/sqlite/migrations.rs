@@ -54,6 +54,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sort_keys_indexed_once_sorted",
         include_str!("../../migrations/sqlite/0032_sort_keys_indexed_once_sorted.sql"),
     ),
+    (
+        33,
+        "messages_found_by_their_facts",
+        include_str!("../../migrations/sqlite/0033_messages_found_by_their_facts.sql"),
+    ),
 ];
 
 /// The version of the database at `path`, read only (0: no database yet,

@@ -1050,6 +1050,27 @@ pub(crate) mod tests {
         (dir, store, mailbox, inbox)
     }
 
+    /// A message whose searchable text is `text`, with its facts.
+    pub(crate) fn message(raw: &[u8], text: &str) -> NewMessage {
+        let blob = BlobHash::of(raw);
+        let facts = crate::MessageFacts {
+            blob,
+            version: 1,
+            encoded: b"{}".to_vec(),
+            columns: crate::FactColumns::default(),
+            text: crate::IndexedText::of(text),
+            searched: Default::default(),
+            documents: Vec::new(),
+        };
+        NewMessage {
+            blob,
+            size: raw.len() as u64,
+            received_at: 1_700_000_000,
+            inline: Some(raw.to_vec()),
+            facts: Some(facts),
+        }
+    }
+
     /// A pharmacy's organisational mailbox, active.
     pub(crate) fn pharmacy_mailbox() -> NewMailbox {
         NewMailbox {

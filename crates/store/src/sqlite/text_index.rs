@@ -232,30 +232,9 @@ fn insert_texts(tx: &Transaction<'_>, texts: &[(i64, BlobHash, IndexedText)]) ->
 #[cfg(test)]
 mod tests {
     use super::super::SqliteStore;
-    use super::super::tests::{store_with_inbox, temporary_store};
+    use super::super::tests::{message, store_with_inbox, temporary_store};
     use super::insert_texts;
     use crate::*;
-
-    /// A message whose searchable text is `text`, with its facts.
-    fn message(raw: &[u8], text: &str) -> NewMessage {
-        let blob = BlobHash::of(raw);
-        let facts = MessageFacts {
-            blob,
-            version: 1,
-            encoded: b"{}".to_vec(),
-            columns: FactColumns::default(),
-            text: IndexedText::of(text),
-            searched: Default::default(),
-            documents: Vec::new(),
-        };
-        NewMessage {
-            blob,
-            size: raw.len() as u64,
-            received_at: 1_700_000_000,
-            inline: Some(raw.to_vec()),
-            facts: Some(facts),
-        }
-    }
 
     async fn found(store: &SqliteStore, folder: FolderId, search: &str) -> Vec<u32> {
         let query = PageQuery {

@@ -8,7 +8,7 @@ use mss_store::*;
 use crate::support::person;
 
 /// Facts as a caller would compute them; the store keeps them opaque.
-fn facts_of(raw: &[u8], version: u32, subject: &str) -> MessageFacts {
+pub(crate) fn facts_of(raw: &[u8], version: u32, subject: &str) -> MessageFacts {
     MessageFacts {
         blob: BlobHash::of(raw),
         version,

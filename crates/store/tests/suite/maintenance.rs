@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use mss_store::*;
 
+use crate::suite::facts::facts_of;
 use crate::support::person;
 
 /// A body stored in a blob file (larger than what the database keeps).
@@ -18,27 +19,38 @@ pub async fn a_healthy_store_checks_clean_and_collects_only_unreferenced_blobs(s
     let kept = store.deliver(b"Subject: kept\r\n\r\nx\r\n", &[a.id]).await.unwrap();
     let gone_small = store.deliver(b"Subject: gone\r\n\r\nx\r\n", &[a.id]).await.unwrap();
     let gone_large = store.deliver(&large("gone too"), &[a.id]).await.unwrap();
+    // Messages with facts are found through them (SQLite indexes by hash
+    // only the messages without): the same collection either way.
+    let with_facts = |subject: &str| format!("Subject: {subject}\r\n\r\nx\r\n").into_bytes();
+    let (kept_raw, gone_raw) = (with_facts("kept, facts"), with_facts("gone, facts"));
+    let inbox = [Placement::inbox(a.id)];
+    let kept_facts = store.deliver_indexed(&kept_raw, &inbox, Some(facts_of(&kept_raw, 1, "kept"))).await.unwrap();
+    let gone_facts = store.deliver_indexed(&gone_raw, &inbox, Some(facts_of(&gone_raw, 1, "gone"))).await.unwrap();
     let queued = store
         .enqueue(b"Subject: out\r\n\r\nx\r\n", "a.a@pharma.test", &["b@other.test".parse().unwrap()], i64::MAX)
         .await;
     queued.unwrap();
     let report = store.check(true).await.unwrap();
     assert!(report.is_consistent(), "{report:?}");
-    assert_eq!((report.referenced_blobs, report.unreferenced_blobs), (4, 0));
+    assert_eq!((report.referenced_blobs, report.unreferenced_blobs), (6, 0));
 
     let inbox = store.meta.folder(a.id, INBOX).await.unwrap().unwrap();
-    let uids = [gone_small.copies[0].uid, gone_large.copies[0].uid];
+    let uids = [gone_small.copies[0].uid, gone_large.copies[0].uid, gone_facts.copies[0].uid];
     store.meta.set_flags(inbox.id, &uids, FlagChange::Add, &["\\Deleted".into()], None).await.unwrap();
     assert_eq!(store.meta.expunge(inbox.id, None).await.unwrap(), uids);
     let report = store.check(true).await.unwrap();
     assert!(report.is_consistent(), "an expunged message's blob is garbage, not a fault: {report:?}");
-    assert_eq!((report.referenced_blobs, report.unreferenced_blobs), (2, 2));
+    assert_eq!((report.referenced_blobs, report.unreferenced_blobs), (3, 3));
 
     // A small body goes at once (its removal checks references in the same
     // statement); a blob file written a moment ago waits for the grace period.
     let young = store.collect_blobs(COLLECTION_GRACE).await.unwrap();
-    assert_eq!(young, Collection { unreferenced: 2, removed: 1 });
+    assert_eq!(young, Collection { unreferenced: 3, removed: 2 });
     assert!(store.blobs.get(&gone_small.blob).await.unwrap().is_none());
+    assert!(store.blobs.get(&gone_facts.blob).await.unwrap().is_none());
+    assert!(store.blobs.get(&kept_facts.blob).await.unwrap().is_some(), "named through its facts");
+    let kept_uid = kept_facts.copies[0].uid;
+    assert_eq!(store.meta.facts(inbox.id, &[kept_uid]).await.unwrap().len(), 1, "its facts kept");
     assert!(store.blobs.get(&gone_large.blob).await.unwrap().is_some());
     let collected = store.collect_blobs(Duration::ZERO).await.unwrap();
     assert_eq!(collected, Collection { unreferenced: 1, removed: 1 });
@@ -46,7 +58,7 @@ pub async fn a_healthy_store_checks_clean_and_collects_only_unreferenced_blobs(s
     assert!(store.blobs.get(&kept.blob).await.unwrap().is_some(), "a referenced blob is never collected");
     let report = store.check(true).await.unwrap();
     assert!(report.is_consistent(), "{report:?}");
-    assert_eq!((report.referenced_blobs, report.unreferenced_blobs), (2, 0));
+    assert_eq!((report.referenced_blobs, report.unreferenced_blobs), (3, 0));
 }
 
 /// A backup holds what was stored, small bodies in its database and large
