@@ -59,6 +59,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "messages_found_by_their_facts",
         include_str!("../../migrations/sqlite/0033_messages_found_by_their_facts.sql"),
     ),
+    (
+        34,
+        "bodies_kept_under_their_facts",
+        include_str!("../../migrations/sqlite/0034_bodies_kept_under_their_facts.sql"),
+    ),
 ];
 
 /// The version of the database at `path`, read only (0: no database yet,
@@ -155,5 +160,41 @@ mod tests {
         assert_eq!(count(&conn), 1);
         conn.execute("DELETE FROM message_facts", []).unwrap();
         assert_eq!(count(&conn), 0);
+    }
+
+    /// Migration 0034 moves the bodies that have facts under them, and
+    /// leaves the others under their hash.
+    #[test]
+    fn bodies_of_a_version_33_database_move_under_their_facts() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)").unwrap();
+        for &(version, name, sql) in &MIGRATIONS[..33] {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_migrations VALUES (?1, ?2, 0)", params![version, name]).unwrap();
+        }
+        let (with_facts, without) = ("ab".repeat(32), "cd".repeat(32));
+        for (hash, data) in [(&with_facts, &b"bilan"[..]), (&without, &b"ordonnance"[..])] {
+            conn.execute("INSERT INTO inline_blobs (hash, data) VALUES (?1, ?2)", params![hash, data]).unwrap();
+        }
+        conn.execute("INSERT INTO message_facts (blob_hash, version, encoded) VALUES (?1, 1, x'7b7d')", [&with_facts])
+            .unwrap();
+
+        apply(&mut conn).unwrap();
+        let under_facts: (String, Vec<u8>) = conn
+            .query_row(
+                "SELECT f.blob_hash, b.data FROM facts_bodies b JOIN message_facts f ON f.id = b.facts_id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(under_facts, (with_facts, b"bilan".to_vec()));
+        let under_hash: Vec<String> = conn
+            .prepare("SELECT hash FROM inline_blobs")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(under_hash, [without]);
     }
 }

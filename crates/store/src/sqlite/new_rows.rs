@@ -36,9 +36,6 @@ pub(super) struct Inserted<'a> {
 /// row.
 pub(super) fn insert_message<'a>(tx: &Transaction<'_>, message: &NewRow<'a>) -> Result<Inserted<'a>, StoreError> {
     let size = i64::try_from(message.size).map_err(|_| StoreError::Invalid("message size".into()))?;
-    if let Some(body) = message.inline {
-        insert_inline_blob(tx, message.blob, body)?;
-    }
     let facts_id = match message.facts {
         Some(facts) if &facts.blob != message.blob => {
             return Err(StoreError::Invalid("facts of another message".into()));
@@ -48,6 +45,9 @@ pub(super) fn insert_message<'a>(tx: &Transaction<'_>, message: &NewRow<'a>) -> 
         Some(facts) => insert_facts(tx, facts, FactsOf::MessageInserted)?,
         None => None,
     };
+    if let Some(body) = message.inline {
+        insert_inline_body(tx, message.blob, body)?;
+    }
     tx.prepare_cached("INSERT INTO messages (blob_hash, size, received_at, facts_id) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![message.blob.to_hex(), size, message.received_at, facts_id])?;
     let columns = facts_id.and(message.facts).map(|facts| &facts.columns);
@@ -99,11 +99,23 @@ pub(super) fn insert_folder_row(tx: &Transaction<'_>, row: &FolderRow<'_>) -> Re
     Ok(())
 }
 
-/// Stores a small body in the transaction that links it; the same content
-/// twice is kept once.
-fn insert_inline_blob(tx: &Transaction<'_>, hash: &BlobHash, body: &[u8]) -> Result<(), StoreError> {
-    tx.prepare_cached("INSERT INTO inline_blobs (hash, data) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING")?
-        .execute(params![hash.to_hex(), body])?;
+/// Stores a small body in the transaction that links it, after its facts:
+/// under its facts' id when it has some (migration 0034), else under its
+/// hash; the same content twice is kept once.
+fn insert_inline_body(tx: &Transaction<'_>, hash: &BlobHash, body: &[u8]) -> Result<(), StoreError> {
+    let hash = hash.to_hex();
+    let under_facts = tx
+        .prepare_cached(
+            "INSERT INTO facts_bodies (facts_id, data) SELECT id, ?2 FROM message_facts WHERE blob_hash = ?1
+             ON CONFLICT (facts_id) DO NOTHING",
+        )?
+        .execute(params![hash, body])?;
+    let has_facts =
+        under_facts == 1 || tx.prepare_cached("SELECT 1 FROM message_facts WHERE blob_hash = ?1")?.exists([&hash])?;
+    if !has_facts {
+        tx.prepare_cached("INSERT INTO inline_blobs (hash, data) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING")?
+            .execute(params![hash, body])?;
+    }
     Ok(())
 }
 
