@@ -124,6 +124,16 @@ async fn target_columns(
         .collect())
 }
 
+/// Where the rows of `table` are read in SQLite: the table of that name,
+/// but for the small bodies, which SQLite keeps under their facts when they
+/// have some (migration 0034) and PostgreSQL by hash.
+fn source_of(table: &str) -> String {
+    match table {
+        "inline_blobs" => format!("({}) AS inline_blobs", crate::sqlite::EVERY_BODY),
+        _ => table.to_string(),
+    }
+}
+
 /// Every row of `table` in SQLite, its values typed for PostgreSQL.
 fn read_rows(
     source: &rusqlite::Connection,
@@ -131,7 +141,7 @@ fn read_rows(
     columns: &[(String, String)],
 ) -> Result<Vec<Vec<Value>>, StoreError> {
     let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
-    let mut statement = source.prepare(&format!("SELECT {} FROM {table}", names.join(", ")))?;
+    let mut statement = source.prepare(&format!("SELECT {} FROM {}", names.join(", "), source_of(table)))?;
     let mut rows = statement.query([])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {

@@ -10,6 +10,11 @@ use rusqlite::{OptionalExtension, params};
 use super::SqliteStore;
 use crate::{BlobHash, InlineBlobs, StoreError};
 
+/// Every small body with its hash, wherever it is kept (what PostgreSQL
+/// keeps in one table, `inline_blobs`, by hash).
+pub(crate) const EVERY_BODY: &str = "SELECT hash, data FROM inline_blobs
+     UNION ALL SELECT f.blob_hash, b.data FROM facts_bodies b JOIN message_facts f ON f.id = b.facts_id";
+
 /// The body `?1`, wherever it is kept.
 const BODY: &str = "SELECT data FROM facts_bodies WHERE facts_id = (SELECT id FROM message_facts WHERE blob_hash = ?1)
      UNION ALL SELECT data FROM inline_blobs WHERE hash = ?1";
@@ -227,13 +232,24 @@ mod tests {
         assert!(!store.remove_inline_blob_if_unreferenced(&blobs[0]).await.unwrap(), "the queue names it");
         assert_eq!(kept(&store, blobs[0]).await, (false, true), "its facts gone, under its hash again");
         assert_eq!(store.inline_blob(&blobs[0]).await.unwrap(), Some(first));
-        // A copy under its hash beside its facts' is what `mss check` reports.
+        // A copy under its hash beside its facts', and a body under facts
+        // that are gone, are what `mss check` reports.
         assert!(store.check_metadata().await.unwrap().is_empty());
         let stray = blobs[1].to_hex();
-        let copy = "INSERT INTO inline_blobs (hash, data) VALUES (?1, x'00')";
-        store.write(move |tx| Ok(tx.execute(copy, [stray]).map(|_| ())?)).await.unwrap();
+        store
+            .write(move |tx| {
+                tx.execute("INSERT INTO inline_blobs (hash, data) VALUES (?1, x'00')", [stray])?;
+                tx.execute("INSERT INTO facts_bodies (facts_id, data) VALUES (999999, x'00')", [])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
         let problems = store.check_metadata().await.unwrap();
-        assert_eq!(problems, [format!("body {} is kept apart from its facts", blobs[1])]);
+        let expected = [
+            format!("body {} is kept apart from its facts", blobs[1]),
+            "a body is kept under facts 999999, which are gone".to_string(),
+        ];
+        assert_eq!(problems, expected);
         for blob in blobs {
             store.delete_inline_blob(&blob).await.unwrap();
             assert_eq!(kept(&store, blob).await, (false, false), "deleted wherever kept");

@@ -18,6 +18,11 @@ const BLOB_HASH_SHAPE: &str = "SELECT 'message ' || id || ' names `' || blob_has
 const BODY_KEPT_APART_FROM_ITS_FACTS: &str = "SELECT 'body ' || hash || ' is kept apart from its facts'
     FROM inline_blobs WHERE hash IN (SELECT blob_hash FROM message_facts)";
 
+/// A body kept under facts that are gone: new facts given that id would
+/// find another body there (read, it fails its hash check).
+const BODY_UNDER_FACTS_GONE: &str = "SELECT 'a body is kept under facts ' || facts_id || ', which are gone'
+    FROM facts_bodies WHERE facts_id NOT IN (SELECT id FROM message_facts)";
+
 fn problems_of(conn: &Connection, sql: &str) -> Result<Vec<String>, StoreError> {
     let mut statement = conn.prepare(sql)?;
     let rows = statement.query_map([], |r| r.get::<_, String>(0))?;
@@ -39,7 +44,7 @@ fn check(conn: &Connection) -> Result<Vec<String>, StoreError> {
     for orphan in orphans.take(PROBLEMS_PER_CHECK) {
         problems.push(orphan?);
     }
-    for sql in INVARIANTS.iter().chain([&BLOB_HASH_SHAPE, &BODY_KEPT_APART_FROM_ITS_FACTS]) {
+    for sql in INVARIANTS.iter().chain([&BLOB_HASH_SHAPE, &BODY_KEPT_APART_FROM_ITS_FACTS, &BODY_UNDER_FACTS_GONE]) {
         problems.extend(problems_of(conn, sql)?);
     }
     Ok(problems)

@@ -124,14 +124,20 @@ mod tests {
 
     use super::{MIGRATIONS, apply};
 
-    #[test]
-    fn facts_of_a_version_10_database_are_kept_for_the_backfill() {
-        let mut conn = Connection::open_in_memory().unwrap();
+    /// A database in memory as the first `applied` migrations left it.
+    fn database_at(applied: usize) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)").unwrap();
-        for &(version, name, sql) in &MIGRATIONS[..10] {
+        for &(version, name, sql) in &MIGRATIONS[..applied] {
             conn.execute_batch(sql).unwrap();
             conn.execute("INSERT INTO schema_migrations VALUES (?1, ?2, 0)", params![version, name]).unwrap();
         }
+        conn
+    }
+
+    #[test]
+    fn facts_of_a_version_10_database_are_kept_for_the_backfill() {
+        let mut conn = database_at(10);
         let hash = "ab".repeat(32);
         conn.execute("INSERT INTO messages (blob_hash, size, received_at) VALUES (?1, 1, 1)", [&hash]).unwrap();
         conn.execute(
@@ -166,12 +172,7 @@ mod tests {
     /// leaves the others under their hash.
     #[test]
     fn bodies_of_a_version_33_database_move_under_their_facts() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)").unwrap();
-        for &(version, name, sql) in &MIGRATIONS[..33] {
-            conn.execute_batch(sql).unwrap();
-            conn.execute("INSERT INTO schema_migrations VALUES (?1, ?2, 0)", params![version, name]).unwrap();
-        }
+        let mut conn = database_at(33);
         let (with_facts, without) = ("ab".repeat(32), "cd".repeat(32));
         for (hash, data) in [(&with_facts, &b"bilan"[..]), (&without, &b"ordonnance"[..])] {
             conn.execute("INSERT INTO inline_blobs (hash, data) VALUES (?1, ?2)", params![hash, data]).unwrap();

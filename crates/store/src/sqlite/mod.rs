@@ -20,6 +20,7 @@ mod facts;
 mod folders;
 mod indicator;
 mod inline_blobs;
+pub(crate) use inline_blobs::EVERY_BODY;
 mod leases;
 mod lifecycle;
 mod listing;
