@@ -2,13 +2,19 @@
 //! the client offers its suites in: OpenSSL's clients, Postfix among them,
 //! put AES-256-GCM-SHA384 first, and so does a default rustls client. The
 //! web server keeps a browser's order (ChaCha20 first on a device without
-//! AES instructions).
+//! AES instructions). A client resumes its next connections, two of them
+//! opened together included.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mss_trust::pki::{CertificateAuthority, OperatorIdentity};
 use mss_trust::tls::TlsMaterial;
-use rustls::{CipherSuite, ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+use rustls::client::{ClientSessionMemoryCache, ClientSessionStore, Tls12ClientSessionValue, Tls13ClientSessionValue};
+use rustls::{
+    CipherSuite, ClientConfig, ClientConnection, HandshakeKind, NamedGroup, RootCertStore, ServerConfig,
+    ServerConnection,
+};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 
@@ -54,8 +60,23 @@ fn client(
 
 /// The suite a handshake in memory settles on.
 fn negotiated(server: Arc<ServerConfig>, client: Arc<ClientConfig>) -> CipherSuite {
-    let name = ServerName::try_from("mss.example.fr").unwrap();
-    let mut client = ClientConnection::new(client, name).unwrap();
+    let (suite, _) = handshake(server, client);
+    suite
+}
+
+/// A handshake in memory, up to the server's session tickets: its suite
+/// and whether the client resumed a session.
+fn handshake(server: Arc<ServerConfig>, client: Arc<ClientConfig>) -> (CipherSuite, HandshakeKind) {
+    finish(server, opened(client))
+}
+
+/// A client's connection, its first flight made (a session ticket taken).
+fn opened(client: Arc<ClientConfig>) -> ClientConnection {
+    ClientConnection::new(client, ServerName::try_from("mss.example.fr").unwrap()).unwrap()
+}
+
+/// Drives `client`'s handshake with a new server connection to its end.
+fn finish(server: Arc<ServerConfig>, mut client: ClientConnection) -> (CipherSuite, HandshakeKind) {
     let mut server = ServerConnection::new(server).unwrap();
     let mut wire = Vec::new();
     while client.is_handshaking() || server.is_handshaking() {
@@ -70,7 +91,7 @@ fn negotiated(server: Arc<ServerConfig>, client: Arc<ClientConfig>) -> CipherSui
     }
     let suite = server.negotiated_cipher_suite().unwrap().suite();
     assert_eq!(Some(suite), client.negotiated_cipher_suite().map(|s| s.suite()));
-    suite
+    (suite, client.handshake_kind().unwrap())
 }
 
 #[test]
@@ -117,4 +138,64 @@ fn our_clients_offer_aes_128_first() {
     for client in [material.client().unwrap(), material.trust_space_client().unwrap()] {
         assert_eq!(client.crypto_provider().cipher_suites[0].suite(), CipherSuite::TLS13_AES_128_GCM_SHA256);
     }
+}
+
+/// A client's memory of sessions that counts the TLS 1.3 tickets it is given.
+#[derive(Debug)]
+struct CountedTickets {
+    kept: ClientSessionMemoryCache,
+    given: AtomicUsize,
+}
+
+impl ClientSessionStore for CountedTickets {
+    fn set_kx_hint(&self, server: ServerName<'static>, group: NamedGroup) {
+        self.kept.set_kx_hint(server, group);
+    }
+    fn kx_hint(&self, server: &ServerName<'_>) -> Option<NamedGroup> {
+        self.kept.kx_hint(server)
+    }
+    fn set_tls12_session(&self, server: ServerName<'static>, value: Tls12ClientSessionValue) {
+        self.kept.set_tls12_session(server, value);
+    }
+    fn tls12_session(&self, server: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
+        self.kept.tls12_session(server)
+    }
+    fn remove_tls12_session(&self, server: &ServerName<'static>) {
+        self.kept.remove_tls12_session(server);
+    }
+    fn insert_tls13_ticket(&self, server: ServerName<'static>, value: Tls13ClientSessionValue) {
+        self.given.fetch_add(1, Ordering::SeqCst);
+        self.kept.insert_tls13_ticket(server, value);
+    }
+    fn take_tls13_ticket(&self, server: &ServerName<'static>) -> Option<Tls13ClientSessionValue> {
+        self.kept.take_tls13_ticket(server)
+    }
+}
+
+/// A client that opens one connection after another (a software sending
+/// each message on a connection of its own) resumes every one after the
+/// first; one that opens two at once after its first (a peer operator's
+/// parallel deliveries) resumes both: the server gives two tickets per
+/// handshake.
+#[test]
+fn a_client_resumes_its_next_connections_two_at_once_included() {
+    let (material, anchors) = material();
+    let (server, _trust) = material.server().unwrap();
+    let tickets = Arc::new(CountedTickets { kept: ClientSessionMemoryCache::new(16), given: AtomicUsize::new(0) });
+    let mut config = (*stock_client(&anchors, &[&rustls::version::TLS13])).clone();
+    config.resumption = rustls::client::Resumption::store(tickets.clone());
+    let config = Arc::new(config);
+    let kinds: Vec<_> = (0..4).map(|_| handshake(server.clone(), config.clone()).1).collect();
+    assert_eq!(kinds[0], HandshakeKind::Full);
+    assert!(kinds[1..].iter().all(|k| *k == HandshakeKind::Resumed), "{kinds:?}");
+
+    let fresh = Arc::new(CountedTickets { kept: ClientSessionMemoryCache::new(16), given: AtomicUsize::new(0) });
+    let mut config = (*config).clone();
+    config.resumption = rustls::client::Resumption::store(fresh.clone());
+    let config = Arc::new(config);
+    assert_eq!(handshake(server.clone(), config.clone()).1, HandshakeKind::Full);
+    assert_eq!(fresh.given.load(Ordering::SeqCst), 2, "two tickets for one handshake");
+    let (first, second) = (opened(config.clone()), opened(config));
+    assert_eq!(finish(server.clone(), first).1, HandshakeKind::Resumed);
+    assert_eq!(finish(server, second).1, HandshakeKind::Resumed);
 }

@@ -15,9 +15,20 @@ use crate::{BlobHash, InlineBlobs, StoreError};
 pub(crate) const EVERY_BODY: &str = "SELECT hash, data FROM inline_blobs
      UNION ALL SELECT f.blob_hash, b.data FROM facts_bodies b JOIN message_facts f ON f.id = b.facts_id";
 
+/// The hash of every small body, sorted: [`EVERY_BODY`] without the
+/// bodies' bytes (a union of the two tables' hashes, no data read).
+const EVERY_HASH: &str = "SELECT f.blob_hash FROM facts_bodies b JOIN message_facts f ON f.id = b.facts_id
+     UNION SELECT hash FROM inline_blobs ORDER BY 1";
+
 /// The body `?1`, wherever it is kept.
 const BODY: &str = "SELECT data FROM facts_bodies WHERE facts_id = (SELECT id FROM message_facts WHERE blob_hash = ?1)
      UNION ALL SELECT data FROM inline_blobs WHERE hash = ?1";
+
+/// Removes the body `?1` wherever it is kept, whatever names it.
+const REMOVE_BODY: [&str; 2] = [
+    "DELETE FROM facts_bodies WHERE facts_id = (SELECT id FROM message_facts WHERE blob_hash = ?1)",
+    "DELETE FROM inline_blobs WHERE hash = ?1",
+];
 
 /// Removes the facts of body `?1` unless a message names that body; the
 /// body, if kept under them, goes back under its hash.
@@ -66,10 +77,7 @@ impl InlineBlobs for SqliteStore {
     /// Every hash kept here, sorted.
     async fn inline_blob_hashes(&self) -> Result<Vec<BlobHash>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT f.blob_hash FROM facts_bodies b JOIN message_facts f ON f.id = b.facts_id
-                 UNION SELECT hash FROM inline_blobs ORDER BY 1",
-            )?;
+            let mut stmt = conn.prepare(EVERY_HASH)?;
             let rows = stmt.query_map([], |r| r.get::<_, BlobHash>(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -94,11 +102,9 @@ impl InlineBlobs for SqliteStore {
     async fn delete_inline_blob(&self, hash: &BlobHash) -> Result<(), StoreError> {
         let hash = hash.to_hex();
         self.write(move |tx| {
-            tx.execute(
-                "DELETE FROM facts_bodies WHERE facts_id = (SELECT id FROM message_facts WHERE blob_hash = ?1)",
-                [&hash],
-            )?;
-            tx.execute("DELETE FROM inline_blobs WHERE hash = ?1", [&hash])?;
+            for statement in REMOVE_BODY {
+                tx.execute(statement, [&hash])?;
+            }
             Ok(())
         })
         .await
