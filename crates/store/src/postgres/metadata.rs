@@ -369,9 +369,6 @@ impl MetadataStore for PgStore {
                 )
                 .await?
                 .try_get(0)?;
-            if let Some(facts) = &message.facts {
-                super::facts::insert_facts(&tx, facts).await?;
-            }
             // Missing folders are made first, in one order whatever the
             // placements' order (they take the UIDVALIDITY counter, held
             // until the commit), before any folder is locked.
@@ -417,7 +414,7 @@ impl MetadataStore for PgStore {
                      VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .await?;
-            let mut copies: Vec<Option<DeliveredCopy>> = vec![None; placements.len()];
+            let mut allocated = Vec::with_capacity(targets.len());
             for (folder_id, i) in targets {
                 let Placement { mailbox, folder } = &placements[i];
                 // The row stays locked until the commit: UIDs are committed in
@@ -429,6 +426,20 @@ impl MetadataStore for PgStore {
                     .ok()
                     .filter(|&uid| uid < u32::MAX)
                     .ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
+                allocated.push((folder_id, i, uid, modseq));
+            }
+            // The facts once every folder is locked: their trigger updates
+            // the rows of the body's earlier messages (`message_facts_link`,
+            // in folders other writers lock), so a delivery takes no row of
+            // a folder before the folders' own locks, in id order, as copies
+            // and moves do. The new rows, inserted next, read their sort keys
+            // from the facts (`folder_messages_facts`): no second write.
+            if let Some(facts) = &message.facts {
+                super::facts::insert_facts(&tx, facts).await?;
+            }
+            let mut copies: Vec<Option<DeliveredCopy>> = vec![None; placements.len()];
+            for (folder_id, i, uid, modseq) in allocated {
+                let Placement { mailbox, folder } = &placements[i];
                 // The sender's own copy is read already: Sent counts no unread.
                 let (flags, bits) = if folder == SENT { ("\\Seen", 1_i64) } else { ("", 0) };
                 tx.execute(&link, &[&folder_id, &i64::from(uid), &message_id, &modseq, &flags, &bits]).await?;

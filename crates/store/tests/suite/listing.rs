@@ -177,6 +177,15 @@ pub async fn the_sort_keys_of_a_folder_follow_the_facts_of_its_messages(store: &
     store.meta.put_facts(&[renamed]).await.unwrap();
     assert_eq!(by_sender(inbox.id, false).await, [3, 1, 2], "now before alice");
     assert_eq!(by_sender(archives.id, false).await, [1, 2]);
+    // A body stored without facts, then delivered with them into two
+    // folders: the earlier copy takes their keys, and so do the new ones.
+    let (chloe, chloe_facts) = message(4, "Chloé", "Objet", "corps");
+    store.deliver(&chloe, &[m.id]).await.unwrap();
+    assert_eq!(by_sender(inbox.id, false).await, [4, 3, 1, 2], "without facts, first");
+    let both = [Placement::inbox(m.id), Placement { mailbox: m.id, folder: "Archives".into() }];
+    store.deliver_indexed(&chloe, &both, Some(chloe_facts)).await.unwrap();
+    assert_eq!(by_sender(inbox.id, false).await, [3, 1, 2, 5, 4], "a, alice, then chloe's two");
+    assert_eq!(by_sender(archives.id, false).await, [1, 2, 3]);
 }
 
 /// IMAP SORT SUBJECT / FROM of a whole folder from the keys on its rows:
