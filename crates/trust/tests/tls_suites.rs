@@ -181,20 +181,17 @@ impl ClientSessionStore for CountedTickets {
 fn a_client_resumes_its_next_connections_two_at_once_included() {
     let (material, anchors) = material();
     let (server, _trust) = material.server().unwrap();
-    let tickets = Arc::new(CountedTickets { kept: ClientSessionMemoryCache::new(16), given: AtomicUsize::new(0) });
-    let mut config = (*stock_client(&anchors, &[&rustls::version::TLS13])).clone();
-    config.resumption = rustls::client::Resumption::store(tickets.clone());
-    let config = Arc::new(config);
-    let kinds: Vec<_> = (0..4).map(|_| handshake(server.clone(), config.clone()).1).collect();
+    let one_after_another = stock_client(&anchors, &[&rustls::version::TLS13]);
+    let kinds: Vec<_> = (0..4).map(|_| handshake(server.clone(), one_after_another.clone()).1).collect();
     assert_eq!(kinds[0], HandshakeKind::Full);
     assert!(kinds[1..].iter().all(|k| *k == HandshakeKind::Resumed), "{kinds:?}");
 
-    let fresh = Arc::new(CountedTickets { kept: ClientSessionMemoryCache::new(16), given: AtomicUsize::new(0) });
-    let mut config = (*config).clone();
-    config.resumption = rustls::client::Resumption::store(fresh.clone());
+    let tickets = Arc::new(CountedTickets { kept: ClientSessionMemoryCache::new(16), given: AtomicUsize::new(0) });
+    let mut config = (*one_after_another).clone();
+    config.resumption = rustls::client::Resumption::store(tickets.clone());
     let config = Arc::new(config);
     assert_eq!(handshake(server.clone(), config.clone()).1, HandshakeKind::Full);
-    assert_eq!(fresh.given.load(Ordering::SeqCst), 2, "two tickets for one handshake");
+    assert_eq!(tickets.given.load(Ordering::SeqCst), 2, "two tickets for one handshake");
     let (first, second) = (opened(config.clone()), opened(config));
     assert_eq!(finish(server.clone(), first).1, HandshakeKind::Resumed);
     assert_eq!(finish(server, second).1, HandshakeKind::Resumed);
