@@ -185,6 +185,39 @@ fn searched_column(field: SearchedHeader) -> &'static str {
     }
 }
 
+/// The folders holding rows that writing `facts` updates: the rows of the
+/// messages of their blobs without facts of that version yet, onto which
+/// the facts' triggers copy the sort keys. A writer of facts locks these
+/// folders with its own, in the order of their ids, before writing them,
+/// as every writer of a folder's rows locks the folder first: a row taken
+/// in a folder not locked could wait for that folder's writer while it
+/// waits for one of ours (a copy between the two). A row of these blobs
+/// added elsewhere meanwhile is updated as before, a conflict there refused
+/// by PostgreSQL and the transaction run again ([`retried`]).
+pub(super) async fn folders_updated_by(
+    tx: &Transaction<'_>,
+    facts: &[MessageFacts],
+) -> Result<Vec<FolderId>, StoreError> {
+    if facts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let blobs: Vec<String> = facts.iter().map(|f| f.blob.to_hex()).collect();
+    let versions: Vec<i64> = facts.iter().map(|f| i64::from(f.version)).collect();
+    let stmt = tx
+        .prepare_cached(
+            "SELECT DISTINCT fm.folder_id
+             FROM unnest($1::TEXT[], $2::BIGINT[]) AS w(blob_hash, version)
+             JOIN messages m ON m.blob_hash = w.blob_hash
+             JOIN folder_messages fm ON fm.message_id = m.id
+             WHERE NOT EXISTS (SELECT 1 FROM message_facts mf
+                               WHERE mf.blob_hash = w.blob_hash AND mf.version >= w.version)
+             ORDER BY fm.folder_id",
+        )
+        .await?;
+    let rows = tx.query(&stmt, &[&blobs, &versions]).await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
 /// Messages whose blob has no facts of `version` or later.
 const WITHOUT_FACTS: &str = "FROM messages m
      WHERE NOT EXISTS (SELECT 1 FROM message_facts mf WHERE mf.blob_hash = m.blob_hash AND mf.version >= $1)";

@@ -14,7 +14,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
-use super::facts::{insert_facts, stored_u32};
+use super::facts::{folders_updated_by, insert_facts, stored_u32};
 use super::inline_blobs::link_inline_blob;
 use super::{PgStore, next_uidvalidity, parse_col, retried};
 use crate::folders::*;
@@ -58,6 +58,20 @@ pub(super) async fn lock_folder(tx: &Transaction<'_>, id: FolderId) -> Result<Fo
     let stmt = tx.prepare_cached(&sql).await?;
     let row = tx.query_opt(&stmt, &[&id]).await?;
     row.as_ref().map(folder_row).transpose()?.ok_or_else(|| StoreError::NotFound(format!("folder {id}")))
+}
+
+/// Locks the folders of `ids` that are still there until the transaction
+/// ends (one deleted meanwhile took its rows with it): folders whose rows
+/// a transaction's facts update ([`folders_updated_by`]).
+pub(super) async fn lock_folders_if_there(
+    tx: &Transaction<'_>,
+    ids: impl IntoIterator<Item = FolderId>,
+) -> Result<(), StoreError> {
+    let stmt = tx.prepare_cached("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE").await?;
+    for id in ids {
+        tx.query_opt(&stmt, &[&id]).await?;
+    }
+    Ok(())
 }
 
 /// Locks two folders, the lower id first (two transactions locking the same
@@ -509,7 +523,11 @@ impl FolderStore for PgStore {
             let count = u32::try_from(messages.len()).map_err(|_| StoreError::Invalid("too many messages".into()))?;
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
+            // With the folders whose rows the facts update, in id order.
+            let touched = folders_updated_by(&tx, facts).await?;
+            lock_folders_if_there(&tx, touched.iter().copied().filter(|&id| id < folder)).await?;
             let target = lock_folder(&tx, folder).await?;
+            lock_folders_if_there(&tx, touched.iter().copied().filter(|&id| id > folder)).await?;
             let (modseq, first_uid) = bump(&tx, folder, count).await?;
             let message = tx
                 .prepare_cached("INSERT INTO messages (blob_hash, size, received_at) VALUES ($1, $2, $3) RETURNING id")
@@ -681,21 +699,12 @@ mod tests {
              INSERT INTO folders (mailbox_id, name, uidvalidity) SELECT id, 'INBOX', 1 FROM mailboxes;",
         );
         let folder = nodes[0].folder(1, INBOX).await.unwrap().unwrap().id;
-        let appended = |node: usize, i: usize| {
+        let append_on = |node: usize, i: usize| {
             let store = nodes[node].clone();
             let body = format!("Subject: {node}-{i}\r\n\r\n");
-            tokio::spawn(async move {
-                let message = Appended {
-                    blob: BlobHash::of(body.as_bytes()),
-                    size: body.len() as u64,
-                    received_at: 0,
-                    flags: Vec::new(),
-                    inline: None,
-                };
-                store.append(folder, &[message]).await.unwrap().1
-            })
+            tokio::spawn(async move { store.append(folder, &[appended(body.as_bytes())]).await.unwrap().1 })
         };
-        let tasks: Vec<_> = (0..40).map(|i| appended(i % 2, i)).collect();
+        let tasks: Vec<_> = (0..40).map(|i| append_on(i % 2, i)).collect();
         let mut uids = Vec::new();
         for task in tasks {
             uids.extend(task.await.unwrap());
@@ -719,6 +728,11 @@ mod tests {
             nodes[0].changes_since(folder, 0).await.unwrap().changed.iter().map(|m| m.modseq).collect();
         assert_eq!(modseqs.len(), 40);
         assert_eq!(nodes[0].folder(1, INBOX).await.unwrap().unwrap().highest_modseq, 61);
+    }
+
+    /// A message of `body` to append, its body stored elsewhere.
+    fn appended(body: &[u8]) -> Appended {
+        Appended { blob: BlobHash::of(body), size: body.len() as u64, received_at: 0, flags: Vec::new(), inline: None }
     }
 
     /// A store on a new database of `cluster`, holding what `setup` inserts.
@@ -762,15 +776,7 @@ mod tests {
         )
         .await;
         let folder = store.folder(1, INBOX).await.unwrap().unwrap().id;
-        let body = b"Subject: x\r\n\r\n";
-        let message = Appended {
-            blob: BlobHash::of(body),
-            size: body.len() as u64,
-            received_at: 0,
-            flags: Vec::new(),
-            inline: None,
-        };
-        store.append(folder, &[message]).await.unwrap();
+        store.append(folder, &[appended(b"Subject: x\r\n\r\n")]).await.unwrap();
 
         let mut other = other_client(&cluster).await;
         let other = other.transaction().await.unwrap();
@@ -792,6 +798,23 @@ mod tests {
         assert!(cluster.log().contains("deadlock detected"), "the cycle was met: {}", cluster.log());
     }
 
+    /// A store with two mailboxes whose INBOXes' ids run against their
+    /// mailboxes' order: the store, mailbox 2's INBOX (the lower id), mailbox 1's.
+    async fn inboxes_against_their_mailboxes_order(cluster: &mss_testkit::Cluster) -> (PgStore, FolderId, FolderId) {
+        let store = store_with(
+            cluster,
+            "INSERT INTO mailboxes (address, kind, state, display_name, created_at, updated_at)
+             VALUES ('a@pharma.test', 'PER', 'active', 'A', 0, 0), ('b@pharma.test', 'PER', 'active', 'B', 0, 0);
+             INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (2, 'INBOX', 1);
+             INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (1, 'INBOX', 2);",
+        )
+        .await;
+        let (lower, higher) =
+            (store.folder(2, INBOX).await.unwrap().unwrap().id, store.folder(1, INBOX).await.unwrap().unwrap().id);
+        assert!(lower < higher);
+        (store, lower, higher)
+    }
+
     /// A delivery to two mailboxes whose folders' ids run against their
     /// mailboxes' order locks the lower id first, as copy and move do:
     /// while it waits for that folder, it holds no other, so a transaction
@@ -800,18 +823,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_delivery_to_several_mailboxes_locks_their_folders_by_id() {
         let Some(cluster) = mss_testkit::Cluster::start() else { return };
-        // Mailbox 2's INBOX gets the lower id.
-        let store = store_with(
-            &cluster,
-            "INSERT INTO mailboxes (address, kind, state, display_name, created_at, updated_at)
-             VALUES ('a@pharma.test', 'PER', 'active', 'A', 0, 0), ('b@pharma.test', 'PER', 'active', 'B', 0, 0);
-             INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (2, 'INBOX', 1);
-             INSERT INTO folders (mailbox_id, name, uidvalidity) VALUES (1, 'INBOX', 2);",
-        )
-        .await;
-        let (first, second) =
-            (store.folder(2, INBOX).await.unwrap().unwrap().id, store.folder(1, INBOX).await.unwrap().unwrap().id);
-        assert!(first < second);
+        let (store, first, second) = inboxes_against_their_mailboxes_order(&cluster).await;
 
         let mut other = other_client(&cluster).await;
         let other = other.transaction().await.unwrap();
@@ -841,5 +853,78 @@ mod tests {
         let mut copies: Vec<_> = delivery.copies.iter().map(|c| (c.mailbox, c.folder.as_str(), c.uid)).collect();
         copies.sort_unstable();
         assert_eq!(copies, [(1, INBOX, 1), (2, INBOX, 1)]);
+    }
+
+    /// Facts of `body` whose sort keys say `subject`.
+    fn facts_of(body: &[u8], subject: &str) -> crate::MessageFacts {
+        crate::MessageFacts {
+            blob: BlobHash::of(body),
+            version: 1,
+            encoded: Vec::new(),
+            columns: crate::FactColumns { subject_key: subject.into(), ..Default::default() },
+            text: crate::IndexedText::default(),
+            searched: Default::default(),
+            documents: Vec::new(),
+        }
+    }
+
+    /// Facts written for a body already in another folder without facts
+    /// update that folder's row (its sort keys), so the writer locks that
+    /// folder too, in the order of the ids: while a writer of the other
+    /// folder holds it and its rows, the facts' writer waits for the folder
+    /// holding none of its own, and the other can still take the writer's
+    /// folder (the cycle a copy between the two would close). `write` stores
+    /// the body, with its facts, into folder `target`.
+    async fn facts_for_an_earlier_copy_wait_for_its_folder<F, Fut>(write: F)
+    where
+        F: FnOnce(PgStore, FolderId, Vec<u8>, crate::MessageFacts) -> Fut,
+        Fut: std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
+    {
+        let Some(cluster) = mss_testkit::Cluster::start() else { return };
+        // The earlier copy is in mailbox 2's INBOX, the lower id.
+        let (store, earlier, target) = inboxes_against_their_mailboxes_order(&cluster).await;
+        let body = b"Subject: Ordonnance\r\n\r\n".to_vec();
+        store.append(earlier, &[appended(&body)]).await.unwrap();
+
+        // A writer of the earlier folder: its row, then its messages' rows.
+        let mut other = other_client(&cluster).await;
+        let other = other.transaction().await.unwrap();
+        other.execute("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE", &[&earlier]).await.unwrap();
+        other.execute("UPDATE folder_messages SET flags = '$autre' WHERE folder_id = $1", &[&earlier]).await.unwrap();
+        let written = tokio::spawn(write(store.clone(), target, body.clone(), facts_of(&body, "ordonnance")));
+        until_one_waits_for_a_lock(&cluster, "the facts' writer").await;
+        other
+            .execute("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE NOWAIT", &[&target])
+            .await
+            .expect("the facts' writer holds no folder while it waits for the earlier copy's");
+        other.commit().await.unwrap();
+        written.await.unwrap().unwrap();
+        let keys = cluster.psql("mss", "SELECT folder_id, subject_key, flags FROM folder_messages ORDER BY folder_id");
+        assert_eq!(keys.trim(), format!("{earlier}|ordonnance|$autre\n{target}|ordonnance|"));
+        assert!(!cluster.log().contains("deadlock detected"), "no cycle: {}", cluster.log());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_delivery_whose_facts_update_an_earlier_copy_locks_its_folder_in_turn() {
+        facts_for_an_earlier_copy_wait_for_its_folder(|store, _, body, facts| async move {
+            let message = NewMessage {
+                blob: facts.blob,
+                size: body.len() as u64,
+                received_at: 0,
+                inline: Some(body),
+                facts: Some(facts),
+            };
+            store.link_message(message, &[Placement { mailbox: 1, folder: INBOX.to_string() }]).await.map(drop)
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_append_whose_facts_update_an_earlier_copy_locks_its_folder_in_turn() {
+        facts_for_an_earlier_copy_wait_for_its_folder(|store, target, body, facts| async move {
+            let message = Appended { inline: Some(body.clone()), ..appended(&body) };
+            store.append_indexed(target, &[message], &[facts]).await.map(drop)
+        })
+        .await;
     }
 }

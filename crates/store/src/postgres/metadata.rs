@@ -5,6 +5,8 @@ use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
+use super::facts::folders_updated_by;
+use super::folders::lock_folders_if_there;
 use super::inline_blobs::link_inline_blob;
 use super::{
     MAILBOX_COLUMNS, PgStore, insert_mailbox, mailbox_by_id, mailbox_row, next_uidvalidity, parse_col, retried,
@@ -414,8 +416,18 @@ impl MetadataStore for PgStore {
                      VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .await?;
+            // With them, in the same order, the folders whose rows the
+            // facts update (`folders_updated_by`).
+            let mut touched = match &message.facts {
+                Some(facts) => folders_updated_by(&tx, std::slice::from_ref(facts)).await?,
+                None => Vec::new(),
+            };
+            touched.retain(|id| targets.iter().all(|(target, _)| target != id));
+            let mut touched = touched.into_iter().peekable();
             let mut allocated = Vec::with_capacity(targets.len());
             for (folder_id, i) in targets {
+                let before: Vec<FolderId> = std::iter::from_fn(|| touched.next_if(|&id| id < folder_id)).collect();
+                lock_folders_if_there(&tx, before).await?;
                 let Placement { mailbox, folder } = &placements[i];
                 // The row stays locked until the commit: UIDs are committed in
                 // the order they are given.
@@ -428,11 +440,12 @@ impl MetadataStore for PgStore {
                     .ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
                 allocated.push((folder_id, i, uid, modseq));
             }
-            // The facts once every folder is locked: their trigger updates
-            // the rows of the body's earlier messages (`message_facts_link`,
-            // in folders other writers lock), so a delivery takes no row of
-            // a folder before the folders' own locks, in id order, as copies
-            // and moves do. The new rows, inserted next, read their sort keys
+            lock_folders_if_there(&tx, touched).await?;
+            // The facts once every folder is locked, the folders of the
+            // body's earlier messages among them: their trigger updates those
+            // rows (`message_facts_link`), so a delivery takes no row of a
+            // folder before the folder's own lock, in id order, as copies and
+            // moves do. The new rows, inserted next, read their sort keys
             // from the facts (`folder_messages_facts`): no second write.
             if let Some(facts) = &message.facts {
                 super::facts::insert_facts(&tx, facts).await?;
