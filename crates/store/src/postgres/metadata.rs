@@ -364,13 +364,18 @@ impl MetadataStore for PgStore {
             if let Some(body) = &message.inline {
                 link_inline_blob(&tx, &message.blob, body).await?;
             }
-            let message_id: i64 = tx
+            // With it, whether the body had messages before (the statement
+            // sees the table as it was): a new body has no rows facts update.
+            let inserted = tx
                 .query_one(
-                    "INSERT INTO messages (blob_hash, size, received_at) VALUES ($1, $2, $3) RETURNING id",
+                    "WITH inserted AS (
+                         INSERT INTO messages (blob_hash, size, received_at) VALUES ($1, $2, $3) RETURNING id
+                     )
+                     SELECT (SELECT id FROM inserted), EXISTS (SELECT 1 FROM messages WHERE blob_hash = $1)",
                     &[&blob, &size, &message.received_at],
                 )
-                .await?
-                .try_get(0)?;
+                .await?;
+            let (message_id, earlier): (i64, bool) = (inserted.try_get(0)?, inserted.try_get(1)?);
             // Missing folders are made first, in one order whatever the
             // placements' order (they take the UIDVALIDITY counter, held
             // until the commit), before any folder is locked.
@@ -419,8 +424,8 @@ impl MetadataStore for PgStore {
             // With them, in the same order, the folders whose rows the
             // facts update (`folders_updated_by`).
             let mut touched = match &message.facts {
-                Some(facts) => folders_updated_by(&tx, std::slice::from_ref(facts)).await?,
-                None => Vec::new(),
+                Some(facts) if earlier => folders_updated_by(&tx, std::slice::from_ref(facts)).await?,
+                _ => Vec::new(),
             };
             touched.retain(|id| targets.iter().all(|(target, _)| target != id));
             let mut touched = touched.into_iter().peekable();
