@@ -67,6 +67,10 @@ pub(super) async fn lock_folders_if_there(
     tx: &Transaction<'_>,
     ids: impl IntoIterator<Item = FolderId>,
 ) -> Result<(), StoreError> {
+    let mut ids = ids.into_iter().peekable();
+    if ids.peek().is_none() {
+        return Ok(());
+    }
     let stmt = tx.prepare_cached("SELECT 1 FROM folders WHERE id = $1 FOR UPDATE").await?;
     for id in ids {
         tx.query_opt(&stmt, &[&id]).await?;
